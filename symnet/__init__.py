@@ -1,0 +1,64 @@
+"""symnet: a symbolic-differentiation compiler for small neural networks.
+
+>>> import symnet as sn
+>>> w = sn.tensor([1.0], requires_grad=True, name="w")
+>>> x = sn.tensor([2.0], requires_grad=True, name="x")
+>>> y = (x + w) * (w + 1)
+>>> y.backward()
+>>> w.grad
+tensor([5.])
+>>> sn.grad(y, w)
+x + 2*w + 1
+"""
+
+from . import nn
+from .creation import (
+    arange,
+    from_numpy,
+    full,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
+from .errors import DTypeError, GradError, IndexRangeError, ShapeError, SymnetError
+from .gradcheck import GradcheckReport, check_grads
+from .printing import Formulas, formulas, grad, hessian
+from .tensor import Tensor, is_grad_enabled, no_grad
+
+float = float32  # noqa: A001 - torch.float
+double = float64
+long = int64
+bool = bool_  # noqa: A001 - torch.bool
+
+
+def _function(method: str):
+    def fn(input: Tensor, *args, **kwargs):
+        return getattr(input, method)(*args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = method
+    fn.__doc__ = f"``symnet.{method}(t, ...)`` is ``t.{method}(...)``, as in torch."
+    return fn
+
+
+_FUNCTIONS = (
+    "exp log sqrt abs sin cos tanh sigmoid relu softplus clamp pow sum mean max min amax argmax logsumexp "
+    "softmax log_softmax matmul reshape flatten transpose permute unsqueeze squeeze gather square"
+).split()
+for _name in _FUNCTIONS:
+    globals()[_name] = _function("__matmul__" if _name == "matmul" else _name)
+matmul.__name__ = "matmul"  # noqa: F821 - defined just above
+
+__all__ = [
+    "Tensor", "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
+    "randn", "rand", "manual_seed", "no_grad", "is_grad_enabled", "grad", "hessian", "formulas", "Formulas",
+    "check_grads", "GradcheckReport", "nn", "float32", "float64", "int64", "bool_", "float", "double", "long",
+    "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DTypeError",
+    "IndexRangeError", "GradError", *_FUNCTIONS,
+]

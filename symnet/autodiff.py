@@ -1,0 +1,198 @@
+"""Symbolic reverse-mode differentiation of the IR, definition by definition.
+
+For ``T[out(d)] = combine_d f(…, A[α(d)], …)`` the adjoint contribution to A is
+
+    dA[α(d)] += dT[out(d)] · w(d) · ∂f/∂A[α(d)]          for every d in the domain
+
+with the weight ``w`` of the combine: 1 for assign and sum, ``exp(f − T)`` (the softmax) for lse,
+``[position = argmax]`` for max with first-index ties and ``[f = T]/count`` for max with even ties.
+SymPy computes ``∂f/∂A`` on the element body only; the index algebra is ours:
+
+- α a selection of domain symbols (matmul, broadcasting, transposes, reductions): the contribution is a
+  gather, its other domain symbols are summed over — ``dW[j,k] = Σ_b dZ[b,j]·X[b,k]``;
+- a data-dependent component (a label ``Y[b]``): a fresh index ``c`` and a factor ``[c = Y[b]]``;
+- anything else (affine slices, reshapes): a scatter-accumulate over the domain.
+
+The result is more definitions in the same IR, so it can be printed, evaluated, compiled and differentiated
+again (second derivatives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sympy as sp
+
+from . import functions as F
+from .dtypes import int64, is_float
+from .errors import GradError
+from .ir import (
+    Def,
+    Graph,
+    Input,
+    Tensor,
+    access,
+    accesses,
+    fresh_indices,
+    is_data_dependent,
+    is_selection,
+)
+
+
+def partial(body: sp.Expr, atom: sp.Expr) -> sp.Expr:
+    """∂body/∂atom for one tensor read, by SymPy on the element expression."""
+    x = sp.Dummy("x", real=True)
+    return sp.diff(body.xreplace({atom: x}), x).xreplace({x: atom})
+
+
+class _Adjoints:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.table = graph.tensors()
+        self.taken = set(self.table)
+        self.defs: list[Def] = []
+        self.parts: dict[str, list[Def]] = {}
+        self.names: dict[str, str] = {}
+
+    def fresh(self, base: str) -> str:
+        name = base
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        return name
+
+    def adjoint_name(self, t: str) -> str:
+        if t not in self.names:
+            self.names[t] = self.fresh("d" + t)
+        return self.names[t]
+
+    # -- weights of the combines
+    def weight(self, d: Def) -> sp.Expr:
+        here = access(d.name, d.out)
+        if d.combine in ("assign", "sum"):
+            return sp.Integer(1)
+        if d.combine == "lse":
+            return sp.exp(d.body - here)
+        if d.ties == "even":
+            count = Def(self.fresh(d.name + "_ties"), d.shape, d.dtype, d.domain, d.out,
+                        F.eq(d.body, here), "sum", label=f"ties of {d.name}")
+            self.defs.append(count)
+            return F.eq(d.body, here) / access(count.name, d.out)
+        arg = Def(self.fresh(d.name + "_argmax"), d.shape, int64, d.domain, d.out,
+                  d.body, "argmax", label=f"argmax of {d.name}")
+        self.defs.append(arg)
+        position, stride = sp.Integer(0), sp.Integer(1)
+        for r in reversed(d.reduced):
+            position += r * stride
+            stride *= d.extents[r]
+        return F.eq(position, access(arg.name, d.out))
+
+    # -- the index algebra
+    def contribute(self, d: Def, dT: str, weight: sp.Expr, read) -> None:
+        p = partial(d.body, read.atom)
+        if p == 0:
+            return
+        target = self.table[read.name]
+        body = access(dT, d.out) * weight * p
+        domain = list(d.domain)
+        index = list(read.indices)
+        used = set(d.symbols)
+        for pos, component in enumerate(index):
+            if is_data_dependent(component):
+                (c,) = fresh_indices([target.shape[pos]], avoid=used)
+                used.add(c)
+                body *= F.eq(c, component)
+                domain.append((c, target.shape[pos]))
+                index[pos] = c
+        selection = is_selection(index, dict(domain), target.shape)
+        summed = not selection or len(domain) > len({i for i in index if i in dict(domain)})
+        self.parts.setdefault(read.name, []).append(
+            Def("", target.shape, target.dtype, tuple(domain), tuple(index), body,
+                "sum" if summed else "assign", label=f"from {d.name}")
+        )
+
+    def total(self, t: Tensor) -> Def:
+        """The adjoint of t: the sum of its contributions, elementwise ones summed inline."""
+        name = self.adjoint_name(t.name)
+        parts = self.parts.get(t.name, [])
+        label = f"∂/∂{t.name}"
+        if len(parts) == 1:
+            d = parts[0]
+            return Def(name, d.shape, d.dtype, d.domain, d.out, d.body, d.combine, label=label)
+        syms = fresh_indices(t.shape)
+        body = sp.Integer(0)
+        for n, part in enumerate(parts):
+            if part.combine == "assign":
+                renaming = {o: s for o, s in zip(part.out, syms, strict=True) if o in part.extents}
+                body += part.body.xreplace(renaming)
+            else:
+                named = Def(self.fresh(f"{name}_{n + 1}"), part.shape, part.dtype, part.domain, part.out,
+                            part.body, part.combine, label=part.label)
+                self.defs.append(named)
+                body += access(named.name, syms)
+        return Def(name, t.shape, t.dtype, tuple(zip(syms, t.shape, strict=True)), syms, body, label=label)
+
+
+def differentiable(graph: Graph, wrt: Sequence[str]) -> set[str]:
+    """Names of the tensors that depend on ``wrt`` through float values."""
+    needs = {w for w in wrt}
+    names = graph.tensors().keys()
+    for d in graph.defs:
+        if is_float(d.dtype) and d.combine != "argmax" and any(a.name in needs for a in accesses(d.body, names)):
+            needs.add(d.name)
+    return needs
+
+
+def gradient(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = None) -> Graph:
+    """Append the adjoint definitions of ``output`` with respect to ``wrt``.
+
+    With ``seed`` None the output must have one element and its adjoint is 1; otherwise ``seed`` names a new
+    input holding the cotangent. The returned graph's outputs are the adjoints of ``wrt``, in order.
+    """
+    table = graph.tensors()
+    out = table[output]
+    if not is_float(out.dtype):
+        raise GradError(f"cannot differentiate {output}: it has dtype {out.dtype}, not a float dtype")
+    adj = _Adjoints(graph)
+    needs = differentiable(graph, wrt)
+    inputs = list(graph.inputs)
+    root = adj.adjoint_name(output)
+    if seed is None:
+        syms = fresh_indices(out.shape)
+        adj.defs.append(Def(root, out.shape, out.dtype, tuple(zip(syms, out.shape, strict=True)), syms,
+                            sp.Integer(1), label=f"∂{output}/∂{output}"))
+    else:
+        inputs.append(Input(root, out.shape, out.dtype))
+    adjoint_of: dict[str, str] = {output: root}
+    for d in reversed(graph.defs):
+        if d.name not in needs:
+            continue
+        if d.name != output:
+            if d.name not in adj.parts:
+                continue
+            total = adj.total(d)
+            adj.defs.append(total)
+            adjoint_of[d.name] = total.name
+        reads = [r for r in accesses(d.body, table) if r.name in needs]
+        if not reads:
+            continue
+        weight = adj.weight(d)
+        for read in reads:
+            adj.contribute(d, adjoint_of[d.name], weight, read)
+    outputs = []
+    for w in wrt:
+        t = table[w]
+        if w == output:
+            outputs.append(root)
+            continue
+        if w not in adj.parts:
+            syms = fresh_indices(t.shape)
+            zero = Def(adj.adjoint_name(w), t.shape, t.dtype, tuple(zip(syms, t.shape, strict=True)), syms,
+                       sp.Integer(0), label=f"∂/∂{w} (unused)")
+            adj.defs.append(zero)
+            outputs.append(zero.name)
+            continue
+        total = adj.total(t)
+        adj.defs.append(total)
+        outputs.append(total.name)
+    return Graph(inputs, [*graph.defs, *adj.defs], outputs)

@@ -1,0 +1,59 @@
+"""The dtypes symnet tensors carry and PyTorch's promotion rules between them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import DTypeError
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+int64 = np.dtype(np.int64)
+bool_ = np.dtype(np.bool_)
+
+FLOATS = (float32, float64)
+SUPPORTED = (float32, float64, int64, bool_)
+
+_default_float = float32
+
+
+def get_default_dtype() -> np.dtype:
+    """The float dtype of tensors made from Python floats (float32, as in PyTorch)."""
+    return _default_float
+
+
+def set_default_dtype(dtype) -> None:
+    """Choose float32 or float64 for new float tensors, as ``torch.set_default_dtype`` does."""
+    global _default_float
+    dtype = as_dtype(dtype)
+    if dtype not in FLOATS:
+        raise DTypeError(f"set_default_dtype: only float32 and float64 are supported, got {dtype}")
+    _default_float = dtype
+
+
+def as_dtype(dtype) -> np.dtype:
+    """Normalize a user dtype (numpy dtype, type or name) to one symnet supports."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as exc:
+        raise DTypeError(f"unknown dtype {dtype!r}") from exc
+    if dt.kind in "iu":
+        dt = int64
+    if dt not in SUPPORTED:
+        raise DTypeError(f"dtype {dt} is not supported; use float32, float64, int64 or bool")
+    return dt
+
+
+def is_float(dtype: np.dtype) -> bool:
+    return dtype in FLOATS
+
+
+def promote(*dtypes: np.dtype) -> np.dtype:
+    """Result dtype of an op on tensors of these dtypes: bool < int64 < float32 < float64."""
+    order = (bool_, int64, float32, float64)
+    return max(dtypes, key=order.index)
+
+
+def float_result(dtype: np.dtype) -> np.dtype:
+    """Dtype of a float-valued function (exp, division, ...) of a tensor of this dtype."""
+    return dtype if is_float(dtype) else get_default_dtype()

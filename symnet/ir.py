@@ -1,0 +1,221 @@
+"""The tensor-expression IR: every tensor is a definition in index notation.
+
+    T[out(d)] = combine_{d ∈ domain} body(d)
+
+``domain`` is a tuple of integer index symbols with their extents, ``out`` says where each domain point lands
+in T (usually a selection of the domain symbols: the others are reduced), ``body`` is a SymPy expression whose
+tensor reads are accesses ``A[α(d)]`` (``sympy.Indexed``; a 0-d tensor is read as a plain real ``Symbol``).
+``combine`` is ``assign`` (elementwise: out is a bijection), ``sum`` (reductions and scatter-accumulates),
+``max``, ``lse`` (log-sum-exp) or ``argmax``. Extents may be SymPy symbols such as the batch size ``N``.
+
+Nothing here knows about neural networks, NumPy or LLVM.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import sympy as sp
+
+Dim = int | sp.Expr
+COMBINES = ("assign", "sum", "max", "lse", "argmax")
+BATCH = sp.Symbol("N", integer=True, positive=True)
+
+_INDEX_NAMES = "ijklmnpqrstuvw"
+
+
+def index_symbol(name: str) -> sp.Symbol:
+    return sp.Symbol(name, integer=True, nonnegative=True)
+
+
+def fresh_indices(extents: Sequence[Dim], avoid: Iterable[sp.Symbol] = ()) -> tuple[sp.Symbol, ...]:
+    """Readable index symbols for these extents: ``b`` for the batch dimension, then i, j, k, ..."""
+    taken = {s.name for s in avoid}
+    names = []
+    for extent in extents:
+        if extent == BATCH and "b" not in taken:
+            name = "b"
+        else:
+            name = next((c for c in _INDEX_NAMES if c not in taken), None)
+            n = 0
+            while name is None:
+                name = f"i{n}" if f"i{n}" not in taken else None
+                n += 1
+        taken.add(name)
+        names.append(name)
+    return tuple(index_symbol(n) for n in names)
+
+
+def tensor_symbol(name: str) -> sp.Symbol:
+    """How a 0-d tensor is read inside a body."""
+    return sp.Symbol(name, real=True)
+
+
+def is_tensor_symbol(e: sp.Basic) -> bool:
+    """Whether ``e`` is the read of a 0-d tensor (index symbols are integers; tensor symbols are real)."""
+    return isinstance(e, sp.Symbol) and e.is_real is True and not e.is_integer
+
+
+def access(name: str, indices: Sequence[sp.Expr]) -> sp.Expr:
+    """The expression that reads tensor ``name`` at ``indices``."""
+    if not indices:
+        return tensor_symbol(name)
+    return sp.Indexed(sp.IndexedBase(name), *indices)
+
+
+@dataclass(frozen=True)
+class Access:
+    """One tensor read found in a body: the atom itself, the tensor's name and the index expressions."""
+
+    atom: sp.Expr
+    name: str
+    indices: tuple[sp.Expr, ...]
+
+
+def accesses(expr: sp.Expr, tensors: Iterable[str]) -> list[Access]:
+    """The outermost tensor reads in ``expr`` (reads nested inside an index, like ``Y[b]``, are not listed)."""
+    names = set(tensors)
+    found: dict[sp.Expr, Access] = {}
+
+    def visit(e: sp.Expr) -> None:
+        if isinstance(e, sp.Indexed):
+            found.setdefault(e, Access(e, str(e.base.label), tuple(e.indices)))
+            return
+        if isinstance(e, sp.Symbol):
+            if e.name in names and is_tensor_symbol(e):
+                found.setdefault(e, Access(e, e.name, ()))
+            return
+        for arg in e.args:
+            visit(arg)
+
+    visit(expr)
+    return sorted(found.values(), key=lambda a: sp.default_sort_key(a.atom))
+
+
+def is_data_dependent(index: sp.Expr) -> bool:
+    return bool(index.atoms(sp.Indexed)) or any(not s.is_integer for s in index.free_symbols)
+
+
+@dataclass(frozen=True)
+class Input:
+    """A tensor supplied from outside: a leaf of the traced program."""
+
+    name: str
+    shape: tuple[Dim, ...]
+    dtype: np.dtype
+
+
+@dataclass(frozen=True)
+class Def:
+    """``T[out(d)] = combine_{d ∈ domain} body(d)``; see the module docstring."""
+
+    name: str
+    shape: tuple[Dim, ...]
+    dtype: np.dtype
+    domain: tuple[tuple[sp.Symbol, Dim], ...]
+    out: tuple[sp.Expr, ...]
+    body: sp.Expr
+    combine: str = "assign"
+    #: for combine="max": "first" sends the gradient to the first maximal element (``max(dim)``),
+    #: "even" splits it among ties (``amax``, full ``max()``), as PyTorch does.
+    ties: str = "first"
+    #: what the user called this tensor, or the op that made it; for printing only.
+    label: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        if self.combine not in COMBINES:
+            raise ValueError(f"unknown combine {self.combine!r}")
+        if len(self.out) != len(self.shape):
+            raise ValueError(f"{self.name}: out index {self.out} does not match shape {self.shape}")
+
+    @property
+    def symbols(self) -> tuple[sp.Symbol, ...]:
+        return tuple(s for s, _ in self.domain)
+
+    @property
+    def extents(self) -> dict[sp.Symbol, Dim]:
+        return dict(self.domain)
+
+    @property
+    def reduced(self) -> tuple[sp.Symbol, ...]:
+        """Domain symbols that do not appear in the output index: the ones summed (maxed, ...) over."""
+        used = set().union(*(sp.sympify(o).free_symbols for o in self.out)) if self.out else set()
+        return tuple(s for s in self.symbols if s not in used)
+
+    def with_body(self, body: sp.Expr) -> Def:
+        return replace(self, body=body)
+
+
+Tensor = Input | Def
+
+
+def is_selection(indices: Sequence[sp.Expr], extents: dict[sp.Symbol, Dim], shape: Sequence[Dim]) -> bool:
+    """True where each index is a distinct domain symbol spanning the whole dimension, or 0 on a dim of 1.
+
+    A selection is what matmul, broadcasting, transposes and reductions read with; its adjoint is a plain
+    renaming (a gather), while anything else needs a scatter or a delta.
+    """
+    seen = set()
+    for index, dim in zip(indices, shape, strict=True):
+        if index in extents:
+            if index in seen or not same_dim(extents[index], dim):
+                return False
+            seen.add(index)
+        elif not (index == 0 and dim == 1):
+            return False
+    return True
+
+
+@dataclass
+class Graph:
+    """Inputs and definitions in topological order, and the names of the outputs."""
+
+    inputs: list[Input]
+    defs: list[Def]
+    outputs: list[str]
+
+    def tensors(self) -> dict[str, Tensor]:
+        table: dict[str, Tensor] = {t.name: t for t in self.inputs}
+        table.update({d.name: d for d in self.defs})
+        return table
+
+    def consumers(self) -> dict[str, list[Def]]:
+        table: dict[str, list[Def]] = {}
+        names = self.tensors().keys()
+        for d in self.defs:
+            for a in accesses_deep(d, names):
+                table.setdefault(a, []).append(d)
+        return table
+
+    def prune(self) -> Graph:
+        """Drop definitions no output needs."""
+        table = self.tensors()
+        live = set(self.outputs)
+        for d in reversed(self.defs):
+            if d.name in live:
+                live.update(accesses_deep(d, table.keys()))
+        return Graph(self.inputs, [d for d in self.defs if d.name in live], list(self.outputs))
+
+
+def accesses_deep(d: Def, names: Iterable[str]) -> set[str]:
+    """Names of every tensor a definition reads, including reads inside indices and the output index."""
+    names = set(names)
+    found: set[str] = set()
+    exprs = [d.body, *(sp.sympify(o) for o in d.out)]
+    for e in exprs:
+        found.update(str(i.base.label) for i in e.atoms(sp.Indexed))
+        found.update(s.name for s in e.free_symbols if s.name in names and is_tensor_symbol(s))
+    return found & names
+
+
+def same_dim(a: Dim, b: Dim) -> bool:
+    return a == b or sp.expand(sp.sympify(a) - b) == 0
+
+
+def dims_numel(shape: Sequence[Dim]) -> Dim:
+    n: Dim = 1
+    for d in shape:
+        n = n * d
+    return n

@@ -1,0 +1,101 @@
+"""Activations and losses, named and defaulted as in ``torch.nn.functional``.
+
+Every one is a composition of tensor ops, so its gradient is derived, printed and compiled like any other.
+"""
+
+from __future__ import annotations
+
+from .. import dtypes
+from ..errors import DTypeError, IndexRangeError, ShapeError
+from ..tensor import Tensor
+
+
+def relu(input: Tensor) -> Tensor:
+    return input.relu()
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return input.leaky_relu(negative_slope)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return input.sigmoid()
+
+
+def tanh(input: Tensor) -> Tensor:
+    return input.tanh()
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return input.softplus(beta, threshold)
+
+
+def softmax(input: Tensor, dim: int) -> Tensor:
+    return input.softmax(dim)
+
+
+def log_softmax(input: Tensor, dim: int) -> Tensor:
+    return input.log_softmax(dim)
+
+
+def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+
+
+def _same_shape(input: Tensor, target: Tensor, op: str) -> None:
+    if input.shape != target.shape:
+        raise ShapeError(f"{op}: input shape {input.shape} and target shape {target.shape} differ")
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """(input − target)², averaged (or summed) over all elements."""
+    _same_shape(input, target, "mse_loss")
+    diff = input - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """|input − target|, averaged (or summed) over all elements."""
+    _same_shape(input, target, "l1_loss")
+    return _reduce((input - target).abs(), reduction, "l1_loss")
+
+
+def _check_labels(input: Tensor, target: Tensor, op: str) -> None:
+    if target.dtype != dtypes.int64:
+        raise DTypeError(f"{op}: target must hold integer class indices (int64), got dtype {target.dtype}")
+    batch = input.shape[:1] if input.dim() == 2 else ()
+    if input.dim() not in (1, 2) or target.shape != batch:
+        raise ShapeError(f"{op}: input of shape {input.shape} needs a target of shape {batch}, "
+                         f"got {target.shape}")
+    if target._value is not None and target.numel():
+        classes, labels = input.shape[-1], target.numpy()
+        bad = labels[(labels < 0) | (labels >= classes)]
+        if bad.size:
+            raise IndexRangeError(f"{op}: target {bad.flat[0]} is out of bounds for {classes} classes")
+
+
+def _pick(input: Tensor, target: Tensor) -> Tensor:
+    """input[b, target[b]] (input[target] for one sample): a data-dependent gather."""
+    dim = input.dim() - 1
+    return input.gather(dim, target.unsqueeze(dim)).squeeze(dim)
+
+
+def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """−input[b, target[b]]: the loss on log-probabilities."""
+    _check_labels(input, target, "nll_loss")
+    return _reduce(-_pick(input, target), reduction, "nll_loss")
+
+
+def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """logsumexp_c input[b, c] − input[b, target[b]]; its gradient comes out as softmax − onehot."""
+    _check_labels(input, target, "cross_entropy")
+    return _reduce(input.logsumexp(input.dim() - 1) - _pick(input, target), reduction, "cross_entropy")
+
+
+__all__ = [name for name in dir() if not name.startswith("_") and name != "annotations"]

@@ -1,0 +1,333 @@
+"""The primitive ops, as a table: each kind has a shape rule and a definition in index notation.
+
+Everything a user can do to a tensor decomposes into these few kinds (softmax is ``exp(x - logsumexp)``,
+cross entropy a gather and a logsumexp). Derivatives are not written here: they follow from the element
+functions (``symnet.functions``) and the index algebra of ``symnet.autodiff``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import sympy as sp
+
+from . import functions as F
+from .errors import ShapeError
+from .ir import Dim, Tensor, access, dims_numel, fresh_indices, same_dim
+
+#: Element functions of the ``map`` kind: name → SymPy expression of its operands.
+ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "neg": lambda a: -a,
+    "pow": lambda a, b: a**b,
+    "exp": sp.exp,
+    "log": sp.log,
+    "sqrt": sp.sqrt,
+    "abs": sp.Abs,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tanh": sp.tanh,
+    "sigmoid": F.sigmoid,
+    "relu": F.relu,
+    "leaky_relu": F.leaky_relu,
+    "softplus": F.softplus,
+    "clamp": F.clamp,
+    "gt": F.gt,
+    "ge": F.ge,
+    "lt": F.lt,
+    "le": F.le,
+    "eq": F.eq,
+    "ne": F.ne,
+    "cast": lambda a: a,
+}
+COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne")
+
+
+def constant(value) -> sp.Expr:
+    """A Python number as a SymPy constant: exact binary fractions print as rationals (x/2, not 0.5*x)."""
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, bool) or float(value).is_integer() and abs(value) < 2**53:
+        return sp.Integer(int(value))
+    if value in (float("inf"), float("-inf")):
+        return sp.oo if value > 0 else -sp.oo
+    r = sp.Rational(value)
+    if r.q <= 1024:
+        return r
+    return sp.Float(value)
+
+
+def fmt_shape(shape: Sequence[Dim]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def broadcast_shapes(op: str, *shapes: Sequence[Dim]) -> tuple[Dim, ...]:
+    """NumPy/PyTorch broadcasting, for integer and symbolic dimensions."""
+    rank = max((len(s) for s in shapes), default=0)
+    out: list[Dim] = []
+    for pos in range(rank):
+        dims = [s[len(s) - rank + pos] for s in shapes if len(s) - rank + pos >= 0]
+        big = [d for d in dims if d != 1]
+        if any(not same_dim(d, big[0]) for d in big):
+            shown = " and ".join(fmt_shape(s) for s in shapes)
+            raise ShapeError(f"{op}: shapes {shown} cannot be broadcast together")
+        out.append(big[0] if big else 1)
+    return tuple(out)
+
+
+def broadcast_index(shape: Sequence[Dim], out_shape: Sequence[Dim], syms: Sequence[sp.Symbol]) -> list[sp.Expr]:
+    """How an operand of ``shape`` is read at the output index ``syms``: 0 on its broadcast dimensions."""
+    offset = len(out_shape) - len(shape)
+    return [
+        sp.Integer(0) if d == 1 and out_shape[offset + p] != 1 else syms[offset + p]
+        for p, d in enumerate(shape)
+    ]
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """An op's definition, before the tracer gives it a name and a dtype."""
+
+    shape: tuple[Dim, ...]
+    domain: tuple[tuple[sp.Symbol, Dim], ...]
+    out: tuple[sp.Expr, ...]
+    body: sp.Expr
+    combine: str = "assign"
+    ties: str = "first"
+
+
+def elementwise(shape: Sequence[Dim], body_at: Callable[[tuple[sp.Symbol, ...]], sp.Expr]) -> Lowered:
+    syms = fresh_indices(shape)
+    return Lowered(tuple(shape), tuple(zip(syms, shape, strict=True)), syms, body_at(syms))
+
+
+# ---------------------------------------------------------------- shape rules (cheap: run at trace time)
+
+def map_shape(params, shapes):
+    fn, slots = params
+    return broadcast_shapes(fn, *(shapes[k] for kind, k in slots if kind == "t"))
+
+
+def reduce_shape(params, shapes):
+    _, dims, keepdim, _, _ = params
+    (shape,) = shapes
+    if keepdim:
+        return tuple(1 if p in dims else d for p, d in enumerate(shape))
+    return tuple(d for p, d in enumerate(shape) if p not in dims)
+
+
+def matmul_shape(params, shapes):
+    a, b = shapes
+    if not a or not b:
+        raise ShapeError(f"matmul: both operands need at least one dimension, got {fmt_shape(a)} and {fmt_shape(b)}")
+    k_a, k_b = a[-1], (b[0] if len(b) == 1 else b[-2])
+    if not same_dim(k_a, k_b):
+        raise ShapeError(
+            f"matmul: shapes {fmt_shape(a)} and {fmt_shape(b)} are not aligned: "
+            f"{k_a} (last dim of the first) != {k_b} ({'dim 0' if len(b) == 1 else 'dim -2'} of the second)"
+        )
+    batch = broadcast_shapes("matmul", a[:-2], b[:-2])
+    return batch + ((a[-2],) if len(a) > 1 else ()) + ((b[-1],) if len(b) > 1 else ())
+
+
+def permute_shape(params, shapes):
+    (perm,) = params
+    return tuple(shapes[0][p] for p in perm)
+
+
+def unsqueeze_shape(params, shapes):
+    (dim,) = params
+    shape = list(shapes[0])
+    shape.insert(dim, 1)
+    return tuple(shape)
+
+
+def squeeze_shape(params, shapes):
+    (dims,) = params
+    return tuple(d for p, d in enumerate(shapes[0]) if p not in dims)
+
+
+def reshape_shape(params, shapes):
+    (spec,) = params
+    (shape,) = shapes
+    total = dims_numel(shape)
+    known = dims_numel([d for d in spec if d != -1])
+    target = tuple(sp.simplify(total / known) if d == -1 else d for d in spec)
+    target = tuple(int(d) if isinstance(d, sp.Integer) else d for d in target)
+    if sp.simplify(dims_numel(target) - total) != 0 or any(isinstance(d, sp.Rational) and not d.is_integer
+                                                          for d in target):
+        raise ShapeError(f"reshape: shape {fmt_shape(spec)} is invalid for input of shape {fmt_shape(shape)}")
+    return target
+
+
+def gather_shape(params, shapes):
+    (dim,) = params
+    src, index = shapes
+    if len(src) != len(index):
+        raise ShapeError(f"gather: index {fmt_shape(index)} must have as many dims as input {fmt_shape(src)}")
+    for p, (s, i) in enumerate(zip(src, index, strict=True)):
+        if p != dim and not (same_dim(s, i) or (isinstance(s, int) and isinstance(i, int) and i <= s)):
+            raise ShapeError(f"gather: index {fmt_shape(index)} is larger than input {fmt_shape(src)} in dim {p}")
+    return tuple(index)
+
+
+def slice_shape(params, shapes):
+    (items,) = params
+    out = []
+    for item, d in zip(items, shapes[0], strict=True):
+        if item[0] == "all":
+            out.append(d)
+        elif item[0] == "range":
+            out.append(item[3])
+    return tuple(out)
+
+
+SHAPE_RULES = {
+    "map": map_shape, "reduce": reduce_shape, "matmul": matmul_shape, "permute": permute_shape,
+    "unsqueeze": unsqueeze_shape, "squeeze": squeeze_shape, "reshape": reshape_shape,
+    "gather": gather_shape, "slice": slice_shape,
+}
+
+
+# ---------------------------------------------------------------- definitions in index notation
+
+def lower_map(params, ins: Sequence[Tensor]) -> Lowered:
+    fn, slots = params
+    shape = map_shape(params, [t.shape for t in ins])
+
+    def body(syms):
+        args = [
+            access(ins[k].name, broadcast_index(ins[k].shape, shape, syms)) if kind == "t" else constant(k)
+            for kind, k in slots
+        ]
+        return ELEMENTWISE[fn](*args)
+
+    return elementwise(shape, body)
+
+
+def lower_reduce(params, ins: Sequence[Tensor]) -> Lowered:
+    combine, dims, keepdim, mean, ties = params
+    (src,) = ins
+    shape = reduce_shape(params, [src.shape])
+    syms = fresh_indices(src.shape)
+    body = access(src.name, syms)
+    if mean:
+        body = body / dims_numel([src.shape[p] for p in dims])
+    out = tuple(sp.Integer(0) if p in dims else s for p, s in enumerate(syms) if keepdim or p not in dims)
+    return Lowered(shape, tuple(zip(syms, src.shape, strict=True)), out, body, combine, ties)
+
+
+def lower_matmul(params, ins: Sequence[Tensor]) -> Lowered:
+    a, b = ins
+    shape = matmul_shape(params, [a.shape, b.shape])
+    out = fresh_indices(shape)
+    (k,) = fresh_indices([a.shape[-1]], avoid=out)
+    nbatch = len(shape) - (len(a.shape) > 1) - (len(b.shape) > 1)
+    batch_syms, rest = out[:nbatch], list(out[nbatch:])
+    batch_shape = shape[:nbatch]
+    a_idx = broadcast_index(a.shape[:-2], batch_shape, batch_syms) if len(a.shape) > 1 else []
+    b_idx = broadcast_index(b.shape[:-2], batch_shape, batch_syms) if len(b.shape) > 1 else []
+    if len(a.shape) > 1:
+        a_idx.append(rest.pop(0))
+    a_idx.append(k)
+    b_idx.append(k)
+    if len(b.shape) > 1:
+        b_idx.append(rest.pop(0))
+    domain = (*zip(out, shape, strict=True), (k, a.shape[-1]))
+    return Lowered(shape, domain, out, access(a.name, a_idx) * access(b.name, b_idx), "sum")
+
+
+def lower_permute(params, ins: Sequence[Tensor]) -> Lowered:
+    (perm,) = params
+    (src,) = ins
+    shape = permute_shape(params, [src.shape])
+
+    def body(syms):
+        idx = [None] * len(perm)
+        for out_pos, src_pos in enumerate(perm):
+            idx[src_pos] = syms[out_pos]
+        return access(src.name, idx)
+
+    return elementwise(shape, body)
+
+
+def lower_unsqueeze(params, ins: Sequence[Tensor]) -> Lowered:
+    (dim,) = params
+    (src,) = ins
+    shape = unsqueeze_shape(params, [src.shape])
+    return elementwise(shape, lambda syms: access(src.name, syms[:dim] + syms[dim + 1:]))
+
+
+def lower_squeeze(params, ins: Sequence[Tensor]) -> Lowered:
+    (dims,) = params
+    (src,) = ins
+    shape = squeeze_shape(params, [src.shape])
+
+    def body(syms):
+        it = iter(syms)
+        return access(src.name, [sp.Integer(0) if p in dims else next(it) for p in range(len(src.shape))])
+
+    return elementwise(shape, body)
+
+
+def lower_reshape(params, ins: Sequence[Tensor]) -> Lowered:
+    (src,) = ins
+    shape = reshape_shape(params, [src.shape])
+    non_unit_in = [d for d in src.shape if d != 1]
+    non_unit_out = [d for d in shape if d != 1]
+
+    def body(syms):
+        if len(non_unit_in) == len(non_unit_out) and all(map(same_dim, non_unit_in, non_unit_out)):
+            kept = iter(s for s, d in zip(syms, shape, strict=True) if d != 1)
+            return access(src.name, [sp.Integer(0) if d == 1 else next(kept) for d in src.shape])
+        flat = sum((s * dims_numel(shape[p + 1:]) for p, s in enumerate(syms)), sp.Integer(0))
+        idx = [sp.Mod(sp.floor(flat / dims_numel(src.shape[p + 1:])), d) if p else
+               sp.floor(flat / dims_numel(src.shape[1:])) for p, d in enumerate(src.shape)]
+        return access(src.name, idx)
+
+    return elementwise(shape, body)
+
+
+def lower_gather(params, ins: Sequence[Tensor]) -> Lowered:
+    (dim,) = params
+    src, index = ins
+    shape = gather_shape(params, [src.shape, index.shape])
+
+    def body(syms):
+        idx = list(syms)
+        idx[dim] = access(index.name, syms)
+        return access(src.name, idx)
+
+    return elementwise(shape, body)
+
+
+def lower_slice(params, ins: Sequence[Tensor]) -> Lowered:
+    (items,) = params
+    (src,) = ins
+    shape = slice_shape(params, [src.shape])
+
+    def body(syms):
+        it = iter(syms)
+        idx = []
+        for item in items:
+            if item[0] == "index":
+                idx.append(sp.Integer(item[1]))
+            elif item[0] == "all":
+                idx.append(next(it))
+            else:
+                _, start, step, _ = item
+                idx.append(start + step * next(it))
+        return access(src.name, idx)
+
+    return elementwise(shape, body)
+
+
+LOWERINGS: dict[str, Callable[..., Lowered]] = {
+    "map": lower_map, "reduce": lower_reduce, "matmul": lower_matmul, "permute": lower_permute,
+    "unsqueeze": lower_unsqueeze, "squeeze": lower_squeeze, "reshape": lower_reshape,
+    "gather": lower_gather, "slice": lower_slice,
+}

@@ -1,0 +1,164 @@
+"""Formulas for people: the forward definitions and every derived adjoint, in index notation.
+
+Three renderings of the same lines — Unicode for a terminal, LaTeX for notebooks (``_repr_latex_``), plain
+ASCII text — and closed forms for graphs of one-element tensors, where everything is inlined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import sympy as sp
+
+from .errors import GradError
+from .ir import Def, Graph
+from .program import Program, closed_form, gradient_program, hvp_program
+from .tensor import Tensor, _trace
+
+_PRINT_ORDER = dict(order="none")
+
+
+def _locate(output: Tensor, inputs: Sequence[Tensor], op: str):
+    if output.numel() != 1:
+        raise GradError(f"{op}: the output must have one element, it has shape {output.shape}")
+    specs, nodes = _trace([output])
+    position = {id(t): p for p, t in enumerate(nodes)}
+    wrt = []
+    for t in inputs:
+        if id(t) not in position or t._node is not None:
+            raise GradError(f"{op}: {t.name or 'the tensor'} of shape {t.shape} is not a leaf of this graph")
+        wrt.append(position[id(t)])
+    return specs, nodes, tuple(wrt)
+
+
+def grad(output: Tensor, input: Tensor) -> sp.Expr:
+    """The derivative of a one-element ``output`` with respect to leaf ``input``, as a SymPy expression.
+
+    One-element tensors read as plain symbols (``x + 2*w + 1``); larger ones as indexed reads, with sums.
+    """
+    specs, _, wrt = _locate(output, [input], "grad")
+    prog = gradient_program(specs, len(specs) - 1, wrt, seeded=False)
+    return closed_form(prog.graph, prog.graph.outputs[1])
+
+
+def hessian(output: Tensor, inputs: Sequence[Tensor] | Tensor) -> np.ndarray:
+    """Second derivatives of a one-element ``output`` over the flattened ``inputs``, as a matrix.
+
+    Derived symbolically (the adjoint graph is differentiated again), one Hessian-vector product per column.
+    """
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    specs, nodes, wrt = _locate(output, inputs, "hessian")
+    prog = hvp_program(specs, len(specs) - 1, wrt)
+    leaves = [t.numpy() for t in nodes if t._node is None]
+    sizes = [t.numel() for t in inputs]
+    total = sum(sizes)
+    columns = []
+    for col in range(total):
+        unit = np.zeros(total)
+        unit[col] = 1
+        parts = np.split(unit, np.cumsum(sizes)[:-1])
+        extra = {f"V{n}": p.reshape(t.shape).astype(t.dtype) for n, (p, t) in enumerate(zip(parts, inputs,
+                                                                                          strict=True))}
+        result = prog.run(leaves, extra)
+        columns.append(np.concatenate([result[o].ravel() for o in prog.graph.outputs]))
+    return np.stack(columns, axis=1)
+
+
+class Formulas:
+    """The printed math of a graph: ``str()`` is Unicode, ``.latex()`` LaTeX, ``.text()`` plain ASCII."""
+
+    def __init__(self, prog: Program, closed: bool, root: str, wrt: Sequence[str]):
+        self.graph: Graph = prog.graph
+        self.adjoints = prog.adjoints
+        self.closed, self.root, self.wrt = closed, root, list(wrt)
+
+    def _display(self, name: str, style: str) -> str:
+        if name in self.adjoints and name.startswith("d"):
+            rest = name[1:]
+            return {"unicode": "δ" + rest, "latex": r"\delta " + rest, "text": "d" + rest}[style]
+        return name
+
+    def _rename(self, expr: sp.Expr, style: str) -> sp.Expr:
+        mapping = {}
+        for b in expr.atoms(sp.IndexedBase):
+            mapping[b] = sp.IndexedBase(self._display(str(b.label), style))
+        for s in expr.free_symbols:
+            if not s.is_integer and s.name in self.adjoints:
+                mapping[s] = sp.Symbol(self._display(s.name, style), real=True)
+        return expr.xreplace(mapping)
+
+    def _expr(self, expr: sp.Expr, style: str) -> str:
+        expr = self._rename(expr, style)
+        if style == "latex":
+            return sp.latex(expr)
+        text = sp.sstr(expr, full_prec=False)
+        return text.replace("**", "^").replace("*", "·") if style == "unicode" else text
+
+    def _lines(self, style: str) -> list[tuple[str, str]]:
+        if self.closed:
+            name = self.root
+            lines = [(name, self._expr(closed_form(self.graph, name), style))]
+            for w, g in zip(self.wrt, self.graph.outputs[1:], strict=True):
+                lhs = {"latex": rf"\frac{{\partial {name}}}{{\partial {w}}}", "unicode": f"∂{name}/∂{w}",
+                       "text": f"d{name}/d{w}"}[style]
+                lines.append((lhs, self._expr(closed_form(self.graph, g), style)))
+            return lines
+        return [self._line(d, style) for d in self.graph.defs]
+
+    def _line(self, d: Def, style: str) -> tuple[str, str]:
+        lhs = self._expr(sp.Indexed(sp.IndexedBase(d.name), *d.out) if d.out else sp.Symbol(d.name), style)
+        body = self._expr(d.body, style)
+        reduced = d.reduced
+        if any(o not in d.extents for o in d.out if not o.is_Integer):
+            over = ", ".join(str(s) for s in d.symbols)
+            return lhs, (f"{body}  (accumulated over {over})" if style != "latex"
+                         else rf"{body} \quad \text{{(accumulated over }} {over})") + "+="
+        if d.combine == "assign" or not reduced:
+            return lhs, body
+        over = ",".join(str(s) for s in reduced)
+        op = {"sum": ("Σ", r"\sum", "sum"), "max": ("max", r"\max", "max"),
+              "lse": ("logsumexp", r"\operatorname{logsumexp}", "logsumexp"),
+              "argmax": ("argmax", r"\operatorname{argmax}", "argmax")}[d.combine]
+        if style == "latex":
+            return lhs, rf"{op[1]}_{{{over}}} \left({body}\right)" if d.combine != "sum" else \
+                rf"{op[1]}_{{{over}}} {body}"
+        sym = op[0] if style == "unicode" else op[2]
+        return lhs, f"{sym}_{over} {body}" if d.combine == "sum" and style == "unicode" else \
+            f"{sym}_{over}({body})"
+
+    def _render(self, style: str) -> list[str]:
+        out = []
+        for lhs, rhs in self._lines(style):
+            if rhs.endswith("+="):
+                out.append(f"{lhs} += {rhs[:-2]}" if style != "latex" else rf"{lhs} &\mathrel{{+}}= {rhs[:-2]}")
+            else:
+                out.append(f"{lhs} = {rhs}" if style != "latex" else f"{lhs} &= {rhs}")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self._render("unicode"))
+
+    def text(self) -> str:
+        return "\n".join(self._render("text"))
+
+    def latex(self) -> str:
+        return "\\begin{aligned}\n" + " \\\\\n".join(self._render("latex")) + "\n\\end{aligned}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def formulas(output: Tensor, wrt: Sequence[Tensor] | None = None) -> Formulas:
+    """The forward definitions of ``output`` and the adjoint of every leaf that requires grad (or ``wrt``)."""
+    specs, nodes = _trace([output])
+    if wrt is None:
+        wrt = [t for t in nodes if t._node is None and t.requires_grad]
+    specs, nodes, positions = _locate(output, wrt, "formulas")
+    prog = gradient_program(specs, len(specs) - 1, positions, seeded=False)
+    closed = all(t.numel() == 1 for t in nodes)
+    names = [prog.names[p] for p in positions]
+    return Formulas(prog, closed, prog.names[len(specs) - 1], names)

@@ -1,0 +1,177 @@
+"""The NumPy reference evaluator: runs any forward or adjoint graph of the IR.
+
+It is deliberately simple (a body is evaluated over the whole domain grid with NumPy broadcasting, then
+combined) and it is the oracle that compiled code is tested against. Contractions take ``np.einsum``.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+
+from .errors import IndexRangeError, ShapeError
+from .functions import NUMPY_IMPLEMENTATIONS
+from .ir import Def, Graph, Input, accesses, is_selection
+from .ops import fmt_shape
+
+
+@functools.lru_cache(maxsize=4096)
+def _compiled(expr: sp.Expr, args: tuple[sp.Expr, ...]):
+    dummies = [sp.Dummy(f"a{n}") for n in range(len(args))]
+    body = expr.xreplace(dict(zip(args, dummies, strict=True)))
+    return sp.lambdify(dummies, body, modules=[NUMPY_IMPLEMENTATIONS, "numpy"], cse=True)
+
+
+def bind_dims(inputs: Sequence[Input], arrays: Mapping[str, np.ndarray]) -> dict[sp.Symbol, int]:
+    """Read the values of symbolic dimensions (the batch size) off the arrays; check every shape."""
+    dims: dict[sp.Symbol, int] = {}
+    for t in inputs:
+        arr = arrays[t.name]
+        if arr.ndim != len(t.shape):
+            raise ShapeError(f"input {t.name}: expected {len(t.shape)} dims {fmt_shape(t.shape)}, got {arr.shape}")
+        for want, got in zip(t.shape, arr.shape, strict=True):
+            if isinstance(want, sp.Symbol):
+                if dims.setdefault(want, got) != got:
+                    raise ShapeError(f"input {t.name}: {want} is {dims[want]} elsewhere but {got} here")
+            elif int(sp.sympify(want).subs(dims)) != got:
+                raise ShapeError(f"input {t.name}: expected shape {fmt_shape(t.shape)}, got {arr.shape}")
+    return dims
+
+
+class _Grid:
+    """The domain of one definition: an index array per domain symbol, broadcastable against the others."""
+
+    def __init__(self, d: Def, env: Mapping[str, np.ndarray], dims: Mapping[sp.Symbol, int]):
+        self.d, self.env, self.dims = d, env, dims
+        self.symbols = d.symbols
+        self.extents = [int(sp.sympify(e).subs(dims)) for _, e in d.domain]
+        self.shape = tuple(self.extents)
+        rank = len(self.extents)
+        self.axis = {s: p for p, s in enumerate(self.symbols)}
+        self.index = {
+            s: np.arange(n).reshape([n if q == p else 1 for q in range(rank)])
+            for p, (s, n) in enumerate(zip(self.symbols, self.extents, strict=True))
+        }
+
+    def eval(self, expr: sp.Expr) -> np.ndarray:
+        """Evaluate an element expression (a body or an index) over the grid."""
+        found = accesses(expr, self.env.keys())
+        arrays = [self.read(a.name, a.indices) for a in found]
+        free = sorted((s for s in expr.free_symbols if s.is_integer), key=lambda s: s.name)
+        values = [self.index[s] if s in self.index else self.dims[s] for s in free]
+        fn = _compiled(expr, tuple(a.atom for a in found) + tuple(free))
+        return np.asarray(fn(*arrays, *values))
+
+    def read(self, name: str, indices: Sequence[sp.Expr]) -> np.ndarray:
+        """``name[indices]`` over the grid: a view for a selection, a checked gather otherwise."""
+        arr = self.env[name]
+        if not indices:
+            return arr
+        extents = dict(zip(self.symbols, self.extents, strict=True))
+        if is_selection(indices, extents, arr.shape):
+            view = arr[tuple(0 if i == 0 and i not in self.axis else slice(None) for i in indices)]
+            syms = [i for i in indices if i in self.axis]
+            order = sorted(range(len(syms)), key=lambda p: self.axis[syms[p]])
+            view = view.transpose(order)
+            shape = [1] * len(self.symbols)
+            for p in order:
+                shape[self.axis[syms[p]]] = view.shape[order.index(p)]
+            return view.reshape(shape)
+        idx = []
+        for p, index in enumerate(indices):
+            values = self.index[index] if index in self.index else self.eval(index).astype(np.int64)
+            if values.size and (values.min() < 0 or values.max() >= arr.shape[p]):
+                bad = values[(values < 0) | (values >= arr.shape[p])].flat[0]
+                raise IndexRangeError(
+                    f"{self.d.label or self.d.name}: index {index} of {name} takes the value {bad}, "
+                    f"outside [0, {arr.shape[p]}) (dim {p} of shape {arr.shape})"
+                )
+            idx.append(values)
+        return arr[tuple(idx)]
+
+
+def _einsum_operands(d: Def, grid: _Grid):
+    """Operands of a sum of products of selections, or None if the body is not of that form."""
+    factors = d.body.args if isinstance(d.body, sp.Mul) else (d.body,)
+    names = grid.env.keys()
+    operands, scale = [], sp.Integer(1)
+    for f in factors:
+        found = accesses(f, names)
+        if not found:
+            if f.free_symbols & set(grid.symbols):
+                return None
+            scale *= f
+            continue
+        if len(found) != 1 or found[0].atom != f:
+            return None
+        arr = grid.env[found[0].name]
+        if not is_selection(found[0].indices, dict(zip(grid.symbols, grid.extents, strict=True)), arr.shape):
+            return None
+        keep = tuple(0 if i == 0 and i not in grid.axis else slice(None) for i in found[0].indices)
+        operands.append((arr[keep].astype(grid.d.dtype, copy=False), [i for i in found[0].indices if i in grid.axis]))
+    return operands, scale
+
+
+def _arrange(values: np.ndarray, kept: Sequence[sp.Symbol], out: Sequence[sp.Expr]) -> np.ndarray:
+    """Reorder axes (one per kept domain symbol, in domain order) into the output index order."""
+    syms = [o for o in out if o in kept]
+    values = values.transpose([list(kept).index(s) for s in syms])
+    for p, o in enumerate(out):
+        if o not in kept:
+            values = np.expand_dims(values, p)
+    return values
+
+
+def evaluate_def(d: Def, env: Mapping[str, np.ndarray], dims: Mapping[sp.Symbol, int]) -> np.ndarray:
+    grid = _Grid(d, env, dims)
+    shape = tuple(int(sp.sympify(s).subs(dims)) for s in d.shape)
+    extents = dict(zip(grid.symbols, grid.extents, strict=True))
+    selection = is_selection(d.out, extents, shape)
+    reduced = d.reduced
+    kept = [s for s in grid.symbols if s not in reduced]
+    axes = tuple(grid.axis[s] for s in reduced)
+    with np.errstate(all="ignore"):
+        if d.combine == "sum" and selection and (ops := _einsum_operands(d, grid)) is not None:
+            operands, scale = ops
+            letters = dict(zip(grid.symbols, string.ascii_letters, strict=False))
+            spec = ",".join("".join(letters[s] for s in syms) for _, syms in operands)
+            spec += "->" + "".join(letters[s] for s in kept)
+            result = np.einsum(spec, *(a for a, _ in operands), optimize=len(operands) > 1)
+            result = result * grid.eval(scale) if scale != 1 else result
+            return _arrange(np.asarray(result), kept, d.out).astype(d.dtype, copy=False)
+        values = np.broadcast_to(grid.eval(d.body), grid.shape)
+        if not selection:
+            result = np.zeros(shape, dtype=np.result_type(values, d.dtype))
+            idx = tuple(np.broadcast_to(grid.index[o] if o in grid.index else grid.eval(o).astype(np.int64),
+                                        grid.shape) for o in d.out)
+            np.add.at(result, idx, values)
+            return result.astype(d.dtype, copy=False)
+        if d.combine == "assign" or (not axes and d.combine in ("sum", "max")):
+            result = values
+        elif d.combine == "sum":
+            result = values.sum(axis=axes)
+        elif d.combine == "max":
+            result = values.max(axis=axes)
+        elif d.combine == "lse":
+            m = values.max(axis=axes, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0)
+            result = np.log(np.exp(values - m).sum(axis=axes, keepdims=True)) + m
+            result = result.reshape([n for p, n in enumerate(grid.shape) if p not in axes])
+        else:  # argmax: first maximal element over the reduced axes, flattened in domain order
+            moved = np.moveaxis(values, axes, range(-len(axes), 0))
+            flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
+            result = flat.argmax(axis=-1)
+        return _arrange(np.asarray(result), kept, d.out).astype(d.dtype, copy=False)
+
+
+def evaluate(graph: Graph, arrays: Mapping[str, np.ndarray], keep: bool = False) -> dict[str, np.ndarray]:
+    """Run the graph on input arrays; return its outputs (every tensor with ``keep``)."""
+    dims = bind_dims(graph.inputs, arrays)
+    env = {t.name: np.asarray(arrays[t.name]) for t in graph.inputs}
+    for d in graph.defs:
+        env[d.name] = evaluate_def(d, env, dims)
+    return env if keep else {name: env[name] for name in graph.outputs}

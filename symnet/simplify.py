@@ -1,0 +1,116 @@
+"""Targeted, named rewrites of the IR — never a blanket ``sympy.simplify`` (minutes, and overflow-prone forms).
+
+Phases, in order: ``stabilize`` (rewrite element bodies into numerically stable named functions),
+``inline`` (fold copies, transposes, broadcasts and scalings into their readers), ``dedupe`` (graph-level
+common-subexpression elimination) and ``prune`` (drop what no output needs). Within a body, common
+subexpressions are shared when it is evaluated (``lambdify(cse=True)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import sympy as sp
+
+from . import functions as F
+from .ir import Def, Graph, access, is_tensor_symbol
+
+_x = sp.Wild("x")
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """``pattern → result``: a named stability rewrite of element expressions (Wild ``x`` is the operand)."""
+
+    name: str
+    pattern: sp.Expr
+    result: Callable[[sp.Expr], sp.Expr]
+
+    def __call__(self, expr: sp.Expr) -> sp.Expr:
+        return expr.replace(self.pattern, lambda x: self.result(x)) if expr.has(self.pattern.func) else expr
+
+
+STABILIZE: tuple[Rewrite, ...] = (
+    Rewrite("log1p_exp_to_softplus", sp.log(1 + sp.exp(_x)), lambda x: F.softplus(x)),
+    Rewrite("log_sigmoid_to_softplus", sp.log(F.sigmoid(_x)), lambda x: -F.softplus(-x)),
+    Rewrite("logistic_to_sigmoid", 1 / (1 + sp.exp(-_x)), lambda x: F.sigmoid(x)),
+    Rewrite("exp_ratio_to_sigmoid", sp.exp(_x) / (1 + sp.exp(_x)), lambda x: F.sigmoid(x)),
+    Rewrite("log_exp", sp.log(sp.exp(_x)), lambda x: x),
+)
+
+
+def stabilize(expr: sp.Expr) -> sp.Expr:
+    for rule in STABILIZE:
+        expr = rule(expr)
+    return expr
+
+
+def _is_cheap(d: Def, dtypes: dict) -> bool:
+    """A constant, or a copy, transpose, broadcast or scaling of one tensor read of the same dtype."""
+    if d.combine != "assign" or set(d.out) != set(d.symbols):
+        return False
+    _, rest = d.body.as_coeff_Mul()
+    if isinstance(rest, sp.Indexed) or is_tensor_symbol(rest):
+        return dtypes[str(rest.base.label) if isinstance(rest, sp.Indexed) else rest.name] == d.dtype
+    return not (rest.atoms(sp.Indexed) or any(is_tensor_symbol(s) for s in rest.free_symbols))
+
+
+def _substitute(expr: sp.Expr, d: Def) -> sp.Expr:
+    """Replace every read of ``d`` in ``expr`` by d's body at the read's index."""
+    if not d.shape:
+        return expr.xreplace({access(d.name, ()): d.body})
+    base = sp.IndexedBase(d.name)
+
+    def at(e: sp.Indexed) -> sp.Expr:
+        return d.body.xreplace(dict(zip(d.out, e.indices, strict=True)))
+
+    return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == base, at)
+
+
+def inline(graph: Graph) -> Graph:
+    """Substitute each cheap definition into every later reader, then drop it (outputs stay)."""
+    keep = set(graph.outputs)
+    dtypes = {name: t.dtype for name, t in graph.tensors().items()}
+    cheap: list[Def] = []
+    result: list[Def] = []
+    for d in graph.defs:
+        for c in cheap:
+            d = replace(d, body=_substitute(d.body, c), out=tuple(_substitute(sp.sympify(o), c) for o in d.out))
+        if d.name not in keep and _is_cheap(d, dtypes):
+            cheap.append(d)
+        else:
+            result.append(d)
+    return Graph(graph.inputs, result, list(graph.outputs))
+
+
+def dedupe(graph: Graph) -> Graph:
+    """Merge definitions that compute the same thing up to the names of their index symbols."""
+    seen: dict[tuple, str] = {}
+    renames: dict[str, str] = {}
+    defs: list[Def] = []
+    keep = set(graph.outputs)
+    for d in graph.defs:
+        for old, new in renames.items():
+            d = _rename_reads(d, old, new)
+        canon = {s: sp.Symbol(f"_d{n}", integer=True, nonnegative=True) for n, s in enumerate(d.symbols)}
+        key = (d.shape, d.dtype.str, d.combine, d.ties, tuple(e for _, e in d.domain),
+               tuple(sp.sympify(o).xreplace(canon) for o in d.out), d.body.xreplace(canon))
+        if key in seen and d.name not in keep:
+            renames[d.name] = seen[key]
+            continue
+        seen.setdefault(key, d.name)
+        defs.append(d)
+    return Graph(graph.inputs, defs, graph.outputs)
+
+
+def _rename_reads(d: Def, old: str, new: str) -> Def:
+    mapping: dict[sp.Expr, sp.Expr] = {sp.IndexedBase(old): sp.IndexedBase(new)}
+    mapping[access(old, ())] = access(new, ())
+    return replace(d, body=d.body.xreplace(mapping), out=tuple(sp.sympify(o).xreplace(mapping) for o in d.out))
+
+
+def simplify(graph: Graph) -> Graph:
+    """All phases: stabilize, inline, dedupe, prune."""
+    stable = Graph(graph.inputs, [d.with_body(stabilize(d.body)) for d in graph.defs], graph.outputs)
+    return dedupe(inline(stable)).prune()

@@ -1,0 +1,529 @@
+"""``symnet.Tensor``: PyTorch-shaped tensors that record a cheap graph and compute values on demand.
+
+An op on tensors makes a small Python node (kind, parameters, inputs) — no SymPy at trace time. Values are
+computed when looked at (``repr``, ``.numpy()``, ``.item()``) or by ``backward()``, by running the program
+derived for the graph's structure, so a loop that rebuilds the same graph derives it once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections import namedtuple
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import dtypes
+from .dtypes import as_dtype, float_result, is_float, promote
+from .errors import DTypeError, GradError, ShapeError
+from .ops import COMPARISONS, SHAPE_RULES
+from .program import LeafSpec, OpSpec, forward_program, gradient_program
+
+_grad_enabled = True
+
+
+class no_grad(contextlib.ContextDecorator):
+    """Within it, ops compute values at once and record nothing (for hand-written parameter updates)."""
+
+    def __enter__(self):
+        global _grad_enabled
+        self._prev, _grad_enabled = _grad_enabled, False
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self._prev
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class _Node:
+    __slots__ = ("kind", "params", "inputs")
+
+    def __init__(self, kind: str, params: tuple, inputs: tuple[Tensor, ...]):
+        self.kind, self.params, self.inputs = kind, params, inputs
+
+
+MaxResult = namedtuple("MaxResult", ["values", "indices"])
+
+
+def _normalize_dim(dim: int, rank: int, op: str) -> int:
+    if not -max(rank, 1) <= dim < max(rank, 1):
+        raise ShapeError(f"{op}: dim {dim} is out of range for a tensor of {rank} dims")
+    return dim % max(rank, 1)
+
+
+class Tensor:
+    """A tensor: a value (computed lazily), a shape, a dtype, and the op that made it."""
+
+    __slots__ = ("_node", "_value", "shape", "dtype", "requires_grad", "grad", "_name")
+    __array_priority__ = 1000
+
+    def __init__(self, value: np.ndarray | None, shape: tuple, dtype: np.dtype, node: _Node | None = None,
+                 requires_grad: bool = False, name: str | None = None):
+        if requires_grad and not is_float(dtype):
+            raise DTypeError(f"only float tensors can require gradients, got dtype {dtype}")
+        self._value, self.shape, self.dtype, self._node = value, tuple(shape), dtype, node
+        self.requires_grad, self.grad, self._name = requires_grad, None, name
+
+    # ---------------------------------------------------------------- values
+    @property
+    def name(self) -> str | None:
+        """The name formulas print for this tensor (None: an automatic one)."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if not isinstance(value, str) or not value.isidentifier():
+            raise ValueError(f"a tensor name must be an identifier, got {value!r}")
+        self._name = value
+
+    def numpy(self) -> np.ndarray:
+        """The value as a NumPy array (shared with the tensor, as in PyTorch)."""
+        if self._value is None:
+            self._realize()
+        return self._value
+
+    def _realize(self) -> None:
+        specs, nodes = _trace([self])
+        prog = forward_program(specs, (len(specs) - 1,))
+        result = prog.run([t._value for t in nodes if t._node is None])
+        self._value = result[prog.names[-1]]
+
+    @property
+    def data(self) -> Tensor:
+        """The value as a tensor outside the graph (``.data`` as in PyTorch)."""
+        return Tensor(self.numpy(), self.shape, self.dtype)
+
+    @data.setter
+    def data(self, other) -> None:
+        value = np.asarray(other.numpy() if isinstance(other, Tensor) else other)
+        self._value, self._node = value.astype(self.dtype), None
+        self.shape = value.shape
+
+    def item(self) -> float | int | bool:
+        if self.numel() != 1:
+            raise ValueError(f"item(): only one-element tensors have an item, this one has shape {self.shape}")
+        return self.numpy().reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    ndim = property(dim)
+
+    def size(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[_normalize_dim(dim, self.dim(), "size")]
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        return self.numpy() if dtype is None else self.numpy().astype(dtype)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        extras = []
+        if self.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
+            extras.append(f"dtype={self.dtype.name}")
+        if self.requires_grad:
+            extras.append("requires_grad=True")
+        if self._name:
+            extras.append(f"name={self._name!r}")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    # ---------------------------------------------------------------- autograd
+    def detach(self) -> Tensor:
+        return self.data
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self._node is not None:
+            raise GradError("requires_grad_() is for leaf tensors; this one was computed by an op")
+        if requires_grad and not is_float(self.dtype):
+            raise DTypeError(f"only float tensors can require gradients, got dtype {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._node is None
+
+    def backward(self, gradient=None) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+        if not self.requires_grad:
+            raise GradError("backward(): this tensor does not require grad and has no grad_fn "
+                            "(no input of its graph was created with requires_grad=True)")
+        if gradient is None and self.numel() != 1:
+            raise GradError(f"backward(): grad can be implicitly created only for one-element outputs; "
+                            f"this one has shape {self.shape}: pass gradient=")
+        specs, nodes = _trace([self])
+        wrt = tuple(p for p, t in enumerate(nodes) if t._node is None and t.requires_grad)
+        prog = gradient_program(specs, len(specs) - 1, wrt, seeded=gradient is not None)
+        extra = None
+        if gradient is not None:
+            seed = np.asarray(gradient.numpy() if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
+            if seed.shape != self.shape:
+                raise ShapeError(f"backward(): gradient has shape {seed.shape}, the output {self.shape}")
+            extra = {"seed": seed}
+        result = prog.run([t._value for t in nodes if t._node is None], extra)
+        self._value = result[prog.graph.outputs[0]]
+        for pos, out in zip(wrt, prog.graph.outputs[1:], strict=True):
+            leaf, g = nodes[pos], result[out]
+            if leaf.grad is None:
+                leaf.grad = Tensor(np.array(g, dtype=leaf.dtype), leaf.shape, leaf.dtype)
+            else:
+                leaf.grad._value = leaf.grad.numpy() + g
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value) -> Tensor:
+        self._check_inplace("fill_")
+        self._value = np.full(self.shape, value, dtype=self.dtype)
+        return self
+
+    def _check_inplace(self, op: str) -> None:
+        if self._node is not None:
+            raise GradError(f"{op}: in-place ops are for leaf tensors; this one was computed by an op")
+        if self.requires_grad and _grad_enabled:
+            raise GradError(f"{op}: a leaf tensor that requires grad is used in an in-place operation; "
+                            "wrap the update in `with symnet.no_grad():`")
+
+    def _inplace(self, op: str, other) -> Tensor:
+        result = getattr(self, op)(other)
+        if self._node is not None or (self.requires_grad and _grad_enabled):
+            return result
+        self._check_inplace(f"__i{op.strip('_')}__")
+        if result.shape != self.shape:
+            raise ShapeError(f"in-place {op.strip('_')}: result shape {result.shape} != {self.shape}")
+        self._value = result.numpy().astype(self.dtype, copy=False)
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace("__add__", other)
+
+    def __isub__(self, other):
+        return self._inplace("__sub__", other)
+
+    def __imul__(self, other):
+        return self._inplace("__mul__", other)
+
+    def __itruediv__(self, other):
+        return self._inplace("__truediv__", other)
+
+    # ---------------------------------------------------------------- ops
+    def _apply(self, kind: str, params: tuple, inputs: Sequence[Tensor], dtype: np.dtype) -> Tensor:
+        shape = SHAPE_RULES[kind](params, [t.shape for t in inputs])
+        requires_grad = _grad_enabled and is_float(dtype) and any(t.requires_grad for t in inputs)
+        out = Tensor(None, shape, dtype, _Node(kind, params, tuple(inputs)), requires_grad)
+        if not _grad_enabled:
+            out._realize()
+            out._node = None
+        return out
+
+    def _map(self, fn: str, *others, result: str = "promote") -> Tensor:
+        return _elementwise(fn, (self, *others), result)
+
+    def __add__(self, other):
+        return self._map("add", other)
+
+    def __radd__(self, other):
+        return _elementwise("add", (other, self), "promote")
+
+    def __sub__(self, other):
+        return self._map("sub", other)
+
+    def __rsub__(self, other):
+        return _elementwise("sub", (other, self), "promote")
+
+    def __mul__(self, other):
+        return self._map("mul", other)
+
+    def __rmul__(self, other):
+        return _elementwise("mul", (other, self), "promote")
+
+    def __truediv__(self, other):
+        return self._map("div", other, result="float")
+
+    def __rtruediv__(self, other):
+        return _elementwise("div", (other, self), "float")
+
+    def __pow__(self, other):
+        return self._map("pow", other, result="float" if isinstance(other, float) else "promote")
+
+    def __rpow__(self, other):
+        return _elementwise("pow", (other, self), "float")
+
+    def __neg__(self):
+        return self._map("neg")
+
+    def __matmul__(self, other):
+        other = _as_tensor(other, self)
+        return self._apply("matmul", (), [self, other], promote(self.dtype, other.dtype))
+
+    def __rmatmul__(self, other):
+        return _as_tensor(other, self).__matmul__(self)
+
+    def pow(self, exponent):
+        return self ** exponent
+
+    def abs(self):
+        return self._map("abs")
+
+    def exp(self):
+        return self._map("exp", result="float")
+
+    def log(self):
+        return self._map("log", result="float")
+
+    def sqrt(self):
+        return self._map("sqrt", result="float")
+
+    def sin(self):
+        return self._map("sin", result="float")
+
+    def cos(self):
+        return self._map("cos", result="float")
+
+    def tanh(self):
+        return self._map("tanh", result="float")
+
+    def sigmoid(self):
+        return self._map("sigmoid", result="float")
+
+    def relu(self):
+        return self._map("relu")
+
+    def leaky_relu(self, negative_slope: float = 0.01):
+        return self._map("leaky_relu", float(negative_slope), result="float")
+
+    def softplus(self, beta: float = 1.0, threshold: float = 20.0):
+        return self._map("softplus", beta, threshold, result="float")
+
+    def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of min and max must be given")
+        lo = -math.inf if min is None else min
+        hi = math.inf if max is None else max
+        return self._map("clamp", float(lo), float(hi), result="float" if is_float(self.dtype) else "promote")
+
+    clip = clamp
+
+    def square(self):
+        return self * self
+
+    def float(self):
+        return self.to(dtypes.float32)
+
+    def double(self):
+        return self.to(dtypes.float64)
+
+    def long(self):
+        return self.to(dtypes.int64)
+
+    def to(self, dtype) -> Tensor:
+        dtype = as_dtype(dtype)
+        return self if dtype == self.dtype else self._apply("map", ("cast", (("t", 0),)), [self], dtype)
+
+    type = to
+
+    # ---------------------------------------------------------------- reductions
+    def _dims(self, dim, op: str) -> tuple[int, ...]:
+        if dim is None:
+            return tuple(range(self.dim()))
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        return tuple(sorted({_normalize_dim(d, self.dim(), op) for d in dims}))
+
+    def _reduce(self, combine, dim, keepdim, dtype, mean=False, ties="first"):
+        if self.numel() == 0 and combine in ("max", "argmax"):
+            raise ShapeError(f"{combine}: the tensor is empty")
+        return self._apply("reduce", (combine, self._dims(dim, combine), keepdim, mean, ties), [self], dtype)
+
+    def sum(self, dim=None, keepdim: bool = False):
+        dtype = self.dtype if is_float(self.dtype) else dtypes.int64
+        return self._reduce("sum", dim, keepdim, dtype)
+
+    def mean(self, dim=None, keepdim: bool = False):
+        return self._reduce("sum", dim, keepdim, float_result(self.dtype), mean=True)
+
+    def max(self, dim=None, keepdim: bool = False):
+        """Full ``max()`` splits the gradient among ties; ``max(dim)`` returns (values, indices) and sends it
+        to the first maximal element, as PyTorch does."""
+        if dim is None:
+            return self._reduce("max", None, False, self.dtype, ties="even")
+        return MaxResult(self._reduce("max", dim, keepdim, self.dtype, ties="first"),
+                         self._reduce("argmax", dim, keepdim, dtypes.int64))
+
+    def min(self, dim=None, keepdim: bool = False):
+        result = (-self).max(dim, keepdim)
+        return -result if dim is None else MaxResult(-result.values, result.indices)
+
+    def amax(self, dim=None, keepdim: bool = False):
+        return self._reduce("max", dim, keepdim, self.dtype, ties="even")
+
+    def argmax(self, dim=None, keepdim: bool = False):
+        return self._reduce("argmax", dim, keepdim, dtypes.int64)
+
+    def logsumexp(self, dim, keepdim: bool = False):
+        return self._reduce("lse", dim, keepdim, float_result(self.dtype))
+
+    def softmax(self, dim: int):
+        return (self - self.logsumexp(dim, keepdim=True)).exp()
+
+    def log_softmax(self, dim: int):
+        return self - self.logsumexp(dim, keepdim=True)
+
+    # ---------------------------------------------------------------- shapes
+    def permute(self, *dims):
+        dims = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims
+        perm = tuple(_normalize_dim(d, self.dim(), "permute") for d in dims)
+        if sorted(perm) != list(range(self.dim())):
+            raise ShapeError(f"permute: {dims} is not a permutation of the {self.dim()} dims of {self.shape}")
+        return self._apply("permute", (perm,), [self], self.dtype)
+
+    def transpose(self, dim0: int, dim1: int):
+        perm = list(range(self.dim()))
+        a, b = (_normalize_dim(d, self.dim(), "transpose") for d in (dim0, dim1))
+        perm[a], perm[b] = perm[b], perm[a]
+        return self.permute(perm)
+
+    def t(self):
+        if self.dim() > 2:
+            raise ShapeError(f"t(): expects a tensor of at most 2 dims, got shape {self.shape}")
+        return self if self.dim() < 2 else self.transpose(0, 1)
+
+    @property
+    def T(self):
+        return self.permute(tuple(reversed(range(self.dim()))))
+
+    def reshape(self, *shape):
+        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        if sum(d == -1 for d in shape) > 1 or any(not isinstance(d, int) or d < -1 for d in shape):
+            raise ShapeError(f"reshape: invalid shape {shape}")
+        return self._apply("reshape", (tuple(shape),), [self], self.dtype)
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        if self.dim() == 0:
+            return self.reshape(1)
+        a, b = (_normalize_dim(d, self.dim(), "flatten") for d in (start_dim, end_dim))
+        return self.reshape(*self.shape[:a], -1, *self.shape[b + 1:])
+
+    def unsqueeze(self, dim: int):
+        return self._apply("unsqueeze", (_normalize_dim(dim, self.dim() + 1, "unsqueeze"),), [self], self.dtype)
+
+    def squeeze(self, dim=None):
+        dims = self._dims(dim, "squeeze")
+        return self._apply("squeeze", (tuple(d for d in dims if self.shape[d] == 1),), [self], self.dtype)
+
+    def gather(self, dim: int, index: Tensor):
+        if not isinstance(index, Tensor) or index.dtype != dtypes.int64:
+            raise DTypeError(f"gather: index must be an int64 tensor, got {getattr(index, 'dtype', type(index))}")
+        return self._apply("gather", (_normalize_dim(dim, self.dim(), "gather"),), [self, index], self.dtype)
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        if len(key) > self.dim():
+            raise ShapeError(f"too many indices ({len(key)}) for a tensor of shape {self.shape}")
+        items = []
+        for k, n in zip(key + (slice(None),) * (self.dim() - len(key)), self.shape, strict=True):
+            if isinstance(k, (int, np.integer)):
+                if not -n <= k < n:
+                    raise IndexError(f"index {k} is out of bounds for dimension of size {n}")
+                items.append(("index", int(k) % n))
+            elif isinstance(k, slice):
+                start, stop, step = k.indices(n)
+                if step < 1:
+                    raise ShapeError("slices with a negative step are not supported")
+                length = max(0, -(-(stop - start) // step))
+                items.append(("all",) if (start, step, length) == (0, 1, n) else ("range", start, step, length))
+            else:
+                raise TypeError(f"tensor indices must be ints or slices, got {type(k).__name__}")
+        return self._apply("slice", (tuple(items),), [self], self.dtype)
+
+    # ---------------------------------------------------------------- comparisons
+    def _compare(self, fn, other):
+        return self._map(fn, other, result="bool")
+
+
+def _make_comparison(fn: str):
+    return lambda self, other: self._compare(fn, other)
+
+
+for _fn, _dunder in zip(COMPARISONS, ("gt", "ge", "lt", "le", "eq", "ne"), strict=True):
+    setattr(Tensor, f"__{_dunder}__", _make_comparison(_fn))
+Tensor.__hash__ = object.__hash__
+
+
+def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
+    """A ``map`` op: tensors become inputs, Python numbers fold into the formula as constants."""
+    like = next(o for o in operands if isinstance(o, Tensor))
+    tensors, slots, scalar_float = [], [], False
+    for x in operands:
+        if isinstance(x, (bool, int, float, np.number)) and not isinstance(x, np.ndarray):
+            value = x.item() if isinstance(x, np.generic) else x
+            slots.append(("c", value))
+            scalar_float |= isinstance(value, float)
+            continue
+        slots.append(("t", len(tensors)))
+        tensors.append(_as_tensor(x, like))
+    dtype = promote(*(t.dtype for t in tensors))
+    if scalar_float and not is_float(dtype):
+        dtype = dtypes.get_default_dtype()
+    if result == "float":
+        dtype = float_result(dtype)
+    elif result == "bool":
+        dtype = dtypes.bool_
+    return like._apply("map", (fn, tuple(slots)), tensors, dtype)
+
+
+def _as_tensor(value, like: Tensor) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    arr = np.asarray(value)
+    dtype = like.dtype if arr.dtype.kind == "f" and is_float(like.dtype) else as_dtype(arr.dtype)
+    if arr.dtype.kind == "f" and not is_float(like.dtype):
+        dtype = dtypes.get_default_dtype()
+    return Tensor(arr.astype(dtype), arr.shape, dtype)
+
+
+def _trace(roots: Sequence[Tensor]) -> tuple[tuple, list[Tensor]]:
+    """The structure of the graph below ``roots`` (post-order) and its tensors in the same order."""
+    order: list[Tensor] = []
+    position: dict[int, int] = {}
+    stack = [(r, False) for r in reversed(roots)]
+    while stack:
+        t, expanded = stack.pop()
+        if id(t) in position:
+            continue
+        if expanded or t._node is None:
+            position[id(t)] = len(order)
+            order.append(t)
+            continue
+        stack.append((t, True))
+        stack.extend((i, False) for i in reversed(t._node.inputs) if id(i) not in position)
+    specs = tuple(
+        LeafSpec(t.shape, t.dtype, t.requires_grad, t._name) if t._node is None else
+        OpSpec(t._node.kind, t._node.params, t.dtype, tuple(position[id(i)] for i in t._node.inputs), t._name)
+        for t in order
+    )
+    return specs, order
