@@ -4,8 +4,8 @@ For ``T[out(d)] = combine_d f(…, A[α(d)], …)`` the adjoint contribution to 
 
     dA[α(d)] += dT[out(d)] · w(d) · ∂f/∂A[α(d)]          for every d in the domain
 
-with the weight ``w`` of the combine: 1 for assign and sum, ``exp(f − T)`` (the softmax) for lse,
-``[position = argmax]`` for max with first-index ties and ``[f = T]/count`` for max with even ties.
+with the weight ``w`` of the combine: 1 for assign and sum, ``[position = argmax]`` for max with first-index
+ties and ``[f = T]/count`` for max with even ties.
 SymPy computes ``∂f/∂A`` on the element body only; the index algebra is ours:
 
 - α a selection of domain symbols (matmul, broadcasting, transposes, reductions): the contribution is a
@@ -71,8 +71,6 @@ class _Adjoints:
         here = access(d.name, d.out)
         if d.combine in ("assign", "sum"):
             return sp.Integer(1)
-        if d.combine == "lse":
-            return sp.exp(d.body - here)
         if d.ties == "even":
             count = Def(self.fresh(d.name + "_ties"), d.shape, d.dtype, d.domain, d.out,
                         F.eq(d.body, here), "sum", label=f"ties of {d.name}")
@@ -122,7 +120,7 @@ class _Adjoints:
         syms = fresh_indices(t.shape)
         body = sp.Integer(0)
         for n, part in enumerate(parts):
-            if part.combine == "assign":
+            if part.is_elementwise:
                 renaming = {o: s for o, s in zip(part.out, syms, strict=True) if o in part.extents}
                 body += part.body.xreplace(renaming)
             else:
@@ -143,11 +141,12 @@ def differentiable(graph: Graph, wrt: Sequence[str]) -> set[str]:
     return needs
 
 
-def gradient(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = None) -> Graph:
+def gradient(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = None) -> tuple[Graph, dict]:
     """Append the adjoint definitions of ``output`` with respect to ``wrt``.
 
     With ``seed`` None the output must have one element and its adjoint is 1; otherwise ``seed`` names a new
-    input holding the cotangent. The returned graph's outputs are the adjoints of ``wrt``, in order.
+    input holding the cotangent. The returned graph's outputs are the adjoints of ``wrt``, in order; the dict
+    maps each differentiated tensor to the name of its adjoint.
     """
     table = graph.tensors()
     out = table[output]
@@ -195,4 +194,4 @@ def gradient(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = N
         total = adj.total(t)
         adj.defs.append(total)
         outputs.append(total.name)
-    return Graph(inputs, [*graph.defs, *adj.defs], outputs)
+    return Graph(inputs, [*graph.defs, *adj.defs], outputs), dict(adj.names)

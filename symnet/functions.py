@@ -150,6 +150,19 @@ class between(NamedFunction):
         return ((x >= lo) & (x <= hi)).astype(np.result_type(x, np.float32))
 
 
+class stop_gradient(NamedFunction):
+    """The identity whose derivative is 0: the max shift of softmax and log_softmax (it cancels exactly)."""
+
+    symbol, latex_symbol = "sg", r"\operatorname{sg}"
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    @staticmethod
+    def numpy(x):
+        return x
+
+
 class Comparison(NamedFunction):
     """Iverson bracket [a ∘ b]: 1 where the comparison holds, else 0; it has no gradient."""
 
@@ -202,7 +215,7 @@ class eq(Comparison):
 
 
 NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
-    sigmoid, softplus, step, relu, leaky_relu, clamp, between, gt, ge, lt, le, ne, eq,
+    sigmoid, softplus, step, relu, leaky_relu, clamp, between, stop_gradient, gt, ge, lt, le, ne, eq,
 )
 
 #: What the NumPy reference evaluator calls for each named function (the lowering table).

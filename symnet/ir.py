@@ -6,7 +6,7 @@
 in T (usually a selection of the domain symbols: the others are reduced), ``body`` is a SymPy expression whose
 tensor reads are accesses ``A[α(d)]`` (``sympy.Indexed``; a 0-d tensor is read as a plain real ``Symbol``).
 ``combine`` is ``assign`` (elementwise: out is a bijection), ``sum`` (reductions and scatter-accumulates),
-``max``, ``lse`` (log-sum-exp) or ``argmax``. Extents may be SymPy symbols such as the batch size ``N``.
+``max`` or ``argmax``. Extents may be SymPy symbols such as the batch size ``N``.
 
 Nothing here knows about neural networks, NumPy or LLVM.
 """
@@ -20,7 +20,7 @@ import numpy as np
 import sympy as sp
 
 Dim = int | sp.Expr
-COMBINES = ("assign", "sum", "max", "lse", "argmax")
+COMBINES = ("assign", "sum", "max", "argmax")
 BATCH = sp.Symbol("N", integer=True, positive=True)
 
 _INDEX_NAMES = "ijklmnpqrstuvw"
@@ -143,6 +143,14 @@ class Def:
         """Domain symbols that do not appear in the output index: the ones summed (maxed, ...) over."""
         used = set().union(*(sp.sympify(o).free_symbols for o in self.out)) if self.out else set()
         return tuple(s for s in self.symbols if s not in used)
+
+    @property
+    def is_elementwise(self) -> bool:
+        """One output element per domain point: an assign whose out index is the domain symbols (in any order),
+        with 0 on the dimensions of size 1 that the domain does not span."""
+        syms = [o for o in self.out if o in self.extents]
+        return (self.combine == "assign" and len(set(syms)) == len(self.symbols)
+                and all(o in self.extents or o == 0 for o in self.out))
 
     def with_body(self, body: sp.Expr) -> Def:
         return replace(self, body=body)

@@ -43,6 +43,7 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "eq": F.eq,
     "ne": F.ne,
     "cast": lambda a: a,
+    "stop_gradient": F.stop_gradient,
 }
 COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne")
 
@@ -154,14 +155,17 @@ def squeeze_shape(params, shapes):
 def reshape_shape(params, shapes):
     (spec,) = params
     (shape,) = shapes
-    total = dims_numel(shape)
-    known = dims_numel([d for d in spec if d != -1])
-    target = tuple(sp.simplify(total / known) if d == -1 else d for d in spec)
-    target = tuple(int(d) if isinstance(d, sp.Integer) else d for d in target)
-    if sp.simplify(dims_numel(target) - total) != 0 or any(isinstance(d, sp.Rational) and not d.is_integer
-                                                          for d in target):
+    total = sp.sympify(dims_numel(shape))
+    target = []
+    for d in spec:
+        if d == -1:
+            missing = sp.cancel(total / sp.sympify(dims_numel([k for k in spec if k != -1])))
+            d = int(missing) if missing.is_Integer else missing
+        target.append(d)
+    if sp.expand(sp.sympify(dims_numel(target)) - total) != 0 or any(
+            isinstance(d, sp.Expr) and not d.is_integer for d in target):
         raise ShapeError(f"reshape: shape {fmt_shape(spec)} is invalid for input of shape {fmt_shape(shape)}")
-    return target
+    return tuple(target)
 
 
 def gather_shape(params, shapes):

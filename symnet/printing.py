@@ -118,7 +118,6 @@ class Formulas:
             return lhs, body
         over = ",".join(str(s) for s in reduced)
         op = {"sum": ("Σ", r"\sum", "sum"), "max": ("max", r"\max", "max"),
-              "lse": ("logsumexp", r"\operatorname{logsumexp}", "logsumexp"),
               "argmax": ("argmax", r"\operatorname{argmax}", "argmax")}[d.combine]
         if style == "latex":
             return lhs, rf"{op[1]}_{{{over}}} \left({body}\right)" if d.combine != "sum" else \

@@ -106,11 +106,15 @@ def lower(specs: Sequence[Spec], outputs: Sequence[int]) -> Program:
 _CACHE: dict[tuple, Program] = {}
 
 
+def _user_names(specs: Sequence[Spec]) -> frozenset[str]:
+    return frozenset(s.name for s in specs if s.name)
+
+
 def forward_program(specs: tuple[Spec, ...], outputs: tuple[int, ...]) -> Program:
     key = ("forward", specs, outputs)
     if key not in _CACHE:
         prog = lower(specs, outputs)
-        prog.graph = simplify.simplify(prog.graph)
+        prog.graph = simplify.simplify(prog.graph, _user_names(specs))
         _CACHE[key] = prog
     return _CACHE[key]
 
@@ -120,12 +124,13 @@ def gradient_program(specs: tuple[Spec, ...], output: int, wrt: tuple[int, ...],
     key = ("gradient", specs, output, wrt, seeded)
     if key not in _CACHE:
         prog = lower(specs, (output,))
-        forward = simplify.simplify(prog.graph)
+        forward = simplify.simplify(prog.graph, _user_names(specs))
         root = prog.names[output]
-        grad = autodiff.gradient(forward, root, [prog.names[w] for w in wrt],
-                                 seed="seed" if seeded else None)
+        grad, grad_names = autodiff.gradient(forward, root, [prog.names[w] for w in wrt],
+                                             seed="seed" if seeded else None)
         grad.outputs = [root, *grad.outputs]
-        prog.graph = simplify.simplify(grad)
+        named = _user_names(specs)
+        prog.graph = simplify.simplify(grad, named | {grad_names[n] for n in named if n in grad_names and n != root})
         prog.adjoints = {d.name for d in prog.graph.defs} - {d.name for d in forward.defs}
         _CACHE[key] = prog
     return _CACHE[key]
@@ -152,7 +157,7 @@ def hvp_program(specs: tuple[Spec, ...], output: int, wrt: tuple[int, ...]) -> P
         dtype = table[graph.outputs[0]].dtype
         defs.append(Def("vHv", (), dtype, (), (), sp.Add(*terms)))
         wrt_names = [first.names[w] for w in wrt]
-        second = autodiff.gradient(Graph(inputs, defs, ["vHv"]), "vHv", wrt_names)
+        second, _ = autodiff.gradient(Graph(inputs, defs, ["vHv"]), "vHv", wrt_names)
         _CACHE[key] = Program(simplify.simplify(second), first.names, first.leaves)
     return _CACHE[key]
 

@@ -113,7 +113,7 @@ def _einsum_operands(d: Def, grid: _Grid):
             return None
         keep = tuple(0 if i == 0 and i not in grid.axis else slice(None) for i in found[0].indices)
         operands.append((arr[keep].astype(grid.d.dtype, copy=False), [i for i in found[0].indices if i in grid.axis]))
-    return operands, scale
+    return (operands, scale) if operands else None
 
 
 def _arrange(values: np.ndarray, kept: Sequence[sp.Symbol], out: Sequence[sp.Expr]) -> np.ndarray:
@@ -156,11 +156,6 @@ def evaluate_def(d: Def, env: Mapping[str, np.ndarray], dims: Mapping[sp.Symbol,
             result = values.sum(axis=axes)
         elif d.combine == "max":
             result = values.max(axis=axes)
-        elif d.combine == "lse":
-            m = values.max(axis=axes, keepdims=True)
-            m = np.where(np.isfinite(m), m, 0)
-            result = np.log(np.exp(values - m).sum(axis=axes, keepdims=True)) + m
-            result = result.reshape([n for p, n in enumerate(grid.shape) if p not in axes])
         else:  # argmax: first maximal element over the reduced axes, flattened in domain order
             moved = np.moveaxis(values, axes, range(-len(axes), 0))
             flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))

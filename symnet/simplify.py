@@ -1,9 +1,9 @@
 """Targeted, named rewrites of the IR — never a blanket ``sympy.simplify`` (minutes, and overflow-prone forms).
 
-Phases, in order: ``stabilize`` (rewrite element bodies into numerically stable named functions),
-``inline`` (fold copies, transposes, broadcasts and scalings into their readers), ``dedupe`` (graph-level
-common-subexpression elimination) and ``prune`` (drop what no output needs). Within a body, common
-subexpressions are shared when it is evaluated (``lambdify(cse=True)``).
+Phases, in order: ``inline`` (fold copies, transposes, broadcasts and scalings into their readers, and fuse
+unnamed elementwise chains), ``stabilize`` (rewrite element bodies into numerically stable named functions),
+``dedupe`` (graph-level common-subexpression elimination) and ``prune`` (drop what no output needs).
+Within a body, common subexpressions are shared when it is evaluated (``lambdify(cse=True)``).
 """
 
 from __future__ import annotations
@@ -48,9 +48,11 @@ def stabilize(expr: sp.Expr) -> sp.Expr:
 
 def _is_cheap(d: Def, dtypes: dict) -> bool:
     """A constant, or a copy, transpose, broadcast or scaling of one tensor read of the same dtype."""
-    if d.combine != "assign" or set(d.out) != set(d.symbols):
+    if not d.is_elementwise:
         return False
     _, rest = d.body.as_coeff_Mul()
+    if isinstance(rest, F.stop_gradient):
+        rest = rest.args[0]
     if isinstance(rest, sp.Indexed) or is_tensor_symbol(rest):
         return dtypes[str(rest.base.label) if isinstance(rest, sp.Indexed) else rest.name] == d.dtype
     return not (rest.atoms(sp.Indexed) or any(is_tensor_symbol(s) for s in rest.free_symbols))
@@ -63,22 +65,47 @@ def _substitute(expr: sp.Expr, d: Def) -> sp.Expr:
     base = sp.IndexedBase(d.name)
 
     def at(e: sp.Indexed) -> sp.Expr:
-        return d.body.xreplace(dict(zip(d.out, e.indices, strict=True)))
+        return d.body.xreplace({o: i for o, i in zip(d.out, e.indices, strict=True) if o in d.extents})
 
     return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == base, at)
 
 
-def inline(graph: Graph) -> Graph:
-    """Substitute each cheap definition into every later reader, then drop it (outputs stay)."""
-    keep = set(graph.outputs)
+def _reads(graph: Graph) -> dict[str, list[tuple[Def, tuple]]]:
+    """Every read of each tensor: the reading definition and the index it reads at."""
+    found: dict[str, list[tuple[Def, tuple]]] = {}
+    for d in graph.defs:
+        for expr in (d.body, *map(sp.sympify, d.out)):
+            for e in sp.preorder_traversal(expr):
+                if isinstance(e, sp.Indexed):
+                    found.setdefault(str(e.base.label), []).append((d, tuple(e.indices)))
+                elif is_tensor_symbol(e):
+                    found.setdefault(e.name, []).append((d, ()))
+    return found
+
+
+def _fusible(d: Def, reads: list[tuple[Def, tuple]]) -> bool:
+    """An elementwise definition read once, at an index spanning its reader's whole domain: substituting it
+    computes every element exactly once, as before."""
+    if not d.is_elementwise or len(reads) != 1:
+        return False
+    reader, index = reads[0]
+    used = set().union(*(sp.sympify(i).free_symbols for i in index)) if index else set()
+    return {s for s, extent in reader.domain if extent != 1} <= used
+
+
+def inline(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
+    """Substitute into their readers, then drop: cheap definitions (copies, transposes, broadcasts, scalings)
+    and unnamed elementwise definitions read once (fusion). Outputs and the names in ``keep`` stay."""
+    keep = set(graph.outputs) | set(keep)
     dtypes = {name: t.dtype for name, t in graph.tensors().items()}
-    cheap: list[Def] = []
+    reads = _reads(graph)
+    fused: list[Def] = []
     result: list[Def] = []
     for d in graph.defs:
-        for c in cheap:
+        for c in fused:
             d = replace(d, body=_substitute(d.body, c), out=tuple(_substitute(sp.sympify(o), c) for o in d.out))
-        if d.name not in keep and _is_cheap(d, dtypes):
-            cheap.append(d)
+        if d.name not in keep and (_is_cheap(d, dtypes) or _fusible(d, reads.get(d.name, []))):
+            fused.append(d)
         else:
             result.append(d)
     return Graph(graph.inputs, result, list(graph.outputs))
@@ -110,7 +137,8 @@ def _rename_reads(d: Def, old: str, new: str) -> Def:
     return replace(d, body=d.body.xreplace(mapping), out=tuple(sp.sympify(o).xreplace(mapping) for o in d.out))
 
 
-def simplify(graph: Graph) -> Graph:
-    """All phases: stabilize, inline, dedupe, prune."""
-    stable = Graph(graph.inputs, [d.with_body(stabilize(d.body)) for d in graph.defs], graph.outputs)
-    return dedupe(inline(stable)).prune()
+def simplify(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
+    """All phases: inline (fusing elementwise chains), stabilize, dedupe, prune. Names in ``keep`` stay."""
+    fused = inline(graph, keep)
+    stable = Graph(fused.inputs, [d.with_body(stabilize(d.body)) for d in fused.defs], fused.outputs)
+    return dedupe(stable).prune()

@@ -383,13 +383,22 @@ class Tensor:
         return self._reduce("argmax", dim, keepdim, dtypes.int64)
 
     def logsumexp(self, dim, keepdim: bool = False):
-        return self._reduce("lse", dim, keepdim, float_result(self.dtype))
+        """m + log Σ exp(x − m) with m = max(x) a stop-gradient: the gradient comes out as an exact softmax."""
+        shift = self.amax(dim, keepdim=True)._map("stop_gradient")
+        total = (self - shift).exp().sum(dim, keepdim=True).log() + shift
+        return total if keepdim else total.squeeze(dim)
+
+    def _shifted(self, dim: int) -> Tensor:
+        """x − max(x) along dim, the max a stop-gradient: exact in floating point, so softmax stays accurate."""
+        return self - self.amax(dim, keepdim=True)._map("stop_gradient")
 
     def softmax(self, dim: int):
-        return (self - self.logsumexp(dim, keepdim=True)).exp()
+        e = self._shifted(dim).exp()
+        return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim: int):
-        return self - self.logsumexp(dim, keepdim=True)
+        shifted = self._shifted(dim)
+        return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
     # ---------------------------------------------------------------- shapes
     def permute(self, *dims):

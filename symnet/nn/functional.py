@@ -93,9 +93,9 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """logsumexp_c input[b, c] − input[b, target[b]]; its gradient comes out as softmax − onehot."""
+    """−log_softmax(input)[b, target[b]]; its gradient comes out as softmax − onehot."""
     _check_labels(input, target, "cross_entropy")
-    return _reduce(input.logsumexp(input.dim() - 1) - _pick(input, target), reduction, "cross_entropy")
+    return _reduce(-_pick(input.log_softmax(input.dim() - 1), target), reduction, "cross_entropy")
 
 
 __all__ = [name for name in dir() if not name.startswith("_") and name != "annotations"]
