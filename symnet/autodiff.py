@@ -155,12 +155,13 @@ def gradient(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = N
     adj = _Adjoints(graph)
     needs = differentiable(graph, wrt)
     inputs = list(graph.inputs)
-    root = adj.adjoint_name(output)
+    root = adj.adjoint_name(output) if seed is None else seed
     if seed is None:
         syms = fresh_indices(out.shape)
         adj.defs.append(Def(root, out.shape, out.dtype, tuple(zip(syms, out.shape, strict=True)), syms,
                             sp.Integer(1), label=f"∂{output}/∂{output}"))
     else:
+        adj.names[output] = root
         inputs.append(Input(root, out.shape, out.dtype))
     adjoint_of: dict[str, str] = {output: root}
     for d in reversed(graph.defs):

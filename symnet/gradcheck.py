@@ -31,9 +31,13 @@ class GradcheckError(AssertionError):
 
 
 def _scalarize(fn, weights):
+    """fn reduced to one element by fixed weights; inputs fn does not use join with weight 0 (gradient 0)."""
     def scalar(*xs):
         y = fn(*xs)
-        return y if y.numel() == 1 else (y * weights(y)).sum()
+        y = y if y.numel() == 1 else (y * weights(y)).sum()
+        for x in xs:
+            y = y + 0.0 * x.sum()
+        return y
     return scalar
 
 

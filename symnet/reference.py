@@ -135,7 +135,8 @@ def evaluate_def(d: Def, env: Mapping[str, np.ndarray], dims: Mapping[sp.Symbol,
     kept = [s for s in grid.symbols if s not in reduced]
     axes = tuple(grid.axis[s] for s in reduced)
     with np.errstate(all="ignore"):
-        if d.combine == "sum" and selection and (ops := _einsum_operands(d, grid)) is not None:
+        ops = _einsum_operands(d, grid) if d.combine == "sum" and selection else None
+        if ops is not None and set(kept) <= {s for _, syms in ops[0] for s in syms}:
             operands, scale = ops
             letters = dict(zip(grid.symbols, string.ascii_letters, strict=False))
             spec = ",".join("".join(letters[s] for s in syms) for _, syms in operands)

@@ -208,10 +208,13 @@ class Tensor:
                             "wrap the update in `with symnet.no_grad():`")
 
     def _inplace(self, op: str, other) -> Tensor:
+        """``a -= b``: updates a leaf's value in place (under no_grad for leaves that require grad); on a
+        computed tensor it records the out-of-place op, as rebinding the name does."""
+        if self._node is None:
+            self._check_inplace(f"__i{op.strip('_')}__")
         result = getattr(self, op)(other)
-        if self._node is not None or (self.requires_grad and _grad_enabled):
+        if self._node is not None:
             return result
-        self._check_inplace(f"__i{op.strip('_')}__")
         if result.shape != self.shape:
             raise ShapeError(f"in-place {op.strip('_')}: result shape {result.shape} != {self.shape}")
         self._value = result.numpy().astype(self.dtype, copy=False)
