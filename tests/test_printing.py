@@ -1,0 +1,67 @@
+"""Formulas for people, and the structural cache that derives each graph once."""
+
+import numpy as np
+
+import symnet as sn
+import symnet.nn.functional as F
+from symnet import program
+
+
+def mlp(batch=8):
+    rng = np.random.default_rng(0)
+    X = sn.tensor(rng.standard_normal((batch, 4)), name="X")
+    Y = sn.tensor(rng.integers(0, 3, batch), name="Y")
+    W1 = sn.tensor(rng.standard_normal((5, 4)), requires_grad=True, name="W1")
+    W2 = sn.tensor(rng.standard_normal((3, 5)), requires_grad=True, name="W2")
+    Z1 = X @ W1.T
+    Z1.name = "Z1"
+    Z2 = Z1.relu() @ W2.T
+    Z2.name = "Z2"
+    return F.cross_entropy(Z2, Y), W1, W2
+
+
+def test_mlp_formulas_in_index_notation():
+    loss, _, _ = mlp()
+    text = str(sn.formulas(loss))
+    assert "Z1[i, j] = Σ_k W1[j, k]·X[i, k]" in text
+    assert "δW1[j, k] = Σ_i X[i, k]·δZ1[i, j]" in text
+    assert "δZ1[i, j] = step(Z1[i, j])·δ" in text
+    assert "[j = Y[i]]/8" in text and "δZ2[i, j] = exp(" in text     # softmax − onehot
+    assert "Heaviside" not in text and "Piecewise" not in text and "KroneckerDelta" not in text
+    assert len(text.splitlines()) < 16
+
+
+def test_latex_and_text_renderings():
+    loss, _, _ = mlp()
+    f = sn.formulas(loss)
+    latex = f.latex()
+    assert latex.startswith("\\begin{aligned}") and r"\sum_{i}" in latex and r"\delta W1" in latex
+    assert f._repr_latex_().startswith("$$")
+    assert "dW1[j, k] = sum_i(X[i, k]*dZ1[i, j])" in f.text() or "dW1[j, k] = sum_i" in f.text()
+    assert all(ord(c) < 128 for c in f.text())
+
+
+def test_scalar_graphs_print_closed_forms():
+    a = sn.tensor(0.5, requires_grad=True, name="a")
+    y = a.sigmoid().log()
+    y.name = "y"
+    text = str(sn.formulas(y))
+    assert "y = -softplus(-a)" in text           # the stability rewrite, visible
+    assert "∂y/∂a = σ(-a)" in text
+
+
+def test_automatic_names_are_readable():
+    x = sn.tensor([1.0, 2.0], requires_grad=True)
+    text = str(sn.formulas((x * x).sum()))
+    assert "A[i]" in text and "δA[i] = 2·A[i]" in text
+
+
+def test_structural_cache_derives_once():
+    program.cache_clear()
+    for _ in range(3):
+        loss, W1, W2 = mlp()
+        loss.backward()
+    assert len(program._CACHE) == 1
+    loss, _, _ = mlp(batch=5)                   # another shape: another structure
+    loss.backward()
+    assert len(program._CACHE) == 2
