@@ -31,11 +31,13 @@ class Rewrite:
         return expr.replace(self.pattern, lambda x: self.result(x)) if expr.has(self.pattern.func) else expr
 
 
+#: Applied in order; the ratio rule precedes the logistic one, which would otherwise split ``e^x/(1 + e^x)``
+#: into ``σ(−x)·e^x`` (NaN at x = 800).
 STABILIZE: tuple[Rewrite, ...] = (
     Rewrite("log1p_exp_to_softplus", sp.log(1 + sp.exp(_x)), lambda x: F.softplus(x)),
     Rewrite("log_sigmoid_to_softplus", sp.log(F.sigmoid(_x)), lambda x: -F.softplus(-x)),
-    Rewrite("logistic_to_sigmoid", 1 / (1 + sp.exp(-_x)), lambda x: F.sigmoid(x)),
     Rewrite("exp_ratio_to_sigmoid", sp.exp(_x) / (1 + sp.exp(_x)), lambda x: F.sigmoid(x)),
+    Rewrite("logistic_to_sigmoid", 1 / (1 + sp.exp(-_x)), lambda x: F.sigmoid(x)),
     Rewrite("log_exp", sp.log(sp.exp(_x)), lambda x: x),
 )
 
