@@ -18,10 +18,6 @@ def manual_seed(seed: int) -> None:
     _rng = np.random.default_rng(seed)
 
 
-def generator() -> np.random.Generator:
-    return _rng
-
-
 def _infer_dtype(arr: np.ndarray):
     if arr.dtype.kind == "f":
         return dtypes.get_default_dtype()

@@ -12,14 +12,10 @@ import sympy as sp
 
 
 class NamedFunction(sp.Function):
-    """A SymPy function with a printed symbol and a NumPy implementation (``numpy``)."""
+    """A SymPy function with a printed symbol; each subclass defines ``numpy``, its stable NumPy evaluation."""
 
     symbol: str = ""
     latex_symbol: str = ""
-
-    @staticmethod
-    def numpy(*args):  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
 
     def _sympystr(self, printer):
         return f"{self.symbol or type(self).__name__}({', '.join(printer._print(a) for a in self.args)})"

@@ -9,6 +9,8 @@ import numpy as np
 
 from .dtypes import float64, is_float
 from .errors import DTypeError
+from .printing import locate_leaves
+from .program import gradient_program, hvp_program
 from .tensor import Tensor
 
 
@@ -51,12 +53,6 @@ def check_grads(fn: Callable[..., Tensor], inputs: Sequence, order: int = 2, eps
     >>> import symnet as sn
     >>> reports = sn.check_grads(lambda x: (x * x).sigmoid(), [sn.tensor([0.5, -1.0])])
     """
-    from .printing import (
-        _locate,
-        hessian,  # noqa: F401 - shares the HVP machinery below
-    )
-    from .program import gradient_program, hvp_program
-
     rng = np.random.default_rng(seed)
     xs = []
     for x in inputs:
@@ -78,7 +74,7 @@ def check_grads(fn: Callable[..., Tensor], inputs: Sequence, order: int = 2, eps
         for x, v in zip(xs, values, strict=True):
             x._value = v
         y = f(*xs)
-        specs, nodes, wrt = _locate(y, xs, "check_grads")
+        specs, nodes, wrt = locate_leaves(y, xs, "check_grads")
         prog = gradient_program(specs, len(specs) - 1, wrt, seeded=False)
         result = prog.run([t.numpy() for t in nodes if t._node is None])
         return [result[o] for o in prog.graph.outputs[1:]]
@@ -107,7 +103,7 @@ def check_grads(fn: Callable[..., Tensor], inputs: Sequence, order: int = 2, eps
         for x, v in zip(xs, base, strict=True):
             x._value = v
         y = f(*xs)
-        specs, nodes, wrt = _locate(y, xs, "check_grads")
+        specs, nodes, wrt = locate_leaves(y, xs, "check_grads")
         prog = hvp_program(specs, len(specs) - 1, wrt)
         extra = {f"V{n}": d for n, d in enumerate(direction)}
         result = prog.run([t.numpy() for t in nodes if t._node is None], extra)

@@ -189,14 +189,6 @@ class Graph:
         table.update({d.name: d for d in self.defs})
         return table
 
-    def consumers(self) -> dict[str, list[Def]]:
-        table: dict[str, list[Def]] = {}
-        names = self.tensors().keys()
-        for d in self.defs:
-            for a in accesses_deep(d, names):
-                table.setdefault(a, []).append(d)
-        return table
-
     def prune(self) -> Graph:
         """Drop definitions no output needs."""
         table = self.tensors()

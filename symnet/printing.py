@@ -16,10 +16,9 @@ from .ir import Def, Graph
 from .program import Program, closed_form, gradient_program, hvp_program
 from .tensor import Tensor, _trace
 
-_PRINT_ORDER = dict(order="none")
 
-
-def _locate(output: Tensor, inputs: Sequence[Tensor], op: str):
+def locate_leaves(output: Tensor, inputs: Sequence[Tensor], op: str):
+    """The structure of a one-element output's graph and the positions of ``inputs`` among its leaves."""
     if output.numel() != 1:
         raise GradError(f"{op}: the output must have one element, it has shape {output.shape}")
     specs, nodes = _trace([output])
@@ -37,7 +36,7 @@ def grad(output: Tensor, input: Tensor) -> sp.Expr:
 
     One-element tensors read as plain symbols (``x + 2*w + 1``); larger ones as indexed reads, with sums.
     """
-    specs, _, wrt = _locate(output, [input], "grad")
+    specs, _, wrt = locate_leaves(output, [input], "grad")
     prog = gradient_program(specs, len(specs) - 1, wrt, seeded=False)
     return closed_form(prog.graph, prog.graph.outputs[1])
 
@@ -48,7 +47,7 @@ def hessian(output: Tensor, inputs: Sequence[Tensor] | Tensor) -> np.ndarray:
     Derived symbolically (the adjoint graph is differentiated again), one Hessian-vector product per column.
     """
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    specs, nodes, wrt = _locate(output, inputs, "hessian")
+    specs, nodes, wrt = locate_leaves(output, inputs, "hessian")
     prog = hvp_program(specs, len(specs) - 1, wrt)
     leaves = [t.numpy() for t in nodes if t._node is None]
     sizes = [t.numel() for t in inputs]
@@ -156,7 +155,7 @@ def formulas(output: Tensor, wrt: Sequence[Tensor] | None = None) -> Formulas:
     specs, nodes = _trace([output])
     if wrt is None:
         wrt = [t for t in nodes if t._node is None and t.requires_grad]
-    specs, nodes, positions = _locate(output, wrt, "formulas")
+    specs, nodes, positions = locate_leaves(output, wrt, "formulas")
     prog = gradient_program(specs, len(specs) - 1, positions, seeded=False)
     closed = all(t.numel() == 1 for t in nodes)
     names = [prog.names[p] for p in positions]

@@ -164,10 +164,10 @@ def evaluate_def(d: Def, env: Mapping[str, np.ndarray], dims: Mapping[sp.Symbol,
         return _arrange(np.asarray(result), kept, d.out).astype(d.dtype, copy=False)
 
 
-def evaluate(graph: Graph, arrays: Mapping[str, np.ndarray], keep: bool = False) -> dict[str, np.ndarray]:
-    """Run the graph on input arrays; return its outputs (every tensor with ``keep``)."""
+def evaluate(graph: Graph, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Run the graph on input arrays; return its outputs by name."""
     dims = bind_dims(graph.inputs, arrays)
     env = {t.name: np.asarray(arrays[t.name]) for t in graph.inputs}
     for d in graph.defs:
         env[d.name] = evaluate_def(d, env, dims)
-    return env if keep else {name: env[name] for name in graph.outputs}
+    return {name: env[name] for name in graph.outputs}
