@@ -1,5 +1,12 @@
 """codegen: tensor-expression definitions in, native CPU callables out (llvmlite).
 
-It knows nothing about neural networks. Until it lands, symnet runs every graph on its NumPy reference
-evaluator (``symnet.reference``), which stays the oracle compiled code is tested against.
+It knows nothing about neural networks: ``compile_graph(graph)`` takes a ``symnet.ir.Graph`` and returns a
+``CompiledGraph`` whose call runs every definition in one native call. Pipeline: ``loops`` (schedules) →
+``emit`` (LLVM IR, with ``mathlib`` for vectorizable transcendentals) → ``jit`` (O3, MCJIT) with ``cache``.
 """
+
+from .runtime import CompiledGraph
+
+compile_graph = CompiledGraph
+
+__all__ = ["CompiledGraph", "compile_graph"]

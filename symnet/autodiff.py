@@ -40,9 +40,15 @@ from .ir import (
 
 
 def partial(body: sp.Expr, atom: sp.Expr) -> sp.Expr:
-    """∂body/∂atom for one tensor read, by SymPy on the element expression."""
-    x = sp.Dummy("x", real=True)
-    return sp.diff(body.xreplace({atom: x}), x).xreplace({x: atom})
+    """∂body/∂atom for one tensor read, by SymPy on the element expression.
+
+    Every tensor read stands in as a real symbol while SymPy differentiates (an ``Indexed`` is not known to be
+    real, and ``d|x − y|/dx`` would come out in terms of ``re`` and ``im``).
+    """
+    reads = {a: sp.Dummy("x", real=True) for a in body.atoms(sp.Indexed)}
+    x = reads.setdefault(atom, sp.Dummy("x", real=True))
+    back = {v: k for k, v in reads.items()}
+    return sp.diff(body.xreplace(reads), x).xreplace(back)
 
 
 class _Adjoints:

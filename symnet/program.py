@@ -8,6 +8,7 @@ the traced nodes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -50,10 +51,28 @@ class Program:
     #: names of the adjoint definitions (printed as δ…)
     adjoints: set[str] = field(default_factory=set)
 
+    _compiled: object = None
+
     def run(self, leaf_arrays: Sequence[np.ndarray], extra: dict[str, np.ndarray] | None = None) -> dict:
+        """Evaluate the graph: natively (compiled once per program), or on the NumPy reference evaluator when
+        ``SYMNET_BACKEND=reference``."""
         arrays = {self.names[p]: a for p, a in zip(self.leaves, leaf_arrays, strict=True)}
         arrays.update(extra or {})
-        return evaluate(self.graph, arrays)
+        if backend() == "reference":
+            return evaluate(self.graph, arrays)
+        if self._compiled is None:
+            from codegen import compile_graph
+
+            self._compiled = compile_graph(self.graph)
+        return self._compiled(arrays)
+
+
+def backend() -> str:
+    """``native`` (compiled with codegen, the default) or ``reference`` (NumPy), from ``SYMNET_BACKEND``."""
+    choice = os.environ.get("SYMNET_BACKEND", "native")
+    if choice not in ("native", "reference"):
+        raise ValueError(f"SYMNET_BACKEND must be 'native' or 'reference', got {choice!r}")
+    return choice
 
 
 def _auto_names(specs: Sequence[Spec]) -> list[str]:

@@ -15,3 +15,18 @@ def _default_dtype():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_object_cache(tmp_path_factory):
+    """Compiled objects go to a fresh folder, so tests neither read nor fill the user's cache."""
+    import os
+
+    folder = tmp_path_factory.mktemp("symnet-cache")
+    previous = os.environ.get("SYMNET_CACHE_DIR")
+    os.environ["SYMNET_CACHE_DIR"] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop("SYMNET_CACHE_DIR", None)
+    else:
+        os.environ["SYMNET_CACHE_DIR"] = previous

@@ -1,0 +1,457 @@
+"""Emission: loop nests to LLVM IR (llvmlite's IR builder).
+
+One internal function per definition, every buffer a ``noalias`` pointer argument, symbolic dimensions as
+i64 arguments, and an entry ``i32 sn_entry(ptr buffers, ptr dims, ptr error)`` that calls them in order. A
+kernel returns a non-zero status (and writes the offending value to ``error``) when a data-dependent index
+(a label) is out of range, before any read with it; the entry stops there and the runtime raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from llvmlite import ir
+
+from symnet.ir import Graph, Tensor, is_tensor_symbol
+
+from . import mathlib
+from .loops import Kernel, Loop, Reduce, Store, Zero
+
+I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+F32, F64 = ir.FloatType(), ir.DoubleType()
+PTR = ir.PointerType()
+STORAGE = {np.dtype(np.float32): F32, np.dtype(np.float64): F64, np.dtype(np.int64): I64, np.dtype(np.bool_): I8}
+ENTRY = "sn_entry"
+
+
+class LoweringError(NotImplementedError):
+    """An element expression codegen has no lowering for."""
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    """A data-dependent read whose index must lie in [0, bound): reported when the kernel finds it does not."""
+
+    definition: str
+    tensor: str
+    position: int
+    index: sp.Expr
+
+
+def dims_of(graph: Graph) -> list[sp.Symbol]:
+    found = set()
+    for t in (*graph.inputs, *graph.defs):
+        for d in t.shape:
+            found |= sp.sympify(d).free_symbols
+    return sorted(found, key=lambda s: s.name)
+
+
+def _is_int_valued(e: sp.Expr, tensors) -> bool:
+    if isinstance(e, sp.Indexed):
+        return tensors[str(e.base.label)].dtype.kind in "ib"
+    if is_tensor_symbol(e):
+        return tensors[e.name].dtype.kind in "ib"
+    if e.is_Number:
+        return bool(e.is_integer)
+    if isinstance(e, sp.Symbol):
+        return bool(e.is_integer)
+    if isinstance(e, (sp.Add, sp.Mul)):
+        return all(_is_int_valued(a, tensors) for a in e.args)
+    return isinstance(e, (sp.floor, sp.Mod))
+
+
+class KernelEmitter:
+    """Emits one definition's loop nest into a function."""
+
+    def __init__(self, module: ir.Module, graph_tensors: dict[str, Tensor], dims: list[sp.Symbol],
+                 kernel: Kernel, checks: list[IndexCheck]):
+        self.module, self.tensors, self.dims, self.kernel, self.checks = module, graph_tensors, dims, kernel, checks
+        d = kernel.definition
+        self.buffers = [d.name, *kernel.reads]
+        self.float = STORAGE[d.dtype] if d.dtype.kind == "f" else F64
+        fnty = ir.FunctionType(I32, [PTR] * len(self.buffers) + [I64] * len(dims) + [PTR])
+        self.fn = ir.Function(module, fnty, f"k_{d.name}")
+        self.fn.linkage = "internal"
+        for arg in self.fn.args[:len(self.buffers)]:
+            arg.add_attribute("noalias")
+            arg.add_attribute("nonnull")
+        self.ptr = dict(zip(self.buffers, self.fn.args, strict=False))
+        self.entry = self.fn.append_basic_block("entry")
+        self.b = ir.IRBuilder(self.entry)
+        self.env: dict[sp.Symbol, ir.Value] = dict(zip(dims, self.fn.args[len(self.buffers):-1], strict=True))
+        self.error_slot = self.fn.args[-1]
+        self.strides: dict[str, list[ir.Value]] = {}
+        self.memo: dict[tuple, ir.Value] = {}
+
+    # ---------------------------------------------------------------- structure
+    def emit(self) -> ir.Function:
+        for name in self.buffers:
+            shape = self.tensors[name].shape
+            strides, acc = [], ir.Constant(I64, 1)
+            for dim in reversed(shape):
+                strides.append(acc)
+                acc = self.b.mul(acc, self.int_value(sp.sympify(dim)))
+            self.strides[name] = list(reversed(strides))
+        self.statements(self.kernel.body)
+        self.b.ret(ir.Constant(I32, 0))
+        return self.fn
+
+    def statements(self, stmts) -> None:
+        for s in stmts:
+            if isinstance(s, Loop):
+                with self.loop(s.var, s.extent):
+                    self.statements(s.body)
+            elif isinstance(s, Zero):
+                self.zero(s.buffer)
+            elif isinstance(s, Store):
+                self.store(s)
+            elif isinstance(s, Reduce):
+                self.reduce(s)
+
+    @contextlib.contextmanager
+    def loop(self, var: sp.Symbol, extent):
+        b = self.b
+        n = self.int_value(sp.sympify(extent))
+        pre = b.block
+        body = b.append_basic_block(f"{var}.body")
+        done = b.append_basic_block(f"{var}.done")
+        b.cbranch(b.icmp_signed(">", n, ir.Constant(I64, 0)), body, done)
+        b.position_at_end(body)
+        i = b.phi(I64, name=str(var))
+        i.add_incoming(ir.Constant(I64, 0), pre)
+        saved = dict(self.memo)
+        self.env[var] = i
+        yield i
+        self.memo = saved
+        nxt = b.add(i, ir.Constant(I64, 1), name=f"{var}.next")
+        i.add_incoming(nxt, b.block)
+        b.cbranch(b.icmp_signed("<", nxt, n), body, done)
+        b.position_at_end(done)
+        del self.env[var]
+
+    def alloca(self, typ):
+        with self.b.goto_block(self.entry):
+            self.b.position_at_start(self.entry)
+            return self.b.alloca(typ)
+
+    # ---------------------------------------------------------------- memory
+    def address(self, name: str, index) -> ir.Value:
+        b, offset = self.b, ir.Constant(I64, 0)
+        tensor = self.tensors[name]
+        for pos, (i, stride) in enumerate(zip(index, self.strides[name], strict=True)):
+            value = self.int_value(sp.sympify(i))
+            if sp.sympify(i).atoms(sp.Indexed) or is_tensor_symbol(i):
+                self.bounds_check(name, pos, i, value, self.int_value(sp.sympify(tensor.shape[pos])))
+            offset = b.add(offset, b.mul(value, stride))
+        return b.gep(self.ptr[name], [offset], source_etype=STORAGE[tensor.dtype])
+
+    def bounds_check(self, name, pos, expr, value, bound) -> None:
+        b = self.b
+        self.checks.append(IndexCheck(self.kernel.definition.name, name, pos, sp.sympify(expr)))
+        bad = b.or_(b.icmp_signed("<", value, ir.Constant(I64, 0)), b.icmp_signed(">=", value, bound))
+        with b.if_then(bad, likely=False):
+            b.store(value, self.error_slot)
+            b.ret(ir.Constant(I32, len(self.checks)))
+
+    def load(self, name: str, index) -> ir.Value:
+        return self.b.load(self.address(name, index), typ=STORAGE[self.tensors[name].dtype])
+
+    def store(self, s: Store) -> None:
+        d = self.kernel.definition
+        value = self.typed_value(s.value)
+        ptr = self.address(s.buffer, s.index)
+        if s.accumulate:
+            old = self.b.load(ptr, typ=STORAGE[d.dtype])
+            value = self.combine_sum(old, value)
+        self.b.store(value, ptr)
+
+    def zero(self, name: str) -> None:
+        t = self.tensors[name]
+        numel = ir.Constant(I64, 1)
+        for dim in t.shape:
+            numel = self.b.mul(numel, self.int_value(sp.sympify(dim)))
+        with self.flat_loop(numel) as i:
+            ptr = self.b.gep(self.ptr[name], [i], source_etype=STORAGE[t.dtype])
+            self.b.store(ir.Constant(STORAGE[t.dtype], 0), ptr)
+
+    @contextlib.contextmanager
+    def flat_loop(self, n: ir.Value):
+        b = self.b
+        pre = b.block
+        body, done = b.append_basic_block("flat.body"), b.append_basic_block("flat.done")
+        b.cbranch(b.icmp_signed(">", n, ir.Constant(I64, 0)), body, done)
+        b.position_at_end(body)
+        i = b.phi(I64)
+        i.add_incoming(ir.Constant(I64, 0), pre)
+        yield i
+        nxt = b.add(i, ir.Constant(I64, 1))
+        i.add_incoming(nxt, b.block)
+        b.cbranch(b.icmp_signed("<", nxt, n), body, done)
+        b.position_at_end(done)
+
+    # ---------------------------------------------------------------- reductions
+    def combine_sum(self, acc, value):
+        if isinstance(acc.type, ir.IntType):
+            return self.b.add(acc, value)
+        return self._reassoc(self.b.fadd(acc, value))
+
+    @staticmethod
+    def _reassoc(instr):
+        """Reductions alone may reassociate: a float sum vectorizes only with it."""
+        instr.flags.extend((*mathlib.FLAGS, "reassoc"))
+        return instr
+
+    def reduce(self, s: Reduce) -> None:
+        d = self.kernel.definition
+        b = self.b
+        value_type = self.float if self.value_kind(s.value) == "f" else I64
+        acc = self.alloca(value_type)
+        pos = self.alloca(I64) if s.op == "argmax" else None
+        if s.op == "sum":
+            b.store(ir.Constant(value_type, 0), acc)
+        elif value_type == I64:
+            b.store(ir.Constant(I64, -(2**63)), acc)
+        else:
+            b.store(ir.Constant(value_type, float("-inf")), acc)
+        if pos is not None:
+            b.store(ir.Constant(I64, 0), pos)
+        self.reduce_loops(s, s.loops, acc, pos, value_type)
+        result = b.load(pos, typ=I64) if pos is not None else b.load(acc, typ=value_type)
+        if pos is None:
+            result = self.convert(result, "f" if value_type != I64 else "i", d.dtype)
+        b.store(result, self.address(s.buffer, s.index))
+
+    def reduce_loops(self, s: Reduce, loops, acc, pos, value_type) -> None:
+        if loops:
+            with self.loop(loops[0].var, loops[0].extent):
+                self.reduce_loops(s, loops[0].body, acc, pos, value_type)
+            return
+        b = self.b
+        v = self.float_value(s.value) if value_type != I64 else self.int_value(s.value)
+        current = b.load(acc, typ=value_type)
+        if s.op == "sum":
+            b.store(self.combine_sum(current, v), acc)
+            return
+        if value_type == I64:
+            better = b.icmp_signed(">", v, current)
+        else:
+            better = b.or_(b.fcmp_ordered(">", v, current), b.fcmp_unordered("uno", v, v))
+            better = b.and_(better, b.fcmp_ordered("ord", current, current))
+        b.store(b.select(better, v, current), acc)
+        if pos is not None:
+            b.store(b.select(better, self.int_value(s.position), b.load(pos, typ=I64)), pos)
+
+    # ---------------------------------------------------------------- values
+    def value_kind(self, e: sp.Expr) -> str:
+        return "i" if _is_int_valued(e, self.tensors) else "f"
+
+    def typed_value(self, e: sp.Expr) -> ir.Value:
+        """The body's value in the storage type of the definition."""
+        dtype = self.kernel.definition.dtype
+        if dtype.kind == "b":
+            return self.b.zext(self.bool_value(e), I8)
+        if dtype.kind == "i":
+            return self.int_value(e)
+        return self.float_value(e)
+
+    def convert(self, v: ir.Value, kind: str, dtype: np.dtype) -> ir.Value:
+        target = STORAGE[dtype]
+        if kind == "i" and target in (F32, F64):
+            return self.b.sitofp(v, target)
+        if v.type == F32 and target == F64:
+            return self.b.fpext(v, F64)
+        if v.type == F64 and target == F32:
+            return self.b.fptrunc(v, F32)
+        return v
+
+    def read(self, e: sp.Expr) -> tuple[ir.Value, np.dtype]:
+        if isinstance(e, sp.Indexed):
+            name = str(e.base.label)
+            return self.load(name, e.indices), self.tensors[name].dtype
+        return self.load(e.name, ()), self.tensors[e.name].dtype
+
+    def int_value(self, e: sp.Expr) -> ir.Value:
+        b = self.b
+        key = ("i", e)
+        if key in self.memo:
+            return self.memo[key]
+        if e.is_Integer:
+            v = ir.Constant(I64, int(e))
+        elif isinstance(e, sp.Symbol) and e in self.env:
+            v = self.env[e]
+        elif isinstance(e, sp.Indexed) or is_tensor_symbol(e):
+            raw, dtype = self.read(e)
+            v = b.zext(raw, I64) if dtype.kind == "b" else raw
+        elif isinstance(e, sp.Add):
+            v = self.int_value(e.args[0])
+            for a in e.args[1:]:
+                v = b.add(v, self.int_value(a))
+        elif isinstance(e, sp.Mul) and all(a.is_integer or _is_int_valued(a, self.tensors) for a in e.args):
+            v = self.int_value(e.args[0])
+            for a in e.args[1:]:
+                v = b.mul(v, self.int_value(a))
+        elif isinstance(e, sp.floor):
+            num, den = sp.fraction(sp.together(e.args[0]))
+            v = b.sdiv(self.int_value(sp.expand(num)), self.int_value(den))
+        elif isinstance(e, sp.Mod):
+            v = b.srem(self.int_value(e.args[0]), self.int_value(e.args[1]))
+        else:
+            raise LoweringError(f"codegen: no integer lowering for {e}")
+        self.memo[key] = v
+        return v
+
+    def bool_value(self, e: sp.Expr) -> ir.Value:
+        name = type(e).__name__
+        ops = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
+        if name in ops:
+            x, y = e.args
+            if _is_int_valued(x, self.tensors) and _is_int_valued(y, self.tensors):
+                return self.b.icmp_signed(ops[name], self.int_value(x), self.int_value(y))
+            fx, fy = self.float_value(x), self.float_value(y)
+            if name == "ne":
+                return self.b.fcmp_unordered("!=", fx, fy)
+            return self.b.fcmp_ordered(ops[name], fx, fy)
+        if name == "between":
+            x, lo, hi = (self.float_value(a) for a in e.args)
+            return self.b.and_(self.b.fcmp_ordered(">=", x, lo), self.b.fcmp_ordered("<=", x, hi))
+        return self.b.fcmp_unordered("une", self.float_value(e), ir.Constant(self.float, 0))
+
+    def const(self, value: float) -> ir.Constant:
+        return ir.Constant(self.float, value)
+
+    def math(self, name: str, *args: ir.Value) -> ir.Value:
+        """A mathlib function, in double precision (widened and rounded once for float32)."""
+        fn = mathlib.function(self.module, name)
+        wide = [self.b.fpext(a, F64) if a.type == F32 else a for a in args]
+        out = self.b.call(fn, wide)
+        return self.b.fptrunc(out, F32) if self.float == F32 else out
+
+    def intrinsic(self, name: str, *args: ir.Value) -> ir.Value:
+        fnty = ir.FunctionType(self.float, [self.float] * len(args))
+        return self.b.call(self.module.declare_intrinsic(name, [self.float], fnty), args)
+
+    def float_value(self, e: sp.Expr) -> ir.Value:
+        key = ("f", e)
+        if key not in self.memo:
+            self.memo[key] = self._float_value(e)
+        return self.memo[key]
+
+    def _float_value(self, e: sp.Expr) -> ir.Value:
+        b, A = self.b, mathlib.Arith(self.b, self.module)
+        if e.is_Number:
+            return self.const(float(e))
+        if e in (sp.oo, -sp.oo, sp.nan):
+            return self.const(float(e))
+        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
+            raw, dtype = self.read(e)
+            if dtype.kind == "b":
+                return b.uitofp(raw, self.float)
+            return self.convert(raw, "i" if dtype.kind == "i" else "f", np.dtype(np.float32 if self.float == F32
+                                                                                 else np.float64))
+        if isinstance(e, sp.Symbol):
+            return b.sitofp(self.int_value(e), self.float)
+        if isinstance(e, sp.Add):
+            v = self.float_value(e.args[0])
+            for a in e.args[1:]:
+                v = A.add(v, self.float_value(a))
+            return v
+        if isinstance(e, sp.Mul):
+            num, den = [], []
+            for a in e.args:
+                if isinstance(a, sp.Pow) and a.exp.is_Integer and a.exp < 0:
+                    den.append(sp.Pow(a.base, -a.exp))
+                else:
+                    num.append(a)
+            if num and num[0] == -1:
+                v = A.neg(self.float_value(sp.Mul(*num[1:]))) if num[1:] else self.const(-1.0)
+            else:
+                v = self.float_value(num[0]) if num else self.const(1.0)
+                for a in num[1:]:
+                    v = A.mul(v, self.float_value(a))
+            for a in den:
+                v = A.div(v, self.float_value(a))
+            return v
+        if isinstance(e, sp.Pow):
+            return self.power(e.base, e.exp)
+        fn = type(e).__name__
+        args = e.args
+        if fn in ("exp", "log", "sin", "cos", "tanh", "sigmoid"):
+            return self.math(fn, self.float_value(args[0]))
+        if fn == "softplus":
+            beta = args[1] if len(args) > 1 else sp.Integer(1)
+            thr = args[2] if len(args) > 2 else sp.Integer(20)
+            return self.math("softplus", self.float_value(args[0]), self.float_value(beta), self.float_value(thr))
+        if fn == "Abs":
+            return self.intrinsic("llvm.fabs", self.float_value(args[0]))
+        if fn == "sign":
+            x = self.float_value(args[0])
+            one = b.select(b.fcmp_ordered(">", x, self.const(0)), self.const(1), x)
+            return b.select(b.fcmp_ordered("<", x, self.const(0)), self.const(-1), one)
+        if fn == "relu":
+            x = self.float_value(args[0])
+            return b.select(b.fcmp_ordered("<=", x, self.const(0)), self.const(0), x)
+        if fn == "leaky_relu":
+            x, s = self.float_value(args[0]), self.float_value(args[1])
+            return b.select(b.fcmp_ordered(">", x, self.const(0)), x, A.mul(s, x))
+        if fn == "step":
+            return b.uitofp(b.fcmp_ordered(">", self.float_value(args[0]), self.const(0)), self.float)
+        if fn == "clamp":
+            x, lo, hi = (self.float_value(a) for a in args)
+            x = b.select(b.fcmp_ordered("<", x, lo), lo, x)
+            return b.select(b.fcmp_ordered(">", x, hi), hi, x)
+        if fn == "stop_gradient":
+            return self.float_value(args[0])
+        if fn in ("gt", "ge", "lt", "le", "eq", "ne", "between"):
+            return b.uitofp(self.bool_value(e), self.float)
+        if fn in ("floor", "Mod"):
+            return b.sitofp(self.int_value(e), self.float)
+        raise LoweringError(f"codegen: no lowering for {fn} in {e}")
+
+    def power(self, base: sp.Expr, exp: sp.Expr) -> ir.Value:
+        A = mathlib.Arith(self.b, self.module)
+        x = self.float_value(base)
+        if exp.is_Integer and abs(int(exp)) <= 64:
+            n = abs(int(exp))
+            result, square = None, x
+            while n:
+                if n & 1:
+                    result = square if result is None else A.mul(result, square)
+                n >>= 1
+                if n:
+                    square = A.mul(square, square)
+            result = result if result is not None else self.const(1.0)
+            return A.div(self.const(1.0), result) if exp < 0 else result
+        if exp == sp.Rational(1, 2):
+            return self.intrinsic("llvm.sqrt", x)
+        if exp == sp.Rational(-1, 2):
+            return A.div(self.const(1.0), self.intrinsic("llvm.sqrt", x))
+        return self.math("exp", A.mul(self.float_value(exp), self.math("log", x)))
+
+
+def emit_module(graph: Graph, kernels: list[Kernel], name: str) -> tuple[str, list[IndexCheck], list[sp.Symbol]]:
+    """The LLVM IR text of a graph; the index checks its kernels make; its symbolic dimensions in order."""
+    module = ir.Module(name=name)
+    tensors = graph.tensors()
+    order = [t.name for t in graph.inputs] + [d.name for d in graph.defs]
+    slot = {n: k for k, n in enumerate(order)}
+    dims = dims_of(graph)
+    checks: list[IndexCheck] = []
+    functions = []
+    for kernel in kernels:
+        emitter = KernelEmitter(module, tensors, dims, kernel, checks)
+        functions.append((emitter.emit(), emitter.buffers))
+    entry = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR]), ENTRY)
+    bufs, dim_array, error_slot = entry.args
+    b = ir.IRBuilder(entry.append_basic_block("entry"))
+    dim_values = [b.load(b.gep(dim_array, [ir.Constant(I64, k)], source_etype=I64), typ=I64)
+                  for k in range(len(dims))]
+    for fn, buffers in functions:
+        ptrs = [b.load(b.gep(bufs, [ir.Constant(I64, slot[n])], source_etype=PTR), typ=PTR) for n in buffers]
+        status = b.call(fn, [*ptrs, *dim_values, error_slot])
+        with b.if_then(b.icmp_signed("!=", status, ir.Constant(I32, 0)), likely=False):
+            b.ret(status)
+    b.ret(ir.Constant(I32, 0))
+    return str(module), checks, dims
