@@ -5,7 +5,7 @@ polynomial kernels (Cody–Waite range reduction, Taylor/odd series on the reduc
 on the bits), so a vectorized loop evaluates them in SIMD like any arithmetic. They work in double precision;
 float32 code widens, calls them and rounds once, which keeps float32 results within one ulp.
 Special values (±inf, NaN, 0, subnormals) give what NumPy gives; ``tests/codegen/test_mathlib.py`` states
-the measured error in ulps.
+the measured error in ulps. sin and cos are accurate for |x| < 2^20·π/2 and NaN beyond (no Payne–Hanek).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ FLAGS = ("nsz", "arcp", "contract", "afn")
 
 LN2_HI = 6.93147180369123816490e-01
 LN2_LO = 1.90821492927058770002e-10
+# π/2 in three parts: the first two have 33 significant bits, so n·PIO2_1 and n·PIO2_2 are exact for |n| < 2^20.
 PIO2_1 = 1.57079632673412561417e00
-PIO2_2 = 6.07710050650619224932e-11
+PIO2_2 = 6.07710050630396597660e-11
 PIO2_3 = 2.02226624879595063154e-21
 
 
@@ -153,7 +154,11 @@ SIN_SERIES = [(-1) ** k / math.factorial(2 * k + 1) for k in range(9)]
 COS_SERIES = [(-1) ** k / math.factorial(2 * k) for k in range(10)]
 
 
+SINCOS_LIMIT = 2.0**20 * math.pi / 2
+
+
 def _sincos(a: Arith, x, cosine: bool):
+    """Accurate for |x| < 2^20·π/2 (Cody–Waite reduction); NaN beyond, where Payne–Hanek would be needed."""
     b = a.b
     n = a.rint(a.mul(x, c(2 / math.pi)))
     r = a.sub(a.sub(a.sub(x, a.mul(n, c(PIO2_1))), a.mul(n, c(PIO2_2))), a.mul(n, c(PIO2_3)))
@@ -166,7 +171,8 @@ def _sincos(a: Arith, x, cosine: bool):
     odd = b.icmp_signed("!=", b.and_(q, ir.Constant(I64, 1)), ir.Constant(I64, 0))
     negate = b.icmp_signed("!=", b.and_(q, ir.Constant(I64, 2)), ir.Constant(I64, 0))
     value = a.select(odd, cos_r, sin_r)
-    return a.select(negate, a.neg(value), value)
+    value = a.select(negate, a.neg(value), value)
+    return a.select(a.gt(a.abs(x), c(SINCOS_LIMIT)), c(math.nan), value)
 
 
 def _tanh(a: Arith, x):

@@ -1,0 +1,126 @@
+"""Compiled callables: bad input is a clear exception, never a crash; the object cache; inspection."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import symnet as sn
+import symnet.nn.functional as F
+from codegen import cache, compile_graph
+from symnet.ir import BATCH
+from symnet.program import gradient_program
+from symnet.tensor import _trace
+
+
+def mlp_graph():
+    X = sn.tensor(np.ones((4, 3), dtype=np.float32), name="X")
+    Y = sn.tensor([0, 1, 2, 1], name="Y")
+    W = sn.tensor(np.full((3, 3), 0.1, dtype=np.float32), requires_grad=True, name="W")
+    specs, nodes = _trace([F.cross_entropy(X @ W.T, Y)])
+    specs = tuple(s.__class__(**{**s.__dict__, "shape": (BATCH, *s.shape[1:])}) if s.name in ("X", "Y") else s
+                  for s in specs)
+    position = next(p for p, t in enumerate(nodes) if t is W)
+    prog = gradient_program(specs, len(specs) - 1, (position,), seeded=False)
+    return prog.graph
+
+
+@pytest.fixture(scope="module")
+def compiled():
+    return compile_graph(mlp_graph())
+
+
+def good_inputs(batch=4):
+    return {"X": np.ones((batch, 3), np.float32), "Y": np.arange(batch, dtype=np.int64) % 3,
+            "W": np.full((3, 3), 0.1, np.float32)}
+
+
+def test_good_input_runs(compiled):
+    out = compiled(good_inputs())
+    assert set(out) == set(compiled.graph.outputs)
+
+
+BAD = [
+    ("wrong_dtype", {"X": np.ones((4, 3), np.float64)}, sn.DTypeError, "input X: expected dtype float32"),
+    ("wrong_rank", {"X": np.ones((4, 3, 1), np.float32)}, sn.ShapeError, "input X: expected 2 dims"),
+    ("wrong_features", {"X": np.ones((4, 5), np.float32)}, sn.ShapeError, r"expected shape \(N, 3\)"),
+    ("mismatched_batch", {"Y": np.zeros(3, np.int64)}, sn.ShapeError, "N is 4 elsewhere but 3 here"),
+    ("label_too_big", {"Y": np.array([0, 1, 3, 0])}, sn.IndexRangeError, "takes the value 3, outside \\[0, 3\\)"),
+    ("label_negative", {"Y": np.array([0, -1, 2, 0])}, sn.IndexRangeError, "takes the value -1"),
+    ("float_labels", {"Y": np.zeros(4)}, sn.DTypeError, "input Y: expected dtype int64"),
+]
+
+
+@pytest.mark.parametrize("name", [b[0] for b in BAD])
+def test_bad_input_is_a_clear_error(compiled, name):
+    _, change, error, message = next(b for b in BAD if b[0] == name)
+    with pytest.raises(error, match=message):
+        compiled({**good_inputs(), **change})
+
+
+def test_missing_input(compiled):
+    with pytest.raises(sn.ShapeError, match="missing input 'W'"):
+        compiled({"X": good_inputs()["X"], "Y": good_inputs()["Y"]})
+
+
+def test_non_contiguous_input_is_handled(compiled):
+    wide = np.ones((4, 6), np.float32)
+    expected = compiled(good_inputs())
+    got = compiled({**good_inputs(), "X": wide[:, ::2]})
+    for name in expected:
+        np.testing.assert_array_equal(got[name], expected[name])
+
+
+def test_inspection_stages(compiled):
+    assert "Σ" not in compiled.show("sympy") and "sum over" in compiled.show("sympy")
+    assert "for " in compiled.show("loops") and "acc +=" in compiled.show("loops")
+    assert "define i32 @\"sn_entry\"" in compiled.show("llvm") or "@sn_entry" in compiled.show("llvm")
+    assert "noalias" in compiled.show("llvm")
+    assert "ret" in compiled.show("asm")
+    with pytest.raises(ValueError, match="stage must be"):
+        compiled.show("ptx")
+
+
+def test_cache_hit_and_corrupt_entry_recompiles(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMNET_CACHE_DIR", str(tmp_path))
+    graph = mlp_graph()
+    first = compile_graph(graph)
+    assert not first.cache_hit and list(tmp_path.glob("*.o"))
+    second = compile_graph(graph)
+    assert second.cache_hit
+    for entry in tmp_path.glob("*.o"):
+        entry.write_bytes(entry.read_bytes()[:-10] + b"corrupted!")
+    third = compile_graph(graph)
+    assert not third.cache_hit
+    np.testing.assert_array_equal(third(good_inputs())[graph.outputs[0]], first(good_inputs())[graph.outputs[0]])
+    assert compile_graph(graph).cache_hit
+
+
+def test_cache_store_is_atomic_and_survives_unwritable_folder(tmp_path, monkeypatch):
+    target = tmp_path / "file-not-folder"
+    target.write_text("x")
+    monkeypatch.setenv("SYMNET_CACHE_DIR", str(target))
+    cache.store("k", b"obj")          # cannot create the folder: no error, just no cache
+    assert cache.load("k") is None
+    monkeypatch.setenv("SYMNET_CACHE_DIR", str(tmp_path / "c"))
+    cache.store("k", b"payload")
+    assert cache.load("k") == b"payload" and not list((tmp_path / "c").glob("*.tmp"))
+
+
+def test_two_processes_compiling_at_once_both_work(tmp_path):
+    script = textwrap.dedent("""
+        import numpy as np, symnet as sn
+        x = sn.tensor(np.linspace(-1, 1, 7), requires_grad=True)
+        y = (x.tanh() * x.exp()).sum()
+        y.backward()
+        print(float(y.item()), float(x.grad.numpy().sum()))
+    """)
+    env = {**os.environ, "SYMNET_CACHE_DIR": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert outs[0] == outs[1] and outs[0].strip()
