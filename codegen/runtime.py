@@ -18,6 +18,7 @@ import sympy as sp
 
 from symnet.errors import DTypeError, IndexRangeError, ShapeError
 from symnet.ir import Graph
+from symnet.ops import fmt_shape
 from symnet.reference import bind_dims
 
 from . import cache, jit
@@ -66,6 +67,44 @@ class CompiledGraph:
         self._fn = _ENTRY_TYPE(self._engine.address(ENTRY))
         self._inputs = list(graph.inputs)
         self._defs = list(graph.defs)
+        # The per-call path uses no SymPy: shapes become plain ints, symbols or small compiled functions.
+        self._input_shapes = [tuple(int(d) if sp.sympify(d).is_Integer else d for d in t.shape)
+                              for t in self._inputs]
+        self._simple = all(isinstance(d, int) or isinstance(d, sp.Symbol) for s in self._input_shapes for d in s)
+        self._output_shapes = [sp.lambdify(self.dims, tuple(sp.sympify(n) for n in d.shape)) for d in self._defs]
+        self._error = np.zeros(1, dtype=np.int64)
+        self._error_address = self._error.ctypes.data
+        self._layouts: dict[tuple, tuple] = {}
+        self._returned = [k for k, d in enumerate(self._defs) if d.name in set(graph.outputs)]
+
+    def _layout(self, sizes: tuple) -> tuple:
+        """Where each definition lives in the per-call block, for these dimension values (cached)."""
+        if sizes not in self._layouts:
+            offsets, shapes, total = [], [], 0
+            for shape_fn, d in zip(self._output_shapes, self._defs, strict=True):
+                shape = tuple(int(n) for n in shape_fn(*sizes))
+                offsets.append(total)
+                shapes.append(shape)
+                total += -(-int(np.prod(shape, dtype=np.int64)) * d.dtype.itemsize // 64) * 64
+            self._layouts[sizes] = (max(total, 64), np.array(offsets, dtype=np.uintp), shapes)
+        return self._layouts[sizes]
+
+    def _bind(self, inputs: list[np.ndarray]) -> dict:
+        """Check every shape against the graph and read off the symbolic dimensions, without SymPy."""
+        if not self._simple:
+            return bind_dims(self._inputs, {t.name: a for t, a in zip(self._inputs, inputs, strict=True)})
+        dims: dict = {}
+        for t, want, arr in zip(self._inputs, self._input_shapes, inputs, strict=True):
+            got = arr.shape
+            if len(got) != len(want):
+                raise ShapeError(f"input {t.name}: expected {len(want)} dims {fmt_shape(t.shape)}, got {got}")
+            for w, g in zip(want, got, strict=True):
+                if isinstance(w, int):
+                    if w != g:
+                        raise ShapeError(f"input {t.name}: expected shape {fmt_shape(t.shape)}, got {got}")
+                elif dims.setdefault(w, g) != g:
+                    raise ShapeError(f"input {t.name}: {w} is {dims[w]} elsewhere but {g} here")
+        return dims
 
     def __call__(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         inputs = []
@@ -76,24 +115,31 @@ class CompiledGraph:
             if arr.dtype != t.dtype:
                 raise DTypeError(f"input {t.name}: expected dtype {t.dtype}, got {arr.dtype}")
             inputs.append(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
-        dims = bind_dims(self._inputs, {t.name: a for t, a in zip(self._inputs, inputs, strict=True)})
-        sizes = {s: dims.get(s) for s in self.dims}
-        if any(v is None for v in sizes.values()):
-            raise ShapeError(f"compiled graph: cannot infer {[str(s) for s, v in sizes.items() if v is None]}")
-        outputs = [np.empty(tuple(int(sp.sympify(n).subs(dims)) for n in d.shape), dtype=d.dtype)
-                   for d in self._defs]
-        buffers = inputs + outputs
-        addresses = np.array([a.__array_interface__["data"][0] for a in buffers], dtype=np.uintp)
-        dim_values = np.array([sizes[s] for s in self.dims], dtype=np.int64)
-        error = np.zeros(1, dtype=np.int64)
-        status = self._fn(addresses.ctypes.data, dim_values.ctypes.data, error.ctypes.data)
+        dims = self._bind(inputs)
+        missing = [str(s) for s in self.dims if s not in dims]
+        if missing:
+            raise ShapeError(f"compiled graph: cannot infer {missing} from the inputs")
+        sizes = tuple(dims[s] for s in self.dims)
+        total, offsets, shapes = self._layout(sizes)
+        # One fresh, 64-byte aligned block holds every definition: one allocation, addresses by arithmetic.
+        block = np.empty(total + 64, dtype=np.uint8)
+        start = -block.__array_interface__["data"][0] % 64
+        n_in = len(inputs)
+        addresses = np.empty(n_in + len(offsets), dtype=np.uintp)
+        for k, arr in enumerate(inputs):
+            addresses[k] = arr.__array_interface__["data"][0]
+        addresses[n_in:] = offsets + (block.__array_interface__["data"][0] + start)
+        dim_values = np.array(sizes, dtype=np.int64)
+        status = self._fn(addresses.__array_interface__["data"][0], dim_values.__array_interface__["data"][0],
+                          self._error_address)
         if status:
             check = self.checks[status - 1]
-            shape = dict(zip(self._names(), buffers, strict=True))[check.tensor].shape
+            shape = ([t.shape for t in inputs] + shapes)[self._names().index(check.tensor)]
             raise IndexRangeError(f"{check.definition}: index {check.index} of {check.tensor} takes the value "
-                                  f"{int(error[0])}, outside [0, {shape[check.position]}) "
+                                  f"{int(self._error[0])}, outside [0, {shape[check.position]}) "
                                   f"(dim {check.position} of shape {shape})")
-        table = dict(zip((d.name for d in self._defs), outputs, strict=True))
+        table = {self._defs[k].name: np.ndarray(shapes[k], self._defs[k].dtype, block, start + int(offsets[k]))
+                 for k in self._returned}
         return {name: table[name] for name in self.graph.outputs}
 
     def _names(self):

@@ -68,6 +68,8 @@ def fmt_shape(shape: Sequence[Dim]) -> str:
 
 def broadcast_shapes(op: str, *shapes: Sequence[Dim]) -> tuple[Dim, ...]:
     """NumPy/PyTorch broadcasting, for integer and symbolic dimensions."""
+    if all(s == shapes[0] for s in shapes):
+        return tuple(shapes[0])
     rank = max((len(s) for s in shapes), default=0)
     out: list[Dim] = []
     for pos in range(rank):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import sympy as sp
@@ -21,16 +22,18 @@ from .ops import LOWERINGS
 from .reference import evaluate
 
 
-@dataclass(frozen=True)
-class LeafSpec:
+class LeafSpec(NamedTuple):
+    """A leaf of a traced structure (a tuple: made on every trace, so it must be cheap)."""
+
     shape: tuple
     dtype: np.dtype
     requires_grad: bool
     name: str | None
 
 
-@dataclass(frozen=True)
-class OpSpec:
+class OpSpec(NamedTuple):
+    """An op of a traced structure: its kind, parameters, result dtype and the positions of its inputs."""
+
     kind: str
     params: tuple
     dtype: np.dtype

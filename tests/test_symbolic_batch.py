@@ -1,7 +1,5 @@
 """One derivation with a symbolic batch size N serves every batch size, the short last batch included."""
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -35,7 +33,7 @@ def symbolic_program(X, Y, params):
     specs, nodes = _trace([mlp_loss(X, Y, *params)])
     batch_leaves = {id(X), id(Y)}
     specs = tuple(
-        dataclasses.replace(s, shape=(BATCH, *s.shape[1:])) if id(t) in batch_leaves else s
+        s._replace(shape=(BATCH, *s.shape[1:])) if id(t) in batch_leaves else s
         for s, t in zip(specs, nodes, strict=True)
     )
     prog = lower(specs, (len(specs) - 1,))

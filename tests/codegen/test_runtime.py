@@ -21,7 +21,7 @@ def mlp_graph():
     Y = sn.tensor([0, 1, 2, 1], name="Y")
     W = sn.tensor(np.full((3, 3), 0.1, dtype=np.float32), requires_grad=True, name="W")
     specs, nodes = _trace([F.cross_entropy(X @ W.T, Y)])
-    specs = tuple(s.__class__(**{**s.__dict__, "shape": (BATCH, *s.shape[1:])}) if s.name in ("X", "Y") else s
+    specs = tuple(s._replace(shape=(BATCH, *s.shape[1:])) if s.name in ("X", "Y") else s
                   for s in specs)
     position = next(p for p, t in enumerate(nodes) if t is W)
     prog = gradient_program(specs, len(specs) - 1, (position,), seeded=False)
