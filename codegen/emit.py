@@ -323,11 +323,11 @@ class KernelEmitter:
         return ir.Constant(self.float, value)
 
     def math(self, name: str, *args: ir.Value) -> ir.Value:
-        """A mathlib function, in double precision (widened and rounded once for float32)."""
-        fn = mathlib.function(self.module, name)
-        wide = [self.b.fpext(a, F64) if a.type == F32 else a for a in args]
-        out = self.b.call(fn, wide)
-        return self.b.fptrunc(out, F32) if self.float == F32 else out
+        """A mathlib function in the definition's precision (sin and cos: in double, rounded once)."""
+        if self.float == F32 and name in mathlib.DOUBLE_ONLY:
+            out = self.b.call(mathlib.function(self.module, name, F64), [self.b.fpext(a, F64) for a in args])
+            return self.b.fptrunc(out, F32)
+        return self.b.call(mathlib.function(self.module, name, self.float), args)
 
     def intrinsic(self, name: str, *args: ir.Value) -> ir.Value:
         fnty = ir.FunctionType(self.float, [self.float] * len(args))
@@ -340,7 +340,7 @@ class KernelEmitter:
         return self.memo[key]
 
     def _float_value(self, e: sp.Expr) -> ir.Value:
-        b, A = self.b, mathlib.Arith(self.b, self.module)
+        b, A = self.b, mathlib.Arith(self.b, self.module, mathlib.PRECISIONS[self.float])
         if e.is_Number:
             return self.const(float(e))
         if e in (sp.oo, -sp.oo, sp.nan):
@@ -411,7 +411,7 @@ class KernelEmitter:
         raise LoweringError(f"codegen: no lowering for {fn} in {e}")
 
     def power(self, base: sp.Expr, exp: sp.Expr) -> ir.Value:
-        A = mathlib.Arith(self.b, self.module)
+        A = mathlib.Arith(self.b, self.module, mathlib.PRECISIONS[self.float])
         x = self.float_value(base)
         if exp.is_Integer and abs(int(exp)) <= 64:
             n = abs(int(exp))

@@ -2,8 +2,8 @@
 
 LLVM turns ``llvm.exp`` into scalar libm calls, which stop the loop vectorizer; these are branch-free
 polynomial kernels (Cody–Waite range reduction, Taylor/odd series on the reduced range, exponent arithmetic
-on the bits), so a vectorized loop evaluates them in SIMD like any arithmetic. They work in double precision;
-float32 code widens, calls them and rounds once, which keeps float32 results within one ulp.
+on the bits), so a vectorized loop evaluates them in SIMD like any arithmetic. Each exists in float32 (short
+polynomials, twice the SIMD lanes) and float64; sin and cos are computed in double for both.
 Special values (±inf, NaN, 0, subnormals) give what NumPy gives; ``tests/codegen/test_mathlib.py`` states
 the measured error in ulps. sin and cos are accurate for |x| < 2^20·π/2 and NaN beyond (no Payne–Hanek).
 """
@@ -11,23 +11,44 @@ the measured error in ulps. sin and cos are accurate for |x| < 2^20·π/2 and Na
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from llvmlite import ir
 
-F64 = ir.DoubleType()
-I64 = ir.IntType(64)
+F32, F64 = ir.FloatType(), ir.DoubleType()
+I32, I64 = ir.IntType(32), ir.IntType(64)
 FLAGS = ("nsz", "arcp", "contract", "afn")
 
-LN2_HI = 6.93147180369123816490e-01
-LN2_LO = 1.90821492927058770002e-10
+
+@dataclass(frozen=True)
+class Precision:
+    """The constants and polynomial lengths of one float format."""
+
+    T: ir.Type
+    int_type: ir.IntType
+    mantissa_bits: int
+    bias: int
+    exp_range: tuple[float, float]
+    ln2_hi: float
+    ln2_lo: float
+    exp_terms: int
+    log_terms: int
+    min_normal: float
+    subnormal_shift: int
+    tanh_saturates: float
+    suffix: str
+
+
+DOUBLE = Precision(F64, I64, 52, 1023, (-746.0, 710.0), 6.93147180369123816490e-01, 1.90821492927058770002e-10,
+                   14, 12, 2.2250738585072014e-308, 54, 20.0, "f64")
+SINGLE = Precision(F32, I32, 23, 127, (-104.0, 89.0), 0.693359375, -2.12194440e-4,
+                   8, 5, 1.17549435e-38, 25, 9.0, "f32")
+PRECISIONS = {F32: SINGLE, F64: DOUBLE}
+
 # π/2 in three parts: the first two have 33 significant bits, so n·PIO2_1 and n·PIO2_2 are exact for |n| < 2^20.
 PIO2_1 = 1.57079632673412561417e00
 PIO2_2 = 6.07710050630396597660e-11
 PIO2_3 = 2.02226624879595063154e-21
-
-
-def c(value: float) -> ir.Constant:
-    return ir.Constant(F64, value)
 
 
 def fast(instr):
@@ -37,10 +58,16 @@ def fast(instr):
 
 
 class Arith:
-    """Terse float arithmetic on an IRBuilder, with the safe fast-math flags."""
+    """Terse float arithmetic of one precision on an IRBuilder, with the safe fast-math flags."""
 
-    def __init__(self, b: ir.IRBuilder, module: ir.Module):
-        self.b, self.module = b, module
+    def __init__(self, b: ir.IRBuilder, module: ir.Module, precision: Precision = DOUBLE):
+        self.b, self.module, self.p = b, module, precision
+
+    def c(self, value: float) -> ir.Constant:
+        return ir.Constant(self.p.T, value)
+
+    def i(self, value: int) -> ir.Constant:
+        return ir.Constant(self.p.int_type, value)
 
     def add(self, x, y):
         return fast(self.b.fadd(x, y))
@@ -67,9 +94,9 @@ class Arith:
         return self.b.select(cond, x, y)
 
     def intrinsic(self, name, *args):
-        fnty = ir.FunctionType(F64, [F64] * len(args))
-        fn = self.module.declare_intrinsic(name, [F64], fnty)
-        return self.b.call(fn, args)
+        T = args[0].type
+        fnty = ir.FunctionType(T, [T] * len(args))
+        return self.b.call(self.module.declare_intrinsic(name, [T], fnty), args)
 
     def abs(self, x):
         return self.intrinsic("llvm.fabs", x)
@@ -85,68 +112,65 @@ class Arith:
 
     def horner(self, x, coefficients):
         """c0 + x·(c1 + x·(c2 + …)) for coefficients c0, c1, …"""
-        acc = c(coefficients[-1])
+        acc = self.c(coefficients[-1])
         for k in reversed(coefficients[:-1]):
-            acc = self.add(self.mul(acc, x), c(k))
+            acc = self.add(self.mul(acc, x), self.c(k))
         return acc
 
     def pow2(self, n_int):
-        """2**n as a double from an integer exponent in [−1022, 1023]."""
-        bits = self.b.shl(self.b.add(n_int, ir.Constant(I64, 1023)), ir.Constant(I64, 52))
-        return self.b.bitcast(bits, F64)
-
-
-EXP_TAYLOR = [1 / math.factorial(k) for k in range(14)]
+        """2**n from an integer exponent within the format's normal range."""
+        p = self.p
+        bits = self.b.shl(self.b.add(n_int, self.i(p.bias)), self.i(p.mantissa_bits))
+        return self.b.bitcast(bits, p.T)
 
 
 def _exp(a: Arith, x):
-    xc = a.select(a.gt(x, c(710.0)), c(710.0), x)
-    xc = a.select(a.lt(xc, c(-746.0)), c(-746.0), xc)
-    n = a.rint(a.mul(xc, c(1 / math.log(2))))
-    r = a.sub(a.sub(xc, a.mul(n, c(LN2_HI))), a.mul(n, c(LN2_LO)))
-    p = a.horner(r, EXP_TAYLOR)
-    ni = a.b.fptosi(n, I64)
-    half = a.b.ashr(ni, ir.Constant(I64, 1))
-    result = a.mul(a.mul(p, a.pow2(half)), a.pow2(a.b.sub(ni, half)))
+    p = a.p
+    lo, hi = p.exp_range
+    xc = a.select(a.gt(x, a.c(hi)), a.c(hi), x)
+    xc = a.select(a.lt(xc, a.c(lo)), a.c(lo), xc)
+    n = a.rint(a.mul(xc, a.c(1 / math.log(2))))
+    r = a.sub(a.sub(xc, a.mul(n, a.c(p.ln2_hi))), a.mul(n, a.c(p.ln2_lo)))
+    poly = a.horner(r, [1 / math.factorial(k) for k in range(p.exp_terms)])
+    ni = a.b.fptosi(n, p.int_type)
+    half = a.b.ashr(ni, a.i(1))
+    result = a.mul(a.mul(poly, a.pow2(half)), a.pow2(a.b.sub(ni, half)))
     return a.select(a.is_nan(x), x, result)
 
 
 def _expm1(a: Arith, x):
-    small = a.lt(a.abs(x), c(math.log(2) / 2))
-    series = a.mul(x, a.horner(x, [1 / math.factorial(k + 1) for k in range(14)]))
-    return a.select(small, series, a.sub(_exp(a, x), c(1.0)))
-
-
-LOG_SERIES = [2 / (2 * k + 1) for k in range(12)]
+    small = a.lt(a.abs(x), a.c(math.log(2) / 2))
+    series = a.mul(x, a.horner(x, [1 / math.factorial(k + 1) for k in range(a.p.exp_terms)]))
+    return a.select(small, series, a.sub(_exp(a, x), a.c(1.0)))
 
 
 def _log(a: Arith, x):
-    b = a.b
-    tiny = a.lt(x, c(2.2250738585072014e-308))
-    xs = a.select(tiny, a.mul(x, c(2.0**54)), x)
-    bits = b.bitcast(xs, I64)
-    e = b.sub(b.lshr(bits, ir.Constant(I64, 52)), ir.Constant(I64, 1023))
-    e = b.select(tiny, b.sub(e, ir.Constant(I64, 54)), e)
-    mant = b.or_(b.and_(bits, ir.Constant(I64, (1 << 52) - 1)), ir.Constant(I64, 1023 << 52))
-    m = b.bitcast(mant, F64)
-    big = a.gt(m, c(math.sqrt(2)))
-    m = a.select(big, a.mul(m, c(0.5)), m)
-    e = b.select(big, b.add(e, ir.Constant(I64, 1)), e)
-    f = a.sub(m, c(1.0))
-    s = a.div(f, a.add(c(2.0), f))
-    log1pf = a.mul(s, a.horner(a.mul(s, s), LOG_SERIES))
-    ef = b.sitofp(e, F64)
-    result = a.add(a.mul(ef, c(LN2_HI)), a.add(log1pf, a.mul(ef, c(LN2_LO))))
-    result = a.select(b.fcmp_ordered("==", x, c(0.0)), c(-math.inf), result)
-    result = a.select(b.fcmp_ordered("==", x, c(math.inf)), c(math.inf), result)
-    return a.select(b.fcmp_unordered("ult", x, c(0.0)), c(math.nan), result)
+    b, p = a.b, a.p
+    tiny = a.lt(x, a.c(p.min_normal))
+    xs = a.select(tiny, a.mul(x, a.c(2.0**p.subnormal_shift)), x)
+    bits = b.bitcast(xs, p.int_type)
+    e = b.sub(b.lshr(bits, a.i(p.mantissa_bits)), a.i(p.bias))
+    e = b.select(tiny, b.sub(e, a.i(p.subnormal_shift)), e)
+    mant = b.or_(b.and_(bits, a.i((1 << p.mantissa_bits) - 1)), a.i(p.bias << p.mantissa_bits))
+    m = b.bitcast(mant, p.T)
+    big = a.gt(m, a.c(math.sqrt(2)))
+    m = a.select(big, a.mul(m, a.c(0.5)), m)
+    e = b.select(big, b.add(e, a.i(1)), e)
+    f = a.sub(m, a.c(1.0))
+    s = a.div(f, a.add(a.c(2.0), f))
+    log1pf = a.mul(s, a.horner(a.mul(s, s), [2 / (2 * k + 1) for k in range(p.log_terms)]))
+    ef = b.sitofp(e, p.T)
+    result = a.add(a.mul(ef, a.c(p.ln2_hi)), a.add(log1pf, a.mul(ef, a.c(p.ln2_lo))))
+    result = a.select(b.fcmp_ordered("==", x, a.c(0.0)), a.c(-math.inf), result)
+    result = a.select(b.fcmp_ordered("==", x, a.c(math.inf)), a.c(math.inf), result)
+    return a.select(b.fcmp_unordered("ult", x, a.c(0.0)), a.c(math.nan), result)
 
 
 def _log1p(a: Arith, x):
-    u = a.add(c(1.0), x)
-    corrected = a.sub(_log(a, u), a.div(a.sub(a.sub(u, c(1.0)), x), u))
-    exact = a.b.fcmp_ordered("==", u, c(1.0))
-    corrected = a.select(a.b.fcmp_ordered("==", u, c(math.inf)), u, corrected)
+    u = a.add(a.c(1.0), x)
+    corrected = a.sub(_log(a, u), a.div(a.sub(a.sub(u, a.c(1.0)), x), u))
+    exact = a.b.fcmp_ordered("==", u, a.c(1.0))
+    corrected = a.select(a.b.fcmp_ordered("==", u, a.c(math.inf)), u, corrected)
     return a.select(exact, x, corrected)
 
 
@@ -159,7 +183,7 @@ SINCOS_LIMIT = 2.0**20 * math.pi / 2
 
 def _sincos(a: Arith, x, cosine: bool):
     """Accurate for |x| < 2^20·π/2 (Cody–Waite reduction); NaN beyond, where Payne–Hanek would be needed."""
-    b = a.b
+    b, c = a.b, a.c
     n = a.rint(a.mul(x, c(2 / math.pi)))
     r = a.sub(a.sub(a.sub(x, a.mul(n, c(PIO2_1))), a.mul(n, c(PIO2_2))), a.mul(n, c(PIO2_3)))
     r2 = a.mul(r, r)
@@ -177,19 +201,20 @@ def _sincos(a: Arith, x, cosine: bool):
 
 def _tanh(a: Arith, x):
     ax = a.abs(x)
-    e = _expm1(a, a.mul(ax, c(2.0)))
-    t = a.div(e, a.add(e, c(2.0)))
-    t = a.select(a.gt(ax, c(20.0)), c(1.0), t)
+    e = _expm1(a, a.mul(ax, a.c(2.0)))
+    t = a.div(e, a.add(e, a.c(2.0)))
+    t = a.select(a.gt(ax, a.c(a.p.tanh_saturates)), a.c(1.0), t)
     return a.copysign(t, x)
 
 
 def _sigmoid(a: Arith, x):
     e = _exp(a, a.neg(a.abs(x)))
-    s = a.div(c(1.0), a.add(c(1.0), e))
-    return a.select(a.b.fcmp_unordered("uge", x, c(0.0)), s, a.mul(e, s))
+    s = a.div(a.c(1.0), a.add(a.c(1.0), e))
+    return a.select(a.b.fcmp_unordered("uge", x, a.c(0.0)), s, a.mul(e, s))
 
 
 def _softplus(a: Arith, x, beta, threshold):
+    c = a.c
     bx = a.mul(beta, x)
     relu = a.select(a.gt(bx, c(0.0)), bx, c(0.0))
     stable = a.div(a.add(relu, _log1p(a, _exp(a, a.neg(a.abs(bx))))), beta)
@@ -211,15 +236,20 @@ FUNCTIONS = {
 }
 
 
-def function(module: ir.Module, name: str) -> ir.Function:
-    """The module's ``sn_<name>`` (double → double), emitted on first use, always inlined."""
-    symbol = f"sn_{name}"
+#: computed in double for float32 too: their range reduction needs the extra bits.
+DOUBLE_ONLY = {"sin", "cos"}
+
+
+def function(module: ir.Module, name: str, T: ir.Type = F64) -> ir.Function:
+    """The module's ``sn_<name>_<f32|f64>``, emitted on first use, always inlined."""
+    precision = PRECISIONS[T]
+    symbol = f"sn_{name}_{precision.suffix}"
     if symbol in module.globals:
         return module.globals[symbol]
     arity, build = FUNCTIONS[name]
-    fn = ir.Function(module, ir.FunctionType(F64, [F64] * arity), symbol)
+    fn = ir.Function(module, ir.FunctionType(T, [T] * arity), symbol)
     fn.linkage = "internal"
     fn.attributes.add("alwaysinline")
     builder = ir.IRBuilder(fn.append_basic_block("entry"))
-    builder.ret(build(Arith(builder, module), *fn.args))
+    builder.ret(build(Arith(builder, module, precision), *fn.args))
     return fn
