@@ -23,6 +23,15 @@ def _new_target_machine() -> llvm.TargetMachine:
                                         reloc="static", codemodel="jitdefault", jit=True)
 
 
+@functools.lru_cache(maxsize=1)
+def vector_bits() -> int:
+    """Width of the host's widest float vector registers."""
+    features = llvm.get_host_cpu_features()
+    if features.get("avx512f"):
+        return 512
+    return 256 if features.get("avx2") or features.get("avx") else 128
+
+
 def host_fingerprint() -> str:
     """What a compiled object depends on besides its IR: CPU, features, LLVM."""
     target_machine()

@@ -53,6 +53,19 @@ class Reduce:
 
 
 @dataclass
+class Contraction:
+    """``C[i, j] = scale · Σ_k A(i, k)·B(k, j)`` over any strides: run by the register-tiled micro-kernel."""
+
+    i: sp.Symbol
+    j: sp.Symbol
+    k: sp.Symbol
+    a: sp.Indexed
+    b: sp.Indexed
+    scale: sp.Expr
+    buffer: str
+
+
+@dataclass
 class Kernel:
     """One definition's loop nest: what it writes, what it reads."""
 
@@ -79,6 +92,9 @@ def lower_def(d: Def, names) -> Kernel:
             body = [Loop(s, extents[s], body)]
         return body
 
+    contraction = match_contraction(d, names)
+    if contraction is not None:
+        return Kernel(d, reads, [contraction])
     if not is_selection(d.out, extents, shape):
         return Kernel(d, reads, [Zero(d.name), *nest(d.symbols, [Store(d.name, d.out, d.body, True)])])
     if d.combine == "assign" or not reduced:
@@ -93,6 +109,28 @@ def lower_def(d: Def, names) -> Kernel:
         stride *= extents[r]
     red = Reduce(d.combine, d.body, position, nest(order, []), d.name, d.out)
     return Kernel(d, reads, nest(out_loops, [red]))
+
+
+def match_contraction(d: Def, names) -> Contraction | None:
+    """A float sum over one index of a product of two reads, one holding (i, k), the other (k, j)."""
+    if d.combine != "sum" or d.dtype.kind != "f" or len(d.reduced) != 1 or not is_selection(d.out, d.extents,
+                                                                                             d.shape):
+        return None
+    kept = [o for o in d.out if o in d.extents]
+    if len(kept) != 2 or any(d.extents[s] == 1 for s in d.symbols):
+        return None
+    (k,) = d.reduced
+    j = kept[-1]  # the output's contiguous index: the micro-kernel vectorizes over it
+    i = kept[0]
+    scale, rest = d.body.as_coeff_Mul()
+    reads = accesses(rest, names)
+    if len(reads) != 2 or rest != reads[0].atom * reads[1].atom:
+        return None
+    by_symbols = {frozenset(r.indices) - {0}: r for r in reads}
+    a, b = by_symbols.get(frozenset({i, k})), by_symbols.get(frozenset({k, j}))
+    if a is None or b is None or not all(isinstance(x, sp.Symbol) or x == 0 for r in (a, b) for x in r.indices):
+        return None
+    return Contraction(i, j, k, a.atom, b.atom, scale, d.name)
 
 
 def lower_graph(graph: Graph) -> list[Kernel]:
@@ -118,6 +156,9 @@ def show_loops(kernels: list[Kernel]) -> str:
             elif isinstance(s, Store):
                 target = f"{s.buffer}[{idx(s.index)}]" if s.index else s.buffer
                 lines.append(f"{pad}{target} {'+=' if s.accumulate else '='} {sp.sstr(s.value)}")
+            elif isinstance(s, Contraction):
+                lines.append(f"{pad}{s.buffer}[{s.i}, {s.j}] = {s.scale}·Σ_{s.k} {s.a}·{s.b}"
+                             "   # register-tiled micro-kernel over packed panels")
             else:
                 init = {"sum": "0", "max": "-inf", "argmax": "-inf, 0"}[s.op]
                 lines.append(f"{pad}acc = {init}")
