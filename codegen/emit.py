@@ -18,6 +18,8 @@ from llvmlite import ir
 from symnet.ir import Graph, Tensor, is_tensor_symbol
 
 from . import mathlib
+from .gemm import gemm_function
+from .irloops import span
 from .jit import vector_bits
 from .loops import Contraction, Kernel, Loop, Reduce, Store, Zero
 
@@ -116,23 +118,12 @@ class KernelEmitter:
 
     @contextlib.contextmanager
     def loop(self, var: sp.Symbol, extent):
-        b = self.b
-        n = self.int_value(sp.sympify(extent))
-        pre = b.block
-        body = b.append_basic_block(f"{var}.body")
-        done = b.append_basic_block(f"{var}.done")
-        b.cbranch(b.icmp_signed(">", n, ir.Constant(I64, 0)), body, done)
-        b.position_at_end(body)
-        i = b.phi(I64, name=str(var))
-        i.add_incoming(ir.Constant(I64, 0), pre)
+        """A loop over a domain symbol; values computed inside are forgotten after it (they do not dominate)."""
         saved = dict(self.memo)
-        self.env[var] = i
-        yield i
-        self.memo = saved
-        nxt = b.add(i, ir.Constant(I64, 1), name=f"{var}.next")
-        i.add_incoming(nxt, b.block)
-        b.cbranch(b.icmp_signed("<", nxt, n), body, done)
-        b.position_at_end(done)
+        with span(self.b, ir.Constant(I64, 0), self.int_value(sp.sympify(extent))) as i:
+            self.env[var] = i
+            yield i
+            self.memo = saved
         del self.env[var]
 
     def alloca(self, typ, count: int | None = None):
@@ -176,140 +167,24 @@ class KernelEmitter:
         numel = ir.Constant(I64, 1)
         for dim in t.shape:
             numel = self.b.mul(numel, self.int_value(sp.sympify(dim)))
-        with self.flat_loop(numel) as i:
+        with span(self.b, ir.Constant(I64, 0), numel) as i:
             ptr = self.b.gep(self.ptr[name], [i], source_etype=STORAGE[t.dtype])
             self.b.store(ir.Constant(STORAGE[t.dtype], 0), ptr)
 
-    @contextlib.contextmanager
-    def flat_loop(self, n: ir.Value):
-        b = self.b
-        pre = b.block
-        body, done = b.append_basic_block("flat.body"), b.append_basic_block("flat.done")
-        b.cbranch(b.icmp_signed(">", n, ir.Constant(I64, 0)), body, done)
-        b.position_at_end(body)
-        i = b.phi(I64)
-        i.add_incoming(ir.Constant(I64, 0), pre)
-        yield i
-        nxt = b.add(i, ir.Constant(I64, 1))
-        i.add_incoming(nxt, b.block)
-        b.cbranch(b.icmp_signed("<", nxt, n), body, done)
-        b.position_at_end(done)
-
-    @contextlib.contextmanager
-    def span(self, start: ir.Value, stop: ir.Value, step: int):
-        """``for v in range(start, stop, step)`` over i64 values."""
-        b = self.b
-        pre = b.block
-        body, done = b.append_basic_block("span.body"), b.append_basic_block("span.done")
-        b.cbranch(b.icmp_signed("<", start, stop), body, done)
-        b.position_at_end(body)
-        v = b.phi(I64)
-        v.add_incoming(start, pre)
-        saved = dict(self.memo)
-        yield v
-        self.memo = saved
-        nxt = b.add(v, ir.Constant(I64, step))
-        v.add_incoming(nxt, b.block)
-        b.cbranch(b.icmp_signed("<", nxt, stop), body, done)
-        b.position_at_end(done)
-
     # ---------------------------------------------------------------- contractions
-    ROWS, BLOCK_K = 6, 256
-
     def stride_of(self, read: sp.Indexed, symbol: sp.Symbol) -> ir.Value:
-        name = str(read.base.label)
-        pos = list(read.indices).index(symbol)
-        return self.strides[name][pos]
+        return self.strides[str(read.base.label)][list(read.indices).index(symbol)]
 
     def contraction(self, c: Contraction) -> None:
-        """Register-tiled GEMM: B packed per (j, k) block into panels of two vectors, tiles of ROWS × 2 vectors
-        accumulated in registers with FMA; edges (M mod ROWS, N mod panel) take narrower paths."""
-        b, T = self.b, self.float
-        lanes = vector_bits() // (32 if T == F32 else 64)
-        panel = 2 * lanes
-        vec = ir.VectorType(T, lanes)
+        """A call of the module's register-tiled GEMM with this contraction's extents and strides."""
         d = self.kernel.definition
-        i64 = lambda v: ir.Constant(I64, v)  # noqa: E731
-        M, N, K = (self.int_value(sp.sympify(d.extents[s])) for s in (c.i, c.j, c.k))
-        a_name, b_name = str(c.a.base.label), str(c.b.base.label)
-        sAi, sAk = self.stride_of(c.a, c.i), self.stride_of(c.a, c.k)
-        sBk, sBj = self.stride_of(c.b, c.k), self.stride_of(c.b, c.j)
-        out = list(d.out)
-        sCi = self.strides[d.name][out.index(c.i)]
-        scale = None if c.scale == 1 else self.float_value(c.scale)
-        packed = self.alloca(T, self.BLOCK_K * panel)
-        packed.align = 64
-        accumulators = [[self.alloca(vec) for _ in range(2)] for _ in range(self.ROWS)]
-        fma_name = f"llvm.fma.v{lanes}{'f32' if T == F32 else 'f64'}"
-        fma = self.module.globals.get(fma_name) or ir.Function(self.module, ir.FunctionType(vec, [vec] * 3),
-                                                                fma_name)
-        zero_vec = ir.Constant(vec, [0.0] * lanes)
-        splat_mask = ir.Constant(ir.VectorType(I32, lanes), [0] * lanes)
-
-        def at(name, offset):
-            return b.gep(self.ptr[name], [offset], source_etype=T)
-
-        with self.span(i64(0), N, panel) as j0:
-            with self.span(i64(0), K, self.BLOCK_K) as k0:
-                rest = b.sub(K, k0)
-                kc = b.select(b.icmp_signed("<", rest, i64(self.BLOCK_K)), rest, i64(self.BLOCK_K))
-                last_col = b.sub(N, i64(1))
-                with self.span(i64(0), kc, 1) as kk:
-                    row = b.mul(b.add(k0, kk), sBk)
-                    for col in range(panel):
-                        j = b.add(j0, i64(col))
-                        inside = b.icmp_signed("<", j, N)
-                        safe = b.select(inside, j, last_col)
-                        v = b.load(at(b_name, b.add(row, b.mul(safe, sBj))), typ=T)
-                        slot = b.gep(packed, [b.add(b.mul(kk, i64(panel)), i64(col))], source_etype=T)
-                        b.store(b.select(inside, v, ir.Constant(T, 0.0)), slot)
-                first = b.icmp_signed("==", k0, i64(0))
-                full_rows = b.mul(b.sdiv(M, i64(self.ROWS)), i64(self.ROWS))
-
-                def tile(i0, rows):
-                    for r in range(rows):
-                        for h in range(2):
-                            b.store(zero_vec, accumulators[r][h])
-                    with self.span(i64(0), kc, 1) as kk:
-                        base = b.gep(packed, [b.mul(kk, i64(panel))], source_etype=T)
-                        halves = [b.load(b.gep(base, [i64(h * lanes)], source_etype=T), typ=vec, align=4)
-                                  for h in range(2)]
-                        k_off = b.mul(b.add(k0, kk), sAk)
-                        for r in range(rows):
-                            a = b.load(at(a_name, b.add(b.mul(b.add(i0, i64(r)), sAi), k_off)), typ=T)
-                            splat = b.shuffle_vector(b.insert_element(ir.Constant(vec, None), a, i64(0)),
-                                                     ir.Constant(vec, None), splat_mask)
-                            for h in range(2):
-                                acc = b.load(accumulators[r][h], typ=vec)
-                                b.store(b.call(fma, [splat, halves[h], acc]), accumulators[r][h])
-                    for r in range(rows):
-                        row_base = b.mul(b.add(i0, i64(r)), sCi)
-                        for h in range(2):
-                            v = b.load(accumulators[r][h], typ=vec)
-                            if scale is not None:
-                                v = mathlib.fast(b.fmul(v, b.shuffle_vector(
-                                    b.insert_element(ir.Constant(vec, None), scale, i64(0)),
-                                    ir.Constant(vec, None), splat_mask)))
-                            col0 = b.add(j0, i64(h * lanes))
-                            ptr = at(d.name, b.add(row_base, col0))
-                            whole = b.icmp_signed("<=", b.add(col0, i64(lanes)), N)
-                            with b.if_else(whole) as (then, otherwise):
-                                with then:
-                                    old = b.load(ptr, typ=vec, align=4)
-                                    total = b.select(first, v, mathlib.fast(b.fadd(old, v)))
-                                    b.store(total, ptr, align=4)
-                                with otherwise:
-                                    for lane in range(lanes):
-                                        with b.if_then(b.icmp_signed("<", b.add(col0, i64(lane)), N)):
-                                            p = at(d.name, b.add(b.add(row_base, col0), i64(lane)))
-                                            x = b.extract_element(v, i64(lane))
-                                            old = b.load(p, typ=T)
-                                            b.store(b.select(first, x, mathlib.fast(b.fadd(old, x))), p)
-
-                with self.span(i64(0), full_rows, self.ROWS) as i0:
-                    tile(i0, self.ROWS)
-                with self.span(full_rows, M, 1) as i0:
-                    tile(i0, 1)
+        lanes = vector_bits() // (32 if self.float == F32 else 64)
+        fn = gemm_function(self.module, self.float, lanes)
+        extents = [self.int_value(sp.sympify(d.extents[s])) for s in (c.i, c.j, c.k)]
+        strides = [self.stride_of(c.a, c.i), self.stride_of(c.a, c.k), self.stride_of(c.b, c.k),
+                   self.stride_of(c.b, c.j), self.strides[d.name][list(d.out).index(c.i)]]
+        pointers = [self.ptr[d.name], self.ptr[str(c.a.base.label)], self.ptr[str(c.b.base.label)]]
+        self.b.call(fn, [*pointers, *extents, *strides, self.float_value(c.scale)])
 
     # ---------------------------------------------------------------- reductions
     def combine_sum(self, acc, value):

@@ -22,7 +22,7 @@ from symnet.ops import fmt_shape
 from symnet.reference import bind_dims
 
 from . import cache, jit
-from .emit import ENTRY, emit_module
+from .emit import ENTRY, IndexCheck, dims_of, emit_module
 from .loops import lower_graph, show_loops
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -54,15 +54,21 @@ class CompiledGraph:
 
     def __init__(self, graph: Graph, use_cache: bool = True):
         self.graph = graph
-        self.kernels = lower_graph(graph)
-        self._ir, self.checks, self.dims = emit_module(graph, self.kernels, "symnet")
+        self.dims = dims_of(graph)
+        self._ir: str | None = None
         key = cache.key(graph_fingerprint(graph), jit.host_fingerprint(), _source_fingerprint())
-        obj = cache.load(key) if use_cache else None
-        self.cache_hit = obj is not None
-        if obj is None:
-            obj = jit.emit_object(jit.optimize(self._ir))
+        entry = cache.load(key) if use_cache else None
+        self.cache_hit = entry is not None
+        if entry is not None:
+            obj, meta = entry
+            self.checks = [IndexCheck(c["definition"], c["tensor"], c["position"], sp.sympify(c["index"]))
+                           for c in meta["checks"]]
+        else:
+            obj = jit.emit_object(jit.optimize(self.llvm_ir()))
             if use_cache:
-                cache.store(key, obj)
+                cache.store(key, obj, {"checks": [{"definition": c.definition, "tensor": c.tensor,
+                                                   "position": c.position, "index": sp.srepr(c.index)}
+                                                  for c in self.checks]})
         self._engine = jit.Engine(obj)
         self._fn = _ENTRY_TYPE(self._engine.address(ENTRY))
         self._inputs = list(graph.inputs)
@@ -76,6 +82,16 @@ class CompiledGraph:
         self._error_address = self._error.ctypes.data
         self._layouts: dict[tuple, tuple] = {}
         self._returned = [k for k, d in enumerate(self._defs) if d.name in set(graph.outputs)]
+
+    @property
+    def kernels(self):
+        return lower_graph(self.graph)
+
+    def llvm_ir(self) -> str:
+        """The module's LLVM IR before optimization (emitted on first use: a cache hit never needs it)."""
+        if self._ir is None:
+            self._ir, self.checks, _ = emit_module(self.graph, self.kernels, "symnet")
+        return self._ir
 
     def _layout(self, sizes: tuple) -> tuple:
         """Where each definition lives in the per-call block, for these dimension values (cached)."""
@@ -153,9 +169,9 @@ class CompiledGraph:
         if stage == "loops":
             return show_loops(self.kernels)
         if stage == "llvm":
-            return self._ir
+            return self.llvm_ir()
         if stage == "llvm-opt":
-            return str(jit.optimize(self._ir))
+            return str(jit.optimize(self.llvm_ir()))
         if stage == "asm":
-            return jit.emit_assembly(jit.optimize(self._ir))
+            return jit.emit_assembly(jit.optimize(self.llvm_ir()))
         raise ValueError(f"show: stage must be sympy, loops, llvm, llvm-opt or asm, got {stage!r}")

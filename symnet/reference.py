@@ -136,7 +136,8 @@ def evaluate_def(d: Def, env: Mapping[str, np.ndarray], dims: Mapping[sp.Symbol,
     axes = tuple(grid.axis[s] for s in reduced)
     with np.errstate(all="ignore"):
         ops = _einsum_operands(d, grid) if d.combine == "sum" and selection else None
-        if ops is not None and set(kept) <= {s for _, syms in ops[0] for s in syms}:
+        # einsum only sums over indices its operands carry: every domain index must be read by a factor.
+        if ops is not None and set(grid.symbols) <= {s for _, syms in ops[0] for s in syms}:
             operands, scale = ops
             letters = dict(zip(grid.symbols, string.ascii_letters, strict=False))
             spec = ",".join("".join(letters[s] for s in syms) for _, syms in operands)

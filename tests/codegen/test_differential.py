@@ -106,3 +106,16 @@ def test_random_graphs_compiled_match_reference(steps, reduce, rows, cols, dtype
 
     graph, arrays = programs(fn, inputs)
     assert_matches(graph, arrays, dtype)
+
+
+def test_sum_over_indices_no_factor_reads():
+    """Found by hypothesis: Σ_{i,j} 2·B[k] counts every (i, j) — in the reference and in native code."""
+    from symnet.ir import Def, Graph, Input, access, fresh_indices
+
+    i, j, k = fresh_indices((2, 3, 1))
+    b = Input("B", (1,), np.dtype(np.float64))
+    d = Def("S", (1,), np.dtype(np.float64), ((i, 2), (j, 3), (k, 1)), (k,), 2 * access("B", (k,)), "sum")
+    graph = Graph([b], [d], ["S"])
+    arrays = {"B": np.array([0.5])}
+    assert evaluate(graph, arrays)["S"][0] == 6.0
+    assert compile_graph(graph)(arrays)["S"][0] == 6.0

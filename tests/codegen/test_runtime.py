@@ -103,11 +103,11 @@ def test_cache_store_is_atomic_and_survives_unwritable_folder(tmp_path, monkeypa
     target = tmp_path / "file-not-folder"
     target.write_text("x")
     monkeypatch.setenv("SYMNET_CACHE_DIR", str(target))
-    cache.store("k", b"obj")          # cannot create the folder: no error, just no cache
+    cache.store("k", b"obj", {})          # cannot create the folder: no error, just no cache
     assert cache.load("k") is None
     monkeypatch.setenv("SYMNET_CACHE_DIR", str(tmp_path / "c"))
-    cache.store("k", b"payload")
-    assert cache.load("k") == b"payload" and not list((tmp_path / "c").glob("*.tmp"))
+    cache.store("k", b"payload", {"checks": []})
+    assert cache.load("k") == (b"payload", {"checks": []}) and not list((tmp_path / "c").glob("*.tmp"))
 
 
 def test_two_processes_compiling_at_once_both_work(tmp_path):
