@@ -10,6 +10,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -24,6 +26,10 @@ from symnet.reference import bind_dims
 from . import cache, jit
 from .emit import ENTRY, IndexCheck, dims_of, emit_module
 from .loops import lower_graph, show_loops
+
+_log = logging.getLogger("symnet.codegen")
+if os.environ.get("SYMNET_SHOW"):
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 
@@ -70,6 +76,8 @@ class CompiledGraph:
                                                    "position": c.position, "index": sp.srepr(c.index)}
                                                   for c in self.checks]})
         self._engine = jit.Engine(obj)
+        for stage in filter(None, os.environ.get("SYMNET_SHOW", "").split(",")):
+            _log.info("%s of %s:\n%s", stage, ", ".join(graph.outputs), self.show(stage.strip()))
         self._fn = _ENTRY_TYPE(self._engine.address(ENTRY))
         self._inputs = list(graph.inputs)
         self._defs = list(graph.defs)
@@ -81,6 +89,11 @@ class CompiledGraph:
         self._error = np.zeros(1, dtype=np.int64)
         self._error_address = self._error.ctypes.data
         self._layouts: dict[tuple, tuple] = {}
+        # Argument arrays reused across calls (a call is synchronous): the addresses and the dimension values.
+        self._addresses = np.zeros(len(self._inputs) + len(self._defs), dtype=np.uintp)
+        self._addresses_at = self._addresses.ctypes.data
+        self._dim_values = np.zeros(max(len(self.dims), 1), dtype=np.int64)
+        self._dim_values_at = self._dim_values.ctypes.data
         self._returned = [k for k, d in enumerate(self._defs) if d.name in set(graph.outputs)]
 
     @property
@@ -141,13 +154,12 @@ class CompiledGraph:
         block = np.empty(total + 64, dtype=np.uint8)
         start = -block.__array_interface__["data"][0] % 64
         n_in = len(inputs)
-        addresses = np.empty(n_in + len(offsets), dtype=np.uintp)
-        for k, arr in enumerate(inputs):
-            addresses[k] = arr.__array_interface__["data"][0]
+        addresses = self._addresses
+        addresses[:n_in] = [arr.__array_interface__["data"][0] for arr in inputs]
         addresses[n_in:] = offsets + (block.__array_interface__["data"][0] + start)
-        dim_values = np.array(sizes, dtype=np.int64)
-        status = self._fn(addresses.__array_interface__["data"][0], dim_values.__array_interface__["data"][0],
-                          self._error_address)
+        if sizes:
+            self._dim_values[:len(sizes)] = sizes
+        status = self._fn(self._addresses_at, self._dim_values_at, self._error_address)
         if status:
             check = self.checks[status - 1]
             shape = ([t.shape for t in inputs] + shapes)[self._names().index(check.tensor)]

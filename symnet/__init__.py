@@ -29,7 +29,7 @@ from .creation import (
 from .dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
 from .errors import DTypeError, GradError, IndexRangeError, ShapeError, SymnetError
 from .gradcheck import GradcheckReport, check_grads
-from .printing import Formulas, formulas, grad, hessian
+from .printing import Formulas, formulas, grad, hessian, show
 from .tensor import Tensor, is_grad_enabled, no_grad
 
 float = float32  # noqa: A001 - torch.float
@@ -57,7 +57,7 @@ matmul.__name__ = "matmul"  # noqa: F821 - defined just above
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
-    "randn", "rand", "manual_seed", "no_grad", "is_grad_enabled", "grad", "hessian", "formulas", "Formulas",
+    "randn", "rand", "manual_seed", "no_grad", "is_grad_enabled", "grad", "hessian", "formulas", "Formulas", "show",
     "check_grads", "GradcheckReport", "nn", "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DTypeError",
     "IndexRangeError", "GradError", *_FUNCTIONS,

@@ -13,7 +13,7 @@ import sympy as sp
 
 from .errors import GradError
 from .ir import Def, Graph
-from .program import Program, closed_form, gradient_program, hvp_program
+from .program import Program, closed_form, forward_program, gradient_program, hvp_program
 from .tensor import Tensor, _trace
 
 
@@ -148,6 +148,23 @@ class Formulas:
 
     def __repr__(self) -> str:
         return str(self)
+
+
+def show(output: Tensor, stage: str = "llvm", wrt: Sequence[Tensor] | None = None) -> str:
+    """One stage of the compiled forward-and-backward program of ``output``: ``sympy`` definitions, ``loops``,
+    ``llvm`` (before optimization), ``llvm-opt`` or ``asm``. ``SYMNET_SHOW=loops,llvm`` logs stages as programs
+    compile."""
+    from codegen import compile_graph
+
+    specs, nodes = _trace([output])
+    if wrt is None:
+        wrt = [t for t in nodes if t._node is None and t.requires_grad]
+    if wrt:
+        specs, nodes, positions = locate_leaves(output, wrt, "show")
+        graph = gradient_program(specs, len(specs) - 1, positions, seeded=False).graph
+    else:
+        graph = forward_program(specs, (len(specs) - 1,)).graph
+    return compile_graph(graph).show(stage)
 
 
 def formulas(output: Tensor, wrt: Sequence[Tensor] | None = None) -> Formulas:

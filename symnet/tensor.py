@@ -486,19 +486,25 @@ for _fn, _dunder in zip(COMPARISONS, ("gt", "ge", "lt", "le", "eq", "ne"), stric
 Tensor.__hash__ = object.__hash__
 
 
+_SCALARS = (bool, int, float, np.number)
+
+
 def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
     """A ``map`` op: tensors become inputs, Python numbers fold into the formula as constants."""
     like = next(o for o in operands if isinstance(o, Tensor))
     tensors, slots, scalar_float = [], [], False
     for x in operands:
-        if isinstance(x, (bool, int, float, np.number)) and not isinstance(x, np.ndarray):
+        if type(x) is Tensor:
+            slots.append(("t", len(tensors)))
+            tensors.append(x)
+        elif isinstance(x, _SCALARS):
             value = x.item() if isinstance(x, np.generic) else x
             slots.append(("c", value))
             scalar_float |= isinstance(value, float)
-            continue
-        slots.append(("t", len(tensors)))
-        tensors.append(_as_tensor(x, like))
-    dtype = promote(*(t.dtype for t in tensors))
+        else:
+            slots.append(("t", len(tensors)))
+            tensors.append(_as_tensor(x, like))
+    dtype = tensors[0].dtype if len(tensors) == 1 else promote(*(t.dtype for t in tensors))
     if scalar_float and not is_float(dtype):
         dtype = dtypes.get_default_dtype()
     if result == "float":
@@ -521,21 +527,27 @@ def _as_tensor(value, like: Tensor) -> Tensor:
 def _trace(roots: Sequence[Tensor]) -> tuple[tuple, list[Tensor]]:
     """The structure of the graph below ``roots`` (post-order) and its tensors in the same order."""
     order: list[Tensor] = []
+    specs: list = []
     position: dict[int, int] = {}
     stack = [(r, False) for r in reversed(roots)]
+    pop, push = stack.pop, stack.append
     while stack:
-        t, expanded = stack.pop()
-        if id(t) in position:
+        t, expanded = pop()
+        key = id(t)
+        if key in position:
             continue
-        if expanded or t._node is None:
-            position[id(t)] = len(order)
-            order.append(t)
+        node = t._node
+        if node is None:
+            specs.append(LeafSpec(t.shape, t.dtype, t.requires_grad, t._name))
+        elif expanded:
+            specs.append(OpSpec(node.kind, node.params, t.dtype, tuple([position[id(i)] for i in node.inputs]),
+                                t._name))
+        else:
+            push((t, True))
+            for i in reversed(node.inputs):
+                if id(i) not in position:
+                    push((i, False))
             continue
-        stack.append((t, True))
-        stack.extend((i, False) for i in reversed(t._node.inputs) if id(i) not in position)
-    specs = tuple(
-        LeafSpec(t.shape, t.dtype, t.requires_grad, t._name) if t._node is None else
-        OpSpec(t._node.kind, t._node.params, t.dtype, tuple(position[id(i)] for i in t._node.inputs), t._name)
-        for t in order
-    )
-    return specs, order
+        position[key] = len(order)
+        order.append(t)
+    return tuple(specs), order

@@ -124,3 +124,21 @@ def test_two_processes_compiling_at_once_both_work(tmp_path):
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert outs[0] == outs[1] and outs[0].strip()
+
+
+def test_user_can_see_every_stage_of_a_tensor_program():
+    x = sn.tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = (x.sigmoid() * x).sum()
+    assert "dx[i] =" in sn.show(y, "loops")
+    assert "σ(x[i])" in sn.show(y, "sympy") or "sigmoid(x[i])" in sn.show(y, "sympy")
+    assert "fmul" in sn.show(y, "llvm-opt")
+    assert sn.show(y, "asm").lstrip().startswith(".")
+
+
+def test_symnet_show_environment_variable_logs_stages(tmp_path):
+    script = "import symnet as sn; print(sn.tensor([1.0, 2.0]).exp().sum().item())"
+    env = {**os.environ, "SYMNET_SHOW": "loops,llvm", "SYMNET_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "symnet.codegen: loops of" in out.stderr and "acc += exp(A[i])" in out.stderr
+    assert "define" in out.stderr
