@@ -396,6 +396,13 @@ class KernelEmitter:
             x, lo, hi = (self.float_value(a) for a in args)
             x = b.select(b.fcmp_ordered("<", x, lo), lo, x)
             return b.select(b.fcmp_ordered(">", x, hi), hi, x)
+        if fn in ("Max", "Min"):
+            v = self.float_value(args[0])
+            for a in args[1:]:
+                w = self.float_value(a)
+                better = b.fcmp_unordered(">" if fn == "Max" else "<", v, w)  # NaN wins, as torch.maximum
+                v = b.select(better, v, w)
+            return v
         if fn == "stop_gradient":
             return self.float_value(args[0])
         if fn in ("gt", "ge", "lt", "le", "eq", "ne", "between"):

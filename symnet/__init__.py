@@ -11,7 +11,7 @@ tensor([5.])
 x + 2*w + 1
 """
 
-from . import nn
+from . import data, nn, optim
 from .creation import (
     arange,
     from_numpy,
@@ -31,6 +31,7 @@ from .errors import DTypeError, GradError, IndexRangeError, ShapeError, SymnetEr
 from .gradcheck import GradcheckReport, check_grads
 from .printing import Formulas, formulas, grad, hessian, show
 from .tensor import Tensor, is_grad_enabled, no_grad
+from .training import CompiledStep, compile
 
 float = float32  # noqa: A001 - torch.float
 double = float64
@@ -58,7 +59,8 @@ matmul.__name__ = "matmul"  # noqa: F821 - defined just above
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
     "randn", "rand", "manual_seed", "no_grad", "is_grad_enabled", "grad", "hessian", "formulas", "Formulas", "show",
-    "check_grads", "GradcheckReport", "nn", "float32", "float64", "int64", "bool_", "float", "double", "long",
+    "check_grads", "GradcheckReport", "nn", "optim", "data", "compile", "CompiledStep",
+    "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DTypeError",
     "IndexRangeError", "GradError", *_FUNCTIONS,
 ]

@@ -18,6 +18,11 @@ def manual_seed(seed: int) -> None:
     _rng = np.random.default_rng(seed)
 
 
+def random_generator() -> np.random.Generator:
+    """The generator ``manual_seed`` seeds (initializers, ``randn``, shuffling)."""
+    return _rng
+
+
 def _infer_dtype(arr: np.ndarray):
     if arr.dtype.kind == "f":
         return dtypes.get_default_dtype()

@@ -66,6 +66,37 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5·d²/β where |d| < β, else |d| − 0.5·β (d = input − target)."""
+    _same_shape(input, target, "smooth_l1_loss")
+    if beta <= 0:
+        return l1_loss(input, target, reduction)
+    d = (input - target).abs()
+    small = (d < beta).float() if input.dtype == dtypes.float32 else (d < beta).double()
+    return _reduce(small * (0.5 * d * d / beta) + (1 - small) * (d - 0.5 * beta), reduction, "smooth_l1_loss")
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5·d² where |d| < δ, else δ·(|d| − 0.5·δ)."""
+    _same_shape(input, target, "huber_loss")
+    return smooth_l1_loss(input, target, reduction, beta=delta) * delta
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """−(t·log p + (1 − t)·log(1 − p)), each log clamped at −100 as PyTorch does."""
+    _same_shape(input, target, "binary_cross_entropy")
+    log_p = input.log().clamp(min=-100)
+    log_q = (1 - input).log().clamp(min=-100)
+    return _reduce(-(target * log_p + (1 - target) * log_q), reduction, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """(1 − t)·x + softplus(−x): stable for any logit."""
+    _same_shape(input, target, "binary_cross_entropy_with_logits")
+    return _reduce((1 - target) * input + (-input).softplus(threshold=float("inf")), reduction,
+                   "binary_cross_entropy_with_logits")
+
+
 def _check_labels(input: Tensor, target: Tensor, op: str) -> None:
     if target.dtype != dtypes.int64:
         raise DTypeError(f"{op}: target must hold integer class indices (int64), got dtype {target.dtype}")

@@ -1,0 +1,6 @@
+"""Optimizers and learning-rate schedules, named and defaulted as in ``torch.optim``."""
+
+from .optimizer import Optimizer
+from .rules import SGD, Adagrad, Adam, AdamW, RMSprop
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW"]
