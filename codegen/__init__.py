@@ -5,8 +5,9 @@ It knows nothing about neural networks: ``compile_graph(graph)`` takes a ``symne
 ``emit`` (LLVM IR, with ``mathlib`` for vectorizable transcendentals) → ``jit`` (O3, MCJIT) with ``cache``.
 """
 
+from .emit import LoopSpec
 from .runtime import CompiledGraph
 
 compile_graph = CompiledGraph
 
-__all__ = ["CompiledGraph", "compile_graph"]
+__all__ = ["CompiledGraph", "compile_graph", "LoopSpec"]

@@ -24,7 +24,7 @@ from symnet.ops import fmt_shape
 from symnet.reference import bind_dims
 
 from . import cache, jit
-from .emit import ENTRY, IndexCheck, dims_of, emit_module
+from .emit import ENTRY, IndexCheck, LoopSpec, dims_of, emit_module
 from .loops import lower_graph, show_loops
 
 _log = logging.getLogger("symnet.codegen")
@@ -32,6 +32,8 @@ if os.environ.get("SYMNET_SHOW"):
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+_LOOP_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                              ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,11 +60,12 @@ class CompiledGraph:
     >>> compiled.show("llvm")                    # doctest: +SKIP
     """
 
-    def __init__(self, graph: Graph, use_cache: bool = True):
+    def __init__(self, graph: Graph, use_cache: bool = True, loop: LoopSpec | None = None):
         self.graph = graph
+        self.loop = loop
         self.dims = dims_of(graph)
         self._ir: str | None = None
-        key = cache.key(graph_fingerprint(graph), jit.host_fingerprint(), _source_fingerprint())
+        key = cache.key(graph_fingerprint(graph), repr(loop), jit.host_fingerprint(), _source_fingerprint())
         entry = cache.load(key) if use_cache else None
         self.cache_hit = entry is not None
         if entry is not None:
@@ -79,6 +82,7 @@ class CompiledGraph:
         for stage in filter(None, os.environ.get("SYMNET_SHOW", "").split(",")):
             _log.info("%s of %s:\n%s", stage, ", ".join(graph.outputs), self.show(stage.strip()))
         self._fn = _ENTRY_TYPE(self._engine.address(ENTRY))
+        self._loop_fn = _LOOP_TYPE(self._engine.address("sn_loop")) if loop is not None else None
         self._inputs = list(graph.inputs)
         self._defs = list(graph.defs)
         # The per-call path uses no SymPy: shapes become plain ints, symbols or small compiled functions.
@@ -103,7 +107,7 @@ class CompiledGraph:
     def llvm_ir(self) -> str:
         """The module's LLVM IR before optimization (emitted on first use: a cache hit never needs it)."""
         if self._ir is None:
-            self._ir, self.checks, _ = emit_module(self.graph, self.kernels, "symnet")
+            self._ir, self.checks, _ = emit_module(self.graph, self.kernels, "symnet", self.loop)
         return self._ir
 
     def _layout(self, sizes: tuple) -> tuple:
@@ -135,7 +139,7 @@ class CompiledGraph:
                     raise ShapeError(f"input {t.name}: {w} is {dims[w]} elsewhere but {g} here")
         return dims
 
-    def __call__(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def _validated(self, arrays: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         inputs = []
         for t in self._inputs:
             if t.name not in arrays:
@@ -144,6 +148,62 @@ class CompiledGraph:
             if arr.dtype != t.dtype:
                 raise DTypeError(f"input {t.name}: expected dtype {t.dtype}, got {arr.dtype}")
             inputs.append(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
+        return inputs
+
+    def _raise_index_error(self, status: int, inputs, shapes) -> None:
+        check = self.checks[status - 1]
+        shape = ([t.shape for t in inputs] + shapes)[self._names().index(check.tensor)]
+        raise IndexRangeError(f"{check.definition}: index {check.index} of {check.tensor} takes the value "
+                              f"{int(self._error[0])}, outside [0, {shape[check.position]}) "
+                              f"(dim {check.position} of shape {shape})")
+
+    def run_loop(self, arrays: Mapping[str, np.ndarray], steps: int, sources: Mapping[str, np.ndarray] | None = None,
+                 perm: np.ndarray | None = None, batch: int = 0) -> np.ndarray:
+        """Run the graph ``steps`` times in one native call (see ``LoopSpec``); returns the recorded values.
+
+        Feedback targets are updated in the given arrays when they are contiguous and of the right dtype (as
+        parameters are); gathered inputs take ``batch`` rows of their ``sources`` through ``perm``."""
+        if self.loop is None:
+            raise RuntimeError("run_loop: this graph was compiled without a LoopSpec")
+        arrays = dict(arrays)
+        extra = []
+        samples = 0
+        if self.loop.gathered:
+            for target, source in self.loop.gathered:
+                src = np.ascontiguousarray(sources[source])
+                t = next(t for t in self._inputs if t.name == target)
+                if src.dtype != t.dtype:
+                    raise DTypeError(f"input {target}: expected dtype {t.dtype}, got {src.dtype}")
+                arrays[target] = np.empty((batch, *src.shape[1:]), dtype=src.dtype)
+                extra.append(src)
+                samples = len(src)
+            perm = np.ascontiguousarray(perm, dtype=np.int64)
+            if len(perm) < min(samples, steps * batch) or (perm.size and (perm.min() < 0 or perm.max() >= samples)):
+                raise IndexRangeError(f"run_loop: the permutation must index the {samples} samples")
+        inputs = self._validated(arrays)
+        dims = self._bind(inputs)
+        sizes = tuple(dims[s] for s in self.dims)
+        total, offsets, shapes = self._layout(sizes)
+        block = np.empty(total + 64, dtype=np.uint8)
+        start = -block.__array_interface__["data"][0] % 64
+        addresses = np.array([a.__array_interface__["data"][0] for a in inputs] +
+                             list(offsets + (block.__array_interface__["data"][0] + start)) +
+                             [a.__array_interface__["data"][0] for a in extra], dtype=np.uintp)
+        dim_values = np.array(sizes or (0,), dtype=np.int64)
+        results = np.empty(steps, dtype=np.float64)
+        perm_at = perm.__array_interface__["data"][0] if perm is not None else 0
+        status = self._loop_fn(addresses.ctypes.data, dim_values.ctypes.data, self._error_address, steps,
+                               perm_at, samples, batch, results.ctypes.data)
+        if status:
+            self._raise_index_error(status, inputs, shapes)
+        for (_, target), given in ((f, arrays.get(f[1])) for f in self.loop.feedback):
+            updated = inputs[self._names().index(target)]
+            if given is not None and updated is not given:
+                np.copyto(given, updated)
+        return results
+
+    def __call__(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        inputs = self._validated(arrays)
         dims = self._bind(inputs)
         missing = [str(s) for s in self.dims if s not in dims]
         if missing:
@@ -161,11 +221,7 @@ class CompiledGraph:
             self._dim_values[:len(sizes)] = sizes
         status = self._fn(self._addresses_at, self._dim_values_at, self._error_address)
         if status:
-            check = self.checks[status - 1]
-            shape = ([t.shape for t in inputs] + shapes)[self._names().index(check.tensor)]
-            raise IndexRangeError(f"{check.definition}: index {check.index} of {check.tensor} takes the value "
-                                  f"{int(self._error[0])}, outside [0, {shape[check.position]}) "
-                                  f"(dim {check.position} of shape {shape})")
+            self._raise_index_error(status, inputs, shapes)
         table = {self._defs[k].name: np.ndarray(shapes[k], self._defs[k].dtype, block, start + int(offsets[k]))
                  for k in self._returned}
         return {name: table[name] for name in self.graph.outputs}

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from . import autodiff, simplify
+from .data import DataLoader, TensorDataset
 from .dtypes import int64
 from .errors import ShapeError
 from .ir import BATCH, Graph, Input
@@ -93,31 +94,43 @@ class CompiledStep:
             self._writes.append((p, new["p"], {s: new[sym.name] for s, (sym, _) in opt.states().items()
                                                 if sym.name in new}))
             outputs += list(self._writes[-1][2].values())
-        from codegen import compile_graph
+        from codegen import LoopSpec, compile_graph
 
-        self._step = compile_graph(simplify.simplify(Graph(inputs, defs, outputs), keep))
+        feedback = []
+        for p, new_p, new_states in self._writes:
+            feedback.append((new_p, p._name))
+            feedback += [(name, f"{p._name}_{s}") for s, name in new_states.items()]
+        loop = LoopSpec(tuple(feedback), counter=t_name, record=root, gathered=(("X", "X_all"), ("Y", "Y_all")),
+                        rows=BATCH)
+        self._step = compile_graph(simplify.simplify(Graph(inputs, defs, outputs), keep), loop=loop)
         self._leaves = prog.names
 
     # ---------------------------------------------------------------- training
+    def _arrays(self, advance: int) -> dict[str, np.ndarray]:
+        """Parameters, optimizer state, lr and the step count t of the next step; counts ``advance`` steps."""
+        opt, arrays = self.optimizer, {}
+        for p, _, _ in self._writes:
+            state = opt.param_state(p)
+            state["step"] += advance
+            p._value = np.ascontiguousarray(p.numpy())
+            arrays[p._name] = p._value
+            arrays.update({f"{p._name}_{s}": state[s] for s in opt.states()})
+        first = self._writes[0][0]
+        arrays["lr"] = np.array(opt.lr, dtype=first.dtype)
+        arrays["t"] = np.array(opt.param_state(first)["step"] - advance + 1, dtype=first.dtype)
+        return arrays
+
     def step(self, x, y) -> float:
         """One native call: forward, backward and update on a batch; returns the loss."""
         x, y = _as_tensor(x), _as_tensor(y)
         if self._step is None:
             self._build_step(x, y)
-        arrays = {"X": x.numpy(), "Y": y.numpy()}
-        opt = self.optimizer
-        for p, _, _ in self._writes:
-            state = opt.param_state(p)
-            state["step"] += 1
-            arrays[p._name] = p.numpy()
-            arrays.update({f"{p._name}_{s}": state[s] for s in opt.states()})
-        t = opt.param_state(self._writes[0][0])["step"]
-        arrays["lr"] = np.array(opt.lr, dtype=self._writes[0][0].dtype)
-        arrays["t"] = np.array(t, dtype=self._writes[0][0].dtype)
+        arrays = self._arrays(1)
+        arrays.update({"X": x.numpy(), "Y": y.numpy()})
         result = self._step(arrays)
         for p, new_p, new_states in self._writes:
             p._value = result[new_p]
-            state = opt.param_state(p)
+            state = self.optimizer.param_state(p)
             for s, name in new_states.items():
                 state[s] = result[name]
         loss = float(result[self._step.graph.outputs[0]])
@@ -132,6 +145,11 @@ class CompiledStep:
         that turns NaN or infinite is reported once with a warning naming the step; NaN or infinite inputs are
         an error naming the batch.
         """
+        if isinstance(loader, tuple):
+            loader = DataLoader(TensorDataset(_as_tensor(loader[0]), _as_tensor(loader[1])),
+                                batch_size=len(loader[0]))
+        if _native_loop_applies(loader):
+            return self._fit_native(loader, epochs, progress, callbacks)
         losses: list[float] = []
         total = epochs * (len(loader) if hasattr(loader, "__len__") else 0)
         bar = _progress(total, progress)
@@ -157,6 +175,47 @@ class CompiledStep:
         if bar is not None:
             bar.close()
         return losses
+
+    def _fit_native(self, loader: DataLoader, epochs: int, progress, callbacks) -> list[float]:
+        """Epochs as native loops: one call per epoch, or one for all epochs when the order never changes."""
+        x_all, y_all = loader.dataset.tensors
+        xa, ya = x_all.numpy(), y_all.numpy()
+        if xa.dtype.kind == "f" and not np.isfinite(xa).all():
+            bad = int(np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)).all(axis=1))[0, 0])
+            raise ValueError(f"fit: sample {bad} of the data holds NaN or infinite inputs")
+        if self._step is None:
+            first = loader.dataset[np.arange(min(loader.batch_size, len(xa)))]
+            self._build_step(*first)
+        batch, samples = loader.batch_size, len(xa)
+        steps = len(loader)
+        fixed = loader.sampler is None and not loader.shuffle and (samples % batch == 0 or batch >= samples)
+        calls = [(epochs * steps, None)] if fixed and not callbacks else [(steps, e) for e in range(epochs)]
+        bar = _progress(epochs * steps, progress)
+        losses: list[float] = []
+        for count, epoch in calls:
+            order = loader.order()
+            arrays = self._arrays(count)
+            result = self._step.run_loop(arrays, count, {"X_all": xa, "Y_all": ya}, order, min(batch, samples))
+            epoch_losses = result.tolist()
+            self._warn_if_diverging(epoch_losses, len(self.history), epoch)
+            self.history += epoch_losses
+            losses += epoch_losses
+            if bar is not None:
+                bar.update(count)
+            for callback in callbacks:
+                callback(self, epoch, epoch_losses)
+        if bar is not None:
+            bar.close()
+        return losses
+
+    @staticmethod
+    def _warn_if_diverging(losses: list[float], offset: int, epoch) -> None:
+        for k, loss in enumerate(losses):
+            if not math.isfinite(loss):
+                where = f"step {offset + k + 1}" + (f" (epoch {epoch})" if epoch is not None else "")
+                warnings.warn(f"fit: the loss became {loss} at {where}: training is diverging; lower the "
+                              "learning rate", RuntimeWarning, stacklevel=3)
+                return
 
     # ---------------------------------------------------------------- inference
     def predict(self, x) -> Tensor:
@@ -189,6 +248,12 @@ class CompiledStep:
         if self._formulas is None:
             raise RuntimeError("formulas(): call step() or fit() first, so the step is traced")
         return f"{self._formulas}\n{self.optimizer.formulas()}"
+
+
+def _native_loop_applies(loader) -> bool:
+    """A DataLoader over a TensorDataset of (inputs, targets) can run its epochs in native loops."""
+    return isinstance(loader, DataLoader) and isinstance(loader.dataset, TensorDataset) and \
+        len(loader.dataset.tensors) == 2 and not loader.drop_last
 
 
 def _progress(total: int, progress: bool | None):
