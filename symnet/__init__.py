@@ -12,6 +12,7 @@ x + 2*w + 1
 """
 
 from . import data, nn, optim
+from .checkpoint import load, save
 from .creation import (
     arange,
     from_numpy,
@@ -59,7 +60,7 @@ matmul.__name__ = "matmul"  # noqa: F821 - defined just above
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
     "randn", "rand", "manual_seed", "no_grad", "is_grad_enabled", "grad", "hessian", "formulas", "Formulas", "show",
-    "check_grads", "GradcheckReport", "nn", "optim", "data", "compile", "CompiledStep",
+    "check_grads", "GradcheckReport", "nn", "optim", "data", "compile", "CompiledStep", "save", "load",
     "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DTypeError",
     "IndexRangeError", "GradError", *_FUNCTIONS,

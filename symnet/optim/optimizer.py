@@ -52,6 +52,11 @@ class Optimizer:
     def lr(self) -> float:
         return self.param_groups[0]["lr"]
 
+    @property
+    def hyper(self) -> dict:
+        """The hyperparameters the rule uses (PyTorch keeps them in the parameter group)."""
+        return self.param_groups[0]
+
     # ---------------------------------------------------------------- the rule
     def rule(self) -> list[tuple[sp.Symbol, sp.Expr]]:
         """Ordered assignments ``target ← expression``; later ones see earlier targets' new values."""
@@ -147,6 +152,7 @@ class Optimizer:
                     raise ValueError(f"optimizer state {name} of parameter {k} has shape {np.shape(value)}, "
                                      f"the parameter {q.shape}")
         self.param_groups[0].update(state_dict["param_groups"][0])
+        self._programs.clear()
         for k, q in enumerate(self.params):
             saved = state_dict["state"].get(k)
             if saved is not None:

@@ -28,7 +28,7 @@ class SGD(Optimizer):
         self.state_spec = {"momentum_buffer": (buf, 0.0)} if momentum else {}
 
     def rule(self):
-        h = self.defaults
+        h = self.hyper
         steps = _decayed(h["weight_decay"])
         if h["momentum"]:
             mu, damp = constant(h["momentum"]), constant(h["dampening"])
@@ -49,7 +49,7 @@ class Adagrad(Optimizer):
         self.state_spec = {"sum": (s, initial_accumulator_value)}
 
     def rule(self):
-        h = self.defaults
+        h = self.hyper
         clr = lr / (1 + (t - 1) * constant(h["lr_decay"]))
         return [*_decayed(h["weight_decay"]), (s, s + g * g),
                 (p, p - clr * g / (sp.sqrt(s) + constant(h["eps"])))]
@@ -69,7 +69,7 @@ class RMSprop(Optimizer):
             self.state_spec["momentum_buffer"] = (buf, 0.0)
 
     def rule(self):
-        h = self.defaults
+        h = self.hyper
         alpha, eps = constant(h["alpha"]), constant(h["eps"])
         steps = [*_decayed(h["weight_decay"]), (v, alpha * v + (1 - alpha) * g * g)]
         if h["centered"]:
@@ -99,7 +99,7 @@ class Adam(Optimizer):
             self.state_spec["max_exp_avg_sq"] = (vmax, 0.0)
 
     def rule(self):
-        h = self.defaults
+        h = self.hyper
         b1, b2 = (constant(b) for b in h["betas"])
         eps, wd = constant(h["eps"]), h["weight_decay"]
         steps = [(p, p * (1 - lr * constant(wd)))] if self.decoupled and wd else _decayed(wd)

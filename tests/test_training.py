@@ -1,0 +1,231 @@
+"""symnet.nn modules, data loading, the compiled training step, checkpoints and schedules."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import symnet as sn
+
+
+def regression(n=64, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 3)).astype(np.float32)
+    y = np.tanh(x @ rng.standard_normal((3, 2))).astype(np.float32)
+    return sn.tensor(x), sn.tensor(y)
+
+
+def mlp(seed=0):
+    sn.manual_seed(seed)
+    return sn.nn.Sequential(sn.nn.Linear(3, 8), sn.nn.Tanh(), sn.nn.Linear(8, 2))
+
+
+# ------------------------------------------------------------------------------------------- modules
+def test_module_registration_state_dict_and_repr():
+    model = mlp()
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert [p.shape for p in model.parameters()] == [(8, 3), (8,), (2, 8), (2,)]
+    assert "Linear(in_features=3, out_features=8, bias=True)" in repr(model)
+    assert model.eval().training is False and model[0].training is False and model.train().training
+
+
+def test_linear_default_init_follows_pytorch_bounds():
+    layer = sn.nn.Linear(400, 300)
+    bound = 1 / np.sqrt(400)
+    w, b = layer.weight.numpy(), layer.bias.numpy()
+    assert np.abs(w).max() <= bound and np.abs(b).max() <= bound
+    assert abs(w.std() - bound / np.sqrt(3)) < 0.01 * bound    # uniform(−a, a) has std a/√3
+
+
+def test_init_functions():
+    w = sn.nn.Parameter(sn.zeros(200, 100))
+    sn.nn.init.normal_(w, std=0.01)
+    assert abs(w.numpy().std() - 0.01) < 5e-4
+    sn.nn.init.xavier_uniform_(w)
+    assert np.abs(w.numpy()).max() <= np.sqrt(6 / 300)
+    sn.nn.init.kaiming_normal_(w, nonlinearity="relu")
+    assert abs(w.numpy().std() - np.sqrt(2 / 100)) < 0.01
+    sn.nn.init.constant_(w, 0.5)
+    assert (w.numpy() == 0.5).all()
+
+
+def test_dtype_conversion_and_load_state_dict_validation():
+    model = mlp().double()
+    assert all(p.dtype == sn.float64 for p in model.parameters())
+    state = model.state_dict()
+    with pytest.raises(sn.ShapeError, match="0.weight has shape"):
+        model.load_state_dict({**state, "0.weight": np.zeros((3, 3))})
+    with pytest.raises(KeyError, match="missing keys"):
+        model.load_state_dict({"0.weight": state["0.weight"]})
+
+
+# ------------------------------------------------------------------------------------------- data
+def test_dataloader_batches_short_last_and_drop_last():
+    x, y = regression(10)
+    loader = sn.data.DataLoader(sn.data.TensorDataset(x, y), batch_size=4)
+    assert [b[0].shape[0] for b in loader] == [4, 4, 2] and len(loader) == 3
+    dropped = sn.data.DataLoader(sn.data.TensorDataset(x, y), batch_size=4, drop_last=True)
+    assert [b[0].shape[0] for b in dropped] == [4, 4] and len(dropped) == 2
+
+
+def test_dataloader_shuffle_is_seeded():
+    x, y = regression(20)
+    first = [b[0].numpy() for b in sn.data.DataLoader(sn.data.TensorDataset(x, y), 5, shuffle=True, generator=3)]
+    again = [b[0].numpy() for b in sn.data.DataLoader(sn.data.TensorDataset(x, y), 5, shuffle=True, generator=3)]
+    assert all((a == b).all() for a, b in zip(first, again, strict=True))
+    assert not all((a == b).all() for a, b in zip(first, [b[0].numpy() for b in sn.data.DataLoader(
+        sn.data.TensorDataset(x, y), 5)], strict=True))
+
+
+def test_random_split_and_idx_files(tmp_path):
+    x, y = regression(10)
+    parts = sn.data.random_split(sn.data.TensorDataset(x, y), [0.7, 0.3], generator=0)
+    assert [len(p) for p in parts] == [7, 3]
+    assert set(parts[0].indices) | set(parts[1].indices) == set(range(10))
+    import gzip
+    images = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3)
+    header = bytes([0, 0, 0x08, 3]) + b"".join(int(n).to_bytes(4, "big") for n in images.shape)
+    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
+        f.write(header + images.tobytes())
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(bytes([0, 0, 0x08, 1]) + (2).to_bytes(4, "big") + b"\x03\x07")
+    ds = sn.data.mnist(tmp_path)
+    assert ds.tensors[0].shape == (2, 3, 3) and ds.tensors[1].tolist() == [3, 7]
+    assert ds.tensors[0].numpy().max() == pytest.approx(17 / 255)
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        sn.data.load_idx(tmp_path / "bad")
+
+
+# ------------------------------------------------------------------------------------------- training
+def test_native_epochs_equal_single_steps():
+    x, y = regression(50)
+    a, b = mlp(), mlp()
+    step_a = sn.compile(a, sn.nn.MSELoss(), sn.optim.Adam(a.parameters(), lr=0.01))
+    step_b = sn.compile(b, sn.nn.MSELoss(), sn.optim.Adam(b.parameters(), lr=0.01))
+    order = np.random.default_rng(0).permutation(50)
+    loader = sn.data.DataLoader(sn.data.TensorDataset(x, y), batch_size=8, sampler=lambda: order)
+    native = step_a.fit(loader, epochs=3)
+    single = [step_b.step(sn.tensor(x.numpy()[order[i:i + 8]]), sn.tensor(y.numpy()[order[i:i + 8]]))
+              for _ in range(3) for i in range(0, 50, 8)]
+    assert native == single and len(native) == 21
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        np.testing.assert_array_equal(pa.numpy(), pb.numpy())
+
+
+def test_compiled_step_equals_pytorch_style_loop():
+    x, y = regression(32)
+    a, b = mlp(), mlp()
+    step = sn.compile(a, sn.nn.MSELoss(), sn.optim.SGD(a.parameters(), lr=0.1, momentum=0.9))
+    compiled = step.fit((x, y), epochs=20)
+    opt = sn.optim.SGD(b.parameters(), lr=0.1, momentum=0.9)
+    eager = []
+    for _ in range(20):
+        opt.zero_grad()
+        loss = sn.nn.functional.mse_loss(b(x), y)
+        loss.backward()
+        opt.step()
+        eager.append(loss.item())
+    np.testing.assert_allclose(compiled, eager, rtol=1e-5)
+
+
+def test_predict_evaluate_formulas_and_callbacks():
+    x, y = regression(40)
+    model = mlp()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.Adam(model.parameters(), lr=0.05))
+    seen = []
+    schedule = sn.optim.lr_scheduler.StepLR(step.optimizer, step_size=1, gamma=0.5)
+    step.fit(sn.data.DataLoader(sn.data.TensorDataset(x, y), batch_size=10, shuffle=True), epochs=3,
+             callbacks=[lambda s, epoch, losses: (seen.append((epoch, len(losses))), schedule.step())])
+    assert seen == [(0, 4), (1, 4), (2, 4)] and step.optimizer.lr == pytest.approx(0.05 / 8)
+    np.testing.assert_allclose(step.predict(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+    loader = sn.data.DataLoader(sn.data.TensorDataset(x, y), batch_size=16)
+    assert step.evaluate(loader) == pytest.approx(sn.nn.functional.mse_loss(model(x), y).item(), rel=1e-5)
+    text = step.formulas()
+    assert "δW0[" in text and "Adam: at step t" in text and "m ← " in text
+
+
+def test_training_bad_input_is_clear():
+    x, y = regression(16)
+    model = mlp()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    step.step(x, y)
+    with pytest.raises(sn.ShapeError, match=r"input X: expected shape \(N, 3\)"):
+        step.step(sn.ones(16, 4), y)
+    bad = x.numpy().copy()
+    bad[5, 1] = np.nan
+    with pytest.raises(ValueError, match="sample 5 of the data holds NaN"):
+        step.fit(sn.data.DataLoader(sn.data.TensorDataset(sn.tensor(bad), y), batch_size=4))
+    classifier = sn.nn.Linear(3, 4)
+    ce = sn.compile(classifier, sn.nn.CrossEntropyLoss(), sn.optim.SGD(classifier.parameters(), lr=0.1))
+    ce.step(x, sn.tensor(np.arange(16) % 4))
+    with pytest.raises(sn.IndexRangeError, match="takes the value 4, outside \\[0, 4\\)"):
+        ce.step(x, sn.tensor(np.arange(16) % 5))
+
+
+def test_diverging_loss_warns_naming_the_step():
+    x, y = regression(16)
+    model = mlp()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=1e3))
+    with pytest.warns(RuntimeWarning, match=r"the loss became (nan|inf) at step \d+"):
+        step.fit((x, y), epochs=50)
+
+
+# ------------------------------------------------------------------------------------------- checkpoints
+def train(model, optimizer, x, y, steps):
+    return sn.compile(model, sn.nn.MSELoss(), optimizer).fit((x, y), epochs=steps)
+
+
+def test_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
+    x, y = regression(24)
+    whole = mlp()
+    whole_opt = sn.optim.Adam(whole.parameters(), lr=0.02)
+    expected = train(whole, whole_opt, x, y, 30)
+
+    first = mlp()
+    first_opt = sn.optim.Adam(first.parameters(), lr=0.02)
+    losses = train(first, first_opt, x, y, 12)
+    sn.save({"model": first, "optimizer": first_opt.state_dict()}, tmp_path / "ck.npz")
+
+    resumed = mlp(seed=99)
+    resumed_opt = sn.optim.Adam(resumed.parameters(), lr=0.02)
+    state = sn.load(tmp_path / "ck.npz")
+    resumed.load_state_dict(state["model"])
+    resumed_opt.load_state_dict(state["optimizer"])
+    losses += train(resumed, resumed_opt, x, y, 18)
+    assert losses == expected
+    for a, b in zip(resumed.parameters(), whole.parameters(), strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_mismatched_checkpoint_is_a_clear_error(tmp_path):
+    sn.save({"model": mlp()}, tmp_path / "ck.npz")
+    other = sn.nn.Sequential(sn.nn.Linear(3, 5), sn.nn.Tanh(), sn.nn.Linear(5, 2))
+    with pytest.raises(sn.ShapeError, match="0.weight has shape"):
+        other.load_state_dict(sn.load(tmp_path / "ck.npz")["model"])
+    (tmp_path / "plain.npz").write_bytes(b"not a zip")
+    with pytest.raises(Exception, match="zip|pickle|load|File"):
+        sn.load(tmp_path / "plain.npz")
+
+
+def test_killed_mid_write_leaves_previous_checkpoint_intact(tmp_path):
+    target = tmp_path / "ck.npz"
+    sn.save({"step": 1, "w": np.zeros(10)}, target)
+    script = textwrap.dedent(f"""
+        import numpy as np, symnet as sn
+        big = np.random.default_rng(0).standard_normal((4000, 4000))
+        print("ready", flush=True)
+        while True:
+            sn.save({{"step": 2, "w": big}}, {str(target)!r})
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(0.3)                       # inside a write of 128 MB
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    state = sn.load(target)               # the old checkpoint, or a complete new one — never a torn file
+    assert state["step"] in (1, 2) and state["w"].shape in ((10,), (4000, 4000))
