@@ -21,7 +21,7 @@ from . import mathlib
 from .gemm import gemm_function
 from .irloops import span
 from .jit import vector_bits
-from .loops import Contraction, Kernel, Loop, Reduce, Store, Zero
+from .loops import Contraction, Kernel, Loop, MultiReduce, Reduce, Store, Zero
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 F32, F64 = ir.FloatType(), ir.DoubleType()
@@ -73,7 +73,7 @@ class KernelEmitter:
                  kernel: Kernel, checks: list[IndexCheck]):
         self.module, self.tensors, self.dims, self.kernel, self.checks = module, graph_tensors, dims, kernel, checks
         d = kernel.definition
-        self.buffers = [d.name, *kernel.reads]
+        self.buffers = [w.name for w in kernel.writes] + list(kernel.reads)
         self.float = STORAGE[d.dtype] if d.dtype.kind == "f" else F64
         fnty = ir.FunctionType(I32, [PTR] * len(self.buffers) + [I64] * len(dims) + [PTR])
         self.fn = ir.Function(module, fnty, f"k_{d.name}")
@@ -113,6 +113,8 @@ class KernelEmitter:
                 self.store(s)
             elif isinstance(s, Reduce):
                 self.reduce(s)
+            elif isinstance(s, MultiReduce):
+                self.reduce(*s.reductions)
             elif isinstance(s, Contraction):
                 self.contraction(s)
 
@@ -198,45 +200,50 @@ class KernelEmitter:
         instr.flags.extend((*mathlib.FLAGS, "reassoc"))
         return instr
 
-    def reduce(self, s: Reduce) -> None:
-        d = self.kernel.definition
+    def reduce(self, *reductions: Reduce) -> None:
+        """Register accumulators over shared loops (several for fused siblings), stored after the loops."""
         b = self.b
-        value_type = self.float if self.value_kind(s.value) == "f" else I64
-        acc = self.alloca(value_type)
-        pos = self.alloca(I64) if s.op == "argmax" else None
-        if s.op == "sum":
-            b.store(ir.Constant(value_type, 0), acc)
-        elif value_type == I64:
-            b.store(ir.Constant(I64, -(2**63)), acc)
-        else:
-            b.store(ir.Constant(value_type, float("-inf")), acc)
-        if pos is not None:
-            b.store(ir.Constant(I64, 0), pos)
-        self.reduce_loops(s, s.loops, acc, pos, value_type)
-        result = b.load(pos, typ=I64) if pos is not None else b.load(acc, typ=value_type)
-        if pos is None:
-            result = self.convert(result, "f" if value_type != I64 else "i", d.dtype)
-        b.store(result, self.address(s.buffer, s.index))
+        accumulators = []
+        for s in reductions:
+            value_type = self.float if self.value_kind(s.value) == "f" else I64
+            acc = self.alloca(value_type)
+            pos = self.alloca(I64) if s.op == "argmax" else None
+            if s.op == "sum":
+                b.store(ir.Constant(value_type, 0), acc)
+            elif value_type == I64:
+                b.store(ir.Constant(I64, -(2**63)), acc)
+            else:
+                b.store(ir.Constant(value_type, float("-inf")), acc)
+            if pos is not None:
+                b.store(ir.Constant(I64, 0), pos)
+            accumulators.append((s, acc, pos, value_type))
+        self.reduce_loops(reductions[0].loops, accumulators)
+        for s, acc, pos, value_type in accumulators:
+            result = b.load(pos, typ=I64) if pos is not None else b.load(acc, typ=value_type)
+            if pos is None:
+                result = self.convert(result, "f" if value_type != I64 else "i", self.tensors[s.buffer].dtype)
+            b.store(result, self.address(s.buffer, s.index))
 
-    def reduce_loops(self, s: Reduce, loops, acc, pos, value_type) -> None:
+    def reduce_loops(self, loops, accumulators) -> None:
         if loops:
             with self.loop(loops[0].var, loops[0].extent):
-                self.reduce_loops(s, loops[0].body, acc, pos, value_type)
+                self.reduce_loops(loops[0].body, accumulators)
             return
         b = self.b
-        v = self.float_value(s.value) if value_type != I64 else self.int_value(s.value)
-        current = b.load(acc, typ=value_type)
-        if s.op == "sum":
-            b.store(self.combine_sum(current, v), acc)
-            return
-        if value_type == I64:
-            better = b.icmp_signed(">", v, current)
-        else:
-            better = b.or_(b.fcmp_ordered(">", v, current), b.fcmp_unordered("uno", v, v))
-            better = b.and_(better, b.fcmp_ordered("ord", current, current))
-        b.store(b.select(better, v, current), acc)
-        if pos is not None:
-            b.store(b.select(better, self.int_value(s.position), b.load(pos, typ=I64)), pos)
+        for s, acc, pos, value_type in accumulators:
+            v = self.float_value(s.value) if value_type != I64 else self.int_value(s.value)
+            current = b.load(acc, typ=value_type)
+            if s.op == "sum":
+                b.store(self.combine_sum(current, v), acc)
+                continue
+            if value_type == I64:
+                better = b.icmp_signed(">", v, current)
+            else:
+                better = b.or_(b.fcmp_ordered(">", v, current), b.fcmp_unordered("uno", v, v))
+                better = b.and_(better, b.fcmp_ordered("ord", current, current))
+            b.store(b.select(better, v, current), acc)
+            if pos is not None:
+                b.store(b.select(better, self.int_value(s.position), b.load(pos, typ=I64)), pos)
 
     # ---------------------------------------------------------------- values
     def value_kind(self, e: sp.Expr) -> str:
@@ -477,10 +484,14 @@ def _emit_loop(module, graph, functions, dims, slot, loop: LoopSpec) -> None:
     with span(b, i64(0), steps) as step:
         dim_values = [b.load(b.gep(dim_array, [i64(k)], source_etype=I64), typ=I64) for k in range(len(dims))]
         if loop.gathered:
-            start = b.srem(b.mul(step, batch), samples)  # wraps: several epochs of a fixed order in one call
+            gather = b.icmp_signed(">", batch, i64(0))
+            safe_samples = b.select(gather, samples, i64(1))
+            start = b.srem(b.mul(step, batch), safe_samples)  # wraps: several epochs of a fixed order in one call
             left = b.sub(samples, start)
             rows = b.select(b.icmp_signed("<", left, batch), left, batch)
-            dim_values[dims.index(loop.rows)] = rows
+            position = dims.index(loop.rows)
+            dim_values[position] = b.select(gather, rows, dim_values[position])
+            rows = b.select(gather, rows, i64(0))  # batch 0: the inputs already hold the whole data
             for target, source in loop.gathered:
                 t = tensors[target]
                 row_bytes = i64(int(np.prod([int(d) for d in t.shape[1:]], dtype=np.int64)) * t.dtype.itemsize)

@@ -53,6 +53,14 @@ class Reduce:
 
 
 @dataclass
+class MultiReduce:
+    """Sibling reductions over the same loops, none reading another: one pass, one accumulator each, shared
+    subexpressions computed once (multi-output fusion)."""
+
+    reductions: list[Reduce]
+
+
+@dataclass
 class Contraction:
     """``C[i, j] = scale · Σ_k A(i, k)·B(k, j)`` over any strides: run by the register-tiled micro-kernel."""
 
@@ -67,11 +75,16 @@ class Contraction:
 
 @dataclass
 class Kernel:
-    """One definition's loop nest: what it writes, what it reads."""
+    """One definition's loop nest (or several fused siblings'): what it writes, what it reads."""
 
     definition: Def
     reads: list[str]
     body: list
+    members: list[Kernel] = field(default_factory=list)
+
+    @property
+    def writes(self) -> list[Def]:
+        return [m.definition for m in self.members] or [self.definition]
 
 
 def _contiguous_last(sym: sp.Symbol, d: Def, names) -> bool:
@@ -133,9 +146,53 @@ def match_contraction(d: Def, names) -> Contraction | None:
     return Contraction(i, j, k, a.atom, b.atom, scale, d.name)
 
 
+def _loop_signature(stmts) -> tuple | None:
+    """The loop structure of a kernel that is a nest of loops around one reduction, or None."""
+    outer = []
+    while len(stmts) == 1 and isinstance(stmts[0], Loop):
+        outer.append((stmts[0].var, stmts[0].extent))
+        stmts = stmts[0].body
+    if len(stmts) != 1 or not isinstance(stmts[0], Reduce):
+        return None
+    inner, loops = [], stmts[0].loops
+    while loops:
+        inner.append((loops[0].var, loops[0].extent))
+        loops = loops[0].body
+    return tuple(outer), tuple(inner)
+
+
+def _with_innermost(stmts, replacement) -> list:
+    if isinstance(stmts[0], Loop):
+        return [Loop(stmts[0].var, stmts[0].extent, _with_innermost(stmts[0].body, replacement))]
+    return [replacement]
+
+
+def _innermost(stmts):
+    while isinstance(stmts[0], Loop):
+        stmts = stmts[0].body
+    return stmts[0]
+
+
+def fuse_siblings(kernels: list[Kernel]) -> list[Kernel]:
+    """Merge adjacent kernels that reduce over identical loops, of one dtype, none reading another's output."""
+    groups: list[list[Kernel]] = []
+    for k in kernels:
+        signature = _loop_signature(k.body)
+        group = groups[-1] if groups else None
+        if group and signature is not None and _loop_signature(group[0].body) == signature and \
+                group[0].definition.dtype == k.definition.dtype and \
+                not any(m.definition.name in k.reads for m in group):
+            group.append(k)
+        else:
+            groups.append([k])
+    return [g[0] if len(g) == 1 else Kernel(
+        g[0].definition, sorted(set().union(*(m.reads for m in g))),
+        _with_innermost(g[0].body, MultiReduce([_innermost(m.body) for m in g])), g) for g in groups]
+
+
 def lower_graph(graph: Graph) -> list[Kernel]:
     names = graph.tensors().keys()
-    return [lower_def(d, names) for d in graph.defs]
+    return fuse_siblings([lower_def(d, names) for d in graph.defs])
 
 
 def show_loops(kernels: list[Kernel]) -> str:
@@ -156,6 +213,9 @@ def show_loops(kernels: list[Kernel]) -> str:
             elif isinstance(s, Store):
                 target = f"{s.buffer}[{idx(s.index)}]" if s.index else s.buffer
                 lines.append(f"{pad}{target} {'+=' if s.accumulate else '='} {sp.sstr(s.value)}")
+            elif isinstance(s, MultiReduce):
+                for r in s.reductions:
+                    walk([r], depth)
             elif isinstance(s, Contraction):
                 lines.append(f"{pad}{s.buffer}[{s.i}, {s.j}] = {s.scale}·Σ_{s.k} {s.a}·{s.b}"
                              "   # register-tiled micro-kernel over packed panels")

@@ -174,9 +174,13 @@ class CompiledGraph:
                 t = next(t for t in self._inputs if t.name == target)
                 if src.dtype != t.dtype:
                     raise DTypeError(f"input {target}: expected dtype {t.dtype}, got {src.dtype}")
-                arrays[target] = np.empty((batch, *src.shape[1:]), dtype=src.dtype)
                 extra.append(src)
                 samples = len(src)
+            whole = batch >= samples and perm is not None and np.array_equal(perm[:samples], np.arange(samples))
+            for (target, _), src in zip(self.loop.gathered, extra, strict=True):
+                arrays[target] = src if whole else np.empty((batch, *src.shape[1:]), dtype=src.dtype)
+            if whole:
+                batch = 0  # every step reads the data in place: nothing to gather
             perm = np.ascontiguousarray(perm, dtype=np.int64)
             if len(perm) < min(samples, steps * batch) or (perm.size and (perm.min() < 0 or perm.max() >= samples)):
                 raise IndexRangeError(f"run_loop: the permutation must index the {samples} samples")

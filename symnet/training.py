@@ -112,7 +112,8 @@ class CompiledStep:
         for p, _, _ in self._writes:
             state = opt.param_state(p)
             state["step"] += advance
-            p._value = np.ascontiguousarray(p.numpy())
+            value = p.numpy()
+            p._value = value if value.flags.c_contiguous else np.ascontiguousarray(value)  # keeps 0-d shapes
             arrays[p._name] = p._value
             arrays.update({f"{p._name}_{s}": state[s] for s in opt.states()})
         first = self._writes[0][0]
@@ -190,7 +191,7 @@ class CompiledStep:
         steps = len(loader)
         fixed = loader.sampler is None and not loader.shuffle and (samples % batch == 0 or batch >= samples)
         calls = [(epochs * steps, None)] if fixed and not callbacks else [(steps, e) for e in range(epochs)]
-        bar = _progress(epochs * steps, progress)
+        bar = _progress(epochs * steps, progress) if len(calls) > 1 or progress else None
         losses: list[float] = []
         for count, epoch in calls:
             order = loader.order()
