@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import symnet as sn
-from tests.fixtures.configs import LOSSES, OPTIMIZERS, SIZES
+from tests.fixtures.configs import LOSSES, OPTIMIZERS, SCHEDULES, SIZES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TRAJECTORIES = np.load(FIXTURES / "optim_trajectories.npz")
@@ -86,3 +86,18 @@ def test_fixtures_are_what_pytorch_computes_now():
     live = make_torch_fixtures.optimizer_trajectories()
     for key in ("adam/float64/losses", "sgd_momentum/float32/losses", "rmsprop_centered/float64/2.weight"):
         np.testing.assert_allclose(TRAJECTORIES[key], live[key], rtol=1e-12)
+
+
+SCHEDULE_VALUES = np.load(FIXTURES / "schedules.npz")
+
+
+@pytest.mark.parametrize("case", sorted(SCHEDULES))
+def test_lr_schedule_matches_pytorch(case):
+    name, kwargs = SCHEDULES[case]
+    optimizer = sn.optim.SGD([sn.zeros(1, requires_grad=True)], lr=0.1)
+    scheduler = getattr(sn.optim.lr_scheduler, name)(optimizer, **kwargs)
+    lrs = []
+    for _ in range(len(SCHEDULE_VALUES[case])):
+        scheduler.step()
+        lrs.append(optimizer.lr)
+    np.testing.assert_allclose(lrs, SCHEDULE_VALUES[case], rtol=1e-12)
