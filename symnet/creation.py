@@ -65,18 +65,18 @@ def _float(dtype):
     return as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
     shape = _shape((size,)) if isinstance(size, int) else tuple(size)
     dt = as_dtype(dtype) if dtype is not None else _infer_dtype(np.asarray(fill_value))
-    return Tensor(np.full(shape, fill_value, dtype=dt), shape, dt, requires_grad=requires_grad)
+    return tensor(np.full(shape, fill_value, dtype=dt), requires_grad=requires_grad, dtype=dt, name=name)
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return full(_shape(size), 0.0, dtype=_float(dtype), requires_grad=requires_grad)
+def zeros(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    return full(_shape(size), 0.0, dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return full(_shape(size), 1.0, dtype=_float(dtype), requires_grad=requires_grad)
+def ones(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    return full(_shape(size), 1.0, dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
 def zeros_like(t: Tensor, dtype=None) -> Tensor:
@@ -87,20 +87,20 @@ def ones_like(t: Tensor, dtype=None) -> Tensor:
     return ones(t.shape, dtype=dtype or t.dtype)
 
 
-def arange(start, end=None, step=1, dtype=None) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, name: str | None = None) -> Tensor:
     if end is None:
         start, end = 0, start
-    values = np.arange(start, end, step)
-    return tensor(values, dtype=dtype)
+    return tensor(np.arange(start, end, step), dtype=dtype, name=name)
 
 
-def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
-    return tensor(np.linspace(start, end, steps), dtype=_float(dtype), requires_grad=requires_grad)
+def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False,
+             name: str | None = None) -> Tensor:
+    return tensor(np.linspace(start, end, steps), dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
-def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return tensor(_rng.standard_normal(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad)
+def randn(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    return tensor(_rng.standard_normal(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
-def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return tensor(_rng.random(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad)
+def rand(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    return tensor(_rng.random(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad, name=name)

@@ -155,8 +155,11 @@ def squeeze_shape(params, shapes):
 
 
 def reshape_shape(params, shapes):
+    """Target shape of a reshape: -1 is inferred, None keeps the input's dimension at that position (flatten's
+    leading dimensions, which may be the symbolic batch)."""
     (spec,) = params
     (shape,) = shapes
+    spec = tuple(shape[p] if d is None else d for p, d in enumerate(spec))
     total = sp.sympify(dims_numel(shape))
     target = []
     for d in spec:
@@ -293,9 +296,20 @@ def lower_reshape(params, ins: Sequence[Tensor]) -> Lowered:
         flat = sum((s * dims_numel(shape[p + 1:]) for p, s in enumerate(syms)), sp.Integer(0))
         idx = [sp.Mod(sp.floor(flat / dims_numel(src.shape[p + 1:])), d) if p else
                sp.floor(flat / dims_numel(src.shape[1:])) for p, d in enumerate(src.shape)]
-        return access(src.name, idx)
+        return access(src.name, [_within_extents(i, dict(zip(syms, shape, strict=True))) for i in idx])
 
     return elementwise(shape, body)
+
+
+def _within_extents(index: sp.Expr, extents: dict) -> sp.Expr:
+    """floor(s/c) → 0 and Mod(s, c) → s for an index symbol s known to lie below c (what SymPy cannot see)."""
+    def small(e, c):
+        return e in extents and isinstance(extents[e], int) and c.is_Integer and extents[e] <= int(c)
+
+    index = index.replace(lambda e: isinstance(e, sp.floor) and e.args[0].is_Mul and len(e.args[0].args) == 2 and
+                          any(small(a, 1 / b) for a, b in [e.args[0].args, e.args[0].args[::-1]] if b.is_Rational),
+                          lambda e: sp.Integer(0))
+    return index.replace(lambda e: isinstance(e, sp.Mod) and small(e.args[0], e.args[1]), lambda e: e.args[0])
 
 
 def lower_gather(params, ins: Sequence[Tensor]) -> Lowered:

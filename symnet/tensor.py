@@ -438,7 +438,10 @@ class Tensor:
         if self.dim() == 0:
             return self.reshape(1)
         a, b = (_normalize_dim(d, self.dim(), "flatten") for d in (start_dim, end_dim))
-        return self.reshape(*self.shape[:a], -1, *self.shape[b + 1:])
+        if a >= b:
+            return self
+        spec = (None,) * a + (-1,) + tuple(self.shape[b + 1:])
+        return self._apply("reshape", (spec,), [self], self.dtype)
 
     def unsqueeze(self, dim: int):
         return self._apply("unsqueeze", (_normalize_dim(dim, self.dim() + 1, "unsqueeze"),), [self], self.dtype)

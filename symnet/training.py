@@ -25,14 +25,6 @@ from .program import Program, lower
 from .tensor import Tensor, _trace
 
 
-def _ir_name(dotted: str) -> str:
-    """``0.weight`` → ``W0``, ``fc1.bias`` → ``b_fc1``: names a formula can print."""
-    *path, leaf = dotted.split(".")
-    head = {"weight": "W", "bias": "b"}.get(leaf, leaf)
-    tail = "_".join(path)
-    return head + (tail if tail.isdigit() or not tail else "_" + tail)
-
-
 def _as_tensor(x) -> Tensor:
     if isinstance(x, Tensor):
         return x
@@ -58,10 +50,8 @@ class CompiledStep:
     def _trace(self, x: Tensor, y: Tensor | None):
         X = Tensor(x.numpy(), x.shape, x.dtype, name="X")
         Y = None if y is None else Tensor(y.numpy(), y.shape, y.dtype, name="Y")
-        names = {}
-        for dotted, p in self.named:
-            names[id(p)] = p._name or _ir_name(dotted)
-            p._name = names[id(p)]
+        self.model.name_parameters()
+        names = {id(p): p.name for _, p in self.named}
         out = self.model(X)
         root = out if Y is None else self.loss_fn(out, Y)
         specs, nodes = _trace([root])

@@ -22,4 +22,5 @@ def test_demo_command_runs():
     out = subprocess.run([sys.executable, "-m", "symnet", "demo"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "∂y/∂w = 2·w + x + 1" in out.stdout
-    assert "δZ2" in out.stdout and "accuracy 100.0%" in out.stdout
+    assert "δW0[i, j] = Σ_b X[b, j]·δmatmul1[b, i]" in out.stdout and "Adam: at step t" in out.stdout
+    assert "each epoch is one native call" in out.stdout and "train accuracy 9" in out.stdout

@@ -71,6 +71,16 @@ class Module:
         for _, p in self.named_parameters():
             yield p
 
+    def name_parameters(self) -> Module:
+        """Give unnamed parameters the names formulas print: ``0.weight`` → ``W0``, ``fc1.bias`` → ``b_fc1``."""
+        for dotted, p in self.named_parameters():
+            if p.name is None:
+                *path, leaf = dotted.split(".")
+                head = {"weight": "W", "bias": "b"}.get(leaf, leaf)
+                tail = "_".join(path)
+                p.name = head + (tail if tail.isdigit() or not tail else "_" + tail)
+        return self
+
     def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         yield prefix.rstrip("."), self
         for name, module in self._modules.items():
