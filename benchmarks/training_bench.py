@@ -36,6 +36,15 @@ class Polynomial(sn.nn.Module):
         return self.a + self.b * x + self.c * x**2 + self.d * x**3 + self.e * x**4 + self.f * x**5
 
 
+def eager_loop(torch_loss, optimizer, steps: int) -> None:
+    """PyTorch's training loop: loss, zero_grad, backward, step."""
+    for _ in range(steps):
+        loss = torch_loss()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+
 def linear_regression(torch):
     x = np.array([[1.0], [2.0], [3.0]], dtype=np.float32)
     y = 2 * x
@@ -53,14 +62,8 @@ def linear_regression(torch):
         opt = torch.optim.SGD(tm.parameters(), lr=0.01)
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
-        def eager():
-            for _ in range(100):
-                loss = torch.nn.functional.mse_loss(tm(tx), ty, reduction="sum")
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-
-        theirs, _ = timed(eager)
+        theirs, _ = timed(lambda: eager_loop(lambda: torch.nn.functional.mse_loss(tm(tx), ty, reduction="sum"), opt,
+                                             100))
         row += [f"{theirs * 1e3:.3f} ms", f"{theirs / ours:.0f}×"]
     return row
 
@@ -151,11 +154,7 @@ def mlp(torch):
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
 
         def eager():
-            for _ in range(n):
-                loss = torch.nn.functional.cross_entropy(tnet(tx), ty)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+            eager_loop(lambda: torch.nn.functional.cross_entropy(tnet(tx), ty), opt, n)
 
         eager()
         theirs, _ = timed(eager)

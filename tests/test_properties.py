@@ -29,6 +29,18 @@ REDUCE = {
     "matmul_trace": lambda t: (t @ t.T).sum(),
 }
 
+def graph_function(steps, reduce):
+    """The random graph as a function of x (rows × cols), a row vector and a column vector."""
+    def fn(x, row, col):
+        operand = {"x": x, "row": row, "col": col}
+        t = x
+        for s in steps:
+            t = UNARY[s[1]](t) if s[0] == "u" else BINARY[s[1]](t, operand[s[2]])
+        return REDUCE[reduce](t)
+
+    return fn
+
+
 step = st.one_of(
     st.tuples(st.just("u"), st.sampled_from(sorted(UNARY))),
     st.tuples(st.just("b"), st.sampled_from(sorted(BINARY)), st.sampled_from(["x", "row", "col"])),
@@ -41,12 +53,4 @@ step = st.one_of(
 def test_random_graphs_match_finite_differences(steps, reduce, rows, cols, seed):
     rng = np.random.default_rng(seed)
     inputs = [sn.tensor(rng.standard_normal(s), dtype=sn.float64) for s in [(rows, cols), (cols,), (rows, 1)]]
-
-    def fn(x, row, col):
-        operand = {"x": x, "row": row, "col": col}
-        t = x
-        for s in steps:
-            t = UNARY[s[1]](t) if s[0] == "u" else BINARY[s[1]](t, operand[s[2]])
-        return REDUCE[reduce](t)
-
-    sn.check_grads(fn, inputs, order=2, rtol=1e-6, atol=1e-7)
+    sn.check_grads(graph_function(steps, reduce), inputs, order=2, rtol=1e-6, atol=1e-7)

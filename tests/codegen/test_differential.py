@@ -11,7 +11,7 @@ from symnet.program import gradient_program
 from symnet.reference import evaluate
 from symnet.tensor import _trace
 from tests.test_grad_ops import OPS, draw
-from tests.test_properties import BINARY, REDUCE, UNARY
+from tests.test_properties import BINARY, REDUCE, UNARY, graph_function
 
 
 def programs(fn, inputs):
@@ -96,15 +96,7 @@ def test_random_graphs_compiled_match_reference(steps, reduce, rows, cols, dtype
     rng = np.random.default_rng(seed)
     inputs = [sn.tensor(rng.standard_normal(s), dtype=dtype, requires_grad=True)
               for s in [(rows, cols), (cols,), (rows, 1)]]
-
-    def fn(x, row, col):
-        operand = {"x": x, "row": row, "col": col}
-        t = x
-        for s in steps:
-            t = UNARY[s[1]](t) if s[0] == "u" else BINARY[s[1]](t, operand[s[2]])
-        return REDUCE[reduce](t)
-
-    graph, arrays = programs(fn, inputs)
+    graph, arrays = programs(graph_function(steps, reduce), inputs)
     assert_matches(graph, arrays, dtype)
 
 
