@@ -443,8 +443,9 @@ class KernelEmitter:
 class LoopSpec:
     """How ``sn_loop`` repeats a graph: after each run, each ``feedback`` (definition → input) is copied back,
     the 0-d float input ``counter`` grows by one and the 0-d definition ``record`` is written to the results.
-    With ``gathered`` (input → extra source buffer), each run first copies its rows ``perm[start + r]`` of the
-    source into the input, for ``batch`` rows (fewer at the end), binding the dimension ``rows`` to the count."""
+    With ``gathered`` (input → extra source buffer), each run first copies its rows of the source, picked by
+    that epoch's permutation, into the input — ``batch`` rows, fewer at the end of an epoch — binding the
+    dimension ``rows`` to the count."""
 
     feedback: tuple[tuple[str, str], ...]
     counter: str
@@ -461,10 +462,12 @@ def _memcpy(module: ir.Module) -> ir.Function:
 
 
 def _emit_loop(module, graph, functions, dims, slot, loop: LoopSpec) -> None:
-    """``i32 sn_loop(ptr buffers, ptr dims, ptr error, i64 steps, ptr perm, i64 samples, i64 batch, ptr out)``."""
+    """``i32 sn_loop(ptr buffers, ptr dims, ptr error, i64 steps, ptr perm, i64 samples, i64 batch, ptr out,
+    i64 epoch_steps, i64 orders)``: step s belongs to epoch s / epoch_steps, whose rows come from permutation
+    (epoch mod orders) of ``perm`` (``orders`` permutations of the samples, one after another)."""
     tensors = graph.tensors()
-    fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR, I64, PTR, I64, I64, PTR]), "sn_loop")
-    bufs, dim_array, error_slot, steps, perm, samples, batch, results = fn.args
+    fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR, I64, PTR, I64, I64, PTR, I64, I64]), "sn_loop")
+    bufs, dim_array, error_slot, steps, perm, samples, batch, results, epoch_steps, orders = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     memcpy = _memcpy(module)
 
@@ -485,8 +488,10 @@ def _emit_loop(module, graph, functions, dims, slot, loop: LoopSpec) -> None:
         dim_values = [b.load(b.gep(dim_array, [i64(k)], source_etype=I64), typ=I64) for k in range(len(dims))]
         if loop.gathered:
             gather = b.icmp_signed(">", batch, i64(0))
-            safe_samples = b.select(gather, samples, i64(1))
-            start = b.srem(b.mul(step, batch), safe_samples)  # wraps: several epochs of a fixed order in one call
+            per_epoch = b.select(gather, epoch_steps, i64(1))
+            start = b.mul(b.srem(step, per_epoch), batch)
+            order = b.srem(b.sdiv(step, per_epoch), b.select(gather, orders, i64(1)))
+            offset = b.add(b.mul(order, samples), start)
             left = b.sub(samples, start)
             rows = b.select(b.icmp_signed("<", left, batch), left, batch)
             position = dims.index(loop.rows)
@@ -497,7 +502,7 @@ def _emit_loop(module, graph, functions, dims, slot, loop: LoopSpec) -> None:
                 row_bytes = i64(int(np.prod([int(d) for d in t.shape[1:]], dtype=np.int64)) * t.dtype.itemsize)
                 dst, src = buffer(target), buffer(source)
                 with span(b, i64(0), rows) as r:
-                    index = b.load(b.gep(perm, [b.add(start, r)], source_etype=I64), typ=I64)
+                    index = b.load(b.gep(perm, [b.add(offset, r)], source_etype=I64), typ=I64)
                     b.call(memcpy, [b.gep(dst, [b.mul(r, row_bytes)], source_etype=I8),
                                     b.gep(src, [b.mul(index, row_bytes)], source_etype=I8), row_bytes,
                                     ir.Constant(I1, 0)])

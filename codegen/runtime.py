@@ -33,7 +33,8 @@ if os.environ.get("SYMNET_SHOW"):
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 _LOOP_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
-                              ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p)
+                              ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
+                              ctypes.c_int64)
 
 
 @functools.lru_cache(maxsize=1)
@@ -158,11 +159,13 @@ class CompiledGraph:
                               f"(dim {check.position} of shape {shape})")
 
     def run_loop(self, arrays: Mapping[str, np.ndarray], steps: int, sources: Mapping[str, np.ndarray] | None = None,
-                 perm: np.ndarray | None = None, batch: int = 0) -> np.ndarray:
+                 perm: np.ndarray | None = None, batch: int = 0, epoch_steps: int | None = None) -> np.ndarray:
         """Run the graph ``steps`` times in one native call (see ``LoopSpec``); returns the recorded values.
 
         Feedback targets are updated in the given arrays when they are contiguous and of the right dtype (as
-        parameters are); gathered inputs take ``batch`` rows of their ``sources`` through ``perm``."""
+        parameters are). Gathered inputs take ``batch`` rows of their ``sources`` per step; ``perm`` holds one
+        permutation of the samples per epoch (a 2-d array, or 1-d for one order reused every epoch) and an
+        epoch is ``epoch_steps`` steps (default: all of them)."""
         if self.loop is None:
             raise RuntimeError("run_loop: this graph was compiled without a LoopSpec")
         arrays = dict(arrays)
@@ -176,14 +179,14 @@ class CompiledGraph:
                     raise DTypeError(f"input {target}: expected dtype {t.dtype}, got {src.dtype}")
                 extra.append(src)
                 samples = len(src)
-            whole = batch >= samples and perm is not None and np.array_equal(perm[:samples], np.arange(samples))
+            whole = batch >= samples and all(np.array_equal(order, np.arange(samples)) for order in perm)
             for (target, _), src in zip(self.loop.gathered, extra, strict=True):
                 arrays[target] = src if whole else np.empty((batch, *src.shape[1:]), dtype=src.dtype)
             if whole:
                 batch = 0  # every step reads the data in place: nothing to gather
-            perm = np.ascontiguousarray(perm, dtype=np.int64)
-            if len(perm) < min(samples, steps * batch) or (perm.size and (perm.min() < 0 or perm.max() >= samples)):
-                raise IndexRangeError(f"run_loop: the permutation must index the {samples} samples")
+            perm = np.ascontiguousarray(np.atleast_2d(perm), dtype=np.int64)
+            if perm.shape[1] != samples or (perm.size and (perm.min() < 0 or perm.max() >= samples)):
+                raise IndexRangeError(f"run_loop: each permutation must order the {samples} samples")
         inputs = self._validated(arrays)
         dims = self._bind(inputs)
         sizes = tuple(dims[s] for s in self.dims)
@@ -196,8 +199,9 @@ class CompiledGraph:
         dim_values = np.array(sizes or (0,), dtype=np.int64)
         results = np.empty(steps, dtype=np.float64)
         perm_at = perm.__array_interface__["data"][0] if perm is not None else 0
+        orders = len(perm) if perm is not None else 1
         status = self._loop_fn(addresses.ctypes.data, dim_values.ctypes.data, self._error_address, steps,
-                               perm_at, samples, batch, results.ctypes.data)
+                               perm_at, samples, batch, results.ctypes.data, epoch_steps or steps, orders)
         if status:
             self._raise_index_error(status, inputs, shapes)
         for (_, target), given in ((f, arrays.get(f[1])) for f in self.loop.feedback):

@@ -168,7 +168,7 @@ class CompiledStep:
         return losses
 
     def _fit_native(self, loader: DataLoader, epochs: int, progress, callbacks) -> list[float]:
-        """Epochs as native loops: one call per epoch, or one for all epochs when the order never changes."""
+        """Epochs as native loops: one call for all epochs (one per epoch when callbacks run in between)."""
         x_all, y_all = loader.dataset.tensors
         xa, ya = x_all.numpy(), y_all.numpy()
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
@@ -179,20 +179,23 @@ class CompiledStep:
             self._build_step(*first)
         batch, samples = loader.batch_size, len(xa)
         steps = len(loader)
-        fixed = loader.sampler is None and not loader.shuffle and (samples % batch == 0 or batch >= samples)
-        calls = [(epochs * steps, None)] if fixed and not callbacks else [(steps, e) for e in range(epochs)]
+        # Without callbacks every epoch runs in one native call, each epoch with its own order.
+        calls = [(epochs, None)] if not callbacks else [(1, e) for e in range(epochs)]
         bar = _progress(epochs * steps, progress) if len(calls) > 1 or progress else None
         losses: list[float] = []
+        fixed = loader.sampler is None and not loader.shuffle
         for count, epoch in calls:
-            order = loader.order()
-            arrays = self._arrays(count)
-            result = self._step.run_loop(arrays, count, {"X_all": xa, "Y_all": ya}, order, min(batch, samples))
+            # a fixed order is passed once and reused by every epoch; shuffling draws one per epoch
+            orders = loader.order()[None] if fixed else np.stack([loader.order() for _ in range(count)])
+            arrays = self._arrays(count * steps)
+            result = self._step.run_loop(arrays, count * steps, {"X_all": xa, "Y_all": ya}, orders,
+                                         min(batch, samples), epoch_steps=steps)
             epoch_losses = result.tolist()
             self._warn_if_diverging(epoch_losses, len(self.history), epoch)
             self.history += epoch_losses
             losses += epoch_losses
             if bar is not None:
-                bar.update(count)
+                bar.update(count * steps)
             for callback in callbacks:
                 callback(self, epoch, epoch_losses)
         if bar is not None:
