@@ -67,9 +67,8 @@ class CompiledStep:
         root = forward.outputs[0]
         params = [p for _, p in self.named if p.requires_grad]
         grad, adjoint = autodiff.gradient(forward, root, [p._name for p in params])
-        self._formulas = Formulas(Program(simplify.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]),
-                                                            keep), prog.names), False, root, [])
-        self._formulas.adjoints = set(adjoint.values())
+        printed = simplify.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), keep)
+        self._formulas = Formulas(Program(printed, prog.names, adjoints=set(adjoint.values())), False, root, [])
         opt, inputs, defs, outputs = self.optimizer, list(grad.inputs), list(grad.defs), [root]
         lr_name, t_name = "lr", "t"
         dtype = params[0].dtype

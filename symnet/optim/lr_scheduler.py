@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import abc
 import math
 
 from .optimizer import Optimizer
 
 
-class LRScheduler:
+class LRScheduler(abc.ABC):
     """Sets ``optimizer.param_groups[0]['lr']`` from the epoch count on every ``step()``."""
 
     def __init__(self, optimizer: Optimizer):
@@ -15,8 +16,9 @@ class LRScheduler:
         self.base_lr = optimizer.lr
         self.last_epoch = 0
 
+    @abc.abstractmethod
     def lr_at(self, epoch: int) -> float:
-        raise NotImplementedError
+        """The learning rate after ``epoch`` scheduler steps."""
 
     def step(self) -> None:
         self.last_epoch += 1

@@ -8,6 +8,7 @@ program per parameter in ``step()``, and is fused into the native training step 
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable
 
 import numpy as np
@@ -24,7 +25,7 @@ def element(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)
 
 
-class Optimizer:
+class Optimizer(abc.ABC):
     """Base class: parameters, ``zero_grad``, ``step``, state, and the rule every subclass defines."""
 
     #: state name → (element symbol, initial value); the rule reads and assigns these
@@ -58,9 +59,9 @@ class Optimizer:
         return self.param_groups[0]
 
     # ---------------------------------------------------------------- the rule
+    @abc.abstractmethod
     def rule(self) -> list[tuple[sp.Symbol, sp.Expr]]:
         """Ordered assignments ``target ← expression``; later ones see earlier targets' new values."""
-        raise NotImplementedError
 
     def states(self) -> dict[str, tuple[sp.Symbol, float]]:
         return dict(self.state_spec)
