@@ -99,7 +99,8 @@ class CompiledGraph:
         self._addresses_at = self._addresses.ctypes.data
         self._dim_values = np.zeros(max(len(self.dims), 1), dtype=np.int64)
         self._dim_values_at = self._dim_values.ctypes.data
-        self._returned = [k for k, d in enumerate(self._defs) if d.name in set(graph.outputs)]
+        position = {d.name: k for k, d in enumerate(self._defs)}
+        self._returned = [position[name] for name in graph.outputs]
 
     @property
     def kernels(self):
@@ -211,8 +212,23 @@ class CompiledGraph:
         return results
 
     def __call__(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        inputs = self._validated(arrays)
-        dims = self._bind(inputs)
+        """Run on a mapping of input arrays; returns the outputs by name."""
+        return dict(zip(self.graph.outputs, self.call(self._validated(arrays)), strict=True))
+
+    def call(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Run on input arrays in the graph's input order; returns the outputs in its output order.
+
+        Arrays of the right dtype, contiguous and of the exact shape take a fast path; anything else goes
+        through the full validation of ``__call__``."""
+        if len(inputs) != len(self._inputs):
+            raise ShapeError(f"compiled graph: expected {len(self._inputs)} inputs, got {len(inputs)}")
+        if not self.dims and all(type(a) is np.ndarray and a.dtype == t.dtype and a.shape == shape and
+                                 a.flags.c_contiguous
+                                 for a, t, shape in zip(inputs, self._inputs, self._input_shapes, strict=True)):
+            dims = {}
+        else:
+            inputs = self._validated({t.name: a for t, a in zip(self._inputs, inputs, strict=True)})
+            dims = self._bind(inputs)
         missing = [str(s) for s in self.dims if s not in dims]
         if missing:
             raise ShapeError(f"compiled graph: cannot infer {missing} from the inputs")
@@ -230,9 +246,7 @@ class CompiledGraph:
         status = self._fn(self._addresses_at, self._dim_values_at, self._error_address)
         if status:
             self._raise_index_error(status, inputs, shapes)
-        table = {self._defs[k].name: np.ndarray(shapes[k], self._defs[k].dtype, block, start + int(offsets[k]))
-                 for k in self._returned}
-        return {name: table[name] for name in self.graph.outputs}
+        return [np.ndarray(shapes[k], self._defs[k].dtype, block, start + int(offsets[k])) for k in self._returned]
 
     def _names(self):
         return [t.name for t in self._inputs] + [d.name for d in self._defs]

@@ -55,19 +55,22 @@ class Program:
     adjoints: set[str] = field(default_factory=set)
 
     _compiled: object = None
+    _order: list = field(default_factory=list)
 
     def run(self, leaf_arrays: Sequence[np.ndarray], extra: dict[str, np.ndarray] | None = None) -> dict:
         """Evaluate the graph: natively (compiled once per program), or on the NumPy reference evaluator when
         ``SYMNET_BACKEND=reference``."""
-        arrays = {self.names[p]: a for p, a in zip(self.leaves, leaf_arrays, strict=True)}
-        arrays.update(extra or {})
         if backend() == "reference":
-            return evaluate(self.graph, arrays)
+            arrays = {self.names[p]: a for p, a in zip(self.leaves, leaf_arrays, strict=True)}
+            return evaluate(self.graph, {**arrays, **(extra or {})})
         if self._compiled is None:
             from codegen import compile_graph
 
             self._compiled = compile_graph(self.graph)
-        return self._compiled(arrays)
+            slot = {self.names[p]: k for k, p in enumerate(self.leaves)}
+            self._order = [slot.get(t.name, t.name) for t in self.graph.inputs]
+        values = [leaf_arrays[k] if isinstance(k, int) else extra[k] for k in self._order]
+        return dict(zip(self.graph.outputs, self._compiled.call(values), strict=True))
 
 
 def backend() -> str:
