@@ -2,8 +2,8 @@
 
 One function per precision and module, called by every contraction kernel. B is packed per (column panel,
 k-block) into a contiguous buffer of two-vector rows (any strides in, unit stride out, zero-padded past N);
-tiles of ROWS × two vectors accumulate in registers with FMA over the k-block and are added to C. Row edges
-(M mod ROWS) use one-row tiles; column edges go through a small buffer.
+tiles of ``rows`` × two vectors accumulate in registers with FMA over the k-block and are added to C. Row edges
+(M mod rows) use one-row tiles; column edges go through a small buffer.
 """
 
 from __future__ import annotations
@@ -15,10 +15,15 @@ from .irloops import span
 
 I32, I64 = ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
-ROWS, BLOCK_K = 6, 256
+BLOCK_K = 256
 
 
-def gemm_function(module: ir.Module, T: ir.Type, lanes: int) -> ir.Function:
+def tile_rows(vector_bits: int) -> int:
+    """Rows per register tile: 8 × 2 accumulators fit AVX-512's 32 vector registers, 6 × 2 AVX2's 16."""
+    return 8 if vector_bits >= 512 else 6
+
+
+def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int) -> ir.Function:
     name = f"sn_gemm_{'f32' if isinstance(T, ir.FloatType) else 'f64'}"
     if name in module.globals:
         return module.globals[name]
@@ -43,7 +48,7 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int) -> ir.Function:
     packed = b.alloca(T, size=i64(BLOCK_K * panel))
     packed.align = 64
     edge = b.alloca(vec)
-    acc = [[b.alloca(vec) for _ in range(2)] for _ in range(ROWS)]
+    acc = [[b.alloca(vec) for _ in range(2)] for _ in range(rows)]  # promoted to registers by LLVM
     suffix = f"v{lanes}{'f32' if isinstance(T, ir.FloatType) else 'f64'}"
     fma = ir.Function(module, ir.FunctionType(vec, [vec] * 3), f"llvm.fma.{suffix}")
     scale_vec = splat(scale)
@@ -51,19 +56,19 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int) -> ir.Function:
     def at(base, offset):
         return b.gep(base, [offset], source_etype=T)
 
-    def tile(i0, rows, k0, kc, j0, first):
-        for r in range(rows):
+    def tile(i0, height, k0, kc, j0, first):
+        for r in range(height):
             for h in range(2):
                 b.store(ir.Constant(vec, [0.0] * lanes), acc[r][h])
         with span(b, i64(0), kc) as kk:
             row = at(packed, b.mul(kk, i64(panel)))
             halves = [b.load(at(row, i64(h * lanes)), typ=vec, align=4) for h in range(2)]
             k_offset = b.mul(b.add(k0, kk), sAk)
-            for r in range(rows):
+            for r in range(height):
                 a = splat(b.load(at(A, b.add(b.mul(b.add(i0, i64(r)), sAi), k_offset)), typ=T))
                 for h in range(2):
                     b.store(b.call(fma, [a, halves[h], b.load(acc[r][h], typ=vec)]), acc[r][h])
-        for r in range(rows):
+        for r in range(height):
             row_base = b.mul(b.add(i0, i64(r)), sCi)
             for h in range(2):
                 v = mathlib.fast(b.fmul(b.load(acc[r][h], typ=vec), scale_vec))
@@ -93,9 +98,9 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int) -> ir.Function:
                     b.store(b.select(inside, value, ir.Constant(T, 0.0)),
                             at(packed, b.add(b.mul(kk, i64(panel)), col)))
             first = b.icmp_signed("==", k0, i64(0))
-            full_rows = b.mul(b.sdiv(M, i64(ROWS)), i64(ROWS))
-            with span(b, i64(0), full_rows, ROWS) as i0:
-                tile(i0, ROWS, k0, kc, j0, first)
+            full_rows = b.mul(b.sdiv(M, i64(rows)), i64(rows))
+            with span(b, i64(0), full_rows, rows) as i0:
+                tile(i0, rows, k0, kc, j0, first)
             with span(b, full_rows, M) as i0:
                 tile(i0, 1, k0, kc, j0, first)
     b.ret_void()
