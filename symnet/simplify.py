@@ -49,14 +49,16 @@ def stabilize(expr: sp.Expr) -> sp.Expr:
 
 
 def _is_cheap(d: Def, dtypes: dict) -> bool:
-    """A constant, or a copy, transpose, broadcast or scaling of one tensor read of the same dtype."""
+    """A constant, or a copy, transpose, broadcast or scaling of one plain tensor read of the same dtype."""
     if not d.is_elementwise:
         return False
     _, rest = d.body.as_coeff_Mul()
     if isinstance(rest, F.stop_gradient):
         rest = rest.args[0]
     if isinstance(rest, sp.Indexed) or is_tensor_symbol(rest):
-        return dtypes[str(rest.base.label) if isinstance(rest, sp.Indexed) else rest.name] == d.dtype
+        # a gather (reshape's floor/mod, a label) stays materialized: inlined, it would hide a contraction
+        plain = not isinstance(rest, sp.Indexed) or all(i.is_Symbol or i.is_Integer for i in rest.indices)
+        return plain and dtypes[str(rest.base.label) if isinstance(rest, sp.Indexed) else rest.name] == d.dtype
     return not (rest.atoms(sp.Indexed) or any(is_tensor_symbol(s) for s in rest.free_symbols))
 
 
