@@ -46,6 +46,19 @@ def _source_fingerprint() -> str:
     return h.hexdigest()
 
 
+def _shape_function(shape, dims: list[sp.Symbol]):
+    """sizes of the symbolic dims → the concrete shape; plain ints and symbols need no lambdify."""
+    parts = [int(d) if sp.sympify(d).is_Integer else d for d in shape]
+    if all(isinstance(p, int) for p in parts):
+        fixed = tuple(parts)
+        return lambda *sizes: fixed
+    if all(isinstance(p, int) or p in dims for p in parts):
+        picks = [p if isinstance(p, int) else dims.index(p) for p in parts]
+        kinds = [isinstance(p, int) for p in parts]
+        return lambda *sizes: tuple(p if k else sizes[p] for p, k in zip(picks, kinds, strict=True))
+    return sp.lambdify(dims, tuple(sp.sympify(n) for n in shape))
+
+
 def graph_fingerprint(graph: Graph) -> str:
     parts = [sp.srepr(tuple((t.name, tuple(map(sp.sympify, t.shape)), t.dtype.str) for t in graph.inputs))]
     for d in graph.defs:
@@ -90,7 +103,7 @@ class CompiledGraph:
         self._input_shapes = [tuple(int(d) if sp.sympify(d).is_Integer else d for d in t.shape)
                               for t in self._inputs]
         self._simple = all(isinstance(d, int) or isinstance(d, sp.Symbol) for s in self._input_shapes for d in s)
-        self._output_shapes = [sp.lambdify(self.dims, tuple(sp.sympify(n) for n in d.shape)) for d in self._defs]
+        self._output_shapes = [_shape_function(d.shape, self.dims) for d in self._defs]
         self._error = np.zeros(1, dtype=np.int64)
         self._error_address = self._error.ctypes.data
         self._layouts: dict[tuple, tuple] = {}

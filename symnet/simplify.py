@@ -27,8 +27,16 @@ class Rewrite:
     pattern: sp.Expr
     result: Callable[[sp.Expr], sp.Expr]
 
+    @property
+    def needs(self) -> tuple:
+        """The functions the pattern contains: without all of them an expression cannot match (a cheap test
+        that spares SymPy's matcher, which is slow on every power of a polynomial)."""
+        return tuple({type(f) for f in self.pattern.atoms(sp.Function)})
+
     def __call__(self, expr: sp.Expr) -> sp.Expr:
-        return expr.replace(self.pattern, lambda x: self.result(x)) if expr.has(self.pattern.func) else expr
+        if not all(expr.has(f) for f in self.needs):
+            return expr
+        return expr.replace(self.pattern, lambda x: self.result(x))
 
 
 #: Applied in order; the ratio rule precedes the logistic one, which would otherwise split ``e^x/(1 + e^x)``
