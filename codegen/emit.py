@@ -410,6 +410,14 @@ class KernelEmitter:
                 better = b.fcmp_unordered(">" if fn == "Max" else "<", v, w)  # NaN wins, as torch.maximum
                 v = b.select(better, v, w)
             return v
+        if fn == "power":
+            return self.power(args[0], args[1])
+        if fn == "pow_log":
+            x = self.float_value(args[0])
+            zero = b.fcmp_ordered("==", x, self.const(0))
+            safe = b.select(zero, self.const(1), x)
+            value = A.mul(self.power(args[0], args[1]), self.math("log", safe))
+            return b.select(zero, self.const(0), value)
         if fn == "stop_gradient":
             return self.float_value(args[0])
         if fn in ("gt", "ge", "lt", "le", "eq", "ne", "between"):

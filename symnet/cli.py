@@ -80,6 +80,12 @@ def load_example(name_or_file: str):
     return module
 
 
+def sp_str(expr) -> str:
+    import sympy as sp
+
+    return sp.sstr(expr).replace("**", "^").replace("*", "·")
+
+
 class CLIError(Exception):
     """A user mistake: printed as one line, exit status 2."""
 
@@ -132,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="a short tour: derive, print, train")
     sub.add_parser("examples", help="list the examples")
+    sub.add_parser("rules", help="every element function and its derivative, from the rule table")
     run = sub.add_parser("run", help="run an example: symnet run NAME [its arguments]")
     run.add_argument("name")
     run.add_argument("args", nargs=argparse.REMAINDER)
@@ -163,6 +170,13 @@ def _dispatch(args) -> int:
     if args.command == "run":
         module = load_example(args.name)
         module.main(args.args)
+        return 0
+    if args.command == "rules":
+        from .ops import derivative_rules
+
+        for name, expr, partials in derivative_rules():
+            shown = ";  ".join(f"∂/∂{v} = {sp_str(p)}" for v, p in zip("xy", partials, strict=False))
+            print(f"{name:11s} {sp_str(expr):28s} {shown}")
         return 0
     if args.command == "grad":
         print(grad_command(args.expression, args.wrt, args.latex))

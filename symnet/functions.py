@@ -159,6 +159,47 @@ class stop_gradient(NamedFunction):
         return x
 
 
+class power(NamedFunction):
+    """x^y for a tensor exponent; its rule keeps both partials finite at x = 0, as PyTorch does."""
+
+    nargs = 2
+
+    def _sympystr(self, printer):
+        x, y = (printer.parenthesize(a, 60) for a in self.args)
+        return f"{x}**{y}"
+
+    def _latex(self, printer):
+        x, y = (printer._print(a) for a in self.args)
+        return f"{{{x}}}^{{{y}}}"
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        return y * power(x, y - 1) if argindex == 1 else pow_log(x, y)
+
+    @staticmethod
+    def numpy(x, y):
+        return np.power(x, y)
+
+
+class pow_log(NamedFunction):
+    """x^y·log(x), and 0 where x = 0 (the limit for y > 0): ∂(x^y)/∂y without 0·(−∞)."""
+
+    nargs = 2
+
+    def _sympystr(self, printer):
+        x, y = (printer._print(a) for a in self.args)
+        return f"{x}^{y}·log({x})"
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        return y * pow_log(x, y - 1) + power(x, y - 1) if argindex == 1 else pow_log(x, y) * sp.log(x)
+
+    @staticmethod
+    def numpy(x, y):
+        with np.errstate(all="ignore"):
+            return np.where(np.equal(x, 0), 0.0, np.power(x, y) * np.log(np.where(np.equal(x, 0), 1.0, x)))
+
+
 class Comparison(NamedFunction):
     """Iverson bracket [a ∘ b]: 1 where the comparison holds, else 0; it has no gradient."""
 
@@ -211,7 +252,7 @@ class eq(Comparison):
 
 
 NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
-    sigmoid, softplus, step, relu, leaky_relu, clamp, between, stop_gradient, gt, ge, lt, le, ne, eq,
+    sigmoid, softplus, step, relu, leaky_relu, clamp, between, stop_gradient, power, pow_log, gt, ge, lt, le, ne, eq,
 )
 
 #: What the NumPy reference evaluator calls for each named function (the lowering table).

@@ -23,7 +23,7 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a / b,
     "neg": lambda a: -a,
-    "pow": lambda a, b: a**b,
+    "pow": lambda a, b: a**b if b.is_Number else F.power(a, b),
     "exp": sp.exp,
     "log": sp.log,
     "sqrt": sp.sqrt,
@@ -46,6 +46,24 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "stop_gradient": F.stop_gradient,
 }
 COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne")
+
+
+def derivative_rules() -> list[tuple[str, sp.Expr, list[sp.Expr]]]:
+    """Every element function of the op table with its partial derivatives, as SymPy derives them from the
+    named functions' rules: the table ``symnet rules`` prints."""
+    x, y = sp.symbols("x y", real=True)
+    operands = {"leaky_relu": (x, sp.Rational(1, 20)), "softplus": (x, sp.Integer(1), sp.Integer(20)),
+                "clamp": (x, sp.Integer(-1), sp.Integer(1))}
+    from .autodiff import partial
+
+    rows = []
+    for name, fn in ELEMENTWISE.items():
+        if name in COMPARISONS or name == "cast":
+            continue
+        args = operands.get(name) or ((x, y) if name in ("add", "sub", "mul", "div", "pow") else (x,))
+        expr = fn(*args)
+        rows.append((name, expr, [partial(expr, a) for a in args if a in (x, y)]))
+    return rows
 
 
 def constant(value) -> sp.Expr:

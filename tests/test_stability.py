@@ -80,3 +80,12 @@ def test_cross_entropy_extremes():
 def test_softmax_extremes_sum_to_one():
     s, _ = run(lambda z: z.softmax(1), LOGITS)
     np.testing.assert_allclose(s, softmax64(LOGITS), atol=1e-7)
+
+
+def test_power_with_a_tensor_exponent_is_finite_at_zero_base():
+    """d(x^y)/dx = y·x^(y−1) and d(x^y)/dy = x^y·log x are 0 at x = 0 (PyTorch's values), not NaN."""
+    x = sn.tensor([0.0, 2.0], requires_grad=True)
+    y = sn.tensor([2.0, 3.0], requires_grad=True)
+    (x**y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 12.0], rtol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), [0.0, 8 * np.log(2)], rtol=1e-6)
