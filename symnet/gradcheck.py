@@ -11,7 +11,7 @@ from .dtypes import float64, is_float
 from .errors import DTypeError
 from .printing import locate_leaves
 from .program import gradient_program, hvp_program
-from .tensor import Tensor
+from .tensor import Tensor, leaf_values
 
 
 @dataclass
@@ -77,7 +77,7 @@ def check_grads(fn: Callable[..., Tensor], inputs: Sequence, order: int = 2, eps
         y = f(*xs)
         specs, nodes, wrt = locate_leaves(y, xs, "check_grads")
         prog = gradient_program(specs, len(specs) - 1, wrt, seeded=False)
-        result = prog.run([t.numpy() for t in nodes if t._node is None])
+        result = prog.run(leaf_values(nodes))
         return [result[o] for o in prog.graph.outputs[1:]]
 
     def value_at(values) -> float:
@@ -109,7 +109,7 @@ def check_grads(fn: Callable[..., Tensor], inputs: Sequence, order: int = 2, eps
         specs, nodes, wrt = locate_leaves(y, xs, "check_grads")
         prog = hvp_program(specs, len(specs) - 1, wrt)
         extra = {f"V{n}": d for n, d in enumerate(direction)}
-        result = prog.run([t.numpy() for t in nodes if t._node is None], extra)
+        result = prog.run(leaf_values(nodes), extra)
         hv = [result[o] for o in prog.graph.outputs]
         plus = gradient_at([b + eps * d for b, d in zip(base, direction, strict=True)])
         minus = gradient_at([b - eps * d for b, d in zip(base, direction, strict=True)])

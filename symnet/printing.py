@@ -14,7 +14,7 @@ import sympy as sp
 from .errors import GradError
 from .ir import Def, Graph
 from .program import Program, closed_form, forward_program, gradient_program, hvp_program
-from .tensor import Tensor, _trace
+from .tensor import Tensor, _trace, leaf_values
 
 
 def locate_leaves(output: Tensor, inputs: Sequence[Tensor], op: str):
@@ -49,7 +49,7 @@ def hessian(output: Tensor, inputs: Sequence[Tensor] | Tensor) -> np.ndarray:
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     specs, nodes, wrt = locate_leaves(output, inputs, "hessian")
     prog = hvp_program(specs, len(specs) - 1, wrt)
-    leaves = [t.numpy() for t in nodes if t._node is None]
+    leaves = leaf_values(nodes)
     sizes = [t.numel() for t in inputs]
     total = sum(sizes)
     columns = []

@@ -40,10 +40,14 @@ def is_grad_enabled() -> bool:
 
 
 class _Node:
-    __slots__ = ("kind", "params", "inputs")
+    """An op, its parameters and inputs, and the value arrays of its leaf inputs at creation: in-place updates
+    give a leaf a new array, so a lazily computed tensor still sees the values it was made from, as in PyTorch."""
+
+    __slots__ = ("kind", "params", "inputs", "leaf_values")
 
     def __init__(self, kind: str, params: tuple, inputs: tuple[Tensor, ...]):
         self.kind, self.params, self.inputs = kind, params, inputs
+        self.leaf_values = tuple(t._value if t._node is None else None for t in inputs)
 
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -89,7 +93,7 @@ class Tensor:
     def _realize(self) -> None:
         specs, nodes = _trace([self])
         prog = forward_program(specs, (len(specs) - 1,))
-        result = prog.run([t._value for t in nodes if t._node is None])
+        result = prog.run(leaf_values(nodes))
         self._value = result[prog.names[-1]]
 
     @property
@@ -183,7 +187,7 @@ class Tensor:
             if seed.shape != self.shape:
                 raise ShapeError(f"backward(): gradient has shape {seed.shape}, the output {self.shape}")
             extra = {"seed": seed}
-        result = prog.run([t._value for t in nodes if t._node is None], extra)
+        result = prog.run(leaf_values(nodes), extra)
         self._value = result[prog.graph.outputs[0]]
         for pos, out in zip(wrt, prog.graph.outputs[1:], strict=True):
             leaf, g = nodes[pos], result[out]
@@ -525,6 +529,18 @@ def _as_tensor(value, like: Tensor) -> Tensor:
     if arr.dtype.kind == "f" and not is_float(like.dtype):
         dtype = dtypes.get_default_dtype()
     return Tensor(arr.astype(dtype), arr.shape, dtype)
+
+
+def leaf_values(nodes: Sequence[Tensor]) -> list[np.ndarray]:
+    """The value of each leaf of a traced graph (in trace order) as its first consumer saw it when created."""
+    seen: dict[int, np.ndarray] = {}
+    for t in nodes:
+        node = t._node
+        if node is not None:
+            for inp, value in zip(node.inputs, node.leaf_values, strict=True):
+                if value is not None:
+                    seen.setdefault(id(inp), value)
+    return [seen.get(id(t), t._value) for t in nodes if t._node is None]
 
 
 def _trace(roots: Sequence[Tensor]) -> tuple[tuple, list[Tensor]]:

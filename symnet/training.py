@@ -101,8 +101,8 @@ class CompiledStep:
         for p, _, _ in self._writes:
             state = opt.param_state(p)
             state["step"] += advance
-            value = p.numpy()
-            p._value = value if value.flags.c_contiguous else np.ascontiguousarray(value)  # keeps 0-d shapes
+            # a fresh array: the native loop updates it in place, and tensors made earlier keep the old one
+            p._value = np.array(p.numpy(), order="C", copy=True)
             arrays[p._name] = p._value
             arrays.update({f"{p._name}_{s}": state[s] for s in opt.states()})
         first = self._writes[0][0]

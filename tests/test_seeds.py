@@ -76,3 +76,18 @@ def test_hand_written_update_under_no_grad():
             a.grad = None
             b.grad = None
     assert a.item() == pytest.approx(1, abs=1e-6) and b.item() == pytest.approx(2, abs=1e-6)
+
+
+def test_values_are_those_at_creation_despite_later_in_place_updates():
+    """As in PyTorch: a tensor computed before an in-place update of its leaves keeps the old values."""
+    w = sn.tensor([1.0], requires_grad=True)
+    y = w * 2
+    with sn.no_grad():
+        w -= 0.5
+    assert y.item() == 2.0 and (w * 2).item() == 1.0
+    model = sn.nn.Linear(1, 1)
+    x = sn.ones(3, 1)
+    out = model(x)
+    expected = (model.weight.numpy() + model.bias.numpy()).item()
+    sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1)).fit((x, sn.zeros(3, 1)), epochs=3)
+    assert out.numpy()[0, 0] == pytest.approx(expected) and model(x).numpy()[0, 0] != pytest.approx(expected)
