@@ -18,7 +18,7 @@ from llvmlite import ir
 from symnet.ir import Graph, Tensor, is_tensor_symbol
 
 from . import mathlib
-from .gemm import gemm_function, tile_rows
+from .gemm import gemm_function, tile_shape
 from .irloops import span
 from .jit import vector_bits
 from .loops import Contraction, Kernel, Loop, MultiReduce, Reduce, Store, Zero
@@ -181,7 +181,9 @@ class KernelEmitter:
         """A call of the module's register-tiled GEMM with this contraction's extents and strides."""
         d = self.kernel.definition
         lanes = vector_bits() // (32 if self.float == F32 else 64)
-        fn = gemm_function(self.module, self.float, lanes, tile_rows(vector_bits()))
+        columns = sp.sympify(d.extents[c.j])
+        rows, vectors = tile_shape(vector_bits(), lanes, int(columns) if columns.is_Integer else None)
+        fn = gemm_function(self.module, self.float, lanes, rows, vectors)
         extents = [self.int_value(sp.sympify(d.extents[s])) for s in (c.i, c.j, c.k)]
         strides = [self.stride_of(c.a, c.i), self.stride_of(c.a, c.k), self.stride_of(c.b, c.k),
                    self.stride_of(c.b, c.j), self.strides[d.name][list(d.out).index(c.i)]]

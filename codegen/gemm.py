@@ -18,13 +18,15 @@ PTR = ir.PointerType()
 BLOCK_K = 256
 
 
-def tile_rows(vector_bits: int) -> int:
-    """Rows per register tile: 8 × 2 accumulators fit AVX-512's 32 vector registers, 6 × 2 AVX2's 16."""
-    return 8 if vector_bits >= 512 else 6
+def tile_shape(vector_bits: int, lanes: int, columns) -> tuple[int, int]:
+    """(rows, vectors) of a register tile: 8 × 2 accumulators fit AVX-512's 32 vector registers and 6 × 2
+    AVX2's 16; an output no wider than one vector (``columns`` ≤ lanes) takes twice the rows of one vector."""
+    rows = 8 if vector_bits >= 512 else 6
+    return (2 * rows, 1) if isinstance(columns, int) and columns <= lanes else (rows, 2)
 
 
-def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int) -> ir.Function:
-    name = f"sn_gemm_{'f32' if isinstance(T, ir.FloatType) else 'f64'}"
+def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors: int = 2) -> ir.Function:
+    name = f"sn_gemm_{'f32' if isinstance(T, ir.FloatType) else 'f64'}_{rows}x{vectors}"
     if name in module.globals:
         return module.globals[name]
     args = [PTR, PTR, PTR] + [I64] * 8 + [T]
@@ -36,7 +38,7 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int) -> ir.Fu
     C, A, B, M, N, K, sAi, sAk, sBk, sBj, sCi, scale = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     vec = ir.VectorType(T, lanes)
-    panel = 2 * lanes
+    panel = vectors * lanes
 
     def i64(v):
         return ir.Constant(I64, v)
@@ -48,9 +50,10 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int) -> ir.Fu
     packed = b.alloca(T, size=i64(BLOCK_K * panel))
     packed.align = 64
     edge = b.alloca(vec)
-    acc = [[b.alloca(vec) for _ in range(2)] for _ in range(rows)]  # promoted to registers by LLVM
+    acc = [[b.alloca(vec) for _ in range(vectors)] for _ in range(rows)]  # promoted to registers by LLVM
     suffix = f"v{lanes}{'f32' if isinstance(T, ir.FloatType) else 'f64'}"
-    fma = ir.Function(module, ir.FunctionType(vec, [vec] * 3), f"llvm.fma.{suffix}")
+    fma_name = f"llvm.fma.{suffix}"
+    fma = module.globals.get(fma_name) or ir.Function(module, ir.FunctionType(vec, [vec] * 3), fma_name)
     scale_vec = splat(scale)
 
     def at(base, offset):
@@ -58,19 +61,19 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int) -> ir.Fu
 
     def tile(i0, height, k0, kc, j0, first):
         for r in range(height):
-            for h in range(2):
+            for h in range(vectors):
                 b.store(ir.Constant(vec, [0.0] * lanes), acc[r][h])
         with span(b, i64(0), kc) as kk:
             row = at(packed, b.mul(kk, i64(panel)))
-            halves = [b.load(at(row, i64(h * lanes)), typ=vec, align=4) for h in range(2)]
+            halves = [b.load(at(row, i64(h * lanes)), typ=vec, align=4) for h in range(vectors)]
             k_offset = b.mul(b.add(k0, kk), sAk)
             for r in range(height):
                 a = splat(b.load(at(A, b.add(b.mul(b.add(i0, i64(r)), sAi), k_offset)), typ=T))
-                for h in range(2):
+                for h in range(vectors):
                     b.store(b.call(fma, [a, halves[h], b.load(acc[r][h], typ=vec)]), acc[r][h])
         for r in range(height):
             row_base = b.mul(b.add(i0, i64(r)), sCi)
-            for h in range(2):
+            for h in range(vectors):
                 v = mathlib.fast(b.fmul(b.load(acc[r][h], typ=vec), scale_vec))
                 col0 = b.add(j0, i64(h * lanes))
                 with b.if_else(b.icmp_signed("<=", b.add(col0, i64(lanes)), N)) as (whole, partial):
