@@ -28,6 +28,7 @@ from .emit import ENTRY, IndexCheck, LoopSpec, dims_of, emit_module
 from .loops import lower_graph, show_loops
 
 _log = logging.getLogger("symnet.codegen")
+_SMALL_BLOCK = 1 << 16  # bytes: below this a zero-filled ctypes block is cheaper than np.empty
 if os.environ.get("SYMNET_SHOW"):
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
@@ -108,10 +109,11 @@ class CompiledGraph:
         self._error_address = self._error.ctypes.data
         self._layouts: dict[tuple, tuple] = {}
         # Argument arrays reused across calls (a call is synchronous): the addresses and the dimension values.
-        self._addresses = np.zeros(len(self._inputs) + len(self._defs), dtype=np.uintp)
-        self._addresses_at = self._addresses.ctypes.data
-        self._dim_values = np.zeros(max(len(self.dims), 1), dtype=np.int64)
-        self._dim_values_at = self._dim_values.ctypes.data
+        self._addresses = (ctypes.c_uint64 * (len(self._inputs) + len(self._defs)))()
+        self._addresses_at = ctypes.addressof(self._addresses)
+        self._dim_values = (ctypes.c_int64 * max(len(self.dims), 1))()
+        self._dim_values_at = ctypes.addressof(self._dim_values)
+        self._known: dict[int, tuple[np.ndarray, int]] = {}
         position = {d.name: k for k, d in enumerate(self._defs)}
         self._returned = [position[name] for name in graph.outputs]
 
@@ -134,7 +136,7 @@ class CompiledGraph:
                 offsets.append(total)
                 shapes.append(shape)
                 total += -(-int(np.prod(shape, dtype=np.int64)) * d.dtype.itemsize // 64) * 64
-            self._layouts[sizes] = (max(total, 64), np.array(offsets, dtype=np.uintp), shapes)
+            self._layouts[sizes] = (max(total, 64), offsets, shapes)
         return self._layouts[sizes]
 
     def _bind(self, inputs: list[np.ndarray]) -> dict:
@@ -208,7 +210,7 @@ class CompiledGraph:
         block = np.empty(total + 64, dtype=np.uint8)
         start = -block.__array_interface__["data"][0] % 64
         addresses = np.array([a.__array_interface__["data"][0] for a in inputs] +
-                             list(offsets + (block.__array_interface__["data"][0] + start)) +
+                             [block.__array_interface__["data"][0] + start + o for o in offsets] +
                              [a.__array_interface__["data"][0] for a in extra], dtype=np.uintp)
         dim_values = np.array(sizes or (0,), dtype=np.int64)
         results = np.empty(steps, dtype=np.float64)
@@ -247,19 +249,40 @@ class CompiledGraph:
             raise ShapeError(f"compiled graph: cannot infer {missing} from the inputs")
         sizes = tuple(dims[s] for s in self.dims)
         total, offsets, shapes = self._layout(sizes)
-        # One fresh, 64-byte aligned block holds every definition: one allocation, addresses by arithmetic.
-        block = np.empty(total + 64, dtype=np.uint8)
-        start = -block.__array_interface__["data"][0] % 64
-        n_in = len(inputs)
+        # One fresh, 64-byte aligned block holds every definition: one allocation, addresses by arithmetic
+        # (small blocks come from ctypes, whose address costs less to read than a NumPy array's).
+        if total <= _SMALL_BLOCK:
+            block = (ctypes.c_char * (total + 64))()
+            base = ctypes.addressof(block)
+        else:
+            block = np.empty(total + 64, dtype=np.uint8)
+            base = block.__array_interface__["data"][0]
+        start = -base % 64
         addresses = self._addresses
-        addresses[:n_in] = [arr.__array_interface__["data"][0] for arr in inputs]
-        addresses[n_in:] = offsets + (block.__array_interface__["data"][0] + start)
-        if sizes:
-            self._dim_values[:len(sizes)] = sizes
+        for k, arr in enumerate(inputs):
+            addresses[k] = self._address(arr)
+        n_in = len(inputs)
+        for k, offset in enumerate(offsets):
+            addresses[n_in + k] = base + start + offset
+        for k, size in enumerate(sizes):
+            self._dim_values[k] = size
         status = self._fn(self._addresses_at, self._dim_values_at, self._error_address)
         if status:
             self._raise_index_error(status, inputs, shapes)
-        return [np.ndarray(shapes[k], self._defs[k].dtype, block, start + int(offsets[k])) for k in self._returned]
+        return [np.ndarray(shapes[k], self._defs[k].dtype, block, start + offsets[k]) for k in self._returned]
+
+    def _address(self, arr: np.ndarray) -> int:
+        """The data address of an input array. Small arrays seen before (parameters, scalars) are remembered —
+        and held, so their ids stay unique; large ones are not worth holding on to."""
+        known = self._known.get(id(arr))
+        if known is not None and known[0] is arr:
+            return known[1]
+        address = arr.__array_interface__["data"][0]
+        if arr.nbytes <= 4096:
+            if len(self._known) > 64:
+                self._known.clear()
+            self._known[id(arr)] = (arr, address)
+        return address
 
     def _names(self):
         return [t.name for t in self._inputs] + [d.name for d in self._defs]
