@@ -237,8 +237,10 @@ class Tensor:
         return self._inplace("__truediv__", other)
 
     # ---------------------------------------------------------------- ops
-    def _apply(self, kind: str, params: tuple, inputs: Sequence[Tensor], dtype: np.dtype) -> Tensor:
-        shape = SHAPE_RULES[kind](params, [t.shape for t in inputs])
+    def _apply(self, kind: str, params: tuple, inputs: Sequence[Tensor], dtype: np.dtype,
+               shape: tuple | None = None) -> Tensor:
+        if shape is None:
+            shape = SHAPE_RULES[kind](params, [t.shape for t in inputs])
         requires_grad = _grad_enabled and is_float(dtype) and any(t.requires_grad for t in inputs)
         out = Tensor(None, shape, dtype, _Node(kind, params, tuple(inputs)), requires_grad)
         if not _grad_enabled:
@@ -498,7 +500,7 @@ _SCALARS = (bool, int, float, np.number)
 
 def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
     """A ``map`` op: tensors become inputs, Python numbers fold into the formula as constants."""
-    like = next(o for o in operands if isinstance(o, Tensor))
+    like = operands[0] if type(operands[0]) is Tensor else next(o for o in operands if isinstance(o, Tensor))
     tensors, slots, scalar_float = [], [], False
     for x in operands:
         if type(x) is Tensor:
@@ -511,14 +513,17 @@ def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
         else:
             slots.append(("t", len(tensors)))
             tensors.append(_as_tensor(x, like))
-    dtype = tensors[0].dtype if len(tensors) == 1 else promote(*(t.dtype for t in tensors))
+    first = tensors[0]
+    same = all(t.dtype == first.dtype for t in tensors)
+    dtype = first.dtype if same else promote(*(t.dtype for t in tensors))
     if scalar_float and not is_float(dtype):
         dtype = dtypes.get_default_dtype()
     if result == "float":
         dtype = float_result(dtype)
     elif result == "bool":
         dtype = dtypes.bool_
-    return like._apply("map", (fn, tuple(slots)), tensors, dtype)
+    shape = first.shape if all(t.shape == first.shape for t in tensors) else None  # else: broadcasting rule
+    return like._apply("map", (fn, tuple(slots)), tensors, dtype, shape)
 
 
 def _as_tensor(value, like: Tensor) -> Tensor:
@@ -543,6 +548,9 @@ def leaf_values(nodes: Sequence[Tensor]) -> list[np.ndarray]:
     return [seen.get(id(t), t._value) for t in nodes if t._node is None]
 
 
+_new = tuple.__new__  # builds the NamedTuple specs without their Python-level __new__ (trace is a hot path)
+
+
 def _trace(roots: Sequence[Tensor]) -> tuple[tuple, list[Tensor]]:
     """The structure of the graph below ``roots`` (post-order) and its tensors in the same order."""
     order: list[Tensor] = []
@@ -557,10 +565,10 @@ def _trace(roots: Sequence[Tensor]) -> tuple[tuple, list[Tensor]]:
             continue
         node = t._node
         if node is None:
-            specs.append(LeafSpec(t.shape, t.dtype, t.requires_grad, t._name))
+            specs.append(_new(LeafSpec, (t.shape, t.dtype, t.requires_grad, t._name)))
         elif expanded:
-            specs.append(OpSpec(node.kind, node.params, t.dtype, tuple([position[id(i)] for i in node.inputs]),
-                                t._name))
+            specs.append(_new(OpSpec, (node.kind, node.params, t.dtype,
+                                       tuple([position[id(i)] for i in node.inputs]), t._name)))
         else:
             push((t, True))
             for i in reversed(node.inputs):
