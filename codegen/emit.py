@@ -15,6 +15,7 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
+from symnet.errors import SymnetError
 from symnet.ir import Graph, Tensor, is_tensor_symbol
 
 from . import mathlib
@@ -30,7 +31,7 @@ STORAGE = {np.dtype(np.float32): F32, np.dtype(np.float64): F64, np.dtype(np.int
 ENTRY = "sn_entry"
 
 
-class LoweringError(NotImplementedError):
+class LoweringError(SymnetError):
     """An element expression codegen has no lowering for."""
 
 
@@ -128,10 +129,11 @@ class KernelEmitter:
             self.memo = saved
         del self.env[var]
 
-    def alloca(self, typ, count: int | None = None):
+    def alloca(self, typ):
+        """A stack slot in the entry block (where LLVM promotes it to a register)."""
         with self.b.goto_block(self.entry):
             self.b.position_at_start(self.entry)
-            return self.b.alloca(typ, size=None if count is None else ir.Constant(I64, count))
+            return self.b.alloca(typ)
 
     # ---------------------------------------------------------------- memory
     def address(self, name: str, index) -> ir.Value:
