@@ -229,3 +229,16 @@ def test_killed_mid_write_leaves_previous_checkpoint_intact(tmp_path):
     proc.wait()
     state = sn.load(target)               # the old checkpoint, or a complete new one — never a torn file
     assert state["step"] in (1, 2) and state["w"].shape in ((10,), (4000, 4000))
+
+
+def test_remaining_pytorch_named_api():
+    model = mlp()
+    assert [type(m).__name__ for m in model.children()] == ["Linear", "Tanh", "Linear"]
+    w = sn.nn.Parameter(sn.zeros(300, 200))
+    sn.nn.init.ones_(w)
+    assert (w.numpy() == 1).all() and w.is_leaf and not (w * 2).is_leaf
+    sn.nn.init.xavier_normal_(w)
+    assert abs(w.numpy().std() - np.sqrt(2 / 500)) < 0.005
+    schedule = sn.optim.lr_scheduler.ExponentialLR(sn.optim.SGD(model.parameters(), lr=0.1), gamma=0.5)
+    schedule.step()
+    assert schedule.get_last_lr() == [pytest.approx(0.05)]
