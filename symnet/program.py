@@ -9,6 +9,7 @@ the traced nodes.
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -128,7 +129,24 @@ def lower(specs: Sequence[Spec], outputs: Sequence[int]) -> Program:
     return Program(Graph(inputs, defs, [names[o] for o in outputs]), names, leaves)
 
 
-_CACHE: dict[tuple, Program] = {}
+class _ProgramCache(OrderedDict):
+    """Derived programs by structural key, least recently used dropped past ``limit`` (each holds native code,
+    and a loop over ever-new shapes must not keep them all)."""
+
+    limit = 512
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if len(self) > self.limit:
+            self.popitem(last=False)
+
+
+_CACHE: _ProgramCache = _ProgramCache()
 
 
 def _user_names(specs: Sequence[Spec]) -> frozenset[str]:

@@ -65,3 +65,12 @@ def test_structural_cache_derives_once():
     loss, _, _ = mlp(batch=5)                   # another shape: another structure
     loss.backward()
     assert len(program._CACHE) == 2
+
+
+def test_structural_cache_is_bounded(monkeypatch):
+    program.cache_clear()
+    monkeypatch.setattr(program._ProgramCache, "limit", 3)
+    for n in range(1, 6):
+        (sn.ones(n, requires_grad=True) * 2).sum().backward()
+    assert len(program._CACHE) == 3
+    program.cache_clear()
