@@ -60,18 +60,23 @@ class Program:
 
     def run(self, leaf_arrays: Sequence[np.ndarray], extra: dict[str, np.ndarray] | None = None) -> dict:
         """Evaluate the graph: natively (compiled once per program), or on the NumPy reference evaluator when
-        ``SYMNET_BACKEND=reference``."""
+        ``SYMNET_BACKEND=reference``; the outputs by name."""
+        return dict(zip(self.graph.outputs, self.run_list(leaf_arrays, extra), strict=True))
+
+    def run_list(self, leaf_arrays: Sequence[np.ndarray], extra: dict[str, np.ndarray] | None = None) -> list:
+        """``run``, with the outputs as a list in the graph's output order (the hot path of backward)."""
         if backend() == "reference":
             arrays = {self.names[p]: a for p, a in zip(self.leaves, leaf_arrays, strict=True)}
-            return evaluate(self.graph, {**arrays, **(extra or {})})
+            result = evaluate(self.graph, {**arrays, **(extra or {})})
+            return [result[name] for name in self.graph.outputs]
         if self._compiled is None:
             from codegen import compile_graph
 
             self._compiled = compile_graph(self.graph)
             slot = {self.names[p]: k for k, p in enumerate(self.leaves)}
             self._order = [slot.get(t.name, t.name) for t in self.graph.inputs]
-        values = [leaf_arrays[k] if isinstance(k, int) else extra[k] for k in self._order]
-        return dict(zip(self.graph.outputs, self._compiled.call(values), strict=True))
+        values = [leaf_arrays[k] if type(k) is int else extra[k] for k in self._order]
+        return self._compiled.call(values)
 
 
 def backend() -> str:

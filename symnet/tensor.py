@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections import namedtuple
+from collections import OrderedDict, namedtuple
 from collections.abc import Sequence
 
 import numpy as np
@@ -39,16 +39,88 @@ def is_grad_enabled() -> bool:
     return _grad_enabled
 
 
-class _Node:
-    """An op, its parameters and inputs, and the value arrays of its leaf inputs at creation: in-place updates
-    give a leaf a new array, so a lazily computed tensor still sees the values it was made from, as in PyTorch."""
+class _StructureKeys:
+    """Hash-consed integer keys: two graphs get the same key exactly when they apply the same ops to the same
+    leaf tensors holding the same value arrays, so a graph rebuilt in every step of a Python loop finds its
+    bound program without a trace. The table holds the leaves it keys (their ids stay unique), is cleared when
+    it grows large, and never reuses a key; large leaves get a fresh key each time instead of being held."""
 
-    __slots__ = ("kind", "params", "inputs", "leaf_values")
+    limit, largest = 8192, 1 << 16
+
+    def __init__(self):
+        self.table: dict[tuple, int] = {}
+        self.held: list = []
+        self.last = 0
+
+    def fresh(self) -> int:
+        self.last += 1
+        return self.last
+
+    def of(self, key: tuple) -> int:
+        found = self.table.get(key)
+        if found is None:
+            if len(self.table) >= self.limit:
+                self.table.clear()
+                self.held.clear()
+            found = self.table[key] = self.fresh()
+        return found
+
+    def leaf(self, t: Tensor) -> int:
+        value = t._value
+        if value.nbytes > self.largest:
+            return self.fresh()
+        key = (id(t), id(value), t.shape, t.dtype, t.requires_grad, t._name)
+        found = self.table.get(key)
+        if found is None:
+            found = self.of(key)
+            self.held.append((t, value))
+        return found
+
+
+_KEYS = _StructureKeys()
+
+
+class _Node:
+    """An op, its parameters and inputs, the value arrays of its leaf inputs at creation (in-place updates
+    give a leaf a new array, so a lazily computed tensor still sees the values it was made from, as in
+    PyTorch), and its structural key."""
+
+    __slots__ = ("kind", "params", "inputs", "leaf_values", "key")
 
     def __init__(self, kind: str, params: tuple, inputs: tuple[Tensor, ...]):
         self.kind, self.params, self.inputs = kind, params, inputs
-        self.leaf_values = tuple(t._value if t._node is None else None for t in inputs)
+        values, keys = [], []
+        for t in inputs:
+            node = t._node
+            if node is None:
+                values.append(t._value)
+                keys.append(_KEYS.leaf(t))
+            else:
+                values.append(None)
+                keys.append(node.key)
+        self.leaf_values = tuple(values)
+        self.key = _KEYS.of((kind, params, tuple(keys)))
 
+
+class _Plans(OrderedDict):
+    """Bound backward programs by structural key (least recently used dropped): the program, the leaf value
+    arrays and the leaves to accumulate into. Only graphs of small leaves get keys that can repeat."""
+
+    limit = 64
+
+    def get(self, key):
+        plan = super().get(key)
+        if plan is not None:
+            self.move_to_end(key)
+        return plan
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if len(self) > self.limit:
+            self.popitem(last=False)
+
+
+_PLANS = _Plans()
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -178,23 +250,31 @@ class Tensor:
         if gradient is None and self.numel() != 1:
             raise GradError(f"backward(): grad can be implicitly created only for one-element outputs; "
                             f"this one has shape {self.shape}: pass gradient=")
-        specs, nodes = _trace([self])
-        wrt = tuple(p for p, t in enumerate(nodes) if t._node is None and t.requires_grad)
-        prog = gradient_program(specs, len(specs) - 1, wrt, seeded=gradient is not None)
+        key = self._node.key if gradient is None and self._node is not None else None
+        plan = _PLANS.get(key)
+        if plan is None:
+            specs, nodes = _trace([self])
+            wrt = tuple(p for p, t in enumerate(nodes) if t._node is None and t.requires_grad)
+            values = leaf_values(nodes)
+            plan = (gradient_program(specs, len(specs) - 1, wrt, seeded=gradient is not None), values,
+                    [nodes[p] for p in wrt])
+            if key is not None and sum(v.nbytes for v in values) <= _KEYS.largest:
+                _PLANS[key] = plan  # only graphs of small leaves have keys that can repeat
+        prog, values, leaves = plan
         extra = None
         if gradient is not None:
             seed = np.asarray(gradient.numpy() if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
             if seed.shape != self.shape:
                 raise ShapeError(f"backward(): gradient has shape {seed.shape}, the output {self.shape}")
             extra = {"seed": seed}
-        result = prog.run(leaf_values(nodes), extra)
-        self._value = result[prog.graph.outputs[0]]
-        for pos, out in zip(wrt, prog.graph.outputs[1:], strict=True):
-            leaf, g = nodes[pos], result[out]
-            if leaf.grad is None:
+        value, *grads = prog.run_list(values, extra)
+        self._value = value
+        for leaf, g in zip(leaves, grads, strict=True):
+            grad = leaf.grad
+            if grad is None:
                 leaf.grad = Tensor(np.array(g, dtype=leaf.dtype), leaf.shape, leaf.dtype)
             else:
-                leaf.grad._value = leaf.grad.numpy() + g
+                grad._value = grad.numpy() + g
 
     def zero_(self) -> Tensor:
         return self.fill_(0)

@@ -74,3 +74,29 @@ def test_structural_cache_is_bounded(monkeypatch):
         (sn.ones(n, requires_grad=True) * 2).sum().backward()
     assert len(program._CACHE) == 3
     program.cache_clear()
+
+
+def test_rebuilt_graph_reuses_its_bound_plan_and_stays_correct():
+    """A graph rebuilt over the same leaves finds its bound program without a trace; anything that changes
+    what it computes — a new value array, requires_grad, another leaf — gets another key."""
+    import importlib
+
+    T = importlib.import_module("symnet.tensor")
+    w = sn.tensor([1.0], requires_grad=True)
+    x = sn.tensor([2.0], requires_grad=True)
+    keys = {((x + w) * (w + 1))._node.key for _ in range(3)}
+    assert len(keys) == 1
+    for _ in range(3):
+        ((x + w) * (w + 1)).backward()
+    assert w.grad.item() == 15 and x.grad.item() == 6
+    assert T._PLANS.get(keys.pop()) is not None
+    with sn.no_grad():
+        w -= 1.0                                   # a new value array: a new key, the new value used
+    w.grad = None
+    ((x + w) * (w + 1)).backward()
+    assert w.grad.item() == 3                      # x + 2w + 1 at w = 0
+    before = ((x + w) * (w + 1))._node.key
+    x.requires_grad_(False)
+    assert ((x + w) * (w + 1))._node.key != before
+    w2 = sn.tensor([0.0], requires_grad=True)
+    assert ((x + w2) * (w2 + 1))._node.key != ((x + w) * (w + 1))._node.key
