@@ -43,3 +43,22 @@ def table(title: str, header: list[str], rows: list[list[str]]) -> None:
     print("  ".join("-" * w for w in widths))
     for row in rows:
         print("  ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
+
+
+def mlp_problem():
+    """The 784-256-10 MLP with cross entropy on one batch of 256: inputs, labels, parameters and the loss."""
+    import numpy as np
+
+    import symnet as sn
+
+    rng = np.random.default_rng(0)
+    X = sn.tensor(rng.standard_normal((256, 784)), name="X")
+    Y = sn.tensor(rng.integers(0, 10, 256), name="Y")
+    params = [sn.tensor(rng.standard_normal(s) * 0.01, requires_grad=True, name=n)
+              for n, s in [("W1", (256, 784)), ("b1", (256,)), ("W2", (10, 256)), ("b2", (10,))]]
+
+    def loss():
+        W1, b1, W2, b2 = params
+        return sn.nn.functional.cross_entropy((X @ W1.T + b1).relu() @ W2.T + b2, Y)
+
+    return X, Y, params, loss

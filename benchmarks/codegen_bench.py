@@ -15,10 +15,9 @@ import time
 
 import _common  # noqa: F401 - sets single-threaded BLAS before NumPy loads
 import numpy as np
-from _common import best_of, table, torch_or_none
+from _common import best_of, mlp_problem, table, torch_or_none
 
 import symnet as sn
-import symnet.nn.functional as F
 from codegen import compile_graph
 from symnet import program
 from symnet.ir import Def, Graph, Input, access, fresh_indices
@@ -78,13 +77,8 @@ def elementwise_chain(torch) -> None:
 
 
 def mlp_compile() -> None:
-    rng = np.random.default_rng(0)
-    X = sn.tensor(rng.standard_normal((256, 784)), name="X")
-    Y = sn.tensor(rng.integers(0, 10, 256), name="Y")
-    params = [sn.tensor(rng.standard_normal(s) * 0.01, requires_grad=True, name=n)
-              for n, s in [("W1", (256, 784)), ("b1", (256,)), ("W2", (10, 256)), ("b2", (10,))]]
-    loss = F.cross_entropy((X @ params[0].T + params[1]).relu() @ params[2].T + params[3], Y)
-    specs, nodes = _trace([loss])
+    _, _, _, loss = mlp_problem()
+    specs, nodes = _trace([loss()])
     wrt = tuple(p for p, t in enumerate(nodes) if t._node is None and t.requires_grad)
     with tempfile.TemporaryDirectory() as folder:
         os.environ["SYMNET_CACHE_DIR"] = folder

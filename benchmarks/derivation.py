@@ -9,28 +9,17 @@ from __future__ import annotations
 import statistics
 import time
 
-import numpy as np
+from _common import mlp_problem
 
-import symnet as sn
-import symnet.nn.functional as F
 from symnet import program
 from symnet.tensor import _trace
 
 
-def build(X, Y, params):
-    W1, b1, W2, b2 = params
-    return F.cross_entropy((X @ W1.T + b1).relu() @ W2.T + b2, Y)
-
-
 def main() -> None:
-    rng = np.random.default_rng(0)
-    X = sn.tensor(rng.standard_normal((256, 784)), name="X")
-    Y = sn.tensor(rng.integers(0, 10, 256), name="Y")
-    params = [sn.tensor(rng.standard_normal(s) * 0.01, requires_grad=True, name=n)
-              for n, s in [("W1", (256, 784)), ("b1", (256,)), ("W2", (10, 256)), ("b2", (10,))]]
+    _, _, _, loss = mlp_problem()
 
     def derive() -> None:
-        specs, nodes = _trace([build(X, Y, params)])
+        specs, nodes = _trace([loss()])
         wrt = tuple(p for p, t in enumerate(nodes) if t._node is None and t.requires_grad)
         program.gradient_program(specs, len(specs) - 1, wrt, seeded=False)
 

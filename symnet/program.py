@@ -9,7 +9,6 @@ the traced nodes.
 from __future__ import annotations
 
 import os
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -19,6 +18,7 @@ import sympy as sp
 
 from . import autodiff, simplify
 from .ir import Def, Graph, Input, access, fresh_indices, is_tensor_symbol
+from .lru import LRUCache
 from .ops import LOWERINGS
 from .reference import evaluate
 
@@ -134,21 +134,11 @@ def lower(specs: Sequence[Spec], outputs: Sequence[int]) -> Program:
     return Program(Graph(inputs, defs, [names[o] for o in outputs]), names, leaves)
 
 
-class _ProgramCache(OrderedDict):
-    """Derived programs by structural key, least recently used dropped past ``limit`` (each holds native code,
-    and a loop over ever-new shapes must not keep them all)."""
+class _ProgramCache(LRUCache):
+    """Derived programs by structural key: each holds native code, and a loop over ever-new shapes must not
+    keep them all."""
 
     limit = 512
-
-    def __getitem__(self, key):
-        value = super().__getitem__(key)
-        self.move_to_end(key)
-        return value
-
-    def __setitem__(self, key, value):
-        super().__setitem__(key, value)
-        if len(self) > self.limit:
-            self.popitem(last=False)
 
 
 _CACHE: _ProgramCache = _ProgramCache()

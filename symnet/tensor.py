@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections import OrderedDict, namedtuple
+from collections import namedtuple
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +17,7 @@ import numpy as np
 from . import dtypes
 from .dtypes import as_dtype, float_result, is_float, promote
 from .errors import DTypeError, GradError, ShapeError
+from .lru import LRUCache
 from .ops import COMPARISONS, SHAPE_RULES
 from .program import LeafSpec, OpSpec, forward_program, gradient_program
 
@@ -102,22 +103,11 @@ class _Node:
         self.key = _KEYS.of((kind, params, tuple(keys)))
 
 
-class _Plans(OrderedDict):
-    """Bound backward programs by structural key (least recently used dropped): the program, the leaf value
-    arrays and the leaves to accumulate into. Only graphs of small leaves get keys that can repeat."""
+class _Plans(LRUCache):
+    """Bound backward programs by structural key: the program, the leaf value arrays and the leaves to
+    accumulate into. Only graphs of small leaves get keys that can repeat."""
 
     limit = 64
-
-    def get(self, key):
-        plan = super().get(key)
-        if plan is not None:
-            self.move_to_end(key)
-        return plan
-
-    def __setitem__(self, key, value):
-        super().__setitem__(key, value)
-        if len(self) > self.limit:
-            self.popitem(last=False)
 
 
 _PLANS = _Plans()
