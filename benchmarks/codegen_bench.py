@@ -20,8 +20,8 @@ from _common import best_of, mlp_problem, table, torch_or_none
 import symnet as sn
 from codegen import compile_graph
 from symnet import program
-from symnet.ir import Def, Graph, Input, access, fresh_indices
-from symnet.tensor import _trace
+from symnet.core.ir import Def, Graph, Input, access, fresh_indices
+from symnet.frontend.tensor import _trace
 
 
 def contraction_graph(m: int, k: int, n: int) -> Graph:

@@ -12,7 +12,7 @@ import time
 from _common import mlp_problem
 
 from symnet import program
-from symnet.tensor import _trace
+from symnet.frontend.tensor import _trace
 
 
 def main() -> None:

@@ -15,8 +15,8 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
+from symnet.core.ir import Graph, Tensor, is_tensor_symbol
 from symnet.errors import SymnetError
-from symnet.ir import Graph, Tensor, is_tensor_symbol
 
 from . import mathlib
 from .gemm import gemm_function, tile_shape

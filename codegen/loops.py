@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from symnet.ir import Def, Graph, accesses, accesses_deep, is_selection
+from symnet.core.ir import Def, Graph, accesses, accesses_deep, is_selection
 
 
 @dataclass

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from symnet.core.ir import Graph
+from symnet.core.ops import fmt_shape
+from symnet.core.reference import bind_dims
 from symnet.errors import DTypeError, IndexRangeError, ShapeError
-from symnet.ir import Graph
-from symnet.ops import fmt_shape
-from symnet.reference import bind_dims
 
 from . import cache, jit
 from .emit import ENTRY, IndexCheck, LoopSpec, dims_of, emit_module

@@ -13,7 +13,9 @@ x + 2*w + 1
 
 from . import data, nn, optim
 from .checkpoint import load, save
-from .creation import (
+from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
+from .errors import DTypeError, GradError, IndexRangeError, ShapeError, SymnetError
+from .frontend.creation import (
     arange,
     from_numpy,
     full,
@@ -27,12 +29,10 @@ from .creation import (
     zeros,
     zeros_like,
 )
-from .dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
-from .errors import DTypeError, GradError, IndexRangeError, ShapeError, SymnetError
+from .frontend.tensor import Tensor, is_grad_enabled, no_grad
 from .gradcheck import GradcheckReport, check_grads
 from .printing import Formulas, formulas, grad, hessian, show
-from .tensor import Tensor, is_grad_enabled, no_grad
-from .training import CompiledStep, compile
+from .train import CompiledStep, compile
 
 float = float32  # noqa: A001 - torch.float
 double = float64

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .creation import random_generator, tensor
 from .errors import ShapeError
-from .tensor import Tensor
+from .frontend.creation import random_generator, tensor
+from .frontend.tensor import Tensor
 
 
 class TensorDataset:

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dtypes import float64, is_float
+from .core.dtypes import float64, is_float
 from .errors import DTypeError
+from .frontend.tensor import Tensor, leaf_values
+from .pipeline import gradient_program, hvp_program
 from .printing import locate_leaves
-from .program import gradient_program, hvp_program
-from .tensor import Tensor, leaf_values
 
 
 @dataclass

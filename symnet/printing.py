@@ -11,10 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import sympy as sp
 
+from .core.ir import Def, Graph
 from .errors import GradError
-from .ir import Def, Graph
-from .program import Program, closed_form, forward_program, gradient_program, hvp_program
-from .tensor import Tensor, _trace, leaf_values
+from .frontend.tensor import Tensor, _trace, leaf_values
+from .pipeline import Program, closed_form, forward_program, gradient_program, hvp_program
 
 
 def locate_leaves(output: Tensor, inputs: Sequence[Tensor], op: str):

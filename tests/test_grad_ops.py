@@ -89,10 +89,10 @@ def test_gradient_matches_finite_differences(name, rng):
 
 def test_check_grads_catches_a_wrong_derivative(monkeypatch):
     """The checker is a real oracle: a broken derivative rule makes it fail."""
-    from symnet import functions
+    from symnet.core import functions
 
     monkeypatch.setattr(functions.sigmoid, "fdiff", lambda self, argindex=1: self)
-    from symnet.program import cache_clear
+    from symnet.pipeline import cache_clear
 
     cache_clear()
     with pytest.raises(AssertionError, match="disagree"):

@@ -4,7 +4,7 @@ import numpy as np
 
 import symnet as sn
 import symnet.nn.functional as F
-from symnet import program
+from symnet import pipeline as program
 
 
 def mlp(batch=8):
@@ -81,7 +81,7 @@ def test_rebuilt_graph_reuses_its_bound_plan_and_stays_correct():
     what it computes — a new value array, requires_grad, another leaf — gets another key."""
     import importlib
 
-    T = importlib.import_module("symnet.tensor")
+    T = importlib.import_module("symnet.frontend.tensor")
     w = sn.tensor([1.0], requires_grad=True)
     x = sn.tensor([2.0], requires_grad=True)
     keys = {((x + w) * (w + 1))._node.key for _ in range(3)}

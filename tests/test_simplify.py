@@ -5,11 +5,11 @@ import pytest
 import sympy as sp
 
 import symnet as sn
-from symnet import functions as F
-from symnet.program import cache_clear, forward_program
-from symnet.reference import _compiled
-from symnet.simplify import STABILIZE, stabilize
-from symnet.tensor import _trace
+from symnet.core import functions as F
+from symnet.core.reference import _compiled
+from symnet.core.simplify import STABILIZE, stabilize
+from symnet.frontend.tensor import _trace
+from symnet.pipeline import cache_clear, forward_program
 
 x = sp.Symbol("x", real=True)
 EXAMPLES = {

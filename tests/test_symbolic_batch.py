@@ -5,11 +5,11 @@ import pytest
 
 import symnet as sn
 import symnet.nn.functional as F
-from symnet import autodiff, simplify
-from symnet.ir import BATCH
-from symnet.program import lower
-from symnet.reference import evaluate
-from symnet.tensor import _trace
+from symnet.core import autodiff, simplify
+from symnet.core.ir import BATCH
+from symnet.core.reference import evaluate
+from symnet.frontend.tensor import _trace
+from symnet.pipeline import lower
 
 
 def _position(nodes, tensor):

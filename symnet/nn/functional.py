@@ -5,9 +5,9 @@ Every one is a composition of tensor ops, so its gradient is derived, printed an
 
 from __future__ import annotations
 
-from .. import dtypes
+from ..core import dtypes
 from ..errors import DTypeError, IndexRangeError, ShapeError
-from ..tensor import Tensor
+from ..frontend.tensor import Tensor
 
 
 def relu(input: Tensor) -> Tensor:

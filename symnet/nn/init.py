@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from ..creation import random_generator
-from ..tensor import Tensor, no_grad
+from ..frontend.creation import random_generator
+from ..frontend.tensor import Tensor, no_grad
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-from ..creation import zeros
-from ..tensor import Tensor
+from ..frontend.creation import zeros
+from ..frontend.tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from ..tensor import Tensor
+from ..frontend.tensor import Tensor
 from . import functional as F
 from .module import Module
 

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from .. import dtypes
-from ..dtypes import as_dtype, is_float
+from ..core import dtypes
+from ..core.dtypes import as_dtype, is_float
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor
+from ..frontend.tensor import Tensor
 
 
 class Parameter(Tensor):

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 import numpy as np
 import sympy as sp
 
+from ..core.ir import Def, Graph, Input, access, fresh_indices
 from ..errors import GradError
-from ..ir import Def, Graph, Input, access, fresh_indices
-from ..tensor import Tensor
+from ..frontend.tensor import Tensor
 
 p, g, lr, t = sp.symbols("p g lr t", real=True)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..functions import eq
-from ..ops import constant
+from ..core.functions import eq
+from ..core.ops import constant
 from .optimizer import Optimizer, element, g, lr, p, t
 
 m, v, s, vmax, ga = (element(n) for n in ("m", "v", "s", "v_max", "g_avg"))

@@ -5,7 +5,7 @@ import pytest
 
 from codegen import compile_graph
 from codegen.loops import Contraction, lower_graph
-from symnet.ir import Def, Graph, Input, access, fresh_indices
+from symnet.core.ir import Def, Graph, Input, access, fresh_indices
 
 LAYOUTS = {
     # name: (A shape, B shape, how C[i, j] reads them) — forward X·Wᵀ, backward δ·W and δᵀ·X
@@ -45,9 +45,9 @@ def test_sibling_reductions_fuse_into_one_pass(rng):
     """Multi-output fusion: the loss and every gradient of a polynomial fit in one loop, same numbers."""
     import symnet as sn
     from codegen.loops import MultiReduce
-    from symnet.program import gradient_program
-    from symnet.reference import evaluate
-    from symnet.tensor import _trace
+    from symnet.core.reference import evaluate
+    from symnet.frontend.tensor import _trace
+    from symnet.pipeline import gradient_program
 
     x = sn.tensor(rng.standard_normal(300), dtype=sn.float64, name="x")
     a, b, c = (sn.tensor(v, dtype=sn.float64, requires_grad=True) for v in (0.5, -1.0, 0.25))

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 
 import symnet as sn
 from codegen import compile_graph
-from symnet.program import gradient_program
-from symnet.reference import evaluate
-from symnet.tensor import _trace
+from symnet.core.reference import evaluate
+from symnet.frontend.tensor import _trace
+from symnet.pipeline import gradient_program
 from tests.test_grad_ops import OPS, draw
 from tests.test_properties import BINARY, REDUCE, UNARY, graph_function
 
@@ -70,9 +70,9 @@ def test_odd_sizes_exercise_vector_remainders(n, dtype, rng):
 
 
 def test_one_compiled_function_serves_every_batch_size(rng):
-    from symnet.ir import BATCH
-    from symnet.program import lower
-    from symnet.simplify import simplify
+    from symnet.core.ir import BATCH
+    from symnet.core.simplify import simplify
+    from symnet.pipeline import lower
 
     x = sn.tensor(rng.standard_normal((4, 3)), name="X")
     w = sn.tensor(rng.standard_normal((2, 3)), requires_grad=True, name="W")
@@ -102,7 +102,7 @@ def test_random_graphs_compiled_match_reference(steps, reduce, rows, cols, dtype
 
 def test_sum_over_indices_no_factor_reads():
     """Found by hypothesis: Σ_{i,j} 2·B[k] counts every (i, j) — in the reference and in native code."""
-    from symnet.ir import Def, Graph, Input, access, fresh_indices
+    from symnet.core.ir import Def, Graph, Input, access, fresh_indices
 
     i, j, k = fresh_indices((2, 3, 1))
     b = Input("B", (1,), np.dtype(np.float64))

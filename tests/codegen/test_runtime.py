@@ -11,9 +11,9 @@ import pytest
 import symnet as sn
 import symnet.nn.functional as F
 from codegen import cache, compile_graph
-from symnet.ir import BATCH
-from symnet.program import gradient_program
-from symnet.tensor import _trace
+from symnet.core.ir import BATCH
+from symnet.frontend.tensor import _trace
+from symnet.pipeline import gradient_program
 
 
 def mlp_graph():

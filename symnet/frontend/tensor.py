@@ -14,12 +14,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from . import dtypes
-from .dtypes import as_dtype, float_result, is_float, promote
-from .errors import DTypeError, GradError, ShapeError
-from .lru import LRUCache
-from .ops import COMPARISONS, SHAPE_RULES
-from .program import LeafSpec, OpSpec, forward_program, gradient_program
+from ..core import dtypes
+from ..core.cache import LRUCache
+from ..core.dtypes import as_dtype, float_result, is_float, promote
+from ..core.ops import COMPARISONS, SHAPE_RULES
+from ..errors import DTypeError, GradError, ShapeError
+from ..pipeline import LeafSpec, OpSpec, forward_program, gradient_program
 
 _grad_enabled = True
 

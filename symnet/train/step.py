@@ -13,16 +13,16 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from . import autodiff, simplify
-from .data import DataLoader, TensorDataset
-from .dtypes import int64
-from .errors import ShapeError
-from .ir import BATCH, Graph, Input
-from .nn.module import Module
-from .optim.optimizer import Optimizer
-from .printing import Formulas
-from .program import Program, lower
-from .tensor import Tensor, _trace
+from ..core import autodiff, simplify
+from ..core.dtypes import int64
+from ..core.ir import BATCH, Graph, Input
+from ..data import DataLoader, TensorDataset
+from ..errors import ShapeError
+from ..frontend.tensor import Tensor, _trace
+from ..nn.module import Module
+from ..optim.optimizer import Optimizer
+from ..pipeline import Program, lower
+from ..printing import Formulas
 
 
 def _as_tensor(x) -> Tensor:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import dtypes
-from .dtypes import as_dtype
-from .errors import DTypeError
+from ..core import dtypes
+from ..core.dtypes import as_dtype
+from ..errors import DTypeError
 from .tensor import Tensor
 
 _rng = np.random.default_rng()

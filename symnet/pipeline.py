@@ -16,11 +16,11 @@ from typing import NamedTuple
 import numpy as np
 import sympy as sp
 
-from . import autodiff, simplify
-from .ir import Def, Graph, Input, access, fresh_indices, is_tensor_symbol
-from .lru import LRUCache
-from .ops import LOWERINGS
-from .reference import evaluate
+from .core import autodiff, simplify
+from .core.cache import LRUCache
+from .core.ir import Def, Graph, Input, access, fresh_indices, is_tensor_symbol
+from .core.ops import LOWERINGS
+from .core.reference import evaluate
 
 
 class LeafSpec(NamedTuple):

@@ -2,7 +2,7 @@
 
 Everything a user can do to a tensor decomposes into these few kinds (softmax is ``exp(x - logsumexp)``,
 cross entropy a gather and a logsumexp). Derivatives are not written here: they follow from the element
-functions (``symnet.functions``) and the index algebra of ``symnet.autodiff``.
+functions (``symnet.core.functions``) and the index algebra of ``symnet.core.autodiff``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..errors import ShapeError
 from . import functions as F
-from .errors import ShapeError
 from .ir import Dim, Tensor, access, dims_numel, fresh_indices, same_dim
 
 #: Element functions of the ``map`` kind: name → SymPy expression of its operands.

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 
 import sympy as sp
 
+from ..errors import GradError
 from . import functions as F
 from .dtypes import int64, is_float
-from .errors import GradError
 from .ir import (
     Def,
     Graph,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from .errors import IndexRangeError, ShapeError
+from ..errors import IndexRangeError, ShapeError
 from .functions import NUMPY_IMPLEMENTATIONS
 from .ir import Def, Graph, Input, accesses, is_selection
 from .ops import fmt_shape

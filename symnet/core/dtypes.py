@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import DTypeError
+from ..errors import DTypeError
 
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
