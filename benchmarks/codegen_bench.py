@@ -19,9 +19,8 @@ from _common import best_of, mlp_problem, table, torch_or_none
 
 import symnet as sn
 from codegen import compile_graph
-from symnet import program
+from symnet import program, trace
 from symnet.core.ir import Def, Graph, Input, access, fresh_indices
-from symnet.frontend.tensor import _trace
 
 
 def contraction_graph(m: int, k: int, n: int) -> Graph:
@@ -55,7 +54,8 @@ def elementwise_chain(torch) -> None:
     x = np.random.default_rng(0).standard_normal(1_000_000).astype(np.float32)
     t = sn.tensor(x[:8], name="x")
     chain = (((t.exp() - 1).tanh() * t) + 0.25).sigmoid()  # exp, sub, tanh, mul, add, sigmoid
-    specs, nodes = _trace([chain])
+    traced = trace([chain])
+    specs, nodes = traced.specs, traced.tensors
     graph = program.forward_program(specs, (len(specs) - 1,)).graph
     graph = Graph([Input("x", (x.size,), np.dtype(np.float32))],
                   [dataclasses.replace(d, shape=(x.size,), domain=((d.symbols[0], x.size),)) for d in graph.defs],
@@ -78,8 +78,9 @@ def elementwise_chain(torch) -> None:
 
 def mlp_compile() -> None:
     _, _, _, loss = mlp_problem()
-    specs, nodes = _trace([loss()])
-    wrt = tuple(p for p, t in enumerate(nodes) if t._node is None and t.requires_grad)
+    traced = trace([loss()])
+    specs, nodes = traced.specs, traced.tensors
+    wrt = tuple(p for p, t in enumerate(nodes) if t.is_leaf and t.requires_grad)
     with tempfile.TemporaryDirectory() as folder:
         os.environ["SYMNET_CACHE_DIR"] = folder
         program.cache_clear()
@@ -94,7 +95,7 @@ def mlp_compile() -> None:
         hit = time.perf_counter() - start
         assert again.cache_hit and not compiled.cache_hit
         arrays = {program.lower(specs, (len(specs) - 1,)).names[p]: t.numpy() for p, t in enumerate(nodes)
-                  if t._node is None}
+                  if t.is_leaf}
         step = best_of(lambda: compiled(arrays), number=20)
     table("784-256-10 MLP, forward + backward, batch 256", ["", "ms"],
           [["derivation (trace → IR → autodiff → simplify)", f"{derive * 1e3:.1f}"],

@@ -11,16 +11,16 @@ import time
 
 from _common import mlp_problem
 
-from symnet import program
-from symnet.frontend.tensor import _trace
+from symnet import program, trace
 
 
 def main() -> None:
     _, _, _, loss = mlp_problem()
 
     def derive() -> None:
-        specs, nodes = _trace([loss()])
-        wrt = tuple(p for p, t in enumerate(nodes) if t._node is None and t.requires_grad)
+        traced = trace([loss()])
+        specs, nodes = traced.specs, traced.tensors
+        wrt = tuple(p for p, t in enumerate(nodes) if t.is_leaf and t.requires_grad)
         program.gradient_program(specs, len(specs) - 1, wrt, seeded=False)
 
     derive()  # warm imports

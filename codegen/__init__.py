@@ -1,13 +1,14 @@
 """codegen: tensor-expression definitions in, native CPU callables out (llvmlite).
 
-It knows nothing about neural networks: ``compile_graph(graph)`` takes a ``symnet.core.ir.Graph`` and returns a
-``CompiledGraph`` whose call runs every definition in one native call. Pipeline: ``loops`` (schedules) →
-``emit`` (LLVM IR, with ``mathlib`` for vectorizable transcendentals) → ``jit`` (O3, MCJIT) with ``cache``.
+It knows nothing about neural networks and depends on symnet's IR (``symnet.core.ir``) and error types only:
+``compile_graph(graph, repeat=None)`` takes an IR ``Graph`` and returns a ``CompiledGraph`` whose ``call`` runs
+every definition in one native call, and whose ``repeat`` runs it many times (the driver). Pipeline:
+``loops`` (schedules) → ``emit`` (LLVM IR, with ``gemm`` and ``mathlib``; ``driver`` for the repeat) → ``jit``
+(O3, MCJIT) with ``cache`` (objects on disk).
 """
 
-from .emit import LoopSpec
 from .runtime import CompiledGraph
 
 compile_graph = CompiledGraph
 
-__all__ = ["CompiledGraph", "compile_graph", "LoopSpec"]
+__all__ = ["CompiledGraph", "compile_graph"]

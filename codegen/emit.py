@@ -15,24 +15,17 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
-from symnet.core.ir import Graph, Tensor, is_tensor_symbol
-from symnet.errors import SymnetError
+from symnet.core.ir import Graph, Repeat, Tensor, is_tensor_symbol
+from symnet.errors import LoweringError
 
 from . import mathlib
+from .driver import emit_repeat
 from .gemm import gemm_function, tile_shape
-from .irloops import span
+from .irloops import F32, F64, I8, I32, I64, PTR, STORAGE, span
 from .jit import vector_bits
 from .loops import Contraction, Kernel, Loop, MultiReduce, Reduce, Store, Zero
 
-I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
-F32, F64 = ir.FloatType(), ir.DoubleType()
-PTR = ir.PointerType()
-STORAGE = {np.dtype(np.float32): F32, np.dtype(np.float64): F64, np.dtype(np.int64): I64, np.dtype(np.bool_): I8}
 ENTRY = "sn_entry"
-
-
-class LoweringError(SymnetError):
-    """An element expression codegen has no lowering for."""
 
 
 @dataclass(frozen=True)
@@ -451,111 +444,13 @@ class KernelEmitter:
         return self.math("exp", A.mul(self.float_value(exp), self.math("log", x)))
 
 
-@dataclass(frozen=True)
-class LoopSpec:
-    """How ``sn_loop`` repeats a graph: after each run, each ``feedback`` (definition → input) is copied back,
-    the 0-d float input ``counter`` grows by one and the 0-d definition ``record`` is written to the results.
-    With ``gathered`` (input → extra source buffer), each run first copies its rows of the source, picked by
-    that epoch's permutation, into the input — ``batch`` rows, fewer at the end of an epoch — binding the
-    dimension ``rows`` to the count."""
-
-    feedback: tuple[tuple[str, str], ...]
-    counter: str
-    record: str
-    gathered: tuple[tuple[str, str], ...] = ()
-    rows: sp.Symbol | None = None
-
-
-def _memcpy(module: ir.Module) -> ir.Function:
-    name = "llvm.memcpy.p0.p0.i64"
-    if name in module.globals:
-        return module.globals[name]
-    return ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, I1]), name)
-
-
-def _emit_loop(module, graph, functions, dims, slot, loop: LoopSpec) -> None:
-    """``i32 sn_loop(ptr buffers, ptr dims, ptr error, i64 steps, ptr perm, i64 samples, i64 batch, ptr out,
-    i64 epoch_steps, i64 orders)``: step s belongs to epoch s / epoch_steps, whose rows come from permutation
-    (epoch mod orders) of ``perm`` (``orders`` permutations of the samples, one after another)."""
-    tensors = graph.tensors()
-    fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR, I64, PTR, I64, I64, PTR, I64, I64]), "sn_loop")
-    bufs, dim_array, error_slot, steps, perm, samples, batch, results, epoch_steps, orders = fn.args
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    memcpy = _memcpy(module)
-
-    def i64(v):
-        return ir.Constant(I64, v)
-
-    def buffer(name):
-        return b.load(b.gep(bufs, [i64(slot[name])], source_etype=PTR), typ=PTR)
-
-    def numel(name, dim_values):
-        n = i64(1)
-        env = dict(zip(dims, dim_values, strict=True))
-        for d in tensors[name].shape:
-            n = b.mul(n, _int_of(b, sp.sympify(d), env))
-        return n
-
-    with span(b, i64(0), steps) as step:
-        dim_values = [b.load(b.gep(dim_array, [i64(k)], source_etype=I64), typ=I64) for k in range(len(dims))]
-        if loop.gathered:
-            gather = b.icmp_signed(">", batch, i64(0))
-            per_epoch = b.select(gather, epoch_steps, i64(1))
-            start = b.mul(b.srem(step, per_epoch), batch)
-            order = b.srem(b.sdiv(step, per_epoch), b.select(gather, orders, i64(1)))
-            offset = b.add(b.mul(order, samples), start)
-            left = b.sub(samples, start)
-            rows = b.select(b.icmp_signed("<", left, batch), left, batch)
-            position = dims.index(loop.rows)
-            dim_values[position] = b.select(gather, rows, dim_values[position])
-            rows = b.select(gather, rows, i64(0))  # batch 0: the inputs already hold the whole data
-            for target, source in loop.gathered:
-                t = tensors[target]
-                row_bytes = i64(int(np.prod([int(d) for d in t.shape[1:]], dtype=np.int64)) * t.dtype.itemsize)
-                dst, src = buffer(target), buffer(source)
-                with span(b, i64(0), rows) as r:
-                    index = b.load(b.gep(perm, [b.add(offset, r)], source_etype=I64), typ=I64)
-                    b.call(memcpy, [b.gep(dst, [b.mul(r, row_bytes)], source_etype=I8),
-                                    b.gep(src, [b.mul(index, row_bytes)], source_etype=I8), row_bytes,
-                                    ir.Constant(I1, 0)])
-        for kernel_fn, names in functions:
-            status = b.call(kernel_fn, [*(buffer(n) for n in names), *dim_values, error_slot])
-            with b.if_then(b.icmp_signed("!=", status, ir.Constant(I32, 0)), likely=False):
-                b.ret(status)
-        record_type = STORAGE[tensors[loop.record].dtype]
-        value = b.load(buffer(loop.record), typ=record_type)
-        value = b.fpext(value, F64) if record_type == F32 else value
-        b.store(value, b.gep(results, [step], source_etype=F64))
-        for source, target in loop.feedback:
-            nbytes = b.mul(numel(target, dim_values), i64(tensors[target].dtype.itemsize))
-            b.call(memcpy, [buffer(target), buffer(source), nbytes, ir.Constant(I1, 0)])
-        counter_type = STORAGE[tensors[loop.counter].dtype]
-        counter = buffer(loop.counter)
-        b.store(b.fadd(b.load(counter, typ=counter_type), ir.Constant(counter_type, 1.0)), counter)
-    b.ret(ir.Constant(I32, 0))
-
-
-def _int_of(b: ir.IRBuilder, e: sp.Expr, env: dict) -> ir.Value:
-    """A shape expression (integers, dimension symbols, products) as an i64 value."""
-    if e.is_Integer:
-        return ir.Constant(I64, int(e))
-    if isinstance(e, sp.Symbol):
-        return env[e]
-    if isinstance(e, sp.Mul):
-        v = ir.Constant(I64, 1)
-        for a in e.args:
-            v = b.mul(v, _int_of(b, a, env))
-        return v
-    raise LoweringError(f"codegen: shape {e} is not a product of dimensions")
-
-
 def emit_module(graph: Graph, kernels: list[Kernel], name: str,
-                loop: LoopSpec | None = None) -> tuple[str, list[IndexCheck], list[sp.Symbol]]:
-    """The LLVM IR text of a graph; the index checks its kernels make; its symbolic dimensions in order."""
+                repeat: Repeat | None = None) -> tuple[str, list[IndexCheck], list[sp.Symbol]]:
+    """The LLVM IR text of a graph (with the driver ``sn_repeat`` when a ``Repeat`` is given); the index checks
+    its kernels make; its symbolic dimensions in order."""
     module = ir.Module(name=name)
     tensors = graph.tensors()
     order = [t.name for t in graph.inputs] + [d.name for d in graph.defs]
-    order += [source for _, source in (loop.gathered if loop else ())]
     slot = {n: k for k, n in enumerate(order)}
     dims = dims_of(graph)
     checks: list[IndexCheck] = []
@@ -574,6 +469,6 @@ def emit_module(graph: Graph, kernels: list[Kernel], name: str,
         with b.if_then(b.icmp_signed("!=", status, ir.Constant(I32, 0)), likely=False):
             b.ret(status)
     b.ret(ir.Constant(I32, 0))
-    if loop is not None:
-        _emit_loop(module, graph, functions, dims, slot, loop)
+    if repeat is not None:
+        emit_repeat(module, graph, functions, dims, slot, repeat)
     return str(module), checks, dims

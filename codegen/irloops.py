@@ -1,12 +1,18 @@
-"""Structured control flow for llvmlite's IRBuilder, which has no ``for_range``."""
+"""The LLVM types buffers are stored in, and structured control flow for llvmlite's IRBuilder (it has no
+``for_range``)."""
 
 from __future__ import annotations
 
 import contextlib
 
+import numpy as np
 from llvmlite import ir
 
-I64 = ir.IntType(64)
+I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+F32, F64 = ir.FloatType(), ir.DoubleType()
+PTR = ir.PointerType()
+#: each dtype's storage type: codegen reads and writes a buffer only as its own dtype
+STORAGE = {np.dtype(np.float32): F32, np.dtype(np.float64): F64, np.dtype(np.int64): I64, np.dtype(np.bool_): I8}
 
 
 @contextlib.contextmanager

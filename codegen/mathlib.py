@@ -6,6 +6,8 @@ on the bits), so a vectorized loop evaluates them in SIMD like any arithmetic. E
 polynomials, twice the SIMD lanes) and float64; sin and cos are computed in double for both.
 Special values (±inf, NaN, 0, subnormals) give what NumPy gives; ``tests/codegen/test_mathlib.py`` states
 the measured error in ulps. sin and cos are accurate for |x| < 2^20·π/2 and NaN beyond (no Payne–Hanek).
+erf (x²-polynomial near 0, exp(−x²)·rational beyond) measured ≤ 1 ulp from the correctly rounded value in both
+formats (1.25 ulps from the exact one in float64, 1.19 in float32; mpmath sweeps, every float32 in [0, 4]).
 """
 
 from __future__ import annotations
@@ -222,6 +224,52 @@ def _softplus(a: Arith, x, beta, threshold):
     return a.select(a.gt(bx, threshold), x, stable)
 
 
+@dataclass(frozen=True)
+class ErfFit:
+    """erf's coefficients in one format: minimax (Remez, mpmath) weighted so that each fit's error, coefficients
+    rounded, is at most 0.11 ulp of erf itself."""
+
+    split: float  # |x| below: erf = x + x·small(x²); from here on: 1 − exp(−x²)·num(|x|)/den(|x|)
+    saturates: float  # end of the rational's fit, where erf already rounds to 1
+    small: tuple[float, ...]
+    num: tuple[float, ...]
+    den: tuple[float, ...]
+
+
+ERF_FITS = {
+    F64: ErfFit(0.84375, 6.0,
+                small=(0.1283791670955126, -0.37612638903184165, 0.11283791670977801, -0.026866170650007612,
+                       0.005223977679288869, -0.0008548330493239053, 0.00012055472261590831, -1.4929232144254576e-05,
+                       1.6520960597715443e-06, -1.6958524882972652e-07, 1.8058731312445775e-08,
+                       -1.866689660654822e-09),
+                num=(0.9999999590179144, 1.3683954394748141, 0.9221608214221851, 0.3573677454697476,
+                     0.07921828595412964, 0.008169276309185384),
+                den=(1.0, 2.4967741341573726, 2.7394713201716323, 1.7039998304074229, 0.6407321960401321,
+                     0.14040565201297797, 0.0144798328330417)),
+    F32: ErfFit(0.84375, 3.92,
+                small=(0.12837917, -0.37612593, 0.11282912, -0.026809536, 0.0050618816, -0.0006374964),
+                num=(1.0005918, 0.74010247, 0.23135027),
+                den=(1.0, 1.8726363, 1.330945, 0.40848652)),
+}
+
+
+def _erf(a: Arith, x):
+    """Near 0, x + x·small(x²) (the correction added last, so tiny x are rounded once). Beyond, 1 − erfc with
+    erfc = exp(−x²)·num/den: the rational fits exp(x²)·erfc(x) ≈ 1/(√π·x), and its error reaches erf scaled by
+    erfc/erf ≤ 0.31. x² is not rounded: hi is x with its low mantissa bits cleared, so hi² is exact, and
+    exp(−x²) = exp(−hi²)·exp(d) with d = (hi − x)(hi + x) tiny (≥ −2⁻²⁴·x² in double, −2⁻¹⁰·x² in float)."""
+    b, p, fit = a.b, a.p, ERF_FITS[a.p.T]
+    ax = a.abs(x)
+    small = a.add(ax, a.mul(ax, a.horner(a.mul(ax, ax), fit.small)))
+    low_bits = p.mantissa_bits // 2 + 1
+    hi = b.bitcast(b.and_(b.bitcast(ax, p.int_type), a.i(-(1 << low_bits))), p.T)
+    d = a.mul(a.sub(hi, ax), a.add(hi, ax))
+    gauss = a.mul(_exp(a, a.neg(a.mul(hi, hi))), a.horner(d, [1.0, 1.0, 0.5]))  # exp(d) ≈ 1 + d + d²/2
+    erfc = a.mul(gauss, a.div(a.horner(ax, fit.num), a.horner(ax, fit.den)))
+    big = a.select(a.gt(ax, a.c(fit.saturates)), a.c(1.0), a.sub(a.c(1.0), erfc))
+    return a.copysign(a.select(a.lt(ax, a.c(fit.split)), small, big), x)
+
+
 #: name → (arity, builder): the lowering table of the transcendental functions.
 FUNCTIONS = {
     "exp": (1, _exp),
@@ -233,6 +281,7 @@ FUNCTIONS = {
     "tanh": (1, _tanh),
     "sigmoid": (1, _sigmoid),
     "softplus": (3, _softplus),
+    "erf": (1, _erf),
 }
 
 

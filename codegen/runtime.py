@@ -18,13 +18,12 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from symnet.core.ir import Graph
-from symnet.core.ops import fmt_shape
-from symnet.core.reference import bind_dims
+from symnet.core.ir import Graph, Repeat, bind_dims, fmt_shape, format_graph
 from symnet.errors import DTypeError, IndexRangeError, ShapeError
 
 from . import cache, jit
-from .emit import ENTRY, IndexCheck, LoopSpec, dims_of, emit_module
+from .driver import REPEAT
+from .emit import ENTRY, IndexCheck, dims_of, emit_module
 from .loops import lower_graph, show_loops
 
 _log = logging.getLogger("symnet.codegen")
@@ -33,9 +32,8 @@ if os.environ.get("SYMNET_SHOW"):
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-_LOOP_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
-                              ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64,
-                              ctypes.c_int64)
+_REPEAT_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+                                ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,6 +58,13 @@ def _shape_function(shape, dims: list[sp.Symbol]):
     return sp.lambdify(dims, tuple(sp.sympify(n) for n in shape))
 
 
+def repeat_fingerprint(repeat: Repeat | None) -> str:
+    if repeat is None:
+        return "no repeat"
+    return repr(([(d.name, t.name) for d, t in repeat.feedback], [t.name for t in repeat.counters],
+                 [d.name for d in repeat.record], [t.name for t in repeat.gathers], str(repeat.rows)))
+
+
 def graph_fingerprint(graph: Graph) -> str:
     parts = [sp.srepr(tuple((t.name, tuple(map(sp.sympify, t.shape)), t.dtype.str) for t in graph.inputs))]
     for d in graph.defs:
@@ -75,12 +80,13 @@ class CompiledGraph:
     >>> compiled.show("llvm")                    # doctest: +SKIP
     """
 
-    def __init__(self, graph: Graph, use_cache: bool = True, loop: LoopSpec | None = None):
+    def __init__(self, graph: Graph, use_cache: bool = True, repeat: Repeat | None = None):
         self.graph = graph
-        self.loop = loop
+        self.plan = repeat
         self.dims = dims_of(graph)
         self._ir: str | None = None
-        key = cache.key(graph_fingerprint(graph), repr(loop), jit.host_fingerprint(), _source_fingerprint())
+        key = cache.key(graph_fingerprint(graph), repeat_fingerprint(repeat), jit.host_fingerprint(),
+                        _source_fingerprint())
         entry = cache.load(key) if use_cache else None
         self.cache_hit = entry is not None
         if entry is not None:
@@ -97,7 +103,7 @@ class CompiledGraph:
         for stage in filter(None, os.environ.get("SYMNET_SHOW", "").split(",")):
             _log.info("%s of %s:\n%s", stage, ", ".join(graph.outputs), self.show(stage.strip()))
         self._fn = _ENTRY_TYPE(self._engine.address(ENTRY))
-        self._loop_fn = _LOOP_TYPE(self._engine.address("sn_loop")) if loop is not None else None
+        self._repeat_fn = _REPEAT_TYPE(self._engine.address(REPEAT)) if repeat is not None else None
         self._inputs = list(graph.inputs)
         self._defs = list(graph.defs)
         # The per-call path uses no SymPy: shapes become plain ints, symbols or small compiled functions.
@@ -124,7 +130,7 @@ class CompiledGraph:
     def llvm_ir(self) -> str:
         """The module's LLVM IR before optimization (emitted on first use: a cache hit never needs it)."""
         if self._ir is None:
-            self._ir, self.checks, _ = emit_module(self.graph, self.kernels, "symnet", self.loop)
+            self._ir, self.checks, _ = emit_module(self.graph, self.kernels, "symnet", self.plan)
         return self._ir
 
     def _layout(self, sizes: tuple) -> tuple:
@@ -156,16 +162,19 @@ class CompiledGraph:
                     raise ShapeError(f"input {t.name}: {w} is {dims[w]} elsewhere but {g} here")
         return dims
 
-    def _validated(self, arrays: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        inputs = []
-        for t in self._inputs:
-            if t.name not in arrays:
+    def _validated(self, inputs: list) -> list[np.ndarray]:
+        """The inputs as contiguous arrays of the graph's dtypes (a wrong dtype is an error, never a cast)."""
+        if len(inputs) != len(self._inputs):
+            raise ShapeError(f"compiled graph: expected {len(self._inputs)} inputs, got {len(inputs)}")
+        checked = []
+        for t, a in zip(self._inputs, inputs, strict=True):
+            if a is None:
                 raise ShapeError(f"compiled graph: missing input {t.name!r}")
-            arr = np.asarray(arrays[t.name])
+            arr = np.asarray(a)
             if arr.dtype != t.dtype:
                 raise DTypeError(f"input {t.name}: expected dtype {t.dtype}, got {arr.dtype}")
-            inputs.append(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
-        return inputs
+            checked.append(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
+        return checked
 
     def _raise_index_error(self, status: int, inputs, shapes) -> None:
         check = self.checks[status - 1]
@@ -174,36 +183,38 @@ class CompiledGraph:
                               f"{int(self._error[0])}, outside [0, {shape[check.position]}) "
                               f"(dim {check.position} of shape {shape})")
 
-    def run_loop(self, arrays: Mapping[str, np.ndarray], steps: int, sources: Mapping[str, np.ndarray] | None = None,
-                 perm: np.ndarray | None = None, batch: int = 0, epoch_steps: int | None = None) -> np.ndarray:
-        """Run the graph ``steps`` times in one native call (see ``LoopSpec``); returns the recorded values.
-
-        Feedback targets are updated in the given arrays when they are contiguous and of the right dtype (as
-        parameters are). Gathered inputs take ``batch`` rows of their ``sources`` per step; ``perm`` holds one
-        permutation of the samples per epoch (a 2-d array, or 1-d for one order reused every epoch) and an
-        epoch is ``epoch_steps`` steps (default: all of them)."""
-        if self.loop is None:
-            raise RuntimeError("run_loop: this graph was compiled without a LoopSpec")
-        arrays = dict(arrays)
-        extra = []
-        samples = 0
-        if self.loop.gathered:
-            for target, source in self.loop.gathered:
-                src = np.ascontiguousarray(sources[source])
-                t = next(t for t in self._inputs if t.name == target)
+    def repeat(self, inputs: list[np.ndarray], steps: int, sources=(), index: np.ndarray | None = None,
+               starts: np.ndarray | None = None) -> np.ndarray:
+        """Run the graph ``steps`` times in one native call, as its ``Repeat`` says; returns the recorded values,
+        one row per iteration. With ``index`` and ``starts``, gathered inputs take their rows of ``sources``
+        (the given arrays for them may be None); without, they are read as given. Feedback targets are
+        updated in the given arrays (copied back when they had to be converted)."""
+        plan = self.plan
+        if plan is None:
+            raise RuntimeError("repeat: this graph was compiled without a Repeat")
+        given = list(inputs)
+        inputs = list(inputs)
+        position = {t.name: k for k, t in enumerate(self._inputs)}
+        extra, period = [], 1
+        if index is not None:
+            if len(sources) != len(plan.gathers):
+                raise ShapeError(f"repeat: {len(plan.gathers)} sources expected, got {len(sources)}")
+            index = np.ascontiguousarray(index, dtype=np.int64)
+            starts = np.ascontiguousarray(starts, dtype=np.int64)
+            period = len(starts) - 1
+            counts = np.diff(starts)
+            if period < 1 or starts[0] < 0 or starts[-1] > len(index) or (counts < 0).any():
+                raise IndexRangeError(f"repeat: starts must rise within the {len(index)} row indices")
+            for target, src in zip(plan.gathers, sources, strict=True):
+                t = self._inputs[position[target.name]]
+                src = np.ascontiguousarray(src)
                 if src.dtype != t.dtype:
-                    raise DTypeError(f"input {target}: expected dtype {t.dtype}, got {src.dtype}")
+                    raise DTypeError(f"input {target.name}: expected dtype {t.dtype}, got {src.dtype}")
+                if index.size and (index.min() < 0 or index.max() >= len(src)):
+                    raise IndexRangeError(f"repeat: row indices must lie in [0, {len(src)})")
+                inputs[position[target.name]] = np.empty((int(counts.max(initial=0)), *src.shape[1:]), src.dtype)
                 extra.append(src)
-                samples = len(src)
-            whole = batch >= samples and all(np.array_equal(order, np.arange(samples)) for order in perm)
-            for (target, _), src in zip(self.loop.gathered, extra, strict=True):
-                arrays[target] = src if whole else np.empty((batch, *src.shape[1:]), dtype=src.dtype)
-            if whole:
-                batch = 0  # every step reads the data in place: nothing to gather
-            perm = np.ascontiguousarray(np.atleast_2d(perm), dtype=np.int64)
-            if perm.shape[1] != samples or (perm.size and (perm.min() < 0 or perm.max() >= samples)):
-                raise IndexRangeError(f"run_loop: each permutation must order the {samples} samples")
-        inputs = self._validated(arrays)
+        inputs = self._validated(inputs)
         dims = self._bind(inputs)
         sizes = tuple(dims[s] for s in self.dims)
         total, offsets, shapes = self._layout(sizes)
@@ -213,22 +224,24 @@ class CompiledGraph:
                              [block.__array_interface__["data"][0] + start + o for o in offsets] +
                              [a.__array_interface__["data"][0] for a in extra], dtype=np.uintp)
         dim_values = np.array(sizes or (0,), dtype=np.int64)
-        results = np.empty(steps, dtype=np.float64)
-        perm_at = perm.__array_interface__["data"][0] if perm is not None else 0
-        orders = len(perm) if perm is not None else 1
-        status = self._loop_fn(addresses.ctypes.data, dim_values.ctypes.data, self._error_address, steps,
-                               perm_at, samples, batch, results.ctypes.data, epoch_steps or steps, orders)
+        records = np.empty((steps, len(plan.record)), dtype=np.float64)
+        if index is None:  # a null index means no gathering; starts is read either way, so it must be valid
+            starts = np.zeros(2, dtype=np.int64)
+        status = self._repeat_fn(addresses.ctypes.data, dim_values.ctypes.data, self._error_address, steps,
+                                 index.ctypes.data if index is not None else None, starts.ctypes.data, period,
+                                 records.ctypes.data)
         if status:
             self._raise_index_error(status, inputs, shapes)
-        for (_, target), given in ((f, arrays.get(f[1])) for f in self.loop.feedback):
-            updated = inputs[self._names().index(target)]
-            if given is not None and updated is not given:
-                np.copyto(given, updated)
-        return results
+        for _, target in plan.feedback:
+            k = position[target.name]
+            if given[k] is not None and inputs[k] is not given[k]:
+                np.copyto(given[k], inputs[k])
+        return records
 
     def __call__(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Run on a mapping of input arrays; returns the outputs by name."""
-        return dict(zip(self.graph.outputs, self.call(self._validated(arrays)), strict=True))
+        """Run on a mapping of input arrays by name; returns the outputs by name."""
+        outputs = self.call([arrays.get(t.name) for t in self._inputs])
+        return dict(zip(self.graph.outputs, outputs, strict=True))
 
     def call(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Run on input arrays in the graph's input order; returns the outputs in its output order.
@@ -242,7 +255,7 @@ class CompiledGraph:
                                  for a, t, shape in zip(inputs, self._inputs, self._input_shapes, strict=True)):
             dims = {}
         else:
-            inputs = self._validated({t.name: a for t, a in zip(self._inputs, inputs, strict=True)})
+            inputs = self._validated(inputs)
             dims = self._bind(inputs)
         missing = [str(s) for s in self.dims if s not in dims]
         if missing:
@@ -290,8 +303,7 @@ class CompiledGraph:
     def show(self, stage: str = "llvm") -> str:
         """The compiled graph at one stage: ``sympy`` definitions, ``loops``, ``llvm``, ``llvm-opt`` or ``asm``."""
         if stage == "sympy":
-            return "\n".join(f"{d.name}{list(d.out)} = {d.combine} over {list(d.symbols)}: {d.body}"
-                             for d in self.graph.defs)
+            return format_graph(self.graph)
         if stage == "loops":
             return show_loops(self.kernels)
         if stage == "llvm":

@@ -11,10 +11,11 @@ tensor([5.])
 x + 2*w + 1
 """
 
-from . import data, nn, optim
+from . import backend, data, nn, optim
 from .checkpoint import load, save
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
 from .errors import DTypeError, GradError, IndexRangeError, ShapeError, SymnetError
+from .frontend.autograd import is_grad_enabled, no_grad
 from .frontend.creation import (
     arange,
     from_numpy,
@@ -29,7 +30,8 @@ from .frontend.creation import (
     zeros,
     zeros_like,
 )
-from .frontend.tensor import Tensor, is_grad_enabled, no_grad
+from .frontend.tensor import Tensor
+from .frontend.trace import Traced, trace
 from .gradcheck import GradcheckReport, check_grads
 from .printing import Formulas, formulas, grad, hessian, show
 from .train import CompiledStep, compile
@@ -59,9 +61,9 @@ matmul.__name__ = "matmul"  # noqa: F821 - defined just above
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
-    "randn", "rand", "manual_seed", "no_grad", "is_grad_enabled", "grad", "hessian", "formulas", "Formulas", "show",
-    "check_grads", "GradcheckReport", "nn", "optim", "data", "compile", "CompiledStep", "save", "load",
-    "float32", "float64", "int64", "bool_", "float", "double", "long",
+    "randn", "rand", "manual_seed", "trace", "Traced", "no_grad", "is_grad_enabled", "grad", "hessian", "formulas",
+    "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "compile",
+    "CompiledStep", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DTypeError",
     "IndexRangeError", "GradError", *_FUNCTIONS,
 ]

@@ -19,3 +19,7 @@ class IndexRangeError(SymnetError, IndexError):
 
 class GradError(SymnetError, RuntimeError):
     """backward() or grad() asked for something that has no gradient."""
+
+
+class LoweringError(SymnetError):
+    """An element expression the backend has no lowering for."""

@@ -9,7 +9,7 @@ import numpy as np
 
 from .core.dtypes import float64, is_float
 from .errors import DTypeError
-from .frontend.tensor import Tensor, leaf_values
+from .frontend.tensor import Tensor
 from .pipeline import gradient_program, hvp_program
 from .printing import locate_leaves
 
@@ -73,16 +73,16 @@ def check_grads(fn: Callable[..., Tensor], inputs: Sequence, order: int = 2, eps
 
     def gradient_at(values) -> list[np.ndarray]:
         for x, v in zip(xs, values, strict=True):
-            x._value = v
+            x.set_(v)
         y = f(*xs)
-        specs, nodes, wrt = locate_leaves(y, xs, "check_grads")
-        prog = gradient_program(specs, len(specs) - 1, wrt, seeded=False)
-        result = prog.run(leaf_values(nodes))
+        traced, wrt = locate_leaves(y, xs, "check_grads")
+        prog = gradient_program(traced.specs, len(traced.specs) - 1, wrt, seeded=False)
+        result = prog.run(traced.leaf_values())
         return [result[o] for o in prog.graph.outputs[1:]]
 
     def value_at(values) -> float:
         for x, v in zip(xs, values, strict=True):
-            x._value = v
+            x.set_(v)
         return f(*xs).item()
 
     base = [x.numpy().copy() for x in xs]
@@ -104,12 +104,12 @@ def check_grads(fn: Callable[..., Tensor], inputs: Sequence, order: int = 2, eps
     if order >= 2:
         direction = [rng.standard_normal(x.shape) for x in base]
         for x, v in zip(xs, base, strict=True):
-            x._value = v
+            x.set_(v)
         y = f(*xs)
-        specs, nodes, wrt = locate_leaves(y, xs, "check_grads")
-        prog = hvp_program(specs, len(specs) - 1, wrt)
+        traced, wrt = locate_leaves(y, xs, "check_grads")
+        prog = hvp_program(traced.specs, len(traced.specs) - 1, wrt)
         extra = {f"V{n}": d for n, d in enumerate(direction)}
-        result = prog.run(leaf_values(nodes), extra)
+        result = prog.run(traced.leaf_values(), extra)
         hv = [result[o] for o in prog.graph.outputs]
         plus = gradient_at([b + eps * d for b, d in zip(base, direction, strict=True)])
         minus = gradient_at([b - eps * d for b, d in zip(base, direction, strict=True)])
@@ -117,7 +117,7 @@ def check_grads(fn: Callable[..., Tensor], inputs: Sequence, order: int = 2, eps
         scale = max(max((float(np.abs(g).max(initial=0)) for g in symbolic), default=0.0), 1.0)
         reports.append(_compare(2, hv, numeric_hv, rtol * 100, atol * 100 + 8 * np.finfo(np.float64).eps * scale / eps))
     for x, v in zip(xs, base, strict=True):
-        x._value = v
+        x.set_(v)
     return reports
 
 

@@ -1,26 +1,72 @@
-"""From traced tensors to IR programs, derived once per distinct structure.
+"""The pipeline: named stages from a traced structure to an executable, each one shown and timed.
 
-A traced graph is keyed by its structure (op kinds, parameters, dtypes, shapes, user names and wiring, never
-values), so a training loop that rebuilds the same graph every step lowers, differentiates and simplifies
-it once. The cache maps that key to a ``Program``: the simplified IR graph and how its tensors map back to
-the traced nodes.
+    trace → lower → simplify → differentiate → extend → simplify → compile (schedule + emit, in the backend)
+
+``trace`` lives in the frontend (it walks user tensors); every other stage is a function of the IR here.
+``SYMNET_SHOW=lower,differentiate,…`` logs a stage's result as it runs (``loops``, ``llvm``, ``llvm-opt`` and
+``asm`` show the backend's own stages); ``timings()`` says how long each stage took in total. Eager
+``backward()``, ``grad``/``hessian``/``formulas``, ``compile`` and the optimizers all go through these
+functions: nothing else strings stages together.
+
+A traced structure is keyed by its ops, parameters, dtypes, shapes, user names and wiring (never values), so a
+training loop that rebuilds the same graph derives it once (``Program`` cache).
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import sympy as sp
 
-from .core import autodiff, simplify
-from .core.cache import LRUCache
-from .core.ir import Def, Graph, Input, access, fresh_indices, is_tensor_symbol
-from .core.ops import LOWERINGS
-from .core.reference import evaluate
+from . import backend
+from .core import autodiff
+from .core import simplify as rewrite
+from .core.cache import BoundedCache
+from .core.ir import Def, Graph, Input, Repeat, access, format_graph, fresh_indices, is_tensor_symbol
+from .core.ops import Op
+
+STAGES = ("trace", "lower", "simplify", "differentiate", "extend", "compile")
+_log = logging.getLogger("symnet.pipeline")
+_TIMES: dict[str, list[float]] = {s: [0, 0.0] for s in STAGES}
+
+
+def _shown() -> set[str]:
+    shown = {s.strip() for s in os.environ.get("SYMNET_SHOW", "").split(",") if s.strip()}
+    if shown and not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    return shown
+
+
+def stage(name: str, show: Callable | None = None):
+    """Time a stage function; log its result when ``SYMNET_SHOW`` names the stage."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            start = time.perf_counter()
+            result = fn(*args, **kwargs)
+            record = _TIMES[name]
+            record[0] += 1
+            record[1] += time.perf_counter() - start
+            if name in _shown() and show is not None:
+                _log.info("%s:\n%s", name, show(result))
+            return result
+
+        return run
+
+    return wrap
+
+
+def timings() -> dict[str, tuple[int, float]]:
+    """Calls and total seconds of each stage since the process started."""
+    return {s: (int(n), t) for s, (n, t) in _TIMES.items()}
 
 
 class LeafSpec(NamedTuple):
@@ -33,10 +79,11 @@ class LeafSpec(NamedTuple):
 
 
 class OpSpec(NamedTuple):
-    """An op of a traced structure: its kind, parameters, result dtype and the positions of its inputs."""
+    """An op of a traced structure: its kind (the op's class, part of the key), its typed parameters, the
+    result dtype and the positions of its inputs."""
 
-    kind: str
-    params: tuple
+    kind: type
+    op: Op
     dtype: np.dtype
     inputs: tuple[int, ...]
     name: str | None
@@ -47,48 +94,38 @@ Spec = LeafSpec | OpSpec
 
 @dataclass
 class Program:
-    """A derived, simplified graph and the names its traced nodes carry in it."""
+    """A derived graph, the names its traced nodes carry in it, and its executable (compiled on first run)."""
 
     graph: Graph
     names: list[str]
     leaves: list[int] = field(default_factory=list)
     #: names of the adjoint definitions (printed as δ…)
     adjoints: set[str] = field(default_factory=set)
-
-    _compiled: object = None
+    _executable: backend.Executable | None = None
     _order: list = field(default_factory=list)
 
+    @property
+    def executable(self) -> backend.Executable:
+        if self._executable is None:
+            self._executable = compile_graph(self.graph)
+            slot = {self.names[p]: k for k, p in enumerate(self.leaves)}
+            self._order = [slot.get(t.name, t.name) for t in self.graph.inputs]
+        return self._executable
+
     def run(self, leaf_arrays: Sequence[np.ndarray], extra: dict[str, np.ndarray] | None = None) -> dict:
-        """Evaluate the graph: natively (compiled once per program), or on the NumPy reference evaluator when
-        ``SYMNET_BACKEND=reference``; the outputs by name."""
+        """Evaluate on the leaves' arrays (in trace order) and ``extra`` inputs by name; the outputs by name."""
         return dict(zip(self.graph.outputs, self.run_list(leaf_arrays, extra), strict=True))
 
     def run_list(self, leaf_arrays: Sequence[np.ndarray], extra: dict[str, np.ndarray] | None = None) -> list:
         """``run``, with the outputs as a list in the graph's output order (the hot path of backward)."""
-        if backend() == "reference":
-            arrays = {self.names[p]: a for p, a in zip(self.leaves, leaf_arrays, strict=True)}
-            result = evaluate(self.graph, {**arrays, **(extra or {})})
-            return [result[name] for name in self.graph.outputs]
-        if self._compiled is None:
-            from codegen import compile_graph
-
-            self._compiled = compile_graph(self.graph)
-            slot = {self.names[p]: k for k, p in enumerate(self.leaves)}
-            self._order = [slot.get(t.name, t.name) for t in self.graph.inputs]
-        values = [leaf_arrays[k] if type(k) is int else extra[k] for k in self._order]
-        return self._compiled.call(values)
+        executable = self.executable
+        return executable.call([leaf_arrays[k] if type(k) is int else extra[k] for k in self._order])
 
 
-def backend() -> str:
-    """``native`` (compiled with codegen, the default) or ``reference`` (NumPy), from ``SYMNET_BACKEND``."""
-    choice = os.environ.get("SYMNET_BACKEND", "native")
-    if choice not in ("native", "reference"):
-        raise ValueError(f"SYMNET_BACKEND must be 'native' or 'reference', got {choice!r}")
-    return choice
-
+# ---------------------------------------------------------------- stages
 
 def _auto_names(specs: Sequence[Spec]) -> list[str]:
-    """User names where given; otherwise A, B, … for leaves and the op's name plus a counter."""
+    """User names where given; otherwise A, B, … for leaves and the op's label plus a counter."""
     taken = {s.name for s in specs if s.name}
     names, counters, letters = [], {}, iter(_leaf_letters())
     for s in specs:
@@ -97,7 +134,7 @@ def _auto_names(specs: Sequence[Spec]) -> list[str]:
             if isinstance(s, LeafSpec):
                 name = next(n for n in letters if n not in taken)
             else:
-                label = s.params[0] if s.kind in ("map", "reduce") else s.kind
+                label = s.op.label
                 counters[label] = counters.get(label, 0) + 1
                 name = f"{label}{counters[label]}"
                 while name in taken:
@@ -116,8 +153,9 @@ def _leaf_letters():
         yield f"T{n}"
 
 
+@stage("lower", show=lambda prog: format_graph(prog.graph))
 def lower(specs: Sequence[Spec], outputs: Sequence[int]) -> Program:
-    """The IR graph of a traced structure: an Input per leaf, a Def per op."""
+    """The IR graph of a traced structure: an Input per leaf, a Def per op (each op's ``define`` rule)."""
     names = _auto_names(specs)
     inputs, defs, table = [], [], []
     for pos, s in enumerate(specs):
@@ -125,23 +163,50 @@ def lower(specs: Sequence[Spec], outputs: Sequence[int]) -> Program:
             t = Input(names[pos], s.shape, s.dtype)
             inputs.append(t)
         else:
-            low = LOWERINGS[s.kind](s.params, [table[i] for i in s.inputs])
+            low = s.op.define([table[i] for i in s.inputs])
             t = Def(names[pos], low.shape, s.dtype, low.domain, low.out, low.body, low.combine, low.ties,
-                    label=s.kind if s.kind != "map" else s.params[0])
+                    label=s.op.label)
             defs.append(t)
         table.append(t)
     leaves = [p for p, s in enumerate(specs) if isinstance(s, LeafSpec)]
     return Program(Graph(inputs, defs, [names[o] for o in outputs]), names, leaves)
 
 
-class _ProgramCache(LRUCache):
-    """Derived programs by structural key: each holds native code, and a loop over ever-new shapes must not
-    keep them all."""
+@stage("simplify", show=format_graph)
+def simplify(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
+    """Fusion, stability rewrites, CSE and pruning (``core.simplify``); names in ``keep`` stay."""
+    return rewrite.simplify(graph, keep)
 
-    limit = 512
+
+@stage("differentiate", show=lambda result: format_graph(result[0]))
+def differentiate(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = None) -> tuple[Graph, dict]:
+    """Reverse mode: the graph with the adjoints of ``wrt`` as outputs (any graph, adjoints included, so orders
+    compose); the map from each differentiated tensor to its adjoint's name."""
+    return autodiff.gradient(graph, output, wrt, seed)
 
 
-_CACHE: _ProgramCache = _ProgramCache()
+@stage("extend", show=format_graph)
+def extend(graph: Graph, inputs: Sequence[Input], defs: Sequence[Def], outputs: Sequence[str]) -> Graph:
+    """The graph with more inputs, definitions (an optimizer's update, a dot product) and outputs."""
+    return Graph([*graph.inputs, *inputs], [*graph.defs, *defs], list(outputs))
+
+
+@stage("compile")
+def compile_graph(graph: Graph, repeat: Repeat | None = None) -> backend.Executable:
+    """Schedule and emit through the backend in use (``SYMNET_SHOW=loops,llvm,…`` logs its stages)."""
+    executable = backend.compile(graph, repeat)
+    for shown in _shown() & {"sympy", "loops", "llvm", "llvm-opt", "asm"}:
+        _log.info("%s of %s:\n%s", shown, ", ".join(graph.outputs), executable.show(shown))
+    return executable
+
+
+# ---------------------------------------------------------------- programs, derived once per structure
+
+_PROGRAMS = BoundedCache("programs", limit=512)
+
+
+def cache_clear() -> None:
+    _PROGRAMS.clear()
 
 
 def _user_names(specs: Sequence[Spec]) -> frozenset[str]:
@@ -149,59 +214,53 @@ def _user_names(specs: Sequence[Spec]) -> frozenset[str]:
 
 
 def forward_program(specs: tuple[Spec, ...], outputs: tuple[int, ...]) -> Program:
-    key = ("forward", specs, outputs)
-    if key not in _CACHE:
+    """lower → simplify."""
+    def build():
         prog = lower(specs, outputs)
-        prog.graph = simplify.simplify(prog.graph, _user_names(specs))
-        _CACHE[key] = prog
-    return _CACHE[key]
+        prog.graph = simplify(prog.graph, _user_names(specs))
+        return prog
+
+    return _PROGRAMS.get_or_build(("forward", specs, outputs), build)
 
 
 def gradient_program(specs: tuple[Spec, ...], output: int, wrt: tuple[int, ...], seeded: bool) -> Program:
-    """Forward and adjoint graph; outputs are the output's value then ∂output/∂leaf for each of ``wrt``."""
-    key = ("gradient", specs, output, wrt, seeded)
-    if key not in _CACHE:
+    """lower → simplify → differentiate → simplify; outputs are the output's value then ∂output/∂leaf for each
+    of ``wrt`` (a ``seed`` input holds the cotangent when ``seeded``)."""
+    def build():
         prog = lower(specs, (output,))
-        forward = simplify.simplify(prog.graph, _user_names(specs))
-        root = prog.names[output]
-        grad, grad_names = autodiff.gradient(forward, root, [prog.names[w] for w in wrt],
-                                             seed="seed" if seeded else None)
-        grad.outputs = [root, *grad.outputs]
         named = _user_names(specs)
-        prog.graph = simplify.simplify(grad, named | {grad_names[n] for n in named if n in grad_names and n != root})
+        forward = simplify(prog.graph, named)
+        root = prog.names[output]
+        grad, grad_names = differentiate(forward, root, [prog.names[w] for w in wrt], "seed" if seeded else None)
+        grad.outputs = [root, *grad.outputs]
+        prog.graph = simplify(grad, named | {grad_names[n] for n in named if n in grad_names and n != root})
         prog.adjoints = {d.name for d in prog.graph.defs} - {d.name for d in forward.defs}
-        _CACHE[key] = prog
-    return _CACHE[key]
+        return prog
+
+    return _PROGRAMS.get_or_build(("gradient", specs, output, wrt, seeded), build)
 
 
 def hvp_program(specs: tuple[Spec, ...], output: int, wrt: tuple[int, ...]) -> Program:
-    """Hessian-vector products: outputs are ∂/∂leaf of Σ_k ⟨∂output/∂leaf_k, V_k⟩ for inputs ``V_k``."""
-    key = ("hvp", specs, output, wrt)
-    if key not in _CACHE:
+    """Hessian-vector products: the gradient program extended by Σ_k ⟨∂output/∂leaf_k, V_k⟩ for new inputs
+    ``V_k``, differentiated again; outputs are its derivatives by each of ``wrt``."""
+    def build():
         first = gradient_program(specs, output, wrt, seeded=False)
         graph = first.graph
-        inputs, defs = list(graph.inputs), list(graph.defs)
         table = graph.tensors()
-        terms = []
+        vectors, dots = [], []
         for n, g in enumerate(graph.outputs[1:]):
             t = table[g]
             v = Input(f"V{n}", t.shape, t.dtype)
-            inputs.append(v)
             syms = fresh_indices(t.shape)
-            dot = Def(f"dot{n}", (), t.dtype, tuple(zip(syms, t.shape, strict=True)), (),
-                      access(g, syms) * access(v.name, syms), "sum")
-            defs.append(dot)
-            terms.append(access(dot.name, ()))
-        dtype = table[graph.outputs[0]].dtype
-        defs.append(Def("vHv", (), dtype, (), (), sp.Add(*terms)))
-        wrt_names = [first.names[w] for w in wrt]
-        second, _ = autodiff.gradient(Graph(inputs, defs, ["vHv"]), "vHv", wrt_names)
-        _CACHE[key] = Program(simplify.simplify(second), first.names, first.leaves)
-    return _CACHE[key]
+            vectors.append(v)
+            dots.append(Def(f"dot{n}", (), t.dtype, tuple(zip(syms, t.shape, strict=True)), (),
+                            access(g, syms) * access(v.name, syms), "sum"))
+        total = Def("vHv", (), table[graph.outputs[0]].dtype, (), (), sp.Add(*(access(d.name, ()) for d in dots)))
+        extended = extend(graph, vectors, [*dots, total], ["vHv"])
+        second, _ = differentiate(extended, "vHv", [first.names[w] for w in wrt])
+        return Program(simplify(second), first.names, first.leaves)
 
-
-def cache_clear() -> None:
-    _CACHE.clear()
+    return _PROGRAMS.get_or_build(("hvp", specs, output, wrt), build)
 
 
 def closed_form(graph: Graph, name: str) -> sp.Expr:
@@ -212,7 +271,7 @@ def closed_form(graph: Graph, name: str) -> sp.Expr:
     table = {d.name: d for d in graph.defs}
     inputs = {t.name: t for t in graph.inputs}
 
-    def expand(expr: sp.Expr, depth: int = 0) -> sp.Expr:
+    def expand(expr: sp.Expr) -> sp.Expr:
         def at(e):
             label = str(e.base.label) if isinstance(e, sp.Indexed) else e.name
             d = table.get(label)
@@ -225,9 +284,8 @@ def closed_form(graph: Graph, name: str) -> sp.Expr:
             if d.combine not in ("assign", "sum") or any(o not in d.extents for o in d.out):
                 return e
             mapping = dict(zip(d.out, indices, strict=True))
-            body = d.body.xreplace(mapping)
+            inner = expand(d.body.xreplace(mapping))
             limits = [(r, 0, d.extents[r] - 1) for r in d.reduced]
-            inner = expand(body, depth + 1)
             if limits:
                 inner = sp.Sum(inner, *limits)
                 if all(hi == 0 for _, _, hi in limits):

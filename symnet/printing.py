@@ -13,22 +13,23 @@ import sympy as sp
 
 from .core.ir import Def, Graph
 from .errors import GradError
-from .frontend.tensor import Tensor, _trace, leaf_values
-from .pipeline import Program, closed_form, forward_program, gradient_program, hvp_program
+from .frontend.tensor import Tensor
+from .frontend.trace import Traced, trace
+from .pipeline import Program, closed_form, compile_graph, forward_program, gradient_program, hvp_program
 
 
-def locate_leaves(output: Tensor, inputs: Sequence[Tensor], op: str):
-    """The structure of a one-element output's graph and the positions of ``inputs`` among its leaves."""
+def locate_leaves(output: Tensor, inputs: Sequence[Tensor], op: str) -> tuple[Traced, tuple[int, ...]]:
+    """The trace of a one-element output's graph and the positions of ``inputs`` among its leaves."""
     if output.numel() != 1:
         raise GradError(f"{op}: the output must have one element, it has shape {output.shape}")
-    specs, nodes = _trace([output])
-    position = {id(t): p for p, t in enumerate(nodes)}
+    traced = trace([output])
+    position = {id(t): p for p, t in enumerate(traced.tensors)}
     wrt = []
     for t in inputs:
-        if id(t) not in position or t._node is not None:
+        if id(t) not in position or not t.is_leaf:
             raise GradError(f"{op}: {t.name or 'the tensor'} of shape {t.shape} is not a leaf of this graph")
         wrt.append(position[id(t)])
-    return specs, nodes, tuple(wrt)
+    return traced, tuple(wrt)
 
 
 def grad(output: Tensor, input: Tensor) -> sp.Expr:
@@ -36,8 +37,8 @@ def grad(output: Tensor, input: Tensor) -> sp.Expr:
 
     One-element tensors read as plain symbols (``x + 2*w + 1``); larger ones as indexed reads, with sums.
     """
-    specs, _, wrt = locate_leaves(output, [input], "grad")
-    prog = gradient_program(specs, len(specs) - 1, wrt, seeded=False)
+    traced, wrt = locate_leaves(output, [input], "grad")
+    prog = gradient_program(traced.specs, len(traced.specs) - 1, wrt, seeded=False)
     return closed_form(prog.graph, prog.graph.outputs[1])
 
 
@@ -47,9 +48,9 @@ def hessian(output: Tensor, inputs: Sequence[Tensor] | Tensor) -> np.ndarray:
     Derived symbolically (the adjoint graph is differentiated again), one Hessian-vector product per column.
     """
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    specs, nodes, wrt = locate_leaves(output, inputs, "hessian")
-    prog = hvp_program(specs, len(specs) - 1, wrt)
-    leaves = leaf_values(nodes)
+    traced, wrt = locate_leaves(output, inputs, "hessian")
+    prog = hvp_program(traced.specs, len(traced.specs) - 1, wrt)
+    leaves = traced.leaf_values()
     sizes = [t.numel() for t in inputs]
     total = sum(sizes)
     columns = []
@@ -150,30 +151,29 @@ class Formulas:
         return str(self)
 
 
+def _requiring_grad(traced: Traced) -> list[Tensor]:
+    return [t for t in traced.tensors if t.is_leaf and t.requires_grad]
+
+
 def show(output: Tensor, stage: str = "llvm", wrt: Sequence[Tensor] | None = None) -> str:
     """One stage of the compiled forward-and-backward program of ``output``: ``sympy`` definitions, ``loops``,
     ``llvm`` (before optimization), ``llvm-opt`` or ``asm``. ``SYMNET_SHOW=loops,llvm`` logs stages as programs
     compile."""
-    from codegen import compile_graph
-
-    specs, nodes = _trace([output])
-    if wrt is None:
-        wrt = [t for t in nodes if t._node is None and t.requires_grad]
+    traced = trace([output])
+    wrt = _requiring_grad(traced) if wrt is None else wrt
     if wrt:
-        specs, nodes, positions = locate_leaves(output, wrt, "show")
-        graph = gradient_program(specs, len(specs) - 1, positions, seeded=False).graph
+        traced, positions = locate_leaves(output, wrt, "show")
+        graph = gradient_program(traced.specs, len(traced.specs) - 1, positions, seeded=False).graph
     else:
-        graph = forward_program(specs, (len(specs) - 1,)).graph
+        graph = forward_program(traced.specs, (len(traced.specs) - 1,)).graph
     return compile_graph(graph).show(stage)
 
 
 def formulas(output: Tensor, wrt: Sequence[Tensor] | None = None) -> Formulas:
     """The forward definitions of ``output`` and the adjoint of every leaf that requires grad (or ``wrt``)."""
-    specs, nodes = _trace([output])
-    if wrt is None:
-        wrt = [t for t in nodes if t._node is None and t.requires_grad]
-    specs, nodes, positions = locate_leaves(output, wrt, "formulas")
-    prog = gradient_program(specs, len(specs) - 1, positions, seeded=False)
-    closed = all(t.numel() == 1 for t in nodes)
+    wrt = _requiring_grad(trace([output])) if wrt is None else wrt
+    traced, positions = locate_leaves(output, wrt, "formulas")
+    prog = gradient_program(traced.specs, len(traced.specs) - 1, positions, seeded=False)
+    closed = all(t.numel() == 1 for t in traced.tensors)
     names = [prog.names[p] for p in positions]
-    return Formulas(prog, closed, prog.names[len(specs) - 1], names)
+    return Formulas(prog, closed, prog.names[len(traced.specs) - 1], names)

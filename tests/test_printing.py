@@ -61,18 +61,18 @@ def test_structural_cache_derives_once():
     for _ in range(3):
         loss, W1, W2 = mlp()
         loss.backward()
-    assert len(program._CACHE) == 1
+    assert len(program._PROGRAMS) == 1
     loss, _, _ = mlp(batch=5)                   # another shape: another structure
     loss.backward()
-    assert len(program._CACHE) == 2
+    assert len(program._PROGRAMS) == 2
 
 
 def test_structural_cache_is_bounded(monkeypatch):
     program.cache_clear()
-    monkeypatch.setattr(program._ProgramCache, "limit", 3)
+    monkeypatch.setattr(program._PROGRAMS, "limit", 3)
     for n in range(1, 6):
         (sn.ones(n, requires_grad=True) * 2).sum().backward()
-    assert len(program._CACHE) == 3
+    assert len(program._PROGRAMS) == 3
     program.cache_clear()
 
 
@@ -81,10 +81,10 @@ def test_rebuilt_graph_reuses_its_bound_plan_and_stays_correct():
     what it computes — a new value array, requires_grad, another leaf — gets another key."""
     import importlib
 
-    T = importlib.import_module("symnet.frontend.tensor")
+    T = importlib.import_module("symnet.frontend.autograd")
     w = sn.tensor([1.0], requires_grad=True)
     x = sn.tensor([2.0], requires_grad=True)
-    keys = {((x + w) * (w + 1))._node.key for _ in range(3)}
+    keys = {((x + w) * (w + 1)).node.key for _ in range(3)}
     assert len(keys) == 1
     for _ in range(3):
         ((x + w) * (w + 1)).backward()
@@ -95,8 +95,8 @@ def test_rebuilt_graph_reuses_its_bound_plan_and_stays_correct():
     w.grad = None
     ((x + w) * (w + 1)).backward()
     assert w.grad.item() == 3                      # x + 2w + 1 at w = 0
-    before = ((x + w) * (w + 1))._node.key
+    before = ((x + w) * (w + 1)).node.key
     x.requires_grad_(False)
-    assert ((x + w) * (w + 1))._node.key != before
+    assert ((x + w) * (w + 1)).node.key != before
     w2 = sn.tensor([0.0], requires_grad=True)
-    assert ((x + w2) * (w2 + 1))._node.key != ((x + w) * (w + 1))._node.key
+    assert ((x + w2) * (w2 + 1)).node.key != ((x + w) * (w + 1)).node.key

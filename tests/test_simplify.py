@@ -5,10 +5,10 @@ import pytest
 import sympy as sp
 
 import symnet as sn
+from symnet import trace
 from symnet.core import functions as F
 from symnet.core.reference import _compiled
 from symnet.core.simplify import STABILIZE, stabilize
-from symnet.frontend.tensor import _trace
 from symnet.pipeline import cache_clear, forward_program
 
 x = sp.Symbol("x", real=True)
@@ -36,7 +36,8 @@ def test_rewrite_round_trip(rule):
 def test_graph_cse_merges_identical_definitions():
     a = sn.tensor([0.5, 1.0], requires_grad=True)
     y = (a * 3).sigmoid().sum() * (a * 3).sigmoid().sum()
-    specs, _ = _trace([y])
+    traced = trace([y])
+    specs, _ = traced.specs, traced.tensors
     cache_clear()
     graph = forward_program(specs, (len(specs) - 1,)).graph
     assert sum(d.body.has(F.sigmoid) for d in graph.defs) == 1
@@ -46,7 +47,8 @@ def test_pruning_drops_what_no_output_needs():
     a = sn.tensor([0.5, 1.0], requires_grad=True)
     unused = a.exp().sum()
     y = (a * a).sum()
-    specs, _ = _trace([y])
+    traced = trace([y])
+    specs, _ = traced.specs, traced.tensors
     graph = forward_program(specs, (len(specs) - 1,)).graph
     assert not any(d.body.has(sp.exp) for d in graph.defs)
     assert unused.item() == pytest.approx(np.exp([0.5, 1.0]).sum(), rel=1e-6)

@@ -1,5 +1,6 @@
 """The README path, end to end, in seconds."""
 
+import os
 import subprocess
 import sys
 
@@ -27,8 +28,8 @@ def test_demo_command_runs():
     assert "each epoch is one native call" in out.stdout and "train accuracy 9" in out.stdout
 
 
-def test_reference_backend_switch_gives_the_same_gradients(monkeypatch):
-    """SYMNET_BACKEND=reference runs programs on the NumPy evaluator: same numbers as native code."""
+def test_reference_backend_switch_gives_the_same_gradients():
+    """The reference backend runs programs on the NumPy evaluator: same numbers as native code."""
     import numpy as np
 
     def gradients():
@@ -40,10 +41,23 @@ def test_reference_backend_switch_gives_the_same_gradients(monkeypatch):
         return loss.item(), w.grad.numpy()
 
     native = gradients()
-    monkeypatch.setenv("SYMNET_BACKEND", "reference")
-    reference = gradients()
+    sn.pipeline.cache_clear()
+    with sn.backend.use("reference"):
+        assert sn.backend.name() == "reference"
+        reference = gradients()
+    sn.pipeline.cache_clear()
     assert native[0] == pytest.approx(reference[0], rel=1e-12)
     np.testing.assert_allclose(native[1], reference[1], rtol=1e-10)
-    monkeypatch.setenv("SYMNET_BACKEND", "llvm")
-    with pytest.raises(ValueError, match="SYMNET_BACKEND must be"):
-        gradients()
+    with pytest.raises(ValueError, match="SYMNET_BACKEND must be"), sn.backend.use("llvm"):
+        pass
+
+
+def test_symnet_backend_variable_is_read_once_at_import(tmp_path):
+    code = ("import symnet as sn\nprint(sn.backend.name())\n"
+            "w = sn.tensor([1.0], requires_grad=True); (w * w).sum().backward(); print(w.grad.item())")
+    env = {**os.environ, "SYMNET_BACKEND": "reference", "SYMNET_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["reference", "2.0"]
+    env["SYMNET_BACKEND"] = "llvm"
+    bad = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert bad.returncode != 0 and "SYMNET_BACKEND must be 'native' or 'reference'" in bad.stderr

@@ -5,10 +5,10 @@ import pytest
 
 import symnet as sn
 import symnet.nn.functional as F
+from symnet import trace
 from symnet.core import autodiff, simplify
 from symnet.core.ir import BATCH
 from symnet.core.reference import evaluate
-from symnet.frontend.tensor import _trace
 from symnet.pipeline import lower
 
 
@@ -30,7 +30,8 @@ def make(rng, batch):
 
 def symbolic_program(X, Y, params):
     """Lower the traced graph with the batch dimension of X and Y replaced by the symbol N."""
-    specs, nodes = _trace([mlp_loss(X, Y, *params)])
+    traced = trace([mlp_loss(X, Y, *params)])
+    specs, nodes = traced.specs, traced.tensors
     batch_leaves = {id(X), id(Y)}
     specs = tuple(
         s._replace(shape=(BATCH, *s.shape[1:])) if id(t) in batch_leaves else s
@@ -38,7 +39,7 @@ def symbolic_program(X, Y, params):
     )
     prog = lower(specs, (len(specs) - 1,))
     forward = simplify.simplify(prog.graph)
-    wrt = [prog.names[p] for p, t in enumerate(nodes) if t.requires_grad and t._node is None]
+    wrt = [prog.names[p] for p, t in enumerate(nodes) if t.requires_grad and t.is_leaf]
     grad, _ = autodiff.gradient(forward, prog.names[-1], wrt)
     grad.outputs = [prog.names[-1], *grad.outputs]
     return simplify.simplify(grad), prog, nodes
@@ -50,7 +51,7 @@ def test_symbolic_batch_matches_concrete(batch, rng):
     graph, prog, nodes = symbolic_program(X0, Y0, params)
     assert any(d.shape and d.shape[0] == BATCH for d in graph.defs)
     X, Y, _ = make(rng, batch)
-    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t._node is None}
+    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t.is_leaf}
     arrays[prog.names[_position(nodes, X0)]] = X.numpy()
     arrays[prog.names[_position(nodes, Y0)]] = Y.numpy()
     result = evaluate(graph, arrays)
@@ -65,7 +66,7 @@ def test_symbolic_batch_matches_concrete(batch, rng):
 def test_batch_sizes_must_agree(rng):
     X0, Y0, params = make(rng, 4)
     graph, prog, nodes = symbolic_program(X0, Y0, params)
-    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t._node is None}
+    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t.is_leaf}
     arrays[prog.names[_position(nodes, Y0)]] = np.zeros(3, dtype=np.int64)
     with pytest.raises(sn.ShapeError, match="N is 4 elsewhere but 3 here"):
         evaluate(graph, arrays)

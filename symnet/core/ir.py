@@ -13,11 +13,13 @@ Nothing here knows about neural networks, NumPy or LLVM.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy as sp
+
+from ..errors import ShapeError
 
 Dim = int | sp.Expr
 COMBINES = ("assign", "sum", "max", "argmax")
@@ -219,3 +221,47 @@ def dims_numel(shape: Sequence[Dim]) -> Dim:
     for d in shape:
         n = n * d
     return n
+
+
+def fmt_shape(shape: Sequence[Dim]) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def bind_dims(inputs: Sequence[Input], arrays: Mapping[str, np.ndarray]) -> dict[sp.Symbol, int]:
+    """Read the values of symbolic dimensions (the batch size) off the arrays; check every shape."""
+    dims: dict[sp.Symbol, int] = {}
+    for t in inputs:
+        arr = arrays[t.name]
+        if arr.ndim != len(t.shape):
+            raise ShapeError(f"input {t.name}: expected {len(t.shape)} dims {fmt_shape(t.shape)}, got {arr.shape}")
+        for want, got in zip(t.shape, arr.shape, strict=True):
+            if isinstance(want, sp.Symbol):
+                if dims.setdefault(want, got) != got:
+                    raise ShapeError(f"input {t.name}: {want} is {dims[want]} elsewhere but {got} here")
+            elif int(sp.sympify(want).subs(dims)) != got:
+                raise ShapeError(f"input {t.name}: expected shape {fmt_shape(t.shape)}, got {arr.shape}")
+    return dims
+
+
+def format_graph(graph: Graph) -> str:
+    """The definitions as plain lines, ``name[out] = combine over [domain]: body`` (the ``sympy`` stage)."""
+    lines = [f"input {t.name}{fmt_shape(t.shape)} {t.dtype}" for t in graph.inputs]
+    lines += [f"{d.name}{list(d.out)} = {d.combine} over {list(d.symbols)}: {d.body}" for d in graph.defs]
+    return "\n".join(lines + [f"outputs: {', '.join(graph.outputs)}"])
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """How a driver runs a graph many times in one call (training epochs, iterated maps):
+
+    iteration s first copies, for each ``gathers`` input, the rows ``index[starts[s mod P] : starts[s mod P + 1]]``
+    of its source array into it and binds the dimension ``rows`` to their count; then it runs the graph,
+    writes each 0-d ``record`` definition to row s of the results, copies each ``feedback`` definition into
+    its input (the next iteration's value), and adds one to each 0-d ``counters`` input.
+    """
+
+    feedback: tuple[tuple[Def, Input], ...] = ()
+    counters: tuple[Input, ...] = ()
+    record: tuple[Def, ...] = ()
+    gathers: tuple[Input, ...] = ()
+    rows: sp.Symbol | None = None

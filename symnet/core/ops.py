@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sympy as sp
 
 from ..errors import ShapeError
 from . import functions as F
-from .ir import Dim, Tensor, access, dims_numel, fresh_indices, same_dim
+from .ir import Dim, Tensor, access, dims_numel, fmt_shape, fresh_indices, same_dim
 
 #: Element functions of the ``map`` kind: name → SymPy expression of its operands.
 ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
@@ -80,10 +81,6 @@ def constant(value) -> sp.Expr:
     return sp.Float(value)
 
 
-def fmt_shape(shape: Sequence[Dim]) -> str:
-    return "(" + ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
-
-
 def broadcast_shapes(op: str, *shapes: Sequence[Dim]) -> tuple[Dim, ...]:
     """NumPy/PyTorch broadcasting, for integer and symbolic dimensions."""
     if all(s == shapes[0] for s in shapes):
@@ -126,197 +123,201 @@ def elementwise(shape: Sequence[Dim], body_at: Callable[[tuple[sp.Symbol, ...]],
     return Lowered(tuple(shape), tuple(zip(syms, shape, strict=True)), syms, body_at(syms))
 
 
-# ---------------------------------------------------------------- shape rules (cheap: run at trace time)
-
-def map_shape(params, shapes):
-    fn, slots = params
-    return broadcast_shapes(fn, *(shapes[k] for kind, k in slots if kind == "t"))
-
-
-def reduce_shape(params, shapes):
-    _, dims, keepdim, _, _ = params
-    (shape,) = shapes
-    if keepdim:
-        return tuple(1 if p in dims else d for p, d in enumerate(shape))
-    return tuple(d for p, d in enumerate(shape) if p not in dims)
+# ---------------------------------------------------------------- the op table: one typed row per op
+#
+# Each op is a NamedTuple of its parameters (hashable and cheap: the tracer keys structures by them) with two
+# rules: ``shape`` (run at trace time, no SymPy) and ``define`` (its definition in index notation).
 
 
-def matmul_shape(params, shapes):
-    a, b = shapes
-    if not a or not b:
-        raise ShapeError(f"matmul: both operands need at least one dimension, got {fmt_shape(a)} and {fmt_shape(b)}")
-    k_a, k_b = a[-1], (b[0] if len(b) == 1 else b[-2])
-    if not same_dim(k_a, k_b):
-        raise ShapeError(
-            f"matmul: shapes {fmt_shape(a)} and {fmt_shape(b)} are not aligned: "
-            f"{k_a} (last dim of the first) != {k_b} ({'dim 0' if len(b) == 1 else 'dim -2'} of the second)"
-        )
-    batch = broadcast_shapes("matmul", a[:-2], b[:-2])
-    return batch + ((a[-2],) if len(a) > 1 else ()) + ((b[-1],) if len(b) > 1 else ())
+class Map(NamedTuple):
+    """An element function of ``ELEMENTWISE`` over broadcast operands: ``slots`` lists ``("t", k)`` for the
+    k-th tensor input and ``("c", value)`` for a Python number folded into the formula."""
+
+    fn: str
+    slots: tuple
+
+    @property
+    def label(self) -> str:
+        return self.fn
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return broadcast_shapes(self.fn, *(shapes[k] for kind, k in self.slots if kind == "t"))
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        shape = self.shape([t.shape for t in ins])
+
+        def body(syms):
+            args = [access(ins[k].name, broadcast_index(ins[k].shape, shape, syms)) if kind == "t" else constant(k)
+                    for kind, k in self.slots]
+            return ELEMENTWISE[self.fn](*args)
+
+        return elementwise(shape, body)
 
 
-def permute_shape(params, shapes):
-    (perm,) = params
-    return tuple(shapes[0][p] for p in perm)
+class Reduce(NamedTuple):
+    """``combine`` (sum, max, argmax) over ``dims``; ``mean`` divides by their size; ``ties`` is the max's
+    gradient rule (see ``ir.Def``)."""
+
+    combine: str
+    dims: tuple[int, ...]
+    keepdim: bool
+    mean: bool = False
+    ties: str = "first"
+
+    @property
+    def label(self) -> str:
+        return self.combine
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        (shape,) = shapes
+        if self.keepdim:
+            return tuple(1 if p in self.dims else d for p, d in enumerate(shape))
+        return tuple(d for p, d in enumerate(shape) if p not in self.dims)
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+        syms = fresh_indices(src.shape)
+        body = access(src.name, syms)
+        if self.mean:
+            body = body / dims_numel([src.shape[p] for p in self.dims])
+        out = tuple(sp.Integer(0) if p in self.dims else s for p, s in enumerate(syms)
+                    if self.keepdim or p not in self.dims)
+        return Lowered(self.shape([src.shape]), tuple(zip(syms, src.shape, strict=True)), out, body, self.combine,
+                       self.ties)
 
 
-def unsqueeze_shape(params, shapes):
-    (dim,) = params
-    shape = list(shapes[0])
-    shape.insert(dim, 1)
-    return tuple(shape)
+class MatMul(NamedTuple):
+    """``a @ b`` with NumPy's rules for 1-d operands and broadcast batch dimensions."""
+
+    label = "matmul"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        a, b = shapes
+        if not a or not b:
+            raise ShapeError(f"matmul: both operands need at least one dimension, got {fmt_shape(a)} and "
+                             f"{fmt_shape(b)}")
+        k_a, k_b = a[-1], (b[0] if len(b) == 1 else b[-2])
+        if not same_dim(k_a, k_b):
+            raise ShapeError(
+                f"matmul: shapes {fmt_shape(a)} and {fmt_shape(b)} are not aligned: "
+                f"{k_a} (last dim of the first) != {k_b} ({'dim 0' if len(b) == 1 else 'dim -2'} of the second)"
+            )
+        batch = broadcast_shapes("matmul", a[:-2], b[:-2])
+        return batch + ((a[-2],) if len(a) > 1 else ()) + ((b[-1],) if len(b) > 1 else ())
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        a, b = ins
+        shape = self.shape([a.shape, b.shape])
+        out = fresh_indices(shape)
+        (k,) = fresh_indices([a.shape[-1]], avoid=out)
+        nbatch = len(shape) - (len(a.shape) > 1) - (len(b.shape) > 1)
+        batch_syms, rest = out[:nbatch], list(out[nbatch:])
+        batch_shape = shape[:nbatch]
+        a_idx = broadcast_index(a.shape[:-2], batch_shape, batch_syms) if len(a.shape) > 1 else []
+        b_idx = broadcast_index(b.shape[:-2], batch_shape, batch_syms) if len(b.shape) > 1 else []
+        if len(a.shape) > 1:
+            a_idx.append(rest.pop(0))
+        a_idx.append(k)
+        b_idx.append(k)
+        if len(b.shape) > 1:
+            b_idx.append(rest.pop(0))
+        domain = (*zip(out, shape, strict=True), (k, a.shape[-1]))
+        return Lowered(shape, domain, out, access(a.name, a_idx) * access(b.name, b_idx), "sum")
 
 
-def squeeze_shape(params, shapes):
-    (dims,) = params
-    return tuple(d for p, d in enumerate(shapes[0]) if p not in dims)
+class Permute(NamedTuple):
+    perm: tuple[int, ...]
+
+    label = "permute"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return tuple(shapes[0][p] for p in self.perm)
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+
+        def body(syms):
+            idx = [None] * len(self.perm)
+            for out_pos, src_pos in enumerate(self.perm):
+                idx[src_pos] = syms[out_pos]
+            return access(src.name, idx)
+
+        return elementwise(self.shape([src.shape]), body)
 
 
-def reshape_shape(params, shapes):
-    """Target shape of a reshape: -1 is inferred, None keeps the input's dimension at that position (flatten's
-    leading dimensions, which may be the symbolic batch)."""
-    (spec,) = params
-    (shape,) = shapes
-    spec = tuple(shape[p] if d is None else d for p, d in enumerate(spec))
-    total = sp.sympify(dims_numel(shape))
-    target = []
-    for d in spec:
-        if d == -1:
-            missing = sp.cancel(total / sp.sympify(dims_numel([k for k in spec if k != -1])))
-            d = int(missing) if missing.is_Integer else missing
-        target.append(d)
-    if sp.expand(sp.sympify(dims_numel(target)) - total) != 0 or any(
-            isinstance(d, sp.Expr) and not d.is_integer for d in target):
-        raise ShapeError(f"reshape: shape {fmt_shape(spec)} is invalid for input of shape {fmt_shape(shape)}")
-    return tuple(target)
+class Unsqueeze(NamedTuple):
+    dim: int
+
+    label = "unsqueeze"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        shape = list(shapes[0])
+        shape.insert(self.dim, 1)
+        return tuple(shape)
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+        return elementwise(self.shape([src.shape]), lambda syms: access(src.name, syms[:self.dim] +
+                                                                        syms[self.dim + 1:]))
 
 
-def gather_shape(params, shapes):
-    (dim,) = params
-    src, index = shapes
-    if len(src) != len(index):
-        raise ShapeError(f"gather: index {fmt_shape(index)} must have as many dims as input {fmt_shape(src)}")
-    for p, (s, i) in enumerate(zip(src, index, strict=True)):
-        if p != dim and not (same_dim(s, i) or (isinstance(s, int) and isinstance(i, int) and i <= s)):
-            raise ShapeError(f"gather: index {fmt_shape(index)} is larger than input {fmt_shape(src)} in dim {p}")
-    return tuple(index)
+class Squeeze(NamedTuple):
+    dims: tuple[int, ...]
+
+    label = "squeeze"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return tuple(d for p, d in enumerate(shapes[0]) if p not in self.dims)
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+
+        def body(syms):
+            it = iter(syms)
+            return access(src.name, [sp.Integer(0) if p in self.dims else next(it) for p in range(len(src.shape))])
+
+        return elementwise(self.shape([src.shape]), body)
 
 
-def slice_shape(params, shapes):
-    (items,) = params
-    out = []
-    for item, d in zip(items, shapes[0], strict=True):
-        if item[0] == "all":
-            out.append(d)
-        elif item[0] == "range":
-            out.append(item[3])
-    return tuple(out)
+class Reshape(NamedTuple):
+    """Target shape: -1 is inferred, None keeps the input's dimension at that position (flatten's leading
+    dimensions, which may be the symbolic batch)."""
 
+    spec: tuple
 
-SHAPE_RULES = {
-    "map": map_shape, "reduce": reduce_shape, "matmul": matmul_shape, "permute": permute_shape,
-    "unsqueeze": unsqueeze_shape, "squeeze": squeeze_shape, "reshape": reshape_shape,
-    "gather": gather_shape, "slice": slice_shape,
-}
+    label = "reshape"
 
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        (shape,) = shapes
+        spec = tuple(shape[p] if d is None else d for p, d in enumerate(self.spec))
+        total = sp.sympify(dims_numel(shape))
+        target = []
+        for d in spec:
+            if d == -1:
+                missing = sp.cancel(total / sp.sympify(dims_numel([k for k in spec if k != -1])))
+                d = int(missing) if missing.is_Integer else missing
+            target.append(d)
+        if sp.expand(sp.sympify(dims_numel(target)) - total) != 0 or any(
+                isinstance(d, sp.Expr) and not d.is_integer for d in target):
+            raise ShapeError(f"reshape: shape {fmt_shape(spec)} is invalid for input of shape {fmt_shape(shape)}")
+        return tuple(target)
 
-# ---------------------------------------------------------------- definitions in index notation
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+        shape = self.shape([src.shape])
+        non_unit_in = [d for d in src.shape if d != 1]
+        non_unit_out = [d for d in shape if d != 1]
 
-def lower_map(params, ins: Sequence[Tensor]) -> Lowered:
-    fn, slots = params
-    shape = map_shape(params, [t.shape for t in ins])
+        def body(syms):
+            if len(non_unit_in) == len(non_unit_out) and all(map(same_dim, non_unit_in, non_unit_out)):
+                kept = iter(s for s, d in zip(syms, shape, strict=True) if d != 1)
+                return access(src.name, [sp.Integer(0) if d == 1 else next(kept) for d in src.shape])
+            flat = sum((s * dims_numel(shape[p + 1:]) for p, s in enumerate(syms)), sp.Integer(0))
+            idx = [sp.Mod(sp.floor(flat / dims_numel(src.shape[p + 1:])), d) if p else
+                   sp.floor(flat / dims_numel(src.shape[1:])) for p, d in enumerate(src.shape)]
+            return access(src.name, [_within_extents(i, dict(zip(syms, shape, strict=True))) for i in idx])
 
-    def body(syms):
-        args = [
-            access(ins[k].name, broadcast_index(ins[k].shape, shape, syms)) if kind == "t" else constant(k)
-            for kind, k in slots
-        ]
-        return ELEMENTWISE[fn](*args)
-
-    return elementwise(shape, body)
-
-
-def lower_reduce(params, ins: Sequence[Tensor]) -> Lowered:
-    combine, dims, keepdim, mean, ties = params
-    (src,) = ins
-    shape = reduce_shape(params, [src.shape])
-    syms = fresh_indices(src.shape)
-    body = access(src.name, syms)
-    if mean:
-        body = body / dims_numel([src.shape[p] for p in dims])
-    out = tuple(sp.Integer(0) if p in dims else s for p, s in enumerate(syms) if keepdim or p not in dims)
-    return Lowered(shape, tuple(zip(syms, src.shape, strict=True)), out, body, combine, ties)
-
-
-def lower_matmul(params, ins: Sequence[Tensor]) -> Lowered:
-    a, b = ins
-    shape = matmul_shape(params, [a.shape, b.shape])
-    out = fresh_indices(shape)
-    (k,) = fresh_indices([a.shape[-1]], avoid=out)
-    nbatch = len(shape) - (len(a.shape) > 1) - (len(b.shape) > 1)
-    batch_syms, rest = out[:nbatch], list(out[nbatch:])
-    batch_shape = shape[:nbatch]
-    a_idx = broadcast_index(a.shape[:-2], batch_shape, batch_syms) if len(a.shape) > 1 else []
-    b_idx = broadcast_index(b.shape[:-2], batch_shape, batch_syms) if len(b.shape) > 1 else []
-    if len(a.shape) > 1:
-        a_idx.append(rest.pop(0))
-    a_idx.append(k)
-    b_idx.append(k)
-    if len(b.shape) > 1:
-        b_idx.append(rest.pop(0))
-    domain = (*zip(out, shape, strict=True), (k, a.shape[-1]))
-    return Lowered(shape, domain, out, access(a.name, a_idx) * access(b.name, b_idx), "sum")
-
-
-def lower_permute(params, ins: Sequence[Tensor]) -> Lowered:
-    (perm,) = params
-    (src,) = ins
-    shape = permute_shape(params, [src.shape])
-
-    def body(syms):
-        idx = [None] * len(perm)
-        for out_pos, src_pos in enumerate(perm):
-            idx[src_pos] = syms[out_pos]
-        return access(src.name, idx)
-
-    return elementwise(shape, body)
-
-
-def lower_unsqueeze(params, ins: Sequence[Tensor]) -> Lowered:
-    (dim,) = params
-    (src,) = ins
-    shape = unsqueeze_shape(params, [src.shape])
-    return elementwise(shape, lambda syms: access(src.name, syms[:dim] + syms[dim + 1:]))
-
-
-def lower_squeeze(params, ins: Sequence[Tensor]) -> Lowered:
-    (dims,) = params
-    (src,) = ins
-    shape = squeeze_shape(params, [src.shape])
-
-    def body(syms):
-        it = iter(syms)
-        return access(src.name, [sp.Integer(0) if p in dims else next(it) for p in range(len(src.shape))])
-
-    return elementwise(shape, body)
-
-
-def lower_reshape(params, ins: Sequence[Tensor]) -> Lowered:
-    (src,) = ins
-    shape = reshape_shape(params, [src.shape])
-    non_unit_in = [d for d in src.shape if d != 1]
-    non_unit_out = [d for d in shape if d != 1]
-
-    def body(syms):
-        if len(non_unit_in) == len(non_unit_out) and all(map(same_dim, non_unit_in, non_unit_out)):
-            kept = iter(s for s, d in zip(syms, shape, strict=True) if d != 1)
-            return access(src.name, [sp.Integer(0) if d == 1 else next(kept) for d in src.shape])
-        flat = sum((s * dims_numel(shape[p + 1:]) for p, s in enumerate(syms)), sp.Integer(0))
-        idx = [sp.Mod(sp.floor(flat / dims_numel(src.shape[p + 1:])), d) if p else
-               sp.floor(flat / dims_numel(src.shape[1:])) for p, d in enumerate(src.shape)]
-        return access(src.name, [_within_extents(i, dict(zip(syms, shape, strict=True))) for i in idx])
-
-    return elementwise(shape, body)
+        return elementwise(shape, body)
 
 
 def _within_extents(index: sp.Expr, extents: dict) -> sp.Expr:
@@ -330,42 +331,67 @@ def _within_extents(index: sp.Expr, extents: dict) -> sp.Expr:
     return index.replace(lambda e: isinstance(e, sp.Mod) and small(e.args[0], e.args[1]), lambda e: e.args[0])
 
 
-def lower_gather(params, ins: Sequence[Tensor]) -> Lowered:
-    (dim,) = params
-    src, index = ins
-    shape = gather_shape(params, [src.shape, index.shape])
+class Gather(NamedTuple):
+    """``src[..., index[i], ...]`` along ``dim``: a data-dependent read."""
 
-    def body(syms):
-        idx = list(syms)
-        idx[dim] = access(index.name, syms)
-        return access(src.name, idx)
+    dim: int
 
-    return elementwise(shape, body)
+    label = "gather"
 
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        src, index = shapes
+        if len(src) != len(index):
+            raise ShapeError(f"gather: index {fmt_shape(index)} must have as many dims as input {fmt_shape(src)}")
+        for p, (s, i) in enumerate(zip(src, index, strict=True)):
+            if p != self.dim and not (same_dim(s, i) or (isinstance(s, int) and isinstance(i, int) and i <= s)):
+                raise ShapeError(f"gather: index {fmt_shape(index)} is larger than input {fmt_shape(src)} in dim {p}")
+        return tuple(index)
 
-def lower_slice(params, ins: Sequence[Tensor]) -> Lowered:
-    (items,) = params
-    (src,) = ins
-    shape = slice_shape(params, [src.shape])
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        src, index = ins
 
-    def body(syms):
-        it = iter(syms)
-        idx = []
-        for item in items:
-            if item[0] == "index":
-                idx.append(sp.Integer(item[1]))
-            elif item[0] == "all":
-                idx.append(next(it))
-            else:
-                _, start, step, _ = item
-                idx.append(start + step * next(it))
-        return access(src.name, idx)
+        def body(syms):
+            idx = list(syms)
+            idx[self.dim] = access(index.name, syms)
+            return access(src.name, idx)
 
-    return elementwise(shape, body)
+        return elementwise(self.shape([src.shape, index.shape]), body)
 
 
-LOWERINGS: dict[str, Callable[..., Lowered]] = {
-    "map": lower_map, "reduce": lower_reduce, "matmul": lower_matmul, "permute": lower_permute,
-    "unsqueeze": lower_unsqueeze, "squeeze": lower_squeeze, "reshape": lower_reshape,
-    "gather": lower_gather, "slice": lower_slice,
-}
+class Slice(NamedTuple):
+    """Basic indexing: per dimension ``("index", i)``, ``("all",)`` or ``("range", start, step, length)``."""
+
+    items: tuple
+
+    label = "slice"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        out = []
+        for item, d in zip(self.items, shapes[0], strict=True):
+            if item[0] == "all":
+                out.append(d)
+            elif item[0] == "range":
+                out.append(item[3])
+        return tuple(out)
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+
+        def body(syms):
+            it = iter(syms)
+            idx = []
+            for item in self.items:
+                if item[0] == "index":
+                    idx.append(sp.Integer(item[1]))
+                elif item[0] == "all":
+                    idx.append(next(it))
+                else:
+                    _, start, step, _ = item
+                    idx.append(start + step * next(it))
+            return access(src.name, idx)
+
+        return elementwise(self.shape([src.shape]), body)
+
+
+Op = Map | Reduce | MatMul | Permute | Unsqueeze | Squeeze | Reshape | Gather | Slice
+OPS: tuple[type, ...] = (Map, Reduce, MatMul, Permute, Unsqueeze, Squeeze, Reshape, Gather, Slice)

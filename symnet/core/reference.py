@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import sympy as sp
 
-from ..errors import IndexRangeError, ShapeError
+from ..errors import IndexRangeError
 from .functions import NUMPY_IMPLEMENTATIONS
-from .ir import Def, Graph, Input, accesses, is_selection
-from .ops import fmt_shape
+from .ir import Def, Graph, accesses, bind_dims, is_selection
 
 
 @functools.lru_cache(maxsize=4096)
@@ -24,22 +23,6 @@ def _compiled(expr: sp.Expr, args: tuple[sp.Expr, ...]):
     dummies = [sp.Dummy(f"a{n}") for n in range(len(args))]
     body = expr.xreplace(dict(zip(args, dummies, strict=True)))
     return sp.lambdify(dummies, body, modules=[NUMPY_IMPLEMENTATIONS, "numpy"], cse=True)
-
-
-def bind_dims(inputs: Sequence[Input], arrays: Mapping[str, np.ndarray]) -> dict[sp.Symbol, int]:
-    """Read the values of symbolic dimensions (the batch size) off the arrays; check every shape."""
-    dims: dict[sp.Symbol, int] = {}
-    for t in inputs:
-        arr = arrays[t.name]
-        if arr.ndim != len(t.shape):
-            raise ShapeError(f"input {t.name}: expected {len(t.shape)} dims {fmt_shape(t.shape)}, got {arr.shape}")
-        for want, got in zip(t.shape, arr.shape, strict=True):
-            if isinstance(want, sp.Symbol):
-                if dims.setdefault(want, got) != got:
-                    raise ShapeError(f"input {t.name}: {want} is {dims[want]} elsewhere but {got} here")
-            elif int(sp.sympify(want).subs(dims)) != got:
-                raise ShapeError(f"input {t.name}: expected shape {fmt_shape(t.shape)}, got {arr.shape}")
-    return dims
 
 
 class _Grid:

@@ -1,13 +1,12 @@
 """``symnet.Tensor``: PyTorch-shaped tensors that record a cheap graph and compute values on demand.
 
-An op on tensors makes a small Python node (kind, parameters, inputs) — no SymPy at trace time. Values are
-computed when looked at (``repr``, ``.numpy()``, ``.item()``) or by ``backward()``, by running the program
-derived for the graph's structure, so a loop that rebuilds the same graph derives it once.
+An op on tensors makes a small node (``trace.Node``: a typed op and its inputs) — no SymPy at trace time.
+Values are computed when looked at (``repr``, ``.numpy()``, ``.item()``) or by ``backward()``, by running the
+program the pipeline derives for the graph's structure, so a loop that rebuilds the same graph derives it once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections import namedtuple
 from collections.abc import Sequence
@@ -15,102 +14,14 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core import dtypes
-from ..core.cache import LRUCache
 from ..core.dtypes import as_dtype, float_result, is_float, promote
-from ..core.ops import COMPARISONS, SHAPE_RULES
+from ..core.ops import Gather, Map, MatMul, Op, Permute, Reduce, Reshape, Squeeze, Unsqueeze
 from ..errors import DTypeError, GradError, ShapeError
-from ..pipeline import LeafSpec, OpSpec, forward_program, gradient_program
-
-_grad_enabled = True
-
-
-class no_grad(contextlib.ContextDecorator):
-    """Within it, ops compute values at once and record nothing (for hand-written parameter updates)."""
-
-    def __enter__(self):
-        global _grad_enabled
-        self._prev, _grad_enabled = _grad_enabled, False
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self._prev
-
-
-def is_grad_enabled() -> bool:
-    return _grad_enabled
-
-
-class _StructureKeys:
-    """Hash-consed integer keys: two graphs get the same key exactly when they apply the same ops to the same
-    leaf tensors holding the same value arrays, so a graph rebuilt in every step of a Python loop finds its
-    bound program without a trace. The table holds the leaves it keys (their ids stay unique), is cleared when
-    it grows large, and never reuses a key; large leaves get a fresh key each time instead of being held."""
-
-    limit, largest = 8192, 1 << 16
-
-    def __init__(self):
-        self.table: dict[tuple, int] = {}
-        self.held: list = []
-        self.last = 0
-
-    def fresh(self) -> int:
-        self.last += 1
-        return self.last
-
-    def of(self, key: tuple) -> int:
-        found = self.table.get(key)
-        if found is None:
-            if len(self.table) >= self.limit:
-                self.table.clear()
-                self.held.clear()
-            found = self.table[key] = self.fresh()
-        return found
-
-    def leaf(self, t: Tensor) -> int:
-        value = t._value
-        if value.nbytes > self.largest:
-            return self.fresh()
-        key = (id(t), id(value), t.shape, t.dtype, t.requires_grad, t._name)
-        found = self.table.get(key)
-        if found is None:
-            found = self.of(key)
-            self.held.append((t, value))
-        return found
-
-
-_KEYS = _StructureKeys()
-
-
-class _Node:
-    """An op, its parameters and inputs, the value arrays of its leaf inputs at creation (in-place updates
-    give a leaf a new array, so a lazily computed tensor still sees the values it was made from, as in
-    PyTorch), and its structural key."""
-
-    __slots__ = ("kind", "params", "inputs", "leaf_values", "key")
-
-    def __init__(self, kind: str, params: tuple, inputs: tuple[Tensor, ...]):
-        self.kind, self.params, self.inputs = kind, params, inputs
-        values, keys = [], []
-        for t in inputs:
-            node = t._node
-            if node is None:
-                values.append(t._value)
-                keys.append(_KEYS.leaf(t))
-            else:
-                values.append(None)
-                keys.append(node.key)
-        self.leaf_values = tuple(values)
-        self.key = _KEYS.of((kind, params, tuple(keys)))
-
-
-class _Plans(LRUCache):
-    """Bound backward programs by structural key: the program, the leaf value arrays and the leaves to
-    accumulate into. Only graphs of small leaves get keys that can repeat."""
-
-    limit = 64
-
-
-_PLANS = _Plans()
+from ..pipeline import forward_program
+from . import autograd
+from .autograd import is_grad_enabled
+from .indexing import slice_op
+from .trace import Node, trace
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
@@ -124,14 +35,15 @@ def _normalize_dim(dim: int, rank: int, op: str) -> int:
 class Tensor:
     """A tensor: a value (computed lazily), a shape, a dtype, and the op that made it."""
 
-    __slots__ = ("_node", "_value", "shape", "dtype", "requires_grad", "grad", "_name")
+    #: ``node`` is the op that made the tensor (None for a leaf), ``_value`` its array once computed.
+    __slots__ = ("node", "_value", "shape", "dtype", "requires_grad", "grad", "_name")
     __array_priority__ = 1000
 
-    def __init__(self, value: np.ndarray | None, shape: tuple, dtype: np.dtype, node: _Node | None = None,
+    def __init__(self, value: np.ndarray | None, shape: tuple, dtype: np.dtype, node: Node | None = None,
                  requires_grad: bool = False, name: str | None = None):
         if requires_grad and not is_float(dtype):
             raise DTypeError(f"only float tensors can require gradients, got dtype {dtype}")
-        self._value, self.shape, self.dtype, self._node = value, tuple(shape), dtype, node
+        self._value, self.shape, self.dtype, self.node = value, tuple(shape), dtype, node
         self.requires_grad, self.grad, self._name = requires_grad, None, name
 
     # ---------------------------------------------------------------- values
@@ -153,10 +65,20 @@ class Tensor:
         return self._value
 
     def _realize(self) -> None:
-        specs, nodes = _trace([self])
-        prog = forward_program(specs, (len(specs) - 1,))
-        result = prog.run(leaf_values(nodes))
-        self._value = result[prog.names[-1]]
+        traced = trace([self])
+        prog = forward_program(traced.specs, (len(traced.specs) - 1,))
+        (self._value,) = prog.run_list(traced.leaf_values())
+
+    def set_(self, source) -> Tensor:
+        """Make a leaf hold ``source``'s values (a Tensor or an array, shared when its dtype is the tensor's):
+        how optimizers and loaders replace a parameter's array. Tensors made from the old values keep them."""
+        if self.node is not None:
+            raise GradError("set_() is for leaf tensors; this one was computed by an op")
+        value = np.asarray(source.numpy() if isinstance(source, Tensor) else source)
+        if value.dtype != self.dtype:
+            value = value.astype(self.dtype)
+        self._value, self.shape = value, value.shape
+        return self
 
     @property
     def data(self) -> Tensor:
@@ -166,7 +88,7 @@ class Tensor:
     @data.setter
     def data(self, other) -> None:
         value = np.asarray(other.numpy() if isinstance(other, Tensor) else other)
-        self._value, self._node = value.astype(self.dtype), None
+        self._value, self.node = value.astype(self.dtype), None
         self.shape = value.shape
 
     def item(self) -> float | int | bool:
@@ -221,7 +143,7 @@ class Tensor:
         return self.data
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if self._node is not None:
+        if self.node is not None:
             raise GradError("requires_grad_() is for leaf tensors; this one was computed by an op")
         if requires_grad and not is_float(self.dtype):
             raise DTypeError(f"only float tensors can require gradients, got dtype {self.dtype}")
@@ -230,41 +152,17 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        return self._node is None
+        return self.node is None
 
     def backward(self, gradient=None) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
-        if not self.requires_grad:
-            raise GradError("backward(): this tensor does not require grad and has no grad_fn "
-                            "(no input of its graph was created with requires_grad=True)")
-        if gradient is None and self.numel() != 1:
-            raise GradError(f"backward(): grad can be implicitly created only for one-element outputs; "
-                            f"this one has shape {self.shape}: pass gradient=")
-        key = self._node.key if gradient is None and self._node is not None else None
-        plan = _PLANS.get(key)
-        if plan is None:
-            specs, nodes = _trace([self])
-            wrt = tuple(p for p, t in enumerate(nodes) if t._node is None and t.requires_grad)
-            values = leaf_values(nodes)
-            plan = (gradient_program(specs, len(specs) - 1, wrt, seeded=gradient is not None), values,
-                    [nodes[p] for p in wrt])
-            if key is not None and sum(v.nbytes for v in values) <= _KEYS.largest:
-                _PLANS[key] = plan  # only graphs of small leaves have keys that can repeat
-        prog, values, leaves = plan
-        extra = None
-        if gradient is not None:
-            seed = np.asarray(gradient.numpy() if isinstance(gradient, Tensor) else gradient, dtype=self.dtype)
-            if seed.shape != self.shape:
-                raise ShapeError(f"backward(): gradient has shape {seed.shape}, the output {self.shape}")
-            extra = {"seed": seed}
-        value, *grads = prog.run_list(values, extra)
-        self._value = value
+        seed = gradient.numpy() if isinstance(gradient, Tensor) else gradient
+        self._value, leaves, grads = autograd.gradients(self, seed)
         for leaf, g in zip(leaves, grads, strict=True):
-            grad = leaf.grad
-            if grad is None:
+            if leaf.grad is None:
                 leaf.grad = Tensor(np.array(g, dtype=leaf.dtype), leaf.shape, leaf.dtype)
             else:
-                grad._value = grad.numpy() + g
+                leaf.grad._value = leaf.grad.numpy() + g
 
     def zero_(self) -> Tensor:
         return self.fill_(0)
@@ -275,19 +173,19 @@ class Tensor:
         return self
 
     def _check_inplace(self, op: str) -> None:
-        if self._node is not None:
+        if self.node is not None:
             raise GradError(f"{op}: in-place ops are for leaf tensors; this one was computed by an op")
-        if self.requires_grad and _grad_enabled:
+        if self.requires_grad and is_grad_enabled():
             raise GradError(f"{op}: a leaf tensor that requires grad is used in an in-place operation; "
                             "wrap the update in `with symnet.no_grad():`")
 
     def _inplace(self, op: str, other) -> Tensor:
         """``a -= b``: updates a leaf's value in place (under no_grad for leaves that require grad); on a
         computed tensor it records the out-of-place op, as rebinding the name does."""
-        if self._node is None:
+        if self.node is None:
             self._check_inplace(f"__i{op.strip('_')}__")
         result = getattr(self, op)(other)
-        if self._node is not None:
+        if self.node is not None:
             return result
         if result.shape != self.shape:
             raise ShapeError(f"in-place {op.strip('_')}: result shape {result.shape} != {self.shape}")
@@ -307,15 +205,16 @@ class Tensor:
         return self._inplace("__truediv__", other)
 
     # ---------------------------------------------------------------- ops
-    def _apply(self, kind: str, params: tuple, inputs: Sequence[Tensor], dtype: np.dtype,
-               shape: tuple | None = None) -> Tensor:
+    def _apply(self, op: Op, inputs: Sequence[Tensor], dtype: np.dtype, shape: tuple | None = None) -> Tensor:
+        """A new tensor made by ``op`` (its shape rule runs now); under no_grad its value is computed at once."""
         if shape is None:
-            shape = SHAPE_RULES[kind](params, [t.shape for t in inputs])
-        requires_grad = _grad_enabled and is_float(dtype) and any(t.requires_grad for t in inputs)
-        out = Tensor(None, shape, dtype, _Node(kind, params, tuple(inputs)), requires_grad)
-        if not _grad_enabled:
+            shape = op.shape([t.shape for t in inputs])
+        enabled = is_grad_enabled()
+        requires_grad = enabled and is_float(dtype) and any(t.requires_grad for t in inputs)
+        out = Tensor(None, shape, dtype, Node(op, tuple(inputs)), requires_grad)
+        if not enabled:
             out._realize()
-            out._node = None
+            out.node = None
         return out
 
     def _map(self, fn: str, *others, result: str = "promote") -> Tensor:
@@ -356,7 +255,7 @@ class Tensor:
 
     def __matmul__(self, other):
         other = _as_tensor(other, self)
-        return self._apply("matmul", (), [self, other], promote(self.dtype, other.dtype))
+        return self._apply(MatMul(), [self, other], promote(self.dtype, other.dtype))
 
     def __rmatmul__(self, other):
         return _as_tensor(other, self).__matmul__(self)
@@ -420,7 +319,7 @@ class Tensor:
 
     def to(self, dtype) -> Tensor:
         dtype = as_dtype(dtype)
-        return self if dtype == self.dtype else self._apply("map", ("cast", (("t", 0),)), [self], dtype)
+        return self if dtype == self.dtype else self._apply(Map("cast", (("t", 0),)), [self], dtype)
 
     type = to
 
@@ -434,7 +333,7 @@ class Tensor:
     def _reduce(self, combine, dim, keepdim, dtype, mean=False, ties="first"):
         if self.numel() == 0 and combine in ("max", "argmax"):
             raise ShapeError(f"{combine}: the tensor is empty")
-        return self._apply("reduce", (combine, self._dims(dim, combine), keepdim, mean, ties), [self], dtype)
+        return self._apply(Reduce(combine, self._dims(dim, combine), keepdim, mean, ties), [self], dtype)
 
     def sum(self, dim=None, keepdim: bool = False):
         dtype = self.dtype if is_float(self.dtype) else dtypes.int64
@@ -485,7 +384,7 @@ class Tensor:
         perm = tuple(_normalize_dim(d, self.dim(), "permute") for d in dims)
         if sorted(perm) != list(range(self.dim())):
             raise ShapeError(f"permute: {dims} is not a permutation of the {self.dim()} dims of {self.shape}")
-        return self._apply("permute", (perm,), [self], self.dtype)
+        return self._apply(Permute(perm), [self], self.dtype)
 
     def transpose(self, dim0: int, dim1: int):
         perm = list(range(self.dim()))
@@ -506,7 +405,7 @@ class Tensor:
         shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
         if sum(d == -1 for d in shape) > 1 or any(not isinstance(d, int) or d < -1 for d in shape):
             raise ShapeError(f"reshape: invalid shape {shape}")
-        return self._apply("reshape", (tuple(shape),), [self], self.dtype)
+        return self._apply(Reshape(tuple(shape)), [self], self.dtype)
 
     view = reshape
 
@@ -517,52 +416,45 @@ class Tensor:
         if a >= b:
             return self
         spec = (None,) * a + (-1,) + tuple(self.shape[b + 1:])
-        return self._apply("reshape", (spec,), [self], self.dtype)
+        return self._apply(Reshape(spec), [self], self.dtype)
 
     def unsqueeze(self, dim: int):
-        return self._apply("unsqueeze", (_normalize_dim(dim, self.dim() + 1, "unsqueeze"),), [self], self.dtype)
+        return self._apply(Unsqueeze(_normalize_dim(dim, self.dim() + 1, "unsqueeze")), [self], self.dtype)
 
     def squeeze(self, dim=None):
         dims = self._dims(dim, "squeeze")
-        return self._apply("squeeze", (tuple(d for d in dims if self.shape[d] == 1),), [self], self.dtype)
+        return self._apply(Squeeze(tuple(d for d in dims if self.shape[d] == 1)), [self], self.dtype)
 
     def gather(self, dim: int, index: Tensor):
         if not isinstance(index, Tensor) or index.dtype != dtypes.int64:
             raise DTypeError(f"gather: index must be an int64 tensor, got {getattr(index, 'dtype', type(index))}")
-        return self._apply("gather", (_normalize_dim(dim, self.dim(), "gather"),), [self, index], self.dtype)
+        return self._apply(Gather(_normalize_dim(dim, self.dim(), "gather")), [self, index], self.dtype)
 
     def __getitem__(self, key):
-        key = key if isinstance(key, tuple) else (key,)
-        if len(key) > self.dim():
-            raise ShapeError(f"too many indices ({len(key)}) for a tensor of shape {self.shape}")
-        items = []
-        for k, n in zip(key + (slice(None),) * (self.dim() - len(key)), self.shape, strict=True):
-            if isinstance(k, (int, np.integer)):
-                if not -n <= k < n:
-                    raise IndexError(f"index {k} is out of bounds for dimension of size {n}")
-                items.append(("index", int(k) % n))
-            elif isinstance(k, slice):
-                start, stop, step = k.indices(n)
-                if step < 1:
-                    raise ShapeError("slices with a negative step are not supported")
-                length = max(0, -(-(stop - start) // step))
-                items.append(("all",) if (start, step, length) == (0, 1, n) else ("range", start, step, length))
-            else:
-                raise TypeError(f"tensor indices must be ints or slices, got {type(k).__name__}")
-        return self._apply("slice", (tuple(items),), [self], self.dtype)
+        return self._apply(slice_op(key, self.shape), [self], self.dtype)
 
-    # ---------------------------------------------------------------- comparisons
-    def _compare(self, fn, other):
-        return self._map(fn, other, result="bool")
+    # ---------------------------------------------------------------- comparisons (Iverson brackets, bool)
+    def __gt__(self, other):
+        return self._map("gt", other, result="bool")
 
+    def __ge__(self, other):
+        return self._map("ge", other, result="bool")
 
-def _make_comparison(fn: str):
-    return lambda self, other: self._compare(fn, other)
+    def __lt__(self, other):
+        return self._map("lt", other, result="bool")
+
+    def __le__(self, other):
+        return self._map("le", other, result="bool")
+
+    def __eq__(self, other):
+        return self._map("eq", other, result="bool")
+
+    def __ne__(self, other):
+        return self._map("ne", other, result="bool")
+
+    __hash__ = object.__hash__
 
 
-for _fn, _dunder in zip(COMPARISONS, ("gt", "ge", "lt", "le", "eq", "ne"), strict=True):
-    setattr(Tensor, f"__{_dunder}__", _make_comparison(_fn))
-Tensor.__hash__ = object.__hash__
 
 
 _SCALARS = (bool, int, float, np.number)
@@ -593,7 +485,7 @@ def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
     elif result == "bool":
         dtype = dtypes.bool_
     shape = first.shape if all(t.shape == first.shape for t in tensors) else None  # else: broadcasting rule
-    return like._apply("map", (fn, tuple(slots)), tensors, dtype, shape)
+    return like._apply(Map(fn, tuple(slots)), tensors, dtype, shape)
 
 
 def _as_tensor(value, like: Tensor) -> Tensor:
@@ -604,47 +496,3 @@ def _as_tensor(value, like: Tensor) -> Tensor:
     if arr.dtype.kind == "f" and not is_float(like.dtype):
         dtype = dtypes.get_default_dtype()
     return Tensor(arr.astype(dtype), arr.shape, dtype)
-
-
-def leaf_values(nodes: Sequence[Tensor]) -> list[np.ndarray]:
-    """The value of each leaf of a traced graph (in trace order) as its first consumer saw it when created."""
-    seen: dict[int, np.ndarray] = {}
-    for t in nodes:
-        node = t._node
-        if node is not None:
-            for inp, value in zip(node.inputs, node.leaf_values, strict=True):
-                if value is not None:
-                    seen.setdefault(id(inp), value)
-    return [seen.get(id(t), t._value) for t in nodes if t._node is None]
-
-
-_new = tuple.__new__  # builds the NamedTuple specs without their Python-level __new__ (trace is a hot path)
-
-
-def _trace(roots: Sequence[Tensor]) -> tuple[tuple, list[Tensor]]:
-    """The structure of the graph below ``roots`` (post-order) and its tensors in the same order."""
-    order: list[Tensor] = []
-    specs: list = []
-    position: dict[int, int] = {}
-    stack = [(r, False) for r in reversed(roots)]
-    pop, push = stack.pop, stack.append
-    while stack:
-        t, expanded = pop()
-        key = id(t)
-        if key in position:
-            continue
-        node = t._node
-        if node is None:
-            specs.append(_new(LeafSpec, (t.shape, t.dtype, t.requires_grad, t._name)))
-        elif expanded:
-            specs.append(_new(OpSpec, (node.kind, node.params, t.dtype,
-                                       tuple([position[id(i)] for i in node.inputs]), t._name)))
-        else:
-            push((t, True))
-            for i in reversed(node.inputs):
-                if id(i) not in position:
-                    push((i, False))
-            continue
-        position[key] = len(order)
-        order.append(t)
-    return tuple(specs), order

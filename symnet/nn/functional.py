@@ -104,7 +104,7 @@ def _check_labels(input: Tensor, target: Tensor, op: str) -> None:
     if input.dim() not in (1, 2) or target.shape != batch:
         raise ShapeError(f"{op}: input of shape {input.shape} needs a target of shape {batch}, "
                          f"got {target.shape}")
-    if target._value is not None and target.numel():
+    if target.is_leaf and target.numel():
         classes, labels = input.shape[-1], target.numpy()
         bad = labels[(labels < 0) | (labels >= classes)]
         if bad.size:

@@ -7,13 +7,11 @@ import math
 import numpy as np
 
 from ..frontend.creation import random_generator
-from ..frontend.tensor import Tensor, no_grad
+from ..frontend.tensor import Tensor
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    with no_grad():
-        tensor._value = np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape)
-    return tensor
+    return tensor.set_(np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape))
 
 
 def _fans(tensor: Tensor) -> tuple[int, int]:

@@ -119,7 +119,7 @@ class Module:
                 raise DTypeError(f"load_state_dict: {name} has dtype {value.dtype}, expected a float dtype")
             updates.append((p, value))
         for p, value in updates:
-            p._value = value.astype(p.dtype, copy=True)
+            p.set_(value.astype(p.dtype, copy=True))
 
     def train(self, mode: bool = True) -> Module:
         for _, m in self.named_modules():
@@ -134,8 +134,8 @@ class Module:
         if not is_float(dtype):
             raise DTypeError(f"Module.to: parameters must stay float, got {dtype}")
         for p in self.parameters():
-            p._value = p.numpy().astype(dtype)
             p.dtype = dtype
+            p.set_(p.numpy())
             p.grad = None
         return self
 

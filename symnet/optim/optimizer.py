@@ -10,15 +10,29 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
 
+from .. import backend
 from ..core.ir import Def, Graph, Input, access, fresh_indices
 from ..errors import GradError
 from ..frontend.tensor import Tensor
+from ..pipeline import compile_graph
 
 p, g, lr, t = sp.symbols("p g lr t", real=True)
+
+
+@dataclass(frozen=True)
+class Update:
+    """An optimizer's rule applied to one parameter, as IR: the state inputs it reads, its definitions, and
+    the definitions holding the new parameter and each new state (by state name)."""
+
+    state_inputs: dict[str, Input]
+    defs: list[Def]
+    new_param: Def
+    new_state: dict[str, Def]
 
 
 def element(name: str) -> sp.Symbol:
@@ -36,7 +50,7 @@ class Optimizer(abc.ABC):
         if not params:
             raise ValueError("optimizer got an empty parameter list")
         for q in params:
-            if not isinstance(q, Tensor) or not q.requires_grad or q._node is not None:
+            if not isinstance(q, Tensor) or not q.requires_grad or not q.is_leaf:
                 raise GradError("optimizer parameters must be leaf tensors that require grad")
         if defaults.get("lr", 0) < 0:
             raise ValueError(f"invalid learning rate {defaults['lr']}")
@@ -74,35 +88,38 @@ class Optimizer(abc.ABC):
         return "\n".join(lines)
 
     # ---------------------------------------------------------------- graphs
-    def update_defs(self, param: str, grad: str, shape: tuple, dtype: np.dtype, names: dict[str, str],
-                    lr_name: str, t_name: str) -> tuple[list[Def], dict[str, str]]:
-        """The rule as IR definitions over tensors: returns the defs and, for ``param`` and every state, the
-        name of the definition holding its new value. ``names`` maps state names to their input tensors."""
-        syms = fresh_indices(shape)
-        domain = tuple(zip(syms, shape, strict=True))
-        current = {p: access(param, syms), g: access(grad, syms), lr: access(lr_name, ()), t: access(t_name, ())}
+    def update(self, param: Input, grad: str, lr_input: Input, t_input: Input) -> Update:
+        """The rule as IR over tensors: ``param``'s update from its gradient (the tensor named ``grad``), the
+        learning rate and the step count (0-d inputs), with one new input per state."""
+        syms = fresh_indices(param.shape)
+        domain = tuple(zip(syms, param.shape, strict=True))
+        current = {p: access(param.name, syms), g: access(grad, syms), lr: access(lr_input.name, ()),
+                   t: access(t_input.name, ())}
+        state_inputs = {}
         for state, (symbol, _) in self.states().items():
-            current[symbol] = access(names[state], syms)
+            state_inputs[state] = Input(f"{param.name}_{state}", param.shape, param.dtype)
+            current[symbol] = access(state_inputs[state].name, syms)
         defs, new = [], {}
         for k, (target, expr) in enumerate(self.rule()):
-            name = f"{param}_{target.name}{k}"
-            body = expr.xreplace(current)
-            defs.append(Def(name, shape, dtype, domain, syms, body, label=f"{type(self).__name__} {target}"))
-            current[target] = access(name, syms)
-            new[target.name] = name
-        return defs, new
+            d = Def(f"{param.name}_{target.name}{k}", param.shape, param.dtype, domain, syms, expr.xreplace(current),
+                    label=f"{type(self).__name__} {target}")
+            defs.append(d)
+            current[target] = access(d.name, syms)
+            new[target] = d
+        new_state = {state: new[symbol] for state, (symbol, _) in self.states().items() if symbol in new}
+        return Update(state_inputs, defs, new[p], new_state)
 
-    def _program(self, q: Tensor):
+    def _program(self, q: Tensor) -> tuple[backend.Executable, Update]:
+        """The rule compiled for one parameter shape: inputs P, G, lr, t and the states; outputs the new P and
+        the new states."""
         key = (q.shape, q.dtype)
         if key not in self._programs:
-            from codegen import compile_graph
-
-            names = {s: f"S_{s}" for s in self.states()}
-            inputs = [Input("P", q.shape, q.dtype), Input("G", q.shape, q.dtype), Input("lr", (), q.dtype),
-                      Input("t", (), q.dtype)] + [Input(names[s], q.shape, q.dtype) for s in self.states()]
-            defs, new = self.update_defs("P", "G", q.shape, q.dtype, names, "lr", "t")
-            outputs = [new["p"]] + [new[symbol.name] for symbol, _ in self.states().values() if symbol.name in new]
-            self._programs[key] = (compile_graph(Graph(inputs, defs, outputs)), new)
+            param, grad = Input("P", q.shape, q.dtype), Input("G", q.shape, q.dtype)
+            lr_input, t_input = Input("lr", (), q.dtype), Input("t", (), q.dtype)
+            rule = self.update(param, grad.name, lr_input, t_input)
+            graph = Graph([param, grad, lr_input, t_input, *rule.state_inputs.values()], rule.defs,
+                          [rule.new_param.name, *(d.name for d in rule.new_state.values())])
+            self._programs[key] = (compile_graph(graph), rule)
         return self._programs[key]
 
     # ---------------------------------------------------------------- PyTorch's API
@@ -126,15 +143,12 @@ class Optimizer(abc.ABC):
                 continue
             state = self.param_state(q)
             state["step"] += 1
-            compiled, new = self._program(q)
-            arrays = {"P": q.numpy(), "G": q.grad.numpy(), "lr": np.array(self.lr, dtype=q.dtype),
-                      "t": np.array(state["step"], dtype=q.dtype)}
-            arrays.update({f"S_{s}": state[s] for s in self.states()})
-            result = compiled(arrays)
-            q._value = result[new["p"]]
-            for s, (symbol, _) in self.states().items():
-                if symbol.name in new:
-                    state[s] = result[new[symbol.name]]
+            compiled, rule = self._program(q)
+            new_param, *new_states = compiled.call(
+                [q.numpy(), q.grad.numpy(), np.array(self.lr, dtype=q.dtype), np.array(state["step"], dtype=q.dtype),
+                 *(state[s] for s in rule.state_inputs)])
+            q.set_(new_param)
+            state.update(zip(rule.new_state, new_states, strict=True))
 
     def state_dict(self) -> dict:
         """Hyperparameters and, per parameter index, its step and state arrays."""

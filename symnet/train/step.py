@@ -1,8 +1,9 @@
 """``symnet.compile``: a model, a loss and an optimizer as one native training step.
 
 The step's program is traced once from the first batch, with the batch dimension symbolic (so the short last
-batch runs the same code), differentiated, extended with the optimizer's symbolic update and compiled:
-forward, backward and update of every parameter run in one native call per step.
+batch runs the same code), differentiated, extended with the optimizer's symbolic update and compiled through
+the pipeline: forward, backward and update of every parameter run in one native call per step, and epochs run
+as the driver's repeat (parameters and optimizer state bound by their inputs' handles, never by name).
 """
 
 from __future__ import annotations
@@ -10,19 +11,22 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
-from ..core import autodiff, simplify
+from .. import backend, pipeline
 from ..core.dtypes import int64
-from ..core.ir import BATCH, Graph, Input
+from ..core.ir import BATCH, Graph, Input, Repeat
 from ..data import DataLoader, TensorDataset
 from ..errors import ShapeError
-from ..frontend.tensor import Tensor, _trace
+from ..frontend.tensor import Tensor
+from ..frontend.trace import trace
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
-from ..pipeline import Program, lower
+from ..pipeline import Program
 from ..printing import Formulas
+from .schedule import epochs_schedule
 
 
 def _as_tensor(x) -> Tensor:
@@ -30,6 +34,19 @@ def _as_tensor(x) -> Tensor:
         return x
     arr = np.asarray(x)
     return Tensor(arr, arr.shape, arr.dtype if arr.dtype.kind == "f" else int64)
+
+
+@dataclass(frozen=True)
+class _Slots:
+    """Where each array goes among the compiled step's inputs (positions found once, from typed handles)."""
+
+    #: parameter, its input, its state inputs by state name, the states its update writes (in output order)
+    params: list[tuple[Tensor, int, dict[str, int], tuple[str, ...]]]
+    lr: int
+    t: int
+    x: int
+    y: int
+    count: int
 
 
 class CompiledStep:
@@ -42,90 +59,95 @@ class CompiledStep:
         if any(id(q) not in owned for q in optimizer.params):
             raise ValueError("compile: the optimizer holds tensors that are not parameters of the model")
         self.history: list[float] = []
-        self._step = None
+        self._step: backend.Executable | None = None
+        self._slots: _Slots | None = None
         self._predict = None
         self._formulas: Formulas | None = None
 
     # ---------------------------------------------------------------- building
-    def _trace(self, x: Tensor, y: Tensor | None):
+    def _trace(self, x: Tensor, y: Tensor | None) -> tuple[Graph, dict[int, Input], frozenset[str]]:
+        """The forward graph (model, then loss if ``y`` is given) with a symbolic batch dimension, and the
+        input of each traced leaf (by the tensor's id): parameters, ``X`` and ``Y``."""
         X = Tensor(x.numpy(), x.shape, x.dtype, name="X")
         Y = None if y is None else Tensor(y.numpy(), y.shape, y.dtype, name="Y")
         self.model.name_parameters()
-        names = {id(p): p.name for _, p in self.named}
         out = self.model(X)
-        root = out if Y is None else self.loss_fn(out, Y)
-        specs, nodes = _trace([root])
+        traced = trace([out if Y is None else self.loss_fn(out, Y)])
         batch = {id(X), id(Y)}
         specs = tuple(s._replace(shape=(BATCH, *s.shape[1:])) if id(t) in batch and s.shape else s
-                      for s, t in zip(specs, nodes, strict=True))
-        prog = lower(specs, (len(specs) - 1,))
-        keep = frozenset(names.values()) | {"X", "Y"}
-        return prog, simplify.simplify(prog.graph, keep), keep
+                      for s, t in zip(traced.specs, traced.tensors, strict=True))
+        prog = pipeline.lower(specs, (len(specs) - 1,))
+        keep = frozenset(p.name for _, p in self.named) | {"X", "Y"}
+        by_name = {t.name: t for t in prog.graph.inputs}
+        handles = {id(traced.tensors[p]): by_name[prog.names[p]] for p in traced.leaves}
+        handles["X"], handles["Y"] = handles.get(id(X)), handles.get(id(Y))
+        return pipeline.simplify(prog.graph, keep), handles, keep
 
     def _build_step(self, x: Tensor, y: Tensor) -> None:
-        prog, forward, keep = self._trace(x, y)
+        """lower → simplify → differentiate → extend by the optimizer's update → simplify → compile with the
+        driver's repeat (parameters and states fed back, the step count as a counter, minibatches gathered)."""
+        forward, handles, keep = self._trace(x, y)
         root = forward.outputs[0]
         params = [p for _, p in self.named if p.requires_grad]
-        grad, adjoint = autodiff.gradient(forward, root, [p._name for p in params])
-        printed = simplify.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), keep)
-        self._formulas = Formulas(Program(printed, prog.names, adjoints=set(adjoint.values())), False, root, [])
-        opt, inputs, defs, outputs = self.optimizer, list(grad.inputs), list(grad.defs), [root]
-        lr_name, t_name = "lr", "t"
+        grad, adjoint = pipeline.differentiate(forward, root, [handles[id(p)].name for p in params])
+        printed = pipeline.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), keep)
+        self._formulas = Formulas(Program(printed, [], adjoints=set(adjoint.values())), False, root, [])
         dtype = params[0].dtype
-        inputs += [Input(lr_name, (), dtype), Input(t_name, (), dtype)]
-        self._writes = []
-        for p, dp in zip(params, grad.outputs, strict=True):
-            states = {s: f"{p._name}_{s}" for s in opt.states()}
-            inputs += [Input(states[s], p.shape, p.dtype) for s in opt.states()]
-            update, new = opt.update_defs(p._name, dp, p.shape, p.dtype, states, lr_name, t_name)
-            defs += update
-            outputs.append(new["p"])
-            self._writes.append((p, new["p"], {s: new[sym.name] for s, (sym, _) in opt.states().items()
-                                                if sym.name in new}))
-            outputs += list(self._writes[-1][2].values())
-        from codegen import LoopSpec, compile_graph
-
+        lr, t = Input("lr", (), dtype), Input("t", (), dtype)
+        updates = [self.optimizer.update(handles[id(p)], dp, lr, t) for p, dp in zip(params, grad.outputs,
+                                                                                     strict=True)]
+        outputs = [root]
+        for u in updates:
+            outputs += [u.new_param.name, *(d.name for d in u.new_state.values())]
+        extended = pipeline.extend(grad, [lr, t, *(i for u in updates for i in u.state_inputs.values())],
+                                   [d for u in updates for d in u.defs], outputs)
+        graph = pipeline.simplify(extended, keep)
+        final = graph.tensors()
         feedback = []
-        for p, new_p, new_states in self._writes:
-            feedback.append((new_p, p._name))
-            feedback += [(name, f"{p._name}_{s}") for s, name in new_states.items()]
-        loop = LoopSpec(tuple(feedback), counter=t_name, record=root, gathered=(("X", "X_all"), ("Y", "Y_all")),
+        for p, u in zip(params, updates, strict=True):
+            feedback.append((final[u.new_param.name], handles[id(p)]))
+            feedback += [(final[d.name], u.state_inputs[s]) for s, d in u.new_state.items()]
+        repeat = Repeat(tuple(feedback), counters=(t,), record=(final[root],), gathers=(handles["X"], handles["Y"]),
                         rows=BATCH)
-        self._step = compile_graph(simplify.simplify(Graph(inputs, defs, outputs), keep), loop=loop)
-        self._leaves = prog.names
+        self._step = pipeline.compile_graph(graph, repeat)
+        position = {inp.name: k for k, inp in enumerate(graph.inputs)}
+        self._slots = _Slots([(p, position[handles[id(p)].name],
+                               {s: position[i.name] for s, i in u.state_inputs.items()}, tuple(u.new_state))
+                              for p, u in zip(params, updates, strict=True)],
+                             position[lr.name], position[t.name], position["X"], position["Y"], len(graph.inputs))
 
     # ---------------------------------------------------------------- training
-    def _arrays(self, advance: int) -> dict[str, np.ndarray]:
-        """Parameters, optimizer state, lr and the step count t of the next step; counts ``advance`` steps."""
-        opt, arrays = self.optimizer, {}
-        for p, _, _ in self._writes:
+    def _inputs(self, advance: int, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+        """The step's inputs: parameters, optimizer state, lr, the step count t of the next step, and the
+        batch; counts ``advance`` steps in the optimizer's state."""
+        slots, opt = self._slots, self.optimizer
+        values: list = [None] * slots.count
+        for p, at, states, _ in slots.params:
             state = opt.param_state(p)
             state["step"] += advance
-            # a fresh array: the native loop updates it in place, and tensors made earlier keep the old one
-            p._value = np.array(p.numpy(), order="C", copy=True)
-            arrays[p._name] = p._value
-            arrays.update({f"{p._name}_{s}": state[s] for s in opt.states()})
-        first = self._writes[0][0]
-        arrays["lr"] = np.array(opt.lr, dtype=first.dtype)
-        arrays["t"] = np.array(opt.param_state(first)["step"] - advance + 1, dtype=first.dtype)
-        return arrays
+            # a fresh array: the driver updates it in place, and tensors made earlier keep the old one
+            p.set_(np.array(p.numpy(), order="C", copy=True))
+            values[at] = p.numpy()
+            for s, k in states.items():
+                values[k] = state[s]
+        first = slots.params[0][0]
+        values[slots.lr] = np.array(opt.lr, dtype=first.dtype)
+        values[slots.t] = np.array(opt.param_state(first)["step"] - advance + 1, dtype=first.dtype)
+        values[slots.x], values[slots.y] = x, y
+        return values
 
     def step(self, x, y) -> float:
         """One native call: forward, backward and update on a batch; returns the loss."""
         x, y = _as_tensor(x), _as_tensor(y)
         if self._step is None:
             self._build_step(x, y)
-        arrays = self._arrays(1)
-        arrays.update({"X": x.numpy(), "Y": y.numpy()})
-        result = self._step(arrays)
-        for p, new_p, new_states in self._writes:
-            p._value = result[new_p]
-            state = self.optimizer.param_state(p)
-            for s, name in new_states.items():
-                state[s] = result[name]
-        loss = float(result[self._step.graph.outputs[0]])
-        self.history.append(loss)
-        return loss
+        loss, *updated = self._step.call(self._inputs(1, x.numpy(), y.numpy()))
+        new = iter(updated)
+        for p, _, _, written in self._slots.params:
+            p.set_(next(new))
+            self.optimizer.param_state(p).update((s, next(new)) for s in written)
+        self.history.append(float(loss))
+        return float(loss)
 
     def fit(self, loader: Iterable, epochs: int = 1, progress: bool | None = None,
             callbacks: Iterable[Callable] = ()) -> list[float]:
@@ -167,7 +189,8 @@ class CompiledStep:
         return losses
 
     def _fit_native(self, loader: DataLoader, epochs: int, progress, callbacks) -> list[float]:
-        """Epochs as native loops: one call for all epochs (one per epoch when callbacks run in between)."""
+        """Epochs as the driver's repeat: one call for all epochs (one per epoch when callbacks run in between);
+        full batches in a fixed order read the data in place, anything else gathers rows by the schedule."""
         x_all, y_all = loader.dataset.tensors
         xa, ya = x_all.numpy(), y_all.numpy()
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
@@ -176,20 +199,22 @@ class CompiledStep:
         if self._step is None:
             first = loader.dataset[np.arange(min(loader.batch_size, len(xa)))]
             self._build_step(*first)
-        batch, samples = loader.batch_size, len(xa)
-        steps = len(loader)
-        # Without callbacks every epoch runs in one native call, each epoch with its own order.
+        batch, samples, steps = min(loader.batch_size, len(xa)), len(xa), len(loader)
         calls = [(epochs, None)] if not callbacks else [(1, e) for e in range(epochs)]
         bar = _progress(epochs * steps, progress) if len(calls) > 1 or progress else None
-        losses: list[float] = []
         fixed = loader.sampler is None and not loader.shuffle
+        losses: list[float] = []
         for count, epoch in calls:
-            # a fixed order is passed once and reused by every epoch; shuffling draws one per epoch
-            orders = loader.order()[None] if fixed else np.stack([loader.order() for _ in range(count)])
-            arrays = self._arrays(count * steps)
-            result = self._step.run_loop(arrays, count * steps, {"X_all": xa, "Y_all": ya}, orders,
-                                         min(batch, samples), epoch_steps=steps)
-            epoch_losses = result.tolist()
+            # a fixed order is one period of the schedule, reused by every epoch; shuffling draws one per epoch
+            orders = [loader.order()] if fixed else [loader.order() for _ in range(count)]
+            in_place = fixed and batch >= samples
+            inputs = self._inputs(count * steps, xa if in_place else None, ya if in_place else None)
+            if in_place:
+                records = self._step.repeat(inputs, count * steps)
+            else:
+                index, starts = epochs_schedule(orders, batch)
+                records = self._step.repeat(inputs, count * steps, (xa, ya), index, starts)
+            epoch_losses = records[:, 0].tolist()
             self._warn_if_diverging(epoch_losses, len(self.history), epoch)
             self.history += epoch_losses
             losses += epoch_losses
@@ -215,13 +240,16 @@ class CompiledStep:
         """The model's output on a batch, compiled once (batch size symbolic)."""
         x = _as_tensor(x)
         if self._predict is None:
-            _, forward, _ = self._trace(x, None)
-            from codegen import compile_graph
-
-            self._predict = compile_graph(forward)
-        arrays = {"X": x.numpy(), **{p._name: p.numpy() for _, p in self.named}}
-        needed = {t.name for t in self._predict.graph.inputs}
-        out = self._predict({k: v for k, v in arrays.items() if k in needed})[self._predict.graph.outputs[0]]
+            forward, handles, _ = self._trace(x, None)
+            position = {inp.name: k for k, inp in enumerate(forward.inputs)}
+            slots = [(p, position[handles[id(p)].name]) for _, p in self.named if handles.get(id(p))]
+            self._predict = (pipeline.compile_graph(forward), slots, position["X"], len(forward.inputs))
+        executable, slots, at_x, count = self._predict
+        values: list = [None] * count
+        for p, k in slots:
+            values[k] = p.numpy()
+        values[at_x] = x.numpy()
+        (out,) = executable.call(values)
         return Tensor(out, out.shape, out.dtype)
 
     def evaluate(self, loader: Iterable) -> float:

@@ -45,19 +45,20 @@ def test_sibling_reductions_fuse_into_one_pass(rng):
     """Multi-output fusion: the loss and every gradient of a polynomial fit in one loop, same numbers."""
     import symnet as sn
     from codegen.loops import MultiReduce
+    from symnet import trace
     from symnet.core.reference import evaluate
-    from symnet.frontend.tensor import _trace
     from symnet.pipeline import gradient_program
 
     x = sn.tensor(rng.standard_normal(300), dtype=sn.float64, name="x")
     a, b, c = (sn.tensor(v, dtype=sn.float64, requires_grad=True) for v in (0.5, -1.0, 0.25))
     loss = ((a + b * x + c * x**2 - x.sin()) ** 2).sum()
-    specs, nodes = _trace([loss])
-    wrt = tuple(p for p, t in enumerate(nodes) if t._node is None and t.requires_grad)
+    traced = trace([loss])
+    specs, nodes = traced.specs, traced.tensors
+    wrt = tuple(p for p, t in enumerate(nodes) if t.is_leaf and t.requires_grad)
     graph = gradient_program(specs, len(specs) - 1, wrt, seeded=False).graph
     kernels = lower_graph(graph)
     assert len(kernels) == 1 and isinstance(kernels[0].body[0], MultiReduce)
-    arrays = {t.name: n.numpy() for t, n in zip(graph.inputs, [n for n in nodes if n._node is None], strict=True)}
+    arrays = {t.name: n.numpy() for t, n in zip(graph.inputs, [n for n in nodes if n.is_leaf], strict=True)}
     native, reference = compile_graph(graph)(arrays), evaluate(graph, arrays)
     for name in graph.outputs:
         np.testing.assert_allclose(native[name], reference[name], rtol=1e-12)

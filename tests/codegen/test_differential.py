@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 import symnet as sn
 from codegen import compile_graph
+from symnet import trace
 from symnet.core.reference import evaluate
-from symnet.frontend.tensor import _trace
 from symnet.pipeline import gradient_program
 from tests.test_grad_ops import OPS, draw
 from tests.test_properties import BINARY, REDUCE, UNARY, graph_function
@@ -19,10 +19,11 @@ def programs(fn, inputs):
     y = fn(*inputs)
     if y.numel() != 1:
         y = (y * np.linspace(0.5, 1.5, y.numel()).reshape(y.shape).astype(y.dtype)).sum()
-    specs, nodes = _trace([y])
-    wrt = tuple(p for p, t in enumerate(nodes) if t._node is None and t.requires_grad)
+    traced = trace([y])
+    specs, nodes = traced.specs, traced.tensors
+    wrt = tuple(p for p, t in enumerate(nodes) if t.is_leaf and t.requires_grad)
     prog = gradient_program(specs, len(specs) - 1, wrt, seeded=False)
-    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t._node is None}
+    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t.is_leaf}
     return prog.graph, arrays
 
 
@@ -76,7 +77,8 @@ def test_one_compiled_function_serves_every_batch_size(rng):
 
     x = sn.tensor(rng.standard_normal((4, 3)), name="X")
     w = sn.tensor(rng.standard_normal((2, 3)), requires_grad=True, name="W")
-    specs, nodes = _trace([(x @ w.T).relu().sum()])
+    traced = trace([(x @ w.T).relu().sum()])
+    specs, nodes = traced.specs, traced.tensors
     specs = tuple(s._replace(shape=(BATCH, 3)) if s.name == "X" else s for s in specs)
     graph = simplify(lower(specs, (len(specs) - 1,)).graph)
     compiled = compile_graph(graph)

@@ -11,8 +11,8 @@ import pytest
 import symnet as sn
 import symnet.nn.functional as F
 from codegen import cache, compile_graph
+from symnet import trace
 from symnet.core.ir import BATCH
-from symnet.frontend.tensor import _trace
 from symnet.pipeline import gradient_program
 
 
@@ -20,7 +20,8 @@ def mlp_graph():
     X = sn.tensor(np.ones((4, 3), dtype=np.float32), name="X")
     Y = sn.tensor([0, 1, 2, 1], name="Y")
     W = sn.tensor(np.full((3, 3), 0.1, dtype=np.float32), requires_grad=True, name="W")
-    specs, nodes = _trace([F.cross_entropy(X @ W.T, Y)])
+    traced = trace([F.cross_entropy(X @ W.T, Y)])
+    specs, nodes = traced.specs, traced.tensors
     specs = tuple(s._replace(shape=(BATCH, *s.shape[1:])) if s.name in ("X", "Y") else s
                   for s in specs)
     position = next(p for p, t in enumerate(nodes) if t is W)

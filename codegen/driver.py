@@ -1,0 +1,110 @@
+"""The driver: a graph run many times in one native call, as a ``Repeat`` describes (``symnet.core.ir``).
+
+``i32 sn_repeat(ptr buffers, ptr dims, ptr error, i64 steps, ptr index, ptr starts, i64 period, ptr records)``:
+``buffers`` holds the graph's inputs, its definitions, then one source per gathered input; ``starts`` is
+always a valid array (it is read before the null test selects). Iteration s, when ``index`` is not null, copies rows ``index[starts[s mod period] … starts[s mod period + 1]]`` of each source
+into its input and binds the ``rows`` dimension to their count; then it calls the kernels, writes the
+recorded 0-d definitions to ``records[s, :]`` (as doubles), copies feedback definitions into their inputs and
+adds one to each counter. Rows are checked against the sources by the runtime before the call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+from llvmlite import ir
+
+from symnet.core.ir import Graph, Repeat
+from symnet.errors import LoweringError
+
+from .irloops import F32, F64, I1, I8, I32, I64, PTR, STORAGE, span
+
+REPEAT = "sn_repeat"
+
+
+def _memcpy(module: ir.Module) -> ir.Function:
+    name = "llvm.memcpy.p0.p0.i64"
+    if name in module.globals:
+        return module.globals[name]
+    return ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, I1]), name)
+
+
+def _int_of(b: ir.IRBuilder, e: sp.Expr, env: dict) -> ir.Value:
+    """A shape expression (integers, dimension symbols, products) as an i64 value."""
+    if e.is_Integer:
+        return ir.Constant(I64, int(e))
+    if isinstance(e, sp.Symbol):
+        return env[e]
+    if isinstance(e, sp.Mul):
+        v = ir.Constant(I64, 1)
+        for a in e.args:
+            v = b.mul(v, _int_of(b, a, env))
+        return v
+    raise LoweringError(f"codegen: shape {e} is not a product of dimensions")
+
+
+def emit_repeat(module: ir.Module, graph: Graph, kernels: list, dims: list[sp.Symbol], slot: dict[str, int],
+                repeat: Repeat) -> None:
+    """Append ``sn_repeat`` to the module; ``kernels`` are the (function, buffer names) the entry calls."""
+    tensors = graph.tensors()
+    fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR, I64, PTR, PTR, I64, PTR]), REPEAT)
+    bufs, dim_array, error_slot, steps, index, starts, period, records = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    memcpy = _memcpy(module)
+    sources = {t.name: len(slot) + k for k, t in enumerate(repeat.gathers)}
+
+    def i64(v):
+        return ir.Constant(I64, v)
+
+    def buffer(position: int):
+        return b.load(b.gep(bufs, [i64(position)], source_etype=PTR), typ=PTR)
+
+    def numel(name, dim_values):
+        n = i64(1)
+        env = dict(zip(dims, dim_values, strict=True))
+        for d in tensors[name].shape:
+            n = b.mul(n, _int_of(b, sp.sympify(d), env))
+        return n
+
+    def load_i64(array, position):
+        return b.load(b.gep(array, [position], source_etype=I64), typ=I64)
+
+    with span(b, i64(0), steps) as step:
+        dim_values = [b.load(b.gep(dim_array, [i64(k)], source_etype=I64), typ=I64) for k in range(len(dims))]
+        if repeat.gathers:
+            gather = b.icmp_unsigned("!=", b.ptrtoint(index, I64), i64(0))
+            phase = b.srem(step, b.select(gather, period, i64(1)))
+            first = b.select(gather, load_i64(starts, phase), i64(0))
+            rows = b.select(gather, b.sub(load_i64(starts, b.add(phase, i64(1))), first), i64(0))
+            if repeat.rows is not None:
+                position = dims.index(repeat.rows)
+                dim_values[position] = b.select(gather, rows, dim_values[position])
+            for target in repeat.gathers:
+                t = tensors[target.name]
+                row_bytes = i64(int(np.prod([int(d) for d in t.shape[1:]], dtype=np.int64)) * t.dtype.itemsize)
+                dst, src = buffer(slot[target.name]), buffer(sources[target.name])
+                with span(b, i64(0), rows) as r:
+                    row = load_i64(index, b.add(first, r))
+                    b.call(memcpy, [b.gep(dst, [b.mul(r, row_bytes)], source_etype=I8),
+                                    b.gep(src, [b.mul(row, row_bytes)], source_etype=I8), row_bytes,
+                                    ir.Constant(I1, 0)])
+        for kernel_fn, names in kernels:
+            status = b.call(kernel_fn, [*(buffer(slot[n]) for n in names), *dim_values, error_slot])
+            with b.if_then(b.icmp_signed("!=", status, ir.Constant(I32, 0)), likely=False):
+                b.ret(status)
+        for k, d in enumerate(repeat.record):
+            record_type = STORAGE[tensors[d.name].dtype]
+            value = b.load(buffer(slot[d.name]), typ=record_type)
+            value = b.fpext(value, F64) if record_type == F32 else value
+            if record_type not in (F32, F64):
+                value = b.sitofp(value, F64)
+            at = b.add(b.mul(step, i64(len(repeat.record))), i64(k))
+            b.store(value, b.gep(records, [at], source_etype=F64))
+        for source, target in repeat.feedback:
+            nbytes = b.mul(numel(target.name, dim_values), i64(tensors[target.name].dtype.itemsize))
+            b.call(memcpy, [buffer(slot[target.name]), buffer(slot[source.name]), nbytes, ir.Constant(I1, 0)])
+        for counter in repeat.counters:
+            counter_type = STORAGE[tensors[counter.name].dtype]
+            at = buffer(slot[counter.name])
+            b.store(b.fadd(b.load(at, typ=counter_type), ir.Constant(counter_type, 1.0)), at)
+    b.ret(ir.Constant(I32, 0))

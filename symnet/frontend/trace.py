@@ -1,0 +1,155 @@
+"""Tracing: the cheap nodes ops record, their hash-consed structural keys, and ``trace``, the pipeline's first
+stage (user tensors → a structure of specs the IR is lowered from).
+
+An op on tensors makes a ``Node`` (its typed op, its inputs) — no SymPy. Two graphs get the same structural
+key exactly when they apply the same ops to the same leaf tensors holding the same value arrays, so a graph
+rebuilt in every step of a Python loop finds its bound backward plan without a trace.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..core.ops import Op
+from ..pipeline import LeafSpec, OpSpec, Spec, stage
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+class StructureKeys:
+    """Integer keys for structures. The table holds the leaves it keys (so their ids stay unique), is cleared
+    when it grows large, and never reuses a key; large leaves get a fresh key each time instead of being held.
+    """
+
+    limit, largest = 8192, 1 << 16
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.clear()
+
+    def clear(self) -> None:
+        self.table: dict[tuple, int] = {}
+        self.held: list = []
+        self.last = getattr(self, "last", 0)
+
+    def fresh(self) -> int:
+        with self._lock:
+            self.last += 1
+            return self.last
+
+    def of(self, key: tuple) -> int:
+        found = self.table.get(key)
+        if found is None:
+            with self._lock:
+                if len(self.table) >= self.limit:
+                    self.table, self.held = {}, []
+                self.last += 1
+                found = self.table.setdefault(key, self.last)
+        return found
+
+    def leaf(self, t: Tensor, value: np.ndarray) -> int:
+        if value.nbytes > self.largest:
+            return self.fresh()
+        key = (id(t), id(value), t.shape, t.dtype, t.requires_grad, t.name)
+        found = self.table.get(key)
+        if found is None:
+            found = self.of(key)
+            self.held.append((t, value))
+        return found
+
+
+KEYS = StructureKeys()
+
+
+class Node:
+    """An op, its inputs, the value arrays of its leaf inputs at creation (in-place updates give a leaf a new
+    array, so a lazily computed tensor still sees the values it was made from, as in PyTorch), and its key."""
+
+    __slots__ = ("op", "inputs", "leaf_values", "key")
+
+    def __init__(self, op: Op, inputs: tuple[Tensor, ...]):
+        self.op, self.inputs = op, inputs
+        values, keys = [], []
+        for t in inputs:
+            node = t.node
+            if node is None:
+                value = t.numpy()
+                values.append(value)
+                keys.append(KEYS.leaf(t, value))
+            else:
+                values.append(None)
+                keys.append(node.key)
+        self.leaf_values = tuple(values)
+        self.key = KEYS.of((type(op), op, tuple(keys)))
+
+
+@dataclass
+class Traced:
+    """A traced graph: its structure (post-order specs, the pipeline's input) and its tensors in the same order."""
+
+    specs: tuple[Spec, ...]
+    tensors: list[Tensor]
+
+    @property
+    def leaves(self) -> list[int]:
+        """Positions of the leaf tensors."""
+        return [p for p, t in enumerate(self.tensors) if t.node is None]
+
+    def position(self, t: Tensor) -> int | None:
+        return next((p for p, u in enumerate(self.tensors) if u is t), None)
+
+    def leaf_values(self) -> list[np.ndarray]:
+        """The value of each leaf (in trace order) as its first consumer saw it when it was created."""
+        seen: dict[int, np.ndarray] = {}
+        for t in self.tensors:
+            node = t.node
+            if node is not None:
+                for inp, value in zip(node.inputs, node.leaf_values, strict=True):
+                    if value is not None:
+                        seen.setdefault(id(inp), value)
+        return [seen.get(id(t)) if id(t) in seen else t.numpy() for t in self.tensors if t.node is None]
+
+
+_new = tuple.__new__  # builds the NamedTuple specs without their Python-level __new__ (trace is a hot path)
+
+
+@stage("trace")
+def trace(outputs: Sequence[Tensor]) -> Traced:
+    """The structure of the graph below ``outputs`` (post-order: inputs before the ops that read them).
+
+    >>> import symnet as sn
+    >>> x = sn.tensor([1.0], name="x")
+    >>> [type(s).__name__ for s in sn.trace([x.exp() + 1]).specs]
+    ['LeafSpec', 'OpSpec', 'OpSpec']
+    """
+    order: list[Tensor] = []
+    specs: list = []
+    position: dict[int, int] = {}
+    stack = [(r, False) for r in reversed(outputs)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        t, expanded = pop()
+        key = id(t)
+        if key in position:
+            continue
+        node = t.node
+        if node is None:
+            specs.append(_new(LeafSpec, (t.shape, t.dtype, t.requires_grad, t.name)))
+        elif expanded:
+            specs.append(_new(OpSpec, (type(node.op), node.op, t.dtype,
+                                       tuple([position[id(i)] for i in node.inputs]), t.name)))
+        else:
+            push((t, True))
+            for i in reversed(node.inputs):
+                if id(i) not in position:
+                    push((i, False))
+            continue
+        position[key] = len(order)
+        order.append(t)
+    return Traced(tuple(specs), order)
