@@ -55,7 +55,7 @@ def elementwise_chain(torch) -> None:
     t = sn.tensor(x[:8], name="x")
     chain = (((t.exp() - 1).tanh() * t) + 0.25).sigmoid()  # exp, sub, tanh, mul, add, sigmoid
     traced = trace([chain])
-    specs, nodes = traced.specs, traced.tensors
+    specs = traced.specs
     graph = program.forward_program(specs, (len(specs) - 1,)).graph
     graph = Graph([Input("x", (x.size,), np.dtype(np.float32))],
                   [dataclasses.replace(d, shape=(x.size,), domain=((d.symbols[0], x.size),)) for d in graph.defs],

@@ -2,10 +2,11 @@
 
 ``i32 sn_repeat(ptr buffers, ptr dims, ptr error, i64 steps, ptr index, ptr starts, i64 period, ptr records)``:
 ``buffers`` holds the graph's inputs, its definitions, then one source per gathered input; ``starts`` is
-always a valid array (it is read before the null test selects). Iteration s, when ``index`` is not null, copies rows ``index[starts[s mod period] … starts[s mod period + 1]]`` of each source
-into its input and binds the ``rows`` dimension to their count; then it calls the kernels, writes the
-recorded 0-d definitions to ``records[s, :]`` (as doubles), copies feedback definitions into their inputs and
-adds one to each counter. Rows are checked against the sources by the runtime before the call.
+always a valid array (it is read before the null test selects). Iteration s, when ``index`` is not null,
+copies rows ``index[starts[s mod period] … starts[s mod period + 1]]`` of each source into its input and
+binds the ``rows`` dimension to their count; then it calls the kernels, writes the recorded 0-d definitions
+to ``records[s, :]`` (as doubles), copies feedback definitions into their inputs and adds one to each
+counter. Rows are checked against the sources by the runtime before the call.
 """
 
 from __future__ import annotations

@@ -82,6 +82,7 @@ class KernelEmitter:
         self.error_slot = self.fn.args[-1]
         self.strides: dict[str, list[ir.Value]] = {}
         self.memo: dict[tuple, ir.Value] = {}
+        self.arith = mathlib.Arith(self.b, module, mathlib.PRECISIONS[self.float])
 
     # ---------------------------------------------------------------- structure
     def emit(self) -> ir.Function:
@@ -302,30 +303,47 @@ class KernelEmitter:
         return v
 
     def bool_value(self, e: sp.Expr) -> ir.Value:
-        name = type(e).__name__
-        ops = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
-        if name in ops:
-            x, y = e.args
-            if _is_int_valued(x, self.tensors) and _is_int_valued(y, self.tensors):
-                return self.b.icmp_signed(ops[name], self.int_value(x), self.int_value(y))
-            fx, fy = self.float_value(x), self.float_value(y)
-            if name == "ne":
-                return self.b.fcmp_unordered("!=", fx, fy)
-            return self.b.fcmp_ordered(ops[name], fx, fy)
-        if name == "between":
-            x, lo, hi = (self.float_value(a) for a in e.args)
-            return self.b.and_(self.b.fcmp_ordered(">=", x, lo), self.b.fcmp_ordered("<=", x, hi))
+        """A condition: an element function's ``predicate`` (comparisons, brackets), else ``e ≠ 0``."""
+        predicate = getattr(type(e), "predicate", None)
+        if predicate is not None and isinstance(e, sp.Function):
+            with contextlib.suppress(NotImplementedError):
+                return predicate(self, *e.args)
         return self.b.fcmp_unordered("une", self.float_value(e), ir.Constant(self.float, 0))
+
+    # ---------------------------------------------------------------- ScalarOps: what element functions lower to
+    def value(self, e: sp.Expr) -> ir.Value:
+        return self.float_value(e)
 
     def const(self, value: float) -> ir.Constant:
         return ir.Constant(self.float, value)
 
-    def math(self, name: str, *args: ir.Value) -> ir.Value:
-        """A mathlib function in the definition's precision (sin and cos: in double, rounded once)."""
-        if self.float == F32 and name in mathlib.DOUBLE_ONLY:
-            out = self.b.call(mathlib.function(self.module, name, F64), [self.b.fpext(a, F64) for a in args])
+    def add(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.arith.add(a, b)
+
+    def mul(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.arith.mul(a, b)
+
+    def select(self, condition: ir.Value, if_true: ir.Value, if_false: ir.Value) -> ir.Value:
+        return self.b.select(condition, if_true, if_false)
+
+    def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> ir.Value:
+        if _is_int_valued(x, self.tensors) and _is_int_valued(y, self.tensors):
+            return self.b.icmp_signed(op, self.int_value(x), self.int_value(y))
+        fx, fy = self.float_value(x), self.float_value(y)
+        return self.b.fcmp_unordered(op, fx, fy) if op == "!=" else self.b.fcmp_ordered(op, fx, fy)
+
+    def both(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.and_(a, b)
+
+    def to_float(self, condition: ir.Value) -> ir.Value:
+        return self.b.uitofp(condition, self.float)
+
+    def call(self, kernel: str, *args: ir.Value) -> ir.Value:
+        """A mathlib kernel in the definition's precision (sin and cos: in double, rounded once)."""
+        if self.float == F32 and kernel in mathlib.DOUBLE_ONLY:
+            out = self.b.call(mathlib.function(self.module, kernel, F64), [self.b.fpext(a, F64) for a in args])
             return self.b.fptrunc(out, F32)
-        return self.b.call(mathlib.function(self.module, name, self.float), args)
+        return self.b.call(mathlib.function(self.module, kernel, self.float), args)
 
     def intrinsic(self, name: str, *args: ir.Value) -> ir.Value:
         fnty = ir.FunctionType(self.float, [self.float] * len(args))
@@ -338,11 +356,10 @@ class KernelEmitter:
         return self.memo[key]
 
     def _float_value(self, e: sp.Expr) -> ir.Value:
-        b, A = self.b, mathlib.Arith(self.b, self.module, mathlib.PRECISIONS[self.float])
-        if e.is_Number:
-            return self.const(float(e))
-        if e in (sp.oo, -sp.oo, sp.nan):
-            return self.const(float(e))
+        b, A = self.b, self.arith
+        if e.is_number:  # numbers and constant expressions (√2, π, ∞); named functions of constants lower below
+            with contextlib.suppress(TypeError):
+                return self.const(float(e))
         if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
             raw, dtype = self.read(e)
             if dtype.kind == "b":
@@ -374,57 +391,16 @@ class KernelEmitter:
             return v
         if isinstance(e, sp.Pow):
             return self.power(e.base, e.exp)
-        fn = type(e).__name__
-        args = e.args
-        if fn in ("exp", "log", "sin", "cos", "tanh", "sigmoid"):
-            return self.math(fn, self.float_value(args[0]))
-        if fn == "softplus":
-            beta = args[1] if len(args) > 1 else sp.Integer(1)
-            thr = args[2] if len(args) > 2 else sp.Integer(20)
-            return self.math("softplus", self.float_value(args[0]), self.float_value(beta), self.float_value(thr))
-        if fn == "Abs":
-            return self.intrinsic("llvm.fabs", self.float_value(args[0]))
-        if fn == "sign":
-            x = self.float_value(args[0])
-            one = b.select(b.fcmp_ordered(">", x, self.const(0)), self.const(1), x)
-            return b.select(b.fcmp_ordered("<", x, self.const(0)), self.const(-1), one)
-        if fn == "relu":
-            x = self.float_value(args[0])
-            return b.select(b.fcmp_ordered("<=", x, self.const(0)), self.const(0), x)
-        if fn == "leaky_relu":
-            x, s = self.float_value(args[0]), self.float_value(args[1])
-            return b.select(b.fcmp_ordered(">", x, self.const(0)), x, A.mul(s, x))
-        if fn == "step":
-            return b.uitofp(b.fcmp_ordered(">", self.float_value(args[0]), self.const(0)), self.float)
-        if fn == "clamp":
-            x, lo, hi = (self.float_value(a) for a in args)
-            x = b.select(b.fcmp_ordered("<", x, lo), lo, x)
-            return b.select(b.fcmp_ordered(">", x, hi), hi, x)
-        if fn in ("Max", "Min"):
-            v = self.float_value(args[0])
-            for a in args[1:]:
-                w = self.float_value(a)
-                better = b.fcmp_unordered(">" if fn == "Max" else "<", v, w)  # NaN wins, as torch.maximum
-                v = b.select(better, v, w)
-            return v
-        if fn == "power":
-            return self.power(args[0], args[1])
-        if fn == "pow_log":
-            x = self.float_value(args[0])
-            zero = b.fcmp_ordered("==", x, self.const(0))
-            safe = b.select(zero, self.const(1), x)
-            value = A.mul(self.power(args[0], args[1]), self.math("log", safe))
-            return b.select(zero, self.const(0), value)
-        if fn == "stop_gradient":
-            return self.float_value(args[0])
-        if fn in ("gt", "ge", "lt", "le", "eq", "ne", "between"):
-            return b.uitofp(self.bool_value(e), self.float)
-        if fn in ("floor", "Mod"):
-            return b.sitofp(self.int_value(e), self.float)
-        raise LoweringError(f"codegen: no lowering for {fn} in {e}")
+        primitive = PRIMITIVES.get(type(e))
+        if primitive is not None:
+            return primitive(self, *e.args)
+        lower = getattr(type(e), "lower", None)  # the IR's named functions carry their own lowering
+        if lower is not None and isinstance(e, sp.Function):
+            return lower(self, *e.args)
+        raise LoweringError(f"codegen: no lowering for {type(e).__name__} in {e}")
 
     def power(self, base: sp.Expr, exp: sp.Expr) -> ir.Value:
-        A = mathlib.Arith(self.b, self.module, mathlib.PRECISIONS[self.float])
+        A = self.arith
         x = self.float_value(base)
         if exp.is_Integer and abs(int(exp)) <= 64:
             n = abs(int(exp))
@@ -441,7 +417,39 @@ class KernelEmitter:
             return self.intrinsic("llvm.sqrt", x)
         if exp == sp.Rational(-1, 2):
             return A.div(self.const(1.0), self.intrinsic("llvm.sqrt", x))
-        return self.math("exp", A.mul(self.float_value(exp), self.math("log", x)))
+        return self.call("exp", A.mul(self.float_value(exp), self.call("log", x)))
+
+
+def _extremum(keep: str):
+    """Max/Min of any arity; NaN wins, as torch.maximum."""
+    def lower(em: KernelEmitter, *args: sp.Expr) -> ir.Value:
+        v = em.float_value(args[0])
+        for a in args[1:]:
+            w = em.float_value(a)
+            v = em.b.select(em.b.fcmp_unordered(keep, v, w), v, w)
+        return v
+    return lower
+
+
+def _sign(em: KernelEmitter, x: sp.Expr) -> ir.Value:
+    v = em.float_value(x)
+    one = em.b.select(em.b.fcmp_ordered(">", v, em.const(0)), em.const(1), v)
+    return em.b.select(em.b.fcmp_ordered("<", v, em.const(0)), em.const(-1), one)
+
+
+def _kernel(name: str):
+    return lambda em, x: em.call(name, em.float_value(x))
+
+
+#: SymPy's own functions: the primitives this backend lowers directly (named functions bring ``lower``).
+PRIMITIVES = {
+    sp.exp: _kernel("exp"), sp.log: _kernel("log"), sp.sin: _kernel("sin"), sp.cos: _kernel("cos"),
+    sp.tanh: _kernel("tanh"), sp.erf: _kernel("erf"),
+    sp.Abs: lambda em, x: em.intrinsic("llvm.fabs", em.float_value(x)),
+    sp.sign: _sign, sp.Max: _extremum(">"), sp.Min: _extremum("<"),
+    sp.floor: lambda em, *args: em.b.sitofp(em.int_value(sp.floor(*args)), em.float),
+    sp.Mod: lambda em, *args: em.b.sitofp(em.int_value(sp.Mod(*args)), em.float),
+}
 
 
 def emit_module(graph: Graph, kernels: list[Kernel], name: str,

@@ -1,5 +1,7 @@
-"""Named scalar functions: each carries its derivative rule (``fdiff``), its stable NumPy evaluation and
-its printed form, so formulas read ``σ(x)·(1 - σ(x))`` and generated code never overflows.
+"""Named scalar functions, one class each holding every rule of the function: its derivative (``fdiff``),
+its stable NumPy evaluation (``numpy``, the reference), its native lowering (``lower``, over the backend's
+``ir.ScalarOps``), and its printed form — so formulas read ``σ(x)·(1 - σ(x))``, generated code never
+overflows, and adding a function is adding one class.
 
 The derivative rules follow PyTorch at the kinks: relu'(0) = 0, leaky_relu'(0) = negative_slope,
 clamp' = 1 on the closed interval.
@@ -7,15 +9,28 @@ clamp' = 1 on the closed interval.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import sympy as sp
 
+from .ir import ScalarOps
+
 
 class NamedFunction(sp.Function):
-    """A SymPy function with a printed symbol; each subclass defines ``numpy``, its stable NumPy evaluation."""
+    """A SymPy function with a printed symbol; each subclass defines ``numpy`` (its stable NumPy evaluation)
+    and ``lower`` (its native lowering), or ``predicate`` when its value is a condition (0 or 1)."""
 
     symbol: str = ""
     latex_symbol: str = ""
+
+    @classmethod
+    def lower(cls, ops: ScalarOps, *args: sp.Expr):
+        return ops.to_float(cls.predicate(ops, *args))
+
+    @classmethod
+    def predicate(cls, ops: ScalarOps, *args: sp.Expr):
+        raise NotImplementedError(f"{cls.__name__} is not a condition")
 
     def _sympystr(self, printer):
         return f"{self.symbol or type(self).__name__}({', '.join(printer._print(a) for a in self.args)})"
@@ -43,6 +58,10 @@ class sigmoid(NamedFunction):
         e = _exp_neg_abs(x)
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
+    @classmethod
+    def lower(cls, ops, x):
+        return ops.call("sigmoid", ops.value(x))
+
 
 class softplus(NamedFunction):
     """PyTorch's softplus: log(1 + e^(βx))/β, and x itself where βx > threshold."""
@@ -68,6 +87,10 @@ class softplus(NamedFunction):
         stable = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta
         return np.where(bx > threshold, x, stable)
 
+    @classmethod
+    def lower(cls, ops, x, beta=1, threshold=20):
+        return ops.call("softplus", ops.value(x), ops.value(sp.sympify(beta)), ops.value(sp.sympify(threshold)))
+
 
 class step(NamedFunction):
     """The derivative of relu: 1 for x > 0, else 0 (step(0) = 0, unlike SymPy's Heaviside(0) = 1/2)."""
@@ -81,6 +104,10 @@ class step(NamedFunction):
     def numpy(x):
         return (x > 0).astype(np.result_type(x, np.float32))
 
+    @classmethod
+    def predicate(cls, ops, x):
+        return ops.compare(">", x, sp.Integer(0))
+
 
 class relu(NamedFunction):
     """max(x, 0) with relu'(0) = 0."""
@@ -93,6 +120,10 @@ class relu(NamedFunction):
     @staticmethod
     def numpy(x):
         return np.where(x > 0, x, np.zeros_like(x))
+
+    @classmethod
+    def lower(cls, ops, x):
+        return ops.select(ops.compare("<=", x, sp.Integer(0)), ops.const(0.0), ops.value(x))
 
 
 class leaky_relu(NamedFunction):
@@ -110,6 +141,10 @@ class leaky_relu(NamedFunction):
     def numpy(x, slope):
         return np.where(x > 0, x, slope * x)
 
+    @classmethod
+    def lower(cls, ops, x, slope):
+        return ops.select(ops.compare(">", x, sp.Integer(0)), ops.value(x), ops.mul(ops.value(slope), ops.value(x)))
+
 
 class clamp(NamedFunction):
     """min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi (both ends included, as in PyTorch)."""
@@ -123,6 +158,12 @@ class clamp(NamedFunction):
     @staticmethod
     def numpy(x, lo, hi):
         return np.minimum(np.maximum(x, lo), hi)
+
+    @classmethod
+    def lower(cls, ops, x, lo, hi):
+        low, high = ops.value(lo), ops.value(hi)
+        above = ops.select(ops.compare("<", x, lo), low, ops.value(x))
+        return ops.select(ops.compare(">", x, hi), high, above)
 
 
 class between(NamedFunction):
@@ -145,6 +186,10 @@ class between(NamedFunction):
     def numpy(x, lo, hi):
         return ((x >= lo) & (x <= hi)).astype(np.result_type(x, np.float32))
 
+    @classmethod
+    def predicate(cls, ops, x, lo, hi):
+        return ops.both(ops.compare(">=", x, lo), ops.compare("<=", x, hi))
+
 
 class stop_gradient(NamedFunction):
     """The identity whose derivative is 0: the max shift of softmax and log_softmax (it cancels exactly)."""
@@ -157,6 +202,10 @@ class stop_gradient(NamedFunction):
     @staticmethod
     def numpy(x):
         return x
+
+    @classmethod
+    def lower(cls, ops, x):
+        return ops.value(x)
 
 
 class power(NamedFunction):
@@ -180,6 +229,10 @@ class power(NamedFunction):
     def numpy(x, y):
         return np.power(x, y)
 
+    @classmethod
+    def lower(cls, ops, x, y):
+        return ops.power(x, y)
+
 
 class pow_log(NamedFunction):
     """x^y·log(x), and 0 where x = 0 (the limit for y > 0): ∂(x^y)/∂y without 0·(−∞)."""
@@ -199,6 +252,12 @@ class pow_log(NamedFunction):
         with np.errstate(all="ignore"):
             return np.where(np.equal(x, 0), 0.0, np.power(x, y) * np.log(np.where(np.equal(x, 0), 1.0, x)))
 
+    @classmethod
+    def lower(cls, ops, x, y):
+        zero = ops.compare("==", x, sp.Integer(0))
+        safe = ops.select(zero, ops.const(1.0), ops.value(x))
+        return ops.select(zero, ops.const(0.0), ops.mul(ops.power(x, y), ops.call("log", safe)))
+
 
 class Comparison(NamedFunction):
     """Iverson bracket [a ∘ b]: 1 where the comparison holds, else 0; it has no gradient."""
@@ -206,6 +265,8 @@ class Comparison(NamedFunction):
     nargs = 2
     op = ""
     latex_op = ""
+    #: the comparison as ``ScalarOps.compare`` names it
+    code = ""
 
     def _sympystr(self, printer):
         a, b = (printer._print(x) for x in self.args)
@@ -218,25 +279,29 @@ class Comparison(NamedFunction):
     def fdiff(self, argindex=1):
         return sp.Integer(0)
 
+    @classmethod
+    def predicate(cls, ops, a, b):
+        return ops.compare(cls.code, a, b)
 
-def _comparison(name: str, op: str, latex_op: str, ufunc) -> type[Comparison]:
+
+def _comparison(name: str, op: str, latex_op: str, code: str, ufunc) -> type[Comparison]:
     def numpy(a, b):
         return ufunc(a, b)
 
-    return type(name, (Comparison,), {"op": op, "latex_op": latex_op, "numpy": staticmethod(numpy)})
+    return type(name, (Comparison,), {"op": op, "latex_op": latex_op, "code": code, "numpy": staticmethod(numpy)})
 
 
-gt = _comparison("gt", ">", ">", np.greater)
-ge = _comparison("ge", "≥", r"\ge", np.greater_equal)
-lt = _comparison("lt", "<", "<", np.less)
-le = _comparison("le", "≤", r"\le", np.less_equal)
-ne = _comparison("ne", "≠", r"\ne", np.not_equal)
+gt = _comparison("gt", ">", ">", ">", np.greater)
+ge = _comparison("ge", "≥", r"\ge", ">=", np.greater_equal)
+lt = _comparison("lt", "<", "<", "<", np.less)
+le = _comparison("le", "≤", r"\le", "<=", np.less_equal)
+ne = _comparison("ne", "≠", r"\ne", "!=", np.not_equal)
 
 
 class eq(Comparison):
     """[a = b]: the one-hot of a label (``[c = Y[b]]``) and the tie mask of max."""
 
-    op, latex_op = "=", "="
+    op, latex_op, code = "=", "=", "=="
 
     @classmethod
     def eval(cls, a, b):
@@ -251,9 +316,66 @@ class eq(Comparison):
         return np.equal(a, b)
 
 
+_SQRT1_2 = 1 / math.sqrt(2)
+_GELU_BETA, _GELU_KAPPA = math.sqrt(2 / math.pi), 0.044715
+_KAPPA = sp.Float("0.044715")
+
+
+def _erf_numpy(x):
+    """erf for the reference (NumPy has none): the C library's, elementwise."""
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+class gelu(NamedFunction):
+    """GELU, x·Φ(x) = x/2·(1 + erf(x/√2)), as PyTorch computes it (``approximate='none'``)."""
+
+    latex_symbol = r"\operatorname{GELU}"
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return (1 + sp.erf(x / sp.sqrt(2))) / 2 + x * sp.exp(-x**2 / 2) / sp.sqrt(2 * sp.pi)
+
+    @staticmethod
+    def numpy(x):
+        return 0.5 * x * (1 + _erf_numpy(x * _SQRT1_2))
+
+    @classmethod
+    def lower(cls, ops, x):
+        v = ops.value(x)
+        erf = ops.call("erf", ops.mul(v, ops.const(_SQRT1_2)))
+        return ops.mul(ops.mul(v, ops.const(0.5)), ops.add(ops.const(1.0), erf))
+
+
+class gelu_tanh(NamedFunction):
+    """GELU's tanh form, x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (``approximate='tanh'``)."""
+
+    latex_symbol = r"\operatorname{GELU}_{\tanh}"
+
+    @staticmethod
+    def _inner(x):
+        return sp.sqrt(2 / sp.pi) * (x + _KAPPA * x**3)
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        t = sp.tanh(self._inner(x))
+        return (1 + t) / 2 + x / 2 * (1 - t**2) * sp.sqrt(2 / sp.pi) * (1 + 3 * _KAPPA * x**2)
+
+    @staticmethod
+    def numpy(x):
+        return 0.5 * x * (1 + np.tanh(_GELU_BETA * (x + _GELU_KAPPA * x * x * x)))
+
+    @classmethod
+    def lower(cls, ops, x):
+        v = ops.value(x)
+        cube = ops.mul(ops.mul(v, v), v)
+        inner = ops.mul(ops.const(_GELU_BETA), ops.add(v, ops.mul(ops.const(_GELU_KAPPA), cube)))
+        return ops.mul(ops.mul(v, ops.const(0.5)), ops.add(ops.const(1.0), ops.call("tanh", inner)))
+
+
 NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
     sigmoid, softplus, step, relu, leaky_relu, clamp, between, stop_gradient, power, pow_log, gt, ge, lt, le, ne, eq,
+    gelu, gelu_tanh,
 )
 
-#: What the NumPy reference evaluator calls for each named function (the lowering table).
-NUMPY_IMPLEMENTATIONS = {f.__name__: f.numpy for f in NAMED_FUNCTIONS}
+#: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.
+NUMPY_IMPLEMENTATIONS = {f.__name__: f.numpy for f in NAMED_FUNCTIONS} | {"erf": _erf_numpy}

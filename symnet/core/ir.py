@@ -8,13 +8,19 @@ tensor reads are accesses ``A[α(d)]`` (``sympy.Indexed``; a 0-d tensor is read 
 ``combine`` is ``assign`` (elementwise: out is a bijection), ``sum`` (reductions and scatter-accumulates),
 ``max`` or ``argmax``. Extents may be SymPy symbols such as the batch size ``N``.
 
-Nothing here knows about neural networks, NumPy or LLVM.
+Element functions in bodies are SymPy's own (``exp``, ``log``, ``sin``, ``cos``, ``tanh``, ``erf``, ``Abs``,
+``Max``, ``Min``, ``floor``, ``Mod``, powers: the primitives every backend lowers) or named functions of
+``symnet.core.functions``, each of which carries its own ``lower(ops, *args)`` written against ``ScalarOps``
+below — so a backend lowers any element function without knowing it by name.
+
+Nothing here knows about neural networks or LLVM.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import numpy as np
 import sympy as sp
@@ -159,6 +165,35 @@ class Def:
 
 
 Tensor = Input | Def
+
+
+class ScalarOps(Protocol):
+    """The scalar operations a backend offers to an element function's ``lower(ops, *args)``: ``args`` are the
+    function's SymPy arguments, values are the backend's own (opaque) objects."""
+
+    def value(self, e: sp.Expr) -> Any:
+        """An argument (any element expression) as a float value."""
+
+    def const(self, c: float) -> Any: ...
+
+    def add(self, a: Any, b: Any) -> Any: ...
+
+    def mul(self, a: Any, b: Any) -> Any: ...
+
+    def select(self, condition: Any, if_true: Any, if_false: Any) -> Any: ...
+
+    def compare(self, op: str, a: sp.Expr, b: sp.Expr) -> Any:
+        """``a op b`` for op in ``< <= > >= == !=``: exact on integers, ordered on floats (``!=`` unordered)."""
+
+    def both(self, a: Any, b: Any) -> Any:
+        """The conjunction of two conditions."""
+
+    def to_float(self, condition: Any) -> Any: ...
+
+    def call(self, kernel: str, *values: Any) -> Any:
+        """A vectorizable kernel: exp, expm1, log, log1p, sin, cos, tanh, erf, sigmoid, softplus(x, β, threshold)."""
+
+    def power(self, base: sp.Expr, exponent: sp.Expr) -> Any: ...
 
 
 def is_selection(indices: Sequence[sp.Expr], extents: dict[sp.Symbol, Dim], shape: Sequence[Dim]) -> bool:

@@ -15,6 +15,7 @@ import sympy as sp
 
 from ..errors import ShapeError
 from . import functions as F
+from .autodiff import partial
 from .ir import Dim, Tensor, access, dims_numel, fmt_shape, fresh_indices, same_dim
 
 #: Element functions of the ``map`` kind: name → SymPy expression of its operands.
@@ -32,10 +33,13 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "sin": sp.sin,
     "cos": sp.cos,
     "tanh": sp.tanh,
+    "erf": sp.erf,
     "sigmoid": F.sigmoid,
     "relu": F.relu,
     "leaky_relu": F.leaky_relu,
     "softplus": F.softplus,
+    "gelu": F.gelu,
+    "gelu_tanh": F.gelu_tanh,
     "clamp": F.clamp,
     "gt": F.gt,
     "ge": F.ge,
@@ -55,8 +59,6 @@ def derivative_rules() -> list[tuple[str, sp.Expr, list[sp.Expr]]]:
     x, y = sp.symbols("x y", real=True)
     operands = {"leaky_relu": (x, sp.Rational(1, 20)), "softplus": (x, sp.Integer(1), sp.Integer(20)),
                 "clamp": (x, sp.Integer(-1), sp.Integer(1))}
-    from .autodiff import partial
-
     rows = []
     for name, fn in ELEMENTWISE.items():
         if name in COMPARISONS or name == "cast":

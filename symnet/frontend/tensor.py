@@ -284,6 +284,9 @@ class Tensor:
     def tanh(self):
         return self._map("tanh", result="float")
 
+    def erf(self):
+        return self._map("erf", result="float")
+
     def sigmoid(self):
         return self._map("sigmoid", result="float")
 

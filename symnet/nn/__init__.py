@@ -2,6 +2,7 @@
 
 from . import functional, init
 from .layers import (
+    GELU,
     Flatten,
     Identity,
     LeakyReLU,
@@ -18,7 +19,7 @@ from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Los
 from .module import Module, Parameter
 
 __all__ = [
-    "functional", "init", "Module", "Parameter", "Linear", "Sequential", "Flatten", "Identity", "Sigmoid", "Tanh",
-    "ReLU", "LeakyReLU", "Softplus", "Softmax", "LogSoftmax", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
+    "functional", "init", "Module", "Parameter", "Linear", "Sequential", "GELU", "Flatten", "Identity", "Sigmoid",
+    "Tanh", "ReLU", "LeakyReLU", "Softplus", "Softmax", "LogSoftmax", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
     "BCELoss", "BCEWithLogitsLoss", "NLLLoss", "CrossEntropyLoss",
 ]

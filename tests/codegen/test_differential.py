@@ -78,8 +78,7 @@ def test_one_compiled_function_serves_every_batch_size(rng):
     x = sn.tensor(rng.standard_normal((4, 3)), name="X")
     w = sn.tensor(rng.standard_normal((2, 3)), requires_grad=True, name="W")
     traced = trace([(x @ w.T).relu().sum()])
-    specs, nodes = traced.specs, traced.tensors
-    specs = tuple(s._replace(shape=(BATCH, 3)) if s.name == "X" else s for s in specs)
+    specs = tuple(s._replace(shape=(BATCH, 3)) if s.name == "X" else s for s in traced.specs)
     graph = simplify(lower(specs, (len(specs) - 1,)).graph)
     compiled = compile_graph(graph)
     for batch in (1, 5, 64):
