@@ -10,8 +10,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
-import logging
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -26,10 +24,7 @@ from .driver import REPEAT
 from .emit import ENTRY, IndexCheck, dims_of, emit_module
 from .loops import lower_graph, show_loops
 
-_log = logging.getLogger("symnet.codegen")
 _SMALL_BLOCK = 1 << 16  # bytes: below this a zero-filled ctypes block is cheaper than np.empty
-if os.environ.get("SYMNET_SHOW"):
-    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 _REPEAT_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
@@ -100,8 +95,6 @@ class CompiledGraph:
                                                    "position": c.position, "index": sp.srepr(c.index)}
                                                   for c in self.checks]})
         self._engine = jit.Engine(obj)
-        for stage in filter(None, os.environ.get("SYMNET_SHOW", "").split(",")):
-            _log.info("%s of %s:\n%s", stage, ", ".join(graph.outputs), self.show(stage.strip()))
         self._fn = _ENTRY_TYPE(self._engine.address(ENTRY))
         self._repeat_fn = _REPEAT_TYPE(self._engine.address(REPEAT)) if repeat is not None else None
         self._inputs = list(graph.inputs)
@@ -187,8 +180,8 @@ class CompiledGraph:
                starts: np.ndarray | None = None) -> np.ndarray:
         """Run the graph ``steps`` times in one native call, as its ``Repeat`` says; returns the recorded values,
         one row per iteration. With ``index`` and ``starts``, gathered inputs take their rows of ``sources``
-        (the given arrays for them may be None); without, they are read as given. Feedback targets are
-        updated in the given arrays (copied back when they had to be converted)."""
+        (the given arrays for them may be None); without, they are read as given. Feedback targets and
+        counters are updated in the given arrays (copied back when they had to be converted)."""
         plan = self.plan
         if plan is None:
             raise RuntimeError("repeat: this graph was compiled without a Repeat")
@@ -232,7 +225,7 @@ class CompiledGraph:
                                  records.ctypes.data)
         if status:
             self._raise_index_error(status, inputs, shapes)
-        for _, target in plan.feedback:
+        for target in [t for _, t in plan.feedback] + list(plan.counters):
             k = position[target.name]
             if given[k] is not None and inputs[k] is not given[k]:
                 np.copyto(given[k], inputs[k])

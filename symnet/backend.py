@@ -63,7 +63,7 @@ class ReferenceExecutable:
         if index is not None and len(index) and (index.min() < 0 or index.max() >= len(sources[0])):
             raise IndexRangeError(f"repeat: row indices must lie in [0, {len(sources[0])})")
         for s in range(steps):
-            if plan.gathers:
+            if index is not None:
                 rows = index[starts[s % period]:starts[s % period + 1]]
                 for target, source in zip(plan.gathers, sources, strict=True):
                     values[position[target.name]] = source[rows]
@@ -74,7 +74,7 @@ class ReferenceExecutable:
                 values[position[target.name]] = env[d.name]
             for counter in plan.counters:
                 values[position[counter.name]] = values[position[counter.name]] + 1
-        for _, target in plan.feedback:
+        for target in [t for _, t in plan.feedback] + list(plan.counters):
             np.copyto(inputs[position[target.name]], values[position[target.name]])
         return records
 

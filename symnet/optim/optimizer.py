@@ -16,6 +16,7 @@ import numpy as np
 import sympy as sp
 
 from .. import backend
+from ..core.cache import BoundedCache
 from ..core.ir import Def, Graph, Input, access, fresh_indices
 from ..errors import GradError
 from ..frontend.tensor import Tensor
@@ -57,7 +58,7 @@ class Optimizer(abc.ABC):
         self.param_groups = [{"params": params, **defaults}]
         self.defaults = defaults
         self.state: dict[int, dict[str, np.ndarray | int]] = {}
-        self._programs: dict[tuple, object] = {}
+        self._programs = BoundedCache(f"{type(self).__name__} update programs", limit=32)
 
     @property
     def params(self) -> list[Tensor]:
@@ -112,15 +113,15 @@ class Optimizer(abc.ABC):
     def _program(self, q: Tensor) -> tuple[backend.Executable, Update]:
         """The rule compiled for one parameter shape: inputs P, G, lr, t and the states; outputs the new P and
         the new states."""
-        key = (q.shape, q.dtype)
-        if key not in self._programs:
+        def build():
             param, grad = Input("P", q.shape, q.dtype), Input("G", q.shape, q.dtype)
             lr_input, t_input = Input("lr", (), q.dtype), Input("t", (), q.dtype)
             rule = self.update(param, grad.name, lr_input, t_input)
             graph = Graph([param, grad, lr_input, t_input, *rule.state_inputs.values()], rule.defs,
                           [rule.new_param.name, *(d.name for d in rule.new_state.values())])
-            self._programs[key] = (compile_graph(graph), rule)
-        return self._programs[key]
+            return compile_graph(graph), rule
+
+        return self._programs.get_or_build((q.shape, q.dtype), build)
 
     # ---------------------------------------------------------------- PyTorch's API
     def param_state(self, q: Tensor) -> dict:

@@ -141,5 +141,5 @@ def test_symnet_show_environment_variable_logs_stages(tmp_path):
     env = {**os.environ, "SYMNET_SHOW": "loops,llvm", "SYMNET_CACHE_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "symnet.codegen: loops of" in out.stderr and "acc += exp(A[i])" in out.stderr
+    assert "symnet.pipeline: loops of" in out.stderr and "acc += exp(A[i])" in out.stderr
     assert "define" in out.stderr
