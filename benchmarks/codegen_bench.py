@@ -19,7 +19,7 @@ from _common import best_of, mlp_problem, table, torch_or_none
 
 import symnet as sn
 from codegen import compile_graph
-from symnet import program, trace
+from symnet import pipeline, trace
 from symnet.core.ir import Def, Graph, Input, access, fresh_indices
 
 
@@ -56,7 +56,7 @@ def elementwise_chain(torch) -> None:
     chain = (((t.exp() - 1).tanh() * t) + 0.25).sigmoid()  # exp, sub, tanh, mul, add, sigmoid
     traced = trace([chain])
     specs = traced.specs
-    graph = program.forward_program(specs, (len(specs) - 1,)).graph
+    graph = pipeline.forward_program(specs, (len(specs) - 1,)).graph
     graph = Graph([Input("x", (x.size,), np.dtype(np.float32))],
                   [dataclasses.replace(d, shape=(x.size,), domain=((d.symbols[0], x.size),)) for d in graph.defs],
                   graph.outputs)
@@ -83,9 +83,9 @@ def mlp_compile() -> None:
     wrt = tuple(p for p, t in enumerate(nodes) if t.is_leaf and t.requires_grad)
     with tempfile.TemporaryDirectory() as folder:
         os.environ["SYMNET_CACHE_DIR"] = folder
-        program.cache_clear()
+        pipeline.cache_clear()
         start = time.perf_counter()
-        graph = program.gradient_program(specs, len(specs) - 1, wrt, seeded=False).graph
+        graph = pipeline.gradient_program(specs, len(specs) - 1, wrt, seeded=False).graph
         derive = time.perf_counter() - start
         start = time.perf_counter()
         compiled = compile_graph(graph)
@@ -94,7 +94,7 @@ def mlp_compile() -> None:
         again = compile_graph(graph)
         hit = time.perf_counter() - start
         assert again.cache_hit and not compiled.cache_hit
-        arrays = {program.lower(specs, (len(specs) - 1,)).names[p]: t.numpy() for p, t in enumerate(nodes)
+        arrays = {pipeline.lower(specs, (len(specs) - 1,)).names[p]: t.numpy() for p, t in enumerate(nodes)
                   if t.is_leaf}
         step = best_of(lambda: compiled(arrays), number=20)
     table("784-256-10 MLP, forward + backward, batch 256", ["", "ms"],

@@ -11,7 +11,7 @@ import time
 
 from _common import mlp_problem
 
-from symnet import program, trace
+from symnet import pipeline, trace
 
 
 def main() -> None:
@@ -21,12 +21,12 @@ def main() -> None:
         traced = trace([loss()])
         specs, nodes = traced.specs, traced.tensors
         wrt = tuple(p for p, t in enumerate(nodes) if t.is_leaf and t.requires_grad)
-        program.gradient_program(specs, len(specs) - 1, wrt, seeded=False)
+        pipeline.gradient_program(specs, len(specs) - 1, wrt, seeded=False)
 
     derive()  # warm imports
     cold = []
     for _ in range(5):
-        program.cache_clear()
+        pipeline.cache_clear()
         start = time.perf_counter()
         derive()
         cold.append(time.perf_counter() - start)

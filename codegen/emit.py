@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
-from symnet.core.ir import Graph, Repeat, Tensor, is_tensor_symbol
+from symnet.core.ir import Graph, Repeat, Tensor, is_integer_valued, is_tensor_symbol
 from symnet.errors import LoweringError
 
 from . import mathlib
@@ -46,18 +46,33 @@ def dims_of(graph: Graph) -> list[sp.Symbol]:
     return sorted(found, key=lambda s: s.name)
 
 
-def _is_int_valued(e: sp.Expr, tensors) -> bool:
-    if isinstance(e, sp.Indexed):
-        return tensors[str(e.base.label)].dtype.kind in "ib"
-    if is_tensor_symbol(e):
-        return tensors[e.name].dtype.kind in "ib"
-    if e.is_Number:
-        return bool(e.is_integer)
-    if isinstance(e, sp.Symbol):
-        return bool(e.is_integer)
-    if isinstance(e, (sp.Add, sp.Mul)):
-        return all(_is_int_valued(a, tensors) for a in e.args)
-    return isinstance(e, (sp.floor, sp.Mod))
+class IntegerOps:
+    """``ScalarOps`` in int64, for element functions whose value keeps its argument's kind (relu, clamp) when
+    that argument is an integer: the same ``lower`` rule then builds integer code."""
+
+    def __init__(self, emitter: KernelEmitter):
+        self.em, self.b = emitter, emitter.b
+
+    def value(self, e: sp.Expr) -> ir.Value:
+        return self.em.int_value(e)
+
+    def const(self, c: float) -> ir.Value:
+        return ir.Constant(I64, int(c))
+
+    def add(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.add(a, b)
+
+    def mul(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.mul(a, b)
+
+    def select(self, condition: ir.Value, if_true: ir.Value, if_false: ir.Value) -> ir.Value:
+        return self.b.select(condition, if_true, if_false)
+
+    def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> ir.Value:
+        return self.em.compare(op, x, y)
+
+    def both(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.and_(a, b)
 
 
 class KernelEmitter:
@@ -81,6 +96,7 @@ class KernelEmitter:
         self.env: dict[sp.Symbol, ir.Value] = dict(zip(dims, self.fn.args[len(self.buffers):-1], strict=True))
         self.error_slot = self.fn.args[-1]
         self.strides: dict[str, list[ir.Value]] = {}
+        self.dtypes = {name: t.dtype for name, t in graph_tensors.items()}
         self.memo: dict[tuple, ir.Value] = {}
         self.arith = mathlib.Arith(self.b, module, mathlib.PRECISIONS[self.float])
 
@@ -244,8 +260,11 @@ class KernelEmitter:
                 b.store(b.select(better, self.int_value(s.position), b.load(pos, typ=I64)), pos)
 
     # ---------------------------------------------------------------- values
+    def is_int(self, e: sp.Expr) -> bool:
+        return is_integer_valued(e, self.dtypes)
+
     def value_kind(self, e: sp.Expr) -> str:
-        return "i" if _is_int_valued(e, self.tensors) else "f"
+        return "i" if self.is_int(e) else "f"
 
     def typed_value(self, e: sp.Expr) -> ir.Value:
         """The body's value in the storage type of the definition."""
@@ -257,9 +276,13 @@ class KernelEmitter:
         return self.float_value(e)
 
     def convert(self, v: ir.Value, kind: str, dtype: np.dtype) -> ir.Value:
+        """A value in ``dtype``'s storage: integers to floats and between floats; never a float to an integer
+        (that is an explicit ``trunc`` in the IR)."""
         target = STORAGE[dtype]
         if kind == "i" and target in (F32, F64):
             return self.b.sitofp(v, target)
+        if kind == "f" and target not in (F32, F64):
+            raise LoweringError(f"codegen: a float value stored as {dtype} in {self.kernel.definition.name}")
         if v.type == F32 and target == F64:
             return self.b.fpext(v, F64)
         if v.type == F64 and target == F32:
@@ -283,12 +306,15 @@ class KernelEmitter:
             v = self.env[e]
         elif isinstance(e, sp.Indexed) or is_tensor_symbol(e):
             raw, dtype = self.read(e)
+            if dtype.kind == "f":
+                raise LoweringError(f"codegen: {e} is a float read where {self.kernel.definition.name} needs an "
+                                    "integer; the IR must convert it explicitly")
             v = b.zext(raw, I64) if dtype.kind == "b" else raw
         elif isinstance(e, sp.Add):
             v = self.int_value(e.args[0])
             for a in e.args[1:]:
                 v = b.add(v, self.int_value(a))
-        elif isinstance(e, sp.Mul) and all(a.is_integer or _is_int_valued(a, self.tensors) for a in e.args):
+        elif isinstance(e, sp.Mul) and all(a.is_integer or self.is_int(a) for a in e.args):
             v = self.int_value(e.args[0])
             for a in e.args[1:]:
                 v = b.mul(v, self.int_value(a))
@@ -297,17 +323,35 @@ class KernelEmitter:
             v = b.sdiv(self.int_value(sp.expand(num)), self.int_value(den))
         elif isinstance(e, sp.Mod):
             v = b.srem(self.int_value(e.args[0]), self.int_value(e.args[1]))
+        elif isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp >= 0:
+            v = ir.Constant(I64, 1)
+            for _ in range(int(e.exp)):
+                v = b.mul(v, self.int_value(e.base))
+        elif isinstance(e, sp.Function) and self.is_int(e):
+            v = self.int_function(e)
         else:
             raise LoweringError(f"codegen: no integer lowering for {e}")
         self.memo[key] = v
         return v
 
+    def int_function(self, e: sp.Function) -> ir.Value:
+        """An integer-valued function: a condition (0 or 1), a conversion (trunc), or one that keeps its
+        integer argument's kind (abs, max, min, sign, relu, clamp), computed in int64."""
+        kind = getattr(type(e), "value_kind", "float")
+        if kind == "condition":
+            return self.b.zext(self.bool_value(e), I64)
+        if kind == "integer":
+            return type(e).lower(self, *e.args)
+        if type(e) in INTEGER_PRIMITIVES:
+            return INTEGER_PRIMITIVES[type(e)](self, *e.args)
+        return type(e).lower(IntegerOps(self), *e.args)
+
     def bool_value(self, e: sp.Expr) -> ir.Value:
         """A condition: an element function's ``predicate`` (comparisons, brackets), else ``e ≠ 0``."""
-        predicate = getattr(type(e), "predicate", None)
-        if predicate is not None and isinstance(e, sp.Function):
-            with contextlib.suppress(NotImplementedError):
-                return predicate(self, *e.args)
+        if getattr(type(e), "value_kind", None) == "condition":
+            return type(e).predicate(self, *e.args)
+        if self.is_int(e):
+            return self.b.icmp_signed("!=", self.int_value(e), ir.Constant(I64, 0))
         return self.b.fcmp_unordered("une", self.float_value(e), ir.Constant(self.float, 0))
 
     # ---------------------------------------------------------------- ScalarOps: what element functions lower to
@@ -327,7 +371,7 @@ class KernelEmitter:
         return self.b.select(condition, if_true, if_false)
 
     def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> ir.Value:
-        if _is_int_valued(x, self.tensors) and _is_int_valued(y, self.tensors):
+        if self.is_int(x) and self.is_int(y):
             return self.b.icmp_signed(op, self.int_value(x), self.int_value(y))
         fx, fy = self.float_value(x), self.float_value(y)
         return self.b.fcmp_unordered(op, fx, fy) if op == "!=" else self.b.fcmp_ordered(op, fx, fy)
@@ -337,6 +381,12 @@ class KernelEmitter:
 
     def to_float(self, condition: ir.Value) -> ir.Value:
         return self.b.uitofp(condition, self.float)
+
+    def truncate(self, value: ir.Value) -> ir.Value:
+        """Toward zero, saturating (``llvm.fptosi.sat``: defined for NaN and out-of-range values)."""
+        name = f"llvm.fptosi.sat.i64.{'f32' if value.type == F32 else 'f64'}"
+        fn = self.module.globals.get(name) or ir.Function(self.module, ir.FunctionType(I64, [value.type]), name)
+        return self.b.call(fn, [value])
 
     def call(self, kernel: str, *args: ir.Value) -> ir.Value:
         """A mathlib kernel in the definition's precision (sin and cos: in double, rounded once)."""
@@ -391,6 +441,8 @@ class KernelEmitter:
             return v
         if isinstance(e, sp.Pow):
             return self.power(e.base, e.exp)
+        if getattr(type(e), "value_kind", None) == "integer":
+            return b.sitofp(self.int_value(e), self.float)
         primitive = PRIMITIVES.get(type(e))
         if primitive is not None:
             return primitive(self, *e.args)
@@ -439,6 +491,31 @@ def _sign(em: KernelEmitter, x: sp.Expr) -> ir.Value:
 
 def _kernel(name: str):
     return lambda em, x: em.call(name, em.float_value(x))
+
+
+def _int_extremum(op: str):
+    def lower(em: KernelEmitter, *args: sp.Expr) -> ir.Value:
+        v = em.int_value(args[0])
+        for a in args[1:]:
+            w = em.int_value(a)
+            v = em.b.select(em.b.icmp_signed(op, v, w), v, w)
+        return v
+    return lower
+
+
+def _int_abs(em: KernelEmitter, x: sp.Expr) -> ir.Value:
+    v = em.int_value(x)
+    return em.b.select(em.b.icmp_signed("<", v, ir.Constant(I64, 0)), em.b.neg(v), v)
+
+
+def _int_sign(em: KernelEmitter, x: sp.Expr) -> ir.Value:
+    v, zero = em.int_value(x), ir.Constant(I64, 0)
+    positive = em.b.zext(em.b.icmp_signed(">", v, zero), I64)
+    return em.b.sub(positive, em.b.zext(em.b.icmp_signed("<", v, zero), I64))
+
+
+#: SymPy's kind-keeping functions on integers (``ir.KIND_PRESERVING``)
+INTEGER_PRIMITIVES = {sp.Abs: _int_abs, sp.Max: _int_extremum(">"), sp.Min: _int_extremum("<"), sp.sign: _int_sign}
 
 
 #: SymPy's own functions: the primitives this backend lowers directly (named functions bring ``lower``).

@@ -139,6 +139,8 @@ def match_contraction(d: Def, names) -> Contraction | None:
     reads = accesses(rest, names)
     if len(reads) != 2 or rest != reads[0].atom * reads[1].atom:
         return None
+    if any(names[r.name].dtype != d.dtype for r in reads):  # the micro-kernel reads both as d's own type
+        return None
     by_symbols = {frozenset(r.indices) - {0}: r for r in reads}
     a, b = by_symbols.get(frozenset({i, k})), by_symbols.get(frozenset({k, j}))
     if a is None or b is None or not all(isinstance(x, sp.Symbol) or x == 0 for r in (a, b) for x in r.indices):
@@ -191,8 +193,8 @@ def fuse_siblings(kernels: list[Kernel]) -> list[Kernel]:
 
 
 def lower_graph(graph: Graph) -> list[Kernel]:
-    names = graph.tensors().keys()
-    return fuse_siblings([lower_def(d, names) for d in graph.defs])
+    tensors = graph.tensors()
+    return fuse_siblings([lower_def(d, tensors) for d in graph.defs])
 
 
 def show_loops(kernels: list[Kernel]) -> str:

@@ -31,6 +31,7 @@ from .core import simplify as rewrite
 from .core.cache import BoundedCache
 from .core.ir import Def, Graph, Input, Repeat, access, format_graph, fresh_indices, is_tensor_symbol
 from .core.ops import Op
+from .core.verify import verify
 
 STAGES = ("trace", "lower", "simplify", "differentiate", "extend", "compile")
 _log = logging.getLogger("symnet.pipeline")
@@ -44,14 +45,17 @@ def _shown() -> set[str]:
     return shown
 
 
-def stage(name: str, show: Callable | None = None):
-    """Time a stage function; log its result when ``SYMNET_SHOW`` names the stage."""
+def stage(name: str, show: Callable | None = None, graph_of: Callable | None = None):
+    """Time a stage function; verify the graph it produced (``graph_of`` finds it in the result); log the
+    result when ``SYMNET_SHOW`` names the stage."""
 
     def wrap(fn):
         @functools.wraps(fn)
         def run(*args, **kwargs):
             start = time.perf_counter()
             result = fn(*args, **kwargs)
+            if graph_of is not None:
+                verify(graph_of(result), name)
             record = _TIMES[name]
             record[0] += 1
             record[1] += time.perf_counter() - start
@@ -153,7 +157,7 @@ def _leaf_letters():
         yield f"T{n}"
 
 
-@stage("lower", show=lambda prog: format_graph(prog.graph))
+@stage("lower", show=lambda prog: format_graph(prog.graph), graph_of=lambda prog: prog.graph)
 def lower(specs: Sequence[Spec], outputs: Sequence[int]) -> Program:
     """The IR graph of a traced structure: an Input per leaf, a Def per op (each op's ``define`` rule)."""
     names = _auto_names(specs)
@@ -172,20 +176,20 @@ def lower(specs: Sequence[Spec], outputs: Sequence[int]) -> Program:
     return Program(Graph(inputs, defs, [names[o] for o in outputs]), names, leaves)
 
 
-@stage("simplify", show=format_graph)
+@stage("simplify", show=format_graph, graph_of=lambda graph: graph)
 def simplify(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
     """Fusion, stability rewrites, CSE and pruning (``core.simplify``); names in ``keep`` stay."""
     return rewrite.simplify(graph, keep)
 
 
-@stage("differentiate", show=lambda result: format_graph(result[0]))
+@stage("differentiate", show=lambda result: format_graph(result[0]), graph_of=lambda result: result[0])
 def differentiate(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = None) -> tuple[Graph, dict]:
     """Reverse mode: the graph with the adjoints of ``wrt`` as outputs (any graph, adjoints included, so orders
     compose); the map from each differentiated tensor to its adjoint's name."""
     return autodiff.gradient(graph, output, wrt, seed)
 
 
-@stage("extend", show=format_graph)
+@stage("extend", show=format_graph, graph_of=lambda graph: graph)
 def extend(graph: Graph, inputs: Sequence[Input], defs: Sequence[Def], outputs: Sequence[str]) -> Graph:
     """The graph with more inputs, definitions (an optimizer's update, a dot product) and outputs."""
     return Graph([*graph.inputs, *inputs], [*graph.defs, *defs], list(outputs))
@@ -193,8 +197,9 @@ def extend(graph: Graph, inputs: Sequence[Input], defs: Sequence[Def], outputs: 
 
 @stage("compile")
 def compile_graph(graph: Graph, repeat: Repeat | None = None) -> backend.Executable:
-    """Schedule and emit through the backend in use (``SYMNET_SHOW=loops,llvm,…`` logs its stages)."""
-    executable = backend.compile(graph, repeat)
+    """Verify, then schedule and emit through the backend in use (``SYMNET_SHOW=loops,llvm,…`` logs its
+    stages)."""
+    executable = backend.compile(verify(graph, "compile"), repeat)
     for shown in _shown() & {"sympy", "loops", "llvm", "llvm-opt", "asm"}:
         _log.info("%s of %s:\n%s", shown, ", ".join(graph.outputs), executable.show(shown))
     return executable

@@ -54,6 +54,27 @@ def promote(*dtypes: np.dtype) -> np.dtype:
     return max(dtypes, key=order.index)
 
 
+def category(dtype: np.dtype) -> int:
+    """bool 0 < integer 1 < float 2: only a higher category lets a 0-d tensor or a scalar change the result."""
+    return {"b": 0, "i": 1, "f": 2}[dtype.kind]
+
+
+def result_type(tensors: list[np.dtype], zero_dim: list[np.dtype], scalars: list[type]) -> np.dtype:
+    """``torch.result_type``: the dtypes of dimensioned tensors promote; 0-d tensors, then Python scalars
+    (``bool``, ``int``, ``float``), change the result only when their category is higher than its own (a
+    scalar float gives the default float dtype, a scalar int int64)."""
+    result = promote(*tensors) if tensors else None
+    if zero_dim:
+        wide = promote(*zero_dim)
+        if result is None or category(wide) > category(result):
+            result = wide
+    if scalars:
+        kind = max({bool: 0, int: 1, float: 2}[t] for t in scalars)
+        if result is None or kind > category(result):
+            result = (bool_, int64, get_default_dtype())[kind]
+    return result
+
+
 def float_result(dtype: np.dtype) -> np.dtype:
     """Dtype of a float-valued function (exp, division, ...) of a tensor of this dtype."""
     return dtype if is_float(dtype) else get_default_dtype()

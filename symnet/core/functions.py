@@ -23,6 +23,8 @@ class NamedFunction(sp.Function):
 
     symbol: str = ""
     latex_symbol: str = ""
+    #: the kind of value (``ir.is_integer_valued``): float, condition (0 or 1), integer, or same as the argument
+    value_kind = "float"
 
     @classmethod
     def lower(cls, ops: ScalarOps, *args: sp.Expr):
@@ -96,6 +98,7 @@ class step(NamedFunction):
     """The derivative of relu: 1 for x > 0, else 0 (step(0) = 0, unlike SymPy's Heaviside(0) = 1/2)."""
 
     latex_symbol = r"\theta"
+    value_kind = "condition"
 
     def fdiff(self, argindex=1):
         return sp.Integer(0)
@@ -113,6 +116,7 @@ class relu(NamedFunction):
     """max(x, 0) with relu'(0) = 0."""
 
     latex_symbol = r"\operatorname{relu}"
+    value_kind = "same"
 
     def fdiff(self, argindex=1):
         return step(self.args[0])
@@ -150,6 +154,7 @@ class clamp(NamedFunction):
     """min(max(x, lo), hi); the gradient passes where lo ≤ x ≤ hi (both ends included, as in PyTorch)."""
 
     nargs = 3
+    value_kind = "same"
 
     def fdiff(self, argindex=1):
         x, lo, hi = self.args
@@ -170,6 +175,7 @@ class between(NamedFunction):
     """Indicator [lo ≤ x ≤ hi]: the derivative of clamp."""
 
     nargs = 3
+    value_kind = "condition"
 
     def _sympystr(self, printer):
         x, lo, hi = (printer._print(a) for a in self.args)
@@ -206,6 +212,30 @@ class stop_gradient(NamedFunction):
     @classmethod
     def lower(cls, ops, x):
         return ops.value(x)
+
+
+class trunc(NamedFunction):
+    """A float rounded toward zero, as an integer: the conversion ``.long()`` makes (PyTorch's C cast;
+    saturating where the float is out of int64's range)."""
+
+    value_kind = "integer"
+
+    def _sympystr(self, printer):
+        return f"int({printer._print(self.args[0])})"
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    @staticmethod
+    def numpy(x):
+        x = np.asarray(x, dtype=np.float64)
+        inside = np.where(np.isnan(x) | (np.abs(x) >= 2.0**63), 0.0, x)
+        info = np.iinfo(np.int64)
+        return np.where(x >= 2.0**63, info.max, np.where(x < -(2.0**63), info.min, np.trunc(inside).astype(np.int64)))
+
+    @classmethod
+    def lower(cls, ops, x):
+        return ops.truncate(ops.value(x))
 
 
 class power(NamedFunction):
@@ -263,6 +293,7 @@ class Comparison(NamedFunction):
     """Iverson bracket [a ∘ b]: 1 where the comparison holds, else 0; it has no gradient."""
 
     nargs = 2
+    value_kind = "condition"
     op = ""
     latex_op = ""
     #: the comparison as ``ScalarOps.compare`` names it
@@ -373,8 +404,8 @@ class gelu_tanh(NamedFunction):
 
 
 NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
-    sigmoid, softplus, step, relu, leaky_relu, clamp, between, stop_gradient, power, pow_log, gt, ge, lt, le, ne, eq,
-    gelu, gelu_tanh,
+    sigmoid, softplus, step, relu, leaky_relu, clamp, between, stop_gradient, trunc, power, pow_log, gt, ge, lt, le,
+    ne, eq, gelu, gelu_tanh,
 )
 
 #: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.

@@ -167,6 +167,40 @@ class Def:
 Tensor = Input | Def
 
 
+#: SymPy functions whose value has their arguments' kind: integer on integers (they lower to integer code).
+KIND_PRESERVING = (sp.Abs, sp.Max, sp.Min, sp.sign)
+
+
+def is_integer_valued(e: sp.Expr, dtypes: Mapping[str, np.dtype]) -> bool:
+    """The typing rule of element expressions: integer-valued (computed in int64, exactly) or float-valued.
+
+    Reads have their tensor's dtype (bool counts as integer), index symbols and integer constants are
+    integers, sums, products and non-negative integer powers of integers are integers, ``floor``/``Mod`` are
+    index arithmetic; a named function says its kind with ``value_kind``: ``condition`` (0 or 1),
+    ``integer`` (a conversion such as ``trunc``), ``same`` (its value argument's kind: relu, clamp) or
+    ``float`` (the default)."""
+    if isinstance(e, sp.Indexed):
+        return dtypes[str(e.base.label)].kind in "ib"
+    if is_tensor_symbol(e):
+        return dtypes[e.name].kind in "ib"
+    if e.is_Number:
+        return bool(e.is_integer)
+    if isinstance(e, sp.Symbol):
+        return bool(e.is_integer)
+    if isinstance(e, (sp.Add, sp.Mul)):
+        return all(is_integer_valued(a, dtypes) for a in e.args)
+    if isinstance(e, sp.Pow):
+        return e.exp.is_Integer and e.exp >= 0 and is_integer_valued(e.base, dtypes)
+    if isinstance(e, (sp.floor, sp.Mod)):
+        return True
+    kind = getattr(type(e), "value_kind", "float")
+    if kind in ("condition", "integer"):
+        return True
+    if kind == "same" or isinstance(e, KIND_PRESERVING):
+        return all(is_integer_valued(a, dtypes) for a in e.args)
+    return False
+
+
 class ScalarOps(Protocol):
     """The scalar operations a backend offers to an element function's ``lower(ops, *args)``: ``args`` are the
     function's SymPy arguments, values are the backend's own (opaque) objects."""
@@ -189,6 +223,9 @@ class ScalarOps(Protocol):
         """The conjunction of two conditions."""
 
     def to_float(self, condition: Any) -> Any: ...
+
+    def truncate(self, value: Any) -> Any:
+        """A float rounded toward zero as an integer value (saturating at int64's range; NaN gives 0)."""
 
     def call(self, kernel: str, *values: Any) -> Any:
         """A vectorizable kernel: exp, expm1, log, log1p, sin, cos, tanh, erf, sigmoid, softplus(x, β, threshold)."""

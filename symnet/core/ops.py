@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import sympy as sp
 
 from ..errors import ShapeError
@@ -47,7 +48,6 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "le": F.le,
     "eq": F.eq,
     "ne": F.ne,
-    "cast": lambda a: a,
     "stop_gradient": F.stop_gradient,
 }
 COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne")
@@ -61,7 +61,7 @@ def derivative_rules() -> list[tuple[str, sp.Expr, list[sp.Expr]]]:
                 "clamp": (x, sp.Integer(-1), sp.Integer(1))}
     rows = []
     for name, fn in ELEMENTWISE.items():
-        if name in COMPARISONS or name == "cast":
+        if name in COMPARISONS:
             continue
         args = operands.get(name) or ((x, y) if name in ("add", "sub", "mul", "div", "pow") else (x,))
         expr = fn(*args)
@@ -154,6 +154,32 @@ class Map(NamedTuple):
             return ELEMENTWISE[self.fn](*args)
 
         return elementwise(shape, body)
+
+
+class Cast(NamedTuple):
+    """Conversion to ``dtype``, explicit in the body where a value changes kind: a float to an integer is
+    ``trunc`` (toward zero, as PyTorch's C cast), anything to bool is ``x ≠ 0``; between floats, and from
+    integers to floats, the definition's dtype is the conversion."""
+
+    dtype: np.dtype
+
+    label = "cast"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return tuple(shapes[0])
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+
+        def body(syms):
+            x = access(src.name, syms)
+            if self.dtype.kind == "b" and src.dtype.kind != "b":
+                return F.ne(x, 0)
+            if self.dtype.kind == "i" and src.dtype.kind == "f":
+                return F.trunc(x)
+            return x
+
+        return elementwise(self.shape([src.shape]), body)
 
 
 class Reduce(NamedTuple):
@@ -395,5 +421,5 @@ class Slice(NamedTuple):
         return elementwise(self.shape([src.shape]), body)
 
 
-Op = Map | Reduce | MatMul | Permute | Unsqueeze | Squeeze | Reshape | Gather | Slice
-OPS: tuple[type, ...] = (Map, Reduce, MatMul, Permute, Unsqueeze, Squeeze, Reshape, Gather, Slice)
+Op = Map | Cast | Reduce | MatMul | Permute | Unsqueeze | Squeeze | Reshape | Gather | Slice
+OPS: tuple[type, ...] = (Map, Cast, Reduce, MatMul, Permute, Unsqueeze, Squeeze, Reshape, Gather, Slice)

@@ -96,11 +96,13 @@ def _reads(graph: Graph) -> dict[str, list[tuple[Def, tuple]]]:
 
 
 def _fusible(d: Def, reads: list[tuple[Def, tuple]]) -> bool:
-    """An elementwise definition read once, at an index spanning its reader's whole domain: substituting it
-    computes every element exactly once, as before."""
+    """An elementwise definition read once, at an index spanning its reader's whole domain, by a reader of the
+    same dtype: substituting it computes every element exactly once, in the same precision, as before."""
     if not d.is_elementwise or len(reads) != 1:
         return False
     reader, index = reads[0]
+    if reader.dtype != d.dtype:
+        return False
     used = set().union(*(sp.sympify(i).free_symbols for i in index)) if index else set()
     return {s for s, extent in reader.domain if extent != 1} <= used
 

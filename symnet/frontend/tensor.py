@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..core import dtypes
-from ..core.dtypes import as_dtype, float_result, is_float, promote
-from ..core.ops import Gather, Map, MatMul, Op, Permute, Reduce, Reshape, Squeeze, Unsqueeze
+from ..core.dtypes import as_dtype, float_result, is_float, result_type
+from ..core.ops import Cast, Gather, Map, MatMul, Op, Permute, Reduce, Reshape, Squeeze, Unsqueeze
 from ..errors import DTypeError, GradError, ShapeError
 from ..pipeline import forward_program
 from . import autograd
@@ -255,7 +255,10 @@ class Tensor:
 
     def __matmul__(self, other):
         other = _as_tensor(other, self)
-        return self._apply(MatMul(), [self, other], promote(self.dtype, other.dtype))
+        if other.dtype != self.dtype:  # PyTorch's refusal: no silent promotion in a contraction
+            raise DTypeError(f"matmul: expected both operands to have the same dtype, but got {self.dtype} and "
+                             f"{other.dtype}; convert one with .to()")
+        return self._apply(MatMul(), [self, other], self.dtype)
 
     def __rmatmul__(self, other):
         return _as_tensor(other, self).__matmul__(self)
@@ -302,9 +305,13 @@ class Tensor:
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
+        if not is_float(self.dtype) and all(isinstance(b, int | None) for b in (min, max)):
+            info = np.iinfo(np.int64)  # an integer clamp stays integer, as in PyTorch
+            lo, hi = info.min if min is None else min, info.max if max is None else max
+            return self._map("clamp", int(lo), int(hi))
         lo = -math.inf if min is None else min
         hi = math.inf if max is None else max
-        return self._map("clamp", float(lo), float(hi), result="float" if is_float(self.dtype) else "promote")
+        return self._map("clamp", float(lo), float(hi), result="float")
 
     clip = clamp
 
@@ -322,7 +329,7 @@ class Tensor:
 
     def to(self, dtype) -> Tensor:
         dtype = as_dtype(dtype)
-        return self if dtype == self.dtype else self._apply(Map("cast", (("t", 0),)), [self], dtype)
+        return self if dtype == self.dtype else self._apply(Cast(dtype), [self], dtype)
 
     type = to
 
@@ -464,25 +471,26 @@ _SCALARS = (bool, int, float, np.number)
 
 
 def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
-    """A ``map`` op: tensors become inputs, Python numbers fold into the formula as constants."""
+    """A ``map`` op: tensors become inputs, Python numbers fold into the formula as constants; the dtype is
+    ``torch.result_type``'s (then float for ``result="float"`` ops, bool for comparisons)."""
     like = operands[0] if type(operands[0]) is Tensor else next(o for o in operands if isinstance(o, Tensor))
-    tensors, slots, scalar_float = [], [], False
+    tensors, slots, scalars = [], [], []
     for x in operands:
-        if type(x) is Tensor:
+        if isinstance(x, Tensor):
             slots.append(("t", len(tensors)))
             tensors.append(x)
         elif isinstance(x, _SCALARS):
             value = x.item() if isinstance(x, np.generic) else x
             slots.append(("c", value))
-            scalar_float |= isinstance(value, float)
+            scalars.append(bool if isinstance(value, bool) else int if isinstance(value, int) else float)
         else:
             slots.append(("t", len(tensors)))
             tensors.append(_as_tensor(x, like))
     first = tensors[0]
-    same = all(t.dtype == first.dtype for t in tensors)
-    dtype = first.dtype if same else promote(*(t.dtype for t in tensors))
-    if scalar_float and not is_float(dtype):
-        dtype = dtypes.get_default_dtype()
+    if not scalars and all(t.dtype == first.dtype for t in tensors):
+        dtype = first.dtype
+    else:
+        dtype = result_type([t.dtype for t in tensors if t.shape], [t.dtype for t in tensors if not t.shape], scalars)
     if result == "float":
         dtype = float_result(dtype)
     elif result == "bool":
