@@ -6,7 +6,8 @@ always a valid array (it is read before the null test selects). Iteration s, whe
 copies rows ``index[starts[s mod period] … starts[s mod period + 1]]`` of each source into its input and
 binds the ``rows`` dimension to their count; then it calls the kernels, writes the recorded 0-d definitions
 to ``records[s, :]`` (as doubles), copies feedback definitions into their inputs and adds one to each
-counter. Rows are checked against the sources by the runtime before the call.
+counter. Rows are checked against the sources by the runtime before the call. ``error`` holds two i64: the
+value a kernel's index check reports, and the iteration it failed in (the number of iterations completed).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def emit_repeat(module: ir.Module, graph: Graph, kernels: list, dims: list[sp.Sy
         return b.load(b.gep(array, [position], source_etype=I64), typ=I64)
 
     with span(b, i64(0), steps) as step:
+        b.store(step, b.gep(error_slot, [i64(1)], source_etype=I64))  # iterations completed, if one fails
         dim_values = [b.load(b.gep(dim_array, [i64(k)], source_etype=I64), typ=I64) for k in range(len(dims))]
         if repeat.gathers:
             gather = b.icmp_unsigned("!=", b.ptrtoint(index, I64), i64(0))

@@ -467,18 +467,32 @@ class KernelEmitter:
             return A.div(self.const(1.0), result) if exp < 0 else result
         if exp == sp.Rational(1, 2):
             return self.intrinsic("llvm.sqrt", x)
-        if exp == sp.Rational(-1, 2):
-            return A.div(self.const(1.0), self.intrinsic("llvm.sqrt", x))
-        return self.call("exp", A.mul(self.float_value(exp), self.call("log", x)))
+        if exp == sp.Rational(-1, 2):  # no fast-math flags: LLVM would make it rsqrt, NaN at 0 (PyTorch: inf)
+            return self.b.fdiv(self.const(1.0), self.intrinsic("llvm.sqrt", x))
+        return self.general_power(x, self.float_value(exp))
+
+    def general_power(self, x: ir.Value, y: ir.Value) -> ir.Value:
+        """x^y as C's pow: e^(y·log|x|), negated for a negative base and an odd integer y, NaN for a negative
+        base and a non-integer y; x^0 = 1 and 1^y = 1 even for NaN."""
+        A, b = self.arith, self.b
+        magnitude = self.call("exp", A.mul(y, self.call("log", A.abs(x))))
+        whole = A.rint(y)
+        integer = b.fcmp_ordered("==", whole, y)
+        half = A.mul(y, self.const(0.5))
+        odd = b.and_(integer, b.fcmp_unordered("!=", A.rint(half), half))
+        negative = b.select(integer, b.select(odd, A.neg(magnitude), magnitude), self.const(float("nan")))
+        result = b.select(b.fcmp_ordered("<", x, self.const(0.0)), negative, magnitude)
+        one = b.or_(b.fcmp_ordered("==", y, self.const(0.0)), b.fcmp_ordered("==", x, self.const(1.0)))
+        return b.select(one, self.const(1.0), result)
 
 
 def _extremum(keep: str):
-    """Max/Min of any arity; NaN wins, as torch.maximum."""
+    """Max/Min of any arity; NaN wins wherever it is, as torch.maximum."""
     def lower(em: KernelEmitter, *args: sp.Expr) -> ir.Value:
         v = em.float_value(args[0])
         for a in args[1:]:
             w = em.float_value(a)
-            v = em.b.select(em.b.fcmp_unordered(keep, v, w), v, w)
+            v = em.b.select(em.b.or_(em.b.fcmp_ordered(keep, v, w), em.b.fcmp_unordered("uno", v, v)), v, w)
         return v
     return lower
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -95,6 +96,9 @@ class CompiledGraph:
                                                    "position": c.position, "index": sp.srepr(c.index)}
                                                   for c in self.checks]})
         self._engine = jit.Engine(obj)
+        # The native code lives as long as this object and no longer: only it holds the function pointers below,
+        # so once it is unreachable (its cache entries evicted or cleared) no call can be running them.
+        weakref.finalize(self, self._engine.close).atexit = False  # at exit the process goes, code and all
         self._fn = _ENTRY_TYPE(self._engine.address(ENTRY))
         self._repeat_fn = _REPEAT_TYPE(self._engine.address(REPEAT)) if repeat is not None else None
         self._inputs = list(graph.inputs)
@@ -104,14 +108,10 @@ class CompiledGraph:
                               for t in self._inputs]
         self._simple = all(isinstance(d, int) or isinstance(d, sp.Symbol) for s in self._input_shapes for d in s)
         self._output_shapes = [_shape_function(d.shape, self.dims) for d in self._defs]
-        self._error = np.zeros(1, dtype=np.int64)
-        self._error_address = self._error.ctypes.data
         self._layouts: dict[tuple, tuple] = {}
-        # Argument arrays reused across calls (a call is synchronous): the addresses and the dimension values.
-        self._addresses = (ctypes.c_uint64 * (len(self._inputs) + len(self._defs)))()
-        self._addresses_at = ctypes.addressof(self._addresses)
-        self._dim_values = (ctypes.c_int64 * max(len(self.dims), 1))()
-        self._dim_values_at = ctypes.addressof(self._dim_values)
+        # Per-call argument blocks (the function runs in several threads at once: ctypes releases the GIL).
+        self._address_block = ctypes.c_uint64 * (len(self._inputs) + len(self._defs))
+        self._dims_block = ctypes.c_int64 * max(len(self.dims), 1)
         self._known: dict[int, tuple[np.ndarray, int]] = {}
         position = {d.name: k for k, d in enumerate(self._defs)}
         self._returned = [position[name] for name in graph.outputs]
@@ -169,12 +169,18 @@ class CompiledGraph:
             checked.append(arr if arr.flags.c_contiguous else np.ascontiguousarray(arr))
         return checked
 
-    def _raise_index_error(self, status: int, inputs, shapes) -> None:
+    def _raise_index_error(self, status: int, error, inputs, shapes, records=None) -> None:
+        """The kernel's report (``error`` holds the offending value, then the iterations a repeat completed)
+        as an ``IndexRangeError``; its ``completed`` says how many iterations finished before it, ``records``
+        holds theirs."""
         check = self.checks[status - 1]
         shape = ([t.shape for t in inputs] + shapes)[self._names().index(check.tensor)]
-        raise IndexRangeError(f"{check.definition}: index {check.index} of {check.tensor} takes the value "
-                              f"{int(self._error[0])}, outside [0, {shape[check.position]}) "
+        exc = IndexRangeError(f"{check.definition}: index {check.index} of {check.tensor} takes the value "
+                              f"{int(error[0])}, outside [0, {shape[check.position]}) "
                               f"(dim {check.position} of shape {shape})")
+        exc.completed = int(error[1])
+        exc.records = records[:exc.completed] if records is not None else None
+        raise exc
 
     def repeat(self, inputs: list[np.ndarray], steps: int, sources=(), index: np.ndarray | None = None,
                starts: np.ndarray | None = None) -> np.ndarray:
@@ -220,15 +226,16 @@ class CompiledGraph:
         records = np.empty((steps, len(plan.record)), dtype=np.float64)
         if index is None:  # a null index means no gathering; starts is read either way, so it must be valid
             starts = np.zeros(2, dtype=np.int64)
-        status = self._repeat_fn(addresses.ctypes.data, dim_values.ctypes.data, self._error_address, steps,
+        error = np.zeros(2, dtype=np.int64)
+        status = self._repeat_fn(addresses.ctypes.data, dim_values.ctypes.data, error.ctypes.data, steps,
                                  index.ctypes.data if index is not None else None, starts.ctypes.data, period,
                                  records.ctypes.data)
-        if status:
-            self._raise_index_error(status, inputs, shapes)
         for target in [t for _, t in plan.feedback] + list(plan.counters):
             k = position[target.name]
             if given[k] is not None and inputs[k] is not given[k]:
                 np.copyto(given[k], inputs[k])
+        if status:  # the feedback targets hold the state after the completed iterations
+            self._raise_index_error(status, error, inputs, shapes, records)
         return records
 
     def __call__(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -264,17 +271,16 @@ class CompiledGraph:
             block = np.empty(total + 64, dtype=np.uint8)
             base = block.__array_interface__["data"][0]
         start = -base % 64
-        addresses = self._addresses
+        addresses = self._address_block()
         for k, arr in enumerate(inputs):
             addresses[k] = self._address(arr)
         n_in = len(inputs)
         for k, offset in enumerate(offsets):
             addresses[n_in + k] = base + start + offset
-        for k, size in enumerate(sizes):
-            self._dim_values[k] = size
-        status = self._fn(self._addresses_at, self._dim_values_at, self._error_address)
+        dim_values, error = self._dims_block(*sizes), (ctypes.c_int64 * 2)()
+        status = self._fn(ctypes.addressof(addresses), ctypes.addressof(dim_values), ctypes.addressof(error))
         if status:
-            self._raise_index_error(status, inputs, shapes)
+            self._raise_index_error(status, error, inputs, shapes)
         return [np.ndarray(shapes[k], self._defs[k].dtype, block, start + offsets[k]) for k in self._returned]
 
     def _address(self, arr: np.ndarray) -> int:

@@ -52,7 +52,7 @@ def _function(method: str):
 
 
 _FUNCTIONS = (
-    "exp log sqrt abs sin cos tanh erf sigmoid relu softplus clamp pow sum mean max min amax argmax logsumexp "
+    "exp log log1p sqrt abs sin cos tanh erf sigmoid relu softplus clamp pow sum mean max min amax argmax logsumexp "
     "softmax log_softmax matmul reshape flatten transpose permute unsqueeze squeeze gather square"
 ).split()
 for _name in _FUNCTIONS:

@@ -62,20 +62,28 @@ class ReferenceExecutable:
         period = len(starts) - 1 if starts is not None else 1
         if index is not None and len(index) and (index.min() < 0 or index.max() >= len(sources[0])):
             raise IndexRangeError(f"repeat: row indices must lie in [0, {len(sources[0])})")
+        everything = Graph(self.graph.inputs, self.graph.defs, [d.name for d in self.graph.defs])
+        failure = None
         for s in range(steps):
             if index is not None:
                 rows = index[starts[s % period]:starts[s % period + 1]]
                 for target, source in zip(plan.gathers, sources, strict=True):
                     values[position[target.name]] = source[rows]
-            env = evaluate(Graph(self.graph.inputs, self.graph.defs, [d.name for d in self.graph.defs]),
-                           {t.name: v for t, v in zip(self.graph.inputs, values, strict=True)})
+            try:
+                env = evaluate(everything, {t.name: v for t, v in zip(self.graph.inputs, values, strict=True)})
+            except IndexRangeError as exc:  # as the native driver: the state after the completed iterations
+                failure, exc.completed, exc.records = exc, s, records[:s]
+                break
             records[s] = [env[d.name] for d in plan.record]
             for d, target in plan.feedback:
                 values[position[target.name]] = env[d.name]
             for counter in plan.counters:
                 values[position[counter.name]] = values[position[counter.name]] + 1
         for target in [t for _, t in plan.feedback] + list(plan.counters):
-            np.copyto(inputs[position[target.name]], values[position[target.name]])
+            if inputs[position[target.name]] is not None:
+                np.copyto(inputs[position[target.name]], values[position[target.name]])
+        if failure is not None:
+            raise failure
         return records
 
     def show(self, stage: str) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from .core.verify import verify
 STAGES = ("trace", "lower", "simplify", "differentiate", "extend", "compile")
 _log = logging.getLogger("symnet.pipeline")
 _TIMES: dict[str, list[float]] = {s: [0, 0.0] for s in STAGES}
+_COMPILING = threading.RLock()
 
 
 def _shown() -> set[str]:
@@ -110,10 +112,13 @@ class Program:
 
     @property
     def executable(self) -> backend.Executable:
+        """Compiled on first use, once even when several threads ask at the same time."""
         if self._executable is None:
-            self._executable = compile_graph(self.graph)
-            slot = {self.names[p]: k for k, p in enumerate(self.leaves)}
-            self._order = [slot.get(t.name, t.name) for t in self.graph.inputs]
+            with _COMPILING:
+                if self._executable is None:
+                    slot = {self.names[p]: k for k, p in enumerate(self.leaves)}
+                    self._order = [slot.get(t.name, t.name) for t in self.graph.inputs]
+                    self._executable = compile_graph(self.graph)
         return self._executable
 
     def run(self, leaf_arrays: Sequence[np.ndarray], extra: dict[str, np.ndarray] | None = None) -> dict:

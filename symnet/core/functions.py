@@ -79,9 +79,12 @@ class softplus(NamedFunction):
         return self.args[1] if len(self.args) > 1 else sp.Integer(1)
 
     def fdiff(self, argindex=1):
+        """σ(βx) below the threshold and exactly 1 above it, where softplus is the identity (as PyTorch)."""
         if argindex != 1:
             return sp.Integer(0)
-        return sigmoid(self._beta() * self.args[0])
+        bx = self._beta() * self.args[0]
+        threshold = self.args[2] if len(self.args) > 2 else sp.Integer(20)
+        return sigmoid(bx) if threshold == sp.oo else softplus_slope(bx, threshold)
 
     @staticmethod
     def numpy(x, beta=1.0, threshold=20.0):
@@ -92,6 +95,32 @@ class softplus(NamedFunction):
     @classmethod
     def lower(cls, ops, x, beta=1, threshold=20):
         return ops.call("softplus", ops.value(x), ops.value(sp.sympify(beta)), ops.value(sp.sympify(threshold)))
+
+
+class softplus_slope(NamedFunction):
+    """softplus′: σ(z) for z = βx up to the threshold, exactly 1 beyond (printed as σ(z): the threshold is
+    softplus's own)."""
+
+    nargs = 2
+    symbol, latex_symbol = "σ", r"\sigma"
+
+    def _sympystr(self, printer):
+        return f"σ({printer._print(self.args[0])})"
+
+    def _latex(self, printer):
+        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+
+    def fdiff(self, argindex=1):
+        z, threshold = self.args
+        return sigmoid(z) * (1 - sigmoid(z)) * le(z, threshold) if argindex == 1 else sp.Integer(0)
+
+    @staticmethod
+    def numpy(z, threshold):
+        return np.where(z > threshold, 1.0, sigmoid.numpy(z))
+
+    @classmethod
+    def lower(cls, ops, z, threshold):
+        return ops.select(ops.compare(">", z, threshold), ops.const(1.0), ops.call("sigmoid", ops.value(z)))
 
 
 class step(NamedFunction):
@@ -347,6 +376,48 @@ class eq(Comparison):
         return np.equal(a, b)
 
 
+class log1p(NamedFunction):
+    """log(1 + x), accurate for small x."""
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 + self.args[0])
+
+    @staticmethod
+    def numpy(x):
+        return np.log1p(x)
+
+    @classmethod
+    def lower(cls, ops, x):
+        return ops.call("log1p", ops.value(x))
+
+
+class binary_cross_entropy(NamedFunction):
+    """−(t·max(log p, −100) + (1 − t)·max(log(1 − p), −100)) with PyTorch's gradients, finite at p = 0 and 1:
+    ∂/∂p = (p − t)/max((1 − p)·p, 10⁻¹²) and ∂/∂t = log(1 − p) − log p."""
+
+    nargs = 2
+    latex_symbol = r"\operatorname{BCE}"
+
+    @staticmethod
+    def _formula(p, t):
+        return -(t * sp.Max(sp.log(p), -100) + (1 - t) * sp.Max(log1p(-p), -100))
+
+    def fdiff(self, argindex=1):
+        p, t = self.args
+        if argindex == 1:
+            return (p - t) / sp.Max((1 - p) * p, sp.Float(1e-12))
+        return log1p(-p) - sp.log(p)
+
+    @staticmethod
+    def numpy(p, t):
+        with np.errstate(divide="ignore"):
+            return (t - 1) * np.maximum(np.log1p(-p), -100) - t * np.maximum(np.log(p), -100)
+
+    @classmethod
+    def lower(cls, ops, p, t):
+        return ops.value(cls._formula(p, t))
+
+
 _SQRT1_2 = 1 / math.sqrt(2)
 _GELU_BETA, _GELU_KAPPA = math.sqrt(2 / math.pi), 0.044715
 _KAPPA = sp.Float("0.044715")
@@ -404,8 +475,8 @@ class gelu_tanh(NamedFunction):
 
 
 NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
-    sigmoid, softplus, step, relu, leaky_relu, clamp, between, stop_gradient, trunc, power, pow_log, gt, ge, lt, le,
-    ne, eq, gelu, gelu_tanh,
+    sigmoid, softplus, softplus_slope, step, relu, leaky_relu, clamp, between, stop_gradient, trunc, power, pow_log,
+    gt, ge, lt, le, ne, eq, log1p, binary_cross_entropy, gelu, gelu_tanh,
 )
 
 #: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.

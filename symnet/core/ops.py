@@ -29,6 +29,7 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "pow": lambda a, b: a**b if b.is_Number else F.power(a, b),
     "exp": sp.exp,
     "log": sp.log,
+    "log1p": F.log1p,
     "sqrt": sp.sqrt,
     "abs": sp.Abs,
     "sin": sp.sin,
@@ -40,6 +41,7 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "leaky_relu": F.leaky_relu,
     "softplus": F.softplus,
     "gelu": F.gelu,
+    "binary_cross_entropy": F.binary_cross_entropy,
     "gelu_tanh": F.gelu_tanh,
     "clamp": F.clamp,
     "gt": F.gt,
@@ -58,7 +60,7 @@ def derivative_rules() -> list[tuple[str, sp.Expr, list[sp.Expr]]]:
     named functions' rules: the table ``symnet rules`` prints."""
     x, y = sp.symbols("x y", real=True)
     operands = {"leaky_relu": (x, sp.Rational(1, 20)), "softplus": (x, sp.Integer(1), sp.Integer(20)),
-                "clamp": (x, sp.Integer(-1), sp.Integer(1))}
+                "clamp": (x, sp.Integer(-1), sp.Integer(1)), "binary_cross_entropy": (x, y)}
     rows = []
     for name, fn in ELEMENTWISE.items():
         if name in COMPARISONS:

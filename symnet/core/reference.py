@@ -6,7 +6,6 @@ combined) and it is the oracle that compiled code is tested against. Contraction
 
 from __future__ import annotations
 
-import functools
 import string
 from collections.abc import Mapping, Sequence
 
@@ -14,15 +13,21 @@ import numpy as np
 import sympy as sp
 
 from ..errors import IndexRangeError
+from .cache import BoundedCache
 from .functions import NUMPY_IMPLEMENTATIONS
 from .ir import Def, Graph, accesses, bind_dims, is_selection
 
+_BODIES = BoundedCache("reference bodies", limit=4096)
 
-@functools.lru_cache(maxsize=4096)
+
 def _compiled(expr: sp.Expr, args: tuple[sp.Expr, ...]):
-    dummies = [sp.Dummy(f"a{n}") for n in range(len(args))]
-    body = expr.xreplace(dict(zip(args, dummies, strict=True)))
-    return sp.lambdify(dummies, body, modules=[NUMPY_IMPLEMENTATIONS, "numpy"], cse=True)
+    """``expr`` as a NumPy function of ``args`` (lambdified once per expression and argument list)."""
+    def build():
+        dummies = [sp.Dummy(f"a{n}") for n in range(len(args))]
+        body = expr.xreplace(dict(zip(args, dummies, strict=True)))
+        return sp.lambdify(dummies, body, modules=[NUMPY_IMPLEMENTATIONS, "numpy"], cse=True)
+
+    return _BODIES.get_or_build((expr, args), build)
 
 
 class _Grid:

@@ -35,8 +35,9 @@ def _normalize_dim(dim: int, rank: int, op: str) -> int:
 class Tensor:
     """A tensor: a value (computed lazily), a shape, a dtype, and the op that made it."""
 
-    #: ``node`` is the op that made the tensor (None for a leaf), ``_value`` its array once computed.
-    __slots__ = ("node", "_value", "shape", "dtype", "requires_grad", "grad", "_name")
+    #: ``node`` is the op that made the tensor (None for a leaf), ``_value`` its array once computed, ``_base``
+    #: the tensor whose storage ``.data``/``detach()`` shares (in-place updates of either reach both).
+    __slots__ = ("node", "_value", "shape", "dtype", "requires_grad", "grad", "_name", "_base")
     __array_priority__ = 1000
 
     def __init__(self, value: np.ndarray | None, shape: tuple, dtype: np.dtype, node: Node | None = None,
@@ -44,7 +45,7 @@ class Tensor:
         if requires_grad and not is_float(dtype):
             raise DTypeError(f"only float tensors can require gradients, got dtype {dtype}")
         self._value, self.shape, self.dtype, self.node = value, tuple(shape), dtype, node
-        self.requires_grad, self.grad, self._name = requires_grad, None, name
+        self.requires_grad, self.grad, self._name, self._base = requires_grad, None, name, None
 
     # ---------------------------------------------------------------- values
     @property
@@ -77,13 +78,31 @@ class Tensor:
         value = np.asarray(source.numpy() if isinstance(source, Tensor) else source)
         if value.dtype != self.dtype:
             value = value.astype(self.dtype)
+        self._store(value)
+        return self
+
+    def _store(self, value: np.ndarray) -> None:
+        """A leaf's new array, shared with the tensor whose ``.data`` this is (a new array rather than a write
+        into the old one, so lazily computed tensors keep the values they were made from)."""
         self._value, self.shape = value, value.shape
+        base = self._base
+        if base is not None and base.node is None and base.dtype == value.dtype:
+            base._value, base.shape = value, value.shape
+
+    def copy_(self, src) -> Tensor:
+        """Copy ``src``'s values in (broadcast to this shape), as ``torch.Tensor.copy_``."""
+        self._check_inplace("copy_")
+        value = np.asarray(src.numpy() if isinstance(src, Tensor) else src)
+        self._store(np.broadcast_to(value, self.shape).astype(self.dtype, copy=True))
         return self
 
     @property
     def data(self) -> Tensor:
-        """The value as a tensor outside the graph (``.data`` as in PyTorch)."""
-        return Tensor(self.numpy(), self.shape, self.dtype)
+        """The value as a tensor outside the graph sharing this one's storage (``.data`` as in PyTorch: in-place
+        updates of it, such as ``w.grad.data.zero_()``, update this tensor)."""
+        alias = Tensor(self.numpy(), self.shape, self.dtype)
+        alias._base = self
+        return alias
 
     @data.setter
     def data(self, other) -> None:
@@ -169,7 +188,7 @@ class Tensor:
 
     def fill_(self, value) -> Tensor:
         self._check_inplace("fill_")
-        self._value = np.full(self.shape, value, dtype=self.dtype)
+        self._store(np.full(self.shape, value, dtype=self.dtype))
         return self
 
     def _check_inplace(self, op: str) -> None:
@@ -189,7 +208,7 @@ class Tensor:
             return result
         if result.shape != self.shape:
             raise ShapeError(f"in-place {op.strip('_')}: result shape {result.shape} != {self.shape}")
-        self._value = result.numpy().astype(self.dtype, copy=False)
+        self._store(result.numpy().astype(self.dtype, copy=False))
         return self
 
     def __iadd__(self, other):
@@ -274,6 +293,9 @@ class Tensor:
 
     def log(self):
         return self._map("log", result="float")
+
+    def log1p(self):
+        return self._map("log1p", result="float")
 
     def sqrt(self):
         return self._map("sqrt", result="float")

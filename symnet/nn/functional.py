@@ -74,13 +74,14 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 
 def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """0.5·d²/β where |d| < β, else |d| − 0.5·β (d = input − target)."""
+    """0.5·d²/β where |d| < β, else |d| − 0.5·β (d = input − target); written with m = min(|d|, β) as
+    0.5·m²/β + (|d| − m), so no branch squares a huge |d| (finite wherever PyTorch is)."""
     _same_shape(input, target, "smooth_l1_loss")
     if beta <= 0:
         return l1_loss(input, target, reduction)
     d = (input - target).abs()
-    small = (d < beta).float() if input.dtype == dtypes.float32 else (d < beta).double()
-    return _reduce(small * (0.5 * d * d / beta) + (1 - small) * (d - 0.5 * beta), reduction, "smooth_l1_loss")
+    m = d.clamp(max=beta)
+    return _reduce(0.5 * m * m / beta + (d - m), reduction, "smooth_l1_loss")
 
 
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
@@ -90,11 +91,9 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 
 
 def binary_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
-    """−(t·log p + (1 − t)·log(1 − p)), each log clamped at −100 as PyTorch does."""
+    """−(t·log p + (1 − t)·log(1 − p)), each log clamped at −100, with PyTorch's gradient (finite at 0 and 1)."""
     _same_shape(input, target, "binary_cross_entropy")
-    log_p = input.log().clamp(min=-100)
-    log_q = (1 - input).log().clamp(min=-100)
-    return _reduce(-(target * log_p + (1 - target) * log_q), reduction, "binary_cross_entropy")
+    return _reduce(input._map("binary_cross_entropy", target, result="float"), reduction, "binary_cross_entropy")
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:

@@ -40,6 +40,38 @@ def element(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)
 
 
+def _hoist_scalars(expr: sp.Expr, current: dict, name: str, defs: list[Def]) -> sp.Expr:
+    """Compute what depends only on ``lr`` and ``t`` (bias corrections, step sizes) in float64, once, as
+    PyTorch does with its Python-float hyperparameters: the elementwise update reads each such scalar (a 0-d
+    definition appended to ``defs``) rounded to the parameter's dtype. A scalar divisor stays a division
+    (``x / √(1 − β₂ᵗ)``, not a product with a reciprocal), as PyTorch divides."""
+    def scalar(e):
+        return bool(e.free_symbols) and e.free_symbols <= {lr, t}
+
+    def hoist(e):
+        d = Def(f"{name}_s{len(defs) + 1}", (), np.dtype(np.float64), (), (), e.xreplace(current), label="step scalar")
+        defs.append(d)
+        return access(d.name, ())
+
+    def visit(e):
+        if e.is_Atom:
+            return e
+        if scalar(e):
+            return hoist(e)
+        if isinstance(e, (sp.Add, sp.Mul)):
+            grouped = [a for a in e.args if scalar(a) or (a.is_Number and any(scalar(b) for b in e.args))]
+            rest = [visit(a) for a in e.args if a not in grouped]
+            if not grouped:
+                return e.func(*rest)
+            group = e.func(*grouped)
+            if isinstance(e, sp.Mul) and isinstance(group, sp.Pow) and group.exp.is_negative:
+                return e.func(*rest, hoist(sp.Pow(group.base, -group.exp)) ** -1)
+            return e.func(*rest, hoist(group))
+        return e.func(*(visit(a) for a in e.args))
+
+    return visit(expr)
+
+
 class Optimizer(abc.ABC):
     """Base class: parameters, ``zero_grad``, ``step``, state, and the rule every subclass defines."""
 
@@ -102,7 +134,9 @@ class Optimizer(abc.ABC):
             current[symbol] = access(state_inputs[state].name, syms)
         defs, new = [], {}
         for k, (target, expr) in enumerate(self.rule()):
-            d = Def(f"{param.name}_{target.name}{k}", param.shape, param.dtype, domain, syms, expr.xreplace(current),
+            name = f"{param.name}_{target.name}{k}"
+            body = _hoist_scalars(expr, current, name, defs)
+            d = Def(name, param.shape, param.dtype, domain, syms, body.xreplace(current),
                     label=f"{type(self).__name__} {target}")
             defs.append(d)
             current[target] = access(d.name, syms)
@@ -115,7 +149,7 @@ class Optimizer(abc.ABC):
         the new states."""
         def build():
             param, grad = Input("P", q.shape, q.dtype), Input("G", q.shape, q.dtype)
-            lr_input, t_input = Input("lr", (), q.dtype), Input("t", (), q.dtype)
+            lr_input, t_input = Input("lr", (), np.dtype(np.float64)), Input("t", (), np.dtype(np.float64))
             rule = self.update(param, grad.name, lr_input, t_input)
             graph = Graph([param, grad, lr_input, t_input, *rule.state_inputs.values()], rule.defs,
                           [rule.new_param.name, *(d.name for d in rule.new_state.values())])
@@ -146,7 +180,7 @@ class Optimizer(abc.ABC):
             state["step"] += 1
             compiled, rule = self._program(q)
             new_param, *new_states = compiled.call(
-                [q.numpy(), q.grad.numpy(), np.array(self.lr, dtype=q.dtype), np.array(state["step"], dtype=q.dtype),
+                [q.numpy(), q.grad.numpy(), np.array(self.lr, dtype=np.float64), np.array(state["step"], np.float64),
                  *(state[s] for s in rule.state_inputs)])
             q.set_(new_param)
             state.update(zip(rule.new_state, new_states, strict=True))

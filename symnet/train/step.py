@@ -16,24 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import backend, pipeline
-from ..core.dtypes import int64
+from ..core.dtypes import float64, int64
 from ..core.ir import BATCH, Graph, Input, Repeat
 from ..data import DataLoader, TensorDataset
-from ..errors import ShapeError
+from ..errors import DTypeError, IndexRangeError, ShapeError
 from ..frontend.tensor import Tensor
 from ..frontend.trace import trace
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
 from ..pipeline import Program
 from ..printing import Formulas
+from .history import LossHistory
 from .schedule import epochs_schedule
-
-
-def _as_tensor(x) -> Tensor:
-    if isinstance(x, Tensor):
-        return x
-    arr = np.asarray(x)
-    return Tensor(arr, arr.shape, arr.dtype if arr.dtype.kind == "f" else int64)
 
 
 @dataclass(frozen=True)
@@ -58,7 +52,7 @@ class CompiledStep:
         owned = {id(p) for _, p in self.named}
         if any(id(q) not in owned for q in optimizer.params):
             raise ValueError("compile: the optimizer holds tensors that are not parameters of the model")
-        self.history: list[float] = []
+        self.history = LossHistory()
         self._step: backend.Executable | None = None
         self._slots: _Slots | None = None
         self._predict = None
@@ -92,8 +86,7 @@ class CompiledStep:
         grad, adjoint = pipeline.differentiate(forward, root, [handles[id(p)].name for p in params])
         printed = pipeline.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), keep)
         self._formulas = Formulas(Program(printed, [], adjoints=set(adjoint.values())), False, root, [])
-        dtype = params[0].dtype
-        lr, t = Input("lr", (), dtype), Input("t", (), dtype)
+        lr, t = Input("lr", (), float64), Input("t", (), float64)  # Python floats in PyTorch: double
         updates = [self.optimizer.update(handles[id(p)], dp, lr, t) for p, dp in zip(params, grad.outputs,
                                                                                      strict=True)]
         outputs = [root]
@@ -131,23 +124,49 @@ class CompiledStep:
             for s, k in states.items():
                 values[k] = state[s]
         first = slots.params[0][0]
-        values[slots.lr] = np.array(opt.lr, dtype=first.dtype)
-        values[slots.t] = np.array(opt.param_state(first)["step"] - advance + 1, dtype=first.dtype)
+        values[slots.lr] = np.array(opt.lr, dtype=float64)
+        values[slots.t] = np.array(opt.param_state(first)["step"] - advance + 1, dtype=float64)
         values[slots.x], values[slots.y] = x, y
         return values
 
     def step(self, x, y) -> float:
-        """One native call: forward, backward and update on a batch; returns the loss."""
-        x, y = _as_tensor(x), _as_tensor(y)
+        """One native call: forward, backward and update on a batch; returns the loss. NumPy inputs are
+        converted to the model's dtype; NaN or infinite inputs are an error. On any error nothing changes."""
+        x, y = self._batch(x, "x"), self._batch(y, "y")
+        xa = x.numpy()
+        if xa.dtype.kind == "f" and not np.isfinite(xa).all():
+            raise ValueError("step: the batch holds NaN or infinite inputs")
         if self._step is None:
             self._build_step(x, y)
-        loss, *updated = self._step.call(self._inputs(1, x.numpy(), y.numpy()))
+        try:
+            loss, *updated = self._step.call(self._inputs(1, xa, y.numpy()))
+        except Exception:
+            self._count_steps(-1)
+            raise
         new = iter(updated)
         for p, _, _, written in self._slots.params:
             p.set_(next(new))
             self.optimizer.param_state(p).update((s, next(new)) for s in written)
         self.history.append(float(loss))
         return float(loss)
+
+    def _count_steps(self, change: int) -> None:
+        for p, *_ in self._slots.params:
+            self.optimizer.param_state(p)["step"] += change
+
+    def _batch(self, data, what: str) -> Tensor:
+        """A batch as a tensor: NumPy floats in the model's dtype (NumPy's float64 default is the usual trap);
+        a float Tensor of another dtype is an error, as PyTorch's Linear refuses it."""
+        dtype = next((p.dtype for _, p in self.named), None)
+        if isinstance(data, Tensor):
+            if data.dtype.kind == "f" and dtype is not None and data.dtype != dtype and what == "x":
+                raise DTypeError(f"the model's parameters are {dtype} but the inputs are {data.dtype}; convert "
+                                 f"them with .to({dtype.name}) or the model with .to({data.dtype.name})")
+            return data
+        arr = np.asarray(data)
+        if arr.dtype.kind == "f" and dtype is not None:
+            arr = arr.astype(dtype, copy=False)
+        return Tensor(arr, arr.shape, arr.dtype if arr.dtype.kind == "f" else int64)
 
     def fit(self, loader: Iterable, epochs: int = 1, progress: bool | None = None,
             callbacks: Iterable[Callable] = ()) -> list[float]:
@@ -158,7 +177,7 @@ class CompiledStep:
         an error naming the batch.
         """
         if isinstance(loader, tuple):
-            loader = DataLoader(TensorDataset(_as_tensor(loader[0]), _as_tensor(loader[1])),
+            loader = DataLoader(TensorDataset(self._batch(loader[0], "x"), self._batch(loader[1], "y")),
                                 batch_size=len(loader[0]))
         if _native_loop_applies(loader):
             return self._fit_native(loader, epochs, progress, callbacks)
@@ -191,7 +210,7 @@ class CompiledStep:
     def _fit_native(self, loader: DataLoader, epochs: int, progress, callbacks) -> list[float]:
         """Epochs as the driver's repeat: one call for all epochs (one per epoch when callbacks run in between);
         full batches in a fixed order read the data in place, anything else gathers rows by the schedule."""
-        x_all, y_all = loader.dataset.tensors
+        x_all, y_all = (self._batch(t, what) for t, what in zip(loader.dataset.tensors, "xy", strict=True))
         xa, ya = x_all.numpy(), y_all.numpy()
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
             bad = int(np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)).all(axis=1))[0, 0])
@@ -209,14 +228,22 @@ class CompiledStep:
             orders = [loader.order()] if fixed else [loader.order() for _ in range(count)]
             in_place = fixed and batch >= samples
             inputs = self._inputs(count * steps, xa if in_place else None, ya if in_place else None)
-            if in_place:
-                records = self._step.repeat(inputs, count * steps)
-            else:
-                index, starts = epochs_schedule(orders, batch)
-                records = self._step.repeat(inputs, count * steps, (xa, ya), index, starts)
+            try:
+                if in_place:
+                    records = self._step.repeat(inputs, count * steps)
+                else:
+                    index, starts = epochs_schedule(orders, batch)
+                    records = self._step.repeat(inputs, count * steps, (xa, ya), index, starts)
+            except IndexRangeError as exc:  # the state of the last completed step: parameters, counts, history
+                self._count_steps(exc.completed - count * steps)
+                self.history.extend(exc.records[:, 0])
+                failed = len(self.history) + 1
+                raise IndexRangeError(f"fit: step {failed} (epoch {(failed - 1) // steps}, batch "
+                                      f"{(failed - 1) % steps}): {exc}; the model and optimizer hold the state "
+                                      f"after step {failed - 1}") from exc
             epoch_losses = records[:, 0].tolist()
             self._warn_if_diverging(epoch_losses, len(self.history), epoch)
-            self.history += epoch_losses
+            self.history.extend(epoch_losses)
             losses += epoch_losses
             if bar is not None:
                 bar.update(count * steps)
@@ -238,7 +265,7 @@ class CompiledStep:
     # ---------------------------------------------------------------- inference
     def predict(self, x) -> Tensor:
         """The model's output on a batch, compiled once (batch size symbolic)."""
-        x = _as_tensor(x)
+        x = self._batch(x, "x")
         if self._predict is None:
             forward, handles, _ = self._trace(x, None)
             position = {inp.name: k for k, inp in enumerate(forward.inputs)}
@@ -258,7 +285,7 @@ class CompiledStep:
         for x, y in loader:
             out = self.predict(x)
             n = out.shape[0] if out.shape else 1
-            total += float(self.loss_fn(out, _as_tensor(y)).item()) * n
+            total += float(self.loss_fn(out, self._batch(y, "y")).item()) * n
             count += n
         if not count:
             raise ShapeError("evaluate: the loader is empty")
