@@ -32,7 +32,25 @@ CASES = [
      "not a leaf of this graph"),
     ("bad_reduction", lambda: F.l1_loss(sn.ones(2), sn.ones(2), reduction="avg"), ValueError, "reduction must be"),
     ("item_of_many", lambda: sn.ones(2).item(), ValueError, "only one-element tensors"),
+    ("mixed_float_matmul", lambda: sn.ones(2, 3, dtype=sn.float64) @ sn.ones(3, 2), sn.DTypeError,
+     "same dtype, but got float64 and float32"),
+    ("mixed_float_linear", lambda: sn.nn.Linear(3, 2)(sn.ones(4, 3, dtype=sn.float64)), sn.DTypeError, "same dtype"),
+    ("bool_subtraction", lambda: sn.tensor([True]) - sn.tensor([False]), sn.DTypeError, "subtraction is not supported"),
+    ("bool_negation", lambda: -sn.tensor([True]), sn.DTypeError, "negation is not supported for bool"),
+    ("unknown_dtype", lambda: sn.tensor([1.0], dtype="complex64"), sn.DTypeError, "not supported"),
+    ("gelu_approximation", lambda: F.gelu(sn.ones(2), approximate="fast"), ValueError, "approximate must be"),
+    ("step_nan_input", lambda: _compiled_step().step(np.full((2, 3), np.nan, np.float32), np.zeros((2, 1), np.float32)),
+     ValueError, "NaN or infinite inputs"),
+    ("step_float64_tensor_into_float32_model", lambda: _compiled_step().step(sn.ones(2, 3, dtype=sn.float64),
+                                                                             np.zeros((2, 1), np.float32)),
+     sn.DTypeError, "parameters are float32 but the inputs are float64"),
+    ("backend_name", lambda: sn.backend.use("gpu").__enter__(), ValueError, "SYMNET_BACKEND must be"),
 ]
+
+
+def _compiled_step():
+    model = sn.nn.Linear(3, 1)
+    return sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
 
 
 @pytest.mark.parametrize("name", [c[0] for c in CASES])
@@ -62,3 +80,61 @@ def test_backward_with_gradient_argument():
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0, 0.0])
     with pytest.raises(sn.ShapeError, match="gradient has shape"):
         (x * x).backward(gradient=np.ones(2))
+
+
+def _fit_with_a_bad_label_in_the_middle(batch_size):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((12, 3)).astype(np.float32)
+    labels = rng.integers(0, 2, 12)
+    labels[7] = 5                                        # out of range: sample 7, in the middle of the data
+    sn.manual_seed(0)
+    model = sn.nn.Sequential(sn.nn.Linear(3, 4), sn.nn.ReLU(), sn.nn.Linear(4, 2))
+    start = {k: v.copy() for k, v in model.state_dict().items()}
+    opt = sn.optim.Adam(model.parameters(), lr=0.1)
+    step = sn.compile(model, sn.nn.CrossEntropyLoss(), opt)
+    loader = sn.data.DataLoader(sn.data.TensorDataset(sn.tensor(x), sn.tensor(labels)), batch_size=batch_size)
+    return x, labels, model, start, opt, step, loader
+
+
+@pytest.mark.parametrize("batch_size", [3, 4])
+def test_state_after_a_failing_fit_is_that_of_the_last_completed_step(batch_size):
+    """The label check fails in the batch holding sample 7: parameters, the optimizer's step counters and the
+    history are those after the batches before it, exactly as if only those had been run."""
+    x, labels, model, start, opt, step, loader = _fit_with_a_bad_label_in_the_middle(batch_size)
+    done = 7 // batch_size                              # batches completed before the bad one
+    with pytest.raises(sn.IndexRangeError, match=f"fit: step {done + 1} .*state after step {done}"):
+        step.fit(loader, epochs=2)
+    assert len(step.history) == done
+    assert all(opt.param_state(p)["step"] == done for p in model.parameters())
+    replay = sn.nn.Sequential(sn.nn.Linear(3, 4), sn.nn.ReLU(), sn.nn.Linear(4, 2))
+    replay.load_state_dict(start)
+    again = sn.compile(replay, sn.nn.CrossEntropyLoss(), sn.optim.Adam(replay.parameters(), lr=0.1))
+    for b in range(done):
+        rows = slice(b * batch_size, (b + 1) * batch_size)
+        assert again.step(x[rows], labels[rows]) == step.history[b]
+    for (_, p), (_, q) in zip(model.named_parameters(), replay.named_parameters(), strict=True):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_a_failing_step_changes_nothing():
+    x, labels, model, start, opt, step, _ = _fit_with_a_bad_label_in_the_middle(4)
+    step.step(x[:4], labels[:4])
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    with pytest.raises(sn.IndexRangeError):
+        step.step(x[4:8], labels[4:8])
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(opt.param_state(p)["step"] == 1 for p in model.parameters()) and len(step.history) == 1
+
+
+def test_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "model.npz"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".model.npz.{dead.stdout.strip()}.abc123.tmp"
+    stale.write_bytes(b"half a file")
+    mine = tmp_path / f".model.npz.{__import__('os').getpid()}.live.tmp"   # a save in progress here: kept
+    mine.write_bytes(b"")
+    sn.save(sn.nn.Linear(2, 1), target)
+    assert not stale.exists() and mine.exists() and target.exists()

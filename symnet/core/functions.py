@@ -391,6 +391,9 @@ class log1p(NamedFunction):
         return ops.call("log1p", ops.value(x))
 
 
+_BCE_EPSILON = sp.Float(float(np.float32(1e-12)))  # PyTorch's EPSILON, a float constant even in double
+
+
 class binary_cross_entropy(NamedFunction):
     """−(t·max(log p, −100) + (1 − t)·max(log(1 − p), −100)) with PyTorch's gradients, finite at p = 0 and 1:
     ∂/∂p = (p − t)/max((1 − p)·p, 10⁻¹²) and ∂/∂t = log(1 − p) − log p."""
@@ -405,7 +408,7 @@ class binary_cross_entropy(NamedFunction):
     def fdiff(self, argindex=1):
         p, t = self.args
         if argindex == 1:
-            return (p - t) / sp.Max((1 - p) * p, sp.Float(1e-12))
+            return (p - t) / sp.Max((1 - p) * p, _BCE_EPSILON)
         return log1p(-p) - sp.log(p)
 
     @staticmethod

@@ -55,8 +55,11 @@ class _Grid:
         return np.asarray(fn(*arrays, *values))
 
     def read(self, name: str, indices: Sequence[sp.Expr]) -> np.ndarray:
-        """``name[indices]`` over the grid: a view for a selection, a checked gather otherwise."""
+        """``name[indices]`` over the grid: a view for a selection, a checked gather otherwise. A bool tensor
+        reads as 0/1 integers, as in native code (NumPy's bool arithmetic is logical, and refuses ``-``)."""
         arr = self.env[name]
+        if arr.dtype == np.bool_:
+            arr = arr.astype(np.int64)
         if not indices:
             return arr
         extents = dict(zip(self.symbols, self.extents, strict=True))

@@ -246,9 +246,11 @@ class Tensor:
         return _elementwise("add", (other, self), "promote")
 
     def __sub__(self, other):
+        _refuse_bool("subtraction", self, other)
         return self._map("sub", other)
 
     def __rsub__(self, other):
+        _refuse_bool("subtraction", self, other)
         return _elementwise("sub", (other, self), "promote")
 
     def __mul__(self, other):
@@ -270,6 +272,7 @@ class Tensor:
         return _elementwise("pow", (other, self), "float")
 
     def __neg__(self):
+        _refuse_bool("negation", self)
         return self._map("neg")
 
     def __matmul__(self, other):
@@ -286,6 +289,7 @@ class Tensor:
         return self ** exponent
 
     def abs(self):
+        _refuse_bool("abs", self)
         return self._map("abs")
 
     def exp(self):
@@ -316,6 +320,7 @@ class Tensor:
         return self._map("sigmoid", result="float")
 
     def relu(self):
+        _refuse_bool("relu", self)
         return self._map("relu")
 
     def leaky_relu(self, negative_slope: float = 0.01):
@@ -490,6 +495,13 @@ class Tensor:
 
 
 _SCALARS = (bool, int, float, np.number)
+
+
+def _refuse_bool(op: str, *operands) -> None:
+    """PyTorch's refusals for bool operands (a mask is inverted with ``~``, not ``-``)."""
+    if any(isinstance(x, bool) or (isinstance(x, Tensor) and x.dtype == dtypes.bool_) for x in operands):
+        raise DTypeError(f"{op} is not supported for bool tensors (as in PyTorch); convert with .long() or "
+                         ".float() first")
 
 
 def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:

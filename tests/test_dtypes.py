@@ -1,0 +1,124 @@
+"""Dtypes as PyTorch has them: every op's result dtype against a table recorded from PyTorch 2.13
+(``fixtures/promotion.json``), PyTorch's refusals as DTypeError, and a differential fuzz of mixed-dtype graphs —
+bool, int64, float32, float64 leaves, 0-d tensors and Python scalars — where the native result must equal the
+reference evaluator's and carry the table's dtype. ``SYMNET_FUZZ_EXAMPLES`` sets the fuzz depth (500 in CI)."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import symnet as sn
+from symnet import backend, pipeline
+
+TABLE = json.loads((Path(__file__).parent / "fixtures" / "promotion.json").read_text())
+KINDS = ["bool", "int64", "float32", "float64"]
+OPERANDS = [f"{dtype}/{rank}" for dtype in KINDS for rank in ("1d", "0d")] + ["py/bool", "py/int", "py/float"]
+BINARY = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+          "div": lambda a, b: a / b, "gt": lambda a, b: a > b, "eq": lambda a, b: a == b}
+UNARY = {"neg": lambda a: -a, "abs": lambda a: a.abs(), "exp": lambda a: a.exp(), "sum": lambda a: a.sum(),
+         "relu": lambda a: a.relu(), "square": lambda a: a * a, "float": lambda a: a.float(),
+         "double": lambda a: a.double(), "long": lambda a: a.long(), "bool": lambda a: a.to(sn.bool)}
+
+
+def operand(kind: str, values=None):
+    dtype, rank = kind.split("/")
+    if dtype == "py":
+        return {"bool": True, "int": 2, "float": 2.5}[rank]
+    data = np.array([1, 0, 3] if rank == "1d" else 2) if values is None else values
+    return sn.tensor(np.asarray(data).astype(dtype), dtype=dtype)
+
+
+@pytest.mark.parametrize("key", sorted(TABLE))
+def test_result_dtype_matches_pytorch(key):
+    name, *kinds = key.split("|")
+    op = BINARY.get(name) or UNARY[name]
+    expected = TABLE[key]
+    if expected is None:
+        with pytest.raises(sn.DTypeError):
+            op(*(operand(k) for k in kinds))
+        return
+    result = op(*(operand(k) for k in kinds))
+    assert result.dtype.name == ("bool" if expected == "bool" else expected)
+    assert result.numpy().dtype == result.dtype                        # computed, in the announced dtype
+
+
+def test_documented_conversions_and_refusals():
+    assert sn.tensor([1.5, -2.7]).long().tolist() == [1, -2]              # toward zero
+    assert (sn.tensor([1.5, -2.7]) * 2).long().tolist() == [3, -5]
+    big = sn.tensor([1e30, -1e30, float("nan")], dtype=sn.float64).long().tolist()
+    assert big == [2**63 - 1, -(2**63), 0]                                # saturating, NaN → 0
+    i = sn.tensor([-2, 3])
+    assert (i * i).dtype == sn.int64 and (i**2).tolist() == [4, 9] and i.abs().tolist() == [2, 3]
+    assert i.clamp(0, 1).dtype == sn.int64 and i.clamp(min=0).tolist() == [0, 3]
+    assert (sn.tensor([1, 2, 3]) == sn.tensor([1, 5, 3])).sum().item() == 2
+    with pytest.raises(sn.DTypeError, match="same dtype.*float64 and float32"):
+        sn.ones(2, 3, dtype=sn.float64) @ sn.ones(3, 2)
+    model = sn.nn.Linear(3, 1)
+    with pytest.raises(sn.DTypeError, match="same dtype"):
+        model(sn.ones(2, 3, dtype=sn.float64))
+
+
+def kind_of(value) -> str:
+    if isinstance(value, sn.Tensor):
+        return f"{value.dtype.name}/{'1d' if value.shape else '0d'}"
+    return {bool: "py/bool", int: "py/int", float: "py/float"}[type(value)]
+
+
+leaf = st.one_of(
+    st.tuples(st.sampled_from(KINDS), st.booleans(), st.lists(st.integers(-3, 3), min_size=3, max_size=3)),
+    st.sampled_from([True, 2, -3, 2.5, -0.5]),
+)
+tree = st.recursive(leaf, lambda children: st.one_of(
+    st.tuples(st.sampled_from(sorted(BINARY)), children, children),
+    st.tuples(st.sampled_from(sorted(UNARY)), children)), max_leaves=5)
+
+
+def build(node):
+    """The symnet expression of a drawn tree and the dtype PyTorch's table predicts for it (None: refused)."""
+    if not isinstance(node, tuple):
+        return node, kind_of(node)
+    if len(node) == 3 and node[0] in KINDS:
+        dtype, one_d, values = node
+        t = sn.tensor(np.array(values if one_d else values[0]).astype(dtype), dtype=dtype)
+        return t, kind_of(t)
+    name, *children = node
+    built = [build(c) for c in children]
+    if any(k is None for _, k in built):
+        return None, None
+    values, kinds = zip(*built, strict=True)
+    if all(k.startswith("py") for k in kinds) or (name in UNARY and kinds[0].startswith("py")):
+        return None, None
+    predicted = TABLE[f"{name}|{'|'.join(kinds)}"]
+    if predicted is None:
+        with pytest.raises(sn.DTypeError):
+            (BINARY.get(name) or UNARY[name])(*values)
+        return None, None
+    result = (BINARY.get(name) or UNARY[name])(*values)
+    assert result.dtype.name == predicted, (name, kinds)
+    return result, kind_of(result)
+
+
+@settings(max_examples=int(os.environ.get("SYMNET_FUZZ_EXAMPLES", "500")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(tree)
+def test_mixed_dtype_graphs_native_equals_reference(node):
+    result, kind = build(node)
+    if not isinstance(result, sn.Tensor):
+        return
+    native = result.numpy()
+    with backend.use("reference"):
+        pipeline.cache_clear()
+        reference, _ = build(node)
+        expected = reference.numpy()
+    pipeline.cache_clear()
+    assert native.dtype == expected.dtype == result.dtype
+    if native.dtype.kind == "f":
+        np.testing.assert_allclose(native, expected, rtol=2e-6 if native.dtype == np.float32 else 1e-14,
+                                   equal_nan=True)
+    else:
+        np.testing.assert_array_equal(native, expected)
