@@ -35,7 +35,7 @@ class IndexCheck:
     definition: str
     tensor: str
     position: int
-    index: sp.Expr
+    index: str  # the index expression, as text for the error message
 
 
 def dims_of(graph: Graph) -> list[sp.Symbol]:
@@ -158,7 +158,7 @@ class KernelEmitter:
 
     def bounds_check(self, name, pos, expr, value, bound) -> None:
         b = self.b
-        self.checks.append(IndexCheck(self.kernel.definition.name, name, pos, sp.sympify(expr)))
+        self.checks.append(IndexCheck(self.kernel.definition.name, name, pos, str(expr)))
         bad = b.or_(b.icmp_signed("<", value, ir.Constant(I64, 0)), b.icmp_signed(">=", value, bound))
         with b.if_then(bad, likely=False):
             b.store(value, self.error_slot)

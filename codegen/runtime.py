@@ -69,6 +69,22 @@ def graph_fingerprint(graph: Graph) -> str:
     return "\n".join(parts)
 
 
+def _checks_from(meta: dict, graph: Graph) -> list[IndexCheck] | None:
+    """The index checks a cache entry lists, as plain data validated against the graph (None: unusable)."""
+    names = {t.name: len(t.shape) for t in (*graph.inputs, *graph.defs)}
+    checks = meta.get("checks")
+    if not isinstance(checks, list):
+        return None
+    found = []
+    for c in checks:
+        if not (isinstance(c, dict) and isinstance(c.get("definition"), str) and c.get("tensor") in names and
+                type(c.get("position")) is int and 0 <= c["position"] < names[c["tensor"]] and
+                isinstance(c.get("index"), str)):
+            return None
+        found.append(IndexCheck(c["definition"], c["tensor"], c["position"], c["index"]))
+    return found
+
+
 class CompiledGraph:
     """A graph compiled to one native function; call it with a mapping of input arrays.
 
@@ -84,17 +100,17 @@ class CompiledGraph:
         key = cache.key(graph_fingerprint(graph), repeat_fingerprint(repeat), jit.host_fingerprint(),
                         _source_fingerprint())
         entry = cache.load(key) if use_cache else None
-        self.cache_hit = entry is not None
-        if entry is not None:
-            obj, meta = entry
-            self.checks = [IndexCheck(c["definition"], c["tensor"], c["position"], sp.sympify(c["index"]))
-                           for c in meta["checks"]]
+        checks = _checks_from(entry[1], graph) if entry is not None else None
+        self.cache_hit = checks is not None
+        if checks is not None:
+            obj, self.checks = entry[0], checks
         else:
             obj = jit.emit_object(jit.optimize(self.llvm_ir()))
             if use_cache:
                 cache.store(key, obj, {"checks": [{"definition": c.definition, "tensor": c.tensor,
-                                                   "position": c.position, "index": sp.srepr(c.index)}
+                                                   "position": c.position, "index": c.index}
                                                   for c in self.checks]})
+            self._ir = None  # ~10 KB a graph, kept by every cached program otherwise; show() emits it again
         self._engine = jit.Engine(obj)
         # The native code lives as long as this object and no longer: only it holds the function pointers below,
         # so once it is unreachable (its cache entries evicted or cleared) no call can be running them.
