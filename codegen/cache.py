@@ -55,14 +55,17 @@ def key(*parts: str) -> str:
 def _usable(directory: Path, create: bool) -> bool:
     """The folder exists (or is made, 0700) as a real directory owned by this user and writable by no one
     else; otherwise it is not used, with one warning."""
-    try:
-        if create:
+    if create:
+        with contextlib.suppress(OSError):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
         info = os.lstat(directory)
     except OSError:
-        return False
+        info = None
     problem = None
-    if not stat.S_ISDIR(info.st_mode):
+    if info is None:
+        problem = "cannot be created"
+    elif not stat.S_ISDIR(info.st_mode):
         problem = "is not a directory"
     elif hasattr(os, "getuid") and info.st_uid != os.getuid():
         problem = f"is owned by user {info.st_uid}, not by you"
