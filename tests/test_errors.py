@@ -138,3 +138,40 @@ def test_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path):
     mine.write_bytes(b"")
     sn.save(sn.nn.Linear(2, 1), target)
     assert not stale.exists() and mine.exists() and target.exists()
+
+
+CRASH_PRONE = {
+    "matmul of float64 and float32 buffers": "sn.ones(2, 3, dtype=sn.float64) @ sn.tensor(np.ones((3, 2), np.float32))",
+    "a float32 Linear on float64 input": "sn.nn.Linear(3, 2)(sn.tensor(np.ones((4, 3)), dtype=sn.float64))",
+    "compiled graph fed the wrong dtype": (
+        "from codegen import compile_graph\n"
+        "from symnet.core.ir import Def, Graph, Input, access, fresh_indices\n"
+        "(i,) = fresh_indices([3])\n"
+        "g = Graph([Input('X', (3,), np.dtype(np.float64))], "
+        "[Def('Y', (3,), np.dtype(np.float64), ((i, 3),), (i,), access('X', (i,)) * 2)], ['Y'])\n"
+        "compile_graph(g)({'X': np.ones(3, np.float32)})"),
+    "compiled graph fed the wrong shape": (
+        "from codegen import compile_graph\n"
+        "from symnet.core.ir import Def, Graph, Input, access, fresh_indices\n"
+        "(i,) = fresh_indices([3])\n"
+        "g = Graph([Input('X', (3,), np.dtype(np.float64))], "
+        "[Def('Y', (3,), np.dtype(np.float64), ((i, 3),), (i,), access('X', (i,)) * 2)], ['Y'])\n"
+        "compile_graph(g)({'X': np.ones(2)})"),
+    "gather with an index past the end": "sn.ones(2, 3).gather(1, sn.tensor([[0], [7]])).numpy()",
+}
+
+
+@pytest.mark.parametrize("name", sorted(CRASH_PRONE))
+def test_crash_prone_inputs_are_clean_errors_in_a_subprocess(name, tmp_path):
+    """Inputs that once read buffers as another dtype or past their end: a Python exception, never a signal."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, symnet as sn\n"
+            f"try:\n    exec({CRASH_PRONE[name]!r})\n"
+            "except sn.SymnetError as exc:\n    print('clean', type(exc).__name__)\n")
+    env = {**os.environ, "SYMNET_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, f"exit {out.returncode} (negative: killed by a signal)\n{out.stderr[-2000:]}"
+    assert out.stdout.startswith("clean"), out.stdout + out.stderr
