@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import importlib.util
+import math
 import operator
+import re
 import sys
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from tokenize import TokenError
+from typing import TYPE_CHECKING, NamedTuple, NoReturn
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import sympy as sp
+
+    from .frontend.tensor import Tensor
 
 
 def demo() -> int:
@@ -90,47 +98,248 @@ class CLIError(Exception):
     """A user mistake: printed as one line, exit status 2."""
 
 
-def grad_command(expression: str, wrt: str, latex: bool) -> str:
-    """Differentiate an expression typed by the user, through symnet (tracing, symbolic autodiff)."""
-    import sympy as sp
-    from sympy.parsing.sympy_parser import parse_expr, standard_transformations
+#: Expressions longer than this, or nested deeper, are refused before anything is built.
+MAX_LENGTH = 10_000
+MAX_DEPTH = 200
 
+_TOKEN = re.compile(r"""
+    (?P<space>[ \t\r\n]+)
+  | (?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<op>\*\*|[-+*/(),])
+""", re.VERBOSE)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_OPERATORS = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "**": operator.pow}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+class Token(NamedTuple):
+    kind: str  # "number", "name", "op" or "end"
+    text: str
+    column: int  # 1-based, for messages
+
+
+@dataclass(frozen=True)
+class Function:
+    """A function a typed expression may call: its parameters, how many are required, and the symnet operation
+    that builds it. An element function needs a variable in its first argument, and numbers after its first
+    ``operands``; arithmetic takes either anywhere (and folds numbers into one)."""
+
+    params: tuple[str, ...]
+    required: int
+    build: Callable
+    operands: int = 1
+    arithmetic: bool = False
+
+
+def _method(name: str) -> Callable:
+    return lambda x, *numbers: getattr(x, name)(*numbers)
+
+
+def _gelu(approximate: str) -> Callable:
+    def build(x):
+        from .nn.functional import gelu
+
+        return gelu(x, approximate=approximate)
+
+    return build
+
+
+#: Every element function of ``symnet rules``, by the name it has there.
+FUNCTIONS: dict[str, Function] = {
+    "add": Function(("x", "y"), 2, operator.add, arithmetic=True),
+    "sub": Function(("x", "y"), 2, operator.sub, arithmetic=True),
+    "mul": Function(("x", "y"), 2, operator.mul, arithmetic=True),
+    "div": Function(("x", "y"), 2, operator.truediv, arithmetic=True),
+    "pow": Function(("x", "y"), 2, operator.pow, arithmetic=True),
+    "neg": Function(("x",), 1, operator.neg, arithmetic=True),
+    **{name: Function(("x",), 1, _method(name))
+       for name in ("exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "erf", "sigmoid", "relu")},
+    "leaky_relu": Function(("x", "negative_slope"), 1, _method("leaky_relu")),
+    "softplus": Function(("x", "beta", "threshold"), 1, _method("softplus")),
+    "gelu": Function(("x",), 1, _gelu("none")),
+    "gelu_tanh": Function(("x",), 1, _gelu("tanh")),
+    "clamp": Function(("x", "min", "max"), 2, _method("clamp")),
+    "stop_gradient": Function(("x",), 1, lambda x: x._map("stop_gradient")),
+    "binary_cross_entropy": Function(("p", "t"), 2, lambda p, t: p._map("binary_cross_entropy", t, result="float"),
+                                     operands=2),
+}
+
+
+def tokenize(text: str) -> list[Token]:
+    """The tokens of an expression, ending with an ``end`` token; any other character is refused here."""
+    tokens, pos = [], 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            hint = ": use ** for powers" if text[pos] == "^" else ""
+            raise CLIError(f"cannot parse the expression at column {pos + 1}: unexpected character "
+                           f"{text[pos]!r}{hint}")
+        if match.lastgroup != "space":
+            tokens.append(Token(match.lastgroup, match.group(), pos + 1))
+        pos = match.end()
+    tokens.append(Token("end", "", len(text) + 1))
+    return tokens
+
+
+class Parser:
+    """Precedence climbing over the tokens, building symnet tensors as it goes: the text is only ever read,
+    never evaluated. Variables come from ``variable(name)``; numbers are floats, folded where they meet."""
+
+    def __init__(self, text: str, variable: Callable[[str], Tensor]):
+        self.tokens, self.pos, self.variable = tokenize(text), 0, variable
+        self.depth = -1  # the parentheses, calls and exponents around the operand being read
+
+    def parse(self) -> Tensor | float:
+        value = self.expression()
+        token = self.peek()
+        if token.kind != "end":
+            what = "has no matching '('" if token.text == ")" else "where an operator or the end should be"
+            self.fail(token, f"{token.text!r} {what}")
+        return value
+
+    def peek(self) -> Token:
+        return self.tokens[self.pos]
+
+    def take(self) -> Token:
+        self.pos += 1
+        return self.tokens[self.pos - 1]
+
+    def fail(self, token: Token, message: str) -> NoReturn:
+        raise CLIError(f"cannot parse the expression at column {token.column}: {message}")
+
+    def expression(self, min_precedence: int = 1) -> Tensor | float:
+        left = self.operand()
+        while _PRECEDENCE.get(self.peek().text, 0) >= min_precedence:
+            token = self.take()
+            right = self.expression(_PRECEDENCE[token.text] + 1)
+            left = self.combine(token, _OPERATORS[token.text], left, right)
+        return left
+
+    def operand(self) -> Tensor | float:
+        """Signs, then a primary raised to a power: ``-x**2`` is ``-(x**2)`` and ``2**-x`` is allowed."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise CLIError(f"the expression is nested more than {MAX_DEPTH} levels deep")
+        negative = False
+        while self.peek().text in ("+", "-"):
+            negative ^= self.take().text == "-"
+        value = self.primary()
+        if self.peek().text == "**":
+            token = self.take()
+            value = self.combine(token, operator.pow, value, self.operand())
+        self.depth -= 1
+        return -value if negative else value
+
+    def primary(self) -> Tensor | float:
+        token = self.take()
+        if token.kind == "number":
+            value = float(token.text)
+            if not math.isfinite(value):
+                self.fail(token, f"the number {token.text} is out of range")
+            return value
+        if token.kind == "name":
+            if self.peek().text == "(":
+                return self.call(token)
+            if token.text in FUNCTIONS:
+                self.fail(token, f"{token.text} is a function: call it as {token.text}(...)")
+            return self.variable(token.text)
+        if token.text == "(":
+            value = self.expression()
+            if self.take().text != ")":
+                self.fail(token, "this '(' is never closed")
+            return value
+        self.fail(token, "the expression ends early" if token.kind == "end" else
+                  f"{token.text!r} where a number, a name or '(' should be")
+
+    def call(self, name: Token) -> Tensor | float:
+        function = FUNCTIONS.get(name.text)
+        if function is None:
+            self.fail(name, f"unknown function {name.text!r}; the functions are {', '.join(sorted(FUNCTIONS))}")
+        opening = self.take()
+        args = []
+        if self.peek().text != ")":
+            args.append(self.expression())
+            while self.peek().text == ",":
+                self.take()
+                args.append(self.expression())
+        if self.take().text != ")":
+            self.fail(opening, f"this '(' of {name.text}(...) is never closed")
+        if not function.required <= len(args) <= len(function.params):
+            count = (str(function.required) if function.required == len(function.params)
+                     else f"{function.required} to {len(function.params)}")
+            self.fail(name, f"{name.text} takes {count} argument{'s' * (count != '1')} "
+                            f"({', '.join(function.params)}), got {len(args)}")
+        if not function.arithmetic:
+            for param, arg in zip(function.params[function.operands:], args[function.operands:], strict=False):
+                if not isinstance(arg, float):
+                    self.fail(name, f"{name.text}: {param} must be a number, not an expression of variables")
+            if isinstance(args[0], float):
+                self.fail(name, f"{name.text}(...) needs a variable in its first argument (write a constant as a "
+                                "number)")
+        return self.combine(name, function.build, *args)
+
+    def combine(self, token: Token, op: Callable, *args: Tensor | float) -> Tensor | float:
+        """``op`` on the operands; on numbers alone, the folded constant, refused unless it is a finite real."""
+        if not all(isinstance(a, float) for a in args):
+            return op(*args)
+        try:
+            value = op(*args)
+        except ZeroDivisionError:
+            self.fail(token, "division by zero")
+        except OverflowError:
+            value = math.inf
+        if not isinstance(value, float) or not math.isfinite(value):
+            shown = "complex" if isinstance(value, complex) else value
+            self.fail(token, f"the constant part is {shown}, not a finite real number")
+        return value
+
+
+def derivatives(expression: str, wrt: Sequence[str]) -> dict[str, sp.Expr]:
+    """The derivative of a typed expression by each of ``wrt``, derived by symnet (tracing, symbolic autodiff),
+    as SymPy expressions. The text goes through ``Parser`` only: nothing typed is evaluated as Python."""
     import symnet as sn
 
-    functions = {name: sp.Function(name) for name in ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu",
-                                                      "softplus", "abs")}
-    try:
-        parsed = parse_expr(expression, local_dict=dict(functions), transformations=standard_transformations,
-                            evaluate=False)
-    except (SyntaxError, TypeError, ValueError, sp.SympifyError, TokenError) as exc:
-        raise CLIError(f"cannot parse {expression!r}: {exc.__class__.__name__}") from None
-    names = sorted(s.name for s in parsed.free_symbols)
-    if wrt not in names:
-        raise CLIError(f"{wrt!r} does not appear in {expression!r} (it has {', '.join(names) or 'no variables'})")
-    leaves = {n: sn.tensor([1.0], dtype=sn.float64, requires_grad=True, name=n) for n in names}
+    for name in wrt:
+        if not _IDENTIFIER.fullmatch(name):
+            raise CLIError(f"--wrt {name!r} is not a variable name (ASCII letters, digits and _, not starting with "
+                           "a digit)")
+    if not expression.strip():
+        raise CLIError("the expression is empty")
+    if len(expression) > MAX_LENGTH:
+        raise CLIError(f"the expression is {len(expression)} characters long; the limit is {MAX_LENGTH}")
+    leaves: dict[str, sn.Tensor] = {}
 
-    def build(e):
-        if isinstance(e, sp.Symbol):
-            return leaves[e.name]
-        if e.is_Number:
-            return float(e)
-        args = [build(a) for a in e.args]
-        if isinstance(e, sp.Add):
-            return functools.reduce(operator.add, args)
-        if isinstance(e, sp.Mul):
-            return functools.reduce(operator.mul, args)
-        if isinstance(e, sp.Pow):
-            return args[0] ** args[1]
-        name = type(e).__name__
-        if name in functions and len(args) == 1 and isinstance(args[0], sn.Tensor):
-            return getattr(args[0], name)()
-        raise CLIError(f"unsupported operation {name} in {expression!r}")
+    def variable(name: str) -> sn.Tensor:
+        if name not in leaves:
+            leaves[name] = sn.tensor([1.0], dtype=sn.float64, requires_grad=True, name=name)
+        return leaves[name]
 
-    output = build(parsed)
+    output = Parser(expression, variable).parse()
     if not isinstance(output, sn.Tensor):
-        raise CLIError(f"{expression!r} is a constant")
-    derivative = sn.grad(output, leaves[wrt])
-    return sp.latex(derivative) if latex else sp.sstr(derivative)
+        raise CLIError("the expression is a constant: it has no variable to differentiate by")
+    for name in wrt:
+        if name not in leaves:
+            raise CLIError(f"{name!r} does not appear in the expression (its variables: {', '.join(sorted(leaves))})")
+    try:
+        return {name: sn.grad(output, leaves[name]) for name in dict.fromkeys(wrt)}
+    except RecursionError:  # symnet's derivation recurses along the expression; deep ones can exceed Python's stack
+        raise CLIError("the expression is too deeply nested for symnet to differentiate") from None
+
+
+def grad_command(expression: str, wrt: Sequence[str], latex: bool) -> str:
+    """The derivatives as ``symnet grad`` prints them: the bare expression for one ``--wrt``, a ``∂/∂w = …`` line
+    each for several."""
+    import sympy as sp
+
+    found = derivatives(expression, wrt)
+    show = sp.latex if latex else sp.sstr
+    if len(found) == 1:
+        return show(*found.values())
+    if latex:
+        return "\n".join(fr"\frac{{\partial}}{{\partial {sp.latex(sp.Symbol(n))}}} = {sp.latex(d)}"
+                         for n, d in found.items())
+    return "\n".join(f"∂/∂{n} = {sp.sstr(d)}" for n, d in found.items())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,8 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("name")
     run.add_argument("args", nargs=argparse.REMAINDER)
     grad = sub.add_parser("grad", help="differentiate an expression: symnet grad '(x+w)*(w+1)' --wrt w")
-    grad.add_argument("expression")
-    grad.add_argument("--wrt", required=True)
+    grad.add_argument("expression", help="numbers, names, + - * / **, parentheses and the functions of `symnet "
+                      "rules`; one that starts with '-' goes last, after --: symnet grad --wrt x -- '-x**2'")
+    grad.add_argument("--wrt", action="append", required=True, metavar="NAME",
+                      help="a variable to differentiate by; repeat it for several")
     grad.add_argument("--latex", action="store_true")
     formulas = sub.add_parser("formulas", help="the forward definitions and derived gradients of an example")
     formulas.add_argument("target", metavar="FILE_OR_EXAMPLE")

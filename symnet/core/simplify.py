@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import sympy as sp
 
 from . import functions as F
-from .ir import Def, Graph, access, is_tensor_symbol
+from .ir import Def, Graph, access, is_tensor_symbol, tensor_base
 
 _x = sp.Wild("x")
 
@@ -74,7 +74,7 @@ def _substitute(expr: sp.Expr, d: Def) -> sp.Expr:
     """Replace every read of ``d`` in ``expr`` by d's body at the read's index."""
     if not d.shape:
         return expr.xreplace({access(d.name, ()): d.body})
-    base = sp.IndexedBase(d.name)
+    base = tensor_base(d.name)
 
     def at(e: sp.Indexed) -> sp.Expr:
         return d.body.xreplace({o: i for o, i in zip(d.out, e.indices, strict=True) if o in d.extents})
@@ -146,7 +146,7 @@ def dedupe(graph: Graph) -> Graph:
 
 
 def _rename_reads(d: Def, old: str, new: str) -> Def:
-    mapping: dict[sp.Expr, sp.Expr] = {sp.IndexedBase(old): sp.IndexedBase(new)}
+    mapping: dict[sp.Expr, sp.Expr] = {tensor_base(old): tensor_base(new)}
     mapping[access(old, ())] = access(new, ())
     return replace(d, body=d.body.xreplace(mapping), out=tuple(sp.sympify(o).xreplace(mapping) for o in d.out))
 

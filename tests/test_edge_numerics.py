@@ -1,0 +1,59 @@
+"""Finite where PyTorch is finite: values and gradients at the edges where a naive formula overflows, divides by
+zero or takes the log of a negative number — against PyTorch 2.13 (``fixtures/edges.npz``), on both backends."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import symnet as sn
+from symnet import backend, pipeline
+
+EDGES = np.load(Path(__file__).parent / "fixtures" / "edges.npz")
+F = sn.nn.functional
+CASES = {
+    "bce": (lambda a, b: F.binary_cross_entropy(a, b, reduction="none"),
+            [[0.0, 1.0, 0.0, 1.0, 1e-20, 0.3], [0.0, 0.0, 1.0, 1.0, 0.0, 0.6]]),
+    "pow": (lambda a, b: a**b, [[-2.0, -2.0, -1.5, 0.0, 0.0, 2.0, -8.0], [3.0, 2.0, 2.0, 2.0, 3.0, 0.5, 3.0]]),
+    "softplus": (lambda a: F.softplus(a, beta=2.0, threshold=5.0), [[2.0, 2.5, 2.6, 30.0, -30.0]]),
+    "sqrt": (lambda a: a.sqrt(), [[0.0, 4.0, 1e-30]]),
+    "smooth_l1": (lambda a: F.smooth_l1_loss(a, sn.zeros_like(a), reduction="none", beta=1.0), None),
+    "huber": (lambda a: F.huber_loss(a, sn.zeros_like(a), reduction="none", delta=2.0), None),
+    "log1p": (lambda a: a.log1p(), [[-1.0, -0.5, 1e-30, 10.0]]),
+}
+
+
+@pytest.mark.parametrize("where", ["native", "reference"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_values_and_gradients_match_pytorch_at_the_edges(case, dtype, where):
+    fn, inputs = CASES[case]
+    if inputs is None:
+        inputs = [[1e20, -1e20, 3e38 if dtype == "float32" else 1e300, 0.5, 0.0]]
+    pipeline.cache_clear()
+    with backend.use(where):
+        xs = [sn.tensor(x, dtype=dtype, requires_grad=True) for x in inputs]
+        y = fn(*xs)
+        y.sum().backward()
+        value, grads = y.numpy(), [x.grad.numpy() for x in xs]
+    pipeline.cache_clear()
+    key = f"{case}/{dtype}"
+    rtol = 2e-6 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(value, EDGES[f"{key}/value"], rtol=rtol, atol=0)
+    for k, g in enumerate(grads):
+        expected = EDGES[f"{key}/grad{k}"]
+        assert np.array_equal(np.isnan(g), np.isnan(expected)), (k, g, expected)
+        np.testing.assert_allclose(g, expected, rtol=rtol, atol=0)
+
+
+def test_data_shares_storage_so_the_old_zeroing_idiom_works():
+    w = sn.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    w.grad.data.zero_()
+    (w * w).sum().backward()
+    assert w.grad.tolist() == [2.0, 4.0]
+    w.data.copy_(sn.tensor([5.0, 6.0]))
+    assert w.tolist() == [5.0, 6.0] and w.requires_grad
+    pending = w * 1                                   # lazily computed: keeps the values it was made from
+    w.detach().fill_(0.0)
+    assert w.tolist() == [0.0, 0.0] and pending.tolist() == [5.0, 6.0]
