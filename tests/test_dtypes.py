@@ -14,21 +14,13 @@ from hypothesis import strategies as st
 
 import symnet as sn
 from symnet import backend, pipeline
+from tests.fixtures.configs import BINARY, KINDS, SCALARS, UNARY
 
 TABLE = json.loads((Path(__file__).parent / "fixtures" / "promotion.json").read_text())
-KINDS = ["bool", "int64", "float32", "float64"]
-OPERANDS = [f"{dtype}/{rank}" for dtype in KINDS for rank in ("1d", "0d")] + ["py/bool", "py/int", "py/float"]
-BINARY = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-          "div": lambda a, b: a / b, "gt": lambda a, b: a > b, "eq": lambda a, b: a == b}
-UNARY = {"neg": lambda a: -a, "abs": lambda a: a.abs(), "exp": lambda a: a.exp(), "sum": lambda a: a.sum(),
-         "relu": lambda a: a.relu(), "square": lambda a: a * a, "float": lambda a: a.float(),
-         "double": lambda a: a.double(), "long": lambda a: a.long(), "bool": lambda a: a.to(sn.bool)}
-
-
 def operand(kind: str, values=None):
     dtype, rank = kind.split("/")
     if dtype == "py":
-        return {"bool": True, "int": 2, "float": 2.5}[rank]
+        return SCALARS[rank]
     data = np.array([1, 0, 3] if rank == "1d" else 2) if values is None else values
     return sn.tensor(np.asarray(data).astype(dtype), dtype=dtype)
 

@@ -1,6 +1,7 @@
 """PyTorch parity from stored fixtures (tests/fixtures/make_torch_fixtures.py wrote them with PyTorch 2.13):
 every optimizer option over 200 steps, the PyTorch-style loop and the compiled step; every loss."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,12 @@ def test_fixtures_are_what_pytorch_computes_now():
     live = make_torch_fixtures.optimizer_trajectories()
     for key in ("adam/float64/losses", "sgd_momentum/float32/losses", "rmsprop_centered/float64/2.weight"):
         np.testing.assert_allclose(TRAJECTORIES[key], live[key], rtol=1e-12)
+    for name, make in (("activations.npz", make_torch_fixtures.activation_values),
+                       ("edges.npz", make_torch_fixtures.edge_values)):
+        stored = np.load(FIXTURES / name)
+        for key, value in make().items():
+            np.testing.assert_array_equal(stored[key], value)
+    assert json.loads((FIXTURES / "promotion.json").read_text()) == make_torch_fixtures.promotion_table()
 
 
 SCHEDULE_VALUES = np.load(FIXTURES / "schedules.npz")

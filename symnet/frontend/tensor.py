@@ -354,6 +354,9 @@ class Tensor:
     def long(self):
         return self.to(dtypes.int64)
 
+    def bool(self):
+        return self.to(dtypes.bool_)
+
     def to(self, dtype) -> Tensor:
         dtype = as_dtype(dtype)
         return self if dtype == self.dtype else self._apply(Cast(dtype), [self], dtype)
