@@ -1,7 +1,8 @@
 """LLVM for the host CPU: O3 with loop and SLP vectorization (new pass manager), MCJIT, objects, assembly.
 
-Native memory is released explicitly: every pass manager is disposed after its run, and an ``Engine`` frees its
-code, modules and target machine on ``close()`` (called by its owner's finalizer, or by hand).
+Native memory is released explicitly: each optimized module has an LLVM context of its own, every pass manager is
+disposed after its run, and an ``Engine`` frees its code, modules and target machine on ``close()`` (called by its
+owner's finalizer, or by hand).
 """
 
 from __future__ import annotations
@@ -45,9 +46,12 @@ def host_fingerprint() -> str:
 
 
 def optimize(ir_text: str) -> llvm.ModuleRef:
-    """Parse and run the O3 pipeline (loop vectorization, SLP vectorization, unrolling) on the module."""
+    """Parse and run the O3 pipeline (loop vectorization, SLP vectorization, unrolling) on the module.
+
+    The module gets an LLVM context of its own, freed with it: the global context would keep every constant, type
+    and metadata node any compile ever made (and it is not thread-safe)."""
     tm = target_machine()
-    module = llvm.parse_assembly(ir_text)
+    module = llvm.parse_assembly(ir_text, context=llvm.create_context())
     module.triple = llvm.get_process_triple()
     module.data_layout = str(tm.target_data)
     module.verify()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..core.cache import on_clear
 from ..core.ops import Op
 from ..pipeline import LeafSpec, OpSpec, Spec, stage
 
@@ -34,9 +35,10 @@ class StructureKeys:
         self.clear()
 
     def clear(self) -> None:
-        self.table: dict[tuple, int] = {}
-        self.held: list = []
-        self.last = getattr(self, "last", 0)
+        with self._lock:
+            self.table: dict[tuple, int] = {}
+            self.held: list = []
+            self.last = getattr(self, "last", 0)
 
     def fresh(self) -> int:
         with self._lock:
@@ -65,6 +67,7 @@ class StructureKeys:
 
 
 KEYS = StructureKeys()
+on_clear(KEYS.clear)
 
 
 class Node:
