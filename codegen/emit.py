@@ -538,6 +538,9 @@ PRIMITIVES = {
     sp.tanh: _kernel("tanh"), sp.erf: _kernel("erf"),
     sp.Abs: lambda em, x: em.intrinsic("llvm.fabs", em.float_value(x)),
     sp.sign: _sign, sp.Max: _extremum(">"), sp.Min: _extremum("<"),
+    # tensors are real: SymPy's rewrites through re/im (|eˣ| → e^re(x)) lower to the value and zero
+    sp.re: lambda em, x: em.float_value(x), sp.im: lambda em, x: em.const(0.0),
+    sp.conjugate: lambda em, x: em.float_value(x),
     sp.floor: lambda em, *args: em.b.sitofp(em.int_value(sp.floor(*args)), em.float),
     sp.Mod: lambda em, *args: em.b.sitofp(em.int_value(sp.Mod(*args)), em.float),
 }

@@ -74,9 +74,10 @@ def access(name: str, indices: Sequence[sp.Expr]) -> sp.Expr:
 
 
 def tensor_base(name: str) -> sp.IndexedBase:
-    """The base of tensor ``name``'s reads: real, so SymPy treats elements as real numbers (|eˣ| is eˣ, not
-    e^re(x)); its label stays a plain symbol, never mistaken for a 0-d tensor's read."""
-    return sp.IndexedBase(sp.Symbol(name), real=True)
+    """The base of tensor ``name``'s reads. It carries no assumptions (SymPy would deduce them anew for every
+    read it builds, a tenth of a millisecond each): where SymPy rewrites a function of a read through ``re``
+    or ``im`` (|eˣ| → e^re(x)), the backends know elements are real."""
+    return sp.IndexedBase(name)
 
 
 @dataclass(frozen=True)
