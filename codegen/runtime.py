@@ -126,8 +126,9 @@ class CompiledGraph:
         self._output_shapes = [_shape_function(d.shape, self.dims) for d in self._defs]
         self._layouts: dict[tuple, tuple] = {}
         # Per-call argument blocks (the function runs in several threads at once: ctypes releases the GIL).
-        self._address_block = ctypes.c_uint64 * (len(self._inputs) + len(self._defs))
-        self._dims_block = ctypes.c_int64 * max(len(self.dims), 1)
+        # one block: buffer addresses, then the dimension values, then the two error words
+        self._buffers = len(self._inputs) + len(self._defs)
+        self._call_block = ctypes.c_int64 * (self._buffers + len(self.dims) + 2)
         self._known: dict[int, tuple[np.ndarray, int]] = {}
         position = {d.name: k for k, d in enumerate(self._defs)}
         self._returned = [position[name] for name in graph.outputs]
@@ -287,16 +288,19 @@ class CompiledGraph:
             block = np.empty(total + 64, dtype=np.uint8)
             base = block.__array_interface__["data"][0]
         start = -base % 64
-        addresses = self._address_block()
+        words = self._call_block()
         for k, arr in enumerate(inputs):
-            addresses[k] = self._address(arr)
+            words[k] = self._address(arr)
         n_in = len(inputs)
         for k, offset in enumerate(offsets):
-            addresses[n_in + k] = base + start + offset
-        dim_values, error = self._dims_block(*sizes), (ctypes.c_int64 * 2)()
-        status = self._fn(ctypes.addressof(addresses), ctypes.addressof(dim_values), ctypes.addressof(error))
+            words[n_in + k] = base + start + offset
+        n = self._buffers
+        for k, size in enumerate(sizes):
+            words[n + k] = size
+        at = ctypes.addressof(words)
+        status = self._fn(at, at + 8 * n, at + 8 * (n + len(sizes)))
         if status:
-            self._raise_index_error(status, error, inputs, shapes)
+            self._raise_index_error(status, words[n + len(sizes):], inputs, shapes)
         return [np.ndarray(shapes[k], self._defs[k].dtype, block, start + offsets[k]) for k in self._returned]
 
     def _address(self, arr: np.ndarray) -> int:

@@ -524,8 +524,8 @@ def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
             slots.append(("t", len(tensors)))
             tensors.append(_as_tensor(x, like))
     first = tensors[0]
-    if not scalars and all(t.dtype == first.dtype for t in tensors):
-        dtype = first.dtype
+    if all(t.dtype == first.dtype for t in tensors) and (not scalars or first.dtype.kind == "f"):
+        dtype = first.dtype  # the common case: no promotion can happen
     else:
         dtype = result_type([t.dtype for t in tensors if t.shape], [t.dtype for t in tensors if not t.shape], scalars)
     if result == "float":
