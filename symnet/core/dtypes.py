@@ -69,7 +69,7 @@ def result_type(tensors: list[np.dtype], zero_dim: list[np.dtype], scalars: list
         if result is None or category(wide) > category(result):
             result = wide
     if scalars:
-        kind = max({bool: 0, int: 1, float: 2}[t] for t in scalars)
+        kind = max({bool: 0, int: 1}.get(t, 2) for t in scalars)
         if result is None or kind > category(result):
             result = (bool_, int64, get_default_dtype())[kind]
     return result

@@ -519,7 +519,7 @@ def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
         elif isinstance(x, _SCALARS):
             value = x.item() if isinstance(x, np.generic) else x
             slots.append(("c", value))
-            scalars.append(bool if isinstance(value, bool) else int if isinstance(value, int) else float)
+            scalars.append(type(value))
         else:
             slots.append(("t", len(tensors)))
             tensors.append(_as_tensor(x, like))

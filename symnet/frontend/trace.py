@@ -82,7 +82,7 @@ class Node:
         for t in inputs:
             node = t.node
             if node is None:
-                value = t.numpy()
+                value = t._value  # a leaf always holds its array (frontend-internal: this is the hot path)
                 values.append(value)
                 keys.append(KEYS.leaf(t, value))
             else:
