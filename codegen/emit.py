@@ -219,7 +219,7 @@ class KernelEmitter:
         b = self.b
         accumulators = []
         for s in reductions:
-            value_type = self.float if self.value_kind(s.value) == "f" else I64
+            value_type = I64 if self.is_int(s.value) else self.float
             acc = self.alloca(value_type)
             pos = self.alloca(I64) if s.op == "argmax" else None
             if s.op == "sum":
@@ -262,9 +262,6 @@ class KernelEmitter:
     # ---------------------------------------------------------------- values
     def is_int(self, e: sp.Expr) -> bool:
         return is_integer_valued(e, self.dtypes)
-
-    def value_kind(self, e: sp.Expr) -> str:
-        return "i" if self.is_int(e) else "f"
 
     def typed_value(self, e: sp.Expr) -> ir.Value:
         """The body's value in the storage type of the definition."""

@@ -61,7 +61,7 @@ def stage(name: str, show: Callable | None = None, graph_of: Callable | None = N
             record = _TIMES[name]
             record[0] += 1
             record[1] += time.perf_counter() - start
-            if name in _shown() and show is not None:
+            if show is not None and name in _shown():
                 _log.info("%s:\n%s", name, show(result))
             return result
 

@@ -116,7 +116,7 @@ class Traced:
                 for inp, value in zip(node.inputs, node.leaf_values, strict=True):
                     if value is not None:
                         seen.setdefault(id(inp), value)
-        return [seen.get(id(t)) if id(t) in seen else t.numpy() for t in self.tensors if t.node is None]
+        return [seen.get(id(t), t._value) for t in self.tensors if t.node is None]
 
 
 _new = tuple.__new__  # builds the NamedTuple specs without their Python-level __new__ (trace is a hot path)

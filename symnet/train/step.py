@@ -59,9 +59,9 @@ class CompiledStep:
         self._formulas: Formulas | None = None
 
     # ---------------------------------------------------------------- building
-    def _trace(self, x: Tensor, y: Tensor | None) -> tuple[Graph, dict[int, Input], frozenset[str]]:
+    def _trace(self, x: Tensor, y: Tensor | None) -> tuple[Graph, dict[int | str, Input], frozenset[str]]:
         """The forward graph (model, then loss if ``y`` is given) with a symbolic batch dimension, and the
-        input of each traced leaf (by the tensor's id): parameters, ``X`` and ``Y``."""
+        input of each traced leaf (by the tensor's id; the batch's also as ``"X"`` and ``"Y"``)."""
         X = Tensor(x.numpy(), x.shape, x.dtype, name="X")
         Y = None if y is None else Tensor(y.numpy(), y.shape, y.dtype, name="Y")
         self.model.name_parameters()
@@ -110,16 +110,17 @@ class CompiledStep:
                              position[lr.name], position[t.name], position["X"], position["Y"], len(graph.inputs))
 
     # ---------------------------------------------------------------- training
-    def _inputs(self, advance: int, x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    def _inputs(self, advance: int, x: np.ndarray, y: np.ndarray, in_place: bool = False) -> list[np.ndarray]:
         """The step's inputs: parameters, optimizer state, lr, the step count t of the next step, and the
-        batch; counts ``advance`` steps in the optimizer's state."""
+        batch; counts ``advance`` steps in the optimizer's state. ``in_place``: the driver will update the
+        parameter arrays in place, so each parameter first gets a fresh one (tensors made earlier keep theirs)."""
         slots, opt = self._slots, self.optimizer
         values: list = [None] * slots.count
         for p, at, states, _ in slots.params:
             state = opt.param_state(p)
             state["step"] += advance
-            # a fresh array: the driver updates it in place, and tensors made earlier keep the old one
-            p.set_(np.array(p.numpy(), order="C", copy=True))
+            if in_place:
+                p.set_(np.array(p.numpy(), order="C", copy=True))
             values[at] = p.numpy()
             for s, k in states.items():
                 values[k] = state[s]
@@ -227,7 +228,7 @@ class CompiledStep:
             # a fixed order is one period of the schedule, reused by every epoch; shuffling draws one per epoch
             orders = [loader.order()] if fixed else [loader.order() for _ in range(count)]
             in_place = fixed and batch >= samples
-            inputs = self._inputs(count * steps, xa if in_place else None, ya if in_place else None)
+            inputs = self._inputs(count * steps, xa if in_place else None, ya if in_place else None, in_place=True)
             try:
                 if in_place:
                     records = self._step.repeat(inputs, count * steps)
