@@ -74,6 +74,10 @@ class IntegerOps:
     def both(self, a: ir.Value, b: ir.Value) -> ir.Value:
         return self.b.and_(a, b)
 
+    def safely(self, e: sp.Expr) -> ir.Value:
+        with self.em.clamped_reads():
+            return self.em.int_value(e)
+
 
 class KernelEmitter:
     """Emits one definition's loop nest into a function."""
@@ -98,6 +102,7 @@ class KernelEmitter:
         self.strides: dict[str, list[ir.Value]] = {}
         self.dtypes = {name: t.dtype for name, t in graph_tensors.items()}
         self.memo: dict[tuple, ir.Value] = {}
+        self.clamping = False  # inside a guard: reads are clamped into their tensors
         self.arith = mathlib.Arith(self.b, module, mathlib.PRECISIONS[self.float])
 
     # ---------------------------------------------------------------- structure
@@ -146,13 +151,29 @@ class KernelEmitter:
             return self.b.alloca(typ)
 
     # ---------------------------------------------------------------- memory
+    @contextlib.contextmanager
+    def clamped_reads(self):
+        """Inside a guard: every computed index is clamped into its dimension (values computed here are kept
+        apart from the unclamped ones)."""
+        outer = self.clamping
+        self.clamping = True
+        try:
+            yield
+        finally:
+            self.clamping = outer
+
     def address(self, name: str, index) -> ir.Value:
         b, offset = self.b, ir.Constant(I64, 0)
         tensor = self.tensors[name]
         for pos, (i, stride) in enumerate(zip(index, self.strides[name], strict=True)):
-            value = self.int_value(sp.sympify(i))
-            if sp.sympify(i).atoms(sp.Indexed) or is_tensor_symbol(i):
+            i = sp.sympify(i)
+            value = self.int_value(i)
+            if i.atoms(sp.Indexed) or is_tensor_symbol(i):
                 self.bounds_check(name, pos, i, value, self.int_value(sp.sympify(tensor.shape[pos])))
+            elif self.clamping and not (i.is_Integer or i in self.env):
+                top = b.sub(self.int_value(sp.sympify(tensor.shape[pos])), ir.Constant(I64, 1))
+                value = b.select(b.icmp_signed("<", value, ir.Constant(I64, 0)), ir.Constant(I64, 0), value)
+                value = b.select(b.icmp_signed(">", value, top), top, value)
             offset = b.add(offset, b.mul(value, stride))
         return b.gep(self.ptr[name], [offset], source_etype=STORAGE[tensor.dtype])
 
@@ -294,7 +315,7 @@ class KernelEmitter:
 
     def int_value(self, e: sp.Expr) -> ir.Value:
         b = self.b
-        key = ("i", e)
+        key = ("i", e, self.clamping)
         if key in self.memo:
             return self.memo[key]
         if e.is_Integer:
@@ -307,6 +328,9 @@ class KernelEmitter:
                 raise LoweringError(f"codegen: {e} is a float read where {self.kernel.definition.name} needs an "
                                     "integer; the IR must convert it explicitly")
             v = b.zext(raw, I64) if dtype.kind == "b" else raw
+        elif isinstance(e, (sp.Add, sp.Mul)) and any(not r.is_Integer for r in e.atoms(sp.Rational)):
+            num, den = sp.fraction(sp.together(e))  # an exact quotient (the gather form of a strided read)
+            v = b.sdiv(self.int_value(sp.expand(num)), self.int_value(den))
         elif isinstance(e, sp.Add):
             v = self.int_value(e.args[0])
             for a in e.args[1:]:
@@ -376,6 +400,10 @@ class KernelEmitter:
     def both(self, a: ir.Value, b: ir.Value) -> ir.Value:
         return self.b.and_(a, b)
 
+    def safely(self, e: sp.Expr) -> ir.Value:
+        with self.clamped_reads():
+            return self.float_value(e)
+
     def to_float(self, condition: ir.Value) -> ir.Value:
         return self.b.uitofp(condition, self.float)
 
@@ -397,7 +425,7 @@ class KernelEmitter:
         return self.b.call(self.module.declare_intrinsic(name, [self.float], fnty), args)
 
     def float_value(self, e: sp.Expr) -> ir.Value:
-        key = ("f", e)
+        key = ("f", e, self.clamping)
         if key not in self.memo:
             self.memo[key] = self._float_value(e)
         return self.memo[key]

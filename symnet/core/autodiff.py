@@ -11,7 +11,9 @@ SymPy computes ``∂f/∂A`` on the element body only; the index algebra is ours
 - α a selection of domain symbols (matmul, broadcasting, transposes, reductions): the contribution is a
   gather, its other domain symbols are summed over — ``dW[j,k] = Σ_b dZ[b,j]·X[b,k]``;
 - a data-dependent component (a label ``Y[b]``): a fresh index ``c`` and a factor ``[c = Y[b]]``;
-- anything else (affine slices, reshapes): a scatter-accumulate over the domain.
+- affine components (strided, dilated, padded windows; slices): solved for the adjoint's own index, a gather
+  with divisibility and range guards (``symnet.core.affine``);
+- anything else (reshapes through floor and mod): a scatter-accumulate over the domain.
 
 The result is more definitions in the same IR, so it can be printed, evaluated, compiled and differentiated
 again (second derivatives).
@@ -25,6 +27,7 @@ import sympy as sp
 
 from ..errors import GradError
 from . import functions as F
+from .affine import gather_form
 from .dtypes import int64, is_float
 from .ir import (
     Def,
@@ -48,7 +51,21 @@ def partial(body: sp.Expr, atom: sp.Expr) -> sp.Expr:
     reads = {a: sp.Dummy("x", real=True) for a in body.atoms(sp.Indexed)}
     x = reads.setdefault(atom, sp.Dummy("x", real=True))
     back = {v: k for k, v in reads.items()}
-    return sp.diff(body.xreplace(reads), x).xreplace(back)
+    return _fold_guards(sp.diff(body.xreplace(reads), x).xreplace(back))
+
+
+def _fold_guards(e: sp.Expr) -> sp.Expr:
+    """``guarded(1, 0, c)·rest`` (the chain rule through a guard) → ``guarded(rest, 0, c)``: the partial's reads
+    stay inside the guard, so they are never made out of range."""
+    def is_marker(f):
+        return isinstance(f, F.guarded) and f.args[0] == 1 and f.args[1] == 0
+
+    def fold(m):
+        markers = [f for f in m.args if is_marker(f)]
+        rest = sp.Mul(*(f for f in m.args if not is_marker(f)))
+        return F.guarded(rest, sp.Integer(0), *(c for g in markers for c in g.args[2:]))
+
+    return e.replace(lambda m: isinstance(m, sp.Mul) and any(is_marker(f) for f in m.args), fold)
 
 
 class _Adjoints:
@@ -108,11 +125,16 @@ class _Adjoints:
                 body *= F.eq(c, component)
                 domain.append((c, target.shape[pos]))
                 index[pos] = c
+        domain, index = tuple(domain), tuple(index)
+        if not is_selection(index, dict(domain), target.shape):
+            gathered = gather_form(domain, index, body, target.shape)
+            if gathered is not None:
+                domain, index, body = gathered
         selection = is_selection(index, dict(domain), target.shape)
         summed = not selection or len(domain) > len({i for i in index if i in dict(domain)})
         self.parts.setdefault(read.name, []).append(
-            Def("", target.shape, target.dtype, tuple(domain), tuple(index), body,
-                "sum" if summed else "assign", label=f"from {d.name}")
+            Def("", target.shape, target.dtype, domain, index, body, "sum" if summed else "assign",
+                label=f"from {d.name}")
         )
 
     def total(self, t: Tensor) -> Def:

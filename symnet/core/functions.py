@@ -226,6 +226,92 @@ class between(NamedFunction):
         return ops.both(ops.compare(">=", x, lo), ops.compare("<=", x, hi))
 
 
+class divides(NamedFunction):
+    """[m ∣ e]: whether the integer ``e`` is a multiple of ``m`` — the guard of a strided read's gather."""
+
+    nargs = 2
+    value_kind = "condition"
+
+    @classmethod
+    def eval(cls, m, e):
+        if e.is_Integer and m.is_Integer:
+            return sp.Integer(int(e) % int(m) == 0)
+        return None
+
+    def _sympystr(self, printer):
+        m, e = (printer._print(a) for a in self.args)
+        return f"[{m} ∣ {e}]"
+
+    def _latex(self, printer):
+        m, e = (printer._print(a) for a in self.args)
+        return rf"\left[{m} \mid {e}\right]"
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    @staticmethod
+    def numpy(m, e):
+        return np.equal(np.mod(e, m), 0)
+
+    @classmethod
+    def predicate(cls, ops, m, e):
+        return ops.compare("==", sp.Mod(e, m), sp.Integer(0))
+
+
+class guarded(NamedFunction):
+    """``value`` where every condition holds, else ``fill``: a read that may fall outside its tensor (padding, the
+    gather form of a strided read). Backends evaluate ``value`` with reads kept inside their tensors, so a false
+    condition never reads out of bounds, and its value (even NaN) never shows."""
+
+    value_kind = "same"
+
+    @classmethod
+    def eval(cls, value, fill, *conditions):
+        if any(c == 0 for c in conditions):
+            return fill
+        kept = tuple(c for c in conditions if c != 1)
+        if not kept:
+            return value
+        if len(kept) != len(conditions):
+            return cls(value, fill, *kept)
+        return None
+
+    def _sympystr(self, printer):
+        value, fill, *conditions = self.args
+        brackets = "·".join(printer._print(c) for c in conditions)
+        shown = f"{brackets}·({printer._print(value)})"
+        return shown if fill == 0 else f"{shown} else {printer._print(fill)}"
+
+    def _latex(self, printer):
+        value, fill, *conditions = self.args
+        brackets = " ".join(printer._print(c) for c in conditions)
+        shown = rf"{brackets} \left({printer._print(value)}\right)"
+        return shown if fill == 0 else rf"{shown} \text{{ else }} {printer._print(fill)}"
+
+    def fdiff(self, argindex=1):
+        """A marker ``guarded(1, 0, …)`` that ``autodiff.partial`` folds with its co-factors, so the partial's
+        reads stay inside the guard."""
+        if argindex != 1:
+            return sp.Integer(0)
+        return guarded(sp.Integer(1), sp.Integer(0), *self.args[2:])
+
+    @staticmethod
+    def numpy(value, fill, *conditions):
+        holds = np.ones((), dtype=bool)
+        for c in conditions:
+            holds = holds & (np.asarray(c) != 0)
+        return np.where(holds, value, fill)
+
+    @classmethod
+    def lower(cls, ops, value, fill, *conditions):
+        holds = None
+        for c in conditions:
+            test = type(c).predicate(ops, *c.args) if getattr(type(c), "value_kind", None) == "condition" else \
+                ops.compare("!=", c, sp.Integer(0))
+            holds = test if holds is None else ops.both(holds, test)
+        return ops.select(holds, ops.safely(value), ops.value(fill))
+
+
 class stop_gradient(NamedFunction):
     """The identity whose derivative is 0: the max shift of softmax and log_softmax (it cancels exactly)."""
 
@@ -478,7 +564,7 @@ class gelu_tanh(NamedFunction):
 
 
 NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
-    sigmoid, softplus, softplus_slope, step, relu, leaky_relu, clamp, between, stop_gradient, trunc, power, pow_log,
+    sigmoid, softplus, softplus_slope, step, relu, leaky_relu, clamp, between, divides, guarded, stop_gradient, trunc, power, pow_log,
     gt, ge, lt, le, ne, eq, log1p, binary_cross_entropy, gelu, gelu_tanh,
 )
 

@@ -239,6 +239,10 @@ class ScalarOps(Protocol):
 
     def power(self, base: sp.Expr, exponent: sp.Expr) -> Any: ...
 
+    def safely(self, e: sp.Expr) -> Any:
+        """``e``'s value with every read kept inside its tensor: for a guarded value, used only where its guard
+        holds (so what an out-of-range read would have given never matters)."""
+
 
 def is_selection(indices: Sequence[sp.Expr], extents: dict[sp.Symbol, Dim], shape: Sequence[Dim]) -> bool:
     """True where each index is a distinct domain symbol spanning the whole dimension, or 0 on a dim of 1.

@@ -14,8 +14,8 @@ import sympy as sp
 
 from ..errors import IndexRangeError
 from .cache import BoundedCache
-from .functions import NUMPY_IMPLEMENTATIONS
-from .ir import Def, Graph, accesses, bind_dims, is_selection
+from .functions import NUMPY_IMPLEMENTATIONS, guarded
+from .ir import Def, Graph, accesses, bind_dims, is_data_dependent, is_selection
 
 _BODIES = BoundedCache("reference bodies", limit=4096)
 
@@ -45,16 +45,18 @@ class _Grid:
             for p, (s, n) in enumerate(zip(self.symbols, self.extents, strict=True))
         }
 
-    def eval(self, expr: sp.Expr) -> np.ndarray:
-        """Evaluate an element expression (a body or an index) over the grid."""
+    def eval(self, expr: sp.Expr, clamp: bool = False) -> np.ndarray:
+        """Evaluate an element expression (a body or an index) over the grid; reads inside a guard are clamped
+        into their tensors (their values count only where the guard holds)."""
         found = accesses(expr, self.env.keys())
-        arrays = [self.read(a.name, a.indices) for a in found]
+        inside = {a.atom for g in expr.atoms(guarded) for a in accesses(g.args[0], self.env.keys())}
+        arrays = [self.read(a.name, a.indices, clamp=clamp or a.atom in inside) for a in found]
         free = sorted((s for s in expr.free_symbols if s.is_integer), key=lambda s: s.name)
         values = [self.index[s] if s in self.index else self.dims[s] for s in free]
         fn = _compiled(expr, tuple(a.atom for a in found) + tuple(free))
         return np.asarray(fn(*arrays, *values))
 
-    def read(self, name: str, indices: Sequence[sp.Expr]) -> np.ndarray:
+    def read(self, name: str, indices: Sequence[sp.Expr], clamp: bool = False) -> np.ndarray:
         """``name[indices]`` over the grid: a view for a selection, a checked gather otherwise. Integer and bool
         tensors read as native code reads them: as the definition's float type in a float definition (so
         ``0·(−1)`` is −0.0 there too), as int64 otherwise (NumPy's bool arithmetic is logical, and refuses ``-``)."""
@@ -75,7 +77,9 @@ class _Grid:
             return view.reshape(shape)
         idx = []
         for p, index in enumerate(indices):
-            values = self.index[index] if index in self.index else self.eval(index).astype(np.int64)
+            values = self.index[index] if index in self.index else self.eval(index, clamp).astype(np.int64)
+            if clamp and not is_data_dependent(index):
+                values = np.clip(values, 0, arr.shape[p] - 1)
             if values.size and (values.min() < 0 or values.max() >= arr.shape[p]):
                 bad = values[(values < 0) | (values >= arr.shape[p])].flat[0]
                 raise IndexRangeError(
