@@ -564,8 +564,8 @@ class gelu_tanh(NamedFunction):
 
 
 NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
-    sigmoid, softplus, softplus_slope, step, relu, leaky_relu, clamp, between, divides, guarded, stop_gradient, trunc, power, pow_log,
-    gt, ge, lt, le, ne, eq, log1p, binary_cross_entropy, gelu, gelu_tanh,
+    sigmoid, softplus, softplus_slope, step, relu, leaky_relu, clamp, between, divides, guarded, stop_gradient, trunc,
+    power, pow_log, gt, ge, lt, le, ne, eq, log1p, binary_cross_entropy, gelu, gelu_tanh,
 )
 
 #: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.
