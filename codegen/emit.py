@@ -328,7 +328,7 @@ class KernelEmitter:
                 raise LoweringError(f"codegen: {e} is a float read where {self.kernel.definition.name} needs an "
                                     "integer; the IR must convert it explicitly")
             v = b.zext(raw, I64) if dtype.kind == "b" else raw
-        elif isinstance(e, (sp.Add, sp.Mul)) and any(not r.is_Integer for r in e.atoms(sp.Rational)):
+        elif isinstance(e, (sp.Add, sp.Mul)) and any(not t.as_coeff_Mul()[0].is_Integer for t in sp.Add.make_args(e)):
             num, den = sp.fraction(sp.together(e))  # an exact quotient (the gather form of a strided read)
             v = b.sdiv(self.int_value(sp.expand(num)), self.int_value(den))
         elif isinstance(e, sp.Add):
@@ -341,19 +341,28 @@ class KernelEmitter:
                 v = b.mul(v, self.int_value(a))
         elif isinstance(e, sp.floor):
             num, den = sp.fraction(sp.together(e.args[0]))
-            v = b.sdiv(self.int_value(sp.expand(num)), self.int_value(den))
+            v = self.floor_div(self.int_value(sp.expand(num)), self.int_value(den))
         elif isinstance(e, sp.Mod):
-            v = b.srem(self.int_value(e.args[0]), self.int_value(e.args[1]))
+            n, m = self.int_value(e.args[0]), self.int_value(e.args[1])
+            v = b.sub(n, b.mul(self.floor_div(n, m), m))
         elif isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp >= 0:
             v = ir.Constant(I64, 1)
             for _ in range(int(e.exp)):
                 v = b.mul(v, self.int_value(e.base))
-        elif isinstance(e, sp.Function) and self.is_int(e):
+        elif (isinstance(e, sp.Function) or type(e) in INTEGER_PRIMITIVES) and self.is_int(e):
             v = self.int_function(e)
         else:
             raise LoweringError(f"codegen: no integer lowering for {e}")
         self.memo[key] = v
         return v
+
+    def floor_div(self, n: ir.Value, d: ir.Value) -> ir.Value:
+        """⌊n/d⌋ (SymPy's floor and Mod round toward −∞; the machine's division toward zero)."""
+        b, zero = self.b, ir.Constant(I64, 0)
+        q = b.sdiv(n, d)
+        inexact = b.icmp_signed("!=", b.mul(q, d), n)
+        opposite = b.xor(b.icmp_signed("<", n, zero), b.icmp_signed("<", d, zero))
+        return b.select(b.and_(inexact, opposite), b.sub(q, ir.Constant(I64, 1)), q)
 
     def int_function(self, e: sp.Function) -> ir.Value:
         """An integer-valued function: a condition (0 or 1), a conversion (trunc), or one that keeps its

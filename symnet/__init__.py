@@ -30,7 +30,7 @@ from .frontend.creation import (
     zeros,
     zeros_like,
 )
-from .frontend.tensor import Tensor
+from .frontend.tensor import Tensor, cat, stack
 from .frontend.trace import Traced, trace
 from .gradcheck import GradcheckReport, check_grads
 from .printing import Formulas, formulas, grad, hessian, show
@@ -52,15 +52,16 @@ def _function(method: str):
 
 
 _FUNCTIONS = (
-    "exp log log1p sqrt abs sin cos tanh erf sigmoid relu softplus clamp pow sum mean max min amax argmax logsumexp "
-    "softmax log_softmax matmul reshape flatten transpose permute unsqueeze squeeze gather square"
+    "exp log log1p sqrt abs sign sin cos tanh erf sigmoid relu softplus clamp pow sum mean max min amax argmax "
+    "logsumexp softmax log_softmax matmul reshape flatten transpose permute unsqueeze squeeze gather square"
 ).split()
 for _name in _FUNCTIONS:
     globals()[_name] = _function("__matmul__" if _name == "matmul" else _name)
 matmul.__name__ = "matmul"  # noqa: F821 - defined just above
 
 __all__ = [
-    "Tensor", "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
+    "Tensor", "cat", "stack",
+    "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
     "randn", "rand", "manual_seed", "trace", "Traced", "no_grad", "is_grad_enabled", "grad", "hessian", "formulas",
     "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "compile",
     "CompiledStep", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",

@@ -68,8 +68,9 @@ def holds_everywhere(condition: sp.Expr, ranges: Mapping[sp.Symbol, Dim]) -> boo
         return bounds is not None and lo.is_Integer and hi.is_Integer and lo <= bounds[0] and bounds[1] <= hi
     if isinstance(condition, F.divides):
         m, e = condition.args
-        return m.is_Integer and all(c.is_Integer and c % m == 0 for c in sp.Poly(e, *e.free_symbols).coeffs()) \
-            if e.free_symbols else bool(F.divides(m, e) == 1)
+        linear = _linear(e, sorted(e.free_symbols, key=str))
+        return bool(m.is_Integer and linear is not None and linear[1].is_Integer and linear[1] % m == 0
+                    and all(c.is_Integer and c % m == 0 for c in linear[0].values()))
     return False
 
 

@@ -312,6 +312,26 @@ class guarded(NamedFunction):
         return ops.select(holds, ops.safely(value), ops.value(fill))
 
 
+class sign(NamedFunction):
+    """−1, 0 or 1 (NaN stays NaN) with gradient 0 everywhere, as ``torch.sign`` (SymPy's sign would
+    differentiate to a Dirac delta)."""
+
+    symbol, latex_symbol = "sgn", r"\operatorname{sgn}"
+    value_kind = "same"
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    @staticmethod
+    def numpy(x):
+        return np.sign(x)
+
+    @classmethod
+    def lower(cls, ops, x):
+        positive = ops.select(ops.compare(">", x, sp.Integer(0)), ops.const(1.0), ops.value(x))
+        return ops.select(ops.compare("<", x, sp.Integer(0)), ops.const(-1.0), positive)
+
+
 class stop_gradient(NamedFunction):
     """The identity whose derivative is 0: the max shift of softmax and log_softmax (it cancels exactly)."""
 
@@ -564,8 +584,8 @@ class gelu_tanh(NamedFunction):
 
 
 NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
-    sigmoid, softplus, softplus_slope, step, relu, leaky_relu, clamp, between, divides, guarded, stop_gradient, trunc,
-    power, pow_log, gt, ge, lt, le, ne, eq, log1p, binary_cross_entropy, gelu, gelu_tanh,
+    sigmoid, softplus, softplus_slope, step, relu, leaky_relu, clamp, between, divides, guarded, sign, stop_gradient,
+    trunc, power, pow_log, gt, ge, lt, le, ne, eq, log1p, binary_cross_entropy, gelu, gelu_tanh,
 )
 
 #: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 import sympy as sp
@@ -32,6 +32,7 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "log1p": F.log1p,
     "sqrt": sp.sqrt,
     "abs": sp.Abs,
+    "sign": F.sign,
     "sin": sp.sin,
     "cos": sp.cos,
     "tanh": sp.tanh,
@@ -423,5 +424,12 @@ class Slice(NamedTuple):
         return elementwise(self.shape([src.shape]), body)
 
 
-Op = Map | Cast | Reduce | MatMul | Permute | Unsqueeze | Squeeze | Reshape | Gather | Slice
-OPS: tuple[type, ...] = (Map, Cast, Reduce, MatMul, Permute, Unsqueeze, Squeeze, Reshape, Gather, Slice)
+class Op(Protocol):
+    """An op row: hashable parameters, a printed ``label``, a ``shape`` rule and a ``define`` rule (the rows
+    here and the sliding-window ops of ``symnet.core.windows``)."""
+
+    label: str
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple: ...
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered: ...

@@ -16,6 +16,7 @@ import numpy as np
 from ..core import dtypes
 from ..core.dtypes import as_dtype, float_result, is_float, result_type
 from ..core.ops import Cast, Gather, Map, MatMul, Op, Permute, Reduce, Reshape, Squeeze, Unsqueeze
+from ..core.windows import Concat
 from ..errors import DTypeError, GradError, ShapeError
 from ..pipeline import forward_program
 from . import autograd
@@ -292,6 +293,10 @@ class Tensor:
         _refuse_bool("abs", self)
         return self._map("abs")
 
+    def sign(self):
+        _refuse_bool("sign", self)
+        return self._map("sign")
+
     def exp(self):
         return self._map("exp", result="float")
 
@@ -498,6 +503,35 @@ class Tensor:
 
 
 _SCALARS = (bool, int, float, np.number)
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Tensors joined along ``dim`` (``torch.cat``): same shapes elsewhere, dtypes promoted."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat: expected a non-empty sequence of tensors")
+    if not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError("cat: expected a sequence of Tensors")
+    rank = tensors[0].dim()
+    if rank == 0:
+        raise ShapeError("cat: zero-dimensional tensors cannot be concatenated")
+    dim = _normalize_dim(dim, rank, "cat")
+    dtype = result_type([t.dtype for t in tensors], [], [])
+    tensors = [t.to(dtype) for t in tensors]
+    if len(tensors) == 1:
+        return tensors[0]
+    return tensors[0]._apply(Concat(dim), tensors, dtype)
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Tensors of one shape stacked along a new dimension ``dim`` (``torch.stack``)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty sequence of tensors")
+    if any(t.shape != tensors[0].shape for t in tensors):
+        raise ShapeError(f"stack: expects each tensor to be equal size, got {[t.shape for t in tensors]}")
+    dim = _normalize_dim(dim, tensors[0].dim() + 1, "stack")
+    return cat([t.unsqueeze(dim) for t in tensors], dim)
 
 
 def _refuse_bool(op: str, *operands) -> None:

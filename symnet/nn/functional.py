@@ -8,6 +8,30 @@ from __future__ import annotations
 from ..core import dtypes
 from ..errors import DTypeError, IndexRangeError, ShapeError
 from ..frontend.tensor import Tensor
+from .sliding import (  # noqa: F401 - torch.nn.functional's convolution, pooling and padding
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    avg_pool3d,
+    conv1d,
+    conv2d,
+    conv3d,
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+    fold,
+    lp_pool1d,
+    lp_pool2d,
+    max_pool1d,
+    max_pool2d,
+    max_pool3d,
+    pad,
+    unfold,
+)
 
 
 def relu(input: Tensor) -> Tensor:
