@@ -328,8 +328,10 @@ class KernelEmitter:
                 raise LoweringError(f"codegen: {e} is a float read where {self.kernel.definition.name} needs an "
                                     "integer; the IR must convert it explicitly")
             v = b.zext(raw, I64) if dtype.kind == "b" else raw
-        elif isinstance(e, (sp.Add, sp.Mul)) and any(not t.as_coeff_Mul()[0].is_Integer for t in sp.Add.make_args(e)):
+        elif isinstance(e, (sp.Add, sp.Mul)) and not e.atoms(sp.floor, sp.Mod) and not self.is_int(e):
             num, den = sp.fraction(sp.together(e))  # an exact quotient (the gather form of a strided read)
+            if not den.is_Integer or den == 1:
+                raise LoweringError(f"codegen: no integer lowering for {e}")
             v = b.sdiv(self.int_value(sp.expand(num)), self.int_value(den))
         elif isinstance(e, sp.Add):
             v = self.int_value(e.args[0])

@@ -154,7 +154,7 @@ FUNCTIONS: dict[str, Function] = {
     "pow": Function(("x", "y"), 2, operator.pow, arithmetic=True),
     "neg": Function(("x",), 1, operator.neg, arithmetic=True),
     **{name: Function(("x",), 1, _method(name))
-       for name in ("exp", "log", "log1p", "sqrt", "abs", "sin", "cos", "tanh", "erf", "sigmoid", "relu")},
+       for name in ("exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh", "erf", "sigmoid", "relu")},
     "leaky_relu": Function(("x", "negative_slope"), 1, _method("leaky_relu")),
     "softplus": Function(("x", "beta", "threshold"), 1, _method("softplus")),
     "gelu": Function(("x",), 1, _gelu("none")),

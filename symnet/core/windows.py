@@ -382,6 +382,32 @@ class AdaptivePool(NamedTuple):
         return Lowered(shape, domain, (b, c, *ys), body, self.combine)
 
 
+class AdaptiveIndex(NamedTuple):
+    """The flat index into each input plane of an adaptive max pool's argmax (``return_indices``)."""
+
+    size: tuple[int, ...]
+    input_size: tuple[int, ...]
+
+    label = "indices"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return tuple(shapes[0])
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (arg,) = ins
+        windows = AdaptivePool("max", self.size).windows((0, 0, *self.input_size))
+        widths = [w for _, _, w in windows]
+
+        def body(syms):
+            position, flat = access(arg.name, syms), sp.Integer(0)
+            for p, (y, (start, _, width)) in enumerate(zip(syms[2:], windows, strict=True)):
+                offset = sp.Mod(sp.floor(position / prod(widths[p + 1:])), width)
+                flat = flat * self.input_size[p] + start(y) + offset
+            return flat
+
+        return elementwise(arg.shape, body)
+
+
 class Concat(NamedTuple):
     """Tensors joined along ``dim``: each output element a guarded read of the input that holds it."""
 

@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 
 from ..core.dtypes import int64, is_float
-from ..core.windows import AdaptivePool, Conv, ConvTranspose, Fold, Pad, Pool, Unfold, WindowIndex
+from ..core.windows import AdaptiveIndex, AdaptivePool, Conv, ConvTranspose, Fold, Pad, Pool, Unfold, WindowIndex
 from ..errors import DTypeError, ShapeError
 from ..frontend.tensor import Tensor, cat
 
@@ -264,6 +264,9 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 def lp_pooling(n: int, input: Tensor, norm_type: float, kernel_size, stride=None, ceil_mode: bool = False) -> Tensor:
     """(Σ xᵖ)^(1/p) over each window, computed as PyTorch does (an average pool of xᵖ times the window size)."""
     kernel = ntuple(kernel_size, n, f"lp_pool{n}d kernel_size")
+    if norm_type in (math.inf, -math.inf):  # the limits, as PyTorch computes them
+        sign = 1 if norm_type > 0 else -1
+        return sign * max_pooling(n, sign * input.abs(), kernel, stride, 0, 1, ceil_mode)
     out = avg_pooling(n, input.pow(norm_type), kernel, stride, 0, ceil_mode)
     return (out.sign() * out.abs().relu() * math.prod(kernel)).pow(1.0 / norm_type)
 
@@ -305,10 +308,11 @@ def adaptive_pooling(n: int, combine: str, input: Tensor, output_size, return_in
             if return_indices:
                 return _unbatch(out[0], unbatched), _unbatch(out[1], unbatched)
         return _unbatch(out, unbatched)
-    if return_indices:
-        raise NotImplementedError(f"{op}: return_indices=True is supported when the output size divides the input "
-                                  f"size ({out_size} does not divide {sizes})")
-    return _unbatch(x._apply(AdaptivePool(combine, out_size), [x], x.dtype), unbatched)
+    out = _unbatch(x._apply(AdaptivePool(combine, out_size), [x], x.dtype), unbatched)
+    if not return_indices:
+        return out
+    position = x._apply(AdaptivePool("argmax", out_size), [x], int64)
+    return out, _unbatch(position._apply(AdaptiveIndex(out_size, sizes), [position], int64), unbatched)
 
 
 def adaptive_avg_pool1d(input, output_size) -> Tensor:
