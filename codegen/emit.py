@@ -9,6 +9,7 @@ kernel returns a non-zero status (and writes the offending value to ``error``) w
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,10 +21,20 @@ from symnet.errors import LoweringError
 
 from . import mathlib
 from .driver import emit_repeat
-from .gemm import gemm_function, tile_shape
-from .irloops import F32, F64, I8, I32, I64, PTR, STORAGE, span
+from .gemm import Tabled, gemm_function, tile_shape
+from .irloops import F32, F64, I1, I8, I32, I64, PTR, STORAGE, span
 from .jit import vector_bits
-from .loops import Contraction, Kernel, Loop, MultiReduce, Reduce, Store, Zero
+from .loops import (
+    Contraction,
+    Kernel,
+    Loop,
+    MultiReduce,
+    Reduce,
+    Store,
+    Zero,
+    address_coefficients,
+    affine_coefficients,
+)
 
 ENTRY = "sn_entry"
 
@@ -211,17 +222,89 @@ class KernelEmitter:
         return self.strides[str(read.base.label)][list(read.indices).index(symbol)]
 
     def contraction(self, c: Contraction) -> None:
-        """A call of the module's register-tiled GEMM with this contraction's extents and strides."""
+        """A call of the module's register-tiled GEMM: with this contraction's extents and strides (a matmul),
+        or with offset tables around the loops of its outer symbols (an implicit GEMM)."""
         d = self.kernel.definition
         lanes = vector_bits() // (32 if self.float == F32 else 64)
-        columns = sp.sympify(d.extents[c.j])
+        columns = sp.Integer(1)
+        for s in c.j:
+            columns *= sp.sympify(d.extents[s])
         rows, vectors = tile_shape(vector_bits(), lanes, int(columns) if columns.is_Integer else None)
-        fn = gemm_function(self.module, self.float, lanes, rows, vectors)
-        extents = [self.int_value(sp.sympify(d.extents[s])) for s in (c.i, c.j, c.k)]
-        strides = [self.stride_of(c.a, c.i), self.stride_of(c.a, c.k), self.stride_of(c.b, c.k),
-                   self.stride_of(c.b, c.j), self.strides[d.name][list(d.out).index(c.i)]]
         pointers = [self.ptr[d.name], self.ptr[str(c.a.base.label)], self.ptr[str(c.b.base.label)]]
-        self.b.call(fn, [*pointers, *extents, *strides, self.float_value(c.scale)])
+        if c.strided:
+            (i,), (j,), (k,) = c.i, c.j, c.k
+            fn = gemm_function(self.module, self.float, lanes, rows, vectors)
+            extents = [self.int_value(sp.sympify(d.extents[s])) for s in (i, j, k)]
+            strides = [self.stride_of(c.a, i), self.stride_of(c.a, k), self.stride_of(c.b, k),
+                       self.stride_of(c.b, j), self.strides[d.name][list(d.out).index(i)]]
+            self.b.call(fn, [*pointers, *extents, *strides, self.float_value(c.scale), ir.Constant(I1, 0)])
+            return
+        self.implicit_gemm(c, pointers, gemm_function(self.module, self.float, lanes, rows, vectors,
+                                                      Tabled(len(c.guards))))
+
+    def implicit_gemm(self, c: Contraction, pointers, fn) -> None:
+        d = self.kernel.definition
+        shapes = {name: self.tensors[name].shape for name in (str(c.a.base.label), str(c.b.base.label))}
+        terms_a = address_coefficients(c.a.indices, shapes[str(c.a.base.label)])
+        terms_b = address_coefficients(c.b.indices, shapes[str(c.b.base.label)])
+        terms_c = address_coefficients(d.out, d.shape)
+        guards = [(affine_coefficients(sp.expand(g.args[0])), int(g.args[1]), int(g.args[2])) for g in c.guards]
+        tables = [self.offset_table(c.i, terms_a), self.offset_table(c.k, terms_a), self.offset_table(c.k, terms_b),
+                  self.offset_table(c.j, terms_b), self.offset_table(c.i, terms_c)]
+        for terms, _, _ in guards:
+            tables += [self.offset_table(c.k, terms), self.offset_table(c.j, terms)]
+        sizes = [ir.Constant(I64, math.prod(int(d.extents[s]) for s in group)) for group in (c.i, c.j, c.k)]
+        reduced_outer = [s for s in c.outer if s not in d.out]
+
+        def call():
+            def base(terms):
+                return self.int_value(sum((v * (s if s != 1 else 1) for s, v in terms.items()
+                                           if s == 1 or s in c.outer), sp.Integer(0)))
+
+            dtypes = [d.dtype, self.tensors[str(c.a.base.label)].dtype, self.tensors[str(c.b.base.label)].dtype]
+            moved = [self.b.gep(p, [base(t)], source_etype=STORAGE[dt])
+                     for p, t, dt in zip(pointers, (terms_c, terms_a, terms_b), dtypes, strict=True)]
+            args = [*moved, *sizes, *tables[:5]]
+            for n, (terms, lo, hi) in enumerate(guards):
+                shift = base(terms)
+                args += [*tables[5 + 2 * n: 7 + 2 * n], self.b.sub(ir.Constant(I64, lo), shift),
+                         self.b.sub(ir.Constant(I64, hi), shift)]
+            accumulate = ir.Constant(I1, 0)
+            for s in reduced_outer:
+                accumulate = self.b.or_(accumulate, self.b.icmp_signed("!=", self.env[s], ir.Constant(I64, 0)))
+            self.b.call(fn, [*args, self.float_value(c.scale), accumulate])
+
+        def nest(symbols):
+            if not symbols:
+                call()
+                return
+            with self.loop(symbols[0], d.extents[symbols[0]]):
+                nest(symbols[1:])
+
+        nest(list(c.outer))
+
+    def offset_table(self, group, terms) -> ir.Value:
+        """An i64 table over a group of symbols (flattened in order): Σ coefficient·symbol of the group's terms."""
+        d = self.kernel.definition
+        extents = [int(d.extents[s]) for s in group]
+        with self.b.goto_block(self.entry):
+            self.b.position_at_start(self.entry)
+            table = self.b.alloca(I64, size=ir.Constant(I64, math.prod(extents)))
+        flat = sp.Integer(0)
+        for s, n in zip(group, extents, strict=True):
+            flat = flat * n + s
+        value = sum((terms.get(s, 0) * s for s in group), sp.Integer(0))
+
+        def fill(symbols):
+            if not symbols:
+                ptr = self.b.gep(table, [self.int_value(flat)], source_etype=I64)
+                self.b.store(self.int_value(value), ptr)
+                return
+            with self.loop(symbols[0], d.extents[symbols[0]]):
+                fill(symbols[1:])
+
+        fill(list(group))
+        return table
 
     # ---------------------------------------------------------------- reductions
     def combine_sum(self, acc, value):

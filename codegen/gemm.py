@@ -1,9 +1,17 @@
-"""The contraction micro-kernel: ``C[i, j] (=|+=) scale · Σ_k A[i·sAi + k·sAk] · B[k·sBk + j·sBj]``.
+"""The contraction micro-kernel: ``C[i, j] (=|+=) scale · Σ_k A(i, k) · B(k, j)``.
 
-One function per precision and module, called by every contraction kernel. B is packed per (column panel,
-k-block) into a contiguous buffer of two-vector rows (any strides in, unit stride out, zero-padded past N);
-tiles of ``rows`` × two vectors accumulate in registers with FMA over the k-block and are added to C. Row edges
-(M mod rows) use one-row tiles; column edges go through a small buffer.
+One function per precision, tile shape and addressing, called by every contraction kernel. B is packed per
+(column panel, k-block) into a contiguous buffer of two-vector rows (any addressing in, unit stride out,
+zero-padded past N); tiles of ``rows`` × two vectors accumulate in registers with FMA over the k-block and are
+added to C. The last rows (M mod rows) take a tile of full height whose extra rows are computed and dropped
+(one tile's code serves every row); column edges go through a small buffer.
+
+Two addressings share the kernel:
+- strided: ``A[i·sAi + k·sAk]``, ``B[k·sBk + j·sBj]``, ``C[i·sCi + j]`` (matmul and its adjoints);
+- tabled (implicit GEMM for convolutions): ``A[ai[i] + ak[k]]``, ``B[bk[k] + bj[j]]``, ``C[ci[i] + j]`` with offset
+  tables, each group of indices flattened (the patches of a convolution are gathered straight into the packed
+  panel: no patch matrix), and B's element kept only where every range guard ``lo ≤ gk[k] + gj[j] ≤ hi`` holds
+  (the zero padding of a convolution's input gradient).
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from . import mathlib
-from .irloops import span
+from .irloops import I1, span
 
 I32, I64 = ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
@@ -25,18 +33,87 @@ def tile_shape(vector_bits: int, lanes: int, columns) -> tuple[int, int]:
     return (2 * rows, 1) if isinstance(columns, int) and columns <= lanes else (rows, 2)
 
 
-def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors: int = 2) -> ir.Function:
-    name = f"sn_gemm_{'f32' if isinstance(T, ir.FloatType) else 'f64'}_{rows}x{vectors}"
+class Strided:
+    """Addresses from strides: the arguments ``sAi, sAk, sBk, sBj, sCi``."""
+
+    tag = "s"
+
+    def arguments(self) -> list[ir.Type]:
+        return [I64] * 5
+
+    def bind(self, b: ir.IRBuilder, args) -> None:
+        self.b = b
+        self.sAi, self.sAk, self.sBk, self.sBj, self.sCi = args
+
+    def a_row(self, i):
+        return self.b.mul(i, self.sAi)
+
+    def a_column(self, k):
+        return self.b.mul(k, self.sAk)
+
+    def b_element(self, k, j):
+        return self.b.add(self.b.mul(k, self.sBk), self.b.mul(j, self.sBj)), None
+
+    def c_row(self, i):
+        return self.b.mul(i, self.sCi)
+
+
+class Tabled:
+    """Addresses from i64 offset tables ``ai, ak, bk, bj, ci`` and ``guards`` range guards on B, each
+    ``(gk, gj, lo, hi)``."""
+
+    def __init__(self, guards: int):
+        self.guards = guards
+        self.tag = f"t{guards}"
+
+    def arguments(self) -> list[ir.Type]:
+        return [PTR] * 5 + [PTR, PTR, I64, I64] * self.guards
+
+    def bind(self, b: ir.IRBuilder, args) -> None:
+        self.b = b
+        self.ai, self.ak, self.bk, self.bj, self.ci = args[:5]
+        self.conditions = [args[5 + 4 * g: 9 + 4 * g] for g in range(self.guards)]
+
+    def entry(self, table, n):
+        return self.b.load(self.b.gep(table, [n], source_etype=I64), typ=I64)
+
+    def a_row(self, i):
+        return self.entry(self.ai, i)
+
+    def a_column(self, k):
+        return self.entry(self.ak, k)
+
+    def b_element(self, k, j):
+        b = self.b
+        holds = None
+        for gk, gj, lo, hi in self.conditions:
+            v = b.add(self.entry(gk, k), self.entry(gj, j))
+            test = b.and_(b.icmp_signed(">=", v, lo), b.icmp_signed("<=", v, hi))
+            holds = test if holds is None else b.and_(holds, test)
+        return b.add(self.entry(self.bk, k), self.entry(self.bj, j)), holds
+
+    def c_row(self, i):
+        return self.entry(self.ci, i)
+
+
+def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors: int = 2,
+                  addressing: Strided | Tabled | None = None) -> ir.Function:
+    """``(C, A, B, M, N, K, *addressing, scale, accumulate)``: C = scale·A·B, or C += scale·A·B when
+    ``accumulate`` is set."""
+    addressing = addressing or Strided()
+    name = f"sn_gemm_{'f32' if isinstance(T, ir.FloatType) else 'f64'}_{rows}x{vectors}_{addressing.tag}"
     if name in module.globals:
         return module.globals[name]
-    args = [PTR, PTR, PTR] + [I64] * 8 + [T]
+    args = [PTR, PTR, PTR, I64, I64, I64, *addressing.arguments(), T, I1]
     fn = ir.Function(module, ir.FunctionType(ir.VoidType(), args), name)
     fn.linkage = "internal"
     fn.attributes.add("noinline")
     for a in fn.args[:3]:
         a.add_attribute("noalias")
-    C, A, B, M, N, K, sAi, sAk, sBk, sBj, sCi, scale = fn.args
+    C, A, B, M, N, K = fn.args[:6]
+    scale, accumulate = fn.args[-2:]
     b = ir.IRBuilder(fn.append_basic_block("entry"))
+    addressing.bind(b, fn.args[6:-2])
     vec = ir.VectorType(T, lanes)
     panel = vectors * lanes
 
@@ -55,56 +132,63 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
     fma_name = f"llvm.fma.{suffix}"
     fma = module.globals.get(fma_name) or ir.Function(module, ir.FunctionType(vec, [vec] * 3), fma_name)
     scale_vec = splat(scale)
+    last_row = b.sub(M, i64(1))
 
     def at(base, offset):
         return b.gep(base, [offset], source_etype=T)
 
-    def tile(i0, height, k0, kc, j0, first):
-        for r in range(height):
+    def tile(i0, k0, kc, j0, first):
+        """One tile of ``rows`` rows; rows past M (the last tile's) are read as row M − 1 and never stored."""
+        row_of = [b.select(b.icmp_signed(">", b.add(i0, i64(r)), last_row), last_row, b.add(i0, i64(r)))
+                  for r in range(rows)]
+        a_rows = [addressing.a_row(i) for i in row_of]
+        for r in range(rows):
             for h in range(vectors):
                 b.store(ir.Constant(vec, [0.0] * lanes), acc[r][h])
         with span(b, i64(0), kc) as kk:
             row = at(packed, b.mul(kk, i64(panel)))
             halves = [b.load(at(row, i64(h * lanes)), typ=vec, align=4) for h in range(vectors)]
-            k_offset = b.mul(b.add(k0, kk), sAk)
-            for r in range(height):
-                a = splat(b.load(at(A, b.add(b.mul(b.add(i0, i64(r)), sAi), k_offset)), typ=T))
+            k_offset = addressing.a_column(b.add(k0, kk))
+            for r in range(rows):
+                a = splat(b.load(at(A, b.add(a_rows[r], k_offset)), typ=T))
                 for h in range(vectors):
                     b.store(b.call(fma, [a, halves[h], b.load(acc[r][h], typ=vec)]), acc[r][h])
-        for r in range(height):
-            row_base = b.mul(b.add(i0, i64(r)), sCi)
-            for h in range(vectors):
-                v = mathlib.fast(b.fmul(b.load(acc[r][h], typ=vec), scale_vec))
-                col0 = b.add(j0, i64(h * lanes))
-                with b.if_else(b.icmp_signed("<=", b.add(col0, i64(lanes)), N)) as (whole, partial):
-                    with whole:
-                        ptr = at(C, b.add(row_base, col0))
-                        old = b.load(ptr, typ=vec, align=4)
-                        b.store(b.select(first, v, mathlib.fast(b.fadd(old, v))), ptr, align=4)
-                    with partial:
-                        b.store(v, edge)
-                        with span(b, col0, N) as col:
-                            x = b.load(at(edge, b.sub(col, col0)), typ=T)
-                            ptr = at(C, b.add(row_base, col))
-                            b.store(b.select(first, x, mathlib.fast(b.fadd(b.load(ptr, typ=T), x))), ptr)
+        for r in range(rows):
+            with b.if_then(b.icmp_signed("<", b.add(i0, i64(r)), M)):
+                store_row(r, row_of[r], j0, first)
+
+    def store_row(r, i, j0, first):
+        row_base = addressing.c_row(i)
+        for h in range(vectors):
+            v = mathlib.fast(b.fmul(b.load(acc[r][h], typ=vec), scale_vec))
+            col0 = b.add(j0, i64(h * lanes))
+            with b.if_else(b.icmp_signed("<=", b.add(col0, i64(lanes)), N)) as (whole, part):
+                with whole:
+                    ptr = at(C, b.add(row_base, col0))
+                    old = b.load(ptr, typ=vec, align=4)
+                    b.store(b.select(first, v, mathlib.fast(b.fadd(old, v))), ptr, align=4)
+                with part:
+                    b.store(v, edge)
+                    with span(b, col0, N) as col:
+                        x = b.load(at(edge, b.sub(col, col0)), typ=T)
+                        ptr = at(C, b.add(row_base, col))
+                        b.store(b.select(first, x, mathlib.fast(b.fadd(b.load(ptr, typ=T), x))), ptr)
 
     with span(b, i64(0), N, panel) as j0:
         with span(b, i64(0), K, BLOCK_K) as k0:
             rest = b.sub(K, k0)
             kc = b.select(b.icmp_signed("<", rest, i64(BLOCK_K)), rest, i64(BLOCK_K))
             with span(b, i64(0), kc) as kk:
-                row = b.mul(b.add(k0, kk), sBk)
+                k = b.add(k0, kk)
                 with span(b, i64(0), i64(panel)) as col:
                     j = b.add(j0, col)
                     inside = b.icmp_signed("<", j, N)
-                    value = b.load(at(B, b.add(row, b.mul(b.select(inside, j, i64(0)), sBj))), typ=T)
-                    b.store(b.select(inside, value, ir.Constant(T, 0.0)),
-                            at(packed, b.add(b.mul(kk, i64(panel)), col)))
-            first = b.icmp_signed("==", k0, i64(0))
-            full_rows = b.mul(b.sdiv(M, i64(rows)), i64(rows))
-            with span(b, i64(0), full_rows, rows) as i0:
-                tile(i0, rows, k0, kc, j0, first)
-            with span(b, full_rows, M) as i0:
-                tile(i0, 1, k0, kc, j0, first)
+                    offset, holds = addressing.b_element(k, b.select(inside, j, i64(0)))
+                    keep = inside if holds is None else b.and_(inside, holds)
+                    value = b.load(at(B, b.select(keep, offset, i64(0))), typ=T)
+                    b.store(b.select(keep, value, ir.Constant(T, 0.0)), at(packed, b.add(b.mul(kk, i64(panel)), col)))
+            first = b.and_(b.icmp_signed("==", k0, i64(0)), b.not_(accumulate))
+            with span(b, i64(0), M, rows) as i0:
+                tile(i0, k0, kc, j0, first)
     b.ret_void()
     return fn

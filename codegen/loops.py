@@ -11,11 +11,12 @@ Schedules:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import sympy as sp
 
-from symnet.core.ir import Def, Graph, accesses, accesses_deep, is_selection
+from symnet.core.ir import Def, Graph, accesses, accesses_deep, is_guard, is_range, is_selection
 
 
 @dataclass
@@ -62,15 +63,26 @@ class MultiReduce:
 
 @dataclass
 class Contraction:
-    """``C[i, j] = scale · Σ_k A(i, k)·B(k, j)`` over any strides: run by the register-tiled micro-kernel."""
+    """``C[i, j] = scale · Σ_k A(i, k)·B(k, j)``, run by the register-tiled micro-kernel.
 
-    i: sp.Symbol
-    j: sp.Symbol
-    k: sp.Symbol
+    A matmul has one symbol per group and any strides. A convolution (implicit GEMM) groups several: ``i`` the
+    output symbols A reads, ``j`` the trailing output symbols B reads (contiguous in C), ``k`` the reduced ones;
+    ``outer`` symbols (read by both, or reduced over a symbolic extent) loop around the kernel, and ``guards``
+    are range conditions on B's elements (a guarded read, zero outside)."""
+
+    i: tuple[sp.Symbol, ...]
+    j: tuple[sp.Symbol, ...]
+    k: tuple[sp.Symbol, ...]
     a: sp.Indexed
     b: sp.Indexed
     scale: sp.Expr
     buffer: str
+    outer: tuple[sp.Symbol, ...] = ()
+    guards: tuple[sp.Expr, ...] = ()
+
+    @property
+    def strided(self) -> bool:
+        return len(self.i) == len(self.j) == len(self.k) == 1 and not self.outer and not self.guards
 
 
 @dataclass
@@ -125,27 +137,94 @@ def lower_def(d: Def, names) -> Kernel:
 
 
 def match_contraction(d: Def, names) -> Contraction | None:
-    """A float sum over one index of a product of two reads, one holding (i, k), the other (k, j)."""
-    if d.combine != "sum" or d.dtype.kind != "f" or len(d.reduced) != 1 or not is_selection(d.out, d.extents,
-                                                                                             d.shape):
+    """A float sum of a product of two reads (``scale·A·B``, or a guarded one), as a matmul or an implicit GEMM."""
+    if d.combine != "sum" or d.dtype.kind != "f" or not is_selection(d.out, d.extents, d.shape):
         return None
-    kept = [o for o in d.out if o in d.extents]
-    if len(kept) != 2 or any(d.extents[s] == 1 for s in d.symbols):
-        return None
-    (k,) = d.reduced
-    j = kept[-1]  # the output's contiguous index: the micro-kernel vectorizes over it
-    i = kept[0]
     scale, rest = d.body.as_coeff_Mul()
+    guards: tuple = ()
+    if is_guard(rest) and rest.args[1] == 0:
+        guards, rest = rest.args[2:], rest.args[0]
+        more_scale, rest = rest.as_coeff_Mul()
+        scale *= more_scale
     reads = accesses(rest, names)
     if len(reads) != 2 or rest != reads[0].atom * reads[1].atom:
         return None
     if any(names[r.name].dtype != d.dtype for r in reads):  # the micro-kernel reads both as d's own type
         return None
+    if not guards and len(d.reduced) == 1:
+        plain = _matmul(d, reads, scale)
+        if plain is not None:
+            return plain
+    for a, b in (reads, reads[::-1]):
+        found = _implicit_gemm(d, a, b, scale, guards, names)
+        if found is not None:
+            return found
+    return None
+
+
+def _matmul(d: Def, reads, scale) -> Contraction | None:
+    kept = [o for o in d.out if o in d.extents]
+    if len(kept) != 2 or any(d.extents[s] == 1 for s in d.symbols):
+        return None
+    (k,) = d.reduced
+    j, i = kept[-1], kept[0]  # j: the output's contiguous index, which the micro-kernel vectorizes over
     by_symbols = {frozenset(r.indices) - {0}: r for r in reads}
     a, b = by_symbols.get(frozenset({i, k})), by_symbols.get(frozenset({k, j}))
     if a is None or b is None or not all(isinstance(x, sp.Symbol) or x == 0 for r in (a, b) for x in r.indices):
         return None
-    return Contraction(i, j, k, a.atom, b.atom, scale, d.name)
+    return Contraction((i,), (j,), (k,), a.atom, b.atom, scale, d.name)
+
+
+def address_coefficients(indices, shape) -> dict | None:
+    """The flat address of a read as {symbol: integer coefficient} plus its constant (key 1); None unless every
+    index is affine with integer coefficients and every inner dimension a known size."""
+    if any(not isinstance(n, int) for n in shape[1:]):
+        return None
+    address, stride = sp.Integer(0), 1
+    for index, n in zip(reversed(indices), reversed(shape), strict=True):
+        address += stride * sp.sympify(index)
+        stride *= n if isinstance(n, int) else 1
+    return affine_coefficients(sp.expand(address))
+
+
+def affine_coefficients(e: sp.Expr) -> dict | None:
+    terms: dict = {}
+    for term in sp.Add.make_args(e):
+        c, rest = term.as_coeff_Mul()
+        if not c.is_Integer or not (rest == 1 or (isinstance(rest, sp.Symbol) and rest.is_integer)):
+            return None
+        terms[rest] = terms.get(rest, 0) + int(c)
+    return terms
+
+
+def _implicit_gemm(d: Def, a, b, scale, guards, names) -> Contraction | None:
+    extents = d.extents
+    in_a = set().union(*(sp.sympify(x).free_symbols for x in a.indices)) & set(extents)
+    in_b = set().union(*(sp.sympify(x).free_symbols for x in b.indices)) & set(extents)
+    out = [o for o in d.out if o in extents]
+    j: list = []
+    for o in reversed(out):
+        if o in in_b and o not in in_a and isinstance(extents[o], int):
+            j.insert(0, o)
+        else:
+            break
+    i = [o for o in out if o in in_a and o not in in_b and o not in j and isinstance(extents[o], int)]
+    k = [r for r in d.symbols if r not in out and isinstance(extents[r], int)]
+    outer = [s for s in d.symbols if s not in (*i, *j, *k)]
+    if any(extents[s] < 1 for s in (*i, *j, *k)) or min(math.prod(extents[s] for s in g) for g in (i, j, k)) < 2:
+        return None
+    if not (i and j and k) or len(out) - len(j) != sum(1 for o in out if o not in j):
+        return None
+    if address_coefficients(a.indices, names[a.name].shape) is None or \
+            address_coefficients(b.indices, names[b.name].shape) is None:
+        return None
+    for g in guards:
+        if not is_range(g) or not (g.args[1].is_Integer and g.args[2].is_Integer):
+            return None
+        terms = affine_coefficients(sp.expand(g.args[0]))
+        if terms is None or any(s in i for s in terms):
+            return None
+    return Contraction(tuple(i), tuple(j), tuple(k), a.atom, b.atom, scale, d.name, tuple(outer), tuple(guards))
 
 
 def _loop_signature(stmts) -> tuple | None:
@@ -219,7 +298,11 @@ def show_loops(kernels: list[Kernel]) -> str:
                 for r in s.reductions:
                     walk([r], depth)
             elif isinstance(s, Contraction):
-                lines.append(f"{pad}{s.buffer}[{s.i}, {s.j}] = {s.scale}·Σ_{s.k} {s.a}·{s.b}"
+                for o in s.outer:
+                    lines.append(f"{pad}for {o}:")
+                    pad += "    "
+                guard = "".join(f"{sp.sstr(g)}·" for g in s.guards)
+                lines.append(f"{pad}{s.buffer}[{idx(s.i)} | {idx(s.j)}] = {s.scale}·Σ_{idx(s.k)} {guard}{s.a}·{s.b}"
                              "   # register-tiled micro-kernel over packed panels")
             else:
                 init = {"sum": "0", "max": "-inf", "argmax": "-inf, 0"}[s.op]

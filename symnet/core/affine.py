@@ -134,6 +134,7 @@ def gather_form(domain: Sequence[tuple[sp.Symbol, Dim]], out: Sequence[sp.Expr],
         if radix is not None:
             top_symbol, top = radix[-1]
             guards.append(F.between(a, 0, top * remaining[top_symbol] - 1))
+            body = body.xreplace({component: a})  # reads of the whole component read a itself
             for s, c in radix:
                 eliminate(s, sp.floor(a / c) if s == top_symbol else sp.Mod(sp.floor(a / c), remaining[s]))
             continue

@@ -205,6 +205,7 @@ class between(NamedFunction):
 
     nargs = 3
     value_kind = "condition"
+    is_range = True
 
     def _sympystr(self, printer):
         x, lo, hi = (printer._print(a) for a in self.args)
@@ -264,6 +265,7 @@ class guarded(NamedFunction):
     condition never reads out of bounds, and its value (even NaN) never shows."""
 
     value_kind = "same"
+    is_guard = True
 
     @classmethod
     def eval(cls, value, fill, *conditions):

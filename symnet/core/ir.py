@@ -109,6 +109,17 @@ def accesses(expr: sp.Expr, tensors: Iterable[str]) -> list[Access]:
     return sorted(found.values(), key=lambda a: sp.default_sort_key(a.atom))
 
 
+def is_guard(e: sp.Expr) -> bool:
+    """Whether ``e`` is a guarded value ``(value, fill, *conditions)``: value where every condition holds, else
+    fill (``functions.guarded``; backends read its value with reads kept inside their tensors)."""
+    return getattr(type(e), "is_guard", False)
+
+
+def is_range(e: sp.Expr) -> bool:
+    """Whether ``e`` is a range condition ``(x, lo, hi)``: lo ≤ x ≤ hi (``functions.between``)."""
+    return getattr(type(e), "is_range", False)
+
+
 def is_data_dependent(index: sp.Expr) -> bool:
     return bool(index.atoms(sp.Indexed)) or any(not s.is_integer for s in index.free_symbols)
 
