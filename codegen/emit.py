@@ -239,8 +239,9 @@ class KernelEmitter:
                        self.stride_of(c.b, j), self.strides[d.name][list(d.out).index(i)]]
             self.b.call(fn, [*pointers, *extents, *strides, self.float_value(c.scale), ir.Constant(I1, 0)])
             return
+        scatter = tuple(c.j) != tuple(o for o in d.out if o in d.extents)[-len(c.j):]
         self.implicit_gemm(c, pointers, gemm_function(self.module, self.float, lanes, rows, vectors,
-                                                      Tabled(len(c.guards))))
+                                                      Tabled(len(c.a_guards), len(c.b_guards), scatter)))
 
     def implicit_gemm(self, c: Contraction, pointers, fn) -> None:
         d = self.kernel.definition
@@ -248,11 +249,13 @@ class KernelEmitter:
         terms_a = address_coefficients(c.a.indices, shapes[str(c.a.base.label)])
         terms_b = address_coefficients(c.b.indices, shapes[str(c.b.base.label)])
         terms_c = address_coefficients(d.out, d.shape)
-        guards = [(affine_coefficients(sp.expand(g.args[0])), int(g.args[1]), int(g.args[2])) for g in c.guards]
+        guards = [(affine_coefficients(sp.expand(g.args[0])), int(g.args[1]), int(g.args[2]), group)
+                  for gs, group in ((c.a_guards, c.i), (c.b_guards, c.j)) for g in gs]
         tables = [self.offset_table(c.i, terms_a), self.offset_table(c.k, terms_a), self.offset_table(c.k, terms_b),
-                  self.offset_table(c.j, terms_b), self.offset_table(c.i, terms_c)]
-        for terms, _, _ in guards:
-            tables += [self.offset_table(c.k, terms), self.offset_table(c.j, terms)]
+                  self.offset_table(c.j, terms_b), self.offset_table(c.i, terms_c), self.offset_table(c.j, terms_c)]
+        for terms, _, _, group in guards:
+            pair = [self.offset_table(group, terms), self.offset_table(c.k, terms)]
+            tables += pair if group is c.i else pair[::-1]
         sizes = [ir.Constant(I64, math.prod(int(d.extents[s]) for s in group)) for group in (c.i, c.j, c.k)]
         reduced_outer = [s for s in c.outer if s not in d.out]
 
@@ -264,10 +267,10 @@ class KernelEmitter:
             dtypes = [d.dtype, self.tensors[str(c.a.base.label)].dtype, self.tensors[str(c.b.base.label)].dtype]
             moved = [self.b.gep(p, [base(t)], source_etype=STORAGE[dt])
                      for p, t, dt in zip(pointers, (terms_c, terms_a, terms_b), dtypes, strict=True)]
-            args = [*moved, *sizes, *tables[:5]]
-            for n, (terms, lo, hi) in enumerate(guards):
+            args = [*moved, *sizes, *tables[:6]]
+            for n, (terms, lo, hi, _) in enumerate(guards):
                 shift = base(terms)
-                args += [*tables[5 + 2 * n: 7 + 2 * n], self.b.sub(ir.Constant(I64, lo), shift),
+                args += [*tables[6 + 2 * n: 8 + 2 * n], self.b.sub(ir.Constant(I64, lo), shift),
                          self.b.sub(ir.Constant(I64, hi), shift)]
             accumulate = ir.Constant(I1, 0)
             for s in reduced_outer:

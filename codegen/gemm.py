@@ -9,9 +9,10 @@ added to C. The last rows (M mod rows) take a tile of full height whose extra ro
 Two addressings share the kernel:
 - strided: ``A[i·sAi + k·sAk]``, ``B[k·sBk + j·sBj]``, ``C[i·sCi + j]`` (matmul and its adjoints);
 - tabled (implicit GEMM for convolutions): ``A[ai[i] + ak[k]]``, ``B[bk[k] + bj[j]]``, ``C[ci[i] + j]`` with offset
-  tables, each group of indices flattened (the patches of a convolution are gathered straight into the packed
-  panel: no patch matrix), and B's element kept only where every range guard ``lo ≤ gk[k] + gj[j] ≤ hi`` holds
-  (the zero padding of a convolution's input gradient).
+  tables, each group of indices flattened (the patches of a convolution are read straight from the image, or
+  gathered into the packed panel: no patch matrix), elements kept only where their range guards hold (the zero
+  padding of a convolution's input gradient), and C written element by element where its columns are not
+  contiguous (a few output channels as the columns, the image positions as the rows).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class Strided:
     """Addresses from strides: the arguments ``sAi, sAk, sBk, sBj, sCi``."""
 
     tag = "s"
+    scatter = False
 
     def arguments(self) -> list[ir.Type]:
         return [I64] * 5
@@ -46,10 +48,13 @@ class Strided:
         self.sAi, self.sAk, self.sBk, self.sBj, self.sCi = args
 
     def a_row(self, i):
-        return self.b.mul(i, self.sAi)
+        return self.b.mul(i, self.sAi), []
 
     def a_column(self, k):
-        return self.b.mul(k, self.sAk)
+        return self.b.mul(k, self.sAk), []
+
+    def a_holds(self, row_terms, column_terms):
+        return None
 
     def b_element(self, k, j):
         return self.b.add(self.b.mul(k, self.sBk), self.b.mul(j, self.sBj)), None
@@ -59,41 +64,54 @@ class Strided:
 
 
 class Tabled:
-    """Addresses from i64 offset tables ``ai, ak, bk, bj, ci`` and ``guards`` range guards on B, each
-    ``(gk, gj, lo, hi)``."""
+    """Addresses from i64 offset tables — ``A[ai[i] + ak[k]]``, ``B[bk[k] + bj[j]]``, ``C[ci[i] + j]`` (or
+    ``C[ci[i] + cj[j]]`` element by element when ``scatter``) — and range guards on A's elements (``gi, gk, lo,
+    hi``: kept where lo ≤ gi[i] + gk[k] ≤ hi, else 0) and on B's (``gk, gj, lo, hi``)."""
 
-    def __init__(self, guards: int):
-        self.guards = guards
-        self.tag = f"t{guards}"
+    def __init__(self, a_guards: int = 0, b_guards: int = 0, scatter: bool = False):
+        self.a_guards, self.b_guards, self.scatter = a_guards, b_guards, scatter
+        self.tag = f"t{a_guards}{b_guards}{'s' if scatter else 'c'}"
 
     def arguments(self) -> list[ir.Type]:
-        return [PTR] * 5 + [PTR, PTR, I64, I64] * self.guards
+        return [PTR] * 6 + [PTR, PTR, I64, I64] * (self.a_guards + self.b_guards)
 
     def bind(self, b: ir.IRBuilder, args) -> None:
         self.b = b
-        self.ai, self.ak, self.bk, self.bj, self.ci = args[:5]
-        self.conditions = [args[5 + 4 * g: 9 + 4 * g] for g in range(self.guards)]
+        self.ai, self.ak, self.bk, self.bj, self.ci, self.cj = args[:6]
+        guards = [args[6 + 4 * g: 10 + 4 * g] for g in range(self.a_guards + self.b_guards)]
+        self.on_a, self.on_b = guards[:self.a_guards], guards[self.a_guards:]
 
     def entry(self, table, n):
         return self.b.load(self.b.gep(table, [n], source_etype=I64), typ=I64)
 
+    def within(self, value, lo, hi):
+        return self.b.and_(self.b.icmp_signed(">=", value, lo), self.b.icmp_signed("<=", value, hi))
+
     def a_row(self, i):
-        return self.entry(self.ai, i)
+        return self.entry(self.ai, i), [self.entry(g[0], i) for g in self.on_a]
 
     def a_column(self, k):
-        return self.entry(self.ak, k)
+        return self.entry(self.ak, k), [self.entry(g[1], k) for g in self.on_a]
+
+    def a_holds(self, row_terms, column_terms):
+        holds = None
+        for (_, _, lo, hi), r, c in zip(self.on_a, row_terms, column_terms, strict=True):
+            test = self.within(self.b.add(r, c), lo, hi)
+            holds = test if holds is None else self.b.and_(holds, test)
+        return holds
 
     def b_element(self, k, j):
-        b = self.b
         holds = None
-        for gk, gj, lo, hi in self.conditions:
-            v = b.add(self.entry(gk, k), self.entry(gj, j))
-            test = b.and_(b.icmp_signed(">=", v, lo), b.icmp_signed("<=", v, hi))
-            holds = test if holds is None else b.and_(holds, test)
-        return b.add(self.entry(self.bk, k), self.entry(self.bj, j)), holds
+        for gk, gj, lo, hi in self.on_b:
+            test = self.within(self.b.add(self.entry(gk, k), self.entry(gj, j)), lo, hi)
+            holds = test if holds is None else self.b.and_(holds, test)
+        return self.b.add(self.entry(self.bk, k), self.entry(self.bj, j)), holds
 
     def c_row(self, i):
         return self.entry(self.ci, i)
+
+    def c_column(self, j):
+        return self.entry(self.cj, j) if self.scatter else j
 
 
 def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors: int = 2,
@@ -148,9 +166,15 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
         with span(b, i64(0), kc) as kk:
             row = at(packed, b.mul(kk, i64(panel)))
             halves = [b.load(at(row, i64(h * lanes)), typ=vec, align=4) for h in range(vectors)]
-            k_offset = addressing.a_column(b.add(k0, kk))
+            k_offset, k_terms = addressing.a_column(b.add(k0, kk))
             for r in range(rows):
-                a = splat(b.load(at(A, b.add(a_rows[r], k_offset)), typ=T))
+                offset, row_terms = a_rows[r]
+                holds = addressing.a_holds(row_terms, k_terms)
+                if holds is None:
+                    a = splat(b.load(at(A, b.add(offset, k_offset)), typ=T))
+                else:
+                    value = b.load(at(A, b.select(holds, b.add(offset, k_offset), i64(0))), typ=T)
+                    a = splat(b.select(holds, value, ir.Constant(T, 0.0)))
                 for h in range(vectors):
                     b.store(b.call(fma, [a, halves[h], b.load(acc[r][h], typ=vec)]), acc[r][h])
         for r in range(rows):
@@ -162,6 +186,14 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
         for h in range(vectors):
             v = mathlib.fast(b.fmul(b.load(acc[r][h], typ=vec), scale_vec))
             col0 = b.add(j0, i64(h * lanes))
+            if addressing.scatter:  # C's columns are not contiguous: element by element
+                b.store(v, edge)
+                end = b.select(b.icmp_signed("<", b.add(col0, i64(lanes)), N), b.add(col0, i64(lanes)), N)
+                with span(b, col0, end) as col:
+                    x = b.load(at(edge, b.sub(col, col0)), typ=T)
+                    ptr = at(C, b.add(row_base, addressing.c_column(col)))
+                    b.store(b.select(first, x, mathlib.fast(b.fadd(b.load(ptr, typ=T), x))), ptr)
+                continue
             with b.if_else(b.icmp_signed("<=", b.add(col0, i64(lanes)), N)) as (whole, part):
                 with whole:
                     ptr = at(C, b.add(row_base, col0))

@@ -16,7 +16,19 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from symnet.core.ir import Def, Graph, accesses, accesses_deep, is_guard, is_range, is_selection
+from symnet.core.ir import (
+    Def,
+    Graph,
+    accesses,
+    accesses_deep,
+    fresh_indices,
+    is_guard,
+    is_range,
+    is_selection,
+)
+
+from .gemm import tile_shape
+from .jit import vector_bits
 
 
 @dataclass
@@ -67,8 +79,8 @@ class Contraction:
 
     A matmul has one symbol per group and any strides. A convolution (implicit GEMM) groups several: ``i`` the
     output symbols A reads, ``j`` the trailing output symbols B reads (contiguous in C), ``k`` the reduced ones;
-    ``outer`` symbols (read by both, or reduced over a symbolic extent) loop around the kernel, and ``guards``
-    are range conditions on B's elements (a guarded read, zero outside)."""
+    ``outer`` symbols (read by both, or reduced over a symbolic extent) loop around the kernel, and the guards
+    are range conditions on A's or B's elements (a guarded read, zero outside)."""
 
     i: tuple[sp.Symbol, ...]
     j: tuple[sp.Symbol, ...]
@@ -78,11 +90,12 @@ class Contraction:
     scale: sp.Expr
     buffer: str
     outer: tuple[sp.Symbol, ...] = ()
-    guards: tuple[sp.Expr, ...] = ()
+    a_guards: tuple[sp.Expr, ...] = ()
+    b_guards: tuple[sp.Expr, ...] = ()
 
     @property
     def strided(self) -> bool:
-        return len(self.i) == len(self.j) == len(self.k) == 1 and not self.outer and not self.guards
+        return len(self.i) == len(self.j) == len(self.k) == 1 and not self.outer and not self.a_guards + self.b_guards
 
 
 @dataclass
@@ -155,11 +168,8 @@ def match_contraction(d: Def, names) -> Contraction | None:
         plain = _matmul(d, reads, scale)
         if plain is not None:
             return plain
-    for a, b in (reads, reads[::-1]):
-        found = _implicit_gemm(d, a, b, scale, guards, names)
-        if found is not None:
-            return found
-    return None
+    found = [c for a, b in (reads, reads[::-1]) if (c := _implicit_gemm(d, a, b, scale, guards, names))]
+    return min(found, key=lambda c: c[0])[1] if found else None
 
 
 def _matmul(d: Def, reads, scale) -> Contraction | None:
@@ -197,34 +207,41 @@ def affine_coefficients(e: sp.Expr) -> dict | None:
     return terms
 
 
-def _implicit_gemm(d: Def, a, b, scale, guards, names) -> Contraction | None:
+def _implicit_gemm(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | None:
+    """A as the broadcast operand (its output symbols the rows), B as the packed one (its output symbols the
+    columns), with an estimate of the cost: packing B, the FMAs of whole tiles, guards and scattered stores."""
     extents = d.extents
     in_a = set().union(*(sp.sympify(x).free_symbols for x in a.indices)) & set(extents)
     in_b = set().union(*(sp.sympify(x).free_symbols for x in b.indices)) & set(extents)
     out = [o for o in d.out if o in extents]
-    j: list = []
-    for o in reversed(out):
-        if o in in_b and o not in in_a and isinstance(extents[o], int):
-            j.insert(0, o)
-        else:
-            break
-    i = [o for o in out if o in in_a and o not in in_b and o not in j and isinstance(extents[o], int)]
+    i = [o for o in out if o in in_a and o not in in_b and isinstance(extents[o], int)]
+    j = [o for o in out if o in in_b and o not in in_a and isinstance(extents[o], int)]
     k = [r for r in d.symbols if r not in out and isinstance(extents[r], int)]
     outer = [s for s in d.symbols if s not in (*i, *j, *k)]
-    if any(extents[s] < 1 for s in (*i, *j, *k)) or min(math.prod(extents[s] for s in g) for g in (i, j, k)) < 2:
+    if not (i and j and k) or any(extents[s] < 1 for s in (*i, *j, *k)):
         return None
-    if not (i and j and k) or len(out) - len(j) != sum(1 for o in out if o not in j):
+    m, n, depth = (math.prod(extents[s] for s in g) for g in (i, j, k))
+    if min(m, n, depth) < 2:
         return None
     if address_coefficients(a.indices, names[a.name].shape) is None or \
             address_coefficients(b.indices, names[b.name].shape) is None:
         return None
+    on_a, on_b = [], []
     for g in guards:
         if not is_range(g) or not (g.args[1].is_Integer and g.args[2].is_Integer):
             return None
         terms = affine_coefficients(sp.expand(g.args[0]))
-        if terms is None or any(s in i for s in terms):
+        if terms is None or (any(s in i for s in terms) and any(s in j for s in terms)):
             return None
-    return Contraction(tuple(i), tuple(j), tuple(k), a.atom, b.atom, scale, d.name, tuple(outer), tuple(guards))
+        (on_a if any(s in i for s in terms) else on_b).append(g)
+    lanes = vector_bits() // (32 if d.dtype.itemsize == 4 else 64)
+    rows, vectors = tile_shape(vector_bits(), lanes, n)
+    contiguous = tuple(j) == tuple(out[len(out) - len(j):])
+    # units: a vector FMA; packing an element of B 2.5; a broadcast load of A 1 (plus its guards); a scattered store 10
+    cost = (2.5 * depth * n + math.ceil(m / rows) * rows * depth * (math.ceil(n / lanes) + 1 + 2 * len(on_a))
+            + (0 if contiguous else 10 * m * n))
+    return cost, Contraction(tuple(i), tuple(j), tuple(k), a.atom, b.atom, scale, d.name, tuple(outer),
+                             tuple(on_a), tuple(on_b))
 
 
 def _loop_signature(stmts) -> tuple | None:
@@ -271,6 +288,80 @@ def fuse_siblings(kernels: list[Kernel]) -> list[Kernel]:
         _with_innermost(g[0].body, MultiReduce([_innermost(m.body) for m in g])), g) for g in groups]
 
 
+def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
+    """A sum whose only guard is the bounds check of one read, ``Σ [0 ≤ α ≤ n−1]·(T[α]·rest)``, reads a zero-padded
+    copy of T instead (``Σ Tp[α + p]·rest``): the adjoint of a convolution becomes a plain contraction, whose
+    operands the micro-kernel gathers without a test per element. Definitions named in ``keep`` stay as they are."""
+    tensors = graph.tensors()
+    defs: list[Def] = []
+    taken = set(tensors)
+    for d in graph.defs:
+        padded = None if d.name in keep else _padded_read(d, tensors, taken)
+        if padded is None:
+            defs.append(d)
+            continue
+        copy, rewritten = padded
+        taken.add(copy.name)
+        defs += [copy, rewritten]
+    return Graph(graph.inputs, defs, graph.outputs) if len(defs) != len(graph.defs) else graph
+
+
+def _padded_read(d: Def, tensors, taken) -> tuple[Def, Def] | None:
+    scale, guard = d.body.as_coeff_Mul()
+    if d.combine != "sum" or not is_guard(guard) or guard.args[1] != 0:
+        return None
+    value, _, *conditions = guard.args
+    reads = accesses(value, tensors)
+    if len(reads) != 2 or value != reads[0].atom * reads[1].atom:
+        return None
+    for read in reads:
+        target = tensors[read.name]
+        if any(not isinstance(n, int) for n in target.shape[1:]):
+            continue
+        pads = [(0, 0)] * len(read.indices)
+        for c in conditions:
+            if not is_range(c):
+                return None
+            x, lo, hi = c.args
+            p = next((p for p, e in enumerate(read.indices) if sp.expand(e - x) == 0), None)
+            if p is None or lo != 0 or hi != target.shape[p] - 1:
+                break
+            bounds = _affine_bounds(x, d.extents)
+            if bounds is None:
+                break
+            pads[p] = (max(0, -bounds[0]), max(0, bounds[1] - (target.shape[p] - 1)))
+        else:
+            name = read.name + "_pad"
+            while name in taken:
+                name += "_"
+            shape = tuple(n + lo + hi for n, (lo, hi) in zip(target.shape, pads, strict=True))
+            syms = fresh_indices(shape)
+            inner = [u - lo for u, (lo, _) in zip(syms, pads, strict=True)]
+            bounds = [type(conditions[0])(e, 0, n - 1) for e, n, pad in zip(inner, target.shape, pads, strict=True)
+                      if pad != (0, 0)]
+            body = type(guard)(sp.Indexed(read.atom.base, *inner), 0, *bounds)
+            copy = Def(name, shape, target.dtype, tuple(zip(syms, shape, strict=True)), syms, body,
+                       label=f"{read.name} padded")
+            moved = sp.Indexed(read.atom.base.func(name), *(e + lo for e, (lo, _) in zip(read.indices, pads,
+                                                                                       strict=True)))
+            return copy, d.with_body(scale * value.xreplace({read.atom: moved}))
+    return None
+
+
+def _affine_bounds(e: sp.Expr, extents) -> tuple[int, int] | None:
+    terms = affine_coefficients(sp.expand(e))
+    if terms is None:
+        return None
+    lo = hi = terms.get(1, 0)
+    for s, c in terms.items():
+        if s == 1:
+            continue
+        if not isinstance(extents.get(s), int):
+            return None
+        lo, hi = lo + min(0, c * (extents[s] - 1)), hi + max(0, c * (extents[s] - 1))
+    return lo, hi
+
+
 def lower_graph(graph: Graph) -> list[Kernel]:
     tensors = graph.tensors()
     return fuse_siblings([lower_def(d, tensors) for d in graph.defs])
@@ -301,7 +392,7 @@ def show_loops(kernels: list[Kernel]) -> str:
                 for o in s.outer:
                     lines.append(f"{pad}for {o}:")
                     pad += "    "
-                guard = "".join(f"{sp.sstr(g)}·" for g in s.guards)
+                guard = "".join(f"{sp.sstr(g)}·" for g in s.a_guards + s.b_guards)
                 lines.append(f"{pad}{s.buffer}[{idx(s.i)} | {idx(s.j)}] = {s.scale}·Σ_{idx(s.k)} {guard}{s.a}·{s.b}"
                              "   # register-tiled micro-kernel over packed panels")
             else:

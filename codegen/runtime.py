@@ -23,7 +23,7 @@ from symnet.errors import DTypeError, IndexRangeError, ShapeError
 from . import cache, jit
 from .driver import REPEAT
 from .emit import ENTRY, IndexCheck, dims_of, emit_module
-from .loops import lower_graph, show_loops
+from .loops import lower_graph, pad_guarded_reads, show_loops
 
 _SMALL_BLOCK = 1 << 16  # bytes: below this a zero-filled ctypes block is cheaper than np.empty
 
@@ -93,6 +93,11 @@ class CompiledGraph:
     """
 
     def __init__(self, graph: Graph, use_cache: bool = True, repeat: Repeat | None = None):
+        if repeat is not None:
+            graph = pad_guarded_reads(graph, frozenset(d.name for d, _ in repeat.feedback) |
+                                      frozenset(d.name for d in repeat.record))
+        else:
+            graph = pad_guarded_reads(graph)
         self.graph = graph
         self.plan = repeat
         self.dims = dims_of(graph)
