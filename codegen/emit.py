@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
-from symnet.core.ir import Graph, Repeat, Tensor, is_integer_valued, is_tensor_symbol
+from symnet.core.ir import Graph, Repeat, Tensor, is_integer_valued, is_tensor_symbol, zero_unless_guarded
 from symnet.errors import LoweringError
 
 from . import mathlib
@@ -202,7 +202,11 @@ class KernelEmitter:
     def store(self, s: Store) -> None:
         d = self.kernel.definition
         value = self.typed_value(s.value)
-        ptr = self.address(s.buffer, s.index)
+        if s.accumulate and zero_unless_guarded(s.value):
+            with self.clamped_reads():  # a scatter of a guarded value: past the tensor only where it adds 0
+                ptr = self.address(s.buffer, s.index)
+        else:
+            ptr = self.address(s.buffer, s.index)
         if s.accumulate:
             old = self.b.load(ptr, typ=STORAGE[d.dtype])
             value = self.combine_sum(old, value)
@@ -406,6 +410,8 @@ class KernelEmitter:
             return self.memo[key]
         if e.is_Integer:
             v = ir.Constant(I64, int(e))
+        elif e.is_Rational:  # a solved index no point reaches (its divisibility guard never holds)
+            v = ir.Constant(I64, int(e))
         elif isinstance(e, sp.Symbol) and e in self.env:
             v = self.env[e]
         elif isinstance(e, sp.Indexed) or is_tensor_symbol(e):
@@ -414,8 +420,9 @@ class KernelEmitter:
                 raise LoweringError(f"codegen: {e} is a float read where {self.kernel.definition.name} needs an "
                                     "integer; the IR must convert it explicitly")
             v = b.zext(raw, I64) if dtype.kind == "b" else raw
-        elif isinstance(e, (sp.Add, sp.Mul)) and not e.atoms(sp.floor, sp.Mod) and not self.is_int(e):
-            num, den = sp.fraction(sp.together(e))  # an exact quotient (the gather form of a strided read)
+        elif isinstance(e, (sp.Add, sp.Mul)) and any(not t.as_coeff_Mul()[0].is_Integer
+                                                      for t in sp.Add.make_args(sp.expand(e))):
+            num, den = sp.fraction(sp.together(sp.expand(e)))  # an exact quotient (a solved strided read)
             if not den.is_Integer or den == 1:
                 raise LoweringError(f"codegen: no integer lowering for {e}")
             v = b.sdiv(self.int_value(sp.expand(num)), self.int_value(den))

@@ -63,7 +63,7 @@ def demo() -> int:
 
 
 EXAMPLES = ("autograd_basics", "activations", "losses", "linear_regression", "sin_polyfit", "optimizers",
-            "mlp_classifier")
+            "mlp_classifier", "lenet")
 
 
 def examples_folder() -> Path:

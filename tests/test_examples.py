@@ -108,7 +108,7 @@ def test_cli_errors_are_one_line_with_nonzero_status(args, message):
 
 def test_cli_lists_runs_and_prints(tmp_path):
     listing = symnet("examples")
-    assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 7
+    assert listing.returncode == 0 and len(listing.stdout.splitlines()) == 8
     assert "δW_linear[j, k] = Σ_i" in symnet("formulas", "linear_regression").stdout
     assert "acc +=" in symnet("show", "losses", "--stage", "loops").stdout
     out = symnet("run", "losses", "--out", str(tmp_path))

@@ -83,6 +83,17 @@ def prune_guards(body: sp.Expr, ranges: Mapping[sp.Symbol, Dim]) -> sp.Expr:
     return body.replace(lambda e: isinstance(e, F.guarded), prune)
 
 
+def integral_conditions(body: sp.Expr) -> sp.Expr:
+    """Range conditions on a solved index ``P/Q`` (exact where the divisibility guard beside them holds) as
+    conditions on ``P``: lo ≤ P/Q ≤ hi ⇔ Q·lo ≤ P ≤ Q·hi, so they are evaluated in integers."""
+    def scaled(c):
+        x, lo, hi = c.args
+        q = lcm(1, *(int(sp.fraction(t.as_coeff_Mul()[0])[1]) for t in sp.Add.make_args(sp.expand(x))))
+        return c if q == 1 else F.between(sp.expand(q * x), q * lo, q * hi)
+
+    return body.replace(lambda e: isinstance(e, F.between), scaled)
+
+
 def _mixed_radix(coefficients, rest, extents) -> list[tuple[sp.Symbol, sp.Integer]] | None:
     """The symbols of ``Σ c·s`` ordered by coefficient when they tile an interval exactly (each coefficient the
     product of the extents below it): a flattened index such as ``c·K + i·k + j``."""
@@ -148,7 +159,7 @@ def gather_form(domain: Sequence[tuple[sp.Symbol, Dim]], out: Sequence[sp.Expr],
         eliminate(symbol, numerator / q)
     new_domain = tuple(zip(targets, shape, strict=True)) + tuple(remaining.items())
     ranges = dict(new_domain)
-    body = body.xreplace(subs)
+    body = integral_conditions(body.xreplace(subs))
     conditions = [c for c in (g.xreplace(subs) for g in guards) if not holds_everywhere(c, ranges)]
     if conditions:
         body = F.guarded(body, sp.Integer(0), *conditions)

@@ -51,7 +51,10 @@ def partial(body: sp.Expr, atom: sp.Expr) -> sp.Expr:
     reads = {a: sp.Dummy("x", real=True) for a in body.atoms(sp.Indexed)}
     x = reads.setdefault(atom, sp.Dummy("x", real=True))
     back = {v: k for k, v in reads.items()}
-    return _fold_guards(sp.diff(body.xreplace(reads), x).xreplace(back))
+    derivative = sp.diff(body.xreplace(reads), x)
+    if derivative.has(sp.DiracDelta):  # sign' (so |x|''): 0, as PyTorch's
+        derivative = derivative.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
+    return _fold_guards(derivative.xreplace(back))
 
 
 def _fold_guards(e: sp.Expr) -> sp.Expr:

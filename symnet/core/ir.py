@@ -115,6 +115,11 @@ def is_guard(e: sp.Expr) -> bool:
     return getattr(type(e), "is_guard", False)
 
 
+def zero_unless_guarded(e: sp.Expr) -> bool:
+    """Whether ``e`` is 0 wherever a guard of it fails (a product with a guarded factor filled with 0)."""
+    return any(is_guard(f) and f.args[1] == 0 for f in sp.Mul.make_args(e))
+
+
 def is_range(e: sp.Expr) -> bool:
     """Whether ``e`` is a range condition ``(x, lo, hi)``: lo ≤ x ≤ hi (``functions.between``)."""
     return getattr(type(e), "is_range", False)

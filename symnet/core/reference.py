@@ -15,7 +15,7 @@ import sympy as sp
 from ..errors import IndexRangeError
 from .cache import BoundedCache
 from .functions import NUMPY_IMPLEMENTATIONS, guarded
-from .ir import Def, Graph, accesses, bind_dims, is_data_dependent, is_selection
+from .ir import Def, Graph, accesses, bind_dims, is_data_dependent, is_selection, zero_unless_guarded
 
 _BODIES = BoundedCache("reference bodies", limit=4096)
 
@@ -56,6 +56,15 @@ class _Grid:
         fn = _compiled(expr, tuple(a.atom for a in found) + tuple(free))
         return np.asarray(fn(*arrays, *values))
 
+    def index_values(self, index: sp.Expr, clamp: bool = False) -> np.ndarray:
+        """An index over the grid in exact integer arithmetic (a quotient truncates, as native code's does)."""
+        fraction = _rational(index)
+        if fraction is None:
+            return self.eval(index, clamp).astype(np.int64)
+        num = np.asarray(self.eval(fraction[0], clamp)).astype(np.int64)
+        quotient = np.abs(num) // fraction[1]
+        return np.where(num < 0, -quotient, quotient)
+
     def read(self, name: str, indices: Sequence[sp.Expr], clamp: bool = False) -> np.ndarray:
         """``name[indices]`` over the grid: a view for a selection, a checked gather otherwise. Integer and bool
         tensors read as native code reads them: as the definition's float type in a float definition (so
@@ -77,7 +86,7 @@ class _Grid:
             return view.reshape(shape)
         idx = []
         for p, index in enumerate(indices):
-            values = self.index[index] if index in self.index else self.eval(index, clamp).astype(np.int64)
+            values = self.index[index] if index in self.index else self.index_values(index, clamp)
             if clamp and not is_data_dependent(index):
                 values = np.clip(values, 0, arr.shape[p] - 1)
             if values.size and (values.min() < 0 or values.max() >= arr.shape[p]):
@@ -88,6 +97,14 @@ class _Grid:
                 )
             idx.append(values)
         return arr[tuple(idx)]
+
+
+def _rational(index: sp.Expr) -> tuple[sp.Expr, int] | None:
+    """An affine index with rational coefficients (a solved strided read) as numerator and denominator."""
+    if not isinstance(index, (sp.Add, sp.Mul)) or index.atoms(sp.floor, sp.Mod, sp.Indexed):
+        return None
+    num, den = sp.fraction(sp.together(index))
+    return (sp.expand(num), int(den)) if den.is_Integer and den != 1 else None
 
 
 def _einsum_operands(d: Def, grid: _Grid):
@@ -144,8 +161,10 @@ def evaluate_def(d: Def, env: Mapping[str, np.ndarray], dims: Mapping[sp.Symbol,
         values = np.broadcast_to(grid.eval(d.body), grid.shape)
         if not selection:
             result = np.zeros(shape, dtype=np.result_type(values, d.dtype))
-            idx = tuple(np.broadcast_to(grid.index[o] if o in grid.index else grid.eval(o).astype(np.int64),
-                                        grid.shape) for o in d.out)
+            idx = tuple(np.broadcast_to(grid.index[o] if o in grid.index else grid.index_values(o), grid.shape)
+                        for o in d.out)
+            if zero_unless_guarded(d.body):  # positions past the tensor only where the value is 0
+                idx = tuple(np.clip(i, 0, n - 1) for i, n in zip(idx, shape, strict=True))
             np.add.at(result, idx, values)
             return result.astype(d.dtype, copy=False)
         if d.combine == "assign" or (not axes and d.combine in ("sum", "max")):

@@ -76,12 +76,12 @@ def conv_padding(padding, kernel: tuple[int, ...], stride: tuple[int, ...], dila
     return tuple((p, p) for p in pads)
 
 
-def _groups(groups: int, channels: int, out_channels: int, op: str) -> None:
+def _groups(groups: int, channels: int, out_channels: int, op: str, weight_shape: tuple) -> None:
     if not isinstance(groups, int) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
     if channels % groups or out_channels % groups:
         raise ShapeError(f"{op}: groups={groups} must divide both the input channels ({channels}) and the output "
-                         f"channels ({out_channels})")
+                         f"channels ({out_channels}) of the weight of shape {weight_shape}")
 
 
 def convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
@@ -98,8 +98,13 @@ def convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor | None = Non
     if x.shape[1] != group_channels * groups:
         raise ShapeError(f"{op}: input of shape {input.shape} has {x.shape[1]} channels, but the weight of shape "
                          f"{weight.shape} with groups={groups} expects {group_channels * groups}")
-    _groups(groups, x.shape[1], out_channels, op)
+    _groups(groups, x.shape[1], out_channels, op, weight.shape)
     pads = conv_padding(padding, tuple(weight.shape[2:]), stride, dilation, op)
+    for size, (lo, hi), k, d in zip(x.shape[2:], pads, weight.shape[2:], dilation, strict=True):
+        if d * (k - 1) + 1 > size + lo + hi:
+            raise ShapeError(f"{op}: kernel size {k} (dilated to {d * (k - 1) + 1}) is larger than the padded input "
+                             f"size {size + lo + hi} (input shape {input.shape}, padding {(lo, hi)}, weight shape "
+                             f"{weight.shape})")
     x = _pad_op(x, pads, {"zeros": "constant"}.get(padding_mode, padding_mode))
     if groups == 1:
         out = x._apply(Conv(stride, dilation), [x, weight], x.dtype)
@@ -144,7 +149,7 @@ def transposed_convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor |
     if x.shape[1] != in_channels:
         raise ShapeError(f"{op}: input of shape {input.shape} has {x.shape[1]} channels, but the weight of shape "
                          f"{weight.shape} expects {in_channels}")
-    _groups(groups, in_channels, per_out * groups, op)
+    _groups(groups, in_channels, per_out * groups, op, weight.shape)
     rule = ConvTranspose(stride, dilation, padding, extra)
     if groups == 1:
         out = x._apply(rule, [x, weight], x.dtype)
