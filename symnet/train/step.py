@@ -80,7 +80,9 @@ class CompiledStep:
     def _build_step(self, x: Tensor, y: Tensor) -> None:
         """lower → simplify → differentiate → extend by the optimizer's update → simplify → compile with the
         driver's repeat (parameters and states fed back, the step count as a counter, minibatches gathered)."""
+        stages = _compile_progress()
         forward, handles, keep = self._trace(x, y)
+        stages.update(1)
         root = forward.outputs[0]
         params = [p for _, p in self.named if p.requires_grad]
         grad, adjoint = pipeline.differentiate(forward, root, [handles[id(p)].name for p in params])
@@ -95,6 +97,8 @@ class CompiledStep:
         extended = pipeline.extend(grad, [lr, t, *(i for u in updates for i in u.state_inputs.values())],
                                    [d for u in updates for d in u.defs], outputs)
         graph = pipeline.simplify(extended, keep)
+        stages.update(1)
+        stages.set_postfix_str("native code (LLVM)")
         final = graph.tensors()
         feedback = []
         for p, u in zip(params, updates, strict=True):
@@ -103,6 +107,8 @@ class CompiledStep:
         repeat = Repeat(tuple(feedback), counters=(t,), record=(final[root],), gathers=(handles["X"], handles["Y"]),
                         rows=BATCH)
         self._step = pipeline.compile_graph(graph, repeat)
+        stages.update(1)
+        stages.close()
         position = {inp.name: k for k, inp in enumerate(graph.inputs)}
         self._slots = _Slots([(p, position[handles[id(p)].name],
                                {s: position[i.name] for s, i in u.state_inputs.items()}, tuple(u.new_state))
@@ -303,6 +309,18 @@ def _native_loop_applies(loader) -> bool:
     """A DataLoader over a TensorDataset of (inputs, targets) can run its epochs in native loops."""
     return isinstance(loader, DataLoader) and isinstance(loader.dataset, TensorDataset) and \
         len(loader.dataset.tensors) == 2 and not loader.drop_last
+
+
+def _compile_progress():
+    """Trace, derive, compile: a bar on a terminal (none in a pipe or a log) while the step is built."""
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        from types import SimpleNamespace
+
+        return SimpleNamespace(update=lambda n: None, set_postfix_str=lambda s: None, close=lambda: None)
+    return tqdm(total=3, desc="compiling the step", unit="stage", leave=False, disable=None,
+                postfix="trace and derive")
 
 
 def _progress(total: int, progress: bool | None):
