@@ -230,10 +230,13 @@ class KernelEmitter:
         or with offset tables around the loops of its outer symbols (an implicit GEMM)."""
         d = self.kernel.definition
         lanes = vector_bits() // (32 if self.float == F32 else 64)
-        columns = sp.Integer(1)
+        columns, height = sp.Integer(1), sp.Integer(1)
         for s in c.j:
             columns *= sp.sympify(d.extents[s])
-        rows, vectors = tile_shape(vector_bits(), lanes, int(columns) if columns.is_Integer else None)
+        for s in c.i:
+            height *= sp.sympify(d.extents[s])
+        rows, vectors = tile_shape(vector_bits(), lanes, int(columns) if columns.is_Integer else None,
+                                   None if c.strided or not height.is_Integer else int(height))
         pointers = [self.ptr[d.name], self.ptr[str(c.a.base.label)], self.ptr[str(c.b.base.label)]]
         if c.strided:
             (i,), (j,), (k,) = c.i, c.j, c.k
@@ -245,7 +248,7 @@ class KernelEmitter:
             return
         scatter = tuple(c.j) != tuple(o for o in d.out if o in d.extents)[-len(c.j):]
         self.implicit_gemm(c, pointers, gemm_function(self.module, self.float, lanes, rows, vectors,
-                                                      Tabled(len(c.a_guards), len(c.b_guards), scatter)))
+                                                      Tabled(len(c.a_guards), len(c.b_guards), scatter, c.b_rows)))
 
     def implicit_gemm(self, c: Contraction, pointers, fn) -> None:
         d = self.kernel.definition

@@ -27,18 +27,20 @@ PTR = ir.PointerType()
 BLOCK_K = 256
 
 
-def tile_shape(vector_bits: int, lanes: int, columns) -> tuple[int, int]:
+def tile_shape(vector_bits: int, lanes: int, columns, height=None) -> tuple[int, int]:
     """(rows, vectors) of a register tile: 8 × 2 accumulators fit AVX-512's 32 vector registers and 6 × 2
-    AVX2's 16; an output no wider than one vector (``columns`` ≤ lanes) takes twice the rows of one vector."""
+    AVX2's 16; an output no wider than one vector (``columns`` ≤ lanes) takes twice the rows of one vector; an
+    output of fewer rows (``height``, a convolution's few channels) takes a tile of just that many."""
     rows = 8 if vector_bits >= 512 else 6
-    return (2 * rows, 1) if isinstance(columns, int) and columns <= lanes else (rows, 2)
+    rows, vectors = (2 * rows, 1) if isinstance(columns, int) and columns <= lanes else (rows, 2)
+    return (min(rows, height) if isinstance(height, int) and height > 0 else rows), vectors
 
 
 class Strided:
     """Addresses from strides: the arguments ``sAi, sAk, sBk, sBj, sCi``."""
 
     tag = "s"
-    scatter = False
+    scatter = b_rows = False
 
     def arguments(self) -> list[ir.Type]:
         return [I64] * 5
@@ -68,9 +70,9 @@ class Tabled:
     ``C[ci[i] + cj[j]]`` element by element when ``scatter``) — and range guards on A's elements (``gi, gk, lo,
     hi``: kept where lo ≤ gi[i] + gk[k] ≤ hi, else 0) and on B's (``gk, gj, lo, hi``)."""
 
-    def __init__(self, a_guards: int = 0, b_guards: int = 0, scatter: bool = False):
-        self.a_guards, self.b_guards, self.scatter = a_guards, b_guards, scatter
-        self.tag = f"t{a_guards}{b_guards}{'s' if scatter else 'c'}"
+    def __init__(self, a_guards: int = 0, b_guards: int = 0, scatter: bool = False, b_rows: bool = False):
+        self.a_guards, self.b_guards, self.scatter, self.b_rows = a_guards, b_guards, scatter, b_rows
+        self.tag = f"t{a_guards}{b_guards}{'s' if scatter else 'c'}{'r' if b_rows else ''}"
 
     def arguments(self) -> list[ir.Type]:
         return [PTR] * 6 + [PTR, PTR, I64, I64] * (self.a_guards + self.b_guards)
@@ -206,19 +208,41 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
                         ptr = at(C, b.add(row_base, col))
                         b.store(b.select(first, x, mathlib.fast(b.fadd(b.load(ptr, typ=T), x))), ptr)
 
+    ivec = ir.VectorType(I64, lanes)
+    masked_name = f"llvm.masked.load.{suffix}.p0"
+    masked_load = module.globals.get(masked_name) or ir.Function(
+        module, ir.FunctionType(vec, [PTR, I32, ir.VectorType(I1, lanes), vec]), masked_name)
+
+    def splat_i64(x):
+        mask = ir.Constant(ir.VectorType(I32, lanes), [0] * lanes)
+        return b.shuffle_vector(b.insert_element(ir.Constant(ivec, None), x, i64(0)), ir.Constant(ivec, None), mask)
+
+    def pack_row(k, row, j0):
+        """Row k of B's panel at j0 into the packed buffer (zero past N and where a guard fails)."""
+        if addressing.b_rows:  # contiguous in j (bj[j] = j): masked vector loads
+            start = b.add(addressing.entry(addressing.bk, k), j0)
+            for h in range(vectors):
+                columns = b.add(splat_i64(b.add(j0, i64(h * lanes))), ir.Constant(ivec, list(range(lanes))))
+                mask = b.icmp_signed("<", columns, splat_i64(N))
+                value = b.call(masked_load, [at(B, b.add(start, i64(h * lanes))), ir.Constant(I32, 4), mask,
+                                             ir.Constant(vec, [0.0] * lanes)])
+                slot = at(packed, b.add(row, i64(h * lanes)))  # as an untyped pointer, to store a vector
+                b.store(value, b.inttoptr(b.ptrtoint(slot, I64), PTR), align=4)
+            return
+        with span(b, i64(0), i64(panel)) as col:
+            j = b.add(j0, col)
+            inside = b.icmp_signed("<", j, N)
+            offset, holds = addressing.b_element(k, b.select(inside, j, i64(0)))
+            keep = inside if holds is None else b.and_(inside, holds)
+            value = b.load(at(B, b.select(keep, offset, i64(0))), typ=T)
+            b.store(b.select(keep, value, ir.Constant(T, 0.0)), at(packed, b.add(row, col)))
+
     with span(b, i64(0), N, panel) as j0:
         with span(b, i64(0), K, BLOCK_K) as k0:
             rest = b.sub(K, k0)
             kc = b.select(b.icmp_signed("<", rest, i64(BLOCK_K)), rest, i64(BLOCK_K))
             with span(b, i64(0), kc) as kk:
-                k = b.add(k0, kk)
-                with span(b, i64(0), i64(panel)) as col:
-                    j = b.add(j0, col)
-                    inside = b.icmp_signed("<", j, N)
-                    offset, holds = addressing.b_element(k, b.select(inside, j, i64(0)))
-                    keep = inside if holds is None else b.and_(inside, holds)
-                    value = b.load(at(B, b.select(keep, offset, i64(0))), typ=T)
-                    b.store(b.select(keep, value, ir.Constant(T, 0.0)), at(packed, b.add(b.mul(kk, i64(panel)), col)))
+                pack_row(b.add(k0, kk), b.mul(kk, i64(panel)), j0)
             first = b.and_(b.icmp_signed("==", k0, i64(0)), b.not_(accumulate))
             with span(b, i64(0), M, rows) as i0:
                 tile(i0, k0, kc, j0, first)

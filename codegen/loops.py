@@ -92,6 +92,8 @@ class Contraction:
     outer: tuple[sp.Symbol, ...] = ()
     a_guards: tuple[sp.Expr, ...] = ()
     b_guards: tuple[sp.Expr, ...] = ()
+    #: B holds the one column symbol contiguously: its panel is copied with vector loads
+    b_rows: bool = False
 
     @property
     def strided(self) -> bool:
@@ -168,7 +170,8 @@ def match_contraction(d: Def, names) -> Contraction | None:
         plain = _matmul(d, reads, scale)
         if plain is not None:
             return plain
-    found = [c for a, b in (reads, reads[::-1]) if (c := _implicit_gemm(d, a, b, scale, guards, names))]
+    found = [c for a, b in (reads, reads[::-1]) for rows_of_one in (False, True)
+             if (c := _implicit_gemm(d, a, b, scale, guards, names, rows_of_one))]
     return min(found, key=lambda c: c[0])[1] if found else None
 
 
@@ -207,15 +210,22 @@ def affine_coefficients(e: sp.Expr) -> dict | None:
     return terms
 
 
-def _implicit_gemm(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | None:
+def _implicit_gemm(d: Def, a, b, scale, guards, names, rows_of_one: bool) -> tuple[float, Contraction] | None:
     """A as the broadcast operand (its output symbols the rows), B as the packed one (its output symbols the
-    columns), with an estimate of the cost: packing B, the FMAs of whole tiles, guards and scattered stores."""
+    columns; with ``rows_of_one`` only the last, which B must hold contiguously, the others looping outside:
+    B's panel is then copied row by row with vector loads), with an estimate of the whole cost: packing B, the
+    FMAs of whole tiles, guards, scattered stores and one call per outer point."""
     extents = d.extents
     in_a = set().union(*(sp.sympify(x).free_symbols for x in a.indices)) & set(extents)
     in_b = set().union(*(sp.sympify(x).free_symbols for x in b.indices)) & set(extents)
     out = [o for o in d.out if o in extents]
     i = [o for o in out if o in in_a and o not in in_b and isinstance(extents[o], int)]
     j = [o for o in out if o in in_b and o not in in_a and isinstance(extents[o], int)]
+    terms_b = address_coefficients(b.indices, names[b.name].shape)
+    if rows_of_one:
+        if not j or j[-1] != out[-1] or terms_b is None or terms_b.get(j[-1]) != 1 or guards:
+            return None
+        j = j[-1:]
     k = [r for r in d.symbols if r not in out and isinstance(extents[r], int)]
     outer = [s for s in d.symbols if s not in (*i, *j, *k)]
     if not (i and j and k) or any(extents[s] < 1 for s in (*i, *j, *k)):
@@ -235,13 +245,17 @@ def _implicit_gemm(d: Def, a, b, scale, guards, names) -> tuple[float, Contracti
             return None
         (on_a if any(s in i for s in terms) else on_b).append(g)
     lanes = vector_bits() // (32 if d.dtype.itemsize == 4 else 64)
-    rows, vectors = tile_shape(vector_bits(), lanes, n)
+    rows, vectors = tile_shape(vector_bits(), lanes, n, m)
     contiguous = tuple(j) == tuple(out[len(out) - len(j):])
-    # units: a vector FMA; packing an element of B 2.5; a broadcast load of A 1 (plus its guards); a scattered store 10
-    cost = (2.5 * depth * n + math.ceil(m / rows) * rows * depth * (math.ceil(n / lanes) + 1 + 2 * len(on_a))
-            + (0 if contiguous else 10 * m * n))
-    return cost, Contraction(tuple(i), tuple(j), tuple(k), a.atom, b.atom, scale, d.name, tuple(outer),
-                             tuple(on_a), tuple(on_b))
+    panels = math.ceil(n / (vectors * lanes))
+    # units: a vector FMA; packing an element of B 2.5 (a vector copy: 0.25 an element of the panel); a broadcast
+    # load of A 1 (plus its guards); a scattered store 10; a call 300
+    packing = 0.25 * depth * panels * vectors * lanes if rows_of_one else 2.5 * depth * n
+    per_call = (packing + math.ceil(m / rows) * rows * depth * (math.ceil(n / lanes) + 1 + 2 * len(on_a))
+                + (0 if contiguous else 10 * m * n) + 300)
+    calls = math.prod(extents[s] for s in outer if isinstance(extents[s], int))
+    return per_call * calls, Contraction(tuple(i), tuple(j), tuple(k), a.atom, b.atom, scale, d.name,
+                                         tuple(outer), tuple(on_a), tuple(on_b), rows_of_one)
 
 
 def _loop_signature(stmts) -> tuple | None:
