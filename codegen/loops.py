@@ -231,7 +231,7 @@ def _implicit_gemm(d: Def, a, b, scale, guards, names, rows_of_one: bool) -> tup
     if not (i and j and k) or any(extents[s] < 1 for s in (*i, *j, *k)):
         return None
     m, n, depth = (math.prod(extents[s] for s in g) for g in (i, j, k))
-    if min(m, n, depth) < 2:
+    if min(n, depth) < 2:  # one row is fine: a convolution's input gradient with one input channel
         return None
     if address_coefficients(a.indices, names[a.name].shape) is None or \
             address_coefficients(b.indices, names[b.name].shape) is None:
