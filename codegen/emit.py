@@ -102,6 +102,7 @@ class KernelEmitter:
         fnty = ir.FunctionType(I32, [PTR] * len(self.buffers) + [I64] * len(dims) + [PTR])
         self.fn = ir.Function(module, fnty, f"k_{d.name}")
         self.fn.linkage = "internal"
+        self.fn.attributes.add("noinline")  # called by both sn_entry and sn_repeat: compiled once, not twice
         for arg in self.fn.args[:len(self.buffers)]:
             arg.add_attribute("noalias")
             arg.add_attribute("nonnull")
