@@ -16,7 +16,7 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
-from symnet.core.ir import Graph, Repeat, Tensor, is_integer_valued, is_tensor_symbol, zero_unless_guarded
+from symnet.core.ir import Graph, Repeat, Tensor, is_guard, is_integer_valued, is_tensor_symbol, zero_unless_guarded
 from symnet.errors import LoweringError
 
 from . import mathlib
@@ -345,9 +345,13 @@ class KernelEmitter:
                 b.store(ir.Constant(value_type, float("-inf")), acc)
             if pos is not None:
                 b.store(ir.Constant(I64, 0), pos)
-            accumulators.append((s, acc, pos, value_type))
+            started = None
+            if s.ties == "window" and s.op != "sum":
+                started = self.alloca(I1)
+                b.store(ir.Constant(I1, 0), started)
+            accumulators.append((s, acc, pos, value_type, started))
         self.reduce_loops(reductions[0].loops, accumulators)
-        for s, acc, pos, value_type in accumulators:
+        for s, acc, pos, value_type, _ in accumulators:
             result = b.load(pos, typ=I64) if pos is not None else b.load(acc, typ=value_type)
             if pos is None:
                 result = self.convert(result, "f" if value_type != I64 else "i", self.tensors[s.buffer].dtype)
@@ -359,7 +363,10 @@ class KernelEmitter:
                 self.reduce_loops(loops[0].body, accumulators)
             return
         b = self.b
-        for s, acc, pos, value_type in accumulators:
+        for s, acc, pos, value_type, started in accumulators:
+            if started is not None:
+                self.window_step(s, acc, pos, value_type, started)
+                continue
             v = self.float_value(s.value) if value_type != I64 else self.int_value(s.value)
             current = b.load(acc, typ=value_type)
             if s.op == "sum":
@@ -373,6 +380,28 @@ class KernelEmitter:
             b.store(b.select(better, v, current), acc)
             if pos is not None:
                 b.store(b.select(better, self.int_value(s.position), b.load(pos, typ=I64)), pos)
+
+    def window_step(self, s: Reduce, acc, pos, value_type, started) -> None:
+        """PyTorch's pooling scan: the first position inside the window's guard is taken, a later one if greater
+        or NaN (so the last NaN); positions outside the guard never."""
+        b = self.b
+        value, holds = s.value, ir.Constant(I1, 1)
+        if is_guard(value):
+            value, _, *conditions = value.args
+            for c in conditions:
+                holds = b.and_(holds, type(c).predicate(self, *c.args))
+        with self.clamped_reads():
+            v = self.float_value(value) if value_type != I64 else self.int_value(value)
+        current = b.load(acc, typ=value_type)
+        if value_type == I64:
+            wins = b.icmp_signed(">", v, current)
+        else:
+            wins = b.or_(b.fcmp_ordered(">", v, current), b.fcmp_unordered("uno", v, v))
+        take = b.and_(holds, b.or_(b.not_(b.load(started, typ=I1)), wins))
+        b.store(b.select(take, v, current), acc)
+        b.store(b.or_(b.load(started, typ=I1), holds), started)
+        if pos is not None:
+            b.store(b.select(take, self.int_value(s.position), b.load(pos, typ=I64)), pos)
 
     # ---------------------------------------------------------------- values
     def is_int(self, e: sp.Expr) -> bool:

@@ -63,6 +63,7 @@ class Reduce:
     loops: list
     buffer: str
     index: tuple
+    ties: str = "first"  # max and argmax: "window" is PyTorch's pooling scan (``ir.Def.ties``)
 
 
 @dataclass
@@ -147,7 +148,7 @@ def lower_def(d: Def, names) -> Kernel:
     for r in reversed(reduced):
         position += r * stride
         stride *= extents[r]
-    red = Reduce(d.combine, d.body, position, nest(order, []), d.name, d.out)
+    red = Reduce(d.combine, d.body, position, nest(order, []), d.name, d.out, d.ties)
     return Kernel(d, reads, nest(out_loops, [red]))
 
 

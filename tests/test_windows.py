@@ -763,8 +763,6 @@ def test_max_pool_with_isolated_nans_and_infs_matches_pytorch(kwargs):
     _torch_max_pool_compare(a, **kwargs)
 
 
-@pytest.mark.xfail(strict=True, reason="known deviation (issue 10 note): the −inf padding ties with a window whose "
-                   "real values are all −inf, and the first tie is padding; PyTorch starts from the first real element")
 @pytest.mark.parametrize("kwargs", [dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=2, stride=1, padding=1)],
                          ids=["k3s2p1", "k2s1p1"])
 def test_max_pool_window_of_minus_inf_never_picks_the_padding(kwargs):
@@ -779,8 +777,6 @@ def test_max_pool_window_of_minus_inf_never_picks_the_padding(kwargs):
     _torch_max_pool_compare(a, **kwargs)
 
 
-@pytest.mark.xfail(strict=True, reason="known deviation (issue 10 note): PyTorch's pooling kernel sends the gradient "
-                   "to the last NaN of a window, symnet (like torch.argmax) to the first")
 def test_max_pool_several_nans_in_one_window_match_pytorch():
     """PyTorch's CPU kernel takes a NaN whenever it meets one, so of several NaNs in a window the last (in
     row-major order) gets the index and the gradient."""

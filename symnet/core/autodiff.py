@@ -103,7 +103,7 @@ class _Adjoints:
             self.defs.append(count)
             return F.eq(d.body, here) / access(count.name, d.out)
         arg = Def(self.fresh(d.name + "_argmax"), d.shape, int64, d.domain, d.out,
-                  d.body, "argmax", label=f"argmax of {d.name}")
+                  d.body, "argmax", d.ties, label=f"argmax of {d.name}")
         self.defs.append(arg)
         position, stride = sp.Integer(0), sp.Integer(1)
         for r in reversed(d.reduced):

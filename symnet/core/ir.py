@@ -150,7 +150,9 @@ class Def:
     body: sp.Expr
     combine: str = "assign"
     #: for combine="max": "first" sends the gradient to the first maximal element (``max(dim)``),
-    #: "even" splits it among ties (``amax``, full ``max()``), as PyTorch does.
+    #: "even" splits it among ties (``amax``, full ``max()``), as PyTorch does; "window" is PyTorch's pooling
+    #: scan over a guarded body: from the first position where the guard holds, a later one wins if greater or
+    #: NaN (so the last NaN), positions outside the guard never.
     ties: str = "first"
     #: what the user called this tensor, or the op that made it; for printing only.
     label: str = field(default="", compare=False)

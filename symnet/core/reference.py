@@ -15,7 +15,7 @@ import sympy as sp
 from ..errors import IndexRangeError
 from .cache import BoundedCache
 from .functions import NUMPY_IMPLEMENTATIONS, guarded
-from .ir import Def, Graph, accesses, bind_dims, is_data_dependent, is_selection, zero_unless_guarded
+from .ir import Def, Graph, accesses, bind_dims, is_data_dependent, is_guard, is_selection, zero_unless_guarded
 
 _BODIES = BoundedCache("reference bodies", limit=4096)
 
@@ -171,13 +171,38 @@ def evaluate_def(d: Def, env: Mapping[str, np.ndarray], dims: Mapping[sp.Symbol,
             result = values
         elif d.combine == "sum":
             result = values.sum(axis=axes)
+        elif d.ties == "window":
+            best, position = _window_scan(grid, values, axes)
+            result = best if d.combine == "max" else position
         elif d.combine == "max":
             result = values.max(axis=axes)
         else:  # argmax: first maximal element over the reduced axes, flattened in domain order
-            moved = np.moveaxis(values, axes, range(-len(axes), 0))
-            flat = moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
-            result = flat.argmax(axis=-1)
+            result = _flat_window(values, axes).argmax(axis=-1)
         return _arrange(np.asarray(result), kept, d.out).astype(d.dtype, copy=False)
+
+
+def _flat_window(values: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """The reduced axes moved last and flattened (in domain order)."""
+    moved = np.moveaxis(values, axes, range(-len(axes), 0))
+    return moved.reshape(moved.shape[: moved.ndim - len(axes)] + (-1,))
+
+
+def _window_scan(grid: _Grid, values: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's pooling scan (``ties="window"``): from the first position inside the body's guard, a later
+    one wins if greater or NaN; positions outside the guard never."""
+    body = grid.d.body
+    valid = np.ones(grid.shape, dtype=bool)
+    if is_guard(body):
+        for c in body.args[2:]:
+            valid = valid & (np.broadcast_to(grid.eval(c), grid.shape) != 0)
+    flat, inside = _flat_window(values, axes), _flat_window(valid, axes)
+    position = inside.argmax(axis=-1)
+    best = np.take_along_axis(flat, position[..., None], -1)[..., 0]
+    for w in range(flat.shape[-1]):
+        v = flat[..., w]
+        take = inside[..., w] & ((v > best) | np.isnan(v)) & (w > position)
+        best, position = np.where(take, v, best), np.where(take, w, position)
+    return best, position
 
 
 def evaluate(graph: Graph, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -145,6 +145,9 @@ class Pool(NamedTuple):
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
     divisor: int | tuple | None = None
+    #: for max and argmax: (before, after) padding per dimension, read as guarded positions that never win
+    #: (PyTorch's window scan, ties="window"); the other combines take an already padded input
+    padding: tuple[tuple[int, int], ...] = ()
 
     @property
     def label(self) -> str:
@@ -155,14 +158,22 @@ class Pool(NamedTuple):
         (x,) = shapes
         n = len(self.kernel)
         spatial = _spatial(x, n, f"{self.label}{n}d")
-        return tuple(x[:2]) + tuple(window_output(size, k, s, d, f"{self.label}{n}d", x) for size, k, s, d in
-                                    zip(spatial, self.kernel, self.stride, self.dilation, strict=True))
+        pads = self.padding or ((0, 0),) * n
+        return tuple(x[:2]) + tuple(window_output(size + lo + hi, k, s, d, f"{self.label}{n}d", x)
+                                    for size, k, s, d, (lo, hi) in
+                                    zip(spatial, self.kernel, self.stride, self.dilation, pads, strict=True))
 
     def define(self, ins: Sequence[Tensor]) -> Lowered:
         (x,) = ins
         shape = self.shape([x.shape])
         b, c = fresh_indices(shape[:2])
         ys, ks, reads = _window_indices(shape[2:], self.kernel, self.stride, self.dilation, avoid=(b, c))
+        domain = ((b, shape[0]), (c, shape[1]), *zip(ys, shape[2:], strict=True), *zip(ks, self.kernel, strict=True))
+        if self.padding:
+            reads = tuple(r - lo for r, (lo, _) in zip(reads, self.padding, strict=True))
+            inside = [F.between(r, 0, size - 1) for r, size in zip(reads, x.shape[2:], strict=True)]
+            body = prune_guards(F.guarded(access(x.name, (b, c, *reads)), -sp.oo, *inside), dict(domain))
+            return Lowered(shape, domain, (b, c, *ys), body, self.combine, "window")
         body = access(x.name, (b, c, *reads))
         if isinstance(self.divisor, int):
             body = body / self.divisor
@@ -173,8 +184,7 @@ class Pool(NamedTuple):
                 end = sp.Min(start + k, size + pad)
                 count *= end - start if include_pad else sp.Min(end, size) - sp.Max(start, 0)
             body = body / count
-        domain = ((b, shape[0]), (c, shape[1]), *zip(ys, shape[2:], strict=True), *zip(ks, self.kernel, strict=True))
-        return Lowered(shape, domain, (b, c, *ys), body, self.combine)
+        return Lowered(shape, domain, (b, c, *ys), body, self.combine, "window" if self.combine != "sum" else "first")
 
 
 class WindowIndex(NamedTuple):
@@ -379,7 +389,7 @@ class AdaptivePool(NamedTuple):
         body = prune_guards(F.guarded(access(x.name, (b, c, *reads)), fill, *conditions), ranges)
         if self.combine == "sum":
             body = body / count
-        return Lowered(shape, domain, (b, c, *ys), body, self.combine)
+        return Lowered(shape, domain, (b, c, *ys), body, self.combine, "window" if self.combine != "sum" else "first")
 
 
 class AdaptiveIndex(NamedTuple):

@@ -212,11 +212,11 @@ def max_pooling(n: int, input: Tensor, kernel_size, stride=None, padding=0, dila
     x, unbatched = _batched(input, n, op)
     kernel, stride, dilation, pads, _ = pool_geometry(x.shape[2:], kernel_size, stride, padding, dilation,
                                                       ceil_mode, op)
-    padded = _pad_op(x, pads, value=float("-inf"))
-    out = _unbatch(padded._apply(Pool("max", kernel, stride, dilation), [padded], x.dtype), unbatched)
+    window = Pool("max", kernel, stride, dilation, padding=pads)
+    out = _unbatch(x._apply(window, [x], x.dtype), unbatched)
     if not return_indices:
         return out
-    position = padded._apply(Pool("argmax", kernel, stride, dilation), [padded], int64)
+    position = x._apply(window._replace(combine="argmax"), [x], int64)
     rule = WindowIndex(kernel, stride, dilation, tuple(p for p, _ in pads), tuple(x.shape[2:]))
     return out, _unbatch(position._apply(rule, [position], int64), unbatched)
 
