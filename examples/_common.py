@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 from pathlib import Path
 
 import matplotlib
 
 
 def parser(description: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description)
+    """The examples' common options; usage reads ``symnet run NAME`` (the calling example's file name)."""
+    caller = Path(inspect.stack()[1].filename).stem
+    p = argparse.ArgumentParser(prog=f"symnet run {caller}", description=description)
     p.add_argument("--out", default="figures", help="folder for the PNG figures (default: figures/)")
     p.add_argument("--show", action="store_true", help="also open the figures in a window")
     return p
