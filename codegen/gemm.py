@@ -154,6 +154,18 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
     scale_vec = splat(scale)
     last_row = b.sub(M, i64(1))
 
+    ivec = ir.VectorType(I64, lanes)
+    masked_name = f"llvm.masked.load.{suffix}.p0"
+    masked_load = module.globals.get(masked_name) or ir.Function(
+        module, ir.FunctionType(vec, [PTR, I32, ir.VectorType(I1, lanes), vec]), masked_name)
+    store_name = f"llvm.masked.store.{suffix}.p0"
+    masked_store = module.globals.get(store_name) or ir.Function(
+        module, ir.FunctionType(ir.VoidType(), [vec, PTR, I32, ir.VectorType(I1, lanes)]), store_name)
+
+    def splat_i64(x):
+        mask = ir.Constant(ir.VectorType(I32, lanes), [0] * lanes)
+        return b.shuffle_vector(b.insert_element(ir.Constant(ivec, None), x, i64(0)), ir.Constant(ivec, None), mask)
+
     def at(base, offset):
         return b.gep(base, [offset], source_etype=T)
 
@@ -196,26 +208,11 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
                     ptr = at(C, b.add(row_base, addressing.c_column(col)))
                     b.store(b.select(first, x, mathlib.fast(b.fadd(b.load(ptr, typ=T), x))), ptr)
                 continue
-            with b.if_else(b.icmp_signed("<=", b.add(col0, i64(lanes)), N)) as (whole, part):
-                with whole:
-                    ptr = at(C, b.add(row_base, col0))
-                    old = b.load(ptr, typ=vec, align=4)
-                    b.store(b.select(first, v, mathlib.fast(b.fadd(old, v))), ptr, align=4)
-                with part:
-                    b.store(v, edge)
-                    with span(b, col0, N) as col:
-                        x = b.load(at(edge, b.sub(col, col0)), typ=T)
-                        ptr = at(C, b.add(row_base, col))
-                        b.store(b.select(first, x, mathlib.fast(b.fadd(b.load(ptr, typ=T), x))), ptr)
-
-    ivec = ir.VectorType(I64, lanes)
-    masked_name = f"llvm.masked.load.{suffix}.p0"
-    masked_load = module.globals.get(masked_name) or ir.Function(
-        module, ir.FunctionType(vec, [PTR, I32, ir.VectorType(I1, lanes), vec]), masked_name)
-
-    def splat_i64(x):
-        mask = ir.Constant(ir.VectorType(I32, lanes), [0] * lanes)
-        return b.shuffle_vector(b.insert_element(ir.Constant(ivec, None), x, i64(0)), ir.Constant(ivec, None), mask)
+            # masked at the column edge: one branch-free path (and a third of the code of a scalar edge loop)
+            mask = b.icmp_signed("<", b.add(splat_i64(col0), ir.Constant(ivec, list(range(lanes)))), splat_i64(N))
+            ptr = at(C, b.add(row_base, col0))
+            old = b.call(masked_load, [ptr, ir.Constant(I32, 4), mask, ir.Constant(vec, [0.0] * lanes)])
+            b.call(masked_store, [b.select(first, v, mathlib.fast(b.fadd(old, v))), ptr, ir.Constant(I32, 4), mask])
 
     def pack_row(k, row, j0):
         """Row k of B's panel at j0 into the packed buffer (zero past N and where a guard fails)."""
