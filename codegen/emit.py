@@ -103,6 +103,8 @@ class KernelEmitter:
         self.fn = ir.Function(module, fnty, f"k_{d.name}")
         self.fn.linkage = "internal"
         self.fn.attributes.add("noinline")  # called by both sn_entry and sn_repeat: compiled once, not twice
+        if _small(d):  # LLVM would unroll it whole (an optimizer's update of a small weight): compile it small
+            self.fn.attributes.add("optsize")
         for arg in self.fn.args[:len(self.buffers)]:
             arg.add_attribute("noalias")
             arg.add_attribute("nonnull")
@@ -646,6 +648,16 @@ class KernelEmitter:
         result = b.select(b.fcmp_ordered("<", x, self.const(0.0)), negative, magnitude)
         one = b.or_(b.fcmp_ordered("==", y, self.const(0.0)), b.fcmp_ordered("==", x, self.const(1.0)))
         return b.select(one, self.const(1.0), result)
+
+
+def _small(d) -> bool:
+    """A definition over a fixed domain of fewer than 4096 points."""
+    size = 1
+    for _, extent in d.domain:
+        if not sp.sympify(extent).is_Integer:
+            return False
+        size *= int(extent)
+    return size < 4096
 
 
 def _extremum(keep: str):
