@@ -249,9 +249,9 @@ class KernelEmitter:
                        self.stride_of(c.b, j), self.strides[d.name][list(d.out).index(i)]]
             self.b.call(fn, [*pointers, *extents, *strides, self.float_value(c.scale), ir.Constant(I1, 0)])
             return
-        scatter = tuple(c.j) != tuple(o for o in d.out if o in d.extents)[-len(c.j):]
         self.implicit_gemm(c, pointers, gemm_function(self.module, self.float, lanes, rows, vectors,
-                                                      Tabled(len(c.a_guards), len(c.b_guards), scatter, c.b_rows)))
+                                                      Tabled(len(c.a_guards), len(c.b_guards), c.scattered,
+                                                             c.b_rows)))
 
     def implicit_gemm(self, c: Contraction, pointers, fn) -> None:
         d = self.kernel.definition
@@ -271,8 +271,7 @@ class KernelEmitter:
 
         def call():
             def base(terms):
-                return self.int_value(sum((v * (s if s != 1 else 1) for s, v in terms.items()
-                                           if s == 1 or s in c.outer), sp.Integer(0)))
+                return self.int_value(sum((v * s for s, v in terms.items() if s == 1 or s in c.outer), sp.Integer(0)))
 
             dtypes = [d.dtype, self.tensors[str(c.a.base.label)].dtype, self.tensors[str(c.b.base.label)].dtype]
             moved = [self.b.gep(p, [base(t)], source_etype=STORAGE[dt])

@@ -140,9 +140,10 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
     def i64(v):
         return ir.Constant(I64, v)
 
-    def splat(x):
+    def splat(x, vector=vec):
         mask = ir.Constant(ir.VectorType(I32, lanes), [0] * lanes)
-        return b.shuffle_vector(b.insert_element(ir.Constant(vec, None), x, i64(0)), ir.Constant(vec, None), mask)
+        undefined = ir.Constant(vector, None)
+        return b.shuffle_vector(b.insert_element(undefined, x, i64(0)), undefined, mask)
 
     packed = b.alloca(T, size=i64(BLOCK_K * panel))
     packed.align = 64
@@ -155,16 +156,17 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
     last_row = b.sub(M, i64(1))
 
     ivec = ir.VectorType(I64, lanes)
+
+    def column_mask(col0):
+        """The mask of the lanes col0, col0 + 1, … that are columns of C (below N)."""
+        columns = b.add(splat(col0, ivec), ir.Constant(ivec, list(range(lanes))))
+        return b.icmp_signed("<", columns, splat(N, ivec))
     masked_name = f"llvm.masked.load.{suffix}.p0"
     masked_load = module.globals.get(masked_name) or ir.Function(
         module, ir.FunctionType(vec, [PTR, I32, ir.VectorType(I1, lanes), vec]), masked_name)
     store_name = f"llvm.masked.store.{suffix}.p0"
     masked_store = module.globals.get(store_name) or ir.Function(
         module, ir.FunctionType(ir.VoidType(), [vec, PTR, I32, ir.VectorType(I1, lanes)]), store_name)
-
-    def splat_i64(x):
-        mask = ir.Constant(ir.VectorType(I32, lanes), [0] * lanes)
-        return b.shuffle_vector(b.insert_element(ir.Constant(ivec, None), x, i64(0)), ir.Constant(ivec, None), mask)
 
     def at(base, offset):
         return b.gep(base, [offset], source_etype=T)
@@ -209,7 +211,7 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
                     b.store(b.select(first, x, mathlib.fast(b.fadd(b.load(ptr, typ=T), x))), ptr)
                 continue
             # masked at the column edge: one branch-free path (and a third of the code of a scalar edge loop)
-            mask = b.icmp_signed("<", b.add(splat_i64(col0), ir.Constant(ivec, list(range(lanes)))), splat_i64(N))
+            mask = column_mask(col0)
             ptr = at(C, b.add(row_base, col0))
             old = b.call(masked_load, [ptr, ir.Constant(I32, 4), mask, ir.Constant(vec, [0.0] * lanes)])
             b.call(masked_store, [b.select(first, v, mathlib.fast(b.fadd(old, v))), ptr, ir.Constant(I32, 4), mask])
@@ -219,8 +221,7 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
         if addressing.b_rows:  # contiguous in j (bj[j] = j): masked vector loads
             start = b.add(addressing.entry(addressing.bk, k), j0)
             for h in range(vectors):
-                columns = b.add(splat_i64(b.add(j0, i64(h * lanes))), ir.Constant(ivec, list(range(lanes))))
-                mask = b.icmp_signed("<", columns, splat_i64(N))
+                mask = column_mask(b.add(j0, i64(h * lanes)))
                 value = b.call(masked_load, [at(B, b.add(start, i64(h * lanes))), ir.Constant(I32, 4), mask,
                                              ir.Constant(vec, [0.0] * lanes)])
                 slot = at(packed, b.add(row, i64(h * lanes)))  # as an untyped pointer, to store a vector

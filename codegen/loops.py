@@ -21,6 +21,7 @@ from symnet.core.ir import (
     Graph,
     accesses,
     accesses_deep,
+    affine_bounds,
     fresh_indices,
     is_guard,
     is_range,
@@ -95,6 +96,8 @@ class Contraction:
     b_guards: tuple[sp.Expr, ...] = ()
     #: B holds the one column symbol contiguously: its panel is copied with vector loads
     b_rows: bool = False
+    #: C's columns are not contiguous (they are not its trailing output symbols): stored element by element
+    scattered: bool = False
 
     @property
     def strided(self) -> bool:
@@ -256,7 +259,7 @@ def _implicit_gemm(d: Def, a, b, scale, guards, names, rows_of_one: bool) -> tup
                 + (0 if contiguous else 10 * m * n) + 300)
     calls = math.prod(extents[s] for s in outer if isinstance(extents[s], int))
     return per_call * calls, Contraction(tuple(i), tuple(j), tuple(k), a.atom, b.atom, scale, d.name,
-                                         tuple(outer), tuple(on_a), tuple(on_b), rows_of_one)
+                                         tuple(outer), tuple(on_a), tuple(on_b), rows_of_one, not contiguous)
 
 
 def _loop_signature(stmts) -> tuple | None:
@@ -341,7 +344,7 @@ def _padded_read(d: Def, tensors, taken) -> tuple[Def, Def] | None:
             p = next((p for p, e in enumerate(read.indices) if sp.expand(e - x) == 0), None)
             if p is None or lo != 0 or hi != target.shape[p] - 1:
                 break
-            bounds = _affine_bounds(x, d.extents)
+            bounds = affine_bounds(x, d.extents)
             if bounds is None:
                 break
             pads[p] = (max(0, -bounds[0]), max(0, bounds[1] - (target.shape[p] - 1)))
@@ -361,20 +364,6 @@ def _padded_read(d: Def, tensors, taken) -> tuple[Def, Def] | None:
                                                                                        strict=True)))
             return copy, d.with_body(scale * value.xreplace({read.atom: moved}))
     return None
-
-
-def _affine_bounds(e: sp.Expr, extents) -> tuple[int, int] | None:
-    terms = affine_coefficients(sp.expand(e))
-    if terms is None:
-        return None
-    lo = hi = terms.get(1, 0)
-    for s, c in terms.items():
-        if s == 1:
-            continue
-        if not isinstance(extents.get(s), int):
-            return None
-        lo, hi = lo + min(0, c * (extents[s] - 1)), hi + max(0, c * (extents[s] - 1))
-    return lo, hi
 
 
 def lower_graph(graph: Graph) -> list[Kernel]:

@@ -24,7 +24,7 @@ from math import lcm
 import sympy as sp
 
 from . import functions as F
-from .ir import Dim, fresh_indices, is_data_dependent, same_dim
+from .ir import Dim, affine_bounds, fresh_indices, is_data_dependent, same_dim
 
 
 def _linear(component: sp.Expr, symbols: Sequence[sp.Symbol]) -> tuple[dict[sp.Symbol, sp.Rational], sp.Expr] | None:
@@ -44,27 +44,11 @@ def _linear(component: sp.Expr, symbols: Sequence[sp.Symbol]) -> tuple[dict[sp.S
     return coefficients, rest
 
 
-def _bounds(e: sp.Expr, ranges: Mapping[sp.Symbol, Dim]) -> tuple[int, int] | None:
-    """Least and greatest value of an integer affine expression over symbols in [0, extent); None if unknown."""
-    e = sp.expand(e)
-    lo = hi = 0
-    for term in sp.Add.make_args(e):
-        c, rest = term.as_coeff_Mul()
-        if rest == 1:
-            lo, hi = lo + c, hi + c
-            continue
-        if not (c.is_Integer and rest in ranges and isinstance(ranges[rest], int)):
-            return None
-        top = int(c) * (ranges[rest] - 1)
-        lo, hi = lo + min(0, top), hi + max(0, top)
-    return int(lo), int(hi)
-
-
 def holds_everywhere(condition: sp.Expr, ranges: Mapping[sp.Symbol, Dim]) -> bool:
     """Whether a range or divisibility guard is true at every point of the box ``ranges``."""
     if isinstance(condition, F.between):
         x, lo, hi = condition.args
-        bounds = _bounds(x, ranges)
+        bounds = affine_bounds(x, ranges)
         return bounds is not None and lo.is_Integer and hi.is_Integer and lo <= bounds[0] and bounds[1] <= hi
     if isinstance(condition, F.divides):
         m, e = condition.args

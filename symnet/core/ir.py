@@ -313,6 +313,22 @@ def accesses_deep(d: Def, names: Iterable[str]) -> set[str]:
     return found & names
 
 
+def affine_bounds(e: sp.Expr, extents: Mapping[sp.Symbol, Dim]) -> tuple[int, int] | None:
+    """Least and greatest value of an integer affine expression of symbols ranging over [0, extent); None unless
+    every coefficient is an integer and every extent known."""
+    lo = hi = 0
+    for term in sp.Add.make_args(sp.expand(e)):
+        c, rest = term.as_coeff_Mul()
+        if rest == 1:
+            lo, hi = lo + c, hi + c
+            continue
+        if not (c.is_Integer and rest in extents and isinstance(extents[rest], int)):
+            return None
+        top = int(c) * (extents[rest] - 1)
+        lo, hi = lo + min(0, top), hi + max(0, top)
+    return int(lo), int(hi)
+
+
 def same_dim(a: Dim, b: Dim) -> bool:
     return a == b or sp.expand(sp.sympify(a) - b) == 0
 

@@ -84,9 +84,9 @@ def _groups(groups: int, channels: int, out_channels: int, op: str, weight_shape
                          f"channels ({out_channels}) of the weight of shape {weight_shape}")
 
 
-def convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
-                dilation=1, groups: int = 1, padding_mode: str = "zeros") -> Tensor:
-    op = f"conv{n}d"
+def _operands(n: int, op: str, input: Tensor, weight: Tensor, bias: Tensor | None, stride, dilation):
+    """A (transposed) convolution's checked operands: the batched input, whether a batch dimension was added,
+    and stride and dilation as n positive ints."""
     _floats(op, input, weight, bias)
     x, unbatched = _batched(input, n, op)
     if weight.dim() != n + 2:
@@ -94,6 +94,31 @@ def convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor | None = Non
     stride, dilation = ntuple(stride, n, f"{op} stride"), ntuple(dilation, n, f"{op} dilation")
     if any(s < 1 for s in stride) or any(d < 1 for d in dilation):
         raise ValueError(f"{op}: stride {stride} and dilation {dilation} must be positive")
+    return x, unbatched, stride, dilation
+
+
+def _grouped(rule, x: Tensor, weight: Tensor, groups: int) -> Tensor:
+    """``rule`` over each group: its slice of the input channels and of the weight's first dimension, joined."""
+    if groups == 1:
+        return x._apply(rule, [x, weight], x.dtype)
+    per_in, per_weight = x.shape[1] // groups, weight.shape[0] // groups
+    parts = [(x[:, g * per_in:(g + 1) * per_in], weight[g * per_weight:(g + 1) * per_weight]) for g in range(groups)]
+    return cat([x._apply(rule, list(part), x.dtype) for part in parts], 1)
+
+
+def _with_bias(out: Tensor, bias: Tensor | None, n: int, op: str) -> Tensor:
+    if bias is None:
+        return out
+    channels = out.shape[1]
+    if bias.shape != (channels,):
+        raise ShapeError(f"{op}: bias of shape {bias.shape} does not match {channels} output channels")
+    return out + bias.reshape(channels, *(1,) * n)
+
+
+def convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                dilation=1, groups: int = 1, padding_mode: str = "zeros") -> Tensor:
+    op = f"conv{n}d"
+    x, unbatched, stride, dilation = _operands(n, op, input, weight, bias, stride, dilation)
     out_channels, group_channels = weight.shape[:2]
     if x.shape[1] != group_channels * groups:
         raise ShapeError(f"{op}: input of shape {input.shape} has {x.shape[1]} channels, but the weight of shape "
@@ -106,17 +131,8 @@ def convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor | None = Non
                              f"size {size + lo + hi} (input shape {input.shape}, padding {(lo, hi)}, weight shape "
                              f"{weight.shape})")
     x = _pad_op(x, pads, {"zeros": "constant"}.get(padding_mode, padding_mode))
-    if groups == 1:
-        out = x._apply(Conv(stride, dilation), [x, weight], x.dtype)
-    else:
-        per_in, per_out = x.shape[1] // groups, out_channels // groups
-        parts = [(x[:, g * per_in:(g + 1) * per_in], weight[g * per_out:(g + 1) * per_out]) for g in range(groups)]
-        out = cat([x._apply(Conv(stride, dilation), list(part), x.dtype) for part in parts], 1)
-    if bias is not None:
-        if bias.shape != (out_channels,):
-            raise ShapeError(f"{op}: bias of shape {bias.shape} does not match {out_channels} output channels")
-        out = out + bias.reshape(out_channels, *(1,) * n)
-    return _unbatch(out, unbatched)
+    out = _grouped(Conv(stride, dilation), x, weight, groups)
+    return _unbatch(_with_bias(out, bias, n, op), unbatched)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
@@ -136,11 +152,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
 def transposed_convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
                            padding=0, output_padding=0, groups: int = 1, dilation=1) -> Tensor:
     op = f"conv_transpose{n}d"
-    _floats(op, input, weight, bias)
-    x, unbatched = _batched(input, n, op)
-    if weight.dim() != n + 2:
-        raise ShapeError(f"{op}: weight of shape {weight.shape} must have {n + 2} dims")
-    stride, dilation = ntuple(stride, n, f"{op} stride"), ntuple(dilation, n, f"{op} dilation")
+    x, unbatched, stride, dilation = _operands(n, op, input, weight, bias, stride, dilation)
     padding, extra = ntuple(padding, n, f"{op} padding"), ntuple(output_padding, n, f"{op} output_padding")
     if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation, strict=True)):
         raise ValueError(f"{op}: output_padding {extra} must be smaller than either stride {stride} or dilation "
@@ -150,16 +162,8 @@ def transposed_convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor |
         raise ShapeError(f"{op}: input of shape {input.shape} has {x.shape[1]} channels, but the weight of shape "
                          f"{weight.shape} expects {in_channels}")
     _groups(groups, in_channels, per_out * groups, op, weight.shape)
-    rule = ConvTranspose(stride, dilation, padding, extra)
-    if groups == 1:
-        out = x._apply(rule, [x, weight], x.dtype)
-    else:
-        per_in = in_channels // groups
-        out = cat([x._apply(rule, [x[:, g * per_in:(g + 1) * per_in], weight[g * per_in:(g + 1) * per_in]], x.dtype)
-                   for g in range(groups)], 1)
-    if bias is not None:
-        out = out + bias.reshape(per_out * groups, *(1,) * n)
-    return _unbatch(out, unbatched)
+    out = _grouped(ConvTranspose(stride, dilation, padding, extra), x, weight, groups)
+    return _unbatch(_with_bias(out, bias, n, op), unbatched)
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
