@@ -30,7 +30,8 @@ from .frontend.creation import (
     zeros,
     zeros_like,
 )
-from .frontend.tensor import Tensor, cat, stack
+from .frontend.shaping import cat, stack
+from .frontend.tensor import Tensor
 from .frontend.trace import Traced, trace
 from .gradcheck import GradcheckReport, check_grads
 from .printing import Formulas, formulas, grad, hessian, show

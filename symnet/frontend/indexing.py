@@ -6,6 +6,7 @@ import numpy as np
 
 from ..core.ops import Slice
 from ..errors import ShapeError
+from .base import TensorBase
 
 
 def slice_op(key, shape: tuple) -> Slice:
@@ -28,3 +29,10 @@ def slice_op(key, shape: tuple) -> Slice:
         else:
             raise TypeError(f"tensor indices must be ints or slices, got {type(k).__name__}")
     return Slice(tuple(items))
+
+
+class IndexingMethods(TensorBase):
+    __slots__ = ()
+
+    def __getitem__(self, key):
+        return self._apply(slice_op(key, self.shape), [self], self.dtype)

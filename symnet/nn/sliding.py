@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from ..core.dtypes import int64, is_float
 from ..core.windows import AdaptiveIndex, AdaptivePool, Conv, ConvTranspose, Fold, Pad, Pool, Unfold, WindowIndex
 from ..errors import DTypeError, ShapeError
-from ..frontend.tensor import Tensor, cat
+from ..frontend.shaping import cat
+from ..frontend.tensor import Tensor
 
 
 def ntuple(value, n: int, name: str) -> tuple[int, ...]:
