@@ -242,3 +242,22 @@ def test_remaining_pytorch_named_api():
     schedule = sn.optim.lr_scheduler.ExponentialLR(sn.optim.SGD(model.parameters(), lr=0.1), gamma=0.5)
     schedule.step()
     assert schedule.get_last_lr() == [pytest.approx(0.05)]
+
+
+def test_a_tensor_the_model_makes_is_a_constant_of_the_step():
+    """A tensor made in forward (a mask, a scale) is neither a parameter nor the batch: the step binds it."""
+    class Scaled(sn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = sn.nn.Linear(2, 1).double()
+            self.scale = sn.tensor([[3.0]], dtype=sn.float64)
+
+        def forward(self, x):
+            return self.linear(x) * self.scale + sn.tensor([0.5], dtype=sn.float64)
+
+    model = Scaled()
+    x, y = np.ones((4, 2)), np.zeros((4, 1))
+    expected = (model.linear(sn.tensor(x, dtype=sn.float64)) * 3 + 0.5).numpy()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.0))
+    assert step.step(x, y) == pytest.approx(float((expected ** 2).mean()))
+    np.testing.assert_allclose(step.predict(x).numpy(), expected)

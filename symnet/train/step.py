@@ -41,6 +41,8 @@ class _Slots:
     x: int
     y: int
     count: int
+    #: tensors the model made or holds that are neither parameters nor the batch: their values at the trace
+    constants: list[tuple[int, np.ndarray]]
 
 
 class CompiledStep:
@@ -59,9 +61,11 @@ class CompiledStep:
         self._formulas: Formulas | None = None
 
     # ---------------------------------------------------------------- building
-    def _trace(self, x: Tensor, y: Tensor | None) -> tuple[Graph, dict[int | str, Input], frozenset[str]]:
-        """The forward graph (model, then loss if ``y`` is given) with a symbolic batch dimension, and the
-        input of each traced leaf (by the tensor's id; the batch's also as ``"X"`` and ``"Y"``)."""
+    def _trace(self, x: Tensor, y: Tensor | None) -> tuple[Graph, dict[int | str, Input], frozenset[str],
+                                                           dict[str, np.ndarray]]:
+        """The forward graph (model, then loss if ``y`` is given) with a symbolic batch dimension, the input of
+        each traced leaf (by the tensor's id; the batch's also as ``"X"`` and ``"Y"``), and the values of the
+        other leaves, constants of the step (by input name)."""
         X = Tensor(x.numpy(), x.shape, x.dtype, name="X")
         Y = None if y is None else Tensor(y.numpy(), y.shape, y.dtype, name="Y")
         self.model.name_parameters()
@@ -75,13 +79,17 @@ class CompiledStep:
         by_name = {t.name: t for t in prog.graph.inputs}
         handles = {id(traced.tensors[p]): by_name[prog.names[p]] for p in traced.leaves}
         handles["X"], handles["Y"] = handles.get(id(X)), handles.get(id(Y))
-        return pipeline.simplify(prog.graph, keep), handles, keep
+        params = {id(p) for _, p in self.named}
+        constants = {handles[id(t)].name: value for t, value in zip((traced.tensors[p] for p in traced.leaves),
+                                                                     traced.leaf_values(), strict=True)
+                     if id(t) not in params and id(t) not in batch}
+        return pipeline.simplify(prog.graph, keep), handles, keep, constants
 
     def _build_step(self, x: Tensor, y: Tensor) -> None:
         """lower → simplify → differentiate → extend by the optimizer's update → simplify → compile with the
         driver's repeat (parameters and states fed back, the step count as a counter, minibatches gathered)."""
         stages = _compile_progress()
-        forward, handles, keep = self._trace(x, y)
+        forward, handles, keep, constants = self._trace(x, y)
         stages.update(1)
         root = forward.outputs[0]
         params = [p for _, p in self.named if p.requires_grad]
@@ -113,7 +121,8 @@ class CompiledStep:
         self._slots = _Slots([(p, position[handles[id(p)].name],
                                {s: position[i.name] for s, i in u.state_inputs.items()}, tuple(u.new_state))
                               for p, u in zip(params, updates, strict=True)],
-                             position[lr.name], position[t.name], position["X"], position["Y"], len(graph.inputs))
+                             position[lr.name], position[t.name], position["X"], position["Y"], len(graph.inputs),
+                             [(position[n], v) for n, v in constants.items() if n in position])
 
     # ---------------------------------------------------------------- training
     def _inputs(self, advance: int, x: np.ndarray, y: np.ndarray, in_place: bool = False) -> list[np.ndarray]:
@@ -134,6 +143,8 @@ class CompiledStep:
         values[slots.lr] = np.array(opt.lr, dtype=float64)
         values[slots.t] = np.array(opt.param_state(first)["step"] - advance + 1, dtype=float64)
         values[slots.x], values[slots.y] = x, y
+        for k, value in slots.constants:
+            values[k] = value
         return values
 
     def step(self, x, y) -> float:
@@ -274,14 +285,17 @@ class CompiledStep:
         """The model's output on a batch, compiled once (batch size symbolic)."""
         x = self._batch(x, "x")
         if self._predict is None:
-            forward, handles, _ = self._trace(x, None)
+            forward, handles, _, constants = self._trace(x, None)
             position = {inp.name: k for k, inp in enumerate(forward.inputs)}
             slots = [(p, position[handles[id(p)].name]) for _, p in self.named if handles.get(id(p))]
-            self._predict = (pipeline.compile_graph(forward), slots, position["X"], len(forward.inputs))
-        executable, slots, at_x, count = self._predict
+            fixed = [(position[n], v) for n, v in constants.items() if n in position]
+            self._predict = (pipeline.compile_graph(forward), slots, fixed, position["X"], len(forward.inputs))
+        executable, slots, fixed, at_x, count = self._predict
         values: list = [None] * count
         for p, k in slots:
             values[k] = p.numpy()
+        for k, value in fixed:
+            values[k] = value
         values[at_x] = x.numpy()
         (out,) = executable.call(values)
         return Tensor(out, out.shape, out.dtype)
