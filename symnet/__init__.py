@@ -15,6 +15,11 @@ from . import backend, data, nn, optim
 from .checkpoint import load, save
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
 from .errors import DTypeError, GradError, IndexRangeError, ShapeError, SymnetError
+from .frontend import indexing as _indexing
+from .frontend import linalg as _linalg
+from .frontend import pointwise as _pointwise
+from .frontend import reductions as _reductions
+from .frontend import shaping as _shaping
 from .frontend.autograd import is_grad_enabled, no_grad
 from .frontend.creation import (
     arange,
@@ -30,7 +35,6 @@ from .frontend.creation import (
     zeros,
     zeros_like,
 )
-from .frontend.shaping import cat, stack
 from .frontend.tensor import Tensor
 from .frontend.trace import Traced, trace
 from .gradcheck import GradcheckReport, check_grads
@@ -52,16 +56,17 @@ def _function(method: str):
     return fn
 
 
-_FUNCTIONS = (
-    "exp log log1p sqrt abs sign sin cos tanh erf sigmoid relu softplus clamp pow sum mean max min amax argmax "
-    "logsumexp softmax log_softmax matmul reshape flatten transpose permute unsqueeze squeeze gather square"
-).split()
-for _name in _FUNCTIONS:
-    globals()[_name] = _function("__matmul__" if _name == "matmul" else _name)
-matmul.__name__ = "matmul"  # noqa: F821 - defined just above
+# the function form of tensor methods and the groups' own functions, as each method group lists them
+_FUNCTIONS = []
+for _group in (_pointwise, _reductions, _shaping, _linalg, _indexing):
+    for _name in _group.FUNCTIONS:
+        globals()[_name] = _function(_name)
+    for _name in _group.PUBLIC:
+        globals()[_name] = getattr(_group, _name)
+    _FUNCTIONS += [*_group.FUNCTIONS, *_group.PUBLIC]
 
 __all__ = [
-    "Tensor", "cat", "stack",
+    "Tensor",
     "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
     "randn", "rand", "manual_seed", "trace", "Traced", "no_grad", "is_grad_enabled", "grad", "hessian", "formulas",
     "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "compile",

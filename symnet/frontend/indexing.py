@@ -31,6 +31,11 @@ def slice_op(key, shape: tuple) -> Slice:
     return Slice(tuple(items))
 
 
+#: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
+FUNCTIONS = ()
+#: this module's functions offered as ``symnet.<name>``
+PUBLIC = ()
+
 class IndexingMethods(TensorBase):
     __slots__ = ()
 

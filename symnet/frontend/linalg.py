@@ -7,6 +7,10 @@ from ..errors import DTypeError
 from .base import TensorBase
 from .pointwise import _as_tensor
 
+#: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
+FUNCTIONS = ("matmul",)
+#: this module's functions offered as ``symnet.<name>``
+PUBLIC = ()
 
 class LinalgMethods(TensorBase):
     __slots__ = ()
@@ -20,3 +24,6 @@ class LinalgMethods(TensorBase):
 
     def __rmatmul__(self, other):
         return _as_tensor(other, self).__matmul__(self)
+
+    def matmul(self, other):
+        return self @ other

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 
+#: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
+FUNCTIONS = ("exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh", "erf", "sigmoid", "relu", "softplus",
+             "clamp", "pow", "square")
+#: this module's functions offered as ``symnet.<name>``
+PUBLIC = ()
+
 class PointwiseMethods(TensorBase):
     __slots__ = ()
 

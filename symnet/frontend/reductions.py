@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
+#: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
+FUNCTIONS = ("sum", "mean", "max", "min", "amax", "argmax", "logsumexp", "softmax", "log_softmax")
+#: this module's functions offered as ``symnet.<name>``
+PUBLIC = ()
+
 class ReductionMethods(TensorBase):
     __slots__ = ()
 

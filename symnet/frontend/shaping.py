@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 
+#: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
+FUNCTIONS = ("reshape", "flatten", "transpose", "permute", "unsqueeze", "squeeze", "gather")
+#: this module's functions offered as ``symnet.<name>``
+PUBLIC = ("cat", "stack")
+
 class ShapeMethods(TensorBase):
     __slots__ = ()
 
