@@ -324,6 +324,11 @@ class KernelEmitter:
             return self.b.add(acc, value)
         return self._reassoc(self.b.fadd(acc, value))
 
+    def combine_product(self, acc, value):
+        if isinstance(acc.type, ir.IntType):
+            return self.b.mul(acc, value)
+        return self._reassoc(self.b.fmul(acc, value))
+
     @staticmethod
     def _reassoc(instr):
         """Reductions alone may reassociate: a float sum vectorizes only with it."""
@@ -338,8 +343,8 @@ class KernelEmitter:
             value_type = I64 if self.is_int(s.value) else self.float
             acc = self.alloca(value_type)
             pos = self.alloca(I64) if s.op == "argmax" else None
-            if s.op == "sum":
-                b.store(ir.Constant(value_type, 0), acc)
+            if s.op in ("sum", "prod"):
+                b.store(ir.Constant(value_type, int(s.op == "prod")), acc)
             elif value_type == I64:
                 b.store(ir.Constant(I64, -(2**63)), acc)
             else:
@@ -370,8 +375,8 @@ class KernelEmitter:
                 continue
             v = self.float_value(s.value) if value_type != I64 else self.int_value(s.value)
             current = b.load(acc, typ=value_type)
-            if s.op == "sum":
-                b.store(self.combine_sum(current, v), acc)
+            if s.op in ("sum", "prod"):
+                b.store(self.combine_sum(current, v) if s.op == "sum" else self.combine_product(current, v), acc)
                 continue
             if value_type == I64:
                 better = b.icmp_signed(">", v, current)
@@ -542,6 +547,18 @@ class KernelEmitter:
         with self.clamped_reads():
             return self.float_value(e)
 
+    def word(self, e: sp.Expr) -> ir.Value:
+        if self.is_int(e):
+            return self.int_value(e)
+        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
+            return self.truncate(self.read(e)[0])  # in the read's own precision, not the definition's
+        return self.truncate(self.float_value(e))
+
+    def bits(self, op: str, a: ir.Value, b: ir.Value | int) -> ir.Value:
+        if isinstance(b, int):
+            b = ir.Constant(I64, b - (1 << 64) if b >= 1 << 63 else b)
+        return {"+": self.b.add, "*": self.b.mul, "^": self.b.xor, ">>": self.b.lshr}[op](a, b)
+
     def to_float(self, condition: ir.Value) -> ir.Value:
         return self.b.uitofp(condition, self.float)
 
@@ -591,8 +608,12 @@ class KernelEmitter:
             for a in e.args:
                 if isinstance(a, sp.Pow) and a.exp.is_Integer and a.exp < 0:
                     den.append(sp.Pow(a.base, -a.exp))
+                elif a.is_Rational and a.q != 1:  # x/3 is divided, as PyTorch does (x·0.333… rounds twice)
+                    num.append(sp.Integer(a.p))
+                    den.append(sp.Integer(a.q))
                 else:
                     num.append(a)
+            num = [a for a in num if a != 1] if len(num) > 1 else num
             if num and num[0] == -1:
                 v = A.neg(self.float_value(sp.Mul(*num[1:]))) if num[1:] else self.const(-1.0)
             else:

@@ -58,7 +58,7 @@ class Zero:
 class Reduce:
     """A register accumulator: initialized, updated in the inner loops, stored after them."""
 
-    op: str  # sum | max | argmax
+    op: str  # sum | prod | max | argmax
     value: sp.Expr
     position: sp.Expr  # flattened reduction position, for argmax
     loops: list
@@ -400,7 +400,7 @@ def show_loops(kernels: list[Kernel]) -> str:
                 lines.append(f"{pad}{s.buffer}[{idx(s.i)} | {idx(s.j)}] = {s.scale}·Σ_{idx(s.k)} {guard}{s.a}·{s.b}"
                              "   # register-tiled micro-kernel over packed panels")
             else:
-                init = {"sum": "0", "max": "-inf", "argmax": "-inf, 0"}[s.op]
+                init = {"sum": "0", "prod": "1", "max": "-inf", "argmax": "-inf, 0"}[s.op]
                 lines.append(f"{pad}acc = {init}")
                 inner = s.loops
                 walk_reduce(inner, s, depth)
@@ -409,7 +409,8 @@ def show_loops(kernels: list[Kernel]) -> str:
 
     def walk_reduce(loops, s, depth):
         if not loops:
-            op = {"sum": "acc += {}", "max": "acc = max(acc, {})", "argmax": "acc = argmax(acc, {})"}[s.op]
+            op = {"sum": "acc += {}", "prod": "acc *= {}", "max": "acc = max(acc, {})",
+                  "argmax": "acc = argmax(acc, {})"}[s.op]
             lines.append("    " * depth + op.format(sp.sstr(s.value)))
             return
         loop = loops[0]

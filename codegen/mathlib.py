@@ -96,7 +96,11 @@ class Arith:
         return fast(self.b.fmul(x, y))
 
     def div(self, x, y):
-        return fast(self.b.fdiv(x, y))
+        """x / y correctly rounded, as PyTorch divides: no ``arcp``, which lets LLVM multiply by a rounded 1/y
+        (``(3 − 3)/3`` would become ``fma(3, −0.33333334, 1) = −3e-8``)."""
+        quotient = self.b.fdiv(x, y)
+        quotient.flags.extend(flag for flag in FLAGS if flag != "arcp")
+        return quotient
 
     def neg(self, x):
         return fast(self.b.fneg(x))
@@ -436,16 +440,80 @@ def _erf(a: Arith, x):
     erfc = exp(−x²)·num/den: the rational fits exp(x²)·erfc(x) ≈ 1/(√π·x), and its error reaches erf scaled by
     erfc/erf ≤ 0.31. x² is not rounded: hi is x with its low mantissa bits cleared, so hi² is exact, and
     exp(−x²) = exp(−hi²)·exp(d) with d = (hi − x)(hi + x) tiny (≥ −2⁻²⁴·x² in double, −2⁻¹⁰·x² in float)."""
-    b, p, fit = a.b, a.p, ERF_FITS[a.p.T]
+    fit = ERF_FITS[a.p.T]
     ax = a.abs(x)
     small = a.add(ax, a.mul(ax, a.horner(a.mul(ax, ax), fit.small)))
+    big = a.select(a.gt(ax, a.c(fit.saturates)), a.c(1.0), a.sub(a.c(1.0), _erfc_tail(a, ax)))
+    return a.copysign(a.select(a.lt(ax, a.c(fit.split)), small, big), x)
+
+
+def _erfc_tail(a: Arith, ax):
+    """erfc(x) for x ≥ the fit's split (up to where it saturates), as ``_erf`` describes."""
+    b, p, fit = a.b, a.p, ERF_FITS[a.p.T]
     low_bits = p.mantissa_bits // 2 + 1
     hi = b.bitcast(b.and_(b.bitcast(ax, p.int_type), a.i(-(1 << low_bits))), p.T)
     d = a.mul(a.sub(hi, ax), a.add(hi, ax))
     gauss = a.mul(_exp(a, a.neg(a.mul(hi, hi))), a.horner(d, [1.0, 1.0, 0.5]))  # exp(d) ≈ 1 + d + d²/2
-    erfc = a.mul(gauss, a.div(a.horner(ax, fit.num), a.horner(ax, fit.den)))
-    big = a.select(a.gt(ax, a.c(fit.saturates)), a.c(1.0), a.sub(a.c(1.0), erfc))
-    return a.copysign(a.select(a.lt(ax, a.c(fit.split)), small, big), x)
+    return a.mul(gauss, a.div(a.horner(ax, fit.num), a.horner(ax, fit.den)))
+
+
+#: Giles, "Approximating the erfinv function" (GPU Computing Gems, 2011): single-precision minimax polynomials
+#: in w = −log(1 − y²), below w = 5 (in w − 2.5) and above (in √w − 3).
+GILES_CENTRAL = (1.50140941, 0.246640727, -0.00417768164, -0.00125372503, 0.00021858087, -4.39150654e-06,
+                 -3.5233877e-06, 3.43273939e-07, 2.81022636e-08)
+GILES_TAIL = (2.83297682, 1.00167406, 0.00943887047, -0.0076224613, 0.00573950773, -0.00367342844, 0.00134934322,
+              0.000100950558, -0.000200214257)
+#: Newton steps after Giles' approximation (relative error 4·10⁻⁷): one in float32, two in float64
+ERFINV_NEWTON = {F32: 1, F64: 2}
+
+
+def _erfinv(a: Arith, y):
+    """Giles' approximation, then Newton steps on erf(x) − y; for |y| > 0.8 the residual is taken as
+    (1 − |y|) − erfc(|x|) (1 − |y| is exact there; erfc's error is a tenth of erf's ulp). Near ±1 the residual is
+    mostly rounding: a step of more than 1% (noise; Giles is within 4·10⁻⁷ where fitted) is not taken. ±∞ at
+    ±1, NaN beyond."""
+    b, c = a.b, a.c
+    ay = a.abs(y)
+    w = a.neg(_log(a, a.mul(a.sub(c(1.0), ay), a.add(c(1.0), ay))))
+    central = a.horner(a.sub(w, c(2.5)), GILES_CENTRAL)
+    root = a.intrinsic("llvm.sqrt", a.select(a.lt(w, c(5.0)), c(5.0), w))
+    x = a.mul(a.select(a.lt(w, c(5.0)), central, a.horner(a.sub(root, c(3.0)), GILES_TAIL)), ay)
+    tail = a.gt(ay, c(0.8))
+    for _ in range(ERFINV_NEWTON[a.p.T]):
+        erfc = _erfc_tail(a, a.select(tail, x, c(1.0)))
+        residual = a.select(tail, a.sub(a.sub(c(1.0), ay), erfc), a.sub(_erf(a, x), ay))
+        slope = a.mul(c(2 / math.sqrt(math.pi)), _exp(a, a.neg(a.mul(x, x))))
+        step = a.div(residual, slope)
+        x = a.select(a.lt(a.abs(step), a.mul(a.abs(x), c(0.01))), a.sub(x, step), x)
+    x = a.select(b.fcmp_ordered("==", ay, c(1.0)), c(math.inf), x)
+    x = a.select(b.fcmp_unordered("ugt", ay, c(1.0)), c(math.nan), x)
+    return a.copysign(x, y)
+
+
+def _floor_divide(a: Arith, x, y):
+    """⌊x/y⌋ as Python computes it for floats: from the exact fmod, the quotient (x − mod)/y is (near) an integer;
+    x/y itself where y = 0 (±∞ or NaN)."""
+    c, b = a.c, a.b
+    mod = b.frem(x, y)
+    div = a.div(a.sub(x, mod), y)
+    opposite = b.and_(b.fcmp_ordered("!=", mod, c(0.0)), b.xor(a.lt(y, c(0.0)), a.lt(mod, c(0.0))))
+    div = a.select(opposite, a.sub(div, c(1.0)), div)
+    whole = a.intrinsic("llvm.floor", div)
+    whole = a.select(a.gt(a.sub(div, whole), c(0.5)), a.add(whole, c(1.0)), whole)
+    whole = a.select(b.fcmp_ordered("==", div, c(0.0)), a.copysign(c(0.0), a.div(x, y)), whole)
+    return a.select(b.fcmp_ordered("==", y, c(0.0)), a.div(x, y), whole)
+
+
+def _remainder(a: Arith, x, y):
+    """x mod y with the sign of y (Python's %): fmod, shifted by y where their signs differ."""
+    c, b = a.c, a.b
+    mod = b.frem(x, y)
+    opposite = b.and_(b.fcmp_ordered("!=", mod, c(0.0)), b.xor(a.lt(y, c(0.0)), a.lt(mod, c(0.0))))
+    return a.select(opposite, a.add(mod, y), mod)
+
+
+def _rounding(intrinsic: str):
+    return 1, lambda a, x: a.intrinsic(intrinsic, x)
 
 
 #: name → (arity, builder): the lowering table of the transcendental functions.
@@ -460,6 +528,13 @@ FUNCTIONS = {
     "sigmoid": (1, _sigmoid),
     "softplus": (3, _softplus),
     "erf": (1, _erf),
+    "erfinv": (1, _erfinv),
+    "floor": _rounding("llvm.floor"),
+    "ceil": _rounding("llvm.ceil"),
+    "trunc": _rounding("llvm.trunc"),
+    "round": _rounding("llvm.roundeven"),
+    "floor_divide": (2, _floor_divide),
+    "remainder": (2, _remainder),
 }
 
 

@@ -11,32 +11,50 @@ tensor([5.])
 x + 2*w + 1
 """
 
-from . import backend, data, nn, optim
+from . import autograd, backend, data, nn, optim, utils
 from .checkpoint import load, save
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
-from .errors import DTypeError, GradError, IndexRangeError, ShapeError, SymnetError
+from .errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError, SymnetError
 from .frontend import indexing as _indexing
+from .frontend import inplace as _inplace
 from .frontend import linalg as _linalg
 from .frontend import pointwise as _pointwise
 from .frontend import reductions as _reductions
 from .frontend import shaping as _shaping
 from .frontend.autograd import is_grad_enabled, no_grad
 from .frontend.creation import (
+    BoolTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
     arange,
+    empty,
+    empty_like,
+    eye,
     from_numpy,
     full,
+    full_like,
     linspace,
     manual_seed,
+    normal,
     ones,
     ones_like,
     rand,
+    rand_like,
+    randint,
+    randint_like,
     randn,
+    randn_like,
+    randperm,
     tensor,
     zeros,
     zeros_like,
 )
+from .frontend.device import DeviceError, device
 from .frontend.tensor import Tensor
-from .frontend.trace import Traced, trace
+from .frontend.trace import Traced
+from .frontend.trace import trace as _trace_structure
 from .gradcheck import GradcheckReport, check_grads
 from .printing import Formulas, formulas, grad, hessian, show
 from .train import CompiledStep, compile
@@ -58,7 +76,7 @@ def _function(method: str):
 
 # the function form of tensor methods and the groups' own functions, as each method group lists them
 _FUNCTIONS = []
-for _group in (_pointwise, _reductions, _shaping, _linalg, _indexing):
+for _group in (_pointwise, _reductions, _shaping, _linalg, _indexing, _inplace):
     for _name in _group.FUNCTIONS:
         globals()[_name] = _function(_name)
     for _name in _group.PUBLIC:
@@ -68,9 +86,20 @@ for _group in (_pointwise, _reductions, _shaping, _linalg, _indexing):
 __all__ = [
     "Tensor",
     "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
-    "randn", "rand", "manual_seed", "trace", "Traced", "no_grad", "is_grad_enabled", "grad", "hessian", "formulas",
-    "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "compile",
-    "CompiledStep", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
+    "randn", "rand", "manual_seed", "trace", "Traced", "device", "DeviceError", "NotSupportedError", "no_grad",
+    "is_grad_enabled", "grad", "hessian", "formulas",
+    "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "autograd", "utils",
+    "compile", "CompiledStep", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DTypeError",
     "IndexRangeError", "GradError", *_FUNCTIONS,
+    "empty", "empty_like", "full_like", "eye", "normal", "rand_like", "randn_like", "randint", "randint_like",
+    "randperm", "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor",
 ]
+
+
+def trace(outputs):
+    """``torch.trace(matrix)`` for a tensor (the sum of its diagonal); for a list of output tensors, the
+    structure the pipeline derives from (the pipeline's first stage)."""
+    if isinstance(outputs, Tensor):
+        return outputs.trace()
+    return _trace_structure(outputs)

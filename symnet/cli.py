@@ -136,16 +136,18 @@ def _method(name: str) -> Callable:
     return lambda x, *numbers: getattr(x, name)(*numbers)
 
 
-def _gelu(approximate: str) -> Callable:
-    def build(x):
-        from .nn.functional import gelu
+def _functional(name: str, **fixed) -> Callable:
+    """``symnet.nn.functional.<name>(x, *numbers, **fixed)``."""
+    def build(x, *numbers):
+        from .nn import functional
 
-        return gelu(x, approximate=approximate)
+        return getattr(functional, name)(x, *numbers, **fixed)
 
     return build
 
 
-#: Every element function of ``symnet rules``, by the name it has there.
+#: Every element function of ``symnet rules`` by the name it has there, except ``where``, whose condition is
+#: not something an expression of numbers can state.
 FUNCTIONS: dict[str, Function] = {
     "add": Function(("x", "y"), 2, operator.add, arithmetic=True),
     "sub": Function(("x", "y"), 2, operator.sub, arithmetic=True),
@@ -154,11 +156,26 @@ FUNCTIONS: dict[str, Function] = {
     "pow": Function(("x", "y"), 2, operator.pow, arithmetic=True),
     "neg": Function(("x",), 1, operator.neg, arithmetic=True),
     **{name: Function(("x",), 1, _method(name))
-       for name in ("exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh", "erf", "sigmoid", "relu")},
+       for name in ("exp", "expm1", "exp2", "log", "log1p", "log2", "sqrt", "rsqrt", "reciprocal", "abs", "sign",
+                    "sin", "cos", "tanh", "erf", "erfinv", "sigmoid", "relu", "floor", "ceil", "trunc", "round",
+                    "frac")},
+    **{name: Function(("x", "y"), 2, _method(name), operands=2)
+       for name in ("maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder")},
+    **{name: Function(("x",), 1, _functional(name))
+       for name in ("silu", "mish", "logsigmoid", "softsign", "tanhshrink", "hardsigmoid", "hardswish")},
+    "logit": Function(("x", "eps"), 1, _method("logit")),
+    "nan_to_num": Function(("x", "nan", "posinf", "neginf"), 1, _method("nan_to_num")),
+    "lerp": Function(("x", "y", "weight"), 3, _method("lerp"), operands=2),
     "leaky_relu": Function(("x", "negative_slope"), 1, _method("leaky_relu")),
+    "prelu": Function(("x", "weight"), 2, lambda x, weight: x._map("prelu", weight, result="float")),
+    "elu": Function(("x", "alpha"), 1, _functional("elu")),
+    "hardtanh": Function(("x", "min_val", "max_val"), 1, _functional("hardtanh")),
+    "threshold": Function(("x", "threshold", "value"), 3, _functional("threshold")),
+    "hardshrink": Function(("x", "lambd"), 1, _functional("hardshrink")),
+    "softshrink": Function(("x", "lambd"), 1, _functional("softshrink")),
     "softplus": Function(("x", "beta", "threshold"), 1, _method("softplus")),
-    "gelu": Function(("x",), 1, _gelu("none")),
-    "gelu_tanh": Function(("x",), 1, _gelu("tanh")),
+    "gelu": Function(("x",), 1, _functional("gelu", approximate="none")),
+    "gelu_tanh": Function(("x",), 1, _functional("gelu", approximate="tanh")),
     "clamp": Function(("x", "min", "max"), 2, _method("clamp")),
     "stop_gradient": Function(("x",), 1, lambda x: x._map("stop_gradient")),
     "binary_cross_entropy": Function(("p", "t"), 2, lambda p, t: p._map("binary_cross_entropy", t, result="float"),

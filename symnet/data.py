@@ -76,12 +76,26 @@ def random_split(dataset, lengths: Sequence[float], generator=None) -> list[Subs
 class DataLoader:
     """Minibatches of a dataset: ``batch_size``, ``shuffle`` (a fresh permutation each epoch from ``generator``,
     an int seed or symnet's ``manual_seed`` generator), ``drop_last``; the last batch may be short.
-    ``sampler`` (an iterable of indices, or a callable giving one per epoch) fixes the order instead."""
+    ``sampler`` (an iterable of indices, or a callable giving one per epoch) fixes the order instead.
+    PyTorch's loading-performance options (``num_workers``, ``pin_memory``, ``prefetch_factor``, …) are
+    accepted and change nothing: batches of in-memory tensors are slices, made in the calling thread."""
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 generator=None, sampler=None):
+    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, sampler=None, batch_sampler=None,
+                 num_workers: int = 0, collate_fn=None, pin_memory: bool = False, drop_last: bool = False,
+                 timeout: float = 0, worker_init_fn=None, multiprocessing_context=None, generator=None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True):
+        for name, given in (("batch_sampler", batch_sampler), ("collate_fn", collate_fn)):
+            if given is not None:
+                raise NotImplementedError(f"DataLoader: {name} is not supported yet; batches are slices of the "
+                                          "dataset in sampler order")
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be positive, got {batch_size}")
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to disable "
+                             "multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
         self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
         self.generator, self.sampler = generator, sampler
 

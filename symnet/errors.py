@@ -23,3 +23,7 @@ class GradError(SymnetError, RuntimeError):
 
 class LoweringError(SymnetError):
     """An element expression the backend has no lowering for."""
+
+
+class NotSupportedError(SymnetError, NotImplementedError):
+    """A PyTorch feature symnet does not offer yet (RReLU's random slopes in training)."""

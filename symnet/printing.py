@@ -117,7 +117,7 @@ class Formulas:
         if d.combine == "assign" or not reduced:
             return lhs, body
         over = ",".join(str(s) for s in reduced)
-        op = {"sum": ("Σ", r"\sum", "sum"), "max": ("max", r"\max", "max"),
+        op = {"sum": ("Σ", r"\sum", "sum"), "prod": ("Π", r"\prod", "prod"), "max": ("max", r"\max", "max"),
               "argmax": ("argmax", r"\operatorname{argmax}", "argmax")}[d.combine]
         if style == "latex":
             return lhs, rf"{op[1]}_{{{over}}} \left({body}\right)" if d.combine != "sum" else \

@@ -78,10 +78,11 @@ FD_RUNS = [(a, c) for a, c, d in RUNS if d == "float64" and c.grad and c.fd]
 
 @pytest.mark.parametrize(("area", "case"), FD_RUNS, ids=[f"{a}:{c.name}" for a, c in FD_RUNS])
 def test_gradient_against_finite_differences(area, case):
+    stored = fixture(area, case, "float64")
+    if "error" in stored or not any(k.startswith("grad/") for k in stored):
+        pytest.skip("PyTorch refuses the call or it has no gradient")  # covered by test_matches_pytorch
     xs = leaves(case, "float64")
     slots = [i for i, x in enumerate(xs) if x.requires_grad]
-    if not slots:
-        pytest.skip("no float operand")  # not a gradient case: covered by test_matches_pytorch
 
     def fn(*floats):
         merged = list(xs)
@@ -90,7 +91,8 @@ def test_gradient_against_finite_differences(area, case):
         result = [r for r in outputs(case.fn(sn, *merged)) if r.dtype.kind == "f"]
         return sum((r.sum() * (k + 1) for k, r in enumerate(result[1:], 1)), result[0])
 
-    sn.check_grads(fn, [xs[i] for i in slots], order=1)
+    with sn.backend.use("reference"):  # the derivation is what is checked: no native compile needed
+        sn.check_grads(fn, [xs[i] for i in slots], order=1)
 
 
 #: a compiled step per case costs a native compile (~0.3 s): float64 in CI, every dtype with SYMNET_DEEP=1

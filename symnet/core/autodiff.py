@@ -5,7 +5,8 @@ For ``T[out(d)] = combine_d f(…, A[α(d)], …)`` the adjoint contribution to 
     dA[α(d)] += dT[out(d)] · w(d) · ∂f/∂A[α(d)]          for every d in the domain
 
 with the weight ``w`` of the combine: 1 for assign and sum, ``[position = argmax]`` for max with first-index
-ties and ``[f = T]/count`` for max with even ties.
+ties, ``[f = T]/count`` for max with even ties and, for prod, the product of the other factors
+``Π_{r' ≠ r} f(r')`` over a copy r' of the reduced indices (exact where factors are zero: no division).
 SymPy computes ``∂f/∂A`` on the element body only; the index algebra is ours:
 
 - α a selection of domain symbols (matmul, broadcasting, transposes, reductions): the contribution is a
@@ -71,6 +72,15 @@ def _fold_guards(e: sp.Expr) -> sp.Expr:
     return e.replace(lambda m: isinstance(m, sp.Mul) and any(is_marker(f) for f in m.args), fold)
 
 
+def _position(symbols: Sequence[sp.Symbol], sizes: Sequence) -> sp.Expr:
+    """The row-major flattened position of index ``symbols`` in a box of ``sizes``."""
+    position, stride = sp.Integer(0), sp.Integer(1)
+    for s, size in zip(reversed(symbols), reversed(sizes), strict=True):
+        position += s * stride
+        stride *= size
+    return position
+
+
 class _Adjoints:
     def __init__(self, graph: Graph):
         self.graph = graph
@@ -97,6 +107,8 @@ class _Adjoints:
         here = access(d.name, d.out)
         if d.combine in ("assign", "sum"):
             return sp.Integer(1)
+        if d.combine == "prod":
+            return self.others(d) if d.reduced else sp.Integer(1)
         if d.ties == "even":
             count = Def(self.fresh(d.name + "_ties"), d.shape, d.dtype, d.domain, d.out,
                         F.eq(d.body, here), "sum", label=f"ties of {d.name}")
@@ -105,11 +117,19 @@ class _Adjoints:
         arg = Def(self.fresh(d.name + "_argmax"), d.shape, int64, d.domain, d.out,
                   d.body, "argmax", d.ties, label=f"argmax of {d.name}")
         self.defs.append(arg)
-        position, stride = sp.Integer(0), sp.Integer(1)
-        for r in reversed(d.reduced):
-            position += r * stride
-            stride *= d.extents[r]
-        return F.eq(position, access(arg.name, d.out))
+        return F.eq(_position(d.reduced, [d.extents[r] for r in d.reduced]), access(arg.name, d.out))
+
+    def others(self, d: Def) -> sp.Expr:
+        """``Π_{r' ≠ r} f(r')`` at each domain point: a product over a fresh copy r' of the reduced indices."""
+        sizes = [d.extents[r] for r in d.reduced]
+        copies = fresh_indices(sizes, avoid=d.symbols)
+        body = F.guarded(d.body.xreplace(dict(zip(d.reduced, copies, strict=True))), sp.Integer(1),
+                         F.ne(_position(copies, sizes), _position(d.reduced, sizes)))
+        others = Def(self.fresh(d.name + "_others"), tuple(e for _, e in d.domain), d.dtype,
+                     (*d.domain, *zip(copies, sizes, strict=True)), d.symbols, body, "prod",
+                     label=f"other factors of {d.name}")
+        self.defs.append(others)
+        return access(others.name, d.symbols)
 
     # -- the index algebra
     def contribute(self, d: Def, dT: str, weight: sp.Expr, read) -> None:

@@ -186,8 +186,14 @@ class clamp(NamedFunction):
     value_kind = "same"
 
     def fdiff(self, argindex=1):
+        """PyTorch's rule for tensor bounds too: ``lo`` takes the gradient where x < lo < hi, ``hi`` where x > hi
+        or hi < lo (where the bounds cross, the result is hi)."""
         x, lo, hi = self.args
-        return between(x, lo, hi) if argindex == 1 else sp.Integer(0)
+        if argindex == 1:
+            return between(x, lo, hi)
+        if argindex == 2:
+            return lt(x, lo) * lt(lo, hi)
+        return gt(x, hi) + lt(hi, lo) * le(x, hi)
 
     @staticmethod
     def numpy(x, lo, hi):
@@ -195,9 +201,8 @@ class clamp(NamedFunction):
 
     @classmethod
     def lower(cls, ops, x, lo, hi):
-        low, high = ops.value(lo), ops.value(hi)
-        above = ops.select(ops.compare("<", x, lo), low, ops.value(x))
-        return ops.select(ops.compare(">", x, hi), high, above)
+        above = where(lt(x, lo), lo, x)  # then capped: hi wins where the bounds cross
+        return ops.select(ops.compare(">", above, hi), ops.value(hi), ops.value(above))
 
 
 class between(NamedFunction):
@@ -585,9 +590,250 @@ class gelu_tanh(NamedFunction):
         return ops.mul(ops.mul(v, ops.const(0.5)), ops.add(ops.const(1.0), ops.call("tanh", inner)))
 
 
+class where(NamedFunction):
+    """``a`` where the condition ``c`` holds (≠ 0), else ``b``: a select, so the branch not taken never shows, not
+    even as inf or NaN. Its derivative is the select of the branches' derivatives (a condition has none), so a
+    branch that overflows where it is not taken (ELU's exponential at x = 10⁴) stays out of every order."""
+
+    nargs = 3
+    value_kind = "same"
+
+    @classmethod
+    def eval(cls, c, a, b):
+        if a == b:
+            return a
+        if c.is_Number:
+            return a if c != 0 else b
+        return None
+
+    def _eval_derivative(self, s):
+        c, a, b = self.args
+        return where(c, a.diff(s), b.diff(s))
+
+    @staticmethod
+    def numpy(c, a, b):
+        return np.where(np.asarray(c) != 0, a, b)
+
+    @classmethod
+    def lower(cls, ops, c, a, b):
+        holds = type(c).predicate(ops, *c.args) if getattr(type(c), "value_kind", None) == "condition" else \
+            ops.compare("!=", c, sp.Integer(0))
+        return ops.select(holds, ops.value(a), ops.value(b))
+
+
+class expm1(NamedFunction):
+    """eˣ − 1, accurate for small x."""
+
+    def fdiff(self, argindex=1):
+        return sp.exp(self.args[0])
+
+    @staticmethod
+    def numpy(x):
+        return np.expm1(x)
+
+    @classmethod
+    def lower(cls, ops, x):
+        return ops.call("expm1", ops.value(x))
+
+
+def _erfc_numpy(x):
+    return np.vectorize(math.erfc, otypes=[np.float64])(x)
+
+
+def _erfinv_numpy(y):
+    """erf⁻¹ for the reference, independent of the native kernel: Winitzki's closed form (relative error below
+    2·10⁻³), then Newton steps on the C library's erf and erfc, each squaring the error down to their rounding."""
+    y = np.asarray(y, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        log = np.log1p(-y * y)
+        a = 0.147
+        c = 2 / (math.pi * a) + log / 2
+        x = np.copysign(np.sqrt(np.sqrt(c * c - log / a) - c), y)
+        for _ in range(4):  # the residual erf(x) − y through erfc near ±1, where 1 − |y| is exact
+            tail = np.sign(y) * ((1 - np.abs(y)) - _erfc_numpy(np.abs(x)))
+            residual = np.where(np.abs(y) < 0.5, _erf_numpy(x) - y, tail)
+            x = x - residual / (2 / math.sqrt(math.pi) * np.exp(-x * x))
+        edge = np.where(np.abs(y) == 1, np.copysign(np.inf, y), np.nan)
+        return np.where(np.abs(y) < 1, x, edge)
+
+
+class erfinv(NamedFunction):
+    """erf⁻¹(y) on (−1, 1); ±∞ at ±1, NaN beyond."""
+
+    latex_symbol = r"\operatorname{erf}^{-1}"
+
+    def fdiff(self, argindex=1):
+        return sp.sqrt(sp.pi) / 2 * sp.exp(self**2)
+
+    @staticmethod
+    def numpy(y):
+        return _erfinv_numpy(y)
+
+    @classmethod
+    def lower(cls, ops, y):
+        return ops.call("erfinv", ops.value(y))
+
+
+class Rounding(NamedFunction):
+    """A float rounded to an integral float (its kind kept: integers pass through); no gradient, as PyTorch's
+    rounding functions."""
+
+    value_kind = "same"
+    kernel = ""
+    shown = latex_shown = ("", "")
+
+    def _sympystr(self, printer):
+        left, right = self.shown
+        return f"{left}{printer._print(self.args[0])}{right}"
+
+    def _latex(self, printer):
+        left, right = self.latex_shown
+        return rf"{left}{printer._print(self.args[0])}{right}"
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    @classmethod
+    def lower(cls, ops, x):
+        return ops.call(cls.kernel, ops.value(x))
+
+
+def _rounding(name: str, kernel: str, ufunc, shown: tuple[str, str], latex_shown: tuple[str, str]) -> type[Rounding]:
+    def numpy(x):
+        return ufunc(x)
+
+    return type(name, (Rounding,), {"kernel": kernel, "shown": shown, "latex_shown": latex_shown,
+                                    "numpy": staticmethod(numpy)})
+
+
+round_down = _rounding("round_down", "floor", np.floor, ("⌊", "⌋"), (r"\left\lfloor ", r"\right\rfloor"))
+round_up = _rounding("round_up", "ceil", np.ceil, ("⌈", "⌉"), (r"\left\lceil ", r"\right\rceil"))
+round_toward_zero = _rounding("round_toward_zero", "trunc", np.trunc, ("trunc(", ")"),
+                              (r"\operatorname{trunc}\left(", r"\right)"))
+round_half_even = _rounding("round_half_even", "round", np.round, ("round(", ")"),
+                            (r"\operatorname{round}\left(", r"\right)"))
+
+
+class nan_to_num(NamedFunction):
+    """x with NaN, +∞ and −∞ replaced; the gradient passes where x is finite (PyTorch's rule)."""
+
+    nargs = 4
+
+    def fdiff(self, argindex=1):
+        return lt(sp.Abs(self.args[0]), sp.oo) if argindex == 1 else sp.Integer(0)
+
+    @staticmethod
+    def numpy(x, nan, posinf, neginf):
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @classmethod
+    def lower(cls, ops, x, nan, posinf, neginf):
+        v = ops.select(ops.compare("==", x, sp.oo), ops.value(posinf), ops.value(x))
+        v = ops.select(ops.compare("==", x, -sp.oo), ops.value(neginf), v)
+        return ops.select(ops.compare("!=", x, x), ops.value(nan), v)
+
+
+class Extremum(NamedFunction):
+    """The larger (``keep`` ">") or smaller of two values. NaN wins in maximum/minimum; in fmax/fmin
+    (``ignores_nan``) a number beats NaN. Gradients as PyTorch: maximum splits a tie ½/½ and sends NaN's gradient
+    to both operands; fmax sends a tie (and a NaN second operand) to the first."""
+
+    nargs = 2
+    value_kind = "same"
+    keep = ">"
+    ignores_nan = False
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        strict, loose = (gt, ge) if self.keep == ">" else (lt, le)
+        if self.ignores_nan:
+            first = loose(a, b) + ne(b, b)
+            return first if argindex == 1 else 1 - first
+        if argindex == 2:
+            a, b = b, a
+        return 1 - strict(b, a) - eq(a, b) / 2
+
+    @classmethod
+    def lower(cls, ops, a, b):
+        if cls.ignores_nan:
+            return ops.select(ops.compare("!=", b, b), ops.value(a),
+                              ops.select(ops.compare(cls.keep + "=", a, b), ops.value(a), ops.value(b)))
+        return ops.select(ops.compare("!=", a, a), ops.value(a),
+                          ops.select(ops.compare(cls.keep, a, b), ops.value(a), ops.value(b)))
+
+
+def _extremum(name: str, keep: str, ignores_nan: bool, ufunc) -> type[Extremum]:
+    def numpy(a, b):
+        return ufunc(a, b)
+
+    return type(name, (Extremum,), {"keep": keep, "ignores_nan": ignores_nan, "numpy": staticmethod(numpy)})
+
+
+maximum = _extremum("maximum", ">", False, np.maximum)
+minimum = _extremum("minimum", "<", False, np.minimum)
+fmax = _extremum("fmax", ">", True, np.fmax)
+fmin = _extremum("fmin", "<", True, np.fmin)
+
+
+class floor_divide(NamedFunction):
+    """⌊a/b⌋ of floats as Python and PyTorch compute it (from fmod, so 7 // 0.7 is 9, not 10). No gradient:
+    PyTorch has none either (it raises; ``div(rounding_mode="floor")`` gives zeros)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    @staticmethod
+    def numpy(a, b):
+        return np.floor_divide(a, b)
+
+    @classmethod
+    def lower(cls, ops, a, b):
+        return ops.call("floor_divide", ops.value(a), ops.value(b))
+
+
+class remainder(NamedFunction):
+    """a − b·⌊a/b⌋ with the sign of b (Python's ``%``), computed from fmod as PyTorch does."""
+
+    nargs = 2
+    symbol = "mod"
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return sp.Integer(1) if argindex == 1 else -floor_divide(a, b)
+
+    @staticmethod
+    def numpy(a, b):
+        return np.remainder(a, b)
+
+    @classmethod
+    def lower(cls, ops, a, b):
+        return ops.call("remainder", ops.value(a), ops.value(b))
+
+
+class logit(NamedFunction):
+    """log(p/(1 − p)), the inverse of σ."""
+
+    def fdiff(self, argindex=1):
+        p = self.args[0]
+        return 1 / (p * (1 - p))
+
+    @staticmethod
+    def numpy(p):
+        with np.errstate(divide="ignore"):
+            return np.log(p / (1 - p))
+
+    @classmethod
+    def lower(cls, ops, p):
+        return ops.value(sp.log(p / (1 - p)))
+
+
 NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
     sigmoid, softplus, softplus_slope, step, relu, leaky_relu, clamp, between, divides, guarded, sign, stop_gradient,
-    trunc, power, pow_log, gt, ge, lt, le, ne, eq, log1p, binary_cross_entropy, gelu, gelu_tanh,
+    trunc, power, pow_log, gt, ge, lt, le, ne, eq, log1p, binary_cross_entropy, gelu, gelu_tanh, where, expm1, erfinv,
+    round_down, round_up, round_toward_zero, round_half_even, nan_to_num, maximum, minimum, fmax, fmin, floor_divide,
+    remainder, logit,
 )
 
 #: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.

@@ -6,7 +6,7 @@
 in T (usually a selection of the domain symbols: the others are reduced), ``body`` is a SymPy expression whose
 tensor reads are accesses ``A[α(d)]`` (``sympy.Indexed``; a 0-d tensor is read as a plain real ``Symbol``).
 ``combine`` is ``assign`` (elementwise: out is a bijection), ``sum`` (reductions and scatter-accumulates),
-``max`` or ``argmax``. Extents may be SymPy symbols such as the batch size ``N``.
+``prod`` (a product starting at 1), ``max`` or ``argmax``. Extents may be SymPy symbols such as the batch size ``N``.
 
 Element functions in bodies are SymPy's own (``exp``, ``log``, ``sin``, ``cos``, ``tanh``, ``erf``, ``Abs``,
 ``Max``, ``Min``, ``floor``, ``Mod``, powers: the primitives every backend lowers) or named functions of
@@ -28,7 +28,7 @@ import sympy as sp
 from ..errors import ShapeError
 
 Dim = int | sp.Expr
-COMBINES = ("assign", "sum", "max", "argmax")
+COMBINES = ("assign", "sum", "prod", "max", "argmax")
 BATCH = sp.Symbol("N", integer=True, positive=True)
 
 _INDEX_NAMES = "ijklmnpqrstuvw"
@@ -260,6 +260,14 @@ class ScalarOps(Protocol):
     def safely(self, e: sp.Expr) -> Any:
         """``e``'s value with every read kept inside its tensor: for a guarded value, used only where its guard
         holds (so what an out-of-range read would have given never matters)."""
+
+    def word(self, e: sp.Expr) -> Any:
+        """An argument as a 64-bit integer word: integer expressions exactly, a float read rounded toward zero
+        in its own dtype (a float64 counter stays exact) — the inputs of counter-based random numbers."""
+
+    def bits(self, op: str, a: Any, b: Any) -> Any:
+        """Wrapping 64-bit arithmetic on words: ``+``, ``*``, ``^`` and ``>>`` (logical); ``b`` may be a Python
+        int in [0, 2⁶⁴), a constant."""
 
 
 def is_selection(indices: Sequence[sp.Expr], extents: dict[sp.Symbol, Dim], shape: Sequence[Dim]) -> bool:

@@ -28,45 +28,95 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "neg": lambda a: -a,
     "pow": lambda a, b: a**b if b.is_Number else F.power(a, b),
     "exp": sp.exp,
+    "expm1": F.expm1,
+    "exp2": lambda x: 2**x,
     "log": sp.log,
     "log1p": F.log1p,
+    "log2": lambda x: sp.log(x) / sp.log(2),
     "sqrt": sp.sqrt,
+    "rsqrt": lambda x: 1 / sp.sqrt(x),
+    "reciprocal": lambda x: 1 / x,
     "abs": sp.Abs,
     "sign": F.sign,
     "sin": sp.sin,
     "cos": sp.cos,
     "tanh": sp.tanh,
     "erf": sp.erf,
+    "erfinv": F.erfinv,
+    "floor": F.round_down,
+    "ceil": F.round_up,
+    "trunc": F.round_toward_zero,
+    "round": F.round_half_even,
+    "frac": lambda x: x - F.round_toward_zero(x),
+    "nan_to_num": F.nan_to_num,
+    "lerp": lambda start, end, weight: start + weight * (end - start),
+    "where": F.where,
+    "maximum": F.maximum,
+    "minimum": F.minimum,
+    "fmax": F.fmax,
+    "fmin": F.fmin,
+    "floor_divide": F.floor_divide,
+    "remainder": F.remainder,
+    # integer division as int64 code; a zero divisor divides by 1 instead of trapping (PyTorch raises)
+    "floor_divide_int": lambda a, b: sp.floor(a / (b + F.eq(b, 0))),
+    "remainder_int": lambda a, b: sp.Mod(a, b + F.eq(b, 0)),
+    "div_trunc_int": lambda a, b: F.sign(a) * F.sign(b) * sp.floor(sp.Abs(a) / (sp.Abs(b) + F.eq(b, 0))),
     "sigmoid": F.sigmoid,
+    "logit": F.logit,
     "relu": F.relu,
     "leaky_relu": F.leaky_relu,
+    "prelu": lambda x, weight: F.where(F.gt(x, 0), x, weight * x),
     "softplus": F.softplus,
     "gelu": F.gelu,
     "binary_cross_entropy": F.binary_cross_entropy,
     "gelu_tanh": F.gelu_tanh,
     "clamp": F.clamp,
+    # activations: selects of smooth branches, so each derivative is derived, kinks on PyTorch's side of them
+    "elu": lambda x, alpha, scale, input_scale: scale * F.where(F.le(x, 0), alpha * F.expm1(input_scale * x), x),
+    "hardtanh": lambda x, low, high: F.where(F.le(x, low), low, F.where(F.ge(x, high), high, x)),
+    "hardsigmoid": lambda x: F.where(F.le(x, -3), 0, F.where(F.ge(x, 3), 1, x / 6 + sp.Rational(1, 2))),
+    "hardswish": lambda x: F.where(F.le(x, -3), 0, F.where(F.ge(x, 3), x, x * (x + 3) / 6)),
+    "silu": lambda x: x * F.sigmoid(x),
+    "mish": lambda x: x * sp.tanh(F.softplus(x, 1, sp.oo)),
+    "logsigmoid": lambda x: -F.softplus(-x, 1, sp.oo),
+    "softsign": lambda x: x / (1 + sp.Abs(x)),
+    "tanhshrink": lambda x: x - sp.tanh(x),
+    "threshold": lambda x, threshold, value: F.where(F.le(x, threshold), value, x),
+    "hardshrink": lambda x, lambd: F.where(F.le(sp.Abs(x), lambd), 0, x),
+    "softshrink": lambda x, lambd: F.where(F.le(sp.Abs(x), lambd), 0, x - lambd * F.sign(x)),
     "gt": F.gt,
     "ge": F.ge,
     "lt": F.lt,
     "le": F.le,
     "eq": F.eq,
     "ne": F.ne,
+    "isnan": lambda x: F.ne(x, x),
+    "isinf": lambda x: F.eq(sp.Abs(x), sp.oo),
+    "isfinite": lambda x: F.lt(sp.Abs(x), sp.oo),
     "stop_gradient": F.stop_gradient,
 }
-COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne")
+COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne", "isnan", "isinf", "isfinite")
+#: rows without a derivative to show: conditions and integer arithmetic
+_NO_RULE = (*COMPARISONS, "floor_divide_int", "remainder_int", "div_trunc_int")
 
 
 def derivative_rules() -> list[tuple[str, sp.Expr, list[sp.Expr]]]:
     """Every element function of the op table with its partial derivatives, as SymPy derives them from the
     named functions' rules: the table ``symnet rules`` prints."""
-    x, y = sp.symbols("x y", real=True)
-    operands = {"leaky_relu": (x, sp.Rational(1, 20)), "softplus": (x, sp.Integer(1), sp.Integer(20)),
-                "clamp": (x, sp.Integer(-1), sp.Integer(1)), "binary_cross_entropy": (x, y)}
+    x, y, c = sp.symbols("x y c", real=True)
+    one, half = sp.Integer(1), sp.Rational(1, 2)
+    operands = {"leaky_relu": (x, sp.Rational(1, 20)), "softplus": (x, one, sp.Integer(20)),
+                "clamp": (x, -one, one), "binary_cross_entropy": (x, y), "lerp": (x, y, c), "where": (c, x, y),
+                "nan_to_num": (x, sp.Integer(0), sp.Symbol("M"), -sp.Symbol("M")), "elu": (x, one, one, one),
+                "hardtanh": (x, -one, one), "threshold": (x, sp.Integer(0), sp.Integer(0)), "hardshrink": (x, half),
+                "softshrink": (x, half)}
+    binary = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder",
+              "prelu")
     rows = []
     for name, fn in ELEMENTWISE.items():
-        if name in COMPARISONS:
+        if name in _NO_RULE:
             continue
-        args = operands.get(name) or ((x, y) if name in ("add", "sub", "mul", "div", "pow") else (x,))
+        args = operands.get(name) or ((x, y) if name in binary else (x,))
         expr = fn(*args)
         rows.append((name, expr, [partial(expr, a) for a in args if a in (x, y)]))
     return rows
@@ -433,3 +483,165 @@ class Op(Protocol):
     def shape(self, shapes: Sequence[tuple]) -> tuple: ...
 
     def define(self, ins: Sequence[Tensor]) -> Lowered: ...
+
+
+# ---------------------------------------------------------------- shaping: broadcasts, copies, triangles, diagonals
+
+
+class Expand(NamedTuple):
+    """The input broadcast to ``size`` (``expand``, ``broadcast_to``): a read with index 0 on the broadcast
+    dimensions, so the adjoint sums over them."""
+
+    size: tuple
+
+    label = "expand"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        (shape,) = shapes
+        lead = len(self.size) - len(shape)
+        if lead < 0 or any(d != 1 and not same_dim(d, s) for d, s in zip(shape, self.size[lead:], strict=True)):
+            raise ShapeError(f"expand: shape {fmt_shape(shape)} cannot be expanded to {fmt_shape(self.size)} (only "
+                             f"dimensions of size 1 are)")
+        return tuple(self.size)
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+        shape = self.shape([src.shape])
+        return elementwise(shape, lambda syms: access(src.name, broadcast_index(src.shape, shape, syms)))
+
+
+class Tile(NamedTuple):
+    """Copies of the input along each dimension: the whole tensor ``repeats[p]`` times (``repeat``, leading
+    repeats make new dimensions) or each element in place (``interleave``: ``repeat_interleave``). Defined in
+    scatter form — ``out[r·n + i] = x[i]``, ``out[i·R + r] = x[i]`` — so the adjoint is the gather
+    ``dx[i] = Σ_r dout[r·n + i]`` (a read through ``Mod(i, n)`` would differentiate to a scatter)."""
+
+    repeats: tuple[int, ...]
+    interleave: bool = False
+
+    @property
+    def label(self) -> str:
+        return "repeat_interleave" if self.interleave else "repeat"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        (shape,) = shapes
+        full = (1,) * (len(self.repeats) - len(shape)) + tuple(shape)
+        return tuple(r * n for r, n in zip(self.repeats, full, strict=True))
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+        lead = len(self.repeats) - len(src.shape)
+        syms = fresh_indices(src.shape)
+        copies = fresh_indices(self.repeats, avoid=syms)
+        domain, out = list(zip(syms, src.shape, strict=True)), []
+        for p, count in enumerate(self.repeats):
+            i, n = (syms[p - lead], src.shape[p - lead]) if p >= lead else (sp.Integer(0), 1)
+            if count != 1:
+                domain.append((copies[p], count))
+            out.append(i if count == 1 else i * count + copies[p] if self.interleave else copies[p] * n + i)
+        return Lowered(self.shape([src.shape]), tuple(domain), tuple(out), access(src.name, syms), "sum")
+
+
+class Clone(NamedTuple):
+    """A copy (``clone``): the same values in a tensor of its own."""
+
+    label = "clone"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return tuple(shapes[0])
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+        return elementwise(src.shape, lambda syms: access(src.name, syms))
+
+
+class Triangle(NamedTuple):
+    """The lower (``tril``: j − i ≤ diagonal) or upper (``triu``: j − i ≥ diagonal) triangle of the last two
+    dimensions: a guarded read, 0 off the triangle."""
+
+    upper: bool
+    diagonal: int
+
+    @property
+    def label(self) -> str:
+        return "triu" if self.upper else "tril"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        (shape,) = shapes
+        if len(shape) < 2:
+            raise ShapeError(f"{self.label}: input tensor must have at least 2 dimensions, got {fmt_shape(shape)}")
+        return tuple(shape)
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+        rows, cols = src.shape[-2:]
+
+        def body(syms):
+            offset = syms[-1] - syms[-2]
+            kept = F.between(offset, self.diagonal, cols - 1) if self.upper else F.between(offset, 1 - rows,
+                                                                                          self.diagonal)
+            return F.guarded(access(src.name, syms), 0, kept)
+
+        return elementwise(src.shape, body)
+
+
+def _diagonal_length(n1: Dim, n2: Dim, offset: int) -> Dim:
+    return max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+
+
+class Diagonal(NamedTuple):
+    """The diagonal ``offset`` of dimensions ``dim1``, ``dim2``, as a last dimension (``diagonal``):
+    ``out[…, i] = x[…, i, i + offset]``."""
+
+    offset: int
+    dim1: int
+    dim2: int
+
+    label = "diagonal"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        (shape,) = shapes
+        rest = tuple(d for p, d in enumerate(shape) if p not in (self.dim1, self.dim2))
+        return rest + (_diagonal_length(shape[self.dim1], shape[self.dim2], self.offset),)
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+
+        def body(syms):
+            *rest, i = syms
+            it = iter(rest)
+            idx = [next(it) if p not in (self.dim1, self.dim2) else None for p in range(len(src.shape))]
+            idx[self.dim1], idx[self.dim2] = i + max(-self.offset, 0), i + max(self.offset, 0)
+            return access(src.name, idx)
+
+        return elementwise(self.shape([src.shape]), body)
+
+
+class DiagEmbed(NamedTuple):
+    """The last dimension laid on the diagonal ``offset`` of new dimensions ``dim1``, ``dim2`` of the output, 0
+    elsewhere (``diag_embed``): the scatter ``out[…, i, i + offset] = x[…, i]``, whose adjoint is the gather
+    of that diagonal."""
+
+    offset: int
+    dim1: int
+    dim2: int
+
+    label = "diag_embed"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        (shape,) = shapes
+        *rest, n = shape
+        side = n + abs(self.offset)
+        for p in sorted((self.dim1, self.dim2)):
+            rest.insert(p, side)
+        return tuple(rest)
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+        syms = fresh_indices(src.shape)
+        *rest, i = syms
+        it = iter(rest)
+        out = [next(it) if p not in (self.dim1, self.dim2) else None for p in range(len(src.shape) + 1)]
+        out[self.dim1], out[self.dim2] = i + max(-self.offset, 0), i + max(self.offset, 0)
+        return Lowered(self.shape([src.shape]), tuple(zip(syms, src.shape, strict=True)), tuple(out),
+                       access(src.name, syms), "sum")

@@ -84,6 +84,8 @@ class _Grid:
             for p in order:
                 shape[self.axis[syms[p]]] = view.shape[order.index(p)]
             return view.reshape(shape)
+        if clamp and arr.size == 0:  # a guarded read of an empty tensor: its guard never holds
+            return np.zeros(self.shape, dtype=arr.dtype)
         idx = []
         for p, index in enumerate(indices):
             values = self.index[index] if index in self.index else self.index_values(index, clamp)
@@ -167,10 +169,12 @@ def evaluate_def(d: Def, env: Mapping[str, np.ndarray], dims: Mapping[sp.Symbol,
                 idx = tuple(np.clip(i, 0, n - 1) for i, n in zip(idx, shape, strict=True))
             np.add.at(result, idx, values)
             return result.astype(d.dtype, copy=False)
-        if d.combine == "assign" or (not axes and d.combine in ("sum", "max")):
+        if d.combine == "assign" or (not axes and d.combine in ("sum", "prod", "max")):
             result = values
         elif d.combine == "sum":
             result = values.sum(axis=axes)
+        elif d.combine == "prod":
+            result = values.prod(axis=axes)
         elif d.ties == "window":
             best, position = _window_scan(grid, values, axes)
             result = best if d.combine == "max" else position

@@ -7,6 +7,7 @@ import numpy as np
 from ..core import dtypes
 from ..core.dtypes import as_dtype
 from ..errors import DTypeError
+from .device import accepts_device
 from .tensor import Tensor
 
 _rng = np.random.default_rng()
@@ -33,6 +34,7 @@ def _infer_dtype(arr: np.ndarray):
     raise DTypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
 
 
+@accepts_device
 def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
     """A leaf tensor holding a copy of ``data``; ``name`` is what formulas print for it.
 
@@ -65,42 +67,151 @@ def _float(dtype):
     return as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
 
 
+@accepts_device
 def full(size, fill_value, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
     shape = _shape((size,)) if isinstance(size, int) else tuple(size)
     dt = as_dtype(dtype) if dtype is not None else _infer_dtype(np.asarray(fill_value))
     return tensor(np.full(shape, fill_value, dtype=dt), requires_grad=requires_grad, dtype=dt, name=name)
 
 
+@accepts_device
 def zeros(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
     return full(_shape(size), 0.0, dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
+@accepts_device
 def ones(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
     return full(_shape(size), 1.0, dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
-def zeros_like(t: Tensor, dtype=None) -> Tensor:
-    return zeros(t.shape, dtype=dtype or t.dtype)
+@accepts_device
+def empty(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    """``torch.empty``: its values are unspecified, symnet's are zeros."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad, name=name)
 
 
-def ones_like(t: Tensor, dtype=None) -> Tensor:
-    return ones(t.shape, dtype=dtype or t.dtype)
+@accepts_device
+def full_like(input: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ``input``'s shape (and dtype, unless given) filled with ``fill_value``."""
+    dt = as_dtype(dtype) if dtype is not None else input.dtype
+    return full(input.shape, fill_value, dtype=dt, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, name: str | None = None) -> Tensor:
+@accepts_device
+def zeros_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return full_like(input, 0, dtype=dtype, requires_grad=requires_grad)
+
+
+@accepts_device
+def ones_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return full_like(input, 1, dtype=dtype, requires_grad=requires_grad)
+
+
+empty_like = zeros_like
+
+
+@accepts_device
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The ``n × m`` identity (m defaults to n)."""
+    return tensor(np.eye(n, n if m is None else m), dtype=_float(dtype), requires_grad=requires_grad)
+
+
+@accepts_device
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    """``start, start + step, …`` below ``end``: int64 when every bound is an int, else the default float dtype
+    (``ceil((end − start) / step)`` values, each ``start + i·step``, as PyTorch computes them)."""
     if end is None:
         start, end = 0, start
-    return tensor(np.arange(start, end, step), dtype=dtype, name=name)
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    return tensor(np.arange(start, end, step), dtype=dtype, requires_grad=requires_grad, name=name)
 
 
+@accepts_device
 def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False,
              name: str | None = None) -> Tensor:
     return tensor(np.linspace(start, end, steps), dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
+@accepts_device
 def randn(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
     return tensor(_rng.standard_normal(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
+@accepts_device
 def rand(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
     return tensor(_rng.random(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad, name=name)
+
+
+def _float_like(input: Tensor, dtype, op: str):
+    dt = as_dtype(dtype) if dtype is not None else input.dtype
+    if not dtypes.is_float(dt):
+        raise DTypeError(f"{op}: random floats need a float dtype, got {dt}")
+    return dt
+
+
+@accepts_device
+def randn_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return randn(input.shape, dtype=_float_like(input, dtype, "randn_like"), requires_grad=requires_grad)
+
+
+@accepts_device
+def rand_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return rand(input.shape, dtype=_float_like(input, dtype, "rand_like"), requires_grad=requires_grad)
+
+
+@accepts_device
+def randint(low: int, high=None, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Integers drawn uniformly from ``[low, high)``: ``randint(high, size)`` or ``randint(low, high, size)``."""
+    if size is None:
+        low, high, size = 0, low, high
+    if size is None or low >= high:
+        raise ValueError(f"randint: expects a size and low < high, got low={low}, high={high}, size={size}")
+    dt = as_dtype(dtype) if dtype is not None else dtypes.int64
+    return tensor(_rng.integers(low, high, _shape((size,)) if isinstance(size, int) else tuple(size)), dtype=dt,
+                  requires_grad=requires_grad)
+
+
+@accepts_device
+def randint_like(input: Tensor, low: int, high: int | None = None, dtype=None) -> Tensor:
+    return randint(low, high, input.shape, dtype=dtype if dtype is not None else input.dtype)
+
+
+@accepts_device
+def randperm(n: int, dtype=None) -> Tensor:
+    return tensor(_rng.permutation(n), dtype=dtype if dtype is not None else dtypes.int64)
+
+
+@accepts_device
+def normal(mean=0.0, std=1.0, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Draws of ``N(mean, std²)``: elementwise for tensor ``mean``/``std`` (broadcast), else of ``size``."""
+    m, s = (np.asarray(v.numpy() if isinstance(v, Tensor) else v) for v in (mean, std))
+    if size is None and not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        raise ValueError("normal: give a size, or mean or std as a tensor")
+    shape = np.broadcast_shapes(m.shape, s.shape) if size is None else (size,) if isinstance(size, int) else tuple(size)
+    if np.any(s < 0):
+        raise ValueError(f"normal: expects std >= 0.0, got {s.min()}")
+    given = [v.dtype for v in (mean, std) if isinstance(v, Tensor)]
+    dt = as_dtype(dtype) if dtype is not None else given[0] if given else dtypes.get_default_dtype()
+    return tensor(m + s * _rng.standard_normal(shape), dtype=dt, requires_grad=requires_grad)
+
+
+def _legacy(dtype: np.dtype, name: str):
+    def constructor(*args) -> Tensor:
+        if args and all(isinstance(a, int) for a in args):
+            return zeros(args, dtype=dtype)
+        if len(args) > 1:
+            raise TypeError(f"{name}(): expected data or sizes (ints), got {args}")
+        return tensor(args[0] if args else [], dtype=dtype)
+
+    constructor.__name__ = constructor.__qualname__ = name
+    constructor.__doc__ = (f"``torch.{name}`` of old tutorials: ``{name}(data)`` is ``tensor(data, dtype={dtype})``, "
+                           f"``{name}(2, 3)`` a zero tensor of that size.")
+    return constructor
+
+
+FloatTensor = _legacy(dtypes.float32, "FloatTensor")
+DoubleTensor = _legacy(dtypes.float64, "DoubleTensor")
+LongTensor = _legacy(dtypes.int64, "LongTensor")
+IntTensor = _legacy(dtypes.int64, "IntTensor")  # int32 is stored as int64, as everywhere in symnet
+BoolTensor = _legacy(dtypes.bool_, "BoolTensor")

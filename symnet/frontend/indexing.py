@@ -1,43 +1,307 @@
-"""Basic indexing (``t[1, ::2, :3]``) parsed into the typed ``Slice`` op, with PyTorch's errors."""
+"""Indexing with PyTorch's semantics: ``t[key]`` (ints, slices, ``...``, ``None``, integer tensors and lists,
+boolean masks), ``t[key] = value``, and the index methods (``index_select``, ``masked_fill``, ``scatter``, …).
+
+A key becomes the items of one ``Index`` op (``symnet.core.indexing``); assignment is functional: the tensor's
+node becomes a select between its old node and the value scattered through the key. A boolean mask's count
+of ``True`` entries is the result's shape, so its value is needed now (as in PyTorch's eager mode): it is
+realized and read as the integer positions of its ``True`` entries.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from ..core.ops import Slice
-from ..errors import ShapeError
+from ..core import dtypes
+from ..core.indexing import Index, Scatter, Where, keyed_shape
+from ..core.ops import broadcast_shapes
+from ..errors import DTypeError, ShapeError
 from .base import TensorBase
+from .dims import normalize_dim
 
-
-def slice_op(key, shape: tuple) -> Slice:
-    """The ``Slice`` op that ``tensor[key]`` applies to a tensor of ``shape`` (ints and slices per dimension)."""
-    key = key if isinstance(key, tuple) else (key,)
-    if len(key) > len(shape):
-        raise ShapeError(f"too many indices ({len(key)}) for a tensor of shape {shape}")
-    items = []
-    for k, n in zip(key + (slice(None),) * (len(shape) - len(key)), shape, strict=True):
-        if isinstance(k, (int, np.integer)):
-            if not -n <= k < n:
-                raise IndexError(f"index {k} is out of bounds for dimension of size {n}")
-            items.append(("index", int(k) % n))
-        elif isinstance(k, slice):
-            start, stop, step = k.indices(n)
-            if step < 1:
-                raise ShapeError("slices with a negative step are not supported")
-            length = max(0, -(-(stop - start) // step))
-            items.append(("all",) if (start, step, length) == (0, 1, n) else ("range", start, step, length))
-        else:
-            raise TypeError(f"tensor indices must be ints or slices, got {type(k).__name__}")
-    return Slice(tuple(items))
-
+if TYPE_CHECKING:
+    from .tensor import Tensor
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
-FUNCTIONS = ()
+FUNCTIONS = ("index_select", "masked_select", "masked_fill", "index_fill", "index_add", "index_put", "scatter",
+             "scatter_add", "take", "take_along_dim")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ()
+
+_shapes = threading.local()
+
+
+@contextlib.contextmanager
+def fixed_shapes(*data: Tensor):
+    """Within it (tracing a compiled step over the batch tensors ``data``, whose shapes are fixed once), a mask
+    computed from the batch is an error: its number of ``True`` entries would be the first batch's."""
+    outer = getattr(_shapes, "data", None)
+    _shapes.data = {id(t) for t in data}
+    try:
+        yield
+    finally:
+        _shapes.data = outer
+
+
+def _depends_on(t: Tensor, ids: set[int]) -> bool:
+    stack, seen = [t], set()
+    while stack:
+        u = stack.pop()
+        if id(u) in ids:
+            return True
+        if u.node is not None and id(u) not in seen:
+            seen.add(id(u))
+            stack.extend(u.node.inputs)
+    return False
+
+
+def _mask_positions(mask: Tensor) -> list[np.ndarray]:
+    data = getattr(_shapes, "data", None)
+    if data and mask.node is not None and _depends_on(mask, data):
+        raise ShapeError("a boolean mask computed from the batch gives a data-dependent shape, which a compiled "
+                         "step cannot have; use masked_fill or multiply by the mask instead")
+    return list(np.nonzero(mask.numpy()))
+
+
+def _as_index(k, like: Tensor):
+    """A key entry as an int, slice, None, Ellipsis or tensor (lists and arrays become tensors)."""
+    if k is None or k is Ellipsis or isinstance(k, slice) or isinstance(k, TensorBase):
+        return k
+    if isinstance(k, (bool, np.bool_)):
+        raise IndexError("a Python bool as an index is not supported; use a boolean tensor")
+    if isinstance(k, (int, np.integer)):
+        return int(k)
+    if isinstance(k, (list, tuple, np.ndarray)):
+        arr = np.asarray(k)
+        if arr.size == 0:
+            arr = arr.astype(np.int64)
+        if arr.dtype.kind not in "bi":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        dtype = dtypes.bool_ if arr.dtype.kind == "b" else dtypes.int64
+        return like._leaf(arr.astype(dtype), dtype)
+    raise IndexError(f"only integers, slices, ellipsis, None, and integer or boolean tensors are valid indices, "
+                     f"got {type(k).__name__}")
+
+
+def _check_range(index: Tensor, n: int, dim: int) -> None:
+    """PyTorch's error at the call for an index tensor whose values are known (others: at run time)."""
+    if index.node is None and index.numel():
+        values = index.numpy()
+        bad = values[(values < -n) | (values >= n)]
+        if bad.size:
+            raise IndexError(f"index {bad.flat[0]} is out of bounds for dimension {dim} with size {n}")
+
+
+def parse_key(key, t: Tensor) -> tuple[tuple, int, list]:
+    """``t[key]`` as ``Index``'s items, the position of the index tensors' block and the index tensors."""
+    key = [_as_index(k, t) for k in (key if isinstance(key, tuple) else (key,))]
+    used = sum(k.dim() if isinstance(k, TensorBase) and k.dtype == dtypes.bool_ else
+               k is not None and k is not Ellipsis for k in key)
+    if used > t.dim():
+        raise IndexError(f"too many indices for tensor of dimension {t.dim()}")
+    ellipses = [p for p, k in enumerate(key) if k is Ellipsis]
+    if len(ellipses) > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if ellipses:
+        p = ellipses[0]
+        key[p:p + 1] = [slice(None)] * (t.dim() - used)
+    else:
+        key += [slice(None)] * (t.dim() - used)
+    items, tensors, dim = [], [], 0
+    for k in key:
+        if k is None:
+            items.append(("new",))
+            continue
+        n = t.shape[dim]
+        if isinstance(k, int):
+            if not -n <= k < n:
+                raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {n}")
+            items.append(("index", k % n))
+        elif isinstance(k, slice):
+            start, stop, step = k.indices(n)
+            if step <= 0:
+                raise ValueError("step must be greater than zero")
+            length = max(0, -(-(stop - start) // step))
+            items.append(("all",) if (start, step, stop) == (0, 1, n) else ("range", start, step, length))
+        elif k.dtype == dtypes.bool_:
+            if k.shape != t.shape[dim:dim + k.dim()]:
+                raise IndexError(f"The shape of the mask {list(k.shape)} at index {dim} does not match the shape "
+                                 f"of the indexed tensor {list(t.shape)} at index {dim}")
+            if not k.shape:
+                raise IndexError("a 0-d boolean mask as an index is not supported")
+            for positions in _mask_positions(k):
+                items.append(("tensor", len(tensors)))
+                tensors.append(t._leaf(positions.astype(np.int64), dtypes.int64))
+            dim += k.dim()
+            continue
+        elif k.dtype != dtypes.int64:
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        else:
+            _check_range(k, n, dim)
+            items.append(("tensor", len(tensors)))
+            tensors.append(k)
+        dim += 1
+    return tuple(items), _block_position(items), tensors
+
+
+def _block_position(items: list) -> int:
+    """PyTorch's placement: where the first index tensor stands if they are adjacent (ints aside, which select
+    first), else first."""
+    kept = [i for i in items if i[0] != "index"]
+    where = [p for p, i in enumerate(kept) if i[0] == "tensor"]
+    if not where or where[-1] - where[0] + 1 != len(where):
+        return 0
+    return where[0]
+
+
+def _value_like(value, t: Tensor, op: str) -> Tensor | float | int | bool:
+    """An assigned value in ``t``'s dtype: a Python number stays one (folded into the formula)."""
+    if isinstance(value, TensorBase):
+        if value.dtype.kind == "f" and t.dtype.kind != "f" and op != "__setitem__":
+            raise DTypeError(f"{op}: result type {value.dtype.name} can't be cast to the desired output type "
+                             f"{t.dtype.name}")
+        return value if value.dtype == t.dtype else value.to(t.dtype)
+    if isinstance(value, (bool, int, float, np.number)):
+        return t.dtype.type(value).item()
+    return _value_like(t._leaf(np.asarray(value, dtype=t.dtype), t.dtype), t, op)
+
+
+def index_put(t: Tensor, items: tuple, at: int, tensors: list, value, accumulate: bool = False) -> Tensor:
+    """``t`` with ``value`` written (or added) at the positions the key reads: a new tensor."""
+    value = _value_like(value, t, "index_put")
+    result_shape = keyed_shape(items, at, t.shape, [i.shape for i in tensors])
+    if isinstance(value, TensorBase):
+        try:
+            fits = broadcast_shapes("index_put", value.shape, result_shape) == result_shape
+        except ShapeError:
+            fits = False
+        if not fits:
+            raise ShapeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
+                             f"indexing result of shape {list(result_shape)}")
+        scattered = t._apply(Scatter(items, at), [t, value, *tensors], t.dtype)
+        if accumulate:
+            return t + scattered
+    elif accumulate:
+        return t + t._apply(Scatter(items, at, value), [t, *tensors], t.dtype)
+    count = t._apply(Scatter(items, at, 1), [t, *tensors], dtypes.int64)
+    if isinstance(value, TensorBase):
+        return t._apply(Where((("t", 0), ("t", 1), ("t", 2))), [count, scattered, t], t.dtype)
+    return t._apply(Where((("t", 0), ("c", value), ("t", 1))), [count, t], t.dtype)
+
+
+def _int64_index(index, op: str) -> Tensor:
+    if not isinstance(index, TensorBase) or index.dtype != dtypes.int64:
+        raise DTypeError(f"{op}(): Expected dtype int64 for index, got {getattr(index, 'dtype', type(index))}")
+    return index
+
 
 class IndexingMethods(TensorBase):
     __slots__ = ()
 
-    def __getitem__(self, key):
-        return self._apply(slice_op(key, self.shape), [self], self.dtype)
+    def __getitem__(self, key) -> Tensor:
+        items, at, tensors = parse_key(key, self)
+        out = self._apply(Index(items, at), [self, *tensors], self.dtype)
+        return out if tensors else self._view_of(out, (items, at))
+
+    def __setitem__(self, key, value) -> None:
+        items, at, tensors = parse_key(key, self)
+        self._write(index_put(self, items, at, tensors, value), "__setitem__")
+
+    def index_put(self, indices: tuple, values, accumulate: bool = False) -> Tensor:
+        """``self`` with ``values`` at ``self[indices]`` (added with ``accumulate=True``: duplicates add up)."""
+        items, at, tensors = parse_key(tuple(indices), self)
+        return index_put(self, items, at, tensors, values, accumulate)
+
+    def _along(self, dim: int, index: Tensor, op: str) -> tuple[tuple, int, list]:
+        """The key ``[:, …, :, index]`` with ``index`` at ``dim`` (a 1-d or 0-d int64 tensor)."""
+        dim = normalize_dim(dim, self.dim(), op)
+        index = _int64_index(index, op)
+        if index.dim() > 1:
+            raise IndexError(f"{op}(): Index is supposed to be a vector")
+        return parse_key((slice(None),) * dim + (index.reshape(-1),), self)
+
+    def index_select(self, dim: int, index: Tensor) -> Tensor:
+        items, at, tensors = self._along(dim, index, "index_select")
+        return self._apply(Index(items, at), [self, *tensors], self.dtype)
+
+    def index_fill(self, dim: int, index: Tensor, value) -> Tensor:
+        return index_put(self, *self._along(dim, index, "index_fill"), value)
+
+    def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+        items, at, tensors = self._along(dim, index, "index_add")
+        if source.shape != keyed_shape(items, at, self.shape, [t.shape for t in tensors]):
+            raise ShapeError(f"index_add(): source {list(source.shape)} does not match self {list(self.shape)} "
+                             f"with {tensors[0].numel()} entries along dim {dim}")
+        return index_put(self, items, at, tensors, source if alpha == 1 else source * alpha, accumulate=True)
+
+    def masked_fill(self, mask: Tensor, value) -> Tensor:
+        """``value`` where ``mask`` (broadcast to this shape) is True: no shape depends on the mask's values."""
+        if not isinstance(mask, TensorBase) or mask.dtype != dtypes.bool_:
+            raise DTypeError("masked_fill only supports boolean masks")
+        if broadcast_shapes("masked_fill", mask.shape, self.shape) != self.shape:
+            raise ShapeError(f"masked_fill: mask {list(mask.shape)} cannot be broadcast to {list(self.shape)}")
+        value = _value_like(value, self, "masked_fill")
+        if isinstance(value, TensorBase):
+            if value.dim():
+                raise ShapeError("masked_fill only supports a 0-dimensional value tensor")
+            return self._apply(Where((("t", 0), ("t", 1), ("t", 2))), [mask, value, self], self.dtype)
+        return self._apply(Where((("t", 0), ("c", value), ("t", 1))), [mask, self], self.dtype)
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        """The entries where ``mask`` is True, broadcast together, as a 1-d tensor (its length is the mask's
+        count of True: the mask's value is read now)."""
+        if not isinstance(mask, TensorBase) or mask.dtype != dtypes.bool_:
+            raise DTypeError("masked_select: expected a boolean mask")
+        size = broadcast_shapes("masked_select", self.shape, mask.shape)
+        size = size or (1,)
+        return self.expand(size)[mask.expand(size)]
+
+    def take(self, index: Tensor) -> Tensor:
+        return self.reshape(-1)[_int64_index(index, "take")]
+
+    def take_along_dim(self, indices: Tensor, dim: int | None = None) -> Tensor:
+        indices = _int64_index(indices, "take_along_dim")
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))
+        if self.dim() != indices.dim():
+            raise ShapeError(f"take_along_dim(): input and indices should have the same number of dimensions, "
+                             f"but got {self.dim()} dimensions and {indices.dim()} dimensions respectively")
+        dim = normalize_dim(dim, self.dim(), "take_along_dim")
+        size = list(broadcast_shapes("take_along_dim", self.shape[:dim] + (1,) + self.shape[dim + 1:],
+                                     indices.shape[:dim] + (1,) + indices.shape[dim + 1:]))
+        source = self.expand(size[:dim] + [self.shape[dim]] + size[dim + 1:])
+        return source.gather(dim, indices.expand(size[:dim] + [indices.shape[dim]] + size[dim + 1:]))
+
+    def _scatter_key(self, dim: int, index: Tensor, op: str) -> tuple[int, tuple]:
+        """``scatter``'s positions as a key: ``index`` at ``dim``, each other position of ``index`` kept."""
+        dim = normalize_dim(dim, self.dim(), op)
+        index = _int64_index(index, op)
+        if index.dim() != self.dim():
+            raise ShapeError(f"{op}(): Index tensor must have the same number of dimensions as self tensor")
+        if any(i > s for p, (i, s) in enumerate(zip(index.shape, self.shape, strict=True)) if p != dim):
+            raise ShapeError(f"{op}(): Expected index {list(index.shape)} to be smaller than self "
+                             f"{list(self.shape)} apart from dimension {dim}")
+        _check_range(index, self.shape[dim], dim)
+        rank = index.dim()
+        return dim, tuple(("tensor", 0) if p == dim else ("iota", p, n, rank) for p, n in enumerate(index.shape))
+
+    def scatter(self, dim: int, index: Tensor, src=None, value=None, *, reduce: str | None = None) -> Tensor:
+        """``self[..., index[i], ...] = src[i]`` along ``dim`` at every position ``i`` of ``index``
+        (``reduce="add"``: added; a repeated position without it keeps one of its values, as PyTorch does)."""
+        if (src is None) == (value is None):
+            raise TypeError("scatter() needs exactly one of src and value")
+        if reduce not in (None, "add"):
+            raise NotImplementedError(f"scatter(reduce={reduce!r}) is not supported (only 'add')")
+        dim, items = self._scatter_key(dim, index, "scatter")
+        if isinstance(src, TensorBase):
+            if src.dim() != index.dim() or any(i > s for i, s in zip(index.shape, src.shape, strict=True)):
+                raise ShapeError(f"scatter(): Expected index {list(index.shape)} to be smaller than src "
+                                 f"{list(src.shape)}")
+            src = src[tuple(slice(0, n) for n in index.shape)]
+        return index_put(self, items, 0, [index], value if src is None else src, accumulate=reduce == "add")
+
+    def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
+        return self.scatter(dim, index, src, reduce="add")

@@ -1,65 +1,69 @@
-"""In-place tensor methods (``zero_``, ``fill_``, ``copy_``, ``+=``, …) with PyTorch's rules on leaves."""
+"""In-place tensor methods with PyTorch's rules: ``name_`` computes ``name`` and writes the result back
+(``Tensor._write``: a leaf gets the new values, a computed tensor a new node, a view updates its base).
+
+PyTorch's refusals: an in-place update of a leaf that requires grad (or of a view of one) outside
+``no_grad``, one whose result has another shape than the tensor, and a float result into an integer tensor.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import GradError, ShapeError
-from .autograd import is_grad_enabled
 from .base import TensorBase
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
+#: in-place methods also offered as ``symnet.<name>(tensor, …)``, as torch offers them
+FUNCTIONS = ("exp_", "log_", "log1p_", "sqrt_", "abs_", "sin_", "cos_", "tanh_", "erf_", "sigmoid_", "relu_",
+             "square_", "clamp_", "clip_", "index_put_", "neg_", "zero_", "fill_")
+#: this module's functions offered as ``symnet.<name>``
+PUBLIC = ()
+
+
+#: the out-of-place computation of each ``name_`` that is not simply the method ``name``
+_COMPUTE: dict[str, Callable] = {
+    "clip": lambda self, min=None, max=None: self.clamp(min, max),  # noqa: A006 - PyTorch's names
+    "copy": lambda self, src: (src if isinstance(src, TensorBase) else  # copy_ converts any dtype
+                               self._leaf(np.asarray(src, dtype=self.dtype), self.dtype)).to(self.dtype),
+    "fill": lambda self, value: value if isinstance(value, TensorBase) else
+    self._leaf(np.full(self.shape, value, dtype=self.dtype), self.dtype),
+    "zero": lambda self: self._leaf(np.zeros(self.shape, dtype=self.dtype), self.dtype),
+}
+_METHODS = ("add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh",
+            "erf", "sigmoid", "relu", "square", "clamp", "pow", "masked_fill", "index_fill", "index_add", "index_put",
+            "scatter", "scatter_add")
+
+
+def _inplace_form(name: str) -> Callable:
+    compute = _COMPUTE.get(name) or (lambda self, *args, **kwargs: getattr(self, name)(*args, **kwargs))
+
+    def method(self, *args, **kwargs) -> Tensor:
+        return self._write(compute(self, *args, **kwargs), f"{name}_")
+
+    method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = f"``{name}`` computed and written back into this tensor, as ``torch.Tensor.{name}_``."
+    return method
+
 
 class InplaceMethods(TensorBase):
     __slots__ = ()
 
-    def copy_(self, src) -> Tensor:
-        """Copy ``src``'s values in (broadcast to this shape), as ``torch.Tensor.copy_``."""
-        self._check_inplace("copy_")
-        value = np.asarray(src.numpy() if isinstance(src, TensorBase) else src)
-        self._store(np.broadcast_to(value, self.shape).astype(self.dtype, copy=True))
-        return self
-
-    def zero_(self) -> Tensor:
-        return self.fill_(0)
-
-    def fill_(self, value) -> Tensor:
-        self._check_inplace("fill_")
-        self._store(np.full(self.shape, value, dtype=self.dtype))
-        return self
-
-    def _check_inplace(self, op: str) -> None:
-        if self.node is not None:
-            raise GradError(f"{op}: in-place ops are for leaf tensors; this one was computed by an op")
-        if self.requires_grad and is_grad_enabled():
-            raise GradError(f"{op}: a leaf tensor that requires grad is used in an in-place operation; "
-                            "wrap the update in `with symnet.no_grad():`")
-
-    def _inplace(self, op: str, other) -> Tensor:
-        """``a -= b``: updates a leaf's value in place (under no_grad for leaves that require grad); on a
-        computed tensor it records the out-of-place op, as rebinding the name does."""
-        if self.node is None:
-            self._check_inplace(f"__i{op.strip('_')}__")
-        result = getattr(self, op)(other)
-        if self.node is not None:
-            return result
-        if result.shape != self.shape:
-            raise ShapeError(f"in-place {op.strip('_')}: result shape {result.shape} != {self.shape}")
-        self._store(result.numpy().astype(self.dtype, copy=False))
-        return self
-
     def __iadd__(self, other):
-        return self._inplace("__add__", other)
+        return self.add_(other)
 
     def __isub__(self, other):
-        return self._inplace("__sub__", other)
+        return self.sub_(other)
 
     def __imul__(self, other):
-        return self._inplace("__mul__", other)
+        return self.mul_(other)
 
     def __itruediv__(self, other):
-        return self._inplace("__truediv__", other)
+        return self.div_(other)
+
+
+for _name in (*_COMPUTE, *_METHODS):
+    setattr(InplaceMethods, f"{_name}_", _inplace_form(_name))

@@ -14,16 +14,21 @@ from ..core.dtypes import as_dtype, float_result, is_float, result_type
 from ..core.ops import Cast, Map
 from ..errors import DTypeError
 from .base import TensorBase
+from .device import CPU, check_device, to_arguments
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
-FUNCTIONS = ("exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh", "erf", "sigmoid", "relu", "softplus",
-             "clamp", "pow", "square")
+FUNCTIONS = ("exp", "expm1", "exp2", "log", "log1p", "log2", "sqrt", "rsqrt", "reciprocal", "abs", "sign", "sin",
+             "cos", "tanh", "erf", "erfinv", "sigmoid", "logit", "relu", "softplus", "clamp", "clip", "square", "floor",
+             "ceil", "trunc", "fix", "round", "frac", "isnan", "isinf", "isfinite", "nan_to_num", "lerp", "maximum",
+             "minimum", "fmax", "fmin", "floor_divide", "remainder", "add", "sub", "subtract", "mul", "multiply",
+             "div", "divide", "true_divide", "neg", "negative", "deg2rad", "rad2deg")
 #: this module's functions offered as ``symnet.<name>``
-PUBLIC = ()
+PUBLIC = ("where", "pow")
+
 
 class PointwiseMethods(TensorBase):
     __slots__ = ()
@@ -61,14 +66,175 @@ class PointwiseMethods(TensorBase):
         return self._map("pow", other, result="float" if isinstance(other, float) else "promote")
 
     def __rpow__(self, other):
-        return _elementwise("pow", (other, self), "float")
+        return _elementwise("pow", (other, self), "float" if isinstance(other, float) else "promote")
 
     def __neg__(self):
         _refuse_bool("negation", self)
         return self._map("neg")
 
+    def __floordiv__(self, other):
+        return self.floor_divide(other)
+
+    def __rfloordiv__(self, other):
+        return _division("floor_divide", (other, self))
+
+    def __mod__(self, other):
+        return self.remainder(other)
+
+    def __rmod__(self, other):
+        return _division("remainder", (other, self))
+
+    def __abs__(self):
+        return self.abs()
+
     def pow(self, exponent):
         return self ** exponent
+
+    def add(self, other, *, alpha=1):
+        return self + _scaled(other, alpha, self)
+
+    def sub(self, other, *, alpha=1):
+        return self - _scaled(other, alpha, self)
+
+    subtract = sub
+
+    def mul(self, other):
+        return self * other
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode: str | None = None):
+        """``self / other``, or its quotient rounded toward zero (``"trunc"``) or down (``"floor"``)."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self.floor_divide(other)
+        if rounding_mode == "trunc":
+            return _division("trunc", (self, other))
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                         f"{rounding_mode!r}")
+
+    divide = div
+
+    def true_divide(self, other):
+        return self / other
+
+    def floor_divide(self, other):
+        return _division("floor_divide", (self, other))
+
+    def remainder(self, other):
+        return _division("remainder", (self, other))
+
+    def neg(self):
+        return -self
+
+    negative = neg
+
+    def reciprocal(self):
+        return self._map("reciprocal", result="float")
+
+    def rsqrt(self):
+        return self._map("rsqrt", result="float")
+
+    def expm1(self):
+        return self._map("expm1", result="float")
+
+    def exp2(self):
+        return self._map("exp2", result="float")
+
+    def log2(self):
+        return self._map("log2", result="float")
+
+    def erfinv(self):
+        return self._map("erfinv", result="float")
+
+    def deg2rad(self):
+        return self * (math.pi / 180) if is_float(self.dtype) else self.float() * (math.pi / 180)
+
+    def rad2deg(self):
+        return self * (180 / math.pi) if is_float(self.dtype) else self.float() * (180 / math.pi)
+
+    def logit(self, eps: float | None = None):
+        """log(p/(1 − p)), of p clamped to [eps, 1 − eps] when eps is given (the gradient is 0 outside)."""
+        p = self if eps is None else self.clamp(eps, 1 - eps)
+        return p._map("logit", result="float")
+
+    # ---------------------------------------------------------------- rounding (no gradient; integers copied)
+    def _rounded(self, fn: str) -> Tensor:
+        _refuse_bool(fn, self)
+        return self._map(fn) if is_float(self.dtype) else self._apply(Cast(self.dtype), [self], self.dtype)
+
+    def floor(self):
+        return self._rounded("floor")
+
+    def ceil(self):
+        return self._rounded("ceil")
+
+    def trunc(self):
+        return self._rounded("trunc")
+
+    fix = trunc
+
+    def round(self, *, decimals: int = 0):
+        """Half to even; with ``decimals``, of x·10^decimals (divided back), as PyTorch computes it."""
+        if decimals == 0:
+            return self._rounded("round")
+        if not is_float(self.dtype):
+            raise DTypeError(f"round with decimals is not supported for {self.dtype} tensors (as in PyTorch)")
+        scale = 10.0 ** abs(decimals)
+        return (self * scale)._map("round") / scale if decimals > 0 else (self / scale)._map("round") * scale
+
+    def frac(self):
+        if not is_float(self.dtype):
+            raise DTypeError(f"frac is not supported for {self.dtype} tensors (as in PyTorch)")
+        return self._map("frac")
+
+    # ---------------------------------------------------------------- special values
+    def isnan(self):
+        return self._map("isnan", result="bool")
+
+    def isinf(self):
+        return self._map("isinf", result="bool")
+
+    def isfinite(self):
+        return self._map("isfinite", result="bool")
+
+    def nan_to_num(self, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+        """NaN, +∞ and −∞ replaced; the infinities by the dtype's largest finite values unless given."""
+        if not is_float(self.dtype):
+            return self._apply(Cast(self.dtype), [self], self.dtype)
+        big = float(np.finfo(self.dtype).max)
+        return self._map("nan_to_num", float(nan), big if posinf is None else float(posinf),
+                         -big if neginf is None else float(neginf))
+
+    # ---------------------------------------------------------------- binary element functions
+    def lerp(self, end, weight):
+        """self + weight·(end − self); float operands of one dtype (a 0-d weight may be wider), as PyTorch."""
+        if not is_float(self.dtype):
+            raise DTypeError(f"lerp is not implemented for {self.dtype} tensors (as in PyTorch)")
+        if not isinstance(end, TensorBase) or end.dtype != self.dtype:
+            raise DTypeError(f"lerp: expected dtype {self.dtype} for `end` but got "
+                             f"{getattr(end, 'dtype', type(end).__name__)}")
+        if isinstance(weight, TensorBase) and (not is_float(weight.dtype) or weight.shape and
+                                                weight.dtype != self.dtype):
+            raise DTypeError(f"lerp: expected dtype {self.dtype} for `weight` but got {weight.dtype}")
+        return _elementwise("lerp", (self, end, weight), "promote")
+
+    def maximum(self, other):
+        return _extremum("maximum", self, other)
+
+    def minimum(self, other):
+        return _extremum("minimum", self, other)
+
+    def fmax(self, other):
+        return _extremum("fmax", self, other)
+
+    def fmin(self, other):
+        return _extremum("fmin", self, other)
+
+    def where(self, condition, other):
+        """``self`` where ``condition`` holds, else ``other``: ``symnet.where(condition, self, other)``."""
+        return where(condition, self, other)
 
     def abs(self):
         _refuse_bool("abs", self)
@@ -118,6 +284,8 @@ class PointwiseMethods(TensorBase):
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
+        if any(isinstance(b, TensorBase) for b in (min, max)):
+            return _tensor_clamp(self, min, max)
         if not is_float(self.dtype) and all(isinstance(b, int | None) for b in (min, max)):
             info = np.iinfo(np.int64)  # an integer clamp stays integer, as in PyTorch
             lo, hi = info.min if min is None else min, info.max if max is None else max
@@ -129,7 +297,8 @@ class PointwiseMethods(TensorBase):
     clip = clamp
 
     def square(self):
-        return self * self
+        x = self.long() if self.dtype == dtypes.bool_ else self  # bool squares to int64, as in PyTorch
+        return x * x
 
     def float(self):
         return self.to(dtypes.float32)
@@ -143,11 +312,36 @@ class PointwiseMethods(TensorBase):
     def bool(self):
         return self.to(dtypes.bool_)
 
-    def to(self, dtype) -> Tensor:
-        dtype = as_dtype(dtype)
+    def to(self, *args, **kwargs) -> Tensor:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` or keywords, as in PyTorch (the
+        device must be the CPU): a cast where the dtype changes, the tensor itself otherwise."""
+        where, dtype = to_arguments(args, {k: v for k, v in kwargs.items() if k != "copy"})
+        check_device(where)
+        dtype = self.dtype if dtype is None else as_dtype(dtype)
         return self if dtype == self.dtype else self._apply(Cast(dtype), [self], dtype)
 
-    type = to
+    def type(self, dtype=None):
+        """The legacy type name without an argument (``symnet.FloatTensor``, as PyTorch's ``torch.FloatTensor``);
+        a cast with one."""
+        if dtype is None:
+            return "symnet." + {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}[
+                self.dtype.name] + "Tensor"
+        return self.to(dtype)
+
+    def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:  # noqa: ARG002 - torch's signature
+        check_device("cuda")
+        return self
+
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     # ---------------------------------------------------------------- comparisons (Iverson brackets, bool)
     def __gt__(self, other):
@@ -181,27 +375,87 @@ def _refuse_bool(op: str, *operands) -> None:
                          ".float() first")
 
 
+def where(condition: Tensor, input, other) -> Tensor:
+    """``input`` where ``condition`` (a bool tensor) holds, else ``other``; either may be a Python number. The
+    gradient reaches each branch only where it is taken, and a branch not taken never shows (not even NaN)."""
+    if not isinstance(condition, TensorBase) or condition.dtype != dtypes.bool_:
+        raise DTypeError(f"where expected condition to be a boolean tensor, but got "
+                         f"{getattr(condition, 'dtype', type(condition).__name__)}")
+    return _elementwise("where", (condition, input, other), "promote")
+
+
+def pow(input, exponent) -> Tensor:  # noqa: A001 - torch.pow
+    """``input ** exponent``; either may be a Python number (``symnet.pow(2, t)``)."""
+    return input ** exponent if isinstance(input, TensorBase) else exponent.__rpow__(input)
+
+
+def _scaled(other, alpha, like: Tensor):
+    """``alpha·other`` for add/sub; an integer result refuses a float alpha, as PyTorch."""
+    if alpha == 1:
+        return other
+    if isinstance(alpha, float) and not is_float(_result_dtype((like, other))):
+        raise DTypeError("For integral input tensors, argument alpha must not be a floating point number.")
+    return other * alpha
+
+
+def _division(fn: str, operands: Sequence) -> Tensor:
+    """floor_divide, remainder and the truncating quotient: float rows on floats, exact int64 rows on integers."""
+    dtype = _result_dtype(operands)
+    if dtype == dtypes.bool_:
+        raise DTypeError(f"{fn} is not supported for bool tensors (as in PyTorch)")
+    if is_float(dtype):
+        return _elementwise("div", operands, "float").trunc() if fn == "trunc" else \
+            _elementwise(fn, operands, "promote")
+    return _elementwise("div_trunc_int" if fn == "trunc" else f"{fn}_int", operands, "promote")
+
+
+def _extremum(fn: str, a: Tensor, b) -> Tensor:
+    if not isinstance(b, TensorBase):
+        raise TypeError(f"{fn}(): argument 'other' (position 2) must be Tensor, not {type(b).__name__}")
+    return _elementwise(fn, (a, b), "promote")
+
+
+def _tensor_clamp(x: Tensor, lo, hi) -> Tensor:
+    """clamp with tensor bounds (a missing one unbounded); numbers and tensors do not mix, as in PyTorch."""
+    if any(b is not None and not isinstance(b, TensorBase) for b in (lo, hi)):
+        raise TypeError("clamp: min and max must both be tensors (or None) when one of them is a tensor")
+    dtype = _result_dtype([b for b in (x, lo, hi) if b is not None])
+    if is_float(dtype):
+        unbounded = (-math.inf, math.inf)
+    else:
+        info = np.iinfo(np.int64)
+        unbounded = (int(info.min), int(info.max))
+    lo = unbounded[0] if lo is None else lo
+    hi = unbounded[1] if hi is None else hi
+    return _elementwise("clamp", (x, lo, hi), "promote")
+
+
+def _result_dtype(operands: Sequence) -> np.dtype:
+    """``torch.result_type`` of tensors (dimensioned outrank 0-d) and Python numbers."""
+    tensors = [x for x in operands if isinstance(x, TensorBase)]
+    scalars = [type(x.item() if isinstance(x, np.generic) else x) for x in operands if isinstance(x, _SCALARS)]
+    first = tensors[0]
+    if all(t.dtype == first.dtype for t in tensors) and (not scalars or first.dtype.kind == "f"):
+        return first.dtype  # the common case: no promotion can happen
+    return result_type([t.dtype for t in tensors if t.shape], [t.dtype for t in tensors if not t.shape], scalars)
+
+
 def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
     """A ``map`` op: tensors become inputs, Python numbers fold into the formula as constants; the dtype is
     ``torch.result_type``'s (then float for ``result="float"`` ops, bool for comparisons)."""
     like = next(o for o in operands if isinstance(o, TensorBase))
-    tensors, slots, scalars = [], [], []
+    tensors, slots = [], []
     for x in operands:
         if isinstance(x, TensorBase):
             slots.append(("t", len(tensors)))
             tensors.append(x)
         elif isinstance(x, _SCALARS):
-            value = x.item() if isinstance(x, np.generic) else x
-            slots.append(("c", value))
-            scalars.append(type(value))
+            slots.append(("c", x.item() if isinstance(x, np.generic) else x))
         else:
             slots.append(("t", len(tensors)))
             tensors.append(_as_tensor(x, like))
     first = tensors[0]
-    if all(t.dtype == first.dtype for t in tensors) and (not scalars or first.dtype.kind == "f"):
-        dtype = first.dtype  # the common case: no promotion can happen
-    else:
-        dtype = result_type([t.dtype for t in tensors if t.shape], [t.dtype for t in tensors if not t.shape], scalars)
+    dtype = _result_dtype(tensors + [v for kind, v in slots if kind == "c"])
     if result == "float":
         dtype = float_result(dtype)
     elif result == "bool":

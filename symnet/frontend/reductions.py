@@ -1,15 +1,20 @@
-"""Reductions as tensor methods: sum, mean, max/min (PyTorch's tie rules), logsumexp and softmax with their
-stop-gradient max shift, each a ``Reduce`` of the op table."""
+"""Reductions as tensor methods: sum, mean, prod, max/min (PyTorch's tie rules), var/std, norms, logsumexp and
+softmax with their stop-gradient max shift, each a ``Reduce`` of the op table; scans (cumsum, cumprod) and sorting
+(sort, argsort, topk, median) as the rows of ``symnet.core.scans``."""
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..core import dtypes
-from ..core.dtypes import float_result, is_float
-from ..core.ops import Reduce
-from ..errors import ShapeError
+from ..core.dtypes import as_dtype, float_result, is_float
+from ..core.ops import Reduce, Slice
+from ..core.scans import CorrectedMean, Order, Rank, Root, Scan
+from ..errors import DTypeError, ShapeError
 from .base import TensorBase
 from .dims import normalize_dim
 
@@ -17,12 +22,17 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
+SortResult = namedtuple("SortResult", ["values", "indices"])
+AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])
 
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
-FUNCTIONS = ("sum", "mean", "max", "min", "amax", "argmax", "logsumexp", "softmax", "log_softmax")
+FUNCTIONS = ("sum", "mean", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "logsumexp", "softmax",
+             "log_softmax", "prod", "var", "std", "norm", "cumsum", "cumprod", "count_nonzero", "all", "any", "sort",
+             "argsort", "msort", "topk", "median")
 #: this module's functions offered as ``symnet.<name>``
-PUBLIC = ()
+PUBLIC = ("var_mean", "std_mean")
+
 
 class ReductionMethods(TensorBase):
     __slots__ = ()
@@ -31,12 +41,15 @@ class ReductionMethods(TensorBase):
         if dim is None:
             return tuple(range(self.dim()))
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        return tuple(sorted({normalize_dim(d, self.dim(), op) for d in dims}))
+        found = tuple(sorted({normalize_dim(d, self.dim(), op) for d in dims}))
+        return found if self.shape else ()  # a 0-d tensor accepts dim 0 or -1 and has nothing to reduce
 
     def _reduce(self, combine, dim, keepdim, dtype, mean=False, ties="first"):
-        if self.numel() == 0 and combine in ("max", "argmax"):
-            raise ShapeError(f"{combine}: the tensor is empty")
-        return self._apply(Reduce(combine, self._dims(dim, combine), keepdim, mean, ties), [self], dtype)
+        dims = self._dims(dim, combine)
+        if combine in ("max", "argmax") and any(self.shape[d] == 0 for d in dims):
+            raise ShapeError(f"{combine}: cannot reduce over a dimension of size 0 (the tensor has shape "
+                             f"{self.shape})")
+        return self._apply(Reduce(combine, dims, keepdim, mean, ties), [self], dtype)
 
     def sum(self, dim=None, keepdim: bool = False):
         dtype = self.dtype if is_float(self.dtype) else dtypes.int64
@@ -45,23 +58,105 @@ class ReductionMethods(TensorBase):
     def mean(self, dim=None, keepdim: bool = False):
         return self._reduce("sum", dim, keepdim, float_result(self.dtype), mean=True)
 
-    def max(self, dim=None, keepdim: bool = False):
+    def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+        """Π over ``dim`` (all elements by default); its gradient is the product of the other factors, exact
+        where some are zero (no division by the result)."""
+        src = self._integral_or(dtype)
+        if dim is not None and not isinstance(dim, int):
+            raise TypeError(f"prod: dim must be an int, got {dim!r}")
+        return src._reduce("prod", dim, keepdim, src.dtype)
+
+    def _integral_or(self, dtype) -> Tensor:
+        """The operand of a sum-like op: cast to ``dtype`` if given, else int64 for integers and bools."""
+        if dtype is not None:
+            return self.to(as_dtype(dtype))
+        return self if is_float(self.dtype) else self.to(dtypes.int64)
+
+    def max(self, dim=None, keepdim: bool = False, *, other=None):
         """Full ``max()`` splits the gradient among ties; ``max(dim)`` returns (values, indices) and sends it
-        to the first maximal element, as PyTorch does."""
+        to the first maximal element, as PyTorch does; ``max(other)`` with a tensor is ``maximum``."""
+        if other is not None or isinstance(dim, TensorBase):
+            return self.maximum(dim if other is None else other)
         if dim is None:
             return self._reduce("max", None, False, self.dtype, ties="even")
         return MaxResult(self._reduce("max", dim, keepdim, self.dtype, ties="first"),
                          self._reduce("argmax", dim, keepdim, dtypes.int64))
 
-    def min(self, dim=None, keepdim: bool = False):
+    def min(self, dim=None, keepdim: bool = False, *, other=None):
+        if other is not None or isinstance(dim, TensorBase):
+            return self.minimum(dim if other is None else other)
         result = (-self).max(dim, keepdim)
         return -result if dim is None else MaxResult(-result.values, result.indices)
 
     def amax(self, dim=None, keepdim: bool = False):
         return self._reduce("max", dim, keepdim, self.dtype, ties="even")
 
+    def amin(self, dim=None, keepdim: bool = False):
+        return -(-self).amax(dim, keepdim)
+
+    def aminmax(self, *, dim: int | None = None, keepdim: bool = False):
+        return AminmaxResult(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
     def argmax(self, dim=None, keepdim: bool = False):
         return self._reduce("argmax", dim, keepdim, dtypes.int64)
+
+    def argmin(self, dim=None, keepdim: bool = False):
+        return (-self).argmax(dim, keepdim)
+
+    def count_nonzero(self, dim=None) -> Tensor:
+        return (self != 0).sum(dim)
+
+    def all(self, dim=None, keepdim: bool = False) -> Tensor:
+        return (self == 0).sum(dim, keepdim) == 0
+
+    def any(self, dim=None, keepdim: bool = False) -> Tensor:
+        return (self != 0).sum(dim, keepdim) > 0
+
+    # ---------------------------------------------------------------- moments and norms
+    def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
+        """Σ (x − mean)² / max(0, n − correction); ``correction`` defaults to 1 (``unbiased=False``: 0). With
+        n ≤ correction the result is inf (or NaN for a constant input), as PyTorch's."""
+        if isinstance(dim, bool):  # var(False): PyTorch's legacy positional ``unbiased``
+            dim, unbiased = None, dim
+        if unbiased is not None and correction is not None:
+            raise TypeError("var: give either unbiased or correction, not both")
+        if not is_float(self.dtype):
+            raise DTypeError(f"std and var only support floating point dtypes, got {self.dtype}")
+        c = correction if correction is not None else int(unbiased is None or unbiased)
+        dims = self._dims(dim, "var")
+        centered = self - self.mean(dims, keepdim=True)
+        squares = centered * centered
+        if math.prod(self.shape[d] for d in dims) <= c:  # no degrees of freedom: Σ/0
+            return squares.sum(dims, keepdim) / self._leaf(np.zeros((), self.dtype), self.dtype)
+        return squares._apply(CorrectedMean(dims, keepdim, c), [squares], squares.dtype)
+
+    def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
+        """√var, with gradient 0 where the variance is 0 (as PyTorch's)."""
+        return self.var(dim, unbiased, keepdim, correction=correction)._root(2)
+
+    def _root(self, p: float) -> Tensor:
+        return self._apply(Root(p), [self], self.dtype)
+
+    def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+        """The p-norm over ``dim`` (all elements by default): p = 'fro', inf, -inf, 0 or any number. Subgradients
+        at zero are 0, as PyTorch's; the ±inf norms split the gradient among ties."""
+        if not is_float(self.dtype):
+            raise DTypeError(f"norm: expected a floating point tensor, got {self.dtype}")
+        x = self if dtype is None else self.to(as_dtype(dtype))
+        if p == "fro":
+            p = 2
+        if isinstance(p, str) or not isinstance(p, int | float):
+            raise ValueError(f"norm: p={p!r} is not supported (a number, inf, -inf or 'fro')")
+        if p == math.inf:
+            return x.abs().amax(dim, keepdim)
+        if p == -math.inf:
+            return x.abs().amin(dim, keepdim)
+        if p == 0:
+            return (x != 0).to(x.dtype).sum(dim, keepdim)
+        if p == 1:
+            return x.abs().sum(dim, keepdim)
+        powers = x * x if p == 2 else x.abs() ** float(p)
+        return powers.sum(dim, keepdim)._root(p)
 
     def logsumexp(self, dim, keepdim: bool = False):
         """m + log Σ exp(x − m) with m = max(x) a stop-gradient: the gradient comes out as an exact softmax."""
@@ -80,3 +175,83 @@ class ReductionMethods(TensorBase):
     def log_softmax(self, dim: int):
         shifted = self._shifted(dim)
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
+
+    # ---------------------------------------------------------------- scans and sorting
+    def _scan(self, combine: str, dim: int, dtype) -> Tensor:
+        src = self._integral_or(dtype)
+        if not self.shape:
+            return src.reshape(1)._scan(combine, dim, None).reshape(())
+        return src._apply(Scan(combine, normalize_dim(dim, self.dim(), "cum" + combine)), [src], src.dtype)
+
+    def cumsum(self, dim: int, *, dtype=None) -> Tensor:
+        """Y[i] = Σ_{k ≤ i} X[k] along ``dim``."""
+        return self._scan("sum", dim, dtype)
+
+    def cumprod(self, dim: int, *, dtype=None) -> Tensor:
+        """Y[i] = Π_{k ≤ i} X[k] along ``dim``; the gradient is exact where some X[k] are zero."""
+        return self._scan("prod", dim, dtype)
+
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
+        """Values and indices, equal elements in their original order (PyTorch's CPU sort is stable too)."""
+        if not self.shape:
+            return SortResult(self.reshape(()), self._leaf(np.zeros((), np.int64), dtypes.int64))
+        d = normalize_dim(dim, self.dim(), "sort")
+        indices = self.argsort(d, descending)
+        return SortResult(self.gather(d, indices), indices)
+
+    def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        if not self.shape:
+            return self._leaf(np.zeros((), np.int64), dtypes.int64)
+        d = normalize_dim(dim, self.dim(), "argsort")
+        rank = self._apply(Rank(d, bool(descending)), [self], dtypes.int64)
+        return rank._apply(Order(d), [rank], dtypes.int64)
+
+    def msort(self) -> Tensor:
+        return self.sort(0).values
+
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
+        """The k largest (smallest) along ``dim``, in order; among equal elements the first ones (PyTorch leaves
+        the order of ties unspecified)."""
+        d = normalize_dim(dim, self.dim(), "topk")
+        size = self.shape[d] if self.shape else 1
+        if not 0 <= k <= size:
+            raise ShapeError(f"topk: k={k} is out of range for dimension {dim} of size {size}")
+        values, indices = self.sort(d, descending=largest)
+        return SortResult(values._narrow(d, 0, k), indices._narrow(d, 0, k))
+
+    def median(self, dim: int | None = None, keepdim: bool = False):
+        """The lower median (the ⌊(n−1)/2⌋-th smallest); with ``dim``, values and indices."""
+        if dim is None:
+            flat = self.reshape(-1)
+            if flat.numel() == 0:
+                return self._leaf(np.array(np.nan, self.dtype), self.dtype)
+            return flat.sort().values._narrow(0, (flat.numel() - 1) // 2, None)
+        d = normalize_dim(dim, self.dim(), "median")
+        size = self.shape[d] if self.shape else 1
+        if size == 0:
+            raise ShapeError(f"median: cannot reduce over dimension {dim} of size 0")
+        picked = [t._narrow(d, (size - 1) // 2, None) for t in self.sort(d)]
+        return MaxResult(*(t.unsqueeze(d) if keepdim and self.shape else t for t in picked))
+
+    def _narrow(self, dim: int, start: int, length: int | None) -> Tensor:
+        """``length`` elements from ``start`` along ``dim``; ``length`` None selects one and drops the dim."""
+        if not self.shape:
+            return self
+        item = ("index", start) if length is None else ("range", start, 1, length)
+        items = tuple(item if p == dim else ("all",) for p in range(self.dim()))
+        return self._apply(Slice(items), [self], self.dtype)
+
+
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,  # noqa: A002
+             correction=None) -> tuple[Tensor, Tensor]:
+    """(var, mean) over ``dim``, as ``torch.var_mean``."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return input.var(dim, unbiased, keepdim, correction=correction), input.mean(input._dims(dim, "var"), keepdim)
+
+
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,  # noqa: A002
+             correction=None) -> tuple[Tensor, Tensor]:
+    """(std, mean) over ``dim``, as ``torch.std_mean``."""
+    var, mean = var_mean(input, dim, unbiased, keepdim, correction=correction)
+    return var._root(2), mean

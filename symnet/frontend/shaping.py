@@ -1,14 +1,32 @@
-"""Shape methods (permute, reshape, squeeze, …), data-dependent reads (gather) and joins (cat, stack): ops that
-move elements without computing on them."""
+"""Shape methods (permute, reshape, expand, repeat, flip, roll, …), data-dependent reads (gather) and joins (cat,
+stack, hstack): ops that move elements without computing on them. Each is a row of the op table — mostly the
+general ones (``Slice``, ``Reshape``, ``Permute``, ``Concat``, ``Gather``) — so gradients come from autodiff."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import result_type
-from ..core.ops import Gather, Permute, Reshape, Squeeze, Unsqueeze
+from ..core.ops import (
+    Clone,
+    DiagEmbed,
+    Diagonal,
+    Expand,
+    Gather,
+    Permute,
+    Reshape,
+    Slice,
+    Squeeze,
+    Tile,
+    Triangle,
+    Unsqueeze,
+    broadcast_shapes,
+)
 from ..core.windows import Concat
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
@@ -19,15 +37,44 @@ if TYPE_CHECKING:
 
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
-FUNCTIONS = ("reshape", "flatten", "transpose", "permute", "unsqueeze", "squeeze", "gather")
+FUNCTIONS = ("reshape", "flatten", "transpose", "permute", "unsqueeze", "squeeze", "gather", "split", "chunk",
+             "unbind", "narrow", "select", "broadcast_to", "tile", "repeat_interleave", "flip", "fliplr", "flipud",
+             "roll", "clone", "movedim", "moveaxis", "swapaxes", "swapdims", "tril", "triu", "diag", "diagonal",
+             "diag_embed")
 #: this module's functions offered as ``symnet.<name>``
-PUBLIC = ("cat", "stack")
+PUBLIC = ("cat", "stack", "hstack", "vstack", "dstack", "column_stack", "atleast_1d", "atleast_2d", "atleast_3d",
+          "broadcast_tensors")
+
+
+def _varargs(args: tuple) -> tuple:
+    """``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch reads sizes, dims and repeats."""
+    return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else tuple(args)
+
+
+def _distinct_dims(dims, rank: int, op: str) -> tuple[int, ...]:
+    dims = tuple(normalize_dim(d, rank, op) for d in ((dims,) if isinstance(dims, int) else dims))
+    repeated = {d for d in dims if dims.count(d) > 1}
+    if repeated:
+        raise ShapeError(f"{op}: dim {min(repeated)} appears multiple times in the list of dims")
+    return dims
+
 
 class ShapeMethods(TensorBase):
     __slots__ = ()
 
+    def _axis(self, dim: int, op: str) -> int:
+        """``dim`` of a tensor that must have one (PyTorch refuses the dims of a 0-d tensor here)."""
+        if self.dim() == 0:
+            raise ShapeError(f"{op}: dimension specified as {dim} but the tensor has no dimensions")
+        return normalize_dim(dim, self.dim(), op)
+
+    def _slice(self, items: dict[int, tuple]) -> Tensor:
+        """A ``Slice`` taking ``items[d]`` along each dim d listed (all of the others)."""
+        return self._apply(Slice(tuple(items.get(d, ("all",)) for d in range(self.dim()))), [self], self.dtype)
+
+    # ---------------------------------------------------------------- views of the same elements
     def permute(self, *dims):
-        dims = tuple(dims[0]) if len(dims) == 1 and not isinstance(dims[0], int) else dims
+        dims = _varargs(dims)
         perm = tuple(normalize_dim(d, self.dim(), "permute") for d in dims)
         if sorted(perm) != list(range(self.dim())):
             raise ShapeError(f"permute: {dims} is not a permutation of the {self.dim()} dims of {self.shape}")
@@ -39,6 +86,21 @@ class ShapeMethods(TensorBase):
         perm[a], perm[b] = perm[b], perm[a]
         return self.permute(perm)
 
+    swapaxes = swapdims = transpose
+
+    def movedim(self, source, destination):
+        """Dims ``source`` moved to positions ``destination``, the others kept in order (``torch.movedim``)."""
+        src, dst = (_distinct_dims(d, self.dim(), "movedim") for d in (source, destination))
+        if len(src) != len(dst):
+            raise ShapeError(f"movedim: source and destination differ in length ({len(src)} and {len(dst)})")
+        perm = [None] * self.dim()
+        for s, d in zip(src, dst, strict=True):
+            perm[d] = s
+        rest = iter(d for d in range(self.dim()) if d not in src)
+        return self.permute([p if p is not None else next(rest) for p in perm])
+
+    moveaxis = movedim
+
     def t(self):
         if self.dim() > 2:
             raise ShapeError(f"t(): expects a tensor of at most 2 dims, got shape {self.shape}")
@@ -49,12 +111,17 @@ class ShapeMethods(TensorBase):
         return self.permute(tuple(reversed(range(self.dim()))))
 
     def reshape(self, *shape):
-        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        shape = _varargs(shape)
         if sum(d == -1 for d in shape) > 1 or any(not isinstance(d, int) or d < -1 for d in shape):
             raise ShapeError(f"reshape: invalid shape {shape}")
         return self._apply(Reshape(tuple(shape)), [self], self.dtype)
 
     view = reshape
+
+    def reshape_as(self, other: Tensor):
+        return self.reshape(other.shape)
+
+    view_as = reshape_as
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         if self.dim() == 0:
@@ -72,10 +139,201 @@ class ShapeMethods(TensorBase):
         dims = self._dims(dim, "squeeze")
         return self._apply(Squeeze(tuple(d for d in dims if self.shape[d] == 1)), [self], self.dtype)
 
+    def clone(self):
+        return self._apply(Clone(), [self], self.dtype)
+
+    def contiguous(self):
+        """The tensor itself: symnet's tensors are always contiguous."""
+        return self
+
+    # ---------------------------------------------------------------- parts
+    def narrow(self, dim: int, start: int, length: int):
+        d = self._axis(dim, "narrow")
+        n = self.shape[d]
+        if not -n <= start <= n:
+            raise IndexError(f"narrow: start ({start}) is out of range for dimension {d} of size {n}")
+        start = start % n if start < 0 else start
+        if length < 0 or start + length > n:
+            raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n})")
+        return self._slice({d: ("range", start, 1, length)})
+
+    def select(self, dim: int, index: int):
+        d = self._axis(dim, "select")
+        n = self.shape[d]
+        if not -n <= index < n:
+            raise IndexError(f"select: index {index} is out of range for dimension {d} of size {n}")
+        return self._slice({d: ("index", index % n)})
+
+    def split(self, split_size_or_sections, dim: int = 0) -> tuple:
+        """Consecutive parts along ``dim``: of ``split_size`` each (the last may be shorter) or of the listed
+        sizes."""
+        d = self._axis(dim, "split")
+        n = self.shape[d]
+        if isinstance(split_size_or_sections, int):
+            size = split_size_or_sections
+            if size < 0 or size == 0 and n:
+                raise ShapeError(f"split: split_size can only be 0 if dimension size is 0, got {size} for size {n}")
+            sizes = [size] * (n // size) + [n % size] * bool(n % size) if n else [0]
+        else:
+            sizes = list(split_size_or_sections)
+            if sum(sizes) != n or any(s < 0 for s in sizes):
+                raise ShapeError(f"split: split sizes {sizes} must be non-negative and sum exactly to {n}, the size "
+                                 f"of dimension {d}")
+        starts = [0, *accumulate(sizes)][:-1]
+        return tuple(self.narrow(d, start, size) for start, size in zip(starts, sizes, strict=True))
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """At most ``chunks`` parts of ``ceil(n / chunks)`` elements along ``dim`` (fewer when they run out)."""
+        if chunks <= 0:
+            raise ValueError(f"chunk: expects `chunks` to be greater than 0, got {chunks}")
+        d = self._axis(dim, "chunk")
+        n = self.shape[d]
+        return self.split(-(-n // chunks), d) if n else self.split([0] * chunks, d)
+
+    def unbind(self, dim: int = 0) -> tuple:
+        d = self._axis(dim, "unbind")
+        return tuple(self.select(d, k) for k in range(self.shape[d]))
+
+    def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1):
+        a, b = (normalize_dim(x, self.dim(), "diagonal") for x in (dim1, dim2))
+        if a == b or self.dim() < 2:
+            raise ShapeError(f"diagonal: needs two distinct dimensions, got {dim1} and {dim2} of shape {self.shape}")
+        return self._apply(Diagonal(offset, a, b), [self], self.dtype)
+
+    def tril(self, diagonal: int = 0):
+        return self._apply(Triangle(False, diagonal), [self], self.dtype)
+
+    def triu(self, diagonal: int = 0):
+        return self._apply(Triangle(True, diagonal), [self], self.dtype)
+
+    # ---------------------------------------------------------------- more elements
+    def expand(self, *sizes):
+        """The tensor broadcast to ``sizes`` (-1 keeps a dimension; leading new dimensions are allowed)."""
+        sizes = _varargs(sizes)
+        lead = len(sizes) - self.dim()
+        if lead < 0:
+            raise ShapeError(f"expand: the number of sizes ({len(sizes)}) must be at least the tensor's number of "
+                             f"dimensions ({self.dim()})")
+        if any(s == -1 for s in sizes[:lead]) or any(not isinstance(s, int) or s < -1 for s in sizes):
+            raise ShapeError(f"expand: invalid sizes {sizes} (-1 only keeps an existing dimension)")
+        size = tuple(self.shape[p - lead] if s == -1 else s for p, s in enumerate(sizes))
+        return self._apply(Expand(size), [self], self.dtype)
+
+    def broadcast_to(self, size):
+        return self.expand(size)
+
+    def expand_as(self, other: Tensor):
+        return self.expand(other.shape)
+
+    def repeat(self, *repeats):
+        """The whole tensor copied ``repeats[d]`` times along each dim (more repeats than dims add leading
+        dims)."""
+        repeats = _varargs(repeats)
+        if len(repeats) < self.dim():
+            raise ShapeError("repeat: number of dimensions of repeat dims can not be smaller than number of "
+                             "dimensions of tensor")
+        if any(r < 0 for r in repeats):
+            raise ShapeError(f"repeat: repeats must be non-negative, got {repeats}")
+        return self._apply(Tile(repeats), [self], self.dtype)
+
+    def tile(self, *dims):
+        dims = _varargs(dims)
+        return self.repeat((1,) * (self.dim() - len(dims)) + dims)
+
+    def repeat_interleave(self, repeats=None, dim: int | None = None, *, output_size: int | None = None):
+        """Each element repeated in place along ``dim`` (None: of the flattened tensor); ``repeats`` an int or a
+        tensor of counts, one per element (whose values fix the shape, so they are read now). Without
+        ``repeats`` this tensor holds the counts and the result repeats the indices ``0 … n−1``."""
+        if repeats is None:
+            counts = self
+            source = self._leaf(np.arange(self.numel()), dtypes.int64)
+        else:
+            counts, source = repeats, self
+        if dim is None:
+            source, dim = source.flatten(), 0
+        d = source._axis(dim, "repeat_interleave")
+        n = source.shape[d]
+        if isinstance(counts, TensorBase):
+            if counts.dtype != dtypes.int64 or counts.dim() > 1:
+                raise DTypeError("repeat_interleave: repeats must be an int64 tensor of at most one dimension")
+            counts = counts.numpy().reshape(-1)
+            counts = counts.item() if counts.size == 1 else counts
+        if np.any(np.asarray(counts) < 0):
+            raise ShapeError("repeat_interleave: repeats can not be negative")
+        if isinstance(counts, np.ndarray | list | tuple):
+            if len(counts) != n:
+                raise ShapeError(f"repeat_interleave: repeats must have the same size as input along dim, but got "
+                                 f"{len(counts)} and {n}")
+            out = _gather_along(source, d, np.repeat(np.arange(n), counts))
+        else:
+            out = source._apply(Tile(tuple(int(counts) if p == d else 1 for p in range(source.dim())), True),
+                                [source], source.dtype)
+        if output_size is not None and out.shape[d] != output_size:
+            raise ShapeError(f"repeat_interleave: output_size {output_size} differs from the repeats' total "
+                             f"{out.shape[d]}")
+        return out
+
+    def diag(self, diagonal: int = 0):
+        """A 1-d tensor as the ``diagonal`` of a square matrix; a matrix's ``diagonal`` as a 1-d tensor."""
+        if self.dim() == 1:
+            return self._apply(DiagEmbed(diagonal, 0, 1), [self], self.dtype)
+        if self.dim() == 2:
+            return self.diagonal(diagonal)
+        raise ShapeError(f"diag: supports 1-d or 2-d tensors, got {self.dim()}-d")
+
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1):
+        a, b = (normalize_dim(x, self.dim() + 1, "diag_embed") for x in (dim1, dim2))
+        if a == b or self.dim() == 0:
+            raise ShapeError(f"diag_embed: needs two distinct dimensions, got {dim1} and {dim2}")
+        return self._apply(DiagEmbed(offset, a, b), [self], self.dtype)
+
+    # ---------------------------------------------------------------- the same elements elsewhere
+    def flip(self, *dims):
+        """Reversed along ``dims``: ``out[i] = x[n − 1 − i]``, a slice of step −1."""
+        dims = _distinct_dims(_varargs(dims), self.dim(), "flip") if self.dim() else ()
+        return self._slice({d: ("range", self.shape[d] - 1, -1, self.shape[d]) for d in dims if self.shape[d] > 1})
+
+    def fliplr(self):
+        if self.dim() < 2:
+            raise ShapeError(f"fliplr: input must be >= 2-d, got shape {self.shape}")
+        return self.flip(1)
+
+    def flipud(self):
+        if self.dim() < 1:
+            raise ShapeError("flipud: input must be >= 1-d")
+        return self.flip(0)
+
+    def roll(self, shifts, dims=None):
+        """Elements shifted cyclically: ``out[i] = x[(i − s) mod n]``, as the two slices ``x[n−s:]``, ``x[:n−s]``
+        joined. Without ``dims`` the flattened tensor rolls and keeps its shape."""
+        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        if dims is None or dims == ():
+            if len(shifts) != 1:
+                raise ShapeError(f"roll: shifts and dimensions must align, got {len(shifts)} shifts and no dims")
+            return self.flatten().roll(shifts, 0).view(self.shape)
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise ShapeError(f"roll: shifts and dimensions must align, got {len(shifts)} shifts and {len(dims)} dims")
+        out = self
+        for shift, dim in zip(shifts, dims, strict=True):
+            d = self._axis(dim, "roll")
+            n = self.shape[d]
+            s = shift % n if n else 0
+            if s:
+                out = cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
+        return out if out is not self else self.clone()
+
     def gather(self, dim: int, index: Tensor):
         if not isinstance(index, TensorBase) or index.dtype != dtypes.int64:
             raise DTypeError(f"gather: index must be an int64 tensor, got {getattr(index, 'dtype', type(index))}")
         return self._apply(Gather(normalize_dim(dim, self.dim(), "gather")), [self, index], self.dtype)
+
+
+def _gather_along(source: Tensor, dim: int, positions: np.ndarray) -> Tensor:
+    """``source`` read at the constant ``positions`` along ``dim`` (a ``Gather`` with a constant index)."""
+    shape = source.shape[:dim] + (len(positions),) + source.shape[dim + 1:]
+    index = np.broadcast_to(positions.reshape((-1,) + (1,) * (source.dim() - dim - 1)), shape)
+    return source.gather(dim, source._leaf(np.ascontiguousarray(index), dtypes.int64))
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -105,3 +363,68 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise ShapeError(f"stack: expects each tensor to be equal size, got {[t.shape for t in tensors]}")
     dim = normalize_dim(dim, tensors[0].dim() + 1, "stack")
     return cat([t.unsqueeze(dim) for t in tensors], dim)
+
+
+def _at_least(rank: int, tensors: tuple, place) -> Tensor | tuple:
+    """Each tensor given at least ``rank`` dims (``place`` reshapes a smaller one); one tensor in, one out."""
+    many = len(tensors) != 1 or not isinstance(tensors[0], TensorBase)
+    tensors = tuple(tensors[0]) if len(tensors) == 1 and many else tensors
+    out = tuple(t if t.dim() >= rank else t.reshape(place(t.shape)) for t in tensors)
+    return out if many else out[0]
+
+
+def atleast_1d(*tensors) -> Tensor | tuple:
+    return _at_least(1, tensors, lambda s: (1,))
+
+
+def atleast_2d(*tensors) -> Tensor | tuple:
+    return _at_least(2, tensors, lambda s: (1, *s) if s else (1, 1))
+
+
+def atleast_3d(*tensors) -> Tensor | tuple:
+    """0-d → (1, 1, 1), (n) → (1, n, 1), (m, n) → (m, n, 1), as NumPy's and PyTorch's."""
+    return _at_least(3, tensors, lambda s: {0: (1, 1, 1), 1: (1, *s, 1)}.get(len(s), (*s, 1)))
+
+
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Joined column-wise: along dim 1, or dim 0 for 1-d tensors."""
+    tensors = atleast_1d(tuple(tensors))
+    return cat(tensors, 0 if tensors and tensors[0].dim() == 1 else 1)
+
+
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Joined row-wise: 1-d tensors become rows."""
+    return cat(atleast_2d(tuple(tensors)), 0)
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    return cat(atleast_3d(tuple(tensors)), 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """0-d and 1-d tensors as columns, others as they are, joined along dim 1."""
+    return cat([t.reshape(t.numel(), 1) if t.dim() <= 1 else t for t in tensors], 1)
+
+
+def broadcast_tensors(*tensors: Tensor) -> tuple:
+    shape = broadcast_shapes("broadcast_tensors", *(t.shape for t in tensors))
+    return tuple(t.expand(shape) for t in tensors)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 rows with a 1 at each class index (``torch.nn.functional.one_hot``): ``[c = x[i]]``. With
+    ``num_classes`` -1 the largest value fixes it, so the values are read now; a leaf's values are checked."""
+    if not isinstance(tensor, TensorBase) or tensor.dtype != dtypes.int64:
+        raise DTypeError("one_hot is only applicable to index tensor of type int64")
+    values = tensor.numpy() if num_classes == -1 or tensor.node is None else None
+    if values is not None and values.size:
+        if values.min() < 0:
+            raise ValueError("one_hot: class values must be non-negative")
+        if num_classes != -1 and values.max() >= num_classes:
+            raise ValueError(f"one_hot: class values must be smaller than num_classes ({num_classes})")
+    if num_classes == -1:
+        if values.size == 0:
+            raise ValueError("one_hot: can not infer the total number of classes from an empty tensor")
+        num_classes = int(values.max()) + 1
+    classes = tensor._leaf(np.arange(num_classes), dtypes.int64)
+    return (tensor.unsqueeze(-1) == classes).to(dtypes.int64)

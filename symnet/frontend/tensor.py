@@ -14,18 +14,20 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import is_float
-from ..core.ops import Op
-from ..errors import DTypeError, GradError
+from ..core.indexing import Index
+from ..core.ops import Op, broadcast_shapes
+from ..errors import DTypeError, GradError, ShapeError
 from ..pipeline import forward_program
 from . import autograd
 from .autograd import is_grad_enabled
 from .dims import normalize_dim
-from .indexing import IndexingMethods
+from .indexing import IndexingMethods, index_put
 from .inplace import InplaceMethods
 from .linalg import LinalgMethods
 from .pointwise import PointwiseMethods
 from .reductions import ReductionMethods
 from .shaping import ShapeMethods
+from .tensor_str import format_values
 from .trace import Node, trace
 
 
@@ -35,16 +37,25 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
     ``inplace``); this class holds the value, the graph node and autograd."""
 
     #: ``node`` is the op that made the tensor (None for a leaf), ``_value`` its array once computed, ``_base``
-    #: the tensor whose storage ``.data``/``detach()`` shares (in-place updates of either reach both).
-    __slots__ = ("node", "_value", "shape", "dtype", "requires_grad", "grad", "_name", "_base")
+    #: the tensor whose storage ``.data``/``detach()`` shares (in-place updates of either reach both) or that
+    #: this one is a view of, ``_view`` that view's key and the ``_version`` of the base it shows (None: not a
+    #: view), ``_version`` how many in-place updates this tensor has had (``torch.Tensor._version``).
+    __slots__ = ("node", "_value", "shape", "dtype", "requires_grad", "grad", "_name", "_base", "_view", "_version")
     __array_priority__ = 1000
 
-    def __init__(self, value: np.ndarray | None, shape: tuple, dtype: np.dtype, node: Node | None = None,
-                 requires_grad: bool = False, name: str | None = None):
+    def __init__(self, *args, node: Node | None = None, requires_grad: bool = False, name: str | None = None):
+        """``Tensor(value, shape, dtype)`` inside symnet; ``Tensor(data)`` and ``Tensor(*sizes)`` are PyTorch's
+        legacy constructor (the default float dtype; sizes give zeros, where PyTorch leaves memory unset)."""
+        if len(args) == 3 and isinstance(args[1], tuple) and isinstance(args[2], np.dtype):
+            value, shape, dtype = args
+        else:
+            value = _legacy_value(args)
+            shape, dtype = value.shape, value.dtype
         if requires_grad and not is_float(dtype):
             raise DTypeError(f"only float tensors can require gradients, got dtype {dtype}")
         self._value, self.shape, self.dtype, self.node = value, tuple(shape), dtype, node
         self.requires_grad, self.grad, self._name, self._base = requires_grad, None, name, None
+        self._view, self._version = None, 0
 
     # ---------------------------------------------------------------- values
     @property
@@ -60,6 +71,8 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
 
     def numpy(self) -> np.ndarray:
         """The value as a NumPy array (shared with the tensor, as in PyTorch)."""
+        if self._view is not None:
+            self._sync()
         if self._value is None:
             self._realize()
         return self._value
@@ -85,8 +98,67 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
         into the old one, so lazily computed tensors keep the values they were made from)."""
         self._value, self.shape = value, value.shape
         base = self._base
-        if base is not None and base.node is None and base.dtype == value.dtype:
+        if base is not None and self._view is None and base.node is None and base.dtype == value.dtype:
             base._value, base.shape = value, value.shape
+
+    # ---------------------------------------------------------------- views and in-place updates
+    def _view_of(self, view: Tensor, key: tuple) -> Tensor:
+        """Mark ``view`` (``self[key]`` by basic indexing) as a view: in-place updates of either reach the other."""
+        view._base, view._view = self, (key, self._version)
+        return view
+
+    def _sync(self) -> None:
+        """A view whose base was updated in place since shows the base's new values (read through its key)."""
+        base, (key, seen) = self._base, self._view
+        if base._view is not None:
+            base._sync()
+        if base._version != seen:
+            fresh = base._apply(Index(*key), [base], base.dtype)
+            self.node, self._value, self.requires_grad = fresh.node, fresh._value, fresh.requires_grad
+            self._view, self._version = (key, base._version), self._version + 1
+
+    def _write(self, new: Tensor, op: str) -> Tensor:
+        """The in-place update ``self ← new`` with PyTorch's rules, functionalized: a leaf that does not need a
+        graph gets the new array, otherwise the tensor's node becomes ``new``'s (so later ops and ``backward``
+        see the new value and gradients flow through both); a view writes through to its base."""
+        if self._view is not None:
+            self._sync()
+        grad_mode = is_grad_enabled()
+        if grad_mode:
+            leaf = next((t for t in self._bases() if t.node is None and t.requires_grad), None)
+            if leaf is not None:
+                what = "a leaf Variable" if leaf is self else "a view of a leaf Variable"
+                raise GradError(f"{op}: {what} that requires grad is being used in an in-place operation "
+                                "(wrap the update in `with symnet.no_grad():`)")
+        if not is_float(self.dtype) and is_float(new.dtype):
+            raise DTypeError(f"{op}: result type {new.dtype.name} can't be cast to the desired output type "
+                             f"{self.dtype.name}")
+        if new.shape != self.shape:
+            if broadcast_shapes(op, new.shape, self.shape) != self.shape:
+                raise ShapeError(f"{op}: output with shape {list(self.shape)} doesn't match the broadcast shape "
+                                 f"{list(broadcast_shapes(op, new.shape, self.shape))}")
+            new = new.expand(self.shape)
+        if new.dtype != self.dtype:
+            new = new.to(self.dtype)
+        if new.node is None or (self.node is None and not new.requires_grad):
+            value = new.numpy()
+            self._store(value.copy() if new.node is None else value)  # never share a leaf's array
+            self.node, self.requires_grad = None, self.requires_grad and self.node is None
+        else:
+            self.node, self._value, self.requires_grad = new.node, None, new.requires_grad
+        self._version += 1
+        if self._view is not None:
+            base = self._base
+            base._write(index_put(base, *self._view[0], [], self), op)
+            self._view = (self._view[0], base._version)
+        return self
+
+    def _bases(self):
+        """This tensor and the tensors it is a view of."""
+        t = self
+        while t is not None:
+            yield t
+            t = t._base if t._view is not None else None
 
     @property
     def data(self) -> Tensor:
@@ -130,10 +202,10 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
         return self.numpy() if dtype is None else self.numpy().astype(dtype)
 
     def __repr__(self) -> str:
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
+        body = format_values(self.numpy())
         extras = []
         if self.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
-            extras.append(f"dtype={self.dtype.name}")
+            extras.append(f"dtype=symnet.{self.dtype.name}")
         if self.requires_grad:
             extras.append("requires_grad=True")
         if self._name:
@@ -168,6 +240,8 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
     def backward(self, gradient=None) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
         seed = gradient.numpy() if isinstance(gradient, Tensor) else gradient
+        if self._view is not None:
+            self._sync()
         self._value, leaves, grads = autograd.gradients(self, seed)
         for leaf, g in zip(leaves, grads, strict=True):
             if leaf.grad is None:
@@ -183,10 +257,22 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
         """A new tensor made by ``op`` (its shape rule runs now); under no_grad its value is computed at once."""
         if shape is None:
             shape = op.shape([t.shape for t in inputs])
+        for t in inputs:
+            if t._view is not None:
+                t._sync()
         enabled = is_grad_enabled()
         requires_grad = enabled and is_float(dtype) and any(t.requires_grad for t in inputs)
-        out = Tensor(None, shape, dtype, Node(op, tuple(inputs)), requires_grad)
+        out = Tensor(None, shape, dtype, node=Node(op, tuple(inputs)), requires_grad=requires_grad)
         if not enabled:
             out._realize()
             out.node = None
         return out
+
+
+def _legacy_value(args: tuple) -> np.ndarray:
+    if args and all(isinstance(a, int | np.integer) and not isinstance(a, bool) for a in args):
+        return np.zeros(args, dtype=dtypes.get_default_dtype())
+    if len(args) > 1:
+        raise TypeError(f"Tensor(): expected data or sizes, got {len(args)} arguments")
+    data = args[0] if args else []
+    return np.array(data.numpy() if isinstance(data, Tensor) else data, dtype=dtypes.get_default_dtype())

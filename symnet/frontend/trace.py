@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,24 +71,25 @@ on_clear(KEYS.clear)
 
 
 class Node:
-    """An op, its inputs, the value arrays of its leaf inputs at creation (in-place updates give a leaf a new
-    array, so a lazily computed tensor still sees the values it was made from, as in PyTorch), and its key."""
+    """An op, its inputs, what each input was at creation (``sources``: a leaf's value array, else its node; in-place
+    updates give a leaf a new array and a computed tensor a new node, so a lazily computed tensor still sees
+    the values it was made from, as in PyTorch), and its key."""
 
-    __slots__ = ("op", "inputs", "leaf_values", "key")
+    __slots__ = ("op", "inputs", "sources", "key")
 
     def __init__(self, op: Op, inputs: tuple[Tensor, ...]):
         self.op, self.inputs = op, inputs
-        values, keys = [], []
+        keys, sources = [], []
         for t in inputs:
             node = t.node
             if node is None:
                 value = t._value  # a leaf always holds its array (frontend-internal: this is the hot path)
-                values.append(value)
+                sources.append(value)
                 keys.append(KEYS.leaf(t, value))
             else:
-                values.append(None)
+                sources.append(node)
                 keys.append(node.key)
-        self.leaf_values = tuple(values)
+        self.sources = tuple(sources)
         self.key = KEYS.of((type(op), op, tuple(keys)))
 
 
@@ -98,25 +99,21 @@ class Traced:
 
     specs: tuple[Spec, ...]
     tensors: list[Tensor]
+    #: per position, the node (the leaf's value) it had when it was read: a tensor updated in place since has
+    #: another, and appears once per state the graph reads
+    states: list = field(default_factory=list)
 
     @property
     def leaves(self) -> list[int]:
         """Positions of the leaf tensors."""
-        return [p for p, t in enumerate(self.tensors) if t.node is None]
+        return [p for p, s in enumerate(self.specs) if isinstance(s, LeafSpec)]
 
     def position(self, t: Tensor) -> int | None:
         return next((p for p, u in enumerate(self.tensors) if u is t), None)
 
     def leaf_values(self) -> list[np.ndarray]:
-        """The value of each leaf (in trace order) as its first consumer saw it when it was created."""
-        seen: dict[int, np.ndarray] = {}
-        for t in self.tensors:
-            node = t.node
-            if node is not None:
-                for inp, value in zip(node.inputs, node.leaf_values, strict=True):
-                    if value is not None:
-                        seen.setdefault(id(inp), value)
-        return [seen.get(id(t), t._value) for t in self.tensors if t.node is None]
+        """The value of each leaf (in trace order) as its consumers saw it when they were created."""
+        return [self.states[p] for p in self.leaves]
 
 
 _new = tuple.__new__  # builds the NamedTuple specs without their Python-level __new__ (trace is a hot path)
@@ -132,27 +129,30 @@ def trace(outputs: Sequence[Tensor]) -> Traced:
     ['LeafSpec', 'OpSpec', 'OpSpec']
     """
     order: list[Tensor] = []
+    states: list = []
     specs: list = []
     position: dict[int, int] = {}
-    stack = [(r, False) for r in reversed(outputs)]
+    stack = [(r, r._value if r.node is None else r.node, False) for r in reversed(outputs)]
     pop, push = stack.pop, stack.append
     while stack:
-        t, expanded = pop()
-        key = id(t)
+        t, node, expanded = pop()
+        key = (id(t), id(node))  # a tensor updated in place appears once per node (leaf: value) it had
         if key in position:
             continue
-        node = t.node
-        if node is None:
-            specs.append(_new(LeafSpec, (t.shape, t.dtype, t.requires_grad, t.name)))
+        if not isinstance(node, Node):
+            # a leaf since updated in place by an op on tensors that require grad was a leaf that did not
+            specs.append(_new(LeafSpec, (t.shape, t.dtype, t.requires_grad and t.node is None, t.name)))
         elif expanded:
             specs.append(_new(OpSpec, (type(node.op), node.op, t.dtype,
-                                       tuple([position[id(i)] for i in node.inputs]), t.name)))
+                                       tuple([position[id(i), id(n)] for i, n in
+                                              zip(node.inputs, node.sources, strict=True)]), t.name)))
         else:
-            push((t, True))
-            for i in reversed(node.inputs):
-                if id(i) not in position:
-                    push((i, False))
+            push((t, node, True))
+            for i, n in zip(reversed(node.inputs), reversed(node.sources), strict=True):
+                if (id(i), id(n)) not in position:
+                    push((i, n, False))
             continue
         position[key] = len(order)
         order.append(t)
-    return Traced(tuple(specs), order)
+        states.append(node)
+    return Traced(tuple(specs), order, states)

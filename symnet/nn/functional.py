@@ -5,9 +5,25 @@ Every one is a composition of tensor ops, so its gradient is derived, printed an
 
 from __future__ import annotations
 
+import warnings
+
 from ..core import dtypes
-from ..errors import DTypeError, IndexRangeError, ShapeError
+from ..core.dtypes import is_float
+from ..errors import DTypeError, IndexRangeError, NotSupportedError, ShapeError
+from ..frontend.shaping import one_hot  # noqa: F401 - torch.nn.functional.one_hot
 from ..frontend.tensor import Tensor
+from .batchnorm import batch_norm  # noqa: F401 - torch.nn.functional's normalization
+from .distance import cosine_similarity, pairwise_distance  # noqa: F401 - … distances
+from .dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d  # noqa: F401 - … dropout
+from .layers import bilinear, linear  # noqa: F401 - … linear maps
+from .normalization import (  # noqa: F401 - … normalization
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    normalize,
+    rms_norm,
+)
 from .sliding import (  # noqa: F401 - torch.nn.functional's convolution, pooling and padding
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
@@ -32,14 +48,31 @@ from .sliding import (  # noqa: F401 - torch.nn.functional's convolution, poolin
     pad,
     unfold,
 )
+from .sparse import embedding, embedding_bag  # noqa: F401 - … embeddings
+from .upsampling import interpolate  # noqa: F401 - … and resampling
+
+#: SELU's α and scale (Klambauer et al. 2017), as PyTorch rounds them
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
-def relu(input: Tensor) -> Tensor:
-    return input.relu()
+def _activation(input: Tensor, fn: str, *params, inplace: bool = False, integers: bool = False) -> Tensor:
+    """The element function ``fn`` of the op table; ``inplace`` writes the result back as PyTorch's does. Like
+    PyTorch's kernels, only the clamping ones (``integers``) take integer tensors, and keep them integer."""
+    if is_float(input.dtype):
+        out = input._map(fn, *params, result="float")
+    elif integers:
+        out = input._map(fn, *(int(p) for p in params))
+    else:
+        raise DTypeError(f'"{fn}" is not implemented for {input.dtype} tensors (as in PyTorch)')
+    return input.copy_(out) if inplace else out
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:
-    return input.leaky_relu(negative_slope)
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return input.copy_(input.relu()) if inplace else input.relu()
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return _activation(input, "leaky_relu", float(negative_slope), inplace=inplace)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -58,15 +91,147 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x·Φ(x) (``approximate='none'``, through erf) or its tanh form (``approximate='tanh'``), as in PyTorch."""
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return input._map("gelu" if approximate == "none" else "gelu_tanh", result="float")
+    return _activation(input, "gelu" if approximate == "none" else "gelu_tanh")
 
 
-def softmax(input: Tensor, dim: int) -> Tensor:
-    return input.softmax(dim)
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, else α·(eˣ − 1); the gradient at 0 is α (PyTorch's side of the kink)."""
+    return _activation(input, "elu", alpha, 1, 1, inplace=inplace)
 
 
-def log_softmax(input: Tensor, dim: int) -> Tensor:
-    return input.log_softmax(dim)
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """scale·elu(x, α) with the self-normalizing constants."""
+    return _activation(input, "elu", SELU_ALPHA, SELU_SCALE, 1, inplace=inplace)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """x for x > 0, else α·(e^(x/α) − 1)."""
+    if alpha == 0:
+        raise ValueError("ZeroDivisionError in celu: alpha cannot be 0")
+    return _activation(input, "elu", alpha, 1, 1 / alpha, inplace=inplace)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """x clamped to [min_val, max_val]; the gradient is 0 at both ends (unlike clamp's)."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _activation(input, "hardtanh", min_val, max_val, inplace=inplace, integers=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """0 below −3, 1 above 3, x/6 + 1/2 between."""
+    return _activation(input, "hardsigmoid", inplace=inplace)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·hardsigmoid(x)."""
+    return _activation(input, "hardswish", inplace=inplace)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·σ(x)."""
+    return _activation(input, "silu", inplace=inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """x·tanh(softplus(x))."""
+    return _activation(input, "mish", inplace=inplace)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """log σ(x) = −softplus(−x): finite for any x."""
+    return _activation(input, "logsigmoid")
+
+
+def softsign(input: Tensor) -> Tensor:
+    """x/(1 + |x|)."""
+    return input._map("softsign", result="float")
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    """x − tanh(x)."""
+    return input._map("tanhshrink", result="float")
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value."""
+    return _activation(input, "threshold", threshold, value, inplace=inplace, integers=True)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """0 on [−λ, λ], x outside."""
+    return _activation(input, "hardshrink", lambd)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    """0 on [−λ, λ], x ∓ λ outside."""
+    if lambd < 0:
+        raise ValueError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return _activation(input, "softshrink", lambd)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """x for x > 0, else weight·x, with one weight per channel (dim 1) or one for all."""
+    if input.dtype != weight.dtype:
+        raise DTypeError(f"prelu: Type promoting not supported. Got {input.dtype} and {weight.dtype}")
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.dim() > 1 else input.shape[0] if input.dim() else 1
+        if weight.dim() != 1 or weight.numel() != channels:
+            raise ShapeError(f"prelu: mismatch of parameter numbers and input channel size: {weight.numel()} "
+                             f"weights for {channels} channels")
+        if input.dim() > 1:
+            weight = weight.reshape(channels, *([1] * (input.dim() - 2)))
+    elif input.dim():
+        weight = weight.reshape(*([1] * input.dim()))
+    return input._map("prelu", weight, result="float")
+
+
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
+          inplace: bool = False) -> Tensor:
+    """In evaluation, leaky_relu with the mean slope (lower + upper)/2; random slopes (training) are not
+    supported yet."""
+    if training:
+        raise NotSupportedError("rrelu in training mode draws a random slope per element, which symnet does "
+                                "not support yet; call it with training=False (or the module in eval())")
+    return leaky_relu(input, (lower + upper) / 2, inplace)
+
+
+def softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    return input.softmax(_softmax_dim(input, dim, "softmax"))
+
+
+def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
+    return input.log_softmax(_softmax_dim(input, dim, "log_softmax"))
+
+
+def softmin(input: Tensor, dim: int | None = None) -> Tensor:
+    """softmax(−x)."""
+    return (-input).softmax(_softmax_dim(input, dim, "softmin"))
+
+
+def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
+    """PyTorch's implicit choice when ``dim`` is None (deprecated there): 0 for 0-, 1- and 3-d input, else 1."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to include dim=X "
+                  "as an argument.", stacklevel=3)
+    return 0 if input.dim() in (0, 1, 3) else 1
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """a·σ(b) for the halves a, b of ``input`` along ``dim``."""
+    if input.dim() == 0:
+        raise ShapeError("glu does not support scalars because halving size must be even")
+    dim = dim % input.dim()
+    size = input.shape[dim]
+    if not isinstance(size, int) or size % 2:
+        raise ShapeError(f"Halving dimension must be even, but dimension {dim} is size {size}")
+    before = (slice(None),) * dim
+    return input[(*before, slice(0, size // 2))] * input[(*before, slice(size // 2, size))].sigmoid()
 
 
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:

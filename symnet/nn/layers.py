@@ -1,13 +1,15 @@
-"""Layers and activation modules, with PyTorch's names, arguments and default initialization."""
+"""Linear layers and shape modules (Linear, Bilinear, Flatten, Unflatten, Identity), with PyTorch's names, arguments
+and default initialization."""
 
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+from collections.abc import Sequence
 
+from ..errors import ShapeError
 from ..frontend.creation import zeros
+from ..frontend.dims import normalize_dim
 from ..frontend.tensor import Tensor
-from . import functional as F
 from . import init
 from .module import Module, Parameter
 
@@ -29,36 +31,57 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        out = input @ self.weight.T
-        return out + self.bias if self.bias is not None else out
+        return linear(input, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class Sequential(Module):
-    """Modules applied in order; parameters are named ``0.weight``, ``0.bias``, … as in PyTorch."""
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` (``torch.nn.functional.linear``): ``Z[b, j] = Σ_k X[b, k]·W[j, k] + B[j]``."""
+    out = input @ weight.T
+    return out if bias is None else out + bias
 
-    def __init__(self, *modules: Module):
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y[…, o] = Σ_ij x1[…, i]·W[o, i, j]·x2[…, j] + b[o]`` (``torch.nn.functional.bilinear``): a batched
+    contraction ``x1 @ W`` then a dot product with ``x2``, so no (…, o, i, j) product is materialized."""
+    if weight.dim() != 3:
+        raise ShapeError(f"bilinear: weight must be 3-d (out, in1, in2), got shape {weight.shape}")
+    _, in1, in2 = weight.shape
+    if input1.dim() == 0 or input1.shape[-1] != in1 or input2.dim() == 0 or input2.shape[-1] != in2:
+        raise ShapeError(f"bilinear: inputs of shapes {input1.shape} and {input2.shape} do not end in the "
+                         f"weight's in1 = {in1} and in2 = {in2}")
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise ShapeError(f"bilinear: inputs must have the same leading dims, got {input1.shape} and {input2.shape}")
+    left = (input1.unsqueeze(-2).unsqueeze(-2) @ weight).squeeze(-2)  # (…, out, in2)
+    out = (left * input2.unsqueeze(-2)).sum(-1)
+    return out if bias is None else out + bias
+
+
+class Bilinear(Module):
+    """y = x1ᵀ·A·x2 + b; A and b drawn from U(−1/√in1, 1/√in1), as PyTorch does."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None):
         super().__init__()
-        items = modules[0].items() if len(modules) == 1 and isinstance(modules[0], OrderedDict) else \
-            ((str(k), m) for k, m in enumerate(modules))
-        for name, module in items:
-            setattr(self, name, module)
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight = Parameter(zeros(out_features, in1_features, in2_features, dtype=dtype))
+        self.bias = Parameter(zeros(out_features, dtype=dtype)) if bias else None
+        self.reset_parameters()
 
-    def forward(self, input):
-        for module in self._modules.values():
-            input = module(input)
-        return input
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
 
-    def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return bilinear(input1, input2, self.weight, self.bias)
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Flatten(Module):
@@ -73,74 +96,36 @@ class Flatten(Module):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
+class Unflatten(Module):
+    """Dimension ``dim`` split into ``unflattened_size`` (which may hold one -1), the inverse of ``Flatten``."""
+
+    def __init__(self, dim: int, unflattened_size: Sequence[int]):
+        super().__init__()
+        if not isinstance(unflattened_size, Sequence) or not all(isinstance(d, int) for d in unflattened_size):
+            raise TypeError(f"Unflatten: unflattened_size must be a tuple of ints, got {unflattened_size!r}")
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+
+    def forward(self, input: Tensor) -> Tensor:
+        dim = normalize_dim(self.dim, input.dim(), "unflatten")
+        sizes = list(self.unflattened_size)
+        if sizes.count(-1) == 1 and dim:  # resolved here, so the leading dim can stay -1 (a symbolic batch)
+            known = math.prod(d for d in sizes if d != -1)
+            sizes[sizes.index(-1)] = input.shape[dim] // known if known else -1
+        if math.prod(sizes) != input.shape[dim] and -1 not in sizes:
+            raise ShapeError(f"unflatten: sizes {tuple(sizes)} don't multiply up to the size of dim {self.dim} "
+                             f"({input.shape[dim]}) of input {input.shape}")
+        rest = (-1, *input.shape[1:dim]) if dim else ()
+        return input.reshape(*rest, *sizes, *input.shape[dim + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
 class Identity(Module):
+    """Returns its input; the constructor accepts and ignores any arguments, as PyTorch's does."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
     def forward(self, input: Tensor) -> Tensor:
         return input
-
-
-class Sigmoid(Module):
-    def forward(self, input: Tensor) -> Tensor:
-        return input.sigmoid()
-
-
-class Tanh(Module):
-    def forward(self, input: Tensor) -> Tensor:
-        return input.tanh()
-
-
-class ReLU(Module):
-    def forward(self, input: Tensor) -> Tensor:
-        return input.relu()
-
-
-class LeakyReLU(Module):
-    def __init__(self, negative_slope: float = 0.01):
-        super().__init__()
-        self.negative_slope = negative_slope
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
-
-    def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
-
-
-class Softplus(Module):
-    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
-        super().__init__()
-        self.beta, self.threshold = beta, threshold
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.softplus(input, self.beta, self.threshold)
-
-    def extra_repr(self) -> str:
-        return f"beta={self.beta}, threshold={self.threshold}"
-
-
-class GELU(Module):
-    def __init__(self, approximate: str = "none"):
-        super().__init__()
-        self.approximate = approximate
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.gelu(input, self.approximate)
-
-    def extra_repr(self) -> str:
-        return f"approximate={self.approximate!r}"
-
-
-class Softmax(Module):
-    def __init__(self, dim: int):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, input: Tensor) -> Tensor:
-        return input.softmax(self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
-
-class LogSoftmax(Softmax):
-    def forward(self, input: Tensor) -> Tensor:
-        return input.log_softmax(self.dim)

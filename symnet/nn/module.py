@@ -1,16 +1,25 @@
-"""``Module`` and ``Parameter``: attribute registration, parameters, state dicts, modes and dtypes, as in
-``torch.nn.Module``."""
+"""``Module`` and ``Parameter``: attribute registration, parameters and buffers, state dicts, modes, dtypes and
+devices, as in ``torch.nn.Module``.
+
+Buffers (running statistics) change in a module's forward. Eagerly that happens at once, as in PyTorch; while a
+compiled step traces the model (``buffer_updates``), the new values are collected as tensors of the traced
+graph instead, so the step computes them natively and feeds them back like optimizer state.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import as_dtype, is_float
 from ..errors import DTypeError, ShapeError
+from ..frontend.device import check_device, device, to_arguments
 from ..frontend.tensor import Tensor
 
 
@@ -29,24 +38,78 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+# ---------------------------------------------------------------- buffer updates made in forward
+_recording = threading.local()
+
+
+@contextlib.contextmanager
+def buffer_updates() -> Iterator[list[tuple[Tensor, Tensor]]]:
+    """Within it, ``update_buffer`` records (buffer, new value) pairs instead of applying them: how a compiled
+    step traces running statistics as outputs of the step (per thread, like grad mode)."""
+    outer = getattr(_recording, "updates", None)
+    _recording.updates = updates = []
+    try:
+        yield updates
+    finally:
+        _recording.updates = outer
+
+
+def update_buffer(buffer: Tensor, value: Tensor) -> None:
+    """A forward's new value of a buffer: computed and stored now (eager, as PyTorch), or recorded while a
+    compiled step is traced. The buffer stays the same tensor, so compiled steps keep their binding."""
+    updates = getattr(_recording, "updates", None)
+    if updates is not None:
+        updates.append((buffer, value))
+    else:
+        buffer.set_(value.detach().numpy())
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns, as PyTorch's ``_IncompatibleKeys``."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
 class Module:
     """Base class of layers and models: assign Parameters and Modules as attributes, define ``forward``."""
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() first")
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                "(symnet.Tensor or None expected)")
+            self._buffers[name] = value
+            object.__setattr__(self, name, value)
+            return
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
+        self._buffers.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
         if isinstance(value, Parameter):
             self._parameters[name] = value
         elif isinstance(value, Module):
             self._modules[name] = value
         object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str):
+        # only reached when normal lookup fails
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+        object.__delattr__(self, name)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} defines no forward()")
@@ -54,40 +117,151 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
-    # ---------------------------------------------------------------- parameters
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        seen = set()
-        for name, p in self._parameters.items():
-            if id(p) not in seen:
-                seen.add(id(p))
-                yield prefix + name, p
-        for mname, module in self._modules.items():
-            for name, p in module.named_parameters(prefix + mname + "."):
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    yield name, p
+    # ---------------------------------------------------------------- registration
+    def _check_new_name(self, name, kind: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain "."')
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if hasattr(self, name) and name not in (self._parameters if kind == "parameter" else
+                                                self._buffers if kind == "buffer" else self._modules):
+            raise KeyError(f"attribute '{name}' already exists")
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, p in self.named_parameters():
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """A tensor the module keeps that is not a parameter (running statistics): in ``state_dict`` when
+        ``persistent``, converted by ``to(dtype)`` when float, never trained."""
+        self._check_new_name(name, "buffer")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(symnet.Tensor or None required)")
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        self._check_new_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                            "(symnet.nn.Parameter or None required)")
+        setattr(self, name, param)
+
+    def register_module(self, name: str, module: Module | None) -> None:
+        self._check_new_name(name, "module")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        setattr(self, name, module)
+
+    add_module = register_module
+
+    # ---------------------------------------------------------------- traversal
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """This module and every descendant, depth first, with dotted names (``""`` for this one)."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, registry: Callable[[Module], dict], prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Tensor]]:
+        seen = set()
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, t in registry(module).items():
+                if t is None or (remove_duplicate and id(t) in seen):
+                    continue
+                seen.add(id(t))
+                yield module_prefix + ("." if module_prefix else "") + name, t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        return self._named_members(lambda m: m._parameters, prefix.rstrip("."), recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
             yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members(lambda m: m._buffers, prefix.rstrip("."), recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def get_submodule(self, target: str) -> Module:
+        module = self
+        for item in target.split(".") if target else ():
+            if item not in module._modules:
+                raise AttributeError(f"{type(module).__name__} has no attribute `{item}`")
+            module = module._modules[item]
+        return module
+
+    def _get_member(self, target: str, registry: str, what: str) -> Tensor:
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in getattr(module, registry):
+            raise AttributeError(f"`{name}` is not a {what}")
+        return getattr(module, registry)[name]
+
+    def get_parameter(self, target: str) -> Parameter:
+        return self._get_member(target, "_parameters", "nn.Parameter")
+
+    def get_buffer(self, target: str) -> Tensor:
+        return self._get_member(target, "_buffers", "buffer")
+
+    def apply(self, fn: Callable[[Module], object]) -> Module:
+        """``fn`` on every submodule, then on this one (initialization, as in PyTorch)."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
 
     def name_parameters(self) -> Module:
         """Give unnamed parameters the names formulas print: ``0.weight`` → ``W0``, ``fc1.bias`` → ``b_fc1``."""
         for dotted, p in self.named_parameters():
             if p.name is None:
                 *path, leaf = dotted.split(".")
+                if leaf.isdigit():  # an entry of a ParameterList: ``scale.0`` → ``scale_0``
+                    leaf = f"{path.pop()}_{leaf}" if path else f"p{leaf}"
                 head = {"weight": "W", "bias": "b"}.get(leaf, leaf)
                 tail = "_".join(path)
                 p.name = head + (tail if tail.isdigit() or not tail else "_" + tail)
         return self
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        yield prefix.rstrip("."), self
-        for name, module in self._modules.items():
-            yield from module.named_modules(prefix + name + ".")
-
-    def children(self) -> Iterator[Module]:
-        yield from self._modules.values()
+    # ---------------------------------------------------------------- gradients
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
@@ -97,46 +271,83 @@ class Module:
                 p.grad.zero_()
 
     # ---------------------------------------------------------------- state
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
-        """Parameter values by dotted name (``0.weight``, ``0.bias`` in a Sequential), as copies."""
-        return OrderedDict((name, p.numpy().copy()) for name, p in self.named_parameters())
+    def _state(self) -> Iterator[tuple[str, Tensor]]:
+        """Parameters and persistent buffers, module by module (PyTorch's ``state_dict`` order)."""
+        for prefix, module in self.named_modules():
+            dot = prefix + ("." if prefix else "")
+            for name, p in module._parameters.items():
+                if p is not None:
+                    yield dot + name, p
+            for name, b in module._buffers.items():
+                if b is not None and name not in module._non_persistent_buffers_set:
+                    yield dot + name, b
 
-    def load_state_dict(self, state: dict, strict: bool = True) -> None:
-        """Copy values in, checking names, shapes and dtypes first (nothing changes if anything is off)."""
-        own = dict(self.named_parameters())
-        missing = [k for k in own if k not in state]
-        unexpected = [k for k in state if k not in own]
+    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+        """Parameter and persistent buffer values by PyTorch's dotted keys (``0.weight``, ``1.running_mean``,
+        ``1.num_batches_tracked``), as copies."""
+        return OrderedDict((name, t.numpy().copy()) for name, t in self._state())
+
+    def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
+        """Copy values in (NumPy arrays, symnet or CPU torch tensors), checking names, shapes and kinds first:
+        nothing changes if anything is off. Parameters and buffers keep their identity and dtype."""
+        own = dict(self._state())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
         updates = []
-        for name, p in own.items():
-            if name not in state:
+        for name, t in own.items():
+            if name not in state_dict:
                 continue
-            value = np.asarray(state[name].numpy() if isinstance(state[name], Tensor) else state[name])
-            if value.shape != p.shape:
-                raise ShapeError(f"load_state_dict: {name} has shape {value.shape} in the state, {p.shape} here")
-            if value.dtype.kind != "f":
-                raise DTypeError(f"load_state_dict: {name} has dtype {value.dtype}, expected a float dtype")
-            updates.append((p, value))
-        for p, value in updates:
-            p.set_(value.astype(p.dtype, copy=True))
+            value = state_dict[name]
+            value = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
+            if value.shape != t.shape:
+                raise ShapeError(f"load_state_dict: {name} has shape {value.shape} in the state, {t.shape} here")
+            if is_float(t.dtype) != (value.dtype.kind == "f") or value.dtype.kind not in "fiub":
+                kind = "a float" if is_float(t.dtype) else "an integer"
+                raise DTypeError(f"load_state_dict: {name} has dtype {value.dtype}, expected {kind} dtype")
+            updates.append((t, value))
+        for t, value in updates:
+            t.set_(value.astype(t.dtype, copy=True))
+        return IncompatibleKeys(missing, unexpected)
 
+    # ---------------------------------------------------------------- modes
     def train(self, mode: bool = True) -> Module:
-        for _, m in self.named_modules():
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for m in self.modules():
             object.__setattr__(m, "training", mode)
         return self
 
     def eval(self) -> Module:
         return self.train(False)
 
-    def to(self, dtype) -> Module:
+    # ---------------------------------------------------------------- dtypes and devices
+    def to(self, *args, **kwargs) -> Module:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)`` or keywords, as in PyTorch:
+        parameters and float buffers take a float dtype; the device must be the CPU."""
+        where, dtype = to_arguments(args, kwargs)
+        check_device(where)
+        if dtype is None:
+            return self
         dtype = as_dtype(dtype)
         if not is_float(dtype):
-            raise DTypeError(f"Module.to: parameters must stay float, got {dtype}")
+            raise DTypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         for p in self.parameters():
             p.dtype = dtype
             p.set_(p.numpy())
             p.grad = None
+        for b in self.buffers():
+            if is_float(b.dtype):
+                b.dtype = dtype
+                b.set_(b.numpy())
+        return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device: int | device | None = None) -> Module:  # noqa: ARG002 - torch's signature
+        check_device("cuda")
         return self
 
     def double(self) -> Module:
@@ -150,8 +361,11 @@ class Module:
         return ""
 
     def __repr__(self) -> str:
-        lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
-        head = f"{type(self).__name__}({self.extra_repr()}"
-        if not lines:
-            return head + ")"
-        return head + "\n  " + "\n  ".join(lines) + "\n)"
+        """PyTorch's layout: the extra representation, then one ``(name): child`` line per child."""
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        lines += [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        head = type(self).__name__ + "("
+        if len(lines) == 1 and not self._modules:
+            return head + lines[0] + ")"
+        return head + ("\n  " + "\n  ".join(lines) + "\n" if lines else "") + ")"

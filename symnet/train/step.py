@@ -20,9 +20,11 @@ from ..core.dtypes import float64, int64
 from ..core.ir import BATCH, Graph, Input, Repeat
 from ..data import DataLoader, TensorDataset
 from ..errors import DTypeError, IndexRangeError, ShapeError
+from ..frontend.indexing import fixed_shapes
 from ..frontend.tensor import Tensor
 from ..frontend.trace import trace
-from ..nn.module import Module
+from ..nn.dropout import RandomKey
+from ..nn.module import Module, buffer_updates
 from ..optim.optimizer import Optimizer
 from ..pipeline import Program
 from ..printing import Formulas
@@ -41,8 +43,31 @@ class _Slots:
     x: int
     y: int
     count: int
-    #: tensors the model made or holds that are neither parameters nor the batch: their values at the trace
+    #: tensors the model made or holds that are neither parameters, buffers, keys nor the batch: their values at
+    #: the trace
     constants: list[tuple[int, np.ndarray]]
+    #: the model's buffers and their inputs, bound every step; the buffers the step updates, in output order
+    buffers: list[tuple[Tensor, int]]
+    written: list[Tensor]
+    #: each random key's input and its value at the trace: the step adds the count of steps done to it
+    keys: list[tuple[int, float]]
+
+
+@dataclass(frozen=True)
+class _Traced:
+    """A traced forward graph (outputs: the root, then the new value of each updated buffer) and the handles of
+    its leaves."""
+
+    graph: Graph
+    #: the input of each traced leaf by the tensor's id; the batch's also as ``"X"`` and ``"Y"``
+    handles: dict[int | str, Input]
+    keep: frozenset[str]
+    #: values of the leaves that are constants of the step, by input name
+    constants: dict[str, np.ndarray]
+    buffers: list[tuple[Tensor, Input]]
+    #: each updated buffer and the name of the output holding its new value
+    updates: list[tuple[Tensor, str]]
+    keys: list[tuple[Input, float]]
 
 
 class CompiledStep:
@@ -55,41 +80,54 @@ class CompiledStep:
         if any(id(q) not in owned for q in optimizer.params):
             raise ValueError("compile: the optimizer holds tensors that are not parameters of the model")
         self.history = LossHistory()
+        #: the step and the prediction program compiled for each mode (the training flag of every module)
+        self._steps: dict[tuple[bool, ...], tuple[backend.Executable, _Slots]] = {}
+        self._predicts: dict[tuple[bool, ...], tuple] = {}
         self._step: backend.Executable | None = None
         self._slots: _Slots | None = None
-        self._predict = None
         self._formulas: Formulas | None = None
 
     # ---------------------------------------------------------------- building
-    def _trace(self, x: Tensor, y: Tensor | None) -> tuple[Graph, dict[int | str, Input], frozenset[str],
-                                                           dict[str, np.ndarray]]:
-        """The forward graph (model, then loss if ``y`` is given) with a symbolic batch dimension, the input of
-        each traced leaf (by the tensor's id; the batch's also as ``"X"`` and ``"Y"``), and the values of the
-        other leaves, constants of the step (by input name)."""
+    def _mode(self) -> tuple[bool, ...]:
+        return tuple(m.training for m in self.model.modules())
+
+    def _trace(self, x: Tensor, y: Tensor | None) -> _Traced:
+        """The forward graph (model, then loss if ``y`` is given) with a symbolic batch dimension; the buffer
+        updates the model's forward makes become outputs, its leaves constants, buffers or random keys."""
         X = Tensor(x.numpy(), x.shape, x.dtype, name="X")
         Y = None if y is None else Tensor(y.numpy(), y.shape, y.dtype, name="Y")
         self.model.name_parameters()
-        out = self.model(X)
-        traced = trace([out if Y is None else self.loss_fn(out, Y)])
+        with buffer_updates() as updates, fixed_shapes(X, *([Y] if Y is not None else [])):
+            out = self.model(X)
+            loss = out if Y is None else self.loss_fn(out, Y)
+        updates = list({id(b): (b, new) for b, new in updates}.values())  # a buffer updated twice: the last
+        roots = [loss, *(new for _, new in updates)]
+        traced = trace(roots)
         batch = {id(X), id(Y)}
         specs = tuple(s._replace(shape=(BATCH, *s.shape[1:])) if id(t) in batch and s.shape else s
                       for s, t in zip(traced.specs, traced.tensors, strict=True))
-        prog = pipeline.lower(specs, (len(specs) - 1,))
+        prog = pipeline.lower(specs, tuple(traced.position(r) for r in roots))
         keep = frozenset(p.name for _, p in self.named) | {"X", "Y"}
         by_name = {t.name: t for t in prog.graph.inputs}
+        leaves = [traced.tensors[p] for p in traced.leaves]
         handles = {id(traced.tensors[p]): by_name[prog.names[p]] for p in traced.leaves}
         handles["X"], handles["Y"] = handles.get(id(X)), handles.get(id(Y))
-        params = {id(p) for _, p in self.named}
-        constants = {handles[id(t)].name: value for t, value in zip((traced.tensors[p] for p in traced.leaves),
-                                                                     traced.leaf_values(), strict=True)
-                     if id(t) not in params and id(t) not in batch}
-        return pipeline.simplify(prog.graph, keep), handles, keep, constants
+        buffers = {id(b): b for b in self.model.buffers()}
+        bound = {id(p) for _, p in self.named} | batch | set(buffers)
+        constants = {handles[id(t)].name: value for t, value in zip(leaves, traced.leaf_values(), strict=True)
+                     if id(t) not in bound and not isinstance(t, RandomKey)}
+        graph = pipeline.simplify(prog.graph, keep)
+        return _Traced(graph, handles, keep, constants,
+                       [(buffers[id(t)], handles[id(t)]) for t in leaves if id(t) in buffers],
+                       [(b, name) for (b, _), name in zip(updates, graph.outputs[1:], strict=True)],
+                       [(handles[id(t)], float(t.numpy())) for t in leaves if isinstance(t, RandomKey)])
 
     def _build_step(self, x: Tensor, y: Tensor) -> None:
         """lower → simplify → differentiate → extend by the optimizer's update → simplify → compile with the
         driver's repeat (parameters and states fed back, the step count as a counter, minibatches gathered)."""
         stages = _compile_progress()
-        forward, handles, keep, constants = self._trace(x, y)
+        traced = self._trace(x, y)
+        forward, handles, keep = traced.graph, traced.handles, traced.keep
         stages.update(1)
         root = forward.outputs[0]
         params = [p for _, p in self.named if p.requires_grad]
@@ -102,6 +140,7 @@ class CompiledStep:
         outputs = [root]
         for u in updates:
             outputs += [u.new_param.name, *(d.name for d in u.new_state.values())]
+        outputs += [name for _, name in traced.updates]
         extended = pipeline.extend(grad, [lr, t, *(i for u in updates for i in u.state_inputs.values())],
                                    [d for u in updates for d in u.defs], outputs)
         graph = pipeline.simplify(extended, keep)
@@ -112,23 +151,36 @@ class CompiledStep:
         for p, u in zip(params, updates, strict=True):
             feedback.append((final[u.new_param.name], handles[id(p)]))
             feedback += [(final[d.name], u.state_inputs[s]) for s, d in u.new_state.items()]
-        repeat = Repeat(tuple(feedback), counters=(t,), record=(final[root],), gathers=(handles["X"], handles["Y"]),
-                        rows=BATCH)
-        self._step = pipeline.compile_graph(graph, repeat)
+        inputs_of = {id(b): i for b, i in traced.buffers}
+        feedback += [(final[name], inputs_of[id(b)]) for b, name in traced.updates]
+        repeat = Repeat(tuple(feedback), counters=(t, *(k for k, _ in traced.keys)), record=(final[root],),
+                        gathers=(handles["X"], handles["Y"]), rows=BATCH)
+        executable = pipeline.compile_graph(graph, repeat)
         stages.update(1)
         stages.close()
         position = {inp.name: k for k, inp in enumerate(graph.inputs)}
-        self._slots = _Slots([(p, position[handles[id(p)].name],
-                               {s: position[i.name] for s, i in u.state_inputs.items()}, tuple(u.new_state))
-                              for p, u in zip(params, updates, strict=True)],
-                             position[lr.name], position[t.name], position["X"], position["Y"], len(graph.inputs),
-                             [(position[n], v) for n, v in constants.items() if n in position])
+        slots = _Slots([(p, position[handles[id(p)].name],
+                         {s: position[i.name] for s, i in u.state_inputs.items()}, tuple(u.new_state))
+                        for p, u in zip(params, updates, strict=True)],
+                       position[lr.name], position[t.name], position["X"], position["Y"], len(graph.inputs),
+                       [(position[n], v) for n, v in traced.constants.items() if n in position],
+                       [(b, position[i.name]) for b, i in traced.buffers], [b for b, _ in traced.updates],
+                       [(position[k.name], v) for k, v in traced.keys])
+        self._steps[self._mode()] = executable, slots
+
+    def _use_step(self, x: Tensor, y: Tensor) -> None:
+        """The step compiled for the model's current mode (train or eval: built on first use)."""
+        mode = self._mode()
+        if mode not in self._steps:
+            self._build_step(x, y)
+        self._step, self._slots = self._steps[mode]
 
     # ---------------------------------------------------------------- training
     def _inputs(self, advance: int, x: np.ndarray, y: np.ndarray, in_place: bool = False) -> list[np.ndarray]:
         """The step's inputs: parameters, optimizer state, lr, the step count t of the next step, and the
         batch; counts ``advance`` steps in the optimizer's state. ``in_place``: the driver will update the
-        parameter arrays in place, so each parameter first gets a fresh one (tensors made earlier keep theirs)."""
+        parameter and buffer arrays in place, so each first gets a fresh one (tensors made earlier keep theirs).
+        A random key is its value at the trace plus the count of steps done, so every step draws new masks."""
         slots, opt = self._slots, self.optimizer
         values: list = [None] * slots.count
         for p, at, states, _ in slots.params:
@@ -141,10 +193,17 @@ class CompiledStep:
                 values[k] = state[s]
         first = slots.params[0][0]
         values[slots.lr] = np.array(opt.lr, dtype=float64)
-        values[slots.t] = np.array(opt.param_state(first)["step"] - advance + 1, dtype=float64)
+        done = opt.param_state(first)["step"] - advance
+        values[slots.t] = np.array(done + 1, dtype=float64)
         values[slots.x], values[slots.y] = x, y
         for k, value in slots.constants:
             values[k] = value
+        for b, k in slots.buffers:
+            if in_place:
+                b.set_(np.array(b.numpy(), order="C", copy=True))
+            values[k] = b.numpy()
+        for k, base in slots.keys:
+            values[k] = np.array(base + done, dtype=float64)
         return values
 
     def step(self, x, y) -> float:
@@ -154,8 +213,7 @@ class CompiledStep:
         xa = x.numpy()
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
             raise ValueError("step: the batch holds NaN or infinite inputs")
-        if self._step is None:
-            self._build_step(x, y)
+        self._use_step(x, y)
         try:
             loss, *updated = self._step.call(self._inputs(1, xa, y.numpy()))
         except Exception:
@@ -165,6 +223,8 @@ class CompiledStep:
         for p, _, _, written in self._slots.params:
             p.set_(next(new))
             self.optimizer.param_state(p).update((s, next(new)) for s in written)
+        for b in self._slots.written:
+            b.set_(next(new))
         self.history.append(float(loss))
         return float(loss)
 
@@ -233,9 +293,7 @@ class CompiledStep:
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
             bad = int(np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)).all(axis=1))[0, 0])
             raise ValueError(f"fit: sample {bad} of the data holds NaN or infinite inputs")
-        if self._step is None:
-            first = loader.dataset[np.arange(min(loader.batch_size, len(xa)))]
-            self._build_step(*first)
+        self._use_step(*loader.dataset[np.arange(min(loader.batch_size, len(xa)))])
         batch, samples, steps = min(loader.batch_size, len(xa)), len(xa), len(loader)
         calls = [(epochs, None)] if not callbacks else [(1, e) for e in range(epochs)]
         bar = _progress(epochs * steps, progress) if len(calls) > 1 or progress else None
@@ -282,20 +340,28 @@ class CompiledStep:
 
     # ---------------------------------------------------------------- inference
     def predict(self, x) -> Tensor:
-        """The model's output on a batch, compiled once (batch size symbolic)."""
+        """The model's output on a batch, compiled once per mode (batch size symbolic): in eval mode with the
+        running statistics and no dropout. It never updates buffers; in train mode each call draws new masks."""
         x = self._batch(x, "x")
-        if self._predict is None:
-            forward, handles, _, constants = self._trace(x, None)
+        mode = self._mode()
+        if mode not in self._predicts:
+            traced = self._trace(x, None)
+            forward = Graph(traced.graph.inputs, traced.graph.defs, traced.graph.outputs[:1]).prune()
             position = {inp.name: k for k, inp in enumerate(forward.inputs)}
-            slots = [(p, position[handles[id(p)].name]) for _, p in self.named if handles.get(id(p))]
-            fixed = [(position[n], v) for n, v in constants.items() if n in position]
-            self._predict = (pipeline.compile_graph(forward), slots, fixed, position["X"], len(forward.inputs))
-        executable, slots, fixed, at_x, count = self._predict
+            handles = traced.handles
+            tensors = [(p, position[handles[id(p)].name]) for _, p in self.named if handles.get(id(p))]
+            tensors += [(b, position[i.name]) for b, i in traced.buffers]
+            fixed = [(position[n], v) for n, v in traced.constants.items() if n in position]
+            self._predicts[mode] = (pipeline.compile_graph(forward), tensors, fixed,
+                                    [position[k.name] for k, _ in traced.keys], position["X"], len(forward.inputs))
+        executable, tensors, fixed, keys, at_x, count = self._predicts[mode]
         values: list = [None] * count
-        for p, k in slots:
-            values[k] = p.numpy()
+        for t, k in tensors:
+            values[k] = t.numpy()
         for k, value in fixed:
             values[k] = value
+        for k in keys:
+            values[k] = RandomKey().numpy()
         values[at_x] = x.numpy()
         (out,) = executable.call(values)
         return Tensor(out, out.shape, out.dtype)

@@ -1,0 +1,137 @@
+"""Op rows that run along one dimension: scans (cumsum, cumprod), stable ranks and the orders they define (sort);
+and the two pieces of var, std and norms: a sum divided by n − correction, a root with PyTorch's zero subgradient.
+
+    cumsum   Y[…i…] = Σ_k [k ≤ i]·X[…k…]                  (cumprod: Π_k, a factor 1 where k > i)
+    rank     R[…i…] = Σ_k [X[…k…] < X[…i…]] + [k < i]·[X[…k…] = X[…i…]]    (> when descending)
+    order    P[…j…] = Σ_i [R[…i…] = j]·i                    (sorted values: X gathered at P)
+
+The rank is stable (equal elements keep their order, as PyTorch's CPU sort does). Scans and ranks cost O(n²)
+along the dimension: exact, derivable and compiled as plain loops, for the small tensors symnet is for. The
+gradient of cumprod comes from the ``prod`` combine's adjoint, a product over the other factors: exact where
+some are zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import NamedTuple
+
+import sympy as sp
+
+from . import functions as F
+from .ir import Tensor, access, dims_numel, fresh_indices
+from .ops import Lowered, Reduce, elementwise
+
+#: the value a scan's factor takes past the current position: the identity of its combine
+_IDENTITY = {"sum": sp.Integer(0), "prod": sp.Integer(1)}
+
+
+def _along(src: Tensor, dim: int) -> tuple[tuple[sp.Symbol, ...], sp.Symbol, list[sp.Expr]]:
+    """Index symbols of ``src``, a fresh symbol k for its dimension ``dim``, and the read index with k there."""
+    syms = fresh_indices(src.shape)
+    (k,) = fresh_indices([src.shape[dim]], avoid=syms)
+    at_k = list(syms)
+    at_k[dim] = k
+    return syms, k, at_k
+
+
+class Scan(NamedTuple):
+    """``cumsum`` (combine sum) or ``cumprod`` (combine prod) along ``dim``: a reduction guarded by k ≤ i."""
+
+    combine: str
+    dim: int
+
+    @property
+    def label(self) -> str:
+        return "cum" + self.combine
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return tuple(shapes[0])
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+        syms, k, at_k = _along(src, self.dim)
+        body = F.guarded(access(src.name, at_k), _IDENTITY[self.combine], F.le(k, syms[self.dim]))
+        domain = (*zip(syms, src.shape, strict=True), (k, src.shape[self.dim]))
+        return Lowered(tuple(src.shape), domain, syms, body, self.combine)
+
+
+class Rank(NamedTuple):
+    """Each element's position in the stable sort along ``dim`` (int64)."""
+
+    dim: int
+    descending: bool
+
+    label = "rank"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return tuple(shapes[0])
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+        syms, k, at_k = _along(src, self.dim)
+        other, here = access(src.name, at_k), access(src.name, syms)
+        before = F.gt(other, here) if self.descending else F.lt(other, here)
+        body = before + F.lt(k, syms[self.dim]) * F.eq(other, here)
+        domain = (*zip(syms, src.shape, strict=True), (k, src.shape[self.dim]))
+        return Lowered(tuple(src.shape), domain, syms, body, "sum")
+
+
+class Order(NamedTuple):
+    """The permutation a rank defines: which position of the input lands at each position j along ``dim``."""
+
+    dim: int
+
+    label = "order"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return tuple(shapes[0])
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (rank,) = ins
+        syms, i, at_i = _along(rank, self.dim)
+        body = F.eq(access(rank.name, at_i), syms[self.dim]) * i
+        domain = (*zip(syms, rank.shape, strict=True), (i, rank.shape[self.dim]))
+        return Lowered(tuple(rank.shape), domain, syms, body, "sum")
+
+
+class CorrectedMean(NamedTuple):
+    """Σ over ``dims`` divided by n − ``correction`` (var's divisor), n read off the input's shape when the
+    definition is made, so a symbolic batch N gives ``1/(N − 1)`` and one derivation serves every batch size."""
+
+    dims: tuple[int, ...]
+    keepdim: bool
+    correction: float
+
+    label = "mean"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return Reduce("sum", self.dims, self.keepdim).shape(shapes)
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        total = Reduce("sum", self.dims, self.keepdim).define(ins)
+        n = dims_numel([ins[0].shape[p] for p in self.dims])
+        return replace(total, body=total.body / (n - sp.nsimplify(self.correction)))
+
+
+class Root(NamedTuple):
+    """``x^(1/p)`` with the subgradient 0 at x = 0, as PyTorch's norm and std backward give it (the derivative
+    of the root itself is infinite there, and 0·∞ would make the gradient NaN)."""
+
+    p: float
+
+    label = "root"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return tuple(shapes[0])
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        (src,) = ins
+        exponent = 1 / sp.Rational(self.p) if float(self.p).is_integer() else sp.Float(1 / self.p)
+
+        def body(syms):
+            x = access(src.name, syms)
+            return F.guarded(x**exponent, sp.Integer(0), F.ne(x, 0))
+
+        return elementwise(src.shape, body)

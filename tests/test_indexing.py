@@ -1,0 +1,54 @@
+"""Indexing beyond the OpInfo table: index tensors computed lazily (checked at run time, never read out of
+range), masks inside a compiled step, and the function forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symnet as sn
+from symnet.frontend.indexing import fixed_shapes
+
+
+def test_a_computed_index_out_of_range_is_an_index_error_at_run_time():
+    x = sn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    i = sn.tensor([1, 2]) * 2  # a computed index: its values are not known when x[i] is made
+    y = x[i]
+    with pytest.raises(IndexError):
+        y.numpy()
+    j = sn.tensor([0, -1]) * 1
+    np.testing.assert_array_equal(x[j].numpy(), [1.0, 3.0])
+
+
+def test_a_mask_computed_from_data_is_refused_where_shapes_are_fixed():
+    x = sn.tensor([1.0, -2.0, 3.0])
+    w = sn.tensor([1.0, 1.0, -1.0])
+    with fixed_shapes(x):
+        with pytest.raises(sn.ShapeError, match="data-dependent shape"):
+            x[x > 0]
+        np.testing.assert_array_equal(x[sn.tensor([True, False, True])].numpy(), [1.0, 3.0])  # a constant mask
+        np.testing.assert_array_equal(x[w > 0].numpy(), [1.0, -2.0])  # a mask of constants only
+    np.testing.assert_array_equal(x[x > 0].numpy(), [1.0, 3.0])
+
+
+def test_basic_indexing_makes_views_and_advanced_indexing_copies():
+    x = sn.zeros(3)
+    x[sn.tensor([0, 2])].fill_(1)  # a copy: x unchanged, as in PyTorch
+    assert x.tolist() == [0, 0, 0]
+    x[::2].fill_(1)
+    assert x.tolist() == [1, 0, 1]
+
+
+def test_function_forms():
+    a = sn.tensor([[1.0, 2.0], [3.0, 4.0]])
+    i = sn.tensor([1, 0])
+    np.testing.assert_array_equal(sn.index_select(a, 1, i).numpy(), [[2, 1], [4, 3]])
+    np.testing.assert_array_equal(sn.take(a, i).numpy(), [2, 1])
+    np.testing.assert_array_equal(sn.masked_fill(a, a > 2, 0.0).numpy(), [[1, 2], [0, 0]])
+    np.testing.assert_array_equal(sn.scatter(sn.zeros(2), 0, i, 5.0).numpy(), [5, 5])
+    np.testing.assert_array_equal(sn.index_put_(sn.zeros(2), (i,), sn.tensor([1.0, 2.0])).numpy(), [2, 1])
+
+
+def test_scatter_multiply_is_refused():
+    with pytest.raises(NotImplementedError):
+        sn.zeros(2).scatter(0, sn.tensor([0]), sn.ones(1), reduce="multiply")

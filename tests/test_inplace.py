@@ -1,0 +1,109 @@
+"""In-place updates with PyTorch's semantics: views and aliases see them, gradients flow through the
+functionalized graph, leaves follow PyTorch's rules (expected numbers worked out by hand, as PyTorch gives)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symnet as sn
+
+
+def test_a_view_updated_in_place_updates_its_base_and_its_siblings():
+    x = sn.zeros(2, 3)
+    row, col = x[0], x[:, 1]
+    row.add_(1)
+    np.testing.assert_array_equal(x.numpy(), [[1, 1, 1], [0, 0, 0]])
+    np.testing.assert_array_equal(col.numpy(), [1, 0])
+    x[1] += 5  # the base's update reaches the views made before it
+    np.testing.assert_array_equal(col.numpy(), [1, 5])
+    np.testing.assert_array_equal(row.numpy(), [1, 1, 1])
+
+
+def test_a_view_of_a_view_writes_through_both():
+    x = sn.zeros(2, 4)
+    inner = x[1][1:3]
+    inner.fill_(7)
+    np.testing.assert_array_equal(x.numpy(), [[0, 0, 0, 0], [0, 7, 7, 0]])
+
+
+def test_gradients_flow_through_an_updated_view_to_the_base_inputs_and_the_value():
+    a = sn.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    b = sn.tensor([10.0, 20.0], requires_grad=True)
+    y = a * 1
+    y[0].mul_(b)  # y = [[10, 40], [3, 4]]
+    (y * y).sum().backward()
+    np.testing.assert_allclose(y.numpy(), [[10, 40], [3, 4]])
+    np.testing.assert_allclose(a.grad.numpy(), [[2 * 10 * 10, 2 * 40 * 20], [6, 8]])
+    np.testing.assert_allclose(b.grad.numpy(), [2 * 10 * 1, 2 * 40 * 2])
+
+
+def test_tensors_made_before_an_update_keep_the_values_they_were_made_from():
+    a = sn.tensor([1.0, 2.0], requires_grad=True)
+    y = a * 1
+    before = y * 3
+    y[0] = 0.0
+    after = y * 3
+    (before + after).sum().backward()
+    np.testing.assert_allclose(before.numpy(), [3, 6])
+    np.testing.assert_allclose(after.numpy(), [0, 6])
+    np.testing.assert_allclose(a.grad.numpy(), [3, 6])
+
+
+def test_a_leaf_assigned_a_value_that_requires_grad_joins_the_graph():
+    out = sn.zeros(3)
+    w = sn.tensor([2.0], requires_grad=True)
+    out[1:] = w * 4
+    assert not out.is_leaf and out.requires_grad
+    (out * sn.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [20.0])
+
+
+def test_leaf_rules():
+    w = sn.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(sn.GradError, match="a leaf Variable that requires grad"):
+        w.add_(1)
+    with pytest.raises(sn.GradError, match="a leaf Variable that requires grad"):
+        w[0] = 3.0
+    with pytest.raises(sn.GradError, match="a view of a leaf Variable"):
+        w[:1].mul_(2)
+    with sn.no_grad():
+        w[0] = 5.0
+        w[1:].mul_(3)
+    np.testing.assert_array_equal(w.numpy(), [5, 6])
+    assert w.is_leaf and w.requires_grad
+    w.data.add_(1)  # .data is outside the graph: allowed, and shared
+    np.testing.assert_array_equal(w.numpy(), [6, 7])
+
+
+def test_refusals_of_shape_and_dtype():
+    with pytest.raises(sn.ShapeError, match="doesn't match the broadcast shape"):
+        sn.zeros(3, 1).add_(sn.zeros(3, 4))
+    with pytest.raises(sn.DTypeError, match="can't be cast"):
+        sn.tensor([1, 2]).mul_(1.5)
+    x = sn.tensor([1, 2])
+    x.copy_(sn.tensor([2.7, -1.5]))  # copy_ converts, as in PyTorch
+    np.testing.assert_array_equal(x.numpy(), [2, -1])
+    x[0] = 9.9  # so does assignment
+    assert x.tolist() == [9, -1]
+
+
+def test_in_place_forms_and_their_function_forms():
+    x = sn.tensor([-1.0, 0.5, 2.0])
+    assert x.clip_(-0.5, 1.0) is x
+    np.testing.assert_allclose(x.numpy(), [-0.5, 0.5, 1.0])
+    sn.relu_(x)
+    np.testing.assert_allclose(x.numpy(), [0.0, 0.5, 1.0])
+    x.sub_(sn.tensor([1.0, 1.0, 1.0]), alpha=2).neg_()
+    np.testing.assert_allclose(x.numpy(), [2.0, 1.5, 1.0])
+    sn.zero_(x)
+    assert x.tolist() == [0, 0, 0]
+    assert x._version == 5
+
+
+def test_augmented_assignment_is_in_place():
+    x = sn.zeros(2)
+    alias = x
+    x += 1
+    x *= 3
+    assert alias is x and x.tolist() == [3, 3]
