@@ -40,7 +40,7 @@ def demo() -> int:
     rng = np.random.default_rng(0)
     centers = rng.standard_normal((3, 4)) * 2
     labels = rng.integers(0, 3, 600)
-    X = sn.tensor(centers[labels] + rng.standard_normal((600, 4)) * 0.5)
+    X = sn.tensor(centers[labels] + rng.standard_normal((600, 4)) * 0.5, dtype=sn.float32)
     Y = sn.tensor(labels)
     sn.manual_seed(0)
     model = sn.nn.Sequential(sn.nn.Linear(4, 16), sn.nn.ReLU(), sn.nn.Linear(16, 3))

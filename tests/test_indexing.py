@@ -52,3 +52,31 @@ def test_function_forms():
 def test_scatter_multiply_is_refused():
     with pytest.raises(NotImplementedError):
         sn.zeros(2).scatter(0, sn.tensor([0]), sn.ones(1), reduce="multiply")
+
+
+@pytest.mark.parametrize("computed", [False, True])
+def test_assignment_with_duplicate_destinations_keeps_the_last_value(computed):
+    """PyTorch's loop leaves the last value written at a position (never their sum); a computed index is checked
+    in the graph, a known one at the call."""
+    index = sn.tensor([3, 1, 3, -1])
+    if computed:
+        index = index * 1
+    x = sn.zeros(4)
+    x[index] = sn.tensor([1.0, 2.0, 3.0, 4.0])
+    assert x.tolist() == [0.0, 2.0, 0.0, 4.0]
+    y = sn.zeros(3)
+    y[sn.tensor([1, 1])] = sn.tensor(5.0)   # a 0-d value broadcast to both entries
+    assert y.tolist() == [0.0, 5.0, 0.0]
+    z = sn.zeros(2, 3).scatter(1, sn.tensor([[0, 0, 1]]), sn.tensor([[1.0, 2.0, 3.0]]))
+    assert z.tolist() == [[2.0, 3.0, 0.0], [0.0, 0.0, 0.0]]
+
+
+def test_logical_operators_on_bool_tensors():
+    a, b = sn.tensor([True, False, True, False]), sn.tensor([True, True, False, False])
+    assert (a & b).tolist() == [True, False, False, False]
+    assert (a | b).tolist() == [True, True, True, False]
+    assert (a ^ b).tolist() == [False, True, True, False]
+    assert (~a).tolist() == [False, True, False, True]
+    assert sn.logical_or(sn.tensor([0.0, 2.0]), sn.tensor([0, 0])).tolist() == [False, True]
+    with pytest.raises(sn.DTypeError, match="bitwise"):
+        sn.tensor([1, 2]) & sn.tensor([3, 4])

@@ -65,8 +65,6 @@ def test_instance_norm_unbatched_and_refusals():
         m(sn.randn(2, 4, 5, dtype=sn.float64))
     with pytest.raises(sn.ShapeError, match="2D \\(unbatched\\) or 3D"):
         m(sn.randn(1, 3, 4, 4))
-    with pytest.raises(NotImplementedError, match="track_running_stats"):
-        normalization.InstanceNorm2d(3, track_running_stats=True)
 
 
 def test_layer_norm_formula_reads_as_the_math():

@@ -32,7 +32,7 @@ PRELUDE = textwrap.dedent("""
 SCRIPTS = {
     "one compiled graph from 4 threads": """
         rng = np.random.default_rng(0)
-        w = sn.tensor(rng.standard_normal((16, 8)), requires_grad=True)
+        w = sn.tensor(rng.standard_normal((16, 8)), dtype=sn.float32, requires_grad=True)
         inputs = [rng.standard_normal((32, 8)).astype(np.float32) for _ in range(4)]
 
         def loss(k):
@@ -51,7 +51,7 @@ SCRIPTS = {
             model.load_state_dict({k: rng.uniform(-0.5, 0.5, v.shape).astype(np.float32)
                                    for k, v in model.state_dict().items()})
             opt = sn.optim.Adam(model.parameters(), lr=0.01)
-            x = sn.tensor(np.random.default_rng(seed).standard_normal((16, 3)))
+            x = sn.tensor(np.random.default_rng(seed).standard_normal((16, 3)), dtype=sn.float32)
             y = (x.sum(1, keepdim=True)).tanh()
             for _ in range(150):
                 opt.zero_grad()

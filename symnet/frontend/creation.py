@@ -24,9 +24,11 @@ def random_generator() -> np.random.Generator:
     return _rng
 
 
-def _infer_dtype(arr: np.ndarray):
+def _infer_dtype(arr: np.ndarray, typed: bool = False):
+    """The dtype of data, as ``torch.tensor`` infers it: Python floats take the default float dtype, typed data
+    (a NumPy array or scalar, a tensor) keeps its own float dtype."""
     if arr.dtype.kind == "f":
-        return dtypes.get_default_dtype()
+        return as_dtype(arr.dtype) if typed else dtypes.get_default_dtype()
     if arr.dtype.kind == "b":
         return dtypes.bool_
     if arr.dtype.kind in "iu":
@@ -39,12 +41,13 @@ def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = Non
     """A leaf tensor holding a copy of ``data``; ``name`` is what formulas print for it.
 
     >>> tensor([1.0, 2.0]).sigmoid()
-    tensor([0.7310586, 0.8807971])
+    tensor([0.7311, 0.8808])
     """
+    typed = isinstance(data, Tensor | np.ndarray | np.generic)
     if isinstance(data, Tensor):
         data = data.numpy()
     arr = np.array(data)
-    dt = as_dtype(dtype) if dtype is not None else _infer_dtype(arr)
+    dt = as_dtype(dtype) if dtype is not None else _infer_dtype(arr, typed)
     t = Tensor(arr.astype(dt), arr.shape, dt, requires_grad=requires_grad)
     if name is not None:
         t.name = name
@@ -124,7 +127,10 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, nam
         start, end = 0, start
     if step == 0:
         raise ValueError("arange: step must be nonzero")
-    return tensor(np.arange(start, end, step), dtype=dtype, requires_grad=requires_grad, name=name)
+    values = np.arange(start, end, step)
+    if dtype is None:
+        dtype = dtypes.int64 if values.dtype.kind in "iu" else dtypes.get_default_dtype()
+    return tensor(values, dtype=dtype, requires_grad=requires_grad, name=name)
 
 
 @accepts_device

@@ -181,15 +181,53 @@ def index_put(t: Tensor, items: tuple, at: int, tensors: list, value, accumulate
         if not fits:
             raise ShapeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
                              f"indexing result of shape {list(result_shape)}")
-        scattered = t._apply(Scatter(items, at), [t, value, *tensors], t.dtype)
         if accumulate:
-            return t + scattered
+            return t + t._apply(Scatter(items, at), [t, value, *tensors], t.dtype)
     elif accumulate:
         return t + t._apply(Scatter(items, at, value), [t, *tensors], t.dtype)
     count = t._apply(Scatter(items, at, 1), [t, *tensors], dtypes.int64)
-    if isinstance(value, TensorBase):
-        return t._apply(Where((("t", 0), ("t", 1), ("t", 2))), [count, scattered, t], t.dtype)
-    return t._apply(Where((("t", 0), ("c", value), ("t", 1))), [count, t], t.dtype)
+    if not isinstance(value, TensorBase):
+        return t._apply(Where((("t", 0), ("c", value), ("t", 1))), [count, t], t.dtype)
+    last = _last_writes(t, items, tensors)
+    if last is not None:  # a position written twice takes its last value, as PyTorch's loop leaves it
+        block = len(last.shape)
+        kept = last.reshape(last.shape + (1,) * (len(result_shape) - at - block))
+        value = value.expand(result_shape)._apply(Where((("t", 0), ("t", 1), ("c", 0))), [kept, value.expand(
+            result_shape)], t.dtype)
+    scattered = t._apply(Scatter(items, at), [t, value, *tensors], t.dtype)
+    return t._apply(Where((("t", 0), ("t", 1), ("t", 2))), [count, scattered, t], t.dtype)
+
+
+def _last_writes(t: Tensor, items: tuple, tensors: list) -> Tensor | None:
+    """Which entries of the key's index block write a position no later entry writes (bool, the block's
+    shape); None when the index tensors are known to hold no duplicate destination."""
+    sizes = [t.shape[d] for d, item in enumerate(i for i in items if i[0] != "new") if item[0] == "tensor"]
+    iotas = [(p, n, rank) for kind, *rest in items if kind == "iota" for p, n, rank in [rest]]
+    if not tensors or (not iotas and all(i.node is None for i in tensors) and _distinct(tensors, sizes)):
+        return None
+    block = broadcast_shapes("index", *(i.shape for i in tensors), *(tuple(n if q == p else 1 for q in range(r))
+                                                                     for p, n, r in iotas))
+    destination = None
+    for index, n in zip(tensors, sizes, strict=True):  # a position's number, mixed radix over the key
+        wrapped = index + (index < 0).long() * n
+        destination = wrapped if destination is None else destination * n + wrapped
+    for p, n, rank in iotas:
+        coordinate = _arange(t, n).reshape(tuple(n if q == p else 1 for q in range(rank)))
+        destination = destination * n + coordinate
+    flat = destination.expand(block).reshape(-1)
+    order = _arange(t, flat.shape[0])
+    later = (flat.unsqueeze(1) == flat.unsqueeze(0)) & (order.unsqueeze(1) < order.unsqueeze(0))
+    return (~later.any(1)).reshape(block)
+
+
+def _distinct(tensors: list, sizes: list[int]) -> bool:
+    positions = np.broadcast_arrays(*(np.asarray(i.numpy()) % n for i, n in zip(tensors, sizes, strict=True)))
+    flat = np.ravel_multi_index([p.ravel() for p in positions], sizes) if positions[0].size else np.zeros(0)
+    return len(np.unique(flat)) == len(flat)
+
+
+def _arange(like: Tensor, n: int) -> Tensor:
+    return like._leaf(np.arange(n, dtype=np.int64), dtypes.int64)
 
 
 def _int64_index(index, op: str) -> Tensor:

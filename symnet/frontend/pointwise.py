@@ -25,7 +25,9 @@ FUNCTIONS = ("exp", "expm1", "exp2", "log", "log1p", "log2", "sqrt", "rsqrt", "r
              "cos", "tanh", "erf", "erfinv", "sigmoid", "logit", "relu", "softplus", "clamp", "clip", "square", "floor",
              "ceil", "trunc", "fix", "round", "frac", "isnan", "isinf", "isfinite", "nan_to_num", "lerp", "maximum",
              "minimum", "fmax", "fmin", "floor_divide", "remainder", "add", "sub", "subtract", "mul", "multiply",
-             "div", "divide", "true_divide", "neg", "negative", "deg2rad", "rad2deg")
+             "div", "divide", "true_divide", "neg", "negative", "deg2rad", "rad2deg",
+             "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
+             "bitwise_not")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ("where", "pow")
 
@@ -364,8 +366,66 @@ class PointwiseMethods(TensorBase):
 
     __hash__ = object.__hash__
 
+    # ---------------------------------------------------------------- logic (bool tensors as 0/1 conditions)
+    def logical_not(self):
+        return self._map("eq", 0, result="bool")
+
+    def logical_and(self, other):
+        return _elementwise("mul", (_truth(self), _truth(other)), "bool")
+
+    def logical_or(self, other):
+        return _truth(self).logical_not().logical_and(_elementwise("eq", (_truth(other), 0), "bool")).logical_not()
+
+    def logical_xor(self, other):
+        return _elementwise("ne", (_truth(self), _truth(other)), "bool")
+
+    def _bitwise(self, op: str, other=None):
+        """``&``, ``|``, ``^`` and ``~`` of bool tensors (the logical ops); on integers PyTorch's bit operations,
+        which symnet does not have yet."""
+        operands = [self] if other is None else [self, other]
+        if any((isinstance(x, TensorBase) and x.dtype != dtypes.bool_) or
+               (not isinstance(x, TensorBase) and not isinstance(x, bool)) for x in operands):
+            kinds = ", ".join(str(getattr(x, "dtype", type(x).__name__)) for x in operands)
+            raise DTypeError(f"{op} is supported for bool tensors (got {kinds}); bitwise operations on integers "
+                             "are not supported yet")
+        return {"bitwise_and": self.logical_and, "bitwise_or": self.logical_or,
+                "bitwise_xor": self.logical_xor}[op](other) if other is not None else self.logical_not()
+
+    def __and__(self, other):
+        return self._bitwise("bitwise_and", other)
+
+    def __or__(self, other):
+        return self._bitwise("bitwise_or", other)
+
+    def __xor__(self, other):
+        return self._bitwise("bitwise_xor", other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        return self._bitwise("bitwise_not")
+
+    def bitwise_and(self, other):
+        return self & other
+
+    def bitwise_or(self, other):
+        return self | other
+
+    def bitwise_xor(self, other):
+        return self ^ other
+
+    def bitwise_not(self):
+        return ~self
+
 
 _SCALARS = (bool, int, float, np.number)
+
+
+def _truth(x):
+    """A condition from a tensor or a Python value: nonzero is true."""
+    if isinstance(x, TensorBase):
+        return x if x.dtype == dtypes.bool_ else x._map("ne", 0, result="bool")
+    return bool(x)
 
 
 def _refuse_bool(op: str, *operands) -> None:

@@ -89,6 +89,15 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
 
+class Softmax2d(Module):
+    """Softmax over the channels (dim −3) at each position of (N, C, H, W) or (C, H, W)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.dim() not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.dim()}D instead")
+        return F.softmax(input, -3)
+
+
 class LogSoftmax(Softmax):
     def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim)
@@ -263,7 +272,7 @@ class GLU(Module):
 
 
 __all__ = [
-    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "GELU", "Softmax", "LogSoftmax", "Softmin", "ELU", "CELU",
-    "SELU", "Hardtanh", "ReLU6", "SiLU", "Mish", "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign", "Tanhshrink",
-    "Threshold", "Hardshrink", "Softshrink", "PReLU", "RReLU", "GLU",
+    "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "GELU", "Softmax", "Softmax2d", "LogSoftmax", "Softmin",
+    "ELU", "CELU", "SELU", "Hardtanh", "ReLU6", "SiLU", "Mish", "Hardsigmoid", "Hardswish", "LogSigmoid", "Softsign",
+    "Tanhshrink", "Threshold", "Hardshrink", "Softshrink", "PReLU", "RReLU", "GLU",
 ]

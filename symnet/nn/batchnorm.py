@@ -15,6 +15,7 @@ from ..errors import ShapeError
 from ..frontend.creation import ones, tensor, zeros
 from ..frontend.device import check_device
 from ..frontend.tensor import Tensor
+from .conv import LazyModule
 from .module import Module, Parameter, update_buffer
 
 
@@ -61,32 +62,23 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return out
 
 
-class _BatchNorm(Module):
-    """What BatchNorm1d/2d/3d share; each checks its own input rank."""
-
-    #: the ranks of input accepted, and how PyTorch names them in its error
-    ranks: tuple[int, ...] = ()
+class NormBase(Module):
+    """What batch and instance norm share (PyTorch's ``_NormBase``): a per-channel ``weight`` (ones) and
+    ``bias`` (zeros) when ``affine``, and the buffers ``running_mean`` (zeros), ``running_var`` (ones) and
+    ``num_batches_tracked`` when ``track_running_stats`` (None otherwise, so ``state_dict`` keys match)."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, device=None, dtype=None):
+                 track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True):
         super().__init__()
         check_device(device)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features, dtype=dtype))
-            self.bias = Parameter(zeros(num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
-            self.register_buffer("running_var", ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", tensor(0, dtype=dtypes.int64))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        self.register_parameter("weight", Parameter(ones(num_features, dtype=dtype)) if affine else None)
+        self.register_parameter("bias", Parameter(zeros(num_features, dtype=dtype)) if affine and bias else None)
+        tracked = {"running_mean": zeros(num_features, dtype=dtype), "running_var": ones(num_features, dtype=dtype),
+                   "num_batches_tracked": tensor(0, dtype=dtypes.int64)}
+        for name, buffer in tracked.items():
+            self.register_buffer(name, buffer if track_running_stats else None)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
@@ -96,9 +88,17 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             self.weight.data.fill_(1)
+        if self.bias is not None:
             self.bias.data.zero_()
+
+
+class _BatchNorm(NormBase):
+    """What BatchNorm1d/2d/3d share; each checks its own input rank."""
+
+    #: the ranks of input accepted, and how PyTorch names them in its error
+    ranks: tuple[int, ...] = ()
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() not in self.ranks:
@@ -139,3 +139,31 @@ class BatchNorm3d(_BatchNorm):
     """Over (N, C, D, H, W) inputs."""
 
     ranks = (5,)
+
+
+class LazyNorm(LazyModule):
+    """A norm layer whose ``num_features`` is read off dim 1 of its first input (PyTorch's ``_LazyNormBase``,
+    with its defaults: affine and tracked running statistics)."""
+
+    def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, device=None, dtype=None, *, bias: bool = True):
+        super().__init__(eps=eps, momentum=momentum, affine=affine, track_running_stats=track_running_stats,
+                         device=device, dtype=dtype, bias=bias)
+
+    def in_size(self, input: Tensor) -> int:
+        if input.dim() < 2:
+            raise ValueError(f"{type(self).__name__}: expected an input with a channel dimension, got shape "
+                             f"{input.shape}")
+        return input.shape[1]  # dim 1 even for an unbatched instance-norm input, as PyTorch reads it
+
+
+class LazyBatchNorm1d(LazyNorm):
+    becomes = BatchNorm1d
+
+
+class LazyBatchNorm2d(LazyNorm):
+    becomes = BatchNorm2d
+
+
+class LazyBatchNorm3d(LazyNorm):
+    becomes = BatchNorm3d

@@ -147,7 +147,7 @@ class ConvTranspose3d(_ConvTransposeNd):
     n = 3
 
 
-class _Lazy(Module):
+class LazyModule(Module):
     """A layer whose input size is read off its first input; it then becomes the layer it stands for (PyTorch's
     ``cls_to_become``), with parameters drawn as that layer's."""
 
@@ -165,7 +165,8 @@ class _Lazy(Module):
         layer = self.becomes(self.in_size(input), *layer_args, **kwargs)
         object.__setattr__(self, "__class__", self.becomes)
         self.__dict__.pop("_pending")
-        self.__dict__.update({k: v for k, v in layer.__dict__.items() if k not in ("_parameters", "_modules")})
+        kept = ("_parameters", "_modules", "training")  # the mode set before the first call stays
+        self.__dict__.update({k: v for k, v in layer.__dict__.items() if k not in kept})
         for name, p in layer._parameters.items():
             setattr(self, name, p)
         if "bias" in layer.__dict__ and layer.bias is None:
@@ -182,7 +183,7 @@ class _Lazy(Module):
                            "not known yet)")
 
 
-class _LazyConv(_Lazy):
+class _LazyConv(LazyModule):
     def in_size(self, input: Tensor) -> int:
         if input.dim() not in (self.becomes.n + 1, self.becomes.n + 2):
             raise ValueError(f"{type(self).__name__}: expected a {self.becomes.n + 1}-d or {self.becomes.n + 2}-d "
@@ -214,7 +215,7 @@ class LazyConvTranspose3d(_LazyConv):
     becomes = ConvTranspose3d
 
 
-class LazyLinear(_Lazy):
+class LazyLinear(LazyModule):
     becomes = Linear
 
     def in_size(self, input: Tensor) -> int:
@@ -301,7 +302,8 @@ class _LPPoolNd(Module):
         return S.lp_pooling(self.n, input, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
     def extra_repr(self) -> str:
-        return f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}"
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"ceil_mode={self.ceil_mode}")
 
 
 class LPPool1d(_LPPoolNd):
@@ -310,6 +312,10 @@ class LPPool1d(_LPPoolNd):
 
 class LPPool2d(_LPPoolNd):
     n = 2
+
+
+class LPPool3d(_LPPoolNd):
+    n = 3
 
 
 class _AdaptivePoolNd(Module):
@@ -347,6 +353,10 @@ class AdaptiveMaxPool1d(_AdaptivePoolNd):
 
 class AdaptiveMaxPool2d(AdaptiveMaxPool1d):
     n = 2
+
+
+class AdaptiveMaxPool3d(AdaptiveMaxPool1d):
+    n = 3
 
 
 # ---------------------------------------------------------------- padding

@@ -80,6 +80,14 @@ def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace
     return _dropout(input, p, training, inplace, (), alpha=True)
 
 
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Alpha dropout of whole channels: one draw per (sample, channel) of (N, C, *), shared along the rest."""
+    _check_p(p)
+    if training and 0 < p < 1 and input.dim() < 2:
+        raise ValueError("Feature dropout requires at least 2 dimensions in the input")
+    return _dropout(input, p, training, inplace, _feature_dims(input, batched=True), alpha=True)
+
+
 def _channel_dropout(name: str, spatial: int, input: Tensor, p: float, training: bool, inplace: bool) -> Tensor:
     """Whole channels zeroed: inputs with ``spatial`` spatial dims after (N, C) or C."""
     _check_p(p)
@@ -157,3 +165,10 @@ class Dropout3d(_DropoutNd):
 class AlphaDropout(_DropoutNd):
     def forward(self, input: Tensor) -> Tensor:
         return alpha_dropout(input, self.p, self.training)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """``F.feature_alpha_dropout`` in training mode (``inplace`` is ignored, as in PyTorch's module)."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return feature_alpha_dropout(input, self.p, self.training)

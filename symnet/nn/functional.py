@@ -5,16 +5,28 @@ Every one is a composition of tensor ops, so its gradient is derived, printed an
 
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from ..core import dtypes
-from ..core.dtypes import is_float
 from ..errors import DTypeError, IndexRangeError, NotSupportedError, ShapeError
+from ..frontend import creation
 from ..frontend.shaping import one_hot  # noqa: F401 - torch.nn.functional.one_hot
 from ..frontend.tensor import Tensor
 from .batchnorm import batch_norm  # noqa: F401 - torch.nn.functional's normalization
 from .distance import cosine_similarity, pairwise_distance  # noqa: F401 - … distances
-from .dropout import alpha_dropout, dropout, dropout1d, dropout2d, dropout3d  # noqa: F401 - … dropout
+from .dropout import (  # noqa: F401 - … dropout
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
 from .layers import bilinear, linear  # noqa: F401 - … linear maps
 from .normalization import (  # noqa: F401 - … normalization
     group_norm,
@@ -24,12 +36,17 @@ from .normalization import (  # noqa: F401 - … normalization
     normalize,
     rms_norm,
 )
+from .pixelshuffle import channel_shuffle, pixel_shuffle, pixel_unshuffle  # noqa: F401 - … rearranging
 from .sliding import (  # noqa: F401 - torch.nn.functional's convolution, pooling and padding
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
     adaptive_avg_pool3d,
     adaptive_max_pool1d,
+    adaptive_max_pool1d_with_indices,
     adaptive_max_pool2d,
+    adaptive_max_pool2d_with_indices,
+    adaptive_max_pool3d,
+    adaptive_max_pool3d_with_indices,
     avg_pool1d,
     avg_pool2d,
     avg_pool3d,
@@ -42,9 +59,13 @@ from .sliding import (  # noqa: F401 - torch.nn.functional's convolution, poolin
     fold,
     lp_pool1d,
     lp_pool2d,
+    lp_pool3d,
     max_pool1d,
+    max_pool1d_with_indices,
     max_pool2d,
+    max_pool2d_with_indices,
     max_pool3d,
+    max_pool3d_with_indices,
     pad,
     unfold,
 )
@@ -58,7 +79,7 @@ SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.050700987355480493
 def _activation(input: Tensor, fn: str, *params, inplace: bool = False, integers: bool = False) -> Tensor:
     """The element function ``fn`` of the op table; ``inplace`` writes the result back as PyTorch's does. Like
     PyTorch's kernels, only the clamping ones (``integers``) take integer tensors, and keep them integer."""
-    if is_float(input.dtype):
+    if dtypes.is_float(input.dtype):
         out = input._map(fn, *params, result="float")
     elif integers:
         out = input._map(fn, *(int(p) for p in params))
@@ -200,6 +221,27 @@ def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, trainin
     return leaky_relu(input, (lower + upper) / 2, inplace)
 
 
+def _inplace_form(function: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """PyTorch's ``<function>_``: ``function`` with ``inplace=True``, whose result ``Tensor.copy_`` writes into
+    ``input`` (refusing, as PyTorch, a leaf that requires grad outside ``no_grad``)."""
+    full = inspect.signature(function)
+    signature = full.replace(parameters=[p for p in full.parameters.values() if p.name != "inplace"])
+
+    @functools.wraps(function)
+    def inplace(*args, **kwargs) -> Tensor:
+        bound = signature.bind(*args, **kwargs)
+        return function(*bound.args, **bound.kwargs, inplace=True)
+
+    inplace.__name__ = inplace.__qualname__ = f"{function.__name__}_"
+    inplace.__doc__ = f"In-place version of ``{function.__name__}``."
+    inplace.__signature__ = signature
+    return inplace
+
+
+relu_, elu_, celu_, selu_, hardtanh_, leaky_relu_, threshold_, rrelu_ = map(
+    _inplace_form, (relu, elu, celu, selu, hardtanh, leaky_relu, threshold, rrelu))
+
+
 def softmax(input: Tensor, dim: int | None = None) -> Tensor:
     return input.softmax(_softmax_dim(input, dim, "softmax"))
 
@@ -232,6 +274,65 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         raise ShapeError(f"Halving dimension must be even, but dimension {dim} is size {size}")
     before = (slice(None),) * dim
     return input[(*before, slice(0, size // 2))] * input[(*before, slice(size // 2, size))].sigmoid()
+
+
+def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
+                   dim: int = -1) -> Tensor:
+    """softmax((logits + g)/τ) along ``dim``, g ~ Gumbel(0, 1) from symnet's generator (``sn.manual_seed``);
+    ``hard``: the argmax's one-hot forward with the soft sample's gradient (straight through,
+    y_hard − y_soft.detach() + y_soft). The noise is drawn when the call runs, so a compiled step binds one
+    draw for all its steps (a per-step draw needs a uniform op row beside ``core.random.BernoulliMask``)."""
+    if eps != 1e-10:
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+    if not dtypes.is_float(logits.dtype):
+        raise DTypeError(f"Exponential distribution is a continuous probability distribution. dtype must be a "
+                         f"floating point but you specified {logits.dtype}")
+    exponential = creation.random_generator().standard_exponential(logits.shape)
+    gumbels = creation.tensor(-np.log(exponential), dtype=logits.dtype)
+    y_soft = ((logits + gumbels) / tau).softmax(dim)
+    if not hard:
+        return y_soft
+    y_hard = creation.zeros_like(logits).scatter(dim, y_soft.argmax(dim, keepdim=True), value=1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
+    """‖x_i − x_j‖_p for each pair of rows i < j of an (N, M) input, pairs in row-major order: N(N − 1)/2 values
+    (the upper triangle of ``cdist(input, input)``)."""
+    if input.dim() != 2:
+        raise ShapeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if not dtypes.is_float(input.dtype):
+        raise DTypeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise ValueError("pdist only supports non-negative p values")
+    first, second = np.triu_indices(input.shape[0], 1)
+    return pairwise_distance(input[creation.tensor(first)], input[creation.tensor(second)], p, eps=0.0)
+
+
+def _deprecated(name: str) -> None:
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=3)
+
+
+def upsample(input: Tensor, size: int | Sequence[int] | None = None,
+             scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+             align_corners: bool | None = None) -> Tensor:
+    """Deprecated (as in PyTorch): ``interpolate``."""
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input: Tensor, size: int | Sequence[int] | None = None,
+                     scale_factor: float | Sequence[float] | None = None) -> Tensor:
+    """Deprecated (as in PyTorch): ``interpolate(mode='nearest')``."""
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input: Tensor, size: int | Sequence[int] | None = None,
+                      scale_factor: float | Sequence[float] | None = None) -> Tensor:
+    """Deprecated (as in PyTorch): ``interpolate(mode='bilinear', align_corners=True)``."""
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
 def _reduce(loss: Tensor, reduction: str, op: str) -> Tensor:
@@ -324,4 +425,5 @@ def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Ten
     return _reduce(-_pick(input.log_softmax(input.dim() - 1), target), reduction, "cross_entropy")
 
 
-__all__ = [name for name in dir() if not name.startswith("_") and name != "annotations"]
+#: the functions, PyTorch's names (helpers and imported modules are not part of the surface)
+__all__ = [name for name, value in globals().items() if not name.startswith("_") and inspect.isfunction(value)]

@@ -8,6 +8,7 @@ so its gradient is derived and printed like any other formula, not hand-written.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,17 +18,24 @@ from ..errors import DTypeError, ShapeError
 from ..frontend.creation import ones, zeros
 from ..frontend.tensor import Tensor
 from . import sliding
+from .batchnorm import LazyNorm, NormBase
 from .distance import abs_power
-from .module import Module, Parameter
+from .module import Module, Parameter, update_buffer
+
+
+def _moments(input: Tensor, dims: tuple[int, ...]) -> tuple[Tensor, Tensor, Tensor]:
+    """The mean over ``dims`` (kept), x − mean and its square: the pieces of every norm layer's statistics."""
+    if not is_float(input.dtype):
+        raise DTypeError(f"normalization needs a float input, got dtype {input.dtype}")
+    mean = input.mean(dims, keepdim=True)
+    centered = input - mean
+    return mean, centered, centered * centered
 
 
 def _standardize(input: Tensor, dims: tuple[int, ...], eps: float) -> Tensor:
     """(x − mean)·(var + ε)^(−1/2) over ``dims``, the variance biased (divided by n), as every norm layer uses."""
-    if not is_float(input.dtype):
-        raise DTypeError(f"normalization needs a float input, got dtype {input.dtype}")
-    centered = input - input.mean(dims, keepdim=True)
-    var = (centered * centered).mean(dims, keepdim=True)
-    return centered * (var + eps) ** -0.5
+    _, centered, squares = _moments(input, dims)
+    return centered * (squares.mean(dims, keepdim=True) + eps) ** -0.5
 
 
 def _affine(out: Tensor, weight: Tensor | None, bias: Tensor | None) -> Tensor:
@@ -88,15 +96,35 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
 def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
                   weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Each (sample, channel) of (N, C, *) standardized over its positions; then a per-channel affine."""
-    if running_mean is not None or running_var is not None or not use_input_stats:
-        raise NotImplementedError("instance_norm: running statistics are not supported yet")
+    """Each (sample, channel) of (N, C, *) standardized over its positions, then a per-channel affine.
+
+    With ``use_input_stats`` each instance uses its own statistics, and the running ones (if given) move by
+    ``momentum`` toward their batch averages — PyTorch's rule: the instances' means, and their unbiased
+    variances, averaged over N. Without it, the running statistics normalize."""
     if input.dim() < 3:
         raise ShapeError(f"instance_norm: expected an input of shape (N, C, *) with spatial dims, got {input.shape}")
-    if math.prod(input.shape[2:]) <= 1:
-        raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input size "
-                         f"{list(input.shape)}")
-    out = _standardize(input, tuple(range(2, input.dim())), eps)
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise ValueError("Expected running_mean and running_var to be defined when use_input_stats is false")
+    batch, channels = input.shape[:2]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and t.numel() != channels:  # PyTorch checks the stats repeated over the batch
+            raise ShapeError(f"{name} should contain {batch * channels} elements not {t.numel() * batch}")
+    dims, positions = tuple(range(2, input.dim())), math.prod(input.shape[2:])
+    if use_input_stats:
+        if positions <= 1:
+            raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                             f"{list(input.shape)}")
+        mean, centered, squares = _moments(input, dims)
+        var = squares.mean(dims, keepdim=True)
+        if running_mean is not None:
+            update_buffer(running_mean, running_mean * (1.0 - momentum) + mean.mean((0, *dims)) * momentum)
+        if running_var is not None:
+            unbiased = squares.sum(dims) / (positions - 1)
+            update_buffer(running_var, running_var * (1.0 - momentum) + unbiased.mean(0) * momentum)
+    else:
+        centered = input - _channel_view(running_mean, input)
+        var = _channel_view(running_var, input)
+    out = centered * (var + eps) ** -0.5
     return _affine(out, _channel_view(weight, input), _channel_view(bias, input))
 
 
@@ -175,33 +203,32 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class _InstanceNorm(Module):
-    """InstanceNorm1d/2d/3d: (N, C, *spatial) or unbatched (C, *spatial) with ``n`` spatial dims."""
+class _InstanceNorm(NormBase):
+    """InstanceNorm1d/2d/3d: (N, C, *spatial) or unbatched (C, *spatial) with ``n`` spatial dims; with
+    ``track_running_stats`` the running statistics are updated in training and normalize in eval, as in
+    PyTorch (``num_batches_tracked`` is kept for the state_dict but, as there, never counts)."""
 
     n = 0
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
                  track_running_stats: bool = False, device=None, dtype=None, *, bias: bool = True):
-        super().__init__()
-        if track_running_stats:
-            raise NotImplementedError(f"{type(self).__name__}: track_running_stats=True (running statistics "
-                                      "buffers) is not supported yet")
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight = Parameter(ones(num_features, dtype=dtype)) if affine else None
-        self.bias = Parameter(zeros(num_features, dtype=dtype)) if affine and bias else None
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        kind = type(self).__name__
         if input.dim() not in (self.n + 1, self.n + 2):
-            raise ShapeError(f"{kind}: expected {self.n + 1}D (unbatched) or {self.n + 2}D (batched) input "
-                             f"(got {input.dim()}D input)")
+            raise ShapeError(f"expected {self.n + 1}D (unbatched) or {self.n + 2}D input (got {input.dim()}D input)")
         unbatched = input.dim() == self.n + 1
+        if input.shape[1 - unbatched] != self.num_features:
+            if self.affine:
+                raise ShapeError(f"expected input's size at dim={1 - unbatched} to match num_features "
+                                 f"({self.num_features}), but got: {input.shape[1 - unbatched]}.")
+            warnings.warn(f"input's size at dim={1 - unbatched} does not match num_features. You can silence this "
+                          "warning by not passing in num_features, which is not used because affine=False",
+                          stacklevel=2)
         x = input.unsqueeze(0) if unbatched else input
-        if self.affine and x.shape[1] != self.num_features:
-            raise ShapeError(f"{kind}: expected input's size at dim={1 - unbatched} to match num_features "
-                             f"({self.num_features}), but got: {x.shape[1]}.")
-        out = instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+        out = instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                            self.training or not self.track_running_stats,
+                            0.0 if self.momentum is None else self.momentum, self.eps)
         return out.squeeze(0) if unbatched else out
 
     def extra_repr(self) -> str:
@@ -219,6 +246,18 @@ class InstanceNorm2d(_InstanceNorm):
 
 class InstanceNorm3d(_InstanceNorm):
     n = 3
+
+
+class LazyInstanceNorm1d(LazyNorm):
+    becomes = InstanceNorm1d
+
+
+class LazyInstanceNorm2d(LazyNorm):
+    becomes = InstanceNorm2d
+
+
+class LazyInstanceNorm3d(LazyNorm):
+    becomes = InstanceNorm3d
 
 
 class LocalResponseNorm(Module):

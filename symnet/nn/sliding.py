@@ -4,6 +4,8 @@ form — then the op rows of ``symnet.core.windows``, whose gradients are derive
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from collections.abc import Sequence
 
@@ -289,6 +291,10 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False) -> Te
     return lp_pooling(2, input, norm_type, kernel_size, stride, ceil_mode)
 
 
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False) -> Tensor:
+    return lp_pooling(3, input, norm_type, kernel_size, stride, ceil_mode)
+
+
 def _adaptive_size(output_size, sizes: Sequence[int], op: str) -> tuple[int, ...]:
     n = len(sizes)
     if isinstance(output_size, int) or output_size is None:
@@ -345,6 +351,30 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return adaptive_pooling(2, "max", input, output_size, return_indices)
 
 
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    return adaptive_pooling(3, "max", input, output_size, return_indices)
+
+
+def _with_indices(pool):
+    """PyTorch's ``<pool>_with_indices``: ``pool`` returning (values, indices) whatever ``return_indices`` says
+    (the argument stays in the signature, as there)."""
+    signature = inspect.signature(pool)
+
+    @functools.wraps(pool)
+    def with_indices(*args, **kwargs) -> tuple[Tensor, Tensor]:
+        bound = signature.bind(*args, **kwargs)
+        bound.arguments["return_indices"] = True
+        return pool(*bound.args, **bound.kwargs)
+
+    with_indices.__name__ = with_indices.__qualname__ = f"{pool.__name__}_with_indices"
+    return with_indices
+
+
+max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices, adaptive_max_pool1d_with_indices, \
+    adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices = map(_with_indices, (
+        max_pool1d, max_pool2d, max_pool3d, adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d))
+
+
 # ---------------------------------------------------------------- padding, unfold, fold
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """``pad`` lists (before, after) from the last dimension backwards, as in PyTorch; negative values crop
@@ -385,7 +415,9 @@ def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=
 
 __all__ = [
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "max_pool1d",
-    "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "lp_pool1d", "lp_pool2d",
-    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "max_pool2d", "max_pool3d", "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d", "lp_pool1d", "lp_pool2d", "lp_pool3d", "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices",
     "pad", "unfold", "fold",
 ]

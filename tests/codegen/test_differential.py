@@ -75,8 +75,8 @@ def test_one_compiled_function_serves_every_batch_size(rng):
     from symnet.core.simplify import simplify
     from symnet.pipeline import lower
 
-    x = sn.tensor(rng.standard_normal((4, 3)), name="X")
-    w = sn.tensor(rng.standard_normal((2, 3)), requires_grad=True, name="W")
+    x = sn.tensor(rng.standard_normal((4, 3)), dtype=sn.float32, name="X")
+    w = sn.tensor(rng.standard_normal((2, 3)), dtype=sn.float32, requires_grad=True, name="W")
     traced = trace([(x @ w.T).relu().sum()])
     specs = tuple(s._replace(shape=(BATCH, 3)) if s.name == "X" else s for s in traced.specs)
     graph = simplify(lower(specs, (len(specs) - 1,)).graph)
