@@ -614,7 +614,9 @@ class KernelEmitter:
                 else:
                     num.append(a)
             num = [a for a in num if a != 1] if len(num) > 1 else num
-            if num and num[0] == -1:
+            if num and num[0] == -1 and num[1:] and self.is_int(sp.Mul(*num[1:])):
+                v = b.sitofp(self.int_value(sp.Mul(*num)), self.float)  # −n of an integer: +0.0 at 0, as PyTorch
+            elif num and num[0] == -1:
                 v = A.neg(self.float_value(sp.Mul(*num[1:]))) if num[1:] else self.const(-1.0)
             else:
                 v = self.float_value(num[0]) if num else self.const(1.0)

@@ -24,7 +24,7 @@ from llvmlite import ir
 
 F32, F64 = ir.FloatType(), ir.DoubleType()
 I32, I64 = ir.IntType(32), ir.IntType(64)
-FLAGS = ("nsz", "arcp", "contract", "afn")
+FLAGS = ("arcp", "contract", "afn")  # no nsz: the sign of a zero decides 1/±0, as in PyTorch
 
 
 @dataclass(frozen=True)

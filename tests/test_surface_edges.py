@@ -182,12 +182,10 @@ def test_integer_min_divided_by_minus_one_does_not_crash():
     assert out.split() == ["-7", "[0,", "0]"]
 
 
-@bug("float tensor / 0 fails with an internal LoweringError (ComplexInfinity) where torch gives ±inf/nan")
 def test_float_divided_by_python_zero():
     assert_values(f32([1.0, -1.0, 0.0]) / 0, [INF, -INF, NAN])
 
 
-@bug("int64 tensor / 0.0 fails with an internal LoweringError where torch gives float32 ±inf/nan")
 def test_integer_true_divided_by_zero():
     assert_values(t([1, -1, 0], np.int64) / 0.0, [INF, -INF, NAN])
 
@@ -199,41 +197,34 @@ def test_float_floordiv_and_remainder_by_zero_are_torch_values():
 
 
 # ==================================================================== NaN and inf constants and simplification
-@bug("x * nan gives 0 (a Python NaN constant becomes 0); torch: nan")
 def test_times_python_nan():
     assert np.isnan((f32([1.0, 2.0]) * NAN).numpy()).all()
 
 
-@bug("x + nan gives x (the NaN constant is dropped); torch: nan")
 def test_plus_python_nan():
     assert np.isnan((f32([1.0, 2.0]) + NAN).numpy()).all()
 
 
-@bug("where(c, x, nan) writes 0 instead of nan")
 def test_where_nan_branch_value():
     x = f32([1.0, 3.0])
     assert np.isnan(sn.where(x > 2, x, NAN).numpy()[0])
 
 
-@bug("masked_fill(mask, nan) fills 0 instead of nan")
 def test_masked_fill_nan():
     x = f32([1.0, 3.0])
     assert np.isnan(x.masked_fill(x > 2, NAN).numpy()[1])
 
 
-@bug("x[0] = nan stores 0")
 def test_setitem_nan():
     x = f32([1.0, 3.0]) * 1
     x[0] = NAN
     assert np.isnan(x.numpy()[0])
 
 
-@bug("index_fill(dim, idx, nan) fills 0")
 def test_index_fill_nan():
     assert np.isnan(f32([[1.0, 2.0]]).index_fill(1, t([0]), NAN).numpy()[0, 0])
 
 
-@bug("F.pad(x, (1, 1), value=nan) pads with 0")
 def test_pad_value_nan():
     assert np.isnan(F.pad(f32([[1.0, 2.0]]), (1, 1), value=NAN).numpy()[0, 0])
 
@@ -554,8 +545,6 @@ def test_gather_scatter_out_of_range_index_known_at_call():
 
 
 @pytest.mark.parametrize("index", ["row * 0 + 3", "row * 0 + 100", "sn.tensor([[7], [0], [0]]) * sn.tensor(1)"])
-@bug("gather with a computed out-of-range index reads outside the tensor (uninitialized memory / the next row) "
-     "instead of raising IndexError")
 def test_gather_computed_out_of_range_index(index):
     dim = 1 if "[7]" in index else 0
     out = run_isolated(f"""
@@ -571,7 +560,6 @@ def test_gather_computed_out_of_range_index(index):
 
 
 @pytest.mark.parametrize("offset", [3, 1000000])
-@bug("scatter with a computed out-of-range index writes outside the tensor: silently for 3, a segfault for 1e6")
 def test_scatter_computed_out_of_range_index(offset):
     out = run_isolated(f"""
         import symnet as sn

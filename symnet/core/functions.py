@@ -339,6 +339,28 @@ class sign(NamedFunction):
         return ops.select(ops.compare("<", x, sp.Integer(0)), ops.const(-1.0), positive)
 
 
+class not_a_number(NamedFunction):
+    """A NaN written as a constant (``x * float("nan")``, ``masked_fill(m, nan)``): opaque to SymPy, which would
+    otherwise fold it away, so the program computes with it as PyTorch does."""
+
+    nargs = 0
+    symbol = "nan"
+
+    def _sympystr(self, printer):
+        return "nan"
+
+    def _latex(self, printer):
+        return r"\mathrm{NaN}"
+
+    @staticmethod
+    def numpy():
+        return np.nan
+
+    @classmethod
+    def lower(cls, ops):
+        return ops.const(float("nan"))
+
+
 class stop_gradient(NamedFunction):
     """The identity whose derivative is 0: the max shift of softmax and log_softmax (it cancels exactly)."""
 
@@ -833,7 +855,7 @@ NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
     sigmoid, softplus, softplus_slope, step, relu, leaky_relu, clamp, between, divides, guarded, sign, stop_gradient,
     trunc, power, pow_log, gt, ge, lt, le, ne, eq, log1p, binary_cross_entropy, gelu, gelu_tanh, where, expm1, erfinv,
     round_down, round_up, round_toward_zero, round_half_even, nan_to_num, maximum, minimum, fmax, fmin, floor_divide,
-    remainder, logit,
+    remainder, logit, not_a_number,
 )
 
 #: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.

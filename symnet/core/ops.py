@@ -24,7 +24,7 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b,
+    "div": lambda a, b: a * sp.oo if b.is_zero else a / b,  # x/0 as IEEE has it: ±inf, NaN at 0 (SymPy: zoo)
     "neg": lambda a: -a,
     "pow": lambda a, b: a**b if b.is_Number else F.power(a, b),
     "exp": sp.exp,
@@ -126,6 +126,8 @@ def constant(value) -> sp.Expr:
     """A Python number as a SymPy constant: exact binary fractions print as rationals (x/2, not 0.5*x)."""
     if isinstance(value, sp.Basic):
         return value
+    if value != value:
+        return F.not_a_number()
     if isinstance(value, bool) or float(value).is_integer() and abs(value) < 2**53:
         return sp.Integer(int(value))
     if value in (float("inf"), float("-inf")):

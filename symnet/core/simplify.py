@@ -107,10 +107,40 @@ def _fusible(d: Def, reads: list[tuple[Def, tuple]]) -> bool:
     return {s for s, extent in reader.domain if extent != 1} <= used
 
 
+def _reads_of(e: sp.Expr) -> list[sp.Indexed]:
+    return [r for r in sp.preorder_traversal(e) if isinstance(r, sp.Indexed)]
+
+
+def _reads_data(e: sp.Expr) -> bool:
+    return bool(_reads_of(e)) or any(is_tensor_symbol(s) for s in e.free_symbols)
+
+
+def _data_dependent(graph: Graph) -> tuple[set[str], set[str]]:
+    """What keeps every read through data range-checked against its own dimension: the tensors read as an
+    index (one whose body stops reading data, a computed ``3·0 + 1000``, must stay materialized: inlined it
+    would be a constant index nothing checks), and the tensors read at a data-dependent index whose body reads
+    at computed positions (inlined, a reshape's ``A[4·i + idx]`` would be checked against the flat size)."""
+    defs = {d.name: d for d in graph.defs}
+    indices: set[str] = set()
+    keep: set[str] = set()
+    for d in graph.defs:
+        body_reads = _reads_of(d.body)
+        for position in map(sp.sympify, [*d.out, *(i for r in body_reads for i in r.indices)]):
+            indices |= {str(r.base.label) for r in _reads_of(position)}
+        for r in body_reads:
+            target = defs.get(str(r.base.label))
+            if target is not None and any(_reads_data(sp.sympify(i)) for i in r.indices) and any(
+                    not (sp.sympify(i).is_Symbol or sp.sympify(i).is_Integer)
+                    for t in _reads_of(target.body) for i in t.indices):
+                keep.add(target.name)
+    return indices, keep
+
+
 def inline(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
     """Substitute into their readers, then drop: cheap definitions (copies, transposes, broadcasts, scalings)
-    and unnamed elementwise definitions read once (fusion). Outputs and the names in ``keep`` stay."""
-    keep = set(graph.outputs) | set(keep)
+    and unnamed elementwise definitions read once (fusion). Outputs, the names in ``keep`` and indices stay."""
+    indices, checked = _data_dependent(graph)
+    keep = set(graph.outputs) | set(keep) | checked
     dtypes = {name: t.dtype for name, t in graph.tensors().items()}
     reads = _reads(graph)
     fused: list[Def] = []
@@ -118,7 +148,9 @@ def inline(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
     for d in graph.defs:
         for c in fused:
             d = replace(d, body=_substitute(d.body, c), out=tuple(_substitute(sp.sympify(o), c) for o in d.out))
-        if d.name not in keep and (_is_cheap(d, dtypes) or _fusible(d, reads.get(d.name, []))):
+        if d.name in indices and not _reads_data(d.body):
+            result.append(d)
+        elif d.name not in keep and (_is_cheap(d, dtypes) or _fusible(d, reads.get(d.name, []))):
             fused.append(d)
         else:
             result.append(d)
