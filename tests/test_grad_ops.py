@@ -139,3 +139,14 @@ def test_hessian_of_small_expression():
     expected = [[-xv * xv * np.sin(wv * xv) + 2 * xv, np.cos(wv * xv) - wv * xv * np.sin(wv * xv) + 2 * wv],
                 [np.cos(wv * xv) - wv * xv * np.sin(wv * xv) + 2 * wv, -wv * wv * np.sin(wv * xv)]]
     np.testing.assert_allclose(h, expected, rtol=1e-12)
+
+
+def test_backward_of_a_leaf_is_its_seed():
+    """``x.backward()`` on a leaf accumulates the seed (1, or ``gradient``) into its own .grad, as PyTorch."""
+    x = sn.tensor([2.0], requires_grad=True)
+    x.backward()
+    x.backward()
+    assert x.grad.tolist() == [2.0]
+    y = sn.tensor([2.0, 3.0], requires_grad=True)
+    y.backward(sn.tensor([1.0, 5.0]))
+    assert y.grad.tolist() == [1.0, 5.0]

@@ -320,7 +320,7 @@ class guarded(NamedFunction):
 
 
 class sign(NamedFunction):
-    """−1, 0 or 1 (NaN stays NaN) with gradient 0 everywhere, as ``torch.sign`` (SymPy's sign would
+    """−1, 0 or 1 (0 for ±0 and NaN) with gradient 0 everywhere, as ``torch.sign`` (SymPy's sign would
     differentiate to a Dirac delta)."""
 
     symbol, latex_symbol = "sgn", r"\operatorname{sgn}"
@@ -331,11 +331,11 @@ class sign(NamedFunction):
 
     @staticmethod
     def numpy(x):
-        return np.sign(x)
+        return np.where(np.isnan(x) | (x == 0), np.zeros_like(x), np.sign(x))
 
     @classmethod
     def lower(cls, ops, x):
-        positive = ops.select(ops.compare(">", x, sp.Integer(0)), ops.const(1.0), ops.value(x))
+        positive = ops.select(ops.compare(">", x, sp.Integer(0)), ops.const(1.0), ops.const(0.0))
         return ops.select(ops.compare("<", x, sp.Integer(0)), ops.const(-1.0), positive)
 
 

@@ -53,7 +53,12 @@ def gradients(output: Tensor, gradient: np.ndarray | None = None) -> tuple[np.nd
     if gradient is None and output.numel() != 1:
         raise GradError(f"backward(): grad can be implicitly created only for one-element outputs; "
                         f"this one has shape {output.shape}: pass gradient=")
-    key = output.node.key if gradient is None and output.node is not None else None
+    if output.node is None:  # a leaf's derivative with respect to itself: the seed
+        seed = np.ones(output.shape, output.dtype) if gradient is None else np.asarray(gradient, output.dtype)
+        if seed.shape != output.shape:
+            raise ShapeError(f"backward(): gradient has shape {seed.shape}, the output {output.shape}")
+        return output.numpy(), [output], [seed]
+    key = output.node.key if gradient is None else None
     plan = _PLANS.get(key) if key is not None else None
     if plan is None:
         traced = trace([output])

@@ -10,3 +10,12 @@ def normalize_dim(dim: int, rank: int, op: str) -> int:
     if not -max(rank, 1) <= dim < max(rank, 1):
         raise ShapeError(f"{op}: dim {dim} is out of range for a tensor of {rank} dims")
     return dim % max(rank, 1)
+
+
+def distinct_dims(dims, rank: int, op: str) -> tuple[int, ...]:
+    """``dims`` (an int or a sequence) as positions, each at most once, as PyTorch requires."""
+    dims = tuple(normalize_dim(d, rank, op) for d in ((dims,) if isinstance(dims, int) else dims))
+    repeated = {d for d in dims if dims.count(d) > 1}
+    if repeated:
+        raise ShapeError(f"{op}: dim {min(repeated)} appears multiple times in the list of dims")
+    return dims

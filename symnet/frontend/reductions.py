@@ -16,7 +16,7 @@ from ..core.ops import Reduce, Slice
 from ..core.scans import CorrectedMean, Order, Rank, Root, Scan
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
-from .dims import normalize_dim
+from .dims import distinct_dims, normalize_dim
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -40,12 +40,13 @@ class ReductionMethods(TensorBase):
     def _dims(self, dim, op: str) -> tuple[int, ...]:
         if dim is None:
             return tuple(range(self.dim()))
-        dims = (dim,) if isinstance(dim, int) else tuple(dim)
-        found = tuple(sorted({normalize_dim(d, self.dim(), op) for d in dims}))
+        found = tuple(sorted(distinct_dims(dim, self.dim(), op)))
         return found if self.shape else ()  # a 0-d tensor accepts dim 0 or -1 and has nothing to reduce
 
     def _reduce(self, combine, dim, keepdim, dtype, mean=False, ties="first"):
         dims = self._dims(dim, combine)
+        if not self.shape:  # a 0-d tensor reduces to itself (its index: 0)
+            return self._leaf(np.zeros((), np.int64), dtypes.int64) if combine == "argmax" else self.clone().to(dtype)
         if combine in ("max", "argmax") and any(self.shape[d] == 0 for d in dims):
             raise ShapeError(f"{combine}: cannot reduce over a dimension of size 0 (the tensor has shape "
                              f"{self.shape})")
@@ -56,6 +57,8 @@ class ReductionMethods(TensorBase):
         return self._reduce("sum", dim, keepdim, dtype)
 
     def mean(self, dim=None, keepdim: bool = False):
+        if self.shape and not math.prod(self.shape[d] for d in self._dims(dim, "mean")):
+            return self.to(float_result(self.dtype)).sum(dim, keepdim) * math.nan  # 0/0, as PyTorch's NaN
         return self._reduce("sum", dim, keepdim, float_result(self.dtype), mean=True)
 
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
@@ -126,7 +129,10 @@ class ReductionMethods(TensorBase):
         dims = self._dims(dim, "var")
         centered = self - self.mean(dims, keepdim=True)
         squares = centered * centered
-        if math.prod(self.shape[d] for d in dims) <= c:  # no degrees of freedom: Σ/0
+        n = math.prod(self.shape[d] for d in dims)
+        if n == 1 and c >= 1:  # one element: Σ (x − x)² / 0 is NaN (and SymPy would fold x − x to 0)
+            return self.sum(dims, keepdim) * math.nan
+        if n <= c:  # no degrees of freedom: Σ/0
             return squares.sum(dims, keepdim) / self._leaf(np.zeros((), self.dtype), self.dtype)
         return squares._apply(CorrectedMean(dims, keepdim, c), [squares], squares.dtype)
 

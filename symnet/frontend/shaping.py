@@ -30,7 +30,7 @@ from ..core.ops import (
 from ..core.windows import Concat
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
-from .dims import normalize_dim
+from .dims import distinct_dims, normalize_dim
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -49,14 +49,6 @@ PUBLIC = ("cat", "stack", "hstack", "vstack", "dstack", "column_stack", "atleast
 def _varargs(args: tuple) -> tuple:
     """``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch reads sizes, dims and repeats."""
     return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else tuple(args)
-
-
-def _distinct_dims(dims, rank: int, op: str) -> tuple[int, ...]:
-    dims = tuple(normalize_dim(d, rank, op) for d in ((dims,) if isinstance(dims, int) else dims))
-    repeated = {d for d in dims if dims.count(d) > 1}
-    if repeated:
-        raise ShapeError(f"{op}: dim {min(repeated)} appears multiple times in the list of dims")
-    return dims
 
 
 class ShapeMethods(TensorBase):
@@ -90,7 +82,7 @@ class ShapeMethods(TensorBase):
 
     def movedim(self, source, destination):
         """Dims ``source`` moved to positions ``destination``, the others kept in order (``torch.movedim``)."""
-        src, dst = (_distinct_dims(d, self.dim(), "movedim") for d in (source, destination))
+        src, dst = (distinct_dims(d, self.dim(), "movedim") for d in (source, destination))
         if len(src) != len(dst):
             raise ShapeError(f"movedim: source and destination differ in length ({len(src)} and {len(dst)})")
         perm = [None] * self.dim()
@@ -127,7 +119,9 @@ class ShapeMethods(TensorBase):
         if self.dim() == 0:
             return self.reshape(1)
         a, b = (normalize_dim(d, self.dim(), "flatten") for d in (start_dim, end_dim))
-        if a >= b:
+        if a > b:
+            raise ShapeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if a == b:
             return self
         spec = (None,) * a + (-1,) + tuple(self.shape[b + 1:])
         return self._apply(Reshape(spec), [self], self.dtype)
@@ -290,7 +284,7 @@ class ShapeMethods(TensorBase):
     # ---------------------------------------------------------------- the same elements elsewhere
     def flip(self, *dims):
         """Reversed along ``dims``: ``out[i] = x[n − 1 − i]``, a slice of step −1."""
-        dims = _distinct_dims(_varargs(dims), self.dim(), "flip") if self.dim() else ()
+        dims = distinct_dims(_varargs(dims), self.dim(), "flip") if self.dim() else ()
         return self._slice({d: ("range", self.shape[d] - 1, -1, self.shape[d]) for d in dims if self.shape[d] > 1})
 
     def fliplr(self):
