@@ -1,10 +1,11 @@
 """The driver: a graph run many times in one native call, as a ``Repeat`` describes (``symnet.core.ir``).
 
 ``i32 sn_repeat(ptr buffers, ptr dims, ptr error, i64 steps, ptr index, ptr starts, i64 period, ptr records)``:
-``buffers`` holds the graph's inputs, its definitions, then one source per gathered input; ``starts`` is
-always a valid array (it is read before the null test selects). Iteration s, when ``index`` is not null,
-copies rows ``index[starts[s mod period] … starts[s mod period + 1]]`` of each source into its input and
-binds the ``rows`` dimension to their count; then it calls the kernels, writes the recorded 0-d definitions
+``buffers`` holds the graph's inputs, its definitions, one source per gathered input, then one array per series
+input; ``starts`` is always a valid array (it is read before the null test selects). Iteration s, when
+``index`` is not null, copies rows ``index[starts[s mod period] … starts[s mod period + 1]]`` of each source
+into its input and binds the ``rows`` dimension to their count; it sets each series input to element s of its
+array; then it calls the kernels, writes the recorded 0-d definitions
 to ``records[s, :]`` (as doubles), copies feedback definitions into their inputs and adds one to each
 counter. Rows are checked against the sources by the runtime before the call. ``error`` holds two i64: the
 value a kernel's index check reports, and the iteration it failed in (the number of iterations completed).
@@ -53,7 +54,7 @@ def emit_repeat(module: ir.Module, graph: Graph, kernels: list, dims: list[sp.Sy
     bufs, dim_array, error_slot, steps, index, starts, period, records = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     memcpy = _memcpy(module)
-    sources = {t.name: len(slot) + k for k, t in enumerate(repeat.gathers)}
+    sources = {t.name: len(slot) + k for k, t in enumerate((*repeat.gathers, *repeat.series))}
 
     def i64(v):
         return ir.Constant(I64, v)
@@ -91,6 +92,10 @@ def emit_repeat(module: ir.Module, graph: Graph, kernels: list, dims: list[sp.Sy
                     b.call(memcpy, [b.gep(dst, [b.mul(r, row_bytes)], source_etype=I8),
                                     b.gep(src, [b.mul(row, row_bytes)], source_etype=I8), row_bytes,
                                     ir.Constant(I1, 0)])
+        for target in repeat.series:
+            element = STORAGE[tensors[target.name].dtype]
+            value = b.load(b.gep(buffer(sources[target.name]), [step], source_etype=element), typ=element)
+            b.store(value, buffer(slot[target.name]))
         for kernel_fn, names in kernels:
             status = b.call(kernel_fn, [*(buffer(slot[n]) for n in names), *dim_values, error_slot])
             with b.if_then(b.icmp_signed("!=", status, ir.Constant(I32, 0)), likely=False):

@@ -58,7 +58,8 @@ def repeat_fingerprint(repeat: Repeat | None) -> str:
     if repeat is None:
         return "no repeat"
     return repr(([(d.name, t.name) for d, t in repeat.feedback], [t.name for t in repeat.counters],
-                 [d.name for d in repeat.record], [t.name for t in repeat.gathers], str(repeat.rows)))
+                 [d.name for d in repeat.record], [t.name for t in repeat.gathers], str(repeat.rows),
+                 [t.name for t in repeat.series]))
 
 
 def graph_fingerprint(graph: Graph) -> str:
@@ -205,11 +206,12 @@ class CompiledGraph:
         raise exc
 
     def repeat(self, inputs: list[np.ndarray], steps: int, sources=(), index: np.ndarray | None = None,
-               starts: np.ndarray | None = None) -> np.ndarray:
+               starts: np.ndarray | None = None, series=()) -> np.ndarray:
         """Run the graph ``steps`` times in one native call, as its ``Repeat`` says; returns the recorded values,
         one row per iteration. With ``index`` and ``starts``, gathered inputs take their rows of ``sources``
-        (the given arrays for them may be None); without, they are read as given. Feedback targets and
-        counters are updated in the given arrays (copied back when they had to be converted)."""
+        (the given arrays for them may be None); without, they are read as given. Each series input takes
+        element s of its array of ``series`` at iteration s (the given arrays for them may be None). Feedback
+        targets and counters are updated in the given arrays (copied back when they had to be converted)."""
         plan = self.plan
         if plan is None:
             raise RuntimeError("repeat: this graph was compiled without a Repeat")
@@ -235,6 +237,9 @@ class CompiledGraph:
                     raise IndexRangeError(f"repeat: row indices must lie in [0, {len(src)})")
                 inputs[position[target.name]] = np.empty((int(counts.max(initial=0)), *src.shape[1:]), src.dtype)
                 extra.append(src)
+        for target, values in zip(plan.series, plan.series_arrays(series, steps), strict=True):
+            inputs[position[target.name]] = np.zeros((), target.dtype)  # the driver writes it: never the caller's
+            extra.append(values)
         inputs = self._validated(inputs)
         dims = self._bind(inputs)
         sizes = tuple(dims[s] for s in self.dims)

@@ -31,7 +31,8 @@ class Executable(Protocol):
     def call(self, inputs: list[np.ndarray]) -> list[np.ndarray]: ...
 
     def repeat(self, inputs: list[np.ndarray], steps: int, sources: Sequence[np.ndarray] = (),
-               index: np.ndarray | None = None, starts: np.ndarray | None = None) -> np.ndarray: ...
+               index: np.ndarray | None = None, starts: np.ndarray | None = None,
+               series: Sequence[np.ndarray] = ()) -> np.ndarray: ...
 
     def show(self, stage: str) -> str: ...
 
@@ -52,10 +53,12 @@ class ReferenceExecutable:
         return [result[name] for name in self.graph.outputs]
 
     def repeat(self, inputs: list[np.ndarray], steps: int, sources: Sequence[np.ndarray] = (),
-               index: np.ndarray | None = None, starts: np.ndarray | None = None) -> np.ndarray:
+               index: np.ndarray | None = None, starts: np.ndarray | None = None,
+               series: Sequence[np.ndarray] = ()) -> np.ndarray:
         plan = self.plan
         if plan is None:
             raise RuntimeError("repeat: this graph was compiled without a Repeat")
+        series = plan.series_arrays(series, steps)
         position = {t.name: k for k, t in enumerate(self.graph.inputs)}
         values = list(inputs)
         records = np.empty((steps, len(plan.record)), dtype=np.float64)
@@ -69,6 +72,8 @@ class ReferenceExecutable:
                 rows = index[starts[s % period]:starts[s % period + 1]]
                 for target, source in zip(plan.gathers, sources, strict=True):
                     values[position[target.name]] = source[rows]
+            for target, array in zip(plan.series, series, strict=True):
+                values[position[target.name]] = array[s].copy()
             try:
                 env = evaluate(everything, {t.name: v for t, v in zip(self.graph.inputs, values, strict=True)})
             except IndexRangeError as exc:  # as the native driver: the state after the completed iterations

@@ -12,6 +12,7 @@ import sympy as sp
 import symnet as sn
 from symnet import backend, pipeline
 from symnet.core.ir import BATCH, Def, Graph, Input, Repeat, access, fresh_indices
+from symnet.errors import ShapeError
 
 
 def counts() -> dict[str, int]:
@@ -99,6 +100,33 @@ def test_repeat_driver_native_equals_reference(gather):
     if gather:                                                   # iteration 3 wraps to the first batch again
         w = np.array([1.0, -2.0]) * 0.5 ** (1 + 2 + 3)
         np.testing.assert_allclose(native[3, 1], data[[3, 1, 4]].sum(0) @ w, rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_repeat_series_input_takes_element_s_at_iteration_s(dtype):
+    """acc ← acc + lr·acc + lr with lr a series: a schedule read per iteration, native equal to reference."""
+    dt = np.dtype(dtype)
+    acc, lr = Input("acc", (), dt), Input("lr", (), dt)
+    new_acc = Def("new_acc", (), dt, (), (), access("acc", ()) * (1 + access("lr", ())) + access("lr", ()))
+    graph = Graph([acc, lr], [new_acc], ["new_acc"])
+    repeat = Repeat(((new_acc, acc),), record=(new_acc,), series=(lr,))
+    schedule = np.array([0.5, -0.25, 2.0, 0.125, 9.0], dtype=dt)
+    expected, value = [], dt.type(1)
+    for r in schedule[:4]:
+        value = value * (1 + r) + r
+        expected.append(value)
+    for name in ("native", "reference"):
+        with backend.use(name):
+            exe = pipeline.compile_graph(graph, repeat)
+        given_lr = np.array(7.0, dt)
+        inputs = [np.array(1.0, dt), given_lr]
+        records = exe.repeat(inputs, 4, series=(schedule,))
+        np.testing.assert_array_equal(records[:, 0], np.array(expected, dtype=np.float64), err_msg=name)
+        assert inputs[0] == expected[-1] and given_lr == 7.0, name   # the caller's lr array is not written
+        with pytest.raises(ShapeError, match="3 values for 4 steps"):
+            exe.repeat(inputs, 4, series=(schedule[:3],))
+        with pytest.raises(ShapeError, match="1 series expected"):
+            exe.repeat(inputs, 4)
 
 
 def test_repeat_rejects_rows_outside_the_sources():

@@ -380,7 +380,8 @@ class Repeat:
     """How a driver runs a graph many times in one call (training epochs, iterated maps):
 
     iteration s first copies, for each ``gathers`` input, the rows ``index[starts[s mod P] : starts[s mod P + 1]]``
-    of its source array into it and binds the dimension ``rows`` to their count; then it runs the graph,
+    of its source array into it and binds the dimension ``rows`` to their count, and sets each 0-d ``series``
+    input to element s of its own array (a learning-rate schedule, say); then it runs the graph,
     writes each 0-d ``record`` definition to row s of the results, copies each ``feedback`` definition into
     its input (the next iteration's value), and adds one to each 0-d ``counters`` input.
     """
@@ -390,3 +391,17 @@ class Repeat:
     record: tuple[Def, ...] = ()
     gathers: tuple[Input, ...] = ()
     rows: sp.Symbol | None = None
+    series: tuple[Input, ...] = ()
+
+    def series_arrays(self, given: Sequence[np.ndarray], steps: int) -> list[np.ndarray]:
+        """The arrays of the series inputs, checked (one per input, at least ``steps`` elements) and made
+        contiguous in each input's dtype: what a driver reads from."""
+        if len(given) != len(self.series):
+            raise ShapeError(f"repeat: {len(self.series)} series expected, got {len(given)}")
+        arrays = []
+        for target, values in zip(self.series, given, strict=True):
+            values = np.ascontiguousarray(values, dtype=target.dtype).reshape(-1)
+            if len(values) < steps:
+                raise ShapeError(f"repeat: the series of {target.name} has {len(values)} values for {steps} steps")
+            arrays.append(values)
+        return arrays
