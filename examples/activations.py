@@ -1,4 +1,4 @@
-"""Seeds 000/003/004: activation functions and their derivatives, each plotted from its derived formula."""
+"""Activation functions and their derivatives, each plotted from its derived formula."""
 
 from __future__ import annotations
 

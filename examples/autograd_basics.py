@@ -1,4 +1,4 @@
-"""Seed 000/004: autograd basics — y = (x + w)(w + 1), gradient accumulation, mean(v·v), NumPy round trips."""
+"""Autograd basics — y = (x + w)(w + 1), gradient accumulation, mean(v·v), NumPy round trips."""
 
 from __future__ import annotations
 

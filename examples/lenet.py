@@ -112,7 +112,7 @@ def main(argv=None) -> dict:
     p.add_argument("--lr", type=float, help="initial learning rate, annealed to 0 by a cosine schedule (default: "
                    "0.03 with sgd on the digits, 1e-3 with adam on Fashion-MNIST)")
     p.add_argument("--no-shift", action="store_true", help="do not add one-pixel shifts of the digits")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="manual_seed for the initial weights and the order (default: 0)")
     args = p.parse_args(argv)
     began = time.perf_counter()
     name = "fashion-mnist" if args.fashion_mnist else "digits"

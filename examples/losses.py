@@ -1,4 +1,4 @@
-"""Seed 000: MSE, L1 and cross entropy on the seed's inputs, with their derived gradient formulas."""
+"""MSE, L1 and cross entropy on a tutorial's inputs, with their derived gradient formulas."""
 
 from __future__ import annotations
 

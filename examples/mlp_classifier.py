@@ -1,4 +1,4 @@
-"""Seed 003: a multilayer perceptron classifier — Flatten, Linear, ReLU, Linear, cross entropy, SGD.
+"""A multilayer perceptron classifier — Flatten, Linear, ReLU, Linear, cross entropy, SGD.
 
 By default on scikit-learn's bundled 8×8 digits (offline); with --fashion-mnist FOLDER on the IDX files of
 Fashion-MNIST (the seed's 784-256-10 recipe, batch 256). Prints loss and accuracies per epoch; saves a
@@ -43,9 +43,9 @@ def program():
 
 def main(argv=None) -> dict:
     p = parser(__doc__)
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--epochs", type=int, default=20, help="passes over the training set (default: 20)")
+    p.add_argument("--batch-size", type=int, default=32, help="minibatch size (default: 32)")
+    p.add_argument("--lr", type=float, default=0.1, help="SGD learning rate (default: 0.1)")
     p.add_argument("--fashion-mnist", metavar="FOLDER", help="folder with the Fashion-MNIST IDX files")
     args = p.parse_args(argv)
     sn.manual_seed(0)

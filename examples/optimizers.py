@@ -1,4 +1,4 @@
-"""Seed 000: five optimizers on y = x³ (500 points), Net(1, 10, 1), DataLoader batch 15, 5 epochs, seed 10."""
+"""Optimizers compared on y = x³ (500 points), Net(1, 10, 1), DataLoader batch 15, 5 epochs, seed 10."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def program():
 
 def main(argv=None) -> dict:
     p = parser(__doc__)
-    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--epochs", type=int, default=5, help="epochs per optimizer (default: 5)")
     args = p.parse_args(argv)
     sn.manual_seed(10)
     x, y = data()

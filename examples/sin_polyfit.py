@@ -1,6 +1,6 @@
-"""Seed 002: fit sin on [−π, π] with a degree-5 polynomial, plain gradient descent at lr 0.55e-7.
+"""Fit sin on [−π, π] with a degree-5 polynomial, plain gradient descent at lr 0.55e-7.
 
-First a few epochs with the update written by hand under ``no_grad``, exactly as in the seed; then the
+First a few epochs with the update written by hand under ``no_grad``, exactly as in PyTorch's tutorial; then the
 same recipe as one compiled ``fit`` for the full 80000 epochs (one native call)."""
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def program():
 
 def main(argv=None) -> dict:
     p = parser(__doc__)
-    p.add_argument("--epochs", type=int, default=80000)
+    p.add_argument("--epochs", type=int, default=80000, help="epochs of the compiled fit (default: 80000)")
     p.add_argument("--manual-epochs", type=int, default=100, help="epochs of the hand-written loop")
-    p.add_argument("--seed", type=int, default=2)
+    p.add_argument("--seed", type=int, default=2, help="seed of the starting coefficients (default: 2)")
     args = p.parse_args(argv)
     script_start = time.perf_counter()
     x, y = data()

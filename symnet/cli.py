@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ast
+import importlib.metadata
 import importlib.util
 import math
 import operator
+import os
 import re
 import sys
 import time
@@ -27,7 +30,7 @@ def demo() -> int:
     import symnet as sn
 
     print("symnet demo — read the math, get PyTorch's numbers, at native speed\n")
-    print("1. Autograd on the seed's example: y = (x + w)(w + 1) at w = 1, x = 2")
+    print("1. Autograd, as PyTorch's tutorial shows it: y = (x + w)(w + 1) at w = 1, x = 2")
     w = sn.tensor([1.0], requires_grad=True, name="w")
     x = sn.tensor([2.0], requires_grad=True, name="x")
     y = (x + w) * (w + 1)
@@ -70,21 +73,39 @@ def examples_folder() -> Path:
     return Path(__file__).resolve().parent.parent / "examples"
 
 
-def load_example(name_or_file: str):
-    """An example by name, or any Python file that defines ``program() -> (output, optimizer or None)``."""
+#: what ``symnet formulas`` and ``symnet show`` need of a file, checked before the file runs
+PROGRAM_CONVENTION = ("a Python file that defines program() returning (output tensor, optimizer or None); "
+                      "it is imported, so its top level should only define things")
+
+
+def example_path(name_or_file: str) -> Path:
+    """An example's file by name, or the given Python file; a missing one is a one-line error listing the
+    examples."""
     path = Path(name_or_file)
-    if not path.suffix:
+    if not path.suffix and os.sep not in name_or_file:
         if name_or_file not in EXAMPLES:
-            raise CLIError(f"unknown example {name_or_file!r}; `symnet examples` lists them")
+            raise CLIError(f"unknown example {name_or_file!r}; the examples are: {', '.join(EXAMPLES)}")
         path = examples_folder() / f"{name_or_file}.py"
-    if not path.exists():
+    if not path.is_file():
         raise CLIError(f"no such file: {path}")
+    return path
+
+
+def load_example(name_or_file: str, need_program: bool = True):
+    """An example by name, or any Python file; with ``need_program`` the file must define ``program()`` — read
+    from its syntax tree first, so a file without one is refused before any of it runs."""
+    path = example_path(name_or_file)
+    if need_program:
+        try:
+            tree = ast.parse(path.read_bytes(), filename=str(path))
+        except (SyntaxError, ValueError) as exc:
+            raise CLIError(f"{path} is not valid Python: {exc}") from None
+        if not any(isinstance(node, ast.FunctionDef) and node.name == "program" for node in tree.body):
+            raise CLIError(f"{path} defines no program(): formulas and show take {PROGRAM_CONVENTION}")
     sys.path.insert(0, str(path.parent))
     spec = importlib.util.spec_from_file_location(f"symnet_example_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    if not hasattr(module, "program"):
-        raise CLIError(f"{path} defines no program() to take formulas from")
     return module
 
 
@@ -359,32 +380,63 @@ def grad_command(expression: str, wrt: Sequence[str], latex: bool) -> str:
     return "\n".join(f"∂/∂{n} = {sp.sstr(d)}" for n, d in found.items())
 
 
+def version() -> str:
+    try:
+        return importlib.metadata.version("symnet")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="symnet", description="symnet: read the math, get PyTorch's numbers.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="a short tour: derive, print, train")
-    sub.add_parser("examples", help="list the examples")
-    sub.add_parser("rules", help="every element function and its derivative, from the rule table")
-    run = sub.add_parser("run", help="run an example: symnet run NAME [its arguments]")
-    run.add_argument("name")
-    run.add_argument("args", nargs=argparse.REMAINDER)
-    grad = sub.add_parser("grad", help="differentiate an expression: symnet grad '(x+w)*(w+1)' --wrt w")
-    grad.add_argument("expression", help="numbers, names, + - * / **, parentheses and the functions of `symnet "
-                      "rules`; one that starts with '-' goes last, after --: symnet grad --wrt x -- '-x**2'")
-    grad.add_argument("--wrt", action="append", required=True, metavar="NAME",
-                      help="a variable to differentiate by; repeat it for several")
-    grad.add_argument("--latex", action="store_true")
-    formulas = sub.add_parser("formulas", help="the forward definitions and derived gradients of an example")
-    formulas.add_argument("target", metavar="FILE_OR_EXAMPLE")
-    show = sub.add_parser("show", help="one compiled stage of an example")
-    show.add_argument("target", metavar="FILE_OR_EXAMPLE")
-    show.add_argument("--stage", default="loops", choices=["sympy", "loops", "llvm", "llvm-opt", "asm"])
-    args = parser.parse_args(argv)
+    """The command line; a closed pipe (``symnet examples | head -1``) ends it quietly."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # Python would complain flushing stdout at exit otherwise
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # as a program killed by SIGPIPE, which the shell expects of `| head`
+    except KeyboardInterrupt:
+        print("symnet: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         return _dispatch(args)
     except CLIError as exc:
         print(f"symnet: {exc}", file=sys.stderr)
         return 2
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError) as exc:
+        print(f"symnet: {exc}", file=sys.stderr)  # a path the user gave: one line, not a traceback
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="symnet", description="symnet: read the math, get PyTorch's numbers.")
+    parser.add_argument("--version", action="version", version=f"symnet {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("demo", help="a short tour: derive, print, train")
+    sub.add_parser("examples", help="list the examples")
+    sub.add_parser("rules", help="every element function and its derivative, from the rule table")
+    run = sub.add_parser("run", help="run an example: symnet run NAME [its arguments]")
+    run.add_argument("name", nargs="?", help=f"one of: {', '.join(EXAMPLES)}")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="the example's own arguments (symnet run NAME --help)")
+    grad = sub.add_parser("grad", help="differentiate an expression: symnet grad '(x+w)*(w+1)' --wrt w")
+    grad.add_argument("expression", help="numbers, names, + - * / **, parentheses and the functions of `symnet "
+                      "rules`; one that starts with '-' goes last, after --: symnet grad --wrt x -- '-x**2'")
+    grad.add_argument("--wrt", action="append", required=True, metavar="NAME",
+                      help="a variable to differentiate by; repeat it for several")
+    grad.add_argument("--latex", action="store_true", help="print LaTeX instead of plain text")
+    target_help = f"an example's name, or {PROGRAM_CONVENTION}"
+    formulas = sub.add_parser("formulas", help="the forward definitions and derived gradients of an example")
+    formulas.add_argument("target", metavar="FILE_OR_EXAMPLE", help=target_help)
+    show = sub.add_parser("show", help="one compiled stage of an example")
+    show.add_argument("target", metavar="FILE_OR_EXAMPLE", help=target_help)
+    show.add_argument("--stage", default="loops", choices=["sympy", "loops", "llvm", "llvm-opt", "asm"],
+                      help="SymPy definitions, loop nests, LLVM IR before or after optimization, or assembly "
+                           "(default: loops)")
+    return parser
 
 
 def _dispatch(args) -> int:
@@ -392,11 +444,15 @@ def _dispatch(args) -> int:
         return demo()
     if args.command == "examples":
         for name in EXAMPLES:
-            doc = (load_example(name).__doc__ or "").strip().splitlines()[0]
-            print(f"{name:18s} {doc}")
+            doc = ast.get_docstring(ast.parse(example_path(name).read_bytes())) or ""
+            print(f"{name:18s} {doc.strip().splitlines()[0]}")
         return 0
     if args.command == "run":
-        module = load_example(args.name)
+        if args.name is None:
+            raise CLIError(f"which example? symnet run NAME, with NAME one of: {', '.join(EXAMPLES)}")
+        module = load_example(args.name, need_program=False)
+        if not hasattr(module, "main"):
+            raise CLIError(f"{args.name} has no main(argv) to run")
         module.main(args.args)
         return 0
     if args.command == "rules":
