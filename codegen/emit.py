@@ -41,12 +41,14 @@ ENTRY = "sn_entry"
 
 @dataclass(frozen=True)
 class IndexCheck:
-    """A data-dependent read whose index must lie in [0, bound): reported when the kernel finds it does not."""
+    """A data-dependent read whose index must lie in [0, bound), or (``kind`` "divisor") an integer divisor that
+    must not be 0: reported when the kernel finds it does not hold."""
 
     definition: str
     tensor: str
     position: int
-    index: str  # the index expression, as text for the error message
+    index: str  # the index (or divisor) expression, as text for the error message
+    kind: str = "index"
 
 
 def dims_of(graph: Graph) -> list[sp.Symbol]:
@@ -193,11 +195,22 @@ class KernelEmitter:
 
     def bounds_check(self, name, pos, expr, value, bound) -> None:
         b = self.b
-        self.checks.append(IndexCheck(self.kernel.definition.name, name, pos, str(expr)))
         bad = b.or_(b.icmp_signed("<", value, ir.Constant(I64, 0)), b.icmp_signed(">=", value, bound))
-        with b.if_then(bad, likely=False):
-            b.store(value, self.error_slot)
-            b.ret(ir.Constant(I32, len(self.checks)))
+        self.report(bad, value, IndexCheck(self.kernel.definition.name, name, pos, str(expr)))
+
+    def report(self, bad: ir.Value, value: ir.Value, check: IndexCheck) -> None:
+        """Where ``bad`` holds, stop with ``check``'s status (``value`` in the error slot)."""
+        self.checks.append(check)
+        with self.b.if_then(bad, likely=False):
+            self.b.store(value, self.error_slot)
+            self.b.ret(ir.Constant(I32, len(self.checks)))
+
+    def nonzero(self, e: sp.Expr) -> ir.Value:
+        """An integer divisor, reported (as the "divisor" check) where it is 0, so no division by 0 runs."""
+        value, zero = self.int_value(e), ir.Constant(I64, 0)
+        name = self.kernel.definition.name
+        self.report(self.b.icmp_signed("==", value, zero), value, IndexCheck(name, name, 0, str(e), "divisor"))
+        return value
 
     def load(self, name: str, index) -> ir.Value:
         return self.b.load(self.address(name, index), typ=STORAGE[self.tensors[name].dtype])
@@ -228,6 +241,15 @@ class KernelEmitter:
     def stride_of(self, read: sp.Indexed, symbol: sp.Symbol) -> ir.Value:
         return self.strides[str(read.base.label)][list(read.indices).index(symbol)]
 
+    def at_fixed_indices(self, read: sp.Indexed) -> ir.Value:
+        """The operand's base moved to its constant indices (``A[1, i, k]`` starts at row 1 of A)."""
+        name = str(read.base.label)
+        offset = ir.Constant(I64, 0)
+        for position, index in enumerate(read.indices):
+            if index.is_Integer and index != 0:
+                offset = self.b.add(offset, self.b.mul(ir.Constant(I64, int(index)), self.strides[name][position]))
+        return self.b.gep(self.ptr[name], [offset], source_etype=STORAGE[self.tensors[name].dtype])
+
     def contraction(self, c: Contraction) -> None:
         """A call of the module's register-tiled GEMM: with this contraction's extents and strides (a matmul),
         or with offset tables around the loops of its outer symbols (an implicit GEMM)."""
@@ -243,6 +265,7 @@ class KernelEmitter:
         pointers = [self.ptr[d.name], self.ptr[str(c.a.base.label)], self.ptr[str(c.b.base.label)]]
         if c.strided:
             (i,), (j,), (k,) = c.i, c.j, c.k
+            pointers[1:] = [self.at_fixed_indices(c.a), self.at_fixed_indices(c.b)]
             fn = gemm_function(self.module, self.float, lanes, rows, vectors)
             extents = [self.int_value(sp.sympify(d.extents[s])) for s in (i, j, k)]
             strides = [self.stride_of(c.a, i), self.stride_of(c.a, k), self.stride_of(c.b, k),
@@ -491,9 +514,11 @@ class KernelEmitter:
         return v
 
     def floor_div(self, n: ir.Value, d: ir.Value) -> ir.Value:
-        """⌊n/d⌋ (SymPy's floor and Mod round toward −∞; the machine's division toward zero)."""
-        b, zero = self.b, ir.Constant(I64, 0)
-        q = b.sdiv(n, d)
+        """⌊n/d⌋ (SymPy's floor and Mod round toward −∞; the machine's division toward zero). d = −1 negates
+        (wrapping at −2⁶³ as PyTorch, where the machine's division would trap)."""
+        b, zero, minus_one = self.b, ir.Constant(I64, 0), ir.Constant(I64, -1)
+        by_minus_one = b.icmp_signed("==", d, minus_one)
+        q = b.select(by_minus_one, b.neg(n), b.sdiv(n, b.select(by_minus_one, ir.Constant(I64, 1), d)))
         inexact = b.icmp_signed("!=", b.mul(q, d), n)
         opposite = b.xor(b.icmp_signed("<", n, zero), b.icmp_signed("<", d, zero))
         return b.select(b.and_(inexact, opposite), b.sub(q, ir.Constant(I64, 1)), q)

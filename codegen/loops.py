@@ -101,7 +101,11 @@ class Contraction:
 
     @property
     def strided(self) -> bool:
-        return len(self.i) == len(self.j) == len(self.k) == 1 and not self.outer and not self.a_guards + self.b_guards
+        """A plain matmul over strided operands: one symbol per group, each operand index a symbol or a constant
+        (a fixed position, ``A[1, i, k]``, moves the operand's base)."""
+        return len(self.i) == len(self.j) == len(self.k) == 1 and not self.outer and not self.a_guards + \
+            self.b_guards and all(isinstance(x, sp.Symbol) or x.is_Integer for r in (self.a, self.b)
+                                  for x in r.indices)
 
 
 @dataclass

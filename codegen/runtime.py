@@ -79,10 +79,10 @@ def _checks_from(meta: dict, graph: Graph) -> list[IndexCheck] | None:
     found = []
     for c in checks:
         if not (isinstance(c, dict) and isinstance(c.get("definition"), str) and c.get("tensor") in names and
-                type(c.get("position")) is int and 0 <= c["position"] < names[c["tensor"]] and
-                isinstance(c.get("index"), str)):
+                type(c.get("position")) is int and isinstance(c.get("index"), str) and
+                (c.get("kind") == "divisor" or c.get("kind") == "index" and 0 <= c["position"] < names[c["tensor"]])):
             return None
-        found.append(IndexCheck(c["definition"], c["tensor"], c["position"], c["index"]))
+        found.append(IndexCheck(c["definition"], c["tensor"], c["position"], c["index"], c["kind"]))
     return found
 
 
@@ -114,7 +114,7 @@ class CompiledGraph:
             obj = jit.emit_object(jit.optimize(self.llvm_ir()))
             if use_cache:
                 cache.store(key, obj, {"checks": [{"definition": c.definition, "tensor": c.tensor,
-                                                   "position": c.position, "index": c.index}
+                                                   "position": c.position, "index": c.index, "kind": c.kind}
                                                   for c in self.checks]})
             self._ir = None  # ~10 KB a graph, kept by every cached program otherwise; show() emits it again
         self._engine = jit.Engine(obj)
@@ -194,13 +194,16 @@ class CompiledGraph:
 
     def _raise_index_error(self, status: int, error, inputs, shapes, records=None) -> None:
         """The kernel's report (``error`` holds the offending value, then the iterations a repeat completed)
-        as an ``IndexRangeError``; its ``completed`` says how many iterations finished before it, ``records``
-        holds theirs."""
+        as an ``IndexRangeError`` (a zero integer divisor: PyTorch's RuntimeError "ZeroDivisionError"); its
+        ``completed`` says how many iterations finished before it, ``records`` holds theirs."""
         check = self.checks[status - 1]
-        shape = ([t.shape for t in inputs] + shapes)[self._names().index(check.tensor)]
-        exc = IndexRangeError(f"{check.definition}: index {check.index} of {check.tensor} takes the value "
-                              f"{int(error[0])}, outside [0, {shape[check.position]}) "
-                              f"(dim {check.position} of shape {shape})")
+        if check.kind == "divisor":
+            exc = RuntimeError(f"ZeroDivisionError: {check.definition}: the integer divisor {check.index} is 0")
+        else:
+            shape = ([t.shape for t in inputs] + shapes)[self._names().index(check.tensor)]
+            exc = IndexRangeError(f"{check.definition}: index {check.index} of {check.tensor} takes the value "
+                                  f"{int(error[0])}, outside [0, {shape[check.position]}) "
+                                  f"(dim {check.position} of shape {shape})")
         exc.completed = int(error[1])
         exc.records = records[:exc.completed] if records is not None else None
         raise exc
@@ -218,7 +221,7 @@ class CompiledGraph:
         given = list(inputs)
         inputs = list(inputs)
         position = {t.name: k for k, t in enumerate(self._inputs)}
-        extra, period = [], 1
+        sources_given, series_given, period = [], [], 1
         if index is not None:
             if len(sources) != len(plan.gathers):
                 raise ShapeError(f"repeat: {len(plan.gathers)} sources expected, got {len(sources)}")
@@ -236,10 +239,10 @@ class CompiledGraph:
                 if index.size and (index.min() < 0 or index.max() >= len(src)):
                     raise IndexRangeError(f"repeat: row indices must lie in [0, {len(src)})")
                 inputs[position[target.name]] = np.empty((int(counts.max(initial=0)), *src.shape[1:]), src.dtype)
-                extra.append(src)
+                sources_given.append(src)
         for target, values in zip(plan.series, plan.series_arrays(series, steps), strict=True):
             inputs[position[target.name]] = np.zeros((), target.dtype)  # the driver writes it: never the caller's
-            extra.append(values)
+            series_given.append(values)
         inputs = self._validated(inputs)
         dims = self._bind(inputs)
         sizes = tuple(dims[s] for s in self.dims)
@@ -248,7 +251,10 @@ class CompiledGraph:
         start = -block.__array_interface__["data"][0] % 64
         addresses = np.array([a.__array_interface__["data"][0] for a in inputs] +
                              [block.__array_interface__["data"][0] + start + o for o in offsets] +
-                             [a.__array_interface__["data"][0] for a in extra], dtype=np.uintp)
+                             # the driver finds each series after a slot per gathered input, used or not
+                             [a.__array_interface__["data"][0] for a in sources_given] +
+                             [0] * (len(plan.gathers) - len(sources_given)) +
+                             [a.__array_interface__["data"][0] for a in series_given], dtype=np.uintp)
         dim_values = np.array(sizes or (0,), dtype=np.int64)
         records = np.empty((steps, len(plan.record)), dtype=np.float64)
         if index is None:  # a null index means no gathering; starts is read either way, so it must be valid

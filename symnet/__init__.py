@@ -11,7 +11,7 @@ tensor([5.])
 x + 2*w + 1
 """
 
-from . import autograd, backend, data, nn, optim, utils
+from . import autograd, backend, data, func, nn, optim, utils
 from .checkpoint import load, save
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
 from .errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError, SymnetError
@@ -21,7 +21,7 @@ from .frontend import linalg as _linalg
 from .frontend import pointwise as _pointwise
 from .frontend import reductions as _reductions
 from .frontend import shaping as _shaping
-from .frontend.autograd import is_grad_enabled, no_grad
+from .frontend.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .frontend.creation import (
     BoolTensor,
     DoubleTensor,
@@ -87,7 +87,7 @@ __all__ = [
     "Tensor",
     "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
     "randn", "rand", "manual_seed", "trace", "Traced", "device", "DeviceError", "NotSupportedError", "no_grad",
-    "is_grad_enabled", "grad", "hessian", "formulas",
+    "is_grad_enabled", "enable_grad", "set_grad_enabled", "grad", "hessian", "formulas", "func",
     "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "autograd", "utils",
     "compile", "CompiledStep", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DTypeError",

@@ -30,8 +30,19 @@ from . import backend
 from .core import autodiff
 from .core import simplify as rewrite
 from .core.cache import BoundedCache
-from .core.ir import Def, Graph, Input, Repeat, access, format_graph, fresh_indices, is_tensor_symbol
-from .core.ops import Op
+from .core.ir import (
+    Def,
+    Graph,
+    Input,
+    Repeat,
+    access,
+    accesses_deep,
+    format_graph,
+    fresh_indices,
+    is_tensor_symbol,
+    tensor_base,
+)
+from .core.ops import Lowered, Op
 from .core.verify import verify
 
 STAGES = ("trace", "lower", "simplify", "differentiate", "extend", "compile")
@@ -188,10 +199,19 @@ def simplify(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
 
 
 @stage("differentiate", show=lambda result: format_graph(result[0]), graph_of=lambda result: result[0])
-def differentiate(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = None) -> tuple[Graph, dict]:
+def differentiate(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = None,
+                  saved: bool = False) -> tuple[Graph, dict]:
     """Reverse mode: the graph with the adjoints of ``wrt`` as outputs (any graph, adjoints included, so orders
-    compose); the map from each differentiated tensor to its adjoint's name."""
-    return autodiff.gradient(graph, output, wrt, seed)
+    compose); the map from each differentiated tensor to its adjoint's name. ``saved``: local derivatives read
+    results that hold their value (``autodiff.gradient``)."""
+    return autodiff.gradient(graph, output, wrt, seed, saved)
+
+
+@stage("differentiate", show=lambda result: format_graph(result[0]), graph_of=lambda result: result[0])
+def push_forward(graph: Graph, wrt: Sequence[str], tangents: Sequence[str]) -> tuple[Graph, dict]:
+    """Forward mode: the graph with the tangents of ``wrt`` as new inputs and every definition's directional
+    derivative; the map from each differentiated tensor to its tangent's name."""
+    return autodiff.tangent(graph, wrt, tangents)
 
 
 @stage("extend", show=format_graph, graph_of=lambda graph: graph)
@@ -271,6 +291,171 @@ def hvp_program(specs: tuple[Spec, ...], output: int, wrt: tuple[int, ...]) -> P
         return Program(simplify(second), first.names, first.leaves)
 
     return _PROGRAMS.get_or_build(("hvp", specs, output, wrt), build)
+
+
+class Replayed(NamedTuple):
+    """A definition of a derived graph replayed as an op on tensors (``reads`` names the tensors its body reads,
+    in the order of the op's inputs): derivatives become tensors whose own derivatives are derived again."""
+
+    definition: Def
+    reads: tuple[str, ...]
+
+    label = "grad"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return self.definition.shape
+
+    def define(self, ins: Sequence) -> Lowered:
+        mapping: dict[sp.Expr, sp.Expr] = {}
+        for old, new in zip(self.reads, ins, strict=True):
+            mapping[tensor_base(old)] = tensor_base(new.name)
+            mapping[access(old, ())] = access(new.name, ())
+        d = self.definition
+        return Lowered(d.shape, d.domain, tuple(sp.sympify(o).xreplace(mapping) for o in d.out),
+                       d.body.xreplace(mapping), d.combine, d.ties)
+
+
+def read_names(d: Def, names: set[str]) -> tuple[str, ...]:
+    """The tensors among ``names`` that ``d`` reads, in a fixed order (the inputs of its ``Replayed`` op)."""
+    return tuple(sorted(accesses_deep(d, names)))
+
+
+@dataclass
+class Derived:
+    """A derived graph over a traced structure: in reverse mode the derivative of ``Σ_k ⟨seed_k, output_k⟩`` by
+    the ``wrt`` tensors (leaves or not), its outputs their adjoints; in forward mode the outputs' tangents along
+    the ``wrt`` tensors' tangents. ``graph`` is as differentiated (one definition per traced op and per derived
+    one, so it can be replayed as tensors); ``program`` the same simplified and compiled for values."""
+
+    graph: Graph
+    names: list[str]
+    leaves: list[int]
+    #: the inputs holding the directions: each output's cotangent in reverse mode (None: an implicit 1 for a
+    #: one-element output), each ``wrt`` tensor's tangent in forward mode
+    seeds: list[str | None]
+    #: the adjoint's (tangent's) name of each tensor the derivative passes through
+    adjoints: dict[str, str]
+    #: per derivative output, whether it depends on the directions at all (reverse mode: whether any output
+    #: depends on that ``wrt`` tensor through float values)
+    used: list[bool]
+
+    @functools.cached_property
+    def program(self) -> Program:
+        return Program(simplify(self.graph), self.names, self.leaves)
+
+
+def _namer(taken: set[str]) -> Callable[[str], str]:
+    """Fresh names beside ``taken`` (``seed0``, ``seed0_1``, …)."""
+    def fresh(base: str) -> str:
+        name, n = base, 0
+        while name in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name)
+        return name
+
+    return fresh
+
+
+def vjp_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], wrt: tuple[int, ...],
+              seeded: tuple[bool, ...]) -> Derived:
+    """lower → extend (the objective ``Σ_k Σ seed_k·output_k``) → differentiate: the vector-Jacobian product
+    of several outputs by any traced tensors, the graph autograd.grad replays and runs."""
+    def build():
+        prog = lower(specs, outputs)
+        graph, names = prog.graph, prog.names
+        table = graph.tensors()
+        fresh = _namer(set(table))
+        seeds, dots = [], []
+        for k, (o, has_seed) in enumerate(zip(outputs, seeded, strict=True)):
+            t = table[names[o]]
+            syms = fresh_indices(t.shape)
+            body = access(t.name, syms)
+            seed = None
+            if has_seed:
+                seed = Input(fresh(f"seed{k}"), t.shape, t.dtype)
+                body *= access(seed.name, syms)
+            seeds.append(seed)
+            dots.append(Def(fresh(f"dot{k}"), (), t.dtype, tuple(zip(syms, t.shape, strict=True)), (), body, "sum"))
+        objective = Def(fresh("objective"), (), dots[0].dtype, (), (), sp.Add(*(access(d.name, ()) for d in dots)))
+        extended = extend(graph, [s for s in seeds if s is not None], [*dots, objective], [objective.name])
+        targets = [names[w] for w in wrt]
+        derived, adjoints = differentiate(extended, objective.name, targets, saved=True)
+        used = [objective.name in autodiff.differentiable(extended, [w]) for w in targets]
+        return Derived(derived, names, prog.leaves, [s and s.name for s in seeds], adjoints, used)
+
+    return _PROGRAMS.get_or_build(("vjp", specs, outputs, wrt, seeded), build)
+
+
+def jvp_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], wrt: tuple[int, ...]) -> Derived:
+    """lower → forward-mode differentiate: the Jacobian-vector product of several outputs along tangents of any
+    traced tensors (``seeds`` name the tangent inputs, one per ``wrt``); outputs are the outputs' tangents."""
+    def build():
+        prog = lower(specs, outputs)
+        graph, names = prog.graph, prog.names
+        fresh = _namer(set(graph.tensors()))
+        tangents = [fresh(f"tangent{k}") for k in range(len(wrt))]
+        derived, of = push_forward(graph, [names[w] for w in wrt], tangents)
+        table = derived.tensors()
+        made, results = [], []
+        for o in outputs:
+            t, name = table[names[o]], of.get(names[o])
+            if name is None or isinstance(table[name], Input):  # no tangent (zero), or a direction itself (a copy)
+                syms = fresh_indices(t.shape)
+                made.append(Def(fresh(f"t{t.name}"), t.shape, t.dtype, tuple(zip(syms, t.shape, strict=True)), syms,
+                                sp.Integer(0) if name is None else access(name, syms)))
+                name = made[-1].name
+            results.append(name)
+        derived = extend(derived, [], made, results)
+        used = [names[o] in of for o in outputs]
+        return Derived(derived, names, prog.leaves, tangents, of, used)
+
+    return _PROGRAMS.get_or_build(("jvp", specs, outputs, wrt), build)
+
+
+def vmap_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], mapped: tuple[int, ...], size: int) -> Derived:
+    """lower → batch: the traced per-sample structure with the ``mapped`` leaves given a leading dimension of
+    ``size``, each definition that depends on them re-indexed over it (renamed, so a replay tells them from the
+    per-sample ones); ``used`` says which outputs are batched."""
+    def build():
+        prog = lower(specs, outputs)
+        graph, names = prog.graph, prog.names
+        lifted, renamed = batch(graph, [names[m] for m in mapped], size)
+        return Derived(lifted, names, prog.leaves, [names[m] for m in mapped], renamed,
+                       [names[o] in renamed for o in outputs])
+
+    return _PROGRAMS.get_or_build(("vmap", specs, outputs, mapped, size), build)
+
+
+def batch(graph: Graph, mapped: Sequence[str], size: int) -> tuple[Graph, dict[str, str]]:
+    """vmap as a re-indexing: the ``mapped`` inputs gain a leading dimension of ``size``, and every definition
+    that reads them (or such a definition) gains a batch index ``b`` in its domain and its out index and reads
+    them at ``b``; nothing else changes, so a batch is one more loop of the same program. Returns the graph and
+    the new name of each batched tensor."""
+    fresh = _namer(set(graph.tensors()))
+    renamed = {m: m for m in mapped}
+    inputs = [Input(t.name, (size, *t.shape), t.dtype) if t.name in renamed else t for t in graph.inputs]
+    defs = []
+    for d in graph.defs:
+        reads = accesses_deep(d, renamed.keys())
+        if not reads:
+            defs.append(d)
+            continue
+        (b,) = fresh_indices([size], avoid=d.symbols)
+        moved = {n: renamed[n] for n in reads}
+        renamed[d.name] = fresh(f"{d.name}_b")
+        defs.append(Def(renamed[d.name], (size, *d.shape), d.dtype, ((b, size), *d.domain),
+                        (b, *(_at_batch(sp.sympify(o), moved, b) for o in d.out)), _at_batch(d.body, moved, b),
+                        d.combine, d.ties, label=d.label))
+    outputs = [renamed.get(o, o) for o in graph.outputs]
+    return Graph(inputs, defs, outputs), renamed
+
+
+def _at_batch(e: sp.Expr, moved: dict[str, str], b: sp.Symbol) -> sp.Expr:
+    """``e`` with each read of a batched tensor (``moved``: old name → batched name) read at batch index ``b``."""
+    e = e.replace(lambda a: isinstance(a, sp.Indexed) and str(a.base.label) in moved,
+                  lambda a: sp.Indexed(tensor_base(moved[str(a.base.label)]), b, *a.indices))
+    return e.xreplace({access(n, ()): access(new, (b,)) for n, new in moved.items()})
 
 
 def closed_form(graph: Graph, name: str) -> sp.Expr:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 import sympy as sp
 
+from .core.cache import BoundedCache
 from .core.ir import Def, Graph, tensor_base
 from .errors import GradError
 from .frontend.tensor import Tensor
@@ -32,14 +33,45 @@ def locate_leaves(output: Tensor, inputs: Sequence[Tensor], op: str) -> tuple[Tr
     return traced, tuple(wrt)
 
 
-def grad(output: Tensor, input: Tensor) -> sp.Expr:
+#: the leaves each expression ``grad`` returned reads as plain symbols, so the expression can be differentiated
+#: again by the same tensors
+_SYMBOLS = BoundedCache("grad expressions", limit=256)
+
+
+def grad(output: Tensor | sp.Expr, input: Tensor) -> sp.Expr:
     """The derivative of a one-element ``output`` with respect to leaf ``input``, as a SymPy expression.
 
     One-element tensors read as plain symbols (``x + 2*w + 1``); larger ones as indexed reads, with sums.
+    ``output`` may be an expression ``grad`` returned: the derivatives compose to any order.
+
+    >>> import symnet as sn
+    >>> w = sn.tensor(1.0, requires_grad=True, name="w")
+    >>> sn.grad(sn.grad(w.sin() * w, w), w)
+    -w*sin(w) + 2*cos(w)
     """
+    if isinstance(output, sp.Basic):
+        return _differentiate(output, input)
     traced, wrt = locate_leaves(output, [input], "grad")
     prog = gradient_program(traced.specs, len(traced.specs) - 1, wrt, seeded=False)
-    return closed_form(prog.graph, prog.graph.outputs[1])
+    result = closed_form(prog.graph, prog.graph.outputs[1])
+    _SYMBOLS[result] = tuple((traced.tensors[p], sp.Symbol(prog.names[p], real=True)) for p in traced.leaves
+                             if traced.tensors[p].numel() == 1)
+    return result
+
+
+def _differentiate(expr: sp.Expr, input: Tensor) -> sp.Expr:
+    """d expr/d input for an expression ``grad`` returned, by SymPy: ``input`` is one of its plain symbols."""
+    known = _SYMBOLS.get(expr, ())
+    symbol = next((s for t, s in known if t is input), None)
+    if symbol is None and input.numel() == 1 and input.name:
+        symbol = sp.Symbol(input.name, real=True)
+    if symbol is None:
+        raise GradError(f"grad: {input.name or 'the tensor'} of shape {input.shape} is not a one-element tensor "
+                        "this expression reads (an expression differentiates again by its plain symbols; for "
+                        "larger tensors use symnet.autograd.grad(..., create_graph=True))")
+    result = sp.diff(expr, symbol)
+    _SYMBOLS[result] = known or ((input, symbol),)
+    return result
 
 
 def hessian(output: Tensor, inputs: Sequence[Tensor] | Tensor) -> np.ndarray:

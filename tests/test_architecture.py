@@ -19,7 +19,7 @@ LAYERS = [
     ("backend", ["codegen", "symnet.backend", "symnet.pipeline"]),
     ("frontend", ["symnet.frontend"]),
     ("library", ["symnet.nn", "symnet.optim", "symnet.data", "symnet.printing", "symnet.gradcheck",
-                 "symnet.checkpoint", "symnet.autograd", "symnet.utils"]),
+                 "symnet.checkpoint", "symnet.autograd", "symnet.func", "symnet.utils"]),
     ("train", ["symnet.train"]),
     ("entry", ["symnet.cli", "symnet.__main__", "symnet"]),
 ]

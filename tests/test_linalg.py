@@ -62,3 +62,21 @@ def test_addmm_beta_zero_ignores_nan_input():
 
 def test_vector_norm_namespace():
     assert sn.linalg.vector_norm(sn.tensor([3.0, 4.0])).item() == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_of_an_operand_at_a_fixed_index_reads_that_row(dtype):
+    """``x[k] @ w.T`` reads A[k, i, j]: the micro-kernel's operand must start at row k, not row 0."""
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((4, 3, 5)).astype(dtype), rng.standard_normal((6, 5)).astype(dtype)
+    X, W = sn.tensor(x, requires_grad=True), sn.tensor(w, requires_grad=True)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for k in range(4):
+        np.testing.assert_allclose((X[k] @ W.T).numpy(), x[k] @ w.T, rtol=tol, atol=tol)
+    np.testing.assert_allclose((W @ X[2].T).numpy(), w @ x[2].T, rtol=tol, atol=tol)
+    np.testing.assert_allclose((X[:, 1] @ W.T).numpy(), x[:, 1] @ w.T, rtol=tol, atol=tol)
+    np.testing.assert_allclose((X[3, :, 1:4] @ W[1:4, 2:5]).numpy(), x[3, :, 1:4] @ w[1:4, 2:5], rtol=tol, atol=tol)
+    (X[1] @ W.T).sum().backward()
+    expected = np.zeros_like(x)
+    expected[1] = np.ones((3, 6), dtype) @ w
+    np.testing.assert_allclose(X.grad.numpy(), expected, rtol=tol, atol=tol)

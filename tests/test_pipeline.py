@@ -129,6 +129,36 @@ def test_repeat_series_input_takes_element_s_at_iteration_s(dtype):
             exe.repeat(inputs, 4)
 
 
+@pytest.mark.parametrize("gather", [True, False])
+def test_repeat_series_beside_gathered_inputs(gather):
+    """A series in a plan that also gathers: found after the gather sources, given or not (in place)."""
+    graph, repeat = driver_graph()
+    rate = Input("rate", (), np.dtype(np.float64))
+    acc = next(d for d in graph.defs if d.name == "new_acc")
+    scaled = Def("new_acc", (), acc.dtype, (), (), acc.body * access("rate", ()))
+    graph = Graph([*graph.inputs, rate], [d if d.name != "new_acc" else scaled for d in graph.defs], graph.outputs)
+    repeat = Repeat(((scaled, graph.inputs[1]), *repeat.feedback[1:]), repeat.counters, (scaled,), repeat.gathers,
+                    repeat.rows, series=(rate,))
+    data = np.random.default_rng(1).standard_normal((4, 2))
+    rates = np.array([1.0, 0.5, 2.0])
+    results = []
+    for name in ("native", "reference"):
+        with backend.use(name):
+            exe = pipeline.compile_graph(graph, repeat)
+        inputs = [None if gather else data, np.array(0.0), np.array([1.0, -2.0]), np.array(1.0), np.array(0.0)]
+        if gather:
+            records = exe.repeat(inputs, 3, (data,), np.arange(4), np.array([0, 4]), series=(rates,))
+        else:
+            records = exe.repeat(inputs, 3, series=(rates,))
+        results.append(records[:, 0])
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-14)
+    acc, w = 0.0, np.array([1.0, -2.0])
+    for s, r in enumerate(rates):
+        acc = (acc + data.sum(0) @ w) * r
+        w = w * 0.5 ** (s + 1)
+        assert results[0][s] == pytest.approx(acc, rel=1e-14)
+
+
 def test_repeat_rejects_rows_outside_the_sources():
     graph, repeat = driver_graph()
     exe = pipeline.compile_graph(graph, repeat)

@@ -18,6 +18,9 @@ SymPy computes ``∂f/∂A`` on the element body only; the index algebra is ours
 
 The result is more definitions in the same IR, so it can be printed, evaluated, compiled and differentiated
 again (second derivatives).
+
+Forward mode (``tangent``) needs none of the index algebra: a definition's tangent has the definition's own
+domain and out index, ``Ṫ[out(d)] = combine_d w(d)·Σ_A ∂f/∂A·Ȧ[α(d)]``, each tangent read where its read is.
 """
 
 from __future__ import annotations
@@ -58,6 +61,20 @@ def partial(body: sp.Expr, atom: sp.Expr) -> sp.Expr:
     return _fold_guards(derivative.xreplace(back))
 
 
+def directional(body: sp.Expr, tangents: dict[sp.Expr, sp.Expr]) -> sp.Expr:
+    """Σ_reads ∂body/∂read · tangent(read): the derivative of ``body`` along the tangents of some of its reads,
+    each tangent read where its read is (inside the same guards, so never out of range)."""
+    eps = sp.Dummy("eps", real=True)
+    reads = {a: sp.Dummy("x", real=True) for a in [*body.atoms(sp.Indexed), *tangents]}
+    steps = {a: sp.Dummy("t", real=True) for a in tangents}
+    moved = body.xreplace({a: x + eps * steps[a] if a in steps else x for a, x in reads.items()})
+    derivative = sp.diff(moved, eps).subs(eps, 0)
+    if derivative.has(sp.DiracDelta):
+        derivative = derivative.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
+    back = {x: a for a, x in reads.items()} | {t: tangents[a] for a, t in steps.items()}
+    return _fold_guards(derivative.xreplace(back))
+
+
 def _fold_guards(e: sp.Expr) -> sp.Expr:
     """``guarded(1, 0, c)·rest`` (the chain rule through a guard) → ``guarded(rest, 0, c)``: the partial's reads
     stay inside the guard, so they are never made out of range."""
@@ -82,8 +99,8 @@ def _position(symbols: Sequence[sp.Symbol], sizes: Sequence) -> sp.Expr:
 
 
 class _Adjoints:
-    def __init__(self, graph: Graph):
-        self.graph = graph
+    def __init__(self, graph: Graph, saved: bool = False):
+        self.graph, self.saved = graph, saved
         self.table = graph.tensors()
         self.taken = set(self.table)
         self.defs: list[Def] = []
@@ -134,6 +151,8 @@ class _Adjoints:
     # -- the index algebra
     def contribute(self, d: Def, dT: str, weight: sp.Expr, read) -> None:
         p = partial(d.body, read.atom)
+        if self.saved and d.is_elementwise:  # exp' = exp, tanh' = 1 − tanh²: read the result, as PyTorch saves it
+            p = p.xreplace({d.body: access(d.name, d.out)})
         if p == 0:
             return
         target = self.table[read.name]
@@ -192,18 +211,22 @@ def differentiable(graph: Graph, wrt: Sequence[str]) -> set[str]:
     return needs
 
 
-def gradient(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = None) -> tuple[Graph, dict]:
+def gradient(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = None,
+             saved: bool = False) -> tuple[Graph, dict]:
     """Append the adjoint definitions of ``output`` with respect to ``wrt``.
 
     With ``seed`` None the output must have one element and its adjoint is 1; otherwise ``seed`` names a new
     input holding the cotangent. The returned graph's outputs are the adjoints of ``wrt``, in order; the dict
-    maps each differentiated tensor to the name of its adjoint.
+    maps each differentiated tensor to the name of its adjoint. With ``saved``, a local derivative that
+    contains its definition's own element reads the definition's result instead of computing it again (as
+    PyTorch's backward of exp, tanh, sigmoid, sqrt reads the saved result; derivatives of derivatives then
+    pass through the same tensors).
     """
     table = graph.tensors()
     out = table[output]
     if not is_float(out.dtype):
         raise GradError(f"cannot differentiate {output}: it has dtype {out.dtype}, not a float dtype")
-    adj = _Adjoints(graph)
+    adj = _Adjoints(graph, saved)
     needs = differentiable(graph, wrt)
     inputs = list(graph.inputs)
     root = adj.adjoint_name(output) if seed is None else seed
@@ -233,8 +256,8 @@ def gradient(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = N
     outputs = []
     for w in wrt:
         t = table[w]
-        if w == output:
-            outputs.append(root)
+        if w in adjoint_of:  # the output itself, or a definition the sweep above has reached
+            outputs.append(adjoint_of[w])
             continue
         if w not in adj.parts:
             syms = fresh_indices(t.shape)
@@ -247,3 +270,35 @@ def gradient(graph: Graph, output: str, wrt: Sequence[str], seed: str | None = N
         adj.defs.append(total)
         outputs.append(total.name)
     return Graph(inputs, [*graph.defs, *adj.defs], outputs), dict(adj.names)
+
+
+def tangent(graph: Graph, wrt: Sequence[str], tangents: Sequence[str]) -> tuple[Graph, dict[str, str]]:
+    """Forward mode: new inputs ``tangents`` (the directions of ``wrt``) and, for every definition that depends
+    on them, its directional derivative ``Ṫ[out(d)] = combine_d w(d)·Σ_A ∂f/∂A·Ȧ[α(d)]`` with the weight ``w``
+    of reverse mode and the same domain: no index is solved for, so no transpose and no scatter. Returns the
+    graph (outputs unchanged) and the map from each differentiated tensor to its tangent's name.
+    """
+    table = graph.tensors()
+    adj = _Adjoints(graph)
+    adj.taken.update(tangents)
+    inputs = list(graph.inputs)
+    of: dict[str, str] = {}
+    for w, t in zip(wrt, tangents, strict=True):
+        inputs.append(Input(t, table[w].shape, table[w].dtype))
+        of[w] = t
+    defs: list[Def] = []
+    for d in graph.defs:
+        if d.name in of or not is_float(d.dtype) or d.combine == "argmax":
+            continue
+        reads = {r.atom: access(of[r.name], r.indices) for r in accesses(d.body, table) if r.name in of}
+        body = directional(d.body, reads) if reads else sp.Integer(0)
+        if body == 0:
+            continue
+        body = adj.weight(d) * body
+        defs += adj.defs
+        adj.defs.clear()
+        name = adj.fresh("t" + d.name)
+        defs.append(Def(name, d.shape, d.dtype, d.domain, d.out, body, "assign" if d.combine == "assign" else "sum",
+                        label=f"tangent of {d.name}"))
+        of[d.name] = name
+    return Graph(inputs, [*graph.defs, *defs], list(graph.outputs)), of

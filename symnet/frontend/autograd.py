@@ -1,23 +1,42 @@
-"""Eager autograd on top of the pipeline: grad mode (``no_grad``), and ``backward``'s bound plans.
+"""Eager autograd on top of the pipeline: grad mode (``no_grad``), ``backward``'s bound plans, ``grad`` and hooks.
 
 ``backward()`` traces the graph, asks the pipeline for its gradient program (derived once per structure) and
 runs it; the program, the leaf arrays and the leaves to accumulate into are kept as a *plan* under the
 graph's structural key, so a Python loop that rebuilds the same graph every step skips even the trace.
 Grad mode is per thread, as in PyTorch.
+
+``grad`` (``torch.autograd.grad``) asks the pipeline for the vector-Jacobian product of its outputs by any
+traced tensors. Its values come from that graph compiled; with ``create_graph`` (or when a hook or
+``retain_grad`` must see a gradient on its way) each derived definition is *replayed* as a tensor whose op is
+the definition itself (``pipeline.Replayed``) and whose inputs are the original tensors: derivatives are
+tensors of the same graph, differentiable again to any order.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import weakref
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..core.cache import BoundedCache
-from ..errors import GradError, ShapeError
-from ..pipeline import gradient_program
-from .trace import KEYS, trace
+from ..core.dtypes import is_float
+from ..errors import GradError, NotSupportedError, ShapeError
+from ..pipeline import (
+    Derived,
+    Replayed,
+    forward_program,
+    gradient_program,
+    jvp_graph,
+    read_names,
+    vjp_graph,
+    vmap_graph,
+)
+from .shaping import stack
+from .trace import KEYS, Node, Traced, trace
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -29,16 +48,103 @@ def is_grad_enabled() -> bool:
     return getattr(_mode, "enabled", True)
 
 
-class no_grad(contextlib.ContextDecorator):
-    """Within it, ops compute values at once and record nothing (for hand-written parameter updates)."""
+class _GradMode(contextlib.ContextDecorator):
+    """A block (or decorated function) run with grad mode set to ``enabled``, restored after."""
+
+    enabled: bool
 
     def __enter__(self):
         self._prev = is_grad_enabled()
-        _mode.enabled = False
+        _mode.enabled = self.enabled
 
     def __exit__(self, *exc):
         _mode.enabled = self._prev
 
+
+class no_grad(_GradMode):
+    """Within it, ops compute values at once and record nothing (for hand-written parameter updates)."""
+
+    enabled = False
+
+
+class enable_grad(_GradMode):
+    """Within it, ops record their graph again (inside a ``no_grad`` block, as ``torch.enable_grad``)."""
+
+    enabled = True
+
+
+class set_grad_enabled(_GradMode):
+    """Grad mode set to ``mode`` at once (a call) or for a block (``with``), as ``torch.set_grad_enabled``."""
+
+    def __init__(self, mode: bool):
+        self.enabled, self._prev = bool(mode), is_grad_enabled()
+        _mode.enabled = self.enabled
+
+    def __enter__(self):
+        pass
+
+
+# ---------------------------------------------------------------- hooks
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off again (``torch.utils.hooks``)."""
+
+    def __init__(self, hooks: list, hook: Callable):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if any(h is self._hook for h in self._hooks):
+            self._hooks.remove(self._hook)
+
+
+#: computed tensors with a hook or ``retain_grad``: while there are any, backward takes the replaying path
+_WATCHED: dict[int, weakref.ref] = {}
+
+
+def watch(t: Tensor) -> None:
+    """Note a computed tensor whose gradient a hook or ``retain_grad`` must see on its way to the leaves."""
+    key = id(t)
+    _WATCHED[key] = weakref.ref(t, lambda _: _WATCHED.pop(key, None))
+
+
+def _watches(t: Tensor) -> bool:
+    return bool(t._hooks) or t._retains_grad
+
+
+def _fire(t: Tensor, g: Tensor) -> Tensor:
+    """``t``'s hooks in the order they were registered, each given the gradient the previous one returned."""
+    for hook in list(t._hooks or ()):
+        replaced = hook(g)
+        if replaced is not None:
+            g = _like(replaced, g)
+    return g
+
+
+def _like(value, ref: Tensor) -> Tensor:
+    """A hook's or a seed's value as a tensor of ``ref``'s dtype and shape."""
+    t = value if isinstance(value, type(ref)) else _constant(np.asarray(value, dtype=ref.dtype))
+    if t.shape != ref.shape:
+        raise ShapeError(f"hook: the gradient returned has shape {list(t.shape)}, expected {list(ref.shape)}")
+    return t if t.dtype == ref.dtype else t.to(ref.dtype)
+
+
+def _constant(value: np.ndarray) -> Tensor:
+    from .tensor import Tensor
+
+    return Tensor(value, value.shape, value.dtype)
+
+
+def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
+    """``t.grad += g`` as PyTorch accumulates: in place on values, out of place (a graph) with create_graph."""
+    if create_graph or (t.grad is not None and t.grad.node is not None):
+        t.grad = g if t.grad is None else t.grad + g
+    elif t.grad is None:
+        t.grad = _constant(np.array(g.numpy(), dtype=t.dtype))
+    else:
+        t.grad._value = t.grad.numpy() + g.numpy()
+
+
+# ---------------------------------------------------------------- backward's bound plans
 
 _PLANS = BoundedCache("backward plans", limit=64)
 
@@ -77,3 +183,262 @@ def gradients(output: Tensor, gradient: np.ndarray | None = None) -> tuple[np.nd
         extra = {"seed": seed}
     value, *grads = program.run_list(values, extra)
     return value, leaves, grads
+
+
+def backward(tensors: Tensor | Sequence[Tensor], grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False, inputs: Tensor | Sequence[Tensor] | None = None) -> None:
+    """Accumulate the gradients of ``tensors`` (weighted by ``grad_tensors``) into the ``.grad`` of every leaf
+    that requires grad, or of ``inputs`` (``torch.autograd.backward``). Graphs are never freed here, so
+    ``retain_graph`` changes nothing: a graph can be differentiated again without it."""
+    outputs = _sequence(tensors)
+    seeds = _cotangents(grad_tensors, len(outputs))
+    for t in outputs:
+        if t._view is not None:
+            t._sync()
+    if len(outputs) == 1 and not create_graph and inputs is None and not _WATCHED:
+        (output,), (seed,) = outputs, seeds
+        output._value, leaves, grads = gradients(output, seed.numpy() if hasattr(seed, "numpy") else seed)
+        for leaf, g in zip(leaves, grads, strict=True):
+            _accumulate(leaf, _fire(leaf, _constant(g)) if leaf._hooks else _constant(g), False)
+        return
+    seeds = _seeds(outputs, seeds, "backward")
+    if inputs is None:
+        traced = trace(outputs)
+        targets = [t for p, t in enumerate(traced.tensors) if t.node is None and t.requires_grad
+                   and traced.states[p] is t._value]
+    else:
+        targets = _sequence(inputs)
+        _check_inputs(targets)
+    for t, g in zip(targets, _derive(outputs, seeds, targets, create_graph, accumulate=True), strict=True):
+        if g is not None:
+            _accumulate(t, g, create_graph)
+
+
+# ---------------------------------------------------------------- grad
+
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor], grad_outputs=None,
+         retain_graph: bool | None = None, create_graph: bool = False, only_inputs: bool = True,
+         allow_unused: bool | None = None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
+    """The gradients of ``outputs`` (weighted by ``grad_outputs``) with respect to ``inputs``, leaves or not,
+    without touching ``.grad`` (``torch.autograd.grad``). With ``create_graph`` they are tensors with a graph.
+
+    >>> import symnet as sn
+    >>> x = sn.tensor(2.0, requires_grad=True)
+    >>> (g,) = sn.autograd.grad(x ** 3, x, create_graph=True)
+    >>> sn.autograd.grad(g, x)
+    (tensor(12.),)
+    """
+    if is_grads_batched:
+        raise NotSupportedError("grad(is_grads_batched=True): batched gradients are not supported yet; "
+                                "call grad once per grad_outputs row")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+                         "but got: allow_unused=False.")
+    outputs, targets = _sequence(outputs), _sequence(inputs)
+    seeds = _seeds(outputs, _cotangents(grad_outputs, len(outputs)), "grad")
+    _check_inputs(targets)
+    result = []
+    for i, (t, g) in enumerate(zip(targets, _derive(outputs, seeds, targets, create_graph), strict=True)):
+        if g is None:
+            if not allow_unused:
+                raise GradError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                "graph. Set allow_unused=True if this is the desired behavior.")
+            if materialize_grads:
+                g = _constant(np.zeros(t.shape, t.dtype))
+        result.append(g)
+    return tuple(result)
+
+
+def _sequence(x) -> list:
+    return [x] if x is None or hasattr(x, "numpy") and hasattr(x, "node") else list(x)
+
+
+def _cotangents(given, n: int) -> list:
+    """``grad_outputs``/``grad_tensors`` as one entry per output: a tensor or array for one output, else a
+    sequence of them (None entries: implicit)."""
+    if given is None:
+        return [None] * n
+    if isinstance(given, list | tuple) and any(e is None or hasattr(e, "shape") for e in given):
+        return list(given)
+    return [given]
+
+
+def _check_inputs(targets: list[Tensor]) -> None:
+    for t in targets:
+        if not hasattr(t, "node"):
+            raise TypeError(f"grad: inputs must be tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise GradError("One of the differentiated Tensors does not require grad")
+
+
+def _seeds(outputs: list[Tensor], seeds: list, op: str) -> list[Tensor | None]:
+    """Each output's cotangent as a tensor of its dtype (None: an implicit 1, for one-element outputs only)."""
+    if len(seeds) != len(outputs):
+        raise GradError(f"{op}: got {len(seeds)} grad_outputs for {len(outputs)} outputs: "
+                        "there must be one per output")
+    result = []
+    for k, (out, seed) in enumerate(zip(outputs, seeds, strict=True)):
+        if not out.requires_grad:
+            raise GradError(f"element {k} of tensors does not require grad and does not have a grad_fn")
+        if seed is None:
+            if out.numel() != 1:
+                raise GradError("grad can be implicitly created only for scalar outputs")
+            result.append(None)
+            continue
+        seed = seed if hasattr(seed, "node") else _constant(np.asarray(seed, dtype=out.dtype))
+        if seed.shape != out.shape:
+            raise GradError(f"Mismatch in shape: grad_output[{k}] has a shape of {list(seed.shape)} and "
+                            f"output[{k}] has a shape of {list(out.shape)}.")
+        result.append(seed if seed.dtype == out.dtype else seed.to(out.dtype))
+    return result
+
+
+def _state(t: Tensor):
+    return t._value if t.node is None else t.node
+
+
+def _positions(traced: Traced, tensors: list[Tensor]) -> list[int | None]:
+    """Where each tensor, in the state it has now, is in the trace (None: not in it)."""
+    where: dict[tuple[int, int], int] = {}
+    for p, (t, s) in enumerate(zip(traced.tensors, traced.states, strict=True)):
+        where.setdefault((id(t), id(s)), p)
+    return [where.get((id(t), id(_state(t)))) for t in tensors]
+
+
+def _derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: list[Tensor], create_graph: bool,
+            accumulate: bool = False) -> list[Tensor | None]:
+    """The vector-Jacobian product by each target (None where no output depends on it): values, or with
+    ``create_graph`` tensors with a graph; hooks fire and (when ``accumulate``) retained gradients are kept."""
+    for t in targets:
+        if t._view is not None:
+            t._sync()
+    traced = trace(outputs)
+    at = _positions(traced, targets)
+    wrt = tuple(sorted({p for p in at if p is not None}))
+    der = vjp_graph(traced.specs, tuple(_positions(traced, outputs)), wrt, tuple(s is not None for s in seeds))
+    watched = [t for t in traced.tensors if t.node is not None and _watches(t)] if _WATCHED else []
+    grads = _realize(der, traced, seeds, create_graph or bool(watched), create_graph, accumulate, hooked=True)
+    found = {p: (g, used) for p, g, used in zip(wrt, grads, der.used, strict=True)}
+    result = []
+    for t, p in zip(targets, at, strict=True):
+        g, used = found.get(p, (None, False))
+        result.append(_fire(t, g) if used and t.node is None and t._hooks else g if used else None)
+    return result
+
+
+def jvp(outputs: Sequence[Tensor], inputs: Sequence[Tensor], tangents: Sequence[Tensor],
+        create_graph: bool = False) -> list[Tensor]:
+    """The derivative of each output along ``tangents`` (one per input, of its shape), in forward mode: each
+    definition's directional derivative, derived once per structure (zeros where an output does not depend on
+    the inputs). With ``create_graph`` the results are tensors with a graph."""
+    outputs, inputs = list(outputs), list(inputs)
+    traced = trace(outputs)
+    at = _positions(traced, inputs)
+    directions: dict[int, Tensor] = {}
+    for p, t, v in zip(at, inputs, tangents, strict=True):
+        if v.shape != t.shape:
+            raise ShapeError(f"jvp: a tangent has shape {list(v.shape)}, its input {list(t.shape)}")
+        if p is not None:
+            v = v if v.dtype == t.dtype else v.to(t.dtype)
+            directions[p] = v if p not in directions else directions[p] + v
+    wrt = tuple(sorted(directions))
+    der = jvp_graph(traced.specs, tuple(_positions(traced, outputs)), wrt)
+    return _realize(der, traced, [directions[p] for p in wrt], create_graph, create_graph, False, hooked=False)
+
+
+def batched(outputs: Sequence[Tensor], samples: Sequence[Tensor], batches: Sequence[Tensor]) -> list[Tensor]:
+    """``outputs``, computed from the per-sample leaves ``samples``, for every row of ``batches`` (each the
+    batch of one sample leaf, along its first dimension): the traced graph re-indexed over the batch
+    (``pipeline.batch``) and replayed on the batches, so it stays one program and differentiable."""
+    outputs = list(outputs)
+    size = batches[0].shape[0]
+    traced = trace(outputs)
+    found = [(p, v) for p, v in zip(_positions(traced, list(samples)), batches, strict=True) if p is not None]
+    der = vmap_graph(traced.specs, tuple(_positions(traced, outputs)), tuple(p for p, _ in found), size)
+    results = _replay(der, traced, [v for _, v in found], True, False, hooked=False)
+    return [r if used else r.unsqueeze(0).expand(size, *r.shape) for r, used in zip(results, der.used, strict=True)]
+
+
+def _realize(der: Derived, traced: Traced, seeds: list[Tensor | None], replay: bool, create_graph: bool,
+             accumulate: bool, hooked: bool) -> list[Tensor]:
+    """The outputs of a derived graph: by its compiled program, or replayed as tensors (with a graph when
+    ``create_graph``; in reverse mode, hooks fire on the way)."""
+    if not replay:
+        extra = {name: s.numpy() for name, s in zip(der.seeds, seeds, strict=True) if name is not None}
+        return [_constant(v) for v in der.program.run_list(traced.leaf_values(), extra)]
+    results = _replay(der, traced, seeds, create_graph, accumulate, hooked)
+    return results if create_graph else [_constant(v) for v in _evaluate(results)]
+
+
+def _replay(der: Derived, traced: Traced, seeds: list[Tensor | None], create_graph: bool, accumulate: bool,
+            hooked: bool = True) -> list[Tensor]:
+    """The derived definitions as tensors over the traced ones (only those its outputs need); when ``hooked``
+    (reverse mode), a watched tensor's adjoint goes through its hooks (and into its ``.grad``) before any other
+    use."""
+    from .tensor import Tensor
+
+    graph = der.graph
+    env = {name: _read(traced, p) for p, name in enumerate(der.names)}
+    env.update((name, s) for name, s in zip(der.seeds, seeds, strict=True) if name is not None)
+    watched = {der.adjoints[der.names[p]]: t for p, t in enumerate(traced.tensors)
+               if hooked and t.node is not None and _watches(t) and der.names[p] in der.adjoints
+               and traced.states[p] is t.node}
+    names = set(graph.tensors())
+    live = set(graph.outputs)
+    for d in reversed(graph.defs):
+        if d.name in live:
+            live.update(read_names(d, names))
+    for d in graph.defs:
+        if d.name in env or d.name not in live:
+            continue
+        reads = read_names(d, names)
+        ins = tuple(env[r] for r in reads)
+        requires_grad = create_graph and is_float(d.dtype) and any(t.requires_grad for t in ins)
+        t = Tensor(None, d.shape, d.dtype, node=Node(Replayed(d, reads), ins), requires_grad=requires_grad)
+        owner = watched.get(d.name)
+        if owner is not None:
+            t = _fire(owner, t)
+            if accumulate and owner._retains_grad:
+                _accumulate(owner, t, create_graph)
+        env[d.name] = t
+    return [env[o] for o in graph.outputs]
+
+
+def _read(traced: Traced, p: int) -> Tensor:
+    """The tensor at trace position ``p`` as the graph read it: itself, or (updated in place since) a tensor
+    holding the state it had then."""
+    t, state = traced.tensors[p], traced.states[p]
+    if state is _state(t):
+        return t
+    from .tensor import Tensor
+
+    if isinstance(state, Node):
+        return Tensor(None, t.shape, t.dtype, node=state, requires_grad=t.requires_grad)
+    return Tensor(state, state.shape, state.dtype)
+
+
+def assemble(parts: Sequence[Tensor], dim: int, shape: tuple, dtype: np.dtype, create_graph: bool) -> Tensor:
+    """A Jacobian block from its rows (``dim`` 0) or columns (``dim`` -1), reshaped to ``shape``: stacked as a
+    graph with ``create_graph``, as values otherwise."""
+    if not parts:
+        return _constant(np.zeros(shape, dtype))
+    if create_graph:
+        return stack(parts, dim).reshape(shape)
+    return _constant(np.stack([p.numpy() for p in parts], axis=dim).reshape(shape))
+
+
+def detached(tensors: Sequence[Tensor]) -> list[Tensor]:
+    """Each tensor's value outside the graph; those still to compute by one program together (so a Jacobian's
+    blocks or a tree of gradients compile once, not once each)."""
+    lazy = [t for t in tensors if t._value is None]
+    values = dict(zip(map(id, lazy), _evaluate(lazy), strict=True)) if lazy else {}
+    return [_constant(values[id(t)]) if id(t) in values else t.detach() for t in tensors]
+
+
+def _evaluate(tensors: list[Tensor]) -> list[np.ndarray]:
+    """The values of several lazily computed tensors, by one program."""
+    traced = trace(tensors)
+    return forward_program(traced.specs, tuple(_positions(traced, tensors))).run_list(traced.leaf_values())

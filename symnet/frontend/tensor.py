@@ -40,7 +40,10 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
     #: the tensor whose storage ``.data``/``detach()`` shares (in-place updates of either reach both) or that
     #: this one is a view of, ``_view`` that view's key and the ``_version`` of the base it shows (None: not a
     #: view), ``_version`` how many in-place updates this tensor has had (``torch.Tensor._version``).
-    __slots__ = ("node", "_value", "shape", "dtype", "requires_grad", "grad", "_name", "_base", "_view", "_version")
+    #: ``_hooks`` are the gradient hooks (``register_hook``), ``_retains_grad`` says whether ``retain_grad()`` was
+    #: called on this computed tensor.
+    __slots__ = ("node", "_value", "shape", "dtype", "requires_grad", "grad", "_name", "_base", "_view", "_version",
+                 "_hooks", "_retains_grad", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, *args, node: Node | None = None, requires_grad: bool = False, name: str | None = None):
@@ -55,7 +58,7 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
             raise DTypeError(f"only float tensors can require gradients, got dtype {dtype}")
         self._value, self.shape, self.dtype, self.node = value, tuple(shape), dtype, node
         self.requires_grad, self.grad, self._name, self._base = requires_grad, None, name, None
-        self._view, self._version = None, 0
+        self._view, self._version, self._hooks, self._retains_grad = None, 0, None, False
 
     # ---------------------------------------------------------------- values
     @property
@@ -237,17 +240,40 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
     def is_leaf(self) -> bool:
         return self.node is None
 
-    def backward(self, gradient=None) -> None:
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
-        seed = gradient.numpy() if isinstance(gradient, Tensor) else gradient
-        if self._view is not None:
-            self._sync()
-        self._value, leaves, grads = autograd.gradients(self, seed)
-        for leaf, g in zip(leaves, grads, strict=True):
-            if leaf.grad is None:
-                leaf.grad = Tensor(np.array(g, dtype=leaf.dtype), leaf.shape, leaf.dtype)
-            else:
-                leaf.grad._value = leaf.grad.numpy() + g
+    @property
+    def grad_fn(self) -> Node | None:
+        """The op that made this tensor when it requires grad, else None (leaves, and tensors made without grad)."""
+        return self.node if self.requires_grad else None
+
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Sequence[Tensor] | Tensor | None = None) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad (or for ``inputs``);
+        with ``create_graph`` the gradients are tensors with a graph (``torch.Tensor.backward``)."""
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def register_hook(self, hook) -> autograd.RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's gradient whenever one is computed; a tensor it returns replaces
+        the gradient (for a computed tensor, also the one passed on towards the leaves)."""
+        if not self.requires_grad:
+            raise GradError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        if self.node is not None:
+            autograd.watch(self)
+        return autograd.RemovableHandle(self._hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep this computed tensor's gradient in ``.grad`` when ``backward`` runs (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise GradError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.node is not None:
+            self._retains_grad = True
+            autograd.watch(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
 
     # ---------------------------------------------------------------- ops
     def _leaf(self, value: np.ndarray, dtype: np.dtype) -> Tensor:

@@ -4,12 +4,17 @@ Each optimizer states its update as ordered assignments over element symbols —
 gradient ``g``, its state (``m``, ``v``, …), the learning rate ``lr`` and the step count ``t`` — with PyTorch's
 exact formulas (torch/optim/*.py, single-tensor path). The same rule prints as math, runs as one compiled
 program per parameter in ``step()``, and is fused into the native training step by ``symnet.compile``.
+
+Parameters live in groups as in PyTorch: each group is a dict holding its tensors under ``"params"`` and its
+hyperparameters (the constructor's defaults filled in); a group's rule bakes its hyperparameters in as
+constants, except ``lr`` and ``t``, which are inputs, so a schedule never recompiles.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+import warnings
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,12 +22,30 @@ import sympy as sp
 
 from .. import backend
 from ..core.cache import BoundedCache
+from ..core.dtypes import get_default_dtype
 from ..core.ir import Def, Graph, Input, access, fresh_indices
-from ..errors import GradError
+from ..frontend.autograd import enable_grad
 from ..frontend.tensor import Tensor
 from ..pipeline import compile_graph
 
 p, g, lr, t = sp.symbols("p g lr t", real=True)
+#: what an optimizer takes as ``params``: tensors (or (name, tensor) pairs), or dicts of parameter groups
+ParamsT = Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict]
+
+#: PyTorch's devices for capturable=True; symnet computes on the CPU only
+_CAPTURABLE_DEVICES = "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']"
+
+
+@dataclass(frozen=True)
+class State:
+    """One entry of a parameter's state: the symbol the rule reads and assigns and its initial value. A
+    ``scalar`` entry is 0-d in PyTorch's scalar dtype (float32 unless the default dtype is float64), like
+    NAdam's ``mu_product``: its own update runs in that dtype, while the parameter's update reads it as the
+    Python float PyTorch takes with ``.item()``."""
+
+    symbol: sp.Symbol
+    init: float = 0.0
+    scalar: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,13 +63,18 @@ def element(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)
 
 
-def _hoist_scalars(expr: sp.Expr, current: dict, name: str, defs: list[Def]) -> sp.Expr:
-    """Compute what depends only on ``lr`` and ``t`` (bias corrections, step sizes) in float64, once, as
-    PyTorch does with its Python-float hyperparameters: the elementwise update reads each such scalar (a 0-d
-    definition appended to ``defs``) rounded to the parameter's dtype. A scalar divisor stays a division
-    (``x / √(1 − β₂ᵗ)``, not a product with a reciprocal), as PyTorch divides."""
+def scalar_dtype() -> np.dtype:
+    """PyTorch's dtype of 0-d optimizer state (``_get_scalar_dtype``): float64 only under a float64 default."""
+    return np.dtype(np.float64) if get_default_dtype() == np.float64 else np.dtype(np.float32)
+
+
+def _hoist_scalars(expr: sp.Expr, current: dict, name: str, defs: list[Def], scalars: set[sp.Symbol]) -> sp.Expr:
+    """Compute what depends only on the step scalars (``lr``, ``t``, 0-d state) in float64, once, as PyTorch
+    does with its Python floats: the elementwise update reads each such scalar (a 0-d definition appended to
+    ``defs``) rounded to the parameter's dtype. A scalar divisor stays a division (``x / √(1 − β₂ᵗ)``, not a
+    product with a reciprocal), as PyTorch divides."""
     def scalar(e):
-        return bool(e.free_symbols) and e.free_symbols <= {lr, t}
+        return bool(e.free_symbols) and e.free_symbols <= scalars
 
     def hoist(e):
         d = Def(f"{name}_s{len(defs) + 1}", (), np.dtype(np.float64), (), (), e.xreplace(current), label="step scalar")
@@ -72,96 +100,177 @@ def _hoist_scalars(expr: sp.Expr, current: dict, name: str, defs: list[Def]) -> 
     return visit(expr)
 
 
+
+
 class Optimizer(abc.ABC):
-    """Base class: parameters, ``zero_grad``, ``step``, state, and the rule every subclass defines."""
+    """Base class: parameter groups, ``zero_grad``, ``step``, ``state_dict``, and the rule each subclass defines.
 
-    #: state name → (element symbol, initial value); the rule reads and assigns these
-    state_spec: dict[str, tuple[sp.Symbol, float]] = {}
+    >>> w = sn.tensor([1.0, 2.0], requires_grad=True)  # doctest: +SKIP
+    >>> opt = sn.optim.SGD([{"params": [w], "lr": 0.5}], lr=0.1, momentum=0.9)  # doctest: +SKIP
+    """
 
-    def __init__(self, params: Iterable[Tensor], defaults: dict):
-        params = list(params)
-        if not params:
-            raise ValueError("optimizer got an empty parameter list")
-        for q in params:
-            if not isinstance(q, Tensor) or not q.requires_grad or not q.is_leaf:
-                raise GradError("optimizer parameters must be leaf tensors that require grad")
-        if defaults.get("lr", 0) < 0:
-            raise ValueError(f"invalid learning rate {defaults['lr']}")
-        self.param_groups = [{"params": params, **defaults}]
+    def __init__(self, params: ParamsT, defaults: dict):
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                            f"but got {type(params).__name__}")
         self.defaults = defaults
         self.state: dict[int, dict[str, np.ndarray | int]] = {}
+        self.param_groups: list[dict] = []
         self._programs = BoundedCache(f"{type(self).__name__} update programs", limit=32)
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own hyperparameters (the defaults fill the rest), as PyTorch."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering "
+                            "of tensors in sets will change between runs. Please use a list instead.")
+        params = [params] if isinstance(params, Tensor) else list(params)
+        group = {**param_group, "params": [q[1] if isinstance(q, tuple) else q for q in params]}
+        names = [q[0] for q in params if isinstance(q, tuple)]
+        if names and len(names) != len(params):
+            raise ValueError("all optimizer params should be with/without names. Some param names are missing")
+        if names:
+            group["param_names"] = names
+        for q in group["params"]:
+            if not isinstance(q, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(q).__name__}")
+            if not q.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        ids = [id(q) for q in group["params"]]
+        if len(ids) != len(set(ids)):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
+                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+        for other in self.param_groups:
+            if ("param_names" in group) != ("param_names" in other):
+                kind = "with names" if "param_names" in group else "without names"
+                raise ValueError(f"all optimizer param groups should be with/without names. cannot add param group "
+                                 f"{kind} to the optimizer")
+        if {id(q) for other in self.param_groups for q in other["params"]} & set(ids):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(group)
 
     @property
     def params(self) -> list[Tensor]:
-        return self.param_groups[0]["params"]
+        """Every parameter, group by group."""
+        return [q for group in self.param_groups for q in group["params"]]
 
     @property
     def lr(self) -> float:
         return self.param_groups[0]["lr"]
 
-    @property
-    def hyper(self) -> dict:
-        """The hyperparameters the rule uses (PyTorch keeps them in the parameter group)."""
-        return self.param_groups[0]
+    def group_of(self, tensor: Tensor) -> dict:
+        """The parameter group holding ``tensor``."""
+        for group in self.param_groups:
+            if any(q is tensor for q in group["params"]):
+                return group
+        raise ValueError(f"{type(self).__name__} does not hold this tensor (shape {tensor.shape}): pass it in "
+                         "params or add_param_group")
 
     # ---------------------------------------------------------------- the rule
     @abc.abstractmethod
-    def rule(self) -> list[tuple[sp.Symbol, sp.Expr]]:
-        """Ordered assignments ``target ← expression``; later ones see earlier targets' new values."""
+    def rule(self, group: dict) -> list[tuple[sp.Symbol, sp.Expr]]:
+        """Ordered assignments ``target ← expression`` with ``group``'s hyperparameters; later ones see earlier
+        targets' new values."""
 
-    def states(self) -> dict[str, tuple[sp.Symbol, float]]:
-        return dict(self.state_spec)
+    def states(self, group: dict) -> dict[str, State]:
+        """The state each parameter of ``group`` keeps besides its step count, by PyTorch's state names."""
+        return {}
 
     def formulas(self) -> str:
-        """The update rule as a person reads it."""
-        lines = [f"{type(self).__name__}: at step t, for every parameter p with gradient g"]
-        for target, expr in self.rule():
-            lines.append(f"  {target} ← {sp.sstr(expr, full_prec=False).replace('**', '^').replace('*', '·')}")
+        """The update rule as a person reads it (one block per parameter group)."""
+        lines = []
+        for k, group in enumerate(self.param_groups):
+            which = f" of group {k}" if len(self.param_groups) > 1 else ""
+            lines.append(f"{type(self).__name__}: at step t, for every parameter p{which} with gradient g")
+            for target, expr in self.rule(group):
+                lines.append(f"  {target} ← {sp.sstr(expr, full_prec=False).replace('**', '^').replace('*', '·')}")
         return "\n".join(lines)
 
     # ---------------------------------------------------------------- graphs
-    def update(self, param: Input, grad: str, lr_input: Input, t_input: Input) -> Update:
-        """The rule as IR over tensors: ``param``'s update from its gradient (the tensor named ``grad``), the
-        learning rate and the step count (0-d inputs), with one new input per state."""
+    def update(self, param: Input, grad: str, lr_input: Input, t_input: Input, group: dict | None = None) -> Update:
+        """The rule of ``group`` (default: the first) as IR over tensors: ``param``'s update from its gradient (the
+        tensor named ``grad``), the learning rate and the step count (0-d inputs), with one new input per state
+        (0-d for scalar state). A target that reads only step scalars (``ρ_t`` of RAdam) is a step scalar too: a
+        0-d float64 definition, as PyTorch's Python float."""
+        group = self.param_groups[0] if group is None else group
+        self._check_step_options(group)
         syms = fresh_indices(param.shape)
         domain = tuple(zip(syms, param.shape, strict=True))
         current = {p: access(param.name, syms), g: access(grad, syms), lr: access(lr_input.name, ()),
                    t: access(t_input.name, ())}
+        states = self.states(group)
         state_inputs = {}
-        for state, (symbol, _) in self.states().items():
-            state_inputs[state] = Input(f"{param.name}_{state}", param.shape, param.dtype)
-            current[symbol] = access(state_inputs[state].name, syms)
+        for state, spec in states.items():
+            shape, dtype = ((), scalar_dtype()) if spec.scalar else (param.shape, param.dtype)
+            state_inputs[state] = Input(f"{param.name}_{state}", shape, dtype)
+            current[spec.symbol] = access(state_inputs[state].name, () if spec.scalar else syms)
+        zero_d = {spec.symbol for spec in states.values() if spec.scalar}
+        tensors = {p, g, *(spec.symbol for spec in states.values() if not spec.scalar)}
+        derived: set[sp.Symbol] = set()  # the step scalars the rule names
         defs, new = [], {}
-        for k, (target, expr) in enumerate(self.rule()):
-            name = f"{param.name}_{target.name}{k}"
-            body = _hoist_scalars(expr, current, name, defs)
-            d = Def(name, param.shape, param.dtype, domain, syms, body.xreplace(current),
-                    label=f"{type(self).__name__} {target}")
+        for k, (target, expr) in enumerate(self.rule(group)):
+            name, label = f"{param.name}_{target.name}{k}", f"{type(self).__name__} {target}"
+            if target in zero_d:  # PyTorch updates a 0-d state tensor in its own dtype
+                body = _hoist_scalars(expr, current, name, defs, {lr, t, *derived})
+                d = Def(name, (), scalar_dtype(), (), (), body.xreplace(current), label=label)
+            elif target not in tensors and expr.free_symbols <= {lr, t, *zero_d, *derived}:
+                derived.add(target)
+                d = Def(name, (), np.dtype(np.float64), (), (), expr.xreplace(current), label="step scalar")
+            else:
+                body = _hoist_scalars(expr, current, name, defs, {lr, t, *zero_d, *derived})
+                d = Def(name, param.shape, param.dtype, domain, syms, body.xreplace(current), label=label)
             defs.append(d)
-            current[target] = access(d.name, syms)
+            current[target] = access(d.name, d.out)
             new[target] = d
-        new_state = {state: new[symbol] for state, (symbol, _) in self.states().items() if symbol in new}
+        new_state = {state: new[spec.symbol] for state, spec in states.items() if spec.symbol in new}
         return Update(state_inputs, defs, new[p], new_state)
 
-    def _program(self, q: Tensor) -> tuple[backend.Executable, Update]:
-        """The rule compiled for one parameter shape: inputs P, G, lr, t and the states; outputs the new P and
-        the new states."""
+    def _program(self, q: Tensor, group: dict) -> tuple[backend.Executable, Update]:
+        """The rule compiled for one parameter shape and group: inputs P, G, lr, t and the states; outputs the
+        new P and the new states."""
         def build():
             param, grad = Input("P", q.shape, q.dtype), Input("G", q.shape, q.dtype)
             lr_input, t_input = Input("lr", (), np.dtype(np.float64)), Input("t", (), np.dtype(np.float64))
-            rule = self.update(param, grad.name, lr_input, t_input)
+            rule = self.update(param, grad.name, lr_input, t_input, group)
             graph = Graph([param, grad, lr_input, t_input, *rule.state_inputs.values()], rule.defs,
                           [rule.new_param.name, *(d.name for d in rule.new_state.values())])
             return compile_graph(graph), rule
 
-        return self._programs.get_or_build((q.shape, q.dtype), build)
+        return self._programs.get_or_build((q.shape, q.dtype, scalar_dtype(), self._hyper_key(group)), build)
+
+    def _hyper_key(self, group: dict) -> tuple:
+        """What a group's compiled rule depends on: its hyperparameters except the ``lr`` input (a scheduler's
+        own entries, such as OneCycleLR's ``max_lr``, are not the rule's)."""
+        return tuple(repr(group.get(k)) for k in sorted(set(self.defaults) - {"lr"}))
+
+    def _check_step_options(self, group: dict) -> None:
+        """The options PyTorch's constructor accepts but whose step fails on a CPU leaf parameter fail here too."""
+        if group.get("capturable"):
+            raise AssertionError(f"If capturable=True, params and state_steps must be on supported devices: "
+                                 f"{_CAPTURABLE_DEVICES} (symnet computes on the CPU)")
+        if group.get("differentiable"):
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation "
+                               "(differentiable=True: PyTorch's step fails so for leaf parameters; symnet does not "
+                               "differentiate through an optimizer step)")
 
     # ---------------------------------------------------------------- PyTorch's API
     def param_state(self, q: Tensor) -> dict:
+        """``q``'s state (its step count and arrays), created with the initial values of its group's rule."""
         if id(q) not in self.state:
-            self.state[id(q)] = {"step": 0, **{s: np.full(q.shape, init, dtype=q.dtype)
-                                               for s, (_, init) in self.states().items()}}
+            states = self.states(self.group_of(q))
+            self.state[id(q)] = {"step": 0, **{
+                s: np.array(spec.init, scalar_dtype()) if spec.scalar else np.full(q.shape, spec.init, q.dtype)
+                for s, spec in states.items()}}
         return self.state[id(q)]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -171,44 +280,82 @@ class Optimizer(abc.ABC):
             elif q.grad is not None:
                 q.grad.zero_()
 
-    def step(self) -> None:
-        """One update of every parameter that has a gradient, each by its compiled rule."""
-        for q in self.params:
-            if q.grad is None:
-                continue
-            state = self.param_state(q)
-            state["step"] += 1
-            compiled, rule = self._program(q)
-            new_param, *new_states = compiled.call(
-                [q.numpy(), q.grad.numpy(), np.array(self.lr, dtype=np.float64), np.array(state["step"], np.float64),
-                 *(state[s] for s in rule.state_inputs)])
-            q.set_(new_param)
-            state.update(zip(rule.new_state, new_states, strict=True))
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        """One update of every parameter that has a gradient, each by its group's compiled rule. ``closure``
+        (re-evaluating the model and calling ``backward``) runs first, in grad mode; its loss is returned."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            self._check_step_options(group)
+            for q in group["params"]:
+                if q.grad is None:
+                    continue
+                state = self.param_state(q)
+                compiled, rule = self._program(q, group)
+                new_param, *new_states = compiled.call(
+                    [q.numpy(), q.grad.numpy(), np.array(group["lr"], np.float64),
+                     np.array(state["step"] + 1, np.float64), *(state[s] for s in rule.state_inputs)])
+                state["step"] += 1
+                q.set_(new_param)
+                state.update(zip(rule.new_state, new_states, strict=True))
+        return loss
 
     def state_dict(self) -> dict:
-        """Hyperparameters and, per parameter index, its step and state arrays."""
-        return {"param_groups": [{k: v for k, v in self.param_groups[0].items() if k != "params"}],
-                "state": {k: {name: (np.array(v) if isinstance(v, np.ndarray) else v)
-                              for name, v in self.state[id(q)].items()}
-                          for k, q in enumerate(self.params) if id(q) in self.state}}
+        """PyTorch's layout: ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [indices]}]}`` with
+        parameters numbered in group order; arrays are copies."""
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(q), len(index)) for q in group["params"]]
+            groups.append(packed)
+        state = {k: {name: (np.array(v) if isinstance(v, np.ndarray) else v) for name, v in self.state[i].items()}
+                 for i, k in index.items() if i in self.state}
+        return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        for k, q in enumerate(self.params):
-            saved = state_dict["state"].get(k)
-            if saved is None:
-                continue
-            for name, value in saved.items():
-                if name != "step" and np.shape(value) != q.shape:
-                    raise ValueError(f"optimizer state {name} of parameter {k} has shape {np.shape(value)}, "
-                                     f"the parameter {q.shape}")
-        self.param_groups[0].update(state_dict["param_groups"][0])
-        self._programs.clear()
-        for k, q in enumerate(self.params):
-            saved = state_dict["state"].get(k)
-            if saved is not None:
-                self.state[id(q)] = {name: (np.array(v, dtype=q.dtype) if name != "step" else int(v))
-                                     for name, v in saved.items()}
+        """Restore hyperparameters and state saved by ``state_dict``; a dict from another optimizer class, with
+        another number of groups or of parameters in a group is refused before anything changes."""
+        saved = state_dict["param_groups"]
+        if len(saved) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(a["params"]) != len(b["params"]) for a, b in zip(self.param_groups, saved, strict=True)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
+                             "optimizer's group")
+        for group in saved:  # a scheduler may have added its own entries (initial_lr, max_lr, …): those may differ
+            missing = set(self.defaults) - set(group)
+            if missing:
+                raise ValueError(f"loaded state dict is not {type(self).__name__}'s: its parameter groups lack "
+                                 f"{sorted(missing)}")
+        groups = [{**group, "params": mine["params"]} for mine, group in zip(self.param_groups, saved, strict=True)]
+        state, saved_state = {}, state_dict.get("state", {})  # a checkpoint stores no empty dict
+        for group, saved_group in zip(groups, saved, strict=True):
+            specs = self.states(group)
+            for q, k in zip(group["params"], saved_group["params"], strict=True):
+                if k in saved_state:
+                    state[id(q)] = self._loaded_state(saved_state[k], specs, q, k)
+        self.param_groups, self.state = groups, state
+
+    @staticmethod
+    def _loaded_state(saved: dict, specs: dict[str, State], q: Tensor, k: int) -> dict:
+        """One parameter's saved state checked against its group's rule and cast to the parameter's dtype."""
+        if set(saved) != {"step", *specs}:
+            raise ValueError(f"loaded state of parameter {k} holds {sorted(saved)}, the optimizer's rule keeps "
+                             f"{sorted({'step', *specs})}")
+        out = {"step": int(saved["step"])}
+        for name, spec in specs.items():
+            shape, dtype = ((), scalar_dtype()) if spec.scalar else (q.shape, q.dtype)
+            if np.shape(saved[name]) != shape:
+                raise ValueError(f"optimizer state {name} of parameter {k} has shape {np.shape(saved[name])}, "
+                                 f"expected {shape}")
+            out[name] = np.array(saved[name], dtype=dtype)
+        return out
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v}" for k, v in self.defaults.items())
-        return f"{type(self).__name__}({args})"
+        lines = [f"{type(self).__name__} ("]
+        for k, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {k}")
+            lines += [f"    {key}: {group[key]}" for key in sorted(group) if key != "params"]
+        return "\n".join(lines) + "\n)"

@@ -9,8 +9,9 @@ as the driver's repeat (parameters and optimizer state bound by their inputs' ha
 from __future__ import annotations
 
 import math
+import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,7 +19,7 @@ import numpy as np
 from .. import backend, pipeline
 from ..core.dtypes import float64, int64
 from ..core.ir import BATCH, Graph, Input, Repeat
-from ..data import DataLoader, TensorDataset
+from ..data import DataLoader, SequentialSampler
 from ..errors import DTypeError, IndexRangeError, ShapeError
 from ..frontend.indexing import fixed_shapes
 from ..frontend.tensor import Tensor
@@ -28,7 +29,9 @@ from ..nn.module import Module, buffer_updates
 from ..optim.optimizer import Optimizer
 from ..pipeline import Program
 from ..printing import Formulas
-from .history import LossHistory
+from .clipping import Clipping
+from .history import History, LossHistory
+from .progress import Watch
 from .schedule import epochs_schedule
 
 
@@ -38,7 +41,8 @@ class _Slots:
 
     #: parameter, its input, its state inputs by state name, the states its update writes (in output order)
     params: list[tuple[Tensor, int, dict[str, int], tuple[str, ...]]]
-    lr: int
+    #: each parameter group's index and the position of its learning-rate input
+    lrs: list[tuple[int, int]]
     t: int
     x: int
     y: int
@@ -73,23 +77,37 @@ class _Traced:
 class CompiledStep:
     """Forward, backward and the optimizer's update as one native function; ``fit`` drives the epochs."""
 
-    def __init__(self, model: Module, loss_fn: Callable, optimizer: Optimizer):
-        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+    def __init__(self, model: Module, loss_fn: Callable, optimizer: Optimizer, clipping: Clipping | None = None):
+        if getattr(optimizer, "needs_closure", False):
+            raise TypeError(f"compile: {type(optimizer).__name__} evaluates the loss several times per step; train "
+                            "it eagerly with optimizer.step(closure)")
+        self.model, self.loss_fn, self.optimizer, self.clipping = model, loss_fn, optimizer, clipping or Clipping()
         self.named = list(model.named_parameters())
         owned = {id(p) for _, p in self.named}
-        if any(id(q) not in owned for q in optimizer.params):
+        #: the parameter group of each optimized tensor, by id
+        self._group = {id(q): k for k, group in enumerate(optimizer.param_groups) for q in group["params"]}
+        if any(q not in owned for q in self._group):
             raise ValueError("compile: the optimizer holds tensors that are not parameters of the model")
         self.history = LossHistory()
-        #: the step and the prediction program compiled for each mode (the training flag of every module)
-        self._steps: dict[tuple[bool, ...], tuple[backend.Executable, _Slots]] = {}
+        #: the step compiled for each mode (the training flag of every module) and hyperparameters (other than the
+        #: learning rates, which are inputs); the prediction program for each mode
+        self._steps: dict[tuple, tuple[backend.Executable, _Slots]] = {}
         self._predicts: dict[tuple[bool, ...], tuple] = {}
         self._step: backend.Executable | None = None
         self._slots: _Slots | None = None
         self._formulas: Formulas | None = None
+        #: the pace of the last native fit call, which decides whether the next fit shows a bar
+        self._seconds_per_step: float | None = None
 
     # ---------------------------------------------------------------- building
     def _mode(self) -> tuple[bool, ...]:
         return tuple(m.training for m in self.model.modules())
+
+    def _hyperparameters(self) -> tuple:
+        """What the update rules bake in: every group's hyperparameters but its learning rate (a scheduler's own
+        entries in a group, such as ``initial_lr``, are not the rule's)."""
+        names = sorted(set(self.optimizer.defaults) - {"lr"})
+        return tuple(tuple(repr(group.get(k)) for k in names) for group in self.optimizer.param_groups)
 
     def _trace(self, x: Tensor, y: Tensor | None) -> _Traced:
         """The forward graph (model, then loss if ``y`` is given) with a symbolic batch dimension; the buffer
@@ -130,19 +148,25 @@ class CompiledStep:
         forward, handles, keep = traced.graph, traced.handles, traced.keep
         stages.update(1)
         root = forward.outputs[0]
-        params = [p for _, p in self.named if p.requires_grad]
+        params = [p for _, p in self.named if p.requires_grad and id(p) in self._group]
         grad, adjoint = pipeline.differentiate(forward, root, [handles[id(p)].name for p in params])
         printed = pipeline.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), keep)
         self._formulas = Formulas(Program(printed, [], adjoints=set(adjoint.values())), False, root, [])
-        lr, t = Input("lr", (), float64), Input("t", (), float64)  # Python floats in PyTorch: double
-        updates = [self.optimizer.update(handles[id(p)], dp, lr, t) for p, dp in zip(params, grad.outputs,
-                                                                                     strict=True)]
+        groups = sorted({self._group[id(p)] for p in params})
+        # Python floats in PyTorch: double
+        lrs = {k: Input("lr" if k == 0 else f"lr{k}", (), float64) for k in groups}
+        t = Input("t", (), float64)
+        clip_defs, grads = self.clipping.apply([grad.tensors()[n] for n in grad.outputs]) \
+            if self.clipping.active else ([], list(grad.outputs))
+        updates = [self.optimizer.update(handles[id(p)], dp, lrs[self._group[id(p)]], t,
+                                         self.optimizer.param_groups[self._group[id(p)]])
+                   for p, dp in zip(params, grads, strict=True)]
         outputs = [root]
         for u in updates:
             outputs += [u.new_param.name, *(d.name for d in u.new_state.values())]
         outputs += [name for _, name in traced.updates]
-        extended = pipeline.extend(grad, [lr, t, *(i for u in updates for i in u.state_inputs.values())],
-                                   [d for u in updates for d in u.defs], outputs)
+        extended = pipeline.extend(grad, [*lrs.values(), t, *(i for u in updates for i in u.state_inputs.values())],
+                                   [*clip_defs, *(d for u in updates for d in u.defs)], outputs)
         graph = pipeline.simplify(extended, keep)
         stages.update(1)
         stages.set_postfix_str("native code (LLVM)")
@@ -154,7 +178,7 @@ class CompiledStep:
         inputs_of = {id(b): i for b, i in traced.buffers}
         feedback += [(final[name], inputs_of[id(b)]) for b, name in traced.updates]
         repeat = Repeat(tuple(feedback), counters=(t, *(k for k, _ in traced.keys)), record=(final[root],),
-                        gathers=(handles["X"], handles["Y"]), rows=BATCH)
+                        gathers=(handles["X"], handles["Y"]), rows=BATCH, series=tuple(lrs.values()))
         executable = pipeline.compile_graph(graph, repeat)
         stages.update(1)
         stages.close()
@@ -162,15 +186,17 @@ class CompiledStep:
         slots = _Slots([(p, position[handles[id(p)].name],
                          {s: position[i.name] for s, i in u.state_inputs.items()}, tuple(u.new_state))
                         for p, u in zip(params, updates, strict=True)],
-                       position[lr.name], position[t.name], position["X"], position["Y"], len(graph.inputs),
+                       [(k, position[i.name]) for k, i in lrs.items()], position[t.name], position["X"], position["Y"],
+                       len(graph.inputs),
                        [(position[n], v) for n, v in traced.constants.items() if n in position],
                        [(b, position[i.name]) for b, i in traced.buffers], [b for b, _ in traced.updates],
                        [(position[k.name], v) for k, v in traced.keys])
-        self._steps[self._mode()] = executable, slots
+        self._steps[self._mode(), self._hyperparameters()] = executable, slots
 
     def _use_step(self, x: Tensor, y: Tensor) -> None:
-        """The step compiled for the model's current mode (train or eval: built on first use)."""
-        mode = self._mode()
+        """The step compiled for the model's current mode (train or eval) and the optimizer's hyperparameters
+        (built on first use: a changed momentum is a new program; learning rates are inputs)."""
+        mode = self._mode(), self._hyperparameters()
         if mode not in self._steps:
             self._build_step(x, y)
         self._step, self._slots = self._steps[mode]
@@ -192,7 +218,8 @@ class CompiledStep:
             for s, k in states.items():
                 values[k] = state[s]
         first = slots.params[0][0]
-        values[slots.lr] = np.array(opt.lr, dtype=float64)
+        for group, k in slots.lrs:
+            values[k] = np.array(opt.param_groups[group]["lr"], dtype=float64)
         done = opt.param_state(first)["step"] - advance
         values[slots.t] = np.array(done + 1, dtype=float64)
         values[slots.x], values[slots.y] = x, y
@@ -247,21 +274,37 @@ class CompiledStep:
         return Tensor(arr, arr.shape, arr.dtype if arr.dtype.kind == "f" else int64)
 
     def fit(self, loader: Iterable, epochs: int = 1, progress: bool | None = None,
-            callbacks: Iterable[Callable] = ()) -> list[float]:
-        """Train for ``epochs`` over a loader of (x, y) batches; returns the per-step losses of this call.
+            callbacks: Iterable[Callable] = (), scheduler=None, scheduler_interval: str | None = None,
+            metrics: Mapping[str, Callable] | None = None) -> History:
+        """Train for ``epochs`` over a loader of (x, y) batches; returns a History: the per-step losses of this
+        call (a list of floats), and per epoch the mean loss, each metric and the wall time.
 
-        Each callback is called as ``callback(step, epoch, losses_of_the_epoch)`` after every epoch. A loss
-        that turns NaN or infinite is reported once with a warning naming the step; NaN or infinite inputs are
-        an error naming the batch.
+        ``metrics`` maps names to functions of this step called after every epoch (``{"val_acc": lambda s:
+        s.accuracy(val_loader)}``). Each callback is called as ``callback(step, epoch, losses_of_the_epoch)``
+        after every epoch; what metrics and callbacks print goes above the progress bar, which shows epoch, loss
+        and rate when the fit will take more than about two seconds (``progress=True`` always, ``False``
+        never). A loss that turns NaN or infinite is reported once with a warning naming the step; NaN or
+        infinite inputs are an error naming the batch. A learning-rate ``scheduler`` is stepped after every
+        epoch, or after every step with ``scheduler_interval="step"`` (the default for OneCycleLR and CyclicLR,
+        which PyTorch steps per batch); the native loop reads the resulting learning rates as a series, without
+        leaving native code. ReduceLROnPlateau is stepped with each epoch's mean training loss.
         """
-        if isinstance(loader, tuple):
-            loader = DataLoader(TensorDataset(self._batch(loader[0], "x"), self._batch(loader[1], "y")),
-                                batch_size=len(loader[0]))
-        if _native_loop_applies(loader):
-            return self._fit_native(loader, epochs, progress, callbacks)
-        losses: list[float] = []
-        total = epochs * (len(loader) if hasattr(loader, "__len__") else 0)
-        bar = _progress(total, progress)
+        rows = _Rows.of(loader)
+        schedule = _Schedule(self, scheduler, scheduler_interval)
+        steps = rows.steps if rows is not None else len(loader) if hasattr(loader, "__len__") else None
+        pace = self._seconds_per_step * steps if self._seconds_per_step is not None and steps else None
+        watch = Watch(self, epochs, steps, progress, callbacks, metrics, pace)
+        try:
+            if rows is not None:
+                self._fit_native(rows, epochs, watch, schedule)
+            else:
+                self._fit_steps(loader, epochs, watch, schedule)
+        finally:
+            history = watch.close()
+        return history
+
+    def _fit_steps(self, loader: Iterable, epochs: int, watch: Watch, schedule: _Schedule) -> None:
+        """A loader symnet cannot run natively: a native call per batch."""
         warned = False
         for epoch in range(epochs):
             epoch_losses = []
@@ -269,74 +312,75 @@ class CompiledStep:
                 xa = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
                 if xa.dtype.kind == "f" and not np.isfinite(xa).all():
                     raise ValueError(f"fit: batch {batch} of epoch {epoch} holds NaN or infinite inputs")
-                loss = self.step(x, y)
-                epoch_losses.append(loss)
-                if not math.isfinite(loss) and not warned:
-                    warned = True
-                    warnings.warn(f"fit: the loss became {loss} at step {len(self.history)} (epoch {epoch}, "
-                                  f"batch {batch}): training is diverging; lower the learning rate",
-                                  RuntimeWarning, stacklevel=2)
-                if bar is not None:
-                    bar.update(1)
-            losses += epoch_losses
-            for callback in callbacks:
-                callback(self, epoch, epoch_losses)
-        if bar is not None:
-            bar.close()
-        return losses
+                epoch_losses.append(self.step(x, y))
+                watch.step_done()
+                schedule.after_step()
+            warned = warned or self._warn_if_diverging(np.array(epoch_losses), len(self.history) - len(epoch_losses),
+                                                       epoch, len(epoch_losses))
+            schedule.after_epoch(epoch_losses)
+            watch.epoch_done(epoch_losses)
 
-    def _fit_native(self, loader: DataLoader, epochs: int, progress, callbacks) -> list[float]:
-        """Epochs as the driver's repeat: one call for all epochs (one per epoch when callbacks run in between);
-        full batches in a fixed order read the data in place, anything else gathers rows by the schedule."""
-        x_all, y_all = (self._batch(t, what) for t, what in zip(loader.dataset.tensors, "xy", strict=True))
+    def _fit_native(self, rows: _Rows, epochs: int, watch: Watch, schedule: _Schedule) -> None:
+        """Epochs as the driver's repeat: as many per call as the watch allows (all of them, unless callbacks,
+        metrics, a plateau scheduler or a moving bar need to see epochs end); full batches in a fixed order read
+        the data in place, anything else gathers rows by the schedule; the learning rates are series."""
+        x_all, y_all = self._batch(rows.x, "x"), self._batch(rows.y, "y")
         xa, ya = x_all.numpy(), y_all.numpy()
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
             bad = int(np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)).all(axis=1))[0, 0])
             raise ValueError(f"fit: sample {bad} of the data holds NaN or infinite inputs")
-        self._use_step(*loader.dataset[np.arange(min(loader.batch_size, len(xa)))])
-        batch, samples, steps = min(loader.batch_size, len(xa)), len(xa), len(loader)
-        calls = [(epochs, None)] if not callbacks else [(1, e) for e in range(epochs)]
-        bar = _progress(epochs * steps, progress) if len(calls) > 1 or progress else None
-        fixed = loader.sampler is None and not loader.shuffle
-        losses: list[float] = []
-        for count, epoch in calls:
+        batch, samples, steps = min(rows.batch, len(xa)), len(xa), rows.steps
+        if steps == 0:  # drop_last with fewer samples than a batch: PyTorch's loop does nothing
+            return
+        self._use_step(Tensor(xa[:batch].copy(), xa[:batch].shape, x_all.dtype),
+                       Tensor(ya[:batch].copy(), ya[:batch].shape, y_all.dtype))
+        used = min(steps * batch, samples)  # all the samples, or only the full batches (drop_last)
+        fixed = rows.order is None
+        epoch, warned = 0, False
+        while epoch < epochs:
+            count = 1 if schedule.per_epoch_call else watch.chunk()
+            began = time.perf_counter()
             # a fixed order is one period of the schedule, reused by every epoch; shuffling draws one per epoch
-            orders = [loader.order()] if fixed else [loader.order() for _ in range(count)]
+            orders = [np.arange(used)] if fixed else [rows.order()[:used] for _ in range(count)]
             in_place = fixed and batch >= samples
             inputs = self._inputs(count * steps, xa if in_place else None, ya if in_place else None, in_place=True)
+            series = schedule.series(count * steps, steps, self._slots.lrs)
             try:
                 if in_place:
-                    records = self._step.repeat(inputs, count * steps)
+                    records = self._step.repeat(inputs, count * steps, series=series)
                 else:
                     index, starts = epochs_schedule(orders, batch)
-                    records = self._step.repeat(inputs, count * steps, (xa, ya), index, starts)
+                    records = self._step.repeat(inputs, count * steps, (xa, ya), index, starts, series=series)
             except IndexRangeError as exc:  # the state of the last completed step: parameters, counts, history
                 self._count_steps(exc.completed - count * steps)
+                schedule.rewind(exc.completed, steps)
                 self.history.extend(exc.records[:, 0])
                 failed = len(self.history) + 1
                 raise IndexRangeError(f"fit: step {failed} (epoch {(failed - 1) // steps}, batch "
                                       f"{(failed - 1) % steps}): {exc}; the model and optimizer hold the state "
                                       f"after step {failed - 1}") from exc
-            epoch_losses = records[:, 0].tolist()
-            self._warn_if_diverging(epoch_losses, len(self.history), epoch)
-            self.history.extend(epoch_losses)
-            losses += epoch_losses
-            if bar is not None:
-                bar.update(count * steps)
-            for callback in callbacks:
-                callback(self, epoch, epoch_losses)
-        if bar is not None:
-            bar.close()
-        return losses
+            seconds = (time.perf_counter() - began) / count
+            self._seconds_per_step = seconds / steps
+            losses = records[:, 0]
+            warned = warned or self._warn_if_diverging(losses, len(self.history), epoch, steps)
+            self.history.extend(losses)
+            if schedule.per_epoch_call:  # one epoch per call
+                schedule.after_epoch(losses.tolist())
+            watch.epochs_done(losses.reshape(count, steps), seconds)
+            epoch += count
 
     @staticmethod
-    def _warn_if_diverging(losses: list[float], offset: int, epoch) -> None:
-        for k, loss in enumerate(losses):
-            if not math.isfinite(loss):
-                where = f"step {offset + k + 1}" + (f" (epoch {epoch})" if epoch is not None else "")
-                warnings.warn(f"fit: the loss became {loss} at {where}: training is diverging; lower the "
-                              "learning rate", RuntimeWarning, stacklevel=3)
-                return
+    def _warn_if_diverging(losses: np.ndarray, offset: int, epoch: int, steps_per_epoch: int) -> bool:
+        """Warn at the first of ``losses`` (from step ``offset + 1``, epoch ``epoch`` on) that is NaN or infinite;
+        True if there was one."""
+        finite = np.isfinite(losses)
+        if finite.all():
+            return False
+        k = int(np.argmin(finite))
+        warnings.warn(f"fit: the loss became {losses[k]} at step {offset + k + 1} (epoch "
+                      f"{epoch + k // max(steps_per_epoch, 1)}): training is diverging; lower the learning rate",
+                      RuntimeWarning, stacklevel=4)
+        return True
 
     # ---------------------------------------------------------------- inference
     def predict(self, x) -> Tensor:
@@ -378,17 +422,122 @@ class CompiledStep:
             raise ShapeError("evaluate: the loader is empty")
         return total / count
 
+    def accuracy(self, loader: Iterable) -> float:
+        """The fraction of samples whose largest output is their label, over a loader of (x, labels) batches or
+        one ``(x, labels)`` pair: the usual metric of a classifier (``fit(metrics={"acc": lambda s:
+        s.accuracy(val)})``)."""
+        right, count = 0, 0
+        for x, y in [loader] if isinstance(loader, tuple) else loader:
+            out = self.predict(x).numpy()
+            labels = y.numpy() if isinstance(y, Tensor) else np.asarray(y)
+            if out.ndim != 2 or labels.shape != out.shape[:1]:
+                raise ShapeError(f"accuracy: needs outputs (batch, classes) and labels (batch,), got {out.shape} "
+                                 f"and {labels.shape}")
+            right += int((out.argmax(1) == labels).sum())
+            count += len(labels)
+        if not count:
+            raise ShapeError("accuracy: the loader is empty")
+        return right / count
+
     def formulas(self) -> str:
         """The forward definitions, every derived gradient, and the optimizer's update rule."""
         if self._formulas is None:
             raise RuntimeError("formulas(): call step() or fit() first, so the step is traced")
-        return f"{self._formulas}\n{self.optimizer.formulas()}"
+        clipping = f"{self.clipping.formula()}\n" if self.clipping.active else ""
+        return f"{self._formulas}\n{clipping}{self.optimizer.formulas()}"
 
 
-def _native_loop_applies(loader) -> bool:
-    """A DataLoader over a TensorDataset of (inputs, targets) can run its epochs in native loops."""
-    return isinstance(loader, DataLoader) and isinstance(loader.dataset, TensorDataset) and \
-        len(loader.dataset.tensors) == 2 and not loader.drop_last
+class _Schedule:
+    """A learning-rate scheduler driven by ``fit``: stepped in Python on scalars, either as the loop runs or ahead
+    of a native call, whose steps then read the recorded learning rates as series."""
+
+    def __init__(self, step: CompiledStep, scheduler, interval: str | None):
+        from ..optim import lr_scheduler
+
+        self.compiled, self.scheduler = step, scheduler
+        if scheduler is not None and getattr(scheduler, "optimizer", None) is not step.optimizer:
+            raise ValueError("fit: the scheduler does not belong to this step's optimizer")
+        if interval is None:
+            interval = "step" if isinstance(scheduler, (lr_scheduler.OneCycleLR, lr_scheduler.CyclicLR)) else "epoch"
+        if interval not in ("epoch", "step"):
+            raise ValueError(f"fit: scheduler_interval must be 'epoch' or 'step', got {interval!r}")
+        self.interval = interval
+        self.plateau = isinstance(scheduler, lr_scheduler.ReduceLROnPlateau)
+        #: a plateau scheduler reads each epoch's losses: one native call per epoch
+        self.per_epoch_call = self.plateau
+
+    def after_step(self) -> None:
+        if self.scheduler is not None and self.interval == "step":
+            self._advance()
+
+    def after_epoch(self, losses: list[float]) -> None:
+        if self.scheduler is None or self.interval != "epoch":
+            return
+        if self.plateau:
+            self.scheduler.step(sum(losses) / len(losses) if losses else math.nan)
+        else:
+            self._advance()
+
+    def _advance(self) -> None:
+        before = self.compiled._hyperparameters()
+        self.scheduler.step()
+        if self.compiled._hyperparameters() != before:
+            raise ValueError(f"fit: {type(self.scheduler).__name__} changes more than the learning rate (momentum "
+                             "or betas): the compiled step holds those fixed; pass cycle_momentum=False, or step "
+                             "the scheduler yourself between calls of step()")
+
+    def series(self, total: int, per_epoch: int, lrs: list[tuple[int, int]]) -> list[np.ndarray]:
+        """Each learning-rate input's value at every step of the next ``total`` steps, stepping the scheduler as
+        training would (a plateau scheduler only between calls); the scheduler's state before is kept so a
+        failing call can rewind it."""
+        groups = self.compiled.optimizer.param_groups
+        self._saved = (self.scheduler.state_dict(), [g["lr"] for g in groups]) \
+            if self.scheduler is not None and not self.plateau else None
+        if self._saved is None:  # constant learning rates
+            return [np.full(total, groups[k]["lr"], dtype=np.float64) for k, _ in lrs]
+        values = np.empty((total, len(lrs)), dtype=np.float64)
+        for s in range(total):
+            values[s] = [groups[k]["lr"] for k, _ in lrs]
+            if self.interval == "step" or (s + 1) % per_epoch == 0:
+                self._advance()
+        return list(values.T)
+
+    def rewind(self, completed: int, per_epoch: int) -> None:
+        """After a native call failed: the scheduler as after ``completed`` steps."""
+        if getattr(self, "_saved", None) is None:
+            return
+        state, lrs = self._saved
+        self.scheduler.load_state_dict(state)
+        for group, lr in zip(self.compiled.optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr
+        for s in range(completed):
+            if self.interval == "step" or (s + 1) % per_epoch == 0:
+                self._advance()
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """What the native loop reads: all the inputs and targets, the batch size, the steps of an epoch, and how an
+    epoch orders the samples (None: in order, every epoch alike)."""
+
+    x: object
+    y: object
+    batch: int
+    steps: int
+    order: Callable[[], np.ndarray] | None
+
+    @staticmethod
+    def of(loader) -> _Rows | None:
+        """An (x, y) pair is one full batch; a DataLoader whose batches are slices of a TensorDataset of (inputs,
+        targets) is its tensors, gathered by the driver itself; any other loader None (a call per batch)."""
+        if isinstance(loader, tuple):
+            x, y = loader
+            return _Rows(x, y, max(len(x), 1), 1 if len(x) else 0, None)
+        if isinstance(loader, DataLoader) and loader.fast_path() and len(loader.dataset.tensors) == 2:
+            x, y = loader.dataset.tensors
+            order = None if isinstance(loader.sampler, SequentialSampler) else loader.order
+            return _Rows(x, y, loader.batch_size, len(loader), order)
+        return None
 
 
 def _compile_progress():
@@ -403,20 +552,14 @@ def _compile_progress():
                 postfix="trace and derive")
 
 
-def _progress(total: int, progress: bool | None):
-    if progress is False or (progress is None and total < 2000):
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, unit="step", leave=False)
-
-
-def compile(model: Module, loss_fn: Callable, optimizer: Optimizer) -> CompiledStep:  # noqa: A001 - torch.compile
-    """Compile a model, a loss and an optimizer into one native training step.
+def compile(model: Module, loss_fn: Callable, optimizer: Optimizer, *,  # noqa: A001 - torch.compile
+            clip_grad_norm: float | None = None, norm_type: float = 2.0,
+            clip_grad_value: float | None = None) -> CompiledStep:
+    """Compile a model, a loss and an optimizer into one native training step; ``clip_grad_norm`` (with
+    ``norm_type``) or ``clip_grad_value`` clip the gradients inside it, as ``nn.utils.clip_grad_norm_`` /
+    ``clip_grad_value_`` between ``backward()`` and ``step()``.
 
     >>> step = sn.compile(model, sn.nn.MSELoss(), sn.optim.Adam(model.parameters(), lr=0.01))  # doctest: +SKIP
     >>> history = step.fit(loader, epochs=5)                                                      # doctest: +SKIP
     """
-    return CompiledStep(model, loss_fn, optimizer)
+    return CompiledStep(model, loss_fn, optimizer, Clipping(clip_grad_norm, float(norm_type), clip_grad_value))
