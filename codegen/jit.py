@@ -55,17 +55,20 @@ def optimize(ir_text: str) -> llvm.ModuleRef:
     module.triple = llvm.get_process_triple()
     module.data_layout = str(tm.target_data)
     module.verify()
+    run_o3(module, tm)
+    return module
+
+
+def run_o3(module: llvm.ModuleRef, tm: llvm.TargetMachine) -> None:
+    """LLVM's O3 pipeline on ``module`` for ``tm`` (the host's, or an export's target), its pass manager freed."""
     pto = llvm.create_pipeline_tuning_options(speed_level=3)
-    pto.loop_vectorization = True
-    pto.slp_vectorization = True
-    pto.loop_unrolling = True
+    pto.loop_vectorization = pto.slp_vectorization = pto.loop_unrolling = True
     pb = llvm.create_pass_builder(tm, pto)
     mpm = pb.getModulePassManager()
     try:
         mpm.run(module, pb)
     finally:
         _dispose_pass_manager(mpm)
-    return module
 
 
 def _dispose_pass_manager(mpm) -> None:

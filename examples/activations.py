@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sympy as sp
-from _common import parser, pyplot, save
+from _common import notation, parser, pyplot, save
 
 import symnet as sn
 import symnet.nn.functional as F
@@ -22,6 +22,8 @@ ACTIVATIONS = {
     "softplus": lambda x: x.softplus(),
     "softmax": softmax_first,
 }
+#: how a curve reads where it is not simply name(x)
+CURVES = {"softmax": "softmax([x, 0])[0]"}
 
 
 def derivative_formula(fn) -> sp.Expr:
@@ -46,12 +48,15 @@ def main(argv=None) -> dict:
         x = sn.linspace(-5, 5, 401, dtype=sn.float64, requires_grad=True)
         y = fn(x)
         y.sum().backward()
-        ax.plot(x.numpy(), y.numpy(), label=name)
-        ax.plot(x.numpy(), x.grad.numpy(), label=f"${sp.latex(derivative)}$")
+        ax.plot(x.numpy(), y.numpy(), label=CURVES.get(name, f"{name}(x)"))
+        ax.plot(x.numpy(), x.grad.numpy(), label=f"d/dx = {notation(derivative)}")
         ax.set_title(name)
+        ax.set_xlabel("x")
+        ax.set_ylabel("value")
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-        print(f"{name:10s} d/dx = {derivative}")
+        print(f"{name:10s} d/dx = {notation(derivative)}")
+    fig.suptitle("activations and their derivatives as symnet derives them (computed natively, plotted)")
     fig.tight_layout()
     save(fig, "activations", args)
     return {"derivatives": derivatives}

@@ -25,7 +25,8 @@ def main(argv=None) -> dict:
     args = parser(__doc__).parse_args(argv)
     y, w, x = seed_graph()
     y.backward()
-    print(sn.formulas(y))
+    formulas = str(sn.formulas(y))
+    print(formulas)
     print(f"w.grad = {w.grad.item():g}   x.grad = {x.grad.item():g}   (dy/dw = x + 2w + 1, dy/dx = w + 1)")
 
     accumulated = []
@@ -53,11 +54,15 @@ def main(argv=None) -> dict:
     ys = (2.0 + ws) * (ws + 1)
     ys.sum().backward()
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(ws.numpy(), ys.numpy(), label=r"$y = (x + w)(w + 1)$, $x = 2$")
-    ax.plot(ws.numpy(), ws.grad.numpy(), label=r"$\partial y / \partial w = x + 2w + 1$")
-    ax.axvline(1, color="gray", lw=0.5)
+    y_line, *gradients = formulas.splitlines()   # the legend in the printed notation
+    dy_dw = next(line for line in gradients if line.split(" = ")[0].endswith("w"))
+    ax.plot(ws.numpy(), ys.numpy(), label=f"{y_line}, x = 2")
+    ax.plot(ws.numpy(), ws.grad.numpy(), label=dy_dw)
+    ax.axvline(1, color="gray", lw=0.5, ls="--", label="w = 1: w.grad = 5")
     ax.legend()
     ax.set_xlabel("w")
+    ax.set_ylabel("value at x = 2")
+    ax.set_title("y and its gradient, derived symbolically, computed natively")
     save(fig, "autograd_basics", args)
     return {"w_grad": w.grad.item(), "x_grad": x.grad.item(), "accumulated": accumulated,
             "v_out": v_out.item(), "v_grad": v.grad.numpy()}

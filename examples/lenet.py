@@ -12,8 +12,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from _common import parser, pyplot, save
-from matplotlib.ticker import MaxNLocator
+from _common import parser, pyplot, save, training_figure
 
 import symnet as sn
 
@@ -203,23 +202,9 @@ def main(argv=None) -> dict:
     fig.suptitle("feature maps of one test image after each Conv2d + ReLU")
     paths.append(save(fig, "lenet_feature_maps", args))
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    steps_per_epoch = len(losses) / epochs
-    left.plot(np.arange(1, len(losses) + 1) / steps_per_epoch, losses, lw=0.5, alpha=0.5, label="per step")
-    left.plot(np.arange(1, epochs + 1), history["epoch_loss"], "o-", label="epoch mean")
-    left.set_yscale("log")
-    left.set_xlabel("epoch")
-    left.set_ylabel("cross entropy")
-    left.legend()
-    right.plot(np.arange(1, epochs + 1), history["train_accuracy"], "o-", label="train")
-    right.plot(np.arange(1, epochs + 1), history["test_accuracy"], "o-", label="test")
-    right.set_xlabel("epoch")
-    right.set_ylabel("accuracy")
-    for ax in (left, right):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    right.set_title(f"test accuracy {test_acc:.2%}")
-    right.legend()
-    fig.tight_layout()
+    fig = training_figure(plt, losses, history["epoch_loss"], {"train": history["train_accuracy"],
+                          "test": history["test_accuracy"]}, f"LeNet-5 on {name}: {optimizer} at lr {lr:g}, cosine "
+                          f"schedule, batch {batch_size}; test accuracy {test_acc:.2%}", "cross entropy")
     paths.append(save(fig, "lenet_curves", args))
     total = time.perf_counter() - began
     print(f"whole example (data, training, formulas, figures): {total:.2f} s")

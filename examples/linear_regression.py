@@ -58,6 +58,7 @@ def main(argv=None) -> dict:
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (sum of squares)")
     ax.set_yscale("log")
+    ax.set_title(f"linear regression: SGD at lr 0.01, {args.epochs} full-batch epochs")
     save(fig, "linear_regression_loss", args)
     return {"w": w, "b": b, "prediction": prediction, "losses": history}
 

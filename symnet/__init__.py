@@ -15,6 +15,7 @@ from . import autograd, backend, data, func, nn, optim, utils
 from .checkpoint import load, save
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
 from .errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError, SymnetError
+from .export import export
 from .frontend import indexing as _indexing
 from .frontend import inplace as _inplace
 from .frontend import linalg as _linalg
@@ -57,6 +58,7 @@ from .frontend.trace import Traced
 from .frontend.trace import trace as _trace_structure
 from .gradcheck import GradcheckReport, check_grads
 from .printing import Formulas, formulas, grad, hessian, show
+from .sweep import sweep
 from .train import CompiledStep, compile
 
 float = float32  # noqa: A001 - torch.float
@@ -87,7 +89,7 @@ __all__ = [
     "Tensor",
     "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
     "randn", "rand", "manual_seed", "trace", "Traced", "device", "DeviceError", "NotSupportedError", "no_grad",
-    "is_grad_enabled", "enable_grad", "set_grad_enabled", "grad", "hessian", "formulas", "func",
+    "is_grad_enabled", "enable_grad", "set_grad_enabled", "grad", "hessian", "formulas", "func", "export", "sweep",
     "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "autograd", "utils",
     "compile", "CompiledStep", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DTypeError",

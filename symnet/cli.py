@@ -436,6 +436,21 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--stage", default="loops", choices=["sympy", "loops", "llvm", "llvm-opt", "asm"],
                       help="SymPy definitions, loop nests, LLVM IR before or after optimization, or assembly "
                            "(default: loops)")
+    sweep = sub.add_parser("sweep", help="an example's sweep on Dask: symnet sweep optimizers")
+    sweep.add_argument("name", help="an example with a sweep (examples/NAME_sweep.py): optimizers")
+    sweep.add_argument("--scheduler", metavar="ADDRESS",
+                       help="a Dask scheduler's address (default: a local cluster of processes, one per core)")
+    sweep.add_argument("--workers", type=int, metavar="N",
+                       help="processes of the local cluster (default: one per core)")
+    sweep.add_argument("--seed", type=int, default=0, help="the base of every trial's seed (default: 0)")
+    sweep.add_argument("--color-by", default="lr", metavar="KEY",
+                       help="the config entry that colours the loss curves (default: lr)")
+    sweep.add_argument("--out", default="figures",
+                       help="folder for the CSV table and the PNG figure (default: figures/)")
+    from .export import add_arguments as export_arguments
+
+    export_arguments(sub.add_parser("export", help="a model as a standalone C function: an object or library and "
+                                    "its header, for any LLVM target"))
     return parser
 
 
@@ -464,6 +479,18 @@ def _dispatch(args) -> int:
         return 0
     if args.command == "grad":
         print(grad_command(args.expression, args.wrt, args.latex))
+        return 0
+    if args.command == "sweep":
+        from .sweep import sweep_command
+
+        return sweep_command(args)
+    if args.command == "export":
+        from .export import export_command
+
+        try:
+            print(export_command(args))
+        except (ValueError, TypeError, NotImplementedError, RuntimeError) as exc:
+            raise CLIError(str(exc)) from None
         return 0
     import symnet as sn
 

@@ -69,9 +69,15 @@ def test_sin_fit_matches_pytorch(tmp_path):
     assert_real_png(tmp_path / "sin_polyfit.png")
 
 
-def test_optimizers(tmp_path):
+def test_optimizers(tmp_path, capsys):
     result = run("optimizers", tmp_path, "--epochs", "2")
     assert result["steps"] == 2 * 34 and all(loss < 0.1 for loss in result["final"].values())
+    added = {"Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"}
+    assert set(result["final"]) == {"SGD", "Momentum", "Adagrad", "RMSprop", "Adam"} | added
+    assert all(len(h) == 2 * 34 and len(h.epoch_loss) == 2 for h in result["histories"].values())
+    out = capsys.readouterr().out
+    assert all(f"{name}: at step t" in out for name in added)       # each added optimizer's derived rule
+    assert all(line.split()[0] in result["final"] for line in out.splitlines()[2:13])   # the table
     assert_real_png(tmp_path / "optimizers.png")
 
 
@@ -79,6 +85,7 @@ def test_mlp_classifier_on_digits(tmp_path):
     result = run("mlp_classifier", tmp_path, "--epochs", "12")
     assert result["test_accuracy"] >= 0.95
     assert result["confusion"].sum() == 449          # a quarter of the 1797 digits
+    assert_real_png(tmp_path / "mlp_curves.png")
     assert_real_png(tmp_path / "mlp_confusion.png")
     assert_real_png(tmp_path / "mlp_misclassified.png")
 

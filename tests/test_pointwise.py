@@ -50,11 +50,13 @@ def test_floor_divide_and_remainder_follow_python_at_special_values(dtype):
         np.testing.assert_array_equal((x % y).numpy(), np.remainder(a, b))
 
 
-def test_integer_division_by_zero_does_not_trap():
-    """PyTorch raises; native code must not trap: the zero divisor divides by 1."""
+def test_integer_division_by_zero_raises_as_pytorch():
+    """A zero divisor known at once or computed is PyTorch's ZeroDivisionError, never a trap or a number."""
     a, b = sn.tensor([7, -7]), sn.tensor([0, 0])
-    np.testing.assert_array_equal((a // b).numpy(), [7, -7])
-    np.testing.assert_array_equal((a % b).numpy(), [0, 0])
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        (a // b).numpy()
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        (a % (b * sn.tensor(1))).numpy()
 
 
 def test_rules_print_pytorch_conventions():

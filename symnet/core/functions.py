@@ -201,8 +201,8 @@ class clamp(NamedFunction):
 
     @classmethod
     def lower(cls, ops, x, lo, hi):
-        above = where(lt(x, lo), lo, x)  # then capped: hi wins where the bounds cross
-        return ops.select(ops.compare(">", above, hi), ops.value(hi), ops.value(above))
+        above = where(lt(x, lo) + ne(lo, lo), lo, x)  # then capped: hi wins where the bounds cross; NaN bounds win
+        return ops.value(where(gt(above, hi) + ne(hi, hi), hi, above))
 
 
 class between(NamedFunction):
@@ -361,13 +361,10 @@ class not_a_number(NamedFunction):
         return ops.const(float("nan"))
 
 
-class stop_gradient(NamedFunction):
-    """The identity whose derivative is 0: the max shift of softmax and log_softmax (it cancels exactly)."""
+class Identity(NamedFunction):
+    """A function whose value is its argument (of its kind): what it changes is the derivative or what SymPy sees."""
 
-    symbol, latex_symbol = "sg", r"\operatorname{sg}"
-
-    def fdiff(self, argindex=1):
-        return sp.Integer(0)
+    value_kind = "same"
 
     @staticmethod
     def numpy(x):
@@ -376,6 +373,29 @@ class stop_gradient(NamedFunction):
     @classmethod
     def lower(cls, ops, x):
         return ops.value(x)
+
+
+class stop_gradient(Identity):
+    """The identity whose derivative is 0: the max shift of softmax and log_softmax (it cancels exactly)."""
+
+    symbol, latex_symbol = "sg", r"\operatorname{sg}"
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+
+class kept(Identity):
+    """The identity SymPy cannot see through: an operand whose cancellation (x − x, x·0, x/x, 0/x, exp(log x))
+    would change IEEE results where x is ±inf, NaN or 0. Printed as its argument, so formulas read as before."""
+
+    def _sympystr(self, printer):
+        return printer._print(self.args[0])
+
+    def _latex(self, printer):
+        return printer._print(self.args[0])
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(1)
 
 
 class trunc(NamedFunction):
@@ -402,8 +422,8 @@ class trunc(NamedFunction):
         return ops.truncate(ops.value(x))
 
 
-class power(NamedFunction):
-    """x^y for a tensor exponent; its rule keeps both partials finite at x = 0, as PyTorch does."""
+class PowerForm(NamedFunction):
+    """Printed as x**y (LaTeX x^y): the powers with a tensor exponent."""
 
     nargs = 2
 
@@ -415,9 +435,15 @@ class power(NamedFunction):
         x, y = (printer._print(a) for a in self.args)
         return f"{{{x}}}^{{{y}}}"
 
+
+class power(PowerForm):
+    """x^y for a tensor exponent; its rule keeps both partials finite at x = 0, as PyTorch does."""
+
     def fdiff(self, argindex=1):
         x, y = self.args
-        return y * power(x, y - 1) if argindex == 1 else pow_log(x, y)
+        if argindex == 2:
+            return pow_log(x, y)
+        return where(eq(y, 0), 0, y * power(x, y - 1))  # 0 at y = 0, even at x = 0 (not 0·∞), as PyTorch
 
     @staticmethod
     def numpy(x, y):
@@ -426,6 +452,64 @@ class power(NamedFunction):
     @classmethod
     def lower(cls, ops, x, y):
         return ops.power(x, y)
+
+
+class divisor(NamedFunction):
+    """An integer divisor checked at run time: 0 is PyTorch's ZeroDivisionError (the native code reports it and
+    never divides by it), so integer ``//`` and ``%`` of computed tensors refuse a zero as PyTorch does."""
+
+    value_kind = "integer"
+
+    @classmethod
+    def eval(cls, b):
+        return b if b.is_Number and b != 0 else None  # a constant is checked when the op is made
+
+    def _sympystr(self, printer):
+        return printer._print(self.args[0])
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    @staticmethod
+    def numpy(b):
+        if np.any(np.asarray(b) == 0):
+            raise RuntimeError("ZeroDivisionError: integer division by zero (as PyTorch's error)")
+        return b
+
+    @classmethod
+    def lower(cls, ops, b):
+        return ops.nonzero(b)
+
+
+class int_power(PowerForm):
+    """x^y of int64 values for y ≥ 0, wrapping on overflow as PyTorch's integer pow: square-and-multiply over the
+    exponent's bits, branch-free (the ``pow_int`` row gives negative exponents PyTorch's values)."""
+
+    value_kind = "integer"
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    @staticmethod
+    def numpy(x, y):
+        base, e = (a.astype(np.int64) for a in np.broadcast_arrays(np.asarray(x), np.asarray(y)))
+        result, e = np.ones_like(base), np.maximum(e, 0)
+        with np.errstate(over="ignore"):
+            while e.any():
+                result = np.where(e & 1, result * base, result)
+                base, e = base * base, e >> 1
+        return result
+
+    @classmethod
+    def lower(cls, ops, x, y):
+        base, e, result = ops.word(x), ops.word(y), ops.word(sp.Integer(1))
+        minus_one = (1 << 64) - 1
+        for _ in range(63):
+            half = ops.bits(">>", e, 1)
+            bit = ops.bits("+", e, ops.bits("*", half, (1 << 64) - 2))  # e − 2·⌊e/2⌋
+            factor = ops.bits("+", ops.bits("*", bit, ops.bits("+", base, minus_one)), 1)  # bit ? base : 1
+            result, base, e = ops.bits("*", result, factor), ops.bits("*", base, base), half
+        return result
 
 
 class pow_log(NamedFunction):
@@ -500,7 +584,7 @@ class eq(Comparison):
 
     @classmethod
     def eval(cls, a, b):
-        if a == b:
+        if a == b and (a.is_integer or a.is_Number):  # an index or a number equals itself; a float may be NaN
             return sp.Integer(1)
         if a.is_Number and b.is_Number:
             return sp.Integer(0)
@@ -509,6 +593,34 @@ class eq(Comparison):
     @staticmethod
     def numpy(a, b):
         return np.equal(a, b)
+
+
+class precedes(Comparison):
+    """[a < b] in sort's order, where NaN comes after +inf (as PyTorch's sort): printed as the plain order."""
+
+    op, latex_op, code = "<", "<", "<"
+
+    @staticmethod
+    def numpy(a, b):
+        return np.less(a, b) | (np.isnan(b) & ~np.isnan(a))
+
+    @classmethod
+    def predicate(cls, ops, a, b):
+        return ops.select(ops.compare("!=", b, b), ops.compare("==", a, a), ops.compare("<", a, b))
+
+
+class equal_in_order(Comparison):
+    """[a = b] in sort's order, where NaN equals NaN (so stable ranks stay a permutation)."""
+
+    op, latex_op, code = "=", "=", "=="
+
+    @staticmethod
+    def numpy(a, b):
+        return np.equal(a, b) | (np.isnan(a) & np.isnan(b))
+
+    @classmethod
+    def predicate(cls, ops, a, b):
+        return ops.select(ops.compare("!=", a, a), ops.compare("!=", b, b), ops.compare("==", a, b))
 
 
 class log1p(NamedFunction):
@@ -853,9 +965,9 @@ class logit(NamedFunction):
 
 NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
     sigmoid, softplus, softplus_slope, step, relu, leaky_relu, clamp, between, divides, guarded, sign, stop_gradient,
-    trunc, power, pow_log, gt, ge, lt, le, ne, eq, log1p, binary_cross_entropy, gelu, gelu_tanh, where, expm1, erfinv,
-    round_down, round_up, round_toward_zero, round_half_even, nan_to_num, maximum, minimum, fmax, fmin, floor_divide,
-    remainder, logit, not_a_number,
+    trunc, power, pow_log, int_power, divisor, kept, gt, ge, lt, le, ne, eq, precedes, equal_in_order, log1p,
+    binary_cross_entropy, gelu, gelu_tanh, where, expm1, erfinv, round_down, round_up, round_toward_zero,
+    round_half_even, nan_to_num, maximum, minimum, fmax, fmin, floor_divide, remainder, logit, not_a_number,
 )
 
 #: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.

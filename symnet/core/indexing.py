@@ -3,10 +3,17 @@
 A key is normalized by the frontend into items, one per key position: ``("index", i)`` (a fixed position),
 ``("all",)``, ``("range", start, step, length)``, ``("new",)`` (an axis of size 1), ``("tensor", k)`` (the
 k-th index tensor, int64) and ``("iota", p, n, rank)`` (an index tensor holding ``arange(n)`` along dim ``p``
-of ``rank``: how ``scatter`` names the positions it keeps). Index tensors broadcast together into one block of
-output dimensions placed at ``at`` among the others (PyTorch's rule: where the first one stands if they are
-adjacent, else first). An index tensor's entries may be negative (they wrap: ``I + n·[I < 0]``); one outside
-``[-n, n)`` is caught by the runtime's range check of every data-dependent read, never read.
+of ``rank``: how ``scatter`` names the positions it keeps). A view that moves dimensions (``permute``,
+``diagonal``) is a key of ``("axis", q, start, step, length)`` items: the dimension is read at
+``start + step·i`` for the q-th output dimension ``i``, of size ``length`` (None: the dimension's own size,
+which may be the symbolic batch; two items may share q); a ``reshape`` view is the one item
+``("reshape", spec)`` (``Reshape``'s spec, resolved against the source's shape).
+
+Index tensors broadcast together into one block of output dimensions placed at ``at`` among the others
+(PyTorch's rule: where the first one stands if they are adjacent, else first). An index tensor's entries may
+be negative (they wrap: ``I + n·[I < 0]``) unless its item is ``("tensor", k, "strict")`` (``index_select``,
+``index_add``, ``scatter``: PyTorch refuses negative entries there); one outside the range is caught by the
+runtime's range check of every data-dependent read, never read.
 
 Assignment is functional (``torch.func.functionalize``): ``x[key] = v`` is ``where(count > 0, S, x)`` with
 ``S`` the value scattered to the key's positions and ``count`` how often each position is written; the
@@ -22,7 +29,7 @@ import sympy as sp
 
 from . import functions as F
 from .ir import Tensor, access, fresh_indices
-from .ops import Lowered, broadcast_index, broadcast_shapes, constant, elementwise
+from .ops import Lowered, Reshape, broadcast_index, broadcast_shapes, constant, elementwise, reshape_reads
 
 
 def _iotas(items: tuple) -> list[tuple]:
@@ -37,6 +44,12 @@ def _block(items: tuple, shapes: Sequence[tuple]) -> tuple:
 
 def keyed_shape(items: tuple, at: int, src: Sequence, index_shapes: Sequence[tuple]) -> tuple:
     """The shape of ``src[key]``: the basic items' dimensions with the index tensors' block at ``at``."""
+    if items and items[0][0] == "reshape":
+        return Reshape(items[0][1]).shape([src])
+    axes = {item[1]: d if item[4] is None else item[4] for item, d in zip(items, src, strict=False)
+            if item[0] == "axis"}
+    if axes:
+        return tuple(axes[q] for q in range(len(axes)))
     basic, dims = [], iter(src)
     for item in items:
         kind = item[0]
@@ -54,9 +67,12 @@ def keyed_shape(items: tuple, at: int, src: Sequence, index_shapes: Sequence[tup
 def keyed_reads(items: tuple, at: int, src: Sequence, indices: Sequence[Tensor],
                 syms: Sequence[sp.Symbol]) -> list[sp.Expr]:
     """Where ``src[key]`` at the output index ``syms`` reads ``src``."""
+    if items and items[0][0] == "reshape":
+        return reshape_reads(src, Reshape(items[0][1]).shape([src]), syms)
     block = _block(items, [t.shape for t in indices])
     block_syms = syms[at:at + len(block)]
-    basic = iter((*syms[:at], *syms[at + len(block):]))
+    outer = (*syms[:at], *syms[at + len(block):])
+    basic = iter(outer)
     dims, reads = iter(src), []
     for item in items:
         kind = item[0]
@@ -70,12 +86,14 @@ def keyed_reads(items: tuple, at: int, src: Sequence, indices: Sequence[Tensor],
             reads.append(next(basic))
         elif kind == "range":
             reads.append(item[1] + item[2] * next(basic))
+        elif kind == "axis":
+            reads.append(item[2] + item[3] * outer[item[1]])
         elif kind == "iota":
             reads.append(block_syms[len(block) - item[3] + item[1]])
         else:
             t = indices[item[1]]
             entry = access(t.name, broadcast_index(t.shape, block, block_syms))
-            reads.append(entry + n * F.lt(entry, 0))
+            reads.append(entry if item[2:] == ("strict",) else entry + n * F.lt(entry, 0))
     return reads
 
 

@@ -269,6 +269,9 @@ class ScalarOps(Protocol):
         """Wrapping 64-bit arithmetic on words: ``+``, ``*``, ``^`` and ``>>`` (logical); ``b`` may be a Python
         int in [0, 2⁶⁴), a constant."""
 
+    def nonzero(self, e: sp.Expr) -> Any:
+        """An integer divisor, reported by the kernel where it is 0 (PyTorch's ZeroDivisionError)."""
+
 
 def is_selection(indices: Sequence[sp.Expr], extents: dict[sp.Symbol, Dim], shape: Sequence[Dim]) -> bool:
     """True where each index is a distinct domain symbol spanning the whole dimension, or 0 on a dim of 1.

@@ -17,7 +17,7 @@ import sympy as sp
 from ..errors import ShapeError
 from . import functions as F
 from .autodiff import partial
-from .ir import Dim, Tensor, access, dims_numel, fmt_shape, fresh_indices, same_dim
+from .ir import Dim, Tensor, access, dims_numel, fmt_shape, fresh_indices, is_tensor_symbol, same_dim
 
 #: Element functions of the ``map`` kind: name → SymPy expression of its operands.
 ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
@@ -27,6 +27,8 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "div": lambda a, b: a * sp.oo if b.is_zero else a / b,  # x/0 as IEEE has it: ±inf, NaN at 0 (SymPy: zoo)
     "neg": lambda a: -a,
     "pow": lambda a, b: a**b if b.is_Number else F.power(a, b),
+    # int64 ** int64 as PyTorch: wrapping; a negative exponent gives 1/x truncated (±1 at x = ±1, else 0)
+    "pow_int": lambda a, b: F.where(F.ge(b, 0), F.int_power(a, b), F.eq(a, 1) + F.eq(a, -1) * (1 - 2 * sp.Mod(b, 2))),
     "exp": sp.exp,
     "expm1": F.expm1,
     "exp2": lambda x: 2**x,
@@ -49,7 +51,7 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "round": F.round_half_even,
     "frac": lambda x: x - F.round_toward_zero(x),
     "nan_to_num": F.nan_to_num,
-    "lerp": lambda start, end, weight: start + weight * (end - start),
+    "lerp": lambda start, end, weight: _lerp(start, end, weight),
     "where": F.where,
     "maximum": F.maximum,
     "minimum": F.minimum,
@@ -57,10 +59,10 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "fmin": F.fmin,
     "floor_divide": F.floor_divide,
     "remainder": F.remainder,
-    # integer division as int64 code; a zero divisor divides by 1 instead of trapping (PyTorch raises)
-    "floor_divide_int": lambda a, b: sp.floor(a / (b + F.eq(b, 0))),
-    "remainder_int": lambda a, b: sp.Mod(a, b + F.eq(b, 0)),
-    "div_trunc_int": lambda a, b: F.sign(a) * F.sign(b) * sp.floor(sp.Abs(a) / (sp.Abs(b) + F.eq(b, 0))),
+    # integer division as int64 code; a zero divisor is PyTorch's error, reported by the kernel (never a trap)
+    "floor_divide_int": lambda a, b: sp.floor(a / F.divisor(b)),
+    "remainder_int": lambda a, b: sp.Mod(a, F.divisor(b)),
+    "div_trunc_int": lambda a, b: F.sign(a) * F.sign(b) * sp.floor(sp.Abs(a) / sp.Abs(F.divisor(b))),
     "sigmoid": F.sigmoid,
     "logit": F.logit,
     "relu": F.relu,
@@ -97,7 +99,17 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
 }
 COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne", "isnan", "isinf", "isfinite")
 #: rows without a derivative to show: conditions and integer arithmetic
-_NO_RULE = (*COMPARISONS, "floor_divide_int", "remainder_int", "div_trunc_int")
+_NO_RULE = (*COMPARISONS, "floor_divide_int", "remainder_int", "div_trunc_int", "pow_int")
+
+
+def _lerp(start: sp.Expr, end: sp.Expr, weight: sp.Expr) -> sp.Expr:
+    """PyTorch's lerp: start + w·(end − start) for |w| < ½, else end − (end − start)·(1 − w) (exact at w = 1);
+    the difference ``kept`` whole, so SymPy does not expand it (x = inf gives NaN or inf as PyTorch's)."""
+    diff = F.kept(end - start)
+    small, large = start + weight * diff, end - diff * (1 - weight)
+    if weight.is_Number:
+        return small if abs(weight) < sp.Rational(1, 2) else large
+    return F.where(F.lt(sp.Abs(weight), sp.Rational(1, 2)), small, large)
 
 
 def derivative_rules() -> list[tuple[str, sp.Expr, list[sp.Expr]]]:
@@ -206,9 +218,24 @@ class Map(NamedTuple):
         def body(syms):
             args = [access(ins[k].name, broadcast_index(ins[k].shape, shape, syms)) if kind == "t" else constant(k)
                     for kind, k in self.slots]
-            return ELEMENTWISE[self.fn](*args)
+            return apply_row(self.fn, args)
 
         return elementwise(shape, body)
+
+
+def reads(e: sp.Expr) -> set:
+    """The tensor reads in ``e``: indexed accesses and 0-d tensors."""
+    return e.atoms(sp.Indexed) | {s for s in e.free_symbols if is_tensor_symbol(s)}
+
+
+def apply_row(fn: str, args: Sequence[sp.Expr]) -> sp.Expr:
+    """``ELEMENTWISE[fn](*args)``, except where SymPy would cancel a read (x − x, x·0, x/x, 0/x: 0 or 1, where
+    IEEE gives NaN at ±inf, NaN or 0): then every operand but the first read is ``kept`` out of SymPy's sight."""
+    out = ELEMENTWISE[fn](*args)
+    if reads(out) >= set().union(*map(reads, args)):
+        return out
+    first = next(a for a in args if reads(a))
+    return ELEMENTWISE[fn](*[a if a is first else F.kept(a) for a in args])
 
 
 class Cast(NamedTuple):
@@ -308,60 +335,6 @@ class MatMul(NamedTuple):
         return Lowered(shape, domain, out, access(a.name, a_idx) * access(b.name, b_idx), "sum")
 
 
-class Permute(NamedTuple):
-    perm: tuple[int, ...]
-
-    label = "permute"
-
-    def shape(self, shapes: Sequence[tuple]) -> tuple:
-        return tuple(shapes[0][p] for p in self.perm)
-
-    def define(self, ins: Sequence[Tensor]) -> Lowered:
-        (src,) = ins
-
-        def body(syms):
-            idx = [None] * len(self.perm)
-            for out_pos, src_pos in enumerate(self.perm):
-                idx[src_pos] = syms[out_pos]
-            return access(src.name, idx)
-
-        return elementwise(self.shape([src.shape]), body)
-
-
-class Unsqueeze(NamedTuple):
-    dim: int
-
-    label = "unsqueeze"
-
-    def shape(self, shapes: Sequence[tuple]) -> tuple:
-        shape = list(shapes[0])
-        shape.insert(self.dim, 1)
-        return tuple(shape)
-
-    def define(self, ins: Sequence[Tensor]) -> Lowered:
-        (src,) = ins
-        return elementwise(self.shape([src.shape]), lambda syms: access(src.name, syms[:self.dim] +
-                                                                        syms[self.dim + 1:]))
-
-
-class Squeeze(NamedTuple):
-    dims: tuple[int, ...]
-
-    label = "squeeze"
-
-    def shape(self, shapes: Sequence[tuple]) -> tuple:
-        return tuple(d for p, d in enumerate(shapes[0]) if p not in self.dims)
-
-    def define(self, ins: Sequence[Tensor]) -> Lowered:
-        (src,) = ins
-
-        def body(syms):
-            it = iter(syms)
-            return access(src.name, [sp.Integer(0) if p in self.dims else next(it) for p in range(len(src.shape))])
-
-        return elementwise(self.shape([src.shape]), body)
-
-
 class Reshape(NamedTuple):
     """Target shape: -1 is inferred, None keeps the input's dimension at that position (flatten's leading
     dimensions, which may be the symbolic batch)."""
@@ -388,19 +361,21 @@ class Reshape(NamedTuple):
     def define(self, ins: Sequence[Tensor]) -> Lowered:
         (src,) = ins
         shape = self.shape([src.shape])
-        non_unit_in = [d for d in src.shape if d != 1]
-        non_unit_out = [d for d in shape if d != 1]
+        return elementwise(shape, lambda syms: access(src.name, reshape_reads(src.shape, shape, syms)))
 
-        def body(syms):
-            if len(non_unit_in) == len(non_unit_out) and all(map(same_dim, non_unit_in, non_unit_out)):
-                kept = iter(s for s, d in zip(syms, shape, strict=True) if d != 1)
-                return access(src.name, [sp.Integer(0) if d == 1 else next(kept) for d in src.shape])
-            flat = sum((s * dims_numel(shape[p + 1:]) for p, s in enumerate(syms)), sp.Integer(0))
-            idx = [sp.Mod(sp.floor(flat / dims_numel(src.shape[p + 1:])), d) if p else
-                   sp.floor(flat / dims_numel(src.shape[1:])) for p, d in enumerate(src.shape)]
-            return access(src.name, [_within_extents(i, dict(zip(syms, shape, strict=True))) for i in idx])
 
-        return elementwise(shape, body)
+def reshape_reads(src: Sequence[Dim], shape: Sequence[Dim], syms: Sequence[sp.Symbol]) -> list[sp.Expr]:
+    """Where ``src`` reshaped to ``shape`` (row-major) is read at the output index ``syms``: the same symbols
+    where only dimensions of size 1 differ, else the flat position's floor/mod digits."""
+    non_unit_in = [d for d in src if d != 1]
+    non_unit_out = [d for d in shape if d != 1]
+    if len(non_unit_in) == len(non_unit_out) and all(map(same_dim, non_unit_in, non_unit_out)):
+        kept = iter(s for s, d in zip(syms, shape, strict=True) if d != 1)
+        return [sp.Integer(0) if d == 1 else next(kept) for d in src]
+    flat = sum((s * dims_numel(shape[p + 1:]) for p, s in enumerate(syms)), sp.Integer(0))
+    idx = [sp.Mod(sp.floor(flat / dims_numel(src[p + 1:])), d) if p else sp.floor(flat / dims_numel(src[1:]))
+           for p, d in enumerate(src)]
+    return [_within_extents(i, dict(zip(syms, shape, strict=True))) for i in idx]
 
 
 def _within_extents(index: sp.Expr, extents: dict) -> sp.Expr:
@@ -587,36 +562,8 @@ class Triangle(NamedTuple):
         return elementwise(src.shape, body)
 
 
-def _diagonal_length(n1: Dim, n2: Dim, offset: int) -> Dim:
+def diagonal_length(n1: Dim, n2: Dim, offset: int) -> Dim:
     return max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
-
-
-class Diagonal(NamedTuple):
-    """The diagonal ``offset`` of dimensions ``dim1``, ``dim2``, as a last dimension (``diagonal``):
-    ``out[…, i] = x[…, i, i + offset]``."""
-
-    offset: int
-    dim1: int
-    dim2: int
-
-    label = "diagonal"
-
-    def shape(self, shapes: Sequence[tuple]) -> tuple:
-        (shape,) = shapes
-        rest = tuple(d for p, d in enumerate(shape) if p not in (self.dim1, self.dim2))
-        return rest + (_diagonal_length(shape[self.dim1], shape[self.dim2], self.offset),)
-
-    def define(self, ins: Sequence[Tensor]) -> Lowered:
-        (src,) = ins
-
-        def body(syms):
-            *rest, i = syms
-            it = iter(rest)
-            idx = [next(it) if p not in (self.dim1, self.dim2) else None for p in range(len(src.shape))]
-            idx[self.dim1], idx[self.dim2] = i + max(-self.offset, 0), i + max(self.offset, 0)
-            return access(src.name, idx)
-
-        return elementwise(self.shape([src.shape]), body)
 
 
 class DiagEmbed(NamedTuple):

@@ -58,7 +58,8 @@ class Scan(NamedTuple):
 
 
 class Rank(NamedTuple):
-    """Each element's position in the stable sort along ``dim`` (int64)."""
+    """Each element's position in the stable sort along ``dim`` (int64). NaN sorts as the largest value and
+    equals NaN, as in PyTorch's sort, so the ranks stay a permutation."""
 
     dim: int
     descending: bool
@@ -72,8 +73,8 @@ class Rank(NamedTuple):
         (src,) = ins
         syms, k, at_k = _along(src, self.dim)
         other, here = access(src.name, at_k), access(src.name, syms)
-        before = F.gt(other, here) if self.descending else F.lt(other, here)
-        body = before + F.lt(k, syms[self.dim]) * F.eq(other, here)
+        before = F.precedes(here, other) if self.descending else F.precedes(other, here)
+        body = before + F.lt(k, syms[self.dim]) * F.equal_in_order(other, here)
         domain = (*zip(syms, src.shape, strict=True), (k, src.shape[self.dim]))
         return Lowered(tuple(src.shape), domain, syms, body, "sum")
 

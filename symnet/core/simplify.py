@@ -15,6 +15,7 @@ import sympy as sp
 
 from . import functions as F
 from .ir import Def, Graph, access, is_tensor_symbol, tensor_base
+from .ops import reads
 
 _x = sp.Wild("x")
 
@@ -71,15 +72,35 @@ def _is_cheap(d: Def, dtypes: dict) -> bool:
 
 
 def _substitute(expr: sp.Expr, d: Def) -> sp.Expr:
-    """Replace every read of ``d`` in ``expr`` by d's body at the read's index."""
+    """Replace every read of ``d`` in ``expr`` by d's body at the read's index — kept out of SymPy's sight
+    where substituting it would cancel (``_cancels``)."""
     if not d.shape:
-        return expr.xreplace({access(d.name, ()): d.body})
+        subs = {access(d.name, ()): d.body}
+        new = expr.xreplace(subs)
+        return expr.xreplace({r: F.kept(b) for r, b in subs.items()}) if _cancels(expr, subs, new) else new
     base = tensor_base(d.name)
 
     def at(e: sp.Indexed) -> sp.Expr:
         return d.body.xreplace({o: i for o, i in zip(d.out, e.indices, strict=True) if o in d.extents})
 
-    return expr.replace(lambda e: isinstance(e, sp.Indexed) and e.base == base, at)
+    def read(e: sp.Expr) -> bool:
+        return isinstance(e, sp.Indexed) and e.base == base
+
+    new = expr.replace(read, at)
+    if _cancels(expr, {r: at(r) for r in _reads_of(expr) if read(r)}, new):
+        return expr.replace(read, lambda e: F.kept(at(e)))
+    return new
+
+
+def _cancels(expr: sp.Expr, subs: dict, new: sp.Expr) -> bool:
+    """Whether SymPy folded a substituted body away: a read disappears (x − x, x·0, x/x) or a function or root
+    meets its inverse (exp(log x) → x, (√x)² → x), which IEEE arithmetic computes otherwise at ±inf, NaN, 0 or
+    x < 0. (log(exp x) → x may fold: a stability rewrite symnet makes on purpose.)"""
+    untouched = {r for r in reads(expr) if not any(r.has(k) for k in subs)}
+    if not reads(new) >= untouched.union(*map(reads, subs.values())):
+        return True
+    return any(not new.has(b) for b in subs.values() if isinstance(b, sp.Function) and not isinstance(b, sp.exp)
+               or isinstance(b, sp.Pow) and not b.exp.is_Integer)
 
 
 def _reads(graph: Graph) -> dict[str, list[tuple[Def, tuple]]]:
@@ -119,7 +140,8 @@ def _data_dependent(graph: Graph) -> tuple[set[str], set[str]]:
     """What keeps every read through data range-checked against its own dimension: the tensors read as an
     index (one whose body stops reading data, a computed ``3·0 + 1000``, must stay materialized: inlined it
     would be a constant index nothing checks), and the tensors read at a data-dependent index whose body reads
-    at computed positions (inlined, a reshape's ``A[4·i + idx]`` would be checked against the flat size)."""
+    at computed positions (inlined, a reshape's ``A[4·i + idx]`` would be checked against the flat size) or
+    does not use that position (a broadcast or a reshaped 0-d tensor: inlined, nothing would check it)."""
     defs = {d.name: d for d in graph.defs}
     indices: set[str] = set()
     keep: set[str] = set()
@@ -129,9 +151,15 @@ def _data_dependent(graph: Graph) -> tuple[set[str], set[str]]:
             indices |= {str(r.base.label) for r in _reads_of(position)}
         for r in body_reads:
             target = defs.get(str(r.base.label))
-            if target is not None and any(_reads_data(sp.sympify(i)) for i in r.indices) and any(
-                    not (sp.sympify(i).is_Symbol or sp.sympify(i).is_Integer)
-                    for t in _reads_of(target.body) for i in t.indices):
+            through = [p for p, i in enumerate(r.indices) if _reads_data(sp.sympify(i))]
+            if target is None or not through:
+                continue
+            inner = [sp.sympify(i) for t in _reads_of(target.body) for i in t.indices]
+            used = set().union(*(i.free_symbols for i in inner))
+            # inlined, the read would be checked against another dimension, or not at all (its position unused:
+            # a broadcast, or a 0-d tensor reshaped)
+            if any(not (i.is_Symbol or i.is_Integer) for i in inner) or any(
+                    sp.sympify(target.out[p]) not in used for p in through):
                 keep.add(target.name)
     return indices, keep
 

@@ -46,6 +46,11 @@ def fixed_shapes(*data: Tensor):
         _shapes.data = outer
 
 
+def is_batch_data(t: Tensor) -> bool:
+    """Whether ``t`` is one of the batch tensors of the compiled step being traced (its values change per step)."""
+    return id(t) in (getattr(_shapes, "data", None) or ())
+
+
 def _depends_on(t: Tensor, ids: set[int]) -> bool:
     stack, seen = [t], set()
     while stack:
@@ -86,13 +91,15 @@ def _as_index(k, like: Tensor):
                      f"got {type(k).__name__}")
 
 
-def _check_range(index: Tensor, n: int, dim: int) -> None:
-    """PyTorch's error at the call for an index tensor whose values are known (others: at run time)."""
+def _check_range(index: Tensor, n: int, dim: int, strict: bool = False, op: str = "") -> None:
+    """PyTorch's error at the call for an index tensor whose values are known (others: at run time); ``strict``
+    refuses negative entries too."""
     if index.node is None and index.numel():
         values = index.numpy()
-        bad = values[(values < -n) | (values >= n)]
+        bad = values[(values < (0 if strict else -n)) | (values >= n)]
         if bad.size:
-            raise IndexError(f"index {bad.flat[0]} is out of bounds for dimension {dim} with size {n}")
+            raise IndexError("index out of range in self" if op == "index_select" else  # PyTorch's words for it
+                             f"index {bad.flat[0]} is out of bounds for dimension {dim} with size {n}")
 
 
 def parse_key(key, t: Tensor) -> tuple[tuple, int, list]:
@@ -174,6 +181,8 @@ def index_put(t: Tensor, items: tuple, at: int, tensors: list, value, accumulate
     value = _value_like(value, t, "index_put")
     result_shape = keyed_shape(items, at, t.shape, [i.shape for i in tensors])
     if isinstance(value, TensorBase):
+        while value.dim() > len(result_shape) and value.shape[0] == 1:  # leading 1s are dropped, as PyTorch
+            value = value.squeeze(0)
         try:
             fits = broadcast_shapes("index_put", value.shape, result_shape) == result_shape
         except ShapeError:
@@ -253,23 +262,29 @@ class IndexingMethods(TensorBase):
         items, at, tensors = parse_key(tuple(indices), self)
         return index_put(self, items, at, tensors, values, accumulate)
 
-    def _along(self, dim: int, index: Tensor, op: str) -> tuple[tuple, int, list]:
-        """The key ``[:, …, :, index]`` with ``index`` at ``dim`` (a 1-d or 0-d int64 tensor)."""
+    def _along(self, dim: int, index: Tensor, op: str, strict: bool = False) -> tuple[tuple, int, list]:
+        """The key ``[:, …, :, index]`` with ``index`` at ``dim`` (a 1-d or 0-d int64 tensor); ``strict``: its
+        entries must lie in [0, n) (no wrapping of negative ones), checked now where known."""
         dim = normalize_dim(dim, self.dim(), op)
         index = _int64_index(index, op)
         if index.dim() > 1:
             raise IndexError(f"{op}(): Index is supposed to be a vector")
-        return parse_key((slice(None),) * dim + (index.reshape(-1),), self)
+        items, at, tensors = parse_key((slice(None),) * dim + (index.reshape(-1),), self)
+        if not strict:
+            return items, at, tensors
+        if self.shape:
+            _check_range(index, self.shape[dim], dim, strict=True, op=op)
+        return tuple((*i, "strict") if i[0] == "tensor" else i for i in items), at, tensors
 
     def index_select(self, dim: int, index: Tensor) -> Tensor:
-        items, at, tensors = self._along(dim, index, "index_select")
+        items, at, tensors = self._along(dim, index, "index_select", strict=True)
         return self._apply(Index(items, at), [self, *tensors], self.dtype)
 
     def index_fill(self, dim: int, index: Tensor, value) -> Tensor:
         return index_put(self, *self._along(dim, index, "index_fill"), value)
 
     def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
-        items, at, tensors = self._along(dim, index, "index_add")
+        items, at, tensors = self._along(dim, index, "index_add", strict=True)
         if source.shape != keyed_shape(items, at, self.shape, [t.shape for t in tensors]):
             raise ShapeError(f"index_add(): source {list(source.shape)} does not match self {list(self.shape)} "
                              f"with {tensors[0].numel()} entries along dim {dim}")
@@ -322,9 +337,10 @@ class IndexingMethods(TensorBase):
         if any(i > s for p, (i, s) in enumerate(zip(index.shape, self.shape, strict=True)) if p != dim):
             raise ShapeError(f"{op}(): Expected index {list(index.shape)} to be smaller than self "
                              f"{list(self.shape)} apart from dimension {dim}")
-        _check_range(index, self.shape[dim], dim)
+        _check_range(index, self.shape[dim], dim, strict=True)
         rank = index.dim()
-        return dim, tuple(("tensor", 0) if p == dim else ("iota", p, n, rank) for p, n in enumerate(index.shape))
+        return dim, tuple(("tensor", 0, "strict") if p == dim else ("iota", p, n, rank)
+                          for p, n in enumerate(index.shape))
 
     def scatter(self, dim: int, index: Tensor, src=None, value=None, *, reduce: str | None = None) -> Tensor:
         """``self[..., index[i], ...] = src[i]`` along ``dim`` at every position ``i`` of ``index``

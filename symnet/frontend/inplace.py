@@ -2,7 +2,8 @@
 (``Tensor._write``: a leaf gets the new values, a computed tensor a new node, a view updates its base).
 
 PyTorch's refusals: an in-place update of a leaf that requires grad (or of a view of one) outside
-``no_grad``, one whose result has another shape than the tensor, and a float result into an integer tensor.
+``no_grad``, one whose result has another shape than the tensor, a float result into an integer tensor and a
+non-bool result into a bool tensor.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..core import dtypes
+from ..errors import DTypeError
 from .base import TensorBase
 
 if TYPE_CHECKING:
@@ -38,11 +41,19 @@ _METHODS = ("add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "a
             "scatter", "scatter_add")
 
 
+#: the in-place forms that convert any dtype into the tensor's (the others refuse what PyTorch cannot cast)
+_CONVERTING = ("copy", "fill")
+
+
 def _inplace_form(name: str) -> Callable:
     compute = _COMPUTE.get(name) or (lambda self, *args, **kwargs: getattr(self, name)(*args, **kwargs))
 
     def method(self, *args, **kwargs) -> Tensor:
-        return self._write(compute(self, *args, **kwargs), f"{name}_")
+        result = compute(self, *args, **kwargs)
+        if self.dtype == dtypes.bool_ and result.dtype != dtypes.bool_ and name not in _CONVERTING:
+            raise DTypeError(f"{name}_: result type {result.dtype.name} can't be cast to the desired output type "
+                             "bool")
+        return self._write(result, f"{name}_")
 
     method.__name__ = method.__qualname__ = f"{name}_"
     method.__doc__ = f"``{name}`` computed and written back into this tensor, as ``torch.Tensor.{name}_``."

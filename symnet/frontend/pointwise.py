@@ -65,10 +65,10 @@ class PointwiseMethods(TensorBase):
         return _elementwise("div", (other, self), "float")
 
     def __pow__(self, other):
-        return self._map("pow", other, result="float" if isinstance(other, float) else "promote")
+        return _power(self, other)
 
     def __rpow__(self, other):
-        return _elementwise("pow", (other, self), "float" if isinstance(other, float) else "promote")
+        return _power(other, self)
 
     def __neg__(self):
         _refuse_bool("negation", self)
@@ -288,6 +288,8 @@ class PointwiseMethods(TensorBase):
             raise ValueError("clamp: at least one of min and max must be given")
         if any(isinstance(b, TensorBase) for b in (min, max)):
             return _tensor_clamp(self, min, max)
+        if self.dtype == dtypes.bool_ and any(isinstance(b, bool) for b in (min, max)):
+            raise DTypeError('"clamp" is not implemented for \'Bool\' tensors with Python bounds (as in PyTorch)')
         if not is_float(self.dtype) and all(isinstance(b, int | None) for b in (min, max)):
             info = np.iinfo(np.int64)  # an integer clamp stays integer, as in PyTorch
             lo, hi = info.min if min is None else min, info.max if max is None else max
@@ -458,14 +460,34 @@ def _scaled(other, alpha, like: Tensor):
     return other * alpha
 
 
+def _power(base, exponent) -> Tensor:
+    """``base ** exponent``: float where either is (or the exponent is a Python float), else int64 computed
+    exactly (wrapping, as PyTorch); bool ** bool tensors and integers to negative Python powers refused."""
+    operands = (base, exponent)
+    if all(isinstance(x, TensorBase) and x.dtype == dtypes.bool_ for x in operands):
+        raise DTypeError('"pow" is not implemented for \'Bool\' tensors (as in PyTorch)')
+    dtype = _result_dtype(operands)
+    if isinstance(exponent, float) or is_float(dtype):
+        return _elementwise("pow", operands, "float" if isinstance(exponent, float) else "promote")
+    if not isinstance(exponent, TensorBase):
+        if exponent < 0:
+            raise DTypeError("Integers to negative integer powers are not allowed.")
+        return _elementwise("pow", operands, "promote")
+    return _elementwise("pow_int", operands, "promote")
+
+
 def _division(fn: str, operands: Sequence) -> Tensor:
-    """floor_divide, remainder and the truncating quotient: float rows on floats, exact int64 rows on integers."""
+    """floor_divide, remainder and the truncating quotient: float rows on floats, exact int64 rows on integers
+    (a divisor known to hold 0 is PyTorch's error; one computed divides by 1 there)."""
     dtype = _result_dtype(operands)
     if dtype == dtypes.bool_:
         raise DTypeError(f"{fn} is not supported for bool tensors (as in PyTorch)")
     if is_float(dtype):
         return _elementwise("div", operands, "float").trunc() if fn == "trunc" else \
             _elementwise(fn, operands, "promote")
+    divisor = operands[1]
+    if (divisor.node is None and not divisor.numpy().all()) if isinstance(divisor, TensorBase) else divisor == 0:
+        raise RuntimeError(f"ZeroDivisionError: integer {fn} by zero (as PyTorch's error)")
     return _elementwise("div_trunc_int" if fn == "trunc" else f"{fn}_int", operands, "promote")
 
 
@@ -482,6 +504,8 @@ def _tensor_clamp(x: Tensor, lo, hi) -> Tensor:
     dtype = _result_dtype([b for b in (x, lo, hi) if b is not None])
     if is_float(dtype):
         unbounded = (-math.inf, math.inf)
+    elif dtype == dtypes.bool_:
+        unbounded = (False, True)
     else:
         info = np.iinfo(np.int64)
         unbounded = (int(info.min), int(info.max))

@@ -88,14 +88,18 @@ class ReductionMethods(TensorBase):
     def min(self, dim=None, keepdim: bool = False, *, other=None):
         if other is not None or isinstance(dim, TensorBase):
             return self.minimum(dim if other is None else other)
-        result = (-self).max(dim, keepdim)
-        return -result if dim is None else MaxResult(-result.values, result.indices)
+        result = self._reversed().max(dim, keepdim)
+        return result._reversed() if dim is None else MaxResult(result.values._reversed(), result.indices)
+
+    def _reversed(self) -> Tensor:
+        """The order turned around (−x; for bools ¬x): the min is the max of it, turned back."""
+        return self.logical_not() if self.dtype == dtypes.bool_ else -self
 
     def amax(self, dim=None, keepdim: bool = False):
         return self._reduce("max", dim, keepdim, self.dtype, ties="even")
 
     def amin(self, dim=None, keepdim: bool = False):
-        return -(-self).amax(dim, keepdim)
+        return self._reversed().amax(dim, keepdim)._reversed()
 
     def aminmax(self, *, dim: int | None = None, keepdim: bool = False):
         return AminmaxResult(self.amin(dim, keepdim), self.amax(dim, keepdim))
@@ -104,7 +108,7 @@ class ReductionMethods(TensorBase):
         return self._reduce("argmax", dim, keepdim, dtypes.int64)
 
     def argmin(self, dim=None, keepdim: bool = False):
-        return (-self).argmax(dim, keepdim)
+        return self._reversed().argmax(dim, keepdim)
 
     def count_nonzero(self, dim=None) -> Tensor:
         return (self != 0).sum(dim)
@@ -165,9 +169,14 @@ class ReductionMethods(TensorBase):
         return powers.sum(dim, keepdim)._root(p)
 
     def logsumexp(self, dim, keepdim: bool = False):
-        """m + log Σ exp(x − m) with m = max(x) a stop-gradient: the gradient comes out as an exact softmax."""
-        shift = self.amax(dim, keepdim=True)._map("stop_gradient")
-        total = (self - shift).exp().sum(dim, keepdim=True).log() + shift
+        """m + log Σ exp(x − m) with m = max(x) a stop-gradient: the gradient comes out as an exact softmax. An
+        infinite m shifts by 0 (PyTorch's rule: Σ over [inf, inf] is inf, not inf − inf); over nothing, −inf."""
+        x = self if is_float(self.dtype) else self.to(float_result(self.dtype))
+        if self.shape and any(self.shape[d] == 0 for d in self._dims(dim, "logsumexp")):
+            return x.exp().sum(dim, keepdim).log()
+        shift = x.amax(dim, keepdim=True)
+        shift = shift.masked_fill(shift.isinf(), 0)._map("stop_gradient")
+        total = (x - shift).exp().sum(dim, keepdim=True).log() + shift
         return total if keepdim else total.squeeze(dim)
 
     def _shifted(self, dim: int) -> Tensor:
@@ -175,6 +184,8 @@ class ReductionMethods(TensorBase):
         return self - self.amax(dim, keepdim=True)._map("stop_gradient")
 
     def softmax(self, dim: int):
+        if self.shape and self.shape[normalize_dim(dim, self.dim(), "softmax")] == 0:
+            return self.clone()  # nothing to normalize
         e = self._shifted(dim).exp()
         return e / e.sum(dim, keepdim=True)
 
@@ -231,12 +242,21 @@ class ReductionMethods(TensorBase):
             flat = self.reshape(-1)
             if flat.numel() == 0:
                 return self._leaf(np.array(np.nan, self.dtype), self.dtype)
-            return flat.sort().values._narrow(0, (flat.numel() - 1) // 2, None)
+            m = flat.sort().values._narrow(0, (flat.numel() - 1) // 2, None)
+            # the largest element ≤ m is m: as a max its gradient is split among the ties (PyTorch's rule), and a
+            # NaN anywhere (never masked: NaN > m is false) makes it NaN, as PyTorch's median
+            lowest = -math.inf if is_float(self.dtype) else int(np.iinfo(np.int64).min)
+            return flat.masked_fill(flat > m, lowest).amax()
         d = normalize_dim(dim, self.dim(), "median")
         size = self.shape[d] if self.shape else 1
         if size == 0:
             raise ShapeError(f"median: cannot reduce over dimension {dim} of size 0")
-        picked = [t._narrow(d, (size - 1) // 2, None) for t in self.sort(d)]
+        if not (self.shape and is_float(self.dtype)):
+            picked = [t._narrow(d, (size - 1) // 2, None) for t in self.sort(d)]
+        else:  # a row holding NaN gives its first NaN (sorted last, in order), as PyTorch
+            nans = self.isnan().sum(d, keepdim=True)
+            at = (size - nans).where(nans > 0, (size - 1) // 2)
+            picked = [t.gather(d, at).squeeze(d) for t in self.sort(d)]
         return MaxResult(*(t.unsqueeze(d) if keepdim and self.shape else t for t in picked))
 
     def _narrow(self, dim: int, start: int, length: int | None) -> Tensor:

@@ -1,6 +1,6 @@
 """Shape methods (permute, reshape, expand, repeat, flip, roll, …), data-dependent reads (gather) and joins (cat,
 stack, hstack): ops that move elements without computing on them. Each is a row of the op table — mostly the
-general ones (``Slice``, ``Reshape``, ``Permute``, ``Concat``, ``Gather``) — so gradients come from autodiff."""
+general ones (``Index``, ``Slice``, ``Reshape``, ``Concat``, ``Gather``) — so gradients come from autodiff."""
 
 from __future__ import annotations
 
@@ -12,20 +12,18 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import result_type
+from ..core.indexing import Index
 from ..core.ops import (
     Clone,
     DiagEmbed,
-    Diagonal,
     Expand,
     Gather,
-    Permute,
     Reshape,
     Slice,
-    Squeeze,
     Tile,
     Triangle,
-    Unsqueeze,
     broadcast_shapes,
+    diagonal_length,
 )
 from ..core.windows import Concat
 from ..errors import DTypeError, ShapeError
@@ -70,7 +68,19 @@ class ShapeMethods(TensorBase):
         perm = tuple(normalize_dim(d, self.dim(), "permute") for d in dims)
         if sorted(perm) != list(range(self.dim())):
             raise ShapeError(f"permute: {dims} is not a permutation of the {self.dim()} dims of {self.shape}")
-        return self._apply(Permute(perm), [self], self.dtype)
+        return self._axes_view(tuple(("axis", perm.index(p), 0, 1, None) for p in range(self.dim())))
+
+    def _reshaped(self, spec: tuple) -> Tensor:
+        """A view in another shape (``Reshape``'s rule reads ``spec``, now to check it and again against a
+        symbolic batch): in-place updates of either reach the other (symnet's tensors are contiguous, so every
+        reshape is a view)."""
+        Reshape(spec).shape([self.shape])
+        return self._axes_view((("reshape", spec),))
+
+    def _axes_view(self, items: tuple) -> Tensor:
+        """A view through a key of ``core.indexing``'s "axis" or "reshape" items: in-place updates of either
+        reach the other, as PyTorch's views."""
+        return self._view_of(self._apply(Index(items), [self], self.dtype), (items, 0))
 
     def transpose(self, dim0: int, dim1: int):
         perm = list(range(self.dim()))
@@ -85,6 +95,8 @@ class ShapeMethods(TensorBase):
         src, dst = (distinct_dims(d, self.dim(), "movedim") for d in (source, destination))
         if len(src) != len(dst):
             raise ShapeError(f"movedim: source and destination differ in length ({len(src)} and {len(dst)})")
+        if not self.shape:  # a 0-d tensor's dim 0 is itself
+            return self.permute(())
         perm = [None] * self.dim()
         for s, d in zip(src, dst, strict=True):
             perm[d] = s
@@ -106,7 +118,7 @@ class ShapeMethods(TensorBase):
         shape = _varargs(shape)
         if sum(d == -1 for d in shape) > 1 or any(not isinstance(d, int) or d < -1 for d in shape):
             raise ShapeError(f"reshape: invalid shape {shape}")
-        return self._apply(Reshape(tuple(shape)), [self], self.dtype)
+        return self._reshaped(tuple(shape))
 
     view = reshape
 
@@ -124,14 +136,16 @@ class ShapeMethods(TensorBase):
         if a == b:
             return self
         spec = (None,) * a + (-1,) + tuple(self.shape[b + 1:])
-        return self._apply(Reshape(spec), [self], self.dtype)
+        return self._reshaped(spec)
 
     def unsqueeze(self, dim: int):
-        return self._apply(Unsqueeze(normalize_dim(dim, self.dim() + 1, "unsqueeze")), [self], self.dtype)
+        """A view (basic indexing with None): in-place updates of either reach the other."""
+        return self[(slice(None),) * normalize_dim(dim, self.dim() + 1, "unsqueeze") + (None,)]
 
     def squeeze(self, dim=None):
-        dims = self._dims(dim, "squeeze")
-        return self._apply(Squeeze(tuple(d for d in dims if self.shape[d] == 1)), [self], self.dtype)
+        """A view (basic indexing with 0 at the dims of size 1 dropped)."""
+        dims = {d for d in self._dims(dim, "squeeze") if self.shape[d] == 1}
+        return self[tuple(0 if d in dims else slice(None) for d in range(self.dim()))] if dims else self[...]
 
     def clone(self):
         return self._apply(Clone(), [self], self.dtype)
@@ -149,14 +163,14 @@ class ShapeMethods(TensorBase):
         start = start % n if start < 0 else start
         if length < 0 or start + length > n:
             raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size ({n})")
-        return self._slice({d: ("range", start, 1, length)})
+        return self[(slice(None),) * d + (slice(start, start + length),)]  # a view, as PyTorch's (so split's)
 
     def select(self, dim: int, index: int):
         d = self._axis(dim, "select")
         n = self.shape[d]
         if not -n <= index < n:
             raise IndexError(f"select: index {index} is out of range for dimension {d} of size {n}")
-        return self._slice({d: ("index", index % n)})
+        return self[(slice(None),) * d + (index % n,)]  # a view, as PyTorch's (so unbind's)
 
     def split(self, split_size_or_sections, dim: int = 0) -> tuple:
         """Consecutive parts along ``dim``: of ``split_size`` each (the last may be shorter) or of the listed
@@ -192,7 +206,11 @@ class ShapeMethods(TensorBase):
         a, b = (normalize_dim(x, self.dim(), "diagonal") for x in (dim1, dim2))
         if a == b or self.dim() < 2:
             raise ShapeError(f"diagonal: needs two distinct dimensions, got {dim1} and {dim2} of shape {self.shape}")
-        return self._apply(Diagonal(offset, a, b), [self], self.dtype)
+        rest = [p for p in range(self.dim()) if p not in (a, b)]
+        length = diagonal_length(self.shape[a], self.shape[b], offset)
+        starts = {a: max(-offset, 0), b: max(offset, 0)}
+        return self._axes_view(tuple(("axis", len(rest), starts[p], 1, length) if p in starts else
+                                     ("axis", rest.index(p), 0, 1, None) for p in range(self.dim())))
 
     def tril(self, diagonal: int = 0):
         return self._apply(Triangle(False, diagonal), [self], self.dtype)
@@ -320,6 +338,8 @@ class ShapeMethods(TensorBase):
     def gather(self, dim: int, index: Tensor):
         if not isinstance(index, TensorBase) or index.dtype != dtypes.int64:
             raise DTypeError(f"gather: index must be an int64 tensor, got {getattr(index, 'dtype', type(index))}")
+        if not self.shape:  # as a 1-element tensor, shaped like the index
+            return self.reshape(1).gather(normalize_dim(dim, 1, "gather"), index.reshape(-1)).reshape(index.shape)
         return self._apply(Gather(normalize_dim(dim, self.dim(), "gather")), [self, index], self.dtype)
 
 
@@ -406,7 +426,8 @@ def broadcast_tensors(*tensors: Tensor) -> tuple:
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
-    """int64 rows with a 1 at each class index (``torch.nn.functional.one_hot``): ``[c = x[i]]``. With
+    """int64 rows with a 1 at each class index (``torch.nn.functional.one_hot``): rows of the identity read at
+    ``x[i]``, so a computed index outside [0, num_classes) is the runtime's range error, never a zero row. With
     ``num_classes`` -1 the largest value fixes it, so the values are read now; a leaf's values are checked."""
     if not isinstance(tensor, TensorBase) or tensor.dtype != dtypes.int64:
         raise DTypeError("one_hot is only applicable to index tensor of type int64")
@@ -420,5 +441,5 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         if values.size == 0:
             raise ValueError("one_hot: can not infer the total number of classes from an empty tensor")
         num_classes = int(values.max()) + 1
-    classes = tensor._leaf(np.arange(num_classes), dtypes.int64)
-    return (tensor.unsqueeze(-1) == classes).to(dtypes.int64)
+    identity = tensor._leaf(np.eye(num_classes, dtype=np.int64), dtypes.int64)
+    return identity.index_select(0, tensor.reshape(-1)).reshape(*tensor.shape, num_classes)

@@ -81,7 +81,7 @@ class History(list):
 
     @property
     def seconds(self) -> float:
-        """Wall time of the whole call (compilation included when it compiled)."""
+        """Wall time of the epochs (a first call's compilation is not in it)."""
         return float(sum(self.epoch_seconds))
 
     def add_epoch(self, losses: list[float], seconds: float, metrics: dict[str, float]) -> None:
