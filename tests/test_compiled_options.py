@@ -202,13 +202,6 @@ def test_a_changed_momentum_between_steps_recompiles():
         np.testing.assert_allclose(a, b, rtol=1e-9)
 
 
-def test_optimizer_that_needs_a_closure_is_refused_by_compile():
-    model, _, _ = problem()
-    opt = sn.optim.LBFGS(model.parameters())
-    with pytest.raises(TypeError, match="step\\(closure\\)"):
-        sn.compile(model, sn.nn.MSELoss(), opt)
-
-
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_drop_last_keeps_one_native_call_and_equals_the_step_loop(shuffle, monkeypatch):
     """13 samples in batches of 4 drop the last sample each epoch; the native loop equals step() per batch."""

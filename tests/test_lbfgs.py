@@ -253,10 +253,41 @@ def test_formulas_print_the_two_loop_recursion():
     assert "yᵢ·sᵢ > 1e-10" in text
 
 
-def test_compiled_step_refuses_lbfgs():
-    model = sn.nn.Linear(2, 1)
-    with pytest.raises(TypeError, match="step\\(closure\\)"):
-        sn.compile(model, sn.nn.MSELoss(), LBFGS(model.parameters()))
+@pytest.mark.parametrize("line_search", [None, "strong_wolfe"])
+def test_compiled_step_runs_lbfgs_through_a_native_closure(line_search):
+    """sn.compile with LBFGS: each closure call is one native loss-and-gradient call; the trajectory is the eager
+    closure loop's, and fit is a step per batch."""
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((16, 3)), rng.standard_normal((16, 2))
+    results = []
+    for compiled in (False, True):
+        sn.manual_seed(2)
+        model = sn.nn.Sequential(sn.nn.Linear(3, 6), sn.nn.Tanh(), sn.nn.Linear(6, 2)).double()
+        opt = LBFGS(model.parameters(), lr=0.5, max_iter=5, history_size=4, line_search_fn=line_search)
+        if compiled:
+            step = sn.compile(model, sn.nn.MSELoss(), opt)
+            losses = [step.step(x, y) for _ in range(4)] + list(step.fit((x, y), epochs=2, progress=False))
+            assert "αᵢ" in step.formulas() and "δ" in step.formulas()   # the gradients and the recursion
+        else:
+            def closure(opt=opt, model=model):
+                opt.zero_grad()
+                loss = sn.nn.functional.mse_loss(model(sn.tensor(x)), sn.tensor(y))
+                loss.backward()
+                return loss
+            losses = [opt.step(closure).item() for _ in range(6)]
+        results.append((np.array(losses), [p.numpy().copy() for p in model.parameters()]))
+    (eager, eager_params), (native, native_params) = results
+    np.testing.assert_allclose(native, eager, rtol=1e-9)
+    assert native[-1] < native[0] / 2                                   # it trained
+    for a, b in zip(native_params, eager_params, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
+
+
+def test_compiled_lbfgs_refuses_a_model_that_updates_buffers():
+    model = sn.nn.Sequential(sn.nn.Linear(2, 3), sn.nn.BatchNorm1d(3))
+    step = sn.compile(model, sn.nn.MSELoss(), LBFGS(model.parameters()))
+    with pytest.raises(sn.NotSupportedError, match="several times per step"):
+        step.step(np.ones((4, 2), np.float32), np.ones((4, 3), np.float32))
 
 
 def step_once(optimizer, q):
@@ -287,7 +318,8 @@ def test_only_empty_parameters_raise_as_pytorch():
 
 
 def test_fixtures_are_what_pytorch_computes_now():
-    """With PyTorch installed, the stored trajectories are recomputed (two cases) and must match."""
+    """With PyTorch installed, the stored trajectories are recomputed (two cases) and must match within the
+    stored horizon: another CPU's BLAS rounds PyTorch's own sums differently in the last bit."""
     pytest.importorskip("torch")
     from tests.fixtures.make_lbfgs_fixtures import run
 
@@ -296,6 +328,11 @@ def test_fixtures_are_what_pytorch_computes_now():
         np.testing.assert_array_equal(data[f"mlp/{key}"], FIXTURES[f"mlp/{key}"])
     for case in ("rosen_fixed", "mlp_wolfe"):
         name, config = CASES[case]
+        key = f"{case}/float64"
+        horizon = int(FIXTURES[f"{key}/horizon"])
         record = run(name, "float64", config, data)
-        for k, v in record.items():
-            np.testing.assert_array_equal(v, FIXTURES[f"{case}/float64/{k}"], k)
+        expected = FIXTURES[f"{key}/losses"]
+        error = np.abs(record["losses"][:horizon] - expected[:horizon])
+        assert (error <= bound(expected, TOLERANCE["float64"])[:horizon]).all(), case
+        for counter in ("func_evals", "n_iter"):
+            np.testing.assert_array_equal(record[counter][:horizon], FIXTURES[f"{key}/{counter}"][:horizon])

@@ -20,7 +20,7 @@ from .. import backend, pipeline
 from ..core.dtypes import float64, int64
 from ..core.ir import BATCH, Graph, Input, Repeat
 from ..data import DataLoader, SequentialSampler
-from ..errors import DTypeError, IndexRangeError, ShapeError
+from ..errors import DTypeError, IndexRangeError, NotSupportedError, ShapeError
 from ..frontend.indexing import fixed_shapes
 from ..frontend.tensor import Tensor
 from ..frontend.trace import trace
@@ -78,9 +78,6 @@ class CompiledStep:
     """Forward, backward and the optimizer's update as one native function; ``fit`` drives the epochs."""
 
     def __init__(self, model: Module, loss_fn: Callable, optimizer: Optimizer, clipping: Clipping | None = None):
-        if getattr(optimizer, "needs_closure", False):
-            raise TypeError(f"compile: {type(optimizer).__name__} evaluates the loss several times per step; train "
-                            "it eagerly with optimizer.step(closure)")
         self.model, self.loss_fn, self.optimizer, self.clipping = model, loss_fn, optimizer, clipping or Clipping()
         self.named = list(model.named_parameters())
         owned = {id(p) for _, p in self.named}
@@ -98,6 +95,10 @@ class CompiledStep:
         self._formulas: Formulas | None = None
         #: the pace of the last native fit call, which decides whether the next fit shows a bar
         self._seconds_per_step: float | None = None
+        #: an optimizer that evaluates the loss several times per step (LBFGS) calls a compiled loss-and-gradient
+        #: program from its closure: one per mode, with the positions of the parameters, the batch and constants
+        self._needs_closure = bool(getattr(optimizer, "needs_closure", False))
+        self._gradient_programs: dict[tuple[bool, ...], tuple] = {}
 
     # ---------------------------------------------------------------- building
     def _mode(self) -> tuple[bool, ...]:
@@ -235,11 +236,14 @@ class CompiledStep:
 
     def step(self, x, y) -> float:
         """One native call: forward, backward and update on a batch; returns the loss. NumPy inputs are
-        converted to the model's dtype; NaN or infinite inputs are an error. On any error nothing changes."""
+        converted to the model's dtype; NaN or infinite inputs are an error. On any error nothing changes.
+        An optimizer that needs a closure (LBFGS) runs its own step, calling the compiled loss and gradients."""
         x, y = self._batch(x, "x"), self._batch(y, "y")
         xa = x.numpy()
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
             raise ValueError("step: the batch holds NaN or infinite inputs")
+        if self._needs_closure:
+            return self._closure_step(x, y)
         self._use_step(x, y)
         try:
             loss, *updated = self._step.call(self._inputs(1, xa, y.numpy()))
@@ -254,6 +258,49 @@ class CompiledStep:
             b.set_(next(new))
         self.history.append(float(loss))
         return float(loss)
+
+    def _closure_step(self, x: Tensor, y: Tensor) -> float:
+        """``optimizer.step(closure)`` where the closure is one native call giving the loss and every gradient (as
+        PyTorch's closure: zero the gradients, forward, backward)."""
+        mode = self._mode()
+        if mode not in self._gradient_programs:
+            traced = self._trace(x, y)
+            if traced.updates or traced.keys:
+                raise NotSupportedError(f"compile: {type(self.optimizer).__name__} evaluates the loss several times "
+                                        "per step, and this model updates buffers or draws random masks in its "
+                                        "forward (BatchNorm or Dropout in training mode): use model.eval() or "
+                                        "another optimizer")
+            params = [p for _, p in self.named if p.requires_grad and id(p) in self._group]
+            root = traced.graph.outputs[0]
+            grad, adjoint = pipeline.differentiate(traced.graph, root, [traced.handles[id(p)].name for p in params])
+            graph = pipeline.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), traced.keep)
+            self._formulas = Formulas(Program(graph, [], adjoints=set(adjoint.values())), False, root, [])
+            position = {inp.name: k for k, inp in enumerate(graph.inputs)}
+            bound = [(p, position[traced.handles[id(p)].name]) for _, p in self.named
+                     if traced.handles.get(id(p)) is not None and traced.handles[id(p)].name in position]
+            bound += [(b, position[i.name]) for b, i in traced.buffers if i.name in position]
+            fixed = [(position[n], v) for n, v in traced.constants.items() if n in position]
+            self._gradient_programs[mode] = (pipeline.compile_graph(graph), params, bound, fixed,
+                                             position.get("X"), position.get("Y"), len(graph.inputs))
+        program, params, bound, fixed, at_x, at_y, count = self._gradient_programs[mode]
+
+        def closure() -> Tensor:
+            values: list = [None] * count
+            for t, k in bound:
+                values[k] = t.numpy()
+            for k, value in fixed:
+                values[k] = value
+            for k, batch in ((at_x, x), (at_y, y)):
+                if k is not None:
+                    values[k] = batch.numpy()
+            loss, *grads = program.call(values)
+            for p, g in zip(params, grads, strict=True):
+                p.grad = Tensor(g, g.shape, p.dtype)
+            return Tensor(loss, loss.shape, loss.dtype)
+
+        loss = float(self.optimizer.step(closure).item())
+        self.history.append(loss)
+        return loss
 
     def _count_steps(self, change: int) -> None:
         for p, *_ in self._slots.params:
@@ -289,7 +336,9 @@ class CompiledStep:
         which PyTorch steps per batch); the native loop reads the resulting learning rates as a series, without
         leaving native code. ReduceLROnPlateau is stepped with each epoch's mean training loss.
         """
-        rows = _Rows.of(loader)
+        if self._needs_closure and isinstance(loader, tuple):
+            loader = [loader]  # one batch, stepped by the optimizer's closure
+        rows = None if self._needs_closure else _Rows.of(loader)
         schedule = _Schedule(self, scheduler, scheduler_interval)
         steps = rows.steps if rows is not None else len(loader) if hasattr(loader, "__len__") else None
         pace = self._seconds_per_step * steps if self._seconds_per_step is not None and steps else None
