@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import sympy as sp
@@ -767,10 +768,19 @@ PRIMITIVES = {
 }
 
 
-def emit_module(graph: Graph, kernels: list[Kernel], name: str,
-                repeat: Repeat | None = None) -> tuple[str, list[IndexCheck], list[sp.Symbol]]:
-    """The LLVM IR text of a graph (with the driver ``sn_repeat`` when a ``Repeat`` is given); the index checks
-    its kernels make; its symbolic dimensions in order."""
+class Module(NamedTuple):
+    """A graph's LLVM IR text (with the driver ``sn_repeat`` when a ``Repeat`` is given), the index checks its
+    kernels make, its symbolic dimensions in order, and per definition the positions of the first and the last
+    kernel that touch its buffer (two definitions whose spans do not meet may share memory)."""
+
+    ir: str
+    checks: list[IndexCheck]
+    dims: list[sp.Symbol]
+    spans: list[tuple[int, int]]
+
+
+def emit_module(graph: Graph, kernels: list[Kernel], name: str, repeat: Repeat | None = None) -> Module:
+    """The graph as one LLVM module: a function per kernel and the entry calling them in order."""
     module = ir.Module(name=name)
     tensors = graph.tensors()
     order = [t.name for t in graph.inputs] + [d.name for d in graph.defs]
@@ -794,4 +804,10 @@ def emit_module(graph: Graph, kernels: list[Kernel], name: str,
     b.ret(ir.Constant(I32, 0))
     if repeat is not None:
         emit_repeat(module, graph, functions, dims, slot, repeat)
-    return str(module), checks, dims
+    touched: dict[str, list[int]] = {}
+    for k, (_, buffers) in enumerate(functions):
+        for n in buffers:
+            touched.setdefault(n, []).append(k)
+    whole = (0, max(len(functions) - 1, 0))
+    spans = [(min(touched[d.name]), max(touched[d.name])) if d.name in touched else whole for d in graph.defs]
+    return Module(str(module), checks, dims, spans)

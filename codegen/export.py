@@ -219,7 +219,7 @@ def module_texts(program: Program, embed: bool) -> tuple[str, str]:
     """The LLVM IR of the graph's kernels (``sn_entry``, or ``sn_repeat`` for a step) and of the C entry points
     that wrap it."""
     graph = check_program(program)
-    kernels_ir, _, _ = emit_module(graph, lower_graph(graph), program.name, program.repeat)
+    kernels_ir = emit_module(graph, lower_graph(graph), program.name, program.repeat).ir
     return kernels_ir, _wrapper(program, graph, embed)
 
 

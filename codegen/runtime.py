@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import hashlib
+import threading
 import weakref
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,8 +25,6 @@ from . import cache, jit
 from .driver import REPEAT
 from .emit import ENTRY, IndexCheck, dims_of, emit_module
 from .loops import lower_graph, pad_guarded_reads, show_loops
-
-_SMALL_BLOCK = 1 << 16  # bytes: below this a zero-filled ctypes block is cheaper than np.empty
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 _REPEAT_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
@@ -70,6 +69,35 @@ def graph_fingerprint(graph: Graph) -> str:
     return "\n".join(parts)
 
 
+def _spans_from(meta: dict, graph: Graph) -> list[tuple[int, int]] | None:
+    """The definitions' kernel spans a cache entry lists, validated as plain data (None: unusable)."""
+    spans = meta.get("spans")
+    if not (isinstance(spans, list) and len(spans) == len(graph.defs)):
+        return None
+    if not all(isinstance(s, list) and len(s) == 2 and all(type(k) is int for k in s) and 0 <= s[0] <= s[1]
+               for s in spans):
+        return None
+    return [(s[0], s[1]) for s in spans]
+
+
+def pack(nbytes: list[int], spans: list[tuple[int, int]], alignment: int = 64) -> tuple[int, list[int]]:
+    """Offsets in one block for buffers of ``nbytes`` alive over ``spans`` (first and last kernel, inclusive):
+    first fit in the order they are made, so buffers whose spans do not meet share memory. Returns the total."""
+    placed: list[tuple[int, int, int]] = []  # offset, end, last kernel
+    offsets = [0] * len(nbytes)
+    for k in sorted(range(len(nbytes)), key=lambda k: spans[k]):
+        first, last = spans[k]
+        size = -(-nbytes[k] // alignment) * alignment
+        offset = 0
+        for start, end, _ in sorted(p for p in placed if p[2] >= first):
+            if offset + size <= start:
+                break
+            offset = max(offset, end)
+        offsets[k] = offset
+        placed.append((offset, offset + size, last))
+    return max((end for _, end, _ in placed), default=0), offsets
+
+
 def _checks_from(meta: dict, graph: Graph) -> list[IndexCheck] | None:
     """The index checks a cache entry lists, as plain data validated against the graph (None: unusable)."""
     names = {t.name: len(t.shape) for t in (*graph.inputs, *graph.defs)}
@@ -107,15 +135,17 @@ class CompiledGraph:
                         _source_fingerprint())
         entry = cache.load(key) if use_cache else None
         checks = _checks_from(entry[1], graph) if entry is not None else None
-        self.cache_hit = checks is not None
-        if checks is not None:
-            obj, self.checks = entry[0], checks
+        spans = _spans_from(entry[1], graph) if entry is not None else None
+        self.cache_hit = checks is not None and spans is not None
+        if self.cache_hit:
+            obj, self.checks, self.spans = entry[0], checks, spans
         else:
             obj = jit.emit_object(jit.optimize(self.llvm_ir()))
             if use_cache:
                 cache.store(key, obj, {"checks": [{"definition": c.definition, "tensor": c.tensor,
                                                    "position": c.position, "index": c.index, "kind": c.kind}
-                                                  for c in self.checks]})
+                                                  for c in self.checks],
+                                       "spans": [list(s) for s in self.spans]})
             self._ir = None  # ~10 KB a graph, kept by every cached program otherwise; show() emits it again
         self._engine = jit.Engine(obj)
         # The native code lives as long as this object and no longer: only it holds the function pointers below,
@@ -138,6 +168,10 @@ class CompiledGraph:
         self._known: dict[int, tuple[np.ndarray, int]] = {}
         position = {d.name: k for k, d in enumerate(self._defs)}
         self._returned = [position[name] for name in graph.outputs]
+        self._kept = set(graph.outputs)
+        if repeat is not None:
+            self._kept |= {d.name for d, _ in repeat.feedback} | {d.name for d in repeat.record}
+        self._workspaces = threading.local()
 
     @property
     def kernels(self):
@@ -146,20 +180,34 @@ class CompiledGraph:
     def llvm_ir(self) -> str:
         """The module's LLVM IR before optimization (emitted on first use: a cache hit never needs it)."""
         if self._ir is None:
-            self._ir, self.checks, _ = emit_module(self.graph, self.kernels, "symnet", self.plan)
+            module = emit_module(self.graph, self.kernels, "symnet", self.plan)
+            self._ir, self.checks, self.spans = module.ir, module.checks, module.spans
         return self._ir
 
     def _layout(self, sizes: tuple) -> tuple:
-        """Where each definition lives in the per-call block, for these dimension values (cached)."""
+        """Where each definition lives in the workspace, for these dimension values (cached): definitions whose
+        kernel spans do not meet share memory, so the workspace stays small enough to stay in cache. What the
+        caller reads afterwards (outputs, and for a repeat what the driver records and feeds back) lives to the
+        end."""
         if sizes not in self._layouts:
-            offsets, shapes, total = [], [], 0
-            for shape_fn, d in zip(self._output_shapes, self._defs, strict=True):
-                shape = tuple(int(n) for n in shape_fn(*sizes))
-                offsets.append(total)
-                shapes.append(shape)
-                total += -(-int(np.prod(shape, dtype=np.int64)) * d.dtype.itemsize // 64) * 64
+            shapes = [tuple(int(n) for n in shape_fn(*sizes)) for shape_fn in self._output_shapes]
+            nbytes = [int(np.prod(shape, dtype=np.int64)) * d.dtype.itemsize
+                      for shape, d in zip(shapes, self._defs, strict=True)]
+            end = max((last for _, last in self.spans), default=0)
+            spans = [(first, end) if d.name in self._kept else (first, last)
+                     for (first, last), d in zip(self.spans, self._defs, strict=True)]
+            total, offsets = pack(nbytes, spans)
             self._layouts[sizes] = (max(total, 64), offsets, shapes)
         return self._layouts[sizes]
+
+    def _workspace(self, total: int) -> int:
+        """The aligned address of this thread's workspace of at least ``total`` bytes, kept between calls (a fresh
+        block per call costs a page fault per page)."""
+        block = getattr(self._workspaces, "block", None)
+        if block is None or block.nbytes < total + 64:
+            block = self._workspaces.block = np.empty(total + 64, dtype=np.uint8)
+        base = block.__array_interface__["data"][0]
+        return base + -base % 64
 
     def _bind(self, inputs: list[np.ndarray]) -> dict:
         """Check every shape against the graph and read off the symbolic dimensions, without SymPy."""
@@ -247,10 +295,9 @@ class CompiledGraph:
         dims = self._bind(inputs)
         sizes = tuple(dims[s] for s in self.dims)
         total, offsets, shapes = self._layout(sizes)
-        block = np.empty(total + 64, dtype=np.uint8)
-        start = -block.__array_interface__["data"][0] % 64
+        base = self._workspace(total)
         addresses = np.array([a.__array_interface__["data"][0] for a in inputs] +
-                             [block.__array_interface__["data"][0] + start + o for o in offsets] +
+                             [base + o for o in offsets] +
                              # the driver finds each series after a slot per gathered input, used or not
                              [a.__array_interface__["data"][0] for a in sources_given] +
                              [0] * (len(plan.gathers) - len(sources_given)) +
@@ -295,21 +342,20 @@ class CompiledGraph:
             raise ShapeError(f"compiled graph: cannot infer {missing} from the inputs")
         sizes = tuple(dims[s] for s in self.dims)
         total, offsets, shapes = self._layout(sizes)
-        # One fresh, 64-byte aligned block holds every definition: one allocation, addresses by arithmetic
-        # (small blocks come from ctypes, whose address costs less to read than a NumPy array's).
-        if total <= _SMALL_BLOCK:
-            block = (ctypes.c_char * (total + 64))()
-            base = ctypes.addressof(block)
-        else:
-            block = np.empty(total + 64, dtype=np.uint8)
-            base = block.__array_interface__["data"][0]
-        start = -base % 64
+        # The definitions live in this thread's workspace (addresses by arithmetic), the outputs in fresh arrays
+        # the caller keeps.
+        base = self._workspace(total)
         words = self._call_block()
         for k, arr in enumerate(inputs):
             words[k] = self._address(arr)
         n_in = len(inputs)
         for k, offset in enumerate(offsets):
-            words[n_in + k] = base + start + offset
+            words[n_in + k] = base + offset
+        outputs = []
+        for k in self._returned:
+            out = np.empty(shapes[k], self._defs[k].dtype)
+            words[n_in + k] = out.__array_interface__["data"][0]
+            outputs.append(out)
         n = self._buffers
         for k, size in enumerate(sizes):
             words[n + k] = size
@@ -317,7 +363,7 @@ class CompiledGraph:
         status = self._fn(at, at + 8 * n, at + 8 * (n + len(sizes)))
         if status:
             self._raise_index_error(status, words[n + len(sizes):], inputs, shapes)
-        return [np.ndarray(shapes[k], self._defs[k].dtype, block, start + offsets[k]) for k in self._returned]
+        return outputs
 
     def _address(self, arr: np.ndarray) -> int:
         """The data address of an input array. Small arrays seen before (parameters, scalars) are remembered —

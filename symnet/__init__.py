@@ -59,7 +59,7 @@ from .frontend.trace import trace as _trace_structure
 from .gradcheck import GradcheckReport, check_grads
 from .printing import Formulas, formulas, grad, hessian, show
 from .sweep import sweep
-from .train import CompiledStep, compile
+from .train import CompiledStep, Objective, compile, objective
 
 float = float32  # noqa: A001 - torch.float
 double = float64
@@ -91,7 +91,8 @@ __all__ = [
     "randn", "rand", "manual_seed", "trace", "Traced", "device", "DeviceError", "NotSupportedError", "no_grad",
     "is_grad_enabled", "enable_grad", "set_grad_enabled", "grad", "hessian", "formulas", "func", "export", "sweep",
     "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "autograd", "utils",
-    "compile", "CompiledStep", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
+    "compile", "CompiledStep",
+    "objective", "Objective", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DTypeError",
     "IndexRangeError", "GradError", *_FUNCTIONS,
     "empty", "empty_like", "full_like", "eye", "normal", "rand_like", "randn_like", "randint", "randint_like",

@@ -26,7 +26,7 @@ from codegen import export as native
 from . import pipeline
 from .core.ir import BATCH
 from .errors import NotSupportedError
-from .frontend.indexing import fixed_shapes
+from .frontend.batch import batch_trace
 from .frontend.tensor import Tensor
 from .frontend.trace import trace
 from .nn.dropout import RandomKey
@@ -79,7 +79,7 @@ def forward_program(model: Module, input_shape: tuple[int, ...], name: str, batc
     shape = (batch or 2, *sample)
     x = Tensor(np.zeros(shape, dtype), shape, dtype, name="X")
     model.name_parameters()
-    with buffer_updates(), fixed_shapes(x):
+    with buffer_updates(), batch_trace(x):
         out = model(x)
     if not isinstance(out, Tensor):
         raise NotSupportedError(f"export: the model returns {type(out).__name__}; one output tensor is exported")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import symnet as sn
-from symnet.frontend.indexing import fixed_shapes
+from symnet.frontend.batch import batch_trace
 
 
 def test_a_computed_index_out_of_range_is_an_index_error_at_run_time():
@@ -23,7 +23,7 @@ def test_a_computed_index_out_of_range_is_an_index_error_at_run_time():
 def test_a_mask_computed_from_data_is_refused_where_shapes_are_fixed():
     x = sn.tensor([1.0, -2.0, 3.0])
     w = sn.tensor([1.0, 1.0, -1.0])
-    with fixed_shapes(x):
+    with batch_trace(x):
         with pytest.raises(sn.ShapeError, match="data-dependent shape"):
             x[x > 0]
         np.testing.assert_array_equal(x[sn.tensor([True, False, True])].numpy(), [1.0, 3.0])  # a constant mask

@@ -35,6 +35,7 @@ from ..pipeline import (
     vjp_graph,
     vmap_graph,
 )
+from .batch import batch_ids, concrete, symbolic_specs
 from .shaping import stack
 from .trace import KEYS, Node, Traced, trace
 
@@ -318,7 +319,8 @@ def _derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: list[Ten
     traced = trace(outputs)
     at = _positions(traced, targets)
     wrt = tuple(sorted({p for p in at if p is not None}))
-    der = vjp_graph(traced.specs, tuple(_positions(traced, outputs)), wrt, tuple(s is not None for s in seeds))
+    seeded = tuple(s is not None for s in seeds)
+    der = vjp_graph(symbolic_specs(traced), tuple(_positions(traced, outputs)), wrt, seeded)
     watched = [t for t in traced.tensors if t.node is not None and _watches(t)] if _WATCHED else []
     grads = _realize(der, traced, seeds, create_graph or bool(watched), create_graph, accumulate, hooked=True)
     found = {p: (g, used) for p, g, used in zip(wrt, grads, der.used, strict=True)}
@@ -345,7 +347,7 @@ def jvp(outputs: Sequence[Tensor], inputs: Sequence[Tensor], tangents: Sequence[
             v = v if v.dtype == t.dtype else v.to(t.dtype)
             directions[p] = v if p not in directions else directions[p] + v
     wrt = tuple(sorted(directions))
-    der = jvp_graph(traced.specs, tuple(_positions(traced, outputs)), wrt)
+    der = jvp_graph(symbolic_specs(traced), tuple(_positions(traced, outputs)), wrt)
     return _realize(der, traced, [directions[p] for p in wrt], create_graph, create_graph, False, hooked=False)
 
 
@@ -366,11 +368,15 @@ def _realize(der: Derived, traced: Traced, seeds: list[Tensor | None], replay: b
              accumulate: bool, hooked: bool) -> list[Tensor]:
     """The outputs of a derived graph: by its compiled program, or replayed as tensors (with a graph when
     ``create_graph``; in reverse mode, hooks fire on the way)."""
-    if not replay:
+    in_trace = bool(batch_ids())
+    if not replay and not in_trace:
         extra = {name: s.numpy() for name, s in zip(der.seeds, seeds, strict=True) if name is not None}
         return [_constant(v) for v in der.program.run_list(traced.leaf_values(), extra)]
     results = _replay(der, traced, seeds, create_graph, accumulate, hooked)
-    return results if create_graph else [_constant(v) for v in _evaluate(results)]
+    if create_graph:
+        return results
+    # in a compiled step's trace a derivative stays in the program (its value changes with the batch), detached
+    return [r.detach() for r in results] if in_trace else [_constant(v) for v in _evaluate(results)]
 
 
 def _replay(der: Derived, traced: Traced, seeds: list[Tensor | None], create_graph: bool, accumulate: bool,
@@ -397,7 +403,7 @@ def _replay(der: Derived, traced: Traced, seeds: list[Tensor | None], create_gra
         reads = read_names(d, names)
         ins = tuple(env[r] for r in reads)
         requires_grad = create_graph and is_float(d.dtype) and any(t.requires_grad for t in ins)
-        t = Tensor(None, d.shape, d.dtype, node=Node(Replayed(d, reads), ins), requires_grad=requires_grad)
+        t = Tensor(None, concrete(d.shape), d.dtype, node=Node(Replayed(d, reads), ins), requires_grad=requires_grad)
         owner = watched.get(d.name)
         if owner is not None:
             t = _fire(owner, t)

@@ -9,8 +9,6 @@ realized and read as the integer positions of its ``True`` entries.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,6 +18,7 @@ from ..core.indexing import Index, Scatter, Where, keyed_shape
 from ..core.ops import broadcast_shapes
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
+from .batch import depends_on_batch
 from .dims import normalize_dim
 
 if TYPE_CHECKING:
@@ -31,41 +30,8 @@ FUNCTIONS = ("index_select", "masked_select", "masked_fill", "index_fill", "inde
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ()
 
-_shapes = threading.local()
-
-
-@contextlib.contextmanager
-def fixed_shapes(*data: Tensor):
-    """Within it (tracing a compiled step over the batch tensors ``data``, whose shapes are fixed once), a mask
-    computed from the batch is an error: its number of ``True`` entries would be the first batch's."""
-    outer = getattr(_shapes, "data", None)
-    _shapes.data = {id(t) for t in data}
-    try:
-        yield
-    finally:
-        _shapes.data = outer
-
-
-def is_batch_data(t: Tensor) -> bool:
-    """Whether ``t`` is one of the batch tensors of the compiled step being traced (its values change per step)."""
-    return id(t) in (getattr(_shapes, "data", None) or ())
-
-
-def _depends_on(t: Tensor, ids: set[int]) -> bool:
-    stack, seen = [t], set()
-    while stack:
-        u = stack.pop()
-        if id(u) in ids:
-            return True
-        if u.node is not None and id(u) not in seen:
-            seen.add(id(u))
-            stack.extend(u.node.inputs)
-    return False
-
-
 def _mask_positions(mask: Tensor) -> list[np.ndarray]:
-    data = getattr(_shapes, "data", None)
-    if data and mask.node is not None and _depends_on(mask, data):
+    if depends_on_batch(mask):
         raise ShapeError("a boolean mask computed from the batch gives a data-dependent shape, which a compiled "
                          "step cannot have; use masked_fill or multiply by the mask instead")
     return list(np.nonzero(mask.numpy()))

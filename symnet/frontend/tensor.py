@@ -20,6 +20,7 @@ from ..errors import DTypeError, GradError, ShapeError
 from ..pipeline import forward_program
 from . import autograd
 from .autograd import is_grad_enabled
+from .batch import depends_on_batch
 from .dims import normalize_dim
 from .indexing import IndexingMethods, index_put
 from .inplace import InplaceMethods
@@ -226,6 +227,12 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
 
     # ---------------------------------------------------------------- autograd
     def detach(self) -> Tensor:
+        """The value outside the graph; in a compiled step's trace, a tensor computed from the batch stays in the
+        program (its gradient stopped), since its value changes every step."""
+        if self.node is not None and depends_on_batch(self):
+            stopped = self._map("stop_gradient")
+            stopped.requires_grad = False
+            return stopped
         return self.data
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:

@@ -17,7 +17,7 @@ import numpy as np
 from ..core import dtypes
 from ..errors import DTypeError, IndexRangeError, NotSupportedError, ShapeError
 from ..frontend import creation
-from ..frontend.indexing import is_batch_data
+from ..frontend.batch import is_batch_data
 from ..frontend.shaping import one_hot  # noqa: F401 - torch.nn.functional.one_hot
 from ..frontend.tensor import Tensor
 from .batchnorm import batch_norm  # noqa: F401 - torch.nn.functional's normalization

@@ -21,7 +21,7 @@ from ..core.dtypes import float64, int64
 from ..core.ir import BATCH, Graph, Input, Repeat
 from ..data import DataLoader, SequentialSampler
 from ..errors import DTypeError, IndexRangeError, NotSupportedError, ShapeError
-from ..frontend.indexing import fixed_shapes
+from ..frontend.batch import batch_trace, symbolic_specs
 from ..frontend.tensor import Tensor
 from ..frontend.trace import trace
 from ..nn.dropout import RandomKey
@@ -31,6 +31,7 @@ from ..pipeline import Program
 from ..printing import Formulas
 from .clipping import Clipping
 from .history import History, LossHistory
+from .objective import Objective
 from .progress import Watch
 from .schedule import epochs_schedule
 
@@ -116,15 +117,20 @@ class CompiledStep:
         X = Tensor(x.numpy(), x.shape, x.dtype, name="X")
         Y = None if y is None else Tensor(y.numpy(), y.shape, y.dtype, name="Y")
         self.model.name_parameters()
-        with buffer_updates() as updates, fixed_shapes(X, *([Y] if Y is not None else [])):
-            out = self.model(X)
-            loss = out if Y is None else self.loss_fn(out, Y)
-        updates = list({id(b): (b, new) for b, new in updates}.values())  # a buffer updated twice: the last
-        roots = [loss, *(new for _, new in updates)]
-        traced = trace(roots)
+        with buffer_updates() as updates, batch_trace(X, *([Y] if Y is not None else [])):
+            if Y is None:
+                loss = self.model(X)
+            elif isinstance(self.loss_fn, Objective):
+                if X.dtype.kind == "f":
+                    X.requires_grad_()
+                loss = self.loss_fn(self.model, X, Y)
+            else:
+                loss = self.loss_fn(self.model(X), Y)
+            updates = list({id(b): (b, new) for b, new in updates}.values())  # a buffer updated twice: the last
+            roots = [loss, *(new for _, new in updates)]
+            traced = trace(roots)
+            specs = symbolic_specs(traced)
         batch = {id(X), id(Y)}
-        specs = tuple(s._replace(shape=(BATCH, *s.shape[1:])) if id(t) in batch and s.shape else s
-                      for s, t in zip(traced.specs, traced.tensors, strict=True))
         prog = pipeline.lower(specs, tuple(traced.position(r) for r in roots))
         keep = frozenset(p.name for _, p in self.named) | {"X", "Y"}
         by_name = {t.name: t for t in prog.graph.inputs}
@@ -463,13 +469,21 @@ class CompiledStep:
         """Mean loss over a loader (weighted by batch size), without updating anything."""
         total, count = 0.0, 0
         for x, y in loader:
-            out = self.predict(x)
-            n = out.shape[0] if out.shape else 1
-            total += float(self.loss_fn(out, self._batch(y, "y")).item()) * n
+            x, y = self._batch(x, "x"), self._batch(y, "y")
+            n = x.shape[0] if x.shape else 1
+            total += self._loss_of(x, y) * n
             count += n
         if not count:
             raise ShapeError("evaluate: the loader is empty")
         return total / count
+
+    def _loss_of(self, x: Tensor, y: Tensor) -> float:
+        """The loss on a batch without updating anything: the compiled prediction and the loss, or an objective
+        (which reads the model itself) run eagerly."""
+        if not isinstance(self.loss_fn, Objective):
+            return float(self.loss_fn(self.predict(x), y).item())
+        x = Tensor(x.numpy(), x.shape, x.dtype, requires_grad=x.dtype.kind == "f")
+        return float(self.loss_fn(self.model, x, y).item())
 
     def accuracy(self, loader: Iterable) -> float:
         """The fraction of samples whose largest output is their label, over a loader of (x, labels) batches or

@@ -10,7 +10,7 @@ import pytest
 
 import symnet as sn
 import symnet.nn.functional as F
-from codegen import cache, compile_graph
+from codegen import cache, compile_graph, runtime
 from symnet import trace
 from symnet.core.ir import BATCH
 from symnet.pipeline import gradient_program
@@ -144,3 +144,40 @@ def test_symnet_show_environment_variable_logs_stages(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "symnet.pipeline: loops of" in out.stderr and "acc += exp(A[i])" in out.stderr
     assert "define" in out.stderr
+
+
+def test_pack_shares_memory_only_between_buffers_whose_spans_do_not_meet():
+    spans = [(0, 1), (1, 2), (2, 3), (3, 3), (0, 3)]
+    nbytes = [100, 64, 64, 200, 8]
+    total, offsets = runtime.pack(nbytes, spans)
+    for a in range(len(spans)):
+        for b in range(a + 1, len(spans)):
+            meet = spans[a][0] <= spans[b][1] and spans[b][0] <= spans[a][1]
+            apart = offsets[a] + nbytes[a] <= offsets[b] or offsets[b] + nbytes[b] <= offsets[a]
+            assert apart or not meet, (a, b)
+    assert all(o % 64 == 0 for o in offsets)
+    assert total < sum(-(-n // 64) * 64 for n in nbytes)  # (0, 1) and (2, 3) share
+
+
+def test_outputs_of_one_call_survive_the_next_and_the_workspace_is_reused(compiled):
+    """The intermediate values live in a workspace kept between calls; what a call returns is the caller's."""
+    first = compiled(good_inputs(4))
+    kept = {k: v.copy() for k, v in first.items()}
+    other = good_inputs(4)
+    other["W"] = np.full((3, 3), -0.3, np.float32)
+    second = compiled(other)
+    for name in kept:
+        np.testing.assert_array_equal(first[name], kept[name])
+        assert not np.shares_memory(first[name], second[name])
+    block = compiled._workspaces.block
+    compiled(good_inputs(4))
+    assert compiled._workspaces.block is block
+    assert not any(np.shares_memory(block, v) for v in second.values())
+
+
+def test_a_larger_batch_grows_the_workspace_and_gives_the_same_numbers(compiled):
+    small = compiled(good_inputs(4))
+    compiled(good_inputs(4096))
+    again = compiled(good_inputs(4))
+    for name in small:
+        np.testing.assert_array_equal(small[name], again[name])

@@ -1,0 +1,122 @@
+"""``@sn.objective``: losses that differentiate the model with respect to its inputs, compiled into one native
+step (physics-informed residuals, gradient penalties), equal to the same objective run eagerly."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+import symnet as sn
+
+
+def mlp(seed: int = 0, dtype=sn.float64):
+    sn.manual_seed(seed)
+    return sn.nn.Sequential(sn.nn.Linear(2, 8), sn.nn.Tanh(), sn.nn.Linear(8, 8), sn.nn.Tanh(),
+                            sn.nn.Linear(8, 1)).to(dtype)
+
+
+def laplacian(u, x):
+    """Σ_i ∂²u/∂x_i², the batched sum trick: the gradient of the summed output, twice."""
+    (g,) = sn.autograd.grad(u.sum(), x, create_graph=True)
+    lap = 0
+    for i in range(x.shape[1]):
+        (h,) = sn.autograd.grad(g[:, i].sum(), x, create_graph=True)
+        lap = lap + h[:, i]
+    return lap
+
+
+@sn.objective
+def poisson(model, x, y):
+    """Interior rows (y[:, 1] = 0): Δu + f = 0 with f = y[:, 0]; boundary rows (y[:, 1] = 1): u = 0."""
+    u = model(x)
+    f, boundary = y[:, 0], y[:, 1]
+    return ((1 - boundary) * (laplacian(u, x) + f) ** 2 + boundary * u[:, 0] ** 2).mean()
+
+
+def poisson_data(n: int, seed: int = 0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 2)).astype(dtype)
+    y = np.zeros((n, 2), dtype)
+    y[:, 0] = 2 * np.pi**2 * np.sin(np.pi * x[:, 0]) * np.sin(np.pi * x[:, 1])
+    y[n * 3 // 4:, 1] = 1
+    return x, y
+
+
+def eager_adam(model, objective, batches, lr=1e-2):
+    return eager(model, objective, batches, sn.optim.Adam(model.parameters(), lr=lr))
+
+
+def eager(model, objective, batches, optimizer):
+    """The objective trained eagerly: forward, backward, step, batch by batch; the losses."""
+    losses = []
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss = objective(model, sn.tensor(x, requires_grad=True), sn.tensor(y))
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+def test_compiled_objective_equals_eager_over_batches_of_every_size():
+    """Batches of 64, 64 and 17 rows (the batch dimension is symbolic, derivatives included): losses and final
+    parameters equal the eager run of the same objective."""
+    x, y = poisson_data(145)
+    batches = [(x[:64], y[:64]), (x[64:128], y[64:128]), (x[128:], y[128:])] * 3
+    model = mlp()
+    twin = copy.deepcopy(model)
+    step = sn.compile(model, poisson, sn.optim.Adam(model.parameters(), lr=1e-2))
+    compiled = [step.step(bx, by) for bx, by in batches]
+    np.testing.assert_allclose(compiled, eager_adam(twin, poisson, batches), rtol=1e-12)
+    for p, q in zip(model.parameters(), twin.parameters(), strict=True):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-11, atol=1e-14)
+
+
+def test_fit_and_evaluate_run_an_objective():
+    x, y = poisson_data(96)
+    model = mlp()
+    step = sn.compile(model, poisson, sn.optim.Adam(model.parameters(), lr=1e-2))
+    before = step.evaluate([(x, y)])
+    history = step.fit(sn.data.DataLoader(sn.data.TensorDataset(sn.tensor(x), sn.tensor(y)), batch_size=32),
+                       epochs=20, progress=False)
+    assert len(history) == 60
+    after = step.evaluate([(x, y)])
+    assert after < before
+    assert after == pytest.approx(poisson(model, sn.tensor(x, requires_grad=True), sn.tensor(y)).item(), rel=1e-12)
+
+
+def test_a_derivative_without_create_graph_is_computed_per_batch_not_baked():
+    """Inside the trace a detached derivative (no create_graph) or a detach() still follows each step's batch:
+    its value is never the first batch's constant."""
+    @sn.objective
+    def weighted(model, x, y):
+        u = model(x)
+        (g,) = sn.autograd.grad(u.sum(), x)            # no graph: a weight, not trained through
+        w = (g ** 2).sum(1, keepdim=True)
+        return (w * (u - y[:, :1]) ** 2).mean() + (u.detach() * u).mean()
+
+    x, y = poisson_data(64)
+    batches = [(x[:32], y[:32]), (x[32:], y[32:])] * 2
+    model = mlp(1)
+    twin = copy.deepcopy(model)
+    step = sn.compile(model, weighted, sn.optim.SGD(model.parameters(), lr=0.1))
+    compiled = [step.step(bx, by) for bx, by in batches]
+    np.testing.assert_allclose(compiled, eager(twin, weighted, batches, sn.optim.SGD(twin.parameters(), lr=0.1)),
+                               rtol=1e-12)
+
+
+def test_float32_objective():
+    x, y = poisson_data(64, dtype=np.float32)
+    model = mlp(dtype=sn.float32)
+    twin = copy.deepcopy(model)
+    step = sn.compile(model, poisson, sn.optim.Adam(model.parameters(), lr=1e-2))
+    compiled = [step.step(x, y) for _ in range(5)]
+    np.testing.assert_allclose(compiled, eager_adam(twin, poisson, [(x, y)] * 5), rtol=1e-4)
+    assert all(p.dtype == sn.float32 for p in model.parameters())
+
+
+def test_objective_refuses_what_is_not_a_function():
+    with pytest.raises(TypeError, match="objective"):
+        sn.objective(3)
