@@ -238,6 +238,8 @@ def _implicit_gemm(d: Def, a, b, scale, guards, names, rows_of_one: bool) -> tup
     outer = [s for s in d.symbols if s not in (*i, *j, *k)]
     if not (i and j and k) or any(extents[s] < 1 for s in (*i, *j, *k)):
         return None
+    if any(s not in in_a or s not in in_b for s in k):  # an operand constant along a summed index: not a GEMM
+        return None
     m, n, depth = (math.prod(extents[s] for s in g) for g in (i, j, k))
     if min(n, depth) < 2:  # one row is fine: a convolution's input gradient with one input channel
         return None

@@ -88,3 +88,13 @@ def training_figure(plt, losses, epoch_losses, accuracies: dict[str, list[float]
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def tanh_mlp(hidden: int = 32, seed: int = 0, dtype=None, inputs: int = 2):
+    """inputs → hidden → hidden → 1 with tanh (a physics-informed network's usual shape), float64 by default,
+    PyTorch's default initialisation under ``seed``."""
+    import symnet as sn
+
+    sn.manual_seed(seed)
+    return sn.nn.Sequential(sn.nn.Linear(inputs, hidden), sn.nn.Tanh(), sn.nn.Linear(hidden, hidden), sn.nn.Tanh(),
+                            sn.nn.Linear(hidden, 1)).to(dtype or sn.float64)

@@ -66,7 +66,7 @@ def demo() -> int:
 
 
 EXAMPLES = ("autograd_basics", "activations", "losses", "linear_regression", "sin_polyfit", "optimizers",
-            "mlp_classifier", "lenet")
+            "mlp_classifier", "lenet", "pinn_poisson", "pinn_heat", "gradient_penalty")
 
 
 def examples_folder() -> Path:

@@ -1,4 +1,4 @@
-"""``check_grads``: symbolic first and second derivatives against central finite differences in float64."""
+"""``check_grads``: symbolic derivatives of any order against central finite differences in float64."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 
 from .core.dtypes import float64, is_float
 from .errors import DTypeError
+from .frontend import autograd
 from .frontend.tensor import Tensor
 from .pipeline import gradient_program, hvp_program
 from .printing import locate_leaves
@@ -48,8 +49,11 @@ def check_grads(fn: Callable[..., Tensor], inputs: Sequence, order: int = 2, eps
     """Compare symbolic derivatives of ``fn`` at ``inputs`` with central finite differences (float64).
 
     A non-scalar output is reduced with fixed random weights. ``order=2`` also checks Hessian-vector products
-    along a random direction. The tolerance is ``atol + rtol·|numeric|`` plus the resolution limit of central
-    differences, ``8·ε·|f|/eps``. Raises ``GradcheckError`` naming the worst entry; returns the reports.
+    along a random direction v; each higher order m checks ``G_m = ∇(v·G_{m−1})`` (derived through
+    ``autograd.grad(create_graph=True)``, with ``G_1 = ∇f``) against the difference of ``G_{m−1}`` along v,
+    with tolerances a hundred times wider per order. The tolerance is ``atol + rtol·|numeric|`` plus the
+    resolution limit of central differences, ``8·ε·|f|/eps``. Raises ``GradcheckError`` naming the worst
+    entry; returns the reports.
 
     >>> import symnet as sn
     >>> reports = sn.check_grads(lambda x: (x * x).sigmoid(), [sn.tensor([0.5, -1.0])])
@@ -116,9 +120,29 @@ def check_grads(fn: Callable[..., Tensor], inputs: Sequence, order: int = 2, eps
         numeric_hv = [(p - m) / (2 * eps) for p, m in zip(plus, minus, strict=True)]
         scale = max(max((float(np.abs(g).max(initial=0)) for g in symbolic), default=0.0), 1.0)
         reports.append(_compare(2, hv, numeric_hv, rtol * 100, atol * 100 + 8 * np.finfo(np.float64).eps * scale / eps))
+        for m in range(3, order + 1):
+            step = [eps * d for d in direction]
+            plus = _nested(f, xs, [b + h for b, h in zip(base, step, strict=True)], direction, m - 1)
+            minus = _nested(f, xs, [b - h for b, h in zip(base, step, strict=True)], direction, m - 1)
+            numeric_m = [(p - q) / (2 * eps) for p, q in zip(plus, minus, strict=True)]
+            scale = max(max((float(np.abs(g).max(initial=0)) for g in plus), default=0.0), 1.0)
+            reports.append(_compare(m, _nested(f, xs, base, direction, m), numeric_m, rtol * 100 ** (m - 1),
+                                    atol * 100 ** (m - 1) + 8 * np.finfo(np.float64).eps * scale / eps))
     for x, v in zip(xs, base, strict=True):
         x.set_(v)
     return reports
+
+
+def _nested(f, xs: list[Tensor], values, direction, m: int) -> list[np.ndarray]:
+    """``G_m`` at ``values``: ``G_1 = ∇f``, ``G_k = ∇(v·G_{k−1})`` along ``direction`` v, each gradient a tensor
+    with a graph so the next can differentiate it."""
+    for x, v in zip(xs, values, strict=True):
+        x.set_(v)
+    grads = autograd.grad(f(*xs), xs, create_graph=m > 1, materialize_grads=True, allow_unused=True)
+    for k in range(1, m):
+        along = sum((g * Tensor(d, d.shape, float64)).sum() for g, d in zip(grads, direction, strict=True))
+        grads = autograd.grad(along, xs, create_graph=k < m - 1, materialize_grads=True, allow_unused=True)
+    return [g.numpy() for g in grads]
 
 
 def _compare(order: int, symbolic, numeric, rtol: float, atol: float) -> GradcheckReport:

@@ -413,6 +413,37 @@ def jvp_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], wrt: tuple[int,
     return _PROGRAMS.get_or_build(("jvp", specs, outputs, wrt), build)
 
 
+def taylor_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], wrt: tuple[int, ...], order: int,
+                 shapes: tuple[tuple, ...]) -> Derived:
+    """lower → Taylor mode (``autodiff.taylor``): the derivatives of order 1…order of several outputs along
+    directions of any traced tensors (``seeds`` name the direction inputs, of ``shapes``: each broadcasts to its
+    tensor's shape); outputs are, per traced output, its k-th derivative ``k!·T_k`` for k = 1…order (zeros where
+    it does not depend on the directions)."""
+    def build():
+        prog = lower(specs, outputs)
+        graph, names = prog.graph, prog.names
+        fresh = _namer(set(graph.tensors()))
+        table = graph.tensors()
+        directions = [Input(fresh(f"direction{k}"), shape, table[names[w]].dtype)
+                      for k, (w, shape) in enumerate(zip(wrt, shapes, strict=True))]
+        derived, of = autodiff.taylor(graph, [names[w] for w in wrt], directions, order)
+        table = derived.tensors()
+        made, results = [], []
+        for o in outputs:
+            t = table[names[o]]
+            for k, name in enumerate(of.get(names[o], [None] * order), start=1):
+                syms = fresh_indices(t.shape)
+                body = sp.Integer(0) if name is None else sp.factorial(k) * access(name, syms)
+                made.append(Def(fresh(f"d{k}{t.name}"), t.shape, t.dtype, tuple(zip(syms, t.shape, strict=True)),
+                                syms, body, label=f"derivative {k} of {t.name}"))
+                results.append(made[-1].name)
+        derived = extend(derived, [], made, results)
+        return Derived(derived, names, prog.leaves, [v.name for v in directions], {},
+                       [names[o] in of for o in outputs])
+
+    return _PROGRAMS.get_or_build(("taylor", specs, outputs, wrt, order, shapes), build)
+
+
 def vmap_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], mapped: tuple[int, ...], size: int) -> Derived:
     """lower → batch: the traced per-sample structure with the ``mapped`` leaves given a leading dimension of
     ``size``, each definition that depends on them re-indexed over it (renamed, so a replay tells them from the

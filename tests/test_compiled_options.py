@@ -245,3 +245,37 @@ def test_drop_last_with_fewer_samples_than_a_batch_trains_nothing():
     assert step.fit(loader, epochs=2) == []
     for a, b in zip(before, model.parameters(), strict=True):
         np.testing.assert_array_equal(a, b.numpy())
+
+
+@pytest.mark.parametrize("sizes", [(5, 5, 3), (13,)])
+def test_a_list_of_batches_runs_natively_and_equals_the_step_loop(sizes, monkeypatch):
+    """``fit([(x1, y1), (x2, y2), ...])`` with batches of one size (the last shorter) is one native call whose
+    numbers equal ``step()`` batch by batch; batches of mixed sizes still train, a call per batch."""
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((13, 3)), rng.standard_normal((13, 2))
+    cuts = np.cumsum((0, *sizes))
+    batches = [(x[a:b], y[a:b]) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+    results = []
+    for native in (True, False):
+        model, _, _ = problem()
+        step = sn.compile(model, sn.nn.MSELoss(), sn.optim.Adam(model.parameters(), lr=0.05))
+        if native:
+            calls = []
+            step.step(*batches[0])
+            monkeypatch.setattr(step, "step", None)  # fit must not fall back to a call per batch
+            original = type(step._step).repeat
+            monkeypatch.setattr(type(step._step), "repeat", lambda self, *a, calls=calls, original=original, **k:
+                                calls.append(1) or original(self, *a, **k))
+            losses = list(step.fit(batches, epochs=2, progress=False))
+            monkeypatch.undo()
+            assert calls == [1]
+        else:
+            step.step(*batches[0])
+            losses = [step.step(xb, yb) for _ in range(2) for xb, yb in batches]
+        results.append((losses, [p.numpy().copy() for p in model.parameters()]))
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+    for a, b in zip(results[0][1], results[1][1], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    model, _, _ = problem()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.Adam(model.parameters(), lr=0.05))
+    assert len(step.fit([(x[:3], y[:3]), (x[3:], y[3:])], epochs=1, progress=False)) == 2

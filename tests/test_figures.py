@@ -23,6 +23,9 @@ CASES = {
     "optimizers": (("--epochs", "1"), ["optimizers"]),
     "mlp_classifier": (("--epochs", "2"), ["mlp_curves", "mlp_confusion", "mlp_misclassified"]),
     "lenet": (("--epochs", "1", "--no-shift"), ["lenet_filters", "lenet_feature_maps", "lenet_curves"]),
+    "pinn_poisson": (("--iterations", "20"), ["pinn_poisson"]),
+    "pinn_heat": (("--epochs", "20", "--lbfgs", "10"), ["pinn_heat"]),
+    "gradient_penalty": (("--epochs", "2"), ["gradient_penalty"]),
 }
 #: figures whose per-step curves are noisy: drawn faint, with a smoothed curve over them
 NOISY = {"optimizers", "mlp_curves", "lenet_curves"}

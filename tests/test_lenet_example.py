@@ -38,10 +38,10 @@ def test_lenet_on_digits_reaches_98_percent(tmp_path, capsys):
     assert re.search(r"^epoch 20  loss [\d.]+  train acc [\d.]+  test acc 0\.9[89]\d\d", out, re.MULTILINE)
     formulas = result["formulas"]
     assert formulas in out
-    assert "conv1[b, i, j, k] = Σ_n,l,m W0[i, n, l, m]·pad1[b, n, j + l, k + m]" in formulas
+    assert "conv1[b, i, j, k] = Σ_l,m W0[i, 0, l, m]·pad1[b, 0, j + l, k + m]" in formulas  # one input channel
     assert "conv2[b, i, j, k] = Σ_n,l,m W3[i, n, l, m]·pad2[b, n, j + l, k + m]" in formulas
     assert "δW3[i, n, l, m] = Σ_b,j,k pad2[b, n, j + l, k + m]·δconv2[b, i, j, k]" in formulas
-    assert "δW0[i, n, l, m] = Σ_b,j,k pad1[b, n, j + l, k + m]·δconv1[b, i, j, k]" in formulas
+    assert "δW0[i, 0, l, m] = Σ_b,j,k pad1[b, 0, j + l, k + m]·δconv1[b, i, j, k]" in formulas
     assert flipped_kernel_gradient(formulas, "δpad2", "W3", "δconv2")
     assert not flipped_kernel_gradient(formulas, "δpad1", "W0", "δconv1")   # the images need no gradient
     assert "max_pool2_argmax" in formulas and "SGD" in formulas

@@ -20,6 +20,7 @@ import pytest
 import symnet as sn
 import symnet.nn.functional as F
 from tests.fixtures.make_loss_fixtures import CASES, DTYPES, call
+from tests.recomputed import assert_recomputed
 
 STORED = np.load(Path(__file__).parent / "fixtures" / "losses_all.npz")
 DEEP = os.environ.get("SYMNET_DEEP") == "1"
@@ -406,4 +407,4 @@ def test_fixtures_are_what_pytorch_computes_now():
     live = make_loss_fixtures.record(names)
     assert sorted(live) == sorted(k for k in STORED.files if k.split("/")[0] in names)
     for key, value in live.items():
-        np.testing.assert_array_equal(value, STORED[key], err_msg=key)
+        assert_recomputed(STORED[key], value, key)

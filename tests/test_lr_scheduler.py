@@ -25,6 +25,7 @@ from tests.fixtures.make_scheduler_fixtures import (
     run,
     warmup,
 )
+from tests.recomputed import assert_recomputed
 
 FIXTURES = np.load(Path(__file__).parent / "fixtures" / "schedulers_all.npz")
 RTOL = 1e-12  # the same float64 operations in the same order as PyTorch: equal to rounding
@@ -309,4 +310,4 @@ def test_fixtures_are_what_pytorch_computes():
     fresh = {**make.schedules(), **make.errors(), **make.clipping()}
     assert sorted(fresh) == sorted(FIXTURES.files)
     for key, value in fresh.items():
-        np.testing.assert_array_equal(FIXTURES[key], value, err_msg=key)
+        assert_recomputed(FIXTURES[key], value, key)

@@ -120,3 +120,10 @@ def test_float32_objective():
 def test_objective_refuses_what_is_not_a_function():
     with pytest.raises(TypeError, match="objective"):
         sn.objective(3)
+
+
+def test_a_loss_reading_no_parameter_is_a_clear_error():
+    model = mlp()
+    step = sn.compile(model, sn.objective(lambda m, x, y: (x ** 2).sum()), sn.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(sn.GradError, match="reads none of the parameters"):
+        step.step(*poisson_data(8))

@@ -29,6 +29,7 @@ from tests.fixtures.make_optim_fixtures import (
     edge_start,
     signature,
 )
+from tests.recomputed import assert_recomputed
 
 FIXTURES = np.load(Path(__file__).parent / "fixtures" / "optim_all.npz")
 TOLERANCE = {"float64": 1e-9, "float32": 1e-4}
@@ -354,4 +355,4 @@ def test_fixtures_are_what_pytorch_computes_now():
                         edges=("NAdam", "Rprop"))
     assert len(live) > 100
     for key, value in live.items():
-        np.testing.assert_array_equal(FIXTURES[key], value, err_msg=key)
+        assert_recomputed(FIXTURES[key], value, key)

@@ -9,6 +9,7 @@ import pytest
 
 import symnet as sn
 from tests.fixtures.configs import LOSSES, OPTIMIZERS, SCHEDULES, SIZES
+from tests.recomputed import assert_recomputed
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TRAJECTORIES = np.load(FIXTURES / "optim_trajectories.npz")
@@ -83,15 +84,15 @@ def test_fixtures_are_what_pytorch_computes_now():
 
     live = make_torch_fixtures.loss_values()
     for key, value in live.items():
-        np.testing.assert_allclose(LOSS_VALUES[key], value, rtol=1e-12)
+        assert_recomputed(LOSS_VALUES[key], value, key)
     live = make_torch_fixtures.optimizer_trajectories()
     for key in ("adam/float64/losses", "sgd_momentum/float32/losses", "rmsprop_centered/float64/2.weight"):
-        np.testing.assert_allclose(TRAJECTORIES[key], live[key], rtol=1e-12)
+        assert_recomputed(TRAJECTORIES[key], live[key], key)
     for name, make in (("activations.npz", make_torch_fixtures.activation_values),
                        ("edges.npz", make_torch_fixtures.edge_values)):
         stored = np.load(FIXTURES / name)
         for key, value in make().items():
-            np.testing.assert_array_equal(stored[key], value)
+            assert_recomputed(stored[key], value, key)
     assert json.loads((FIXTURES / "promotion.json").read_text()) == make_torch_fixtures.promotion_table()
 
 

@@ -285,7 +285,7 @@ def _reads(expr_text, name):
 def test_input_gradient_prints_as_correlation_with_the_flipped_kernel():
     """δX[i, p, q, r] = Σ W[j, p, m, n]·G[i, j, q − m, r − n]: the output gradient read at output index minus
     kernel index, the kernel indices being W's own."""
-    prog, loss, x, w = conv_program(stride=1, dilation=1, padding=0)
+    prog, loss, x, w = conv_program(stride=1, dilation=1, padding=0, shape=(2, 2, 7, 7))  # a batch of 1 reads G[0]
     text = str(sn.formulas(loss, [x, w]))
     line = _line(text, "δX")
     left = tuple(sp.sympify(s) for s in line[len("δX["):line.index("]")].split(","))

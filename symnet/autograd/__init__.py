@@ -1,12 +1,43 @@
 """``symnet.autograd``, as ``torch.autograd``: ``grad`` and ``backward``, gradient mode, ``functional`` (Jacobians,
 Hessians and their products) and ``Variable``, PyTorch's deprecated alias of a tensor that requires grad (kept
-because tutorials still use it)."""
+because tutorials still use it); and symnet's own ``derivatives``: higher derivatives along a direction in Taylor
+mode (what a PDE residual reads: ∂²u/∂x², without the full Hessian or a doubling per nested ``grad``)."""
 
 from __future__ import annotations
 
-from ..frontend.autograd import backward, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from collections.abc import Sequence
+
+from ..frontend.autograd import (
+    backward,
+    directional_derivatives,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from ..frontend.tensor import Tensor
 from . import functional
+
+
+def derivatives(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+                directions: Tensor | Sequence[Tensor], order: int = 1, create_graph: bool = False):
+    """The derivatives of order 1…``order`` of ``outputs`` along ``directions`` (one per input, of its shape):
+    ``dᵏ/dtᵏ outputs(inputs + t·directions)`` at t = 0, in Taylor mode. For one output tensor a tuple of
+    ``order`` tensors, for a sequence a list of such tuples. For a batch of points ``x`` (rows independent), the
+    direction ``e_i`` on every row gives ∂ᵏu/∂x_iᵏ per point; a Laplacian is the sum over i of the second ones.
+
+    >>> x = sn.tensor([[0.5, 1.0]], requires_grad=True)                          # doctest: +SKIP
+    >>> du, d2u = sn.autograd.derivatives(model(x), x, sn.tensor([[1.0, 0.0]]), order=2, create_graph=True)
+    """
+    single = isinstance(outputs, Tensor)
+    outs = [outputs] if single else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    dirs = [directions] if isinstance(directions, Tensor) else list(directions)
+    if len(dirs) != len(ins):
+        raise ValueError(f"derivatives: {len(ins)} inputs but {len(dirs)} directions")
+    result = [tuple(r) for r in directional_derivatives(outs, ins, dirs, order, create_graph)]
+    return result[0] if single else result
 
 
 def Variable(data: Tensor, requires_grad: bool = False, volatile: bool = False) -> Tensor:  # noqa: N802 - torch's name
@@ -15,5 +46,5 @@ def Variable(data: Tensor, requires_grad: bool = False, volatile: bool = False) 
     return leaf.requires_grad_(requires_grad) if requires_grad else leaf
 
 
-__all__ = ["Variable", "backward", "enable_grad", "functional", "grad", "is_grad_enabled", "no_grad",
+__all__ = ["Variable", "backward", "derivatives", "enable_grad", "functional", "grad", "is_grad_enabled", "no_grad",
            "set_grad_enabled"]

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-from ..errors import GradError
+from ..errors import GradError, NotSupportedError
 from . import functions as F
 from .affine import gather_form
 from .dtypes import int64, is_float
@@ -301,4 +301,79 @@ def tangent(graph: Graph, wrt: Sequence[str], tangents: Sequence[str]) -> tuple[
         defs.append(Def(name, d.shape, d.dtype, d.domain, d.out, body, "assign" if d.combine == "assign" else "sum",
                         label=f"tangent of {d.name}"))
         of[d.name] = name
+    return Graph(inputs, [*graph.defs, *defs], list(graph.outputs)), of
+
+
+def coefficients(body: sp.Expr, series: dict[sp.Expr, list[sp.Expr]], order: int) -> list[sp.Expr]:
+    """The Taylor coefficients 1…order of ``body`` when each read ``a`` in ``series`` moves as ``a + Σ_j c_j·εʲ``
+    (``series[a]`` holds c_1…c_order): ``(1/k!)·dᵏ/dεᵏ body`` at ε = 0, each derivative from the previous one."""
+    eps = sp.Dummy("eps", real=True)
+    reads = {a: sp.Dummy("x", real=True) for a in [*body.atoms(sp.Indexed), *series]}
+    moved = body.xreplace({a: x + sum((c * eps ** (j + 1) for j, c in enumerate(series[a])), sp.Integer(0))
+                           if a in series else x for a, x in reads.items()})
+    back = {x: a for a, x in reads.items()}
+    result, derivative = [], moved
+    for k in range(1, order + 1):
+        derivative = sp.diff(derivative, eps)
+        term = derivative.subs(eps, 0)
+        if term.has(sp.DiracDelta):
+            term = term.replace(sp.DiracDelta, lambda *args: sp.Integer(0))
+        result.append(_fold_guards(term.xreplace(back)) / sp.factorial(k))
+    return result
+
+
+def taylor(graph: Graph, wrt: Sequence[str], directions: Sequence[Input], order: int
+           ) -> tuple[Graph, dict[str, list[str | None]]]:
+    """Taylor mode: new inputs ``directions`` (the first coefficients of ``wrt``, broadcast to their shapes;
+    their higher coefficients are 0) and,
+    for every definition that depends on them, its Taylor coefficients 1…order — each a definition of the same
+    domain reading the coefficients of its reads (``coefficients``; an element function's own value is read
+    from its result, as reverse mode's ``saved``). The k-th derivative along the directions is k!·T_k: the
+    program grows with the order, not exponentially as nested reverse or forward passes do. Returns the graph
+    and, per differentiated tensor, the names of its coefficients (None where one is 0)."""
+    table = graph.tensors()
+    adj = _Adjoints(graph)
+    adj.taken.update(v.name for v in directions)
+    inputs = [*graph.inputs, *directions]
+    of: dict[str, list[str | None]] = {}
+    defs: list[Def] = []
+    for w, v in zip(wrt, directions, strict=True):
+        target = table[w]
+        first = v.name
+        if tuple(v.shape) != tuple(target.shape):  # a direction shared by every row: broadcast it
+            syms = fresh_indices(target.shape)
+            lead = len(target.shape) - len(v.shape)
+            index = tuple(0 if n == 1 and m != 1 else i
+                          for i, n, m in zip(syms[lead:], v.shape, target.shape[lead:], strict=True))
+            first = adj.fresh(f"{v.name}_rows")
+            defs.append(Def(first, target.shape, target.dtype, tuple(zip(syms, target.shape, strict=True)), syms,
+                            access(v.name, index), label=f"{v.name} broadcast"))
+        of[w] = [first] + [None] * (order - 1)
+    for d in graph.defs:
+        if d.name in of or not is_float(d.dtype) or d.combine == "argmax":
+            continue
+        series = {r.atom: [sp.Integer(0) if c is None else access(c, r.indices) for c in of[r.name]]
+                  for r in accesses(d.body, table) if r.name in of}
+        if not series:
+            continue
+        if d.combine == "prod" and order > 1:
+            raise NotSupportedError(f"Taylor mode: {d.name} is a product over an index; its derivatives of "
+                                    "order 2 and above are not derived")
+        terms = coefficients(d.body, series, order)
+        if d.is_elementwise:
+            terms = [t.xreplace({d.body: access(d.name, d.out)}) for t in terms]
+        weight = adj.weight(d)
+        defs += adj.defs
+        adj.defs.clear()
+        names: list[str | None] = []
+        for k, term in enumerate(terms, start=1):
+            if term == 0:
+                names.append(None)
+                continue
+            name = adj.fresh(f"t{k}{d.name}")
+            defs.append(Def(name, d.shape, d.dtype, d.domain, d.out, weight * term,
+                            "assign" if d.combine == "assign" else "sum", label=f"Taylor coefficient {k} of {d.name}"))
+            names.append(name)
+        if any(names):
+            of[d.name] = names
     return Graph(inputs, [*graph.defs, *defs], list(graph.outputs)), of

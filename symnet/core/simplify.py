@@ -1,8 +1,9 @@
 """Targeted, named rewrites of the IR — never a blanket ``sympy.simplify`` (minutes, and overflow-prone forms).
 
-Phases, in order: ``inline`` (fold copies, transposes, broadcasts and scalings into their readers, and fuse
-unnamed elementwise chains), ``stabilize`` (rewrite element bodies into numerically stable named functions),
-``dedupe`` (graph-level common-subexpression elimination) and ``prune`` (drop what no output needs).
+Phases, in order: ``collapse_deltas`` (a sum over an index pinned to one value is that term), ``inline`` (fold
+copies, transposes, broadcasts and scalings into their readers, and fuse unnamed elementwise chains),
+``stabilize`` (rewrite element bodies into numerically stable named functions), ``dedupe`` (graph-level
+common-subexpression elimination) and ``prune`` (drop what no output needs).
 Within a body, common subexpressions are shared when it is evaluated (``lambdify(cse=True)``).
 """
 
@@ -185,6 +186,47 @@ def inline(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
     return Graph(graph.inputs, result, list(graph.outputs))
 
 
+def _pinned(d: Def) -> tuple[sp.Symbol, sp.Expr, sp.Expr] | None:
+    """A reduced index r of extent 1, or one that a factor ``[r = c]`` of the body pins to one value c inside its
+    range (an integer, or an index of the same extent): (r, c, the body without that condition)."""
+    single = next((r for r in d.reduced if d.extents[r] == 1), None)
+    if single is not None:
+        return single, sp.Integer(0), d.body
+    factors = sp.Mul.make_args(d.body)
+    for k, f in enumerate(factors):
+        if not (isinstance(f, F.guarded) and f.args[1] == 0):
+            continue
+        value, _, *conditions = f.args
+        for n, c in enumerate(conditions):
+            if not isinstance(c, F.eq):
+                continue
+            for r, pin in (c.args, reversed(c.args)):
+                if r not in d.reduced or r in pin.free_symbols:
+                    continue
+                inside = pin.is_Integer and 0 <= pin and (d.extents[r] - pin).is_positive or \
+                    pin in d.extents and d.extents[pin] == d.extents[r]
+                if inside:
+                    rest = F.guarded(value, sp.Integer(0), *conditions[:n], *conditions[n + 1:])
+                    return r, pin, sp.Mul(*factors[:k], rest, *factors[k + 1:])
+    return None
+
+
+def collapse_deltas(d: Def) -> Def:
+    """``Σ_r [r = c]·f(r) → f(c)``: a sum over an index a guard pins to one value (the adjoint of a selection
+    such as ``x[:, 0]``), or over an index of extent 1, is that one term — no loop over r, and often a broadcast
+    the inliner folds away."""
+    if d.combine != "sum":
+        return d
+    while (found := _pinned(d)) is not None:
+        r, pin, body = found
+        domain = tuple((s, e) for s, e in d.domain if s != r)
+        d = replace(d, domain=domain, body=body.xreplace({r: pin}),
+                    combine="sum" if len(domain) > len({o for o in d.out if o in dict(domain)}) else "assign")
+        if d.combine != "sum":
+            break
+    return d
+
+
 def dedupe(graph: Graph) -> Graph:
     """Merge definitions that compute the same thing up to the names of their index symbols."""
     seen: dict[tuple, str] = {}
@@ -212,7 +254,9 @@ def _rename_reads(d: Def, old: str, new: str) -> Def:
 
 
 def simplify(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
-    """All phases: inline (fusing elementwise chains), stabilize, dedupe, prune. Names in ``keep`` stay."""
-    fused = inline(graph, keep)
+    """All phases: collapse pinned sums, inline (fusing elementwise chains), stabilize, dedupe, prune. Names in
+    ``keep`` stay."""
+    collapsed = Graph(graph.inputs, [collapse_deltas(d) for d in graph.defs], graph.outputs)
+    fused = inline(collapsed, keep)
     stable = Graph(fused.inputs, [d.with_body(stabilize(d.body)) for d in fused.defs], fused.outputs)
     return dedupe(stable).prune()

@@ -32,6 +32,7 @@ from ..pipeline import (
     gradient_program,
     jvp_graph,
     read_names,
+    taylor_graph,
     vjp_graph,
     vmap_graph,
 )
@@ -349,6 +350,35 @@ def jvp(outputs: Sequence[Tensor], inputs: Sequence[Tensor], tangents: Sequence[
     wrt = tuple(sorted(directions))
     der = jvp_graph(symbolic_specs(traced), tuple(_positions(traced, outputs)), wrt)
     return _realize(der, traced, [directions[p] for p in wrt], create_graph, create_graph, False, hooked=False)
+
+
+def directional_derivatives(outputs: Sequence[Tensor], inputs: Sequence[Tensor], directions: Sequence[Tensor],
+                            order: int, create_graph: bool = False) -> list[list[Tensor]]:
+    """Per output, its derivatives of order 1…``order`` along ``directions`` (one per input, of its shape): the
+    k-th derivative of ``output(inputs + t·directions)`` by t at 0, in Taylor mode (``autodiff.taylor``), so
+    the program grows with the order instead of doubling per nested ``grad``. With ``create_graph`` the results
+    are tensors with a graph (a training objective can read them)."""
+    if not (isinstance(order, int) and order >= 1):
+        raise ValueError(f"directional_derivatives: order must be a positive int, got {order!r}")
+    from .tensor import Tensor
+
+    outputs, inputs = list(outputs), list(inputs)
+    traced = trace(outputs)
+    at = _positions(traced, inputs)
+    seeds: dict[int, Tensor] = {}
+    for p, t, v in zip(at, inputs, directions, strict=True):
+        if not isinstance(v, Tensor) or len(v.shape) > len(t.shape) or any(
+                n not in (1, m) for n, m in zip(reversed(v.shape), reversed(t.shape), strict=False)):
+            raise ShapeError(f"directional_derivatives: a direction of shape {list(getattr(v, 'shape', ()))} does "
+                             f"not broadcast to its input's {list(t.shape)}")
+        if p is not None:
+            v = v if v.dtype == t.dtype else v.to(t.dtype)
+            seeds[p] = v if p not in seeds else (seeds[p] + v).expand(*t.shape)
+    wrt = tuple(sorted(seeds))
+    der = taylor_graph(symbolic_specs(traced), tuple(_positions(traced, outputs)), wrt, order,
+                       tuple(seeds[p].shape for p in wrt))
+    flat = _realize(der, traced, [seeds[p] for p in wrt], create_graph, create_graph, False, hooked=False)
+    return [flat[k * order:(k + 1) * order] for k in range(len(outputs))]
 
 
 def batched(outputs: Sequence[Tensor], samples: Sequence[Tensor], batches: Sequence[Tensor]) -> list[Tensor]:

@@ -20,7 +20,7 @@ from .. import backend, pipeline
 from ..core.dtypes import float64, int64
 from ..core.ir import BATCH, Graph, Input, Repeat
 from ..data import DataLoader, SequentialSampler
-from ..errors import DTypeError, IndexRangeError, NotSupportedError, ShapeError
+from ..errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError
 from ..frontend.batch import batch_trace, symbolic_specs
 from ..frontend.tensor import Tensor
 from ..frontend.trace import trace
@@ -81,6 +81,7 @@ class CompiledStep:
     def __init__(self, model: Module, loss_fn: Callable, optimizer: Optimizer, clipping: Clipping | None = None):
         self.model, self.loss_fn, self.optimizer, self.clipping = model, loss_fn, optimizer, clipping or Clipping()
         self.named = list(model.named_parameters())
+        self._modules = list(model.modules())  # fixed with the parameters: whose training flags pick the program
         owned = {id(p) for _, p in self.named}
         #: the parameter group of each optimized tensor, by id
         self._group = {id(q): k for k, group in enumerate(optimizer.param_groups) for q in group["params"]}
@@ -103,7 +104,7 @@ class CompiledStep:
 
     # ---------------------------------------------------------------- building
     def _mode(self) -> tuple[bool, ...]:
-        return tuple(m.training for m in self.model.modules())
+        return tuple(m.training for m in self._modules)
 
     def _hyperparameters(self) -> tuple:
         """What the update rules bake in: every group's hyperparameters but its learning rate (a scheduler's own
@@ -147,6 +148,14 @@ class CompiledStep:
                        [(b, name) for (b, _), name in zip(updates, graph.outputs[1:], strict=True)],
                        [(handles[id(t)], float(t.numpy())) for t in leaves if isinstance(t, RandomKey)])
 
+    def _trained(self, handles: dict) -> list[Tensor]:
+        """The optimized parameters the loss reads; one it never reads keeps its value and optimizer state, as
+        in PyTorch (its ``.grad`` stays None, so the optimizer skips it)."""
+        params = [p for _, p in self.named if p.requires_grad and id(p) in self._group and id(p) in handles]
+        if not params:
+            raise GradError("compile: the loss reads none of the parameters the optimizer holds")
+        return params
+
     def _build_step(self, x: Tensor, y: Tensor) -> None:
         """lower → simplify → differentiate → extend by the optimizer's update → simplify → compile with the
         driver's repeat (parameters and states fed back, the step count as a counter, minibatches gathered)."""
@@ -155,8 +164,8 @@ class CompiledStep:
         forward, handles, keep = traced.graph, traced.handles, traced.keep
         stages.update(1)
         root = forward.outputs[0]
-        params = [p for _, p in self.named if p.requires_grad and id(p) in self._group]
-        grad, adjoint = pipeline.differentiate(forward, root, [handles[id(p)].name for p in params])
+        params = self._trained(handles)
+        grad, adjoint = pipeline.differentiate(forward, root, [handles[id(p)].name for p in params], saved=True)
         printed = pipeline.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), keep)
         self._formulas = Formulas(Program(printed, [], adjoints=set(adjoint.values())), False, root, [])
         groups = sorted({self._group[id(p)] for p in params})
@@ -276,7 +285,7 @@ class CompiledStep:
                                         "per step, and this model updates buffers or draws random masks in its "
                                         "forward (BatchNorm or Dropout in training mode): use model.eval() or "
                                         "another optimizer")
-            params = [p for _, p in self.named if p.requires_grad and id(p) in self._group]
+            params = self._trained(traced.handles)
             root = traced.graph.outputs[0]
             grad, adjoint = pipeline.differentiate(traced.graph, root, [traced.handles[id(p)].name for p in params])
             graph = pipeline.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), traced.keep)
@@ -591,11 +600,19 @@ class _Rows:
 
     @staticmethod
     def of(loader) -> _Rows | None:
-        """An (x, y) pair is one full batch; a DataLoader whose batches are slices of a TensorDataset of (inputs,
-        targets) is its tensors, gathered by the driver itself; any other loader None (a call per batch)."""
+        """An (x, y) pair is one full batch; a list of (x, y) batches of one size (the last may be shorter) is
+        their rows in order; a DataLoader whose batches are slices of a TensorDataset of (inputs, targets) is its
+        tensors, gathered by the driver itself; any other loader None (a call per batch)."""
         if isinstance(loader, tuple):
             x, y = loader
             return _Rows(x, y, max(len(x), 1), 1 if len(x) else 0, None)
+        if isinstance(loader, list) and loader and all(isinstance(b, tuple) and len(b) == 2 for b in loader):
+            sizes = [len(x) for x, _ in loader]
+            if not (0 < sizes[-1] <= sizes[0] and all(n == sizes[0] for n in sizes[:-1])):
+                return None
+            x, y = (np.concatenate([b.numpy() if isinstance(b, Tensor) else np.asarray(b) for b in part])
+                    for part in zip(*loader, strict=True))
+            return _Rows(x, y, sizes[0], len(loader), None)
         if isinstance(loader, DataLoader) and loader.fast_path() and len(loader.dataset.tensors) == 2:
             x, y = loader.dataset.tensors
             order = None if isinstance(loader.sampler, SequentialSampler) else loader.order

@@ -62,3 +62,17 @@ def test_sibling_reductions_fuse_into_one_pass(rng):
     native, reference = compile_graph(graph)(arrays), evaluate(graph, arrays)
     for name in graph.outputs:
         np.testing.assert_allclose(native[name], reference[name], rtol=1e-12)
+
+
+def test_a_sum_whose_operand_is_constant_along_the_summed_index_is_not_a_gemm(rng):
+    """``C[j, k] = Σ_i K[k]·D[i, j]``: K does not read i, so the product is no matrix product (it was taken for
+    one and failed to compile); the loop nest computes ``K[k]·Σ_i D[i, j]``."""
+    i, j, k = fresh_indices([5, 4, 3])
+    d = Input("D", (5, 4), np.dtype(np.float64))
+    kk = Input("K", (3,), np.dtype(np.float64))
+    c = Def("C", (4, 3), np.dtype(np.float64), ((i, 5), (j, 4), (k, 3)), (j, k), access("K", (k,)) *
+            access("D", (i, j)), "sum")
+    g = Graph([d, kk], [c], ["C"])
+    assert not isinstance(lower_graph(g)[0].body[0], Contraction)
+    D, K = rng.standard_normal((5, 4)), rng.standard_normal(3)
+    np.testing.assert_allclose(compile_graph(g)({"D": D, "K": K})["C"], D.sum(0)[:, None] * K, rtol=1e-12)
