@@ -89,7 +89,17 @@ def mlp():
                             sn.nn.Linear(WIDTH, 1))
 
 
-def poisson_objective(Y: np.ndarray):
+def laplacian(u, x, method: str):
+    """Δu per row: grad of the summed output, then of each component (the sum trick, as PyTorch code writes it),
+    or two second derivatives along the axes in Taylor mode (``sn.autograd.derivatives``: no Hessian rows)."""
+    if method == "taylor":
+        return sum(sn.autograd.derivatives(u, x, sn.tensor(e, dtype=x.dtype), order=2, create_graph=True)[1][:, 0]
+                   for e in ([1.0, 0.0], [0.0, 1.0]))
+    (g,) = sn.autograd.grad(u.sum(), x, create_graph=True)
+    return sum(sn.autograd.grad(g[:, i].sum(), x, create_graph=True)[0][:, i] for i in range(2))
+
+
+def poisson_objective(Y: np.ndarray, method: str):
     """The loss as a symnet objective: the two means are sums weighted by 1 / (count of their rows)."""
     n_boundary = float(Y[:, 1].sum())
     w_interior, w_boundary = 1 / (len(Y) - n_boundary), 1 / n_boundary
@@ -97,11 +107,7 @@ def poisson_objective(Y: np.ndarray):
     @sn.objective
     def pinn(model, x, y):
         u = model(x)
-        (g,) = sn.autograd.grad(u.sum(), x, create_graph=True)
-        lap = 0
-        for i in range(2):
-            (h,) = sn.autograd.grad(g[:, i].sum(), x, create_graph=True)
-            lap = lap + h[:, i]
+        lap = laplacian(u, x, method)
         f, b = y[:, 0], y[:, 1]
         return (w_interior * (1 - b) * (lap + f) ** 2 + w_boundary * b * u[:, 0] ** 2).sum()
 
@@ -150,31 +156,34 @@ def time_all(peers: list[Peer]) -> None:
 # ---------------------------------------------------------------- symnet
 
 def symnet_peers(state, X, Y, dtype) -> list[Peer]:
-    objective = poisson_objective(Y)
-
     def fresh():
         model = mlp().to(dtype)
         model.load_state_dict(state)
         return model
 
-    def adam(model):
-        return sn.compile(model, objective, sn.optim.Adam(model.parameters(), lr=LR, betas=BETAS, eps=EPS))
+    peers = []
+    for method, how in (("nested", "nested grad"), ("taylor", "Taylor-mode Δu")):
+        objective = poisson_objective(Y, method)
 
-    # the compiled objective's own gradient: one SGD step with lr 1 moves every parameter by minus its gradient
-    probe = fresh()
-    sn.compile(probe, objective, sn.optim.SGD(probe.parameters(), lr=1.0)).step(X, Y)
-    grads = {k: state[k] - v for k, v in probe.state_dict().items()}
+        def adam(model, objective=objective):
+            return sn.compile(model, objective, sn.optim.Adam(model.parameters(), lr=LR, betas=BETAS, eps=EPS))
 
-    step = adam(fresh())
-    stepped = Peer("symnet compiled step, step.step(X, Y)", "symnet step.step").run(lambda: step.step(X, Y), grads)
+        # the compiled objective's own gradient: one SGD step with lr 1 moves every parameter by minus its gradient
+        probe = fresh()
+        sn.compile(probe, objective, sn.optim.SGD(probe.parameters(), lr=1.0)).step(X, Y)
+        grads = {k: state[k] - v for k, v in probe.state_dict().items()}
 
-    # fit((X, Y)) with a tuple is one full batch, its epochs one native loop (a list of batches would be a
-    # native call per batch); the same program, so its first call is a cache hit (trace and derive only)
-    fit, epochs = adam(fresh()), stepped.calls  # as many steps per call as one timed batch of step.step
-    fitted = Peer(f"symnet fit((X, Y), epochs={epochs}), per step", "symnet fit").run(
-        lambda: fit.fit((X, Y), epochs=epochs, progress=False), grads,
-        check=lambda: fit.fit((X, Y), epochs=CHECK_STEPS, progress=False), steps_per_call=epochs)
-    return [stepped, fitted]
+        step = adam(fresh())
+        stepped = Peer(f"symnet compiled step ({how}), step.step(X, Y)", f"symnet {method} step.step").run(
+            lambda step=step: step.step(X, Y), grads)
+        # fit((X, Y)) is one full batch, its epochs one native loop; the same program, so its first call is a
+        # cache hit (trace and derive only)
+        fit, epochs = adam(fresh()), stepped.calls  # as many steps per call as one timed batch of step.step
+        fitted = Peer(f"symnet fit ({how}), {epochs} epochs per call, per step", f"symnet {method} fit").run(
+            lambda fit=fit, epochs=epochs: fit.fit((X, Y), epochs=epochs, progress=False), grads,
+            check=lambda fit=fit: fit.fit((X, Y), epochs=CHECK_STEPS, progress=False), steps_per_call=epochs)
+        peers += [stepped, fitted]
+    return peers
 
 
 # ---------------------------------------------------------------- PyTorch
