@@ -107,3 +107,77 @@ def test_augmented_assignment_is_in_place():
     x += 1
     x *= 3
     assert alias is x and x.tolist() == [3, 3]
+
+
+def _two(requires_grad=True):
+    return sn.tensor([1.0, 2.0], requires_grad=requires_grad), sn.tensor([3.0, 4.0], requires_grad=requires_grad)
+
+
+def _mul_then_add():
+    a, b = _two()
+    y = a * 1
+    y.mul_(b)      # mul_ keeps y's original for b's gradient
+    y.add_(1)
+    y.sum().backward()
+
+
+def _saved_sin_input():
+    a, _ = _two()
+    y = a * 1
+    z = y.sin()    # sin saves its input
+    y.add_(1)
+    z.sum().backward()
+
+
+def _unsaved_add_input():
+    a, _ = _two()
+    y = a * 1
+    z = y + 3      # add saves nothing
+    y.add_(1)
+    (z * y).sum().backward()
+
+
+def _matmul_operand():
+    a, b = _two()
+    y = a * 1
+    z = y @ b
+    y.mul_(2)
+    z.backward()
+
+
+def _relu_result():
+    a, _ = _two()
+    y = a.relu()   # relu saves its result
+    z = y * 1
+    y.zero_()
+    z.sum().backward()
+
+
+def _indexed_write_after_sum():
+    a = sn.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    y = a * 1
+    z = y.sum()
+    y[0, 0] = 5.0
+    z.backward()
+
+
+def _leaf_updated_by_the_optimizer():
+    w, _ = _two()
+    loss = (w * w).sum()
+    with sn.no_grad():
+        w -= 0.1 * w
+    loss.backward()
+
+
+@pytest.mark.parametrize("case, pytorch", [
+    (_mul_then_add, "ok"), (_saved_sin_input, "raises"), (_unsaved_add_input, "ok"), (_matmul_operand, "raises"),
+    (_relu_result, "raises"), (_indexed_write_after_sum, "ok"), (_leaf_updated_by_the_optimizer, "raises"),
+])
+def test_what_backward_saved_and_was_changed_in_place_is_refused_as_pytorch(case, pytorch):
+    """Each case's outcome as PyTorch 2.13 gives it: an op that saved a tensor for backward (its input, or its
+    result for exp, tanh, sigmoid, relu...) refuses a graph where it changed in place afterwards."""
+    if pytorch == "raises":
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            case()
+    else:
+        case()

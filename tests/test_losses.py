@@ -311,6 +311,10 @@ def _labels(*values):
 
 
 ERRORS = [  # PyTorch's refusals: (call, exception type, PyTorch's words)
+    ("bce_outside", lambda: F.binary_cross_entropy(sn.tensor([0.5, 1.2]), sn.tensor([0.0, 1.0])), RuntimeError,
+     "all elements of input should be between 0 and 1"),
+    ("bce_nan", lambda: F.binary_cross_entropy(sn.tensor([0.5, float("nan")]), sn.tensor([0.0, 1.0])), RuntimeError,
+     "all elements of input should be between 0 and 1"),
     ("reduction", lambda: F.cross_entropy(_x(2, 3), _labels(0, 1), reduction="avg"), ValueError,
      "avg is not a valid value for reduction"),
     ("kl_reduction", lambda: F.kl_div(_x(2), _x(2), reduction="batch"), ValueError, "not a valid value"),

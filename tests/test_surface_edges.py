@@ -4,8 +4,7 @@ index tensors, in-place semantics through views, version-counter refusals, threa
 and ties.
 
 PyTorch's numbers are stored in ``fixtures/surface_edges.npz`` (``fixtures/make_surface_edges_fixtures.py``) or
-are simple enough to write down. Tests marked ``xfail(strict=True)`` document a divergence from PyTorch (a wrong
-number, an internal error, or a missing refusal): fixing the bug makes them fail until the mark is removed.
+are simple enough to write down.
 """
 
 from __future__ import annotations
@@ -24,10 +23,6 @@ import symnet as sn
 F = sn.nn.functional
 FIXTURES = np.load(Path(__file__).parent / "fixtures" / "surface_edges.npz")
 NAN, INF = float("nan"), float("inf")
-
-
-def bug(reason: str):
-    return pytest.mark.xfail(strict=True, reason=reason)
 
 
 def t(values, dtype=None):
@@ -803,9 +798,9 @@ def test_bool_add_inplace_refused():
     ("mul input", lambda w: (lambda y: (lambda z: (y.add_(1), z)[1])(y * y))(w * 2)),
     ("sigmoid output", lambda w: (lambda y: (y.mul_(2), y)[1])(w.sigmoid())),
 ])
-@bug("modifying in place a tensor saved for backward is accepted (functionalized); torch raises 'one of the "
-     "variables needed for gradient computation has been modified by an inplace operation'")
 def test_version_counter_refusal(name, build):
+    """A tensor an op saved for backward (exp's and sigmoid's result, mul's operands), changed in place before
+    backward: PyTorch's refusal."""
     w = f32([1.0, 2.0]).requires_grad_()
     with pytest.raises(RuntimeError, match="inplace|in-place"):
         build(w).sum().backward()

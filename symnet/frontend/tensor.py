@@ -29,7 +29,7 @@ from .pointwise import PointwiseMethods
 from .reductions import ReductionMethods
 from .shaping import ShapeMethods
 from .tensor_str import format_values
-from .trace import Node, trace
+from .trace import Node, Writes, trace
 
 
 class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, IndexingMethods, InplaceMethods):
@@ -95,6 +95,7 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
         if value.dtype != self.dtype:
             value = value.astype(self.dtype)
         self._store(value)
+        Writes.happened()
         return self
 
     def _store(self, value: np.ndarray) -> None:
@@ -149,8 +150,10 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
             self._store(value.copy() if new.node is None else value)  # never share a leaf's array
             self.node, self.requires_grad = None, self.requires_grad and self.node is None
         else:
+            new.node.written = tuple(k for k, u in enumerate(new.node.inputs) if u is self)
             self.node, self._value, self.requires_grad = new.node, None, new.requires_grad
         self._version += 1
+        Writes.happened()
         if self._view is not None:
             base = self._base
             base._write(index_put(base, *self._view[0], [], self), op)

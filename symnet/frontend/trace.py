@@ -70,18 +70,34 @@ KEYS = StructureKeys()
 on_clear(KEYS.clear)
 
 
+class Writes:
+    """A count of in-place writes (``_write``, ``set_``): a graph none happened during needs no check that what
+    its ops saved for backward is unchanged (``saved.refuse_modified_saved``)."""
+
+    count = 0
+
+    @classmethod
+    def happened(cls) -> None:
+        cls.count += 1
+
+
 class Node:
     """An op, its inputs, what each input was at creation (``sources``: a leaf's value array, else its node; in-place
     updates give a leaf a new array and a computed tensor a new node, so a lazily computed tensor still sees
-    the values it was made from, as in PyTorch), and its key."""
+    the values it was made from, as in PyTorch), its key, ``epoch``: the count of in-place writes when the
+    oldest node of its graph was made, and ``written``: the inputs an in-place op wrote this node's result into
+    (its backward keeps their original values, as PyTorch's does)."""
 
-    __slots__ = ("op", "inputs", "sources", "key")
+    __slots__ = ("op", "inputs", "sources", "key", "epoch", "written")
 
     def __init__(self, op: Op, inputs: tuple[Tensor, ...]):
         self.op, self.inputs = op, inputs
         keys, sources = [], []
+        epoch = Writes.count
         for t in inputs:
             node = t.node
+            if node is not None and node.epoch < epoch:
+                epoch = node.epoch
             if node is None:
                 value = t._value  # a leaf always holds its array (frontend-internal: this is the hot path)
                 sources.append(value)
@@ -91,6 +107,7 @@ class Node:
                 keys.append(node.key)
         self.sources = tuple(sources)
         self.key = KEYS.of((type(op), op, tuple(keys)))
+        self.epoch, self.written = epoch, ()
 
 
 @dataclass

@@ -17,7 +17,7 @@ import numpy as np
 from ..core import dtypes
 from ..errors import DTypeError, IndexRangeError, NotSupportedError, ShapeError
 from ..frontend import creation
-from ..frontend.batch import is_batch_data
+from ..frontend.batch import depends_on_batch, is_batch_data
 from ..frontend.shaping import one_hot  # noqa: F401 - torch.nn.functional.one_hot
 from ..frontend.tensor import Tensor
 from .batchnorm import batch_norm  # noqa: F401 - torch.nn.functional's normalization
@@ -445,6 +445,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if input.dtype != target.dtype:
         raise DTypeError(f"binary_cross_entropy: Found dtype {_TORCH_NAMES.get(target.dtype, target.dtype)} but "
                          f"expected {_TORCH_NAMES.get(input.dtype, input.dtype)} (input and target dtypes differ)")
+    if not is_batch_data(input) and not depends_on_batch(input):  # a compiled step's batch: no value yet
+        values = input.numpy()
+        if not ((values >= 0) & (values <= 1)).all():
+            raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
     loss = input._map("binary_cross_entropy", target, result="float")
     return _reduce(loss if weight is None else loss * weight, reduction)
 
