@@ -6,6 +6,7 @@ ASCII text — and closed forms for graphs of one-element tensors, where everyth
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -106,7 +107,9 @@ class Formulas:
         self.closed, self.root, self.wrt = closed, root, list(wrt)
 
     def _display(self, name: str, style: str) -> str:
-        if name in self.adjoints and name.startswith("d"):
+        """δX for an adjoint (and for a part of one, ``dX_2``: the second of the terms summed into δX)."""
+        whole = re.sub(r"_\d+$", "", name)
+        if (name in self.adjoints or whole in self.adjoints) and name.startswith("d"):
             rest = name[1:]
             return {"unicode": "δ" + rest, "latex": r"\delta " + rest, "text": "d" + rest}[style]
         return name
@@ -139,8 +142,11 @@ class Formulas:
         return [self._line(d, style) for d in self.graph.defs]
 
     def _line(self, d: Def, style: str) -> tuple[str, str]:
-        lhs = self._expr(sp.Indexed(tensor_base(d.name), *d.out) if d.out else sp.Symbol(d.name), style)
-        body = self._expr(d.body, style)
+        single = {s: sp.Integer(0) for s, e in d.domain if e == 1 and s not in d.reduced}  # shows as 0: [b, 0]
+        out = tuple(sp.sympify(o).xreplace(single) for o in d.out)
+        lhs = self._expr(sp.Indexed(tensor_base(d.name), *out) if out else sp.Symbol(d.name), style)
+        body = self._expr(d.body.xreplace(single), style)
+        scoped = isinstance(d.body, sp.Add)  # a sum of terms under Σ: brackets say where the Σ ends
         reduced = d.reduced
         if any(o not in d.extents for o in d.out if not o.is_Integer):
             over = ", ".join(str(s) for s in d.symbols)
@@ -152,11 +158,12 @@ class Formulas:
         op = {"sum": ("Σ", r"\sum", "sum"), "prod": ("Π", r"\prod", "prod"), "max": ("max", r"\max", "max"),
               "argmax": ("argmax", r"\operatorname{argmax}", "argmax")}[d.combine]
         if style == "latex":
-            return lhs, rf"{op[1]}_{{{over}}} \left({body}\right)" if d.combine != "sum" else \
+            return lhs, rf"{op[1]}_{{{over}}} \left({body}\right)" if d.combine != "sum" or scoped else \
                 rf"{op[1]}_{{{over}}} {body}"
         sym = op[0] if style == "unicode" else op[2]
-        return lhs, f"{sym}_{over} {body}" if d.combine == "sum" and style == "unicode" else \
-            f"{sym}_{over}({body})"
+        if d.combine == "sum" and style == "unicode":
+            return lhs, f"{sym}_{over} ({body})" if scoped else f"{sym}_{over} {body}"
+        return lhs, f"{sym}_{over}({body})"
 
     def _render(self, style: str) -> list[str]:
         out = []
@@ -181,6 +188,62 @@ class Formulas:
 
     def __repr__(self) -> str:
         return str(self)
+
+    def legend(self) -> str:
+        """What the notation used here means."""
+        return legend(str(self))
+
+
+#: the notation of the printed formulas: what to look for in the text, and what it means
+NOTATION = (
+    ("δ", "δX: the derivative of the loss by X (X's adjoint); δX_2: the second of the terms summed into δX"),
+    ("Σ_", "Σ_i v: the sum of v over the index i; Σ_i (…) when the sum covers several terms"),
+    (r"\[[^\[\]]*[=≠<>≤≥][^\[\]]*\]", "[c]: 1 where the condition c holds, else 0 ([j = Y[i]]: the one-hot of a "
+                                   "label); [c]·(v): v where c holds, else 0, never read outside its tensor"),
+    (r"\bsg\(", "sg(x): x with its gradient stopped (PyTorch's detach)"),
+    (r"\bstep\(", "step(x): 1 where x > 0, else 0 (the derivative of relu)"),
+    (r"\bmax_", "max_j(v): the largest v over j; argmax: the position of it"),
+    ("←", "p ← …: the optimizer's update of every parameter p with gradient g at step t"),
+)
+
+
+def legend(text: str) -> str:
+    """The notation used in ``text``, one line each."""
+    return "\n".join(meaning for token, meaning in NOTATION if re.search(token, text))
+
+
+def _rule_latex(line: str) -> str:
+    """A line of an update rule in LaTeX: a heading as text, ``p ← …`` as math."""
+    if "←" not in line:
+        return rf"\text{{{re.sub(r'[^A-Za-z0-9 ,.:()-]', '', line)}}}"
+    for old, new in (("←", r"\leftarrow "), ("·", r"\cdot "), ("sqrt", r"\operatorname{sqrt}"), ("%", r"\%")):
+        line = line.replace(old, new)
+    return line
+
+
+class StepFormulas(str):
+    """A compiled step's formulas: the text (a ``str``: the forward definitions, every derived gradient, the
+    clipping and the update rule), with ``.latex()`` and ``_repr_latex_`` (a notebook renders it) and
+    ``.legend()``."""
+
+    def __new__(cls, derived: Formulas, rules: str):
+        printed = super().__new__(cls, f"{derived}\n{rules}")
+        printed.derived, printed.rules = derived, rules
+        return printed
+
+    def text(self) -> str:
+        return f"{self.derived.text()}\n{self.rules}"
+
+    def latex(self) -> str:
+        lines = [rf"&{_rule_latex(line.strip())}" for line in self.rules.splitlines() if line.strip()]
+        return self.derived.latex().replace("\n\\end{aligned}", " \\\\\n" + " \\\\\n".join(lines) +
+                                            "\n\\end{aligned}")
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.latex() + "$$"
+
+    def legend(self) -> str:
+        return legend(self)
 
 
 def _requiring_grad(traced: Traced) -> list[Tensor]:

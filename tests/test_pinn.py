@@ -117,15 +117,15 @@ def test_fifty_eager_adam_steps_match_pytorch():
 # ---------------------------------------------------------------- finite differences
 
 def _tiny_pinn():
-    """The Poisson loss of a 2-4-4-1 tanh MLP on 8 interior and 4 boundary points, as a function of its six
+    """The Poisson loss of a 2-3-3-1 tanh MLP on 4 interior and 2 boundary points, as a function of its six
     parameter arrays (their values: the second return)."""
     rng = np.random.default_rng(5)
-    x = np.concatenate([rng.random((8, 2)), fx.edges(rng, 4)])
-    y = np.zeros((12, 2))
+    x = np.concatenate([rng.random((4, 2)), fx.edges(rng, 2)])
+    y = np.zeros((6, 2))
     y[:, 0] = 2 * np.pi**2 * np.sin(np.pi * x[:, 0]) * np.sin(np.pi * x[:, 1])
-    y[8:, 1] = 1
+    y[4:, 1] = 1
     values = []
-    for a, b in ((2, 4), (4, 4), (4, 1)):
+    for a, b in ((2, 3), (3, 3), (3, 1)):
         values += [rng.uniform(-1, 1, (b, a)) / np.sqrt(a), rng.uniform(-1, 1, b) / np.sqrt(a)]
     objective = fx.poisson(sn)
 

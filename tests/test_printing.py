@@ -100,3 +100,60 @@ def test_rebuilt_graph_reuses_its_bound_plan_and_stays_correct():
     assert ((x + w) * (w + 1)).node.key != before
     w2 = sn.tensor([0.0], requires_grad=True)
     assert ((x + w2) * (w2 + 1)).node.key != ((x + w) * (w + 1)).node.key
+
+
+def _classifier_step():
+    sn.manual_seed(0)
+    model = sn.nn.Sequential(sn.nn.Linear(3, 4), sn.nn.Tanh(), sn.nn.Linear(4, 1), sn.nn.Tanh(), sn.nn.Linear(1, 2))
+    step = sn.compile(model, sn.nn.CrossEntropyLoss(), sn.optim.Adam(model.parameters()))
+    step.step(np.ones((5, 3), np.float32), np.array([0, 1, 0, 1, 1]))
+    return step.formulas()
+
+
+def test_a_sum_of_terms_under_sigma_is_bracketed():
+    """Where a Σ ends: ``Σ_i (2·a + 2·b·x[i] …)``, never ``Σ_i 2·a + …``; a single product needs no brackets."""
+    x = sn.tensor(np.linspace(-1, 1, 5), name="x")
+    a, b = (sn.tensor(v, requires_grad=True, name=n) for v, n in ((0.5, "a"), (-1.0, "b")))
+    lines = dict(line.split(" = ", 1) for line in str(sn.formulas(((a + b * x - x.sin()) ** 2).sum(), [a, b]))
+                 .splitlines())
+    assert lines["δa"].startswith("Σ_i (") and lines["δa"].endswith(")")
+    assert lines["δb"].startswith("Σ_i 2·(")
+
+
+def test_compiled_step_formulas_are_consistent_and_rich():
+    """Indices of size-1 dimensions print as 0 on both sides, every adjoint part is a δ name, and the step's
+    formulas are text with LaTeX (update rule included), rendered in a notebook, and a legend."""
+    printed = _classifier_step()
+    assert isinstance(printed, sn.printing.StepFormulas) and isinstance(printed, str)
+    text = str(printed)
+    assert "Adam: at step t" in text and "m ← 0.1·g + 0.9·m" in text
+    heads = [line.split(" = ")[0] for line in text.splitlines() if " = " in line]
+    assert not [h for h in heads if h.startswith("d")], heads
+    for line in text.splitlines():                                       # Linear(4, 1): [b, 0], not [b, j]
+        if line.startswith(("matmul2", "δmatmul2")):
+            assert line.split(" = ")[0].endswith(", 0]"), line
+    latex = printed.latex()
+    assert latex.startswith("\\begin{aligned}") and latex.endswith("\\end{aligned}")
+    assert "m \\leftarrow  0.1\\cdot g + 0.9\\cdot m" in latex and "←" not in latex
+    assert printed._repr_latex_().startswith("$$")
+    legend = printed.legend()
+    assert "δX: the derivative of the loss by X" in legend and "p ← …" in legend and "sg(x)" in legend
+    assert "step(x)" not in legend                                       # no relu here
+
+
+def test_the_parts_of_an_adjoint_are_delta_names():
+    """A tensor read by two contractions: its adjoint is the sum of two named parts, printed δ…_1 and δ…_2."""
+    rng = np.random.default_rng(0)
+    x = sn.tensor(rng.standard_normal((4, 3)), name="x")
+    w1, w2, w3 = (sn.tensor(rng.standard_normal((3, 3)), requires_grad=True, name=n) for n in ("V", "W", "U"))
+    h = (x @ w1).tanh()
+    text = str(sn.formulas(((h @ w2) + (h @ w3)).sum(), [w1, w2, w3]))
+    heads = [line.split(" = ")[0].split("[")[0] for line in text.splitlines()]
+    parts = [h for h in heads if h.endswith(("_1", "_2"))]
+    assert parts and all(h.startswith("δ") for h in parts), heads
+
+
+def test_legend_names_only_the_notation_used():
+    x = sn.tensor([1.0, 2.0], requires_grad=True, name="x")
+    legend = sn.formulas((x * x).sum()).legend()
+    assert "δX" in legend and "[c]" not in legend and "sg(x)" not in legend

@@ -129,6 +129,15 @@ def _fusible(d: Def, reads: list[tuple[Def, tuple]]) -> bool:
     return {s for s, extent in reader.domain if extent != 1} <= used
 
 
+def _names_read(d: Def) -> set[str]:
+    """The tensors d's body and out index read."""
+    found = set()
+    for expr in (d.body, *map(sp.sympify, d.out)):
+        found |= {str(r.base.label) for r in expr.atoms(sp.Indexed)}
+        found |= {s.name for s in expr.free_symbols if is_tensor_symbol(s)}
+    return found
+
+
 def _reads_of(e: sp.Expr) -> list[sp.Indexed]:
     return [r for r in sp.preorder_traversal(e) if isinstance(r, sp.Indexed)]
 
@@ -172,15 +181,18 @@ def inline(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
     keep = set(graph.outputs) | set(keep) | checked
     dtypes = {name: t.dtype for name, t in graph.tensors().items()}
     reads = _reads(graph)
-    fused: list[Def] = []
+    fused: dict[str, Def] = {}
     result: list[Def] = []
     for d in graph.defs:
-        for c in fused:
+        # a fused body reads no fused definition (its own were substituted first), so substituting the ones d
+        # reads leaves none: the rest need no look
+        for name in sorted(_names_read(d) & fused.keys()):
+            c = fused[name]
             d = replace(d, body=_substitute(d.body, c), out=tuple(_substitute(sp.sympify(o), c) for o in d.out))
         if d.name in indices and not _reads_data(d.body):
             result.append(d)
         elif d.name not in keep and (_is_cheap(d, dtypes) or _fusible(d, reads.get(d.name, []))):
-            fused.append(d)
+            fused[d.name] = d
         else:
             result.append(d)
     return Graph(graph.inputs, result, list(graph.outputs))

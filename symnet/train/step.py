@@ -28,7 +28,7 @@ from ..nn.dropout import RandomKey
 from ..nn.module import Module, buffer_updates
 from ..optim.optimizer import Optimizer
 from ..pipeline import Program
-from ..printing import Formulas
+from ..printing import Formulas, StepFormulas
 from .clipping import Clipping
 from .history import History, LossHistory
 from .objective import Objective
@@ -511,12 +511,13 @@ class CompiledStep:
             raise ShapeError("accuracy: the loader is empty")
         return right / count
 
-    def formulas(self) -> str:
-        """The forward definitions, every derived gradient, and the optimizer's update rule."""
+    def formulas(self) -> StepFormulas:
+        """The forward definitions, every derived gradient, the clipping and the optimizer's update rule: text
+        (a ``str``), with ``.latex()`` (rendered in a notebook) and ``.legend()`` (the notation)."""
         if self._formulas is None:
             raise RuntimeError("formulas(): call step() or fit() first, so the step is traced")
         clipping = f"{self.clipping.formula()}\n" if self.clipping.active else ""
-        return f"{self._formulas}\n{clipping}{self.optimizer.formulas()}"
+        return StepFormulas(self._formulas, f"{clipping}{self.optimizer.formulas()}")
 
 
 class _Schedule:
