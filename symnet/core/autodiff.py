@@ -322,6 +322,20 @@ def coefficients(body: sp.Expr, series: dict[sp.Expr, list[sp.Expr]], order: int
     return result
 
 
+#: element functions by the equation they solve, y' = g(y)·z': their Taylor coefficients follow from the earlier
+#: ones (``_ode_coefficient``), a sum of k products for the k-th, where the chain rule's expansion (Faà di
+#: Bruno's formula) grows with the partitions of k
+ODE = {sp.exp: lambda y: y, sp.tanh: lambda y: 1 - y**2, F.sigmoid: lambda y: y * (1 - y)}
+
+
+def _ode_coefficient(g, ys: list[sp.Expr], inner: list[sp.Expr], k: int) -> sp.Expr:
+    """The k-th Taylor coefficient of y = f(z) with y' = g(y)·z': ``y_k = (1/k)·Σ_{j=1…k} j·z_j·g_{k−j}``, where
+    g_m, the coefficients of g(y), come from y_0…y_{k−1} (``ys``) and z_j from ``inner``."""
+    g0 = g(ys[0])
+    gs = [g0, *coefficients(g0, {ys[0]: ys[1:k]}, k - 1)] if k > 1 else [g0]
+    return sp.Add(*(j * inner[j - 1] * gs[k - j] for j in range(1, k + 1))) / k
+
+
 def taylor(graph: Graph, wrt: Sequence[str], directions: Sequence[Input], order: int
            ) -> tuple[Graph, dict[str, list[str | None]]]:
     """Taylor mode: new inputs ``directions`` (the first coefficients of ``wrt``, broadcast to their shapes;
@@ -359,21 +373,28 @@ def taylor(graph: Graph, wrt: Sequence[str], directions: Sequence[Input], order:
         if d.combine == "prod" and order > 1:
             raise NotSupportedError(f"Taylor mode: {d.name} is a product over an index; its derivatives of "
                                     "order 2 and above are not derived")
-        terms = coefficients(d.body, series, order)
+        # orders 1 and 2 by the chain rule (as compact as it gets), higher ones of an ODE function by recurrence
+        rule = ODE.get(type(d.body)) if d.is_elementwise and len(d.body.args) == 1 and order > 2 else None
+        terms = coefficients(d.body, series, order if rule is None else 2)
         if d.is_elementwise:
             terms = [t.xreplace({d.body: access(d.name, d.out)}) for t in terms]
+        inner = coefficients(d.body.args[0], series, order) if rule is not None else []
         weight = adj.weight(d)
         defs += adj.defs
         adj.defs.clear()
         names: list[str | None] = []
-        for k, term in enumerate(terms, start=1):
+        ys: list[sp.Expr] = [access(d.name, d.out)]  # the result's coefficients so far, as reads
+        for k in range(1, order + 1):
+            term = terms[k - 1] if k <= len(terms) else _ode_coefficient(rule, ys, inner, k)
             if term == 0:
                 names.append(None)
+                ys.append(sp.Integer(0))
                 continue
             name = adj.fresh(f"t{k}{d.name}")
             defs.append(Def(name, d.shape, d.dtype, d.domain, d.out, weight * term,
                             "assign" if d.combine == "assign" else "sum", label=f"Taylor coefficient {k} of {d.name}"))
             names.append(name)
+            ys.append(access(name, d.out))
         if any(names):
             of[d.name] = names
     return Graph(inputs, [*graph.defs, *defs], list(graph.outputs)), of
