@@ -366,18 +366,18 @@ def derivatives(expression: str, wrt: Sequence[str]) -> dict[str, sp.Expr]:
 
 
 def grad_command(expression: str, wrt: Sequence[str], latex: bool) -> str:
-    """The derivatives as ``symnet grad`` prints them: the bare expression for one ``--wrt``, a ``∂/∂w = …`` line
-    each for several."""
+    """The derivatives as ``symnet grad`` prints them, in the formulas' notation (``^``, ``·``): the bare
+    expression for one ``--wrt``, a ``∂/∂w = …`` line each for several."""
     import sympy as sp
 
     found = derivatives(expression, wrt)
-    show = sp.latex if latex else sp.sstr
+    show = sp.latex if latex else sp_str  # the notation of the formulas: ^ and ·
     if len(found) == 1:
         return show(*found.values())
     if latex:
         return "\n".join(fr"\frac{{\partial}}{{\partial {sp.latex(sp.Symbol(n))}}} = {sp.latex(d)}"
                          for n, d in found.items())
-    return "\n".join(f"∂/∂{n} = {sp.sstr(d)}" for n, d in found.items())
+    return "\n".join(f"∂/∂{n} = {sp_str(d)}" for n, d in found.items())
 
 
 def version() -> str:
