@@ -40,6 +40,8 @@ class Parameter(Tensor):
 
 # ---------------------------------------------------------------- buffer updates made in forward
 _recording = threading.local()
+#: how deep in module calls this thread is (the outermost call names parameters)
+_calls = threading.local()
 
 
 @contextlib.contextmanager
@@ -115,7 +117,18 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} defines no forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        depth = getattr(_calls, "depth", 0)
+        _calls.depth = depth + 1
+        try:
+            out = self.forward(*args, **kwargs)
+        finally:
+            _calls.depth = depth
+        if depth == 0 and not self.__dict__.get("_named"):
+            # the first outermost call names the parameters (lazy ones made by it too) by their paths, as the
+            # compiled step prints them, so that sn.formulas of what it returns shows W0, b_fc1 rather than letters
+            self.name_parameters()
+            object.__setattr__(self, "_named", True)
+        return out
 
     # ---------------------------------------------------------------- registration
     def _check_new_name(self, name, kind: str) -> None:
