@@ -100,7 +100,8 @@ def test_cli_grad_prints_the_seed_gradient():
     out = symnet("grad", "(x+w)*(w+1)", "--wrt", "w")
     assert out.returncode == 0
     w, x = sp.symbols("w x", real=True)
-    assert sp.expand(sp.sympify(out.stdout.strip(), locals={"w": w, "x": x}) - (x + 2 * w + 1)) == 0
+    printed = out.stdout.strip().replace("^", "**").replace("·", "*")  # the formulas' notation, read back
+    assert sp.expand(sp.sympify(printed, locals={"w": w, "x": x}) - (x + 2 * w + 1)) == 0
     assert symnet("grad", "sigmoid(w*x)", "--wrt", "w", "--latex").stdout.strip().startswith("x \\left(1 - \\sigma")
 
 
