@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import sympy as sp
+from sympy.printing.str import StrPrinter
 
 from .core.cache import BoundedCache
 from .core.ir import Def, Graph, tensor_base
@@ -98,6 +99,17 @@ def hessian(output: Tensor, inputs: Sequence[Tensor] | Tensor) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
+class _IndexPrinter(StrPrinter):
+    """SymPy's text, with the index arithmetic of reshapes as people write it: ``⌊j/8⌋``, ``j mod 8``."""
+
+    def _print_floor(self, e) -> str:
+        return f"⌊{self._print(e.args[0])}⌋"
+
+    def _print_Mod(self, e) -> str:
+        a, b = (self.parenthesize(x, 50) for x in e.args)
+        return f"{a} mod {b}"
+
+
 class Formulas:
     """The printed math of a graph: ``str()`` is Unicode, ``.latex()`` LaTeX, ``.text()`` plain ASCII."""
 
@@ -127,8 +139,9 @@ class Formulas:
         expr = self._rename(expr, style)
         if style == "latex":
             return sp.latex(expr)
-        text = sp.sstr(expr, full_prec=False)
-        return text.replace("**", "^").replace("*", "·") if style == "unicode" else text
+        if style == "text":
+            return sp.sstr(expr, full_prec=False)
+        return _IndexPrinter({"full_prec": False}).doprint(expr).replace("**", "^").replace("*", "·")
 
     def _lines(self, style: str) -> list[tuple[str, str]]:
         if self.closed:

@@ -157,3 +157,10 @@ def test_legend_names_only_the_notation_used():
     x = sn.tensor([1.0, 2.0], requires_grad=True, name="x")
     legend = sn.formulas((x * x).sum()).legend()
     assert "δX" in legend and "[c]" not in legend and "sg(x)" not in legend
+
+
+def test_reshape_index_arithmetic_prints_as_people_write_it():
+    x = sn.tensor(np.ones((2, 3, 4)), name="x")
+    w = sn.tensor(np.ones((12, 2)), requires_grad=True, name="W")
+    text = str(sn.formulas((x.reshape(2, 12) @ w).sum(), [w]))
+    assert "⌊" in text and " mod " in text and "floor" not in text and "Mod(" not in text, text
