@@ -52,3 +52,14 @@ def test_pruning_drops_what_no_output_needs():
     graph = forward_program(specs, (len(specs) - 1,)).graph
     assert not any(d.body.has(sp.exp) for d in graph.defs)
     assert unused.item() == pytest.approx(np.exp([0.5, 1.0]).sum(), rel=1e-6)
+
+
+def test_a_constant_summed_over_an_index_is_the_constant_times_its_extent():
+    """δb of Σ_i (x[i]·w + b) prints as 5, not Σ_i 1: no loop over the batch for a constant."""
+    x = sn.tensor(np.arange(5.0), name="x")
+    w, b = (sn.tensor(v, requires_grad=True, name=n) for v, n in ((0.5, "w"), (2.0, "b")))
+    lines = dict(line.split(" = ", 1) for line in str(sn.formulas((x * w + b).sum(), [w, b])).splitlines())
+    assert lines["δb"] == "5"
+    loss = (x * w + b).sum()
+    loss.backward()
+    assert b.grad.item() == 5.0 and w.grad.item() == 10.0

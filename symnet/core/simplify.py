@@ -199,11 +199,15 @@ def inline(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
 
 
 def _pinned(d: Def) -> tuple[sp.Symbol, sp.Expr, sp.Expr] | None:
-    """A reduced index r of extent 1, or one that a factor ``[r = c]`` of the body pins to one value c inside its
-    range (an integer, or an index of the same extent): (r, c, the body without that condition)."""
+    """A reduced index r of extent 1, or one the body does not read (the body, times r's extent), or one that a
+    factor ``[r = c]`` of the body pins to one value c inside its range (an integer, or an index of the same
+    extent): (r, c, the body without that condition)."""
     single = next((r for r in d.reduced if d.extents[r] == 1), None)
     if single is not None:
         return single, sp.Integer(0), d.body
+    unread = next((r for r in d.reduced if r not in d.body.free_symbols), None)
+    if unread is not None:  # Σ_r c = extent·c: a constant summed over the batch
+        return unread, sp.Integer(0), d.body * d.extents[unread]
     factors = sp.Mul.make_args(d.body)
     for k, f in enumerate(factors):
         if not (isinstance(f, F.guarded) and f.args[1] == 0):
@@ -225,8 +229,8 @@ def _pinned(d: Def) -> tuple[sp.Symbol, sp.Expr, sp.Expr] | None:
 
 def collapse_deltas(d: Def) -> Def:
     """``Σ_r [r = c]·f(r) → f(c)``: a sum over an index a guard pins to one value (the adjoint of a selection
-    such as ``x[:, 0]``), or over an index of extent 1, is that one term — no loop over r, and often a broadcast
-    the inliner folds away."""
+    such as ``x[:, 0]``), or over an index of extent 1, is that one term, and a sum of a term that does not read
+    r is the term times r's extent — no loop over r, and often a broadcast the inliner folds away."""
     if d.combine != "sum":
         return d
     while (found := _pinned(d)) is not None:
