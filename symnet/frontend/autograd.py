@@ -39,7 +39,7 @@ from ..pipeline import (
 from .batch import batch_ids, concrete, symbolic_specs
 from .saved import refuse_modified_saved
 from .shaping import stack
-from .trace import KEYS, Node, Traced, Writes, trace
+from .trace import KEYS, Node, Traced, trace
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -169,13 +169,11 @@ def gradients(output: Tensor, gradient: np.ndarray | None = None) -> tuple[np.nd
         return output.numpy(), [output], [seed]
     key = output.node.key if gradient is None else None
     plan = _PLANS.get(key) if key is not None else None
-    written = output.node.epoch != Writes.count  # an in-place write since the graph began: check what it saved
-    if plan is not None and written:
-        refuse_modified_saved(trace([output]))
-    if plan is None:
+    if plan is not None:
+        refuse_modified_saved([output])
+    else:
         traced = trace([output])
-        if written:
-            refuse_modified_saved(traced)
+        refuse_modified_saved([output], traced)
         wrt = tuple(p for p, t in enumerate(traced.tensors) if t.node is None and t.requires_grad)
         values = traced.leaf_values()
         program = gradient_program(traced.specs, len(traced.specs) - 1, wrt, seeded=gradient is not None)
@@ -324,8 +322,7 @@ def _derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: list[Ten
         if t._view is not None:
             t._sync()
     traced = trace(outputs)
-    if any(t.node is not None and t.node.epoch != Writes.count for t in outputs):
-        refuse_modified_saved(traced)
+    refuse_modified_saved(outputs, traced)
     at = _positions(traced, targets)
     wrt = tuple(sorted({p for p in at if p is not None}))
     seeded = tuple(s is not None for s in seeds)

@@ -11,16 +11,17 @@ sigmoid, ...): those save their output instead.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..core.autodiff import partial
 from ..core.ir import Input, accesses
 from ..core.ops import Map
 from ..errors import GradError
-from .trace import Node
+from .trace import Node, Traced, Writes, trace
 
 if TYPE_CHECKING:
-    from .trace import Traced
+    from .tensor import Tensor
 
 #: element functions whose backward reads their result (PyTorch saves the output, not the input)
 RESULT_SAVERS = frozenset({"exp", "exp2", "expm1", "tanh", "sigmoid", "sqrt", "rsqrt", "reciprocal", "relu"})
@@ -51,9 +52,13 @@ def _state(t):
     return t._value if t.node is None else t.node
 
 
-def refuse_modified_saved(traced: Traced) -> None:
-    """Raise as PyTorch does when a tensor an op of the traced graph saved for backward was changed in place
-    after the op read it (or, for ``RESULT_SAVERS``, its own result was)."""
+def refuse_modified_saved(outputs: Sequence[Tensor], traced: Traced | None = None) -> None:
+    """Raise as PyTorch does when a tensor an op of the graph below ``outputs`` (``traced``, if traced already)
+    saved for backward was changed in place after the op read it (or, for ``RESULT_SAVERS``, its own result
+    was). A graph no in-place write happened during (each node's ``epoch``) needs no look."""
+    if all(t.node is None or t.node.epoch == Writes.count for t in outputs):
+        return
+    traced = traced or trace(outputs)
     for t, state in zip(traced.tensors, traced.states, strict=True):
         if not isinstance(state, Node) or not any(u.requires_grad for u in state.inputs):
             continue

@@ -232,7 +232,7 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
     def detach(self) -> Tensor:
         """The value outside the graph; in a compiled step's trace, a tensor computed from the batch stays in the
         program (its gradient stopped), since its value changes every step."""
-        if self.node is not None and depends_on_batch(self):
+        if depends_on_batch(self):
             stopped = self._map("stop_gradient")
             stopped.requires_grad = False
             return stopped

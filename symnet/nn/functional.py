@@ -445,7 +445,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if input.dtype != target.dtype:
         raise DTypeError(f"binary_cross_entropy: Found dtype {_TORCH_NAMES.get(target.dtype, target.dtype)} but "
                          f"expected {_TORCH_NAMES.get(input.dtype, input.dtype)} (input and target dtypes differ)")
-    if not is_batch_data(input) and not depends_on_batch(input):  # a compiled step's batch: no value yet
+    if not depends_on_batch(input):  # a compiled step's batch: no value yet
         values = input.numpy()
         if not ((values >= 0) & (values <= 1)).all():
             raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")

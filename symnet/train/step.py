@@ -156,18 +156,25 @@ class CompiledStep:
             raise GradError("compile: the loss reads none of the parameters the optimizer holds")
         return params
 
+    def _gradients(self, traced: _Traced, params: list[Tensor]) -> tuple[Graph, Graph]:
+        """differentiate the loss by ``params`` (local derivatives reading saved results), and simplify the loss
+        with its gradients as outputs, which ``formulas()`` prints: the derived graph and the simplified one."""
+        root = traced.graph.outputs[0]
+        grad, adjoint = pipeline.differentiate(traced.graph, root, [traced.handles[id(p)].name for p in params],
+                                               saved=True)
+        loss_and_gradients = pipeline.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), traced.keep)
+        self._formulas = Formulas(Program(loss_and_gradients, [], adjoints=set(adjoint.values())), False, root, [])
+        return grad, loss_and_gradients
+
     def _build_step(self, x: Tensor, y: Tensor) -> None:
         """lower → simplify → differentiate → extend by the optimizer's update → simplify → compile with the
         driver's repeat (parameters and states fed back, the step count as a counter, minibatches gathered)."""
         stages = _compile_progress()
         traced = self._trace(x, y)
-        forward, handles, keep = traced.graph, traced.handles, traced.keep
+        handles, keep, root = traced.handles, traced.keep, traced.graph.outputs[0]
         stages.update(1)
-        root = forward.outputs[0]
         params = self._trained(handles)
-        grad, adjoint = pipeline.differentiate(forward, root, [handles[id(p)].name for p in params], saved=True)
-        printed = pipeline.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), keep)
-        self._formulas = Formulas(Program(printed, [], adjoints=set(adjoint.values())), False, root, [])
+        grad, _ = self._gradients(traced, params)
         groups = sorted({self._group[id(p)] for p in params})
         # Python floats in PyTorch: double
         lrs = {k: Input("lr" if k == 0 else f"lr{k}", (), float64) for k in groups}
@@ -286,10 +293,7 @@ class CompiledStep:
                                         "forward (BatchNorm or Dropout in training mode): use model.eval() or "
                                         "another optimizer")
             params = self._trained(traced.handles)
-            root = traced.graph.outputs[0]
-            grad, adjoint = pipeline.differentiate(traced.graph, root, [traced.handles[id(p)].name for p in params])
-            graph = pipeline.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), traced.keep)
-            self._formulas = Formulas(Program(graph, [], adjoints=set(adjoint.values())), False, root, [])
+            _, graph = self._gradients(traced, params)
             position = {inp.name: k for k, inp in enumerate(graph.inputs)}
             bound = [(p, position[traced.handles[id(p)].name]) for _, p in self.named
                      if traced.handles.get(id(p)) is not None and traced.handles[id(p)].name in position]
