@@ -156,12 +156,13 @@ class CompiledStep:
             raise GradError("compile: the loss reads none of the parameters the optimizer holds")
         return params
 
-    def _gradients(self, traced: _Traced, params: list[Tensor]) -> tuple[Graph, Graph]:
-        """differentiate the loss by ``params`` (local derivatives reading saved results), and simplify the loss
-        with its gradients as outputs, which ``formulas()`` prints: the derived graph and the simplified one."""
+    def _gradients(self, traced: _Traced, params: list[Tensor], saved: bool) -> tuple[Graph, Graph]:
+        """differentiate the loss by ``params`` (``saved``: local derivatives read saved results), and simplify
+        the loss with its gradients as outputs, which ``formulas()`` prints: the derived graph and the simplified
+        one."""
         root = traced.graph.outputs[0]
         grad, adjoint = pipeline.differentiate(traced.graph, root, [traced.handles[id(p)].name for p in params],
-                                               saved=True)
+                                               saved=saved)
         loss_and_gradients = pipeline.simplify(Graph(grad.inputs, grad.defs, [root, *grad.outputs]), traced.keep)
         self._formulas = Formulas(Program(loss_and_gradients, [], adjoints=set(adjoint.values())), False, root, [])
         return grad, loss_and_gradients
@@ -174,7 +175,7 @@ class CompiledStep:
         handles, keep, root = traced.handles, traced.keep, traced.graph.outputs[0]
         stages.update(1)
         params = self._trained(handles)
-        grad, _ = self._gradients(traced, params)
+        grad, _ = self._gradients(traced, params, saved=True)
         groups = sorted({self._group[id(p)] for p in params})
         # Python floats in PyTorch: double
         lrs = {k: Input("lr" if k == 0 else f"lr{k}", (), float64) for k in groups}
@@ -293,7 +294,8 @@ class CompiledStep:
                                         "forward (BatchNorm or Dropout in training mode): use model.eval() or "
                                         "another optimizer")
             params = self._trained(traced.handles)
-            _, graph = self._gradients(traced, params)
+            # as eager backward derives it, so LBFGS's line search follows the eager run's numbers
+            _, graph = self._gradients(traced, params, saved=False)
             position = {inp.name: k for k, inp in enumerate(graph.inputs)}
             bound = [(p, position[traced.handles[id(p)].name]) for _, p in self.named
                      if traced.handles.get(id(p)) is not None and traced.handles[id(p)].name in position]
