@@ -1,8 +1,9 @@
 """Eager autograd on top of the pipeline: grad mode (``no_grad``), ``backward``'s bound plans, ``grad`` and hooks.
 
 ``backward()`` traces the graph, asks the pipeline for its gradient program (derived once per structure) and
-runs it; the program, the leaf arrays and the leaves to accumulate into are kept as a *plan* under the
-graph's structural key, so a Python loop that rebuilds the same graph every step skips even the trace.
+runs it; the program and the graph's leaves are kept as a *plan* under the graph's structural key, so a Python
+loop that rebuilds the same graph every step (its parameters holding new arrays after each optimizer step)
+skips even the trace.
 Grad mode is per thread, as in PyTorch.
 
 ``grad`` (``torch.autograd.grad``) asks the pipeline for the vector-Jacobian product of its outputs by any
@@ -39,7 +40,7 @@ from ..pipeline import (
 from .batch import batch_ids, concrete, symbolic_specs
 from .saved import refuse_modified_saved
 from .shaping import stack
-from .trace import KEYS, Node, Traced, trace
+from .trace import Node, Traced, Writes, trace
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -145,11 +146,30 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
         t.grad = _constant(np.array(g.numpy(), dtype=t.dtype))
     else:
         t.grad._value = t.grad.numpy() + g.numpy()
+        Writes.happened()  # a graph that read the old gradient must not read this one
 
 
 # ---------------------------------------------------------------- backward's bound plans
 
 _PLANS = BoundedCache("backward plans", limit=64)
+
+
+class _Plan:
+    """A graph's gradient program and its leaves (weakly: a plan keeps no tensor alive), in trace order, with the
+    positions of those it differentiates by. Found by the output's structural key, it runs on the arrays the
+    leaves hold now, which is right for a graph no in-place write happened during."""
+
+    __slots__ = ("program", "leaves", "wrt")
+
+    def __init__(self, program, leaves: list[Tensor], wrt: list[int]):
+        self.program, self.leaves, self.wrt = program, [weakref.ref(t) for t in leaves], wrt
+
+    def bound(self) -> tuple[list[Tensor], list[np.ndarray]] | None:
+        """The leaves and their arrays now (None if a leaf has gone: the key cannot be found again then)."""
+        leaves = [r() for r in self.leaves]
+        if any(t is None for t in leaves):
+            return None
+        return leaves, [t._value for t in leaves]
 
 
 def gradients(output: Tensor, gradient: np.ndarray | None = None) -> tuple[np.ndarray, list[Tensor], list]:
@@ -167,20 +187,24 @@ def gradients(output: Tensor, gradient: np.ndarray | None = None) -> tuple[np.nd
         if seed.shape != output.shape:
             raise ShapeError(f"backward(): gradient has shape {seed.shape}, the output {output.shape}")
         return output.numpy(), [output], [seed]
-    key = output.node.key if gradient is None else None
-    plan = _PLANS.get(key) if key is not None else None
-    if plan is not None:
-        refuse_modified_saved([output])
+    # a graph no write happened during reads its leaves' arrays as they are now: its plan serves it
+    unwritten = gradient is None and output.node.epoch == Writes.count
+    plan = _PLANS.get(output.node.key) if unwritten else None
+    bound = plan.bound() if plan is not None else None
+    if bound is not None:
+        program, (leaves, values) = plan.program, bound
+        leaves = [leaves[k] for k in plan.wrt]
     else:
         traced = trace([output])
         refuse_modified_saved([output], traced)
         wrt = tuple(p for p, t in enumerate(traced.tensors) if t.node is None and t.requires_grad)
         values = traced.leaf_values()
         program = gradient_program(traced.specs, len(traced.specs) - 1, wrt, seeded=gradient is not None)
-        plan = (program, values, [traced.tensors[p] for p in wrt])
-        if key is not None and sum(v.nbytes for v in values) <= KEYS.largest:
-            _PLANS[key] = plan  # only graphs of small leaves have keys that can repeat
-    program, values, leaves = plan
+        leaves = [traced.tensors[p] for p in wrt]
+        if unwritten:
+            slot = {p: k for k, p in enumerate(traced.leaves)}
+            _PLANS[output.node.key] = _Plan(program, [traced.tensors[p] for p in traced.leaves],
+                                            [slot[p] for p in wrt])
     extra = None
     if gradient is not None:
         seed = np.asarray(gradient, dtype=output.dtype)

@@ -180,6 +180,7 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
         value = np.asarray(other.numpy() if isinstance(other, Tensor) else other)
         self._value, self.node = value.astype(self.dtype), None
         self.shape = value.shape
+        Writes.happened()
 
     def item(self) -> float | int | bool:
         if self.numel() != 1:

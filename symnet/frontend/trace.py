@@ -2,13 +2,17 @@
 stage (user tensors → a structure of specs the IR is lowered from).
 
 An op on tensors makes a ``Node`` (its typed op, its inputs) — no SymPy. Two graphs get the same structural
-key exactly when they apply the same ops to the same leaf tensors holding the same value arrays, so a graph
-rebuilt in every step of a Python loop finds its bound backward plan without a trace.
+key exactly when they apply the same ops to the same leaf tensors (whatever arrays those hold), so a graph
+rebuilt in every step of a Python loop finds its bound backward plan without a trace, even after the optimizer
+gave the parameters new arrays; a graph during whose life no in-place write happened (``Node.epoch``) reads
+the arrays its leaves hold now.
 """
 
 from __future__ import annotations
 
+import collections
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -24,46 +28,59 @@ if TYPE_CHECKING:
 
 
 class StructureKeys:
-    """Integer keys for structures. The table holds the leaves it keys (so their ids stay unique), is cleared
-    when it grows large, and never reuses a key; large leaves get a fresh key each time instead of being held.
+    """Integer keys for structures, never reused. A leaf is keyed by the tensor itself (its id, shape, dtype,
+    whether it requires grad, its name), not by the array it holds, so an optimizer's ``set_`` keeps the keys of
+    the next step's graph: which values a graph read is the ``Writes`` count's business, not the key's. A leaf's
+    entries go when the tensor does (a weak reference notes its id; the next leaf keyed drops them first), so an
+    id is never keyed for two tensors.
     """
 
-    limit, largest = 8192, 1 << 16
+    limit = 8192
 
     def __init__(self):
         self._lock = threading.Lock()
+        self._dead: collections.deque[int] = collections.deque()  # appended to by weakref callbacks, at any time
         self.clear()
 
     def clear(self) -> None:
         with self._lock:
             self.table: dict[tuple, int] = {}
-            self.held: list = []
+            #: per keyed leaf's id: its keys and the weak reference that reports its death
+            self.leaves: dict[int, tuple[list[tuple], weakref.ref]] = {}
             self.last = getattr(self, "last", 0)
-
-    def fresh(self) -> int:
-        with self._lock:
-            self.last += 1
-            return self.last
 
     def of(self, key: tuple) -> int:
         found = self.table.get(key)
         if found is None:
             with self._lock:
                 if len(self.table) >= self.limit:
-                    self.table, self.held = {}, []
+                    self.table, self.leaves = {}, {}
                 self.last += 1
                 found = self.table.setdefault(key, self.last)
         return found
 
-    def leaf(self, t: Tensor, value: np.ndarray) -> int:
-        if value.nbytes > self.largest:
-            return self.fresh()
-        key = (id(t), id(value), t.shape, t.dtype, t.requires_grad, t.name)
+    def leaf(self, t: Tensor) -> int:
+        if self._dead:
+            self._drop_dead()
+        key = (id(t), t.shape, t.dtype, t.requires_grad, t.name)
         found = self.table.get(key)
         if found is None:
             found = self.of(key)
-            self.held.append((t, value))
+            with self._lock:
+                entry = self.leaves.get(key[0])
+                if entry is None:
+                    dead = self._dead
+                    self.leaves[key[0]] = ([key], weakref.ref(t, lambda _, i=key[0]: dead.append(i)))
+                else:
+                    entry[0].append(key)
         return found
+
+    def _drop_dead(self) -> None:
+        with self._lock:
+            while self._dead:
+                keys, _ = self.leaves.pop(self._dead.popleft(), ((), None))
+                for key in keys:
+                    self.table.pop(key, None)
 
 
 KEYS = StructureKeys()
@@ -99,9 +116,8 @@ class Node:
             if node is not None and node.epoch < epoch:
                 epoch = node.epoch
             if node is None:
-                value = t._value  # a leaf always holds its array (frontend-internal: this is the hot path)
-                sources.append(value)
-                keys.append(KEYS.leaf(t, value))
+                sources.append(t._value)  # a leaf always holds its array (frontend-internal: the hot path)
+                keys.append(KEYS.leaf(t))
             else:
                 sources.append(node)
                 keys.append(node.key)

@@ -2,8 +2,9 @@
 
 Each optimizer states its update as ordered assignments over element symbols — the parameter ``p``, its
 gradient ``g``, its state (``m``, ``v``, …), the learning rate ``lr`` and the step count ``t`` — with PyTorch's
-exact formulas (torch/optim/*.py, single-tensor path). The same rule prints as math, runs as one compiled
-program per parameter in ``step()``, and is fused into the native training step by ``symnet.compile``.
+exact formulas (torch/optim/*.py, single-tensor path). The same rule prints as math, runs in ``step()`` as one
+compiled program for all the parameters (one native call per step), and is fused into the native training
+step by ``symnet.compile``.
 
 Parameters live in groups as in PyTorch: each group is a dict holding its tensors under ``"params"`` and its
 hyperparameters (the constructor's defaults filled in); a group's rule bakes its hyperparameters in as
@@ -57,6 +58,16 @@ class Update:
     defs: list[Def]
     new_param: Def
     new_state: dict[str, Def]
+
+
+@dataclass(frozen=True)
+class _StepProgram:
+    """The update of a set of parameters as one executable, with, per parameter, the states it reads (in input
+    order) and those it writes (in output order), and the groups whose learning rates are its inputs."""
+
+    executable: backend.Executable
+    states: list[tuple[tuple[str, ...], tuple[str, ...]]]
+    groups: list[int]
 
 
 def element(name: str) -> sp.Symbol:
@@ -116,7 +127,7 @@ class Optimizer(abc.ABC):
         self.defaults = defaults
         self.state: dict[int, dict[str, np.ndarray | int]] = {}
         self.param_groups: list[dict] = []
-        self._programs = BoundedCache(f"{type(self).__name__} update programs", limit=32)
+        self._programs = BoundedCache(f"{type(self).__name__} step programs", limit=32)
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -235,18 +246,31 @@ class Optimizer(abc.ABC):
         new_state = {state: new[spec.symbol] for state, spec in states.items() if spec.symbol in new}
         return Update(state_inputs, defs, new[p], new_state)
 
-    def _program(self, q: Tensor, group: dict) -> tuple[backend.Executable, Update]:
-        """The rule compiled for one parameter shape and group: inputs P, G, lr, t and the states; outputs the
-        new P and the new states."""
-        def build():
-            param, grad = Input("P", q.shape, q.dtype), Input("G", q.shape, q.dtype)
-            lr_input, t_input = Input("lr", (), np.dtype(np.float64)), Input("t", (), np.dtype(np.float64))
-            rule = self.update(param, grad.name, lr_input, t_input, group)
-            graph = Graph([param, grad, lr_input, t_input, *rule.state_inputs.values()], rule.defs,
-                          [rule.new_param.name, *(d.name for d in rule.new_state.values())])
-            return compile_graph(graph), rule
+    def _step_program(self, live: list[tuple[int, Tensor]], counts: tuple[int, ...]) -> _StepProgram:
+        """The rules of every parameter that has a gradient (``live``: its group's index and the tensor) compiled
+        as one program, built once per structure: the parameters' shapes and dtypes, their groups'
+        hyperparameters and which of them share a step count (``counts``: the index of each one's count among
+        the distinct counts). Inputs: per parameter its array, gradient and states, then a learning rate per
+        group and a step count per distinct count; outputs: per parameter its new array and new states."""
+        groups = sorted({k for k, _ in live})
+        key = (backend.name(), scalar_dtype(), counts, tuple((k, q.shape, q.dtype) for k, q in live),
+               tuple(self._hyper_key(self.param_groups[k]) for k in groups))
 
-        return self._programs.get_or_build((q.shape, q.dtype, scalar_dtype(), self._hyper_key(group)), build)
+        def build():
+            lrs = {k: Input(f"lr{k}", (), np.dtype(np.float64)) for k in groups}
+            ts = [Input(f"t{n}", (), np.dtype(np.float64)) for n in range(max(counts) + 1)]
+            inputs, defs, outputs, written = [], [], [], []
+            for n, ((k, q), c) in enumerate(zip(live, counts, strict=True)):
+                param, grad = Input(f"P{n}", q.shape, q.dtype), Input(f"G{n}", q.shape, q.dtype)
+                rule = self.update(param, grad.name, lrs[k], ts[c], self.param_groups[k])
+                inputs += [param, grad, *rule.state_inputs.values()]
+                defs += rule.defs
+                outputs += [rule.new_param.name, *(d.name for d in rule.new_state.values())]
+                written.append((tuple(rule.state_inputs), tuple(rule.new_state)))
+            graph = Graph([*inputs, *lrs.values(), *ts], defs, outputs)
+            return _StepProgram(compile_graph(graph), written, groups)
+
+        return self._programs.get_or_build(key, build)
 
     def _hyper_key(self, group: dict) -> tuple:
         """What a group's compiled rule depends on: its hyperparameters except the ``lr`` input (a scheduler's
@@ -281,25 +305,33 @@ class Optimizer(abc.ABC):
                 q.grad.zero_()
 
     def step(self, closure: Callable[[], float] | None = None) -> float | None:
-        """One update of every parameter that has a gradient, each by its group's compiled rule. ``closure``
+        """One update of every parameter that has a gradient, each by its group's rule, all in one native call
+        (each parameter gets a new array: tensors computed from the old values keep them). ``closure``
         (re-evaluating the model and calling ``backward``) runs first, in grad mode; its loss is returned."""
         loss = None
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
+        live = []
+        for k, group in enumerate(self.param_groups):
             self._check_step_options(group)
-            for q in group["params"]:
-                if q.grad is None:
-                    continue
-                state = self.param_state(q)
-                compiled, rule = self._program(q, group)
-                new_param, *new_states = compiled.call(
-                    [q.numpy(), q.grad.numpy(), np.array(group["lr"], np.float64),
-                     np.array(state["step"] + 1, np.float64), *(state[s] for s in rule.state_inputs)])
-                state["step"] += 1
-                q.set_(new_param)
-                state.update(zip(rule.new_state, new_states, strict=True))
+            live += [(k, q) for q in group["params"] if q.grad is not None]
+        if not live:
+            return loss
+        states = [self.param_state(q) for _, q in live]
+        steps = sorted({s["step"] for s in states})
+        counts = tuple(steps.index(s["step"]) for s in states)
+        program = self._step_program(live, counts)
+        inputs = []
+        for (_, q), state, (reads, _) in zip(live, states, program.states, strict=True):
+            inputs += [q.numpy(), q.grad.numpy(), *(state[s] for s in reads)]
+        inputs += [np.array(self.param_groups[k]["lr"], np.float64) for k in program.groups]
+        inputs += [np.array(s + 1, np.float64) for s in steps]
+        new = iter(program.executable.call(inputs))
+        for (_, q), state, (_, writes) in zip(live, states, program.states, strict=True):
+            q.set_(next(new))
+            state.update((s, next(new)) for s in writes)
+            state["step"] += 1
         return loss
 
     def state_dict(self) -> dict:
