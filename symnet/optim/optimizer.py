@@ -14,6 +14,7 @@ constants, except ``lr`` and ``t``, which are inputs, so a schedule never recomp
 from __future__ import annotations
 
 import abc
+import operator
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -68,6 +69,9 @@ class _StepProgram:
     executable: backend.Executable
     states: list[tuple[tuple[str, ...], tuple[str, ...]]]
     groups: list[int]
+    #: the 0-d inputs after the parameters' (a learning rate per group, then the step counts), reused by every
+    #: call: the runtime knows their addresses
+    scalars: list[np.ndarray]
 
 
 def element(name: str) -> sp.Symbol:
@@ -128,6 +132,8 @@ class Optimizer(abc.ABC):
         self.state: dict[int, dict[str, np.ndarray | int]] = {}
         self.param_groups: list[dict] = []
         self._programs = BoundedCache(f"{type(self).__name__} step programs", limit=32)
+        self._options = sorted(set(defaults) - {"lr"})
+        self._rule_keys: dict[int, tuple[tuple, tuple[str, ...]]] = {}
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -252,9 +258,9 @@ class Optimizer(abc.ABC):
         hyperparameters and which of them share a step count (``counts``: the index of each one's count among
         the distinct counts). Inputs: per parameter its array, gradient and states, then a learning rate per
         group and a step count per distinct count; outputs: per parameter its new array and new states."""
-        groups = sorted({k for k, _ in live})
-        key = (backend.name(), scalar_dtype(), counts, tuple((k, q.shape, q.dtype) for k, q in live),
-               tuple(self._hyper_key(self.param_groups[k]) for k in groups))
+        groups = list(dict.fromkeys(k for k, _ in live))
+        key = (backend.name(), scalar_dtype(), counts, tuple([(k, q.shape, q.dtype) for k, q in live]),
+               tuple([self.rule_key(self.param_groups[k]) for k in groups]))
 
         def build():
             lrs = {k: Input(f"lr{k}", (), np.dtype(np.float64)) for k in groups}
@@ -268,14 +274,22 @@ class Optimizer(abc.ABC):
                 outputs += [rule.new_param.name, *(d.name for d in rule.new_state.values())]
                 written.append((tuple(rule.state_inputs), tuple(rule.new_state)))
             graph = Graph([*inputs, *lrs.values(), *ts], defs, outputs)
-            return _StepProgram(compile_graph(graph), written, groups)
+            return _StepProgram(compile_graph(graph), written, groups,
+                                [np.zeros((), np.float64) for _ in range(len(lrs) + len(ts))])
 
         return self._programs.get_or_build(key, build)
 
-    def _hyper_key(self, group: dict) -> tuple:
+    def rule_key(self, group: dict) -> tuple[str, ...]:
         """What a group's compiled rule depends on: its hyperparameters except the ``lr`` input (a scheduler's
-        own entries, such as OneCycleLR's ``max_lr``, are not the rule's)."""
-        return tuple(repr(group.get(k)) for k in sorted(set(self.defaults) - {"lr"}))
+        own entries, such as OneCycleLR's ``max_lr``, are not the rule's), as text. Remembered while the group
+        holds the same objects: a scheduler that cycles a momentum sets a new float."""
+        values = tuple(map(group.get, self._options))
+        known = self._rule_keys.get(id(group))
+        if known is None or not all(map(operator.is_, known[0], values)):
+            if len(self._rule_keys) > 64:
+                self._rule_keys.clear()
+            known = self._rule_keys[id(group)] = (values, tuple(map(repr, values)))
+        return known[1]
 
     def _check_step_options(self, group: dict) -> None:
         """The options PyTorch's constructor accepts but whose step fails on a CPU leaf parameter fail here too."""
@@ -325,9 +339,10 @@ class Optimizer(abc.ABC):
         inputs = []
         for (_, q), state, (reads, _) in zip(live, states, program.states, strict=True):
             inputs += [q.numpy(), q.grad.numpy(), *(state[s] for s in reads)]
-        inputs += [np.array(self.param_groups[k]["lr"], np.float64) for k in program.groups]
-        inputs += [np.array(s + 1, np.float64) for s in steps]
-        new = iter(program.executable.call(inputs))
+        for a, value in zip(program.scalars, [*(self.param_groups[k]["lr"] for k in program.groups),
+                                              *(s + 1 for s in steps)], strict=True):
+            a[()] = value
+        new = iter(program.executable.call(inputs + program.scalars))
         for (_, q), state, (_, writes) in zip(live, states, program.states, strict=True):
             q.set_(next(new))
             state.update((s, next(new)) for s in writes)

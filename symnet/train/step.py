@@ -26,6 +26,7 @@ from ..frontend.tensor import Tensor
 from ..frontend.trace import trace
 from ..nn.dropout import RandomKey
 from ..nn.module import Module, buffer_updates
+from ..optim import lr_scheduler
 from ..optim.optimizer import Optimizer
 from ..pipeline import Program
 from ..printing import Formulas, StepFormulas
@@ -47,10 +48,9 @@ class _Slots:
     t: int
     x: int
     y: int
-    count: int
-    #: tensors the model made or holds that are neither parameters, buffers, keys nor the batch: their values at
-    #: the trace
-    constants: list[tuple[int, np.ndarray]]
+    #: the inputs bound once: tensors the model made or holds that are neither parameters, buffers, keys nor the
+    #: batch, at their values at the trace; None where each call binds its own
+    bound: tuple
     #: the model's buffers and their inputs, bound every step; the buffers the step updates, in output order
     buffers: list[tuple[Tensor, int]]
     written: list[Tensor]
@@ -107,16 +107,15 @@ class CompiledStep:
         return tuple(m.training for m in self._modules)
 
     def _hyperparameters(self) -> tuple:
-        """What the update rules bake in: every group's hyperparameters but its learning rate (a scheduler's own
-        entries in a group, such as ``initial_lr``, are not the rule's)."""
-        names = sorted(set(self.optimizer.defaults) - {"lr"})
-        return tuple(tuple(repr(group.get(k)) for k in names) for group in self.optimizer.param_groups)
+        """What the update rules bake in: every group's hyperparameters but its learning rate."""
+        return tuple(map(self.optimizer.rule_key, self.optimizer.param_groups))
 
-    def _trace(self, x: Tensor, y: Tensor | None) -> _Traced:
+    def _trace(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray | None) -> _Traced:
         """The forward graph (model, then loss if ``y`` is given) with a symbolic batch dimension; the buffer
         updates the model's forward makes become outputs, its leaves constants, buffers or random keys."""
-        X = Tensor(x.numpy(), x.shape, x.dtype, name="X")
-        Y = None if y is None else Tensor(y.numpy(), y.shape, y.dtype, name="Y")
+        xv, yv = np.asarray(x), None if y is None else np.asarray(y)
+        X = Tensor(xv, xv.shape, xv.dtype, name="X")
+        Y = None if yv is None else Tensor(yv, yv.shape, yv.dtype, name="Y")
         self.model.name_parameters()
         with buffer_updates() as updates, batch_trace(X, *([Y] if Y is not None else [])):
             if Y is None:
@@ -167,7 +166,7 @@ class CompiledStep:
         self._formulas = Formulas(Program(loss_and_gradients, [], adjoints=set(adjoint.values())), False, root, [])
         return grad, loss_and_gradients
 
-    def _build_step(self, x: Tensor, y: Tensor) -> None:
+    def _build_step(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray) -> None:
         """lower → simplify → differentiate → extend by the optimizer's update → simplify → compile with the
         driver's repeat (parameters and states fed back, the step count as a counter, minibatches gathered)."""
         stages = _compile_progress()
@@ -211,13 +210,12 @@ class CompiledStep:
                          {s: position[i.name] for s, i in u.state_inputs.items()}, tuple(u.new_state))
                         for p, u in zip(params, updates, strict=True)],
                        [(k, position[i.name]) for k, i in lrs.items()], position[t.name], position["X"], position["Y"],
-                       len(graph.inputs),
-                       [(position[n], v) for n, v in traced.constants.items() if n in position],
+                       tuple(traced.constants.get(i.name) for i in graph.inputs),
                        [(b, position[i.name]) for b, i in traced.buffers], [b for b, _ in traced.updates],
                        [(position[k.name], v) for k, v in traced.keys])
         self._steps[self._mode(), self._hyperparameters()] = executable, slots
 
-    def _use_step(self, x: Tensor, y: Tensor) -> None:
+    def _use_step(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray) -> None:
         """The step compiled for the model's current mode (train or eval) and the optimizer's hyperparameters
         (built on first use: a changed momentum is a new program; learning rates are inputs)."""
         mode = self._mode(), self._hyperparameters()
@@ -232,12 +230,12 @@ class CompiledStep:
         parameter and buffer arrays in place, so each first gets a fresh one (tensors made earlier keep theirs).
         A random key is its value at the trace plus the count of steps done, so every step draws new masks."""
         slots, opt = self._slots, self.optimizer
-        values: list = [None] * slots.count
+        values = list(slots.bound)
         for p, at, states, _ in slots.params:
             state = opt.param_state(p)
             state["step"] += advance
             if in_place:
-                p.set_(np.array(p.numpy(), order="C", copy=True))
+                p.set_(p.numpy().copy())
             values[at] = p.numpy()
             for s, k in states.items():
                 values[k] = state[s]
@@ -247,8 +245,6 @@ class CompiledStep:
         done = opt.param_state(first)["step"] - advance
         values[slots.t] = np.array(done + 1, dtype=float64)
         values[slots.x], values[slots.y] = x, y
-        for k, value in slots.constants:
-            values[k] = value
         for b, k in slots.buffers:
             if in_place:
                 b.set_(np.array(b.numpy(), order="C", copy=True))
@@ -394,31 +390,30 @@ class CompiledStep:
         """Epochs as the driver's repeat: as many per call as the watch allows (all of them, unless callbacks,
         metrics, a plateau scheduler or a moving bar need to see epochs end); full batches in a fixed order read
         the data in place, anything else gathers rows by the schedule; the learning rates are series."""
-        x_all, y_all = self._batch(rows.x, "x"), self._batch(rows.y, "y")
-        xa, ya = x_all.numpy(), y_all.numpy()
+        xa, ya = self._batch(rows.x, "x").numpy(), self._batch(rows.y, "y").numpy()
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
             bad = int(np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)).all(axis=1))[0, 0])
             raise ValueError(f"fit: sample {bad} of the data holds NaN or infinite inputs")
         batch, samples, steps = min(rows.batch, len(xa)), len(xa), rows.steps
         if steps == 0:  # drop_last with fewer samples than a batch: PyTorch's loop does nothing
             return
-        self._use_step(Tensor(xa[:batch].copy(), xa[:batch].shape, x_all.dtype),
-                       Tensor(ya[:batch].copy(), ya[:batch].shape, y_all.dtype))
+        self._use_step(xa[:batch], ya[:batch])
         used = min(steps * batch, samples)  # all the samples, or only the full batches (drop_last)
         fixed = rows.order is None
+        in_place = fixed and batch >= samples
         epoch, warned = 0, False
         while epoch < epochs:
             count = 1 if schedule.per_epoch_call else watch.chunk()
             began = time.perf_counter()
-            # a fixed order is one period of the schedule, reused by every epoch; shuffling draws one per epoch
-            orders = [np.arange(used)] if fixed else [rows.order()[:used] for _ in range(count)]
-            in_place = fixed and batch >= samples
             inputs = self._inputs(count * steps, xa if in_place else None, ya if in_place else None, in_place=True)
             series = schedule.series(count * steps, steps, self._slots.lrs)
             try:
                 if in_place:
                     records = self._step.repeat(inputs, count * steps, series=series)
                 else:
+                    # a fixed order is one period of the schedule, reused by every epoch; shuffling draws one per
+                    # epoch
+                    orders = [np.arange(used)] if fixed else [rows.order()[:used] for _ in range(count)]
                     index, starts = epochs_schedule(orders, batch)
                     records = self._step.repeat(inputs, count * steps, (xa, ya), index, starts, series=series)
             except IndexRangeError as exc:  # the state of the last completed step: parameters, counts, history
@@ -443,8 +438,10 @@ class CompiledStep:
     def _warn_if_diverging(losses: np.ndarray, offset: int, epoch: int, steps_per_epoch: int) -> bool:
         """Warn at the first of ``losses`` (from step ``offset + 1``, epoch ``epoch`` on) that is NaN or infinite;
         True if there was one."""
+        if np.isfinite(np.add.reduce(losses)):  # a NaN or an infinity anywhere makes the sum one
+            return False
         finite = np.isfinite(losses)
-        if finite.all():
+        if finite.all():  # the sum overflowed
             return False
         k = int(np.argmin(finite))
         warnings.warn(f"fit: the loss became {losses[k]} at step {offset + k + 1} (epoch "
@@ -531,8 +528,6 @@ class _Schedule:
     of a native call, whose steps then read the recorded learning rates as series."""
 
     def __init__(self, step: CompiledStep, scheduler, interval: str | None):
-        from ..optim import lr_scheduler
-
         self.compiled, self.scheduler = step, scheduler
         if scheduler is not None and getattr(scheduler, "optimizer", None) is not step.optimizer:
             raise ValueError("fit: the scheduler does not belong to this step's optimizer")
