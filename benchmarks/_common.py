@@ -12,19 +12,30 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 
-def best_of(fn, repeats: int = 5, number: int = 1) -> float:
-    """Seconds per call: the minimum over repeats of the mean over ``number`` calls."""
+def samples(fn, repeats: int, number: int) -> list[float]:
+    """Seconds per call of ``repeats`` runs, each the mean over ``number`` calls."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(number):
             fn()
         times.append((time.perf_counter() - start) / number)
-    return min(times)
+    return times
+
+
+def best_of(fn, repeats: int = 5, number: int = 1) -> float:
+    """Seconds per call: the minimum over repeats of the mean over ``number`` calls."""
+    return min(samples(fn, repeats, number))
 
 
 def median_of(samples: list[float]) -> float:
     return statistics.median(samples)
+
+
+def measure(fn, repeats: int, number: int = 1) -> float:
+    """Seconds per call: the median over ``repeats`` of the mean over ``number`` calls, after one warm call."""
+    fn()
+    return statistics.median(samples(fn, repeats, number))
 
 
 def torch_or_none():
@@ -34,6 +45,21 @@ def torch_or_none():
         return None
     torch.set_num_threads(1)
     return torch
+
+
+def jax_or_none(x64: bool, one_thread: bool = False):
+    """JAX on the CPU (with one intra-op thread if asked: that must be set before JAX is imported), or None when
+    it is not installed."""
+    if one_thread:
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_platforms", "cpu")
+    jax.config.update("jax_enable_x64", x64)
+    return jax
 
 
 def table(title: str, header: list[str], rows: list[list[str]]) -> None:

@@ -42,7 +42,7 @@ import time
 
 import _common  # noqa: F401 - sets single-threaded BLAS before NumPy loads
 import numpy as np
-from _common import best_of, table, torch_or_none
+from _common import best_of, jax_or_none, table, torch_or_none
 
 import symnet as sn
 
@@ -54,19 +54,6 @@ REPEATS = 10  # rounds over all the peers, so that a busy spell of the machine f
 TARGET_JAX, TARGET_TORCH = 3.0, 5.0
 KEYS = ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"]
 TOLERANCES = {"float32": (1e-4, 1e-3), "float64": (1e-10, 1e-8)}  # initial loss, gradient (norm-wise)
-
-
-def jax_or_none(x64: bool):
-    """JAX on the CPU with one intra-op thread, or None when not installed. Must run before JAX is imported."""
-    flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
-    try:
-        import jax
-    except ImportError:
-        return None
-    jax.config.update("jax_platforms", "cpu")
-    jax.config.update("jax_enable_x64", x64)
-    return jax
 
 
 def poisson_points(dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -409,7 +396,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     args = parser.parse_args()
-    jax = jax_or_none(args.dtype == "float64")
+    jax = jax_or_none(args.dtype == "float64", one_thread=True)
     torch = torch_or_none()
     X, Y = poisson_points(np.dtype(args.dtype))
     sn.manual_seed(0)
