@@ -32,18 +32,23 @@ def _memcpy(module: ir.Module) -> ir.Function:
     return ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, I1]), name)
 
 
-def _int_of(b: ir.IRBuilder, e: sp.Expr, env: dict) -> ir.Value:
-    """A shape expression (integers, dimension symbols, products) as an i64 value."""
+def int_of(b: ir.IRBuilder, e: sp.Expr, env: dict) -> ir.Value:
+    """A shape expression (integers, dimension symbols, their sums and products) as an i64 value."""
     if e.is_Integer:
         return ir.Constant(I64, int(e))
     if isinstance(e, sp.Symbol):
         return env[e]
-    if isinstance(e, sp.Mul):
-        v = ir.Constant(I64, 1)
+    if isinstance(e, sp.Mul | sp.Add):
+        v = ir.Constant(I64, int(isinstance(e, sp.Mul)))
         for a in e.args:
-            v = b.mul(v, _int_of(b, a, env))
+            v = (b.mul if isinstance(e, sp.Mul) else b.add)(v, int_of(b, a, env))
         return v
-    raise LoweringError(f"codegen: shape {e} is not a product of dimensions")
+    if isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp > 0:
+        base, v = int_of(b, e.base, env), ir.Constant(I64, 1)
+        for _ in range(int(e.exp)):
+            v = b.mul(v, base)
+        return v
+    raise LoweringError(f"codegen: shape {e} is not a polynomial in the dimensions")
 
 
 def emit_repeat(module: ir.Module, graph: Graph, kernels: list, dims: list[sp.Symbol], slot: dict[str, int],
@@ -66,7 +71,7 @@ def emit_repeat(module: ir.Module, graph: Graph, kernels: list, dims: list[sp.Sy
         n = i64(1)
         env = dict(zip(dims, dim_values, strict=True))
         for d in tensors[name].shape:
-            n = b.mul(n, _int_of(b, sp.sympify(d), env))
+            n = b.mul(n, int_of(b, sp.sympify(d), env))
         return n
 
     def load_i64(array, position):

@@ -20,7 +20,7 @@ from llvmlite import ir
 from symnet.core.ir import Graph, Repeat, Tensor, is_guard, is_integer_valued, is_tensor_symbol, zero_unless_guarded
 from symnet.errors import LoweringError
 
-from . import mathlib
+from . import mathlib, parts
 from .driver import emit_repeat
 from .gemm import Tabled, gemm_function, tile_shape
 from .irloops import F32, F64, I1, I8, I32, I64, PTR, STORAGE, span
@@ -97,12 +97,14 @@ class KernelEmitter:
     """Emits one definition's loop nest into a function."""
 
     def __init__(self, module: ir.Module, graph_tensors: dict[str, Tensor], dims: list[sp.Symbol],
-                 kernel: Kernel, checks: list[IndexCheck]):
+                 kernel: Kernel, checks: list[IndexCheck], parallel: bool = False):
         self.module, self.tensors, self.dims, self.kernel, self.checks = module, graph_tensors, dims, kernel, checks
         d = kernel.definition
         self.buffers = [w.name for w in kernel.writes] + list(kernel.reads)
         self.float = STORAGE[d.dtype] if d.dtype.kind == "f" else F64
-        fnty = ir.FunctionType(I32, [PTR] * len(self.buffers) + [I64] * len(dims) + [PTR])
+        self.split = parts.split_kind(kernel) if parallel else None  # then two more arguments: part, parts
+        fnty = ir.FunctionType(I32, [PTR] * len(self.buffers) + [I64] * len(dims) + [PTR] +
+                               [I64, I64] * (self.split is not None))
         self.fn = ir.Function(module, fnty, f"k_{d.name}")
         self.fn.linkage = "internal"
         self.fn.attributes.add("noinline")  # called by both sn_entry and sn_repeat: compiled once, not twice
@@ -114,8 +116,10 @@ class KernelEmitter:
         self.ptr = dict(zip(self.buffers, self.fn.args, strict=False))
         self.entry = self.fn.append_basic_block("entry")
         self.b = ir.IRBuilder(self.entry)
-        self.env: dict[sp.Symbol, ir.Value] = dict(zip(dims, self.fn.args[len(self.buffers):-1], strict=True))
-        self.error_slot = self.fn.args[-1]
+        after = len(self.buffers) + len(dims)
+        self.env: dict[sp.Symbol, ir.Value] = dict(zip(dims, self.fn.args[len(self.buffers):after], strict=True))
+        self.error_slot = self.fn.args[after]
+        self.part, self.parts = self.fn.args[after + 1:] if self.split else (None, None)
         self.strides: dict[str, list[ir.Value]] = {}
         self.dtypes = {name: t.dtype for name, t in graph_tensors.items()}
         self.memo: dict[tuple, ir.Value] = {}
@@ -131,9 +135,18 @@ class KernelEmitter:
                 strides.append(acc)
                 acc = self.b.mul(acc, self.int_value(sp.sympify(dim)))
             self.strides[name] = list(reversed(strides))
-        self.statements(self.kernel.body)
+        if self.split == "loop":  # this part's slice of the outermost loop
+            top = self.kernel.body[0]
+            extent = self.int_value(sp.sympify(top.extent))
+            with self.loop(top.var, top.extent, parts.part_range(self.b, self.part, self.parts, extent, 1, extent)):
+                self.statements(top.body)
+        else:
+            self.statements(self.kernel.body)
         self.b.ret(ir.Constant(I32, 0))
-        return self.fn
+        if self.split is None:
+            return self.fn
+        return parts.launcher(self.module, self.fn, self.kernel.definition.name, len(self.buffers), self.dims,
+                              parts.work(self.kernel))
 
     def statements(self, stmts) -> None:
         for s in stmts:
@@ -152,10 +165,12 @@ class KernelEmitter:
                 self.contraction(s)
 
     @contextlib.contextmanager
-    def loop(self, var: sp.Symbol, extent):
-        """A loop over a domain symbol; values computed inside are forgotten after it (they do not dominate)."""
+    def loop(self, var: sp.Symbol, extent, bounds: tuple[ir.Value, ir.Value] | None = None):
+        """A loop over a domain symbol (or the slice ``bounds`` of it); values computed inside are forgotten after
+        it (they do not dominate)."""
         saved = dict(self.memo)
-        with span(self.b, ir.Constant(I64, 0), self.int_value(sp.sympify(extent))) as i:
+        start, stop = bounds or (ir.Constant(I64, 0), self.int_value(sp.sympify(extent)))
+        with span(self.b, start, stop) as i:
             self.env[var] = i
             yield i
             self.memo = saved
@@ -271,13 +286,54 @@ class KernelEmitter:
             extents = [self.int_value(sp.sympify(d.extents[s])) for s in (i, j, k)]
             strides = [self.stride_of(c.a, i), self.stride_of(c.a, k), self.stride_of(c.b, k),
                        self.stride_of(c.b, j), self.strides[d.name][list(d.out).index(i)]]
-            self.b.call(fn, [*pointers, *extents, *strides, self.float_value(c.scale), ir.Constant(I1, 0)])
+            args = [*pointers, *extents, *strides, self.float_value(c.scale), ir.Constant(I1, 0)]
+            self.b.call(fn, self.sliced(args, rows, vectors * lanes))
             return
-        self.implicit_gemm(c, pointers, gemm_function(self.module, self.float, lanes, rows, vectors,
-                                                      Tabled(len(c.a_guards), len(c.b_guards), c.scattered,
-                                                             c.b_rows)))
+        tabled = Tabled(len(c.a_guards), len(c.b_guards), c.scattered, c.b_rows)
+        self.implicit_gemm(c, pointers, gemm_function(self.module, self.float, lanes, rows, vectors, tabled),
+                           tabled, (rows, vectors * lanes))
 
-    def implicit_gemm(self, c: Contraction, pointers, fn) -> None:
+    def sliced(self, args: list, rows: int, panel: int, tabled: Tabled | None = None) -> list:
+        """A micro-kernel call's arguments for this part's slice: its rows or its columns (whichever has more
+        tiles), whole tiles each, the pointers and offset tables moved to the slice."""
+        if self.split != "contraction":
+            return args
+        b, zero = self.b, ir.Constant(I64, 0)
+        M, N = args[3], args[4]
+
+        def tiles(n, unit):
+            return b.sdiv(b.add(n, ir.Constant(I64, unit - 1)), ir.Constant(I64, unit))
+
+        by_rows = b.icmp_signed(">=", tiles(M, rows), tiles(N, panel))
+        m0, m1 = parts.part_range(b, self.part, self.parts, tiles(M, rows), rows, M)
+        n0, n1 = parts.part_range(b, self.part, self.parts, tiles(N, panel), panel, N)
+        m0, m1, n0, n1 = (b.select(by_rows, m0, zero), b.select(by_rows, m1, M),
+                          b.select(by_rows, zero, n0), b.select(by_rows, N, n1))
+        args = list(args)
+        args[3], args[4] = b.sub(m1, m0), b.sub(n1, n0)
+
+        def move(k, offset, etype=self.float):
+            args[k] = b.gep(args[k], [offset], source_etype=etype)
+
+        if tabled is None:  # C[i·sCi + j], A[i·sAi + k·sAk], B[k·sBk + j·sBj]
+            move(0, b.add(b.mul(m0, args[10]), n0))
+            move(1, b.mul(m0, args[6]))
+            move(2, b.mul(n0, args[9]))
+            return args
+        for k in (6, 10):  # ai, ci
+            move(k, m0, I64)
+        move(9, n0, I64)  # bj
+        if tabled.scatter:
+            move(11, n0, I64)  # cj
+        else:
+            move(0, n0)  # C's contiguous columns
+        for g in range(tabled.a_guards):
+            move(12 + 4 * g, m0, I64)
+        for g in range(tabled.b_guards):
+            move(12 + 4 * (tabled.a_guards + g) + 1, n0, I64)
+        return args
+
+    def implicit_gemm(self, c: Contraction, pointers, fn, tabled: Tabled, tile: tuple[int, int]) -> None:
         d = self.kernel.definition
         shapes = {name: self.tensors[name].shape for name in (str(c.a.base.label), str(c.b.base.label))}
         terms_a = address_coefficients(c.a.indices, shapes[str(c.a.base.label)])
@@ -308,7 +364,7 @@ class KernelEmitter:
             accumulate = ir.Constant(I1, 0)
             for s in reduced_outer:
                 accumulate = self.b.or_(accumulate, self.b.icmp_signed("!=", self.env[s], ir.Constant(I64, 0)))
-            self.b.call(fn, [*args, self.float_value(c.scale), accumulate])
+            self.b.call(fn, self.sliced([*args, self.float_value(c.scale), accumulate], *tile, tabled))
 
         def nest(symbols):
             if not symbols:
@@ -779,8 +835,10 @@ class Module(NamedTuple):
     spans: list[tuple[int, int]]
 
 
-def emit_module(graph: Graph, kernels: list[Kernel], name: str, repeat: Repeat | None = None) -> Module:
-    """The graph as one LLVM module: a function per kernel and the entry calling them in order."""
+def emit_module(graph: Graph, kernels: list[Kernel], name: str, repeat: Repeat | None = None,
+                parallel: bool = False) -> Module:
+    """The graph as one LLVM module: a function per kernel and the entry calling them in order. ``parallel``:
+    large kernels split across the pool's threads (``codegen.parts``); without, the module is self-contained."""
     module = ir.Module(name=name)
     tensors = graph.tensors()
     order = [t.name for t in graph.inputs] + [d.name for d in graph.defs]
@@ -789,7 +847,7 @@ def emit_module(graph: Graph, kernels: list[Kernel], name: str, repeat: Repeat |
     checks: list[IndexCheck] = []
     functions = []
     for kernel in kernels:
-        emitter = KernelEmitter(module, tensors, dims, kernel, checks)
+        emitter = KernelEmitter(module, tensors, dims, kernel, checks, parallel)
         functions.append((emitter.emit(), emitter.buffers))
     entry = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR]), ENTRY)
     bufs, dim_array, error_slot = entry.args

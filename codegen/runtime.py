@@ -25,6 +25,7 @@ from . import cache, jit
 from .driver import REPEAT
 from .emit import ENTRY, IndexCheck, dims_of, emit_module
 from .loops import lower_graph, pad_guarded_reads, show_loops
+from .pool import POOL
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 _REPEAT_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
@@ -147,6 +148,7 @@ class CompiledGraph:
                                                   for c in self.checks],
                                        "spans": [list(s) for s in self.spans]})
             self._ir = None  # ~10 KB a graph, kept by every cached program otherwise; show() emits it again
+        POOL.ensure()  # registers the pool's sn_fork, which the object links against
         self._engine = jit.Engine(obj)
         # The native code lives as long as this object and no longer: only it holds the function pointers below,
         # so once it is unreachable (its cache entries evicted or cleared) no call can be running them.
@@ -180,7 +182,7 @@ class CompiledGraph:
     def llvm_ir(self) -> str:
         """The module's LLVM IR before optimization (emitted on first use: a cache hit never needs it)."""
         if self._ir is None:
-            module = emit_module(self.graph, self.kernels, "symnet", self.plan)
+            module = emit_module(self.graph, self.kernels, "symnet", self.plan, parallel=True)
             self._ir, self.checks, self.spans = module.ir, module.checks, module.spans
         return self._ir
 

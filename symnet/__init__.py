@@ -12,6 +12,7 @@ x + 2*w + 1
 """
 
 from . import autograd, backend, data, func, nn, optim, utils
+from .backend import get_num_threads, set_num_threads
 from .checkpoint import load, save
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
 from .errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError, SymnetError
@@ -91,7 +92,7 @@ __all__ = [
     "randn", "rand", "manual_seed", "trace", "Traced", "device", "DeviceError", "NotSupportedError", "no_grad",
     "is_grad_enabled", "enable_grad", "set_grad_enabled", "grad", "hessian", "formulas", "func", "export", "sweep",
     "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "autograd", "utils",
-    "compile", "CompiledStep",
+    "compile", "CompiledStep", "set_num_threads", "get_num_threads",
     "objective", "Objective", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DTypeError",
     "IndexRangeError", "GradError", *_FUNCTIONS,

@@ -120,6 +120,16 @@ def use(backend: str) -> Iterator[None]:
         _current = previous
 
 
+def set_num_threads(n: int) -> None:
+    """The threads native code runs on, as ``torch.set_num_threads``: large kernels split across them, small ones
+    stay on the caller's (default: ``SYMNET_NUM_THREADS``, else the cores this process may use)."""
+    codegen.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    return codegen.get_num_threads()
+
+
 def compile(graph: Graph, repeat: Repeat | None = None) -> Executable:  # noqa: A001 - the backend's verb
     """The graph as an executable of the backend in use."""
     if name() == "reference":
