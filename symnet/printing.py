@@ -16,6 +16,7 @@ from sympy.printing.str import StrPrinter
 from .core.cache import BoundedCache
 from .core.ir import Def, Graph, tensor_base
 from .errors import GradError
+from .frontend.derivative_names import REGISTERED
 from .frontend.tensor import Tensor
 from .frontend.trace import Traced, trace
 from .pipeline import Program, closed_form, compile_graph, forward_program, gradient_program, hvp_program
@@ -119,12 +120,16 @@ class Formulas:
         self.closed, self.root, self.wrt = closed, root, list(wrt)
 
     def _display(self, name: str, style: str) -> str:
-        """δX for an adjoint (and for a part of one, ``dX_2``: the second of the terms summed into δX)."""
+        """δX for an adjoint (and for a part of one, ``dX_2``: the second of the terms summed into δX); a
+        derivative tensor as its derivative (``∂u/∂x``, and its adjoint ``δ(∂u/∂x)``)."""
         whole = re.sub(r"_\d+$", "", name)
         if (name in self.adjoints or whole in self.adjoints) and name.startswith("d"):
             rest = name[1:]
+            if whole[1:] in REGISTERED:
+                shown = REGISTERED[whole[1:]].render(style)
+                rest = (f"({shown})" if style != "latex" else rf"\left({shown}\right)") + name[len(whole):]
             return {"unicode": "δ" + rest, "latex": r"\delta " + rest, "text": "d" + rest}[style]
-        return name
+        return REGISTERED[name].render(style) if name in REGISTERED else name
 
     def _rename(self, expr: sp.Expr, style: str) -> sp.Expr:
         mapping = {}

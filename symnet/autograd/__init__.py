@@ -16,6 +16,7 @@ from ..frontend.autograd import (
     no_grad,
     set_grad_enabled,
 )
+from ..frontend.derivative_names import name_directional
 from ..frontend.tensor import Tensor
 from . import functional
 
@@ -37,6 +38,9 @@ def derivatives(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Te
     if len(dirs) != len(ins):
         raise ValueError(f"derivatives: {len(ins)} inputs but {len(dirs)} directions")
     result = [tuple(r) for r in directional_derivatives(outs, ins, dirs, order, create_graph)]
+    if create_graph and len(ins) == 1:
+        for out, found in zip(outs, result, strict=True):
+            name_directional(out, ins[0], dirs[0], found)
     return result[0] if single else result
 
 

@@ -38,6 +38,7 @@ from ..pipeline import (
     vmap_graph,
 )
 from .batch import batch_ids, concrete, symbolic_specs
+from .derivative_names import name_derivative
 from .saved import refuse_modified_saved
 from .shaping import stack
 from .trace import Node, Traced, Writes, trace
@@ -279,7 +280,15 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor], 
             if materialize_grads:
                 g = _constant(np.zeros(t.shape, t.dtype))
         result.append(g)
+    if create_graph and len(outputs) == 1 and _is_plain(seeds[0]):
+        for t, g in zip(targets, result, strict=True):
+            name_derivative(outputs[0], t, g)
     return tuple(result)
+
+
+def _is_plain(seed: Tensor | None) -> bool:
+    """No cotangent, or ones (``grad(u, x, ones_like(u))``): the result is the derivative of u itself."""
+    return seed is None or seed.node is None and bool(np.all(seed._value == 1))
 
 
 def _sequence(x) -> list:
