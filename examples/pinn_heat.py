@@ -34,8 +34,6 @@ def heat(model, x, y):
     u = model(x)
     (du,) = sn.autograd.grad(u.sum(), x, create_graph=True)              # (u_x, u_t) at every point
     (grad_ux,) = sn.autograd.grad(du[:, 0].sum(), x, create_graph=True)  # (u_xx, u_xt)
-    grad_ux.name = "grad_ux"
-    du.name = "du"
     target, data = y[:, 0], y[:, 1]
     pde = 1 - data
     residual = du[:, 1] - ALPHA * grad_ux[:, 0]
@@ -117,7 +115,7 @@ def main(argv=None) -> dict:
     print(f"u_t = {ALPHA}·u_xx on [0, 1] × [0, 1]: {args.side ** 2} collocation points and {len(x) - args.side ** 2} "
           f"initial and boundary points, a 2-{args.hidden}-{args.hidden}-1 tanh network in float64")
     if args.epochs:
-        print("the loss as compiled (u_t[b] = du[b, 1], u_xx[b] = grad_ux[b, 0], data mask Y[b, 1]):")
+        print("the loss as compiled (u_t[b] = ∂u/∂X[b, 1], u_xx[b] = ∂²u/∂X₀∂X[b, 0], data mask Y[b, 1]):")
         print("\n".join(f"  {line}" for line in forward_formulas(step)))
         print(f"Adam: {args.epochs} steps in one native call of fit, lr {args.lr:g} → {args.lr / 10:g}: loss "
               f"{losses[0]:.3g} → {losses[-1]:.3g}, relative L2 error {adam_error:.2e}, {adam_seconds:.2f} s with "

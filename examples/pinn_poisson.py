@@ -35,7 +35,6 @@ def poisson(model, x, y):
     (du,) = sn.autograd.grad(u.sum(), x, create_graph=True)          # (∂u/∂x, ∂u/∂y) at every point
     (grad_ux,) = sn.autograd.grad(du[:, 0].sum(), x, create_graph=True)  # (u_xx, u_xy)
     (grad_uy,) = sn.autograd.grad(du[:, 1].sum(), x, create_graph=True)  # (u_yx, u_yy)
-    grad_ux.name, grad_uy.name = "grad_ux", "grad_uy"                   # so the printed formulas name them
     f, boundary = y[:, 0], y[:, 1]
     interior = 1 - boundary
     residual = grad_ux[:, 0] + grad_uy[:, 1] + f
@@ -144,7 +143,7 @@ def main(argv=None) -> dict:
 
     print(f"−Δu = f on [0, 1]², u = 0 on the boundary: {len(x) - args.boundary} interior and {args.boundary} "
           f"boundary points, a 2-{args.hidden}-{args.hidden}-1 tanh network in float64")
-    print("the loss as compiled (Δu[b] = grad_ux[b, 0] + grad_uy[b, 1], f = Y[b, 0], boundary mask Y[b, 1]):")
+    print("the loss as compiled (Δu[b] = ∂²u/∂X₀∂X[b, 0] + ∂²u/∂X₁∂X[b, 1], f = Y[b, 0], boundary mask Y[b, 1]):")
     print("\n".join(f"  {line}" for line in forward_formulas(step)))
     total_lines = len(str(step.formulas()).splitlines())
     print(f"  … then the weight gradients, derived through the second derivatives, and the L-BFGS rule "
