@@ -16,6 +16,7 @@ the object or at the caller's copy of the weights file (a training step's state:
 place by the driver's feedback copies and counters), and allocates nothing: the only state is on the stack,
 so calls from several threads never interfere. Statuses: 0 success, -1 a batch the function was not made for
 (or no workspace), -2 a weights file that is not this model's, > 0 a data-dependent index out of range.
+``c_source`` prints the same kernels as readable C99 behind this same entry point, layout and header.
 
 The weights file is little-endian: a 64-byte header (``SNWEIGHT``, then u32 ABI version, u32 tensor count,
 u64 payload bytes, u64 the model's fingerprint, zeros), then each tensor's elements in C order, each starting
@@ -40,7 +41,7 @@ import sympy as sp
 from llvmlite import binding as llvm
 from llvmlite import ir
 
-from symnet.core.ir import Graph, Repeat
+from symnet.core.ir import Def, Graph, Repeat
 
 from .driver import REPEAT
 from .emit import ENTRY, dims_of, emit_module
@@ -192,6 +193,18 @@ def _numel(shape) -> sp.Expr:
 def _scratch(program: Program, graph: Graph) -> list:
     """The definitions that live in the workspace (a forward pass writes its output to the caller's buffer)."""
     return [d for d in graph.defs if program.repeat or d.name != program.output.name]
+
+
+def workspace_terms(program: Program, graph: Graph) -> list[tuple[Def, str]]:
+    """Each workspace definition with its size in bytes as a C expression of the entry point's ``batch``, in the
+    order the workspace holds them, each at a multiple of 64 bytes: the layout the header adds up and both entry
+    points (the object's and the C source's) lay out."""
+    dims = dims_of(graph)
+    terms = []
+    for d in _scratch(program, graph):
+        size = _numel(d.shape) * d.dtype.itemsize
+        terms.append((d, sp.ccode(size).replace(str(dims[0]), "(size_t)batch") if dims else str(size)))
+    return terms
 
 
 def check_program(program: Program) -> Graph:
@@ -357,7 +370,6 @@ def c_header(program: Program, embed: bool, target: Machine, version: str) -> st
     x, out = program.inputs[0], program.output
     T, out_t = C_TYPES[x.dtype], C_TYPES[out.dtype]
     graph = check_program(program)
-    dims = dims_of(graph)
     train = program.repeat is not None
     blob = "state" if train else "weights"
 
@@ -425,10 +437,8 @@ def c_header(program: Program, embed: bool, target: Machine, version: str) -> st
     lines += ["", "/* the workspace: each intermediate tensor's bytes, rounded up to 64 */",
               f"static inline size_t {n}_workspace_bytes(int64_t batch) {{", "    size_t total = 0;",
               "    (void)batch;"]
-    for d in _scratch(program, graph):
-        size = _numel(d.shape) * d.dtype.itemsize
-        expr = sp.ccode(size).replace(str(dims[0]), "(size_t)batch") if dims else str(size)
-        lines.append(f"    total += (({expr}) + 63) / 64 * 64; /* {d.name} */")
+    for d, size in workspace_terms(program, graph):
+        lines.append(f"    total += (({size}) + 63) / 64 * 64; /* {d.name} */")
     lines += ["    return total;", "}", "", signature, "", "#ifdef __cplusplus", "}", "#endif", f"#endif /* {N}_H */",
               ""]
     return "\n".join(lines)

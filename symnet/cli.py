@@ -449,8 +449,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="folder for the CSV table and the PNG figure (default: figures/)")
     from .export import add_arguments as export_arguments
 
-    export_arguments(sub.add_parser("export", help="a model as a standalone C function: an object or library and "
-                                    "its header, for any LLVM target"))
+    export_arguments(sub.add_parser("export", help="a model as a standalone C function: an object or library for "
+                                    "any LLVM target, or readable C source, and its header"))
     return parser
 
 

@@ -3,8 +3,9 @@
 The model's forward pass is traced as ``predict`` traces it (batch dimension symbolic unless a fixed ``batch``
 is asked for), lowered and simplified by the pipeline, and handed to ``codegen.export``, which writes an object
 file, a static or a shared library, and one C header (``<name>.h``: the entry point, shapes, dtype, versions
-and the workspace size). Weights are constants inside the object, or a small documented binary file
-(``weights="file"``) so the code can be shipped once and the weights updated apart.
+and the workspace size) — or to ``codegen.c_source``, which writes the same loop nests as readable C99
+(``<name>.c``) behind the same entry point and header. Weights are constants inside the code, or a small
+documented binary file (``weights="file"``) so the code can be shipped once and the weights updated apart.
 
 >>> report = sn.export(model, "build/digits", input_shape=(8, 8))          # doctest: +SKIP
 >>> print(report)                                                           # doctest: +SKIP
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from codegen import export as native
+from codegen.c_source import c_source
 
 from . import pipeline
 from .core.ir import BATCH
@@ -33,8 +35,8 @@ from .nn.dropout import RandomKey
 from .nn.module import Module, buffer_updates
 from .train import CompiledStep
 
-FORMATS = ("object", "static", "shared")
-SUFFIXES = {"object": ".o", "static": ".a", "shared": ".so"}
+FORMATS = ("object", "static", "shared", "c")
+SUFFIXES = {"object": ".o", "static": ".a", "shared": ".so", "c": ".c"}
 
 
 @dataclass
@@ -150,14 +152,15 @@ def export(model: Module | CompiledStep, path: str | Path, input_shape: tuple[in
            target: str | None = None, cpu: str = "generic", features: str = "", name: str | None = None,
            dtype=None, training: tuple | None = None) -> ExportReport:
     """Write the model's forward pass as native artifacts for ``target`` (an LLVM triple; None: this machine)
-    beside ``path`` (a stem: ``build/digits`` → ``build/digits.o``, ``.a``, ``.so``, ``.h``, ``.weights``).
+    beside ``path`` (a stem: ``build/digits`` → ``build/digits.o``, ``.a``, ``.so``, ``.c``, ``.h``, ``.weights``).
 
-    ``input_shape``: one sample's shape; ``formats``: any of "object", "static", "shared" (the header is always
-    written); ``weights``: "embed" (constants in the code) or "file"; ``batch``: a fixed batch size, or None for
-    any at run time; ``cpu``: "generic" (no instruction the triple's baseline lacks), a CPU name, or "native"
-    (this machine's). ``training=(x, y)``, with a CompiledStep: the whole training step instead (an example batch
-    gives the shapes; its state — parameters, optimizer state, step count — goes to ``<path>.state``). Every
-    file is written whole or not at all (temporary file, then rename)."""
+    ``input_shape``: one sample's shape; ``formats``: any of "object", "static", "shared", "c" (readable C99
+    source of the same kernels, for any C compiler; the header is always written); ``weights``: "embed"
+    (constants in the code) or "file"; ``batch``: a fixed batch size, or None for any at run time; ``cpu``:
+    "generic" (no instruction the triple's baseline lacks), a CPU name, or "native" (this machine's).
+    ``training=(x, y)``, with a CompiledStep: the whole training step instead (an example batch gives the shapes;
+    its state — parameters, optimizer state, step count — goes to ``<path>.state``). Every file is written whole
+    or not at all (temporary file, then rename)."""
     if training is not None:
         if not isinstance(model, CompiledStep):
             raise TypeError(f"export: training=(x, y) exports a CompiledStep's training step, got "
@@ -186,18 +189,20 @@ def export(model: Module | CompiledStep, path: str | Path, input_shape: tuple[in
     else:
         program = forward_program(model, input_shape, name or _c_name(path), batch, dtype)
     embed = weights == "embed"
-    obj = native.compile_object(program, machine, embed)
+    header = path.with_name(path.name + ".h")
+    obj = native.compile_object(program, machine, embed) if set(formats) - {"c"} else None  # C source alone
     report = ExportReport(program.name, machine.triple, machine.cpu)
     for kind in formats:
-        out = path.with_name(("lib" if kind != "object" else "") + path.name + SUFFIXES[kind])
+        out = path.with_name(("lib" if kind in ("static", "shared") else "") + path.name + SUFFIXES[kind])
         if kind == "object":
             native.write_atomically(out, obj)
         elif kind == "static":
             native.archive(obj, out, f"{program.name}.o")
-        else:
+        elif kind == "shared":
             native.link_shared(obj, out, machine)
+        else:
+            native.write_atomically(out, c_source(program, embed, _version(), header.name).encode())
         report.paths[kind] = out
-    header = path.with_name(path.name + ".h")
     native.write_atomically(header, native.c_header(program, embed, machine, _version()).encode())
     report.paths["header"] = header
     if not embed:
@@ -216,7 +221,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-shape", required=True, metavar="D,D,…",
                         help="one sample's shape, without the batch: 8,8 or 64")
     parser.add_argument("--format", action="append", choices=FORMATS, dest="formats",
-                        help="object (default), static or shared; repeat it for several")
+                        help="object (default), static, shared or c (readable C99 source); repeat it for several")
     parser.add_argument("--weights", choices=("embed", "file"), default="embed",
                         help="constants in the code (default) or a separate weights file")
     parser.add_argument("--batch", type=int, help="a fixed batch size (default: any, chosen at run time)")

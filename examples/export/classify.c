@@ -5,7 +5,8 @@
  *   ./classify images.f32 labels.u8
  *
  * images.f32: float32 images, 64 (or 1·8·8) values each; labels.u8: one byte per image. Prints the accuracy.
- * Built with -DWEIGHTS_FILE, it reads the weights from the file named by the third argument instead.
+ * Built with -DWEIGHTS_FILE, it reads the weights from the file named by the third argument instead. The readable
+ * C source (build/digits.c, from export_digits.py --c-source) builds in place of build/digits.o, same header.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,11 +1,12 @@
 """Export a trained digits classifier as a standalone C function, then classify with it from C.
 
 Trains the MLP (64-256-10, as ``mlp_classifier``) on scikit-learn's 8×8 digits — or with --lenet the small LeNet
-of ``lenet`` — exports its forward pass with ``sn.export`` (an object file and ``digits.h``), compiles
-``classify.c`` against the header with the system C compiler, runs it on the test images and prints its accuracy
-beside the one ``predict`` gives in Python: the same network, no Python or symnet at run time.
+of ``lenet`` — exports its forward pass with ``sn.export`` (an object file and ``digits.h``; with --c-source,
+readable C, ``digits.c``, behind the same header), compiles ``classify.c`` against the header with the system C
+compiler, runs it on the test images and prints its accuracy beside the one ``predict`` gives in Python: the same
+network, no Python or symnet at run time.
 
-    python examples/export/export_digits.py [--lenet] [--weights file] [--out build]
+    python examples/export/export_digits.py [--lenet] [--weights file] [--c-source] [--out build]
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def main(argv=None) -> dict:
     p.add_argument("--epochs", type=int, default=10, help="training epochs (default: 10)")
     p.add_argument("--weights", choices=("embed", "file"), default="embed",
                    help="weights inside the object (default) or in a separate file")
+    p.add_argument("--c-source", action="store_true",
+                   help="export readable C source (digits.c) and build classify.c with it instead of the object")
     p.add_argument("--target", help="an LLVM triple: export only, for another machine (no compile and run)")
     p.add_argument("--out", default="build", help="folder for the artifacts (default: build/)")
     args = p.parse_args(argv)
@@ -73,7 +76,9 @@ def main(argv=None) -> dict:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    report = export(model, out / "digits", shape, batch=batch, weights=args.weights, target=args.target)
+    code = "c" if args.c_source else "object"
+    report = export(model, out / "digits", shape, batch=batch, weights=args.weights, target=args.target,
+                    formats=(code,))
     print(report)
     result = {"python_accuracy": python_accuracy, "sizes": report.sizes}
     if args.target:
@@ -81,7 +86,7 @@ def main(argv=None) -> dict:
     classify = out / "classify"
     flags = ["-DWEIGHTS_FILE"] if args.weights == "file" else []
     subprocess.run(["cc", "-O2", "-std=c11", "-I", str(out), '-DMODEL_HEADER="digits.h"', "-DPREFIX=digits",
-                    "-DMACROS=DIGITS", *flags, str(HERE / "classify.c"), str(report.paths["object"]), "-lm", "-o",
+                    "-DMACROS=DIGITS", *flags, str(HERE / "classify.c"), str(report.paths[code]), "-lm", "-o",
                     str(classify)], check=True)
     images.tofile(out / "images.f32")
     y_test.astype(np.uint8).tofile(out / "labels.u8")

@@ -1,0 +1,1342 @@
+"""Readable C: a program's loop nests (``loops``) printed as C99 source, behind the C entry point of ``export``.
+
+Export's third form beside an object and a library: the kernels the object runs, for people to read and any C99
+compiler to build. It follows ``emit`` statement by statement — each kernel a ``static`` function under a comment
+with the definition it computes; loops over flat buffers, reductions with their accumulators and tie rules,
+guards with reads kept inside their tensors, index checks that stop with a status — and it prints element
+functions by their own ``lower`` rules (``ir.ScalarOps``, here building C expressions), so the C computes the
+math the native code computes: float32 programs in float, NaN tests and signed zeros as there. The
+transcendental kernels are the C library's (``expf``, ``log1p``…) or, where ``mathlib`` has a formula of its
+own (sigmoid, softplus, erfinv, floor_divide, remainder), that formula in C. Contractions are plain loop nests,
+not the register-tiled micro-kernel, so sums may round differently in the last bits. Anything without a C form
+is refused by name (``NotSupportedError``), never printed approximately.
+
+Expressions are built as a graph of ``Node`` values, as an IR builder would: a value used once prints inside
+its consumer, one used more than once is bound to a ``const`` local first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import string
+import textwrap
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import sympy as sp
+from sympy.printing.c import C99CodePrinter, known_functions_C99
+
+from symnet.core.ir import (
+    Def,
+    Graph,
+    Tensor,
+    is_guard,
+    is_integer_valued,
+    is_selection,
+    is_tensor_symbol,
+    zero_unless_guarded,
+)
+from symnet.errors import LoweringError, NotSupportedError
+
+from . import mathlib
+from .emit import dims_of
+from .export import ALIGN, C_TYPES, MAGIC, Program, check_program, weights_layout, workspace_terms
+from .loops import Contraction, Kernel, Loop, MultiReduce, Reduce, Store, Zero, lower_graph
+
+# C's operator precedences, loosest last
+PRIMARY, UNARY, MUL, ADD, SHIFT, RELATION, EQUALITY, XOR, AND, OR, TERNARY = 16, 15, 13, 12, 11, 10, 9, 7, 5, 4, 3
+BINARY = {"*": MUL, "/": MUL, "%": MUL, "+": ADD, "-": ADD, ">>": SHIFT, "<": RELATION, "<=": RELATION, ">": RELATION,
+          ">=": RELATION, "==": EQUALITY, "!=": EQUALITY, "^": XOR, "&&": AND, "||": OR}
+#: operators whose operands are bracketed unless primary (GCC's -Wparentheses, and easier to read)
+BRACKETED = {">>", "==", "!=", "^", "&&", "||"}
+FLOAT_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+INT, WORD, CONDITION = "int64_t", "uint64_t", "int"
+#: the entry point's parameters, named as the header names them, and the error slot of the kernels that check
+ENTRY_PARAMETERS = ("weights", "state", "input", "target", "output", "batch", "lr", "loss", "workspace", "error")
+
+
+@dataclass(eq=False)
+class Node:
+    """One C value: a pattern over its operands' texts, its C type and precedence. ``cheap`` values (literals,
+    variables, reads) are repeated where used; ``bound`` ones always get a local (a checked index)."""
+
+    ctype: str
+    pattern: str
+    operands: tuple[Node, ...] = ()
+    prec: int = PRIMARY
+    needs: tuple[int, ...] = ()
+    cheap: bool = False
+    bound: bool = False
+
+
+def leaf(text: str, ctype: str) -> Node:
+    """A literal or a variable."""
+    return Node(ctype, text, prec=UNARY if text.startswith("-") else PRIMARY, cheap=True)
+
+
+def binary(op: str, a: Node, b: Node, ctype: str, associative: bool = False) -> Node:
+    """``a op b``; ``associative`` (index arithmetic, exact) brackets neither side of a chain: ``i*64 + j + k``."""
+    prec = BINARY[op]
+    pattern = f"{{0}}{op}{{1}}" if prec == MUL else f"{{0}} {op} {{1}}"
+    if op in ("&&", "||"):  # a chain of one logical operator reads without brackets around its links
+        needs = tuple(prec if x.pattern == pattern else UNARY for x in (a, b))
+    elif op in BRACKETED:
+        needs = (UNARY, UNARY)
+    else:
+        needs = (prec, prec + (not (associative and op in "+*" and b.pattern == pattern)))
+    return Node(ctype, pattern, (a, b), prec, needs)
+
+
+def unary(op: str, a: Node, ctype: str) -> Node:
+    return Node(ctype, op + "{0}", (a,), UNARY, (UNARY,))
+
+
+def cast(ctype: str, a: Node) -> Node:
+    return a if a.ctype == ctype else Node(ctype, f"({ctype}){{0}}", (a,), UNARY, (UNARY,))
+
+
+def call(name: str, ctype: str, *args: Node) -> Node:
+    return Node(ctype, f"{name}({', '.join(f'{{{k}}}' for k in range(len(args)))})", args, PRIMARY,
+                (0,) * len(args))
+
+
+def ternary(condition: Node, a: Node, b: Node) -> Node:
+    return Node(a.ctype, "{0} ? {1} : {2}", (condition, a, b), TERNARY, (UNARY, TERNARY + 1, TERNARY))
+
+
+def text(node: Node, names: dict[Node, str]) -> str:
+    """The node's C text: bound operands by their names, the others inline, bracketed where precedence asks."""
+    if node in names:
+        return names[node]
+    parts = []
+    for operand, need in zip(node.operands, node.needs, strict=True):
+        part = text(operand, names)
+        prec = PRIMARY if operand in names else operand.prec
+        if prec < need or (node.pattern.startswith("-{0}") and part.startswith("-")):
+            part = f"({part})"
+        parts.append(part)
+    return node.pattern.format(*parts)
+
+
+# ---------------------------------------------------------------- statements and their rendering
+
+@dataclass
+class Lines:
+    """A statement of one or more lines, each a list of strings and nodes."""
+
+    lines: list[list]
+
+
+@dataclass
+class Nest:
+    """A loop (or any braced header) around a block."""
+
+    header: str
+    block: Block
+
+
+@dataclass
+class Block:
+    entries: list = field(default_factory=list)
+
+
+class Names:
+    """C identifiers, unique where they are seen: a tensor keeps its name unless that is not an identifier or is
+    taken (a C keyword, a function or macro the file uses, another tensor's name); a function's locals
+    (``scope``) are unique within it."""
+
+    def __init__(self, reserved: set[str], prefixes: tuple[str, ...]):
+        self.taken, self.prefixes = set(reserved), prefixes
+
+    def fresh(self, wanted: str) -> str:
+        name = re.sub(r"\W", "_", wanted) or "_"
+        if name[0].isdigit() or name.startswith(self.prefixes) or re.match(r"_[A-Z_]", name):
+            name = "t_" + name
+        while name in self.taken:
+            name += "_"
+        self.taken.add(name)
+        return name
+
+    def numbered(self, stem: str) -> str:
+        """``t0``, ``t1``…: the first not taken."""
+        k = 0
+        while f"{stem}{k}" in self.taken:
+            k += 1
+        self.taken.add(f"{stem}{k}")
+        return f"{stem}{k}"
+
+    def scope(self) -> Names:
+        return Names(self.taken, self.prefixes)
+
+
+def render(block: Block, depth: int, names: Names, out: list[str]) -> None:
+    """The block's lines at this depth: before each statement, the shared values it uses as ``const`` locals."""
+    uses: Counter = Counter()
+
+    def count(node: Node) -> None:
+        uses[node] += 1
+        if uses[node] == 1:
+            for operand in node.operands:
+                count(operand)
+
+    for entry in block.entries:
+        if isinstance(entry, Lines):
+            for part in (p for line in entry.lines for p in line if isinstance(p, Node)):
+                count(part)
+    pad = "    " * depth
+    bound: dict[Node, str] = {}
+    visited: set[Node] = set()
+
+    def declare(node: Node) -> None:
+        if node in visited:
+            return
+        visited.add(node)
+        for operand in node.operands:
+            declare(operand)
+        if node.bound or (uses[node] > 1 and not node.cheap):
+            name = names.numbered("t")
+            out.extend(fold(f"{pad}const {node.ctype} {name} = {text(node, bound)};"))
+            bound[node] = name
+
+    for entry in block.entries:
+        if isinstance(entry, Nest):
+            out.append(pad + entry.header)
+            render(entry.block, depth + 1, names, out)
+            out.append(pad + "}")
+            continue
+        for part in (p for line in entry.lines for p in line if isinstance(p, Node)):
+            declare(part)
+        for line in entry.lines:
+            out += fold(pad + "".join(p if isinstance(p, str) else text(p, bound) for p in line))
+
+
+def fold(line: str, width: int = 116) -> list[str]:
+    """A long statement broken before its loosest operators (or after a comma), never inside an index, continued 8
+    columns in."""
+    indent = len(line) - len(line.lstrip())
+    lines = []
+    while len(line) > width and "/*" not in line:
+        depth, index, best = 0, 0, None
+        for k, ch in enumerate(line[:width]):
+            depth += (ch in "(") - (ch in ")")
+            index += (ch in "[") - (ch in "]")
+            spaced = ch == " " and (line[k + 1] in "+-*/?:|&" or line[k - 1] == ",")
+            if (spaced or ch in "*/" and line[k - 1] != " ") and not index and k > indent + 9 and \
+                    (best is None or depth <= best[0]):
+                best = (depth, k)
+        if best is None:
+            break
+        lines.append(line[:best[1]])
+        line = " " * (indent + 8) + line[best[1] + (line[best[1]] == " "):]
+    return [*lines, line]
+
+
+# ---------------------------------------------------------------- literals
+
+def float_literal(value: float, ctype: str) -> str:
+    """The shortest decimal that reads back as the value in its type (``0.1f``), or C's macro for it."""
+    if np.isnan(value):
+        return "NAN"
+    if np.isinf(value):
+        return "INFINITY" if value > 0 else "-INFINITY"
+    return str(np.float32(value)) + "f" if ctype == "float" else repr(float(value))
+
+
+def int_literal(value: int) -> str:
+    if value == -2**63:
+        return "INT64_MIN"
+    return str(value) if -2**31 < value < 2**31 else f"INT64_C({value})"
+
+
+def word_literal(value: int) -> str:
+    return str(value) if value < 2**31 else f"UINT64_C(0x{value:x})"
+
+
+# ---------------------------------------------------------------- the C of mathlib's kernels
+
+#: mathlib's kernels that are one C library call: the function's name in double (float adds the suffix ``f``)
+LIBRARY = {"exp": "exp", "expm1": "expm1", "log": "log", "log1p": "log1p", "sin": "sin", "cos": "cos",
+           "tanh": "tanh", "erf": "erf", "floor": "floor", "ceil": "ceil", "trunc": "trunc",
+           "round": "rint"}  # rint: to nearest, ties to even, in C's default rounding mode
+
+#: mathlib's kernels with a formula of their own, in C ($T the float type, $f the C library's suffix, $L the
+#: literals'); each is mathlib's formula line by line
+FORMULAS = {
+    "sigmoid": """\
+/* σ(x) = 1/(1 + e^-x) through e^-|x|, which never overflows: 1/(1 + e) for x ≥ 0 (and NaN), e/(1 + e) below */
+static $T sn_sigmoid$f($T x) {
+    const $T e = exp$f(-fabs$f(x));
+    const $T s = 1.0$L/(1.0$L + e);
+    return (x < 0.0$L) ? e*s : s;
+}
+""",
+    "softplus": """\
+/* PyTorch's softplus: log(1 + e^(βx))/β as (max(βx, 0) + log1p(e^-|βx|))/β, and x itself above the threshold */
+static $T sn_softplus$f($T x, $T beta, $T threshold) {
+    const $T bx = beta*x;
+    const $T relu = (bx > 0.0$L) ? bx : 0.0$L;
+    const $T stable = isnan(bx) ? bx : (relu + log1p$f(exp$f(-fabs$f(bx))))/beta;
+    return (bx > threshold) ? x : stable;
+}
+""",
+    "erfinv": """\
+/* erf⁻¹(y): Giles' approximation, then Newton steps on erf(x) − y (as (1 − |y|) − erfc(x) for |y| > 0.8, where
+ * 1 − |y| is exact), a step of more than 1% not taken; ±inf at ±1, NaN beyond */
+static $T sn_erfinv$f($T y) {
+    static const $T central[] = {
+$central
+    };
+    static const $T tail[] = {
+$tail
+    };
+    const $T ay = fabs$f(y);
+    const $T w = -log$f((1.0$L - ay)*(1.0$L + ay));
+    const $T r = (w < 5.0$L) ? w - 2.5$L : sqrt$f(w) - 3.0$L;
+    const $T *c = (w < 5.0$L) ? central : tail;
+    $T p = c[$last], x;
+    int k;
+    for (k = $last - 1; k >= 0; --k) {
+        p = p*r + c[k];
+    }
+    x = p*ay;
+    for (k = 0; k < $newton; ++k) {
+        const $T residual = (ay > 0.8$L) ? (1.0$L - ay) - erfc$f(x) : erf$f(x) - ay;
+        const $T step = residual/($two_over_sqrt_pi*exp$f(-(x*x)));
+        if (fabs$f(step) < fabs$f(x)*0.01$L) {
+            x = x - step;
+        }
+    }
+    if (ay == 1.0$L) {
+        x = INFINITY;
+    }
+    if (!(ay <= 1.0$L)) {
+        x = NAN;
+    }
+    return copysign$f(x, y);
+}
+""",
+    "floor_divide": """\
+/* ⌊x/y⌋ as Python computes it for floats: from the exact fmod, (x − mod)/y is (near) an integer */
+static $T sn_floor_divide$f($T x, $T y) {
+    const $T mod = fmod$f(x, y);
+    $T div = (x - mod)/y, whole;
+    if (mod != 0.0$L && ((y < 0.0$L) != (mod < 0.0$L))) {
+        div = div - 1.0$L;
+    }
+    whole = floor$f(div);
+    if (div - whole > 0.5$L) {
+        whole = whole + 1.0$L;
+    }
+    if (div == 0.0$L) {
+        whole = copysign$f(0.0$L, x/y);
+    }
+    return (y == 0.0$L) ? x/y : whole;
+}
+""",
+    "remainder": """\
+/* x mod y with the sign of y (Python's %): fmod, shifted by y where their signs differ */
+static $T sn_remainder$f($T x, $T y) {
+    const $T mod = fmod$f(x, y);
+    return (mod != 0.0$L && ((y < 0.0$L) != (mod < 0.0$L))) ? mod + y : mod;
+}
+""",
+    "to_int64": """\
+/* toward zero as an integer, saturating at int64's range, NaN giving 0 (PyTorch's .long()) */
+static int64_t sn_to_int64$f($T x) {
+    if (isnan(x)) {
+        return 0;
+    }
+    if (x >= 9223372036854775808.0$L) {
+        return INT64_MAX;
+    }
+    if (x < -9223372036854775808.0$L) {
+        return INT64_MIN;
+    }
+    return (int64_t)x;
+}
+""",
+}
+
+#: integer helpers: index algebra rounding toward −∞ (C divides toward zero), and int64 arithmetic on data that
+#: wraps as PyTorch's does (C leaves signed overflow undefined)
+INTEGER_HELPERS = {
+    "clamp": """\
+/* an index kept inside [0, top]: a guarded read never leaves its tensor */
+static int64_t sn_clamp(int64_t i, int64_t top) {
+    const int64_t low = (i < 0) ? 0 : i;
+    return (low > top) ? top : low;
+}
+""",
+    "wrap_add": """\
+static int64_t sn_wrap_add(int64_t a, int64_t b) {
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+""",
+    "wrap_mul": """\
+static int64_t sn_wrap_mul(int64_t a, int64_t b) {
+    return (int64_t)((uint64_t)a*(uint64_t)b);
+}
+""",
+    "floordiv": """\
+/* ⌊n/d⌋ (SymPy's floor; C divides toward zero); d = −1 negates, wrapping at −2⁶³ */
+static int64_t sn_floordiv(int64_t n, int64_t d) {
+    int64_t q;
+    if (d == -1) {
+        return (int64_t)(0u - (uint64_t)n);
+    }
+    q = n/d;
+    return (q*d != n && ((n < 0) != (d < 0))) ? q - 1 : q;
+}
+""",
+    "mod": """\
+/* n − d·⌊n/d⌋, the sign of d (SymPy's Mod), in wrapping arithmetic */
+static int64_t sn_mod(int64_t n, int64_t d) {
+    return (int64_t)((uint64_t)n - (uint64_t)sn_floordiv(n, d)*(uint64_t)d);
+}
+""",
+}
+#: helpers that call others
+HELPER_NEEDS = {"mod": ("floordiv",)}
+
+
+class Helpers:
+    """The helper functions a file calls, each defined once before the kernels (none that is not called)."""
+
+    def __init__(self):
+        self.used: dict[tuple[str, str], None] = {}
+
+    def name(self, helper: str, ctype: str = INT) -> str:
+        for need in HELPER_NEEDS.get(helper, ()):
+            self.name(need)
+        self.used[(helper, ctype)] = None
+        return f"sn_{helper}{'f' if ctype == 'float' else ''}"
+
+    def definitions(self) -> list[str]:
+        found = []
+        for helper, ctype in sorted(self.used, key=lambda u: (u[0] not in INTEGER_HELPERS, u)):
+            if helper in INTEGER_HELPERS:
+                found.append(INTEGER_HELPERS[helper])
+                continue
+            literal = "f" if ctype == "float" else ""
+            newton = mathlib.ERFINV_NEWTON[mathlib.F32 if ctype == "float" else mathlib.F64]
+            found.append(string.Template(FORMULAS[helper]).substitute(
+                T=ctype, f=literal, L=literal, last=len(mathlib.GILES_CENTRAL) - 1, newton=newton,
+                central="\n".join(array_lines([float_literal(c, ctype) for c in mathlib.GILES_CENTRAL], 8)),
+                tail="\n".join(array_lines([float_literal(c, ctype) for c in mathlib.GILES_TAIL], 8)),
+                two_over_sqrt_pi=float_literal(2 / np.sqrt(np.pi), ctype)))
+        return found
+
+
+def reserved_words() -> set[str]:
+    """What a tensor may not be called: C's keywords and every identifier the file or its header uses."""
+    library = {*LIBRARY.values(), *(v for v in known_functions_C99.values() if isinstance(v, str)), "fabs", "sqrt",
+               "pow", "copysign", "fmod"}
+    helpers = {f"sn_{h}{s}" for h in (*FORMULAS, *INTEGER_HELPERS) for s in ("", "f")}
+    return {*C99CodePrinter.reserved_words, "_Bool", "_Complex", "_Imaginary", *library, *(f + "f" for f in library),
+            *helpers, "isnan", "INFINITY", "NAN", "INT64_MIN", "INT64_MAX", "INT64_C", "UINT64_C", "NULL", "memset",
+            "memcpy", "memcmp", "size_t", "int64_t", "uint64_t", "int32_t", "uint8_t", "main"}
+
+
+# ---------------------------------------------------------------- one kernel
+
+class IntegerOps:
+    """``ScalarOps`` in int64 (``emit.IntegerOps``): element functions that keep an integer argument's kind."""
+
+    def __init__(self, printer: KernelPrinter):
+        self.p = printer
+
+    def value(self, e: sp.Expr) -> Node:
+        return self.p.int_value(e)
+
+    def const(self, c: float) -> Node:
+        return leaf(int_literal(int(c)), INT)
+
+    def add(self, a: Node, b: Node) -> Node:
+        return self.p.wrapping("+", a, b)
+
+    def mul(self, a: Node, b: Node) -> Node:
+        return self.p.wrapping("*", a, b)
+
+    def select(self, condition: Node, if_true: Node, if_false: Node) -> Node:
+        return ternary(condition, if_true, if_false)
+
+    def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> Node:
+        return self.p.compare(op, x, y)
+
+    def both(self, a: Node, b: Node) -> Node:
+        return binary("&&", a, b, CONDITION)
+
+    def safely(self, e: sp.Expr) -> Node:
+        with self.p.clamped_reads():
+            return self.p.int_value(e)
+
+
+class KernelPrinter:
+    """One kernel as a C function, statement by statement as ``emit.KernelEmitter`` emits it; its value methods
+    are the ``ScalarOps`` that element functions lower to."""
+
+    def __init__(self, kernel: Kernel, tensors: dict[str, Tensor], dims: dict[sp.Symbol, str], names: Names,
+                 cname: dict[str, str], helpers: Helpers, checks: list[str]):
+        self.kernel, self.tensors, self.names, self.cname = kernel, tensors, names.scope(), cname
+        self.helpers, self.checks = helpers, checks
+        d = kernel.definition
+        self.buffers = [w.name for w in kernel.writes] + list(kernel.reads)
+        self.float = FLOAT_TYPES.get(d.dtype, "double")
+        self.dtypes = {name: t.dtype for name, t in tensors.items()}
+        self.dims = {s: leaf(name, INT) for s, name in dims.items()}
+        self.env: dict[sp.Symbol, Node] = dict(self.dims)
+        self.used_dims: set[sp.Symbol] = set()
+        self.used_buffers = {w.name for w in kernel.writes}
+        self.block = Block()
+        self.memo: dict[tuple, Node] = {}
+        self.clamping = False
+        self.checked = False
+
+    # ---------------------------------------------------------------- structure
+    def function(self) -> list[str]:
+        """The kernel's C function, under the formulas of the definitions it writes."""
+        self.statements(self.kernel.body)
+        body: list[str] = []
+        render(self.block, 1, self.names, body)
+        writes = {w.name for w in self.kernel.writes}
+        params = [f"{'' if n in writes else 'const '}{self.ctype_of(n)} *{self.cname[n]}" for n in self.arguments]
+        params += [f"int64_t {text(self.dims[s], {})}" for s in self.dims if s in self.used_dims]
+        params += ["int64_t *error"] if self.checked else []
+        result = "int32_t" if self.checked else "void"
+        lines = [comment(formula(d) for d in self.kernel.writes)]
+        lines += wrap_signature(f"static {result} {self.function_name}(", params, ") {")
+        return [*lines, *body, *(["    return 0;"] if self.checked else []), "}"]
+
+    @property
+    def arguments(self) -> list[str]:
+        """The buffers the kernel's C touches (a read its body folds away, as im(x) = 0, is not passed)."""
+        return [n for n in self.buffers if n in self.used_buffers]
+
+    @property
+    def function_name(self) -> str:
+        return "k_" + self.cname[self.kernel.definition.name]
+
+    def ctype_of(self, name: str) -> str:
+        return C_TYPES[self.tensors[name].dtype]
+
+    def emit(self, *lines: list) -> None:
+        self.block.entries.append(Lines(list(lines)))
+
+    def statements(self, stmts: list) -> None:
+        for s in stmts:
+            if isinstance(s, Loop):
+                with self.loop(s.var, s.extent):
+                    self.statements(s.body)
+            elif isinstance(s, Zero):
+                self.zero(s.buffer)
+            elif isinstance(s, Store):
+                self.store(s)
+            elif isinstance(s, Reduce):
+                self.reduce(s)
+            elif isinstance(s, MultiReduce):
+                self.reduce(*s.reductions)
+            elif isinstance(s, Contraction):
+                self.contraction(s)
+
+    @contextlib.contextmanager
+    def loop(self, var: sp.Symbol, extent):
+        """``for`` over a domain symbol; the loop's body is a block of its own, with values of its own."""
+        stop = text(self.int_value(sp.sympify(extent)), {})
+        nest = Nest(f"for (int64_t {var} = 0; {var} < {stop}; ++{var}) {{", Block())
+        self.block.entries.append(nest)
+        outer, memo = self.block, self.memo
+        self.block, self.memo = nest.block, {}
+        self.env[var] = leaf(str(var), INT)
+        try:
+            yield
+        finally:
+            self.block, self.memo = outer, memo
+            del self.env[var]
+
+    @contextlib.contextmanager
+    def clamped_reads(self):
+        outer = self.clamping
+        self.clamping = True
+        try:
+            yield
+        finally:
+            self.clamping = outer
+
+    # ---------------------------------------------------------------- memory
+    def strides(self, name: str) -> list[sp.Expr]:
+        shape = [sp.sympify(n) for n in self.tensors[name].shape]
+        return [sp.Mul(*shape[k + 1:]) for k in range(len(shape))]
+
+    def address(self, name: str, index) -> Node:
+        """The flat position of ``name[index]``, C order: data-dependent indices checked first, others clamped
+        inside a guard."""
+        shape = self.tensors[name].shape
+        offset = None
+        for pos, (i, stride) in enumerate(zip(index, self.strides(name), strict=True)):
+            i = sp.sympify(i)
+            value = self.int_value(i)
+            if i.atoms(sp.Indexed) or is_tensor_symbol(i):
+                value = self.bounds_check(name, pos, i, value)
+            elif self.clamping and not (i.is_Integer or i in self.env):
+                top = self.int_value(sp.sympify(shape[pos]) - 1)
+                value = call(self.helpers.name("clamp"), INT, value, top)
+            if i == 0:
+                continue
+            term = value if stride == 1 else binary("*", value, self.int_value(stride), INT, True)
+            offset = term if offset is None else binary("+", offset, term, INT, True)
+        return offset if offset is not None else leaf("0", INT)
+
+    def bounds_check(self, name: str, pos: int, expr: sp.Expr, value: Node) -> Node:
+        bound = self.int_value(sp.sympify(self.tensors[name].shape[pos]))
+        value = replace(value, bound=True)
+        self.report(binary("||", binary("<", value, leaf("0", INT), CONDITION),
+                           binary(">=", value, bound, CONDITION), CONDITION), value,
+                    f"{name}'s index {pos}, {expr}, outside [0, {self.tensors[name].shape[pos]})")
+        return value
+
+    def report(self, bad: Node, value: Node, what: str) -> None:
+        """Where ``bad`` holds, stop with the next status (``value`` in the error slot), as ``emit`` does."""
+        self.checks.append(what)
+        self.checked = True
+        self.emit(["if (", bad, ") {"], ["    *error = ", value, ";"],
+                  [f"    return {len(self.checks)};  /* {what.replace('*/', '* /')} */"], ["}"])
+
+    def nonzero(self, e: sp.Expr) -> Node:
+        value = replace(self.int_value(e), bound=True)
+        self.report(binary("==", value, leaf("0", INT), CONDITION), value, f"the divisor {e} is 0")
+        return value
+
+    def load(self, name: str, index) -> Node:
+        self.used_buffers.add(name)
+        return Node(self.ctype_of(name), self.cname[name] + "[{0}]", (self.address(name, index),), PRIMARY, (0,),
+                    cheap=True)
+
+    def store(self, s: Store) -> None:
+        value = self.typed_value(s.value)
+        if s.accumulate and zero_unless_guarded(s.value):
+            with self.clamped_reads():
+                at = self.address(s.buffer, s.index)
+        else:
+            at = self.address(s.buffer, s.index)
+        target = [self.cname[s.buffer] + "[", at, "]"]
+        if not s.accumulate:
+            self.emit([*target, " = ", value, ";"])
+        elif value.ctype == INT:
+            old = Node(INT, self.cname[s.buffer] + "[{0}]", (at,), PRIMARY, (0,), cheap=True)
+            self.emit([*target, " = ", self.wrapping("+", old, value), ";"])
+        else:
+            self.emit([*target, " += ", value, ";"])
+
+    def zero(self, name: str) -> None:
+        numel = self.int_value(sp.Mul(*(sp.sympify(n) for n in self.tensors[name].shape)))
+        size = Node("size_t", f"{{0}}*sizeof({self.ctype_of(name)})", (numel,), MUL, (MUL,))
+        self.emit([f"memset({self.cname[name]}, 0, ", size, ");"])
+
+    # ---------------------------------------------------------------- reductions
+    def contraction(self, c: Contraction) -> None:
+        """``C = scale·Σ_k A·B`` as plain loops (the object runs it on a register-tiled micro-kernel): over the
+        outer symbols, the rows and the columns, a sum over k of the two reads (each 0 where its range guards fail,
+        as a guarded value); where an outer symbol is reduced, its first point stores and the others add."""
+        d = self.kernel.definition
+        reduced_outer = [s for s in c.outer if s not in d.out]
+
+        def operand(read: sp.Indexed, guards) -> Node:
+            if not guards:
+                return self.float_value(read)
+            holds = None
+            for g in guards:
+                test = type(g).predicate(self, *g.args)
+                holds = test if holds is None else self.both(holds, test)
+            return ternary(holds, self.safely(read), self.const(0.0))
+
+        def over(symbols, inner) -> None:
+            if symbols:
+                with self.loop(symbols[0], d.extents[symbols[0]]):
+                    over(symbols[1:], inner)
+            else:
+                inner()
+
+        def element() -> None:
+            acc = leaf(self.names.fresh("acc"), self.float)
+            self.emit([f"{self.float} {text(acc, {})} = ", self.const(0.0), ";"])
+            over(list(c.k), lambda: self.emit([acc, " += ", self.mul(operand(c.a, c.a_guards),
+                                                                     operand(c.b, c.b_guards)), ";"]))
+            at = self.address(d.name, d.out)
+            value = acc if c.scale == 1 else self.mul(acc, self.float_value(c.scale))
+            target = [self.cname[d.name] + "[", at, "]"]
+            if not reduced_outer:
+                self.emit([*target, " = ", value, ";"])
+                return
+            first = " && ".join(f"{s} == 0" for s in reduced_outer)
+            self.emit([f"if ({first}) {{"], ["    ", *target, " = ", value, ";"], ["} else {"],
+                      ["    ", *target, " += ", value, ";"], ["}"])
+
+        over([*c.outer, *c.i, *c.j], element)
+
+    def reduce(self, *reductions: Reduce) -> None:
+        """Register accumulators over shared loops (one per fused sibling), stored after the loops."""
+        states = []
+        for s in reductions:
+            ctype = INT if self.is_int(s.value) else self.float
+            suffix = "" if len(reductions) == 1 else "_" + self.cname[s.buffer]
+            acc = leaf(self.names.fresh("acc" + suffix), ctype)
+            if s.op in ("sum", "prod"):
+                start = leaf(str(int(s.op == "prod")), INT) if ctype == INT else self.const(float(s.op == "prod"))
+            else:
+                start = leaf("INT64_MIN", INT) if ctype == INT else leaf("-INFINITY", ctype)
+            self.emit([f"{ctype} {text(acc, {})} = ", start, ";"])
+            pos = started = None
+            if s.op == "argmax":
+                pos = leaf(self.names.fresh("pos" + suffix), INT)
+                self.emit([f"int64_t {text(pos, {})} = 0;"])
+            if s.ties == "window" and s.op != "sum":
+                started = leaf(self.names.fresh("started" + suffix), CONDITION)
+                self.emit([f"int {text(started, {})} = 0;"])
+            states.append((s, acc, pos, started))
+        self.reduce_loops(reductions[0].loops, states)
+        for s, acc, pos, _ in states:
+            result = pos if pos is not None else self.convert(acc, "i" if acc.ctype == INT else "f",
+                                                              self.tensors[s.buffer].dtype)
+            self.emit([self.cname[s.buffer] + "[", self.address(s.buffer, s.index), "] = ", result, ";"])
+
+    def reduce_loops(self, loops, states) -> None:
+        if loops:
+            with self.loop(loops[0].var, loops[0].extent):
+                self.reduce_loops(loops[0].body, states)
+            return
+        for s, acc, pos, started in states:
+            if started is not None:
+                self.window_step(s, acc, pos, started)
+                continue
+            v = self.int_value(s.value) if acc.ctype == INT else self.float_value(s.value)
+            if s.op in ("sum", "prod"):
+                op = "+" if s.op == "sum" else "*"
+                if acc.ctype == INT:
+                    self.emit([acc, " = ", self.wrapping(op, acc, v), ";"])
+                else:
+                    self.emit([acc, f" {op}= ", v, ";"])
+                continue
+            if acc.ctype == INT:
+                better = binary(">", v, acc, CONDITION)
+            else:  # a greater value or a NaN, unless the accumulator holds a NaN already
+                better = binary("&&", binary("||", binary(">", v, acc, CONDITION), self.is_nan(v), CONDITION),
+                                unary("!", self.is_nan(acc), CONDITION), CONDITION)
+            self.take(better, s, acc, pos, v)
+
+    def window_step(self, s: Reduce, acc: Node, pos: Node | None, started: Node) -> None:
+        """PyTorch's pooling scan: the first position inside the window's guard is taken, a later one if greater
+        or NaN (so the last NaN); positions outside the guard never."""
+        value, holds = s.value, None
+        if is_guard(value):
+            value, _, *conditions = value.args
+            for c in conditions:
+                test = type(c).predicate(self, *c.args)
+                holds = test if holds is None else binary("&&", holds, test, CONDITION)
+        with self.clamped_reads():
+            v = self.int_value(value) if acc.ctype == INT else self.float_value(value)
+        wins = binary(">", v, acc, CONDITION)
+        if acc.ctype != INT:
+            wins = binary("||", wins, self.is_nan(v), CONDITION)
+        take = binary("||", unary("!", started, CONDITION), wins, CONDITION)
+        if holds is not None:
+            take = binary("&&", holds, take, CONDITION)
+        self.take(take, s, acc, pos, v)
+        if holds is not None:
+            self.emit([started, " = ", binary("||", started, holds, CONDITION), ";"])
+        else:
+            self.emit([started, " = 1;"])
+
+    def take(self, condition: Node, s: Reduce, acc: Node, pos: Node | None, v: Node) -> None:
+        lines = [["if (", condition, ") {"], ["    ", acc, " = ", v, ";"]]
+        if pos is not None:
+            lines.append(["    ", pos, " = ", self.int_value(s.position), ";"])
+        self.emit(*lines, ["}"])
+
+    # ---------------------------------------------------------------- values
+    def is_int(self, e: sp.Expr) -> bool:
+        return is_integer_valued(e, self.dtypes)
+
+    def is_nan(self, v: Node) -> Node:
+        return call("isnan", CONDITION, v)
+
+    def typed_value(self, e: sp.Expr) -> Node:
+        dtype = self.kernel.definition.dtype
+        if dtype.kind == "b":
+            return cast("uint8_t", self.bool_value(e))
+        if dtype.kind == "i":
+            return self.int_value(e)
+        return self.float_value(e)
+
+    def convert(self, v: Node, kind: str, dtype: np.dtype) -> Node:
+        target = C_TYPES[dtype]
+        if kind == "f" and target not in ("float", "double"):
+            raise LoweringError(f"codegen: a float value stored as {dtype} in {self.kernel.definition.name}")
+        return cast(target, v) if kind == "i" and target in ("float", "double") or kind == "f" else v
+
+    def read(self, e: sp.Expr) -> tuple[Node, np.dtype]:
+        if isinstance(e, sp.Indexed):
+            name = str(e.base.label)
+            return self.load(name, e.indices), self.tensors[name].dtype
+        return self.load(e.name, ()), self.tensors[e.name].dtype
+
+    def has_data(self, e: sp.Expr) -> bool:
+        return bool(e.atoms(sp.Indexed)) or any(is_tensor_symbol(s) for s in e.free_symbols)
+
+    def unbounded(self, e: sp.Expr) -> bool:
+        """Whether an integer expression may take any int64 value (an int64 read, a conversion, a power…), so that
+        arithmetic on it may overflow — not index algebra, conditions or bool reads."""
+        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
+            return self.tensors[str(e.base.label) if isinstance(e, sp.Indexed) else e.name].dtype.kind == "i"
+        kind = getattr(type(e), "value_kind", None)
+        if kind == "condition":
+            return False
+        if kind == "integer":
+            return True
+        return any(self.unbounded(a) for a in e.args)
+
+    def wrapping(self, op: str, a: Node, b: Node) -> Node:
+        """int64 arithmetic that wraps on overflow, as the object's (and PyTorch's) does."""
+        return call(self.helpers.name("wrap_add" if op == "+" else "wrap_mul"), INT, a, b)
+
+    def int_value(self, e: sp.Expr) -> Node:
+        key = ("i", e, self.clamping and self.has_data(e))  # index algebra is the same inside a guard
+        if key not in self.memo:
+            self.memo[key] = self._int_value(e)
+        return self.memo[key]
+
+    def _int_value(self, e: sp.Expr) -> Node:
+        """``emit``'s integer lowering: index algebra reads as written (``b*64 + j``, ``k - 1``), arithmetic on
+        values that may overflow wraps."""
+        if e.is_Integer or e.is_Rational:  # a rational: a solved index no point reaches
+            return leaf(int_literal(int(e)), INT)
+        if isinstance(e, sp.Symbol) and e in self.env:
+            if e in self.dims:
+                self.used_dims.add(e)
+            return self.env[e]
+        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
+            raw, dtype = self.read(e)
+            if dtype.kind == "f":
+                raise LoweringError(f"codegen: {e} is a float read where {self.kernel.definition.name} needs an "
+                                    "integer; the IR must convert it explicitly")
+            return replace(raw, ctype=INT)
+        if isinstance(e, (sp.Add, sp.Mul)) and any(not t.as_coeff_Mul()[0].is_Integer
+                                                    for t in sp.Add.make_args(sp.expand(e))):
+            num, den = sp.fraction(sp.together(sp.expand(e)))  # an exact quotient (a solved strided read)
+            if not den.is_Integer or den == 1:
+                raise LoweringError(f"codegen: no integer lowering for {e}")
+            return binary("/", self.int_value(sp.expand(num)), self.int_value(den), INT)
+        wraps = self.unbounded(e)
+        if isinstance(e, sp.Add):
+            terms = list(e.args) if wraps else e.as_ordered_terms()
+            v = self.int_value(terms[0])
+            for t in terms[1:]:
+                coefficient, rest = t.as_coeff_Mul()
+                if not wraps and coefficient.is_negative:
+                    v = binary("-", v, self.int_value(-t), INT)
+                else:
+                    v = self.wrapping("+", v, self.int_value(t)) if wraps else \
+                        binary("+", v, self.int_value(t), INT, True)
+            return v
+        if isinstance(e, sp.Mul) and all(a.is_integer or self.is_int(a) for a in e.args):
+            return self.product([self.int_value(a) for a in e.args], wraps)
+        if isinstance(e, sp.floor):
+            num, den = sp.fraction(sp.together(e.args[0]))
+            return self.floor_div(sp.expand(num), den, "floordiv", "/")
+        if isinstance(e, sp.Mod):
+            return self.floor_div(*e.args, "mod", "%")
+        if isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp >= 0:
+            return self.product([self.int_value(e.base)] * int(e.exp), wraps)
+        if (isinstance(e, sp.Function) or type(e) in INTEGER_PRIMITIVES) and self.is_int(e):
+            return self.int_function(e)
+        raise NotSupportedError(f"C source: no integer C for {type(e).__name__} in {e}")
+
+    def product(self, factors: list[Node], wraps: bool) -> Node:
+        if not factors:
+            return leaf("1", INT)
+        v = factors[0]
+        for f in factors[1:]:
+            v = self.wrapping("*", v, f) if wraps else binary("*", v, f, INT, True)
+        return v
+
+    def floor_div(self, n: sp.Expr, d: sp.Expr, helper: str, op: str) -> Node:
+        """⌊n/d⌋ or n mod d rounding toward −∞: C's ``/`` and ``%`` where n ≥ 0 < d (the common index algebra)."""
+        if d.is_Integer and d > 0 and n.is_nonnegative:
+            return binary(op, self.int_value(n), self.int_value(d), INT)
+        return call(self.helpers.name(helper), INT, self.int_value(n), self.int_value(d))
+
+    def int_function(self, e: sp.Function) -> Node:
+        kind = getattr(type(e), "value_kind", "float")
+        if kind == "condition":
+            return cast(INT, self.bool_value(e))
+        if kind == "integer":
+            return cast(INT, type(e).lower(self, *e.args))
+        if type(e) in INTEGER_PRIMITIVES:
+            return INTEGER_PRIMITIVES[type(e)](self, *e.args)
+        return type(e).lower(IntegerOps(self), *e.args)
+
+    def bool_value(self, e: sp.Expr) -> Node:
+        if getattr(type(e), "value_kind", None) == "condition":
+            return type(e).predicate(self, *e.args)
+        if self.is_int(e):
+            return binary("!=", self.int_value(e), leaf("0", INT), CONDITION)
+        return binary("!=", self.float_value(e), self.const(0.0), CONDITION)
+
+    # ---------------------------------------------------------------- ScalarOps: what element functions lower to
+    def value(self, e: sp.Expr) -> Node:
+        return self.float_value(e)
+
+    def const(self, value: float) -> Node:
+        return leaf(float_literal(value, self.float), self.float)
+
+    def negated(self, v: Node) -> Node | None:
+        """−v where it prints as plainly as v: a negation, a negative literal, a product or quotient of one (exact:
+        rounding is symmetric)."""
+        if v.pattern == "-{0}":
+            return v.operands[0]
+        if v.cheap and not v.operands and v.pattern.startswith("-"):
+            return leaf(v.pattern[1:], v.ctype)
+        if v.pattern in ("{0}*{1}", "{0}/{1}") and (first := self.negated(v.operands[0])) is not None:
+            return binary(v.pattern[3], first, v.operands[1], v.ctype)
+        return None
+
+    def add(self, a: Node, b: Node) -> Node:
+        minus = self.negated(b)  # a + (−c) is a − c exactly
+        return binary("-", a, minus, self.float) if minus is not None else binary("+", a, b, self.float)
+
+    def mul(self, a: Node, b: Node) -> Node:
+        return binary("*", a, b, self.float)
+
+    def div(self, a: Node, b: Node) -> Node:
+        return binary("/", a, b, self.float)
+
+    def neg(self, a: Node) -> Node:
+        return unary("-", a, self.float)
+
+    def select(self, condition: Node, if_true: Node, if_false: Node) -> Node:
+        return ternary(condition, if_true, if_false)
+
+    def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> Node:
+        """Exact on integers; on floats C's comparisons are ``emit``'s (ordered, ``!=`` unordered)."""
+        if self.is_int(x) and self.is_int(y):
+            if x == y:  # as the compiler folds it (and warns of it)
+                return leaf(str(int(op in ("==", "<=", ">="))), CONDITION)
+            return binary(op, self.int_value(x), self.int_value(y), CONDITION)
+        fx, fy = self.float_value(x), self.float_value(y)
+        if x == y:  # NaN tests
+            if op in ("<", ">"):
+                return leaf("0", CONDITION)
+            return self.is_nan(fx) if op == "!=" else unary("!", self.is_nan(fx), CONDITION)
+        return binary(op, fx, fy, CONDITION)
+
+    def both(self, a: Node, b: Node) -> Node:
+        return binary("&&", a, b, CONDITION)
+
+    def safely(self, e: sp.Expr) -> Node:
+        with self.clamped_reads():
+            return self.float_value(e)
+
+    def word(self, e: sp.Expr) -> Node:
+        if self.is_int(e):
+            return cast(WORD, self.int_value(e))
+        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
+            return cast(WORD, self.truncate(self.read(e)[0]))  # in the read's own precision
+        return cast(WORD, self.truncate(self.float_value(e)))
+
+    def bits(self, op: str, a: Node, b: Node | int) -> Node:
+        if isinstance(b, int):
+            b = leaf(word_literal(b), WORD)
+        return binary(op, a, b, WORD)
+
+    def to_float(self, condition: Node) -> Node:
+        return cast(self.float, condition)
+
+    def truncate(self, value: Node) -> Node:
+        return call(self.helpers.name("to_int64", value.ctype), INT, value)
+
+    def call(self, kernel: str, *args: Node) -> Node:
+        """A mathlib kernel: the C library's function, or mathlib's formula as a helper; sin and cos of a float
+        in double, rounded once."""
+        if kernel in LIBRARY:
+            if self.float == "float" and kernel in mathlib.DOUBLE_ONLY:
+                return cast("float", call(LIBRARY[kernel], "double", *(cast("double", a) for a in args)))
+            return call(LIBRARY[kernel] + ("f" if self.float == "float" else ""), self.float, *args)
+        if kernel in FORMULAS:
+            return call(self.helpers.name(kernel, self.float), self.float, *args)
+        raise NotSupportedError(f"C source: no C for the kernel {kernel!r} (of {self.kernel.definition.name})")
+
+    def library(self, name: str, *args: Node) -> Node:
+        return call(name + ("f" if self.float == "float" else ""), self.float, *args)
+
+    def float_value(self, e: sp.Expr) -> Node:
+        key = ("f", e, self.clamping)
+        if key not in self.memo:
+            self.memo[key] = self._float_value(e)
+        return self.memo[key]
+
+    def _float_value(self, e: sp.Expr) -> Node:
+        if e.is_number:
+            with contextlib.suppress(TypeError):
+                return self.const(float(e))
+        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
+            raw, dtype = self.read(e)
+            return self.convert(raw, "i" if dtype.kind in "ib" else "f", np.dtype(np.float32 if self.float == "float"
+                                                                                  else np.float64))
+        if isinstance(e, sp.Symbol):
+            return cast(self.float, self.int_value(e))
+        if isinstance(e, sp.Add):
+            v = self.float_value(e.args[0])
+            for a in e.args[1:]:
+                v = self.add(v, self.float_value(a))
+            return v
+        if isinstance(e, sp.Mul):
+            return self.float_product(e)
+        if isinstance(e, sp.Pow):
+            return self.power(e.base, e.exp)
+        if getattr(type(e), "value_kind", None) == "integer":
+            return cast(self.float, self.int_value(e))
+        primitive = PRIMITIVES.get(type(e))
+        if primitive is not None:
+            return primitive(self, *e.args)
+        lower = getattr(type(e), "lower", None)
+        if lower is not None and isinstance(e, sp.Function):
+            try:
+                return lower(self, *e.args)
+            except NotImplementedError as exc:
+                raise NotSupportedError(f"C source: {type(e).__name__} has no lowering ({exc})") from None
+        raise NotSupportedError(f"C source: no C for {type(e).__name__} in {e} (in {self.kernel.definition.name})")
+
+    def float_product(self, e: sp.Mul) -> Node:
+        """``emit``'s product: a numerator multiplied left to right, then divided by each denominator (x/3 is a
+        division, as PyTorch's)."""
+        num, den = [], []
+        for a in e.args:
+            if isinstance(a, sp.Pow) and a.exp.is_Integer and a.exp < 0:
+                den.append(sp.Pow(a.base, -a.exp))
+            elif a.is_Rational and a.q != 1:
+                num.append(sp.Integer(a.p))
+                den.append(sp.Integer(a.q))
+            else:
+                num.append(a)
+        num = [a for a in num if a != 1] if len(num) > 1 else num
+        if num and num[0] == -1 and num[1:] and self.is_int(sp.Mul(*num[1:])):
+            v = cast(self.float, self.int_value(sp.Mul(*num)))  # −n of an integer: +0.0 at 0, as PyTorch
+        elif num and num[0] == -1:
+            v = self.neg(self.float_value(sp.Mul(*num[1:]))) if num[1:] else self.const(-1.0)
+        else:
+            v = self.float_value(num[0]) if num else self.const(1.0)
+            for a in num[1:]:
+                v = self.mul(v, self.float_value(a))
+        for a in den:
+            v = self.div(v, self.float_value(a))
+        return v
+
+    def power(self, base: sp.Expr, exp: sp.Expr) -> Node:
+        x = self.float_value(base)
+        if exp.is_Integer and abs(int(exp)) <= 64:
+            n = abs(int(exp))
+            result, square = None, x
+            while n:
+                if n & 1:
+                    result = square if result is None else self.mul(result, square)
+                n >>= 1
+                if n:
+                    square = self.mul(square, square)
+            result = result if result is not None else self.const(1.0)
+            return self.div(self.const(1.0), result) if exp < 0 else result
+        if exp == sp.Rational(1, 2):
+            return self.library("sqrt", x)
+        if exp == sp.Rational(-1, 2):
+            return self.div(self.const(1.0), self.library("sqrt", x))
+        return self.library("pow", x, self.float_value(exp))  # emit's general power is C's pow
+
+
+def _extremum(keep: str):
+    """Max/Min of any arity; NaN wins wherever it is, as torch.maximum."""
+    def lower(p: KernelPrinter, *args: sp.Expr) -> Node:
+        v = p.float_value(args[0])
+        for a in args[1:]:
+            w = p.float_value(a)
+            v = ternary(binary("||", binary(keep, v, w, CONDITION), p.is_nan(v), CONDITION), v, w)
+        return v
+    return lower
+
+
+def _sign(p: KernelPrinter, x: sp.Expr) -> Node:
+    v = p.float_value(x)
+    one = ternary(binary(">", v, p.const(0.0), CONDITION), p.const(1.0), v)
+    return ternary(binary("<", v, p.const(0.0), CONDITION), p.const(-1.0), one)
+
+
+def _kernel(name: str):
+    return lambda p, x: p.call(name, p.float_value(x))
+
+
+def _int_extremum(op: str):
+    def lower(p: KernelPrinter, *args: sp.Expr) -> Node:
+        v = p.int_value(args[0])
+        for a in args[1:]:
+            w = p.int_value(a)
+            v = ternary(binary(op, v, w, CONDITION), v, w)
+        return v
+    return lower
+
+
+def _int_abs(p: KernelPrinter, x: sp.Expr) -> Node:
+    v = p.int_value(x)
+    return ternary(binary("<", v, leaf("0", INT), CONDITION), p.wrapping("*", leaf("-1", INT), v), v)
+
+
+def _int_sign(p: KernelPrinter, x: sp.Expr) -> Node:
+    v, zero = p.int_value(x), leaf("0", INT)
+    return cast(INT, binary("-", binary(">", v, zero, CONDITION), binary("<", v, zero, CONDITION), CONDITION))
+
+
+#: ``emit.INTEGER_PRIMITIVES`` in C
+INTEGER_PRIMITIVES = {sp.Abs: _int_abs, sp.Max: _int_extremum(">"), sp.Min: _int_extremum("<"), sp.sign: _int_sign}
+
+#: ``emit.PRIMITIVES`` in C: SymPy's own functions (named functions bring ``lower``)
+PRIMITIVES = {
+    sp.exp: _kernel("exp"), sp.log: _kernel("log"), sp.sin: _kernel("sin"), sp.cos: _kernel("cos"),
+    sp.tanh: _kernel("tanh"), sp.erf: _kernel("erf"),
+    sp.Abs: lambda p, x: p.library("fabs", p.float_value(x)),
+    sp.sign: _sign, sp.Max: _extremum(">"), sp.Min: _extremum("<"),
+    sp.re: lambda p, x: p.float_value(x), sp.im: lambda p, x: p.const(0.0),
+    sp.conjugate: lambda p, x: p.float_value(x),
+    sp.floor: lambda p, *args: cast(p.float, p.int_value(sp.floor(*args))),
+    sp.Mod: lambda p, *args: cast(p.float, p.int_value(sp.Mod(*args))),
+}
+
+
+# ---------------------------------------------------------------- the file
+
+def formula(d: Def) -> str:
+    """The definition as the comment above its kernel: ``relu1[b, i] = relu(b0[i] + matmul1[b, i])``."""
+    lhs = f"{d.name}[{', '.join(map(str, d.out))}]" if d.out else d.name
+    body = sp.sstr(d.body)
+    label = f" ({d.label})" if d.label and d.label != d.name else ""
+    if not is_selection(d.out, d.extents, d.shape):
+        shown = f"{lhs} += {body}, over {', '.join(map(str, d.symbols))}"
+    elif d.combine == "assign" or not d.reduced:
+        shown = f"{lhs} = {body}"
+    else:
+        op = {"sum": "Σ", "prod": "Π", "max": "max", "argmax": "argmax"}[d.combine]
+        shown = f"{lhs} = {op}_{','.join(map(str, d.reduced))} {body}"
+    if d.combine in ("max", "argmax") and d.reduced:
+        shown += {"first": "  (ties: the first)", "even": "", "window": "  (ties: PyTorch's pooling scan)"}[d.ties]
+    return f"{d.name}{label}: {shown}"
+
+
+def comment(texts: Iterable[str]) -> str:
+    lines = []
+    for t in texts:
+        lines += textwrap.wrap(t.replace("*/", "* /"), 112, subsequent_indent="    ", break_on_hyphens=False)
+    if len(lines) == 1:
+        return f"/* {lines[0]} */"
+    return "\n".join(["/*", *(f" * {line}" for line in lines), " */"])
+
+
+def wrap_signature(opening: str, params: list[str], closing: str) -> list[str]:
+    """A declaration on one line, or its parameters wrapped under the opening parenthesis."""
+    one = opening + ", ".join(params) + closing
+    if len(one) <= 116:
+        return [one]
+    lines, line = [], opening
+    for k, p in enumerate(params):
+        piece = p + (", " if k < len(params) - 1 else closing)
+        if len(line) + len(piece.rstrip()) > 116 and line.strip() != opening.strip():
+            lines.append(line.rstrip())
+            line = " " * len(opening)
+        line += piece
+    return [*lines, line]
+
+
+def array_initializer(value: np.ndarray, ctype: str) -> list[str]:
+    """A weight's elements as a C initializer, several to a line."""
+    flat = value.reshape(-1)
+    if flat.dtype.kind == "f":
+        items = [float_literal(float(v), ctype) for v in flat]
+    elif flat.dtype.kind == "b":
+        items = [str(int(v)) for v in flat]
+    else:
+        items = [int_literal(int(v)) for v in flat]
+    return array_lines(items or ["0"], 4)
+
+
+def array_lines(items: list[str], indent: int) -> list[str]:
+    return textwrap.wrap(", ".join(items), 116 - indent, initial_indent=" " * indent, subsequent_indent=" " * indent,
+                         break_on_hyphens=False, break_long_words=False)
+
+
+def c_source(program: Program, embed: bool, version: str, header: str) -> str:
+    """The program as one C99 file: its kernels and the entry point that ``header`` (a file name) declares, with
+    the object's ABI — so a C program written against the header links with either."""
+    graph = check_program(program)
+    tensors = graph.tensors()
+    names = Names(reserved_words() | set(ENTRY_PARAMETERS), (f"{program.name}_", f"{program.name.upper()}_", "sn_",
+                                                            "k_"))
+    names.taken |= {str(s) for d in graph.defs for s in d.symbols}  # loop variables keep their names
+    dims = {s: names.fresh(str(s)) for s in dims_of(graph)}
+    cname = {t.name: names.fresh(t.name) for t in (*graph.inputs, *graph.defs)}
+    helpers, checks = Helpers(), []
+    printers = [KernelPrinter(k, tensors, dims, names, cname, helpers, checks) for k in lower_graph(graph)]
+    functions = [p.function() for p in printers]
+    lines = [
+        f"/* {program.entry} exported by symnet {version} as C99 source.",
+        " *",
+        f" * One function per kernel, in the order {program.entry} runs them, each under the definition it",
+        " * computes. The entry point has the object export's C ABI and is declared by the same header, so a",
+        f" * program written against {header} links with either. Build it with any C99 compiler (cc -std=c99",
+        " * -O2, linking with -lm). Contractions are plain loops here and exp, log, tanh... are the C library's,",
+        " * so results agree with the object's to rounding. Do not build it with -ffast-math: NaN tests and signed",
+        " * zeros follow PyTorch.",
+        " */",
+        "#include <math.h>", "#include <stdint.h>", "#include <string.h>", "", f'#include "{header}"', "",
+    ]
+    definitions = helpers.definitions()
+    if definitions:
+        lines += [_section("helpers"), ""]
+        lines += [line for d in definitions for line in (*d.rstrip("\n").split("\n"), "")]
+    if embed and program.weights:
+        lines += [_section("weights"), ""]
+        for k, (port, value) in enumerate(zip(program.weights, program.values, strict=True)):
+            ctype = C_TYPES[port.dtype]
+            lines += [f"/* {port.label or port.name}: {ctype} [{', '.join(map(str, value.shape))}] */",
+                      f"static const {ctype} {weight_array(program, k)}[{max(value.size, 1)}] = {{",
+                      *array_initializer(value, ctype), "};", ""]
+    lines += [_section("kernels"), ""]
+    for f in functions:
+        lines += [*f, ""]
+    lines += [_section(f"the entry point, declared in {header}"), ""]
+    lines += Entry(program, graph, embed, names, cname, dims).function(printers)
+    return "\n".join(lines) + "\n"
+
+
+
+def weight_array(program: Program, k: int) -> str:
+    """An embedded weight's array, named as the object names it: no tensor's name and no name of the header."""
+    return f"{program.name}_w{k}"
+
+
+def _section(title: str) -> str:
+    return f"/* {'-' * 64} {title} */"
+
+
+class Entry:
+    """The entry point: the object wrapper's checks (statuses -1 and -2), pointers into the weights or the state,
+    the caller's buffers and the workspace, then the kernels in order; for a training step, the driver's one step
+    around them (learning rates in, the loss out, feedback copied into the state, counters counted)."""
+
+    def __init__(self, program: Program, graph: Graph, embed: bool, names: Names, cname: dict[str, str],
+                 dims: dict[sp.Symbol, str]):
+        self.program, self.graph, self.embed, self.cname, self.dims = program, graph, embed, cname, dims
+        self.train = program.repeat is not None
+        names = names.scope()
+        self.local = {role: names.fresh(role) for role in ("none", "at", "bytes", "stamp", "status")}
+
+    def signature(self) -> list[str]:
+        p = self.program
+        T = C_TYPES[p.inputs[0].dtype]
+        if self.train:
+            params = ["void *state", f"const {T} *input", f"const {C_TYPES[p.inputs[1].dtype]} *target",
+                      "int64_t batch", "const double *lr", "double *loss", "void *workspace"]
+        else:
+            params = [*([] if self.embed else ["const void *weights"]), f"const {T} *input",
+                      f"{C_TYPES[p.output.dtype]} *output", "int64_t batch", "void *workspace"]
+        return wrap_signature(f"int32_t {p.entry}(", params, ") {")
+
+    def checks(self) -> list[str]:
+        p, v = self.program, self.local
+        blob = "state" if self.train else "weights"
+        fail = "batch < 0" if p.batch is None else f"batch != {p.batch}"
+        lines = [*([] if self.embed else [f"uint64_t {v['stamp']};"]), f"if ({fail}) {{", "    return -1;", "}",
+                 f"if (workspace == NULL && {p.name}_workspace_bytes(batch) != 0) {{", "    return -1;", "}"]
+        if not self.embed:
+            lines += [f"if ({blob} == NULL) {{", "    return -2;", "}",
+                      f"memcpy(&{v['stamp']}, (const unsigned char *){blob} + 24, sizeof {v['stamp']});",
+                      f'if (memcmp({blob}, "{MAGIC.decode()}", {len(MAGIC)}) != 0 || {v["stamp"]} != '
+                      f"UINT64_C(0x{p.fingerprint:016x})) {{", "    return -2;  /* not this model's file */", "}"]
+        return lines
+
+    def pointers(self) -> list[str]:
+        """Where each tensor is: the caller's buffers, the weights (or the state), the workspace."""
+        p, v, cname = self.program, self.local, self.cname
+        lines = ["", "/* the caller's tensors */"]
+        for port, role in zip(p.inputs, ("input", "target"), strict=False):
+            lines.append(f"const {C_TYPES[port.dtype]} *const {cname[port.name]} = {role};")
+        if not self.train:
+            lines.append(f"{C_TYPES[p.output.dtype]} *const {cname[p.output.name]} = output;")
+        if p.weights:
+            const = "" if self.train else "const "
+            lines += ["", "/* the state, updated in place */" if self.train else "/* the weights */"]
+            if not self.embed:
+                lines.append(f"{const}unsigned char *const {v['bytes']} = {'state' if self.train else 'weights'};")
+            offsets = weights_layout(p.values).offsets
+            for k, (port, offset) in enumerate(zip(p.weights, offsets, strict=True)):
+                ctype = C_TYPES[port.dtype]
+                where = weight_array(p, k) if self.embed else \
+                    f"({const}{ctype} *)({v['bytes']} + {offset})"
+                label = f"  /* {port.label} */" if port.label and port.label != port.name else ""
+                lines.append(f"{const}{ctype} *const {cname[port.name]} = {where};{label}")
+        terms = workspace_terms(p, self.graph)
+        if terms:
+            at = v["at"]
+            lines += ["", f"/* the workspace: each tensor at a multiple of {ALIGN} bytes ({p.name}_workspace_bytes) */",
+                      f"unsigned char {v['none']}[1];  /* stands in for a workspace of 0 bytes */",
+                      f"unsigned char *{at} = (workspace != NULL) ? (unsigned char *)workspace : {v['none']};"]
+            for k, (d, size) in enumerate(terms):
+                lines.append(f"{C_TYPES[d.dtype]} *const {cname[d.name]} = ({C_TYPES[d.dtype]} *){at};")
+                if k == len(terms) - 1:
+                    break
+                rounded = -(-int(size) // ALIGN) * ALIGN if size.isdigit() else \
+                    f"({size} + {ALIGN - 1}) / {ALIGN} * {ALIGN}"
+                lines.append(f"{at} += {rounded};")
+        return lines
+
+    def dim_values(self, printers: list[KernelPrinter]) -> list[str]:
+        used = set().union(*(p.used_dims for p in printers))
+        return [f"const int64_t {name} = batch;" for s, name in self.dims.items() if s in used]
+
+    def rates(self) -> list[str]:
+        lines = ["", "/* the learning rates, as the driver sets them for a step */"] if self.program.rates else []
+        for k, port in enumerate(self.program.rates):
+            name = self.cname[port.name]
+            lines += [f"{C_TYPES[port.dtype]} {name}[1];", f"{name}[0] = lr[{k}];"]
+        return lines
+
+    def calls(self, printers: list[KernelPrinter]) -> list[str]:
+        v = self.local
+        lines = ["", "/* the kernels */"]
+        if any(p.checked for p in printers):  # a kernel's status, and the value it found out of range
+            lines[:0] = ["int64_t error = 0;", f"int32_t {v['status']};"]
+        for p in printers:
+            args = [self.cname[b] for b in p.arguments] + [self.dims[s] for s in self.dims if s in p.used_dims]
+            if not p.checked:
+                lines += wrap_signature(f"{p.function_name}(", args, ");")
+                continue
+            lines += wrap_signature(f"{v['status']} = {p.function_name}(", [*args, "&error"], ");")
+            lines += [f"if ({v['status']} != 0) {{", f"    return {v['status']};", "}"]
+        return lines
+
+    def step_end(self) -> list[str]:
+        """The driver after the kernels: the loss out, feedback copied into the state, counters counted."""
+        repeat, cname, tensors = self.program.repeat, self.cname, self.graph.tensors()
+        lines = ["", "/* the loss out; the next step's state in */"]
+        for k, d in enumerate(repeat.record):
+            lines.append(f"loss[{k}] = (double){cname[d.name]}[0];")
+        for source, target in repeat.feedback:
+            size = " * ".join(sp.ccode(sp.sympify(n).xreplace({s: sp.Symbol(name) for s, name in self.dims.items()}))
+                              for n in tensors[target.name].shape)
+            lines.append(f"memcpy({cname[target.name]}, {cname[source.name]}, "
+                         f"{size + ' * ' if size else ''}sizeof({C_TYPES[target.dtype]}));")
+        for counter in repeat.counters:
+            name = cname[counter.name]
+            lines.append(f"{name}[0] = {name}[0] + {float_literal(1.0, C_TYPES[counter.dtype])};")
+        return lines
+
+    def function(self, printers: list[KernelPrinter]) -> list[str]:
+        body = [*self.checks(), *self.pointers(), *self.dim_values(printers), *(self.rates() if self.train else []),
+                *self.calls(printers), *(self.step_end() if self.train else []), "return 0;"]
+        return [*self.signature(), *("    " + line if line else "" for line in body), "}"]
