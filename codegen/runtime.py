@@ -161,6 +161,10 @@ class CompiledGraph:
         self._input_shapes = [tuple(int(d) if sp.sympify(d).is_Integer else d for d in t.shape)
                               for t in self._inputs]
         self._simple = all(isinstance(d, int) or isinstance(d, sp.Symbol) for s in self._input_shapes for d in s)
+        # per input its dtype and per axis a fixed extent, or ~k for the k-th dimension symbol (the fast path)
+        self._recipes = [(t.dtype, tuple(d if isinstance(d, int) else ~self.dims.index(d) for d in shape))
+                         for t, shape in zip(self._inputs, self._input_shapes, strict=True)] if self._simple and all(
+            isinstance(d, int) or d in self.dims for s in self._input_shapes for d in s) else None
         self._output_shapes = [_shape_function(d.shape, self.dims) for d in self._defs]
         self._layouts: dict[tuple, tuple] = {}
         # Per-call argument blocks (the function runs in several threads at once: ctypes releases the GIL).
@@ -332,17 +336,14 @@ class CompiledGraph:
         through the full validation of ``__call__``."""
         if len(inputs) != len(self._inputs):
             raise ShapeError(f"compiled graph: expected {len(self._inputs)} inputs, got {len(inputs)}")
-        if not self.dims and all(type(a) is np.ndarray and a.dtype == t.dtype and a.shape == shape and
-                                 a.flags.c_contiguous
-                                 for a, t, shape in zip(inputs, self._inputs, self._input_shapes, strict=True)):
-            dims = {}
-        else:
+        sizes = self._exact_sizes(inputs)
+        if sizes is None:
             inputs = self._validated(inputs)
             dims = self._bind(inputs)
-        missing = [str(s) for s in self.dims if s not in dims]
-        if missing:
-            raise ShapeError(f"compiled graph: cannot infer {missing} from the inputs")
-        sizes = tuple(dims[s] for s in self.dims)
+            missing = [str(s) for s in self.dims if s not in dims]
+            if missing:
+                raise ShapeError(f"compiled graph: cannot infer {missing} from the inputs")
+            sizes = tuple(dims[s] for s in self.dims)
         total, offsets, shapes = self._layout(sizes)
         # The definitions live in this thread's workspace (addresses by arithmetic), the outputs in fresh arrays
         # the caller keeps.
@@ -366,6 +367,25 @@ class CompiledGraph:
         if status:
             self._raise_index_error(status, words[n + len(sizes):], inputs, shapes)
         return outputs
+
+    def _exact_sizes(self, inputs: list) -> tuple[int, ...] | None:
+        """The dimension sizes when every input is a contiguous array of its dtype whose shape fits (the fast path,
+        no dictionaries), else None: the full validation decides."""
+        if self._recipes is None:
+            return None
+        sizes = [-1] * len(self.dims)
+        for a, (dtype, axes) in zip(inputs, self._recipes, strict=True):
+            if type(a) is not np.ndarray or a.dtype != dtype or a.ndim != len(axes) or not a.flags.c_contiguous:
+                return None
+            for got, want in zip(a.shape, axes, strict=True):
+                if want >= 0:
+                    if got != want:
+                        return None
+                elif sizes[~want] != got:
+                    if sizes[~want] != -1:
+                        return None
+                    sizes[~want] = got
+        return None if -1 in sizes else tuple(sizes)
 
     def _address(self, arr: np.ndarray) -> int:
         """The data address of an input array. Small arrays seen before (parameters, scalars) are remembered —
