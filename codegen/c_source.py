@@ -44,7 +44,7 @@ from symnet.errors import LoweringError, NotSupportedError
 from . import mathlib
 from .emit import dims_of
 from .export import ALIGN, C_TYPES, MAGIC, Program, check_program, weights_layout, workspace_terms
-from .loops import Contraction, Kernel, Loop, MultiReduce, Reduce, Store, Zero, lower_graph
+from .loops import Contraction, Kernel, Reduce, StatementWalker, Store, lower_graph
 
 # C's operator precedences, loosest last
 PRIMARY, UNARY, MUL, ADD, SHIFT, RELATION, EQUALITY, XOR, AND, OR, TERNARY = 16, 15, 13, 12, 11, 10, 9, 7, 5, 4, 3
@@ -474,7 +474,7 @@ class IntegerOps:
             return self.p.int_value(e)
 
 
-class KernelPrinter:
+class KernelPrinter(StatementWalker):
     """One kernel as a C function, statement by statement as ``emit.KernelEmitter`` emits it; its value methods
     are the ``ScalarOps`` that element functions lower to."""
 
@@ -524,22 +524,6 @@ class KernelPrinter:
 
     def emit(self, *lines: list) -> None:
         self.block.entries.append(Lines(list(lines)))
-
-    def statements(self, stmts: list) -> None:
-        for s in stmts:
-            if isinstance(s, Loop):
-                with self.loop(s.var, s.extent):
-                    self.statements(s.body)
-            elif isinstance(s, Zero):
-                self.zero(s.buffer)
-            elif isinstance(s, Store):
-                self.store(s)
-            elif isinstance(s, Reduce):
-                self.reduce(s)
-            elif isinstance(s, MultiReduce):
-                self.reduce(*s.reductions)
-            elif isinstance(s, Contraction):
-                self.contraction(s)
 
     @contextlib.contextmanager
     def loop(self, var: sp.Symbol, extent):

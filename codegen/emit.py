@@ -28,11 +28,9 @@ from .jit import vector_bits
 from .loops import (
     Contraction,
     Kernel,
-    Loop,
-    MultiReduce,
     Reduce,
+    StatementWalker,
     Store,
-    Zero,
     address_coefficients,
     affine_coefficients,
 )
@@ -93,7 +91,7 @@ class IntegerOps:
             return self.em.int_value(e)
 
 
-class KernelEmitter:
+class KernelEmitter(StatementWalker):
     """Emits one definition's loop nest into a function."""
 
     def __init__(self, module: ir.Module, graph_tensors: dict[str, Tensor], dims: list[sp.Symbol],
@@ -147,22 +145,6 @@ class KernelEmitter:
             return self.fn
         return parts.launcher(self.module, self.fn, self.kernel.definition.name, len(self.buffers), self.dims,
                               parts.work(self.kernel))
-
-    def statements(self, stmts) -> None:
-        for s in stmts:
-            if isinstance(s, Loop):
-                with self.loop(s.var, s.extent):
-                    self.statements(s.body)
-            elif isinstance(s, Zero):
-                self.zero(s.buffer)
-            elif isinstance(s, Store):
-                self.store(s)
-            elif isinstance(s, Reduce):
-                self.reduce(s)
-            elif isinstance(s, MultiReduce):
-                self.reduce(*s.reductions)
-            elif isinstance(s, Contraction):
-                self.contraction(s)
 
     @contextlib.contextmanager
     def loop(self, var: sp.Symbol, extent, bounds: tuple[ir.Value, ir.Value] | None = None):

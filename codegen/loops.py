@@ -122,6 +122,27 @@ class Kernel:
         return [m.definition for m in self.members] or [self.definition]
 
 
+class StatementWalker:
+    """Walks a kernel's statements, calling the backend's method for each kind (the LLVM emitter and the C
+    printer): ``loop`` (a context manager), ``zero``, ``store``, ``reduce`` and ``contraction``."""
+
+    def statements(self, stmts) -> None:
+        for s in stmts:
+            if isinstance(s, Loop):
+                with self.loop(s.var, s.extent):
+                    self.statements(s.body)
+            elif isinstance(s, Zero):
+                self.zero(s.buffer)
+            elif isinstance(s, Store):
+                self.store(s)
+            elif isinstance(s, Reduce):
+                self.reduce(s)
+            elif isinstance(s, MultiReduce):
+                self.reduce(*s.reductions)
+            elif isinstance(s, Contraction):
+                self.contraction(s)
+
+
 def _contiguous_last(sym: sp.Symbol, d: Def, names) -> bool:
     reads = [a for a in accesses(d.body, names) if any(sym in sp.sympify(i).free_symbols for i in a.indices)]
     return all(a.indices and a.indices[-1] == sym for a in reads)
