@@ -1,12 +1,17 @@
-"""Shared helpers of the benchmark scripts: single-threaded peers, timing, tables."""
+"""Shared helpers of the benchmark scripts: every peer on the same threads, timing, tables.
+
+``BENCH_THREADS`` (default 1) is the thread count of every peer in a run: symnet's pool, NumPy's BLAS,
+PyTorch's intra-op threads and XLA's.
+"""
 
 from __future__ import annotations
 
 import os
 
-# Single-threaded peers: set before NumPy (and PyTorch) load their BLAS.
-for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(var, "1")
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
+# set before NumPy (and PyTorch) load their BLAS, and before symnet starts its pool
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "SYMNET_NUM_THREADS"):
+    os.environ.setdefault(var, str(THREADS))
 
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -43,14 +48,14 @@ def torch_or_none():
         import torch
     except ImportError:
         return None
-    torch.set_num_threads(1)
+    torch.set_num_threads(THREADS)
     return torch
 
 
-def jax_or_none(x64: bool, one_thread: bool = False):
-    """JAX on the CPU (with one intra-op thread if asked: that must be set before JAX is imported), or None when
-    it is not installed."""
-    if one_thread:
+def jax_or_none(x64: bool, pin_threads: bool = False):
+    """JAX on the CPU (pinned to one thread when ``THREADS`` is 1 and it is asked: that must be set before JAX is
+    imported), or None when it is not installed."""
+    if pin_threads and THREADS == 1:  # more threads: XLA's own default, every core
         flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
         os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
     try:

@@ -1,4 +1,5 @@
-"""A physics-informed training step: symnet next to PyTorch eager, JAX jit (two forms) and NumPy, one thread.
+"""A physics-informed training step: symnet next to PyTorch eager, JAX jit (two forms) and NumPy, every peer on
+the same threads (``BENCH_THREADS``, default 1).
 
     python benchmarks/pinn_bench.py [--dtype float32|float64]
 
@@ -42,7 +43,7 @@ import time
 
 import _common  # noqa: F401 - sets single-threaded BLAS before NumPy loads
 import numpy as np
-from _common import best_of, jax_or_none, table, torch_or_none
+from _common import THREADS, best_of, jax_or_none, table, torch_or_none
 
 import symnet as sn
 
@@ -370,7 +371,7 @@ def timings(peers: list[Peer], dtype: str) -> None:
                      f"{torch.seconds / p.seconds:.2f}×" if torch else "", f"{best_jax.seconds / p.seconds:.2f}×"
                      if best_jax else ""])
     table(f"PINN Poisson training step, MLP 2-{WIDTH}-{WIDTH}-1 tanh, {N_INTERIOR} interior + {N_BOUNDARY} "
-          f"boundary points, Adam, {dtype}, one thread (best of {REPEATS})",
+          f"boundary points, Adam, {dtype}, {THREADS} thread(s) (best of {REPEATS})",
           ["", "ms / step", "first call (s)", "PyTorch eager / this", "JAX best / this"], rows)
     print("\nfirst call: symnet step.step's is a cold compile (empty cache folder), fit's the same program from the "
           "cache\n(trace and derive only), JAX's a trace and XLA compile. symnet computes Δu on all the rows and "
@@ -396,13 +397,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     args = parser.parse_args()
-    jax = jax_or_none(args.dtype == "float64", one_thread=True)
+    jax = jax_or_none(args.dtype == "float64", pin_threads=True)
     torch = torch_or_none()
     X, Y = poisson_points(np.dtype(args.dtype))
     sn.manual_seed(0)
     model = mlp().to(getattr(sn, args.dtype))
     state = dict(model.state_dict())
-    print(f"{os.cpu_count()} CPUs, every peer on one thread; {len(X)} points, dtype {args.dtype}")
+    print(f"{os.cpu_count()} CPUs, every peer on {THREADS} thread(s); {len(X)} points, dtype {args.dtype}")
 
     with tempfile.TemporaryDirectory() as cache:
         os.environ["SYMNET_CACHE_DIR"] = cache  # symnet's first call is a cold compile

@@ -23,7 +23,7 @@ from .loops import Contraction, Kernel, Loop, MultiReduce, Reduce, Store
 from .pool import FORK, MAX_THREADS
 
 ITERATION = 32  # units of work of one innermost iteration; a contraction's multiply-add (vectorized FMA) is 1
-GRAIN = ITERATION << 15  # a part's least work, ≈ 10–30 µs: a fork costs a few cache-line transfers
+GRAIN = ITERATION << 13  # a part's least work, ≈ 5–10 µs: a fork costs a few cache-line transfers
 JOB = ir.FunctionType(I32, [PTR, I64, I64])
 
 
