@@ -25,6 +25,7 @@ from . import cache, jit
 from .driver import REPEAT
 from .emit import ENTRY, IndexCheck, dims_of, emit_module
 from .loops import lower_graph, pad_guarded_reads, show_loops
+from .merge import merge_identical_functions
 from .pool import POOL
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -187,7 +188,7 @@ class CompiledGraph:
         """The module's LLVM IR before optimization (emitted on first use: a cache hit never needs it)."""
         if self._ir is None:
             module = emit_module(self.graph, self.kernels, "symnet", self.plan, parallel=True)
-            self._ir, self.checks, self.spans = module.ir, module.checks, module.spans
+            self._ir, self.checks, self.spans = merge_identical_functions(module.ir), module.checks, module.spans
         return self._ir
 
     def _layout(self, sizes: tuple) -> tuple:
