@@ -69,8 +69,9 @@ def symnet_threads() -> int:
 
 def jax_or_none(threads: int):
     """JAX (float32, CPU) on ``threads`` intra-op threads, or None when not installed."""
-    flags = "--xla_cpu_multi_thread_eigen=false " if threads == 1 else ""
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}intra_op_parallelism_threads={threads}"
+    if threads == 1:  # more threads: XLA's own default, every core
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
     try:
         import jax
     except ImportError:
