@@ -140,3 +140,27 @@ def test_the_readme_objective_runs_as_written():
     exec(compile(code.replace("epochs=2000", "epochs=200"), "README.md", "exec"), namespace)
     losses = namespace["history"]
     assert len(losses) == 200 and losses[-1] < losses[0] / 2
+
+
+def test_an_empty_batch_is_refused_not_a_silent_zero():
+    """PyTorch's mean loss of an empty batch is nan; symnet's compiled sum would be 0: refused, nothing changes.
+    An empty data set is an empty loop, as PyTorch's."""
+    model = mlp()
+    step = sn.compile(model, poisson, sn.optim.SGD(model.parameters(), lr=0.1))
+    x, y = poisson_data(8)
+    step.step(x, y)
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    with pytest.raises(sn.ShapeError, match="the batch is empty"):
+        step.step(x[:0], y[:0])
+    assert all(np.array_equal(b, p.detach().numpy()) for b, p in zip(before, model.parameters(), strict=True))
+    assert len(step.fit((x[:0], y[:0]), epochs=3)) == 0
+
+
+@pytest.mark.parametrize("direction", [[[1, 0]], [[True, False]], [[1.0, 0.0]]], ids=["int", "bool", "float"])
+@pytest.mark.parametrize("dtype", [sn.float32, sn.float64])
+def test_derivatives_along_directions_of_any_dtype(direction, dtype):
+    """A direction of another dtype is taken in the input's: u = x₀³ + x₁³ at x₀ = 0.5 along e₀ gives 3x₀², 6x₀."""
+    x = sn.tensor(np.array([[0.5, 1.0]]), dtype=dtype, requires_grad=True)
+    first, second = sn.autograd.derivatives((x ** 3).sum(1), x, sn.tensor(direction), order=2)
+    assert first.dtype == second.dtype == dtype
+    np.testing.assert_allclose([first.item(), second.item()], [0.75, 3.0], rtol=1e-6)

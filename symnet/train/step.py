@@ -261,6 +261,8 @@ class CompiledStep:
         xa = x.numpy()
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
             raise ValueError("step: the batch holds NaN or infinite inputs")
+        if xa.ndim and xa.shape[0] == 0:  # PyTorch's mean loss of it is nan; a sum would silently be 0
+            raise ShapeError(f"step: the batch is empty (x has shape {xa.shape}): there is nothing to learn from")
         if self._needs_closure:
             return self._closure_step(x, y)
         self._use_step(x, y)
