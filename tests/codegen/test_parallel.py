@@ -203,3 +203,25 @@ def test_small_kernels_stay_whole_and_exports_never_fork():
         one = compiled(inputs)
         sn.set_num_threads(2)
         assert_bitwise([list(one.values()), list(two.values())])
+
+
+def test_a_bad_label_mid_fit_stops_at_the_same_step_on_any_thread_count():
+    """An index error in a split kernel inside the native repeat loop: the same step fails, the same state stays."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3 * 2048, 64))
+    y = rng.integers(0, 10, 3 * 2048)
+    y[2 * 2048 + 100] = 10  # in the third batch
+
+    def run():
+        sn.manual_seed(1)
+        net = sn.nn.Sequential(sn.nn.Linear(64, 128), sn.nn.Tanh(), sn.nn.Linear(128, 10)).double()
+        step = sn.compile(net, sn.nn.CrossEntropyLoss(), sn.optim.SGD(net.parameters(), lr=0.1))
+        batches = [(x[k * 2048:(k + 1) * 2048], y[k * 2048:(k + 1) * 2048]) for k in range(3)]
+        with pytest.raises(sn.IndexRangeError, match="10"):
+            step.fit(batches, epochs=1)
+        return [np.asarray(step.history, dtype=np.float64), *arrays(*net.parameters())]
+
+    results, forks = on_threads(run)
+    assert len(results[0][0]) == 2
+    assert_bitwise(results)
+    assert forks[1] > 0
