@@ -33,6 +33,25 @@ _REPEAT_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p
                                 ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
 
 
+def _interface_address(arr: np.ndarray) -> int:
+    return arr.__array_interface__["data"][0]
+
+
+def _data_address_reader():
+    """The fastest correct way to read an array's data address: NumPy's ``PyArray_DATA`` field, the first after
+    the object header (≈0.15 µs against ≈1.3 µs for ``__array_interface__``), when a probe confirms where it is;
+    otherwise the array interface."""
+    offset = object.__basicsize__
+    probe = np.empty(3)
+    if ctypes.c_void_p.from_address(id(probe) + offset).value != _interface_address(probe):
+        return _interface_address
+    read = ctypes.c_void_p.from_address
+    return lambda arr: read(id(arr) + offset).value
+
+
+data_address = _data_address_reader()
+
+
 @functools.lru_cache(maxsize=1)
 def _source_fingerprint() -> str:
     """Compiled objects depend on the emitter: any change to codegen's source invalidates the cache."""
@@ -163,7 +182,8 @@ class CompiledGraph:
                               for t in self._inputs]
         self._simple = all(isinstance(d, int) or isinstance(d, sp.Symbol) for s in self._input_shapes for d in s)
         # per input its dtype and per axis a fixed extent, or ~k for the k-th dimension symbol (the fast path)
-        self._recipes = [(t.dtype, tuple(d if isinstance(d, int) else ~self.dims.index(d) for d in shape))
+        self._recipes = [(t.dtype, shape if all(isinstance(d, int) for d in shape) else None,
+                          tuple(d if isinstance(d, int) else ~self.dims.index(d) for d in shape))
                          for t, shape in zip(self._inputs, self._input_shapes, strict=True)] if self._simple and all(
             isinstance(d, int) or d in self.dims for s in self._input_shapes for d in s) else None
         self._output_shapes = [_shape_function(d.shape, self.dims) for d in self._defs]
@@ -172,7 +192,7 @@ class CompiledGraph:
         # one block: buffer addresses, then the dimension values, then the two error words
         self._buffers = len(self._inputs) + len(self._defs)
         self._call_block = ctypes.c_int64 * (self._buffers + len(self.dims) + 2)
-        self._known: dict[int, tuple[np.ndarray, int]] = {}
+        self._position = {t.name: k for k, t in enumerate(self._inputs)}
         position = {d.name: k for k, d in enumerate(self._defs)}
         self._returned = [position[name] for name in graph.outputs]
         self._kept = set(graph.outputs)
@@ -210,11 +230,12 @@ class CompiledGraph:
     def _workspace(self, total: int) -> int:
         """The aligned address of this thread's workspace of at least ``total`` bytes, kept between calls (a fresh
         block per call costs a page fault per page)."""
-        block = getattr(self._workspaces, "block", None)
-        if block is None or block.nbytes < total + 64:
-            block = self._workspaces.block = np.empty(total + 64, dtype=np.uint8)
-        base = block.__array_interface__["data"][0]
-        return base + -base % 64
+        local = self._workspaces
+        if getattr(local, "size", -1) < total:
+            local.block = np.empty(total + 64, dtype=np.uint8)
+            base = data_address(local.block)
+            local.size, local.base = total, base + -base % 64
+        return local.base
 
     def _bind(self, inputs: list[np.ndarray]) -> dict:
         """Check every shape against the graph and read off the symbolic dimensions, without SymPy."""
@@ -275,7 +296,7 @@ class CompiledGraph:
             raise RuntimeError("repeat: this graph was compiled without a Repeat")
         given = list(inputs)
         inputs = list(inputs)
-        position = {t.name: k for k, t in enumerate(self._inputs)}
+        position = self._position
         sources_given, series_given, period = [], [], 1
         if index is not None:
             if len(sources) != len(plan.gathers):
@@ -298,17 +319,18 @@ class CompiledGraph:
         for target, values in zip(plan.series, plan.series_arrays(series, steps), strict=True):
             inputs[position[target.name]] = np.zeros((), target.dtype)  # the driver writes it: never the caller's
             series_given.append(values)
-        inputs = self._validated(inputs)
-        dims = self._bind(inputs)
-        sizes = tuple(dims[s] for s in self.dims)
+        sizes = self._exact_sizes(inputs)
+        if sizes is None:
+            inputs = self._validated(inputs)
+            dims = self._bind(inputs)
+            sizes = tuple(dims[s] for s in self.dims)
         total, offsets, shapes = self._layout(sizes)
         base = self._workspace(total)
-        addresses = np.array([a.__array_interface__["data"][0] for a in inputs] +
-                             [base + o for o in offsets] +
+        addresses = np.array([data_address(a) for a in inputs] + [base + o for o in offsets] +
                              # the driver finds each series after a slot per gathered input, used or not
-                             [a.__array_interface__["data"][0] for a in sources_given] +
+                             [data_address(a) for a in sources_given] +
                              [0] * (len(plan.gathers) - len(sources_given)) +
-                             [a.__array_interface__["data"][0] for a in series_given], dtype=np.uintp)
+                             [data_address(a) for a in series_given], dtype=np.uintp)
         dim_values = np.array(sizes or (0,), dtype=np.int64)
         records = np.empty((steps, len(plan.record)), dtype=np.float64)
         if index is None:  # a null index means no gathering; starts is read either way, so it must be valid
@@ -351,14 +373,14 @@ class CompiledGraph:
         base = self._workspace(total)
         words = self._call_block()
         for k, arr in enumerate(inputs):
-            words[k] = self._address(arr)
+            words[k] = data_address(arr)
         n_in = len(inputs)
         for k, offset in enumerate(offsets):
             words[n_in + k] = base + offset
         outputs = []
         for k in self._returned:
             out = np.empty(shapes[k], self._defs[k].dtype)
-            words[n_in + k] = out.__array_interface__["data"][0]
+            words[n_in + k] = data_address(out)
             outputs.append(out)
         n = self._buffers
         for k, size in enumerate(sizes):
@@ -369,14 +391,24 @@ class CompiledGraph:
             self._raise_index_error(status, words[n + len(sizes):], inputs, shapes)
         return outputs
 
+    def bind(self, inputs: list[np.ndarray]) -> Bound:
+        """The inputs bound once, for calls that change few of them (a training loop): see ``Bound``."""
+        return Bound(self, inputs)
+
     def _exact_sizes(self, inputs: list) -> tuple[int, ...] | None:
         """The dimension sizes when every input is a contiguous array of its dtype whose shape fits (the fast path,
         no dictionaries), else None: the full validation decides."""
         if self._recipes is None:
             return None
         sizes = [-1] * len(self.dims)
-        for a, (dtype, axes) in zip(inputs, self._recipes, strict=True):
-            if type(a) is not np.ndarray or a.dtype != dtype or a.ndim != len(axes) or not a.flags.c_contiguous:
+        for a, (dtype, fixed, axes) in zip(inputs, self._recipes, strict=True):
+            if type(a) is not np.ndarray or a.dtype is not dtype and a.dtype != dtype or not a.flags.c_contiguous:
+                return None
+            if fixed is not None:  # no symbolic axis: one comparison
+                if a.shape != fixed:
+                    return None
+                continue
+            if a.ndim != len(axes):
                 return None
             for got, want in zip(a.shape, axes, strict=True):
                 if want >= 0:
@@ -387,19 +419,6 @@ class CompiledGraph:
                         return None
                     sizes[~want] = got
         return None if -1 in sizes else tuple(sizes)
-
-    def _address(self, arr: np.ndarray) -> int:
-        """The data address of an input array. Small arrays seen before (parameters, scalars) are remembered —
-        and held, so their ids stay unique; large ones are not worth holding on to."""
-        known = self._known.get(id(arr))
-        if known is not None and known[0] is arr:
-            return known[1]
-        address = arr.__array_interface__["data"][0]
-        if arr.nbytes <= 4096:
-            if len(self._known) > 64:
-                self._known.clear()
-            self._known[id(arr)] = (arr, address)
-        return address
 
     def _names(self):
         return [t.name for t in self._inputs] + [d.name for d in self._defs]
@@ -417,3 +436,65 @@ class CompiledGraph:
         if stage == "asm":
             return jit.emit_assembly(jit.optimize(self.llvm_ir()))
         raise ValueError(f"show: stage must be sympy, loops, llvm, llvm-opt or asm, got {stage!r}")
+
+
+class Bound:
+    """A compiled graph with its inputs bound: the argument block is built once, swapping an input is one check
+    and one store, and ``run()`` is the native call alone. The outputs live in arrays the bound call owns, which
+    every run overwrites (copy what you keep), and it has a workspace of its own: different bound calls of one
+    graph may run at once, one bound call not.
+
+    >>> bound = compiled.bind([x, w])            # doctest: +SKIP
+    >>> bound.set(0, next_x); loss, dw = bound.run()  # doctest: +SKIP
+    """
+
+    def __init__(self, graph: CompiledGraph, inputs: list[np.ndarray]):
+        inputs = graph._validated(list(inputs))
+        dims = graph._bind(inputs)
+        missing = [str(s) for s in graph.dims if s not in dims]
+        if missing:
+            raise ShapeError(f"compiled graph: cannot infer {missing} from the inputs")
+        sizes = tuple(dims[s] for s in graph.dims)
+        total, offsets, shapes = graph._layout(sizes)
+        self._graph, self._sizes, self._inputs = graph, sizes, inputs
+        self._workspace = np.empty(total + 64, dtype=np.uint8)
+        base = data_address(self._workspace)
+        base += -base % 64
+        self.outputs = [np.empty(shapes[k], graph._defs[k].dtype) for k in graph._returned]
+        self._shapes = shapes
+        words = self._words = graph._call_block()
+        for k, arr in enumerate(inputs):
+            words[k] = data_address(arr)
+        n_in, n = len(inputs), graph._buffers
+        for k, offset in enumerate(offsets):
+            words[n_in + k] = base + offset
+        for k, out in zip(graph._returned, self.outputs, strict=True):
+            words[n_in + k] = data_address(out)
+        for k, size in enumerate(sizes):
+            words[n + k] = size
+        at = ctypes.addressof(words)
+        self._call = functools.partial(graph._fn, at, at + 8 * n, at + 8 * (n + len(sizes)))
+        self._error = n + len(sizes)
+
+    def set(self, k: int, array: np.ndarray) -> None:
+        """Input ``k`` (in the graph's input order) is now ``array``: same dtype and shape as the one bound."""
+        bound = self._inputs[k]
+        if type(array) is not np.ndarray or array.dtype != bound.dtype or array.shape != bound.shape:
+            array = np.asarray(array)
+            if array.dtype != bound.dtype:
+                raise DTypeError(f"input {self._graph._inputs[k].name}: expected dtype {bound.dtype}, "
+                                 f"got {array.dtype}")
+            if array.shape != bound.shape:
+                raise ShapeError(f"input {self._graph._inputs[k].name}: bound with shape {bound.shape}, "
+                                 f"got {array.shape} (bind again for other sizes)")
+        if not array.flags.c_contiguous:
+            array = np.ascontiguousarray(array)
+        self._inputs[k] = array  # held: its address is in the block
+        self._words[k] = data_address(array)
+
+    def run(self) -> list[np.ndarray]:
+        """One native call on the bound inputs; returns the output arrays (overwritten by the next run)."""
+        status = self._call()
+        if status:
+            self._graph._raise_index_error(status, self._words[self._error:], self._inputs, self._shapes)
+        return self.outputs
