@@ -361,12 +361,7 @@ class CompiledGraph:
             raise ShapeError(f"compiled graph: expected {len(self._inputs)} inputs, got {len(inputs)}")
         sizes = self._exact_sizes(inputs)
         if sizes is None:
-            inputs = self._validated(inputs)
-            dims = self._bind(inputs)
-            missing = [str(s) for s in self.dims if s not in dims]
-            if missing:
-                raise ShapeError(f"compiled graph: cannot infer {missing} from the inputs")
-            sizes = tuple(dims[s] for s in self.dims)
+            inputs, sizes = self._checked(inputs)
         total, offsets, shapes = self._layout(sizes)
         # The definitions live in this thread's workspace (addresses by arithmetic), the outputs in fresh arrays
         # the caller keeps.
@@ -390,6 +385,15 @@ class CompiledGraph:
         if status:
             self._raise_index_error(status, words[n + len(sizes):], inputs, shapes)
         return outputs
+
+    def _checked(self, inputs: list) -> tuple[list[np.ndarray], tuple[int, ...]]:
+        """The inputs fully validated, and the sizes of the dimensions they give."""
+        inputs = self._validated(inputs)
+        dims = self._bind(inputs)
+        missing = [str(s) for s in self.dims if s not in dims]
+        if missing:
+            raise ShapeError(f"compiled graph: cannot infer {missing} from the inputs")
+        return inputs, tuple(dims[s] for s in self.dims)
 
     def bind(self, inputs: list[np.ndarray]) -> Bound:
         """The inputs bound once, for calls that change few of them (a training loop): see ``Bound``."""
@@ -449,12 +453,7 @@ class Bound:
     """
 
     def __init__(self, graph: CompiledGraph, inputs: list[np.ndarray]):
-        inputs = graph._validated(list(inputs))
-        dims = graph._bind(inputs)
-        missing = [str(s) for s in graph.dims if s not in dims]
-        if missing:
-            raise ShapeError(f"compiled graph: cannot infer {missing} from the inputs")
-        sizes = tuple(dims[s] for s in graph.dims)
+        inputs, sizes = graph._checked(list(inputs))
         total, offsets, shapes = graph._layout(sizes)
         self._graph, self._sizes, self._inputs = graph, sizes, inputs
         self._workspace = np.empty(total + 64, dtype=np.uint8)
