@@ -1,15 +1,15 @@
 """Readable C: a program's loop nests (``loops``) printed as C99 source, behind the C entry point of ``export``.
 
 Export's third form beside an object and a library: the kernels the object runs, for people to read and any C99
-compiler to build. It follows ``emit`` statement by statement — each kernel a ``static`` function under a comment
-with the definition it computes; loops over flat buffers, reductions with their accumulators and tie rules,
-guards with reads kept inside their tensors, index checks that stop with a status — and it prints element
-functions by their own ``lower`` rules (``ir.ScalarOps``, here building C expressions), so the C computes the
-math the native code computes: float32 programs in float, NaN tests and signed zeros as there. The
-transcendental kernels are the C library's (``expf``, ``log1p``…) or, where ``mathlib`` has a formula of its
-own (sigmoid, softplus, erfinv, floor_divide, remainder), that formula in C. Contractions are plain loop nests,
-not the register-tiled micro-kernel, so sums may round differently in the last bits. Anything without a C form
-is refused by name (``NotSupportedError``), never printed approximately.
+compiler to build. It follows ``emit`` statement by statement (both make ``lowering``'s decisions) — each kernel a
+``static`` function under a comment with the definition it computes; loops over flat buffers, reductions with their
+accumulators and tie rules, guards with reads kept inside their tensors, index checks that stop with a status — and
+it prints element functions by their own ``lower`` rules (``ir.ScalarOps``, here building C expressions), so the C
+computes the math the native code computes: float32 programs in float, NaN tests and signed zeros as there. The
+transcendental kernels are the C library's (``expf``, ``log1p``…) or, where ``mathlib`` has a formula of its own
+(sigmoid, softplus, erfinv, floor_divide, remainder), that formula in C. Contractions are plain loop nests, not the
+register-tiled micro-kernel, so sums may round differently in the last bits. Anything without a C form is refused by
+name (``NotSupportedError``), never printed approximately.
 
 Expressions are built as a graph of ``Node`` values, as an IR builder would: a value used once prints inside
 its consumer, one used more than once is bound to a ``const`` local first.
@@ -29,22 +29,15 @@ import numpy as np
 import sympy as sp
 from sympy.printing.c import C99CodePrinter, known_functions_C99
 
-from symnet.core.ir import (
-    Def,
-    Graph,
-    Tensor,
-    is_guard,
-    is_integer_valued,
-    is_selection,
-    is_tensor_symbol,
-    zero_unless_guarded,
-)
-from symnet.errors import LoweringError, NotSupportedError
+from symnet.core.ir import Def, Graph, Tensor, is_selection, is_tensor_symbol
+from symnet.errors import NotSupportedError
 
 from . import mathlib
 from .emit import dims_of
 from .export import ALIGN, C_TYPES, MAGIC, Program, check_program, weights_layout, workspace_terms
-from .loops import Contraction, Kernel, Reduce, StatementWalker, Store, lower_graph
+from .loops import Contraction, Kernel, Reduce, lower_graph
+from .lowering import PRIMITIVES as PRIMITIVES  # the functions both backends lower (tests check C covers them)
+from .lowering import Accumulator, Lowering
 
 # C's operator precedences, loosest last
 PRIMARY, UNARY, MUL, ADD, SHIFT, RELATION, EQUALITY, XOR, AND, OR, TERNARY = 16, 15, 13, 12, 11, 10, 9, 7, 5, 4, 3
@@ -442,57 +435,21 @@ def reserved_words() -> set[str]:
 
 # ---------------------------------------------------------------- one kernel
 
-class IntegerOps:
-    """``ScalarOps`` in int64 (``emit.IntegerOps``): element functions that keep an integer argument's kind."""
-
-    def __init__(self, printer: KernelPrinter):
-        self.p = printer
-
-    def value(self, e: sp.Expr) -> Node:
-        return self.p.int_value(e)
-
-    def const(self, c: float) -> Node:
-        return leaf(int_literal(int(c)), INT)
-
-    def add(self, a: Node, b: Node) -> Node:
-        return self.p.wrapping("+", a, b)
-
-    def mul(self, a: Node, b: Node) -> Node:
-        return self.p.wrapping("*", a, b)
-
-    def select(self, condition: Node, if_true: Node, if_false: Node) -> Node:
-        return ternary(condition, if_true, if_false)
-
-    def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> Node:
-        return self.p.compare(op, x, y)
-
-    def both(self, a: Node, b: Node) -> Node:
-        return binary("&&", a, b, CONDITION)
-
-    def safely(self, e: sp.Expr) -> Node:
-        with self.p.clamped_reads():
-            return self.p.int_value(e)
-
-
-class KernelPrinter(StatementWalker):
-    """One kernel as a C function, statement by statement as ``emit.KernelEmitter`` emits it; its value methods
-    are the ``ScalarOps`` that element functions lower to."""
+class KernelPrinter(Lowering):
+    """One kernel as a C function: ``lowering.Lowering``'s decisions (those ``emit.KernelEmitter`` makes too)
+    built as C expressions and statements; its value methods are the ``ScalarOps`` that element functions lower
+    to."""
 
     def __init__(self, kernel: Kernel, tensors: dict[str, Tensor], dims: dict[sp.Symbol, str], names: Names,
                  cname: dict[str, str], helpers: Helpers, checks: list[str]):
-        self.kernel, self.tensors, self.names, self.cname = kernel, tensors, names.scope(), cname
-        self.helpers, self.checks = helpers, checks
-        d = kernel.definition
-        self.buffers = [w.name for w in kernel.writes] + list(kernel.reads)
-        self.float = FLOAT_TYPES.get(d.dtype, "double")
-        self.dtypes = {name: t.dtype for name, t in tensors.items()}
+        super().__init__(kernel, tensors)
+        self.names, self.cname, self.helpers, self.checks = names.scope(), cname, helpers, checks
+        self.float = FLOAT_TYPES[self.float_dtype]
         self.dims = {s: leaf(name, INT) for s, name in dims.items()}
         self.env: dict[sp.Symbol, Node] = dict(self.dims)
         self.used_dims: set[sp.Symbol] = set()
         self.used_buffers = {w.name for w in kernel.writes}
         self.block = Block()
-        self.memo: dict[tuple, Node] = {}
-        self.clamping = False
         self.checked = False
 
     # ---------------------------------------------------------------- structure
@@ -540,15 +497,6 @@ class KernelPrinter(StatementWalker):
             self.block, self.memo = outer, memo
             del self.env[var]
 
-    @contextlib.contextmanager
-    def clamped_reads(self):
-        outer = self.clamping
-        self.clamping = True
-        try:
-            yield
-        finally:
-            self.clamping = outer
-
     # ---------------------------------------------------------------- memory
     def strides(self, name: str) -> list[sp.Expr]:
         shape = [sp.sympify(n) for n in self.tensors[name].shape]
@@ -557,17 +505,10 @@ class KernelPrinter(StatementWalker):
     def address(self, name: str, index) -> Node:
         """The flat position of ``name[index]``, C order: data-dependent indices checked first, others clamped
         inside a guard."""
-        shape = self.tensors[name].shape
         offset = None
         for pos, (i, stride) in enumerate(zip(index, self.strides(name), strict=True)):
-            i = sp.sympify(i)
-            value = self.int_value(i)
-            if i.atoms(sp.Indexed) or is_tensor_symbol(i):
-                value = self.bounds_check(name, pos, i, value)
-            elif self.clamping and not (i.is_Integer or i in self.env):
-                top = self.int_value(sp.sympify(shape[pos]) - 1)
-                value = call(self.helpers.name("clamp"), INT, value, top)
-            if i == 0:
+            value = self.index(name, pos, i)
+            if sp.sympify(i) == 0:
                 continue
             term = value if stride == 1 else binary("*", value, self.int_value(stride), INT, True)
             offset = term if offset is None else binary("+", offset, term, INT, True)
@@ -580,6 +521,9 @@ class KernelPrinter(StatementWalker):
                            binary(">=", value, bound, CONDITION), CONDITION), value,
                     f"{name}'s index {pos}, {expr}, outside [0, {self.tensors[name].shape[pos]})")
         return value
+
+    def clamp(self, value: Node, dim: sp.Expr) -> Node:
+        return call(self.helpers.name("clamp"), INT, value, self.int_value(dim - 1))
 
     def report(self, bad: Node, value: Node, what: str) -> None:
         """Where ``bad`` holds, stop with the next status (``value`` in the error slot), as ``emit`` does."""
@@ -598,18 +542,13 @@ class KernelPrinter(StatementWalker):
         return Node(self.ctype_of(name), self.cname[name] + "[{0}]", (self.address(name, index),), PRIMARY, (0,),
                     cheap=True)
 
-    def store(self, s: Store) -> None:
-        value = self.typed_value(s.value)
-        if s.accumulate and zero_unless_guarded(s.value):
-            with self.clamped_reads():
-                at = self.address(s.buffer, s.index)
-        else:
-            at = self.address(s.buffer, s.index)
-        target = [self.cname[s.buffer] + "[", at, "]"]
-        if not s.accumulate:
-            self.emit([*target, " = ", value, ";"])
-        elif value.ctype == INT:
-            old = Node(INT, self.cname[s.buffer] + "[{0}]", (at,), PRIMARY, (0,), cheap=True)
+    def put(self, buffer: str, at: Node, value: Node) -> None:
+        self.emit([self.cname[buffer] + "[", at, "] = ", value, ";"])
+
+    def accumulate(self, buffer: str, at: Node, value: Node) -> None:
+        target = [self.cname[buffer] + "[", at, "]"]
+        if value.ctype == INT:
+            old = Node(INT, self.cname[buffer] + "[{0}]", (at,), PRIMARY, (0,), cheap=True)
             self.emit([*target, " = ", self.wrapping("+", old, value), ";"])
         else:
             self.emit([*target, " += ", value, ";"])
@@ -660,112 +599,44 @@ class KernelPrinter(StatementWalker):
 
         over([*c.outer, *c.i, *c.j], element)
 
-    def reduce(self, *reductions: Reduce) -> None:
-        """Register accumulators over shared loops (one per fused sibling), stored after the loops."""
-        states = []
-        for s in reductions:
-            ctype = INT if self.is_int(s.value) else self.float
-            suffix = "" if len(reductions) == 1 else "_" + self.cname[s.buffer]
-            acc = leaf(self.names.fresh("acc" + suffix), ctype)
-            if s.op in ("sum", "prod"):
-                start = leaf(str(int(s.op == "prod")), INT) if ctype == INT else self.const(float(s.op == "prod"))
-            else:
-                start = leaf("INT64_MIN", INT) if ctype == INT else leaf("-INFINITY", ctype)
-            self.emit([f"{ctype} {text(acc, {})} = ", start, ";"])
-            pos = started = None
-            if s.op == "argmax":
-                pos = leaf(self.names.fresh("pos" + suffix), INT)
-                self.emit([f"int64_t {text(pos, {})} = 0;"])
-            if s.ties == "window" and s.op != "sum":
-                started = leaf(self.names.fresh("started" + suffix), CONDITION)
-                self.emit([f"int {text(started, {})} = 0;"])
-            states.append((s, acc, pos, started))
-        self.reduce_loops(reductions[0].loops, states)
-        for s, acc, pos, _ in states:
-            result = pos if pos is not None else self.convert(acc, "i" if acc.ctype == INT else "f",
-                                                              self.tensors[s.buffer].dtype)
-            self.emit([self.cname[s.buffer] + "[", self.address(s.buffer, s.index), "] = ", result, ";"])
+    def accumulator(self, s: Reduce, integer: bool, start: Node, scan: bool, fused: bool) -> Accumulator:
+        ctype = INT if integer else self.float
+        suffix = "_" + self.cname[s.buffer] if fused else ""
+        acc = leaf(self.names.fresh("acc" + suffix), ctype)
+        self.emit([f"{ctype} {text(acc, {})} = ", start, ";"])
+        pos = started = None
+        if s.op == "argmax":
+            pos = leaf(self.names.fresh("pos" + suffix), INT)
+            self.emit([f"int64_t {text(pos, {})} = 0;"])
+        if scan:
+            started = leaf(self.names.fresh("started" + suffix), CONDITION)
+            self.emit([f"int {text(started, {})} = 0;"])
+        return Accumulator(s, acc, integer, pos, started)
 
-    def reduce_loops(self, loops, states) -> None:
-        if loops:
-            with self.loop(loops[0].var, loops[0].extent):
-                self.reduce_loops(loops[0].body, states)
-            return
-        for s, acc, pos, started in states:
-            if started is not None:
-                self.window_step(s, acc, pos, started)
-                continue
-            v = self.int_value(s.value) if acc.ctype == INT else self.float_value(s.value)
-            if s.op in ("sum", "prod"):
-                op = "+" if s.op == "sum" else "*"
-                if acc.ctype == INT:
-                    self.emit([acc, " = ", self.wrapping(op, acc, v), ";"])
-                else:
-                    self.emit([acc, f" {op}= ", v, ";"])
-                continue
-            if acc.ctype == INT:
-                better = binary(">", v, acc, CONDITION)
-            else:  # a greater value or a NaN, unless the accumulator holds a NaN already
-                better = binary("&&", binary("||", binary(">", v, acc, CONDITION), self.is_nan(v), CONDITION),
-                                unary("!", self.is_nan(acc), CONDITION), CONDITION)
-            self.take(better, s, acc, pos, v)
+    def current(self, local: Node) -> Node:
+        return local
 
-    def window_step(self, s: Reduce, acc: Node, pos: Node | None, started: Node) -> None:
-        """PyTorch's pooling scan: the first position inside the window's guard is taken, a later one if greater
-        or NaN (so the last NaN); positions outside the guard never."""
-        value, holds = s.value, None
-        if is_guard(value):
-            value, _, *conditions = value.args
-            for c in conditions:
-                test = type(c).predicate(self, *c.args)
-                holds = test if holds is None else binary("&&", holds, test, CONDITION)
-        with self.clamped_reads():
-            v = self.int_value(value) if acc.ctype == INT else self.float_value(value)
-        wins = binary(">", v, acc, CONDITION)
-        if acc.ctype != INT:
-            wins = binary("||", wins, self.is_nan(v), CONDITION)
-        take = binary("||", unary("!", started, CONDITION), wins, CONDITION)
-        if holds is not None:
-            take = binary("&&", holds, take, CONDITION)
-        self.take(take, s, acc, pos, v)
-        if holds is not None:
-            self.emit([started, " = ", binary("||", started, holds, CONDITION), ";"])
+    def combine(self, a: Accumulator, op: str, current: Node, v: Node) -> None:
+        op = "+" if op == "sum" else "*"
+        if a.integer:
+            self.emit([a.value, " = ", self.wrapping(op, a.value, v), ";"])
         else:
-            self.emit([started, " = 1;"])
+            self.emit([a.value, f" {op}= ", v, ";"])
 
-    def take(self, condition: Node, s: Reduce, acc: Node, pos: Node | None, v: Node) -> None:
-        lines = [["if (", condition, ") {"], ["    ", acc, " = ", v, ";"]]
-        if pos is not None:
-            lines.append(["    ", pos, " = ", self.int_value(s.position), ";"])
+    def take(self, a: Accumulator, condition: Node, current: Node, v: Node) -> None:
+        lines = [["if (", condition, ") {"], ["    ", a.value, " = ", v, ";"]]
+        if a.position is not None:
+            lines.append(["    ", a.position, " = ", self.int_value(a.reduction.position), ";"])
         self.emit(*lines, ["}"])
 
+    def take_window(self, a: Accumulator, take: Node, holds: Node | None, current: Node, v: Node) -> None:
+        self.take(a, take, current, v)
+        if holds is not None:
+            self.emit([a.started, " = ", binary("||", a.started, holds, CONDITION), ";"])
+        else:
+            self.emit([a.started, " = 1;"])
+
     # ---------------------------------------------------------------- values
-    def is_int(self, e: sp.Expr) -> bool:
-        return is_integer_valued(e, self.dtypes)
-
-    def is_nan(self, v: Node) -> Node:
-        return call("isnan", CONDITION, v)
-
-    def typed_value(self, e: sp.Expr) -> Node:
-        dtype = self.kernel.definition.dtype
-        if dtype.kind == "b":
-            return cast("uint8_t", self.bool_value(e))
-        if dtype.kind == "i":
-            return self.int_value(e)
-        return self.float_value(e)
-
-    def convert(self, v: Node, kind: str, dtype: np.dtype) -> Node:
-        target = C_TYPES[dtype]
-        if kind == "f" and target not in ("float", "double"):
-            raise LoweringError(f"codegen: a float value stored as {dtype} in {self.kernel.definition.name}")
-        return cast(target, v) if kind == "i" and target in ("float", "double") or kind == "f" else v
-
-    def read(self, e: sp.Expr) -> tuple[Node, np.dtype]:
-        if isinstance(e, sp.Indexed):
-            name = str(e.base.label)
-            return self.load(name, e.indices), self.tensors[name].dtype
-        return self.load(e.name, ()), self.tensors[e.name].dtype
-
     def has_data(self, e: sp.Expr) -> bool:
         return bool(e.atoms(sp.Indexed)) or any(is_tensor_symbol(s) for s in e.free_symbols)
 
@@ -785,57 +656,39 @@ class KernelPrinter(StatementWalker):
         """int64 arithmetic that wraps on overflow, as the object's (and PyTorch's) does."""
         return call(self.helpers.name("wrap_add" if op == "+" else "wrap_mul"), INT, a, b)
 
-    def int_value(self, e: sp.Expr) -> Node:
-        key = ("i", e, self.clamping and self.has_data(e))  # index algebra is the same inside a guard
-        if key not in self.memo:
-            self.memo[key] = self._int_value(e)
-        return self.memo[key]
+    # ---------------------------------------------------------------- integers: index algebra reads as written
+    # (``b*64 + j``, ``k - 1``); arithmetic on values that may overflow wraps
+    def clamp_sensitive(self, e: sp.Expr) -> bool:
+        return self.has_data(e)  # index algebra is the same inside a guard
 
-    def _int_value(self, e: sp.Expr) -> Node:
-        """``emit``'s integer lowering: index algebra reads as written (``b*64 + j``, ``k - 1``), arithmetic on
-        values that may overflow wraps."""
-        if e.is_Integer or e.is_Rational:  # a rational: a solved index no point reaches
-            return leaf(int_literal(int(e)), INT)
-        if isinstance(e, sp.Symbol) and e in self.env:
-            if e in self.dims:
-                self.used_dims.add(e)
-            return self.env[e]
-        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
-            raw, dtype = self.read(e)
-            if dtype.kind == "f":
-                raise LoweringError(f"codegen: {e} is a float read where {self.kernel.definition.name} needs an "
-                                    "integer; the IR must convert it explicitly")
-            return replace(raw, ctype=INT)
-        if isinstance(e, (sp.Add, sp.Mul)) and any(not t.as_coeff_Mul()[0].is_Integer
-                                                    for t in sp.Add.make_args(sp.expand(e))):
-            num, den = sp.fraction(sp.together(sp.expand(e)))  # an exact quotient (a solved strided read)
-            if not den.is_Integer or den == 1:
-                raise LoweringError(f"codegen: no integer lowering for {e}")
-            return binary("/", self.int_value(sp.expand(num)), self.int_value(den), INT)
+    def variable(self, s: sp.Symbol) -> Node:
+        if s in self.dims:
+            self.used_dims.add(s)
+        return self.env[s]
+
+    def int_read(self, raw: Node, dtype: np.dtype) -> Node:
+        return replace(raw, ctype=INT)
+
+    def exact_quotient(self, n: Node, d: Node) -> Node:
+        return binary("/", n, d, INT)
+
+    def int_sum(self, e: sp.Add) -> Node:
         wraps = self.unbounded(e)
-        if isinstance(e, sp.Add):
-            terms = list(e.args) if wraps else e.as_ordered_terms()
-            v = self.int_value(terms[0])
-            for t in terms[1:]:
-                coefficient, rest = t.as_coeff_Mul()
-                if not wraps and coefficient.is_negative:
-                    v = binary("-", v, self.int_value(-t), INT)
-                else:
-                    v = self.wrapping("+", v, self.int_value(t)) if wraps else \
-                        binary("+", v, self.int_value(t), INT, True)
-            return v
-        if isinstance(e, sp.Mul) and all(a.is_integer or self.is_int(a) for a in e.args):
-            return self.product([self.int_value(a) for a in e.args], wraps)
-        if isinstance(e, sp.floor):
-            num, den = sp.fraction(sp.together(e.args[0]))
-            return self.floor_div(sp.expand(num), den, "floordiv", "/")
-        if isinstance(e, sp.Mod):
-            return self.floor_div(*e.args, "mod", "%")
-        if isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp >= 0:
-            return self.product([self.int_value(e.base)] * int(e.exp), wraps)
-        if (isinstance(e, sp.Function) or type(e) in INTEGER_PRIMITIVES) and self.is_int(e):
-            return self.int_function(e)
-        raise NotSupportedError(f"C source: no integer C for {type(e).__name__} in {e}")
+        terms = list(e.args) if wraps else e.as_ordered_terms()
+        v = self.int_value(terms[0])
+        for t in terms[1:]:
+            coefficient, rest = t.as_coeff_Mul()
+            if not wraps and coefficient.is_negative:
+                v = binary("-", v, self.int_value(-t), INT)
+            else:
+                v = self.wrapping("+", v, self.int_value(t)) if wraps else binary("+", v, self.int_value(t), INT, True)
+        return v
+
+    def int_product(self, e: sp.Mul) -> Node:
+        return self.product([self.int_value(a) for a in e.args], self.unbounded(e))
+
+    def int_power(self, e: sp.Pow) -> Node:
+        return self.product([self.int_value(e.base)] * int(e.exp), self.unbounded(e))
 
     def product(self, factors: list[Node], wraps: bool) -> Node:
         if not factors:
@@ -845,33 +698,117 @@ class KernelPrinter(StatementWalker):
             v = self.wrapping("*", v, f) if wraps else binary("*", v, f, INT, True)
         return v
 
+    def floor_quotient(self, n: sp.Expr, d: sp.Expr) -> Node:
+        return self.floor_div(n, d, "floordiv", "/")
+
+    def modulo(self, n: sp.Expr, d: sp.Expr) -> Node:
+        return self.floor_div(n, d, "mod", "%")
+
     def floor_div(self, n: sp.Expr, d: sp.Expr, helper: str, op: str) -> Node:
         """⌊n/d⌋ or n mod d rounding toward −∞: C's ``/`` and ``%`` where n ≥ 0 < d (the common index algebra)."""
         if d.is_Integer and d > 0 and n.is_nonnegative:
             return binary(op, self.int_value(n), self.int_value(d), INT)
         return call(self.helpers.name(helper), INT, self.int_value(n), self.int_value(d))
 
-    def int_function(self, e: sp.Function) -> Node:
-        kind = getattr(type(e), "value_kind", "float")
-        if kind == "condition":
-            return cast(INT, self.bool_value(e))
-        if kind == "integer":
-            return cast(INT, type(e).lower(self, *e.args))
-        if type(e) in INTEGER_PRIMITIVES:
-            return INTEGER_PRIMITIVES[type(e)](self, *e.args)
-        return type(e).lower(IntegerOps(self), *e.args)
+    def int_sign(self, v: Node) -> Node:
+        zero = self.int_const(0)
+        return cast(INT, binary("-", binary(">", v, zero, CONDITION), binary("<", v, zero, CONDITION), CONDITION))
 
-    def bool_value(self, e: sp.Expr) -> Node:
-        if getattr(type(e), "value_kind", None) == "condition":
-            return type(e).predicate(self, *e.args)
-        if self.is_int(e):
-            return binary("!=", self.int_value(e), leaf("0", INT), CONDITION)
-        return binary("!=", self.float_value(e), self.const(0.0), CONDITION)
+    def int_const(self, value: int) -> Node:
+        return leaf(int_literal(value), INT)
+
+    def int_add(self, a: Node, b: Node) -> Node:
+        return self.wrapping("+", a, b)
+
+    def int_mul(self, a: Node, b: Node) -> Node:
+        return self.wrapping("*", a, b)
+
+    def int_neg(self, v: Node) -> Node:
+        return self.wrapping("*", self.int_const(-1), v)
+
+    def condition_to_int(self, condition: Node) -> Node:
+        return cast(INT, condition)
+
+    def integer_result(self, v: Node) -> Node:
+        return cast(INT, v)
+
+    def no_int_lowering(self, e: sp.Expr) -> Exception:
+        return NotSupportedError(f"C source: no integer C for {type(e).__name__} in {e}")
+
+    # ---------------------------------------------------------------- conditions
+    def icmp(self, op: str, a: Node, b: Node) -> Node:
+        return binary(op, a, b, CONDITION)
+
+    def fcmp(self, op: str, a: Node, b: Node) -> Node:
+        """C's comparisons are ``emit``'s: ordered, ``!=`` unordered."""
+        return binary(op, a, b, CONDITION)
+
+    def is_nan(self, v: Node) -> Node:
+        return call("isnan", CONDITION, v)
+
+    def not_nan(self, v: Node) -> Node:
+        return unary("!", self.is_nan(v), CONDITION)
+
+    def either(self, a: Node, b: Node) -> Node:
+        return binary("||", a, b, CONDITION)
+
+    def both(self, a: Node, b: Node) -> Node:
+        return binary("&&", a, b, CONDITION)
+
+    def negate(self, condition: Node) -> Node:
+        return unary("!", condition, CONDITION)
+
+    def always(self) -> None:
+        """No condition yet (``conjoin`` then takes the first as it is)."""
+        return None
+
+    def conjoin(self, holds: Node | None, condition: Node) -> Node:
+        return condition if holds is None else binary("&&", holds, condition, CONDITION)
+
+    def to_byte(self, condition: Node) -> Node:
+        return cast("uint8_t", condition)
+
+    def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> Node:
+        """A value compared with itself folds as the compiler would fold it (and warn of it): exactly on integers,
+        as a NaN test on floats."""
+        if x != y:
+            return super().compare(op, x, y)
+        if self.is_int(x):
+            return leaf(str(int(op in ("==", "<=", ">="))), CONDITION)
+        fx = self.float_value(x)
+        if op in ("<", ">"):
+            return leaf("0", CONDITION)
+        return self.is_nan(fx) if op == "!=" else unary("!", self.is_nan(fx), CONDITION)
+
+    # ---------------------------------------------------------------- floats
+    def as_float(self, v: Node, kind: str, dtype: np.dtype) -> Node:
+        return cast(C_TYPES[dtype], v)
+
+    def from_int(self, v: Node) -> Node:
+        return cast(self.float, v)
+
+    def named_function(self, e: sp.Function) -> Node:
+        try:
+            return super().named_function(e)
+        except NotImplementedError as exc:
+            raise NotSupportedError(f"C source: {type(e).__name__} has no lowering ({exc})") from None
+
+    def no_lowering(self, e: sp.Expr) -> Exception:
+        return NotSupportedError(f"C source: no C for {type(e).__name__} in {e} (in {self.kernel.definition.name})")
+
+    def sqrt(self, x: Node) -> Node:
+        return self.library("sqrt", x)
+
+    def reciprocal_sqrt(self, x: Node) -> Node:
+        return self.div(self.const(1.0), self.library("sqrt", x))
+
+    def fabs(self, x: Node) -> Node:
+        return self.library("fabs", x)
+
+    def general_power(self, x: Node, y: Node) -> Node:
+        return self.library("pow", x, y)  # emit's general power is C's pow
 
     # ---------------------------------------------------------------- ScalarOps: what element functions lower to
-    def value(self, e: sp.Expr) -> Node:
-        return self.float_value(e)
-
     def const(self, value: float) -> Node:
         return leaf(float_literal(value, self.float), self.float)
 
@@ -902,32 +839,8 @@ class KernelPrinter(StatementWalker):
     def select(self, condition: Node, if_true: Node, if_false: Node) -> Node:
         return ternary(condition, if_true, if_false)
 
-    def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> Node:
-        """Exact on integers; on floats C's comparisons are ``emit``'s (ordered, ``!=`` unordered)."""
-        if self.is_int(x) and self.is_int(y):
-            if x == y:  # as the compiler folds it (and warns of it)
-                return leaf(str(int(op in ("==", "<=", ">="))), CONDITION)
-            return binary(op, self.int_value(x), self.int_value(y), CONDITION)
-        fx, fy = self.float_value(x), self.float_value(y)
-        if x == y:  # NaN tests
-            if op in ("<", ">"):
-                return leaf("0", CONDITION)
-            return self.is_nan(fx) if op == "!=" else unary("!", self.is_nan(fx), CONDITION)
-        return binary(op, fx, fy, CONDITION)
-
-    def both(self, a: Node, b: Node) -> Node:
-        return binary("&&", a, b, CONDITION)
-
-    def safely(self, e: sp.Expr) -> Node:
-        with self.clamped_reads():
-            return self.float_value(e)
-
-    def word(self, e: sp.Expr) -> Node:
-        if self.is_int(e):
-            return cast(WORD, self.int_value(e))
-        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
-            return cast(WORD, self.truncate(self.read(e)[0]))  # in the read's own precision
-        return cast(WORD, self.truncate(self.float_value(e)))
+    def to_word(self, v: Node) -> Node:
+        return cast(WORD, v)
 
     def bits(self, op: str, a: Node, b: Node | int) -> Node:
         if isinstance(b, int):
@@ -953,145 +866,6 @@ class KernelPrinter(StatementWalker):
 
     def library(self, name: str, *args: Node) -> Node:
         return call(name + ("f" if self.float == "float" else ""), self.float, *args)
-
-    def float_value(self, e: sp.Expr) -> Node:
-        key = ("f", e, self.clamping)
-        if key not in self.memo:
-            self.memo[key] = self._float_value(e)
-        return self.memo[key]
-
-    def _float_value(self, e: sp.Expr) -> Node:
-        if e.is_number:
-            with contextlib.suppress(TypeError):
-                return self.const(float(e))
-        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
-            raw, dtype = self.read(e)
-            return self.convert(raw, "i" if dtype.kind in "ib" else "f", np.dtype(np.float32 if self.float == "float"
-                                                                                  else np.float64))
-        if isinstance(e, sp.Symbol):
-            return cast(self.float, self.int_value(e))
-        if isinstance(e, sp.Add):
-            v = self.float_value(e.args[0])
-            for a in e.args[1:]:
-                v = self.add(v, self.float_value(a))
-            return v
-        if isinstance(e, sp.Mul):
-            return self.float_product(e)
-        if isinstance(e, sp.Pow):
-            return self.power(e.base, e.exp)
-        if getattr(type(e), "value_kind", None) == "integer":
-            return cast(self.float, self.int_value(e))
-        primitive = PRIMITIVES.get(type(e))
-        if primitive is not None:
-            return primitive(self, *e.args)
-        lower = getattr(type(e), "lower", None)
-        if lower is not None and isinstance(e, sp.Function):
-            try:
-                return lower(self, *e.args)
-            except NotImplementedError as exc:
-                raise NotSupportedError(f"C source: {type(e).__name__} has no lowering ({exc})") from None
-        raise NotSupportedError(f"C source: no C for {type(e).__name__} in {e} (in {self.kernel.definition.name})")
-
-    def float_product(self, e: sp.Mul) -> Node:
-        """``emit``'s product: a numerator multiplied left to right, then divided by each denominator (x/3 is a
-        division, as PyTorch's)."""
-        num, den = [], []
-        for a in e.args:
-            if isinstance(a, sp.Pow) and a.exp.is_Integer and a.exp < 0:
-                den.append(sp.Pow(a.base, -a.exp))
-            elif a.is_Rational and a.q != 1:
-                num.append(sp.Integer(a.p))
-                den.append(sp.Integer(a.q))
-            else:
-                num.append(a)
-        num = [a for a in num if a != 1] if len(num) > 1 else num
-        if num and num[0] == -1 and num[1:] and self.is_int(sp.Mul(*num[1:])):
-            v = cast(self.float, self.int_value(sp.Mul(*num)))  # −n of an integer: +0.0 at 0, as PyTorch
-        elif num and num[0] == -1:
-            v = self.neg(self.float_value(sp.Mul(*num[1:]))) if num[1:] else self.const(-1.0)
-        else:
-            v = self.float_value(num[0]) if num else self.const(1.0)
-            for a in num[1:]:
-                v = self.mul(v, self.float_value(a))
-        for a in den:
-            v = self.div(v, self.float_value(a))
-        return v
-
-    def power(self, base: sp.Expr, exp: sp.Expr) -> Node:
-        x = self.float_value(base)
-        if exp.is_Integer and abs(int(exp)) <= 64:
-            n = abs(int(exp))
-            result, square = None, x
-            while n:
-                if n & 1:
-                    result = square if result is None else self.mul(result, square)
-                n >>= 1
-                if n:
-                    square = self.mul(square, square)
-            result = result if result is not None else self.const(1.0)
-            return self.div(self.const(1.0), result) if exp < 0 else result
-        if exp == sp.Rational(1, 2):
-            return self.library("sqrt", x)
-        if exp == sp.Rational(-1, 2):
-            return self.div(self.const(1.0), self.library("sqrt", x))
-        return self.library("pow", x, self.float_value(exp))  # emit's general power is C's pow
-
-
-def _extremum(keep: str):
-    """Max/Min of any arity; NaN wins wherever it is, as torch.maximum."""
-    def lower(p: KernelPrinter, *args: sp.Expr) -> Node:
-        v = p.float_value(args[0])
-        for a in args[1:]:
-            w = p.float_value(a)
-            v = ternary(binary("||", binary(keep, v, w, CONDITION), p.is_nan(v), CONDITION), v, w)
-        return v
-    return lower
-
-
-def _sign(p: KernelPrinter, x: sp.Expr) -> Node:
-    v = p.float_value(x)
-    one = ternary(binary(">", v, p.const(0.0), CONDITION), p.const(1.0), v)
-    return ternary(binary("<", v, p.const(0.0), CONDITION), p.const(-1.0), one)
-
-
-def _kernel(name: str):
-    return lambda p, x: p.call(name, p.float_value(x))
-
-
-def _int_extremum(op: str):
-    def lower(p: KernelPrinter, *args: sp.Expr) -> Node:
-        v = p.int_value(args[0])
-        for a in args[1:]:
-            w = p.int_value(a)
-            v = ternary(binary(op, v, w, CONDITION), v, w)
-        return v
-    return lower
-
-
-def _int_abs(p: KernelPrinter, x: sp.Expr) -> Node:
-    v = p.int_value(x)
-    return ternary(binary("<", v, leaf("0", INT), CONDITION), p.wrapping("*", leaf("-1", INT), v), v)
-
-
-def _int_sign(p: KernelPrinter, x: sp.Expr) -> Node:
-    v, zero = p.int_value(x), leaf("0", INT)
-    return cast(INT, binary("-", binary(">", v, zero, CONDITION), binary("<", v, zero, CONDITION), CONDITION))
-
-
-#: ``emit.INTEGER_PRIMITIVES`` in C
-INTEGER_PRIMITIVES = {sp.Abs: _int_abs, sp.Max: _int_extremum(">"), sp.Min: _int_extremum("<"), sp.sign: _int_sign}
-
-#: ``emit.PRIMITIVES`` in C: SymPy's own functions (named functions bring ``lower``)
-PRIMITIVES = {
-    sp.exp: _kernel("exp"), sp.log: _kernel("log"), sp.sin: _kernel("sin"), sp.cos: _kernel("cos"),
-    sp.tanh: _kernel("tanh"), sp.erf: _kernel("erf"),
-    sp.Abs: lambda p, x: p.library("fabs", p.float_value(x)),
-    sp.sign: _sign, sp.Max: _extremum(">"), sp.Min: _extremum("<"),
-    sp.re: lambda p, x: p.float_value(x), sp.im: lambda p, x: p.const(0.0),
-    sp.conjugate: lambda p, x: p.float_value(x),
-    sp.floor: lambda p, *args: cast(p.float, p.int_value(sp.floor(*args))),
-    sp.Mod: lambda p, *args: cast(p.float, p.int_value(sp.Mod(*args))),
-}
 
 
 # ---------------------------------------------------------------- the file

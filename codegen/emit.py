@@ -17,7 +17,7 @@ import numpy as np
 import sympy as sp
 from llvmlite import ir
 
-from symnet.core.ir import Graph, Repeat, Tensor, is_guard, is_integer_valued, is_tensor_symbol, zero_unless_guarded
+from symnet.core.ir import Graph, Repeat, Tensor
 from symnet.errors import LoweringError
 
 from . import mathlib, parts
@@ -25,15 +25,9 @@ from .driver import emit_repeat
 from .gemm import Tabled, gemm_function, tile_shape
 from .irloops import F32, F64, I1, I8, I32, I64, PTR, STORAGE, span
 from .jit import vector_bits
-from .loops import (
-    Contraction,
-    Kernel,
-    Reduce,
-    StatementWalker,
-    Store,
-    address_coefficients,
-    affine_coefficients,
-)
+from .loops import Contraction, Kernel, Reduce, address_coefficients, affine_coefficients
+from .lowering import PRIMITIVES as PRIMITIVES  # the functions both backends lower (tests check C covers them)
+from .lowering import Accumulator, Lowering
 
 ENTRY = "sn_entry"
 
@@ -58,48 +52,16 @@ def dims_of(graph: Graph) -> list[sp.Symbol]:
     return sorted(found, key=lambda s: s.name)
 
 
-class IntegerOps:
-    """``ScalarOps`` in int64, for element functions whose value keeps its argument's kind (relu, clamp) when
-    that argument is an integer: the same ``lower`` rule then builds integer code."""
-
-    def __init__(self, emitter: KernelEmitter):
-        self.em, self.b = emitter, emitter.b
-
-    def value(self, e: sp.Expr) -> ir.Value:
-        return self.em.int_value(e)
-
-    def const(self, c: float) -> ir.Value:
-        return ir.Constant(I64, int(c))
-
-    def add(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.add(a, b)
-
-    def mul(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.mul(a, b)
-
-    def select(self, condition: ir.Value, if_true: ir.Value, if_false: ir.Value) -> ir.Value:
-        return self.b.select(condition, if_true, if_false)
-
-    def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> ir.Value:
-        return self.em.compare(op, x, y)
-
-    def both(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.and_(a, b)
-
-    def safely(self, e: sp.Expr) -> ir.Value:
-        with self.em.clamped_reads():
-            return self.em.int_value(e)
-
-
-class KernelEmitter(StatementWalker):
-    """Emits one definition's loop nest into a function."""
+class KernelEmitter(Lowering):
+    """Emits one definition's loop nest into a function: ``lowering.Lowering``'s decisions built as llvmlite
+    instructions (with ``mathlib``'s fast-math flags, intrinsics and kernels)."""
 
     def __init__(self, module: ir.Module, graph_tensors: dict[str, Tensor], dims: list[sp.Symbol],
                  kernel: Kernel, checks: list[IndexCheck], parallel: bool = False):
-        self.module, self.tensors, self.dims, self.kernel, self.checks = module, graph_tensors, dims, kernel, checks
+        super().__init__(kernel, graph_tensors)
+        self.module, self.dims, self.checks = module, dims, checks
         d = kernel.definition
-        self.buffers = [w.name for w in kernel.writes] + list(kernel.reads)
-        self.float = STORAGE[d.dtype] if d.dtype.kind == "f" else F64
+        self.float = STORAGE[self.float_dtype]
         self.split = parts.split_kind(kernel) if parallel else None  # then two more arguments: part, parts
         fnty = ir.FunctionType(I32, [PTR] * len(self.buffers) + [I64] * len(dims) + [PTR] +
                                [I64, I64] * (self.split is not None))
@@ -119,9 +81,6 @@ class KernelEmitter(StatementWalker):
         self.error_slot = self.fn.args[after]
         self.part, self.parts = self.fn.args[after + 1:] if self.split else (None, None)
         self.strides: dict[str, list[ir.Value]] = {}
-        self.dtypes = {name: t.dtype for name, t in graph_tensors.items()}
-        self.memo: dict[tuple, ir.Value] = {}
-        self.clamping = False  # inside a guard: reads are clamped into their tensors
         self.arith = mathlib.Arith(self.b, module, mathlib.PRECISIONS[self.float])
 
     # ---------------------------------------------------------------- structure
@@ -165,36 +124,25 @@ class KernelEmitter(StatementWalker):
             return self.b.alloca(typ)
 
     # ---------------------------------------------------------------- memory
-    @contextlib.contextmanager
-    def clamped_reads(self):
-        """Inside a guard: every computed index is clamped into its dimension (values computed here are kept
-        apart from the unclamped ones)."""
-        outer = self.clamping
-        self.clamping = True
-        try:
-            yield
-        finally:
-            self.clamping = outer
-
     def address(self, name: str, index) -> ir.Value:
         b, offset = self.b, ir.Constant(I64, 0)
         tensor = self.tensors[name]
         for pos, (i, stride) in enumerate(zip(index, self.strides[name], strict=True)):
-            i = sp.sympify(i)
-            value = self.int_value(i)
-            if i.atoms(sp.Indexed) or is_tensor_symbol(i):
-                self.bounds_check(name, pos, i, value, self.int_value(sp.sympify(tensor.shape[pos])))
-            elif self.clamping and not (i.is_Integer or i in self.env):
-                top = b.sub(self.int_value(sp.sympify(tensor.shape[pos])), ir.Constant(I64, 1))
-                value = b.select(b.icmp_signed("<", value, ir.Constant(I64, 0)), ir.Constant(I64, 0), value)
-                value = b.select(b.icmp_signed(">", value, top), top, value)
-            offset = b.add(offset, b.mul(value, stride))
+            offset = b.add(offset, b.mul(self.index(name, pos, i), stride))
         return b.gep(self.ptr[name], [offset], source_etype=STORAGE[tensor.dtype])
 
-    def bounds_check(self, name, pos, expr, value, bound) -> None:
+    def bounds_check(self, name: str, pos: int, expr: sp.Expr, value: ir.Value) -> ir.Value:
         b = self.b
+        bound = self.int_value(sp.sympify(self.tensors[name].shape[pos]))
         bad = b.or_(b.icmp_signed("<", value, ir.Constant(I64, 0)), b.icmp_signed(">=", value, bound))
         self.report(bad, value, IndexCheck(self.kernel.definition.name, name, pos, str(expr)))
+        return value
+
+    def clamp(self, value: ir.Value, dim: sp.Expr) -> ir.Value:
+        b = self.b
+        top = b.sub(self.int_value(dim), ir.Constant(I64, 1))
+        value = b.select(b.icmp_signed("<", value, ir.Constant(I64, 0)), ir.Constant(I64, 0), value)
+        return b.select(b.icmp_signed(">", value, top), top, value)
 
     def report(self, bad: ir.Value, value: ir.Value, check: IndexCheck) -> None:
         """Where ``bad`` holds, stop with ``check``'s status (``value`` in the error slot)."""
@@ -213,18 +161,12 @@ class KernelEmitter(StatementWalker):
     def load(self, name: str, index) -> ir.Value:
         return self.b.load(self.address(name, index), typ=STORAGE[self.tensors[name].dtype])
 
-    def store(self, s: Store) -> None:
-        d = self.kernel.definition
-        value = self.typed_value(s.value)
-        if s.accumulate and zero_unless_guarded(s.value):
-            with self.clamped_reads():  # a scatter of a guarded value: past the tensor only where it adds 0
-                ptr = self.address(s.buffer, s.index)
-        else:
-            ptr = self.address(s.buffer, s.index)
-        if s.accumulate:
-            old = self.b.load(ptr, typ=STORAGE[d.dtype])
-            value = self.combine_sum(old, value)
-        self.b.store(value, ptr)
+    def put(self, buffer: str, at: ir.Value, value: ir.Value) -> None:
+        self.b.store(value, at)
+
+    def accumulate(self, buffer: str, at: ir.Value, value: ir.Value) -> None:
+        old = self.b.load(at, typ=STORAGE[self.kernel.definition.dtype])
+        self.b.store(self.combine_sum(old, value), at)
 
     def zero(self, name: str) -> None:
         t = self.tensors[name]
@@ -397,160 +339,68 @@ class KernelEmitter(StatementWalker):
         instr.flags.extend((*mathlib.FLAGS, "reassoc"))
         return instr
 
-    def reduce(self, *reductions: Reduce) -> None:
-        """Register accumulators over shared loops (several for fused siblings), stored after the loops."""
-        b = self.b
-        accumulators = []
-        for s in reductions:
-            value_type = I64 if self.is_int(s.value) else self.float
-            acc = self.alloca(value_type)
-            pos = self.alloca(I64) if s.op == "argmax" else None
-            if s.op in ("sum", "prod"):
-                b.store(ir.Constant(value_type, int(s.op == "prod")), acc)
-            elif value_type == I64:
-                b.store(ir.Constant(I64, -(2**63)), acc)
-            else:
-                b.store(ir.Constant(value_type, float("-inf")), acc)
-            if pos is not None:
-                b.store(ir.Constant(I64, 0), pos)
-            started = None
-            if s.ties == "window" and s.op != "sum":
-                started = self.alloca(I1)
-                b.store(ir.Constant(I1, 0), started)
-            accumulators.append((s, acc, pos, value_type, started))
-        self.reduce_loops(reductions[0].loops, accumulators)
-        for s, acc, pos, value_type, _ in accumulators:
-            result = b.load(pos, typ=I64) if pos is not None else b.load(acc, typ=value_type)
-            if pos is None:
-                result = self.convert(result, "f" if value_type != I64 else "i", self.tensors[s.buffer].dtype)
-            b.store(result, self.address(s.buffer, s.index))
-
-    def reduce_loops(self, loops, accumulators) -> None:
-        if loops:
-            with self.loop(loops[0].var, loops[0].extent):
-                self.reduce_loops(loops[0].body, accumulators)
-            return
-        b = self.b
-        for s, acc, pos, value_type, started in accumulators:
-            if started is not None:
-                self.window_step(s, acc, pos, value_type, started)
-                continue
-            v = self.float_value(s.value) if value_type != I64 else self.int_value(s.value)
-            current = b.load(acc, typ=value_type)
-            if s.op in ("sum", "prod"):
-                b.store(self.combine_sum(current, v) if s.op == "sum" else self.combine_product(current, v), acc)
-                continue
-            if value_type == I64:
-                better = b.icmp_signed(">", v, current)
-            else:
-                better = b.or_(b.fcmp_ordered(">", v, current), b.fcmp_unordered("uno", v, v))
-                better = b.and_(better, b.fcmp_ordered("ord", current, current))
-            b.store(b.select(better, v, current), acc)
-            if pos is not None:
-                b.store(b.select(better, self.int_value(s.position), b.load(pos, typ=I64)), pos)
-
-    def window_step(self, s: Reduce, acc, pos, value_type, started) -> None:
-        """PyTorch's pooling scan: the first position inside the window's guard is taken, a later one if greater
-        or NaN (so the last NaN); positions outside the guard never."""
-        b = self.b
-        value, holds = s.value, ir.Constant(I1, 1)
-        if is_guard(value):
-            value, _, *conditions = value.args
-            for c in conditions:
-                holds = b.and_(holds, type(c).predicate(self, *c.args))
-        with self.clamped_reads():
-            v = self.float_value(value) if value_type != I64 else self.int_value(value)
-        current = b.load(acc, typ=value_type)
-        if value_type == I64:
-            wins = b.icmp_signed(">", v, current)
-        else:
-            wins = b.or_(b.fcmp_ordered(">", v, current), b.fcmp_unordered("uno", v, v))
-        take = b.and_(holds, b.or_(b.not_(b.load(started, typ=I1)), wins))
-        b.store(b.select(take, v, current), acc)
-        b.store(b.or_(b.load(started, typ=I1), holds), started)
+    def accumulator(self, s: Reduce, integer: bool, start: ir.Value, scan: bool, fused: bool) -> Accumulator:
+        acc = self.alloca(I64 if integer else self.float)
+        pos = self.alloca(I64) if s.op == "argmax" else None
+        self.b.store(start, acc)
         if pos is not None:
-            b.store(b.select(take, self.int_value(s.position), b.load(pos, typ=I64)), pos)
+            self.b.store(ir.Constant(I64, 0), pos)
+        started = None
+        if scan:
+            started = self.alloca(I1)
+            self.b.store(ir.Constant(I1, 0), started)
+        return Accumulator(s, acc, integer, pos, started)
 
-    # ---------------------------------------------------------------- values
-    def is_int(self, e: sp.Expr) -> bool:
-        return is_integer_valued(e, self.dtypes)
+    def current(self, slot: ir.AllocaInstr) -> ir.Value:
+        return self.b.load(slot, typ=slot.allocated_type)
 
-    def typed_value(self, e: sp.Expr) -> ir.Value:
-        """The body's value in the storage type of the definition."""
-        dtype = self.kernel.definition.dtype
-        if dtype.kind == "b":
-            return self.b.zext(self.bool_value(e), I8)
-        if dtype.kind == "i":
-            return self.int_value(e)
-        return self.float_value(e)
+    def combine(self, a: Accumulator, op: str, current: ir.Value, v: ir.Value) -> None:
+        self.b.store(self.combine_sum(current, v) if op == "sum" else self.combine_product(current, v), a.value)
 
-    def convert(self, v: ir.Value, kind: str, dtype: np.dtype) -> ir.Value:
-        """A value in ``dtype``'s storage: integers to floats and between floats; never a float to an integer
-        (that is an explicit ``trunc`` in the IR)."""
-        target = STORAGE[dtype]
-        if kind == "i" and target in (F32, F64):
-            return self.b.sitofp(v, target)
-        if kind == "f" and target not in (F32, F64):
-            raise LoweringError(f"codegen: a float value stored as {dtype} in {self.kernel.definition.name}")
-        if v.type == F32 and target == F64:
-            return self.b.fpext(v, F64)
-        if v.type == F64 and target == F32:
-            return self.b.fptrunc(v, F32)
-        return v
-
-    def read(self, e: sp.Expr) -> tuple[ir.Value, np.dtype]:
-        if isinstance(e, sp.Indexed):
-            name = str(e.base.label)
-            return self.load(name, e.indices), self.tensors[name].dtype
-        return self.load(e.name, ()), self.tensors[e.name].dtype
-
-    def int_value(self, e: sp.Expr) -> ir.Value:
+    def take(self, a: Accumulator, better: ir.Value, current: ir.Value, v: ir.Value) -> None:
         b = self.b
-        key = ("i", e, self.clamping)
-        if key in self.memo:
-            return self.memo[key]
-        if e.is_Integer:
-            v = ir.Constant(I64, int(e))
-        elif e.is_Rational:  # a solved index no point reaches (its divisibility guard never holds)
-            v = ir.Constant(I64, int(e))
-        elif isinstance(e, sp.Symbol) and e in self.env:
-            v = self.env[e]
-        elif isinstance(e, sp.Indexed) or is_tensor_symbol(e):
-            raw, dtype = self.read(e)
-            if dtype.kind == "f":
-                raise LoweringError(f"codegen: {e} is a float read where {self.kernel.definition.name} needs an "
-                                    "integer; the IR must convert it explicitly")
-            v = b.zext(raw, I64) if dtype.kind == "b" else raw
-        elif isinstance(e, (sp.Add, sp.Mul)) and any(not t.as_coeff_Mul()[0].is_Integer
-                                                      for t in sp.Add.make_args(sp.expand(e))):
-            num, den = sp.fraction(sp.together(sp.expand(e)))  # an exact quotient (a solved strided read)
-            if not den.is_Integer or den == 1:
-                raise LoweringError(f"codegen: no integer lowering for {e}")
-            v = b.sdiv(self.int_value(sp.expand(num)), self.int_value(den))
-        elif isinstance(e, sp.Add):
-            v = self.int_value(e.args[0])
-            for a in e.args[1:]:
-                v = b.add(v, self.int_value(a))
-        elif isinstance(e, sp.Mul) and all(a.is_integer or self.is_int(a) for a in e.args):
-            v = self.int_value(e.args[0])
-            for a in e.args[1:]:
-                v = b.mul(v, self.int_value(a))
-        elif isinstance(e, sp.floor):
-            num, den = sp.fraction(sp.together(e.args[0]))
-            v = self.floor_div(self.int_value(sp.expand(num)), self.int_value(den))
-        elif isinstance(e, sp.Mod):
-            n, m = self.int_value(e.args[0]), self.int_value(e.args[1])
-            v = b.sub(n, b.mul(self.floor_div(n, m), m))
-        elif isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp >= 0:
-            v = ir.Constant(I64, 1)
-            for _ in range(int(e.exp)):
-                v = b.mul(v, self.int_value(e.base))
-        elif (isinstance(e, sp.Function) or type(e) in INTEGER_PRIMITIVES) and self.is_int(e):
-            v = self.int_function(e)
-        else:
-            raise LoweringError(f"codegen: no integer lowering for {e}")
-        self.memo[key] = v
+        b.store(b.select(better, v, current), a.value)
+        if a.position is not None:
+            b.store(b.select(better, self.int_value(a.reduction.position), self.current(a.position)), a.position)
+
+    def take_window(self, a: Accumulator, take: ir.Value, holds: ir.Value, current: ir.Value, v: ir.Value) -> None:
+        b = self.b
+        b.store(b.select(take, v, current), a.value)
+        b.store(b.or_(self.current(a.started), holds), a.started)
+        if a.position is not None:
+            b.store(b.select(take, self.int_value(a.reduction.position), self.current(a.position)), a.position)
+
+    # ---------------------------------------------------------------- integers
+    def int_read(self, raw: ir.Value, dtype: np.dtype) -> ir.Value:
+        return self.b.zext(raw, I64) if dtype.kind == "b" else raw
+
+    def exact_quotient(self, n: ir.Value, d: ir.Value) -> ir.Value:
+        return self.b.sdiv(n, d)
+
+    def int_sum(self, e: sp.Add) -> ir.Value:
+        v = self.int_value(e.args[0])
+        for a in e.args[1:]:
+            v = self.b.add(v, self.int_value(a))
         return v
+
+    def int_product(self, e: sp.Mul) -> ir.Value:
+        v = self.int_value(e.args[0])
+        for a in e.args[1:]:
+            v = self.b.mul(v, self.int_value(a))
+        return v
+
+    def int_power(self, e: sp.Pow) -> ir.Value:
+        v = ir.Constant(I64, 1)
+        for _ in range(int(e.exp)):
+            v = self.b.mul(v, self.int_value(e.base))
+        return v
+
+    def floor_quotient(self, n: sp.Expr, d: sp.Expr) -> ir.Value:
+        return self.floor_div(self.int_value(n), self.int_value(d))
+
+    def modulo(self, n: sp.Expr, d: sp.Expr) -> ir.Value:
+        n, m = self.int_value(n), self.int_value(d)
+        return self.b.sub(n, self.b.mul(self.floor_div(n, m), m))
 
     def floor_div(self, n: ir.Value, d: ir.Value) -> ir.Value:
         """⌊n/d⌋ (SymPy's floor and Mod round toward −∞; the machine's division toward zero). d = −1 negates
@@ -562,30 +412,103 @@ class KernelEmitter(StatementWalker):
         opposite = b.xor(b.icmp_signed("<", n, zero), b.icmp_signed("<", d, zero))
         return b.select(b.and_(inexact, opposite), b.sub(q, ir.Constant(I64, 1)), q)
 
-    def int_function(self, e: sp.Function) -> ir.Value:
-        """An integer-valued function: a condition (0 or 1), a conversion (trunc), or one that keeps its
-        integer argument's kind (abs, max, min, sign, relu, clamp), computed in int64."""
-        kind = getattr(type(e), "value_kind", "float")
-        if kind == "condition":
-            return self.b.zext(self.bool_value(e), I64)
-        if kind == "integer":
-            return type(e).lower(self, *e.args)
-        if type(e) in INTEGER_PRIMITIVES:
-            return INTEGER_PRIMITIVES[type(e)](self, *e.args)
-        return type(e).lower(IntegerOps(self), *e.args)
+    def int_sign(self, v: ir.Value) -> ir.Value:
+        b, zero = self.b, ir.Constant(I64, 0)
+        positive = b.zext(b.icmp_signed(">", v, zero), I64)
+        return b.sub(positive, b.zext(b.icmp_signed("<", v, zero), I64))
 
-    def bool_value(self, e: sp.Expr) -> ir.Value:
-        """A condition: an element function's ``predicate`` (comparisons, brackets), else ``e ≠ 0``."""
-        if getattr(type(e), "value_kind", None) == "condition":
-            return type(e).predicate(self, *e.args)
-        if self.is_int(e):
-            return self.b.icmp_signed("!=", self.int_value(e), ir.Constant(I64, 0))
-        return self.b.fcmp_unordered("une", self.float_value(e), ir.Constant(self.float, 0))
+    def int_const(self, value: int) -> ir.Constant:
+        return ir.Constant(I64, value)
+
+    def int_add(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.add(a, b)
+
+    def int_mul(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.mul(a, b)
+
+    def int_neg(self, v: ir.Value) -> ir.Value:
+        return self.b.neg(v)
+
+    def condition_to_int(self, condition: ir.Value) -> ir.Value:
+        return self.b.zext(condition, I64)
+
+    def no_int_lowering(self, e: sp.Expr) -> Exception:
+        return LoweringError(f"codegen: no integer lowering for {e}")
+
+    # ---------------------------------------------------------------- conditions
+    def icmp(self, op: str, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.icmp_signed(op, a, b)
+
+    def fcmp(self, op: str, a: ir.Value, b: ir.Value) -> ir.Value:
+        """Ordered, ``!=`` unordered (true for NaN, as C's)."""
+        return self.b.fcmp_unordered(op, a, b) if op == "!=" else self.b.fcmp_ordered(op, a, b)
+
+    def is_nan(self, v: ir.Value) -> ir.Value:
+        return self.b.fcmp_unordered("uno", v, v)
+
+    def not_nan(self, v: ir.Value) -> ir.Value:
+        return self.b.fcmp_ordered("ord", v, v)
+
+    def either(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.or_(a, b)
+
+    def both(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.b.and_(a, b)
+
+    def negate(self, condition: ir.Value) -> ir.Value:
+        return self.b.not_(condition)
+
+    def always(self) -> ir.Constant:
+        return ir.Constant(I1, 1)
+
+    def conjoin(self, holds: ir.Value, condition: ir.Value) -> ir.Value:
+        return self.b.and_(holds, condition)
+
+    def to_byte(self, condition: ir.Value) -> ir.Value:
+        return self.b.zext(condition, I8)
+
+    # ---------------------------------------------------------------- floats
+    def as_float(self, v: ir.Value, kind: str, dtype: np.dtype) -> ir.Value:
+        target = STORAGE[dtype]
+        if kind == "i":
+            return self.b.sitofp(v, target)
+        if v.type == F32 and target == F64:
+            return self.b.fpext(v, F64)
+        if v.type == F64 and target == F32:
+            return self.b.fptrunc(v, F32)
+        return v
+
+    def from_int(self, v: ir.Value) -> ir.Value:
+        return self.b.sitofp(v, self.float)
+
+    def no_lowering(self, e: sp.Expr) -> Exception:
+        return LoweringError(f"codegen: no lowering for {type(e).__name__} in {e}")
+
+    def sqrt(self, x: ir.Value) -> ir.Value:
+        return self.intrinsic("llvm.sqrt", x)
+
+    def reciprocal_sqrt(self, x: ir.Value) -> ir.Value:
+        # no fast-math flags: LLVM would make it rsqrt, NaN at 0 (PyTorch: inf)
+        return self.b.fdiv(self.const(1.0), self.intrinsic("llvm.sqrt", x))
+
+    def fabs(self, x: ir.Value) -> ir.Value:
+        return self.intrinsic("llvm.fabs", x)
+
+    def general_power(self, x: ir.Value, y: ir.Value) -> ir.Value:
+        """x^y as C's pow: e^(y·log|x|), negated for a negative base and an odd integer y, NaN for a negative
+        base and a non-integer y; x^0 = 1 and 1^y = 1 even for NaN."""
+        A, b = self.arith, self.b
+        magnitude = self.call("exp", A.mul(y, self.call("log", A.abs(x))))
+        whole = A.rint(y)
+        integer = b.fcmp_ordered("==", whole, y)
+        half = A.mul(y, self.const(0.5))
+        odd = b.and_(integer, b.fcmp_unordered("!=", A.rint(half), half))
+        negative = b.select(integer, b.select(odd, A.neg(magnitude), magnitude), self.const(float("nan")))
+        result = b.select(b.fcmp_ordered("<", x, self.const(0.0)), negative, magnitude)
+        one = b.or_(b.fcmp_ordered("==", y, self.const(0.0)), b.fcmp_ordered("==", x, self.const(1.0)))
+        return b.select(one, self.const(1.0), result)
 
     # ---------------------------------------------------------------- ScalarOps: what element functions lower to
-    def value(self, e: sp.Expr) -> ir.Value:
-        return self.float_value(e)
-
     def const(self, value: float) -> ir.Constant:
         return ir.Constant(self.float, value)
 
@@ -595,28 +518,17 @@ class KernelEmitter(StatementWalker):
     def mul(self, a: ir.Value, b: ir.Value) -> ir.Value:
         return self.arith.mul(a, b)
 
+    def div(self, a: ir.Value, b: ir.Value) -> ir.Value:
+        return self.arith.div(a, b)
+
+    def neg(self, a: ir.Value) -> ir.Value:
+        return self.arith.neg(a)
+
     def select(self, condition: ir.Value, if_true: ir.Value, if_false: ir.Value) -> ir.Value:
         return self.b.select(condition, if_true, if_false)
 
-    def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> ir.Value:
-        if self.is_int(x) and self.is_int(y):
-            return self.b.icmp_signed(op, self.int_value(x), self.int_value(y))
-        fx, fy = self.float_value(x), self.float_value(y)
-        return self.b.fcmp_unordered(op, fx, fy) if op == "!=" else self.b.fcmp_ordered(op, fx, fy)
-
-    def both(self, a: ir.Value, b: ir.Value) -> ir.Value:
-        return self.b.and_(a, b)
-
-    def safely(self, e: sp.Expr) -> ir.Value:
-        with self.clamped_reads():
-            return self.float_value(e)
-
-    def word(self, e: sp.Expr) -> ir.Value:
-        if self.is_int(e):
-            return self.int_value(e)
-        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
-            return self.truncate(self.read(e)[0])  # in the read's own precision, not the definition's
-        return self.truncate(self.float_value(e))
+    def to_word(self, v: ir.Value) -> ir.Value:
+        return v
 
     def bits(self, op: str, a: ir.Value, b: ir.Value | int) -> ir.Value:
         if isinstance(b, int):
@@ -643,98 +555,6 @@ class KernelEmitter(StatementWalker):
         fnty = ir.FunctionType(self.float, [self.float] * len(args))
         return self.b.call(self.module.declare_intrinsic(name, [self.float], fnty), args)
 
-    def float_value(self, e: sp.Expr) -> ir.Value:
-        key = ("f", e, self.clamping)
-        if key not in self.memo:
-            self.memo[key] = self._float_value(e)
-        return self.memo[key]
-
-    def _float_value(self, e: sp.Expr) -> ir.Value:
-        b, A = self.b, self.arith
-        if e.is_number:  # numbers and constant expressions (√2, π, ∞); named functions of constants lower below
-            with contextlib.suppress(TypeError):
-                return self.const(float(e))
-        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
-            raw, dtype = self.read(e)
-            if dtype.kind == "b":
-                return b.uitofp(raw, self.float)
-            return self.convert(raw, "i" if dtype.kind == "i" else "f", np.dtype(np.float32 if self.float == F32
-                                                                                 else np.float64))
-        if isinstance(e, sp.Symbol):
-            return b.sitofp(self.int_value(e), self.float)
-        if isinstance(e, sp.Add):
-            v = self.float_value(e.args[0])
-            for a in e.args[1:]:
-                v = A.add(v, self.float_value(a))
-            return v
-        if isinstance(e, sp.Mul):
-            num, den = [], []
-            for a in e.args:
-                if isinstance(a, sp.Pow) and a.exp.is_Integer and a.exp < 0:
-                    den.append(sp.Pow(a.base, -a.exp))
-                elif a.is_Rational and a.q != 1:  # x/3 is divided, as PyTorch does (x·0.333… rounds twice)
-                    num.append(sp.Integer(a.p))
-                    den.append(sp.Integer(a.q))
-                else:
-                    num.append(a)
-            num = [a for a in num if a != 1] if len(num) > 1 else num
-            if num and num[0] == -1 and num[1:] and self.is_int(sp.Mul(*num[1:])):
-                v = b.sitofp(self.int_value(sp.Mul(*num)), self.float)  # −n of an integer: +0.0 at 0, as PyTorch
-            elif num and num[0] == -1:
-                v = A.neg(self.float_value(sp.Mul(*num[1:]))) if num[1:] else self.const(-1.0)
-            else:
-                v = self.float_value(num[0]) if num else self.const(1.0)
-                for a in num[1:]:
-                    v = A.mul(v, self.float_value(a))
-            for a in den:
-                v = A.div(v, self.float_value(a))
-            return v
-        if isinstance(e, sp.Pow):
-            return self.power(e.base, e.exp)
-        if getattr(type(e), "value_kind", None) == "integer":
-            return b.sitofp(self.int_value(e), self.float)
-        primitive = PRIMITIVES.get(type(e))
-        if primitive is not None:
-            return primitive(self, *e.args)
-        lower = getattr(type(e), "lower", None)  # the IR's named functions carry their own lowering
-        if lower is not None and isinstance(e, sp.Function):
-            return lower(self, *e.args)
-        raise LoweringError(f"codegen: no lowering for {type(e).__name__} in {e}")
-
-    def power(self, base: sp.Expr, exp: sp.Expr) -> ir.Value:
-        A = self.arith
-        x = self.float_value(base)
-        if exp.is_Integer and abs(int(exp)) <= 64:
-            n = abs(int(exp))
-            result, square = None, x
-            while n:
-                if n & 1:
-                    result = square if result is None else A.mul(result, square)
-                n >>= 1
-                if n:
-                    square = A.mul(square, square)
-            result = result if result is not None else self.const(1.0)
-            return A.div(self.const(1.0), result) if exp < 0 else result
-        if exp == sp.Rational(1, 2):
-            return self.intrinsic("llvm.sqrt", x)
-        if exp == sp.Rational(-1, 2):  # no fast-math flags: LLVM would make it rsqrt, NaN at 0 (PyTorch: inf)
-            return self.b.fdiv(self.const(1.0), self.intrinsic("llvm.sqrt", x))
-        return self.general_power(x, self.float_value(exp))
-
-    def general_power(self, x: ir.Value, y: ir.Value) -> ir.Value:
-        """x^y as C's pow: e^(y·log|x|), negated for a negative base and an odd integer y, NaN for a negative
-        base and a non-integer y; x^0 = 1 and 1^y = 1 even for NaN."""
-        A, b = self.arith, self.b
-        magnitude = self.call("exp", A.mul(y, self.call("log", A.abs(x))))
-        whole = A.rint(y)
-        integer = b.fcmp_ordered("==", whole, y)
-        half = A.mul(y, self.const(0.5))
-        odd = b.and_(integer, b.fcmp_unordered("!=", A.rint(half), half))
-        negative = b.select(integer, b.select(odd, A.neg(magnitude), magnitude), self.const(float("nan")))
-        result = b.select(b.fcmp_ordered("<", x, self.const(0.0)), negative, magnitude)
-        one = b.or_(b.fcmp_ordered("==", y, self.const(0.0)), b.fcmp_ordered("==", x, self.const(1.0)))
-        return b.select(one, self.const(1.0), result)
-
 
 def _small(d) -> bool:
     """A definition over a fixed domain of fewer than 4096 points."""
@@ -744,66 +564,6 @@ def _small(d) -> bool:
             return False
         size *= int(extent)
     return size < 4096
-
-
-def _extremum(keep: str):
-    """Max/Min of any arity; NaN wins wherever it is, as torch.maximum."""
-    def lower(em: KernelEmitter, *args: sp.Expr) -> ir.Value:
-        v = em.float_value(args[0])
-        for a in args[1:]:
-            w = em.float_value(a)
-            v = em.b.select(em.b.or_(em.b.fcmp_ordered(keep, v, w), em.b.fcmp_unordered("uno", v, v)), v, w)
-        return v
-    return lower
-
-
-def _sign(em: KernelEmitter, x: sp.Expr) -> ir.Value:
-    v = em.float_value(x)
-    one = em.b.select(em.b.fcmp_ordered(">", v, em.const(0)), em.const(1), v)
-    return em.b.select(em.b.fcmp_ordered("<", v, em.const(0)), em.const(-1), one)
-
-
-def _kernel(name: str):
-    return lambda em, x: em.call(name, em.float_value(x))
-
-
-def _int_extremum(op: str):
-    def lower(em: KernelEmitter, *args: sp.Expr) -> ir.Value:
-        v = em.int_value(args[0])
-        for a in args[1:]:
-            w = em.int_value(a)
-            v = em.b.select(em.b.icmp_signed(op, v, w), v, w)
-        return v
-    return lower
-
-
-def _int_abs(em: KernelEmitter, x: sp.Expr) -> ir.Value:
-    v = em.int_value(x)
-    return em.b.select(em.b.icmp_signed("<", v, ir.Constant(I64, 0)), em.b.neg(v), v)
-
-
-def _int_sign(em: KernelEmitter, x: sp.Expr) -> ir.Value:
-    v, zero = em.int_value(x), ir.Constant(I64, 0)
-    positive = em.b.zext(em.b.icmp_signed(">", v, zero), I64)
-    return em.b.sub(positive, em.b.zext(em.b.icmp_signed("<", v, zero), I64))
-
-
-#: SymPy's kind-keeping functions on integers (``ir.KIND_PRESERVING``)
-INTEGER_PRIMITIVES = {sp.Abs: _int_abs, sp.Max: _int_extremum(">"), sp.Min: _int_extremum("<"), sp.sign: _int_sign}
-
-
-#: SymPy's own functions: the primitives this backend lowers directly (named functions bring ``lower``).
-PRIMITIVES = {
-    sp.exp: _kernel("exp"), sp.log: _kernel("log"), sp.sin: _kernel("sin"), sp.cos: _kernel("cos"),
-    sp.tanh: _kernel("tanh"), sp.erf: _kernel("erf"),
-    sp.Abs: lambda em, x: em.intrinsic("llvm.fabs", em.float_value(x)),
-    sp.sign: _sign, sp.Max: _extremum(">"), sp.Min: _extremum("<"),
-    # tensors are real: SymPy's rewrites through re/im (|eˣ| → e^re(x)) lower to the value and zero
-    sp.re: lambda em, x: em.float_value(x), sp.im: lambda em, x: em.const(0.0),
-    sp.conjugate: lambda em, x: em.float_value(x),
-    sp.floor: lambda em, *args: em.b.sitofp(em.int_value(sp.floor(*args)), em.float),
-    sp.Mod: lambda em, *args: em.b.sitofp(em.int_value(sp.Mod(*args)), em.float),
-}
 
 
 class Module(NamedTuple):

@@ -1,0 +1,434 @@
+"""Lowering decisions shared by a kernel's two backends: the LLVM emitter (``emit``) and the C printer (``c_source``).
+
+What a value is decided once, here: a product as a numerator divided by each denominator, integer powers by
+squaring, the case analysis of integer expressions, NaN rules of max/min and of max/argmax reductions, PyTorch's
+pooling scan, where reads are clamped or checked. A backend supplies the small builder interface these call —
+constants, arithmetic, comparisons, selects, reads and writes — as llvmlite instructions or as C expressions, and
+keeps a hook where the two genuinely differ (intrinsics and fast-math flags against C library calls, index algebra
+printed for people to read).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from symnet.core.ir import Tensor, is_guard, is_integer_valued, is_tensor_symbol, zero_unless_guarded
+from symnet.errors import LoweringError
+
+from .loops import Kernel, Reduce, StatementWalker, Store
+
+Value = Any  # a backend's own value: an llvmlite value or a C expression node
+
+
+@dataclass
+class Accumulator:
+    """A reduction's register state: its value, its position (argmax) and whether the scan has started
+    (PyTorch's pooling scan), each a backend value (a stack slot or a C local)."""
+
+    reduction: Reduce
+    value: Value
+    integer: bool
+    position: Value | None = None
+    started: Value | None = None
+
+
+class Lowering(StatementWalker):
+    """A kernel's statements and values as both backends lower them. Subclasses implement the builder methods
+    (``const``, ``int_const``, ``add``, ``mul``, ``div``, ``neg``, ``select``, ``fcmp``, ``icmp``, ``either``,
+    ``both``, ``is_nan``, ``from_int``, ``to_float``, ``load``…) and the hooks named where they are used."""
+
+    def __init__(self, kernel: Kernel, tensors: dict[str, Tensor]):
+        self.kernel, self.tensors = kernel, tensors
+        d = kernel.definition
+        self.buffers = [w.name for w in kernel.writes] + list(kernel.reads)
+        self.dtypes = {name: t.dtype for name, t in tensors.items()}
+        #: the precision of the kernel's float arithmetic: float32 for a float32 definition, else double
+        self.float_dtype = np.dtype(np.float32 if d.dtype == np.float32 else np.float64)
+        self.memo: dict[tuple, Value] = {}
+        self.clamping = False  # inside a guard: reads are clamped into their tensors
+
+    # ---------------------------------------------------------------- memory
+    @contextlib.contextmanager
+    def clamped_reads(self):
+        """Inside a guard: every computed index is clamped into its dimension (values computed here are kept
+        apart from the unclamped ones)."""
+        outer = self.clamping
+        self.clamping = True
+        try:
+            yield
+        finally:
+            self.clamping = outer
+
+    def index(self, name: str, pos: int, i: sp.Expr) -> Value:
+        """One index of a read or write: a data-dependent one checked against its dimension, a computed one
+        clamped into it inside a guard."""
+        i = sp.sympify(i)
+        value = self.int_value(i)
+        if i.atoms(sp.Indexed) or is_tensor_symbol(i):
+            return self.bounds_check(name, pos, i, value)
+        if self.clamping and not (i.is_Integer or i in self.env):
+            return self.clamp(value, sp.sympify(self.tensors[name].shape[pos]))
+        return value
+
+    def read(self, e: sp.Expr) -> tuple[Value, np.dtype]:
+        name = str(e.base.label) if isinstance(e, sp.Indexed) else e.name
+        return self.load(name, e.indices if isinstance(e, sp.Indexed) else ()), self.tensors[name].dtype
+
+    def store(self, s: Store) -> None:
+        value = self.typed_value(s.value)
+        if s.accumulate and zero_unless_guarded(s.value):
+            with self.clamped_reads():  # a scatter of a guarded value: past the tensor only where it adds 0
+                at = self.address(s.buffer, s.index)
+        else:
+            at = self.address(s.buffer, s.index)
+        if s.accumulate:
+            self.accumulate(s.buffer, at, value)
+        else:
+            self.put(s.buffer, at, value)
+
+    # ---------------------------------------------------------------- reductions
+    def reduce(self, *reductions: Reduce) -> None:
+        """Register accumulators over shared loops (one per fused sibling), stored after the loops."""
+        accumulators = []
+        for s in reductions:
+            integer = self.is_int(s.value)
+            if s.op in ("sum", "prod"):
+                start = self.int_const(int(s.op == "prod")) if integer else self.const(float(s.op == "prod"))
+            else:
+                start = self.int_const(-(2**63)) if integer else self.const(float("-inf"))
+            scan = s.ties == "window" and s.op != "sum"  # max and argmax in PyTorch's pooling order
+            accumulators.append(self.accumulator(s, integer, start, scan, len(reductions) > 1))
+        self.reduce_loops(reductions[0].loops, accumulators)
+        for a in accumulators:
+            s = a.reduction
+            if a.position is not None:
+                result = self.current(a.position)
+            else:
+                result = self.convert(self.current(a.value), "i" if a.integer else "f", self.tensors[s.buffer].dtype)
+            self.put(s.buffer, self.address(s.buffer, s.index), result)
+
+    def reduce_loops(self, loops, accumulators: list[Accumulator]) -> None:
+        if loops:
+            with self.loop(loops[0].var, loops[0].extent):
+                self.reduce_loops(loops[0].body, accumulators)
+            return
+        for a in accumulators:
+            s = a.reduction
+            if a.started is not None:
+                self.window_step(a)
+                continue
+            v = self.int_value(s.value) if a.integer else self.float_value(s.value)
+            current = self.current(a.value)
+            if s.op in ("sum", "prod"):
+                self.combine(a, s.op, current, v)
+                continue
+            if a.integer:
+                better = self.icmp(">", v, current)
+            else:  # a greater value or a NaN, unless the accumulator holds a NaN already
+                better = self.both(self.either(self.fcmp(">", v, current), self.is_nan(v)), self.not_nan(current))
+            self.take(a, better, current, v)
+
+    def window_step(self, a: Accumulator) -> None:
+        """PyTorch's pooling scan: the first position inside the window's guard is taken, a later one if greater
+        or NaN (so the last NaN); positions outside the guard never."""
+        value, holds = a.reduction.value, self.always()
+        if is_guard(value):
+            value, _, *conditions = value.args
+            for c in conditions:
+                holds = self.conjoin(holds, type(c).predicate(self, *c.args))
+        with self.clamped_reads():
+            v = self.int_value(value) if a.integer else self.float_value(value)
+        current = self.current(a.value)
+        if a.integer:
+            wins = self.icmp(">", v, current)
+        else:
+            wins = self.either(self.fcmp(">", v, current), self.is_nan(v))
+        take = self.conjoin(holds, self.either(self.negate(self.current(a.started)), wins))
+        self.take_window(a, take, holds, current, v)
+
+    # ---------------------------------------------------------------- values
+    def is_int(self, e: sp.Expr) -> bool:
+        return is_integer_valued(e, self.dtypes)
+
+    def typed_value(self, e: sp.Expr) -> Value:
+        """The body's value in the storage type of the definition."""
+        dtype = self.kernel.definition.dtype
+        if dtype.kind == "b":
+            return self.to_byte(self.bool_value(e))
+        if dtype.kind == "i":
+            return self.int_value(e)
+        return self.float_value(e)
+
+    def convert(self, v: Value, kind: str, dtype: np.dtype) -> Value:
+        """A value in ``dtype``'s storage: integers to floats and between floats; never a float to an integer
+        (that is an explicit ``trunc`` in the IR)."""
+        if kind == "f" and dtype.kind != "f":
+            raise LoweringError(f"codegen: a float value stored as {dtype} in {self.kernel.definition.name}")
+        return self.as_float(v, kind, dtype) if dtype.kind == "f" else v
+
+    def bool_value(self, e: sp.Expr) -> Value:
+        """A condition: an element function's ``predicate`` (comparisons, brackets), else ``e ≠ 0``."""
+        if getattr(type(e), "value_kind", None) == "condition":
+            return type(e).predicate(self, *e.args)
+        if self.is_int(e):
+            return self.icmp("!=", self.int_value(e), self.int_const(0))
+        return self.fcmp("!=", self.float_value(e), self.const(0.0))
+
+    def float_value(self, e: sp.Expr) -> Value:
+        key = ("f", e, self.clamping)
+        if key not in self.memo:
+            self.memo[key] = self._float_value(e)
+        return self.memo[key]
+
+    def _float_value(self, e: sp.Expr) -> Value:
+        if e.is_number:  # numbers and constant expressions (√2, π, ∞); named functions of constants lower below
+            with contextlib.suppress(TypeError):
+                return self.const(float(e))
+        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
+            raw, dtype = self.read(e)
+            if dtype.kind == "b":
+                return self.to_float(raw)
+            return self.convert(raw, "i" if dtype.kind == "i" else "f", self.float_dtype)
+        if isinstance(e, sp.Symbol):
+            return self.from_int(self.int_value(e))
+        if isinstance(e, sp.Add):
+            v = self.float_value(e.args[0])
+            for a in e.args[1:]:
+                v = self.add(v, self.float_value(a))
+            return v
+        if isinstance(e, sp.Mul):
+            return self.float_product(e)
+        if isinstance(e, sp.Pow):
+            return self.power(e.base, e.exp)
+        if getattr(type(e), "value_kind", None) == "integer":
+            return self.from_int(self.int_value(e))
+        primitive = PRIMITIVES.get(type(e))
+        if primitive is not None:
+            return primitive(self, *e.args)
+        if getattr(type(e), "lower", None) is not None and isinstance(e, sp.Function):
+            return self.named_function(e)  # the IR's named functions carry their own lowering
+        raise self.no_lowering(e)
+
+    def named_function(self, e: sp.Function) -> Value:
+        return type(e).lower(self, *e.args)
+
+    def float_product(self, e: sp.Mul) -> Value:
+        """A numerator multiplied left to right, then divided by each denominator (x/3 is a division, as
+        PyTorch's: x·0.333… rounds twice)."""
+        num, den = [], []
+        for a in e.args:
+            if isinstance(a, sp.Pow) and a.exp.is_Integer and a.exp < 0:
+                den.append(sp.Pow(a.base, -a.exp))
+            elif a.is_Rational and a.q != 1:
+                num.append(sp.Integer(a.p))
+                den.append(sp.Integer(a.q))
+            else:
+                num.append(a)
+        num = [a for a in num if a != 1] if len(num) > 1 else num
+        if num and num[0] == -1 and num[1:] and self.is_int(sp.Mul(*num[1:])):
+            v = self.from_int(self.int_value(sp.Mul(*num)))  # −n of an integer: +0.0 at 0, as PyTorch
+        elif num and num[0] == -1:
+            v = self.neg(self.float_value(sp.Mul(*num[1:]))) if num[1:] else self.const(-1.0)
+        else:
+            v = self.float_value(num[0]) if num else self.const(1.0)
+            for a in num[1:]:
+                v = self.mul(v, self.float_value(a))
+        for a in den:
+            v = self.div(v, self.float_value(a))
+        return v
+
+    def power(self, base: sp.Expr, exp: sp.Expr) -> Value:
+        """Integer exponents by squaring (1/x^n for negative ones), square roots, else ``general_power``."""
+        x = self.float_value(base)
+        if exp.is_Integer and abs(int(exp)) <= 64:
+            n = abs(int(exp))
+            result, square = None, x
+            while n:
+                if n & 1:
+                    result = square if result is None else self.mul(result, square)
+                n >>= 1
+                if n:
+                    square = self.mul(square, square)
+            result = result if result is not None else self.const(1.0)
+            return self.div(self.const(1.0), result) if exp < 0 else result
+        if exp == sp.Rational(1, 2):
+            return self.sqrt(x)
+        if exp == sp.Rational(-1, 2):
+            return self.reciprocal_sqrt(x)
+        return self.general_power(x, self.float_value(exp))
+
+    def int_value(self, e: sp.Expr) -> Value:
+        key = ("i", e, self.clamping and self.clamp_sensitive(e))
+        if key not in self.memo:
+            self.memo[key] = self._int_value(e)
+        return self.memo[key]
+
+    def clamp_sensitive(self, e: sp.Expr) -> bool:
+        """Whether ``e``'s value inside a guard may differ from outside (memoized apart)."""
+        return True
+
+    def _int_value(self, e: sp.Expr) -> Value:
+        if e.is_Integer or e.is_Rational:  # a rational: a solved index no point reaches (its guard never holds)
+            return self.int_const(int(e))
+        if isinstance(e, sp.Symbol) and e in self.env:
+            return self.variable(e)
+        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
+            raw, dtype = self.read(e)
+            if dtype.kind == "f":
+                raise LoweringError(f"codegen: {e} is a float read where {self.kernel.definition.name} needs an "
+                                    "integer; the IR must convert it explicitly")
+            return self.int_read(raw, dtype)
+        if isinstance(e, (sp.Add, sp.Mul)) and any(not t.as_coeff_Mul()[0].is_Integer
+                                                    for t in sp.Add.make_args(sp.expand(e))):
+            num, den = sp.fraction(sp.together(sp.expand(e)))  # an exact quotient (a solved strided read)
+            if not den.is_Integer or den == 1:
+                raise LoweringError(f"codegen: no integer lowering for {e}")
+            return self.exact_quotient(self.int_value(sp.expand(num)), self.int_value(den))
+        if isinstance(e, sp.Add):
+            return self.int_sum(e)
+        if isinstance(e, sp.Mul) and all(a.is_integer or self.is_int(a) for a in e.args):
+            return self.int_product(e)
+        if isinstance(e, sp.floor):
+            num, den = sp.fraction(sp.together(e.args[0]))
+            return self.floor_quotient(sp.expand(num), den)
+        if isinstance(e, sp.Mod):
+            return self.modulo(*e.args)
+        if isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp >= 0:
+            return self.int_power(e)
+        if (isinstance(e, sp.Function) or type(e) in INTEGER_PRIMITIVES) and self.is_int(e):
+            return self.int_function(e)
+        raise self.no_int_lowering(e)
+
+    def variable(self, s: sp.Symbol) -> Value:
+        return self.env[s]
+
+    def int_function(self, e: sp.Function) -> Value:
+        """An integer-valued function: a condition (0 or 1), a conversion (trunc), or one that keeps its
+        integer argument's kind (abs, max, min, sign, relu, clamp), computed in int64."""
+        kind = getattr(type(e), "value_kind", "float")
+        if kind == "condition":
+            return self.condition_to_int(self.bool_value(e))
+        if kind == "integer":
+            return self.integer_result(type(e).lower(self, *e.args))
+        if type(e) in INTEGER_PRIMITIVES:
+            return INTEGER_PRIMITIVES[type(e)](self, *e.args)
+        return type(e).lower(IntegerOps(self), *e.args)
+
+    def integer_result(self, v: Value) -> Value:
+        """An integer-valued element function's value (already int64)."""
+        return v
+
+    # ---------------------------------------------------------------- ScalarOps: what element functions lower to
+    def value(self, e: sp.Expr) -> Value:
+        return self.float_value(e)
+
+    def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> Value:
+        """Exact on integers; on floats ordered (``!=`` unordered)."""
+        if self.is_int(x) and self.is_int(y):
+            return self.icmp(op, self.int_value(x), self.int_value(y))
+        return self.fcmp(op, self.float_value(x), self.float_value(y))
+
+    def safely(self, e: sp.Expr) -> Value:
+        with self.clamped_reads():
+            return self.float_value(e)
+
+    def word(self, e: sp.Expr) -> Value:
+        if self.is_int(e):
+            return self.to_word(self.int_value(e))
+        if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
+            return self.to_word(self.truncate(self.read(e)[0]))  # in the read's own precision, not the definition's
+        return self.to_word(self.truncate(self.float_value(e)))
+
+
+class IntegerOps:
+    """``ScalarOps`` in int64, for element functions whose value keeps its argument's kind (relu, clamp) when
+    that argument is an integer: the same ``lower`` rule then builds integer code."""
+
+    def __init__(self, lowering: Lowering):
+        self.low = lowering
+
+    def value(self, e: sp.Expr) -> Value:
+        return self.low.int_value(e)
+
+    def const(self, c: float) -> Value:
+        return self.low.int_const(int(c))
+
+    def add(self, a: Value, b: Value) -> Value:
+        return self.low.int_add(a, b)
+
+    def mul(self, a: Value, b: Value) -> Value:
+        return self.low.int_mul(a, b)
+
+    def select(self, condition: Value, if_true: Value, if_false: Value) -> Value:
+        return self.low.select(condition, if_true, if_false)
+
+    def compare(self, op: str, x: sp.Expr, y: sp.Expr) -> Value:
+        return self.low.compare(op, x, y)
+
+    def both(self, a: Value, b: Value) -> Value:
+        return self.low.both(a, b)
+
+    def safely(self, e: sp.Expr) -> Value:
+        with self.low.clamped_reads():
+            return self.low.int_value(e)
+
+
+# ---------------------------------------------------------------- SymPy's own functions
+
+def _extremum(keep: str):
+    """Max/Min of any arity; NaN wins wherever it is, as torch.maximum."""
+    def lower(low: Lowering, *args: sp.Expr) -> Value:
+        v = low.float_value(args[0])
+        for a in args[1:]:
+            w = low.float_value(a)
+            v = low.select(low.either(low.fcmp(keep, v, w), low.is_nan(v)), v, w)
+        return v
+    return lower
+
+
+def _sign(low: Lowering, x: sp.Expr) -> Value:
+    v = low.float_value(x)
+    one = low.select(low.fcmp(">", v, low.const(0.0)), low.const(1.0), v)
+    return low.select(low.fcmp("<", v, low.const(0.0)), low.const(-1.0), one)
+
+
+def _kernel(name: str):
+    return lambda low, x: low.call(name, low.float_value(x))
+
+
+def _int_extremum(op: str):
+    def lower(low: Lowering, *args: sp.Expr) -> Value:
+        v = low.int_value(args[0])
+        for a in args[1:]:
+            w = low.int_value(a)
+            v = low.select(low.icmp(op, v, w), v, w)
+        return v
+    return lower
+
+
+def _int_abs(low: Lowering, x: sp.Expr) -> Value:
+    v = low.int_value(x)
+    return low.select(low.icmp("<", v, low.int_const(0)), low.int_neg(v), v)
+
+
+#: SymPy's kind-keeping functions on integers (``ir.KIND_PRESERVING``)
+INTEGER_PRIMITIVES = {sp.Abs: _int_abs, sp.Max: _int_extremum(">"), sp.Min: _int_extremum("<"),
+                      sp.sign: lambda low, x: low.int_sign(low.int_value(x))}
+
+#: SymPy's own functions: the primitives the backends lower directly (named functions bring ``lower``)
+PRIMITIVES = {
+    sp.exp: _kernel("exp"), sp.log: _kernel("log"), sp.sin: _kernel("sin"), sp.cos: _kernel("cos"),
+    sp.tanh: _kernel("tanh"), sp.erf: _kernel("erf"),
+    sp.Abs: lambda low, x: low.fabs(low.float_value(x)),
+    sp.sign: _sign, sp.Max: _extremum(">"), sp.Min: _extremum("<"),
+    # tensors are real: SymPy's rewrites through re/im (|eˣ| → e^re(x)) lower to the value and zero
+    sp.re: lambda low, x: low.float_value(x), sp.im: lambda low, x: low.const(0.0),
+    sp.conjugate: lambda low, x: low.float_value(x),
+    sp.floor: lambda low, *args: low.from_int(low.int_value(sp.floor(*args))),
+    sp.Mod: lambda low, *args: low.from_int(low.int_value(sp.Mod(*args))),
+}
