@@ -247,6 +247,8 @@ class KernelEmitter(Lowering):
         for k in (6, 10):  # ai, ci
             move(k, m0, I64)
         move(9, n0, I64)  # bj
+        if tabled.b_rows:  # bj[j] = j is not read: B's rows are contiguous columns
+            move(2, n0)
         if tabled.scatter:
             move(11, n0, I64)  # cj
         else:

@@ -88,17 +88,19 @@ def test_elementwise_and_row_reductions():
     assert forks[1] > 0
 
 
-def test_a_convolution_step_through_fit():
-    """A LeNet-like step (implicit GEMMs, pooling, padding) trained with the native loop, on 1, 2 and 3 threads."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_convolution_step_through_fit(dtype):
+    """A LeNet-like step (implicit GEMMs split by rows and by columns, pooling, padding) trained with the native
+    loop, on 1, 2 and 3 threads."""
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
+    x = rng.standard_normal((64, 1, 28, 28)).astype(dtype)
     y = rng.integers(0, 10, 64)
 
     def run():
         sn.manual_seed(0)
         net = sn.nn.Sequential(sn.nn.Conv2d(1, 6, 5, padding=2), sn.nn.ReLU(), sn.nn.MaxPool2d(2),
                                sn.nn.Conv2d(6, 16, 5), sn.nn.ReLU(), sn.nn.MaxPool2d(2), sn.nn.Flatten(),
-                               sn.nn.Linear(400, 10))
+                               sn.nn.Linear(400, 10)).to(dtype)
         step = sn.compile(net, sn.nn.CrossEntropyLoss(), sn.optim.SGD(net.parameters(), lr=0.05, momentum=0.9))
         losses = step.fit([(x, y)] * 3, epochs=1)
         return [np.asarray(losses, dtype=np.float64), *arrays(*net.parameters())]
