@@ -17,13 +17,15 @@ Exports never reference it.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import threading
+from pathlib import Path
 
 from llvmlite import binding as llvm
 from llvmlite import ir
 
-from . import jit
+from . import cache, jit
 from .irloops import I64, PTR
 
 FORK = "sn_fork"
@@ -195,6 +197,17 @@ def _module(triple: str) -> str:
     return str(module)
 
 
+def _object() -> bytes:
+    """The pool's object: from the disk cache (keyed by this file and the host), or compiled and stored."""
+    k = cache.key("pool", hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), jit.host_fingerprint())
+    entry = cache.load(k)
+    if entry is not None:
+        return entry[0]
+    obj = jit.emit_object(jit.optimize(_module(llvm.get_process_triple())))
+    cache.store(k, obj, {})
+    return obj
+
+
 class _Callee:
     """A job's address as a callee: llvmlite reads a call's function type off the callee, and an opaque pointer
     carries none."""
@@ -225,7 +238,7 @@ class Pool:
             return
         with self._lock:
             if self._engine is None:
-                engine = jit.Engine(jit.emit_object(jit.optimize(_module(llvm.get_process_triple()))))
+                engine = jit.Engine(_object())
                 llvm.add_symbol(FORK, engine.address(FORK))
                 self._words = (ctypes.c_int64 * WORDS).from_address(engine.address("sn_pool_words"))
                 self._work = ctypes.CFUNCTYPE(None)(engine.address(WORKER))
