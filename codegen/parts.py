@@ -6,10 +6,10 @@ would have computed there — so the result is bitwise the same on any number of
 - a contraction: the parts take slices of its rows or of its columns (whichever has more tiles), whole tiles
   each, so every element is summed in the same order.
 
-The number of parts follows the kernel's work at run time (its loop extents with the batch known): one part per
-``GRAIN`` units, so small kernels never pay for a fork. The launcher ``l_<name>`` has the unsplit kernel's
-signature; it packs its arguments into a context and calls the pool's ``sn_fork`` with the job ``j_<name>``,
-which runs one part and reports the first failing part's status and value.
+The kernel's work is known at run time (its loop extents with the batch known); the pool turns it into parts
+(one per ``pool.GRAIN`` units, so small kernels never pay for a fork). The launcher ``l_<name>`` has the
+unsplit kernel's signature; it packs its arguments into a context and calls the pool's ``sn_fork`` with its
+work and the job ``j_<name>``, which runs one part and reports the first failing part's status and value.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ from llvmlite import ir
 from .driver import int_of
 from .irloops import I32, I64, PTR
 from .loops import Contraction, Kernel, Loop, MultiReduce, Reduce, Store
-from .pool import FORK, MAX_THREADS
+from .pool import FORK
 
 ITERATION = 32  # units of work of one innermost iteration; a contraction's multiply-add (vectorized FMA) is 1
-GRAIN = ITERATION << 13  # a part's least work, ≈ 5–10 µs: a fork costs a few cache-line transfers
 JOB = ir.FunctionType(I32, [PTR, I64, I64])
 
 
@@ -92,7 +91,8 @@ def part_range(b: ir.IRBuilder, part: ir.Value, parts: ir.Value, units: ir.Value
 
 def launcher(module: ir.Module, kernel: ir.Function, name: str, buffers: int, dims: list[sp.Symbol],
              size: sp.Expr) -> ir.Function:
-    """``l_<name>(buffers…, dims…, error)``: the kernel whole when it is small, else its parts forked."""
+    """``l_<name>(buffers…, dims…, error)``: the kernel's arguments packed for its job and its work handed to the
+    pool, which runs it whole when it is small, else in parts."""
     fork = module.globals.get(FORK) or ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64]), FORK)
     arguments = [PTR] * buffers + [I64] * len(dims) + [PTR]
     launch = ir.Function(module, ir.FunctionType(I32, arguments), f"l_{name}")
@@ -102,18 +102,14 @@ def launcher(module: ir.Module, kernel: ir.Function, name: str, buffers: int, di
 
     b = ir.IRBuilder(launch.append_basic_block("entry"))
     given = list(launch.args)
-    parts = b.sdiv(int_of(b, size, dict(zip(dims, given[buffers:buffers + len(dims)], strict=True))),
-                   ir.Constant(I64, GRAIN))
-    with b.if_then(b.icmp_signed("<=", parts, ir.Constant(I64, 1))):
-        b.ret(b.call(kernel, [*given, ir.Constant(I64, 0), ir.Constant(I64, 1)]))
+    work = int_of(b, size, dict(zip(dims, given[buffers:buffers + len(dims)], strict=True)))
     context = b.alloca(I64, size=status_word + 1)
     for k, value in enumerate(given):
         b.store(b.ptrtoint(value, I64) if value.type == PTR else value,
                 b.gep(context, [ir.Constant(I64, k)], source_etype=I64))
     status = b.gep(context, [ir.Constant(I64, status_word)], source_etype=I64)
     b.store(ir.Constant(I64, 0), status)
-    capped = b.select(b.icmp_signed("<", parts, ir.Constant(I64, MAX_THREADS)), parts, ir.Constant(I64, MAX_THREADS))
-    b.call(fork, [job, context, capped])
+    b.call(fork, [job, context, work])
     b.ret(b.trunc(b.load(status, typ=I64), I32))
 
     b = ir.IRBuilder(job.append_basic_block("entry"))

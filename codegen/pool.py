@@ -1,7 +1,8 @@
 """The native thread pool: compiled kernels split their work across the cores.
 
-A kernel big enough to split calls ``sn_fork(job, context, parts)``; the caller and the pool's workers claim its
-parts one at a time (an atomic counter tagged with the job's generation) and ``sn_fork`` returns once every part
+A kernel that can split calls ``sn_fork(job, context, work)``: less than two grains of work run whole on the
+caller; more is cut into parts (one a grain, at most two a thread), which the caller and the pool's workers claim
+one at a time (an atomic counter tagged with the job's generation) and ``sn_fork`` returns once every part
 is done. A part is run by whoever claims it, so the caller never waits for a worker that is napping or
 descheduled unless that worker already holds a part; a kernel has two parts a thread, so such a worker holds
 little. A second caller while a fork runs (two Python threads at once) runs its kernel alone: every kernel is
@@ -38,8 +39,9 @@ NAP_NS, LONGEST_NAP_NS = 50_000, 4_000_000  # naps double from 50 µs: an idle p
 # The pool's words (i64 indices), each in a cache line of its own. CLAIM holds a job's generation (high 32 bits)
 # and its next unclaimed part (low 32 bits): a part is run by whoever claims it, so a descheduled or napping
 # worker delays nothing it has not claimed.
-GENERATION, JOB, CONTEXT, PARTS, CLAIM, DONE, BUSY, QUIT, WORKERS = 0, 8, 9, 10, 16, 24, 32, 40, 48
-WORDS = 56
+GENERATION, JOB, CONTEXT, PARTS, CLAIM, DONE, BUSY, QUIT, WORKERS, GRAIN_WORD = 0, 8, 9, 10, 16, 24, 32, 40, 48, 56
+WORDS = 64
+GRAIN = 32 << 13  # a part's least work (parts.work's units), ≈ 5–10 µs: a fork costs a few cache-line transfers
 
 _JOB = ir.FunctionType(ir.IntType(32), [PTR, I64, I64])
 
@@ -143,12 +145,14 @@ def _module(triple: str) -> str:
     b.store(b.select(b.icmp_signed("<", longer, i64(LONGEST_NAP_NS)), longer, i64(LONGEST_NAP_NS)), nanoseconds)
     b.branch(doze)
 
-    # ---- sn_fork(job, context, parts): post the job, claim parts with the workers, return when all are done
+    # ---- sn_fork(job, context, work): small work alone; else post the job, claim parts with the workers, return
+    # when all are done
     fork = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64]), FORK)
-    job, context, wanted = fork.args
+    job, context, work = fork.args
     b = ir.IRBuilder(fork.append_basic_block("entry"))
     alone, check = fork.append_basic_block("alone"), fork.append_basic_block("check")
     workers = load(b, WORKERS)
+    wanted = b.sdiv(work, load(b, GRAIN_WORD, "monotonic"))
     b.cbranch(b.and_(b.icmp_signed(">", wanted, i64(1)), b.icmp_signed(">", workers, i64(0))), check, alone)
     b.position_at_end(alone)
     b.call(_Callee(job), [context, i64(0), i64(1)])
@@ -230,6 +234,7 @@ class Pool:
         self._workers: list[threading.Thread] = []
         self._pid = os.getpid()
         self.threads = _default_threads()
+        self._grain = GRAIN
         os.register_at_fork(after_in_child=self._forked)
 
     def ensure(self) -> None:
@@ -244,8 +249,22 @@ class Pool:
                 self._work = ctypes.CFUNCTYPE(None)(engine.address(WORKER))
                 self._stop = ctypes.CFUNCTYPE(None)(engine.address(STOP))
                 self._engine = engine  # never closed: workers run its code for the life of the process
+                self._words[GRAIN_WORD] = self._grain
             self._pid = os.getpid()
             self._restart()
+
+    @property
+    def grain(self) -> int:
+        """A part's least work: kernels with less than twice it run whole (tests set it small to split all)."""
+        return self._grain
+
+    @grain.setter
+    def grain(self, units: int) -> None:
+        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+            raise ValueError(f"grain: expected a positive int, got {units!r}")
+        self._grain = units
+        if self._engine is not None:
+            self._words[GRAIN_WORD] = units
 
     @property
     def forks(self) -> int:

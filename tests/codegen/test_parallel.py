@@ -16,7 +16,8 @@ import symnet as sn
 from codegen import compile_graph, pool
 from codegen.emit import emit_module
 from codegen.loops import lower_graph
-from codegen.parts import GRAIN, split_kind
+from codegen.parts import split_kind
+from tests import test_conv_parity, test_lenet_parity, test_pinn
 from tests.codegen.test_runtime import mlp_graph
 
 THREADS = (1, 2, 3)
@@ -195,7 +196,7 @@ def test_small_kernels_stay_whole_and_exports_never_fork():
     assert "sn_fork" not in emit_module(graph, kernels, "m").ir
     compiled = compile_graph(graph)
     rng = np.random.default_rng(5)
-    for batch, splits in ((4, False), (GRAIN // 8, True)):
+    for batch, splits in ((4, False), (pool.GRAIN // 8, True)):
         inputs = {"X": rng.standard_normal((batch, 3)).astype(np.float32),
                   "Y": rng.integers(0, 3, batch), "W": np.full((3, 3), 0.1, np.float32)}
         before = pool.POOL.forks
@@ -227,3 +228,38 @@ def test_a_bad_label_mid_fit_stops_at_the_same_step_on_any_thread_count():
     assert len(results[0][0]) == 2
     assert_bitwise(results)
     assert forks[1] > 0
+
+
+@pytest.fixture
+def every_kernel_split():
+    """Three threads and a grain of 64 units: every kernel that can split does, into as many parts as it may."""
+    before = pool.POOL.grain
+    sn.set_num_threads(3)
+    pool.POOL.grain = 64
+    yield
+    pool.POOL.grain = before
+
+
+CONV_RUNS = test_conv_parity.RUNS[::4]  # a quarter of the layer fixtures: every layer kind, both dtypes
+
+
+@pytest.mark.parametrize(("name", "dtype"), CONV_RUNS, ids=[f"{n}-{d}" for n, d in CONV_RUNS])
+def test_conv_fixtures_hold_with_every_kernel_split(every_kernel_split, name, dtype):
+    """(Some layers have no kernel that splits: their adjoints scatter, or reduce into memory.)"""
+    before = pool.POOL.forks
+    test_conv_parity.test_layer_matches_pytorch(name, dtype)
+    assert pool.POOL.forks > before or not name.startswith("conv")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lenet_and_pinn_trajectories_hold_with_every_kernel_split(every_kernel_split, dtype):
+    """PyTorch's 20 LeNet steps, and the PINN's 50 Adam steps, through compiled steps whose kernels all split."""
+    test_lenet_parity.test_lenet_compiled_step_matches_pytorch(dtype)
+    if dtype == "float64":
+        test_pinn.test_fifty_compiled_adam_steps_match_pytorch()
+
+
+def test_the_grain_setting():
+    for bad in (0, -5, 1.5, True):
+        with pytest.raises(ValueError, match="grain"):
+            pool.POOL.grain = bad
