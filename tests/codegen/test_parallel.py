@@ -263,3 +263,26 @@ def test_the_grain_setting():
     for bad in (0, -5, 1.5, True):
         with pytest.raises(ValueError, match="grain"):
             pool.POOL.grain = bad
+
+
+def test_changing_the_thread_count_while_kernels_run():
+    """set_num_threads from one thread while another runs split kernels: no hang, every answer right."""
+    rng = np.random.default_rng(7)
+    a, w = sn.tensor(rng.standard_normal((500, 300))), sn.tensor(rng.standard_normal((300, 400)))
+    expected = sn.tanh(a @ w).numpy()
+    wrong, done = [], threading.Event()
+
+    def compute():
+        while not done.is_set():
+            if not np.array_equal(sn.tanh(a @ w).numpy(), expected):
+                wrong.append(1)
+
+    worker = threading.Thread(target=compute)
+    worker.start()
+    try:
+        for n in (1, 3, 2, 1, 2) * 4:
+            sn.set_num_threads(n)
+    finally:
+        done.set()
+        worker.join(timeout=60)
+    assert not worker.is_alive() and wrong == []
