@@ -6,7 +6,9 @@ one at a time (an atomic counter tagged with the job's generation) and ``sn_fork
 is done. A part is run by whoever claims it, so the caller never waits for a worker that is napping or
 descheduled unless that worker already holds a part; a kernel has two parts a thread, so such a worker holds
 little. A second caller while a fork runs (two Python threads at once) runs its kernel alone: every kernel is
-correct with any number of parts.
+correct with any number of parts. A join that waited much longer than the caller worked (a worker descheduled
+holding a part: another process holds the core) makes the next ``BACKOFF`` forks run alone: on a busy shared
+machine two threads would otherwise be slower than one.
 
 Workers are Python threads parked in native code (``sn_worker``, called through ctypes, which releases the GIL):
 they spin on the generation word for about a millisecond after their last job, then poll it between naps that
@@ -39,8 +41,11 @@ NAP_NS, LONGEST_NAP_NS = 50_000, 4_000_000  # naps double from 50 µs: an idle p
 # The pool's words (i64 indices), each in a cache line of its own. CLAIM holds a job's generation (high 32 bits)
 # and its next unclaimed part (low 32 bits): a part is run by whoever claims it, so a descheduled or napping
 # worker delays nothing it has not claimed.
-GENERATION, JOB, CONTEXT, PARTS, CLAIM, DONE, BUSY, QUIT, WORKERS, GRAIN_WORD = 0, 8, 9, 10, 16, 24, 32, 40, 48, 56
-WORDS = 64
+GENERATION, JOB, CONTEXT, PARTS, CLAIM, DONE, BUSY, QUIT, WORKERS = 0, 8, 9, 10, 16, 24, 32, 40, 48
+GRAIN_WORD, BACKOFF_WORD, COOL = 56, 57, 64  # settings (read-mostly), then the backoff's countdown
+WORDS = 72
+STALL_CYCLES = 600_000  # ≈ 200 µs: a join waiting that much longer than the caller worked is a stall
+BACKOFF = 256  # forks that then run alone (the cores are busy elsewhere) before the pool tries them again
 GRAIN = 32 << 13  # a part's least work (parts.work's units), ≈ 5–10 µs: a fork costs a few cache-line transfers
 
 _JOB = ir.FunctionType(ir.IntType(32), [PTR, I64, I64])
@@ -159,6 +164,14 @@ def _module(triple: str) -> str:
     b.ret_void()
 
     b.position_at_end(check)
+    cool = load(b, COOL, "monotonic")
+    cooling = fork.append_basic_block("cooling")
+    hot = fork.append_basic_block("hot")
+    b.cbranch(b.icmp_signed(">", cool, i64(0)), cooling, hot)
+    b.position_at_end(cooling)
+    store(b, b.sub(cool, i64(1)), COOL, "monotonic")
+    b.branch(alone)
+    b.position_at_end(hot)
     take_busy(b, fork, alone)
     cap = b.mul(b.add(workers, i64(1)), i64(2))  # two parts a thread: a descheduled worker holds less
     parts = b.select(b.icmp_signed("<", wanted, cap), wanted, cap)
@@ -169,10 +182,12 @@ def _module(triple: str) -> str:
     store(b, b.ptrtoint(context, I64), CONTEXT)
     store(b, parts, PARTS)
     store(b, generation, GENERATION)
+    working_since = b.call(cycles, [])
     b.call(claim, [generation, job, context, parts])
     join, joined = fork.append_basic_block("join"), fork.append_basic_block("joined")
     spins = b.alloca(I64)
     b.store(i64(0), spins)
+    waiting_since = b.call(cycles, [])
     b.branch(join)
     b.position_at_end(join)  # only parts a worker claimed and is running are left
     count = b.add(b.load(spins), i64(1))
@@ -182,6 +197,11 @@ def _module(triple: str) -> str:
     relax(b)
     b.cbranch(b.icmp_unsigned("==", load(b, DONE), parts), joined, join)
     b.position_at_end(joined)
+    worked, waited = b.sub(waiting_since, working_since), b.sub(b.call(cycles, []), waiting_since)
+    # a worker running its last part keeps the caller at most about as long as the caller's own parts took;
+    # much longer, and it was descheduled holding one: the cores are busy elsewhere
+    with b.if_then(b.icmp_unsigned(">", waited, b.add(worked, i64(STALL_CYCLES))), likely=False):
+        store(b, load(b, BACKOFF_WORD, "monotonic"), COOL, "monotonic")
     store(b, 0, BUSY)
     b.ret_void()
 
@@ -234,7 +254,7 @@ class Pool:
         self._workers: list[threading.Thread] = []
         self._pid = os.getpid()
         self.threads = _default_threads()
-        self._grain = GRAIN
+        self._grain, self._backoff = GRAIN, BACKOFF
         os.register_at_fork(after_in_child=self._forked)
 
     def ensure(self) -> None:
@@ -249,7 +269,7 @@ class Pool:
                 self._work = ctypes.CFUNCTYPE(None)(engine.address(WORKER))
                 self._stop = ctypes.CFUNCTYPE(None)(engine.address(STOP))
                 self._engine = engine  # never closed: workers run its code for the life of the process
-                self._words[GRAIN_WORD] = self._grain
+                self._words[GRAIN_WORD], self._words[BACKOFF_WORD] = self._grain, self._backoff
             self._pid = os.getpid()
             self._restart()
 
@@ -265,6 +285,21 @@ class Pool:
         self._grain = units
         if self._engine is not None:
             self._words[GRAIN_WORD] = units
+
+    @property
+    def backoff(self) -> int:
+        """How many forks run alone after one waited on a descheduled worker (0: never back off; tests that
+        count forks use it)."""
+        return self._backoff
+
+    @backoff.setter
+    def backoff(self, forks: int) -> None:
+        if isinstance(forks, bool) or not isinstance(forks, int) or forks < 0:
+            raise ValueError(f"backoff: expected an int ≥ 0, got {forks!r}")
+        self._backoff = forks
+        if self._engine is not None:
+            self._words[BACKOFF_WORD] = forks
+            self._words[COOL] = 0
 
     @property
     def forks(self) -> int:

@@ -25,9 +25,14 @@ THREADS = (1, 2, 3)
 
 @pytest.fixture(autouse=True)
 def restore_threads():
-    before = sn.get_num_threads()
+    """Each test's thread count, and no backoff (a stall on this shared machine would make a count of forks
+    flaky)."""
+    before, backoff = sn.get_num_threads(), pool.POOL.backoff
+    pool.POOL.ensure()
+    pool.POOL.backoff = 0
     yield
     sn.set_num_threads(before)
+    pool.POOL.backoff = backoff
 
 
 def on_threads(fn):
@@ -259,10 +264,28 @@ def test_lenet_and_pinn_trajectories_hold_with_every_kernel_split(every_kernel_s
         test_pinn.test_fifty_compiled_adam_steps_match_pytorch()
 
 
-def test_the_grain_setting():
+def test_the_grain_and_backoff_settings():
     for bad in (0, -5, 1.5, True):
         with pytest.raises(ValueError, match="grain"):
             pool.POOL.grain = bad
+    for bad in (-1, 2.0, False):
+        with pytest.raises(ValueError, match="backoff"):
+            pool.POOL.backoff = bad
+
+
+def test_a_stalled_join_backs_off_to_one_thread():
+    """More threads than cores: some join waits for a descheduled worker, and the forks after it run alone."""
+    pool.POOL.backoff = 1 << 30
+    sn.set_num_threads(min(pool.MAX_THREADS, 4 * (os.cpu_count() or 1)))
+    a = sn.tensor(np.random.default_rng(8).standard_normal((600, 400)))
+    expected = sn.tanh(a @ a.T).numpy()
+    for _ in range(500):
+        assert np.array_equal(sn.tanh(a @ a.T).numpy(), expected)
+        if pool.POOL._words[pool.COOL] > 0:
+            break
+    before = pool.POOL.forks
+    assert np.array_equal(sn.tanh(a @ a.T).numpy(), expected)
+    assert pool.POOL._words[pool.COOL] > 0 and pool.POOL.forks == before
 
 
 def test_changing_the_thread_count_while_kernels_run():
