@@ -280,11 +280,7 @@ class Pool:
 
     @grain.setter
     def grain(self, units: int) -> None:
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"grain: expected a positive int, got {units!r}")
-        self._grain = units
-        if self._engine is not None:
-            self._words[GRAIN_WORD] = units
+        self._grain = self._setting("grain", units, 1, GRAIN_WORD)
 
     @property
     def backoff(self) -> int:
@@ -294,12 +290,15 @@ class Pool:
 
     @backoff.setter
     def backoff(self, forks: int) -> None:
-        if isinstance(forks, bool) or not isinstance(forks, int) or forks < 0:
-            raise ValueError(f"backoff: expected an int ≥ 0, got {forks!r}")
-        self._backoff = forks
+        self._backoff = self._setting("backoff", forks, 0, BACKOFF_WORD)
+
+    def _setting(self, name: str, value: int, least: int, word: int) -> int:
+        """A checked int for one of the pool's settings, written to its word (and the backoff's countdown reset)."""
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name}: expected an int ≥ {least}, got {value!r}")
         if self._engine is not None:
-            self._words[BACKOFF_WORD] = forks
-            self._words[COOL] = 0
+            self._words[word], self._words[COOL] = value, 0
+        return value
 
     @property
     def forks(self) -> int:
