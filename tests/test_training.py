@@ -261,3 +261,24 @@ def test_a_tensor_the_model_makes_is_a_constant_of_the_step():
     step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.0))
     assert step.step(x, y) == pytest.approx(float((expected ** 2).mean()))
     np.testing.assert_allclose(step.predict(x).numpy(), expected)
+
+
+def test_predict_on_an_empty_batch_first():
+    """A first predict on 0 rows traces on one (a batch of 0 would read as a fixed size: an embedding's reshape
+    refused it); the program is the symbolic batch's, right for any size after."""
+
+    class Tokens(sn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = sn.nn.Embedding(10, 4)
+            self.fc = sn.nn.Linear(4, 3)
+
+        def forward(self, x):
+            return self.fc(self.embedding(x).sum(1))
+
+    sn.manual_seed(0)
+    model = Tokens()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    x = np.random.default_rng(0).integers(0, 10, (7, 5))
+    assert step.predict(x[:0]).shape == (0, 3)
+    np.testing.assert_allclose(step.predict(x).numpy(), model(sn.tensor(x)).detach().numpy(), rtol=1e-6)

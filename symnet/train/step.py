@@ -458,7 +458,11 @@ class CompiledStep:
         x = self._batch(x, "x")
         mode = self._mode()
         if mode not in self._predicts:
-            traced = self._trace(x, None)
+            if x.shape and x.shape[0] == 0:  # traced on one row: a batch of 0 would read as a fixed size
+                row = np.zeros((1, *x.shape[1:]), x.dtype)
+                traced = self._trace(Tensor(row, row.shape, x.dtype), None)
+            else:
+                traced = self._trace(x, None)
             forward = Graph(traced.graph.inputs, traced.graph.defs, traced.graph.outputs[:1]).prune()
             position = {inp.name: k for k, inp in enumerate(forward.inputs)}
             handles = traced.handles
