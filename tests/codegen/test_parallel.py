@@ -309,3 +309,35 @@ def test_changing_the_thread_count_while_kernels_run():
         done.set()
         worker.join(timeout=60)
     assert not worker.is_alive() and wrong == []
+
+
+ROUNDS = 200 if os.environ.get("SYMNET_DEEP") == "1" else 12
+
+
+def test_random_thread_counts_grains_and_callers():
+    """Fuzz the pool: random thread counts and grains, one to three Python threads calling kernels of random
+    shapes at once; every answer is the one-thread answer, nothing hangs (SYMNET_DEEP=1 for 200 rounds)."""
+    rng = np.random.default_rng(9)
+    grain = pool.POOL.grain
+    try:
+        for _ in range(ROUNDS):
+            shapes = [tuple(int(n) for n in rng.integers(1, 300, 3)) for _ in range(int(rng.integers(1, 4)))]
+            data = [(rng.standard_normal((m, k)), rng.standard_normal((k, n))) for m, k, n in shapes]
+            sn.set_num_threads(1)
+            expected = [sn.tanh(sn.tensor(a) @ sn.tensor(b)).sum(1).numpy() for a, b in data]
+            sn.set_num_threads(int(rng.integers(1, 5)))
+            pool.POOL.grain = int(rng.choice([64, 4096, pool.GRAIN]))
+            got: dict[int, np.ndarray] = {}
+
+            def call(k, a, b, got=got):
+                got[k] = sn.tanh(sn.tensor(a) @ sn.tensor(b)).sum(1).numpy()
+
+            threads = [threading.Thread(target=call, args=(k, a, b)) for k, (a, b) in enumerate(data)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert not any(t.is_alive() for t in threads)
+            assert all(np.array_equal(got[k], expected[k]) for k in range(len(data)))
+    finally:
+        pool.POOL.grain = grain
