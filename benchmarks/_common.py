@@ -52,10 +52,10 @@ def torch_or_none():
     return torch
 
 
-def jax_or_none(x64: bool, pin_threads: bool = False):
-    """JAX on the CPU (pinned to one thread when ``THREADS`` is 1 and it is asked: that must be set before JAX is
-    imported), or None when it is not installed."""
-    if pin_threads and THREADS == 1:  # more threads: XLA's own default, every core
+def jax_or_none(x64: bool, one_thread: bool = False):
+    """JAX on the CPU (pinned to one thread if asked: that must be set before JAX is imported; otherwise XLA's own
+    default, every core), or None when it is not installed."""
+    if one_thread:
         flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
         os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
     try:

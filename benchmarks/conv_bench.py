@@ -32,7 +32,7 @@ import traceback
 
 import _common  # noqa: F401 - sets single-threaded BLAS before NumPy loads
 import numpy as np
-from _common import median_of, table, torch_or_none
+from _common import jax_or_none, median_of, table, torch_or_none
 
 import symnet as sn
 
@@ -60,24 +60,6 @@ def symnet_call(what: str, fn):
     except Exception as exc:  # noqa: BLE001 - a benchmark reports and goes on to its peers
         errors.append(f"{what}: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}")
         raise Missing(str(exc)) from exc
-
-
-def symnet_threads() -> int:
-    get = getattr(sn, "get_num_threads", None)
-    return int(get()) if callable(get) else 1
-
-
-def jax_or_none(threads: int):
-    """JAX (float32, CPU) on ``threads`` intra-op threads, or None when not installed."""
-    if threads == 1:  # more threads: XLA's own default, every core
-        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()
-    try:
-        import jax
-    except ImportError:
-        return None
-    jax.config.update("jax_platforms", "cpu")
-    return jax
 
 
 def median_us(fn, calls: int, warmup: int = 3) -> float:
@@ -452,14 +434,13 @@ def main() -> None:
     quick = "--quick" in sys.argv
     global BUDGET
     BUDGET = 0.5 if quick else BUDGET
-    threads = symnet_threads()
+    threads = sn.get_num_threads()
     compile_times = cold_compile()  # first: fresh processes, before PyTorch and JAX load in this one
     torch = torch_or_none()
     if torch is not None:
         torch.set_num_threads(threads)
-    jax = jax_or_none(threads)
-    source = "sn.get_num_threads()" if hasattr(sn, "get_num_threads") else "symnet has no thread setting"
-    print(f"threads: {threads} for every peer ({source}); "
+    jax = jax_or_none(x64=False, one_thread=threads == 1)
+    print(f"threads: {threads} for every peer (sn.get_num_threads()); "
           f"PyTorch {torch.__version__ if torch else 'not installed'}, "
           f"JAX {jax.__version__ if jax else 'not installed'}; {'--quick' if quick else 'full'} run")
 

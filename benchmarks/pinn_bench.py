@@ -397,7 +397,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     args = parser.parse_args()
-    jax = jax_or_none(args.dtype == "float64", pin_threads=True)
+    jax = jax_or_none(args.dtype == "float64", one_thread=THREADS == 1)
     torch = torch_or_none()
     X, Y = poisson_points(np.dtype(args.dtype))
     sn.manual_seed(0)

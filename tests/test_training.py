@@ -267,14 +267,7 @@ def test_predict_on_an_empty_batch_first():
     """A first predict on 0 rows traces on one (a batch of 0 would read as a fixed size: an embedding's reshape
     refused it); the program is the symbolic batch's, right for any size after."""
 
-    class Tokens(sn.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.embedding = sn.nn.Embedding(10, 4)
-            self.fc = sn.nn.Linear(4, 3)
-
-        def forward(self, x):
-            return self.fc(self.embedding(x).sum(1))
+    from tests.test_export_c import Tokens
 
     sn.manual_seed(0)
     model = Tokens()
