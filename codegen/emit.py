@@ -67,7 +67,8 @@ class KernelEmitter(Lowering):
                                [I64, I64] * (self.split is not None))
         self.fn = ir.Function(module, fnty, f"k_{d.name}")
         self.fn.linkage = "internal"
-        self.fn.attributes.add("noinline")  # called by both sn_entry and sn_repeat: compiled once, not twice
+        self.fn.attributes = mathlib._Attributes(["noinline"])  # called by sn_entry and sn_repeat: compiled once
+        self.fn.attributes.add('"prefer-vector-width"="512"')
         if _small(d):  # LLVM would unroll it whole (an optimizer's update of a small weight): compile it small
             self.fn.attributes.add("optsize")
         for arg in self.fn.args[:len(self.buffers)]:

@@ -35,6 +35,8 @@ class Accumulator:
     integer: bool
     position: Value | None = None
     started: Value | None = None
+    #: a float sum's power-of-two factor, applied once after the loops (Σ 2·r·x is 2·Σ r·x exactly)
+    scale: float = 1.0
 
 
 class Lowering(StatementWalker):
@@ -103,13 +105,18 @@ class Lowering(StatementWalker):
                 start = self.int_const(-(2**63)) if integer else self.const(float("-inf"))
             scan = s.ties == "window" and s.op != "sum"  # max and argmax in PyTorch's pooling order
             accumulators.append(self.accumulator(s, integer, start, scan, len(reductions) > 1))
+            if s.op == "sum" and not integer:
+                accumulators[-1].scale, _ = power_of_two_factor(s.value)
         self.reduce_loops(reductions[0].loops, accumulators)
         for a in accumulators:
             s = a.reduction
             if a.position is not None:
                 result = self.current(a.position)
             else:
-                result = self.convert(self.current(a.value), "i" if a.integer else "f", self.tensors[s.buffer].dtype)
+                result = self.current(a.value)
+                if a.scale != 1.0:
+                    result = self.mul(self.const(a.scale), result)
+                result = self.convert(result, "i" if a.integer else "f", self.tensors[s.buffer].dtype)
             self.put(s.buffer, self.address(s.buffer, s.index), result)
 
     def reduce_loops(self, loops, accumulators: list[Accumulator]) -> None:
@@ -122,7 +129,10 @@ class Lowering(StatementWalker):
             if a.started is not None:
                 self.window_step(a)
                 continue
-            v = self.int_value(s.value) if a.integer else self.float_value(s.value)
+            if a.integer:
+                v = self.int_value(s.value)
+            else:
+                v = self.float_value(power_of_two_factor(s.value)[1] if a.scale != 1.0 else s.value)
             current = self.current(a.value)
             if s.op in ("sum", "prod"):
                 self.combine(a, s.op, current, v)
@@ -197,6 +207,11 @@ class Lowering(StatementWalker):
         if isinstance(e, sp.Symbol):
             return self.from_int(self.int_value(e))
         if isinstance(e, sp.Add):
+            content, primitive = e.primitive()
+            if _is_power_of_two(content) and ("f", primitive, self.clamping) in self.memo:
+                # 2a + 2b·x − 2y as 2·(a + b·x − y) when the kernel has the bracket already (a gradient's residual,
+                # shared with the loss); only then, as contracting into FMAs rounds the two forms differently
+                return self.mul(self.const(float(content)), self.float_value(primitive))
             v = self.float_value(e.args[0])
             for a in e.args[1:]:
                 v = self.add(v, self.float_value(a))
@@ -343,6 +358,20 @@ class Lowering(StatementWalker):
         if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
             return self.to_word(self.truncate(self.read(e)[0]))  # in the read's own precision, not the definition's
         return self.to_word(self.truncate(self.float_value(e)))
+
+
+def _is_power_of_two(c: sp.Rational) -> bool:
+    """An integer 2ᵏ, k ≥ 1: scaling by it rounds nothing (short of overflow)."""
+    return c.is_Integer and c > 1 and int(c) & (int(c) - 1) == 0
+
+
+def power_of_two_factor(e: sp.Expr) -> tuple[float, sp.Expr]:
+    """``e`` as 2ᵏ·rest when its numeric factor is one (a sum of ``rest`` times it is exact, zero's sign
+    included; a negative factor would turn a sum's +0 into −0), else (1, e)."""
+    c, rest = e.as_coeff_Mul()
+    if _is_power_of_two(c):
+        return float(c), rest
+    return 1.0, e
 
 
 class IntegerOps:

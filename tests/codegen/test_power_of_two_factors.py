@@ -1,0 +1,69 @@
+"""Power-of-two factors leave the inner loop: a sum of 2·r·x accumulates r·x and doubles once, and 2a + 2b·x − 2y
+reuses the residual a + b·x − y the kernel already has. Doubling rounds nothing, so the numbers are those of the
+loop as written, zero's sign included."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import symnet as sn
+
+
+def polynomial_fit(degree: int, dtype=np.float64):
+    """The seed's polynomial fit a + b·x + c·x² + …: its loss Σ (prediction − y)², and the coefficients."""
+    x = np.linspace(-3, 3, 257).astype(dtype)
+    X, Y = sn.tensor(x), sn.tensor(np.sin(x))
+    coefficients = [sn.tensor(np.array(0.1 * (k + 1), dtype=dtype), requires_grad=True) for k in range(degree + 1)]
+    prediction = coefficients[0] + sum(c * X**k for k, c in enumerate(coefficients) if k)
+    return ((prediction - Y) ** 2).sum(), coefficients, x
+
+
+def arithmetic(ir: str) -> int:
+    """Float additions and multiplications in the kernels of an unoptimized module."""
+    kernels = re.findall(r'define internal i32 @"k_.*?\n}', ir, flags=re.S)
+    return sum(len(re.findall(r"= (?:fadd|fsub|fmul)", k)) for k in kernels)
+
+
+@pytest.mark.parametrize("degree", [2, 5])
+def test_each_gradient_of_a_fused_fit_costs_a_multiply_add_not_a_polynomial(degree):
+    """The gradient by the constant term, 2a + 2b·x + … − 2y as derived, reuses the loss's residual; every
+    gradient doubles once after the loop. Before, each evaluated its own expanded polynomial."""
+    loss, _, _ = polynomial_fit(degree)
+    loops = sn.show(loss, "loops")
+    assert "2*A + 2*B*" in loops  # the derived form the lowering has to see through
+    # each gradient on top of the loss: the residual times x^k (doubled for k = 0), accumulated, doubled once
+    budget = arithmetic(sn.show(loss, "llvm", wrt=[])) + 3 * (degree + 1)
+    assert arithmetic(sn.show(loss, "llvm")) <= budget
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_fused_fit_gives_the_reference_numbers(dtype):
+    loss, coefficients, x = polynomial_fit(5, dtype)
+    loss.backward()
+    c = np.array([0.1 * (k + 1) for k in range(6)])
+    x64 = x.astype(np.float64)
+    residual = sum(c[k] * x64**k for k in range(6)) - np.sin(x).astype(np.float64)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(loss.item(), (residual**2).sum(), rtol=rtol)
+    for k, ck in enumerate(coefficients):
+        expected = (2 * residual * x64**k).sum()
+        np.testing.assert_allclose(ck.grad.item(), expected, rtol=rtol, atol=rtol * np.abs(2 * residual * x64**k).sum())
+
+
+@pytest.mark.parametrize("dtype", [sn.float32, sn.float64])
+def test_a_doubled_sum_is_twice_the_sum_bit_for_bit(dtype):
+    values = np.random.default_rng(3).standard_normal(1001)
+    t = sn.tensor(values, dtype=dtype)
+    assert (2 * t).sum().item() == 2 * t.sum().item()
+    assert (4 * t * t).sum().item() == 4 * (t * t).sum().item()
+
+
+def test_zero_keeps_its_sign_as_pytorch_sums_it():
+    """Σ −2·0 is +0 (the sum starts at +0): a negative factor is never taken out, as −(Σ 2·0) would be −0."""
+    for values in ([0.0, 0.0], [-0.0, -0.0]):
+        t = sn.tensor(values, dtype=sn.float64)
+        for total in ((-2 * t).sum(), (2 * t).sum(), (-t).sum()):
+            assert np.signbit(total.item()) == np.signbit(0.0)
