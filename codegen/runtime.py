@@ -33,6 +33,10 @@ _REPEAT_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p
                                 ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
 
 
+#: the starts a repeat without gathering passes (read, never used)
+_NO_STARTS = (ctypes.c_int64 * 2)()
+
+
 def _interface_address(arr: np.ndarray) -> int:
     return arr.__array_interface__["data"][0]
 
@@ -199,6 +203,11 @@ class CompiledGraph:
         if repeat is not None:
             self._kept |= {d.name for d, _ in repeat.feedback} | {d.name for d in repeat.record}
         self._workspaces = threading.local()
+        if repeat is not None:  # positions of the inputs a repeat gathers, takes as series, updates
+            self._gathered = [self._position[t.name] for t in repeat.gathers]
+            self._serial = [self._position[t.name] for t in repeat.series]
+            self._fed_back = [self._position[t.name] for t in [t for _, t in repeat.feedback] + list(repeat.counters)]
+            self._repeat_block = ctypes.c_uint64 * (self._buffers + len(repeat.gathers) + len(repeat.series))
 
     @property
     def kernels(self):
@@ -294,31 +303,32 @@ class CompiledGraph:
         plan = self.plan
         if plan is None:
             raise RuntimeError("repeat: this graph was compiled without a Repeat")
-        given = list(inputs)
+        given = inputs
         inputs = list(inputs)
-        position = self._position
-        sources_given, series_given, period = [], [], 1
+        sources_given, period = [], 1
         if index is not None:
             if len(sources) != len(plan.gathers):
                 raise ShapeError(f"repeat: {len(plan.gathers)} sources expected, got {len(sources)}")
             index = np.ascontiguousarray(index, dtype=np.int64)
             starts = np.ascontiguousarray(starts, dtype=np.int64)
             period = len(starts) - 1
-            counts = np.diff(starts)
+            counts = starts[1:] - starts[:-1]
             if period < 1 or starts[0] < 0 or starts[-1] > len(index) or (counts < 0).any():
                 raise IndexRangeError(f"repeat: starts must rise within the {len(index)} row indices")
-            for target, src in zip(plan.gathers, sources, strict=True):
-                t = self._inputs[position[target.name]]
+            rows = int(counts.max(initial=0))
+            low, high = (int(index.min()), int(index.max())) if index.size else (0, -1)
+            for k, src in zip(self._gathered, sources, strict=True):
+                t = self._inputs[k]
                 src = np.ascontiguousarray(src)
                 if src.dtype != t.dtype:
-                    raise DTypeError(f"input {target.name}: expected dtype {t.dtype}, got {src.dtype}")
-                if index.size and (index.min() < 0 or index.max() >= len(src)):
+                    raise DTypeError(f"input {t.name}: expected dtype {t.dtype}, got {src.dtype}")
+                if low < 0 or high >= len(src):
                     raise IndexRangeError(f"repeat: row indices must lie in [0, {len(src)})")
-                inputs[position[target.name]] = np.empty((int(counts.max(initial=0)), *src.shape[1:]), src.dtype)
+                inputs[k] = np.empty((rows, *src.shape[1:]), src.dtype)
                 sources_given.append(src)
-        for target, values in zip(plan.series, plan.series_arrays(series, steps), strict=True):
-            inputs[position[target.name]] = np.zeros((), target.dtype)  # the driver writes it: never the caller's
-            series_given.append(values)
+        series_given = plan.series_arrays(series, steps) if plan.series else []
+        for k, target in zip(self._serial, plan.series, strict=True):
+            inputs[k] = np.zeros((), target.dtype)  # the driver writes it: never the caller's
         sizes = self._exact_sizes(inputs)
         if sizes is None:
             inputs = self._validated(inputs)
@@ -326,21 +336,28 @@ class CompiledGraph:
             sizes = tuple(dims[s] for s in self.dims)
         total, offsets, shapes = self._layout(sizes)
         base = self._workspace(total)
-        addresses = np.array([data_address(a) for a in inputs] + [base + o for o in offsets] +
-                             # the driver finds each series after a slot per gathered input, used or not
-                             [data_address(a) for a in sources_given] +
-                             [0] * (len(plan.gathers) - len(sources_given)) +
-                             [data_address(a) for a in series_given], dtype=np.uintp)
-        dim_values = np.array(sizes or (0,), dtype=np.int64)
+        # the driver finds each series after a slot per gathered input, used or not
+        words = self._repeat_block()
+        n = len(inputs)
+        for k, arr in enumerate(inputs):
+            words[k] = data_address(arr)
+        for k, offset in enumerate(offsets):
+            words[n + k] = base + offset
+        n += len(offsets)
+        for k, arr in enumerate(sources_given):
+            words[n + k] = data_address(arr)
+        n += len(plan.gathers)
+        for k, arr in enumerate(series_given):
+            words[n + k] = data_address(arr)
+        dim_values = (ctypes.c_int64 * max(len(sizes), 1))(*sizes)
         records = np.empty((steps, len(plan.record)), dtype=np.float64)
-        if index is None:  # a null index means no gathering; starts is read either way, so it must be valid
-            starts = np.zeros(2, dtype=np.int64)
-        error = np.zeros(2, dtype=np.int64)
-        status = self._repeat_fn(addresses.ctypes.data, dim_values.ctypes.data, error.ctypes.data, steps,
-                                 index.ctypes.data if index is not None else None, starts.ctypes.data, period,
-                                 records.ctypes.data)
-        for target in [t for _, t in plan.feedback] + list(plan.counters):
-            k = position[target.name]
+        error = (ctypes.c_int64 * 2)()
+        # a null index means no gathering; starts is read either way, so it must be valid
+        status = self._repeat_fn(ctypes.addressof(words), ctypes.addressof(dim_values), ctypes.addressof(error),
+                                 steps, None if index is None else data_address(index),
+                                 ctypes.addressof(_NO_STARTS) if index is None else data_address(starts), period,
+                                 data_address(records))
+        for k in self._fed_back:
             if given[k] is not None and inputs[k] is not given[k]:
                 np.copyto(given[k], inputs[k])
         if status:  # the feedback targets hold the state after the completed iterations

@@ -366,6 +366,34 @@ def test_shuffle_is_seeded_and_order_gives_the_batches():
     assert seeded[0] == seeded[1] and seeded[0] != [list(range(k, k + 5)) for k in range(0, 20, 5)]
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"num_samples": 23}, {"num_samples": 7}, {"replacement": True},
+                                    {"replacement": True, "num_samples": 30}])
+def test_a_random_epoch_drawn_at_once_is_the_epoch_iteration_draws(kwargs):
+    """``order()`` takes a random sampler's epoch as one array (not an int at a time): the same draws."""
+    sampler = RandomSampler(range(10), generator=None, **kwargs)
+    sn.manual_seed(4)
+    whole = sampler.indices()
+    sn.manual_seed(4)
+    assert whole.dtype == np.int64 and whole.tolist() == list(sampler)
+    assert SequentialSampler(range(5)).indices().tolist() == [0, 1, 2, 3, 4]
+
+
+def test_a_sampler_subclass_that_iterates_its_own_way_gives_the_order():
+    class Reversed(SequentialSampler):
+        def __iter__(self):
+            return iter(range(len(self.data_source) - 1, -1, -1))
+
+    x = np.arange(6, dtype=np.float32)[:, None]
+    loader = DataLoader(TensorDataset(x, x), batch_size=2, sampler=Reversed(x))
+    assert loader.order().tolist() == [5, 4, 3, 2, 1, 0]
+    net = sn.nn.Linear(1, 1)
+    step = sn.compile(net, sn.nn.MSELoss(), sn.optim.SGD(net.parameters(), lr=0.0))
+    losses = step.fit(loader, epochs=1, progress=False)  # batch k reads rows 5 − 2k and 4 − 2k
+    w, b = float(net.weight.numpy()[0, 0]), float(net.bias.numpy()[0])
+    expected = [np.mean([(w * v + b - v) ** 2 for v in (5 - 2 * k, 4 - 2 * k)]) for k in range(3)]
+    np.testing.assert_allclose(list(losses), expected, rtol=1e-5)
+
+
 @pytest.mark.parametrize("make", [
     lambda: DataLoader(Subset(TensorDataset(np.arange(4)), [0, 1])),
     lambda: DataLoader(Squares()),

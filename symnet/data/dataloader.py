@@ -22,6 +22,7 @@ from .sampler import (
     RandomSampler,
     SequentialSampler,
     draw_from,
+    indices_of,
     numpy_generator,
 )
 
@@ -145,9 +146,12 @@ class DataLoader:
         """One epoch's sample indices in the order the batches read them (a fresh draw when shuffling)."""
         if self._iterable:
             raise TypeError("order(): an IterableDataset is read as a stream and has no index order")
-        indices = self.sampler if self._auto_batch or self.batch_sampler is None else \
-            itertools.chain.from_iterable(self.batch_sampler)
-        return np.fromiter(iter(indices), dtype=np.int64)
+        if self._auto_batch or self.batch_sampler is None:
+            whole = indices_of(self.sampler)  # one draw, not an int at a time
+            if whole is not None:
+                return whole
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
+        return np.fromiter(itertools.chain.from_iterable(self.batch_sampler), dtype=np.int64)
 
     def fast_path(self) -> bool:
         """True when every batch is a plain slice of a TensorDataset's tensors at a contiguous run of

@@ -53,6 +53,10 @@ class SequentialSampler(Sampler):
     def __iter__(self) -> Iterator[int]:
         return iter(range(len(self.data_source)))
 
+    def indices(self) -> np.ndarray:
+        """One epoch's indices as one array (what iterating yields)."""
+        return np.arange(len(self.data_source), dtype=np.int64)
+
     def __len__(self) -> int:
         return len(self.data_source)
 
@@ -74,17 +78,35 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self) -> Iterator[int]:
+        for chunk in self._draws():
+            yield from chunk.tolist()
+
+    def indices(self) -> np.ndarray:
+        """One epoch's indices as one array, drawn as iterating draws them."""
+        return np.concatenate(list(self._draws())).astype(np.int64, copy=False)
+
+    def _draws(self) -> Iterator[np.ndarray]:
         n, rng = len(self.data_source), draw_from(self.generator)
         if self.replacement:
-            yield from rng.integers(0, n, size=self.num_samples).tolist()
+            yield rng.integers(0, n, size=self.num_samples)
             return
         for _ in range(self.num_samples // n):
-            yield from rng.permutation(n).tolist()
+            yield rng.permutation(n)
         if self.num_samples % n:  # PyTorch draws a permutation to slice even when nothing is left: no need
-            yield from rng.permutation(n)[:self.num_samples % n].tolist()
+            yield rng.permutation(n)[:self.num_samples % n]
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+def indices_of(sampler: Sampler) -> np.ndarray | None:
+    """An epoch of ``sampler`` as one array when it is symnet's sequential or random sampler, iterated as
+    defined here (a subclass that iterates its own way is not), else None."""
+    for own in (SequentialSampler, RandomSampler):
+        if isinstance(sampler, own) and type(sampler).__iter__ is own.__iter__ and \
+                type(sampler).indices is own.indices:
+            return sampler.indices()
+    return None
 
 
 class SubsetRandomSampler(Sampler):

@@ -328,16 +328,24 @@ class CompiledStep:
     def _batch(self, data, what: str) -> Tensor:
         """A batch as a tensor: NumPy floats in the model's dtype (NumPy's float64 default is the usual trap);
         a float Tensor of another dtype is an error, as PyTorch's Linear refuses it."""
-        dtype = next((p.dtype for _, p in self.named), None)
+        if isinstance(data, Tensor):
+            self._batch_array(data, what)
+            return data
+        arr = self._batch_array(data, what)
+        return Tensor(arr, arr.shape, arr.dtype)
+
+    def _batch_array(self, data, what: str) -> np.ndarray:
+        """``_batch``'s array, without the tensor."""
+        dtype = self.named[0][1].dtype if self.named else None
         if isinstance(data, Tensor):
             if data.dtype.kind == "f" and dtype is not None and data.dtype != dtype and what == "x":
                 raise DTypeError(f"the model's parameters are {dtype} but the inputs are {data.dtype}; convert "
                                  f"them with .to({dtype.name}) or the model with .to({data.dtype.name})")
-            return data
+            return data.numpy()
         arr = np.asarray(data)
-        if arr.dtype.kind == "f" and dtype is not None:
-            arr = arr.astype(dtype, copy=False)
-        return Tensor(arr, arr.shape, arr.dtype if arr.dtype.kind == "f" else int64)
+        if arr.dtype.kind == "f":
+            return arr if dtype is None else arr.astype(dtype, copy=False)
+        return arr.astype(int64, copy=False)  # labels and indices (NumPy's int32 or bool) as PyTorch's long
 
     def fit(self, loader: Iterable, epochs: int = 1, progress: bool | None = None,
             callbacks: Iterable[Callable] = (), scheduler=None, scheduler_interval: str | None = None,
@@ -392,7 +400,7 @@ class CompiledStep:
         """Epochs as the driver's repeat: as many per call as the watch allows (all of them, unless callbacks,
         metrics, a plateau scheduler or a moving bar need to see epochs end); full batches in a fixed order read
         the data in place, anything else gathers rows by the schedule; the learning rates are series."""
-        xa, ya = self._batch(rows.x, "x").numpy(), self._batch(rows.y, "y").numpy()
+        xa, ya = self._batch_array(rows.x, "x"), self._batch_array(rows.y, "y")
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
             bad = int(np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)).all(axis=1))[0, 0])
             raise ValueError(f"fit: sample {bad} of the data holds NaN or infinite inputs")
@@ -623,7 +631,7 @@ class _Rows:
             return _Rows(x, y, sizes[0], len(loader), None)
         if isinstance(loader, DataLoader) and loader.fast_path() and len(loader.dataset.tensors) == 2:
             x, y = loader.dataset.tensors
-            order = None if isinstance(loader.sampler, SequentialSampler) else loader.order
+            order = None if type(loader.sampler) is SequentialSampler else loader.order  # a subclass may reorder
             return _Rows(x, y, loader.batch_size, len(loader), order)
         return None
 
