@@ -56,6 +56,8 @@ def emit_repeat(module: ir.Module, graph: Graph, kernels: list, dims: list[sp.Sy
     """Append ``sn_repeat`` to the module; ``kernels`` are the (function, buffer names) the entry calls."""
     tensors = graph.tensors()
     fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR, I64, PTR, PTR, I64, PTR]), REPEAT)
+    fn.attributes.add("minsize")  # its time is in the kernels it calls: compiled small, as sn_entry
+    fn.attributes.add("optsize")
     bufs, dim_array, error_slot, steps, index, starts, period, records = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     memcpy = _memcpy(module)

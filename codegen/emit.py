@@ -30,6 +30,8 @@ from .lowering import PRIMITIVES as PRIMITIVES  # the functions both backends lo
 from .lowering import Accumulator, Lowering
 
 ENTRY = "sn_entry"
+NOMINAL = 64  # a symbolic dimension's size when kernels' work is compared
+COLD_SHARE = 32  # a kernel with at most 1/32 of the largest kernel's work is compiled for size
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ class KernelEmitter(Lowering):
     instructions (with ``mathlib``'s fast-math flags, intrinsics and kernels)."""
 
     def __init__(self, module: ir.Module, graph_tensors: dict[str, Tensor], dims: list[sp.Symbol],
-                 kernel: Kernel, checks: list[IndexCheck], parallel: bool = False):
+                 kernel: Kernel, checks: list[IndexCheck], parallel: bool = False, cold: bool = False):
         super().__init__(kernel, graph_tensors)
         self.module, self.dims, self.checks = module, dims, checks
         d = kernel.definition
@@ -71,6 +73,8 @@ class KernelEmitter(Lowering):
         self.fn.attributes.add('"prefer-vector-width"="512"')
         if _small(d):  # LLVM would unroll it whole (an optimizer's update of a small weight): compile it small
             self.fn.attributes.add("optsize")
+        self.cold = cold  # compiled small too, unless it reassociates (its vectorization would set the sum's order)
+        self.reassociates = False
         for arg in self.fn.args[:len(self.buffers)]:
             arg.add_attribute("noalias")
             arg.add_attribute("nonnull")
@@ -101,6 +105,8 @@ class KernelEmitter(Lowering):
         else:
             self.statements(self.kernel.body)
         self.b.ret(ir.Constant(I32, 0))
+        if self.cold and not self.reassociates:
+            self.fn.attributes.add("optsize")
         if self.split is None:
             return self.fn
         return parts.launcher(self.module, self.fn, self.kernel.definition.name, len(self.buffers), self.dims,
@@ -336,9 +342,9 @@ class KernelEmitter(Lowering):
             return self.b.mul(acc, value)
         return self._reassoc(self.b.fmul(acc, value))
 
-    @staticmethod
-    def _reassoc(instr):
+    def _reassoc(self, instr):
         """Reductions alone may reassociate: a float sum vectorizes only with it."""
+        self.reassociates = True
         instr.flags.extend((*mathlib.FLAGS, "reassoc"))
         return instr
 
@@ -569,6 +575,21 @@ def _small(d) -> bool:
     return size < 4096
 
 
+def cold_kernels(kernels: list[Kernel]) -> list[bool]:
+    """Per kernel, whether its work is a small share of the largest kernel's (``COLD_SHARE``, every dimension
+    taken as ``NOMINAL``): such kernels (softmax over ten classes, bias and small-weight updates) cost a large
+    share of LLVM's time when vectorized and unrolled at O3 and a negligible share of a step's. Contractions
+    stay hot, and so does a kernel that reassociates a float sum (``KernelEmitter``): its vectorization sets
+    the order of the sum, so compiling it otherwise would change its result."""
+    works = []
+    for kernel in kernels:
+        w = parts.work(kernel)
+        works.append(float(w.subs({s: NOMINAL for s in w.free_symbols})))
+    hottest = max(works, default=0.0)
+    return [w * COLD_SHARE <= hottest and not (len(k.body) == 1 and isinstance(k.body[0], Contraction))
+            for k, w in zip(kernels, works, strict=True)]
+
+
 class Module(NamedTuple):
     """A graph's LLVM IR text (with the driver ``sn_repeat`` when a ``Repeat`` is given), the index checks its
     kernels make, its symbolic dimensions in order, and per definition the positions of the first and the last
@@ -591,10 +612,12 @@ def emit_module(graph: Graph, kernels: list[Kernel], name: str, repeat: Repeat |
     dims = dims_of(graph)
     checks: list[IndexCheck] = []
     functions = []
-    for kernel in kernels:
-        emitter = KernelEmitter(module, tensors, dims, kernel, checks, parallel)
+    for kernel, cold in zip(kernels, cold_kernels(kernels), strict=True):
+        emitter = KernelEmitter(module, tensors, dims, kernel, checks, parallel, cold)
         functions.append((emitter.emit(), emitter.buffers))
     entry = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR]), ENTRY)
+    entry.attributes.add("minsize")  # a run of calls, once a step: O3 on it (a 10-layer step's) took 0.1 s
+    entry.attributes.add("optsize")
     bufs, dim_array, error_slot = entry.args
     b = ir.IRBuilder(entry.append_basic_block("entry"))
     dim_values = [b.load(b.gep(dim_array, [ir.Constant(I64, k)], source_etype=I64), typ=I64)

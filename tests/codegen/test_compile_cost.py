@@ -1,0 +1,53 @@
+"""What keeps a cold compile short: kernels whose run time does not matter are compiled for size, the hot ones
+at full O3; the numbers are the same either way."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+import symnet as sn
+from codegen import compile_graph, emit
+from symnet import trace
+from symnet.pipeline import gradient_program
+
+
+def wide_then_narrow():
+    """A 4096×128 tanh layer (hot: a matrix product, the activation and their adjoints) then a 128→2 one whose
+    element-wise kernel over 4096×2 is cold."""
+    rng = np.random.default_rng(0)
+    X = sn.tensor(rng.standard_normal((4096, 128)).astype(np.float32), name="X")
+    W = sn.tensor(rng.standard_normal((128, 128)).astype(np.float32) / 11, requires_grad=True, name="W")
+    V = sn.tensor(rng.standard_normal((128, 2)).astype(np.float32) / 11, requires_grad=True, name="V")
+    out = ((X @ W).tanh() @ V) - 1.0
+    traced = trace([(out * out).sum()])
+    positions = tuple(p for p, t in enumerate(traced.tensors) if t is W or t is V)
+    return gradient_program(traced.specs, len(traced.specs) - 1, positions, seeded=False).graph
+
+
+def attributes(ir_text: str) -> dict[str, str]:
+    """Each defined function's name → the attributes on its ``define`` line."""
+    return {m.group(1): m.group(2) for m in re.finditer(r'^define [^@]*@"([^"]+)"\([^)]*\)(.*)$', ir_text, re.M)}
+
+
+def test_small_share_kernels_are_compiled_for_size_and_the_large_ones_are_not():
+    attrs = attributes(compile_graph(wide_then_narrow(), use_cache=False).llvm_ir())
+    kernels = {name: a for name, a in attrs.items() if name.startswith("k_")}
+    cold = {name for name, a in kernels.items() if "optsize" in a}
+    assert cold == {"k_dmatmul2"}  # 2·(out − 1) over 4096×2: 1/256 of the product's work
+    assert "k_sum1" in kernels  # the loss: as small, but a float sum whose order its vectorization sets
+    assert "minsize" in attrs["sn_entry"] and "optsize" in attrs["sn_entry"]
+
+
+def test_cold_kernels_give_the_same_numbers_as_hot_ones(monkeypatch):
+    graph = wide_then_narrow()
+    inputs = [np.random.default_rng(1).standard_normal(tuple(int(n) for n in t.shape)).astype(t.dtype)
+              for t in graph.inputs]
+    sized = compile_graph(graph, use_cache=False)
+    assert "optsize" in sized.llvm_ir()
+    monkeypatch.setattr(emit, "cold_kernels", lambda kernels: [False] * len(kernels))
+    full = compile_graph(graph, use_cache=False)
+    assert sized.llvm_ir() != full.llvm_ir()
+    for a, b in zip(sized.call(inputs), full.call(inputs), strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
