@@ -16,6 +16,7 @@ tensors of the same graph, differentiable again to any order.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -134,9 +135,14 @@ def _like(value, ref: Tensor) -> Tensor:
 
 
 def _constant(value: np.ndarray) -> Tensor:
-    from .tensor import Tensor
+    return _tensor_class()(value, value.shape, value.dtype)
 
-    return Tensor(value, value.shape, value.dtype)
+
+@functools.cache
+def _tensor_class() -> type:
+    from .tensor import Tensor  # tensor imports this module
+
+    return Tensor
 
 
 def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:

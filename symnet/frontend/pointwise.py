@@ -524,9 +524,22 @@ def _result_dtype(operands: Sequence) -> np.dtype:
     return result_type([t.dtype for t in tensors if t.shape], [t.dtype for t in tensors if not t.shape], scalars)
 
 
+#: per element function, its op on two tensors (made once: the common case of ``_elementwise``)
+_ON_TWO_TENSORS: dict[str, Map] = {}
+
+
 def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
     """A ``map`` op: tensors become inputs, Python numbers fold into the formula as constants; the dtype is
     ``torch.result_type``'s (then float for ``result="float"`` ops, bool for comparisons)."""
+    if result == "promote" and len(operands) == 2:  # two tensors alike, or a float tensor and a Python number
+        a, b = operands
+        if type(a) is type(b) and isinstance(a, TensorBase) and a.dtype is b.dtype and a.shape == b.shape:
+            op = _ON_TWO_TENSORS.get(fn)
+            if op is None:
+                op = _ON_TWO_TENSORS.setdefault(fn, Map(fn, (("t", 0), ("t", 1))))
+            return a._apply(op, (a, b), a.dtype, a.shape)
+        if isinstance(a, TensorBase) and type(b) in (float, int) and a.dtype.kind == "f":
+            return a._apply(Map(fn, (("t", 0), ("c", b))), (a,), a.dtype, a.shape)
     like = next(o for o in operands if isinstance(o, TensorBase))
     tensors, slots = [], []
     for x in operands:

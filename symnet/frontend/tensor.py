@@ -298,12 +298,21 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
             if t._view is not None:
                 t._sync()
         enabled = is_grad_enabled()
-        requires_grad = enabled and is_float(dtype) and any(t.requires_grad for t in inputs)
-        out = Tensor(None, shape, dtype, node=Node(op, tuple(inputs)), requires_grad=requires_grad)
+        out = _computed(shape, dtype, Node(op, tuple(inputs)),
+                        enabled and is_float(dtype) and any(t.requires_grad for t in inputs))
         if not enabled:
             out._realize()
             out.node = None
         return out
+
+
+def _computed(shape: tuple, dtype: np.dtype, node: Node, requires_grad: bool) -> Tensor:
+    """An op's result, made without ``__init__``'s argument parsing (the hot path of every op)."""
+    t = object.__new__(Tensor)
+    t._value, t.shape, t.dtype, t.node, t.requires_grad = None, tuple(shape), dtype, node, requires_grad
+    t.grad = t._name = t._base = t._view = t._hooks = None
+    t._version, t._retains_grad = 0, False
+    return t
 
 
 def _legacy_value(args: tuple) -> np.ndarray:
