@@ -1,14 +1,16 @@
 """What keeps a cold compile short: kernels whose run time does not matter are compiled for size, the hot ones
-at full O3; the numbers are the same either way."""
+at full O3; a large module is compiled in parts on several threads. The numbers are the same either way."""
 
 from __future__ import annotations
 
 import re
 
 import numpy as np
+import pytest
+from llvmlite import binding as llvm
 
 import symnet as sn
-from codegen import compile_graph, emit
+from codegen import compile_graph, emit, jit, pool
 from symnet import trace
 from symnet.pipeline import gradient_program
 
@@ -51,3 +53,46 @@ def test_cold_kernels_give_the_same_numbers_as_hot_ones(monkeypatch):
     assert sized.llvm_ir() != full.llvm_ir()
     for a, b in zip(sized.call(inputs), full.call(inputs), strict=True):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_a_module_in_parts_defines_each_function_once_and_keeps_helpers_with_their_callers():
+    text = compile_graph(wide_then_narrow(), use_cache=False).llvm_ir()
+    parts = jit.partition(text, 2)
+    assert len(parts) == 2
+    defined = [attributes(p) for p in parts]
+    everywhere = [n for d in defined for n in d if not n.startswith("sn_tanh")]  # inlined: copied where called
+    assert sorted(everywhere) == sorted(n for n in attributes(text) if not n.startswith("sn_tanh"))
+    for d in defined:
+        for name in d:
+            if name.startswith("sn_gemm"):  # each micro-kernel with every kernel that calls it
+                assert all(f'@"{name}"' not in p for p, other in zip(parts, defined, strict=True)
+                           if name not in other)
+    for p in parts:
+        llvm.parse_assembly(p).verify()
+
+
+def test_a_module_with_exported_data_stays_whole():
+    text = pool._module(llvm.get_process_triple())
+    assert jit.partition(text, 4) == [text]
+
+
+def test_a_graph_compiled_in_parts_gives_the_numbers_of_the_whole(monkeypatch):
+    graph = wide_then_narrow()
+    inputs = [np.random.default_rng(2).standard_normal(tuple(int(n) for n in t.shape)).astype(t.dtype)
+              for t in graph.inputs]
+    monkeypatch.setattr(jit, "SPLIT_CHARS", 0)
+    monkeypatch.setattr(jit, "_threads", lambda: 3)
+    split = compile_graph(graph, use_cache=False)
+    assert isinstance(jit.optimize(split.llvm_ir()), jit.Parts)
+    monkeypatch.setattr(jit, "_threads", lambda: 1)
+    whole = compile_graph(graph, use_cache=False)
+    for a, b in zip(split.call(inputs), whole.call(inputs), strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_packed_objects_unpack_and_a_torn_pack_is_refused():
+    packed = jit.Parts([], [b"first", b"second!"]).object
+    assert jit._unpacked(packed) == [b"first", b"second!"]
+    assert jit._unpacked(b"\x7fELF...") == [b"\x7fELF..."]
+    with pytest.raises(ValueError):
+        jit._unpacked(packed[:-1])
