@@ -18,9 +18,9 @@ import sympy as sp
 from llvmlite import ir
 
 from symnet.core.ir import Graph, Repeat
-from symnet.errors import LoweringError
 
 from .irloops import F32, F64, I1, I8, I32, I64, PTR, STORAGE, span
+from .parts import call, int_of
 
 REPEAT = "sn_repeat"
 
@@ -30,25 +30,6 @@ def _memcpy(module: ir.Module) -> ir.Function:
     if name in module.globals:
         return module.globals[name]
     return ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, I1]), name)
-
-
-def int_of(b: ir.IRBuilder, e: sp.Expr, env: dict) -> ir.Value:
-    """A shape expression (integers, dimension symbols, their sums and products) as an i64 value."""
-    if e.is_Integer:
-        return ir.Constant(I64, int(e))
-    if isinstance(e, sp.Symbol):
-        return env[e]
-    if isinstance(e, sp.Mul | sp.Add):
-        v = ir.Constant(I64, int(isinstance(e, sp.Mul)))
-        for a in e.args:
-            v = (b.mul if isinstance(e, sp.Mul) else b.add)(v, int_of(b, a, env))
-        return v
-    if isinstance(e, sp.Pow) and e.exp.is_Integer and e.exp > 0:
-        base, v = int_of(b, e.base, env), ir.Constant(I64, 1)
-        for _ in range(int(e.exp)):
-            v = b.mul(v, base)
-        return v
-    raise LoweringError(f"codegen: shape {e} is not a polynomial in the dimensions")
 
 
 def emit_repeat(module: ir.Module, graph: Graph, kernels: list, dims: list[sp.Symbol], slot: dict[str, int],
@@ -104,7 +85,7 @@ def emit_repeat(module: ir.Module, graph: Graph, kernels: list, dims: list[sp.Sy
             value = b.load(b.gep(buffer(sources[target.name]), [step], source_etype=element), typ=element)
             b.store(value, buffer(slot[target.name]))
         for kernel_fn, names in kernels:
-            status = b.call(kernel_fn, [*(buffer(slot[n]) for n in names), *dim_values, error_slot])
+            status = call(b, kernel_fn, [*(buffer(slot[n]) for n in names), *dim_values, error_slot])
             with b.if_then(b.icmp_signed("!=", status, ir.Constant(I32, 0)), likely=False):
                 b.ret(status)
         for k, d in enumerate(repeat.record):

@@ -89,7 +89,7 @@ class KernelEmitter(Lowering):
         self.arith = mathlib.Arith(self.b, module, mathlib.PRECISIONS[self.float])
 
     # ---------------------------------------------------------------- structure
-    def emit(self) -> ir.Function:
+    def emit(self) -> ir.Function | parts.Launch:
         for name in self.buffers:
             shape = self.tensors[name].shape
             strides, acc = [], ir.Constant(I64, 1)
@@ -109,8 +109,7 @@ class KernelEmitter(Lowering):
             self.fn.attributes.add("optsize")
         if self.split is None:
             return self.fn
-        return parts.launcher(self.module, self.fn, self.kernel.definition.name, len(self.buffers), self.dims,
-                              parts.work(self.kernel))
+        return parts.launcher(self.module, self.fn, len(self.buffers), self.dims, parts.work(self.kernel))
 
     @contextlib.contextmanager
     def loop(self, var: sp.Symbol, extent, bounds: tuple[ir.Value, ir.Value] | None = None):
@@ -624,7 +623,7 @@ def emit_module(graph: Graph, kernels: list[Kernel], name: str, repeat: Repeat |
                   for k in range(len(dims))]
     for fn, buffers in functions:
         ptrs = [b.load(b.gep(bufs, [ir.Constant(I64, slot[n])], source_etype=PTR), typ=PTR) for n in buffers]
-        status = b.call(fn, [*ptrs, *dim_values, error_slot])
+        status = parts.call(b, fn, [*ptrs, *dim_values, error_slot])
         with b.if_then(b.icmp_signed("!=", status, ir.Constant(I32, 0)), likely=False):
             b.ret(status)
     b.ret(ir.Constant(I32, 0))

@@ -105,7 +105,7 @@ def _module(triple: str) -> str:
     run = claim.append_basic_block("run")
     b.cbranch(took, run, again)
     b.position_at_end(run)
-    b.call(_Callee(job), [context, part, parts])
+    b.call(Callee(job), [context, part, parts])
     b.atomic_rmw("add", word(b, DONE), i64(1), "release")
     b.branch(again)
     b.position_at_end(done)
@@ -160,7 +160,7 @@ def _module(triple: str) -> str:
     wanted = b.sdiv(work, load(b, GRAIN_WORD, "monotonic"))
     b.cbranch(b.and_(b.icmp_signed(">", wanted, i64(1)), b.icmp_signed(">", workers, i64(0))), check, alone)
     b.position_at_end(alone)
-    b.call(_Callee(job), [context, i64(0), i64(1)])
+    b.call(Callee(job), [context, i64(0), i64(1)])
     b.ret_void()
 
     b.position_at_end(check)
@@ -232,14 +232,12 @@ def _object() -> bytes:
     return obj
 
 
-class _Callee:
-    """A job's address as a callee: llvmlite reads a call's function type off the callee, and an opaque pointer
-    carries none."""
+class Callee:
+    """A function's address as a callee (a job's, by default): llvmlite reads a call's function type off the
+    callee, and an opaque pointer carries none."""
 
-    function_type = _JOB
-
-    def __init__(self, pointer: ir.Value):
-        self.pointer, self.type = pointer, pointer.type
+    def __init__(self, pointer: ir.Value, function_type: ir.FunctionType = _JOB):
+        self.pointer, self.type, self.function_type = pointer, pointer.type, function_type
 
     def get_reference(self) -> str:
         return self.pointer.get_reference()

@@ -96,3 +96,29 @@ def test_packed_objects_unpack_and_a_torn_pack_is_refused():
     assert jit._unpacked(b"\x7fELF...") == [b"\x7fELF..."]
     with pytest.raises(ValueError):
         jit._unpacked(packed[:-1])
+
+
+def test_split_kernels_of_one_signature_share_a_launcher_and_give_the_one_thread_numbers():
+    graph = wide_then_narrow()
+    compiled = compile_graph(graph, use_cache=False)
+    text = compiled.llvm_ir()
+    launchers = [name for name in attributes(text) if name.startswith("l_")]
+    assert sorted(launchers) == sorted(f"l_{name[2:]}" for name in attributes(text) if name.startswith("j_"))
+    assert text.count('call i32 @"l_') > 2 * len(launchers)  # each call site (entry) passes its kernel's address
+    inputs = [np.random.default_rng(3).standard_normal(tuple(int(n) for n in t.shape)).astype(t.dtype)
+              for t in graph.inputs]
+    threads, backoff = sn.get_num_threads(), pool.POOL.backoff
+    try:
+        pool.POOL.ensure()
+        pool.POOL.backoff = 0
+        sn.set_num_threads(2)
+        before = pool.POOL.forks
+        two = compiled.call(inputs)
+        assert pool.POOL.forks > before
+        sn.set_num_threads(1)
+        one = compiled.call(inputs)
+    finally:
+        sn.set_num_threads(threads)
+        pool.POOL.backoff = backoff
+    for a, b in zip(one, two, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
