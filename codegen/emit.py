@@ -75,6 +75,7 @@ class KernelEmitter(Lowering):
             self.fn.attributes.add("optsize")
         self.cold = cold  # compiled small too, unless it reassociates (its vectorization would set the sum's order)
         self.reassociates = False
+        self.micro_kernels: set[str] = set()  # the names of the GEMM micro-kernels it calls
         for arg in self.fn.args[:len(self.buffers)]:
             arg.add_attribute("noalias")
             arg.add_attribute("nonnull")
@@ -212,7 +213,7 @@ class KernelEmitter(Lowering):
         if c.strided:
             (i,), (j,), (k,) = c.i, c.j, c.k
             pointers[1:] = [self.at_fixed_indices(c.a), self.at_fixed_indices(c.b)]
-            fn = gemm_function(self.module, self.float, lanes, rows, vectors)
+            fn = self.micro_kernel(lanes, rows, vectors)
             extents = [self.int_value(sp.sympify(d.extents[s])) for s in (i, j, k)]
             strides = [self.stride_of(c.a, i), self.stride_of(c.a, k), self.stride_of(c.b, k),
                        self.stride_of(c.b, j), self.strides[d.name][list(d.out).index(i)]]
@@ -220,8 +221,13 @@ class KernelEmitter(Lowering):
             self.b.call(fn, self.sliced(args, rows, vectors * lanes))
             return
         tabled = Tabled(len(c.a_guards), len(c.b_guards), c.scattered, c.b_rows)
-        self.implicit_gemm(c, pointers, gemm_function(self.module, self.float, lanes, rows, vectors, tabled),
-                           tabled, (rows, vectors * lanes))
+        fn = self.micro_kernel(lanes, rows, vectors, tabled)
+        self.implicit_gemm(c, pointers, fn, tabled, (rows, vectors * lanes))
+
+    def micro_kernel(self, lanes: int, rows: int, vectors: int, tabled: Tabled | None = None) -> ir.Function:
+        fn = gemm_function(self.module, self.float, lanes, rows, vectors, tabled)
+        self.micro_kernels.add(fn.name)
+        return fn
 
     def sliced(self, args: list, rows: int, panel: int, tabled: Tabled | None = None) -> list:
         """A micro-kernel call's arguments for this part's slice: its rows or its columns (whichever has more
@@ -577,16 +583,25 @@ def _small(d) -> bool:
 def cold_kernels(kernels: list[Kernel]) -> list[bool]:
     """Per kernel, whether its work is a small share of the largest kernel's (``COLD_SHARE``, every dimension
     taken as ``NOMINAL``): such kernels (softmax over ten classes, bias and small-weight updates) cost a large
-    share of LLVM's time when vectorized and unrolled at O3 and a negligible share of a step's. Contractions
-    stay hot, and so does a kernel that reassociates a float sum (``KernelEmitter``): its vectorization sets
-    the order of the sum, so compiling it otherwise would change its result."""
+    share of LLVM's time when vectorized and unrolled at O3 and a negligible share of a step's (so does a
+    micro-kernel only cold kernels call: the last layer's 16×1 tiles of a 784-256-10 step, 0.05 s). A kernel
+    that reassociates a float sum stays hot all the same (``KernelEmitter``): its vectorization sets the order
+    of the sum, so compiling it otherwise would change its result; a micro-kernel's sums are explicit FMAs in a
+    fixed order."""
     works = []
     for kernel in kernels:
-        w = parts.work(kernel)
-        works.append(float(w.subs({s: NOMINAL for s in w.free_symbols})))
+        work = _nominal(parts.work(kernel))
+        if len(kernel.body) == 1 and isinstance(kernel.body[0], Contraction):  # short inner extent: store-bound
+            top, extents = kernel.body[0], kernel.definition.extents
+            work = max(work, parts.ITERATION * math.prod(_nominal(extents[s]) for s in (*top.i, *top.j, *top.outer)))
+        works.append(work)
     hottest = max(works, default=0.0)
-    return [w * COLD_SHARE <= hottest and not (len(k.body) == 1 and isinstance(k.body[0], Contraction))
-            for k, w in zip(kernels, works, strict=True)]
+    return [w * COLD_SHARE <= hottest for w in works]
+
+
+def _nominal(e) -> float:
+    e = sp.sympify(e)
+    return float(e.subs({s: NOMINAL for s in e.free_symbols}))
 
 
 class Module(NamedTuple):
@@ -611,9 +626,13 @@ def emit_module(graph: Graph, kernels: list[Kernel], name: str, repeat: Repeat |
     dims = dims_of(graph)
     checks: list[IndexCheck] = []
     functions = []
+    hot_helpers, cold_helpers = set(), set()
     for kernel, cold in zip(kernels, cold_kernels(kernels), strict=True):
         emitter = KernelEmitter(module, tensors, dims, kernel, checks, parallel, cold)
         functions.append((emitter.emit(), emitter.buffers))
+        (cold_helpers if cold else hot_helpers).update(emitter.micro_kernels)
+    for name in cold_helpers - hot_helpers:
+        module.globals[name].attributes.add("optsize")
     entry = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR]), ENTRY)
     entry.attributes.add("minsize")  # a run of calls, once a step: O3 on it (a 10-layer step's) took 0.1 s
     entry.attributes.add("optsize")

@@ -17,7 +17,7 @@ from symnet.pipeline import gradient_program
 
 def wide_then_narrow():
     """A 4096×128 tanh layer (hot: a matrix product, the activation and their adjoints) then a 128→2 one whose
-    element-wise kernel over 4096×2 is cold."""
+    products and element-wise kernel over 4096×2 are cold."""
     rng = np.random.default_rng(0)
     X = sn.tensor(rng.standard_normal((4096, 128)).astype(np.float32), name="X")
     W = sn.tensor(rng.standard_normal((128, 128)).astype(np.float32) / 11, requires_grad=True, name="W")
@@ -37,8 +37,12 @@ def test_small_share_kernels_are_compiled_for_size_and_the_large_ones_are_not():
     attrs = attributes(compile_graph(wide_then_narrow(), use_cache=False).llvm_ir())
     kernels = {name: a for name, a in attrs.items() if name.startswith("k_")}
     cold = {name for name, a in kernels.items() if "optsize" in a}
-    assert cold == {"k_dmatmul2"}  # 2·(out − 1) over 4096×2: 1/256 of the product's work
+    # the 128→2 product, its weight's gradient and 2·(out − 1): 1/64 of the first product's work or less; the
+    # input's gradient through it (4096×128 from a product over 2) writes as much as the activation: hot
+    assert cold == {"k_matmul2", "k_dV", "k_dmatmul2"}
     assert "k_sum1" in kernels  # the loss: as small, but a float sum whose order its vectorization sets
+    assert "optsize" in attrs["sn_gemm_f32_16x1_s"]  # called by cold kernels only
+    assert "optsize" not in attrs["sn_gemm_f32_8x2_s"]
     assert "minsize" in attrs["sn_entry"] and "optsize" in attrs["sn_entry"]
 
 
