@@ -28,6 +28,7 @@ from .jit import vector_bits
 from .loops import Contraction, Kernel, Reduce, address_coefficients, affine_coefficients
 from .lowering import PRIMITIVES as PRIMITIVES  # the functions both backends lower (tests check C covers them)
 from .lowering import Accumulator, Lowering
+from .pool import POOL
 
 ENTRY = "sn_entry"
 NOMINAL = 64  # a symbolic dimension's size when kernels' work is compared
@@ -619,6 +620,8 @@ def emit_module(graph: Graph, kernels: list[Kernel], name: str, repeat: Repeat |
                 parallel: bool = False) -> Module:
     """The graph as one LLVM module: a function per kernel and the entry calling them in order. ``parallel``:
     large kernels split across the pool's threads (``codegen.parts``); without, the module is self-contained."""
+    if parallel:
+        POOL.prefetch()  # its object, made while this emits: the module links against it
     module = ir.Module(name=name)
     tensors = graph.tensors()
     order = [t.name for t in graph.inputs] + [d.name for d in graph.defs]

@@ -1,9 +1,13 @@
 """What keeps a cold compile short: kernels whose run time does not matter are compiled for size, the hot ones
-at full O3; a large module is compiled in parts on several threads. The numbers are the same either way."""
+at full O3; a large module is compiled in parts on several threads, and the pool while the first graph emits.
+The numbers are the same either way."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -126,3 +130,23 @@ def test_split_kernels_of_one_signature_share_a_launcher_and_give_the_one_thread
         pool.POOL.backoff = backoff
     for a, b in zip(one, two, strict=True):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_a_new_process_makes_the_pool_while_its_first_graph_emits(tmp_path):
+    script = """
+import threading
+import numpy as np
+from codegen import pool
+made, original = [], pool._object
+def counted():
+    made.append(threading.current_thread().name)
+    return original()
+pool._object = counted
+import symnet as sn
+assert (sn.tensor(np.ones(100)) * 2 + 1).numpy().tolist() == [3.0] * 100
+print(made)
+"""
+    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "SYMNET_CACHE_DIR": str(tmp_path)},
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['symnet-pool-compile']"]  # once, on the prefetch thread
