@@ -152,7 +152,8 @@ def partition(ir_text: str, parts: int) -> list[str]:
     head, shared, bodies = chunks[0], [], {}
     internal, inlined, refs = set(), set(), {}
     for chunk in chunks[1:]:
-        end = chunk.index("\n}\n") + 3
+        end = chunk.find("\n}\n")  # the closing brace; declarations and data follow it
+        end = len(chunk) if end < 0 else end + 3
         found = _NAME.match(chunk)
         name = found.group(2)
         bodies[name] = chunk[:end]
