@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 import sympy as sp
 
-from symnet.core.ir import Tensor, is_guard, is_integer_valued, is_tensor_symbol, zero_unless_guarded
+from symnet.core.ir import (
+    Tensor,
+    arithmetic_precision,
+    is_guard,
+    is_integer_valued,
+    is_tensor_symbol,
+    zero_unless_guarded,
+)
 from symnet.errors import LoweringError
 
 from .loops import Kernel, Reduce, StatementWalker, Store
@@ -49,8 +56,8 @@ class Lowering(StatementWalker):
         d = kernel.definition
         self.buffers = [w.name for w in kernel.writes] + list(kernel.reads)
         self.dtypes = {name: t.dtype for name, t in tensors.items()}
-        #: the precision of the kernel's float arithmetic: float32 for a float32 definition, else double
-        self.float_dtype = np.dtype(np.float32 if d.dtype == np.float32 else np.float64)
+        #: the precision of the kernel's float arithmetic
+        self.float_dtype = arithmetic_precision(d.dtype, [(tensors[n].dtype, tensors[n].shape) for n in kernel.reads])
         self.memo: dict[tuple, Value] = {}
         self.clamping = False  # inside a guard: reads are clamped into their tensors
 

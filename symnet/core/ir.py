@@ -408,3 +408,16 @@ class Repeat:
                 raise ShapeError(f"repeat: the series of {target.name} has {len(values)} values for {steps} steps")
             arrays.append(values)
         return arrays
+
+
+def arithmetic_precision(result: np.dtype, reads: list[tuple[np.dtype, tuple]]) -> np.dtype:
+    """The float precision a definition computes in, given its result dtype and the (dtype, shape) of what it
+    reads: float32 for a float32 result, double for a float64 one. A bool or integer result (a comparison, a
+    pooling window's argmax) is computed in the precision PyTorch compares in: the widest float among the
+    dimensioned tensors read (the 0-d ones when there are none), double when nothing read is a float.
+    Comparing float32 values in double would be wrong: ``x == 0.1`` holds for float32's 0.1, and b + x rounded
+    to float32 ties where the exact sums do not."""
+    if result.kind == "f":
+        return np.dtype(np.float32 if result == np.float32 else np.float64)
+    floats = [d for d, shape in reads if d.kind == "f" and shape] or [d for d, _ in reads if d.kind == "f"]
+    return np.dtype(np.float32 if floats and all(f == np.float32 for f in floats) else np.float64)

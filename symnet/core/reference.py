@@ -15,7 +15,17 @@ import sympy as sp
 from ..errors import IndexRangeError
 from .cache import BoundedCache
 from .functions import NUMPY_IMPLEMENTATIONS, guarded
-from .ir import Def, Graph, accesses, bind_dims, is_data_dependent, is_guard, is_selection, zero_unless_guarded
+from .ir import (
+    Def,
+    Graph,
+    accesses,
+    arithmetic_precision,
+    bind_dims,
+    is_data_dependent,
+    is_guard,
+    is_selection,
+    zero_unless_guarded,
+)
 
 _BODIES = BoundedCache("reference bodies", limit=4096)
 
@@ -25,7 +35,14 @@ def _compiled(expr: sp.Expr, args: tuple[sp.Expr, ...]):
     def build():
         dummies = [sp.Dummy(f"a{n}") for n in range(len(args))]
         body = expr.xreplace(dict(zip(args, dummies, strict=True)))
-        return sp.lambdify(dummies, body, modules=[NUMPY_IMPLEMENTATIONS, "numpy"], cse=True)
+        # numbers passed as Python floats: printed, they would keep 15 digits (1/3 would not be float64's), and a
+        # Python float meets a float32 array in float32, as PyTorch's scalars do
+        numbers = sorted(body.atoms(sp.Float), key=sp.default_sort_key)
+        slots = [sp.Dummy(f"f{n}") for n in range(len(numbers))]
+        fn = sp.lambdify([*dummies, *slots], body.xreplace(dict(zip(numbers, slots, strict=True))),
+                         modules=[NUMPY_IMPLEMENTATIONS, "numpy"], cse=True)
+        values = [float(f) for f in numbers]
+        return (lambda *arrays: fn(*arrays, *values)) if values else fn
 
     return _BODIES.get_or_build((expr, args), build)
 
@@ -44,6 +61,10 @@ class _Grid:
             s: np.arange(n).reshape([n if q == p else 1 for q in range(rank)])
             for p, (s, n) in enumerate(zip(self.symbols, self.extents, strict=True))
         }
+        #: a comparison or argmax reads its floats in the precision PyTorch compares in (as native code does)
+        read = {a.name for a in accesses(d.body, env.keys())}
+        self.compared = None if d.dtype.kind == "f" else \
+            arithmetic_precision(d.dtype, [(env[n].dtype, env[n].shape) for n in sorted(read)])
 
     def eval(self, expr: sp.Expr, clamp: bool = False) -> np.ndarray:
         """Evaluate an element expression (a body or an index) over the grid; reads inside a guard are clamped
@@ -72,6 +93,8 @@ class _Grid:
         arr = self.env[name]
         if arr.dtype.kind in "ib":
             arr = arr.astype(self.d.dtype if self.d.dtype.kind == "f" else np.int64, copy=False)
+        elif arr.dtype.kind == "f" and self.compared is not None:
+            arr = arr.astype(self.compared, copy=False)
         if not indices:
             return arr
         extents = dict(zip(self.symbols, self.extents, strict=True))
