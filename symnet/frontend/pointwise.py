@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -11,7 +12,7 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import as_dtype, float_result, is_float, result_type
-from ..core.ops import Cast, Map
+from ..core.ops import Cast, Map, broadcast_shapes
 from ..errors import DTypeError
 from .base import TensorBase
 from .device import CPU, check_device, to_arguments
@@ -524,6 +525,12 @@ def _result_dtype(operands: Sequence) -> np.dtype:
     return result_type([t.dtype for t in tensors if t.shape], [t.dtype for t in tensors if not t.shape], scalars)
 
 
+@functools.lru_cache(maxsize=1024)
+def _broadcast(fn: str, a: tuple, b: tuple) -> tuple:
+    """Two shapes broadcast (remembered: a bias added in every step has the same two shapes each time)."""
+    return broadcast_shapes(fn, a, b)
+
+
 #: per element function, its op on two tensors (made once: the common case of ``_elementwise``)
 _ON_TWO_TENSORS: dict[str, Map] = {}
 
@@ -533,11 +540,11 @@ def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
     ``torch.result_type``'s (then float for ``result="float"`` ops, bool for comparisons)."""
     if result == "promote" and len(operands) == 2:  # two tensors alike, or a float tensor and a Python number
         a, b = operands
-        if type(a) is type(b) and isinstance(a, TensorBase) and a.dtype is b.dtype and a.shape == b.shape:
+        if type(a) is type(b) and isinstance(a, TensorBase) and a.dtype is b.dtype:
             op = _ON_TWO_TENSORS.get(fn)
             if op is None:
                 op = _ON_TWO_TENSORS.setdefault(fn, Map(fn, (("t", 0), ("t", 1))))
-            return a._apply(op, (a, b), a.dtype, a.shape)
+            return a._apply(op, (a, b), a.dtype, a.shape if a.shape == b.shape else _broadcast(fn, a.shape, b.shape))
         if isinstance(a, TensorBase) and type(b) in (float, int) and a.dtype.kind == "f":
             return a._apply(Map(fn, (("t", 0), ("c", b))), (a,), a.dtype, a.shape)
     like = next(o for o in operands if isinstance(o, TensorBase))

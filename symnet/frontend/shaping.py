@@ -4,6 +4,7 @@ general ones (``Index``, ``Slice``, ``Reshape``, ``Concat``, ``Gather``) — so 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING
@@ -64,11 +65,7 @@ class ShapeMethods(TensorBase):
 
     # ---------------------------------------------------------------- views of the same elements
     def permute(self, *dims):
-        dims = _varargs(dims)
-        perm = tuple(normalize_dim(d, self.dim(), "permute") for d in dims)
-        if sorted(perm) != list(range(self.dim())):
-            raise ShapeError(f"permute: {dims} is not a permutation of the {self.dim()} dims of {self.shape}")
-        return self._axes_view(tuple(("axis", perm.index(p), 0, 1, None) for p in range(self.dim())))
+        return self._axes_view(*_permutation_key(_varargs(dims), self.shape))
 
     def _reshaped(self, spec: tuple) -> Tensor:
         """A view in another shape (``Reshape``'s rule reads ``spec``, now to check it and again against a
@@ -77,10 +74,10 @@ class ShapeMethods(TensorBase):
         Reshape(spec).shape([self.shape])
         return self._axes_view((("reshape", spec),))
 
-    def _axes_view(self, items: tuple) -> Tensor:
-        """A view through a key of ``core.indexing``'s "axis" or "reshape" items: in-place updates of either
-        reach the other, as PyTorch's views."""
-        return self._view_of(self._apply(Index(items), [self], self.dtype), (items, 0))
+    def _axes_view(self, items: tuple, shape: tuple | None = None) -> Tensor:
+        """A view through a key of ``core.indexing``'s "axis" or "reshape" items (its ``shape`` when known): in-place
+        updates of either reach the other, as PyTorch's views."""
+        return self._view_of(self._apply(Index(items), [self], self.dtype, shape), (items, 0))
 
     def transpose(self, dim0: int, dim1: int):
         perm = list(range(self.dim()))
@@ -112,7 +109,7 @@ class ShapeMethods(TensorBase):
 
     @property
     def T(self):
-        return self.permute(tuple(reversed(range(self.dim()))))
+        return self._axes_view(*_permutation_key(tuple(range(self.dim() - 1, -1, -1)), self.shape))
 
     def reshape(self, *shape):
         shape = _varargs(shape)
@@ -443,3 +440,14 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         num_classes = int(values.max()) + 1
     identity = tensor._leaf(np.eye(num_classes, dtype=np.int64), dtypes.int64)
     return identity.index_select(0, tensor.reshape(-1)).reshape(*tensor.shape, num_classes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _permutation_key(dims: tuple, shape: tuple) -> tuple[tuple, tuple]:
+    """The "axis" items of ``permute(dims)`` on a tensor of ``shape`` and the result's shape (checked, and
+    remembered: a transposed weight is the same permutation in every step)."""
+    perm = tuple(normalize_dim(d, len(shape), "permute") for d in dims)
+    if sorted(perm) != list(range(len(shape))):
+        raise ShapeError(f"permute: {dims} is not a permutation of the {len(shape)} dims of {shape}")
+    items = tuple(("axis", perm.index(p), 0, 1, None) for p in range(len(shape)))
+    return items, Index(items).shape([shape])
