@@ -7,6 +7,8 @@ Schedules:
 - reduction into memory: the output is zeroed, reduction loops outside and output loops inside, so the
   innermost loop runs over a contiguous output index (``dW[j,k] += X[b,k]·δ[b,j]``);
 - scatter-accumulate: zero, then ``T[α(d)] += body(d)`` over the domain.
+Sibling reductions over the same loops share one pass (``fuse_siblings``); a max-pool's argmax, which its
+backward reads, is moved beside the pool's max to share its pass.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 
 from symnet.core.ir import (
@@ -22,6 +25,7 @@ from symnet.core.ir import (
     accesses,
     accesses_deep,
     affine_bounds,
+    arithmetic_precision,
     fresh_indices,
     is_guard,
     is_range,
@@ -316,14 +320,45 @@ def _innermost(stmts):
     return stmts[0]
 
 
-def fuse_siblings(kernels: list[Kernel]) -> list[Kernel]:
-    """Merge adjacent kernels that reduce over identical loops, of one dtype, none reading another's output."""
+def _precision(k: Kernel, tensors: dict) -> np.dtype:
+    return arithmetic_precision(k.definition.dtype, [(tensors[n].dtype, tensors[n].shape) for n in k.reads])
+
+
+def _beside_twins(kernels: list[Kernel]) -> list[Kernel]:
+    """Each argmax moved next to the max over the same values and loops (a max-pool's forward and the positions
+    its backward reads), when what it reads is ready there: fused, one pass computes both."""
+    kernels = list(kernels)
+    for k in [k for k in kernels if _innermost_reduce(k, "argmax") is not None]:
+        mine = _innermost_reduce(k, "argmax")
+        twin = next((t for t in kernels[:kernels.index(k)] if (r := _innermost_reduce(t, "max")) is not None and
+                     r.value == mine.value and r.ties == mine.ties and r.index == mine.index and
+                     _loop_signature(t.body) == _loop_signature(k.body)), None)
+        if twin is None:
+            continue
+        at = kernels.index(twin)
+        written = {w.name for j in kernels[at + 1:kernels.index(k)] for w in j.writes}
+        if not written & set(k.reads):
+            kernels.remove(k)
+            kernels.insert(at + 1, k)
+    return kernels
+
+
+def _innermost_reduce(k: Kernel, op: str) -> Reduce | None:
+    if _loop_signature(k.body) is None:
+        return None
+    r = _innermost(k.body)
+    return r if isinstance(r, Reduce) and r.op == op else None
+
+
+def fuse_siblings(kernels: list[Kernel], tensors: dict) -> list[Kernel]:
+    """Merge adjacent kernels that reduce over identical loops, in one float precision, none reading another's
+    output."""
     groups: list[list[Kernel]] = []
     for k in kernels:
         signature = _loop_signature(k.body)
         group = groups[-1] if groups else None
         if group and signature is not None and _loop_signature(group[0].body) == signature and \
-                group[0].definition.dtype == k.definition.dtype and \
+                _precision(group[0], tensors) == _precision(k, tensors) and \
                 not any(m.definition.name in k.reads for m in group):
             group.append(k)
         else:
@@ -395,7 +430,7 @@ def _padded_read(d: Def, tensors, taken) -> tuple[Def, Def] | None:
 
 def lower_graph(graph: Graph) -> list[Kernel]:
     tensors = graph.tensors()
-    return fuse_siblings([lower_def(d, tensors) for d in graph.defs])
+    return fuse_siblings(_beside_twins([lower_def(d, tensors) for d in graph.defs]), tensors)
 
 
 def show_loops(kernels: list[Kernel]) -> str:
