@@ -8,7 +8,9 @@ Schedules:
   innermost loop runs over a contiguous output index (``dW[j,k] += X[b,k]·δ[b,j]``);
 - scatter-accumulate: zero, then ``T[α(d)] += body(d)`` over the domain.
 Sibling reductions over the same loops share one pass (``fuse_siblings``); a max-pool's argmax, which its
-backward reads, is moved beside the pool's max to share its pass.
+backward reads, is moved beside the pool's max to share its pass; elementwise definitions over the same loops,
+a later one reading an earlier one where it was just stored (an optimizer's moments and update), share one pass
+(``fuse_elementwise``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from symnet.core.ir import (
     is_guard,
     is_range,
     is_selection,
+    is_tensor_symbol,
 )
 
 from .gemm import tile_shape
@@ -308,10 +311,11 @@ def _loop_signature(stmts) -> tuple | None:
     return tuple(outer), tuple(inner)
 
 
-def _with_innermost(stmts, replacement) -> list:
+def _with_innermost(stmts, replacement: list) -> list:
+    """The loop nest ``stmts`` with ``replacement`` as its innermost statements."""
     if isinstance(stmts[0], Loop):
         return [Loop(stmts[0].var, stmts[0].extent, _with_innermost(stmts[0].body, replacement))]
-    return [replacement]
+    return replacement
 
 
 def _innermost(stmts):
@@ -365,7 +369,59 @@ def fuse_siblings(kernels: list[Kernel], tensors: dict) -> list[Kernel]:
             groups.append([k])
     return [g[0] if len(g) == 1 else Kernel(
         g[0].definition, sorted(set().union(*(m.reads for m in g))),
-        _with_innermost(g[0].body, MultiReduce([_innermost(m.body) for m in g])), g) for g in groups]
+        _with_innermost(g[0].body, [MultiReduce([_innermost(m.body) for m in g])]), g) for g in groups]
+
+
+def _store_nest(k: Kernel) -> tuple | None:
+    """The loops and index of a kernel that is a nest of loops around one plain store, or None."""
+    loops, stmts = [], k.body
+    while len(stmts) == 1 and isinstance(stmts[0], Loop):
+        loops.append((stmts[0].var, stmts[0].extent))
+        stmts = stmts[0].body
+    if not loops or len(stmts) != 1 or not isinstance(stmts[0], Store) or stmts[0].accumulate:
+        return None
+    return tuple(loops), tuple(stmts[0].index)
+
+
+def _hoist_scalars(kernels: list[Kernel]) -> list[Kernel]:
+    """0-d definitions of the inputs alone (an optimizer's bias corrections of the step count) first, so they
+    stand between no two loops that could share a pass."""
+    written = {w.name for k in kernels for w in k.writes}
+    first = [k for k in kernels if not k.definition.shape and not written & set(k.reads)]
+    return first + [k for k in kernels if not any(k is f for f in first)]
+
+
+def fuse_elementwise(kernels: list[Kernel], tensors: dict) -> list[Kernel]:
+    """Merge adjacent elementwise kernels over the same loops and index, of one dtype (a store takes the
+    kernel's) and float precision, where a later one reads an earlier one's output only at that index (the value
+    just stored): one pass writes them all, as an optimizer's moments and its update."""
+    groups: list[list[Kernel]] = []
+    for k in kernels:
+        nest, group = _store_nest(k), groups[-1] if groups else None
+        if group and nest is not None and _store_nest(group[0]) == nest and \
+                group[0].definition.dtype == k.definition.dtype and \
+                _precision(group[0], tensors) == _precision(k, tensors) and \
+                _reads_only_here(k, {m.definition.name for m in group}, nest[1]):
+            group.append(k)
+        else:
+            groups.append([k])
+    merged = []
+    for g in groups:
+        if len(g) == 1:
+            merged.append(g[0])
+            continue
+        written = {m.definition.name for m in g}
+        reads = sorted(set().union(*(m.reads for m in g)) - written)
+        stores = [_innermost(m.body) for m in g]
+        merged.append(Kernel(g[0].definition, reads, _with_innermost(g[0].body, stores), g))
+    return merged
+
+
+def _reads_only_here(k: Kernel, names: set[str], index: tuple) -> bool:
+    value = _innermost(k.body).value
+    return all(tuple(r.indices) == index for r in value.atoms(sp.Indexed) if str(r.base.label) in names) and \
+        not any(is_tensor_symbol(s) and s.name in names for s in value.free_symbols)
+
 
 
 def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
@@ -430,7 +486,8 @@ def _padded_read(d: Def, tensors, taken) -> tuple[Def, Def] | None:
 
 def lower_graph(graph: Graph) -> list[Kernel]:
     tensors = graph.tensors()
-    return fuse_siblings(_beside_twins([lower_def(d, tensors) for d in graph.defs]), tensors)
+    kernels = _hoist_scalars(_beside_twins([lower_def(d, tensors) for d in graph.defs]))
+    return fuse_elementwise(fuse_siblings(kernels, tensors), tensors)
 
 
 def show_loops(kernels: list[Kernel]) -> str:

@@ -1,5 +1,6 @@
-"""A max-pool's backward reads the position of each window's maximum: that argmax shares the pass of the pool's
-own max (one read of the window, not two), with the same numbers."""
+"""Definitions that loop alike share a pass: a max-pool's argmax (what its backward reads) is computed with the
+pool's own max (one read of each window, not two), and an optimizer's moments with its update (one pass over the
+parameters, not three); the numbers are the same."""
 
 from __future__ import annotations
 
@@ -48,3 +49,14 @@ def test_fused_argmax_gives_the_gradient_of_the_first_maximum(dtype, ties):
     rtol = 1e-5 if dtype == sn.float32 else 1e-12
     np.testing.assert_allclose(X.grad.numpy(), grad, rtol=rtol, atol=rtol)
     np.testing.assert_allclose(b.grad.numpy(), grad.sum(axis=(0, 2, 3)), rtol=rtol * 10, atol=rtol * 10)
+
+
+def test_adams_moments_and_update_are_one_pass():
+    net = sn.nn.Sequential(sn.nn.Linear(6, 16), sn.nn.Tanh(), sn.nn.Linear(16, 3))
+    step = sn.compile(net, sn.nn.CrossEntropyLoss(), sn.optim.Adam(net.parameters(), lr=1e-2))
+    x, y = np.random.default_rng(0).standard_normal((8, 6)).astype(np.float32), np.arange(8) % 3
+    step.step(x, y)
+    shared = [[d.name for d in k.writes] for k in step._step.kernels if len(k.writes) == 3]
+    assert len(shared) == 4, shared  # the two weights and the two biases
+    for names in shared:  # first moment, second moment, new parameter
+        assert [n.rsplit("_", 1)[1][0] for n in names] == ["m", "v", "p"], names
