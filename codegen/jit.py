@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import os
 import re
 import struct
 import threading
@@ -123,10 +122,11 @@ def _emit(tm: llvm.TargetMachine, module: llvm.ModuleRef) -> bytes:
 
 
 def _threads() -> int:
-    try:
-        return min(len(os.sched_getaffinity(0)), MAX_PARTS)
-    except AttributeError:  # not on Linux
-        return min(os.cpu_count() or 1, MAX_PARTS)
+    """As many parts as the threads symnet may use (``sn.set_num_threads``, ``SYMNET_NUM_THREADS``), at most
+    ``MAX_PARTS``."""
+    from .pool import POOL  # the pool compiles through this module
+
+    return max(1, min(POOL.threads, MAX_PARTS))
 
 
 SPLIT_CHARS = 100_000  # IR text below which a module compiles whole (a part costs ~3 ms of fixed overhead)

@@ -13,6 +13,7 @@ import pytest
 
 import symnet as sn
 from codegen import cache, compile_graph
+from codegen.pool import POOL
 from symnet.core.ir import Def, Graph, Input, access, fresh_indices
 
 PAYLOAD = "__import__('os').system('touch {marker}')"
@@ -32,6 +33,7 @@ def run(g: Graph) -> np.ndarray:
 
 @pytest.fixture
 def folder(tmp_path, monkeypatch):
+    POOL.ensure()  # the pool's own object is cached where it was first made, not among this test's entries
     monkeypatch.setenv("SYMNET_CACHE_DIR", str(tmp_path / "cache"))
     return tmp_path / "cache"
 
