@@ -73,7 +73,7 @@ class Watch:
 
     def epochs_done(self, losses: np.ndarray, seconds: float) -> None:
         """Several epochs finished in one native call: ``losses`` has a row per epoch; ``seconds`` each."""
-        if self.needs_every_epoch or self.undecided or len(losses) == 1:
+        if self.needs_every_epoch or self.undecided:
             for row in losses:
                 self.epoch_done(row.tolist(), seconds)
             return
