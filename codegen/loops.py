@@ -332,8 +332,7 @@ def _beside_twins(kernels: list[Kernel]) -> list[Kernel]:
     """Each argmax moved next to the max over the same values and loops (a max-pool's forward and the positions
     its backward reads), when what it reads is ready there: fused, one pass computes both."""
     kernels = list(kernels)
-    for k in [k for k in kernels if _innermost_reduce(k, "argmax") is not None]:
-        mine = _innermost_reduce(k, "argmax")
+    for k, mine in [(k, r) for k in kernels if (r := _innermost_reduce(k, "argmax")) is not None]:
         twin = next((t for t in kernels[:kernels.index(k)] if (r := _innermost_reduce(t, "max")) is not None and
                      r.value == mine.value and r.ties == mine.ties and r.index == mine.index and
                      _loop_signature(t.body) == _loop_signature(k.body)), None)
@@ -387,8 +386,9 @@ def _hoist_scalars(kernels: list[Kernel]) -> list[Kernel]:
     """0-d definitions of the inputs alone (an optimizer's bias corrections of the step count) first, so they
     stand between no two loops that could share a pass."""
     written = {w.name for k in kernels for w in k.writes}
-    first = [k for k in kernels if not k.definition.shape and not written & set(k.reads)]
-    return first + [k for k in kernels if not any(k is f for f in first)]
+    first = [not k.definition.shape and not written & set(k.reads) for k in kernels]
+    return [k for k, f in zip(kernels, first, strict=True) if f] + \
+        [k for k, f in zip(kernels, first, strict=True) if not f]
 
 
 def fuse_elementwise(kernels: list[Kernel], tensors: dict) -> list[Kernel]:

@@ -42,8 +42,10 @@ class Accumulator:
     integer: bool
     position: Value | None = None
     started: Value | None = None
-    #: a float sum's power-of-two factor, applied once after the loops (Σ 2·r·x is 2·Σ r·x exactly)
+    #: a float sum's power-of-two factor, applied once after the loops (Σ 2·r·x is 2·Σ r·x exactly), and what
+    #: the loops add up then (None: the reduction's own value)
     scale: float = 1.0
+    summand: sp.Expr | None = None
 
 
 class Lowering(StatementWalker):
@@ -113,7 +115,7 @@ class Lowering(StatementWalker):
             scan = s.ties == "window" and s.op != "sum"  # max and argmax in PyTorch's pooling order
             accumulators.append(self.accumulator(s, integer, start, scan, len(reductions) > 1))
             if s.op == "sum" and not integer:
-                accumulators[-1].scale, _ = power_of_two_factor(s.value)
+                accumulators[-1].scale, accumulators[-1].summand = power_of_two_factor(s.value)
         self.reduce_loops(reductions[0].loops, accumulators)
         for a in accumulators:
             s = a.reduction
@@ -139,7 +141,7 @@ class Lowering(StatementWalker):
             if a.integer:
                 v = self.int_value(s.value)
             else:
-                v = self.float_value(power_of_two_factor(s.value)[1] if a.scale != 1.0 else s.value)
+                v = self.float_value(s.value if a.summand is None else a.summand)
             current = self.current(a.value)
             if s.op in ("sum", "prod"):
                 self.combine(a, s.op, current, v)

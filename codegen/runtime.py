@@ -37,6 +37,17 @@ _REPEAT_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p
 _NO_STARTS = (ctypes.c_int64 * 2)()
 
 
+def _place_buffers(words, inputs: list[np.ndarray], base: int, offsets: list[int]) -> int:
+    """An argument block's first slots: the inputs' addresses, then the definitions' in the workspace at
+    ``base``; returns the next slot."""
+    for k, arr in enumerate(inputs):
+        words[k] = data_address(arr)
+    n = len(inputs)
+    for k, offset in enumerate(offsets):
+        words[n + k] = base + offset
+    return n + len(offsets)
+
+
 def _interface_address(arr: np.ndarray) -> int:
     return arr.__array_interface__["data"][0]
 
@@ -326,7 +337,7 @@ class CompiledGraph:
                     raise IndexRangeError(f"repeat: row indices must lie in [0, {len(src)})")
                 inputs[k] = np.empty((rows, *src.shape[1:]), src.dtype)
                 sources_given.append(src)
-        series_given = plan.series_arrays(series, steps) if plan.series else []
+        series_given = plan.series_arrays(series, steps)
         for k, target in zip(self._serial, plan.series, strict=True):
             inputs[k] = np.zeros((), target.dtype)  # the driver writes it: never the caller's
         sizes = self._exact_sizes(inputs)
@@ -338,12 +349,7 @@ class CompiledGraph:
         base = self._workspace(total)
         # the driver finds each series after a slot per gathered input, used or not
         words = self._repeat_block()
-        n = len(inputs)
-        for k, arr in enumerate(inputs):
-            words[k] = data_address(arr)
-        for k, offset in enumerate(offsets):
-            words[n + k] = base + offset
-        n += len(offsets)
+        n = _place_buffers(words, inputs, base, offsets)
         for k, arr in enumerate(sources_given):
             words[n + k] = data_address(arr)
         n += len(plan.gathers)
@@ -384,11 +390,8 @@ class CompiledGraph:
         # the caller keeps.
         base = self._workspace(total)
         words = self._call_block()
-        for k, arr in enumerate(inputs):
-            words[k] = data_address(arr)
+        _place_buffers(words, inputs, base, offsets)
         n_in = len(inputs)
-        for k, offset in enumerate(offsets):
-            words[n_in + k] = base + offset
         outputs = []
         for k in self._returned:
             out = np.empty(shapes[k], self._defs[k].dtype)
@@ -479,11 +482,8 @@ class Bound:
         self.outputs = [np.empty(shapes[k], graph._defs[k].dtype) for k in graph._returned]
         self._shapes = shapes
         words = self._words = graph._call_block()
-        for k, arr in enumerate(inputs):
-            words[k] = data_address(arr)
+        _place_buffers(words, inputs, base, offsets)
         n_in, n = len(inputs), graph._buffers
-        for k, offset in enumerate(offsets):
-            words[n_in + k] = base + offset
         for k, out in zip(graph._returned, self.outputs, strict=True):
             words[n_in + k] = data_address(out)
         for k, size in enumerate(sizes):

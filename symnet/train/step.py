@@ -329,19 +329,27 @@ class CompiledStep:
         """A batch as a tensor: NumPy floats in the model's dtype (NumPy's float64 default is the usual trap);
         a float Tensor of another dtype is an error, as PyTorch's Linear refuses it."""
         if isinstance(data, Tensor):
-            self._batch_array(data, what)
+            self._refuse_other_float(data, what)
             return data
         arr = self._batch_array(data, what)
         return Tensor(arr, arr.shape, arr.dtype)
 
+    @property
+    def _model_dtype(self) -> np.dtype | None:
+        return self.named[0][1].dtype if self.named else None
+
+    def _refuse_other_float(self, data: Tensor, what: str) -> None:
+        dtype = self._model_dtype
+        if data.dtype.kind == "f" and dtype is not None and data.dtype != dtype and what == "x":
+            raise DTypeError(f"the model's parameters are {dtype} but the inputs are {data.dtype}; convert "
+                             f"them with .to({dtype.name}) or the model with .to({data.dtype.name})")
+
     def _batch_array(self, data, what: str) -> np.ndarray:
         """``_batch``'s array, without the tensor."""
-        dtype = self.named[0][1].dtype if self.named else None
         if isinstance(data, Tensor):
-            if data.dtype.kind == "f" and dtype is not None and data.dtype != dtype and what == "x":
-                raise DTypeError(f"the model's parameters are {dtype} but the inputs are {data.dtype}; convert "
-                                 f"them with .to({dtype.name}) or the model with .to({data.dtype.name})")
+            self._refuse_other_float(data, what)
             return data.numpy()
+        dtype = self._model_dtype
         arr = np.asarray(data)
         if arr.dtype.kind == "f":
             return arr if dtype is None else arr.astype(dtype, copy=False)
