@@ -210,6 +210,12 @@ class CompiledGraph:
         self._position = {t.name: k for k, t in enumerate(self._inputs)}
         position = {d.name: k for k, d in enumerate(self._defs)}
         self._returned = [position[name] for name in graph.outputs]
+        # no symbolic dimension anywhere: per input its dtype and shape, per output its slot, shape and dtype
+        self._fixed = [(dtype, fixed) for dtype, fixed, _ in self._recipes] if not self.dims and \
+            self._recipes is not None else None
+        if self._fixed is not None:
+            self._fixed_outputs = [(len(self._inputs) + k, self._output_shapes[k](), self._defs[k].dtype)
+                                   for k in self._returned]
         self._kept = set(graph.outputs)
         if repeat is not None:
             self._kept |= {d.name for d, _ in repeat.feedback} | {d.name for d in repeat.record}
@@ -255,7 +261,23 @@ class CompiledGraph:
             local.block = np.empty(total + 64, dtype=np.uint8)
             base = data_address(local.block)
             local.size, local.base = total, base + -base % 64
+            local.fixed = None  # its definitions' addresses were in the old workspace
         return local.base
+
+    def _fixed_block(self):
+        """This thread's argument block for a graph whose inputs all have fixed shapes (``call``'s fast path): the
+        workspace addresses of the definitions not returned are written once; each call writes the inputs' and
+        the outputs' slots."""
+        total, offsets, _ = self._layout(())
+        base = self._workspace(total)
+        local = self._workspaces
+        if getattr(local, "fixed", None) is None:
+            words = self._call_block()
+            n_in = len(self._inputs)
+            for k, offset in enumerate(offsets):
+                words[n_in + k] = base + offset
+            local.fixed = words
+        return local.fixed
 
     def _bind(self, inputs: list[np.ndarray]) -> dict:
         """Check every shape against the graph and read off the symbolic dimensions, without SymPy."""
@@ -382,6 +404,10 @@ class CompiledGraph:
         through the full validation of ``__call__``."""
         if len(inputs) != len(self._inputs):
             raise ShapeError(f"compiled graph: expected {len(self._inputs)} inputs, got {len(inputs)}")
+        if self._fixed is not None:
+            outputs = self._call_fixed(inputs)
+            if outputs is not None:
+                return outputs
         sizes = self._exact_sizes(inputs)
         if sizes is None:
             inputs, sizes = self._checked(inputs)
@@ -404,6 +430,26 @@ class CompiledGraph:
         status = self._fn(at, at + 8 * n, at + 8 * (n + len(sizes)))
         if status:
             self._raise_index_error(status, words[n + len(sizes):], inputs, shapes)
+        return outputs
+
+    def _call_fixed(self, inputs: list) -> list[np.ndarray] | None:
+        """``call`` for a graph without symbolic dimensions, on contiguous arrays of the exact dtypes and shapes,
+        in this thread's prefilled block (None: some input is not such an array; the full path decides)."""
+        words = self._fixed_block()
+        for k, (a, (dtype, shape)) in enumerate(zip(inputs, self._fixed, strict=True)):
+            if type(a) is not np.ndarray or a.dtype is not dtype and a.dtype != dtype or a.shape != shape or \
+                    not a.flags.c_contiguous:
+                return None
+            words[k] = data_address(a)
+        outputs = []
+        for slot, shape, dtype in self._fixed_outputs:
+            out = np.empty(shape, dtype)
+            words[slot] = data_address(out)
+            outputs.append(out)
+        at, n = ctypes.addressof(words), self._buffers
+        status = self._fn(at, at + 8 * n, at + 8 * n)
+        if status:
+            self._raise_index_error(status, words[n:], inputs, self._layout(())[2])
         return outputs
 
     def _checked(self, inputs: list) -> tuple[list[np.ndarray], tuple[int, ...]]:

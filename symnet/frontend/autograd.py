@@ -47,11 +47,18 @@ from .trace import Node, Traced, Writes, trace
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-_mode = threading.local()
+class _Mode(threading.local):
+    """Grad mode per thread; the class default serves a thread that never set it (read in every op: a plain
+    attribute read, not a failed lookup)."""
+
+    enabled = True
+
+
+grad_mode = _Mode()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_mode, "enabled", True)
+    return grad_mode.enabled
 
 
 class _GradMode(contextlib.ContextDecorator):
@@ -61,10 +68,10 @@ class _GradMode(contextlib.ContextDecorator):
 
     def __enter__(self):
         self._prev = is_grad_enabled()
-        _mode.enabled = self.enabled
+        grad_mode.enabled = self.enabled
 
     def __exit__(self, *exc):
-        _mode.enabled = self._prev
+        grad_mode.enabled = self._prev
 
 
 class no_grad(_GradMode):
@@ -84,7 +91,7 @@ class set_grad_enabled(_GradMode):
 
     def __init__(self, mode: bool):
         self.enabled, self._prev = bool(mode), is_grad_enabled()
-        _mode.enabled = self.enabled
+        grad_mode.enabled = self.enabled
 
     def __enter__(self):
         pass
@@ -145,12 +152,13 @@ def _tensor_class() -> type:
     return Tensor
 
 
-def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
-    """``t.grad += g`` as PyTorch accumulates: in place on values, out of place (a graph) with create_graph."""
+def _accumulate(t: Tensor, g: Tensor, create_graph: bool, fresh: bool = False) -> None:
+    """``t.grad += g`` as PyTorch accumulates: in place on values, out of place (a graph) with create_graph.
+    ``fresh``: ``g`` is a new tensor of ``t``'s dtype on an array no one else holds, which ``t.grad`` may be."""
     if create_graph or (t.grad is not None and t.grad.node is not None):
         t.grad = g if t.grad is None else t.grad + g
     elif t.grad is None:
-        t.grad = _constant(np.array(g.numpy(), dtype=t.dtype))
+        t.grad = g if fresh and g.dtype == t.dtype else _constant(np.array(g.numpy(), dtype=t.dtype))
     else:
         t.grad._value = t.grad.numpy() + g.numpy()
         Writes.happened()  # a graph that read the old gradient must not read this one
@@ -173,10 +181,14 @@ class _Plan:
 
     def bound(self) -> tuple[list[Tensor], list[np.ndarray]] | None:
         """The leaves and their arrays now (None if a leaf has gone: the key cannot be found again then)."""
-        leaves = [r() for r in self.leaves]
-        if any(t is None for t in leaves):
-            return None
-        return leaves, [t._value for t in leaves]
+        leaves, values = [], []
+        for r in self.leaves:
+            t = r()
+            if t is None:
+                return None
+            leaves.append(t)
+            values.append(t._value)
+        return leaves, values
 
 
 def gradients(output: Tensor, gradient: np.ndarray | None = None) -> tuple[np.ndarray, list[Tensor], list]:
@@ -236,7 +248,10 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors=None, retain_graph
         (output,), (seed,) = outputs, seeds
         output._value, leaves, grads = gradients(output, seed.numpy() if hasattr(seed, "numpy") else seed)
         for leaf, g in zip(leaves, grads, strict=True):
-            _accumulate(leaf, _fire(leaf, _constant(g)) if leaf._hooks else _constant(g), False)
+            if leaf._hooks:
+                _accumulate(leaf, _fire(leaf, _constant(g)), False)
+            else:  # the program's output array is new: the gradient takes it
+                _accumulate(leaf, _constant(g), False, fresh=True)
         return
     seeds = _seeds(outputs, seeds, "backward")
     if inputs is None:

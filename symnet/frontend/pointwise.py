@@ -540,7 +540,7 @@ def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
     ``torch.result_type``'s (then float for ``result="float"`` ops, bool for comparisons)."""
     if result == "promote" and len(operands) == 2:  # two tensors alike, or a float tensor and a Python number
         a, b = operands
-        if type(a) is type(b) and isinstance(a, TensorBase) and a.dtype is b.dtype:
+        if isinstance(a, TensorBase) and isinstance(b, TensorBase) and a.dtype is b.dtype:  # a Parameter too
             op = _ON_TWO_TENSORS.get(fn)
             if op is None:
                 op = _ON_TWO_TENSORS.setdefault(fn, Map(fn, (("t", 0), ("t", 1))))

@@ -19,7 +19,7 @@ from ..core.ops import Op, broadcast_shapes
 from ..errors import DTypeError, GradError, ShapeError
 from ..pipeline import forward_program
 from . import autograd
-from .autograd import is_grad_enabled
+from .autograd import grad_mode
 from .batch import depends_on_batch
 from .dims import normalize_dim
 from .indexing import IndexingMethods, index_put
@@ -128,8 +128,7 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
         see the new value and gradients flow through both); a view writes through to its base."""
         if self._view is not None:
             self._sync()
-        grad_mode = is_grad_enabled()
-        if grad_mode:
+        if grad_mode.enabled:
             leaf = next((t for t in self._bases() if t.node is None and t.requires_grad), None)
             if leaf is not None:
                 what = "a leaf Variable" if leaf is self else "a view of a leaf Variable"
@@ -294,12 +293,13 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
         """A new tensor made by ``op`` (its shape rule runs now); under no_grad its value is computed at once."""
         if shape is None:
             shape = op.shape([t.shape for t in inputs])
+        wants_grad = False
         for t in inputs:
             if t._view is not None:
                 t._sync()
-        enabled = is_grad_enabled()
-        out = _computed(shape, dtype, Node(op, tuple(inputs)),
-                        enabled and is_float(dtype) and any(t.requires_grad for t in inputs))
+            wants_grad = wants_grad or t.requires_grad
+        enabled = grad_mode.enabled
+        out = _computed(shape, dtype, Node(op, tuple(inputs)), enabled and wants_grad and dtype.kind == "f")
         if not enabled:
             out._realize()
             out.node = None

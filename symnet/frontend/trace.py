@@ -39,7 +39,7 @@ class StructureKeys:
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._dead: collections.deque[int] = collections.deque()  # appended to by weakref callbacks, at any time
+        self.dead: collections.deque[int] = collections.deque()  # appended to by weakref callbacks, at any time
         self.clear()
 
     def clear(self) -> None:
@@ -60,16 +60,16 @@ class StructureKeys:
         return found
 
     def leaf(self, t: Tensor) -> int:
-        if self._dead:
+        if self.dead:
             self._drop_dead()
-        key = (id(t), t.shape, t.dtype, t.requires_grad, t.name)
+        key = (id(t), t.shape, t.dtype, t.requires_grad, t._name)
         found = self.table.get(key)
         if found is None:
             found = self.of(key)
             with self._lock:
                 entry = self.leaves.get(key[0])
                 if entry is None:
-                    dead = self._dead
+                    dead = self.dead
                     self.leaves[key[0]] = ([key], weakref.ref(t, lambda _, i=key[0]: dead.append(i)))
                 else:
                     entry[0].append(key)
@@ -77,8 +77,8 @@ class StructureKeys:
 
     def _drop_dead(self) -> None:
         with self._lock:
-            while self._dead:
-                keys, _ = self.leaves.pop(self._dead.popleft(), ((), None))
+            while self.dead:
+                keys, _ = self.leaves.pop(self.dead.popleft(), ((), None))
                 for key in keys:
                     self.table.pop(key, None)
 
@@ -113,16 +113,19 @@ class Node:
         epoch = Writes.count
         for t in inputs:
             node = t.node
-            if node is not None and node.epoch < epoch:
-                epoch = node.epoch
             if node is None:
                 sources.append(t._value)  # a leaf always holds its array (frontend-internal: the hot path)
-                keys.append(KEYS.leaf(t))
+                # a leaf keyed before (KEYS.leaf's key, looked up inline: the hot path of every op)
+                known = None if KEYS.dead else KEYS.table.get((id(t), t.shape, t.dtype, t.requires_grad, t._name))
+                keys.append(known or KEYS.leaf(t))
             else:
+                if node.epoch < epoch:
+                    epoch = node.epoch
                 sources.append(node)
                 keys.append(node.key)
         self.sources = tuple(sources)
-        self.key = KEYS.of((type(op), op, tuple(keys)))
+        key = (type(op), op, tuple(keys))
+        self.key = KEYS.table.get(key) or KEYS.of(key)
         self.epoch, self.written = epoch, ()
 
 

@@ -258,7 +258,7 @@ class Optimizer(abc.ABC):
         hyperparameters and which of them share a step count (``counts``: the index of each one's count among
         the distinct counts). Inputs: per parameter its array, gradient and states, then a learning rate per
         group and a step count per distinct count; outputs: per parameter its new array and new states."""
-        groups = list(dict.fromkeys(k for k, _ in live))
+        groups = sorted({k for k, _ in live})
         key = (backend.name(), scalar_dtype(), counts, tuple([(k, q.shape, q.dtype) for k, q in live]),
                tuple([self.rule_key(self.param_groups[k]) for k in groups]))
 
@@ -326,26 +326,34 @@ class Optimizer(abc.ABC):
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        live = []
+        live, states, known = [], [], self.state
         for k, group in enumerate(self.param_groups):
             self._check_step_options(group)
-            live += [(k, q) for q in group["params"] if q.grad is not None]
+            for q in group["params"]:
+                if q.grad is not None:
+                    live.append((k, q))
+                    states.append(known.get(id(q)) or self.param_state(q))
         if not live:
             return loss
-        states = [self.param_state(q) for _, q in live]
-        steps = sorted({s["step"] for s in states})
-        counts = tuple(steps.index(s["step"]) for s in states)
+        first = states[0]["step"]
+        if all(s["step"] == first for s in states):  # the usual case: one count for all
+            steps, counts = [first], (0,) * len(states)
+        else:
+            steps = sorted({s["step"] for s in states})
+            counts = tuple(steps.index(s["step"]) for s in states)
         program = self._step_program(live, counts)
         inputs = []
         for (_, q), state, (reads, _) in zip(live, states, program.states, strict=True):
-            inputs += [q.numpy(), q.grad.numpy(), *(state[s] for s in reads)]
-        for a, value in zip(program.scalars, [*(self.param_groups[k]["lr"] for k in program.groups),
-                                              *(s + 1 for s in steps)], strict=True):
+            inputs += [q.numpy(), q.grad.numpy(), *[state[s] for s in reads]]
+        groups = self.param_groups
+        for a, value in zip(program.scalars, [*[groups[k]["lr"] for k in program.groups], *[s + 1 for s in steps]],
+                            strict=True):
             a[()] = value
         new = iter(program.executable.call(inputs + program.scalars))
         for (_, q), state, (_, writes) in zip(live, states, program.states, strict=True):
             q.set_(next(new))
-            state.update((s, next(new)) for s in writes)
+            for s in writes:
+                state[s] = next(new)
             state["step"] += 1
         return loss
 

@@ -181,3 +181,72 @@ def test_a_larger_batch_grows_the_workspace_and_gives_the_same_numbers(compiled)
     again = compiled(good_inputs(4))
     for name in small:
         np.testing.assert_array_equal(small[name], again[name])
+
+
+# ---------------------------------------------------------------- the fixed-shape fast path of ``call``
+
+@pytest.fixture(scope="module")
+def fixed():
+    """The same step with every shape fixed: ``call`` takes its prefilled per-thread block."""
+    X = sn.tensor(np.ones((4, 3), dtype=np.float32), name="X")
+    Y = sn.tensor([0, 1, 2, 1], name="Y")
+    W = sn.tensor(np.full((3, 3), 0.1, dtype=np.float32), requires_grad=True, name="W")
+    traced = trace([F.cross_entropy(X @ W.T, Y)])
+    position = next(p for p, t in enumerate(traced.tensors) if t is W)
+    compiled = compile_graph(gradient_program(traced.specs, len(traced.specs) - 1, (position,), seeded=False).graph)
+    assert compiled._fixed is not None
+    return compiled
+
+
+def _ordered(compiled, arrays):
+    return [arrays[t.name] for t in compiled.graph.inputs]
+
+
+@pytest.mark.parametrize("name", [b[0] for b in BAD if b[0] != "mismatched_batch"])
+def test_fixed_shapes_refuse_bad_input_the_same_way(fixed, name):
+    _, change, error, message = next(b for b in BAD if b[0] == name)
+    message = message.replace(r"\(N, 3\)", r"\(4, 3\)")
+    with pytest.raises(error, match=message):
+        fixed.call(_ordered(fixed, {**good_inputs(), **change}))
+    with pytest.raises(sn.ShapeError, match="expected shape"):
+        fixed.call(_ordered(fixed, {**good_inputs(), "Y": np.zeros(3, np.int64)}))
+
+
+def test_fixed_shapes_take_lists_subclasses_and_strided_arrays_through_the_full_path(fixed):
+    expected = fixed.call(_ordered(fixed, good_inputs()))
+    wide = np.ones((4, 6), np.float32)
+    for x in (wide[:, ::2], np.ones((4, 3), np.float32).view(np.matrix), np.ones((4, 3), np.float32).tolist()):
+        if isinstance(x, list):
+            with pytest.raises(sn.DTypeError, match="expected dtype float32"):  # a list is float64: refused
+                fixed.call(_ordered(fixed, {**good_inputs(), "X": x}))
+            continue
+        got = fixed.call(_ordered(fixed, {**good_inputs(), "X": x}))
+        for a, b in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_fixed_shapes_give_each_thread_its_own_block(fixed):
+    """Two threads calling at once (ctypes releases the GIL) each write only their own argument block."""
+    import threading
+
+    weights = [np.full((3, 3), w, np.float32) for w in (0.1, -0.7)]
+    expected = [fixed.call(_ordered(fixed, {**good_inputs(), "W": w})) for w in weights]
+    failures = []
+
+    def run(k):
+        for _ in range(300):
+            got = fixed.call(_ordered(fixed, {**good_inputs(), "W": weights[k]}))
+            if not all(np.array_equal(a, b) for a, b in zip(got, expected[k], strict=True)):
+                failures.append(k)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not failures
+    first = fixed.call(_ordered(fixed, good_inputs()))
+    kept = [a.copy() for a in first]
+    fixed.call(_ordered(fixed, {**good_inputs(), "W": weights[1]}))
+    for a, b in zip(first, kept, strict=True):  # a call's outputs are the caller's
+        np.testing.assert_array_equal(a, b)
