@@ -21,40 +21,62 @@ from .ops import reads
 _x = sp.Wild("x")
 
 
+def _has_exp_term(e: sp.Expr) -> bool:
+    return e.is_Add and any(isinstance(a, sp.exp) for a in e.args)
+
+
 @dataclass(frozen=True)
 class Rewrite:
-    """``pattern → result``: a named stability rewrite of element expressions (Wild ``x`` is the operand)."""
+    """``pattern → result``: a named stability rewrite of element expressions (Wild ``x`` is the operand).
+    ``candidate`` holds for a node the pattern could match at (its shape, without matching): an expression
+    with no such node is left to no SymPy matcher, which is slow on large bodies."""
 
     name: str
     pattern: sp.Expr
     result: Callable[[sp.Expr], sp.Expr]
-
-    @property
-    def needs(self) -> tuple:
-        """The functions the pattern contains: without all of them an expression cannot match (a cheap test
-        that spares SymPy's matcher, which is slow on every power of a polynomial)."""
-        return tuple({type(f) for f in self.pattern.atoms(sp.Function)})
+    candidate: Callable[[sp.Expr], bool]
 
     def __call__(self, expr: sp.Expr) -> sp.Expr:
-        if not all(expr.has(f) for f in self.needs):
-            return expr
         return expr.replace(self.pattern, lambda x: self.result(x))
 
 
 #: Applied in order; the ratio rule precedes the logistic one, which would otherwise split ``e^x/(1 + e^x)``
 #: into ``σ(−x)·e^x`` (NaN at x = 800).
 STABILIZE: tuple[Rewrite, ...] = (
-    Rewrite("log1p_exp_to_softplus", sp.log(1 + sp.exp(_x)), lambda x: F.softplus(x)),
-    Rewrite("log_sigmoid_to_softplus", sp.log(F.sigmoid(_x)), lambda x: -F.softplus(-x)),
-    Rewrite("exp_ratio_to_sigmoid", sp.exp(_x) / (1 + sp.exp(_x)), lambda x: F.sigmoid(x)),
-    Rewrite("logistic_to_sigmoid", 1 / (1 + sp.exp(-_x)), lambda x: F.sigmoid(x)),
-    Rewrite("log_exp", sp.log(sp.exp(_x)), lambda x: x),
+    Rewrite("log1p_exp_to_softplus", sp.log(1 + sp.exp(_x)), lambda x: F.softplus(x),
+            lambda e: isinstance(e, sp.log) and _has_exp_term(e.args[0])),
+    Rewrite("log_sigmoid_to_softplus", sp.log(F.sigmoid(_x)), lambda x: -F.softplus(-x),
+            lambda e: isinstance(e, sp.log) and isinstance(e.args[0], F.sigmoid)),
+    Rewrite("exp_ratio_to_sigmoid", sp.exp(_x) / (1 + sp.exp(_x)), lambda x: F.sigmoid(x),
+            lambda e: e.is_Mul and any(a.is_Pow and _has_exp_term(a.base) for a in e.args)),
+    Rewrite("logistic_to_sigmoid", 1 / (1 + sp.exp(-_x)), lambda x: F.sigmoid(x),
+            lambda e: e.is_Pow and _has_exp_term(e.base)),
+    Rewrite("log_exp", sp.log(sp.exp(_x)), lambda x: x,
+            lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.exp)),
 )
 
 
+def _nodes(expr: sp.Expr) -> list[sp.Expr]:
+    """Every distinct subexpression of ``expr``, each once (shared subtrees are not walked again)."""
+    seen, stack, found = set(), [expr], []
+    while stack:
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        found.append(e)
+        stack.extend(e.args)
+    return found
+
+
 def stabilize(expr: sp.Expr) -> sp.Expr:
+    """Every rule of ``STABILIZE`` in order, each only where a node has its pattern's shape."""
+    nodes = _nodes(expr)
     for rule in STABILIZE:
-        expr = rule(expr)
+        if any(map(rule.candidate, nodes)):
+            rewritten = rule(expr)
+            if rewritten != expr:
+                expr, nodes = rewritten, _nodes(rewritten)
     return expr
 
 
