@@ -210,12 +210,7 @@ class CompiledGraph:
         self._position = {t.name: k for k, t in enumerate(self._inputs)}
         position = {d.name: k for k, d in enumerate(self._defs)}
         self._returned = [position[name] for name in graph.outputs]
-        # no symbolic dimension anywhere: per input its dtype and shape, per output its slot, shape and dtype
-        self._fixed = [(dtype, fixed) for dtype, fixed, _ in self._recipes] if not self.dims and \
-            self._recipes is not None else None
-        if self._fixed is not None:
-            self._fixed_outputs = [(len(self._inputs) + k, self._output_shapes[k](), self._defs[k].dtype)
-                                   for k in self._returned]
+        self._output_slots = [(len(self._inputs) + k, k) for k in self._returned]
         self._kept = set(graph.outputs)
         if repeat is not None:
             self._kept |= {d.name for d, _ in repeat.feedback} | {d.name for d in repeat.record}
@@ -261,23 +256,28 @@ class CompiledGraph:
             local.block = np.empty(total + 64, dtype=np.uint8)
             base = data_address(local.block)
             local.size, local.base = total, base + -base % 64
-            local.fixed = None  # its definitions' addresses were in the old workspace
+            local.blocks = {}  # their definitions' addresses were in the old workspace
         return local.base
 
-    def _fixed_block(self):
-        """This thread's argument block for a graph whose inputs all have fixed shapes (``call``'s fast path): the
-        workspace addresses of the definitions not returned are written once; each call writes the inputs' and
-        the outputs' slots."""
-        total, offsets, _ = self._layout(())
-        base = self._workspace(total)
+    def _block(self, sizes: tuple[int, ...]) -> tuple[ctypes.Array, list[tuple]]:
+        """This thread's argument block for these dimension sizes and the definitions' shapes: the workspace
+        addresses of the definitions not returned and the sizes are written once; each call writes the inputs'
+        and the outputs' slots (the function runs in several threads at once: ctypes releases the GIL)."""
         local = self._workspaces
-        if getattr(local, "fixed", None) is None:
+        found = getattr(local, "blocks", {}).get(sizes)
+        if found is None:
+            total, offsets, shapes = self._layout(sizes)
+            base = self._workspace(total)
             words = self._call_block()
-            n_in = len(self._inputs)
+            n_in, n = len(self._inputs), self._buffers
             for k, offset in enumerate(offsets):
                 words[n_in + k] = base + offset
-            local.fixed = words
-        return local.fixed
+            for k, size in enumerate(sizes):
+                words[n + k] = size
+            if len(local.blocks) >= 8:  # a few batch sizes in turn; more are rare
+                local.blocks.clear()
+            found = local.blocks[sizes] = (words, shapes)
+        return found
 
     def _bind(self, inputs: list[np.ndarray]) -> dict:
         """Check every shape against the graph and read off the symbolic dimensions, without SymPy."""
@@ -404,52 +404,23 @@ class CompiledGraph:
         through the full validation of ``__call__``."""
         if len(inputs) != len(self._inputs):
             raise ShapeError(f"compiled graph: expected {len(self._inputs)} inputs, got {len(inputs)}")
-        if self._fixed is not None:
-            outputs = self._call_fixed(inputs)
-            if outputs is not None:
-                return outputs
         sizes = self._exact_sizes(inputs)
         if sizes is None:
             inputs, sizes = self._checked(inputs)
-        total, offsets, shapes = self._layout(sizes)
-        # The definitions live in this thread's workspace (addresses by arithmetic), the outputs in fresh arrays
-        # the caller keeps.
-        base = self._workspace(total)
-        words = self._call_block()
-        _place_buffers(words, inputs, base, offsets)
-        n_in = len(inputs)
+        # The definitions live in this thread's workspace (their addresses already in the block), the outputs in
+        # fresh arrays the caller keeps.
+        words, shapes = self._block(sizes)
+        for k, arr in enumerate(inputs):
+            words[k] = data_address(arr)
         outputs = []
-        for k in self._returned:
+        for slot, k in self._output_slots:
             out = np.empty(shapes[k], self._defs[k].dtype)
-            words[n_in + k] = data_address(out)
-            outputs.append(out)
-        n = self._buffers
-        for k, size in enumerate(sizes):
-            words[n + k] = size
-        at = ctypes.addressof(words)
-        status = self._fn(at, at + 8 * n, at + 8 * (n + len(sizes)))
-        if status:
-            self._raise_index_error(status, words[n + len(sizes):], inputs, shapes)
-        return outputs
-
-    def _call_fixed(self, inputs: list) -> list[np.ndarray] | None:
-        """``call`` for a graph without symbolic dimensions, on contiguous arrays of the exact dtypes and shapes,
-        in this thread's prefilled block (None: some input is not such an array; the full path decides)."""
-        words = self._fixed_block()
-        for k, (a, (dtype, shape)) in enumerate(zip(inputs, self._fixed, strict=True)):
-            if type(a) is not np.ndarray or a.dtype is not dtype and a.dtype != dtype or a.shape != shape or \
-                    not a.flags.c_contiguous:
-                return None
-            words[k] = data_address(a)
-        outputs = []
-        for slot, shape, dtype in self._fixed_outputs:
-            out = np.empty(shape, dtype)
             words[slot] = data_address(out)
             outputs.append(out)
         at, n = ctypes.addressof(words), self._buffers
-        status = self._fn(at, at + 8 * n, at + 8 * n)
+        status = self._fn(at, at + 8 * n, at + 8 * (n + len(sizes)))
         if status:
-            self._raise_index_error(status, words[n:], inputs, self._layout(())[2])
+            self._raise_index_error(status, words[n + len(sizes):], inputs, shapes)
         return outputs
 
     def _checked(self, inputs: list) -> tuple[list[np.ndarray], tuple[int, ...]]:

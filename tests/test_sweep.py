@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import symnet as sn
+from codegen.pool import POOL
 from symnet.sweep import grid, install_entries, run_trial, sweep, sweep_command, trial_seed
 
 distributed = pytest.importorskip("distributed")
@@ -58,13 +59,17 @@ def client():
 
 
 def use_cache(folder: str) -> None:
-    os.environ["SYMNET_CACHE_DIR"] = folder  # in a worker: its next compile reads and writes there
+    """In a worker: its next compile reads and writes in ``folder``. Its pool's object is made first (cached where
+    the worker began), so the folder holds only what trials compile, whichever trial ran first."""
+    POOL.ensure()
+    os.environ["SYMNET_CACHE_DIR"] = folder
 
 
 @pytest.fixture
 def cache_dirs(client, tmp_path, monkeypatch):
     """A fresh object cache for this process and for each worker (one folder shared, like one machine)."""
     folder = tmp_path / "cache"
+    POOL.ensure()  # in this process too, before the folder is ours
     monkeypatch.setenv("SYMNET_CACHE_DIR", str(folder))
     client.run(use_cache, str(folder))
     return folder

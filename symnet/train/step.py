@@ -231,18 +231,20 @@ class CompiledStep:
         A random key is its value at the trace plus the count of steps done, so every step draws new masks."""
         slots, opt = self._slots, self.optimizer
         values = list(slots.bound)
+        done = None
         for p, at, states, _ in slots.params:
             state = opt.param_state(p)
+            if done is None:
+                done = state["step"]
             state["step"] += advance
             if in_place:
                 p.set_(p.numpy().copy())
             values[at] = p.numpy()
             for s, k in states.items():
                 values[k] = state[s]
-        first = slots.params[0][0]
+        groups = opt.param_groups
         for group, k in slots.lrs:
-            values[k] = np.array(opt.param_groups[group]["lr"], dtype=float64)
-        done = opt.param_state(first)["step"] - advance
+            values[k] = np.array(groups[group]["lr"], dtype=float64)
         values[slots.t] = np.array(done + 1, dtype=float64)
         values[slots.x], values[slots.y] = x, y
         for b, k in slots.buffers:
@@ -257,28 +259,31 @@ class CompiledStep:
         """One native call: forward, backward and update on a batch; returns the loss. NumPy inputs are
         converted to the model's dtype; NaN or infinite inputs are an error. On any error nothing changes.
         An optimizer that needs a closure (LBFGS) runs its own step, calling the compiled loss and gradients."""
-        x, y = self._batch(x, "x"), self._batch(y, "y")
-        xa = x.numpy()
+        xa, ya = self._batch_array(x, "x"), self._batch_array(y, "y")
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
             raise ValueError("step: the batch holds NaN or infinite inputs")
         if xa.ndim and xa.shape[0] == 0:  # PyTorch's mean loss of it is nan; a sum would silently be 0
             raise ShapeError(f"step: the batch is empty (x has shape {xa.shape}): there is nothing to learn from")
         if self._needs_closure:
-            return self._closure_step(x, y)
-        self._use_step(x, y)
+            return self._closure_step(Tensor(xa, xa.shape, xa.dtype), Tensor(ya, ya.shape, ya.dtype))
+        self._use_step(xa, ya)
         try:
-            loss, *updated = self._step.call(self._inputs(1, xa, y.numpy()))
+            loss, *updated = self._step.call(self._inputs(1, xa, ya))
         except Exception:
             self._count_steps(-1)
             raise
         new = iter(updated)
+        state = self.optimizer.state
         for p, _, _, written in self._slots.params:
             p.set_(next(new))
-            self.optimizer.param_state(p).update((s, next(new)) for s in written)
+            own = state[id(p)]
+            for s in written:
+                own[s] = next(new)
         for b in self._slots.written:
             b.set_(next(new))
-        self.history.append(float(loss))
-        return float(loss)
+        loss = float(loss)
+        self.history.append(loss)
+        return loss
 
     def _closure_step(self, x: Tensor, y: Tensor) -> float:
         """``optimizer.step(closure)`` where the closure is one native call giving the loss and every gradient (as
