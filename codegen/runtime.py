@@ -259,24 +259,26 @@ class CompiledGraph:
             local.blocks = {}  # their definitions' addresses were in the old workspace
         return local.base
 
-    def _block(self, sizes: tuple[int, ...]) -> tuple[ctypes.Array, list[tuple]]:
-        """This thread's argument block for these dimension sizes and the definitions' shapes: the workspace
-        addresses of the definitions not returned and the sizes are written once; each call writes the inputs'
-        and the outputs' slots (the function runs in several threads at once: ctypes releases the GIL)."""
+    def _block(self, sizes: tuple[int, ...], repeat: bool = False) -> tuple[ctypes.Array, list[tuple]]:
+        """This thread's argument block for these dimension sizes (a call's, or ``repeat``'s), and the
+        definitions' shapes: the workspace addresses of the definitions are written once (and a call's sizes, at
+        its block's end); each run writes the inputs' and outputs' slots (the function runs in several threads
+        at once: ctypes releases the GIL)."""
         local = self._workspaces
-        found = getattr(local, "blocks", {}).get(sizes)
+        found = getattr(local, "blocks", {}).get((sizes, repeat))
         if found is None:
             total, offsets, shapes = self._layout(sizes)
             base = self._workspace(total)
-            words = self._call_block()
+            words = self._repeat_block() if repeat else self._call_block()
             n_in, n = len(self._inputs), self._buffers
             for k, offset in enumerate(offsets):
                 words[n_in + k] = base + offset
-            for k, size in enumerate(sizes):
-                words[n + k] = size
+            if not repeat:
+                for k, size in enumerate(sizes):
+                    words[n + k] = size
             if len(local.blocks) >= 8:  # a few batch sizes in turn; more are rare
                 local.blocks.clear()
-            found = local.blocks[sizes] = (words, shapes)
+            found = local.blocks[sizes, repeat] = (words, shapes)
         return found
 
     def _bind(self, inputs: list[np.ndarray]) -> dict:
@@ -367,11 +369,11 @@ class CompiledGraph:
             inputs = self._validated(inputs)
             dims = self._bind(inputs)
             sizes = tuple(dims[s] for s in self.dims)
-        total, offsets, shapes = self._layout(sizes)
-        base = self._workspace(total)
+        words, shapes = self._block(sizes, repeat=True)
+        for k, arr in enumerate(inputs):
+            words[k] = data_address(arr)
         # the driver finds each series after a slot per gathered input, used or not
-        words = self._repeat_block()
-        n = _place_buffers(words, inputs, base, offsets)
+        n = self._buffers
         for k, arr in enumerate(sources_given):
             words[n + k] = data_address(arr)
         n += len(plan.gathers)

@@ -215,11 +215,14 @@ class CompiledStep:
                        [(position[k.name], v) for k, v in traced.keys])
         self._steps[self._mode(), self._hyperparameters()] = executable, slots
 
-    def _use_step(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray) -> None:
+    def _use_step(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray, batch: int | None = None) -> None:
         """The step compiled for the model's current mode (train or eval) and the optimizer's hyperparameters
-        (built on first use: a changed momentum is a new program; learning rates are inputs)."""
+        (built on first use, on the first ``batch`` rows: a changed momentum is a new program; learning rates are
+        inputs)."""
         mode = self._mode(), self._hyperparameters()
         if mode not in self._steps:
+            if batch is not None:
+                x, y = x[:batch], y[:batch]
             self._build_step(x, y)
         self._step, self._slots = self._steps[mode]
 
@@ -420,7 +423,7 @@ class CompiledStep:
         batch, samples, steps = min(rows.batch, len(xa)), len(xa), rows.steps
         if steps == 0:  # drop_last with fewer samples than a batch: PyTorch's loop does nothing
             return
-        self._use_step(xa[:batch], ya[:batch])
+        self._use_step(xa, ya, batch)
         used = min(steps * batch, samples)  # all the samples, or only the full batches (drop_last)
         fixed = rows.order is None
         in_place = fixed and batch >= samples
