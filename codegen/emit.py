@@ -21,6 +21,8 @@ from symnet.core.ir import Graph, Repeat, Tensor
 from symnet.errors import LoweringError
 
 from . import mathlib, parts
+from .direct import direct_function, direct_shape
+from .dots import dot_function, dot_shape
 from .driver import emit_repeat
 from .gemm import Tabled, gemm_function, tile_shape
 from .irloops import F32, F64, I1, I8, I32, I64, PTR, STORAGE, span
@@ -221,6 +223,9 @@ class KernelEmitter(Lowering):
             args = [*pointers, *extents, *strides, self.float_value(c.scale), ir.Constant(I1, 0)]
             self.b.call(fn, self.sliced(args, rows, vectors * lanes))
             return
+        if c.rows or c.lanes_along is not None:
+            self.tiled(c, pointers, lanes)
+            return
         tabled = Tabled(len(c.a_guards), len(c.b_guards), c.scattered, c.b_rows)
         fn = self.micro_kernel(lanes, rows, vectors, tabled)
         self.implicit_gemm(c, pointers, fn, tabled, (rows, vectors * lanes))
@@ -230,22 +235,27 @@ class KernelEmitter(Lowering):
         self.micro_kernels.add(fn.name)
         return fn
 
+    def part_of_grid(self, M: ir.Value, rows: int, N: ir.Value, cols: int) -> tuple[ir.Value, ...]:
+        """This part's ranges [m0, m1) of M and [n0, n1) of N: whole tiles of M's ``rows`` or of N's ``cols``
+        (whichever extent has more), the other whole."""
+        b, zero = self.b, ir.Constant(I64, 0)
+
+        def tiles(n, unit):
+            return b.sdiv(b.add(n, ir.Constant(I64, unit - 1)), ir.Constant(I64, unit))
+
+        by_rows = b.icmp_signed(">=", tiles(M, rows), tiles(N, cols))
+        m0, m1 = parts.part_range(b, self.part, self.parts, tiles(M, rows), rows, M)
+        n0, n1 = parts.part_range(b, self.part, self.parts, tiles(N, cols), cols, N)
+        return (b.select(by_rows, m0, zero), b.select(by_rows, m1, M), b.select(by_rows, zero, n0),
+                b.select(by_rows, N, n1))
+
     def sliced(self, args: list, rows: int, panel: int, tabled: Tabled | None = None) -> list:
         """A micro-kernel call's arguments for this part's slice: its rows or its columns (whichever has more
         tiles), whole tiles each, the pointers and offset tables moved to the slice."""
         if self.split != "contraction":
             return args
-        b, zero = self.b, ir.Constant(I64, 0)
-        M, N = args[3], args[4]
-
-        def tiles(n, unit):
-            return b.sdiv(b.add(n, ir.Constant(I64, unit - 1)), ir.Constant(I64, unit))
-
-        by_rows = b.icmp_signed(">=", tiles(M, rows), tiles(N, panel))
-        m0, m1 = parts.part_range(b, self.part, self.parts, tiles(M, rows), rows, M)
-        n0, n1 = parts.part_range(b, self.part, self.parts, tiles(N, panel), panel, N)
-        m0, m1, n0, n1 = (b.select(by_rows, m0, zero), b.select(by_rows, m1, M),
-                          b.select(by_rows, zero, n0), b.select(by_rows, N, n1))
+        b = self.b
+        m0, m1, n0, n1 = self.part_of_grid(args[3], rows, args[4], panel)
         args = list(args)
         args[3], args[4] = b.sub(m1, m0), b.sub(n1, n0)
 
@@ -272,12 +282,27 @@ class KernelEmitter(Lowering):
             move(12 + 4 * (tabled.a_guards + g) + 1, n0, I64)
         return args
 
+    def sliced_grid(self, args: list, first: tuple[int, int, tuple[int, ...]],
+                    second: tuple[int, int, tuple[int, ...]]) -> list:
+        """A direct or dot kernel's arguments for this part's slice of one of its two tiled extents (whichever has
+        more tiles), whole tiles each: each extent given as (its argument's position, its tile, the positions of
+        the offset tables indexed by it)."""
+        if self.split != "contraction":
+            return args
+        b = self.b
+        args = list(args)
+        (at_m, unit_m, tables_m), (at_n, unit_n, tables_n) = first, second
+        m0, m1, n0, n1 = self.part_of_grid(args[at_m], unit_m, args[at_n], unit_n)
+        args[at_m], args[at_n] = b.sub(m1, m0), b.sub(n1, n0)
+        for k in tables_m:
+            args[k] = b.gep(args[k], [m0], source_etype=I64)
+        for k in tables_n:
+            args[k] = b.gep(args[k], [n0], source_etype=I64)
+        return args
+
     def implicit_gemm(self, c: Contraction, pointers, fn, tabled: Tabled, tile: tuple[int, int]) -> None:
         d = self.kernel.definition
-        shapes = {name: self.tensors[name].shape for name in (str(c.a.base.label), str(c.b.base.label))}
-        terms_a = address_coefficients(c.a.indices, shapes[str(c.a.base.label)])
-        terms_b = address_coefficients(c.b.indices, shapes[str(c.b.base.label)])
-        terms_c = address_coefficients(d.out, d.shape)
+        terms_a, terms_b, terms_c = self.operand_terms(c)
         guards = [(affine_coefficients(sp.expand(g.args[0])), int(g.args[1]), int(g.args[2]), group)
                   for gs, group in ((c.a_guards, c.i), (c.b_guards, c.j)) for g in gs]
         tables = [self.offset_table(c.i, terms_a), self.offset_table(c.k, terms_a), self.offset_table(c.k, terms_b),
@@ -286,33 +311,79 @@ class KernelEmitter(Lowering):
             pair = [self.offset_table(group, terms), self.offset_table(c.k, terms)]
             tables += pair if group is c.i else pair[::-1]
         sizes = [ir.Constant(I64, math.prod(int(d.extents[s]) for s in group)) for group in (c.i, c.j, c.k)]
-        reduced_outer = [s for s in c.outer if s not in d.out]
 
-        def call():
-            def base(terms):
-                return self.int_value(sum((v * s for s, v in terms.items() if s == 1 or s in c.outer), sp.Integer(0)))
-
-            dtypes = [d.dtype, self.tensors[str(c.a.base.label)].dtype, self.tensors[str(c.b.base.label)].dtype]
-            moved = [self.b.gep(p, [base(t)], source_etype=STORAGE[dt])
-                     for p, t, dt in zip(pointers, (terms_c, terms_a, terms_b), dtypes, strict=True)]
+        def call(moved, accumulate):
             args = [*moved, *sizes, *tables[:6]]
             for n, (terms, lo, hi, _) in enumerate(guards):
-                shift = base(terms)
+                shift = self.outer_offset(c, terms)
                 args += [*tables[6 + 2 * n: 8 + 2 * n], self.b.sub(ir.Constant(I64, lo), shift),
                          self.b.sub(ir.Constant(I64, hi), shift)]
-            accumulate = ir.Constant(I1, 0)
-            for s in reduced_outer:
-                accumulate = self.b.or_(accumulate, self.b.icmp_signed("!=", self.env[s], ir.Constant(I64, 0)))
             self.b.call(fn, self.sliced([*args, self.float_value(c.scale), accumulate], *tile, tabled))
 
-        def nest(symbols):
-            if not symbols:
-                call()
-                return
-            with self.loop(symbols[0], d.extents[symbols[0]]):
-                nest(symbols[1:])
+        self.around(c, pointers, (terms_c, terms_a, terms_b), call)
 
-        nest(list(c.outer))
+    def tiled(self, c: Contraction, pointers, lanes: int) -> None:
+        """A call of the direct-convolution kernel (``codegen.direct``: it runs the image rows itself) or of the
+        dot-product kernel (``codegen.dots``: lanes along a summed symbol) per point of the outer symbols."""
+        d = self.kernel.definition
+        terms_a, terms_b, terms_c = self.operand_terms(c)
+
+        def size(group):
+            return math.prod(int(d.extents[s]) for s in group)
+
+        if c.rows:  # ai, ak, bk, br, ci, cr
+            groups = (c.i, c.k, c.k, c.rows, c.i, c.rows)
+            sizes = (size(c.i), size(c.j), size(c.k), size(c.rows))
+            rows, depth, vectors, _ = direct_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2])
+            fn, second = direct_function(self.module, self.float, lanes, rows, depth, vectors), (6, depth)
+        else:  # ai, ak, bk, bj, ci, cj
+            summed = tuple(s for s in c.k if s != c.lanes_along)
+            groups = (c.i, summed, summed, c.j, c.i, c.j)
+            sizes = (size(c.i), size(c.j), size(summed), size((c.lanes_along,)))
+            rows, cols, _ = dot_shape(vector_bits(), lanes, *sizes)
+            fn, second = dot_function(self.module, self.float, lanes, rows, cols), (4, cols)
+        self.micro_kernels.add(fn.name)
+        tables = [self.offset_table(g, terms) for g, terms in
+                  zip(groups, (terms_a, terms_a, terms_b, terms_b, terms_c, terms_c), strict=True)]
+
+        def call(moved, accumulate):
+            args = [*moved, *(ir.Constant(I64, v) for v in sizes), *tables, self.float_value(c.scale), accumulate]
+            self.b.call(fn, self.sliced_grid(args, (3, rows, (7, 11)), (*second, (10, 12))))
+
+        self.around(c, pointers, (terms_c, terms_a, terms_b), call)
+
+    def operand_terms(self, c: Contraction) -> tuple[dict, dict, dict]:
+        """The flat addresses of A, B and C as {symbol: coefficient}."""
+        d = self.kernel.definition
+        return (address_coefficients(c.a.indices, self.tensors[str(c.a.base.label)].shape),
+                address_coefficients(c.b.indices, self.tensors[str(c.b.base.label)].shape),
+                address_coefficients(d.out, d.shape))
+
+    def outer_offset(self, c: Contraction, terms: dict) -> ir.Value:
+        """The part of an address from the constant and the symbols looping around the kernel."""
+        around = [s for s in c.outer if s not in c.rows]
+        return self.int_value(sum((v * s for s, v in terms.items() if s == 1 or s in around), sp.Integer(0)))
+
+    def around(self, c: Contraction, pointers, terms, call) -> None:
+        """``call(pointers moved to this point, accumulate)`` in the loops of the outer symbols the kernel does not
+        run itself; ``accumulate`` is set past the first point of a reduced one."""
+        d = self.kernel.definition
+        reduced = [s for s in c.outer if s not in d.out]
+        dtypes = [d.dtype, self.tensors[str(c.a.base.label)].dtype, self.tensors[str(c.b.base.label)].dtype]
+
+        def nest(symbols):
+            if symbols:
+                with self.loop(symbols[0], d.extents[symbols[0]]):
+                    nest(symbols[1:])
+                return
+            moved = [self.b.gep(p, [self.outer_offset(c, t)], source_etype=STORAGE[dt])
+                     for p, t, dt in zip(pointers, terms, dtypes, strict=True)]
+            accumulate = ir.Constant(I1, 0)
+            for s in reduced:
+                accumulate = self.b.or_(accumulate, self.b.icmp_signed("!=", self.env[s], ir.Constant(I64, 0)))
+            call(moved, accumulate)
+
+        nest([s for s in c.outer if s not in c.rows])
 
     def offset_table(self, group, terms) -> ir.Value:
         """An i64 table over a group of symbols (flattened in order): Σ coefficient·symbol of the group's terms."""

@@ -35,6 +35,8 @@ from symnet.core.ir import (
     is_tensor_symbol,
 )
 
+from .direct import direct_shape
+from .dots import dot_shape
 from .gemm import tile_shape
 from .jit import vector_bits
 
@@ -105,13 +107,18 @@ class Contraction:
     b_rows: bool = False
     #: C's columns are not contiguous (they are not its trailing output symbols): stored element by element
     scattered: bool = False
+    #: outer symbols the kernel runs itself, as rows of vectors along ``j`` (``codegen.direct``: B's rows read in
+    #: place, every row of a tile against A's broadcasts)
+    rows: tuple[sp.Symbol, ...] = ()
+    #: the summed symbol (one of ``k``, contiguous in A and B) the kernel's lanes run along (``codegen.dots``)
+    lanes_along: sp.Symbol | None = None
 
     @property
     def strided(self) -> bool:
         """A plain matmul over strided operands: one symbol per group, each operand index a symbol or a constant
         (a fixed position, ``A[1, i, k]``, moves the operand's base)."""
-        return len(self.i) == len(self.j) == len(self.k) == 1 and not self.outer and not self.a_guards + \
-            self.b_guards and all(isinstance(x, sp.Symbol) or x.is_Integer for r in (self.a, self.b)
+        return len(self.i) == len(self.j) == len(self.k) == 1 and not self.outer and self.lanes_along is None and \
+            not self.a_guards + self.b_guards and all(isinstance(x, sp.Symbol) or x.is_Integer for r in (self.a, self.b)
                                   for x in r.indices)
 
 
@@ -208,6 +215,8 @@ def match_contraction(d: Def, names) -> Contraction | None:
             return plain
     found = [c for a, b in (reads, reads[::-1]) for rows_of_one in (False, True)
              if (c := _implicit_gemm(d, a, b, scale, guards, names, rows_of_one))]
+    found += [c for a, b in (reads, reads[::-1]) if (c := _direct(d, a, b, scale, guards, names))]
+    found += [c for c in [_dots(d, *reads, scale, guards, names)] if c]
     return min(found, key=lambda c: c[0])[1] if found else None
 
 
@@ -294,6 +303,72 @@ def _implicit_gemm(d: Def, a, b, scale, guards, names, rows_of_one: bool) -> tup
     calls = math.prod(extents[s] for s in outer if isinstance(extents[s], int))
     return per_call * calls, Contraction(tuple(i), tuple(j), tuple(k), a.atom, b.atom, scale, d.name,
                                          tuple(outer), tuple(on_a), tuple(on_b), rows_of_one, not contiguous)
+
+
+def _direct(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | None:
+    """A direct convolution (``codegen.direct``) when A's rows (the output channels) are fewer than a GEMM tile's:
+    ``i`` the output symbols A reads, ``j`` the last output symbol (contiguous in B and C), ``rows`` the other
+    output symbols of known extent B reads and A does not (the image rows), run inside the kernel; with its cost
+    in the units of ``_implicit_gemm``."""
+    extents = d.extents
+    out = [o for o in d.out if o in extents]
+    if guards or not out:
+        return None
+    reads = {r: set().union(*(sp.sympify(x).free_symbols for x in r.indices)) & set(extents) for r in (a, b)}
+    terms = [address_coefficients(r.indices, names[r.name].shape) for r in (a, b)] + \
+        [address_coefficients(d.out, d.shape)]
+    j = out[-1]
+    if None in terms or terms[1].get(j) != 1 or terms[2].get(j) != 1 or j in reads[a]:
+        return None
+    fixed = [o for o in out[:-1] if isinstance(extents[o], int)]
+    # a symbol of extent 1 neither reads (the one input channel of a convolution's input gradient): a row of A
+    i = [o for o in fixed if o in reads[a] and o not in reads[b] or extents[o] == 1 and o not in reads[a] | reads[b]]
+    rows = [o for o in fixed if o in reads[b] and o not in reads[a]]
+    k = [s for s in d.symbols if s not in out and isinstance(extents[s], int)]
+    if not (i and rows and k) or not isinstance(extents[j], int) or \
+            any(s not in reads[a] or s not in reads[b] for s in k):
+        return None
+    outer = [s for s in d.symbols if s not in (*i, j, *k)]
+    m, n, r, depth = (math.prod(extents[s] for s in g) for g in (i, [j], rows, k))
+    if min(m, n, r, depth) < 1:
+        return None
+    lanes = vector_bits() // (32 if d.dtype.itemsize == 4 else 64)
+    if m >= tile_shape(vector_bits(), lanes, n)[0]:  # channels enough for the GEMM's tiles: it reuses B more
+        return None
+    cost = direct_shape(vector_bits(), lanes, m, n, r, depth)[3] + 300
+    calls = math.prod(extents[s] for s in outer if s not in rows and isinstance(extents[s], int))
+    return cost * calls, Contraction(tuple(i), (j,), tuple(k), a.atom, b.atom, scale, d.name, tuple(outer),
+                                     rows=tuple(rows))
+
+
+def _dots(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | None:
+    """Dot products along a summed symbol contiguous in both operands (``codegen.dots``; a convolution's weight
+    gradient along the image row): ``i`` the output symbols A reads, ``j`` those B reads, ``k`` the summed symbols
+    of known extent; with its cost in the units of ``_implicit_gemm``."""
+    extents = d.extents
+    out = [o for o in d.out if o in extents]
+    if guards or not out or any(not isinstance(extents[o], int) for o in out):
+        return None
+    reads = {r: set().union(*(sp.sympify(x).free_symbols for x in r.indices)) & set(extents) for r in (a, b)}
+    terms = [address_coefficients(r.indices, names[r.name].shape) for r in (a, b)]
+    if None in terms or address_coefficients(d.out, d.shape) is None:
+        return None
+    k = [s for s in d.symbols if s not in out and isinstance(extents[s], int)]
+    along = [s for s in k if terms[0].get(s) == 1 and terms[1].get(s) == 1]
+    i = [o for o in out if o in reads[a] and o not in reads[b] or extents[o] == 1 and o not in reads[a] | reads[b]]
+    j = [o for o in out if o in reads[b] and o not in reads[a]]
+    if not (along and i and j) or len(i) + len(j) != len(out) or any(s not in reads[a] or s not in reads[b] for s in k):
+        return None
+    x = max(along, key=lambda s: extents[s])
+    m, n = (math.prod(extents[s] for s in g) for g in (i, j))
+    lanes = vector_bits() // (32 if d.dtype.itemsize == 4 else 64)
+    shape = dot_shape(vector_bits(), lanes, m, n, math.prod(extents[s] for s in k if s != x), extents[x])
+    if shape is None:
+        return None
+    outer = [s for s in d.symbols if s not in (*i, *j, *k)]
+    calls = math.prod(extents[s] for s in outer if isinstance(extents[s], int))
+    return (shape[2] + 300) * calls, Contraction(tuple(i), tuple(j), tuple(k), a.atom, b.atom, scale, d.name,
+                                                 tuple(outer), lanes_along=x)
 
 
 def _loop_signature(stmts) -> tuple | None:
@@ -431,7 +506,11 @@ def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph
     tensors = graph.tensors()
     defs: list[Def] = []
     taken = set(tensors)
+    changed = False
     for d in graph.defs:
+        if d.name not in keep:
+            d, dropped = _without_holding_conditions(d)
+            changed |= dropped
         padded = None if d.name in keep else _padded_read(d, tensors, taken)
         if padded is None:
             defs.append(d)
@@ -439,7 +518,25 @@ def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph
         copy, rewritten = padded
         taken.add(copy.name)
         defs += [copy, rewritten]
-    return Graph(graph.inputs, defs, graph.outputs) if len(defs) != len(graph.defs) else graph
+    return Graph(graph.inputs, defs, graph.outputs) if changed or len(defs) != len(graph.defs) else graph
+
+
+def _without_holding_conditions(d: Def) -> tuple[Def, bool]:
+    """``d`` without the index conditions that hold over its whole domain (``[p = 0]`` over a channel of extent 1,
+    the input gradient of a one-channel convolution; a range its expression never leaves), and whether any was
+    dropped."""
+    holding = {}
+    for c in d.body.atoms(sp.Function):
+        if is_range(c):
+            bounds = affine_bounds(c.args[0], d.extents)
+            if bounds is not None and c.args[1].is_Integer and c.args[2].is_Integer and \
+                    c.args[1] <= bounds[0] and bounds[1] <= c.args[2]:
+                holding[c] = sp.Integer(1)
+        elif getattr(type(c), "value_kind", None) == "condition" and getattr(type(c), "code", None) == "==":
+            difference = c.args[0] - c.args[1]
+            if difference.is_integer and affine_bounds(difference, d.extents) == (0, 0):
+                holding[c] = sp.Integer(1)
+    return (d.with_body(d.body.xreplace(holding)), True) if holding else (d, False)
 
 
 def _padded_read(d: Def, tensors, taken) -> tuple[Def, Def] | None:
@@ -513,11 +610,16 @@ def show_loops(kernels: list[Kernel]) -> str:
                     walk([r], depth)
             elif isinstance(s, Contraction):
                 for o in s.outer:
-                    lines.append(f"{pad}for {o}:")
-                    pad += "    "
+                    if o not in s.rows:
+                        lines.append(f"{pad}for {o}:")
+                        pad += "    "
                 guard = "".join(f"{sp.sstr(g)}·" for g in s.a_guards + s.b_guards)
-                lines.append(f"{pad}{s.buffer}[{idx(s.i)} | {idx(s.j)}] = {s.scale}·Σ_{idx(s.k)} {guard}{s.a}·{s.b}"
-                             "   # register-tiled micro-kernel over packed panels")
+                rows = f"{idx(s.rows)}, " if s.rows else ""
+                how = "direct convolution, rows of vectors" if s.rows else \
+                    f"dot products along {s.lanes_along}" if s.lanes_along is not None else \
+                    "micro-kernel over packed panels"
+                lines.append(f"{pad}{s.buffer}[{idx(s.i)} | {rows}{idx(s.j)}] = {s.scale}·Σ_{idx(s.k)} "
+                             f"{guard}{s.a}·{s.b}   # register-tiled {how}")
             else:
                 init = {"sum": "0", "prod": "1", "max": "-inf", "argmax": "-inf, 0"}[s.op]
                 lines.append(f"{pad}acc = {init}")

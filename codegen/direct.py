@@ -1,0 +1,116 @@
+"""The direct-convolution micro-kernel: ``C(i, r, j) (=|+=) scale · Σ_k A(i, k) · B(k, r, j)``.
+
+A convolution with few channels (LeNet's 1→6 forward, its 16→6 input gradient) is a poor GEMM: the micro-kernel
+packs B for every output row and leaves most of a tile's rows idle. Here the output's rows ``r`` (the image rows
+A does not read) run inside the kernel too: a tile holds ``rows`` output channels × ``depth`` image rows ×
+``vectors`` vectors of the image row ``j`` (x along the lanes) in registers; each k (input channel and kernel
+offset) loads ``depth × vectors`` vectors of B in place (no packing; masked past N), broadcasts ``rows``
+elements of A (packed k-major per tile and k-block: a row's broadcast is at a fixed displacement, no register
+per row), and issues ``rows × depth × vectors`` FMAs. One call covers a whole image.
+
+Addresses come from i64 offset tables: ``A[ai[i] + ak[k]]``, ``B[bk[k] + br[r] + j]``, ``C[ci[i] + cr[r] + j]``.
+Rows past M or R (the last tile's) are computed on row M − 1 or R − 1 and never stored.
+"""
+
+from __future__ import annotations
+
+import math
+
+from llvmlite import ir
+
+from . import mathlib
+from .gemm import BLOCK_K
+from .irloops import I64, span
+from .tiling import TiledKernel, i64
+
+#: vector registers a tile may hold: its accumulators, B's vectors of a k step and A's broadcasts (LLVM loads them
+#: all before the FMAs, unless each is used once: then they are FMA operands); past this, LLVM spills accumulators
+#: to the stack in the k loop
+REGISTERS = {512: 29, 256: 14, 128: 14}
+
+
+def direct_shape(bits: int, lanes: int, m: int, n: int, r: int, k: int) -> tuple[int, int, int, float]:
+    """(rows, depth, vectors, cost) of the cheapest tile for an M × R × N output over K. A k step costs its FMAs
+    (at least 8: each accumulator waits on its last FMA), 1.5 per vector of B (a load across cache lines), 0.5
+    per broadcast and 2 for its table entry and loop (measured on LeNet's convolutions); a tile adds its stores."""
+    vectors = 1 if n <= lanes else 2
+    budget = REGISTERS.get(bits, 14)
+    best = None
+    for rows in range(1, min(m, budget) + 1):
+        for depth in range(1, r + 1):
+            if rows * depth * vectors + depth * vectors + (rows if depth * vectors > 1 else 0) > budget:
+                break
+            tiles = math.ceil(m / rows) * math.ceil(r / depth) * math.ceil(n / (vectors * lanes))
+            fmas = rows * depth * vectors
+            step = max(fmas, 8) + 1.5 * depth * vectors + 0.5 * rows + 2
+            cost = tiles * (k * step + 3 * fmas + 10)
+            if best is None or cost < best[3]:
+                best = (rows, depth, vectors, cost)
+    return best
+
+
+def direct_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, depth: int, vectors: int) -> ir.Function:
+    """``(C, A, B, M, N, K, R, ai, ak, bk, br, ci, cr, scale, accumulate)``: C = scale·Σ_k A·B, or C += … when
+    ``accumulate`` is set."""
+    if isinstance(t := TiledKernel.named(module, T, lanes, f"sn_direct_{rows}x{depth}x{vectors}"), ir.Function):
+        return t
+    C, A, B, M, N, K, R, ai, ak, bk, br, ci, cr, scale, accumulate = t.fn.args
+    b, at, entry_of, clamped = t.b, t.at, t.entry_of, t.clamped
+    acc = [[[b.alloca(t.vec) for _ in range(vectors)] for _ in range(depth)] for _ in range(rows)]
+    packed = b.alloca(T, size=i64(BLOCK_K * rows))  # A's tile, k-major: its broadcasts at fixed displacements
+    scale_vec = t.splat(scale)
+    last_m, last_r = b.sub(M, i64(1)), b.sub(R, i64(1))
+
+    def tiles(k0, kc, first, row_at, c_rows):
+        """Every tile of the packed rows over a k-block: over the image rows, over the columns."""
+        with span(b, i64(0), R, depth) as r0:
+            line_at = [b.add(r0, i64(d)) for d in range(depth)]
+            b_lines = [entry_of(br, clamped(r, last_r)) for r in line_at]
+            c_lines = [entry_of(cr, clamped(r, last_r)) for r in line_at]
+            with span(b, i64(0), N, vectors * lanes) as j0:
+                starts = [b.add(j0, i64(h * lanes)) for h in range(vectors)]
+                masks = [t.below(s, N) for s in starts]
+                for q in range(rows):
+                    for d in range(depth):
+                        for h in range(vectors):
+                            b.store(t.zero, acc[q][d][h])
+                b_starts = [[at(B, b.add(b_lines[d], starts[h])) for h in range(vectors)] for d in range(depth)]
+                bk_block = at(bk, k0, I64)
+                with span(b, i64(0), kc) as kk:
+                    b_k = entry_of(bk_block, kk)
+                    lines = [[b.call(t.masked_load, [at(b_starts[d][h], b_k), t.align, masks[h], t.zero])
+                              for h in range(vectors)] for d in range(depth)]
+                    a_k = at(packed, b.mul(kk, i64(rows)))
+                    for q in range(rows):
+                        a = t.splat(b.load(at(a_k, i64(q)), typ=T))
+                        for d in range(depth):
+                            for h in range(vectors):
+                                slot = acc[q][d][h]
+                                b.store(b.call(t.fma, [a, lines[d][h], b.load(slot, typ=t.vec)]), slot)
+                for q in range(rows):
+                    for d in range(depth):
+                        inside = b.and_(b.icmp_signed("<", row_at[q], M), b.icmp_signed("<", line_at[d], R))
+                        with b.if_then(inside):
+                            base = b.add(c_rows[q], c_lines[d])
+                            for h in range(vectors):
+                                v = mathlib.fast(b.fmul(b.load(acc[q][d][h], typ=t.vec), scale_vec))
+                                ptr = at(C, b.add(base, starts[h]))
+                                old = b.call(t.masked_load, [ptr, t.align, masks[h], t.zero])
+                                b.call(t.masked_store, [b.select(first, v, mathlib.fast(b.fadd(old, v))), ptr,
+                                                        t.align, masks[h]])
+
+    with span(b, i64(0), M, rows) as i0:
+        row_at = [b.add(i0, i64(q)) for q in range(rows)]
+        a_rows = [entry_of(ai, clamped(i, last_m)) for i in row_at]
+        c_rows = [entry_of(ci, clamped(i, last_m)) for i in row_at]
+        with span(b, i64(0), K, BLOCK_K) as k0:
+            rest = b.sub(K, k0)
+            kc = b.select(b.icmp_signed("<", rest, i64(BLOCK_K)), rest, i64(BLOCK_K))
+            with span(b, i64(0), kc) as kk:
+                a_k = entry_of(ak, b.add(k0, kk))
+                for q in range(rows):
+                    value = b.load(at(A, b.add(a_rows[q], a_k)), typ=T)
+                    b.store(value, at(packed, b.add(b.mul(kk, i64(rows)), i64(q))))
+            tiles(k0, kc, b.and_(b.icmp_signed("==", k0, i64(0)), b.not_(accumulate)), row_at, c_rows)
+    b.ret_void()
+    return t.fn
