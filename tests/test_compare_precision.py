@@ -40,6 +40,31 @@ def test_a_0d_float64_tensor_meets_a_float32_tensor_in_float32(backend):
         assert (x > threshold).numpy().tolist() == [False, True]
 
 
+INTEGERS = [16777217, 16777216, -16777217, 2**53 + 1, 3, 0, -1]
+
+
+@BACKENDS
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.__name__)
+@pytest.mark.parametrize("default", [sn.float32, sn.float64])
+def test_an_integer_tensor_meets_a_python_float_in_the_default_float_dtype(op, default, backend):
+    """torch.result_type(long tensor, float) is the default dtype: 16777217 > 16777216.5 is False in float32
+    (both round to 2²⁴), True in float64. A 0-d float64 tensor outranks it: float64."""
+    values = np.array(INTEGERS)
+    before = sn.get_default_dtype()
+    sn.set_default_dtype(default)
+    try:
+        with sn.backend.use(backend):
+            for scalar in (16777216.5, 16777216.0, 2.0**53, 0.1, -0.0, float("inf"), float("nan")):
+                expected = op(values.astype(default), default.type(scalar))
+                assert op(sn.tensor(values), scalar).numpy().tolist() == expected.tolist(), scalar
+                assert op(sn.tensor(values[:0]), scalar).shape == (0,)
+            assert op(sn.tensor([True, False]), 0.5).numpy().tolist() == op(np.array([1.0, 0.0]), 0.5).tolist()
+            exact = op(values.astype(np.float64), 16777216.5)
+            assert op(sn.tensor(values), sn.tensor(16777216.5, dtype=sn.float64)).numpy().tolist() == exact.tolist()
+    finally:
+        sn.set_default_dtype(before)
+
+
 @BACKENDS
 @pytest.mark.parametrize("dtype", [sn.float32, sn.float64])
 def test_a_pooling_window_that_ties_after_rounding_routes_to_its_first_element(dtype, backend):
@@ -64,6 +89,9 @@ def test_comparisons_and_pooling_agree_with_pytorch(dtype):
         for scalar in SCALARS:
             assert op(sn.tensor(values), scalar).numpy().tolist() == \
                 op(torch.from_numpy(values), scalar).numpy().tolist(), (op.__name__, scalar)
+            integers = np.array(INTEGERS)
+            assert op(sn.tensor(integers), scalar).numpy().tolist() == \
+                op(torch.from_numpy(integers), scalar).numpy().tolist(), (op.__name__, scalar, "int64")
     x = np.array([[[[1e-4, 2e-4], [3e-4, 4e-4]]]], dtype=dtype)
     grads = []
     for lib, make in ((sn, sn.tensor), (torch, torch.tensor)):

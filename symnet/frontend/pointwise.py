@@ -563,6 +563,10 @@ def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
     if result == "float":
         dtype = float_result(dtype)
     elif result == "bool":
+        if is_float(dtype) and not any(is_float(t.dtype) for t in tensors):
+            # integer tensors and a Python float: compared in the float dtype PyTorch promotes to, not exactly
+            # (16777217 > 16777216.5 is False in float32)
+            tensors = [t.to(dtype) for t in tensors]
         dtype = dtypes.bool_
     shape = first.shape if all(t.shape == first.shape for t in tensors) else None  # else: broadcasting rule
     return like._apply(Map(fn, tuple(slots)), tensors, dtype, shape)
