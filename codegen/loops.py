@@ -296,10 +296,10 @@ def _implicit_gemm(d: Def, a, b, scale, guards, names, rows_of_one: bool) -> tup
     contiguous = tuple(j) == tuple(out[len(out) - len(j):])
     panels = math.ceil(n / (vectors * lanes))
     # units: a vector FMA; packing an element of B 2.5 (a vector copy: 0.25 an element of the panel); a broadcast
-    # load of A 1 (plus its guards); a scattered store 10; a call 300
+    # load of A 1 (plus its guards); a scattered store 5; a call 300
     packing = 0.25 * depth * panels * vectors * lanes if rows_of_one else 2.5 * depth * n
     per_call = (packing + math.ceil(m / rows) * rows * depth * (math.ceil(n / lanes) + 1 + 2 * len(on_a))
-                + (0 if contiguous else 10 * m * n) + 300)
+                + (0 if contiguous else 5 * m * n) + 300)
     calls = math.prod(extents[s] for s in outer if isinstance(extents[s], int))
     return per_call * calls, Contraction(tuple(i), tuple(j), tuple(k), a.atom, b.atom, scale, d.name,
                                          tuple(outer), tuple(on_a), tuple(on_b), rows_of_one, not contiguous)
@@ -523,20 +523,26 @@ def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph
 
 def _without_holding_conditions(d: Def) -> tuple[Def, bool]:
     """``d`` without the index conditions that hold over its whole domain (``[p = 0]`` over a channel of extent 1,
-    the input gradient of a one-channel convolution; a range its expression never leaves), and whether any was
-    dropped."""
+    the input gradient of a one-channel convolution), and whether any was dropped."""
+    body = _holding_dropped(d.body, d.extents)
+    return (d.with_body(body), True) if body != d.body else (d, False)
+
+
+def _holding_dropped(e: sp.Expr, extents) -> sp.Expr:
+    """``e`` with each index condition that holds over the domain (an equality of expressions that never differ,
+    a range its expression never leaves) taken as 1."""
     holding = {}
-    for c in d.body.atoms(sp.Function):
+    for c in e.atoms(sp.Function):
         if is_range(c):
-            bounds = affine_bounds(c.args[0], d.extents)
+            bounds = affine_bounds(c.args[0], extents)
             if bounds is not None and c.args[1].is_Integer and c.args[2].is_Integer and \
                     c.args[1] <= bounds[0] and bounds[1] <= c.args[2]:
                 holding[c] = sp.Integer(1)
         elif getattr(type(c), "value_kind", None) == "condition" and getattr(type(c), "code", None) == "==":
             difference = c.args[0] - c.args[1]
-            if difference.is_integer and affine_bounds(difference, d.extents) == (0, 0):
+            if difference.is_integer and affine_bounds(difference, extents) == (0, 0):
                 holding[c] = sp.Integer(1)
-    return (d.with_body(d.body.xreplace(holding)), True) if holding else (d, False)
+    return e.xreplace(holding) if holding else e
 
 
 def _padded_read(d: Def, tensors, taken) -> tuple[Def, Def] | None:
@@ -581,9 +587,80 @@ def _padded_read(d: Def, tensors, taken) -> tuple[Def, Def] | None:
     return None
 
 
+def reads_stored(defs: list[Def], tensors: dict) -> list[Def]:
+    """A sum of what an earlier elementwise definition stores — ``db[i] = Σ_{b,j,k,l,m} f(…)`` where
+    ``dconv[b, i, n, p] = f(…)`` at n = 2j + l, p = 2k + m (a convolution's bias gradient and its output gradient
+    through a max-pool) — reads the stored values instead of computing them again; a pair of summed symbols that
+    meets only as ``q·j + l`` (0 ≤ l < q) is then one symbol over the stored extent, so the sum runs along the
+    stored rows."""
+    stored: list[Def] = []
+    out = []
+    for d in defs:
+        if d.combine == "sum":
+            d = next((r for e in stored if (r := _as_read_of(d, e, tensors)) is not None), d)
+        elif d.combine == "assign" and all(isinstance(o, sp.Symbol) for o in d.out) and set(d.out) == set(d.symbols):
+            stored.append(d)
+        out.append(d)
+    return out
+
+
+def _as_read_of(d: Def, e: Def, tensors: dict) -> Def | None:
+    """``d`` summing ``e[α]`` where its body is ``e``'s at α, or None."""
+    for mine in accesses(e.body, tensors):
+        if list(mine.indices) != list(e.out):
+            continue
+        for theirs in accesses(d.body, tensors):
+            if theirs.name != mine.name:
+                continue
+            at = dict(zip(e.out, theirs.indices, strict=True))
+            if _holding_dropped(_within_ranges(e.body.xreplace(at), d.extents), d.extents) == d.body:
+                return _merged_pairs(d.with_body(sp.Indexed(sp.IndexedBase(e.name), *theirs.indices)))
+    return None
+
+
+def _within_ranges(e: sp.Expr, extents) -> sp.Expr:
+    """``e`` with each ``floor(x/q)`` and ``Mod(x, q)`` of an affine x that stays in one block of q over the
+    domain replaced by its value there (``floor((2j + l)/2)`` = j and ``Mod(2j + l, 2)`` = l for l < 2)."""
+    def value(f):
+        x, q = (f.args[0], sp.Integer(1)) if isinstance(f, sp.floor) else (f.args[0] / f.args[1], None)
+        numerator, denominator = sp.fraction(sp.together(x))
+        if not denominator.is_Integer or (bounds := affine_bounds(numerator, extents)) is None:
+            return f
+        block = sp.floor(sp.Rational(bounds[0], denominator))
+        if sp.floor(sp.Rational(bounds[1], denominator)) != block:
+            return f
+        return block if q is not None else f.args[0] - block * f.args[1]
+
+    return e.replace(lambda f: isinstance(f, sp.floor | sp.Mod), value)
+
+
+def _merged_pairs(d: Def) -> Def:
+    """Summed symbols j, l that occur only together as ``q·j + l`` with l over [0, q) become one symbol over
+    [0, q·extent(j))."""
+    extents, domain, body = d.extents, list(d.domain), d.body
+    for read in body.atoms(sp.Indexed):
+        for index in read.indices:
+            terms = affine_coefficients(sp.expand(index))
+            pair = [s for s in (terms or {}) if s != 1]
+            if len(pair) != 2 or any(s not in d.reduced or not isinstance(extents[s], int) for s in pair):
+                continue
+            low, high = sorted(pair, key=lambda s: terms[s])
+            elsewhere = body.xreplace({index: sp.Integer(0)})
+            if terms[low] != 1 or terms[high] != extents[low] or elsewhere.has(low) or elsewhere.has(high):
+                continue
+            name = high.name + low.name
+            while name in {s.name for s, _ in domain}:
+                name += "_"
+            merged = sp.Symbol(name, integer=True, nonnegative=True)
+            body = body.xreplace({index: merged + terms.get(1, 0)})
+            domain = [(merged, extents[high] * extents[low]) if s == high else (s, n) for s, n in domain if s != low]
+    return Def(d.name, d.shape, d.dtype, tuple(domain), d.out, body, d.combine, d.ties, d.label)
+
+
 def lower_graph(graph: Graph) -> list[Kernel]:
     tensors = graph.tensors()
-    kernels = _hoist_scalars(_beside_twins([lower_def(d, tensors) for d in graph.defs]))
+    defs = reads_stored(list(graph.defs), tensors)
+    kernels = _hoist_scalars(_beside_twins([lower_def(d, tensors) for d in defs]))
     return fuse_elementwise(fuse_siblings(kernels, tensors), tensors)
 
 
