@@ -57,3 +57,42 @@ def test_data_shares_storage_so_the_old_zeroing_idiom_works():
     pending = w * 1                                   # lazily computed: keeps the values it was made from
     w.detach().fill_(0.0)
     assert w.tolist() == [0.0, 0.0] and pending.tolist() == [5.0, 6.0]
+
+
+@pytest.mark.parametrize("where", ["native", "reference"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_negative_zero_keeps_its_sign_and_its_own_program(dtype, where):
+    """x / −0.0 is −inf for positive x (SymPy has one zero): computed after x / 0.0 in the same process, so
+    the two graphs must not share a cached program (−0.0 == 0.0 in Python, and they hash alike)."""
+    x = np.array([1.5, -2.0, 0.0, np.inf], dtype=dtype)
+    with backend.use(where), np.errstate(all="ignore"):
+        for scalar in (0.0, -0.0, 0.0):
+            t = sn.tensor(x)
+            for got, want in (((t / scalar).numpy(), x / dtype_scalar(dtype, scalar)),
+                              ((t * scalar).numpy(), x * dtype_scalar(dtype, scalar)),
+                              ((t // scalar).numpy(), np.floor_divide(x, dtype_scalar(dtype, scalar)))):
+                np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+        w = sn.tensor(x[:2], requires_grad=True)
+        (w * -0.0).sum().backward()
+        assert np.signbit(w.grad.numpy()).all()  # d(x·−0.0)/dx = −0.0
+
+
+def dtype_scalar(dtype: str, value: float):
+    return np.dtype(dtype).type(value)
+
+
+@pytest.mark.parametrize("where", ["native", "reference"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_number_over_a_tensor_rounds_as_pytorch_does(dtype, where):
+    """PyTorch computes c / x as x.reciprocal() * c: two roundings, which differ from one division in about a
+    quarter of the cases; its gradient is −c/x²."""
+    x = np.random.default_rng(0).uniform(0.5, 4.0, 4096).astype(dtype)
+    one, c = dtype_scalar(dtype, 1.0), dtype_scalar(dtype, 2.5)
+    with backend.use(where):
+        t = sn.tensor(x, requires_grad=True)
+        y = 2.5 / t
+        np.testing.assert_array_equal(y.numpy(), (one / x) * c)
+        y.sum().backward()
+    np.testing.assert_allclose(t.grad.numpy(), -2.5 / x.astype(np.float64) ** 2, rtol=1e-5 if dtype == "float32"
+                               else 1e-12)

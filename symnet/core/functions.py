@@ -361,6 +361,28 @@ class not_a_number(NamedFunction):
         return ops.const(float("nan"))
 
 
+class negative_zero(NamedFunction):
+    """−0.0 written as a constant (``x / -0.0``, ``x * -0.0``): SymPy has one zero, which would turn −inf into
+    +inf and −0 into +0."""
+
+    nargs = 0
+    symbol = "-0.0"
+
+    def _sympystr(self, printer):
+        return "-0.0"
+
+    def _latex(self, printer):
+        return "-0.0"
+
+    @staticmethod
+    def numpy():
+        return -0.0
+
+    @classmethod
+    def lower(cls, ops):
+        return ops.const(-0.0)
+
+
 class Identity(NamedFunction):
     """A function whose value is its argument (of its kind): what it changes is the derivative or what SymPy sees."""
 
@@ -968,6 +990,7 @@ NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
     trunc, power, pow_log, int_power, divisor, kept, gt, ge, lt, le, ne, eq, precedes, equal_in_order, log1p,
     binary_cross_entropy, gelu, gelu_tanh, where, expm1, erfinv, round_down, round_up, round_toward_zero,
     round_half_even, nan_to_num, maximum, minimum, fmax, fmin, floor_divide, remainder, logit, not_a_number,
+    negative_zero,
 )
 
 #: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.

@@ -7,6 +7,7 @@ functions (``symnet.core.functions``) and the index algebra of ``symnet.core.aut
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -25,6 +26,8 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
     "div": lambda a, b: a * sp.oo if b.is_zero else a / b,  # x/0 as IEEE has it: ±inf, NaN at 0 (SymPy: zoo)
+    # a number over a tensor as PyTorch's __rtruediv__ computes it: the reciprocal, rounded, times the number
+    "rdiv": lambda x, c: c * F.kept(1 / x),
     "neg": lambda a: -a,
     "pow": lambda a, b: a**b if b.is_Number else F.power(a, b),
     # int64 ** int64 as PyTorch: wrapping; a negative exponent gives 1/x truncated (±1 at x = ±1, else 0)
@@ -98,8 +101,9 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "stop_gradient": F.stop_gradient,
 }
 COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne", "isnan", "isinf", "isfinite")
-#: rows without a derivative to show: conditions and integer arithmetic
-_NO_RULE = (*COMPARISONS, "floor_divide_int", "remainder_int", "div_trunc_int", "pow_int")
+#: rows without a derivative to show: conditions, integer arithmetic, and ``rdiv`` (div's rule, rounded as
+#: PyTorch rounds a number over a tensor)
+_NO_RULE = (*COMPARISONS, "floor_divide_int", "remainder_int", "div_trunc_int", "pow_int", "rdiv")
 
 
 def _lerp(start: sp.Expr, end: sp.Expr, weight: sp.Expr) -> sp.Expr:
@@ -134,12 +138,35 @@ def derivative_rules() -> list[tuple[str, sp.Expr, list[sp.Expr]]]:
     return rows
 
 
+class _NegativeZero(float):
+    """−0.0 that is not equal to 0.0 (nor hashes as it): a constant folded into an op keys its structure, and a
+    graph dividing by −0.0 must not find the program that divides by +0.0."""
+
+    def __eq__(self, other):
+        return isinstance(other, _NegativeZero)
+
+    def __ne__(self, other):
+        return not isinstance(other, _NegativeZero)
+
+    def __hash__(self):
+        return hash("-0.0")
+
+
+def scalar_operand(value):
+    """A Python number as an op keeps it: −0.0 distinct from 0.0 (see ``_NegativeZero``), anything else as is."""
+    if type(value) is float and value == 0 and math.copysign(1.0, value) < 0:
+        return _NegativeZero(-0.0)
+    return value
+
+
 def constant(value) -> sp.Expr:
     """A Python number as a SymPy constant: exact binary fractions print as rationals (x/2, not 0.5*x)."""
     if isinstance(value, sp.Basic):
         return value
     if value != value:
         return F.not_a_number()
+    if isinstance(value, float) and float(value) == 0 and math.copysign(1.0, value) < 0:
+        return F.negative_zero()
     if isinstance(value, bool) or float(value).is_integer() and abs(value) < 2**53:
         return sp.Integer(int(value))
     if value in (float("inf"), float("-inf")):

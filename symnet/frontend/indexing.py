@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.indexing import Index, Scatter, Where, keyed_shape
-from ..core.ops import broadcast_shapes
+from ..core.ops import broadcast_shapes, scalar_operand
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
 from .batch import depends_on_batch
@@ -162,7 +162,7 @@ def index_put(t: Tensor, items: tuple, at: int, tensors: list, value, accumulate
         return t + t._apply(Scatter(items, at, value), [t, *tensors], t.dtype)
     count = t._apply(Scatter(items, at, 1), [t, *tensors], dtypes.int64)
     if not isinstance(value, TensorBase):
-        return t._apply(Where((("t", 0), ("c", value), ("t", 1))), [count, t], t.dtype)
+        return t._apply(Where((("t", 0), ("c", scalar_operand(value)), ("t", 1))), [count, t], t.dtype)
     last = _last_writes(t, items, tensors)
     if last is not None:  # a position written twice takes its last value, as PyTorch's loop leaves it
         block = len(last.shape)
@@ -267,7 +267,7 @@ class IndexingMethods(TensorBase):
             if value.dim():
                 raise ShapeError("masked_fill only supports a 0-dimensional value tensor")
             return self._apply(Where((("t", 0), ("t", 1), ("t", 2))), [mask, value, self], self.dtype)
-        return self._apply(Where((("t", 0), ("c", value), ("t", 1))), [mask, self], self.dtype)
+        return self._apply(Where((("t", 0), ("c", scalar_operand(value)), ("t", 1))), [mask, self], self.dtype)
 
     def masked_select(self, mask: Tensor) -> Tensor:
         """The entries where ``mask`` is True, broadcast together, as a 1-d tensor (its length is the mask's

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import as_dtype, float_result, is_float, result_type
-from ..core.ops import Cast, Map, broadcast_shapes
+from ..core.ops import Cast, Map, broadcast_shapes, scalar_operand
 from ..errors import DTypeError
 from .base import TensorBase
 from .device import CPU, check_device, to_arguments
@@ -63,6 +63,8 @@ class PointwiseMethods(TensorBase):
         return self._map("div", other, result="float")
 
     def __rtruediv__(self, other):
+        if isinstance(other, _SCALARS):  # PyTorch's own: self.reciprocal() * other, rounded twice
+            return _elementwise("rdiv", (self, other), "float")
         return _elementwise("div", (other, self), "float")
 
     def __pow__(self, other):
@@ -546,7 +548,7 @@ def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
                 op = _ON_TWO_TENSORS.setdefault(fn, Map(fn, (("t", 0), ("t", 1))))
             return a._apply(op, (a, b), a.dtype, a.shape if a.shape == b.shape else _broadcast(fn, a.shape, b.shape))
         if isinstance(a, TensorBase) and type(b) in (float, int) and a.dtype.kind == "f":
-            return a._apply(Map(fn, (("t", 0), ("c", b))), (a,), a.dtype, a.shape)
+            return a._apply(Map(fn, (("t", 0), ("c", scalar_operand(b)))), (a,), a.dtype, a.shape)
     like = next(o for o in operands if isinstance(o, TensorBase))
     tensors, slots = [], []
     for x in operands:
@@ -554,7 +556,7 @@ def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
             slots.append(("t", len(tensors)))
             tensors.append(x)
         elif isinstance(x, _SCALARS):
-            slots.append(("c", x.item() if isinstance(x, np.generic) else x))
+            slots.append(("c", scalar_operand(x.item() if isinstance(x, np.generic) else x)))
         else:
             slots.append(("t", len(tensors)))
             tensors.append(_as_tensor(x, like))
