@@ -54,6 +54,7 @@ def direct_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, depth:
     ``accumulate`` is set."""
     if isinstance(t := TiledKernel.named(module, T, lanes, f"sn_direct_{rows}x{depth}x{vectors}"), ir.Function):
         return t
+    t.fn.attributes.add("optsize")  # its k loop is explicit vectors: O3's unrolling doubles the code, not the speed
     C, A, B, M, N, K, R, ai, ak, bk, br, ci, cr, scale, accumulate = t.fn.args
     b, at, entry_of, clamped = t.b, t.at, t.entry_of, t.clamped
     acc = [[[b.alloca(t.vec) for _ in range(vectors)] for _ in range(depth)] for _ in range(rows)]
