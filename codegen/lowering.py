@@ -280,6 +280,8 @@ class Lowering(StatementWalker):
                     square = self.mul(square, square)
             result = result if result is not None else self.const(1.0)
             return self.div(self.const(1.0), result) if exp < 0 else result
+        if base == 2:  # 2ˣ by its own kernel: e^(x·ln 2) would carry x·ln 2's rounding error times x
+            return self.call("exp2", self.float_value(exp))
         if exp == sp.Rational(1, 2):
             return self.sqrt(x)
         if exp == sp.Rational(-1, 2):

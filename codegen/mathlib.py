@@ -186,6 +186,49 @@ def _exp(a: Arith, x):
     return a.select(a.is_nan(x), x, result)
 
 
+def _exp2(a: Arith, x):
+    """2ˣ as 2ⁿ·e^(f·ln 2), n = rint(x): x − n is exact, so only f·ln 2 (|f| ≤ ½) rounds, where e^(x·ln 2)
+    would carry x·ln 2's rounding error times x (hundreds of ulps near the top of the range)."""
+    p = a.p
+    lo, hi = (bound / math.log(2) for bound in p.exp_range)
+    xc = a.select(a.gt(x, a.c(hi)), a.c(hi), x)
+    xc = a.select(a.lt(xc, a.c(lo)), a.c(lo), xc)
+    n = a.rint(xc)
+    r = a.mul(a.sub(xc, n), a.c(math.log(2)))
+    poly = a.horner(r, [1 / math.factorial(k) for k in range(p.exp_terms)])
+    ni = a.b.fptosi(n, p.int_type)
+    half = a.b.ashr(ni, a.i(1))
+    result = a.mul(a.mul(poly, a.pow2(half)), a.pow2(a.b.sub(ni, half)))
+    return a.select(a.is_nan(x), x, result)
+
+
+#: atan: Cephes' reduction (|x| > tan 3π/8 through −1/x, |x| > the middle bound through (x − 1)/(x + 1)) and its
+#: fits on the reduced range: a rational in x² for double (P low to high, Q monic), a polynomial for float
+ATAN_DOUBLE_P = (-6.485021904942025371773e1, -1.228866684490136173410e2, -7.500855792314704667340e1,
+                 -1.615753718733365076637e1, -8.750608600031904122785e-1)
+ATAN_DOUBLE_Q = (1.945506571482613964425e2, 4.853903996359136964868e2, 4.328810604912902668951e2,
+                 1.650270098316988542046e2, 2.485846490142306297962e1, 1.0)
+ATAN_SINGLE = (-3.33329491539e-1, 1.99777106478e-1, -1.38776856032e-1, 8.05374449538e-2)
+ATAN_MOREBITS = 6.123233995736765886130e-17  # π/2 − its double
+
+
+def _atan(a: Arith, x):
+    ax = a.abs(x)
+    single = a.p.T == F32
+    big = a.gt(ax, a.c(2.414213562373095))
+    mid = a.gt(ax, a.c(0.4142135623730950 if single else 0.66))
+    reduced = a.select(big, a.neg(a.div(a.c(1.0), ax)),
+                       a.select(mid, a.div(a.sub(ax, a.c(1.0)), a.add(ax, a.c(1.0))), ax))
+    base = a.select(big, a.c(math.pi / 2), a.select(mid, a.c(math.pi / 4), a.c(0.0)))
+    z = a.mul(reduced, reduced)
+    if single:
+        odd = a.mul(a.mul(a.horner(z, ATAN_SINGLE), z), reduced)
+    else:
+        odd = a.mul(reduced, a.div(a.mul(z, a.horner(z, ATAN_DOUBLE_P)), a.horner(z, ATAN_DOUBLE_Q)))
+        odd = a.add(odd, a.select(big, a.c(ATAN_MOREBITS), a.select(mid, a.c(ATAN_MOREBITS / 2), a.c(0.0))))
+    return a.copysign(a.add(base, a.add(odd, reduced)), x)
+
+
 def _expm1(a: Arith, x):
     small = a.lt(a.abs(x), a.c(math.log(2) / 2))
     series = a.mul(x, a.horner(x, [1 / math.factorial(k + 1) for k in range(a.p.exp_terms)]))
@@ -520,6 +563,8 @@ def _rounding(intrinsic: str):
 FUNCTIONS = {
     "exp": (1, _exp),
     "expm1": (1, _expm1),
+    "exp2": (1, _exp2),
+    "atan": (1, _atan),
     "log": (1, _log),
     "log1p": (1, _log1p),
     "sin": (1, lambda a, x: _sincos(a, x, cosine=False)),

@@ -177,9 +177,9 @@ FUNCTIONS: dict[str, Function] = {
     "pow": Function(("x", "y"), 2, operator.pow, arithmetic=True),
     "neg": Function(("x",), 1, operator.neg, arithmetic=True),
     **{name: Function(("x",), 1, _method(name))
-       for name in ("exp", "expm1", "exp2", "log", "log1p", "log2", "sqrt", "rsqrt", "reciprocal", "abs", "sign",
-                    "sin", "cos", "tanh", "erf", "erfinv", "sigmoid", "relu", "floor", "ceil", "trunc", "round",
-                    "frac")},
+       for name in ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "abs",
+                    "sign", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh",
+                    "atanh", "erf", "erfinv", "sigmoid", "relu", "floor", "ceil", "trunc", "round", "frac")},
     **{name: Function(("x", "y"), 2, _method(name), operands=2)
        for name in ("maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder")},
     **{name: Function(("x",), 1, _functional(name))

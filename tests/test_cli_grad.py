@@ -76,6 +76,12 @@ GOOD = [
     ("mish(x) + logsigmoid(x) + softsign(x) + tanhshrink(x)", "x", None),
     ("hardsigmoid(x) + hardswish(x) + hardtanh(x) + elu(x)", "x", None),
     ("prelu(x, 0.25) + threshold(x, 0, 0) + hardshrink(x) + softshrink(x)", "x", None),
+    ("tan(x) + atan(x)", "x", 1 + F.tan(x) ** 2 + 1 / (1 + x**2)),
+    ("sinh(x) + cosh(x)", "x", F.cosh(x) + F.sinh(x)),
+    ("asin(x) + acos(x)", "x", 0),
+    ("asinh(x) + acosh(x) + atanh(x)", "x",
+     1 / sp.sqrt(x**2 + 1) + 1 / (sp.sqrt(x - 1) * sp.sqrt(x + 1)) + 1 / (1 - x**2)),
+    ("log10(x)", "x", 1 / (x * sp.log(10))),
 ]
 
 
@@ -167,7 +173,7 @@ PWNED = "symnet_pwned_marker"
 ERRORS = [
     ("", ["x"], "the expression is empty"),
     ("  \t ", ["x"], "the expression is empty"),
-    ("exec(x)", ["x"], "unknown function 'exec'; the functions are abs, add, "),
+    ("exec(x)", ["x"], "unknown function 'exec'; the functions are abs, acos, acosh, add, "),
     ("f(x)", ["x"], "column 1: unknown function 'f'"),
     ("exp()", ["x"], "exp takes 1 argument (x), got 0"),
     ("exp(x, 2)", ["x"], "exp takes 1 argument (x), got 2"),

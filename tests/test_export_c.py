@@ -240,6 +240,10 @@ def _table():
         "arithmetic": x * y - 2 * x / 3 + x**2 - x**-3 + sp.sqrt(sp.Abs(y)) + 1 / sp.sqrt(sp.Abs(y)) - k + m * x,
         "pow_tensor": base**moderate, "mixed_precision": x * s + d, "gather": access("X", (b, j)),
         "solved_index": access("X", (b, (i + 1) / 2)), "bool_read": m * 1.5,
+        "tan": fn.tan(x), "atan": fn.atan(x * 3), "asin": fn.asin(fn.clamp(x, -1, 1)),
+        "acos": fn.acos(fn.clamp(x, -1, 1)), "sinh": fn.sinh(x * 9), "cosh": fn.cosh(x * 9),
+        "asinh": fn.asinh(x * 1000), "acosh": fn.acosh(sp.Abs(x) + 1), "atanh": fn.atanh(fn.clamp(x, -1, 1)),
+        "exp2": 2 ** (x * 9), "negative_zero": x * fn.negative_zero(),
     }
     return rows
 

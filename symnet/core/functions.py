@@ -10,6 +10,7 @@ clamp' = 1 on the closed interval.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import sympy as sp
@@ -660,6 +661,162 @@ class log1p(NamedFunction):
         return ops.call("log1p", ops.value(x))
 
 
+# ---------------------------------------------------------------- trigonometric, hyperbolic and their inverses
+# Each lowers to the kernels (atan's own, exp, expm1, log, log1p, sqrt, sin, cos) by a rewrite that keeps its
+# accuracy, within 4 ulps of the C library's (tests/test_elementary_functions.py); ``kept`` holds a difference
+# whole where SymPy would otherwise add its terms in another order and lose its digits.
+
+class _Elementary(NamedFunction):
+    """One of them: its NumPy function (the reference's), its derivative and its rewrite."""
+
+    numpy_function: Callable
+
+    @classmethod
+    def numpy(cls, x):
+        return cls.numpy_function(x)
+
+    @classmethod
+    def lower(cls, ops, x):
+        return ops.value(cls.rewrite(x))
+
+    @staticmethod
+    def rewrite(x: sp.Expr) -> sp.Expr:
+        raise NotImplementedError
+
+
+def _odd(x: sp.Expr, magnitude: sp.Expr) -> sp.Expr:
+    """An odd function from its value at |x|: x itself at ±0 (so −0 stays −0), NaN at NaN."""
+    return where(eq(x, 0), x, sign(x) * magnitude)
+
+
+def _large_exp_half(a: sp.Expr) -> sp.Expr:
+    """eᵃ/2 for large a as e^(a/2)·(e^(a/2)/2): finite up to where eᵃ/2 is (eᵃ alone overflows first)."""
+    return kept(sp.exp(a / 2)) * kept(sp.exp(a / 2) / 2)
+
+
+class tan(_Elementary):
+    numpy_function = np.tan
+
+    def fdiff(self, argindex=1):
+        return 1 + tan(self.args[0]) ** 2
+
+    @staticmethod
+    def rewrite(x):
+        return sp.sin(x) / sp.cos(x)
+
+
+class atan(_Elementary):
+    """Its own kernel (Cephes' reduction and fits)."""
+
+    numpy_function = np.arctan
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 + self.args[0] ** 2)
+
+    @classmethod
+    def lower(cls, ops, x):
+        return ops.call("atan", ops.value(x))
+
+
+class asin(_Elementary):
+    numpy_function = np.arcsin
+
+    def fdiff(self, argindex=1):
+        return 1 / sp.sqrt(1 - self.args[0] ** 2)
+
+    @staticmethod
+    def rewrite(x):
+        """atan(x/√((1 − x)(1 + x))): ±inf at ±1 (atan: ±π/2), NaN beyond."""
+        return atan(x / sp.sqrt(kept(1 - x) * (1 + x)))
+
+
+class acos(_Elementary):
+    numpy_function = np.arccos
+
+    def fdiff(self, argindex=1):
+        return -1 / sp.sqrt(1 - self.args[0] ** 2)
+
+    @staticmethod
+    def rewrite(x):
+        """2·atan(√((1 − x)/(1 + x))): π at −1, 0 at 1, no cancellation near either."""
+        return 2 * atan(sp.sqrt(kept(1 - x) / (1 + x)))
+
+
+class sinh(_Elementary):
+    numpy_function = np.sinh
+
+    def fdiff(self, argindex=1):
+        return cosh(self.args[0])
+
+    @staticmethod
+    def rewrite(x):
+        """From expm1 (t = eᵃ − 1, sinh a = (t + t/(t + 1))/2, accurate near 0), or eᵃ/2 from 80 on."""
+        a = sp.Abs(x)
+        t = expm1(a)
+        return _odd(x, where(lt(a, 80), (t + t / (t + 1)) / 2, _large_exp_half(a)))
+
+
+class cosh(_Elementary):
+    numpy_function = np.cosh
+
+    def fdiff(self, argindex=1):
+        return sinh(self.args[0])
+
+    @staticmethod
+    def rewrite(x):
+        a = sp.Abs(x)
+        return where(lt(a, 80), (sp.exp(a) + kept(sp.exp(-a))) / 2, _large_exp_half(a))
+
+
+class asinh(_Elementary):
+    numpy_function = np.arcsinh
+
+    def fdiff(self, argindex=1):
+        return 1 / sp.sqrt(self.args[0] ** 2 + 1)
+
+    @staticmethod
+    def rewrite(x):
+        """log1p(a + a²/(1 + √(1 + a²))) (no cancellation near 0), log a + log 2 beyond 10⁸ (a² would overflow)."""
+        a = sp.Abs(x)
+        return _odd(x, where(lt(a, sp.Integer(10) ** 8), log1p(a + a**2 / (1 + sp.sqrt(1 + a**2))),
+                             sp.log(a) + sp.log(2)))
+
+
+class acosh(_Elementary):
+    numpy_function = np.arccosh
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return 1 / (sp.sqrt(x - 1) * sp.sqrt(x + 1))
+
+    @staticmethod
+    def rewrite(x):
+        """log1p((x − 1) + √((x − 1)(x + 1))): x − 1 is exact near 1; log x + log 2 beyond 10⁸; NaN below 1."""
+        d = kept(x - 1)
+        inside = where(lt(x, sp.Integer(10) ** 8), log1p(d + sp.sqrt(d * (x + 1))), sp.log(x) + sp.log(2))
+        return where(lt(x, 1), not_a_number(), inside)
+
+
+class atanh(_Elementary):
+    numpy_function = np.arctanh
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 - self.args[0] ** 2)
+
+    @staticmethod
+    def rewrite(x):
+        """½·log1p(2a/(1 − a)) of a = |x|, signed: log1p's argument grows towards ±1, where a negative x's would
+        near −1 and lose its digits."""
+        a = sp.Abs(x)
+        return _odd(x, log1p(2 * a / kept(1 - a)) / 2)
+
+
+ELEMENTARY = (tan, atan, asin, acos, sinh, cosh, asinh, acosh, atanh)
+for _f, _latex in ((tan, r"\tan"), (atan, r"\arctan"), (asin, r"\arcsin"), (acos, r"\arccos"), (sinh, r"\sinh"),
+                   (cosh, r"\cosh")):
+    _f.latex_symbol = _latex
+
+
 _BCE_EPSILON = sp.Float(float(np.float32(1e-12)))  # PyTorch's EPSILON, a float constant even in double
 
 
@@ -990,7 +1147,7 @@ NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
     trunc, power, pow_log, int_power, divisor, kept, gt, ge, lt, le, ne, eq, precedes, equal_in_order, log1p,
     binary_cross_entropy, gelu, gelu_tanh, where, expm1, erfinv, round_down, round_up, round_toward_zero,
     round_half_even, nan_to_num, maximum, minimum, fmax, fmin, floor_divide, remainder, logit, not_a_number,
-    negative_zero,
+    negative_zero, *ELEMENTARY,
 )
 
 #: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.

@@ -22,13 +22,14 @@ if TYPE_CHECKING:
 
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
-FUNCTIONS = ("exp", "expm1", "exp2", "log", "log1p", "log2", "sqrt", "rsqrt", "reciprocal", "abs", "sign", "sin",
-             "cos", "tanh", "erf", "erfinv", "sigmoid", "logit", "relu", "softplus", "clamp", "clip", "square", "floor",
-             "ceil", "trunc", "fix", "round", "frac", "isnan", "isinf", "isfinite", "nan_to_num", "lerp", "maximum",
-             "minimum", "fmax", "fmin", "floor_divide", "remainder", "add", "sub", "subtract", "mul", "multiply",
-             "div", "divide", "true_divide", "neg", "negative", "deg2rad", "rad2deg",
-             "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
-             "bitwise_not")
+FUNCTIONS = ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "abs", "sign",
+             "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin",
+             "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf", "erfinv", "sigmoid", "logit", "relu",
+             "softplus", "clamp", "clip", "square", "floor", "ceil", "trunc", "fix", "round", "frac", "isnan", "isinf",
+             "isfinite", "nan_to_num", "lerp", "maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder", "add",
+             "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg", "negative", "deg2rad",
+             "rad2deg", "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
+             "bitwise_xor", "bitwise_not")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ("where", "pow")
 
@@ -146,6 +147,9 @@ class PointwiseMethods(TensorBase):
 
     def exp2(self):
         return self._map("exp2", result="float")
+
+    def log10(self):
+        return self._map("log10", result="float")
 
     def log2(self):
         return self._map("log2", result="float")
@@ -269,6 +273,36 @@ class PointwiseMethods(TensorBase):
 
     def tanh(self):
         return self._map("tanh", result="float")
+
+    def tan(self):
+        return self._map("tan", result="float")
+
+    def sinh(self):
+        return self._map("sinh", result="float")
+
+    def cosh(self):
+        return self._map("cosh", result="float")
+
+    def asin(self):
+        return self._map("asin", result="float")
+
+    def acos(self):
+        return self._map("acos", result="float")
+
+    def atan(self):
+        return self._map("atan", result="float")
+
+    def asinh(self):
+        return self._map("asinh", result="float")
+
+    def acosh(self):
+        return self._map("acosh", result="float")
+
+    def atanh(self):
+        return self._map("atanh", result="float")
+
+    # NumPy's names, as torch has them
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
     def erf(self):
         return self._map("erf", result="float")
