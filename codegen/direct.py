@@ -14,13 +14,14 @@ Rows past M or R (the last tile's) are computed on row M − 1 or R − 1 and ne
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 from llvmlite import ir
 
 from . import mathlib
 from .gemm import BLOCK_K
-from .irloops import I64, span
+from .irloops import I64, PTR, span
 from .tiling import TiledKernel, i64
 
 #: vector registers a tile may hold: its accumulators, B's vectors of a k step and A's broadcasts (LLVM loads them
@@ -49,18 +50,35 @@ def direct_shape(bits: int, lanes: int, m: int, n: int, r: int, k: int) -> tuple
     return best
 
 
-def direct_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, depth: int, vectors: int) -> ir.Function:
+def direct_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, depth: int, vectors: int,
+                    skips: bool = False) -> ir.Function:
     """``(C, A, B, M, N, K, R, ai, ak, bk, br, ci, cr, scale, accumulate)``: C = scale·Σ_k A·B, or C += … when
-    ``accumulate`` is set."""
-    if isinstance(t := TiledKernel.named(module, T, lanes, f"sn_direct_{rows}x{depth}x{vectors}"), ir.Function):
+    ``accumulate`` is set. With ``skips``, four more, ``(gr, gk, lo, hi)``: B is zero where gr[r] + gk[k] is
+    outside [lo, hi], and a tile skips the k steps where it is for all its rows."""
+    name = f"sn_direct_{rows}x{depth}x{vectors}{'z' if skips else ''}"
+    if isinstance(t := TiledKernel.named(module, T, lanes, name, (PTR, PTR, I64, I64) if skips else ()),
+                  ir.Function):
         return t
     t.fn.attributes.add("optsize")  # its k loop is explicit vectors: O3's unrolling doubles the code, not the speed
-    C, A, B, M, N, K, R, ai, ak, bk, br, ci, cr, scale, accumulate = t.fn.args
+    C, A, B, M, N, K, R, ai, ak, bk, br, ci, cr, scale, accumulate = t.fn.args[:15]
     b, at, entry_of, clamped = t.b, t.at, t.entry_of, t.clamped
     acc = [[[b.alloca(t.vec) for _ in range(vectors)] for _ in range(depth)] for _ in range(rows)]
     packed = b.alloca(T, size=i64(BLOCK_K * rows))  # A's tile, k-major: its broadcasts at fixed displacements
     scale_vec = t.splat(scale)
     last_m, last_r = b.sub(M, i64(1)), b.sub(R, i64(1))
+
+    def step(kk, bk_block, b_starts, masks):
+        """One k step of a tile: B's vectors of its rows, A's broadcasts, the FMAs."""
+        b_k = entry_of(bk_block, kk)
+        lines = [[b.call(t.masked_load, [at(b_starts[d][h], b_k), t.align, masks[h], t.zero])
+                  for h in range(vectors)] for d in range(depth)]
+        a_k = at(packed, b.mul(kk, i64(rows)))
+        for q in range(rows):
+            a = t.splat(b.load(at(a_k, i64(q)), typ=T))
+            for d in range(depth):
+                for h in range(vectors):
+                    slot = acc[q][d][h]
+                    b.store(b.call(t.fma, [a, lines[d][h], b.load(slot, typ=t.vec)]), slot)
 
     def tiles(k0, kc, first, row_at, c_rows):
         """Every tile of the packed rows over a k-block: over the image rows, over the columns."""
@@ -68,6 +86,13 @@ def direct_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, depth:
             line_at = [b.add(r0, i64(d)) for d in range(depth)]
             b_lines = [entry_of(br, clamped(r, last_r)) for r in line_at]
             c_lines = [entry_of(cr, clamped(r, last_r)) for r in line_at]
+            if skips:  # the least and the greatest gr[r] of the tile's rows
+                gr, gk, lo, hi = t.fn.args[15:]
+                guards = [entry_of(gr, clamped(r, last_r)) for r in line_at]
+                least, greatest = guards[0], guards[0]
+                for g in guards[1:]:
+                    least = b.select(b.icmp_signed("<", g, least), g, least)
+                    greatest = b.select(b.icmp_signed(">", g, greatest), g, greatest)
             with span(b, i64(0), N, vectors * lanes) as j0:
                 starts = [b.add(j0, i64(h * lanes)) for h in range(vectors)]
                 masks = [t.below(s, N) for s in starts]
@@ -78,16 +103,12 @@ def direct_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, depth:
                 b_starts = [[at(B, b.add(b_lines[d], starts[h])) for h in range(vectors)] for d in range(depth)]
                 bk_block = at(bk, k0, I64)
                 with span(b, i64(0), kc) as kk:
-                    b_k = entry_of(bk_block, kk)
-                    lines = [[b.call(t.masked_load, [at(b_starts[d][h], b_k), t.align, masks[h], t.zero])
-                              for h in range(vectors)] for d in range(depth)]
-                    a_k = at(packed, b.mul(kk, i64(rows)))
-                    for q in range(rows):
-                        a = t.splat(b.load(at(a_k, i64(q)), typ=T))
-                        for d in range(depth):
-                            for h in range(vectors):
-                                slot = acc[q][d][h]
-                                b.store(b.call(t.fma, [a, lines[d][h], b.load(slot, typ=t.vec)]), slot)
+                    if skips:
+                        g_k = entry_of(gk, b.add(k0, kk))
+                        needed = b.and_(b.icmp_signed(">=", b.add(greatest, g_k), lo),
+                                        b.icmp_signed("<=", b.add(least, g_k), hi))
+                    with b.if_then(needed) if skips else contextlib.nullcontext():
+                        step(kk, bk_block, b_starts, masks)
                 for q in range(rows):
                     for d in range(depth):
                         inside = b.and_(b.icmp_signed("<", row_at[q], M), b.icmp_signed("<", line_at[d], R))

@@ -335,20 +335,30 @@ class KernelEmitter(Lowering):
             groups = (c.i, c.k, c.k, c.rows, c.i, c.rows)
             sizes = (size(c.i), size(c.j), size(c.k), size(c.rows))
             rows, depth, vectors, _ = direct_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2])
-            fn, second = direct_function(self.module, self.float, lanes, rows, depth, vectors), (6, depth)
+            fn = direct_function(self.module, self.float, lanes, rows, depth, vectors, c.b_zero is not None)
+            second = (6, depth, (10, 12, 15) if c.b_zero is not None else (10, 12))
         else:  # ai, ak, bk, bj, ci, cj
             summed = tuple(s for s in c.k if s != c.lanes_along)
             groups = (c.i, summed, summed, c.j, c.i, c.j)
             sizes = (size(c.i), size(c.j), size(summed), size((c.lanes_along,)))
             rows, cols, _ = dot_shape(vector_bits(), lanes, *sizes)
-            fn, second = dot_function(self.module, self.float, lanes, rows, cols), (4, cols)
+            fn, second = dot_function(self.module, self.float, lanes, rows, cols), (4, cols, (10, 12))
         self.micro_kernels.add(fn.name)
         tables = [self.offset_table(g, terms) for g, terms in
                   zip(groups, (terms_a, terms_a, terms_b, terms_b, terms_c, terms_c), strict=True)]
+        zero = None
+        if c.b_zero is not None:  # B's zeros: (gr, gk, lo, hi) of its range condition
+            terms = affine_coefficients(sp.expand(c.b_zero.args[0]))
+            zero = (self.offset_table(c.rows, terms), self.offset_table(c.k, terms), int(c.b_zero.args[1]),
+                    int(c.b_zero.args[2]), terms)
 
         def call(moved, accumulate):
             args = [*moved, *(ir.Constant(I64, v) for v in sizes), *tables, self.float_value(c.scale), accumulate]
-            self.b.call(fn, self.sliced_grid(args, (3, rows, (7, 11)), (*second, (10, 12))))
+            if zero is not None:
+                shift = self.outer_offset(c, zero[4])
+                args += [*zero[:2], self.b.sub(ir.Constant(I64, zero[2]), shift),
+                         self.b.sub(ir.Constant(I64, zero[3]), shift)]
+            self.b.call(fn, self.sliced_grid(args, (3, rows, (7, 11)), second))
 
         self.around(c, pointers, (terms_c, terms_a, terms_b), call)
 

@@ -1,5 +1,5 @@
 """What the direct-convolution and dot-product kernels share: their signature ``(C, A, B, four extents, six
-offset tables, scale, accumulate)`` and the IR helpers their tiles are written with."""
+offset tables, scale, accumulate, …)`` and the IR helpers their tiles are written with."""
 
 from __future__ import annotations
 
@@ -17,17 +17,18 @@ class TiledKernel:
     its vector type and intrinsics."""
 
     @classmethod
-    def named(cls, module: ir.Module, T: ir.Type, lanes: int, name: str) -> TiledKernel | ir.Function:
+    def named(cls, module: ir.Module, T: ir.Type, lanes: int, name: str,
+              extra: tuple[ir.Type, ...] = ()) -> TiledKernel | ir.Function:
         """The module's function of this name (``name`` with the precision after ``sn_``) if it has one, else a
-        new kernel to build."""
+        new kernel to build (with ``extra`` arguments after the common ones)."""
         precision = "f32" if isinstance(T, ir.FloatType) else "f64"
         name = name.replace("sn_", f"sn_{precision}_", 1)
-        return module.globals[name] if name in module.globals else cls(module, T, lanes, name)
+        return module.globals[name] if name in module.globals else cls(module, T, lanes, name, extra)
 
-    def __init__(self, module: ir.Module, T: ir.Type, lanes: int, name: str):
+    def __init__(self, module: ir.Module, T: ir.Type, lanes: int, name: str, extra: tuple[ir.Type, ...] = ()):
         self.precision = "f32" if isinstance(T, ir.FloatType) else "f64"
-        self.fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR] * 3 + [I64] * 4 + [PTR] * 6 + [T, I1]),
-                              name)
+        arguments = [PTR] * 3 + [I64] * 4 + [PTR] * 6 + [T, I1, *extra]
+        self.fn = ir.Function(module, ir.FunctionType(ir.VoidType(), arguments), name)
         self.fn.linkage = "internal"
         self.fn.attributes.add("noinline")
         for a in self.fn.args[:3]:

@@ -66,6 +66,16 @@ def test_convolution_and_its_gradients_match_the_reference(case, single, double,
         assert_close(got[name], expected[name], dtype)
 
 
+def test_the_taps_in_the_padding_are_known(rng):
+    """LeNet's conv2 input gradient reads its output gradient padded by 4: the direct kernel is told where the rows
+    are zeros (and skips the k steps a tile needs none of); the numbers are the reference's above."""
+    graph, _ = conv_graph(rng, sn.float32, CASES[5][0])
+    (direct,) = [c for k in compile_graph(graph).kernels if isinstance(c := k.body[0], Contraction) and c.rows]
+    assert direct.b_zero is not None and direct.b_zero.args[1:] == (0, 9)
+    assert {s for s in direct.b_zero.free_symbols} & set(direct.rows) and \
+        {s for s in direct.b_zero.free_symbols} & set(direct.k)
+
+
 def test_two_threads_compute_what_one_computes(rng):
     graph, arrays = conv_graph(rng, sn.float64, (3, 2, 5, 3, (21, 19), 1, 1, 1))
     compiled = compile_graph(graph)
