@@ -574,9 +574,9 @@ def _holding_dropped(e: sp.Expr, extents) -> sp.Expr:
             if bounds is not None and c.args[1].is_Integer and c.args[2].is_Integer and \
                     c.args[1] <= bounds[0] and bounds[1] <= c.args[2]:
                 holding[c] = sp.Integer(1)
-        elif getattr(type(c), "value_kind", None) == "condition" and getattr(type(c), "code", None) == "==":
-            difference = c.args[0] - c.args[1]
-            if difference.is_integer and affine_bounds(difference, extents) == (0, 0):
+        elif getattr(type(c), "value_kind", None) == "condition" and getattr(type(c), "code", None) == "==" and \
+                not c.has(sp.Indexed) and all(a.is_integer for a in c.args):  # indices only: [x = x] is 0 at NaN
+            if affine_bounds(c.args[0] - c.args[1], extents) == (0, 0):
                 holding[c] = sp.Integer(1)
     return e.xreplace(holding) if holding else e
 

@@ -11,8 +11,11 @@ import symnet as sn
 from codegen import compile_graph
 from codegen.loops import Contraction
 from symnet import pipeline, trace
+from symnet.core.functions import eq
 from symnet.core.ir import Def, Graph, Input, access, fresh_indices
 from symnet.core.reference import evaluate
+
+F64 = np.dtype(np.float64)
 
 #: batch, in and out channels, kernel, (H, W), stride, padding, dilation; and the kernels of the forward, the
 #: input gradient (none when stride 2 makes it a scatter) and the weight gradient in float32 and in float64 (half
@@ -112,3 +115,13 @@ def test_a_symbolic_batch_is_summed_over_calls(height, kind, dtype, rng):
                   "X": rng.standard_normal((batch, height + k - 1, W + k - 1)).astype(dtype)}
         assert_close(compiled(arrays)["dW"], evaluate(graph, arrays)["dW"],
                      sn.float64 if dtype == np.float64 else sn.float32)
+
+
+def test_a_value_equal_to_itself_is_not_an_index_condition():
+    """Dropping conditions that hold over the domain (``[c = 0]`` over one channel) leaves ``[x = x]`` alone: it is
+    0 where x is NaN."""
+    (i,) = fresh_indices((3,))
+    d = Def("same", (3,), np.dtype(np.bool_), ((i, 3),), (i,), eq(access("X", (i,)), access("X", (i,))))
+    graph = Graph([Input("X", (3,), F64)], [d], ["same"])
+    got = compile_graph(graph)({"X": np.array([np.nan, 1.0, -np.inf])})["same"]
+    assert got.tolist() == [False, True, True]
