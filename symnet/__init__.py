@@ -15,7 +15,7 @@ from . import autograd, backend, data, func, nn, optim, utils
 from .backend import get_num_threads, set_num_threads
 from .checkpoint import load, save
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
-from .errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError, SymnetError
+from .errors import DimensionError, DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError, SymnetError
 from .export import export
 from .frontend import indexing as _indexing
 from .frontend import inplace as _inplace
@@ -94,7 +94,7 @@ __all__ = [
     "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "autograd", "utils",
     "compile", "CompiledStep", "set_num_threads", "get_num_threads",
     "objective", "Objective", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
-    "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DTypeError",
+    "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DimensionError", "DTypeError",
     "IndexRangeError", "GradError", *_FUNCTIONS,
     "empty", "empty_like", "full_like", "eye", "normal", "rand_like", "randn_like", "randint", "randint_like",
     "randperm", "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor",

@@ -9,6 +9,10 @@ class ShapeError(SymnetError, ValueError):
     """Operand shapes that do not fit the op (matmul of (3, 1) and (2, 1), broadcasting 3 with 4, ...)."""
 
 
+class DimensionError(ShapeError, IndexError):
+    """A dim outside a tensor's dims: a ShapeError, and the IndexError PyTorch raises ("Dimension out of range")."""
+
+
 class DTypeError(SymnetError, TypeError):
     """An operand of the wrong dtype (float labels for cross entropy, gradients of integer tensors, ...)."""
 

@@ -89,3 +89,39 @@ def test_sort_formula_is_a_rank():
 def test_refusals(call, error):
     with pytest.raises(error):
         call(sn.ones(2, 3))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_nansum_and_nanmean_skip_nan_as_pytorch(dtype):
+    x = np.array([[np.nan, 1.0, 2.0], [np.nan, np.nan, np.nan], [3.0, -np.inf, 0.5]], dtype=dtype)
+    t = sn.tensor(x)
+    assert t.nansum().item() == pytest.approx(np.nansum(x))
+    np.testing.assert_array_equal(t.nansum(1).numpy(), np.nansum(x, 1))
+    np.testing.assert_array_equal(sn.nanmean(t, 1, keepdim=True).numpy(), np.nanmean(x, 1, keepdims=True))
+    assert sn.tensor([1, 2, 3]).nansum().item() == 6 and sn.tensor([1, 2, 3]).nansum().dtype == sn.int64
+    w = sn.tensor(x, requires_grad=True)
+    w.nansum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.where(np.isnan(x), 0, 1))
+
+
+@pytest.mark.parametrize("call", [lambda t: t.mean(), lambda t: t.mean(0), lambda t: t.softmax(0),
+                                  lambda t: t.log_softmax(0), lambda t: t.nanmean()],
+                         ids=["mean", "mean_dim", "softmax", "log_softmax", "nanmean"])
+@pytest.mark.parametrize("values", [[1, 2, 3], [True, False, True]], ids=["int64", "bool"])
+def test_a_mean_or_softmax_of_integers_is_refused_as_in_pytorch(call, values):
+    with pytest.raises(sn.DTypeError, match="float"):
+        call(sn.tensor(values))
+
+
+@pytest.mark.parametrize("call", [lambda t: t.argmax(), lambda t: t.argmin(0), lambda t: t.topk(1),
+                                  lambda t: t.median()], ids=["argmax", "argmin", "topk", "median"])
+def test_orderings_of_bools_are_refused_as_in_pytorch(call):
+    with pytest.raises(sn.DTypeError, match="bool"):
+        call(sn.tensor([True, False, True]))
+    call(sn.tensor([1, 0, 1]))  # integers are fine
+
+
+def test_sort_of_a_0d_tensor_checks_its_dim():
+    with pytest.raises(IndexError):
+        sn.tensor(2.5).sort(dim=1)
+    assert sn.tensor(2.5).sort(dim=0).values.item() == 2.5

@@ -29,7 +29,7 @@ AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
 FUNCTIONS = ("sum", "mean", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "logsumexp", "softmax",
              "log_softmax", "prod", "var", "std", "norm", "cumsum", "cumprod", "count_nonzero", "all", "any", "sort",
-             "argsort", "msort", "topk", "median")
+             "argsort", "msort", "topk", "median", "nansum", "nanmean")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ("var_mean", "std_mean")
 
@@ -57,9 +57,19 @@ class ReductionMethods(TensorBase):
         return self._reduce("sum", dim, keepdim, dtype)
 
     def mean(self, dim=None, keepdim: bool = False):
+        _refuse_integral(self, "mean")
         if self.shape and not math.prod(self.shape[d] for d in self._dims(dim, "mean")):
             return self.to(float_result(self.dtype)).sum(dim, keepdim) * math.nan  # 0/0, as PyTorch's NaN
         return self._reduce("sum", dim, keepdim, float_result(self.dtype), mean=True)
+
+    def nansum(self, dim=None, keepdim: bool = False):
+        """The sum with NaN counted as zero (``torch.nansum``)."""
+        return (self.masked_fill(self.isnan(), 0) if is_float(self.dtype) else self).sum(dim, keepdim)
+
+    def nanmean(self, dim=None, keepdim: bool = False):
+        """The mean of the elements that are not NaN (NaN where all are), as ``torch.nanmean``."""
+        _refuse_integral(self, "nanmean")
+        return self.nansum(dim, keepdim) / self.isnan().logical_not().sum(dim, keepdim)
 
     def prod(self, dim: int | None = None, keepdim: bool = False, *, dtype=None) -> Tensor:
         """Π over ``dim`` (all elements by default); its gradient is the product of the other factors, exact
@@ -105,9 +115,11 @@ class ReductionMethods(TensorBase):
         return AminmaxResult(self.amin(dim, keepdim), self.amax(dim, keepdim))
 
     def argmax(self, dim=None, keepdim: bool = False):
+        _refuse_bool(self, "argmax")
         return self._reduce("argmax", dim, keepdim, dtypes.int64)
 
     def argmin(self, dim=None, keepdim: bool = False):
+        _refuse_bool(self, "argmin")
         return self._reversed().argmax(dim, keepdim)
 
     def count_nonzero(self, dim=None) -> Tensor:
@@ -184,12 +196,14 @@ class ReductionMethods(TensorBase):
         return self - self.amax(dim, keepdim=True)._map("stop_gradient")
 
     def softmax(self, dim: int):
+        _refuse_integral(self, "softmax")
         if self.shape and self.shape[normalize_dim(dim, self.dim(), "softmax")] == 0:
             return self.clone()  # nothing to normalize
         e = self._shifted(dim).exp()
         return e / e.sum(dim, keepdim=True)
 
     def log_softmax(self, dim: int):
+        _refuse_integral(self, "log_softmax")
         shifted = self._shifted(dim)
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
@@ -210,6 +224,7 @@ class ReductionMethods(TensorBase):
 
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
         """Values and indices, equal elements in their original order (PyTorch's CPU sort is stable too)."""
+        normalize_dim(dim, self.dim(), "sort")
         if not self.shape:
             return SortResult(self.reshape(()), self._leaf(np.zeros((), np.int64), dtypes.int64))
         d = normalize_dim(dim, self.dim(), "sort")
@@ -229,6 +244,7 @@ class ReductionMethods(TensorBase):
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
         """The k largest (smallest) along ``dim``, in order; among equal elements the first ones (PyTorch leaves
         the order of ties unspecified)."""
+        _refuse_bool(self, "topk")
         d = normalize_dim(dim, self.dim(), "topk")
         size = self.shape[d] if self.shape else 1
         if not 0 <= k <= size:
@@ -238,6 +254,7 @@ class ReductionMethods(TensorBase):
 
     def median(self, dim: int | None = None, keepdim: bool = False):
         """The lower median (the ⌊(n−1)/2⌋-th smallest); with ``dim``, values and indices."""
+        _refuse_bool(self, "median")
         if dim is None:
             flat = self.reshape(-1)
             if flat.numel() == 0:
@@ -266,6 +283,18 @@ class ReductionMethods(TensorBase):
         item = ("index", start) if length is None else ("range", start, 1, length)
         items = tuple(item if p == dim else ("all",) for p in range(self.dim()))
         return self._apply(Slice(items), [self], self.dtype)
+
+
+def _refuse_integral(t: Tensor, op: str) -> None:
+    """PyTorch's refusal: no mean or softmax of integers or bools (it would have to pick a float dtype)."""
+    if not is_float(t.dtype):
+        raise DTypeError(f"{op}(): could not infer output dtype: the input must be a float tensor, got "
+                         f"{t.dtype.name}; convert it with .float()")
+
+
+def _refuse_bool(t: Tensor, op: str) -> None:
+    if t.dtype == dtypes.bool_:
+        raise DTypeError(f"{op}(): does not support bool input (as in PyTorch); convert it with .long()")
 
 
 def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,  # noqa: A002
