@@ -91,3 +91,11 @@ def test_refusals_name_the_problem():
         sn.div(sn.tensor([1.0]), 2, rounding_mode="ceil")
     with pytest.raises(TypeError, match="must be Tensor"):
         sn.maximum(sn.tensor([1.0]), 2)
+
+
+def test_signbit_and_sgn_as_pytorch():
+    v = np.array([-0.0, 0.0, -1.5, 2.0, -np.inf, np.inf], np.float32)
+    assert sn.tensor(v).signbit().numpy().tolist() == np.signbit(v).tolist()
+    assert sn.signbit(sn.tensor([3, -2, 0])).numpy().tolist() == [False, True, False]
+    assert sn.tensor([True, False]).signbit().numpy().tolist() == [False, False]
+    assert sn.sgn(sn.tensor(v)).numpy().tolist() == np.sign(v).tolist()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
 FUNCTIONS = ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "abs", "sign",
+             "sgn", "signbit",
              "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin",
              "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf", "erfinv", "sigmoid", "logit", "relu",
              "softplus", "clamp", "clip", "square", "floor", "ceil", "trunc", "fix", "round", "frac", "isnan", "isinf",
@@ -252,6 +253,14 @@ class PointwiseMethods(TensorBase):
     def sign(self):
         _refuse_bool("sign", self)
         return self._map("sign")
+
+    sgn = sign  # torch.sgn: the sign, on real tensors
+
+    def signbit(self):
+        """Whether the sign bit is set: x < 0, or −0.0 (whose reciprocal is −inf)."""
+        if self.dtype == dtypes.bool_:
+            return self != self
+        return (self < 0).logical_or(self.reciprocal() < 0) if is_float(self.dtype) else self < 0
 
     def exp(self):
         return self._map("exp", result="float")
