@@ -154,11 +154,13 @@ class _NegativeZero(float):
         return hash("-0.0")
 
 
+def _is_negative_zero(value) -> bool:
+    return isinstance(value, float) and float(value) == 0 and math.copysign(1.0, value) < 0
+
+
 def scalar_operand(value):
     """A Python number as an op keeps it: −0.0 distinct from 0.0 (see ``_NegativeZero``), anything else as is."""
-    if type(value) is float and value == 0 and math.copysign(1.0, value) < 0:
-        return _NegativeZero(-0.0)
-    return value
+    return _NegativeZero(-0.0) if _is_negative_zero(value) else value
 
 
 def constant(value) -> sp.Expr:
@@ -167,7 +169,7 @@ def constant(value) -> sp.Expr:
         return value
     if value != value:
         return F.not_a_number()
-    if isinstance(value, float) and float(value) == 0 and math.copysign(1.0, value) < 0:
+    if _is_negative_zero(value):
         return F.negative_zero()
     if isinstance(value, bool) or float(value).is_integer() and abs(value) < 2**53:
         return sp.Integer(int(value))

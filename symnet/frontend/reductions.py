@@ -17,6 +17,7 @@ from ..core.scans import CorrectedMean, Order, Rank, Root, Scan
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
 from .dims import distinct_dims, normalize_dim
+from .pointwise import _refuse_bool
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -115,11 +116,11 @@ class ReductionMethods(TensorBase):
         return AminmaxResult(self.amin(dim, keepdim), self.amax(dim, keepdim))
 
     def argmax(self, dim=None, keepdim: bool = False):
-        _refuse_bool(self, "argmax")
+        _refuse_bool("argmax", self)
         return self._reduce("argmax", dim, keepdim, dtypes.int64)
 
     def argmin(self, dim=None, keepdim: bool = False):
-        _refuse_bool(self, "argmin")
+        _refuse_bool("argmin", self)
         return self._reversed().argmax(dim, keepdim)
 
     def count_nonzero(self, dim=None) -> Tensor:
@@ -244,7 +245,7 @@ class ReductionMethods(TensorBase):
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
         """The k largest (smallest) along ``dim``, in order; among equal elements the first ones (PyTorch leaves
         the order of ties unspecified)."""
-        _refuse_bool(self, "topk")
+        _refuse_bool("topk", self)
         d = normalize_dim(dim, self.dim(), "topk")
         size = self.shape[d] if self.shape else 1
         if not 0 <= k <= size:
@@ -254,7 +255,7 @@ class ReductionMethods(TensorBase):
 
     def median(self, dim: int | None = None, keepdim: bool = False):
         """The lower median (the ⌊(n−1)/2⌋-th smallest); with ``dim``, values and indices."""
-        _refuse_bool(self, "median")
+        _refuse_bool("median", self)
         if dim is None:
             flat = self.reshape(-1)
             if flat.numel() == 0:
@@ -290,11 +291,6 @@ def _refuse_integral(t: Tensor, op: str) -> None:
     if not is_float(t.dtype):
         raise DTypeError(f"{op}(): could not infer output dtype: the input must be a float tensor, got "
                          f"{t.dtype.name}; convert it with .float()")
-
-
-def _refuse_bool(t: Tensor, op: str) -> None:
-    if t.dtype == dtypes.bool_:
-        raise DTypeError(f"{op}(): does not support bool input (as in PyTorch); convert it with .long()")
 
 
 def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,  # noqa: A002

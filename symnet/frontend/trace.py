@@ -124,8 +124,7 @@ class Node:
                 sources.append(node)
                 keys.append(node.key)
         self.sources = tuple(sources)
-        key = (type(op), op, tuple(keys))
-        self.key = KEYS.table.get(key) or KEYS.of(key)
+        self.key = KEYS.of((type(op), op, tuple(keys)))
         self.epoch, self.written = epoch, ()
 
 

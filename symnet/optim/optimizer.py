@@ -326,21 +326,17 @@ class Optimizer(abc.ABC):
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        live, states, known = [], [], self.state
+        live, states = [], []
         for k, group in enumerate(self.param_groups):
             self._check_step_options(group)
             for q in group["params"]:
                 if q.grad is not None:
                     live.append((k, q))
-                    states.append(known.get(id(q)) or self.param_state(q))
+                    states.append(self.param_state(q))
         if not live:
             return loss
-        first = states[0]["step"]
-        if all(s["step"] == first for s in states):  # the usual case: one count for all
-            steps, counts = [first], (0,) * len(states)
-        else:
-            steps = sorted({s["step"] for s in states})
-            counts = tuple(steps.index(s["step"]) for s in states)
+        steps = sorted({s["step"] for s in states})
+        counts = tuple(steps.index(s["step"]) for s in states)
         program = self._step_program(live, counts)
         inputs = []
         for (_, q), state, (reads, _) in zip(live, states, program.states, strict=True):
