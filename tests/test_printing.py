@@ -164,3 +164,10 @@ def test_reshape_index_arithmetic_prints_as_people_write_it():
     w = sn.tensor(np.ones((12, 2)), requires_grad=True, name="W")
     text = str(sn.formulas((x.reshape(2, 12) @ w).sum(), [w]))
     assert "⌊" in text and " mod " in text and "floor" not in text and "Mod(" not in text, text
+
+
+def test_latex_of_a_power_of_a_named_function():
+    """SymPy prints σ(x)² by passing the exponent to the function's own LaTeX: it is wrapped and raised."""
+    x = sn.tensor(0.3, requires_grad=True, name="x")
+    assert r"\left(\sigma\left(x\right)\right)^{2}" in sn.formulas(x.sigmoid() * x.sigmoid()).latex()
+    assert r"\left(\tan\left(x\right)\right)^{2} + 1" in sn.formulas(x.tan()).latex()

@@ -38,7 +38,12 @@ class NamedFunction(sp.Function):
     def _sympystr(self, printer):
         return f"{self.symbol or type(self).__name__}({', '.join(printer._print(a) for a in self.args)})"
 
-    def _latex(self, printer):
+    def _latex(self, printer, exp=None):
+        """The function's LaTeX, raised to ``exp`` when SymPy prints a power of it (σ(x)², tan(x)²)."""
+        body = self._latex_body(printer)
+        return body if exp is None else rf"\left({body}\right)^{{{exp}}}"
+
+    def _latex_body(self, printer):
         name = self.latex_symbol or rf"\operatorname{{{type(self).__name__}}}"
         args = ", ".join(printer._print(a) for a in self.args)
         return rf"{name}\left({args}\right)"
@@ -108,7 +113,7 @@ class softplus_slope(NamedFunction):
     def _sympystr(self, printer):
         return f"σ({printer._print(self.args[0])})"
 
-    def _latex(self, printer):
+    def _latex_body(self, printer):
         return rf"\sigma\left({printer._print(self.args[0])}\right)"
 
     def fdiff(self, argindex=1):
@@ -217,7 +222,7 @@ class between(NamedFunction):
         x, lo, hi = (printer._print(a) for a in self.args)
         return f"[{lo} ≤ {x} ≤ {hi}]"
 
-    def _latex(self, printer):
+    def _latex_body(self, printer):
         x, lo, hi = (printer._print(a) for a in self.args)
         return rf"\left[{lo} \le {x} \le {hi}\right]"
 
@@ -249,7 +254,7 @@ class divides(NamedFunction):
         m, e = (printer._print(a) for a in self.args)
         return f"[{m} ∣ {e}]"
 
-    def _latex(self, printer):
+    def _latex_body(self, printer):
         m, e = (printer._print(a) for a in self.args)
         return rf"\left[{m} \mid {e}\right]"
 
@@ -290,7 +295,7 @@ class guarded(NamedFunction):
         shown = f"{brackets}·({printer._print(value)})"
         return shown if fill == 0 else f"{shown} else {printer._print(fill)}"
 
-    def _latex(self, printer):
+    def _latex_body(self, printer):
         value, fill, *conditions = self.args
         brackets = " ".join(printer._print(c) for c in conditions)
         shown = rf"{brackets} \left({printer._print(value)}\right)"
@@ -350,7 +355,7 @@ class not_a_number(NamedFunction):
     def _sympystr(self, printer):
         return "nan"
 
-    def _latex(self, printer):
+    def _latex_body(self, printer):
         return r"\mathrm{NaN}"
 
     @staticmethod
@@ -372,7 +377,7 @@ class negative_zero(NamedFunction):
     def _sympystr(self, printer):
         return "-0.0"
 
-    def _latex(self, printer):
+    def _latex_body(self, printer):
         return "-0.0"
 
     @staticmethod
@@ -414,7 +419,7 @@ class kept(Identity):
     def _sympystr(self, printer):
         return printer._print(self.args[0])
 
-    def _latex(self, printer):
+    def _latex_body(self, printer):
         return printer._print(self.args[0])
 
     def fdiff(self, argindex=1):
@@ -454,7 +459,7 @@ class PowerForm(NamedFunction):
         x, y = (printer.parenthesize(a, 60) for a in self.args)
         return f"{x}**{y}"
 
-    def _latex(self, printer):
+    def _latex_body(self, printer):
         x, y = (printer._print(a) for a in self.args)
         return f"{{{x}}}^{{{y}}}"
 
@@ -574,7 +579,7 @@ class Comparison(NamedFunction):
         a, b = (printer._print(x) for x in self.args)
         return f"[{a} {self.op} {b}]"
 
-    def _latex(self, printer):
+    def _latex_body(self, printer):
         a, b = (printer._print(x) for x in self.args)
         return rf"\left[{a} {self.latex_op} {b}\right]"
 
@@ -695,6 +700,7 @@ def _large_exp_half(a: sp.Expr) -> sp.Expr:
 
 
 class tan(_Elementary):
+    latex_symbol = r"\tan"
     numpy_function = np.tan
 
     def fdiff(self, argindex=1):
@@ -708,6 +714,7 @@ class tan(_Elementary):
 class atan(_Elementary):
     """Its own kernel (Cephes' reduction and fits)."""
 
+    latex_symbol = r"\arctan"
     numpy_function = np.arctan
 
     def fdiff(self, argindex=1):
@@ -719,6 +726,7 @@ class atan(_Elementary):
 
 
 class asin(_Elementary):
+    latex_symbol = r"\arcsin"
     numpy_function = np.arcsin
 
     def fdiff(self, argindex=1):
@@ -731,6 +739,7 @@ class asin(_Elementary):
 
 
 class acos(_Elementary):
+    latex_symbol = r"\arccos"
     numpy_function = np.arccos
 
     def fdiff(self, argindex=1):
@@ -743,6 +752,7 @@ class acos(_Elementary):
 
 
 class sinh(_Elementary):
+    latex_symbol = r"\sinh"
     numpy_function = np.sinh
 
     def fdiff(self, argindex=1):
@@ -757,6 +767,7 @@ class sinh(_Elementary):
 
 
 class cosh(_Elementary):
+    latex_symbol = r"\cosh"
     numpy_function = np.cosh
 
     def fdiff(self, argindex=1):
@@ -812,9 +823,6 @@ class atanh(_Elementary):
 
 
 ELEMENTARY = (tan, atan, asin, acos, sinh, cosh, asinh, acosh, atanh)
-for _f, _latex in ((tan, r"\tan"), (atan, r"\arctan"), (asin, r"\arcsin"), (acos, r"\arccos"), (sinh, r"\sinh"),
-                   (cosh, r"\cosh")):
-    _f.latex_symbol = _latex
 
 
 _BCE_EPSILON = sp.Float(float(np.float32(1e-12)))  # PyTorch's EPSILON, a float constant even in double
@@ -999,7 +1007,7 @@ class Rounding(NamedFunction):
         left, right = self.shown
         return f"{left}{printer._print(self.args[0])}{right}"
 
-    def _latex(self, printer):
+    def _latex_body(self, printer):
         left, right = self.latex_shown
         return rf"{left}{printer._print(self.args[0])}{right}"
 
