@@ -99,3 +99,5 @@ def test_signbit_and_sgn_as_pytorch():
     assert sn.signbit(sn.tensor([3, -2, 0])).numpy().tolist() == [False, True, False]
     assert sn.tensor([True, False]).signbit().numpy().tolist() == [False, False]
     assert sn.sgn(sn.tensor(v)).numpy().tolist() == np.sign(v).tolist()
+    assert sn.tensor([True, False]).sign().numpy().tolist() == [True, False]  # as torch.sign of bools
+    assert sn.tensor([True, False]).sgn().dtype == sn.bool_

@@ -251,7 +251,8 @@ class PointwiseMethods(TensorBase):
         return self._map("abs")
 
     def sign(self):
-        _refuse_bool("sign", self)
+        if self.dtype == dtypes.bool_:  # PyTorch's sign of a bool is the bool
+            return self.clone()
         return self._map("sign")
 
     sgn = sign  # torch.sgn: the sign, on real tensors
