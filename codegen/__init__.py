@@ -7,9 +7,10 @@ every definition in one native call, and whose ``repeat`` runs it many times (th
 (O3, MCJIT) with ``cache`` (objects on disk); ``parts`` splits large kernels across ``pool``'s threads.
 """
 
+from .jit import host_fingerprint
 from .pool import get_num_threads, set_num_threads
 from .runtime import CompiledGraph
 
 compile_graph = CompiledGraph
 
-__all__ = ["CompiledGraph", "compile_graph", "get_num_threads", "set_num_threads"]
+__all__ = ["CompiledGraph", "compile_graph", "get_num_threads", "host_fingerprint", "set_num_threads"]

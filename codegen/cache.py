@@ -104,12 +104,16 @@ def _read_regular(path: Path) -> bytes | None:
         os.close(fd)
 
 
-def load(k: str) -> tuple[bytes, dict] | None:
+#: the kinds of entry, by file suffix: compiled objects, and compiled steps (``symnet.train.step_cache``)
+KINDS = ("o", "step")
+
+
+def load(k: str, kind: str = "o") -> tuple[bytes, dict] | None:
     """The object and its metadata for key ``k``, or None (missing, foreign, corrupt, or another key's)."""
     directory = cache_dir()
     if not directory.exists() or not _usable(directory, create=False):
         return None
-    path = directory / f"{k}.o"
+    path = directory / f"{k}.{kind}"
     data = _read_regular(path)
     if data is None or not data.startswith(MAGIC) or len(data) < len(MAGIC) + 32 + 6:
         return None
@@ -130,7 +134,7 @@ def load(k: str) -> tuple[bytes, dict] | None:
     return body[start + 4 + size:], meta
 
 
-def store(k: str, obj: bytes, meta: dict) -> None:
+def store(k: str, obj: bytes, meta: dict, kind: str = "o") -> None:
     """Write atomically; failing to write (read-only home, full disk) only costs the next compile."""
     directory = cache_dir()
     if not _usable(directory, create=True):
@@ -142,7 +146,7 @@ def store(k: str, obj: bytes, meta: dict) -> None:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{k[:16]}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             f.write(MAGIC + hashlib.sha256(body).digest() + body)
-        os.replace(tmp, directory / f"{k}.o")
+        os.replace(tmp, directory / f"{k}.{kind}")
     except OSError:
         if tmp is not None:
             with contextlib.suppress(OSError):
@@ -158,7 +162,7 @@ def evict(directory: Path | None = None) -> None:
         entries = []
         with contextlib.suppress(OSError):
             for entry in os.scandir(directory):
-                if entry.name.endswith(".o") and entry.is_file(follow_symlinks=False):
+                if entry.name.rpartition(".")[2] in KINDS and entry.is_file(follow_symlinks=False):
                     info = entry.stat(follow_symlinks=False)
                     entries.append((info.st_mtime, info.st_size, entry.path))
         total, cap = sum(size for _, size, _ in entries), capacity()

@@ -12,18 +12,19 @@ import functools
 import hashlib
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 import sympy as sp
 
-from symnet.core.ir import Graph, Repeat, bind_dims, fmt_shape, format_graph
+from symnet.core.ir import Graph, Repeat, bind_dims, fmt_shape, format_graph, series_arrays
 from symnet.errors import DTypeError, IndexRangeError, ShapeError
 
 from . import cache, jit
 from .driver import REPEAT
 from .emit import ENTRY, IndexCheck, dims_of, emit_module
+from .interface import Interface, RepeatInterface, Slot
 from .loops import lower_graph, pad_guarded_reads, show_loops
 from .merge import merge_identical_functions
 from .pool import POOL
@@ -76,17 +77,36 @@ def _source_fingerprint() -> str:
     return h.hexdigest()
 
 
-def _shape_function(shape, dims: list[sp.Symbol]):
-    """sizes of the symbolic dims → the concrete shape; plain ints and symbols need no lambdify."""
-    parts = [int(d) if sp.sympify(d).is_Integer else d for d in shape]
-    if all(isinstance(p, int) for p in parts):
-        fixed = tuple(parts)
+def _shape_function(shape: tuple, dims: tuple[str, ...], symbols: list[sp.Symbol] | None):
+    """sizes of the dims → the concrete shape; ints and dimension names need no lambdify (computed extents do,
+    from the graph's ``symbols``)."""
+    if all(type(p) is int for p in shape):
+        fixed = tuple(shape)
         return lambda *sizes: fixed
-    if all(isinstance(p, int) or p in dims for p in parts):
-        picks = [p if isinstance(p, int) else dims.index(p) for p in parts]
-        kinds = [isinstance(p, int) for p in parts]
+    if all(type(p) is int or type(p) is str for p in shape):
+        picks = [p if type(p) is int else dims.index(p) for p in shape]
+        kinds = [type(p) is int for p in shape]
         return lambda *sizes: tuple(p if k else sizes[p] for p, k in zip(picks, kinds, strict=True))
-    return sp.lambdify(dims, tuple(sp.sympify(n) for n in shape))
+    return sp.lambdify(symbols, tuple(sp.sympify(n) for n in shape))
+
+
+def _extent(d):
+    """An extent as the interface holds it: an int, a dimension's name, or (computed) the expression."""
+    d = sp.sympify(d)
+    return int(d) if d.is_Integer else d.name if isinstance(d, sp.Symbol) else d
+
+
+def interface_of(graph: Graph, repeat: Repeat | None) -> Interface:
+    """The calling convention of ``graph`` compiled with ``repeat``, as plain data where it can be."""
+    def slots(ts):
+        return tuple(Slot(t.name, t.dtype, tuple(_extent(d) for d in t.shape)) for t in ts)
+
+    plan = None if repeat is None else RepeatInterface(
+        tuple(t.name for t in repeat.gathers), tuple((t.name, t.dtype) for t in repeat.series),
+        tuple(d.name for d, _ in repeat.feedback), tuple(d.name for d in repeat.record),
+        tuple(t.name for t in [*(t for _, t in repeat.feedback), *repeat.counters]))
+    return Interface(slots(graph.inputs), slots(graph.defs), tuple(s.name for s in dims_of(graph)),
+                     tuple(graph.outputs), plan)
 
 
 def repeat_fingerprint(repeat: Repeat | None) -> str:
@@ -105,10 +125,10 @@ def graph_fingerprint(graph: Graph) -> str:
     return "\n".join(parts)
 
 
-def _spans_from(meta: dict, graph: Graph) -> list[tuple[int, int]] | None:
+def _spans_from(meta: dict, interface: Interface) -> list[tuple[int, int]] | None:
     """The definitions' kernel spans a cache entry lists, validated as plain data (None: unusable)."""
     spans = meta.get("spans")
-    if not (isinstance(spans, list) and len(spans) == len(graph.defs)):
+    if not (isinstance(spans, list) and len(spans) == len(interface.defs)):
         return None
     if not all(isinstance(s, list) and len(s) == 2 and all(type(k) is int for k in s) and 0 <= s[0] <= s[1]
                for s in spans):
@@ -134,9 +154,9 @@ def pack(nbytes: list[int], spans: list[tuple[int, int]], alignment: int = 64) -
     return max((end for _, end, _ in placed), default=0), offsets
 
 
-def _checks_from(meta: dict, graph: Graph) -> list[IndexCheck] | None:
-    """The index checks a cache entry lists, as plain data validated against the graph (None: unusable)."""
-    names = {t.name: len(t.shape) for t in (*graph.inputs, *graph.defs)}
+def _checks_from(meta: dict, interface: Interface) -> list[IndexCheck] | None:
+    """The index checks a cache entry lists, as plain data validated against the interface (None: unusable)."""
+    names = {name: len(shape) for name, _, shape in (*interface.inputs, *interface.defs)}
     checks = meta.get("checks")
     if not isinstance(checks, list):
         return None
@@ -150,6 +170,23 @@ def _checks_from(meta: dict, graph: Graph) -> list[IndexCheck] | None:
     return found
 
 
+def _padded(graph: Graph, repeat: Repeat | None) -> Graph:
+    """The graph as its kernels read it: guarded reads of padded copies (what a repeat carries over excepted)."""
+    if repeat is None:
+        return pad_guarded_reads(graph)
+    return pad_guarded_reads(graph, frozenset(d.name for d, _ in repeat.feedback) |
+                             frozenset(d.name for d in repeat.record))
+
+
+def _cached(key: str, interface: Interface) -> tuple[bytes, list[IndexCheck], list[tuple[int, int]]] | None:
+    """The object, index checks and kernel spans of the cache entry ``key``, when it is usable for ``interface``."""
+    entry = cache.load(key)
+    if entry is None:
+        return None
+    checks, spans = _checks_from(entry[1], interface), _spans_from(entry[1], interface)
+    return None if checks is None or spans is None else (entry[0], checks, spans)
+
+
 class CompiledGraph:
     """A graph compiled to one native function; call it with a mapping of input arrays.
 
@@ -158,50 +195,66 @@ class CompiledGraph:
     """
 
     def __init__(self, graph: Graph, use_cache: bool = True, repeat: Repeat | None = None):
-        if repeat is not None:
-            graph = pad_guarded_reads(graph, frozenset(d.name for d, _ in repeat.feedback) |
-                                      frozenset(d.name for d in repeat.record))
-        else:
-            graph = pad_guarded_reads(graph)
-        self.graph = graph
-        self.plan = repeat
-        self.dims = dims_of(graph)
+        graph = _padded(graph, repeat)
+        self._graph, self._plan, self._source = graph, repeat, None
         self._ir: str | None = None
-        key = cache.key(graph_fingerprint(graph), repeat_fingerprint(repeat), jit.host_fingerprint(),
-                        _source_fingerprint())
-        entry = cache.load(key) if use_cache else None
-        checks = _checks_from(entry[1], graph) if entry is not None else None
-        spans = _spans_from(entry[1], graph) if entry is not None else None
-        self.cache_hit = checks is not None and spans is not None
-        if self.cache_hit:
-            obj, self.checks, self.spans = entry[0], checks, spans
+        interface = interface_of(graph, repeat)
+        #: the object's cache key: what a cache entry of a whole step names to find it again
+        self.key = cache.key(graph_fingerprint(graph), repeat_fingerprint(repeat), jit.host_fingerprint(),
+                             _source_fingerprint())
+        found = _cached(self.key, interface) if use_cache else None
+        self.cache_hit = found is not None
+        if found is not None:
+            obj, self.checks, self.spans = found
         else:
             obj = jit.emit_object(jit.optimize(self.llvm_ir()))
             if use_cache:
-                cache.store(key, obj, {"checks": [{"definition": c.definition, "tensor": c.tensor,
-                                                   "position": c.position, "index": c.index, "kind": c.kind}
-                                                  for c in self.checks],
-                                       "spans": [list(s) for s in self.spans]})
+                cache.store(self.key, obj, {
+                    "checks": [{"definition": c.definition, "tensor": c.tensor, "position": c.position,
+                                "index": c.index, "kind": c.kind} for c in self.checks],
+                    "spans": [list(s) for s in self.spans],
+                    "interface": interface.to_json() if interface.plain else None})
             self._ir = None  # ~10 KB a graph, kept by every cached program otherwise; show() emits it again
+        self._load(interface, obj, dims_of(graph))
+
+    @classmethod
+    def from_cache(cls, key: str, source: Callable[[], tuple[Graph, Repeat | None]]) -> CompiledGraph | None:
+        """The object cached under ``key`` run through the interface stored with it, without the graph (no SymPy,
+        no LLVM optimizer); None when the entry is missing or unusable. ``source`` derives the graph and repeat
+        again for whatever needs them (``show``, export)."""
+        entry = cache.load(key)
+        interface = Interface.from_json(entry[1].get("interface")) if entry is not None else None
+        found = _cached(key, interface) if interface is not None else None
+        if found is None:
+            return None
+        self = cls.__new__(cls)
+        self._graph = self._plan = self._ir = None
+        self._source, self.key, self.cache_hit = source, key, True
+        obj, self.checks, self.spans = found
+        self._load(interface, obj, None)
+        return self
+
+    def _load(self, interface: Interface, obj: bytes, symbols: list[sp.Symbol] | None) -> None:
+        """Load the object and prepare the per-call path from the interface alone (no SymPy per call: shapes
+        are ints, dimension names or, for computed extents, small compiled functions of the graph's
+        ``symbols``)."""
         POOL.ensure()  # registers the pool's sn_fork, which the object links against
         self._engine = jit.Engine(obj)
         # The native code lives as long as this object and no longer: only it holds the function pointers below,
         # so once it is unreachable (its cache entries evicted or cleared) no call can be running them.
         weakref.finalize(self, self._engine.close).atexit = False  # at exit the process goes, code and all
+        plan, self.interface = interface.repeat, interface
         self._fn = _ENTRY_TYPE(self._engine.address(ENTRY))
-        self._repeat_fn = _REPEAT_TYPE(self._engine.address(REPEAT)) if repeat is not None else None
-        self._inputs = list(graph.inputs)
-        self._defs = list(graph.defs)
-        # The per-call path uses no SymPy: shapes become plain ints, symbols or small compiled functions.
-        self._input_shapes = [tuple(int(d) if sp.sympify(d).is_Integer else d for d in t.shape)
-                              for t in self._inputs]
-        self._simple = all(isinstance(d, int) or isinstance(d, sp.Symbol) for s in self._input_shapes for d in s)
-        # per input its dtype and per axis a fixed extent, or ~k for the k-th dimension symbol (the fast path)
-        self._recipes = [(t.dtype, shape if all(isinstance(d, int) for d in shape) else None,
-                          tuple(d if isinstance(d, int) else ~self.dims.index(d) for d in shape))
-                         for t, shape in zip(self._inputs, self._input_shapes, strict=True)] if self._simple and all(
-            isinstance(d, int) or d in self.dims for s in self._input_shapes for d in s) else None
-        self._output_shapes = [_shape_function(d.shape, self.dims) for d in self._defs]
+        self._repeat_fn = _REPEAT_TYPE(self._engine.address(REPEAT)) if plan is not None else None
+        self.dims = interface.dims
+        self._inputs, self._defs = list(interface.inputs), list(interface.defs)
+        self._input_shapes = [t.shape for t in self._inputs]
+        self._simple = all(type(d) is int or type(d) is str for s in self._input_shapes for d in s)
+        # per input its dtype and per axis a fixed extent, or ~k for the k-th dimension (the fast path)
+        self._recipes = [(t.dtype, t.shape if all(type(d) is int for d in t.shape) else None,
+                          tuple(d if type(d) is int else ~self.dims.index(d) for d in t.shape))
+                         for t in self._inputs] if self._simple else None
+        self._output_shapes = [_shape_function(d.shape, self.dims, symbols) for d in self._defs]
         self._layouts: dict[tuple, tuple] = {}
         # Per-call argument blocks (the function runs in several threads at once: ctypes releases the GIL).
         # one block: buffer addresses, then the dimension values, then the two error words
@@ -209,17 +262,31 @@ class CompiledGraph:
         self._call_block = ctypes.c_int64 * (self._buffers + len(self.dims) + 2)
         self._position = {t.name: k for k, t in enumerate(self._inputs)}
         position = {d.name: k for k, d in enumerate(self._defs)}
-        self._returned = [position[name] for name in graph.outputs]
+        self._returned = [position[name] for name in interface.outputs]
         self._output_slots = [(len(self._inputs) + k, k) for k in self._returned]
-        self._kept = set(graph.outputs)
-        if repeat is not None:
-            self._kept |= {d.name for d, _ in repeat.feedback} | {d.name for d in repeat.record}
+        self._kept = set(interface.outputs)
         self._workspaces = threading.local()
-        if repeat is not None:  # positions of the inputs a repeat gathers, takes as series, updates
-            self._gathered = [self._position[t.name] for t in repeat.gathers]
-            self._serial = [self._position[t.name] for t in repeat.series]
-            self._fed_back = [self._position[t.name] for t in [t for _, t in repeat.feedback] + list(repeat.counters)]
-            self._repeat_block = ctypes.c_uint64 * (self._buffers + len(repeat.gathers) + len(repeat.series))
+        if plan is not None:  # positions of the inputs a repeat gathers, takes as series, updates
+            self._kept |= {*plan.feedback, *plan.records}
+            self._gathered = [self._position[name] for name in plan.gathers]
+            self._serial = [self._position[name] for name, _ in plan.series]
+            self._fed_back = [self._position[name] for name in plan.fed_back]
+            self._repeat_block = ctypes.c_uint64 * (self._buffers + len(plan.gathers) + len(plan.series))
+
+    @property
+    def graph(self) -> Graph:
+        """The graph compiled (padded as the kernels read it); derived again on first use after ``from_cache``."""
+        if self._graph is None:
+            graph, repeat = self._source()
+            self._graph, self._plan = _padded(graph, repeat), repeat
+        return self._graph
+
+    @property
+    def plan(self) -> Repeat | None:
+        """The ``Repeat`` compiled with the graph (derived again with it after ``from_cache``)."""
+        if self._graph is None:
+            _ = self.graph
+        return self._plan
 
     @property
     def kernels(self):
@@ -283,8 +350,9 @@ class CompiledGraph:
 
     def _bind(self, inputs: list[np.ndarray]) -> dict:
         """Check every shape against the graph and read off the symbolic dimensions, without SymPy."""
-        if not self._simple:
-            return bind_dims(self._inputs, {t.name: a for t, a in zip(self._inputs, inputs, strict=True)})
+        if not self._simple:  # computed extents: only from a graph (``from_cache`` needs plain ones)
+            return {s.name: n for s, n in bind_dims(self.graph.inputs, {t.name: a for t, a in zip(
+                self._inputs, inputs, strict=True)}).items()}
         dims: dict = {}
         for t, want, arr in zip(self._inputs, self._input_shapes, inputs, strict=True):
             got = arr.shape
@@ -335,7 +403,7 @@ class CompiledGraph:
         (the given arrays for them may be None); without, they are read as given. Each series input takes
         element s of its array of ``series`` at iteration s (the given arrays for them may be None). Feedback
         targets and counters are updated in the given arrays (copied back when they had to be converted)."""
-        plan = self.plan
+        plan = self.interface.repeat
         if plan is None:
             raise RuntimeError("repeat: this graph was compiled without a Repeat")
         given = inputs
@@ -361,9 +429,9 @@ class CompiledGraph:
                     raise IndexRangeError(f"repeat: row indices must lie in [0, {len(src)})")
                 inputs[k] = np.empty((rows, *src.shape[1:]), src.dtype)
                 sources_given.append(src)
-        series_given = plan.series_arrays(series, steps)
-        for k, target in zip(self._serial, plan.series, strict=True):
-            inputs[k] = np.zeros((), target.dtype)  # the driver writes it: never the caller's
+        series_given = series_arrays(plan.series, series, steps)
+        for k, (_, dtype) in zip(self._serial, plan.series, strict=True):
+            inputs[k] = np.zeros((), dtype)  # the driver writes it: never the caller's
         sizes = self._exact_sizes(inputs)
         if sizes is None:
             inputs = self._validated(inputs)
@@ -380,7 +448,7 @@ class CompiledGraph:
         for k, arr in enumerate(series_given):
             words[n + k] = data_address(arr)
         dim_values = (ctypes.c_int64 * max(len(sizes), 1))(*sizes)
-        records = np.empty((steps, len(plan.record)), dtype=np.float64)
+        records = np.empty((steps, len(plan.records)), dtype=np.float64)
         error = (ctypes.c_int64 * 2)()
         # a null index means no gathering; starts is read either way, so it must be valid
         status = self._repeat_fn(ctypes.addressof(words), ctypes.addressof(dim_values), ctypes.addressof(error),
@@ -397,7 +465,7 @@ class CompiledGraph:
     def __call__(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Run on a mapping of input arrays by name; returns the outputs by name."""
         outputs = self.call([arrays.get(t.name) for t in self._inputs])
-        return dict(zip(self.graph.outputs, outputs, strict=True))
+        return dict(zip(self.interface.outputs, outputs, strict=True))
 
     def call(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Run on input arrays in the graph's input order; returns the outputs in its output order.

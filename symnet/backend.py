@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -135,3 +135,16 @@ def compile(graph: Graph, repeat: Repeat | None = None) -> Executable:  # noqa: 
     if name() == "reference":
         return ReferenceExecutable(graph, repeat)
     return codegen.compile_graph(graph, repeat=repeat)
+
+
+def from_cache(key: str, source: Callable[[], tuple[Graph, Repeat | None]]) -> Executable | None:
+    """The native executable whose object the disk cache holds under ``key`` (no graph needed: ``source`` derives
+    it when something asks), or None; the reference backend keeps nothing on disk."""
+    if name() == "reference":
+        return None
+    return codegen.CompiledGraph.from_cache(key, source)
+
+
+def host_fingerprint() -> str:
+    """What native code depends on besides its program: the CPU, its features, LLVM."""
+    return codegen.host_fingerprint()

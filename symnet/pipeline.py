@@ -230,6 +230,12 @@ def compile_graph(graph: Graph, repeat: Repeat | None = None) -> backend.Executa
     return executable
 
 
+@stage("compile")
+def compiled_from_cache(key: str, source: Callable[[], tuple[Graph, Repeat | None]]) -> backend.Executable | None:
+    """The executable whose object the disk cache holds under ``key``, or None (``backend.from_cache``)."""
+    return backend.from_cache(key, source)
+
+
 # ---------------------------------------------------------------- programs, derived once per structure
 
 _PROGRAMS = BoundedCache("programs", limit=512)

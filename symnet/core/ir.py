@@ -397,17 +397,21 @@ class Repeat:
     series: tuple[Input, ...] = ()
 
     def series_arrays(self, given: Sequence[np.ndarray], steps: int) -> list[np.ndarray]:
-        """The arrays of the series inputs, checked (one per input, at least ``steps`` elements) and made
-        contiguous in each input's dtype: what a driver reads from."""
-        if len(given) != len(self.series):
-            raise ShapeError(f"repeat: {len(self.series)} series expected, got {len(given)}")
-        arrays = []
-        for target, values in zip(self.series, given, strict=True):
-            values = np.ascontiguousarray(values, dtype=target.dtype).reshape(-1)
-            if len(values) < steps:
-                raise ShapeError(f"repeat: the series of {target.name} has {len(values)} values for {steps} steps")
-            arrays.append(values)
-        return arrays
+        return series_arrays([(t.name, t.dtype) for t in self.series], given, steps)
+
+
+def series_arrays(targets: Sequence[tuple[str, np.dtype]], given: Sequence[np.ndarray], steps: int) -> list[np.ndarray]:
+    """The arrays of a repeat's series inputs (``targets``: their names and dtypes), checked (one per input, at
+    least ``steps`` elements) and made contiguous in each input's dtype: what a driver reads from."""
+    if len(given) != len(targets):
+        raise ShapeError(f"repeat: {len(targets)} series expected, got {len(given)}")
+    arrays = []
+    for (name, dtype), values in zip(targets, given, strict=True):
+        values = np.ascontiguousarray(values, dtype=dtype).reshape(-1)
+        if len(values) < steps:
+            raise ShapeError(f"repeat: the series of {name} has {len(values)} values for {steps} steps")
+        arrays.append(values)
+    return arrays
 
 
 def arithmetic_precision(result: np.dtype, reads: list[tuple[np.dtype, tuple]]) -> np.dtype:

@@ -17,19 +17,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import backend, pipeline
+from ..core import durable
 from ..core.dtypes import float64, int64
 from ..core.ir import BATCH, Graph, Input, Repeat
 from ..data import DataLoader, SequentialSampler
 from ..errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError
 from ..frontend.batch import batch_trace, symbolic_specs
 from ..frontend.tensor import Tensor
-from ..frontend.trace import trace
+from ..frontend.trace import Traced, trace
 from ..nn.dropout import RandomKey
 from ..nn.module import Module, buffer_updates
 from ..optim import lr_scheduler
 from ..optim.optimizer import Optimizer
 from ..pipeline import Program
 from ..printing import Formulas, StepFormulas
+from . import step_cache
 from .clipping import Clipping
 from .history import History, LossHistory
 from .objective import Objective
@@ -73,6 +75,22 @@ class _Traced:
     #: each updated buffer and the name of the output holding its new value
     updates: list[tuple[Tensor, str]]
     keys: list[tuple[Input, float]]
+    #: the input name of each leaf, in trace order
+    leaf_names: list[str]
+
+
+@dataclass(frozen=True)
+class _Recording:
+    """A forward as the frontend traced it (no SymPy yet): its structure, with the batch dimension symbolic in
+    ``specs``, the positions of its roots (the loss, then each updated buffer's new value), the batch tensors and
+    the buffers updated."""
+
+    traced: Traced
+    specs: tuple
+    roots: tuple[int, ...]
+    X: Tensor
+    Y: Tensor | None
+    updated: list[Tensor]
 
 
 class CompiledStep:
@@ -110,9 +128,9 @@ class CompiledStep:
         """What the update rules bake in: every group's hyperparameters but its learning rate."""
         return tuple(map(self.optimizer.rule_key, self.optimizer.param_groups))
 
-    def _trace(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray | None) -> _Traced:
-        """The forward graph (model, then loss if ``y`` is given) with a symbolic batch dimension; the buffer
-        updates the model's forward makes become outputs, its leaves constants, buffers or random keys."""
+    def _record(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray | None) -> _Recording:
+        """The forward (model, then loss if ``y`` is given) run by the frontend alone, recording its structure with
+        the batch dimension symbolic; the buffer updates the model's forward makes become further roots."""
         xv, yv = np.asarray(x), None if y is None else np.asarray(y)
         X = Tensor(xv, xv.shape, xv.dtype, name="X")
         Y = None if yv is None else Tensor(yv, yv.shape, yv.dtype, name="Y")
@@ -130,22 +148,31 @@ class CompiledStep:
             roots = [loss, *(new for _, new in updates)]
             traced = trace(roots)
             specs = symbolic_specs(traced)
-        batch = {id(X), id(Y)}
-        prog = pipeline.lower(specs, tuple(traced.position(r) for r in roots))
+        return _Recording(traced, specs, tuple(traced.position(r) for r in roots), X, Y, [b for b, _ in updates])
+
+    def _trace(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray | None) -> _Traced:
+        """The forward graph (outputs: the root, then each updated buffer's new value) lowered and simplified; its
+        leaves are constants, buffers or random keys."""
+        return self._lower(self._record(x, y))
+
+    def _lower(self, rec: _Recording) -> _Traced:
+        traced, X, Y = rec.traced, rec.X, rec.Y
+        prog = pipeline.lower(rec.specs, rec.roots)
         keep = frozenset(p.name for _, p in self.named) | {"X", "Y"}
         by_name = {t.name: t for t in prog.graph.inputs}
         leaves = [traced.tensors[p] for p in traced.leaves]
         handles = {id(traced.tensors[p]): by_name[prog.names[p]] for p in traced.leaves}
         handles["X"], handles["Y"] = handles.get(id(X)), handles.get(id(Y))
         buffers = {id(b): b for b in self.model.buffers()}
-        bound = {id(p) for _, p in self.named} | batch | set(buffers)
+        bound = {id(p) for _, p in self.named} | {id(X), id(Y)} | set(buffers)
         constants = {handles[id(t)].name: value for t, value in zip(leaves, traced.leaf_values(), strict=True)
                      if id(t) not in bound and not isinstance(t, RandomKey)}
         graph = pipeline.simplify(prog.graph, keep)
         return _Traced(graph, handles, keep, constants,
                        [(buffers[id(t)], handles[id(t)]) for t in leaves if id(t) in buffers],
-                       [(b, name) for (b, _), name in zip(updates, graph.outputs[1:], strict=True)],
-                       [(handles[id(t)], float(t.numpy())) for t in leaves if isinstance(t, RandomKey)])
+                       [(b, name) for b, name in zip(rec.updated, graph.outputs[1:], strict=True)],
+                       [(handles[id(t)], float(t.numpy())) for t in leaves if isinstance(t, RandomKey)],
+                       [prog.names[p] for p in traced.leaves])
 
     def _trained(self, handles: dict) -> list[Tensor]:
         """The optimized parameters the loss reads; one it never reads keeps its value and optimizer state, as
@@ -167,12 +194,45 @@ class CompiledStep:
         return grad, loss_and_gradients
 
     def _build_step(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray) -> None:
-        """lower → simplify → differentiate → extend by the optimizer's update → simplify → compile with the
-        driver's repeat (parameters and states fed back, the step count as a counter, minibatches gathered)."""
+        """The step for the current mode and hyperparameters: found on disk by the structure traced (no
+        derivation, no LLVM), else derived and compiled (``_derive``) and noted on disk for the next process."""
         stages = _compile_progress()
-        traced = self._trace(x, y)
+        rec = self._record(x, y)
+        key = self._step_key(rec)
+        found = self._cached_step(key, rec) if key is not None else None
+        if found is None:
+            graph, repeat, layout = self._derive(rec, stages)
+            executable = pipeline.compile_graph(graph, repeat)
+            if key is not None and getattr(executable, "interface", None) is not None and executable.interface.plain:
+                step_cache.store(key, executable.key, layout)
+            found = executable, self._bind_layout(layout, rec)
+        stages.update(stages.total - stages.n)
+        stages.close()
+        self._steps[self._mode(), self._hyperparameters()] = found
+
+    def _cached_step(self, key: str, rec: _Recording) -> tuple[backend.Executable, _Slots] | None:
+        """The step stored under ``key`` by an earlier process, bound to this trace; None if there is none usable."""
+        found = step_cache.load(key, self._limits(rec))
+        if found is None:
+            return None
+        object_key, layout = found
+        try:
+            slots = self._bind_layout(layout, rec)
+        except (KeyError, IndexError, TypeError, ValueError):  # a layout that does not fit this trace
+            return None
+        executable = pipeline.compiled_from_cache(object_key, lambda: self._derive(rec)[:2])
+        if executable is None or len(executable.interface.inputs) != layout["inputs"]:
+            return None
+        return executable, slots
+
+    def _derive(self, rec: _Recording, stages=None) -> tuple[Graph, Repeat, dict]:
+        """lower → simplify → differentiate → extend by the optimizer's update → simplify: the step's graph, its
+        driver's repeat (parameters and states fed back, the step count as a counter, minibatches gathered) and
+        the layout of its inputs (``_bind_layout``)."""
+        traced = self._lower(rec)
         handles, keep, root = traced.handles, traced.keep, traced.graph.outputs[0]
-        stages.update(1)
+        if stages is not None:
+            stages.update(1)
         params = self._trained(handles)
         grad, _ = self._gradients(traced, params, saved=True)
         groups = sorted({self._group[id(p)] for p in params})
@@ -191,8 +251,9 @@ class CompiledStep:
         extended = pipeline.extend(grad, [*lrs.values(), t, *(i for u in updates for i in u.state_inputs.values())],
                                    [*clip_defs, *(d for u in updates for d in u.defs)], outputs)
         graph = pipeline.simplify(extended, keep)
-        stages.update(1)
-        stages.set_postfix_str("native code (LLVM)")
+        if stages is not None:
+            stages.update(1)
+            stages.set_postfix_str("native code (LLVM)")
         final = graph.tensors()
         feedback = []
         for p, u in zip(params, updates, strict=True):
@@ -202,18 +263,66 @@ class CompiledStep:
         feedback += [(final[name], inputs_of[id(b)]) for b, name in traced.updates]
         repeat = Repeat(tuple(feedback), counters=(t, *(k for k, _ in traced.keys)), record=(final[root],),
                         gathers=(handles["X"], handles["Y"]), rows=BATCH, series=tuple(lrs.values()))
-        executable = pipeline.compile_graph(graph, repeat)
-        stages.update(1)
-        stages.close()
         position = {inp.name: k for k, inp in enumerate(graph.inputs)}
-        slots = _Slots([(p, position[handles[id(p)].name],
-                         {s: position[i.name] for s, i in u.state_inputs.items()}, tuple(u.new_state))
-                        for p, u in zip(params, updates, strict=True)],
-                       [(k, position[i.name]) for k, i in lrs.items()], position[t.name], position["X"], position["Y"],
-                       tuple(traced.constants.get(i.name) for i in graph.inputs),
-                       [(b, position[i.name]) for b, i in traced.buffers], [b for b, _ in traced.updates],
-                       [(position[k.name], v) for k, v in traced.keys])
-        self._steps[self._mode(), self._hyperparameters()] = executable, slots
+        index = {id(p): k for k, (_, p) in enumerate(self.named)}
+        buffer_index = {id(b): k for k, b in enumerate(self.model.buffers())}
+        leaf_of = {name: k for k, name in enumerate(traced.leaf_names)}
+        layout = {"inputs": len(graph.inputs),
+                  "params": [[index[id(p)], position[handles[id(p)].name],
+                              {s: position[i.name] for s, i in u.state_inputs.items()}, list(u.new_state)]
+                             for p, u in zip(params, updates, strict=True)],
+                  "lrs": [[k, position[i.name]] for k, i in lrs.items()],
+                  "t": position[t.name], "x": position["X"], "y": position["Y"],
+                  "bound": [[position[name], leaf_of[name]] for name in traced.constants if name in position],
+                  "buffers": [[buffer_index[id(b)], position[i.name]] for b, i in traced.buffers],
+                  "written": [buffer_index[id(b)] for b, _ in traced.updates],
+                  "keys": [[position[k.name], leaf_of[k.name]] for k, _ in traced.keys]}
+        return graph, repeat, layout
+
+    def _bind_layout(self, layout: dict, rec: _Recording) -> _Slots:
+        """The layout of the step's inputs (positions, and indices of parameters, buffers and leaves) bound to the
+        tensors of this trace."""
+        traced = rec.traced
+        leaves, values = [traced.tensors[p] for p in traced.leaves], traced.leaf_values()
+        named, buffers = [p for _, p in self.named], list(self.model.buffers())
+        bound = [None] * layout["inputs"]
+        for at, leaf in layout["bound"]:
+            if id(leaves[leaf]) in {id(p) for p in named} | {id(b) for b in buffers} | {id(rec.X), id(rec.Y)}:
+                raise ValueError("a bound constant that is a parameter, buffer or the batch")
+            bound[at] = values[leaf]
+        keys = [(at, leaves[leaf]) for at, leaf in layout["keys"]]
+        if not all(isinstance(k, RandomKey) for _, k in keys):
+            raise ValueError("a random key that is not one")
+        return _Slots([(named[k], at, states, tuple(written)) for k, at, states, written in layout["params"]],
+                      [(group, at) for group, at in layout["lrs"]], layout["t"], layout["x"], layout["y"],
+                      tuple(bound), [(buffers[b], at) for b, at in layout["buffers"]],
+                      [buffers[b] for b in layout["written"]], [(at, float(k.numpy())) for at, k in keys])
+
+    def _step_key(self, rec: _Recording) -> str | None:
+        """The durable key of the step this trace compiles to, or None when it has none (the reference backend,
+        or a structure holding values without an exact text: then the step is derived every time)."""
+        if backend.name() != "native":
+            return None
+        traced = rec.traced
+        index = {id(p): ("param", k) for k, (_, p) in enumerate(self.named)}
+        index.update({id(b): ("buffer", k) for k, b in enumerate(self.model.buffers())})
+        index.update({id(rec.X): ("x",), id(rec.Y): ("y",)})
+        roles = [index.get(id(t)) or (("key",) if isinstance(t, RandomKey) else ("constant",))
+                 for t in (traced.tensors[p] for p in traced.leaves)]
+        optimizer = self.optimizer
+        try:
+            structure = durable.digest(
+                traced.specs, rec.roots, roles, [index[id(b)] for b in rec.updated],
+                [self._group.get(id(p)) for _, p in self.named], type(optimizer),
+                [tuple(map(group.get, optimizer._options)) for group in optimizer.param_groups], self.clipping,
+                self._mode(), backend.host_fingerprint())
+        except durable.NotDurable:
+            return None
+        return step_cache.key(structure)
+
+    def _limits(self, rec: _Recording) -> dict[str, int]:
+        return {"leaves": len(rec.traced.leaves), "params": len(self.named),
+                "groups": len(self.optimizer.param_groups), "buffers": len(list(self.model.buffers()))}
 
     def _use_step(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray, batch: int | None = None) -> None:
         """The step compiled for the model's current mode (train or eval) and the optimizer's hyperparameters
@@ -547,6 +656,8 @@ class CompiledStep:
     def formulas(self) -> StepFormulas:
         """The forward definitions, every derived gradient, the clipping and the optimizer's update rule: text
         (a ``str``), with ``.latex()`` (rendered in a notebook) and ``.legend()`` (the notation)."""
+        if self._formulas is None and self._step is not None:
+            _ = self._step.graph  # a step found in the disk cache derives its graph (and formulas) on demand
         if self._formulas is None:
             raise RuntimeError("formulas(): call step() or fit() first, so the step is traced")
         clipping = f"{self.clipping.formula()}\n" if self.clipping.active else ""
@@ -654,12 +765,8 @@ class _Rows:
 
 def _compile_progress():
     """Trace, derive, compile: a bar on a terminal (none in a pipe or a log) while the step is built."""
-    try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        from types import SimpleNamespace
+    from tqdm import tqdm
 
-        return SimpleNamespace(update=lambda n: None, set_postfix_str=lambda s: None, close=lambda: None)
     return tqdm(total=3, desc="compiling the step", unit="stage", leave=False, disable=None,
                 postfix="trace and derive")
 
