@@ -26,14 +26,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import sympy as sp
 from sympy.printing.c import C99CodePrinter, known_functions_C99
 
-from symnet.core.ir import Def, Graph, Tensor, is_selection, is_tensor_symbol
+from symnet.core.ir import Def, Graph, Tensor, dims_of, is_selection, is_tensor_symbol
+from symnet.core.lazy import sympy as sp
 from symnet.errors import NotSupportedError
 
 from . import mathlib
-from .emit import dims_of
 from .export import ALIGN, C_TYPES, MAGIC, Program, check_program, weights_layout, workspace_terms
 from .loops import Contraction, Kernel, Reduce, lower_graph
 from .lowering import PRIMITIVES as PRIMITIVES  # the functions both backends lower (tests check C covers them)

@@ -14,15 +14,14 @@ value a kernel's index check reports, and the iteration it failed in (the number
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 from llvmlite import ir
 
 from symnet.core.ir import Graph, Repeat
+from symnet.core.lazy import sympy as sp
 
+from .interface import REPEAT
 from .irloops import F32, F64, I1, I8, I32, I64, PTR, STORAGE, span
 from .parts import call, int_of
-
-REPEAT = "sn_repeat"
 
 
 def _memcpy(module: ir.Module) -> ir.Function:

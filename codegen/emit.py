@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-import sympy as sp
 from llvmlite import ir
 
-from symnet.core.ir import Graph, Repeat, Tensor
+from symnet.core.ir import Graph, Repeat, Tensor, dims_of
+from symnet.core.lazy import sympy as sp
 from symnet.errors import LoweringError
 
 from . import mathlib, parts
@@ -25,6 +24,7 @@ from .direct import direct_function, direct_shape
 from .dots import dot_function, dot_shape
 from .driver import emit_repeat
 from .gemm import Tabled, gemm_function, tile_shape
+from .interface import ENTRY, IndexCheck
 from .irloops import F32, F64, I1, I8, I32, I64, PTR, STORAGE, span
 from .jit import vector_bits
 from .loops import Contraction, Kernel, Reduce, address_coefficients, affine_coefficients
@@ -32,29 +32,8 @@ from .lowering import PRIMITIVES as PRIMITIVES  # the functions both backends lo
 from .lowering import Accumulator, Lowering
 from .pool import POOL
 
-ENTRY = "sn_entry"
 NOMINAL = 64  # a symbolic dimension's size when kernels' work is compared
 COLD_SHARE = 32  # a kernel with at most 1/32 of the largest kernel's work is compiled for size
-
-
-@dataclass(frozen=True)
-class IndexCheck:
-    """A data-dependent read whose index must lie in [0, bound), or (``kind`` "divisor") an integer divisor that
-    must not be 0: reported when the kernel finds it does not hold."""
-
-    definition: str
-    tensor: str
-    position: int
-    index: str  # the index (or divisor) expression, as text for the error message
-    kind: str = "index"
-
-
-def dims_of(graph: Graph) -> list[sp.Symbol]:
-    found = set()
-    for t in (*graph.inputs, *graph.defs):
-        for d in t.shape:
-            found |= sp.sympify(d).free_symbols
-    return sorted(found, key=lambda s: s.name)
 
 
 class KernelEmitter(Lowering):

@@ -37,14 +37,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import sympy as sp
 from llvmlite import binding as llvm
 from llvmlite import ir
 
-from symnet.core.ir import Def, Graph, Repeat
+from symnet.core.ir import Def, Graph, Repeat, dims_of
+from symnet.core.lazy import sympy as sp
 
-from .driver import REPEAT
-from .emit import ENTRY, dims_of, emit_module
+from .emit import emit_module
+from .interface import ENTRY, REPEAT
 from .irloops import I8, I32, I64, PTR, STORAGE
 from .jit import run_o3
 from .loops import lower_graph, pad_guarded_reads

@@ -14,9 +14,24 @@ from typing import NamedTuple
 
 import numpy as np
 
+#: the object's entry points: one run of the graph, and the driver's repeat of it
+ENTRY, REPEAT = "sn_entry", "sn_repeat"
+
 #: the dtypes a compiled graph's tensors may have, by their NumPy type string
 DTYPES = {np.dtype(t).str: np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64, np.bool_, np.uint8,
                                                  np.int8, np.int16, np.float16)}
+
+@dataclass(frozen=True)
+class IndexCheck:
+    """A data-dependent read whose index must lie in [0, bound), or (``kind`` "divisor") an integer divisor that
+    must not be 0: reported when the kernel finds it does not hold (its status is the check's position + 1)."""
+
+    definition: str
+    tensor: str
+    position: int
+    index: str  # the index (or divisor) expression, as text for the error message
+    kind: str = "index"
+
 
 class Slot(NamedTuple):
     """An input or definition: each extent of its shape an int, or the name of a dimension bound at call time."""

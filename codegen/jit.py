@@ -48,9 +48,10 @@ def vector_bits() -> int:
     return 256 if features.get("avx2") or features.get("avx") else 128
 
 
+@functools.lru_cache(maxsize=1)
 def host_fingerprint() -> str:
     """What a compiled object depends on besides its IR: CPU, features, LLVM."""
-    target_machine()
+    llvm.initialize_native_target()
     return f"{llvm.get_host_cpu_name()}|{llvm.get_host_cpu_features().flatten()}|llvmlite {llvmlite.__version__}"
 
 

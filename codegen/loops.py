@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import sympy as sp
 
 from symnet.core.ir import (
     Def,
@@ -34,6 +33,7 @@ from symnet.core.ir import (
     is_selection,
     is_tensor_symbol,
 )
+from symnet.core.lazy import sympy as sp
 
 from .direct import direct_shape
 from .dots import dot_shape

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from symnet.core.ir import (
     Tensor,
@@ -25,6 +24,7 @@ from symnet.core.ir import (
     is_tensor_symbol,
     zero_unless_guarded,
 )
+from symnet.core.lazy import sympy as sp
 from symnet.errors import LoweringError
 
 from .loops import Kernel, Reduce, StatementWalker, Store
@@ -466,7 +466,7 @@ def _int_abs(low: Lowering, x: sp.Expr) -> Value:
     return low.select(low.icmp("<", v, low.int_const(0)), low.int_neg(v), v)
 
 
-#: SymPy's kind-keeping functions on integers (``ir.KIND_PRESERVING``)
+#: SymPy's kind-keeping functions on integers (``ir.kind_preserving``)
 INTEGER_PRIMITIVES = {sp.Abs: _int_abs, sp.Max: _int_extremum(">"), sp.Min: _int_extremum("<"),
                       sp.sign: lambda low, x: low.int_sign(low.int_value(x))}
 

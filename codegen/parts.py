@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import sympy as sp
 from llvmlite import ir
 
+from symnet.core.lazy import sympy as sp
 from symnet.errors import LoweringError
 
 from .irloops import I32, I64, PTR

@@ -16,17 +16,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
-import sympy as sp
 
-from symnet.core.ir import Graph, Repeat, bind_dims, fmt_shape, format_graph, series_arrays
+from symnet.core.ir import Graph, Repeat, bind_dims, dims_of, fmt_shape, format_graph, series_arrays
+from symnet.core.lazy import sympy as sp
 from symnet.errors import DTypeError, IndexRangeError, ShapeError
 
 from . import cache, jit
-from .driver import REPEAT
-from .emit import ENTRY, IndexCheck, dims_of, emit_module
-from .interface import Interface, RepeatInterface, Slot
-from .loops import lower_graph, pad_guarded_reads, show_loops
-from .merge import merge_identical_functions
+from .interface import ENTRY, REPEAT, IndexCheck, Interface, RepeatInterface, Slot
 from .pool import POOL
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -172,6 +168,8 @@ def _checks_from(meta: dict, interface: Interface) -> list[IndexCheck] | None:
 
 def _padded(graph: Graph, repeat: Repeat | None) -> Graph:
     """The graph as its kernels read it: guarded reads of padded copies (what a repeat carries over excepted)."""
+    from .loops import pad_guarded_reads
+
     if repeat is None:
         return pad_guarded_reads(graph)
     return pad_guarded_reads(graph, frozenset(d.name for d, _ in repeat.feedback) |
@@ -290,11 +288,16 @@ class CompiledGraph:
 
     @property
     def kernels(self):
+        from .loops import lower_graph
+
         return lower_graph(self.graph)
 
     def llvm_ir(self) -> str:
         """The module's LLVM IR before optimization (emitted on first use: a cache hit never needs it)."""
         if self._ir is None:
+            from .emit import emit_module
+            from .merge import merge_identical_functions
+
             module = emit_module(self.graph, self.kernels, "symnet", self.plan, parallel=True)
             self._ir, self.checks, self.spans = merge_identical_functions(module.ir), module.checks, module.spans
         return self._ir
@@ -539,6 +542,8 @@ class CompiledGraph:
         if stage == "sympy":
             return format_graph(self.graph)
         if stage == "loops":
+            from .loops import show_loops
+
             return show_loops(self.kernels)
         if stage == "llvm":
             return self.llvm_ir()

@@ -16,11 +16,12 @@ import numpy as np
 
 import codegen
 
+from .core import lazy
 from .core.ir import Graph, Repeat, format_graph
-from .core.reference import evaluate
 from .errors import DTypeError, IndexRangeError, ShapeError
 
 NAMES = ("native", "reference")
+reference = lazy.module("symnet.core.reference")  # SymPy's: imported when the reference backend runs
 
 
 class Executable(Protocol):
@@ -49,7 +50,7 @@ class ReferenceExecutable:
         for t, a in zip(self.graph.inputs, inputs, strict=True):
             if np.asarray(a).dtype != t.dtype:
                 raise DTypeError(f"input {t.name}: expected dtype {t.dtype}, got {np.asarray(a).dtype}")
-        result = evaluate(self.graph, {t.name: a for t, a in zip(self.graph.inputs, inputs, strict=True)})
+        result = reference.evaluate(self.graph, {t.name: a for t, a in zip(self.graph.inputs, inputs, strict=True)})
         return [result[name] for name in self.graph.outputs]
 
     def repeat(self, inputs: list[np.ndarray], steps: int, sources: Sequence[np.ndarray] = (),
@@ -75,7 +76,8 @@ class ReferenceExecutable:
             for target, array in zip(plan.series, series, strict=True):
                 values[position[target.name]] = array[s].copy()
             try:
-                env = evaluate(everything, {t.name: v for t, v in zip(self.graph.inputs, values, strict=True)})
+                names = [t.name for t in self.graph.inputs]
+                env = reference.evaluate(everything, dict(zip(names, values, strict=True)))
             except IndexRangeError as exc:  # as the native driver: the state after the completed iterations
                 failure, exc.completed, exc.records = exc, s, records[:s]
                 break

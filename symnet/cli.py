@@ -471,7 +471,7 @@ def _dispatch(args) -> int:
         module.main(args.args)
         return 0
     if args.command == "rules":
-        from .core.ops import derivative_rules
+        from .core.elementwise import derivative_rules
 
         for name, expr, partials in derivative_rules():
             shown = ";  ".join(f"∂/∂{v} = {sp_str(p)}" for v, p in zip("xy", partials, strict=False))

@@ -22,11 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from codegen import export as native
-from codegen.c_source import c_source
-
 from . import pipeline
-from .core.ir import BATCH
+from .core import ir, lazy
 from .errors import NotSupportedError
 from .frontend.batch import batch_trace
 from .frontend.tensor import Tensor
@@ -34,6 +31,10 @@ from .frontend.trace import trace
 from .nn.dropout import RandomKey
 from .nn.module import Module, buffer_updates
 from .train import CompiledStep
+
+# the exporters (SymPy's printers, LLVM's emission): imported when something is exported
+native = lazy.module("codegen.export")
+c_printer = lazy.module("codegen.c_source")
 
 FORMATS = ("object", "static", "shared", "c")
 SUFFIXES = {"object": ".o", "static": ".a", "shared": ".so", "c": ".c"}
@@ -92,7 +93,7 @@ def forward_program(model: Module, input_shape: tuple[int, ...], name: str, batc
                                 "model.eval() before exporting")
     specs = traced.specs
     if batch is None:
-        specs = tuple(s._replace(shape=(BATCH, *s.shape[1:])) if t is x else s
+        specs = tuple(s._replace(shape=(ir.BATCH, *s.shape[1:])) if t is x else s
                       for s, t in zip(specs, traced.tensors, strict=True))
     prog = pipeline.lower(specs, (traced.position(out),))
     graph = pipeline.simplify(prog.graph, frozenset({"X"})).prune()
@@ -106,7 +107,7 @@ def forward_program(model: Module, input_shape: tuple[int, ...], name: str, batc
                for t in graph.inputs if t.name != "X"]
     values = native.values_by_port(weights, {w.name: value_of[w.name][1] for w in weights})
     output = tensors[graph.outputs[0]]
-    if batch is None and (not output.shape or output.shape[0] != BATCH):
+    if batch is None and (not output.shape or output.shape[0] != ir.BATCH):
         fixed = next((d for d in graph.defs if d.shape and d.shape[0] == 2), output)
         raise NotSupportedError(f"export: the output's batch dimension is fixed at the trace ({fixed.name} has "
                                 f"shape {fixed.shape}); export with a fixed batch=…")
@@ -201,7 +202,7 @@ def export(model: Module | CompiledStep, path: str | Path, input_shape: tuple[in
         elif kind == "shared":
             native.link_shared(obj, out, machine)
         else:
-            native.write_atomically(out, c_source(program, embed, _version(), header.name).encode())
+            native.write_atomically(out, c_printer.c_source(program, embed, _version(), header.name).encode())
         report.paths[kind] = out
     native.write_atomically(header, native.c_header(program, embed, machine, _version()).encode())
     report.paths["header"] = header

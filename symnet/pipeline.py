@@ -24,11 +24,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
-import sympy as sp
 
 from . import backend
-from .core import autodiff
-from .core import simplify as rewrite
+from .core import lazy
 from .core.cache import BoundedCache
 from .core.ir import (
     Def,
@@ -42,8 +40,13 @@ from .core.ir import (
     is_tensor_symbol,
     tensor_base,
 )
+from .core.lazy import sympy as sp
 from .core.ops import Lowered, Op
-from .core.verify import verify
+
+# the derivation's modules (SymPy's work): imported when something is first derived
+autodiff = lazy.module("symnet.core.autodiff")
+rewrite = lazy.module("symnet.core.simplify")
+checks = lazy.module("symnet.core.verify")
 
 STAGES = ("trace", "lower", "simplify", "differentiate", "extend", "compile")
 _log = logging.getLogger("symnet.pipeline")
@@ -68,7 +71,7 @@ def stage(name: str, show: Callable | None = None, graph_of: Callable | None = N
             start = time.perf_counter()
             result = fn(*args, **kwargs)
             if graph_of is not None:
-                verify(graph_of(result), name)
+                checks.verify(graph_of(result), name)
             record = _TIMES[name]
             record[0] += 1
             record[1] += time.perf_counter() - start
@@ -224,7 +227,7 @@ def extend(graph: Graph, inputs: Sequence[Input], defs: Sequence[Def], outputs: 
 def compile_graph(graph: Graph, repeat: Repeat | None = None) -> backend.Executable:
     """Verify, then schedule and emit through the backend in use (``SYMNET_SHOW=loops,llvm,…`` logs its
     stages)."""
-    executable = backend.compile(verify(graph, "compile"), repeat)
+    executable = backend.compile(checks.verify(graph, "compile"), repeat)
     for shown in _shown() & {"sympy", "loops", "llvm", "llvm-opt", "asm"}:
         _log.info("%s of %s:\n%s", shown, ", ".join(graph.outputs), executable.show(shown))
     return executable

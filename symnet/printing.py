@@ -6,15 +6,15 @@ ASCII text — and closed forms for graphs of one-element tensors, where everyth
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
 import numpy as np
-import sympy as sp
-from sympy.printing.str import StrPrinter
 
 from .core.cache import BoundedCache
 from .core.ir import Def, Graph, tensor_base
+from .core.lazy import sympy as sp
 from .errors import GradError
 from .frontend.derivative_names import REGISTERED
 from .frontend.tensor import Tensor
@@ -100,15 +100,21 @@ def hessian(output: Tensor, inputs: Sequence[Tensor] | Tensor) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
-class _IndexPrinter(StrPrinter):
-    """SymPy's text, with the index arithmetic of reshapes as people write it: ``⌊j/8⌋``, ``j mod 8``."""
+@functools.cache
+def _index_printer() -> type:
+    """SymPy's text printer, with the index arithmetic of reshapes as people write it: ``⌊j/8⌋``, ``j mod 8``
+    (defined on first use: SymPy loads when something is printed)."""
+    from sympy.printing.str import StrPrinter
 
-    def _print_floor(self, e) -> str:
-        return f"⌊{self._print(e.args[0])}⌋"
+    class IndexPrinter(StrPrinter):
+        def _print_floor(self, e) -> str:
+            return f"⌊{self._print(e.args[0])}⌋"
 
-    def _print_Mod(self, e) -> str:
-        a, b = (self.parenthesize(x, 50) for x in e.args)
-        return f"{a} mod {b}"
+        def _print_Mod(self, e) -> str:
+            a, b = (self.parenthesize(x, 50) for x in e.args)
+            return f"{a} mod {b}"
+
+    return IndexPrinter
 
 
 class Formulas:
@@ -146,7 +152,7 @@ class Formulas:
             return sp.latex(expr)
         if style == "text":
             return sp.sstr(expr, full_prec=False)
-        return _IndexPrinter({"full_prec": False}).doprint(expr).replace("**", "^").replace("*", "·")
+        return _index_printer()({"full_prec": False}).doprint(expr).replace("**", "^").replace("*", "·")
 
     def _lines(self, style: str) -> list[tuple[str, str]]:
         if self.closed:

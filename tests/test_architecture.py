@@ -23,7 +23,8 @@ LAYERS = [
     ("train", ["symnet.train"]),
     ("entry", ["symnet.cli", "symnet.__main__", "symnet"]),
 ]
-CODEGEN_MAY_IMPORT = {"symnet.core.ir", "symnet.errors"}
+#: the IR, the errors, and the lazy binding of SymPy that every module shares (``symnet.core.lazy``)
+CODEGEN_MAY_IMPORT = {"symnet.core.ir", "symnet.errors", "symnet.core.lazy"}
 
 
 def module_name(path: Path) -> str:

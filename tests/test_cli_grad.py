@@ -10,7 +10,7 @@ import sympy as sp
 
 from symnet.cli import FUNCTIONS, MAX_DEPTH, MAX_LENGTH, CLIError, Parser, derivatives, main, tokenize
 from symnet.core import functions as F
-from symnet.core.ops import derivative_rules
+from symnet.core.elementwise import derivative_rules
 
 x, w, y = sp.symbols("x w y", real=True)
 SYMBOLS = {"x": x, "w": w, "y": y}

@@ -57,8 +57,12 @@ def test_equal_values_have_equal_texts():
     assert durable.text(math.nan) == durable.text(float("nan"))
 
 
-@pytest.mark.parametrize("value", [lambda x: x, print, object(), Thawed(1), (1, object()), {"a": [lambda: 0]},
-                                   np.array([None, 1], dtype=object)], ids=repr)
+REFUSED = {"function": lambda x: x, "builtin": print, "object": object(), "mutable dataclass": Thawed(1),
+           "object in a tuple": (1, object()), "function in a dict": {"a": [lambda: 0]},
+           "object array": np.array([None, 1], dtype=object)}
+
+
+@pytest.mark.parametrize("value", REFUSED.values(), ids=REFUSED.keys())
 def test_values_without_an_exact_text_are_refused(value):
     with pytest.raises(durable.NotDurable):
         durable.text(value)

@@ -50,7 +50,7 @@ def test_gelu_rejects_an_unknown_approximation():
 
 def test_each_function_is_one_row_of_the_rule_table():
     """The rule table lists them with their derived partials, and the printed gradient names the function."""
-    from symnet.core.ops import derivative_rules
+    from symnet.core.elementwise import derivative_rules
 
     rows = {name: (expr, partials) for name, expr, partials in derivative_rules()}
     assert {"erf", "gelu", "gelu_tanh"} <= rows.keys()

@@ -22,7 +22,7 @@ from codegen.runtime import CompiledGraph
 from symnet import cli
 from symnet.core import functions as fn
 from symnet.core.ir import Def, Graph, Input, access, index_symbol, is_integer_valued
-from symnet.core.random import random_bits
+from symnet.core.random_bits import random_bits
 from symnet.export import export, forward_program, step_program
 from tests.test_export import CASES, TRAIN_DRIVER, Classes, _trained_statistics, build_driver, mlp, predict, run_driver
 

@@ -336,7 +336,7 @@ def test_formulas_print_every_assignment_of_every_group(name):
     rule = optimizer.rule(optimizer.param_groups[0])
     assert text.count(" ← ") == 2 * len(rule) and "group 1" in text
     for spec in optimizer.states(optimizer.param_groups[0]).values():
-        assert f"  {spec.symbol} ← " in text
+        assert f"  {spec.element} ← " in text
 
 
 def test_scalar_state_keeps_pytorchs_float32_rounding():

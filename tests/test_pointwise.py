@@ -8,7 +8,7 @@ import sympy as sp
 
 import symnet as sn
 from symnet.core.autodiff import partial
-from symnet.core.ops import ELEMENTWISE, derivative_rules
+from symnet.core.elementwise import ELEMENTWISE, derivative_rules
 
 scipy_special = pytest.importorskip("scipy.special")
 

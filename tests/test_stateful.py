@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import symnet as sn
-from symnet.core.random import BITS, random_bits
+from symnet.core.random import BITS
+from symnet.core.random_bits import random_bits
 from symnet.frontend.device import DeviceError, check_device, device
 from symnet.nn.batchnorm import BatchNorm1d, BatchNorm2d, batch_norm
 from symnet.nn.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, dropout, dropout1d, dropout2d

@@ -233,8 +233,9 @@ def test_two_threads_build_the_same_step_at_once(folder):
     _, expected, _ = train(mlp(), steps=3)
     for path in step_entries(folder):
         path.unlink()
+    nets = [mlp(), mlp()]  # made here: the seeded generator is the process's, as PyTorch's
     with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda _: train(mlp(), steps=3)[1], range(2)))
+        results = list(pool.map(lambda net: train(net, steps=3)[1], nets))
     assert results == [expected, expected]
     assert len(step_entries(folder)) == 1
 

@@ -21,10 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from math import lcm
 
-import sympy as sp
-
 from . import functions as F
 from .ir import Dim, affine_bounds, fresh_indices, is_data_dependent, same_dim
+from .lazy import sympy as sp
 
 
 def _linear(component: sp.Expr, symbols: Sequence[sp.Symbol]) -> tuple[dict[sp.Symbol, sp.Rational], sp.Expr] | None:

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sympy as sp
-
 from ..errors import GradError, NotSupportedError
 from . import functions as F
 from .affine import gather_form
@@ -44,6 +42,7 @@ from .ir import (
     is_data_dependent,
     is_selection,
 )
+from .lazy import sympy as sp
 
 
 def partial(body: sp.Expr, atom: sp.Expr) -> sp.Expr:

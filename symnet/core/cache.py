@@ -24,7 +24,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from sympy.core.cache import clear_cache as _clear_sympy_cache
+from . import lazy
+from .lazy import sympy as sp
 
 _ALL: weakref.WeakSet[BoundedCache] = weakref.WeakSet()
 _HOOKS: list[Callable[[], Any]] = []
@@ -111,7 +112,11 @@ def on_clear(fn: Callable[[], Any]) -> Callable[[], Any]:
     return fn
 
 
-on_clear(_clear_sympy_cache)  # SymPy's own memo tables fill with the expressions we derive
+@on_clear
+def _clear_sympy_cache() -> None:
+    """SymPy's own memo tables fill with the expressions we derive (nothing to clear before it is loaded)."""
+    if lazy.loaded():
+        sp.core.cache.clear_cache()
 
 
 def clear_all() -> None:

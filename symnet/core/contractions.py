@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-import sympy as sp
-
 from ..errors import ShapeError
 from .ir import Tensor, access, fmt_shape, fresh_indices, same_dim
+from .lazy import sympy as sp
 from .ops import Lowered
 
 

@@ -13,9 +13,9 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-import sympy as sp
 
 from .ir import ScalarOps
+from .lazy import sympy as sp
 
 
 class NamedFunction(sp.Function):

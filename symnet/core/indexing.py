@@ -25,11 +25,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-import sympy as sp
-
-from . import functions as F
+from . import lazy
 from .ir import Tensor, access, fresh_indices
+from .lazy import sympy as sp
 from .ops import Lowered, Reshape, broadcast_index, broadcast_shapes, constant, elementwise, reshape_reads
+
+F = lazy.module("symnet.core.functions")  # SymPy's element functions: imported when first used
 
 
 def _iotas(items: tuple) -> list[tuple]:

@@ -18,18 +18,30 @@ Nothing here knows about neural networks or LLVM.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
-import sympy as sp
 
 from ..errors import ShapeError
+from .lazy import sympy as sp
 
-Dim = int | sp.Expr
+Dim: TypeAlias = "int | sp.Expr"
 COMBINES = ("assign", "sum", "prod", "max", "argmax")
-BATCH = sp.Symbol("N", integer=True, positive=True)
+
+
+@functools.cache
+def _batch() -> sp.Symbol:
+    return sp.Symbol("N", integer=True, positive=True)
+
+
+def __getattr__(name: str):
+    """``BATCH``, the symbolic batch size ``N``, made on first use (SymPy loads only when something is derived)."""
+    if name == "BATCH":
+        return _batch()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _INDEX_NAMES = "ijklmnpqrstuvw"
 
@@ -43,7 +55,7 @@ def fresh_indices(extents: Sequence[Dim], avoid: Iterable[sp.Symbol] = ()) -> tu
     taken = {s.name for s in avoid}
     names = []
     for extent in extents:
-        if extent == BATCH and "b" not in taken:
+        if extent == _batch() and "b" not in taken:
             name = "b"
         else:
             name = next((c for c in _INDEX_NAMES if c not in taken), None)
@@ -192,8 +204,9 @@ class Def:
 Tensor = Input | Def
 
 
-#: SymPy functions whose value has their arguments' kind: integer on integers (they lower to integer code).
-KIND_PRESERVING = (sp.Abs, sp.Max, sp.Min, sp.sign)
+def kind_preserving() -> tuple[type, ...]:
+    """SymPy functions whose value has their arguments' kind: integer on integers (they lower to integer code)."""
+    return sp.Abs, sp.Max, sp.Min, sp.sign
 
 
 def is_integer_valued(e: sp.Expr, dtypes: Mapping[str, np.dtype]) -> bool:
@@ -221,7 +234,7 @@ def is_integer_valued(e: sp.Expr, dtypes: Mapping[str, np.dtype]) -> bool:
     kind = getattr(type(e), "value_kind", "float")
     if kind in ("condition", "integer"):
         return True
-    if kind == "same" or isinstance(e, KIND_PRESERVING):
+    if kind == "same" or isinstance(e, kind_preserving()):
         return all(is_integer_valued(a, dtypes) for a in e.args)
     return False
 
@@ -369,6 +382,16 @@ def bind_dims(inputs: Sequence[Input], arrays: Mapping[str, np.ndarray]) -> dict
             elif int(sp.sympify(want).subs(dims)) != got:
                 raise ShapeError(f"input {t.name}: expected shape {fmt_shape(t.shape)}, got {arr.shape}")
     return dims
+
+
+def dims_of(graph: Graph) -> list[sp.Symbol]:
+    """The symbolic dimensions of a graph's tensors (the batch size), in the order of their names: the order in
+    which a compiled graph takes their values."""
+    found = set()
+    for t in (*graph.inputs, *graph.defs):
+        for d in t.shape:
+            found |= sp.sympify(d).free_symbols
+    return sorted(found, key=lambda s: s.name)
 
 
 def format_graph(graph: Graph) -> str:

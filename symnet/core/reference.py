@@ -10,7 +10,6 @@ import string
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import sympy as sp
 
 from ..errors import IndexRangeError
 from .cache import BoundedCache
@@ -26,6 +25,7 @@ from .ir import (
     is_selection,
     zero_unless_guarded,
 )
+from .lazy import sympy as sp
 
 _BODIES = BoundedCache("reference bodies", limit=4096)
 

@@ -17,14 +17,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
-import sympy as sp
-
-from . import functions as F
+from . import lazy
 from .ir import Tensor, access, dims_numel, fresh_indices
+from .lazy import sympy as sp
 from .ops import Lowered, Reduce, elementwise
 
+F = lazy.module("symnet.core.functions")  # SymPy's element functions: imported when first used
+
 #: the value a scan's factor takes past the current position: the identity of its combine
-_IDENTITY = {"sum": sp.Integer(0), "prod": sp.Integer(1)}
+_IDENTITY = {"sum": 0, "prod": 1}
 
 
 def _along(src: Tensor, dim: int) -> tuple[tuple[sp.Symbol, ...], sp.Symbol, list[sp.Expr]]:
@@ -52,7 +53,7 @@ class Scan(NamedTuple):
     def define(self, ins: Sequence[Tensor]) -> Lowered:
         (src,) = ins
         syms, k, at_k = _along(src, self.dim)
-        body = F.guarded(access(src.name, at_k), _IDENTITY[self.combine], F.le(k, syms[self.dim]))
+        body = F.guarded(access(src.name, at_k), sp.Integer(_IDENTITY[self.combine]), F.le(k, syms[self.dim]))
         domain = (*zip(syms, src.shape, strict=True), (k, src.shape[self.dim]))
         return Lowered(tuple(src.shape), domain, syms, body, self.combine)
 

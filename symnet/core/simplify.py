@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import sympy as sp
-
 from . import functions as F
 from .ir import Def, Graph, access, is_tensor_symbol, tensor_base
+from .lazy import sympy as sp
 from .ops import reads
 
 _x = sp.Wild("x")

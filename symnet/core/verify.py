@@ -9,11 +9,10 @@ integer value (``ir.is_integer_valued``) — converting a float is an explicit `
 
 from __future__ import annotations
 
-import sympy as sp
-
 from ..errors import SymnetError
 from .dtypes import SUPPORTED
 from .ir import Graph, is_integer_valued, is_tensor_symbol
+from .lazy import sympy as sp
 
 
 class VerifyError(SymnetError):

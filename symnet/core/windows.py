@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from math import prod
 from typing import NamedTuple
 
-import sympy as sp
-
 from ..errors import ShapeError
-from . import functions as F
-from .affine import gather_form, prune_guards
+from . import lazy
 from .ir import Dim, Tensor, access, fmt_shape, fresh_indices
+from .lazy import sympy as sp
 from .ops import Lowered, constant, elementwise
+
+# SymPy's side (element functions, the gather form of a window's adjoint): imported when first used
+F = lazy.module("symnet.core.functions")
+affine = lazy.module("symnet.core.affine")
 
 
 def window_output(size: int, kernel: int, stride: int, dilation: int, op: str, shape: tuple) -> int:
@@ -98,7 +100,7 @@ class Pad(NamedTuple):
             if not conditions:
                 return read
             ranges = dict(zip(syms, shape, strict=True))
-            return prune_guards(F.guarded(read, constant(self.value), *conditions), ranges)
+            return affine.prune_guards(F.guarded(read, constant(self.value), *conditions), ranges)
 
         return elementwise(shape, body)
 
@@ -172,7 +174,7 @@ class Pool(NamedTuple):
         if self.padding:
             reads = tuple(r - lo for r, (lo, _) in zip(reads, self.padding, strict=True))
             inside = [F.between(r, 0, size - 1) for r, size in zip(reads, x.shape[2:], strict=True)]
-            body = prune_guards(F.guarded(access(x.name, (b, c, *reads)), -sp.oo, *inside), dict(domain))
+            body = affine.prune_guards(F.guarded(access(x.name, (b, c, *reads)), -sp.oo, *inside), dict(domain))
             return Lowered(shape, domain, (b, c, *ys), body, self.combine, "window")
         body = access(x.name, (b, c, *reads))
         if isinstance(self.divisor, int):
@@ -251,7 +253,7 @@ class ConvTranspose(NamedTuple):
         domain = ((b, shape[0]), (o, shape[1]), *zip(hs, x.shape[2:], strict=True), (c, x.shape[1]),
                   *zip(ks, w.shape[2:], strict=True))
         body = access(x.name, (b, c, *hs)) * access(w.name, (c, o, *ks))
-        gathered = gather_form(domain, (b, o, *scatter), body, shape)
+        gathered = affine.gather_form(domain, (b, o, *scatter), body, shape)
         if gathered is None:  # cannot happen for affine windows; the scatter is the correct fallback
             return Lowered(shape, domain, (b, o, *scatter), body, "sum")
         domain, out, body = gathered
@@ -328,7 +330,7 @@ class Fold(NamedTuple):
         scatter = tuple(r - p for r, p in zip(reads, self.padding, strict=True))
         domain = ((b, shape[0]), (c, shape[1]), *zip(ks, self.kernel, strict=True), *zip(ys, positions, strict=True))
         body = access(x.name, (b, c * prod(self.kernel) + _flat(ks, self.kernel), _flat(ys, positions)))
-        gathered = gather_form(domain, (b, c, *scatter), body, shape)
+        gathered = affine.gather_form(domain, (b, c, *scatter), body, shape)
         if gathered is None:
             return Lowered(shape, domain, (b, c, *scatter), body, "sum")
         domain, out, body = gathered
@@ -386,7 +388,7 @@ class AdaptivePool(NamedTuple):
         domain = ((b, shape[0]), (c, shape[1]), *zip(ys, self.size, strict=True),
                   *zip(ks, [w for _, _, w in windows], strict=True))
         ranges = dict(domain)
-        body = prune_guards(F.guarded(access(x.name, (b, c, *reads)), fill, *conditions), ranges)
+        body = affine.prune_guards(F.guarded(access(x.name, (b, c, *reads)), fill, *conditions), ranges)
         if self.combine == "sum":
             body = body / count
         return Lowered(shape, domain, (b, c, *ys), body, self.combine, "window" if self.combine != "sum" else "first")
@@ -443,7 +445,8 @@ class Concat(NamedTuple):
             for t in ins:
                 size = t.shape[self.dim]
                 index = (*syms[:self.dim], u - offset, *syms[self.dim + 1:])
-                total += prune_guards(F.guarded(access(t.name, index), 0, F.between(u - offset, 0, size - 1)), ranges)
+                read = F.guarded(access(t.name, index), 0, F.between(u - offset, 0, size - 1))
+                total += affine.prune_guards(read, ranges)
                 offset += size
             return total
 

@@ -11,9 +11,8 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING
 
-import sympy as sp
-
-from ..core.ir import BATCH
+from ..core import ir
+from ..core.lazy import sympy as sp
 from ..pipeline import LeafSpec
 
 if TYPE_CHECKING:
@@ -59,16 +58,17 @@ def depends_on_batch(t: Tensor) -> bool:
     return False
 
 
-def symbolic_specs(traced: Traced) -> tuple:
-    """The traced structure with each batch tensor's first dimension ``BATCH`` (unchanged outside a trace)."""
-    data = batch_ids()
+def symbolic_specs(traced: Traced, data: set[int] | None = None) -> tuple:
+    """The traced structure with the first dimension of each batch tensor (``data``'s ids, by default the trace
+    under way's) ``BATCH``; unchanged without a batch."""
+    data = batch_ids() if data is None else data
     if not data:
         return traced.specs
-    return tuple(s._replace(shape=(BATCH, *s.shape[1:])) if isinstance(s, LeafSpec) and id(t) in data and s.shape
+    return tuple(s._replace(shape=(ir.BATCH, *s.shape[1:])) if isinstance(s, LeafSpec) and id(t) in data and s.shape
                  else s for s, t in zip(traced.specs, traced.tensors, strict=True))
 
 
 def concrete(shape: tuple) -> tuple[int, ...]:
     """A derived shape with ``BATCH`` set to the traced batch's size."""
     size = getattr(_batch, "size", None)
-    return tuple(int(sp.sympify(n).subs(BATCH, size)) if size is not None else int(n) for n in shape)
+    return tuple(int(sp.sympify(n).subs(ir.BATCH, size)) if size is not None else int(n) for n in shape)

@@ -14,11 +14,13 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from ..core.autodiff import partial
+from ..core import lazy
 from ..core.ir import Input, accesses
 from ..core.ops import Map
 from ..errors import GradError
 from .trace import Node, Traced, Writes, trace
+
+autodiff = lazy.module("symnet.core.autodiff")  # SymPy's: imported when a saved value is first checked
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -43,7 +45,7 @@ def saved_inputs(op, shapes: tuple, dtypes: tuple, needs: tuple[bool, ...]) -> f
     for r in reads:
         if not needs[int(r.name[2:])]:
             continue
-        derivative = partial(body, r.atom)
+        derivative = autodiff.partial(body, r.atom)
         saved |= {int(s.name[2:]) for s in accesses(derivative, table)}
     return frozenset(saved)
 

@@ -16,16 +16,16 @@ import copy
 from collections.abc import Callable, Iterable
 
 import numpy as np
-import sympy as sp
 
 from .. import backend
 from ..core.cache import BoundedCache
 from ..core.ir import Def, Graph, Input, Repeat, access, fresh_indices
+from ..core.lazy import sympy as sp
 from ..frontend.tensor import Tensor
 from ..pipeline import compile_graph
-from .optimizer import Optimizer, element, p
+from .optimizer import Optimizer, element
 
-q, r, d, t = (element(n) for n in ("q", "r", "d", "t"))
+p, q, r, d, t = (element(n) for n in ("p", "q", "r", "d", "t"))
 s, y, rho, alpha, beta, c = (element(n) for n in ("sᵢ", "yᵢ", "ρᵢ", "αᵢ", "βᵢ", "cᵢ"))
 sq, yr = element("(sᵢ·q)"), element("(yᵢ·r)")
 #: a curvature pair's rows, gathered from the history at each iteration of a loop

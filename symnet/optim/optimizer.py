@@ -20,17 +20,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 
 from .. import backend
 from ..core.cache import BoundedCache
 from ..core.dtypes import get_default_dtype
 from ..core.ir import Def, Graph, Input, access, fresh_indices
+from ..core.lazy import sympy as sp
 from ..frontend.autograd import enable_grad
 from ..frontend.tensor import Tensor
 from ..pipeline import compile_graph
 
-p, g, lr, t = sp.symbols("p g lr t", real=True)
 #: what an optimizer takes as ``params``: tensors (or (name, tensor) pairs), or dicts of parameter groups
 ParamsT = Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict]
 
@@ -40,12 +39,13 @@ _CAPTURABLE_DEVICES = "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']"
 
 @dataclass(frozen=True)
 class State:
-    """One entry of a parameter's state: the symbol the rule reads and assigns and its initial value. A
+    """One entry of a parameter's state: the name of the element the rule reads and assigns (``elements``) and
+    its initial value. A
     ``scalar`` entry is 0-d in PyTorch's scalar dtype (float32 unless the default dtype is float64), like
     NAdam's ``mu_product``: its own update runs in that dtype, while the parameter's update reads it as the
     Python float PyTorch takes with ``.item()``."""
 
-    symbol: sp.Symbol
+    element: str
     init: float = 0.0
     scalar: bool = False
 
@@ -76,6 +76,12 @@ class _StepProgram:
 
 def element(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)
+
+
+def elements(names: str) -> tuple[sp.Symbol, ...]:
+    """The element symbols a rule reads and assigns, by their space-separated names (made when a rule is stated:
+    SymPy loads only when something is derived)."""
+    return tuple(map(element, names.split()))
 
 
 def scalar_dtype() -> np.dtype:
@@ -223,16 +229,18 @@ class Optimizer(abc.ABC):
         self._check_step_options(group)
         syms = fresh_indices(param.shape)
         domain = tuple(zip(syms, param.shape, strict=True))
+        p, g, lr, t = elements("p g lr t")
         current = {p: access(param.name, syms), g: access(grad, syms), lr: access(lr_input.name, ()),
                    t: access(t_input.name, ())}
         states = self.states(group)
+        symbol = {state: element(spec.element) for state, spec in states.items()}
         state_inputs = {}
         for state, spec in states.items():
             shape, dtype = ((), scalar_dtype()) if spec.scalar else (param.shape, param.dtype)
             state_inputs[state] = Input(f"{param.name}_{state}", shape, dtype)
-            current[spec.symbol] = access(state_inputs[state].name, () if spec.scalar else syms)
-        zero_d = {spec.symbol for spec in states.values() if spec.scalar}
-        tensors = {p, g, *(spec.symbol for spec in states.values() if not spec.scalar)}
+            current[symbol[state]] = access(state_inputs[state].name, () if spec.scalar else syms)
+        zero_d = {symbol[state] for state, spec in states.items() if spec.scalar}
+        tensors = {p, g, *(symbol[state] for state, spec in states.items() if not spec.scalar)}
         derived: set[sp.Symbol] = set()  # the step scalars the rule names
         defs, new = [], {}
         for k, (target, expr) in enumerate(self.rule(group)):
@@ -249,7 +257,7 @@ class Optimizer(abc.ABC):
             defs.append(d)
             current[target] = access(d.name, d.out)
             new[target] = d
-        new_state = {state: new[spec.symbol] for state, spec in states.items() if spec.symbol in new}
+        new_state = {state: new[symbol[state]] for state in states if symbol[state] in new}
         return Update(state_inputs, defs, new[p], new_state)
 
     def _step_program(self, live: list[tuple[int, Tensor]], counts: tuple[int, ...]) -> _StepProgram:

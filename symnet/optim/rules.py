@@ -8,19 +8,16 @@ accepts them, and a step with them fails as PyTorch's does on a CPU leaf paramet
 
 from __future__ import annotations
 
-import sympy as sp
+from typing import TypeAlias
 
-from ..core.functions import clamp, eq, gt, lt, maximum, sign, where
+from ..core import lazy
+from ..core.lazy import sympy as sp
 from ..core.ops import constant
-from .optimizer import Optimizer, ParamsT, State, element, g, lr, p, t
+from .optimizer import Optimizer, ParamsT, State, elements
 
-m, v, s, vmax, ga = (element(n) for n in ("m", "v", "s", "v_max", "g_avg"))
-buf, u, delta, mu_product, prev, step_size, ax, eta, mu = (element(n) for n in (
-    "buf", "u", "delta", "mu_product", "prev", "step_size", "ax", "eta", "mu"))
-#: step scalars (functions of t only) the printed rules name
-mu_t, mu_next, rho_t, r_t = (element(n) for n in ("mu_t", "mu_next", "rho_t", "r_t"))
+Rule: TypeAlias = "list[tuple[sp.Symbol, sp.Expr]]"
 
-Rule = list[tuple[sp.Symbol, sp.Expr]]
+F = lazy.module("symnet.core.functions")  # SymPy's element functions: imported when first used
 
 
 def _require(holds: bool, message: str) -> None:
@@ -49,6 +46,7 @@ def _check_fused(fused: bool | None, foreach: bool | None, differentiable: bool)
 def _gradient(h: dict, decoupled: bool = False) -> Rule:
     """The gradient as every rule starts: negated under ``maximize``, then L2 weight decay ``g + wd·p`` — or,
     decoupled (AdamW), ``p·(1 − lr·wd)`` before the update."""
+    p, g, lr = elements("p g lr")
     steps = [(g, -g)] if h["maximize"] else []
     if h.get("weight_decay"):
         wd = constant(h["weight_decay"])
@@ -80,13 +78,14 @@ class SGD(Optimizer):
         _check_fused(fused, foreach, differentiable)
 
     def states(self, group: dict) -> dict[str, State]:
-        return {"momentum_buffer": State(buf)} if group["momentum"] else {}
+        return {"momentum_buffer": State("buf")} if group["momentum"] else {}
 
     def rule(self, group: dict) -> Rule:
+        p, g, lr, t, buf = elements("p g lr t buf")
         steps = _gradient(group)
         if group["momentum"]:
             mom, damp = constant(group["momentum"]), constant(group["dampening"])
-            first = eq(t, 1)
+            first = F.eq(t, 1)
             steps.append((buf, first * g + (1 - first) * (mom * buf + (1 - damp) * g)))
             steps.append((g, g + mom * buf if group["nesterov"] else buf))
         steps.append((p, p - lr * g))
@@ -113,9 +112,10 @@ class Adagrad(Optimizer):
             self.param_state(q)
 
     def states(self, group: dict) -> dict[str, State]:
-        return {"sum": State(s, group["initial_accumulator_value"])}
+        return {"sum": State("s", group["initial_accumulator_value"])}
 
     def rule(self, group: dict) -> Rule:
+        p, g, lr, t, s = elements("p g lr t s")
         clr = lr / (1 + (t - 1) * constant(group["lr_decay"]))
         return [*_gradient(group), (s, s + g * g), (p, p - clr * g / (sp.sqrt(s) + constant(group["eps"])))]
 
@@ -135,14 +135,15 @@ class RMSprop(Optimizer):
                                       maximize=maximize, differentiable=differentiable))
 
     def states(self, group: dict) -> dict[str, State]:
-        spec = {"square_avg": State(v)}
+        spec = {"square_avg": State("v")}
         if group["momentum"] > 0:
-            spec["momentum_buffer"] = State(buf)
+            spec["momentum_buffer"] = State("buf")
         if group["centered"]:
-            spec["grad_avg"] = State(ga)
+            spec["grad_avg"] = State("g_avg")
         return spec
 
     def rule(self, group: dict) -> Rule:
+        p, g, lr, v, ga, buf = elements("p g lr v g_avg buf")
         alpha, eps = constant(group["alpha"]), constant(group["eps"])
         steps = [*_gradient(group), (v, alpha * v + (1 - alpha) * g * g)]
         if group["centered"]:
@@ -175,19 +176,20 @@ class Adam(Optimizer):
         _check_fused(fused, foreach, differentiable)
 
     def states(self, group: dict) -> dict[str, State]:
-        spec = {"exp_avg": State(m), "exp_avg_sq": State(v)}
+        spec = {"exp_avg": State("m"), "exp_avg_sq": State("v")}
         if group["amsgrad"]:
-            spec["max_exp_avg_sq"] = State(vmax)
+            spec["max_exp_avg_sq"] = State("v_max")
         return spec
 
     def rule(self, group: dict) -> Rule:
+        p, g, lr, t, m, v, vmax = elements("p g lr t m v v_max")
         (b1f, b2f), eps = group["betas"], constant(group["eps"])
         b1, b2 = constant(b1f), constant(b2f)
         steps = [*_gradient(group, group["decoupled_weight_decay"]), (m, _lerp(m, g, 1 - b1f)),
                  (v, b2 * v + (1 - b2) * g * g)]
         second = v
         if group["amsgrad"]:
-            steps.append((vmax, maximum(vmax, v)))
+            steps.append((vmax, F.maximum(vmax, v)))
             second = vmax
         denom = sp.sqrt(second) / sp.sqrt(1 - b2**t) + eps
         steps.append((p, p - lr / (1 - b1**t) * m / denom))
@@ -220,9 +222,10 @@ class Adadelta(Optimizer):
                                       capturable=capturable, foreach=foreach, differentiable=differentiable))
 
     def states(self, group: dict) -> dict[str, State]:
-        return {"square_avg": State(v), "acc_delta": State(u)}
+        return {"square_avg": State("v"), "acc_delta": State("u")}
 
     def rule(self, group: dict) -> Rule:
+        p, g, lr, v, u, delta = elements("p g lr v u delta")
         rho, eps = constant(group["rho"]), constant(group["eps"])
         return [*_gradient(group), (v, v * rho + (1 - rho) * g * g),
                 (delta, sp.sqrt(u + eps) / sp.sqrt(v + eps) * g), (u, u * rho + (1 - rho) * delta * delta),
@@ -243,12 +246,13 @@ class Adamax(Optimizer):
                                       capturable=capturable))
 
     def states(self, group: dict) -> dict[str, State]:
-        return {"exp_avg": State(m), "exp_inf": State(u)}
+        return {"exp_avg": State("m"), "exp_inf": State("u")}
 
     def rule(self, group: dict) -> Rule:
+        p, g, lr, t, m, u = elements("p g lr t m u")
         b1, b2 = group["betas"]
         return [*_gradient(group), (m, _lerp(m, g, 1 - b1)),
-                (u, maximum(u * constant(b2), sp.Abs(g) + constant(group["eps"]))),
+                (u, F.maximum(u * constant(b2), sp.Abs(g) + constant(group["eps"]))),
                 (p, p - lr / (1 - constant(b1)**t) * m / u)]
 
 
@@ -270,9 +274,10 @@ class NAdam(Optimizer):
                                       differentiable=differentiable))
 
     def states(self, group: dict) -> dict[str, State]:
-        return {"mu_product": State(mu_product, 1.0, scalar=True), "exp_avg": State(m), "exp_avg_sq": State(v)}
+        return {"mu_product": State("mu_product", 1.0, scalar=True), "exp_avg": State("m"), "exp_avg_sq": State("v")}
 
     def rule(self, group: dict) -> Rule:
+        p, g, lr, t, m, v, mu_product, mu_t, mu_next = elements("p g lr t m v mu_product mu_t mu_next")
         (b1f, b2f), psi = group["betas"], constant(group["momentum_decay"])
         b1, b2 = constant(b1f), constant(b2f)
         denom = sp.sqrt(v / (1 - b2**t)) + constant(group["eps"])
@@ -299,9 +304,10 @@ class RAdam(Optimizer):
                                       decoupled_weight_decay=decoupled_weight_decay, differentiable=differentiable))
 
     def states(self, group: dict) -> dict[str, State]:
-        return {"exp_avg": State(m), "exp_avg_sq": State(v)}
+        return {"exp_avg": State("m"), "exp_avg_sq": State("v")}
 
     def rule(self, group: dict) -> Rule:
+        p, g, lr, t, m, v, rho_t, r_t = elements("p g lr t m v rho_t r_t")
         (b1f, b2f), eps = group["betas"], constant(group["eps"])
         b1, b2 = constant(b1f), constant(b2f)
         rho_inf = constant(2 / (1 - b2f) - 1)  # a Python float in PyTorch
@@ -309,7 +315,7 @@ class RAdam(Optimizer):
         adaptive = sp.sqrt(1 - b2**t) / (sp.sqrt(v) + eps)
         return [*_gradient(group, group["decoupled_weight_decay"]), (m, _lerp(m, g, 1 - b1f)),
                 (v, b2 * v + (1 - b2) * g * g), (rho_t, rho_inf - 2 * t * b2**t / (1 - b2**t)), (r_t, rect),
-                (p, p - m / (1 - b1**t) * lr * where(gt(rho_t, 5), adaptive * r_t, 1))]
+                (p, p - m / (1 - b1**t) * lr * F.where(F.gt(rho_t, 5), adaptive * r_t, 1))]
 
 
 class Rprop(Optimizer):
@@ -325,15 +331,16 @@ class Rprop(Optimizer):
                                       maximize=maximize, differentiable=differentiable, capturable=capturable))
 
     def states(self, group: dict) -> dict[str, State]:
-        return {"prev": State(prev), "step_size": State(step_size, group["lr"])}
+        return {"prev": State("prev"), "step_size": State("step_size", group["lr"])}
 
     def rule(self, group: dict) -> Rule:
+        p, g, prev, step_size = elements("p g prev step_size")
         (minus, plus), (smallest, largest) = (tuple(constant(x) for x in pair)
                                               for pair in (group["etas"], group["step_sizes"]))
         agree = g * prev
-        factor = where(gt(agree, 0), plus, where(lt(agree, 0), minus, 1))
-        return [*_gradient(group), (step_size, clamp(step_size * factor, smallest, largest)),
-                (g, where(lt(agree, 0), 0, g)), (p, p - sign(g) * step_size), (prev, g)]
+        factor = F.where(F.gt(agree, 0), plus, F.where(F.lt(agree, 0), minus, 1))
+        return [*_gradient(group), (step_size, F.clamp(step_size * factor, smallest, largest)),
+                (g, F.where(F.lt(agree, 0), 0, g)), (p, p - F.sign(g) * step_size), (prev, g)]
 
 
 class ASGD(Optimizer):
@@ -349,11 +356,12 @@ class ASGD(Optimizer):
                                       capturable=capturable))
 
     def states(self, group: dict) -> dict[str, State]:
-        return {"eta": State(eta, group["lr"], scalar=True), "mu": State(mu, 1.0, scalar=True), "ax": State(ax)}
+        return {"eta": State("eta", group["lr"], scalar=True), "mu": State("mu", 1.0, scalar=True), "ax": State("ax")}
 
     def rule(self, group: dict) -> Rule:
+        p, g, lr, t, ax, eta, mu = elements("p g lr t ax eta mu")
         lambd = constant(group["lambd"])
         return [*_gradient(group), (p, p * (1 - lambd * eta)), (p, p - eta * g),
-                (ax, where(eq(mu, 1), p, ax + (p - ax) * mu)),
+                (ax, F.where(F.eq(mu, 1), p, ax + (p - ax) * mu)),
                 (eta, lr / (1 + lambd * lr * t) ** constant(group["alpha"])),
-                (mu, 1 / maximum(1, t - constant(group["t0"])))]
+                (mu, 1 / F.maximum(1, t - constant(group["t0"])))]

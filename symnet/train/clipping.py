@@ -8,10 +8,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import sympy as sp
-
-from ..core.functions import clamp
+from ..core import lazy
 from ..core.ir import Def, access, fresh_indices
+from ..core.lazy import sympy as sp
+
+F = lazy.module("symnet.core.functions")  # SymPy's element functions: imported when first used
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Clipping:
         """The definitions that clip ``grads`` (tensors named and shaped as the gradients) and the names of the
         clipped gradients, in the same order."""
         if self.clip_value is not None:
-            defs = [_elementwise(g, f"{g.name}_clipped", lambda v: clamp(v, -self.clip_value, self.clip_value))
+            defs = [_elementwise(g, f"{g.name}_clipped", lambda v: F.clamp(v, -self.clip_value, self.clip_value))
                     for g in grads]
             return defs, [d.name for d in defs]
         p = self.norm_type

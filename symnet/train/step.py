@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import backend, pipeline
-from ..core import durable
+from ..core import durable, ir
 from ..core.dtypes import float64, int64
-from ..core.ir import BATCH, Graph, Input, Repeat
+from ..core.ir import Graph, Input, Repeat
 from ..data import DataLoader, SequentialSampler
 from ..errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError
 from ..frontend.batch import batch_trace, symbolic_specs
@@ -81,12 +81,10 @@ class _Traced:
 
 @dataclass(frozen=True)
 class _Recording:
-    """A forward as the frontend traced it (no SymPy yet): its structure, with the batch dimension symbolic in
-    ``specs``, the positions of its roots (the loss, then each updated buffer's new value), the batch tensors and
-    the buffers updated."""
+    """A forward as the frontend traced it (no SymPy yet): its structure, the positions of its roots (the loss,
+    then each updated buffer's new value), the batch tensors and the buffers updated."""
 
     traced: Traced
-    specs: tuple
     roots: tuple[int, ...]
     X: Tensor
     Y: Tensor | None
@@ -147,8 +145,7 @@ class CompiledStep:
             updates = list({id(b): (b, new) for b, new in updates}.values())  # a buffer updated twice: the last
             roots = [loss, *(new for _, new in updates)]
             traced = trace(roots)
-            specs = symbolic_specs(traced)
-        return _Recording(traced, specs, tuple(traced.position(r) for r in roots), X, Y, [b for b, _ in updates])
+        return _Recording(traced, tuple(traced.position(r) for r in roots), X, Y, [b for b, _ in updates])
 
     def _trace(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray | None) -> _Traced:
         """The forward graph (outputs: the root, then each updated buffer's new value) lowered and simplified; its
@@ -157,7 +154,7 @@ class CompiledStep:
 
     def _lower(self, rec: _Recording) -> _Traced:
         traced, X, Y = rec.traced, rec.X, rec.Y
-        prog = pipeline.lower(rec.specs, rec.roots)
+        prog = pipeline.lower(symbolic_specs(traced, {id(X), id(Y)}), rec.roots)
         keep = frozenset(p.name for _, p in self.named) | {"X", "Y"}
         by_name = {t.name: t for t in prog.graph.inputs}
         leaves = [traced.tensors[p] for p in traced.leaves]
@@ -196,18 +193,18 @@ class CompiledStep:
     def _build_step(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray) -> None:
         """The step for the current mode and hyperparameters: found on disk by the structure traced (no
         derivation, no LLVM), else derived and compiled (``_derive``) and noted on disk for the next process."""
-        stages = _compile_progress()
         rec = self._record(x, y)
         key = self._step_key(rec)
         found = self._cached_step(key, rec) if key is not None else None
         if found is None:
+            stages = _compile_progress()
             graph, repeat, layout = self._derive(rec, stages)
             executable = pipeline.compile_graph(graph, repeat)
             if key is not None and getattr(executable, "interface", None) is not None and executable.interface.plain:
                 step_cache.store(key, executable.key, layout)
             found = executable, self._bind_layout(layout, rec)
-        stages.update(stages.total - stages.n)
-        stages.close()
+            stages.update(1)
+            stages.close()
         self._steps[self._mode(), self._hyperparameters()] = found
 
     def _cached_step(self, key: str, rec: _Recording) -> tuple[backend.Executable, _Slots] | None:
@@ -262,7 +259,7 @@ class CompiledStep:
         inputs_of = {id(b): i for b, i in traced.buffers}
         feedback += [(final[name], inputs_of[id(b)]) for b, name in traced.updates]
         repeat = Repeat(tuple(feedback), counters=(t, *(k for k, _ in traced.keys)), record=(final[root],),
-                        gathers=(handles["X"], handles["Y"]), rows=BATCH, series=tuple(lrs.values()))
+                        gathers=(handles["X"], handles["Y"]), rows=ir.BATCH, series=tuple(lrs.values()))
         position = {inp.name: k for k, inp in enumerate(graph.inputs)}
         index = {id(p): k for k, (_, p) in enumerate(self.named)}
         buffer_index = {id(b): k for k, b in enumerate(self.model.buffers())}

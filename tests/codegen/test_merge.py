@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import symnet as sn
-from codegen import compile_graph, merge, runtime
+from codegen import compile_graph, merge
 from symnet import trace
 from symnet.pipeline import gradient_program
 
@@ -79,7 +79,7 @@ def test_a_deep_graph_compiles_each_body_once_with_the_same_numbers(monkeypatch)
     inputs = [np.asarray(v) for v in _inputs(graph)]
     merged = compile_graph(graph, use_cache=False)
     functions = merged.llvm_ir().count("define ")
-    monkeypatch.setattr(runtime, "merge_identical_functions", lambda text: text)
+    monkeypatch.setattr(merge, "merge_identical_functions", lambda text: text)
     whole = compile_graph(graph, use_cache=False)
     assert functions < whole.llvm_ir().count("define ")
     for a, b in zip(merged.call(inputs), whole.call(inputs), strict=True):
