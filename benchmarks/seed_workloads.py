@@ -560,8 +560,8 @@ def latency_rows(quick: bool, has_torch: bool, has_jax: bool) -> list[Row]:
                                lr=0.1)
         # bytecode compiled, as pip install and any first import do (this machine sets PYTHONDONTWRITEBYTECODE,
         # which would otherwise make every start compile every module of symnet again)
-        compileall.compile_dir(str(HERE.parent / "symnet"), quiet=1)
-        compileall.compile_dir(str(HERE.parent / "codegen"), quiet=1)
+        compileall.compile_dir(str(HERE.parent.parent / "symnet"), quiet=1)
+        compileall.compile_dir(str(HERE.parent.parent / "codegen"), quiet=1)
         env = {**os.environ, "SYMNET_CACHE_DIR": cache}
         runs = [process_seconds(warm, env) for _ in range(3)]
         first = Row("new process to its first compiled step from the disk cache, imports included", None, 0.25,
