@@ -267,3 +267,45 @@ def test_a_new_process_finds_the_step_without_deriving_it(folder):
 def test_the_key_covers_the_source():
     assert len(step_cache.source_fingerprint()) == 64
     assert step_cache.key("a") != step_cache.key("b")
+
+
+class Scaled(sn.optim.Optimizer):
+    """An optimizer of the user's own, whose rule reads an attribute its hyperparameters do not hold."""
+
+    def __init__(self, params, lr=0.1, scale=1.0):
+        self.scale = scale
+        super().__init__(params, {"lr": lr})
+
+    def rule(self, group):
+        from symnet.core.ops import constant
+        from symnet.optim.optimizer import elements
+
+        p, g, lr = elements("p g lr")
+        return [(p, p - lr * constant(self.scale) * g)]
+
+
+def test_an_optimizer_of_the_users_own_is_known_by_its_rule(folder):
+    x, y = data()
+
+    def run(scale):
+        net = mlp()
+        step = sn.compile(net, sn.nn.CrossEntropyLoss(), Scaled(net.parameters(), scale=scale))
+        return step._step_key(step._record(x, y)), [step.step(x, y) for _ in range(3)]
+
+    (key_a, losses_a), (key_b, losses_b), (key_a2, losses_a2) = run(1.0), run(3.0), run(1.0)
+    assert key_a == key_a2 and key_a != key_b
+    assert losses_a == losses_a2 and losses_a != losses_b
+    with sn.backend.use("reference"):
+        np.testing.assert_allclose(run(3.0)[1], losses_b, rtol=1e-5)
+
+
+def test_the_default_dtype_is_part_of_the_key():
+    """NAdam's 0-d state takes PyTorch's scalar dtype, float64 only under a float64 default."""
+    x, y = data()
+    keys = []
+    for default in (sn.float32, sn.float64):
+        sn.set_default_dtype(default)
+        net = mlp(dtype=sn.float32)
+        step = sn.compile(net, sn.nn.CrossEntropyLoss(), sn.optim.NAdam(net.parameters(), lr=0.01))
+        keys.append(step._step_key(step._record(x, y)))
+    assert keys[0] != keys[1]

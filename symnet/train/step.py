@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import backend, pipeline
 from ..core import durable, ir
-from ..core.dtypes import float64, int64
+from ..core.dtypes import float64, get_default_dtype, int64
 from ..core.ir import Graph, Input, Repeat
 from ..data import DataLoader, SequentialSampler
 from ..errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError
@@ -307,12 +307,17 @@ class CompiledStep:
         roles = [index.get(id(t)) or (("key",) if isinstance(t, RandomKey) else ("constant",))
                  for t in (traced.tensors[p] for p in traced.leaves)]
         optimizer = self.optimizer
+        groups = optimizer.param_groups
+        # symnet's own rules are known by their hyperparameters (their code is in the source fingerprint); an
+        # optimizer defined elsewhere by the rules it states
+        rules = () if type(optimizer).__module__.startswith("symnet.") else [
+            (optimizer.rule(group), optimizer.states(group)) for group in groups]
         try:
             structure = durable.digest(
                 traced.specs, rec.roots, roles, [index[id(b)] for b in rec.updated],
                 [self._group.get(id(p)) for _, p in self.named], type(optimizer),
-                [tuple(map(group.get, optimizer._options)) for group in optimizer.param_groups], self.clipping,
-                self._mode(), backend.host_fingerprint())
+                [tuple(map(group.get, optimizer._options)) for group in groups], rules, self.clipping,
+                self._mode(), get_default_dtype(), backend.host_fingerprint())
         except durable.NotDurable:
             return None
         return step_cache.key(structure)
