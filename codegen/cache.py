@@ -104,8 +104,9 @@ def _read_regular(path: Path) -> bytes | None:
         os.close(fd)
 
 
-#: the kinds of entry, by file suffix: compiled objects, and compiled steps (``symnet.train.step_cache``)
-KINDS = ("o", "step")
+#: the kinds of entry, by file suffix: compiled objects, and the steps and programs run from them
+#: (``symnet.stored``)
+KINDS = ("o", "step", "program")
 
 
 def load(k: str, kind: str = "o") -> tuple[bytes, dict] | None:

@@ -20,14 +20,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
-from . import backend
-from .core import lazy
+from . import backend, stored
+from .core import durable, lazy
 from .core.cache import BoundedCache
+from .core.dtypes import get_default_dtype
 from .core.ir import (
     Def,
     Graph,
@@ -112,17 +113,36 @@ class OpSpec(NamedTuple):
 Spec = LeafSpec | OpSpec
 
 
-@dataclass
 class Program:
-    """A derived graph, the names its traced nodes carry in it, and its executable (compiled on first run)."""
+    """A derived graph, the names its traced nodes carry in it, and its executable (compiled on first run). A
+    program found on disk (``stored``) runs its cached object at once and derives its graph only when something
+    asks for it (``derive``: the program built again)."""
 
-    graph: Graph
-    names: list[str]
-    leaves: list[int] = field(default_factory=list)
-    #: names of the adjoint definitions (printed as δ…)
-    adjoints: set[str] = field(default_factory=set)
-    _executable: backend.Executable | None = None
-    _order: list = field(default_factory=list)
+    def __init__(self, graph: Graph | None, names: list[str], leaves: list[int] | None = None,
+                 adjoints: set[str] | None = None, *, derive: Callable[[], Program] | None = None,
+                 outputs: list[str] | None = None, order: list | None = None,
+                 executable: backend.Executable | None = None, key: str | None = None):
+        self._graph, self.names, self.leaves = graph, names, leaves if leaves is not None else []
+        #: names of the adjoint definitions (printed as δ…)
+        self.adjoints = adjoints if adjoints is not None else set()
+        self._derive, self._outputs = derive, outputs
+        self._executable, self._order = executable, order if order is not None else []
+        #: its durable key: where its compiled object is noted for the next process (None: nowhere)
+        self.key = key
+
+    @property
+    def graph(self) -> Graph:
+        if self._graph is None:
+            self._graph = self._derive().graph
+        return self._graph
+
+    @graph.setter
+    def graph(self, graph: Graph) -> None:
+        self._graph = graph
+
+    @property
+    def outputs(self) -> list[str]:
+        return self._outputs if self._graph is None else self._graph.outputs
 
     @property
     def executable(self) -> backend.Executable:
@@ -133,16 +153,66 @@ class Program:
                     slot = {self.names[p]: k for k, p in enumerate(self.leaves)}
                     self._order = [slot.get(t.name, t.name) for t in self.graph.inputs]
                     self._executable = compile_graph(self.graph)
+                    _note(self)
         return self._executable
 
     def run(self, leaf_arrays: Sequence[np.ndarray], extra: dict[str, np.ndarray] | None = None) -> dict:
         """Evaluate on the leaves' arrays (in trace order) and ``extra`` inputs by name; the outputs by name."""
-        return dict(zip(self.graph.outputs, self.run_list(leaf_arrays, extra), strict=True))
+        return dict(zip(self.outputs, self.run_list(leaf_arrays, extra), strict=True))
 
     def run_list(self, leaf_arrays: Sequence[np.ndarray], extra: dict[str, np.ndarray] | None = None) -> list:
         """``run``, with the outputs as a list in the graph's output order (the hot path of backward)."""
         executable = self.executable
         return executable.call([leaf_arrays[k] if type(k) is int else extra[k] for k in self._order])
+
+
+def _note(prog: Program) -> None:
+    """Keep a compiled program on disk under its durable key, for the next process (``_durable``)."""
+    stored.note("program", prog.key, prog._executable, {
+        "names": prog.names, "leaves": prog.leaves, "adjoints": sorted(prog.adjoints),
+        "outputs": list(prog.graph.outputs), "order": prog._order})
+
+
+def _durable(what: tuple, build: Callable[[], Program]) -> Program:
+    """The program ``build`` derives, found on disk by the durable key of ``what`` (its kind and structure) when
+    an earlier process compiled it; else built, and noted once compiled."""
+    if backend.name() != "native":
+        return build()
+    try:
+        key = stored.key("program", durable.digest(what, get_default_dtype(), backend.host_fingerprint()))
+    except durable.NotDurable:
+        return build()
+    found = stored.load("program", key)
+    prog = _from_entry(found, what, build) if found is not None else None
+    if prog is None:
+        prog = build()
+        prog.key = key
+    return prog
+
+
+def _from_entry(found: tuple[str, dict], what: tuple, build: Callable[[], Program]) -> Program | None:
+    """A program from its stored entry, checked against the structure (names one per spec, leaves among them,
+    inputs in range), or None."""
+    object_key, entry = found
+    specs = what[1]
+    try:
+        names, leaves, adjoints, outputs, order = (entry[k] for k in ("names", "leaves", "adjoints", "outputs",
+                                                                      "order"))
+        if not (isinstance(names, list) and len(names) == len(specs) and all(type(n) is str for n in names)
+                and isinstance(leaves, list) and all(type(p) is int and 0 <= p < len(names) for p in leaves)
+                and isinstance(adjoints, list) and all(type(n) is str for n in adjoints)
+                and isinstance(outputs, list) and all(type(n) is str for n in outputs) and isinstance(order, list)
+                and all(type(k) is int and 0 <= k < len(leaves) or type(k) is str for k in order)):
+            return None
+    except (KeyError, TypeError, ValueError):
+        return None
+    prog = Program(None, names, leaves, set(adjoints), derive=build, outputs=outputs, order=order)
+    executable = compiled_from_cache(object_key, lambda: (prog.graph, None))
+    if executable is None or len(executable.interface.inputs) != len(order) \
+            or list(executable.interface.outputs) != outputs:
+        return None
+    prog._executable = executable
+    return prog
 
 
 # ---------------------------------------------------------------- stages
@@ -259,7 +329,8 @@ def forward_program(specs: tuple[Spec, ...], outputs: tuple[int, ...]) -> Progra
         prog.graph = simplify(prog.graph, _user_names(specs))
         return prog
 
-    return _PROGRAMS.get_or_build(("forward", specs, outputs), build)
+    return _PROGRAMS.get_or_build(("forward", specs, outputs),
+                                  lambda: _durable(("forward", specs, outputs), build))
 
 
 def gradient_program(specs: tuple[Spec, ...], output: int, wrt: tuple[int, ...], seeded: bool) -> Program:
@@ -276,7 +347,8 @@ def gradient_program(specs: tuple[Spec, ...], output: int, wrt: tuple[int, ...],
         prog.adjoints = {d.name for d in prog.graph.defs} - {d.name for d in forward.defs}
         return prog
 
-    return _PROGRAMS.get_or_build(("gradient", specs, output, wrt, seeded), build)
+    return _PROGRAMS.get_or_build(("gradient", specs, output, wrt, seeded),
+                                  lambda: _durable(("gradient", specs, output, wrt, seeded), build))
 
 
 def hvp_program(specs: tuple[Spec, ...], output: int, wrt: tuple[int, ...]) -> Program:

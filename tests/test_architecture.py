@@ -16,7 +16,7 @@ PACKAGES = ("symnet", "codegen")
 LAYERS = [
     ("errors", ["symnet.errors"]),
     ("core", ["symnet.core"]),
-    ("backend", ["codegen", "symnet.backend", "symnet.pipeline"]),
+    ("backend", ["codegen", "symnet.backend", "symnet.stored", "symnet.pipeline"]),
     ("frontend", ["symnet.frontend"]),
     ("library", ["symnet.nn", "symnet.optim", "symnet.data", "symnet.printing", "symnet.gradcheck",
                  "symnet.checkpoint", "symnet.autograd", "symnet.func", "symnet.utils"]),

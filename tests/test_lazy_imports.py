@@ -96,3 +96,23 @@ def test_first_reads_from_two_threads_at_once():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "ok"
     assert threading.active_count() >= 1
+
+
+def test_a_pytorch_style_loop_run_before_loads_none_of_it(tmp_path):
+    import os
+
+    script = textwrap.dedent("""
+        import numpy as np, symnet as sn
+        x = sn.tensor(np.array([[1.0], [2.0], [3.0]], dtype=np.float32))
+        model = sn.nn.Linear(1, 1)
+        criterion, opt = sn.nn.MSELoss(reduction="sum"), sn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        for _ in range(20):
+            loss = criterion(model(x), 2 * x)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        print(loss.item())
+    """)
+    env = {**os.environ, "SYMNET_CACHE_DIR": str(tmp_path)}
+    assert "sympy" in loaded_after(script, env)
+    assert loaded_after(script, env) == set()

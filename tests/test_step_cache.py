@@ -13,7 +13,7 @@ import pytest
 import symnet as sn
 from codegen import cache
 from codegen.pool import POOL
-from symnet import pipeline
+from symnet import pipeline, stored
 from symnet.train import step_cache
 
 
@@ -154,29 +154,29 @@ def rewrite_step(path, mutate):
 
 def layout_change(**changes):
     def mutate(meta):
-        meta["layout"].update(changes)
+        meta["payload"].update(changes)
         return meta
     return mutate
 
 
 TAMPERED = {
-    "version": lambda m: {**m, "step": 99},
+    "version": lambda m: {**m, "version": 99},
     "object missing": lambda m: {**m, "object": "0" * 64},
     "object not text": lambda m: {**m, "object": 7},
-    "layout not a dict": lambda m: {**m, "layout": [1, 2]},
+    "payload not a dict": lambda m: {**m, "payload": [1, 2]},
     "position out of range": layout_change(t=10_000),
     "negative position": layout_change(x=-1),
     "position twice": layout_change(y=0, x=0),
     "position a bool": layout_change(t=True),
-    "parameter index out of range": lambda m: {**m, "layout": {**m["layout"], "params": [
-        [99, *p[1:]] for p in m["layout"]["params"]]}},
-    "state names not text": lambda m: {**m, "layout": {**m["layout"], "params": [
-        [p[0], p[1], {"momentum_buffer": "1"}, p[3]] for p in m["layout"]["params"]]}},
-    "a bound leaf that is a parameter": lambda m: {**m, "layout": {**m["layout"], "bound": [[
-        m["layout"]["params"][0][1], 0]], "params": m["layout"]["params"][1:]}},
-    "input count": lambda m: {**m, "layout": {**m["layout"], "inputs": m["layout"]["inputs"] + 1}},
+    "parameter index out of range": lambda m: {**m, "payload": {**m["payload"], "params": [
+        [99, *p[1:]] for p in m["payload"]["params"]]}},
+    "state names not text": lambda m: {**m, "payload": {**m["payload"], "params": [
+        [p[0], p[1], {"momentum_buffer": "1"}, p[3]] for p in m["payload"]["params"]]}},
+    "a bound leaf that is a parameter": lambda m: {**m, "payload": {**m["payload"], "bound": [[
+        m["payload"]["params"][0][1], 0]], "params": m["payload"]["params"][1:]}},
+    "input count": lambda m: {**m, "payload": {**m["payload"], "inputs": m["payload"]["inputs"] + 1}},
     "groups": layout_change(lrs=[[5, 0]]),
-    "missing field": lambda m: {**m, "layout": {k: v for k, v in m["layout"].items() if k != "keys"}},
+    "missing field": lambda m: {**m, "payload": {k: v for k, v in m["payload"].items() if k != "keys"}},
     "payload": layout_change(keys="__import__('os').system('false')"),
 }
 
@@ -265,7 +265,7 @@ def test_a_new_process_finds_the_step_without_deriving_it(folder):
 
 
 def test_the_key_covers_the_source():
-    assert len(step_cache.source_fingerprint()) == 64
+    assert len(stored.source_fingerprint()) == 64
     assert step_cache.key("a") != step_cache.key("b")
 
 

@@ -21,14 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend
+from .. import backend, stored
+from ..core import durable
 from ..core.cache import BoundedCache
 from ..core.dtypes import get_default_dtype
 from ..core.ir import Def, Graph, Input, access, fresh_indices
 from ..core.lazy import sympy as sp
 from ..frontend.autograd import enable_grad
 from ..frontend.tensor import Tensor
-from ..pipeline import compile_graph
+from ..pipeline import compile_graph, compiled_from_cache
 
 #: what an optimizer takes as ``params``: tensors (or (name, tensor) pairs), or dicts of parameter groups
 ParamsT = Iterable[Tensor] | Iterable[tuple[str, Tensor]] | Iterable[dict]
@@ -72,6 +73,18 @@ class _StepProgram:
     #: the 0-d inputs after the parameters' (a learning rate per group, then the step counts), reused by every
     #: call: the runtime knows their addresses
     scalars: list[np.ndarray]
+
+
+def _stored_states(payload: dict, n: int) -> list[tuple[tuple[str, ...], tuple[str, ...]]] | None:
+    """The state names per parameter an update program's entry lists (reads, then writes), or None when they
+    are not ``n`` pairs of lists of names."""
+    states = payload.get("states")
+    if not (isinstance(states, list) and len(states) == n and all(
+            isinstance(pair, list) and len(pair) == 2 and all(
+                isinstance(names, list) and all(type(x) is str for x in names) for names in pair)
+            for pair in states)):
+        return None
+    return [(tuple(reads), tuple(writes)) for reads, writes in states]
 
 
 def element(name: str) -> sp.Symbol:
@@ -270,7 +283,7 @@ class Optimizer(abc.ABC):
         key = (backend.name(), scalar_dtype(), counts, tuple([(k, q.shape, q.dtype) for k, q in live]),
                tuple([self.rule_key(self.param_groups[k]) for k in groups]))
 
-        def build():
+        def derive() -> tuple[Graph, list]:
             lrs = {k: Input(f"lr{k}", (), np.dtype(np.float64)) for k in groups}
             ts = [Input(f"t{n}", (), np.dtype(np.float64)) for n in range(max(counts) + 1)]
             inputs, defs, outputs, written = [], [], [], []
@@ -281,11 +294,45 @@ class Optimizer(abc.ABC):
                 defs += rule.defs
                 outputs += [rule.new_param.name, *(d.name for d in rule.new_state.values())]
                 written.append((tuple(rule.state_inputs), tuple(rule.new_state)))
-            graph = Graph([*inputs, *lrs.values(), *ts], defs, outputs)
-            return _StepProgram(compile_graph(graph), written, groups,
-                                [np.zeros((), np.float64) for _ in range(len(lrs) + len(ts))])
+            return Graph([*inputs, *lrs.values(), *ts], defs, outputs), written
+
+        def build():
+            scalars = [np.zeros((), np.float64) for _ in range(len(groups) + max(counts) + 1)]
+            stored_key = self._durable_key(live, counts)
+            found = stored.load("program", stored_key) if stored_key is not None else None
+            if found is not None:
+                executable = compiled_from_cache(found[0], lambda: (derive()[0], None))
+                written = _stored_states(found[1], len(live))
+                inputs = None if written is None else sum(2 + len(reads) for reads, _ in written) + len(scalars)
+                if executable is not None and len(executable.interface.inputs) == inputs:
+                    return _StepProgram(executable, written, groups, scalars)
+            graph, written = derive()
+            executable = compile_graph(graph)
+            stored.note("program", stored_key, executable, {"states": [[list(r), list(w)] for r, w in written]})
+            return _StepProgram(executable, written, groups, scalars)
 
         return self._programs.get_or_build(key, build)
+
+    def _durable_key(self, live: list[tuple[int, Tensor]], counts: tuple[int, ...]) -> str | None:
+        """The key the update program of ``live`` is kept under on disk, or None (the reference backend, or a
+        hyperparameter without an exact text)."""
+        if backend.name() != "native":
+            return None
+        try:
+            return stored.key("optimizer step", durable.digest(
+                [(k, q.shape, q.dtype) for k, q in live], counts, self.rule_identity(), scalar_dtype(),
+                backend.host_fingerprint()))
+        except durable.NotDurable:
+            return None
+
+    def rule_identity(self) -> tuple:
+        """What this optimizer's compiled rules depend on, for a durable key: its class and every group's
+        hyperparameters but ``lr`` (symnet's own rules are in the source fingerprint), and for an optimizer defined
+        elsewhere the rules and states it states."""
+        groups = self.param_groups
+        rules = () if type(self).__module__.startswith("symnet.") else [
+            (self.rule(group), self.states(group)) for group in groups]
+        return type(self), [tuple(map(group.get, self._options)) for group in groups], rules
 
     def rule_key(self, group: dict) -> tuple[str, ...]:
         """What a group's compiled rule depends on: its hyperparameters except the ``lr`` input (a scheduler's

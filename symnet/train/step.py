@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backend, pipeline
+from .. import backend, pipeline, stored
 from ..core import durable, ir
 from ..core.dtypes import float64, get_default_dtype, int64
 from ..core.ir import Graph, Input, Repeat
@@ -200,8 +200,7 @@ class CompiledStep:
             stages = _compile_progress()
             graph, repeat, layout = self._derive(rec, stages)
             executable = pipeline.compile_graph(graph, repeat)
-            if key is not None and getattr(executable, "interface", None) is not None and executable.interface.plain:
-                step_cache.store(key, executable.key, layout)
+            stored.note("step", key, executable, layout)
             found = executable, self._bind_layout(layout, rec)
             stages.update(1)
             stages.close()
@@ -306,17 +305,10 @@ class CompiledStep:
         index.update({id(rec.X): ("x",), id(rec.Y): ("y",)})
         roles = [index.get(id(t)) or (("key",) if isinstance(t, RandomKey) else ("constant",))
                  for t in (traced.tensors[p] for p in traced.leaves)]
-        optimizer = self.optimizer
-        groups = optimizer.param_groups
-        # symnet's own rules are known by their hyperparameters (their code is in the source fingerprint); an
-        # optimizer defined elsewhere by the rules it states
-        rules = () if type(optimizer).__module__.startswith("symnet.") else [
-            (optimizer.rule(group), optimizer.states(group)) for group in groups]
         try:
             structure = durable.digest(
                 traced.specs, rec.roots, roles, [index[id(b)] for b in rec.updated],
-                [self._group.get(id(p)) for _, p in self.named], type(optimizer),
-                [tuple(map(group.get, optimizer._options)) for group in groups], rules, self.clipping,
+                [self._group.get(id(p)) for _, p in self.named], self.optimizer.rule_identity(), self.clipping,
                 self._mode(), get_default_dtype(), backend.host_fingerprint())
         except durable.NotDurable:
             return None

@@ -4,59 +4,28 @@ simplification and LLVM (and so SymPy) when it trains a model it trained before.
 A step's key is the durable text (``core.durable``) of what its program depends on: the traced structure
 (ops, shapes, dtypes, names), which leaf is a parameter, the batch, a buffer, a random key or a constant, the
 optimizer's rule and hyperparameters, clipping, the modules' modes, and the source of symnet and of codegen.
-Its entry holds plain data only: the key of the compiled object (whose own entry carries its calling
-convention, ``codegen.interface``) and where each array goes among the step's inputs, by positions in the
-trace. Read back, every field is checked (types, ranges, roles); anything else is a miss, and the step is
-derived as if nothing were cached.
+Its entry (``symnet.stored``) holds the key of the compiled object and where each array goes among the step's
+inputs, by positions in the trace. Read back, every field is checked (types, ranges, roles); anything else is a
+miss, and the step is derived as if nothing were cached.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-from pathlib import Path
-
-import codegen
-from codegen import cache
-
-#: bump when the layout's meaning changes
-VERSION = 1
-
-
-@functools.lru_cache(maxsize=1)
-def source_fingerprint() -> str:
-    """A step depends on all of symnet's and codegen's code: any change to a file is another key. A file is
-    known by its path, size and modification time in nanoseconds (an edit or a checkout changes them; reading
-    every file would cost a warm start several milliseconds)."""
-    h = hashlib.sha256()
-    for root in (Path(__file__).resolve().parents[1], Path(codegen.__file__).resolve().parent):
-        for path in sorted(root.rglob("*.py")):
-            info = path.stat()
-            h.update(f"{path.relative_to(root.parent)}|{info.st_size}|{info.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+from .. import stored
 
 
 def key(structure_digest: str) -> str:
-    return cache.key("compiled step", str(VERSION), structure_digest, source_fingerprint())
-
-
-def store(step_key: str, object_key: str, layout: dict) -> None:
-    """Note the step's object and layout under its key (atomic, as every cache write)."""
-    cache.store(step_key, b"", {"step": VERSION, "object": object_key, "layout": layout}, kind="step")
+    return stored.key("compiled step", structure_digest)
 
 
 def load(step_key: str, limits: dict[str, int]) -> tuple[str, dict] | None:
     """The object key and layout stored under ``step_key``, checked against ``limits`` (the counts of leaves,
     parameters, groups and buffers of the step traced now), or None."""
-    entry = cache.load(step_key, kind="step")
-    if entry is None:
-        return None
-    meta = entry[1]
-    object_key, layout = meta.get("object"), meta.get("layout")
-    if meta.get("step") != VERSION or type(object_key) is not str or len(object_key) != 64:
+    found = stored.load("step", step_key)
+    if found is None:
         return None
     try:
-        return (object_key, layout) if _valid(layout, limits) else None
+        return found if _valid(found[1], limits) else None
     except (TypeError, ValueError, KeyError):
         return None
 
