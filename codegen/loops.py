@@ -185,16 +185,73 @@ def lower_def(d: Def, names) -> Kernel:
         return Kernel(d, reads, [Zero(d.name), *nest(d.symbols, [Store(d.name, d.out, d.body, True)])])
     if d.combine == "assign" or not reduced:
         return Kernel(d, reads, nest(out_loops, [Store(d.name, d.out, d.body)]))
-    inner = next((r for r in reversed(reduced) if _contiguous_last(r, d, names)), None)
+    inner, order = _register_order(d, names)
     if d.combine == "sum" and inner is None and out_loops:
         return Kernel(d, reads, [Zero(d.name), *nest(reduced + out_loops, [Store(d.name, d.out, d.body, True)])])
-    order = [r for r in reduced if r != inner] + ([inner] if inner is not None else [])
+    if d.combine == "sum":
+        d, order = collapsed(d, order, names)
+        extents, reduced = d.extents, list(d.reduced)
     position, stride = sp.Integer(0), sp.Integer(1)
     for r in reversed(reduced):
         position += r * stride
         stride *= extents[r]
     red = Reduce(d.combine, d.body, position, nest(order, []), d.name, d.out, d.ties)
     return Kernel(d, reads, nest(out_loops, [red]))
+
+
+def _register_order(d: Def, names) -> tuple[sp.Symbol | None, list[sp.Symbol]]:
+    """A reduction into a register's innermost summed symbol (one contiguous in every read that has it, or None)
+    and its loops' order, outermost first."""
+    reduced = list(d.reduced)
+    inner = next((r for r in reversed(reduced) if _contiguous_last(r, d, names)), None)
+    return inner, [r for r in reduced if r != inner] + ([inner] if inner is not None else [])
+
+
+def collapsed(d: Def, order: list[sp.Symbol], names) -> tuple[Def, list[sp.Symbol]]:
+    """``d`` and its summed loops ``order`` (outermost first) with each adjacent pair j, k that every read walks as
+    one run (j's address stride extent(k) times k's, neither anywhere else) summed as one symbol over
+    extent(j)·extent(k): read ``T[…, 0, jk]``, an index past its dimension whose flat address is the pair's. A bias
+    gradient's 28 × 28 rows are then one vectorized run of 784, not 28 runs of 28 each ending in a sum across
+    the lanes."""
+    reads = [r for r in d.body.atoms(sp.Indexed) if str(r.base.label) in names]
+    if any(is_guard(f) or is_range(f) for f in d.body.atoms(sp.Function)):
+        return d, order  # a guard's reads are clamped into each dimension
+    order = list(order)
+    at = len(order) - 1
+    while at > 0:
+        j, k = order[at - 1], order[at]
+        extents = d.extents
+        if not _walked_as_one(d, reads, j, k, names):
+            at -= 1
+            continue
+        name = j.name + k.name
+        while name in {s.name for s in d.symbols}:
+            name += "_"
+        jk = sp.Symbol(name, integer=True, nonnegative=True)
+        moved = {r: r.xreplace({j: sp.Integer(0), k: jk}) for r in reads}
+        domain = tuple((jk, extents[j] * extents[k]) if s == j else (s, n) for s, n in d.domain if s != k)
+        d = Def(d.name, d.shape, d.dtype, domain, d.out, d.body.xreplace(moved), d.combine, d.ties, d.label)
+        reads = list(moved.values())
+        order[at - 1:at + 1] = [jk]
+        at = min(at, len(order) - 1)
+    return d, order
+
+
+def _walked_as_one(d: Def, reads, j: sp.Symbol, k: sp.Symbol, names) -> bool:
+    """Whether summed symbols j, k (known extents) occur only in reads' indices, each read's address moving by
+    extent(k) times as much along j as along k."""
+    extents = d.extents
+    if not (isinstance(extents[j], int) and isinstance(extents[k], int)):
+        return False
+    if d.body.xreplace({r: sp.Dummy() for r in reads}).has(j, k) or any(sp.sympify(o).has(j, k) for o in d.out):
+        return False
+    for r in reads:
+        if not r.has(j, k):
+            continue
+        terms = address_coefficients(r.indices, names[str(r.base.label)].shape)
+        if terms is None or terms.get(j, 0) != extents[k] * terms.get(k, 0):
+            return False
+    return True
 
 
 def match_contraction(d: Def, names) -> Contraction | None:
@@ -650,7 +707,7 @@ def _as_read_of(d: Def, e: Def, tensors: dict) -> Def | None:
                 continue
             at = dict(zip(e.out, theirs.indices, strict=True))
             if _holding_dropped(_within_ranges(e.body.xreplace(at), d.extents), d.extents) == d.body:
-                return _merged_pairs(d.with_body(sp.Indexed(sp.IndexedBase(e.name), *theirs.indices)))
+                return _merged_pairs(d.with_body(sp.Indexed(sp.IndexedBase(e.name), *theirs.indices)), tensors)
     return None
 
 
@@ -670,11 +727,11 @@ def _within_ranges(e: sp.Expr, extents) -> sp.Expr:
     return e.replace(lambda f: isinstance(f, sp.floor | sp.Mod), value)
 
 
-def _merged_pairs(d: Def) -> Def | None:
+def _merged_pairs(d: Def, tensors: dict) -> Def | None:
     """Summed symbols j, l that occur only together as ``q·j + l`` with l over [0, q) become one symbol over
-    [0, q·extent(j)); None when such a pair would not fill a vector (then the sum is better computed as it was:
-    a shorter row's vectorized sum and its remainder, unrolled over the rows, took LLVM 0.35 s for LeNet's 10 × 10
-    bias gradient, and a scattered sum of the stored values is no faster than computing them)."""
+    [0, q·extent(j)); None when the contiguous run the sum then walks (``collapsed``) would not fill a vector (then
+    the sum is better computed as it was: a shorter row's vectorized sum and its remainder, unrolled over the rows,
+    took LLVM 0.35 s, and a scattered sum of the stored values is no faster than computing them)."""
     extents, domain, body = d.extents, list(d.domain), d.body
     lanes = vector_bits() // (8 * d.dtype.itemsize)
     for read in body.atoms(sp.Indexed):
@@ -687,15 +744,15 @@ def _merged_pairs(d: Def) -> Def | None:
             elsewhere = body.xreplace({index: sp.Integer(0)})
             if terms[low] != 1 or terms[high] != extents[low] or elsewhere.has(low) or elsewhere.has(high):
                 continue
-            if extents[high] * extents[low] < lanes:
-                return None
             name = high.name + low.name
             while name in {s.name for s, _ in domain}:
                 name += "_"
             merged = sp.Symbol(name, integer=True, nonnegative=True)
             body = body.xreplace({index: merged + terms.get(1, 0)})
             domain = [(merged, extents[high] * extents[low]) if s == high else (s, n) for s, n in domain if s != low]
-    return Def(d.name, d.shape, d.dtype, tuple(domain), d.out, body, d.combine, d.ties, d.label)
+    result = Def(d.name, d.shape, d.dtype, tuple(domain), d.out, body, d.combine, d.ties, d.label)
+    run, order = collapsed(result, _register_order(result, tensors)[1], tensors)
+    return result if order and isinstance(run.extents[order[-1]], int) and run.extents[order[-1]] >= lanes else None
 
 
 def lower_graph(graph: Graph) -> list[Kernel]:
