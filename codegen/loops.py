@@ -595,7 +595,9 @@ def _reads_only_here(k: Kernel, names: set[str], index: tuple) -> bool:
 def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
     """A sum whose only guard is the bounds check of one read, ``Σ [0 ≤ α ≤ n−1]·(T[α]·rest)``, reads a zero-padded
     copy of T instead (``Σ Tp[α + p]·rest``): the adjoint of a convolution becomes a plain contraction, whose
-    operands the micro-kernel gathers without a test per element. Definitions named in ``keep`` stay as they are."""
+    operands the micro-kernel gathers without a test per element. First, a sum only a shifted copy reads is summed
+    where the copy reads it (``sums_into_slices``). Definitions named in ``keep`` stay as they are."""
+    graph = sums_into_slices(graph, keep)
     tensors = graph.tensors()
     defs: list[Def] = []
     taken = set(tensors)
@@ -612,6 +614,64 @@ def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph
         taken.add(copy.name)
         defs += [copy, rewritten]
     return Graph(graph.inputs, defs, graph.outputs) if changed or len(defs) != len(graph.defs) else graph
+
+
+def sums_into_slices(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
+    """A copy of a window of a sum, ``D[u] = S[u + c]``, where nothing else reads S, is that sum over the window:
+    ``D[u] = Σ body_S(u + c)``. A padded convolution's input gradient is the gradient of the padded input copied
+    out of its interior (LeNet's conv1: 32 × 32 computed, 28 × 28 copied); summed in place it computes the 28 × 28
+    alone, over an output gradient padded by 2, not 4."""
+    tensors = graph.tensors()
+    readers: dict[str, list[Def]] = {}
+    for d in graph.defs:
+        for name in accesses_deep(d, tensors):
+            readers.setdefault(name, []).append(d)
+    folded: dict[str, Def] = {}
+    for d in graph.defs:
+        source = tensors.get(str(d.body.base.label)) if isinstance(d.body, sp.Indexed) else None
+        if d.combine != "assign" or d.name in keep or not isinstance(source, Def) or source.combine != "sum" or \
+                source.name in keep or source.name in graph.outputs or readers.get(source.name) != [d] or \
+                source.dtype != d.dtype or not is_selection(d.out, d.extents, d.shape) or \
+                not is_selection(source.out, source.extents, source.shape):
+            continue
+        at = _shifted_symbols(d, source)
+        if at is not None:
+            reduced = [(s, n) for s, n in source.domain if s not in source.out]
+            taken = {t.name for t in d.symbols}
+            renamed = {s: sp.Symbol(_fresh(s.name, taken | {r.name for r, _ in reduced if r != s}), integer=True,
+                                    nonnegative=True) for s, _ in reduced if s.name in taken}
+            body = source.body.xreplace({**renamed, **at})
+            domain = (*d.domain, *((renamed.get(s, s), n) for s, n in reduced))
+            folded[d.name] = Def(d.name, d.shape, d.dtype, domain, d.out, body, "sum", label=d.label)
+    if not folded:
+        return graph
+    dropped = {str(f.body.base.label) for f in graph.defs if f.name in folded}
+    return Graph(graph.inputs, [folded.get(d.name, d) for d in graph.defs if d.name not in dropped], graph.outputs)
+
+
+def _shifted_symbols(d: Def, source: Def) -> dict | None:
+    """S's output symbols as the copy D reads them, each one of D's symbols plus a constant (distinct ones, every
+    symbol of D's of extent past 1 among them); None when D reads S otherwise."""
+    at = {}
+    for o, index in zip(source.out, d.body.indices, strict=True):
+        terms = affine_coefficients(sp.expand(index))
+        moved = [t for t in (terms or {}) if t != 1]
+        if not isinstance(o, sp.Symbol):
+            if index != o:
+                return None
+            continue
+        if terms is None or len(moved) != 1 or terms[moved[0]] != 1 or any(v.has(moved[0]) for v in at.values()):
+            return None
+        at[o] = sp.expand(index)
+    if any(d.extents[t] != 1 and not any(v.has(t) for v in at.values()) for t in d.symbols):
+        return None
+    return at
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    return name
 
 
 def _without_holding_conditions(d: Def) -> tuple[Def, bool]:

@@ -62,9 +62,8 @@ def test_collapsed_sums_match_the_reference(batch, dtype, rng):
         np.testing.assert_allclose(got[name], expected[name], rtol=tol, atol=tol * 10)
 
 
-def test_two_threads_compute_what_one_computes(rng):
-    graph = sums_graph(3, np.dtype(np.float64))
-    arrays = {t.name: rng.standard_normal(t.shape) for t in graph.inputs}
+def on_one_and_two_threads(graph: Graph, arrays: dict) -> list[dict]:
+    """The graph's outputs compiled and run on one thread, then on two."""
     before = sn.get_num_threads()
     results = []
     try:
@@ -73,8 +72,14 @@ def test_two_threads_compute_what_one_computes(rng):
             results.append(compile_graph(graph, use_cache=False)(arrays))
     finally:
         sn.set_num_threads(before)
+    return results
+
+
+def test_two_threads_compute_what_one_computes(rng):
+    graph = sums_graph(3, np.dtype(np.float64))
+    one, two = on_one_and_two_threads(graph, {t.name: rng.standard_normal(t.shape) for t in graph.inputs})
     for name in graph.outputs:
-        np.testing.assert_allclose(results[1][name], results[0][name], rtol=1e-13)
+        np.testing.assert_allclose(two[name], one[name], rtol=1e-13)
 
 
 def test_a_stored_gradient_read_along_whole_rows_is_one_run(rng):
