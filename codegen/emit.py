@@ -21,7 +21,7 @@ from symnet.core.ir import Graph, Repeat, Tensor
 from symnet.errors import LoweringError
 
 from . import mathlib, parts
-from .direct import direct_function, direct_shape
+from .direct import direct_function, direct_shape, sliding_function, sliding_shape
 from .dots import dot_function, dot_shape
 from .driver import emit_repeat
 from .gemm import Tabled, gemm_function, tile_shape
@@ -331,11 +331,20 @@ class KernelEmitter(Lowering):
         def size(group):
             return math.prod(int(d.extents[s]) for s in group)
 
+        line = ()
         if c.rows:  # ai, ak, bk, br, ci, cr
             groups = (c.i, c.k, c.k, c.rows, c.i, c.rows)
             sizes = (size(c.i), size(c.j), size(c.k), size(c.rows))
-            rows, depth, vectors, _ = direct_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2])
-            fn = direct_function(self.module, self.float, lanes, rows, depth, vectors, c.b_zero is not None)
+            if c.row_tap is not None:  # the sliding variant: one row of A a tile, B's rows ``line`` apart
+                line = (terms_b[c.rows[-1]],)
+                depth, vectors, _ = sliding_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2],
+                                                  int(d.extents[c.row_tap]), int(d.extents[c.rows[-1]]))
+                fn = sliding_function(self.module, self.float, lanes, depth, vectors, int(d.extents[c.row_tap]),
+                                      terms_b[c.row_tap] < 0)
+                rows = 1
+            else:
+                rows, depth, vectors, _ = direct_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2])
+                fn = direct_function(self.module, self.float, lanes, rows, depth, vectors, c.b_zero is not None)
             second = (6, depth, (10, 12, 15) if c.b_zero is not None else (10, 12))
         else:  # ai, ak, bk, bj, ci, cj
             summed = tuple(s for s in c.k if s != c.lanes_along)
@@ -353,7 +362,8 @@ class KernelEmitter(Lowering):
                     int(c.b_zero.args[2]), terms)
 
         def call(moved, accumulate):
-            args = [*moved, *(ir.Constant(I64, v) for v in sizes), *tables, self.float_value(c.scale), accumulate]
+            args = [*moved, *(ir.Constant(I64, v) for v in sizes), *tables, self.float_value(c.scale), accumulate,
+                    *(ir.Constant(I64, v) for v in line)]
             if zero is not None:
                 shift = self.outer_offset(c, zero[4])
                 args += [*zero[:2], self.b.sub(ir.Constant(I64, zero[2]), shift),

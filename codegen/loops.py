@@ -35,7 +35,7 @@ from symnet.core.ir import (
     is_tensor_symbol,
 )
 
-from .direct import direct_shape
+from .direct import direct_shape, sliding_shape
 from .dots import dot_shape
 from .gemm import tile_shape
 from .jit import vector_bits
@@ -115,6 +115,9 @@ class Contraction:
     #: a range condition on ``rows`` and ``k`` outside which B holds zeros (a padded copy's padding): the direct
     #: kernel skips the k steps none of a tile's rows needs
     b_zero: sp.Expr | None = None
+    #: the summed symbol (the last of ``k``) that moves B along its one row symbol, ±1 row a step: the direct kernel's
+    #: sliding variant loads each row of B once for all the taps that read it
+    row_tap: sp.Symbol | None = None
 
     @property
     def strided(self) -> bool:
@@ -396,9 +399,24 @@ def _direct(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | N
     if m >= tile_shape(vector_bits(), lanes, n)[0]:  # channels enough for the GEMM's tiles: it reuses B more
         return None
     cost = direct_shape(vector_bits(), lanes, m, n, r, depth)[3] + 300
+    b_zero, tap = _padding(b, names, rows, k, extents), _row_tap(terms[1], rows, k, extents)
+    if tap is not None:
+        sliding = sliding_shape(vector_bits(), lanes, m, n, r, depth, extents[tap], extents[rows[-1]])
+        if sliding is not None and sliding[2] + 300 < cost:
+            cost, k, b_zero = sliding[2] + 300, [s for s in k if s != tap] + [tap], None
+        else:
+            tap = None
     calls = math.prod(extents[s] for s in outer if s not in rows and isinstance(extents[s], int))
     return cost * calls, Contraction(tuple(i), (j,), tuple(k), a.atom, b.atom, scale, d.name, tuple(outer),
-                                     rows=tuple(rows), b_zero=_padding(b, names, rows, k, extents))
+                                     rows=tuple(rows), b_zero=b_zero, row_tap=tap)
+
+
+def _row_tap(terms_b: dict, rows, k, extents) -> sp.Symbol | None:
+    """A summed symbol that moves B by ± the stride of its last row symbol (a kernel's row offset), or None."""
+    if not terms_b.get(rows[-1]):
+        return None
+    line = terms_b[rows[-1]]
+    return next((s for s in k if terms_b.get(s) in (line, -line) and extents[s] > 1), None)
 
 
 def _padding(read, names, rows, k, extents) -> sp.Expr | None:
@@ -850,7 +868,8 @@ def show_loops(kernels: list[Kernel]) -> str:
                         pad += "    "
                 guard = "".join(f"{sp.sstr(g)}·" for g in s.a_guards + s.b_guards)
                 rows = f"{idx(s.rows)}, " if s.rows else ""
-                how = "direct convolution, rows of vectors" if s.rows else \
+                how = f"direct convolution, rows of vectors{f' sliding along {s.row_tap}' if s.row_tap else ''}" \
+                    if s.rows else \
                     f"dot products along {s.lanes_along}" if s.lanes_along is not None else \
                     "micro-kernel over packed panels"
                 lines.append(f"{pad}{s.buffer}[{idx(s.i)} | {rows}{idx(s.j)}] = {s.scale}·Σ_{idx(s.k)} "

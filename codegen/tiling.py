@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
+from . import mathlib
 from .irloops import I1, I32, I64, PTR
 
 
@@ -67,3 +68,10 @@ class TiledKernel:
         """The mask of the lanes start, start + 1, … below ``stop``."""
         lanes = self.b.add(self.splat(start, self.ivec), ir.Constant(self.ivec, list(range(self.lanes))))
         return self.b.icmp_signed("<", lanes, self.splat(stop, self.ivec))
+
+    def store(self, ptr: ir.Value, value: ir.Value, scale: ir.Value, mask: ir.Value, first: ir.Value) -> None:
+        """``C = scale·value`` on the lanes of ``mask`` when ``first``, else ``C += scale·value``."""
+        b = self.b
+        v = mathlib.fast(b.fmul(value, scale))
+        old = b.call(self.masked_load, [ptr, self.align, mask, self.zero])
+        b.call(self.masked_store, [b.select(first, v, mathlib.fast(b.fadd(old, v))), ptr, self.align, mask])
