@@ -162,14 +162,16 @@ def sliding_shape(bits: int, lanes: int, m: int, n: int, r: int, k: int, taps: i
 
 
 def sliding_function(module: ir.Module, T: ir.Type, lanes: int, depth: int, vectors: int, taps: int,
-                     down: bool) -> ir.Function:
+                     down: bool, skips: bool = False) -> ir.Function:
     """``(C, A, B, M, N, K, R, ai, ak, bk, br, ci, cr, scale, accumulate, line)``: as ``direct_function`` with k
-    ordered tap-last and B's rows ``line`` apart; a tap t reads B's row r + t, or r − t when ``down``."""
-    name = f"sn_sliding_{depth}x{vectors}x{taps}{'d' if down else 'u'}"
-    if isinstance(t := TiledKernel.named(module, T, lanes, name, (I64,)), ir.Function):
+    ordered tap-last and B's rows ``line`` apart; a tap t reads B's row r + t, or r − t when ``down``. With
+    ``skips``, ``(gr, gk, lo, hi)`` as ``direct_function``'s, constant along a line: a tile skips the lines of zeros."""
+    name = f"sn_sliding_{depth}x{vectors}x{taps}{'d' if down else 'u'}{'z' if skips else ''}"
+    if isinstance(t := TiledKernel.named(module, T, lanes, name, (I64, PTR, PTR, I64, I64) if skips else (I64,)),
+                  ir.Function):
         return t
     t.fn.attributes.add("optsize")
-    C, A, B, M, N, K, R, ai, ak, bk, br, ci, cr, scale, accumulate, line = t.fn.args
+    C, A, B, M, N, K, R, ai, ak, bk, br, ci, cr, scale, accumulate, line = t.fn.args[:16]
     b, at, entry_of = t.b, t.at, t.entry_of
     acc = [[b.alloca(t.vec) for _ in range(vectors)] for _ in range(depth)]
     scale_vec, first = t.splat(scale), b.not_(accumulate)
@@ -178,6 +180,10 @@ def sliding_function(module: ir.Module, T: ir.Type, lanes: int, depth: int, vect
         a_row, c_row = at(A, entry_of(ai, i)), entry_of(ci, i)
         with span(b, i64(0), R, depth) as r0:
             b_row, c_rows = entry_of(br, r0), [entry_of(cr, b.add(r0, i64(d))) for d in range(depth)]
+            if skips:  # the guard's value on a tile's first line and its step from a line to the next
+                gr, gk, lo, hi = t.fn.args[16:]
+                guard_row = entry_of(gr, r0)
+                guard_step = b.sub(entry_of(gr, b.add(r0, i64(1))), guard_row)
             with span(b, i64(0), N, vectors * lanes) as j0:
                 starts = [b.add(j0, i64(h * lanes)) for h in range(vectors)]
                 masks = [t.below(s, N) for s in starts]
@@ -188,16 +194,22 @@ def sliding_function(module: ir.Module, T: ir.Type, lanes: int, depth: int, vect
                     weights = [t.splat(b.load(at(a_row, entry_of(ak, b.add(k0, i64(tap)))), typ=T))
                                for tap in range(taps)]
                     first_line = b.add(entry_of(bk, b.add(k0, lowest)), b_row)
+                    if skips:
+                        guard = b.add(guard_row, entry_of(gk, b.add(k0, lowest)))
                     for n in range(depth + taps - 1):  # line n holds row d of tap n − d (up) or d − n + T − 1
-                        base = b.add(first_line, b.mul(line, i64(n)))
-                        vs = [b.call(t.masked_load, [at(B, b.add(base, s)), t.align, mask, t.zero])
-                              for s, mask in zip(starts, masks, strict=True)]
-                        for d in range(depth):
-                            tap = d - n + taps - 1 if down else n - d
-                            if 0 <= tap < taps:
-                                for h in range(vectors):
-                                    slot = acc[d][h]
-                                    b.store(b.call(t.fma, [weights[tap], vs[h], b.load(slot, typ=t.vec)]), slot)
+                        if skips:
+                            value = b.add(guard, b.mul(guard_step, i64(n)))
+                            needed = b.and_(b.icmp_signed(">=", value, lo), b.icmp_signed("<=", value, hi))
+                        with b.if_then(needed) if skips else contextlib.nullcontext():
+                            base = b.add(first_line, b.mul(line, i64(n)))
+                            vs = [b.call(t.masked_load, [at(B, b.add(base, s)), t.align, mask, t.zero])
+                                  for s, mask in zip(starts, masks, strict=True)]
+                            for d in range(depth):
+                                tap = d - n + taps - 1 if down else n - d
+                                if 0 <= tap < taps:
+                                    for h in range(vectors):
+                                        slot = acc[d][h]
+                                        b.store(b.call(t.fma, [weights[tap], vs[h], b.load(slot, typ=t.vec)]), slot)
                 for d in range(depth):
                     for h in range(vectors):
                         t.store(at(C, b.add(b.add(c_row, c_rows[d]), starts[h])), b.load(acc[d][h], typ=t.vec),

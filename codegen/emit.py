@@ -340,12 +340,12 @@ class KernelEmitter(Lowering):
                 depth, vectors, _ = sliding_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2],
                                                   int(d.extents[c.row_tap]), int(d.extents[c.rows[-1]]))
                 fn = sliding_function(self.module, self.float, lanes, depth, vectors, int(d.extents[c.row_tap]),
-                                      terms_b[c.row_tap] < 0)
+                                      terms_b[c.row_tap] < 0, c.b_zero is not None)
                 rows = 1
             else:
                 rows, depth, vectors, _ = direct_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2])
                 fn = direct_function(self.module, self.float, lanes, rows, depth, vectors, c.b_zero is not None)
-            second = (6, depth, (10, 12, 15) if c.b_zero is not None else (10, 12))
+            second = (6, depth, (10, 12, 15 + len(line)) if c.b_zero is not None else (10, 12))
         else:  # ai, ak, bk, bj, ci, cj
             summed = tuple(s for s in c.k if s != c.lanes_along)
             groups = (c.i, summed, summed, c.j, c.i, c.j)

@@ -403,12 +403,22 @@ def _direct(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | N
     if tap is not None:
         sliding = sliding_shape(vector_bits(), lanes, m, n, r, depth, extents[tap], extents[rows[-1]])
         if sliding is not None and sliding[2] + 300 < cost:
-            cost, k, b_zero = sliding[2] + 300, [s for s in k if s != tap] + [tap], None
+            cost, k = sliding[2] + 300, [s for s in k if s != tap] + [tap]
+            if b_zero is not None and not _along_lines(b_zero, terms[1], rows[-1], tap):
+                b_zero = None
         else:
             tap = None
     calls = math.prod(extents[s] for s in outer if s not in rows and isinstance(extents[s], int))
     return cost * calls, Contraction(tuple(i), (j,), tuple(k), a.atom, b.atom, scale, d.name, tuple(outer),
                                      rows=tuple(rows), b_zero=b_zero, row_tap=tap)
+
+
+def _along_lines(condition: sp.Expr, terms_b: dict, row: sp.Symbol, tap: sp.Symbol) -> bool:
+    """Whether a range condition on B's rows depends on the row and the tap alone, as B's address does (one value
+    along each line the sliding kernel loads)."""
+    terms = affine_coefficients(sp.expand(condition.args[0]))
+    return terms is not None and set(terms) - {1} <= {row, tap} and \
+        terms.get(tap, 0) * terms_b[row] == terms.get(row, 0) * terms_b[tap]
 
 
 def _row_tap(terms_b: dict, rows, k, extents) -> sp.Symbol | None:

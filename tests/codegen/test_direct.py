@@ -84,10 +84,30 @@ def test_the_taps_in_the_padding_are_known(rng):
         assert_close(got[name], expected[name], sn.float32)
 
 
-def test_two_threads_compute_what_one_computes(rng):
-    graph, arrays = conv_graph(rng, sn.float64, (3, 2, 5, 3, (21, 19), 1, 1, 1))
+@pytest.mark.parametrize("dtype", [sn.float32, sn.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case,name,zeros", [
+    ((2, 6, 16, 5, (14, 14), 1, 0, 1), "dX", (0, 9)),  # LeNet's conv2 input gradient: taps down the rows
+    ((1, 1, 3, 5, (7, 9), 1, 4, 1), "conv1", (0, 6)),  # a forward padded by 4: taps up the rows
+    ((1, 1, 3, 5, (7, 9), 1, 4, 1), "dW", (0, 6)),  # its weight gradient: the taps are the image rows
+], ids=["down", "up", "weights"])
+def test_the_sliding_kernel_skips_lines_of_zeros(case, name, zeros, dtype, rng):
+    """A sliding tile over a padded copy is told where its lines are zeros and skips them."""
+    graph, arrays = conv_graph(rng, dtype, case)
     compiled = compile_graph(graph)
-    assert kinds(compiled) == ["direct", "sliding", "dots"]
+    (c,) = [k.body[0] for k in compiled.kernels if k.definition.name == name]
+    assert c.row_tap is not None and c.b_zero is not None and c.b_zero.args[1:] == zeros
+    got, expected = compiled(arrays), evaluate(graph, arrays)
+    for output in graph.outputs:
+        assert_close(got[output], expected[output], dtype)
+
+
+@pytest.mark.parametrize("case,expected", [((3, 2, 5, 3, (21, 19), 1, 1, 1), ["direct", "sliding", "dots"]),
+                                           ((2, 6, 16, 5, (14, 14), 1, 0, 1), ["gemm", "sliding", "gemm"])],
+                         ids=["odd", "skips"])
+def test_two_threads_compute_what_one_computes(case, expected, rng):
+    graph, arrays = conv_graph(rng, sn.float64, case)
+    compiled = compile_graph(graph)
+    assert kinds(compiled) == expected
     before = sn.get_num_threads()
     try:
         results = []
