@@ -162,13 +162,15 @@ def sliding_shape(bits: int, lanes: int, m: int, n: int, r: int, k: int, taps: i
 
 
 def sliding_function(module: ir.Module, T: ir.Type, lanes: int, depth: int, vectors: int, taps: int,
-                     down: bool, skips: bool = False) -> ir.Function:
+                     down: bool, skips: bool = False, columns: bool = False) -> ir.Function:
     """``(C, A, B, M, N, K, R, ai, ak, bk, br, ci, cr, scale, accumulate, line)``: as ``direct_function`` with k
     ordered tap-last and B's rows ``line`` apart; a tap t reads B's row r + t, or r − t when ``down``. With
-    ``skips``, ``(gr, gk, lo, hi)`` as ``direct_function``'s, constant along a line: a tile skips the lines of zeros."""
-    name = f"sn_sliding_{depth}x{vectors}x{taps}{'d' if down else 'u'}{'z' if skips else ''}"
-    if isinstance(t := TiledKernel.named(module, T, lanes, name, (I64, PTR, PTR, I64, I64) if skips else (I64,)),
-                  ir.Function):
+    ``skips``, ``(gr, gk, lo, hi)`` as ``direct_function``'s, constant along a line: a tile skips the lines where B
+    is zero or outside its rows. With ``columns``, ``(ck, clo, chi)`` more: B is read in place, its lanes only where
+    clo ≤ j + ck[k] ≤ chi (its columns; the others count as zeros)."""
+    name = f"sn_sliding_{depth}x{vectors}x{taps}{'d' if down else 'u'}{'z' if skips else ''}{'c' if columns else ''}"
+    extra = (I64, *((PTR, PTR, I64, I64) if skips else ()), *((PTR, I64, I64) if columns else ()))
+    if isinstance(t := TiledKernel.named(module, T, lanes, name, extra), ir.Function):
         return t
     t.fn.attributes.add("optsize")
     C, A, B, M, N, K, R, ai, ak, bk, br, ci, cr, scale, accumulate, line = t.fn.args[:16]
@@ -181,7 +183,7 @@ def sliding_function(module: ir.Module, T: ir.Type, lanes: int, depth: int, vect
         with span(b, i64(0), R, depth) as r0:
             b_row, c_rows = entry_of(br, r0), [entry_of(cr, b.add(r0, i64(d))) for d in range(depth)]
             if skips:  # the guard's value on a tile's first line and its step from a line to the next
-                gr, gk, lo, hi = t.fn.args[16:]
+                gr, gk, lo, hi = t.fn.args[16:20]
                 guard_row = entry_of(gr, r0)
                 guard_step = b.sub(entry_of(gr, b.add(r0, i64(1))), guard_row)
             with span(b, i64(0), N, vectors * lanes) as j0:
@@ -194,6 +196,15 @@ def sliding_function(module: ir.Module, T: ir.Type, lanes: int, depth: int, vect
                     weights = [t.splat(b.load(at(a_row, entry_of(ak, b.add(k0, i64(tap)))), typ=T))
                                for tap in range(taps)]
                     first_line = b.add(entry_of(bk, b.add(k0, lowest)), b_row)
+                    if columns:  # the lanes inside B's columns: clo ≤ start + lane + ck[k0] ≤ chi
+                        ck, clo, chi = t.fn.args[-3:]
+                        shift = entry_of(ck, k0)
+                        lanes_at = [t.lanes_from(b.add(s, shift)) for s in starts]
+                        loads = [b.and_(m, b.and_(b.icmp_signed(">=", v, t.splat(clo, t.ivec)),
+                                                  b.icmp_signed("<=", v, t.splat(chi, t.ivec))))
+                                 for m, v in zip(masks, lanes_at, strict=True)]
+                    else:
+                        loads = masks
                     if skips:
                         guard = b.add(guard_row, entry_of(gk, b.add(k0, lowest)))
                     for n in range(depth + taps - 1):  # line n holds row d of tap n − d (up) or d − n + T − 1
@@ -203,7 +214,7 @@ def sliding_function(module: ir.Module, T: ir.Type, lanes: int, depth: int, vect
                         with b.if_then(needed) if skips else contextlib.nullcontext():
                             base = b.add(first_line, b.mul(line, i64(n)))
                             vs = [b.call(t.masked_load, [at(B, b.add(base, s)), t.align, mask, t.zero])
-                                  for s, mask in zip(starts, masks, strict=True)]
+                                  for s, mask in zip(starts, loads, strict=True)]
                             for d in range(depth):
                                 tap = d - n + taps - 1 if down else n - d
                                 if 0 <= tap < taps:

@@ -340,7 +340,7 @@ class KernelEmitter(Lowering):
                 depth, vectors, _ = sliding_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2],
                                                   int(d.extents[c.row_tap]), int(d.extents[c.rows[-1]]))
                 fn = sliding_function(self.module, self.float, lanes, depth, vectors, int(d.extents[c.row_tap]),
-                                      terms_b[c.row_tap] < 0, c.b_zero is not None)
+                                      terms_b[c.row_tap] < 0, c.b_zero is not None, c.b_columns is not None)
                 rows = 1
             else:
                 rows, depth, vectors, _ = direct_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2])
@@ -361,13 +361,19 @@ class KernelEmitter(Lowering):
             zero = (self.offset_table(c.rows, terms), self.offset_table(c.k, terms), int(c.b_zero.args[1]),
                     int(c.b_zero.args[2]), terms)
 
+        columns = None
+        if c.b_columns is not None:  # B read in place: (ck, clo, chi) of the range condition on its columns
+            terms = affine_coefficients(sp.expand(c.b_columns.args[0]))
+            columns = (self.offset_table(c.k, terms), int(c.b_columns.args[1]), int(c.b_columns.args[2]), terms)
+
         def call(moved, accumulate):
             args = [*moved, *(ir.Constant(I64, v) for v in sizes), *tables, self.float_value(c.scale), accumulate,
                     *(ir.Constant(I64, v) for v in line)]
-            if zero is not None:
-                shift = self.outer_offset(c, zero[4])
-                args += [*zero[:2], self.b.sub(ir.Constant(I64, zero[2]), shift),
-                         self.b.sub(ir.Constant(I64, zero[3]), shift)]
+            for guard in (zero, columns):
+                if guard is not None:
+                    shift = self.outer_offset(c, guard[-1])
+                    args += [*guard[:-3], self.b.sub(ir.Constant(I64, guard[-3]), shift),
+                             self.b.sub(ir.Constant(I64, guard[-2]), shift)]
             self.b.call(fn, self.sliced_grid(args, (3, rows, (7, 11)), second))
 
         self.around(c, pointers, (terms_c, terms_a, terms_b), call)

@@ -118,6 +118,9 @@ class Contraction:
     #: the summed symbol (the last of ``k``) that moves B along its one row symbol, ±1 row a step: the direct kernel's
     #: sliding variant loads each row of B once for all the taps that read it
     row_tap: sp.Symbol | None = None
+    #: with ``row_tap``, B read in place under its range guards (``b_guards``): ``b_zero`` the one on its rows (the
+    #: lines it fails are skipped), this one on its columns (the lanes it fails are masked)
+    b_columns: sp.Expr | None = None
 
     @property
     def strided(self) -> bool:
@@ -375,7 +378,7 @@ def _direct(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | N
     in the units of ``_implicit_gemm``."""
     extents = d.extents
     out = [o for o in d.out if o in extents]
-    if guards or not out:
+    if not out:
         return None
     reads = {r: set().union(*(sp.sympify(x).free_symbols for x in r.indices)) & set(extents) for r in (a, b)}
     terms = [address_coefficients(r.indices, names[r.name].shape) for r in (a, b)] + \
@@ -400,17 +403,52 @@ def _direct(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | N
         return None
     cost = direct_shape(vector_bits(), lanes, m, n, r, depth)[3] + 300
     b_zero, tap = _padding(b, names, rows, k, extents), _row_tap(terms[1], rows, k, extents)
-    if tap is not None:
-        sliding = sliding_shape(vector_bits(), lanes, m, n, r, depth, extents[tap], extents[rows[-1]])
-        if sliding is not None and sliding[2] + 300 < cost:
-            cost, k = sliding[2] + 300, [s for s in k if s != tap] + [tap]
-            if b_zero is not None and not _along_lines(b_zero, terms[1], rows[-1], tap):
-                b_zero = None
-        else:
-            tap = None
+    sliding = tap and sliding_shape(vector_bits(), lanes, m, n, r, depth, extents[tap], extents[rows[-1]])
+    columns = None
+    if guards:  # only the sliding kernel reads B in place, and only under the bounds of its rows and columns
+        split = sliding and _bounds_of(guards, b, names, extents, terms[1], rows[-1], tap, j)
+        if not split:
+            return None
+        (b_zero, columns), cost = split, sliding[2] + 300
+    if sliding and sliding[2] + 300 <= cost:
+        cost, k = sliding[2] + 300, [s for s in k if s != tap] + [tap]
+        if b_zero is not None and not _along_lines(b_zero, terms[1], rows[-1], tap):
+            b_zero = None
+    else:
+        tap = None
     calls = math.prod(extents[s] for s in outer if s not in rows and isinstance(extents[s], int))
     return cost * calls, Contraction(tuple(i), (j,), tuple(k), a.atom, b.atom, scale, d.name, tuple(outer),
-                                     rows=tuple(rows), b_zero=b_zero, row_tap=tap)
+                                     b_guards=tuple(guards), rows=tuple(rows), b_zero=b_zero, row_tap=tap,
+                                     b_columns=columns)
+
+
+def _bounds_of(guards, b, names, extents, terms_b: dict, row: sp.Symbol, tap: sp.Symbol,
+               j: sp.Symbol) -> tuple[sp.Expr | None, sp.Expr | None] | None:
+    """The guards as (the one on B's rows, the one on its columns) when they are the bounds of B's indices, one
+    constant along the sliding kernel's lines (the row and the tap alone), one moving with the lanes (``j`` by 1,
+    no row, not the tap), and B's other indices never leave their dimensions; else None."""
+    shape, found = names[b.name].shape, {}
+    for g in guards:
+        if not is_range(g):
+            return None
+        p = next((p for p, x in enumerate(b.indices) if sp.expand(x - g.args[0]) == 0), None)
+        terms = affine_coefficients(sp.expand(g.args[0]))
+        if p is None or terms is None or g.args[1] != 0 or g.args[2] != shape[p] - 1:
+            return None
+        if _along_lines(g, terms_b, row, tap) and "rows" not in found:
+            found["rows"] = g
+        elif terms.get(j) == 1 and tap not in terms and row not in terms and "columns" not in found:
+            found["columns"] = g
+        else:
+            return None
+    guarded = {sp.expand(g.args[0]) for g in guards}
+    for x, n in zip(b.indices, shape, strict=True):
+        if x.is_Integer or x in extents:  # a plain symbol spans its dimension (``verify``)
+            continue
+        bounds = affine_bounds(x, extents)
+        if sp.expand(x) not in guarded and (bounds is None or bounds[0] < 0 or bounds[1] > n - 1):
+            return None
+    return found.get("rows"), found.get("columns")
 
 
 def _along_lines(condition: sp.Expr, terms_b: dict, row: sp.Symbol, tap: sp.Symbol) -> bool:
@@ -634,7 +672,7 @@ def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph
         if d.name not in keep:
             d, dropped = _without_holding_conditions(d)
             changed |= dropped
-        padded = None if d.name in keep else _padded_read(d, tensors, taken)
+        padded = None if d.name in keep or _in_place(d, tensors) else _padded_read(d, tensors, taken)
         if padded is None:
             defs.append(d)
             continue
@@ -642,6 +680,12 @@ def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph
         taken.add(copy.name)
         defs += [copy, rewritten]
     return Graph(graph.inputs, defs, graph.outputs) if changed or len(defs) != len(graph.defs) else graph
+
+
+def _in_place(d: Def, tensors) -> bool:
+    """Whether ``d`` is a contraction the sliding kernel runs on its guarded operand in place (no padded copy)."""
+    c = match_contraction(d, tensors) if d.combine == "sum" and is_guard(d.body.as_coeff_Mul()[1]) else None
+    return c is not None and c.row_tap is not None and bool(c.b_guards)
 
 
 def sums_into_slices(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:

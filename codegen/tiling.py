@@ -64,10 +64,13 @@ class TiledKernel:
     def clamped(self, n: ir.Value, top: ir.Value) -> ir.Value:
         return self.b.select(self.b.icmp_signed(">", n, top), top, n)
 
+    def lanes_from(self, start: ir.Value) -> ir.Value:
+        """The i64 vector start, start + 1, …"""
+        return self.b.add(self.splat(start, self.ivec), ir.Constant(self.ivec, list(range(self.lanes))))
+
     def below(self, start: ir.Value, stop: ir.Value) -> ir.Value:
         """The mask of the lanes start, start + 1, … below ``stop``."""
-        lanes = self.b.add(self.splat(start, self.ivec), ir.Constant(self.ivec, list(range(self.lanes))))
-        return self.b.icmp_signed("<", lanes, self.splat(stop, self.ivec))
+        return self.b.icmp_signed("<", self.lanes_from(start), self.splat(stop, self.ivec))
 
     def store(self, ptr: ir.Value, value: ir.Value, scale: ir.Value, mask: ir.Value, first: ir.Value) -> None:
         """``C = scale·value`` on the lanes of ``mask`` when ``first``, else ``C += scale·value``."""

@@ -25,7 +25,7 @@ CASES = [
     ((3, 1, 3, 3, (7, 9), 1, 0, 1), "DSD", "DSD"),  # 7 rows: a sliding tile of 7
     ((3, 2, 5, 3, (17, 23), 1, 1, 1), "DDd", "DDd"),  # 23 columns, 18 weights a channel: partial tiles everywhere
     ((1, 2, 5, 3, (13, 33), 1, 1, 2), "DDg", "DDd"),  # dilated (taps 2 rows apart: not sliding); two panels
-    ((2, 12, 3, 5, (9, 11), 1, 2, 1), "SDS", "SgS"),  # K = 300: two k-blocks
+    ((2, 12, 3, 5, (9, 11), 1, 2, 1), "SSS", "SgS"),  # K = 300: two k-blocks
     ((2, 6, 16, 5, (14, 14), 1, 0, 1), "gSg", "gSg"),  # LeNet's conv2: the input gradient (6 channels)
     ((2, 3, 4, 3, (11, 10), 2, 1, 1), "gD", "gD"),  # strided: the forward reads B with stride 2, not as rows
 ]
@@ -96,6 +96,22 @@ def test_the_sliding_kernel_skips_lines_of_zeros(case, name, zeros, dtype, rng):
     compiled = compile_graph(graph)
     (c,) = [k.body[0] for k in compiled.kernels if k.definition.name == name]
     assert c.row_tap is not None and c.b_zero is not None and c.b_zero.args[1:] == zeros
+    got, expected = compiled(arrays), evaluate(graph, arrays)
+    for output in graph.outputs:
+        assert_close(got[output], expected[output], dtype)
+
+
+@pytest.mark.parametrize("dtype", [sn.float32, sn.float64], ids=["f32", "f64"])
+@pytest.mark.parametrize("case", [(3, 2, 3, 3, (9, 7), 1, 1, 1), (1, 3, 2, 5, (7, 9), 1, 2, 1),
+                                  (2, 6, 16, 5, (14, 14), 1, 0, 1)], ids=["9x7", "7x9", "conv2"])
+def test_the_sliding_kernel_reads_a_guarded_operand_in_place(case, dtype, rng):
+    """An input gradient's guarded read of the output gradient is no padded copy: lines outside its rows are
+    skipped, lanes outside its columns masked."""
+    graph, arrays = conv_graph(rng, dtype, case)
+    compiled = compile_graph(graph)
+    assert not [d for d in compiled.graph.defs if d.name.endswith("_pad")]
+    (c,) = [k.body[0] for k in compiled.kernels if k.definition.name == "dX"]
+    assert c.row_tap is not None and c.b_zero is not None and c.b_columns is not None and str(c.b.base.label) == "G"
     got, expected = compiled(arrays), evaluate(graph, arrays)
     for output in graph.outputs:
         assert_close(got[output], expected[output], dtype)
