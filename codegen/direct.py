@@ -196,13 +196,15 @@ def sliding_function(module: ir.Module, T: ir.Type, lanes: int, depth: int, vect
                     weights = [t.splat(b.load(at(a_row, entry_of(ak, b.add(k0, i64(tap)))), typ=T))
                                for tap in range(taps)]
                     first_line = b.add(entry_of(bk, b.add(k0, lowest)), b_row)
-                    if columns:  # the lanes inside B's columns: clo ≤ start + lane + ck[k0] ≤ chi
+                    if columns:  # the lanes inside B's columns (clo ≤ start + lane + ck[k0] ≤ chi) and below N
                         ck, clo, chi = t.fn.args[-3:]
-                        shift = entry_of(ck, k0)
-                        lanes_at = [t.lanes_from(b.add(s, shift)) for s in starts]
-                        loads = [b.and_(m, b.and_(b.icmp_signed(">=", v, t.splat(clo, t.ivec)),
-                                                  b.icmp_signed("<=", v, t.splat(chi, t.ivec))))
-                                 for m, v in zip(masks, lanes_at, strict=True)]
+                        loads = []
+                        for s in starts:
+                            at_lane = b.add(s, entry_of(ck, k0))
+                            top = b.sub(chi, at_lane)
+                            last = b.sub(b.sub(N, s), i64(1))
+                            loads.append(t.lanes_within(b.sub(clo, at_lane),
+                                                        b.select(b.icmp_signed("<", top, last), top, last)))
                     else:
                         loads = masks
                     if skips:

@@ -64,13 +64,22 @@ class TiledKernel:
     def clamped(self, n: ir.Value, top: ir.Value) -> ir.Value:
         return self.b.select(self.b.icmp_signed(">", n, top), top, n)
 
-    def lanes_from(self, start: ir.Value) -> ir.Value:
-        """The i64 vector start, start + 1, …"""
-        return self.b.add(self.splat(start, self.ivec), ir.Constant(self.ivec, list(range(self.lanes))))
-
     def below(self, start: ir.Value, stop: ir.Value) -> ir.Value:
         """The mask of the lanes start, start + 1, … below ``stop``."""
-        return self.b.icmp_signed("<", self.lanes_from(start), self.splat(stop, self.ivec))
+        lanes = self.b.add(self.splat(start, self.ivec), ir.Constant(self.ivec, list(range(self.lanes))))
+        return self.b.icmp_signed("<", lanes, self.splat(stop, self.ivec))
+
+    def lanes_within(self, lo: ir.Value, hi: ir.Value) -> ir.Value:
+        """The mask of the lanes l with lo ≤ l ≤ hi (i64 bounds, compared in i32: a tile's lanes are few)."""
+        b, narrow = self.b, ir.VectorType(I32, self.lanes)
+        lanes = ir.Constant(narrow, list(range(self.lanes)))
+        clamp = [ir.Constant(I64, v) for v in (-1, self.lanes)]
+
+        def bound(v):
+            v = b.select(b.icmp_signed("<", v, clamp[0]), clamp[0], v)
+            return self.splat(b.trunc(b.select(b.icmp_signed(">", v, clamp[1]), clamp[1], v), I32), narrow)
+
+        return b.and_(b.icmp_signed(">=", lanes, bound(lo)), b.icmp_signed("<=", lanes, bound(hi)))
 
     def store(self, ptr: ir.Value, value: ir.Value, scale: ir.Value, mask: ir.Value, first: ir.Value) -> None:
         """``C = scale·value`` on the lanes of ``mask`` when ``first``, else ``C += scale·value``."""
