@@ -12,9 +12,11 @@ Addresses come from i64 offset tables: ``A[ai[i] + ak[k]]``, ``B[bk[k] + br[r] +
 Rows past M or R (the last tile's) are computed on row M − 1 or R − 1 and never stored.
 
 With one row of A (a one-channel input gradient: ``rows`` 1) each k step would load a vector of B per FMA. The
-sliding variant takes the k steps T at a time, the kernel's taps along the image rows (k = k_o·T + t, B's row
-r ± t): a tile's ``depth`` rows read ``depth + T − 1`` lines of B per k_o, each loaded once and multiplied by
-every tap that reads it (LeNet's conv1 input gradient: 22 loads for 70 FMAs, where the plain kernel made 70).
+sliding variant runs one row of A at a time and takes the k steps T at a time, the kernel's taps along the image
+rows (k = k_o·T + t, B's row r ± t): a tile's ``depth`` rows read ``depth + T − 1`` lines of B per k_o, each loaded
+once and multiplied by every tap that reads it (LeNet's conv1 input gradient: 22 loads for 70 FMAs, where the plain
+kernel made 70). It can read B in place under the bounds of its rows (a line outside is skipped) and columns (a
+lane outside is masked): an input gradient then needs no zero-padded copy of the output gradient.
 """
 
 from __future__ import annotations

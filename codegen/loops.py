@@ -406,7 +406,8 @@ def _direct(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | N
     sliding = tap and sliding_shape(vector_bits(), lanes, m, n, r, depth, extents[tap], extents[rows[-1]])
     columns = None
     if guards:  # only the sliding kernel reads B in place, and only under the bounds of its rows and columns
-        split = sliding and _bounds_of(guards, b, names, extents, terms[1], rows[-1], tap, j)
+        others = {s for s in (*k, *outer) if s != tap and s not in rows}
+        split = sliding and _bounds_of(guards, b, names, extents, terms[1], rows[-1], tap, j, others)
         if not split:
             return None
         (b_zero, columns), cost = split, sliding[2] + 300
@@ -422,11 +423,12 @@ def _direct(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | N
                                      b_columns=columns)
 
 
-def _bounds_of(guards, b, names, extents, terms_b: dict, row: sp.Symbol, tap: sp.Symbol,
-               j: sp.Symbol) -> tuple[sp.Expr | None, sp.Expr | None] | None:
+def _bounds_of(guards, b, names, extents, terms_b: dict, row: sp.Symbol, tap: sp.Symbol, j: sp.Symbol,
+               others: set) -> tuple[sp.Expr | None, sp.Expr | None] | None:
     """The guards as (the one on B's rows, the one on its columns) when they are the bounds of B's indices, one
     constant along the sliding kernel's lines (the row and the tap alone), one moving with the lanes (``j`` by 1,
-    no row, not the tap), and B's other indices never leave their dimensions; else None."""
+    besides it only ``others``: summed symbols but the tap, symbols looping around the kernel), and B's other
+    indices never leave their dimensions; else None."""
     shape, found = names[b.name].shape, {}
     for g in guards:
         if not is_range(g):
@@ -437,7 +439,7 @@ def _bounds_of(guards, b, names, extents, terms_b: dict, row: sp.Symbol, tap: sp
             return None
         if _along_lines(g, terms_b, row, tap) and "rows" not in found:
             found["rows"] = g
-        elif terms.get(j) == 1 and tap not in terms and row not in terms and "columns" not in found:
+        elif terms.get(j) == 1 and set(terms) - {1, j} <= others and "columns" not in found:
             found["columns"] = g
         else:
             return None
