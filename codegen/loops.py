@@ -885,8 +885,10 @@ def _merged_pairs(d: Def, tensors: dict) -> Def | None:
             body = body.xreplace({index: merged + terms.get(1, 0)})
             domain = [(merged, extents[high] * extents[low]) if s == high else (s, n) for s, n in domain if s != low]
     result = Def(d.name, d.shape, d.dtype, tuple(domain), d.out, body, d.combine, d.ties, d.label)
-    run, order = collapsed(result, _register_order(result, tensors)[1], tensors)
-    return result if order and isinstance(run.extents[order[-1]], int) and run.extents[order[-1]] >= lanes else None
+    inner, order = _register_order(result, tensors)
+    run, order = collapsed(result, order, tensors)
+    long = inner is not None and isinstance(run.extents[order[-1]], int) and run.extents[order[-1]] >= lanes
+    return result if long else None
 
 
 def lower_graph(graph: Graph) -> list[Kernel]:
