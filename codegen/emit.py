@@ -20,7 +20,7 @@ from symnet.core.lazy import sympy as sp
 from symnet.errors import LoweringError
 
 from . import mathlib, parts
-from .direct import direct_function, direct_shape
+from .direct import direct_function, direct_shape, sliding_function, sliding_shape
 from .dots import dot_function, dot_shape
 from .driver import emit_repeat
 from .gemm import Tabled, gemm_function, tile_shape
@@ -310,12 +310,21 @@ class KernelEmitter(Lowering):
         def size(group):
             return math.prod(int(d.extents[s]) for s in group)
 
+        line = ()
         if c.rows:  # ai, ak, bk, br, ci, cr
             groups = (c.i, c.k, c.k, c.rows, c.i, c.rows)
             sizes = (size(c.i), size(c.j), size(c.k), size(c.rows))
-            rows, depth, vectors, _ = direct_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2])
-            fn = direct_function(self.module, self.float, lanes, rows, depth, vectors, c.b_zero is not None)
-            second = (6, depth, (10, 12, 15) if c.b_zero is not None else (10, 12))
+            if c.row_tap is not None:  # the sliding variant: one row of A a tile, B's rows ``line`` apart
+                line = (terms_b[c.rows[-1]],)
+                depth, vectors, _ = sliding_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2],
+                                                  int(d.extents[c.row_tap]), int(d.extents[c.rows[-1]]))
+                fn = sliding_function(self.module, self.float, lanes, depth, vectors, int(d.extents[c.row_tap]),
+                                      terms_b[c.row_tap] < 0, c.b_zero is not None, c.b_columns is not None)
+                rows = 1
+            else:
+                rows, depth, vectors, _ = direct_shape(vector_bits(), lanes, *sizes[:2], sizes[3], sizes[2])
+                fn = direct_function(self.module, self.float, lanes, rows, depth, vectors, c.b_zero is not None)
+            second = (6, depth, (10, 12, 15 + len(line)) if c.b_zero is not None else (10, 12))
         else:  # ai, ak, bk, bj, ci, cj
             summed = tuple(s for s in c.k if s != c.lanes_along)
             groups = (c.i, summed, summed, c.j, c.i, c.j)
@@ -331,12 +340,19 @@ class KernelEmitter(Lowering):
             zero = (self.offset_table(c.rows, terms), self.offset_table(c.k, terms), int(c.b_zero.args[1]),
                     int(c.b_zero.args[2]), terms)
 
+        columns = None
+        if c.b_columns is not None:  # B read in place: (ck, clo, chi) of the range condition on its columns
+            terms = affine_coefficients(sp.expand(c.b_columns.args[0]))
+            columns = (self.offset_table(c.k, terms), int(c.b_columns.args[1]), int(c.b_columns.args[2]), terms)
+
         def call(moved, accumulate):
-            args = [*moved, *(ir.Constant(I64, v) for v in sizes), *tables, self.float_value(c.scale), accumulate]
-            if zero is not None:
-                shift = self.outer_offset(c, zero[4])
-                args += [*zero[:2], self.b.sub(ir.Constant(I64, zero[2]), shift),
-                         self.b.sub(ir.Constant(I64, zero[3]), shift)]
+            args = [*moved, *(ir.Constant(I64, v) for v in sizes), *tables, self.float_value(c.scale), accumulate,
+                    *(ir.Constant(I64, v) for v in line)]
+            for guard in (zero, columns):
+                if guard is not None:
+                    shift = self.outer_offset(c, guard[-1])
+                    args += [*guard[:-3], self.b.sub(ir.Constant(I64, guard[-3]), shift),
+                             self.b.sub(ir.Constant(I64, guard[-2]), shift)]
             self.b.call(fn, self.sliced_grid(args, (3, rows, (7, 11)), second))
 
         self.around(c, pointers, (terms_c, terms_a, terms_b), call)

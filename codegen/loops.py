@@ -35,7 +35,7 @@ from symnet.core.ir import (
 )
 from symnet.core.lazy import sympy as sp
 
-from .direct import direct_shape
+from .direct import direct_shape, sliding_shape
 from .dots import dot_shape
 from .gemm import tile_shape
 from .jit import vector_bits
@@ -115,6 +115,12 @@ class Contraction:
     #: a range condition on ``rows`` and ``k`` outside which B holds zeros (a padded copy's padding): the direct
     #: kernel skips the k steps none of a tile's rows needs
     b_zero: sp.Expr | None = None
+    #: the summed symbol (the last of ``k``) that moves B along its one row symbol, ±1 row a step: the direct kernel's
+    #: sliding variant loads each row of B once for all the taps that read it
+    row_tap: sp.Symbol | None = None
+    #: with ``row_tap``, B read in place under its range guards (``b_guards``): ``b_zero`` the one on its rows (the
+    #: lines it fails are skipped), this one on its columns (the lanes it fails are masked)
+    b_columns: sp.Expr | None = None
 
     @property
     def strided(self) -> bool:
@@ -185,16 +191,70 @@ def lower_def(d: Def, names) -> Kernel:
         return Kernel(d, reads, [Zero(d.name), *nest(d.symbols, [Store(d.name, d.out, d.body, True)])])
     if d.combine == "assign" or not reduced:
         return Kernel(d, reads, nest(out_loops, [Store(d.name, d.out, d.body)]))
-    inner = next((r for r in reversed(reduced) if _contiguous_last(r, d, names)), None)
+    inner, order = _register_order(d, names)
     if d.combine == "sum" and inner is None and out_loops:
         return Kernel(d, reads, [Zero(d.name), *nest(reduced + out_loops, [Store(d.name, d.out, d.body, True)])])
-    order = [r for r in reduced if r != inner] + ([inner] if inner is not None else [])
+    if d.combine == "sum":
+        d, order = collapsed(d, order, names)
+        extents, reduced = d.extents, list(d.reduced)
     position, stride = sp.Integer(0), sp.Integer(1)
     for r in reversed(reduced):
         position += r * stride
         stride *= extents[r]
     red = Reduce(d.combine, d.body, position, nest(order, []), d.name, d.out, d.ties)
     return Kernel(d, reads, nest(out_loops, [red]))
+
+
+def _register_order(d: Def, names) -> tuple[sp.Symbol | None, list[sp.Symbol]]:
+    """A reduction into a register's innermost summed symbol (one contiguous in every read that has it, or None)
+    and its loops' order, outermost first."""
+    reduced = list(d.reduced)
+    inner = next((r for r in reversed(reduced) if _contiguous_last(r, d, names)), None)
+    return inner, [r for r in reduced if r != inner] + ([inner] if inner is not None else [])
+
+
+def collapsed(d: Def, order: list[sp.Symbol], names) -> tuple[Def, list[sp.Symbol]]:
+    """``d`` and its summed loops ``order`` (outermost first) with each adjacent pair j, k that every read walks as
+    one run (j's address stride extent(k) times k's, neither anywhere else) summed as one symbol over
+    extent(j)·extent(k): read ``T[…, 0, jk]``, an index past its dimension whose flat address is the pair's. A bias
+    gradient's 28 × 28 rows are then one vectorized run of 784, not 28 runs of 28 each ending in a sum across
+    the lanes."""
+    reads = [r for r in d.body.atoms(sp.Indexed) if str(r.base.label) in names]
+    if any(is_guard(f) or is_range(f) for f in d.body.atoms(sp.Function)):
+        return d, order  # a guard's reads are clamped into each dimension
+    order = list(order)
+    at = len(order) - 1
+    while at > 0:
+        j, k = order[at - 1], order[at]
+        extents = d.extents
+        if not _walked_as_one(d, reads, j, k, names):
+            at -= 1
+            continue
+        jk = sp.Symbol(_fresh(j.name + k.name, {s.name for s in d.symbols}), integer=True, nonnegative=True)
+        moved = {r: r.xreplace({j: sp.Integer(0), k: jk}) for r in reads}
+        domain = tuple((jk, extents[j] * extents[k]) if s == j else (s, n) for s, n in d.domain if s != k)
+        d = Def(d.name, d.shape, d.dtype, domain, d.out, d.body.xreplace(moved), d.combine, d.ties, d.label)
+        reads = list(moved.values())
+        order[at - 1:at + 1] = [jk]
+        at = min(at, len(order) - 1)
+    return d, order
+
+
+def _walked_as_one(d: Def, reads, j: sp.Symbol, k: sp.Symbol, names) -> bool:
+    """Whether summed symbols j, k (known extents) occur only in reads' indices, each read's address moving by
+    extent(k) times as much along j as along k."""
+    extents = d.extents
+    if not (isinstance(extents[j], int) and isinstance(extents[k], int)):
+        return False
+    if d.body.xreplace({r: sp.Dummy() for r in reads}).has(j, k) or any(sp.sympify(o).has(j, k) for o in d.out):
+        return False
+    for r in reads:
+        if not r.has(j, k):
+            continue
+        terms = address_coefficients(r.indices, names[str(r.base.label)].shape)
+        if terms is None or terms.get(j, 0) != extents[k] * terms.get(k, 0):
+            return False
+    return True
 
 
 def match_contraction(d: Def, names) -> Contraction | None:
@@ -315,7 +375,7 @@ def _direct(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | N
     in the units of ``_implicit_gemm``."""
     extents = d.extents
     out = [o for o in d.out if o in extents]
-    if guards or not out:
+    if not out:
         return None
     reads = {r: set().union(*(sp.sympify(x).free_symbols for x in r.indices)) & set(extents) for r in (a, b)}
     terms = [address_coefficients(r.indices, names[r.name].shape) for r in (a, b)] + \
@@ -339,9 +399,71 @@ def _direct(d: Def, a, b, scale, guards, names) -> tuple[float, Contraction] | N
     if m >= tile_shape(vector_bits(), lanes, n)[0]:  # channels enough for the GEMM's tiles: it reuses B more
         return None
     cost = direct_shape(vector_bits(), lanes, m, n, r, depth)[3] + 300
+    b_zero, tap = _padding(b, names, rows, k, extents), _row_tap(terms[1], rows, k, extents)
+    sliding = tap and sliding_shape(vector_bits(), lanes, m, n, r, depth, extents[tap], extents[rows[-1]])
+    columns = None
+    if guards:  # only the sliding kernel reads B in place, and only under the bounds of its rows and columns
+        others = {s for s in (*k, *outer) if s != tap and s not in rows}
+        split = sliding and _bounds_of(guards, b, names, extents, terms[1], rows[-1], tap, j, others)
+        if not split:
+            return None
+        (b_zero, columns), cost = split, sliding[2] + 300
+    if sliding and sliding[2] + 300 <= cost:
+        cost, k = sliding[2] + 300, [s for s in k if s != tap] + [tap]
+        if b_zero is not None and not _along_lines(b_zero, terms[1], rows[-1], tap):
+            b_zero = None
+    else:
+        tap = None
     calls = math.prod(extents[s] for s in outer if s not in rows and isinstance(extents[s], int))
     return cost * calls, Contraction(tuple(i), (j,), tuple(k), a.atom, b.atom, scale, d.name, tuple(outer),
-                                     rows=tuple(rows), b_zero=_padding(b, names, rows, k, extents))
+                                     b_guards=tuple(guards), rows=tuple(rows), b_zero=b_zero, row_tap=tap,
+                                     b_columns=columns)
+
+
+def _bounds_of(guards, b, names, extents, terms_b: dict, row: sp.Symbol, tap: sp.Symbol, j: sp.Symbol,
+               others: set) -> tuple[sp.Expr | None, sp.Expr | None] | None:
+    """The guards as (the one on B's rows, the one on its columns) when they are the bounds of B's indices, one
+    constant along the sliding kernel's lines (the row and the tap alone), one moving with the lanes (``j`` by 1,
+    besides it only ``others``: summed symbols but the tap, symbols looping around the kernel), and B's other
+    indices never leave their dimensions; else None."""
+    shape, found = names[b.name].shape, {}
+    for g in guards:
+        if not is_range(g):
+            return None
+        p = next((p for p, x in enumerate(b.indices) if sp.expand(x - g.args[0]) == 0), None)
+        terms = affine_coefficients(sp.expand(g.args[0]))
+        if p is None or terms is None or g.args[1] != 0 or g.args[2] != shape[p] - 1:
+            return None
+        if _along_lines(g, terms_b, row, tap) and "rows" not in found:
+            found["rows"] = g
+        elif terms.get(j) == 1 and set(terms) - {1, j} <= others and "columns" not in found:
+            found["columns"] = g
+        else:
+            return None
+    guarded = {sp.expand(g.args[0]) for g in guards}
+    for x, n in zip(b.indices, shape, strict=True):
+        if x.is_Integer or x in extents:  # a plain symbol spans its dimension (``verify``)
+            continue
+        bounds = affine_bounds(x, extents)
+        if sp.expand(x) not in guarded and (bounds is None or bounds[0] < 0 or bounds[1] > n - 1):
+            return None
+    return found.get("rows"), found.get("columns")
+
+
+def _along_lines(condition: sp.Expr, terms_b: dict, row: sp.Symbol, tap: sp.Symbol) -> bool:
+    """Whether a range condition on B's rows depends on the row and the tap alone, as B's address does (one value
+    along each line the sliding kernel loads)."""
+    terms = affine_coefficients(sp.expand(condition.args[0]))
+    return terms is not None and set(terms) - {1} <= {row, tap} and \
+        terms.get(tap, 0) * terms_b[row] == terms.get(row, 0) * terms_b[tap]
+
+
+def _row_tap(terms_b: dict, rows, k, extents) -> sp.Symbol | None:
+    """A summed symbol that moves B by ± the stride of its last row symbol (a kernel's row offset), or None."""
+    if not terms_b.get(rows[-1]):
+        return None
+    line = terms_b[rows[-1]]
+    return next((s for s in k if terms_b.get(s) in (line, -line) and extents[s] > 1), None)
 
 
 def _padding(read, names, rows, k, extents) -> sp.Expr | None:
@@ -538,7 +660,9 @@ def _reads_only_here(k: Kernel, names: set[str], index: tuple) -> bool:
 def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
     """A sum whose only guard is the bounds check of one read, ``Σ [0 ≤ α ≤ n−1]·(T[α]·rest)``, reads a zero-padded
     copy of T instead (``Σ Tp[α + p]·rest``): the adjoint of a convolution becomes a plain contraction, whose
-    operands the micro-kernel gathers without a test per element. Definitions named in ``keep`` stay as they are."""
+    operands the micro-kernel gathers without a test per element. First, a sum only a shifted copy reads is summed
+    where the copy reads it (``sums_into_slices``). Definitions named in ``keep`` stay as they are."""
+    graph = sums_into_slices(graph, keep)
     tensors = graph.tensors()
     defs: list[Def] = []
     taken = set(tensors)
@@ -547,7 +671,7 @@ def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph
         if d.name not in keep:
             d, dropped = _without_holding_conditions(d)
             changed |= dropped
-        padded = None if d.name in keep else _padded_read(d, tensors, taken)
+        padded = None if d.name in keep or _in_place(d, tensors) else _padded_read(d, tensors, taken)
         if padded is None:
             defs.append(d)
             continue
@@ -555,6 +679,70 @@ def pad_guarded_reads(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph
         taken.add(copy.name)
         defs += [copy, rewritten]
     return Graph(graph.inputs, defs, graph.outputs) if changed or len(defs) != len(graph.defs) else graph
+
+
+def _in_place(d: Def, tensors) -> bool:
+    """Whether ``d`` is a contraction the sliding kernel runs on its guarded operand in place (no padded copy)."""
+    c = match_contraction(d, tensors) if d.combine == "sum" and is_guard(d.body.as_coeff_Mul()[1]) else None
+    return c is not None and c.row_tap is not None and bool(c.b_guards)
+
+
+def sums_into_slices(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
+    """A copy of a window of a sum, ``D[u] = S[u + c]``, where nothing else reads S, is that sum over the window:
+    ``D[u] = Σ body_S(u + c)``. A padded convolution's input gradient is the gradient of the padded input copied
+    out of its interior (LeNet's conv1: 32 × 32 computed, 28 × 28 copied); summed in place it computes the 28 × 28
+    alone, over an output gradient padded by 2, not 4."""
+    tensors = graph.tensors()
+    readers: dict[str, list[Def]] = {}
+    for d in graph.defs:
+        for name in accesses_deep(d, tensors):
+            readers.setdefault(name, []).append(d)
+    folded: dict[str, Def] = {}
+    for d in graph.defs:
+        source = tensors.get(str(d.body.base.label)) if isinstance(d.body, sp.Indexed) else None
+        if d.combine != "assign" or d.name in keep or not isinstance(source, Def) or source.combine != "sum" or \
+                source.name in keep or source.name in graph.outputs or readers.get(source.name) != [d] or \
+                source.dtype != d.dtype or not is_selection(d.out, d.extents, d.shape) or \
+                not is_selection(source.out, source.extents, source.shape):
+            continue
+        at = _shifted_symbols(d, source)
+        if at is not None:
+            reduced = [(s, n) for s, n in source.domain if s not in source.out]
+            taken = {t.name for t in d.symbols}
+            renamed = {s: sp.Symbol(_fresh(s.name, taken | {r.name for r, _ in reduced if r != s}), integer=True,
+                                    nonnegative=True) for s, _ in reduced if s.name in taken}
+            body = source.body.xreplace({**renamed, **at})
+            domain = (*d.domain, *((renamed.get(s, s), n) for s, n in reduced))
+            folded[d.name] = Def(d.name, d.shape, d.dtype, domain, d.out, body, "sum", label=d.label)
+    if not folded:
+        return graph
+    dropped = {str(f.body.base.label) for f in graph.defs if f.name in folded}
+    return Graph(graph.inputs, [folded.get(d.name, d) for d in graph.defs if d.name not in dropped], graph.outputs)
+
+
+def _shifted_symbols(d: Def, source: Def) -> dict | None:
+    """S's output symbols as the copy D reads them, each one of D's symbols plus a constant (distinct ones, every
+    symbol of D's of extent past 1 among them); None when D reads S otherwise."""
+    at = {}
+    for o, index in zip(source.out, d.body.indices, strict=True):
+        terms = affine_coefficients(sp.expand(index))
+        moved = [t for t in (terms or {}) if t != 1]
+        if not isinstance(o, sp.Symbol):
+            if index != o:
+                return None
+            continue
+        if terms is None or len(moved) != 1 or terms[moved[0]] != 1 or any(v.has(moved[0]) for v in at.values()):
+            return None
+        at[o] = sp.expand(index)
+    if any(d.extents[t] != 1 and not any(v.has(t) for v in at.values()) for t in d.symbols):
+        return None
+    return at
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    return name
 
 
 def _without_holding_conditions(d: Def) -> tuple[Def, bool]:
@@ -650,7 +838,7 @@ def _as_read_of(d: Def, e: Def, tensors: dict) -> Def | None:
                 continue
             at = dict(zip(e.out, theirs.indices, strict=True))
             if _holding_dropped(_within_ranges(e.body.xreplace(at), d.extents), d.extents) == d.body:
-                return _merged_pairs(d.with_body(sp.Indexed(sp.IndexedBase(e.name), *theirs.indices)))
+                return _merged_pairs(d.with_body(sp.Indexed(sp.IndexedBase(e.name), *theirs.indices)), tensors)
     return None
 
 
@@ -670,11 +858,11 @@ def _within_ranges(e: sp.Expr, extents) -> sp.Expr:
     return e.replace(lambda f: isinstance(f, sp.floor | sp.Mod), value)
 
 
-def _merged_pairs(d: Def) -> Def | None:
+def _merged_pairs(d: Def, tensors: dict) -> Def | None:
     """Summed symbols j, l that occur only together as ``q·j + l`` with l over [0, q) become one symbol over
-    [0, q·extent(j)); None when such a pair would not fill a vector (then the sum is better computed as it was:
-    a shorter row's vectorized sum and its remainder, unrolled over the rows, took LLVM 0.35 s for LeNet's 10 × 10
-    bias gradient, and a scattered sum of the stored values is no faster than computing them)."""
+    [0, q·extent(j)); None when the contiguous run the sum then walks (``collapsed``) would not fill a vector (then
+    the sum is better computed as it was: a shorter row's vectorized sum and its remainder, unrolled over the rows,
+    took LLVM 0.35 s, and a scattered sum of the stored values is no faster than computing them)."""
     extents, domain, body = d.extents, list(d.domain), d.body
     lanes = vector_bits() // (8 * d.dtype.itemsize)
     for read in body.atoms(sp.Indexed):
@@ -687,15 +875,17 @@ def _merged_pairs(d: Def) -> Def | None:
             elsewhere = body.xreplace({index: sp.Integer(0)})
             if terms[low] != 1 or terms[high] != extents[low] or elsewhere.has(low) or elsewhere.has(high):
                 continue
-            if extents[high] * extents[low] < lanes:
-                return None
             name = high.name + low.name
             while name in {s.name for s, _ in domain}:
                 name += "_"
             merged = sp.Symbol(name, integer=True, nonnegative=True)
             body = body.xreplace({index: merged + terms.get(1, 0)})
             domain = [(merged, extents[high] * extents[low]) if s == high else (s, n) for s, n in domain if s != low]
-    return Def(d.name, d.shape, d.dtype, tuple(domain), d.out, body, d.combine, d.ties, d.label)
+    result = Def(d.name, d.shape, d.dtype, tuple(domain), d.out, body, d.combine, d.ties, d.label)
+    inner, order = _register_order(result, tensors)
+    run, order = collapsed(result, order, tensors)
+    long = inner is not None and isinstance(run.extents[order[-1]], int) and run.extents[order[-1]] >= lanes
+    return result if long else None
 
 
 def lower_graph(graph: Graph) -> list[Kernel]:
@@ -733,7 +923,8 @@ def show_loops(kernels: list[Kernel]) -> str:
                         pad += "    "
                 guard = "".join(f"{sp.sstr(g)}·" for g in s.a_guards + s.b_guards)
                 rows = f"{idx(s.rows)}, " if s.rows else ""
-                how = "direct convolution, rows of vectors" if s.rows else \
+                how = f"direct convolution, rows of vectors{f' sliding along {s.row_tap}' if s.row_tap else ''}" \
+                    if s.rows else \
                     f"dot products along {s.lanes_along}" if s.lanes_along is not None else \
                     "micro-kernel over packed panels"
                 lines.append(f"{pad}{s.buffer}[{idx(s.i)} | {rows}{idx(s.j)}] = {s.scale}·Σ_{idx(s.k)} "

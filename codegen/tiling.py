@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
+from . import mathlib
 from .irloops import I1, I32, I64, PTR
 
 
@@ -67,3 +68,22 @@ class TiledKernel:
         """The mask of the lanes start, start + 1, … below ``stop``."""
         lanes = self.b.add(self.splat(start, self.ivec), ir.Constant(self.ivec, list(range(self.lanes))))
         return self.b.icmp_signed("<", lanes, self.splat(stop, self.ivec))
+
+    def lanes_within(self, lo: ir.Value, hi: ir.Value) -> ir.Value:
+        """The mask of the lanes l with lo ≤ l ≤ hi (i64 bounds, compared in i32: a tile's lanes are few)."""
+        b, narrow = self.b, ir.VectorType(I32, self.lanes)
+        lanes = ir.Constant(narrow, list(range(self.lanes)))
+        clamp = [ir.Constant(I64, v) for v in (-1, self.lanes)]
+
+        def bound(v):
+            v = b.select(b.icmp_signed("<", v, clamp[0]), clamp[0], v)
+            return self.splat(b.trunc(b.select(b.icmp_signed(">", v, clamp[1]), clamp[1], v), I32), narrow)
+
+        return b.and_(b.icmp_signed(">=", lanes, bound(lo)), b.icmp_signed("<=", lanes, bound(hi)))
+
+    def store(self, ptr: ir.Value, value: ir.Value, scale: ir.Value, mask: ir.Value, first: ir.Value) -> None:
+        """``C = scale·value`` on the lanes of ``mask`` when ``first``, else ``C += scale·value``."""
+        b = self.b
+        v = mathlib.fast(b.fmul(value, scale))
+        old = b.call(self.masked_load, [ptr, self.align, mask, self.zero])
+        b.call(self.masked_store, [b.select(first, v, mathlib.fast(b.fadd(old, v))), ptr, self.align, mask])
