@@ -249,7 +249,7 @@ def lenet_tables(torch, jax, calls: int, compile_times) -> float | None:
     table("symnet LeNet step compile (first step − a steady step, fresh process)", ["", "s"],
           [["cold: empty SYMNET_CACHE_DIR (trace → derive → LLVM O3 → object)", NOT_IMPLEMENTED if cold is None
             else f"{cold:.2f}"],
-           ["cache hit: same folder (trace → derive, object from disk)", NOT_IMPLEMENTED if hit is None
+           ["cache hit: same folder (trace, the step from disk: no derivation)", NOT_IMPLEMENTED if hit is None
             else f"{hit:.2f}"]])
 
     print(f"\nlosses of the first {CHECK_STEPS} steps from the same weights and batch "

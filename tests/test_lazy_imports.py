@@ -34,9 +34,10 @@ def test_a_step_from_the_disk_cache_loads_none_of_it(tmp_path):
     script = textwrap.dedent("""
         import numpy as np, symnet as sn
         rng = np.random.default_rng(0)
-        x, y = rng.standard_normal((16, 6)).astype(np.float32), rng.integers(0, 4, 16)
+        x, y = rng.standard_normal((16, 1, 5, 5)).astype(np.float32), rng.integers(0, 4, 16)
         sn.manual_seed(1)
-        net = sn.nn.Sequential(sn.nn.Linear(6, 8), sn.nn.ReLU(), sn.nn.Dropout(0.1), sn.nn.Linear(8, 4))
+        net = sn.nn.Sequential(sn.nn.Conv2d(1, 2, 3, padding=1), sn.nn.MaxPool2d(2), sn.nn.Flatten(),
+                               sn.nn.Linear(8, 8), sn.nn.ReLU(), sn.nn.Dropout(0.1), sn.nn.Linear(8, 4))
         step = sn.compile(net, sn.nn.CrossEntropyLoss(), sn.optim.Adam(net.parameters(), lr=0.01))
         step.fit([(x, y)], epochs=3, progress=False)
         print(step.step(x, y))

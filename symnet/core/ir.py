@@ -354,6 +354,8 @@ def affine_bounds(e: sp.Expr, extents: Mapping[sp.Symbol, Dim]) -> tuple[int, in
 
 
 def same_dim(a: Dim, b: Dim) -> bool:
+    if type(a) is int and type(b) is int:
+        return a == b
     return a == b or sp.expand(sp.sympify(a) - b) == 0
 
 

@@ -261,6 +261,12 @@ class Reshape(NamedTuple):
     def shape(self, shapes: Sequence[tuple]) -> tuple:
         (shape,) = shapes
         spec = tuple(shape[p] if d is None else d for p, d in enumerate(self.spec))
+        if all(type(d) is int for d in (*shape, *spec)):  # a concrete trace: integers (no SymPy)
+            total, known = math.prod(shape), math.prod(d for d in spec if d != -1)
+            target = tuple(total // known if d == -1 and known else d for d in spec)
+            if math.prod(target) != total or min(target, default=0) < 0:
+                raise ShapeError(f"reshape: shape {fmt_shape(spec)} is invalid for input of shape {fmt_shape(shape)}")
+            return target
         total = sp.sympify(dims_numel(shape))
         target = []
         for d in spec:
