@@ -96,3 +96,17 @@ def test_a_number_over_a_tensor_rounds_as_pytorch_does(dtype, where):
         y.sum().backward()
     np.testing.assert_allclose(t.grad.numpy(), -2.5 / x.astype(np.float64) ** 2, rtol=1e-5 if dtype == "float32"
                                else 1e-12)
+
+
+@pytest.mark.parametrize("backend", ["native", "reference"])
+def test_filling_with_negative_zero_keeps_its_sign(backend):
+    """PyTorch writes −0.0 as −0.0 (masked_fill, index_put, a 0-d value tensor); a sum of guarded branches gave
+    −0 + 0 = +0."""
+    with sn.backend.use(backend):
+        x, mask = sn.tensor([1.0, 2.0, 3.0]), sn.tensor([True, False, True])
+        filled = [x.masked_fill(mask, -0.0), x.masked_fill(mask, sn.tensor(-0.0))]
+        put = sn.zeros(3)
+        put[sn.tensor([0, 2])] = -0.0
+        for t in [*filled, put]:
+            np.testing.assert_array_equal(np.signbit(t.numpy()), [True, False, True])
+        np.testing.assert_array_equal(filled[0].numpy(), [0.0, 2.0, 0.0])

@@ -141,8 +141,8 @@ class Scatter(NamedTuple):
 
 class Where(NamedTuple):
     """``a`` where ``condition`` is nonzero, else ``b`` (broadcast): ``slots`` are the condition's, a's and b's,
-    as ``Map``'s (``("t", k)`` the k-th input, ``("c", value)`` a constant). The branch not taken gives neither
-    its value (not even NaN) nor a gradient."""
+    as ``Map``'s (``("t", k)`` the k-th input, ``("c", value)`` a constant). A select (``functions.where``): the
+    branch not taken gives neither its value (not even NaN or the sign of a zero) nor a gradient."""
 
     slots: tuple
 
@@ -157,7 +157,7 @@ class Where(NamedTuple):
         def body(syms):
             c, a, b = (access(ins[k].name, broadcast_index(ins[k].shape, shape, syms)) if kind == "t" else
                        constant(k) for kind, k in self.slots)
-            return F.guarded(a, sp.Integer(0), F.ne(c, 0)) + F.guarded(b, sp.Integer(0), F.eq(c, 0))
+            return F.where(c, a, b)  # a select: −0.0 stays −0.0 (a sum of guarded branches gave −0 + 0 = +0)
 
         return elementwise(shape, body)
 
