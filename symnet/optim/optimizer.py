@@ -29,6 +29,7 @@ from ..core.ir import Def, Graph, Input, access, fresh_indices
 from ..core.lazy import sympy as sp
 from ..frontend.autograd import enable_grad
 from ..frontend.tensor import Tensor
+from ..frontend.trace import Writes
 from ..pipeline import compile_graph, compiled_from_cache
 
 #: what an optimizer takes as ``params``: tensors (or (name, tensor) pairs), or dicts of parameter groups
@@ -151,6 +152,7 @@ class Optimizer(abc.ABC):
         self.state: dict[int, dict[str, np.ndarray | int]] = {}
         self.param_groups: list[dict] = []
         self._programs = BoundedCache(f"{type(self).__name__} step programs", limit=32)
+        self._last_program: tuple[tuple, _StepProgram] | None = None  # the last step's, found without the lock
         self._options = sorted(set(defaults) - {"lr"})
         self._rule_keys: dict[int, tuple[tuple, tuple[str, ...]]] = {}
         groups = list(params)
@@ -282,6 +284,9 @@ class Optimizer(abc.ABC):
         groups = sorted({k for k, _ in live})
         key = (backend.name(), scalar_dtype(), counts, tuple([(k, q.shape, q.dtype) for k, q in live]),
                tuple([self.rule_key(self.param_groups[k]) for k in groups]))
+        last = self._last_program
+        if last is not None and last[0] == key:  # the usual step: the same parameters as the last one
+            return last[1]
 
         def derive() -> tuple[Graph, list]:
             lrs = {k: Input(f"lr{k}", (), np.dtype(np.float64)) for k in groups}
@@ -311,7 +316,9 @@ class Optimizer(abc.ABC):
             stored.note("program", stored_key, executable, {"states": [[list(r), list(w)] for r, w in written]})
             return _StepProgram(executable, written, groups, scalars)
 
-        return self._programs.get_or_build(key, build)
+        program = self._programs.get_or_build(key, build)
+        self._last_program = key, program
+        return program
 
     def _durable_key(self, live: list[tuple[int, Tensor]], counts: tuple[int, ...]) -> str | None:
         """The key the update program of ``live`` is kept under on disk, or None (the reference backend, or a
@@ -382,16 +389,17 @@ class Optimizer(abc.ABC):
             with enable_grad():
                 loss = closure()
         live, states = [], []
+        known = self.state
         for k, group in enumerate(self.param_groups):
             self._check_step_options(group)
             for q in group["params"]:
                 if q.grad is not None:
                     live.append((k, q))
-                    states.append(self.param_state(q))
+                    states.append(known.get(id(q)) or self.param_state(q))
         if not live:
             return loss
         steps = sorted({s["step"] for s in states})
-        counts = tuple(steps.index(s["step"]) for s in states)
+        counts = (0,) * len(states) if len(steps) == 1 else tuple(steps.index(s["step"]) for s in states)
         program = self._step_program(live, counts)
         inputs = []
         for (_, q), state, (reads, _) in zip(live, states, program.states, strict=True):
@@ -402,10 +410,11 @@ class Optimizer(abc.ABC):
             a[()] = value
         new = iter(program.executable.call(inputs + program.scalars))
         for (_, q), state, (_, writes) in zip(live, states, program.states, strict=True):
-            q.set_(next(new))
+            q._store(next(new))  # set_'s store: the program's outputs are new arrays of the parameter's dtype
             for s in writes:
                 state[s] = next(new)
             state["step"] += 1
+        Writes.happened()
         return loss
 
     def state_dict(self) -> dict:
