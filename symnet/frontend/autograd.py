@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import threading
 import weakref
 from collections.abc import Callable, Sequence
@@ -142,14 +143,19 @@ def _like(value, ref: Tensor) -> Tensor:
 
 
 def _constant(value: np.ndarray) -> Tensor:
-    return _tensor_class()(value, value.shape, value.dtype)
+    return _tensor_module().holding(value)
 
 
 @functools.cache
 def _tensor_class() -> type:
-    from .tensor import Tensor  # tensor imports this module
+    return _tensor_module().Tensor
 
-    return Tensor
+
+@functools.cache
+def _tensor_module():
+    from . import tensor  # tensor imports this module
+
+    return tensor
 
 
 def _accumulate(t: Tensor, g: Tensor, create_graph: bool, fresh: bool = False) -> None:
@@ -174,10 +180,11 @@ class _Plan:
     positions of those it differentiates by. Found by the output's structural key, it runs on the arrays the
     leaves hold now, which is right for a graph no in-place write happened during."""
 
-    __slots__ = ("program", "leaves", "wrt")
+    __slots__ = ("program", "leaves", "wrt", "some")
 
     def __init__(self, program, leaves: list[Tensor], wrt: list[int]):
         self.program, self.leaves, self.wrt = program, [weakref.ref(t) for t in leaves], wrt
+        self.some = wrt != list(range(len(leaves)))  # else every leaf is differentiated by: no selection
 
     def bound(self) -> tuple[list[Tensor], list[np.ndarray]] | None:
         """The leaves and their arrays now (None if a leaf has gone: the key cannot be found again then)."""
@@ -198,7 +205,7 @@ def gradients(output: Tensor, gradient: np.ndarray | None = None) -> tuple[np.nd
     if not output.requires_grad:
         raise GradError("backward(): this tensor does not require grad and has no grad_fn "
                         "(no input of its graph was created with requires_grad=True)")
-    if gradient is None and output.numel() != 1:
+    if gradient is None and output.shape and math.prod(output.shape) != 1:
         raise GradError(f"backward(): grad can be implicitly created only for one-element outputs; "
                         f"this one has shape {output.shape}: pass gradient=")
     if output.node is None:  # a leaf's derivative with respect to itself: the seed
@@ -212,7 +219,7 @@ def gradients(output: Tensor, gradient: np.ndarray | None = None) -> tuple[np.nd
     bound = plan.bound() if plan is not None else None
     if bound is not None:
         program, (leaves, values) = plan.program, bound
-        leaves = [leaves[k] for k in plan.wrt]
+        leaves = [leaves[k] for k in plan.wrt] if plan.some else leaves
     else:
         traced = trace([output])
         refuse_modified_saved([output], traced)

@@ -306,13 +306,20 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
         return out
 
 
-def _computed(shape: tuple, dtype: np.dtype, node: Node, requires_grad: bool) -> Tensor:
+def _computed(shape: tuple, dtype: np.dtype, node: Node | None, requires_grad: bool,
+              value: np.ndarray | None = None) -> Tensor:
     """An op's result, made without ``__init__``'s argument parsing (the hot path of every op)."""
     t = object.__new__(Tensor)
-    t._value, t.shape, t.dtype, t.node, t.requires_grad = None, tuple(shape), dtype, node, requires_grad
+    t._value, t.shape, t.dtype, t.node, t.requires_grad = value, tuple(shape), dtype, node, requires_grad
     t.grad = t._name = t._base = t._view = t._hooks = None
     t._version, t._retains_grad = 0, False
     return t
+
+
+def holding(value: np.ndarray) -> Tensor:
+    """A leaf on ``value`` (its own shape and dtype; no grad), made without ``__init__``'s argument parsing: the
+    gradients backward hands out."""
+    return _computed(value.shape, value.dtype, None, False, value)
 
 
 def _legacy_value(args: tuple) -> np.ndarray:
