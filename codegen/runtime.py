@@ -269,7 +269,9 @@ class CompiledGraph:
             self._gathered = [self._position[name] for name in plan.gathers]
             self._serial = [self._position[name] for name, _ in plan.series]
             self._fed_back = [self._position[name] for name in plan.fed_back]
-            self._repeat_block = ctypes.c_uint64 * (self._buffers + len(plan.gathers) + len(plan.series))
+            # buffer addresses, one source per gathered input, one array per series; then dims and error words
+            self._repeat_words = self._buffers + len(plan.gathers) + len(plan.series)
+            self._repeat_block = ctypes.c_int64 * (self._repeat_words + len(self.dims) + 2)
 
     @property
     def graph(self) -> Graph:
@@ -343,9 +345,9 @@ class CompiledGraph:
             n_in, n = len(self._inputs), self._buffers
             for k, offset in enumerate(offsets):
                 words[n_in + k] = base + offset
-            if not repeat:
-                for k, size in enumerate(sizes):
-                    words[n + k] = size
+            at = self._repeat_words if repeat else n
+            for k, size in enumerate(sizes):
+                words[at + k] = size
             if len(local.blocks) >= 8:  # a few batch sizes in turn; more are rare
                 local.blocks.clear()
             found = local.blocks[sizes, repeat] = (words, shapes)
@@ -450,19 +452,18 @@ class CompiledGraph:
         n += len(plan.gathers)
         for k, arr in enumerate(series_given):
             words[n + k] = data_address(arr)
-        dim_values = (ctypes.c_int64 * max(len(sizes), 1))(*sizes)
         records = np.empty((steps, len(plan.records)), dtype=np.float64)
-        error = (ctypes.c_int64 * 2)()
+        at = ctypes.addressof(words)
+        dim_values, errors = at + 8 * self._repeat_words, at + 8 * (self._repeat_words + len(sizes))
         # a null index means no gathering; starts is read either way, so it must be valid
-        status = self._repeat_fn(ctypes.addressof(words), ctypes.addressof(dim_values), ctypes.addressof(error),
-                                 steps, None if index is None else data_address(index),
+        status = self._repeat_fn(at, dim_values, errors, steps, None if index is None else data_address(index),
                                  ctypes.addressof(_NO_STARTS) if index is None else data_address(starts), period,
                                  data_address(records))
         for k in self._fed_back:
             if given[k] is not None and inputs[k] is not given[k]:
                 np.copyto(given[k], inputs[k])
         if status:  # the feedback targets hold the state after the completed iterations
-            self._raise_index_error(status, error, inputs, shapes, records)
+            self._raise_index_error(status, words[self._repeat_words + len(sizes):], inputs, shapes, records)
         return records
 
     def __call__(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

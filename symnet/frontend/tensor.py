@@ -8,6 +8,7 @@ program the pipeline derives for the graph's structure, so a loop that rebuilds 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -97,6 +98,15 @@ class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, In
         self._store(value)
         Writes.happened()
         return self
+
+    def _private_value(self) -> np.ndarray:
+        """This leaf's array for a native loop to update in place: the array itself when nothing else can see it
+        (it owns its memory, is C-contiguous, and only this tensor refers to it: no view, graph, alias or variable
+        holds it), else a copy the tensor takes first, so that what was made from the old values keeps them."""
+        if self._view is not None or sys.getrefcount(self._value) > 2 or self._value.base is not None \
+                or not self._value.flags.c_contiguous:
+            self.set_(np.array(self.numpy(), order="C", copy=True))
+        return self._value
 
     def _store(self, value: np.ndarray) -> None:
         """A leaf's new array, shared with the tensor whose ``.data`` this is (a new array rather than a write

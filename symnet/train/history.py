@@ -93,9 +93,12 @@ class History(list):
 
     def add_epochs(self, losses: np.ndarray, seconds: float) -> None:
         """Several epochs at once (a row of ``losses`` each, ``seconds`` each), with no metrics."""
-        self.extend(losses.ravel().tolist())
-        # np.mean's own sum and division, without its per-call dispatch
-        self.epoch_loss.extend((np.add.reduce(losses, axis=1) / losses.shape[1]).tolist())
+        flat = losses.ravel().tolist()
+        self.extend(flat)
+        if losses.shape[1] == 1:  # one step per epoch: its loss is the epoch's mean
+            self.epoch_loss.extend(flat)
+        else:  # np.mean's own sum and division, without its per-call dispatch
+            self.epoch_loss.extend((np.add.reduce(losses, axis=1) / losses.shape[1]).tolist())
         self.epoch_seconds.extend([seconds] * len(losses))
 
     def plot(self, ax=None, title: str = "training loss"):

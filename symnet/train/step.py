@@ -24,7 +24,7 @@ from ..data import DataLoader, SequentialSampler
 from ..errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError
 from ..frontend.batch import batch_trace, symbolic_specs
 from ..frontend.tensor import Tensor
-from ..frontend.trace import Traced, trace
+from ..frontend.trace import Traced, Writes, trace
 from ..nn.dropout import RandomKey
 from ..nn.module import Module, buffer_updates
 from ..optim import lr_scheduler
@@ -333,7 +333,8 @@ class CompiledStep:
     def _inputs(self, advance: int, x: np.ndarray, y: np.ndarray, in_place: bool = False) -> list[np.ndarray]:
         """The step's inputs: parameters, optimizer state, lr, the step count t of the next step, and the
         batch; counts ``advance`` steps in the optimizer's state. ``in_place``: the driver will update the
-        parameter and buffer arrays in place, so each first gets a fresh one (tensors made earlier keep theirs).
+        parameter and buffer arrays in place, so one that anything else can see is first replaced by a copy (tensors
+        made earlier keep their values).
         A random key is its value at the trace plus the count of steps done, so every step draws new masks."""
         slots, opt = self._slots, self.optimizer
         values = list(slots.bound)
@@ -343,9 +344,7 @@ class CompiledStep:
             if done is None:
                 done = state["step"]
             state["step"] += advance
-            if in_place:
-                p.set_(p.numpy().copy())
-            values[at] = p.numpy()
+            values[at] = p._private_value() if in_place else p.numpy()
             for s, k in states.items():
                 values[k] = state[s]
         groups = opt.param_groups
@@ -354,9 +353,9 @@ class CompiledStep:
         values[slots.t] = np.array(done + 1, dtype=float64)
         values[slots.x], values[slots.y] = x, y
         for b, k in slots.buffers:
-            if in_place:
-                b.set_(np.array(b.numpy(), order="C", copy=True))
-            values[k] = b.numpy()
+            values[k] = b._private_value() if in_place else b.numpy()
+        if in_place:
+            Writes.happened()  # the arrays change under any plan that reads them
         for k, base in slots.keys:
             values[k] = np.array(base + done, dtype=float64)
         return values
