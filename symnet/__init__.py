@@ -23,6 +23,7 @@ from .frontend import linalg as _linalg
 from .frontend import pointwise as _pointwise
 from .frontend import reductions as _reductions
 from .frontend import shaping as _shaping
+from .frontend import surface as _surface
 from .frontend.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .frontend.creation import (
     BoolTensor,
@@ -79,7 +80,7 @@ def _function(method: str):
 
 # the function form of tensor methods and the groups' own functions, as each method group lists them
 _FUNCTIONS = []
-for _group in (_pointwise, _reductions, _shaping, _linalg, _indexing, _inplace):
+for _group in (_pointwise, _reductions, _shaping, _linalg, _indexing, _inplace, _surface):
     for _name in _group.FUNCTIONS:
         globals()[_name] = _function(_name)
     for _name in _group.PUBLIC:

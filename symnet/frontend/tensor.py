@@ -29,11 +29,13 @@ from .linalg import LinalgMethods
 from .pointwise import PointwiseMethods
 from .reductions import ReductionMethods
 from .shaping import ShapeMethods
+from .surface import SurfaceMethods
 from .tensor_str import format_values
 from .trace import Node, Writes, trace
 
 
-class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, IndexingMethods, InplaceMethods):
+class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, IndexingMethods, InplaceMethods,
+             SurfaceMethods):
     """A tensor: a value (computed lazily), a shape, a dtype, and the op that made it. Its methods are grouped
     by concept in the mixins (``pointwise``, ``reductions``, ``shaping``, ``linalg``, ``indexing``,
     ``inplace``); this class holds the value, the graph node and autograd."""
