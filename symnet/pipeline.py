@@ -129,6 +129,8 @@ class Program:
         self._executable, self._order = executable, order if order is not None else []
         #: its durable key: where its compiled object is noted for the next process (None: nowhere)
         self.key = key
+        #: what its owner needs besides, noted with it (plain data: a ``Derived``'s seeds and used outputs)
+        self.extra: dict = {}
 
     @property
     def graph(self) -> Graph:
@@ -169,18 +171,26 @@ class Program:
 def _note(prog: Program) -> None:
     """Keep a compiled program on disk under its durable key, for the next process (``_durable``)."""
     stored.note("program", prog.key, prog._executable, {
-        "names": prog.names, "leaves": prog.leaves, "adjoints": sorted(prog.adjoints),
+        **prog.extra, "names": prog.names, "leaves": prog.leaves, "adjoints": sorted(prog.adjoints),
         "outputs": list(prog.graph.outputs), "order": prog._order})
+
+
+def _durable_key(what: tuple) -> str | None:
+    """The key a program derived from ``what`` (its kind and structure) is noted under on disk, or None (another
+    backend than native, or a structure without an exact text)."""
+    if backend.name() != "native":
+        return None
+    try:
+        return stored.key("program", durable.digest(what, get_default_dtype(), backend.host_fingerprint()))
+    except durable.NotDurable:
+        return None
 
 
 def _durable(what: tuple, build: Callable[[], Program]) -> Program:
     """The program ``build`` derives, found on disk by the durable key of ``what`` (its kind and structure) when
     an earlier process compiled it; else built, and noted once compiled."""
-    if backend.name() != "native":
-        return build()
-    try:
-        key = stored.key("program", durable.digest(what, get_default_dtype(), backend.host_fingerprint()))
-    except durable.NotDurable:
+    key = _durable_key(what)
+    if key is None:
         return build()
     found = stored.load("program", key)
     prog = _from_entry(found, what, build) if found is not None else None
@@ -406,23 +416,65 @@ class Derived:
     """A derived graph over a traced structure: in reverse mode the derivative of ``Σ_k ⟨seed_k, output_k⟩`` by
     the ``wrt`` tensors (leaves or not), its outputs their adjoints; in forward mode the outputs' tangents along
     the ``wrt`` tensors' tangents. ``graph`` is as differentiated (one definition per traced op and per derived
-    one, so it can be replayed as tensors); ``program`` the same simplified and compiled for values."""
+    one, so it can be replayed as tensors); ``program`` the same simplified and compiled for values. Found on
+    disk (``_durable_derived``), it runs its program at once and derives its graph only for a replay."""
 
-    graph: Graph
     names: list[str]
     leaves: list[int]
     #: the inputs holding the directions: each output's cotangent in reverse mode (None: an implicit 1 for a
     #: one-element output), each ``wrt`` tensor's tangent in forward mode
     seeds: list[str | None]
-    #: the adjoint's (tangent's) name of each tensor the derivative passes through
-    adjoints: dict[str, str]
     #: per derivative output, whether it depends on the directions at all (reverse mode: whether any output
     #: depends on that ``wrt`` tensor through float values)
     used: list[bool]
+    #: the graph as differentiated and the adjoint's (tangent's) name of each tensor the derivative passes
+    #: through, derived when first asked for
+    derive: Callable[[], tuple[Graph, dict[str, str]]]
+    #: the durable key its program is noted under (None: nowhere), and that program when found on disk
+    key: str | None = None
+    found: Program | None = None
+
+    @functools.cached_property
+    def _derived(self) -> tuple[Graph, dict[str, str]]:
+        return self.derive()
+
+    @property
+    def graph(self) -> Graph:
+        return self._derived[0]
+
+    @property
+    def adjoints(self) -> dict[str, str]:
+        return self._derived[1]
 
     @functools.cached_property
     def program(self) -> Program:
-        return Program(simplify(self.graph), self.names, self.leaves)
+        if self.found is not None:
+            return self.found
+        prog = Program(simplify(self.graph), self.names, self.leaves, key=self.key)
+        prog.extra = {"seeds": self.seeds, "used": self.used}
+        return prog
+
+
+def _durable_derived(what: tuple, build: Callable[[], Derived], seeds: int, used: int) -> Derived:
+    """The derivation ``build`` makes, its program found on disk by the durable key of ``what`` when an earlier
+    process compiled it (with its ``seeds`` direction names and ``used`` flags, checked for those counts); else
+    built, and its program noted once compiled."""
+    key = _durable_key(what)
+    if key is None:
+        return build()
+    found = stored.load("program", key)
+    if found is not None:
+        full = functools.cache(build)
+        prog = _from_entry(found, what, lambda: full().program)
+        names, flags = found[1].get("seeds"), found[1].get("used")
+        if (prog is not None and isinstance(names, list) and len(names) == seeds and isinstance(flags, list)
+                and len(flags) == used and all(type(f) is bool for f in flags)
+                and all(n is None or type(n) is str for n in names)
+                and {n for n in names if n is not None} == {k for k in prog._order if type(k) is str}):
+            return Derived(prog.names, prog.leaves, names, flags, lambda: full()._derived, key, prog)
+    der = build()
+    der.key = key
+    return der
 
 
 def _namer(taken: set[str]) -> Callable[[str], str]:
@@ -463,9 +515,10 @@ def vjp_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], wrt: tuple[int,
         targets = [names[w] for w in wrt]
         derived, adjoints = differentiate(extended, objective.name, targets, saved=True)
         used = [objective.name in autodiff.differentiable(extended, [w]) for w in targets]
-        return Derived(derived, names, prog.leaves, [s and s.name for s in seeds], adjoints, used)
+        return Derived(names, prog.leaves, [s and s.name for s in seeds], used, lambda: (derived, adjoints))
 
-    return _PROGRAMS.get_or_build(("vjp", specs, outputs, wrt, seeded), build)
+    what = ("vjp", specs, outputs, wrt, seeded)
+    return _PROGRAMS.get_or_build(what, lambda: _durable_derived(what, build, len(outputs), len(wrt)))
 
 
 def jvp_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], wrt: tuple[int, ...]) -> Derived:
@@ -489,9 +542,10 @@ def jvp_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], wrt: tuple[int,
             results.append(name)
         derived = extend(derived, [], made, results)
         used = [names[o] in of for o in outputs]
-        return Derived(derived, names, prog.leaves, tangents, of, used)
+        return Derived(names, prog.leaves, tangents, used, lambda: (derived, of))
 
-    return _PROGRAMS.get_or_build(("jvp", specs, outputs, wrt), build)
+    what = ("jvp", specs, outputs, wrt)
+    return _PROGRAMS.get_or_build(what, lambda: _durable_derived(what, build, len(wrt), len(outputs)))
 
 
 def taylor_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], wrt: tuple[int, ...], order: int,
@@ -519,10 +573,11 @@ def taylor_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], wrt: tuple[i
                                 syms, body, label=f"derivative {k} of {t.name}"))
                 results.append(made[-1].name)
         derived = extend(derived, [], made, results)
-        return Derived(derived, names, prog.leaves, [v.name for v in directions], {},
-                       [names[o] in of for o in outputs])
+        return Derived(names, prog.leaves, [v.name for v in directions], [names[o] in of for o in outputs],
+                       lambda: (derived, {}))
 
-    return _PROGRAMS.get_or_build(("taylor", specs, outputs, wrt, order, shapes), build)
+    what = ("taylor", specs, outputs, wrt, order, shapes)
+    return _PROGRAMS.get_or_build(what, lambda: _durable_derived(what, build, len(wrt), len(outputs)))
 
 
 def vmap_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], mapped: tuple[int, ...], size: int) -> Derived:
@@ -533,8 +588,8 @@ def vmap_graph(specs: tuple[Spec, ...], outputs: tuple[int, ...], mapped: tuple[
         prog = lower(specs, outputs)
         graph, names = prog.graph, prog.names
         lifted, renamed = batch(graph, [names[m] for m in mapped], size)
-        return Derived(lifted, names, prog.leaves, [names[m] for m in mapped], renamed,
-                       [names[o] in renamed for o in outputs])
+        return Derived(names, prog.leaves, [names[m] for m in mapped], [names[o] in renamed for o in outputs],
+                       lambda: (lifted, renamed))
 
     return _PROGRAMS.get_or_build(("vmap", specs, outputs, mapped, size), build)
 

@@ -131,3 +131,44 @@ def test_each_optimizer_and_its_hyperparameters_are_their_own_program(folder):
     assert sgd[0] != adam[0]
     as_new_process()
     assert loop(3, sn.optim.SGD)[0] == sgd[0] and loop(3, sn.optim.Adam)[0] == adam[0]
+
+
+def derivatives():
+    """autograd.grad (with and without a cotangent), jvp and Taylor-mode derivatives of a small function."""
+    x = sn.tensor([0.5, -1.0, 2.0], dtype=sn.float64, requires_grad=True)
+    y = x.sin() * x
+    (g,) = sn.autograd.grad(y.sum(), x)
+    (weighted,) = sn.autograd.grad(y, x, sn.tensor([1.0, 2.0, 3.0], dtype=sn.float64))
+    _, tangent = sn.autograd.functional.jvp(lambda a: a.sin() * a, x.detach(), sn.ones(3, dtype=sn.float64))
+    orders = sn.autograd.derivatives(y, x, sn.ones(3, dtype=sn.float64), order=2)
+    return [t.numpy() for t in (g, weighted, tangent, *orders)]
+
+
+def test_derivatives_come_from_the_disk_without_deriving(folder):
+    first = derivatives()
+    assert len(entries(folder)) >= 4
+    as_new_process()
+    before = derivations()
+    for a, b in zip(derivatives(), first, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert derivations() == before
+
+
+@pytest.mark.parametrize("change", [{"seeds": lambda v: v + [None]}, {"used": lambda v: ["yes"] * len(v)},
+                                    {"seeds": lambda v: ["another"] * len(v)}])
+def test_a_derivative_entry_that_does_not_fit_is_a_miss(folder, change):
+    first = derivatives()
+
+    def mutate(meta):
+        for field, how in change.items():
+            if field in meta["payload"]:
+                meta["payload"][field] = how(meta["payload"][field])
+        return meta
+
+    for path in entries(folder):
+        rewrite(path, mutate)
+    as_new_process()
+    before = derivations()
+    for a, b in zip(derivatives(), first, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert derivations() > before
