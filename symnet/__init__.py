@@ -17,9 +17,11 @@ from .checkpoint import load, save
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
 from .errors import DimensionError, DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError, SymnetError
 from .export import export
+from .frontend import counting as _counting
 from .frontend import indexing as _indexing
 from .frontend import inplace as _inplace
 from .frontend import linalg as _linalg
+from .frontend import ordering as _ordering
 from .frontend import pointwise as _pointwise
 from .frontend import reductions as _reductions
 from .frontend import shaping as _shaping
@@ -80,7 +82,7 @@ def _function(method: str):
 
 # the function form of tensor methods and the groups' own functions, as each method group lists them
 _FUNCTIONS = []
-for _group in (_pointwise, _reductions, _shaping, _linalg, _indexing, _inplace, _surface):
+for _group in (_pointwise, _reductions, _ordering, _counting, _shaping, _linalg, _indexing, _inplace, _surface):
     for _name in _group.FUNCTIONS:
         globals()[_name] = _function(_name)
     for _name in _group.PUBLIC:

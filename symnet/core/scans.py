@@ -1,7 +1,8 @@
 """Op rows that run along one dimension: scans (cumsum, cumprod), stable ranks and the orders they define (sort);
 and the two pieces of var, std and norms: a sum divided by n − correction, a root with PyTorch's zero subgradient.
 
-    cumsum   Y[…i…] = Σ_k [k ≤ i]·X[…k…]                  (cumprod: Π_k, a factor 1 where k > i)
+    cumsum   Y[…i…] = Σ_k [k ≤ i]·X[…k…]                  (cumprod: Π_k, a factor 1 where k > i; max: −∞)
+    expscan  Y[…i…] = Σ_k [k ≤ i]·exp(X[…k…] − S[…i…])      (logcumsumexp's sum, shifted by S at i)
     rank     R[…i…] = Σ_k [X[…k…] < X[…i…]] + [k < i]·[X[…k…] = X[…i…]]    (> when descending)
     order    P[…j…] = Σ_i [R[…i…] = j]·i                    (sorted values: X gathered at P)
 
@@ -17,15 +18,24 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
+import numpy as np
+
 from . import lazy
 from .ir import Tensor, access, dims_numel, fresh_indices
 from .lazy import sympy as sp
-from .ops import Lowered, Reduce, elementwise
+from .ops import Lowered, Reduce, constant, elementwise
 
 F = lazy.module("symnet.core.functions")  # SymPy's element functions: imported when first used
 
 #: the value a scan's factor takes past the current position: the identity of its combine
 _IDENTITY = {"sum": 0, "prod": 1}
+
+
+def _identity(combine: str, dtype: np.dtype) -> sp.Expr:
+    """The identity of ``combine`` over ``dtype``: max's is −∞, or the smallest integer (False for bools)."""
+    if combine != "max":
+        return constant(_IDENTITY[combine])
+    return constant(float("-inf") if dtype.kind == "f" else int(np.iinfo(np.int64).min) if dtype.kind == "i" else 0)
 
 
 def _along(src: Tensor, dim: int) -> tuple[tuple[sp.Symbol, ...], sp.Symbol, list[sp.Expr]]:
@@ -53,9 +63,29 @@ class Scan(NamedTuple):
     def define(self, ins: Sequence[Tensor]) -> Lowered:
         (src,) = ins
         syms, k, at_k = _along(src, self.dim)
-        body = F.guarded(access(src.name, at_k), sp.Integer(_IDENTITY[self.combine]), F.le(k, syms[self.dim]))
+        body = F.guarded(access(src.name, at_k), _identity(self.combine, src.dtype), F.le(k, syms[self.dim]))
         domain = (*zip(syms, src.shape, strict=True), (k, src.shape[self.dim]))
         return Lowered(tuple(src.shape), domain, syms, body, self.combine)
+
+
+class ExpScan(NamedTuple):
+    """Σ_{k ≤ i} exp(X[k] − S[i]) along ``dim``: logcumsumexp's sum with a shift S per output position (its
+    running max), so no term overflows and a prefix far below the row's max does not underflow to 0."""
+
+    dim: int
+
+    label = "expscan"
+
+    def shape(self, shapes: Sequence[tuple]) -> tuple:
+        return tuple(shapes[0])
+
+    def define(self, ins: Sequence[Tensor]) -> Lowered:
+        src, shift = ins
+        syms, k, at_k = _along(src, self.dim)
+        term = sp.exp(access(src.name, at_k) - access(shift.name, syms))
+        body = F.guarded(term, sp.Integer(0), F.le(k, syms[self.dim]))
+        domain = (*zip(syms, src.shape, strict=True), (k, src.shape[self.dim]))
+        return Lowered(tuple(src.shape), domain, syms, body, "sum")
 
 
 class Rank(NamedTuple):

@@ -1,6 +1,6 @@
 """Reductions as tensor methods: sum, mean, prod, max/min (PyTorch's tie rules), var/std, norms, logsumexp and
 softmax with their stop-gradient max shift, each a ``Reduce`` of the op table; scans (cumsum, cumprod) and sorting
-(sort, argsort, topk, median) as the rows of ``symnet.core.scans``."""
+(sort, argsort, topk) as the rows of ``symnet.core.scans``."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
 FUNCTIONS = ("sum", "mean", "max", "min", "amax", "amin", "aminmax", "argmax", "argmin", "logsumexp", "softmax",
              "log_softmax", "prod", "var", "std", "norm", "cumsum", "cumprod", "count_nonzero", "all", "any", "sort",
-             "argsort", "msort", "topk", "median", "nansum", "nanmean")
+             "argsort", "msort", "topk", "nansum", "nanmean")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ("var_mean", "std_mean")
 
@@ -252,30 +252,6 @@ class ReductionMethods(TensorBase):
             raise ShapeError(f"topk: k={k} is out of range for dimension {dim} of size {size}")
         values, indices = self.sort(d, descending=largest)
         return SortResult(values._narrow(d, 0, k), indices._narrow(d, 0, k))
-
-    def median(self, dim: int | None = None, keepdim: bool = False):
-        """The lower median (the ⌊(n−1)/2⌋-th smallest); with ``dim``, values and indices."""
-        _refuse_bool("median", self)
-        if dim is None:
-            flat = self.reshape(-1)
-            if flat.numel() == 0:
-                return self._leaf(np.array(np.nan, self.dtype), self.dtype)
-            m = flat.sort().values._narrow(0, (flat.numel() - 1) // 2, None)
-            # the largest element ≤ m is m: as a max its gradient is split among the ties (PyTorch's rule), and a
-            # NaN anywhere (never masked: NaN > m is false) makes it NaN, as PyTorch's median
-            lowest = -math.inf if is_float(self.dtype) else int(np.iinfo(np.int64).min)
-            return flat.masked_fill(flat > m, lowest).amax()
-        d = normalize_dim(dim, self.dim(), "median")
-        size = self.shape[d] if self.shape else 1
-        if size == 0:
-            raise ShapeError(f"median: cannot reduce over dimension {dim} of size 0")
-        if not (self.shape and is_float(self.dtype)):
-            picked = [t._narrow(d, (size - 1) // 2, None) for t in self.sort(d)]
-        else:  # a row holding NaN gives its first NaN (sorted last, in order), as PyTorch
-            nans = self.isnan().sum(d, keepdim=True)
-            at = (size - nans).where(nans > 0, (size - 1) // 2)
-            picked = [t.gather(d, at).squeeze(d) for t in self.sort(d)]
-        return MaxResult(*(t.unsqueeze(d) if keepdim and self.shape else t for t in picked))
 
     def _narrow(self, dim: int, start: int, length: int | None) -> Tensor:
         """``length`` elements from ``start`` along ``dim``; ``length`` None selects one and drops the dim."""

@@ -22,10 +22,12 @@ from ..pipeline import forward_program
 from . import autograd
 from .autograd import grad_mode
 from .batch import depends_on_batch
+from .counting import CountingMethods
 from .dims import normalize_dim
 from .indexing import IndexingMethods, index_put
 from .inplace import InplaceMethods
 from .linalg import LinalgMethods
+from .ordering import OrderingMethods
 from .pointwise import PointwiseMethods
 from .reductions import ReductionMethods
 from .shaping import ShapeMethods
@@ -34,8 +36,8 @@ from .tensor_str import format_values
 from .trace import Node, Writes, trace
 
 
-class Tensor(PointwiseMethods, ReductionMethods, ShapeMethods, LinalgMethods, IndexingMethods, InplaceMethods,
-             SurfaceMethods):
+class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethods, ShapeMethods, LinalgMethods,
+             IndexingMethods, InplaceMethods, SurfaceMethods):
     """A tensor: a value (computed lazily), a shape, a dtype, and the op that made it. Its methods are grouped
     by concept in the mixins (``pointwise``, ``reductions``, ``shaping``, ``linalg``, ``indexing``,
     ``inplace``); this class holds the value, the graph node and autograd."""

@@ -124,7 +124,8 @@ class Node:
                 sources.append(node)
                 keys.append(node.key)
         self.sources = tuple(sources)
-        self.key = KEYS.of((type(op), op, tuple(keys)))
+        key = (type(op), op, tuple(keys))
+        self.key = KEYS.table.get(key) or KEYS.of(key)  # a structure seen before: found inline (the hot path)
         self.epoch, self.written = epoch, ()
 
 
