@@ -82,7 +82,7 @@ def forward_program(model: Module, input_shape: tuple[int, ...], name: str, batc
     shape = (batch or 2, *sample)
     x = Tensor(np.zeros(shape, dtype), shape, dtype, name="X")
     model.name_parameters()
-    with buffer_updates(), batch_trace(x):
+    with buffer_updates(), batch_trace(x, state=[*model.parameters(), *model.buffers()]):
         out = model(x)
     if not isinstance(out, Tensor):
         raise NotSupportedError(f"export: the model returns {type(out).__name__}; one output tensor is exported")

@@ -263,6 +263,87 @@ def test_a_tensor_the_model_makes_is_a_constant_of_the_step():
     np.testing.assert_allclose(step.predict(x).numpy(), expected)
 
 
+class _Detaching(sn.nn.Module):
+    """A forward reading a parameter's or a buffer's value outside the graph, in each way PyTorch code does."""
+
+    def __init__(self, how: str):
+        super().__init__()
+        self.how, self.linear = how, sn.nn.Linear(2, 1).double()
+        self.register_buffer("seen", sn.zeros(1, dtype=sn.float64))
+
+    def forward(self, x):
+        w = self.linear.weight
+        if self.how == "assigned first":
+            self.seen = self.seen + 1  # the rest of the forward reads the new value, as in eager mode
+        scale = {"detach": lambda: (w * 3).detach().sum(), "data": lambda: w.data.sum() * 3,
+                 "buffer": lambda: self.seen.detach() + 1, "assigned first": lambda: self.seen}[self.how]()
+        if self.how == "buffer":
+            self.seen = self.seen + 1  # a buffer the forward updates: every step reads its new value
+        return self.linear(x) * scale
+
+
+@pytest.mark.parametrize("how", ["detach", "data", "buffer", "assigned first"])
+def test_a_detached_parameter_or_buffer_is_computed_every_step_not_frozen(how):
+    """detach()/.data of what the steps change stays in the compiled program (its gradient stopped): the compiled
+    losses are the eager loop's, never those of the values at the trace."""
+    def losses(compiled):
+        sn.manual_seed(0)
+        model = _Detaching(how)
+        opt = sn.optim.SGD(model.parameters(), lr=0.1)
+        x, y = np.ones((4, 2)), np.zeros((4, 1))
+        if compiled:
+            step = sn.compile(model, sn.nn.MSELoss(), opt)
+            return [step.step(x, y) for _ in range(4)]
+        out = []
+        for _ in range(4):
+            loss = sn.nn.MSELoss()(model(sn.tensor(x, dtype=sn.float64)), sn.tensor(y, dtype=sn.float64))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+        return out
+
+    eager = losses(False)
+    assert len(set(eager)) == 4
+    np.testing.assert_allclose(losses(True), eager, rtol=1e-12)
+
+
+def test_an_in_place_write_into_a_buffer_is_refused_in_a_compiled_step():
+    """An in-place update would write the trace's value once; assigning the buffer is the supported form."""
+    class Counting(sn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = sn.nn.Linear(2, 1)
+            self.register_buffer("seen", sn.zeros(1))
+
+        def forward(self, x):
+            self.seen.add_(1)
+            return self.linear(x)
+
+    model = Counting()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(sn.NotSupportedError, match="add_ writes into a parameter or buffer"):
+        step.step(np.ones((2, 2), np.float32), np.zeros((2, 1), np.float32))
+    assert model.seen.item() == 0.0 and model.seen.node is None  # untouched by the refused trace
+    model.seen.add_(1)  # eager writes stay allowed
+    assert model.seen.item() == 1.0
+
+
+def test_a_mask_computed_from_a_parameter_is_refused_in_a_compiled_step():
+    class Masked(sn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = sn.nn.Linear(3, 3)
+
+        def forward(self, x):
+            return self.linear(x)[:, self.linear.bias > 0].sum(1, keepdim=True)
+
+    model = Masked()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(sn.ShapeError, match="parameter"):
+        step.step(np.ones((2, 3), np.float32), np.zeros((2, 1), np.float32))
+
+
 def test_predict_on_an_empty_batch_first():
     """A first predict on 0 rows traces on one (a batch of 0 would read as a fixed size: an embedding's reshape
     refused it); the program is the symbolic batch's, right for any size after."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..core import ir
@@ -23,15 +24,17 @@ _batch = threading.local()
 
 
 @contextlib.contextmanager
-def batch_trace(*data: Tensor):
-    """Within it, ``data`` are the batch tensors of the compiled step being traced."""
-    outer = getattr(_batch, "data", None), getattr(_batch, "size", None)
+def batch_trace(*data: Tensor, state: Iterable[Tensor] = ()):
+    """Within it, ``data`` are the batch tensors of the compiled step being traced, and ``state`` the tensors
+    whose values the steps change (the model's parameters and buffers)."""
+    outer = getattr(_batch, "data", None), getattr(_batch, "size", None), getattr(_batch, "state", None)
     _batch.data = {id(t) for t in data}
     _batch.size = next((t.shape[0] for t in data if t.shape), None)
+    _batch.state = {id(t) for t in state}
     try:
         yield
     finally:
-        _batch.data, _batch.size = outer
+        _batch.data, _batch.size, _batch.state = outer
 
 
 def batch_ids() -> set[int]:
@@ -44,13 +47,28 @@ def is_batch_data(t: Tensor) -> bool:
     return id(t) in batch_ids()
 
 
+def is_step_state(t: Tensor) -> bool:
+    """Whether ``t`` is a parameter or a buffer of the compiled step being traced."""
+    return id(t) in (getattr(_batch, "state", None) or ())
+
+
 def depends_on_batch(t: Tensor) -> bool:
     """Whether ``t`` is computed from the batch of the trace under way (so its value changes every step)."""
+    return _reaches(t, batch_ids())
+
+
+def varies_per_step(t: Tensor) -> bool:
+    """Whether ``t`` is, or is computed from, what the steps of the trace under way change: the batch, a
+    parameter or a buffer. Its value now is one step's: a compiled step must compute it, never keep it."""
     data = batch_ids()
+    return bool(data) and _reaches(t, data | (getattr(_batch, "state", None) or set()))
+
+
+def _reaches(t: Tensor, ids: set[int]) -> bool:
     stack, seen = [t], set()
-    while data and stack:
+    while ids and stack:
         u = stack.pop()
-        if id(u) in data:
+        if id(u) in ids or id(u._base) in ids:  # an alias (.data) of a tensor holds its values
             return True
         if u.node is not None and id(u) not in seen:
             seen.add(id(u))

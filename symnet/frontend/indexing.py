@@ -18,7 +18,7 @@ from ..core.indexing import Index, Scatter, Where, keyed_shape
 from ..core.ops import broadcast_shapes, scalar_operand
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
-from .batch import depends_on_batch
+from .batch import varies_per_step
 from .dims import normalize_dim
 
 if TYPE_CHECKING:
@@ -31,9 +31,10 @@ FUNCTIONS = ("index_select", "masked_select", "masked_fill", "index_fill", "inde
 PUBLIC = ()
 
 def _mask_positions(mask: Tensor) -> list[np.ndarray]:
-    if depends_on_batch(mask):
-        raise ShapeError("a boolean mask computed from the batch gives a data-dependent shape, which a compiled "
-                         "step cannot have; use masked_fill or multiply by the mask instead")
+    if varies_per_step(mask):
+        raise ShapeError("a boolean mask computed from the batch, a parameter or a buffer gives a data-dependent "
+                         "shape that changes with every step, which a compiled step cannot have; use masked_fill or "
+                         "multiply by the mask instead")
     return list(np.nonzero(mask.numpy()))
 
 

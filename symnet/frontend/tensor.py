@@ -17,11 +17,11 @@ from ..core import dtypes
 from ..core.dtypes import is_float
 from ..core.indexing import Index
 from ..core.ops import Op, broadcast_shapes
-from ..errors import DTypeError, GradError, ShapeError
+from ..errors import DTypeError, GradError, NotSupportedError, ShapeError
 from ..pipeline import forward_program
 from . import autograd
 from .autograd import grad_mode
-from .batch import depends_on_batch
+from .batch import is_step_state, varies_per_step
 from .counting import CountingMethods
 from .dims import normalize_dim
 from .indexing import IndexingMethods, index_put
@@ -142,6 +142,10 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         see the new value and gradients flow through both); a view writes through to its base."""
         if self._view is not None:
             self._sync()
+        if self.node is None and self._view is None and is_step_state(self):
+            raise NotSupportedError(f"compile: {op} writes into a parameter or buffer while the step is traced; a "
+                                    "compiled step would keep the value of the trace. Assign the new value instead "
+                                    "(self.buf = self.buf * 0.9 + x.mean()): the step then updates the buffer")
         if grad_mode.enabled:
             leaf = next((t for t in self._bases() if t.node is None and t.requires_grad), None)
             if leaf is not None:
@@ -184,6 +188,10 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     def data(self) -> Tensor:
         """The value as a tensor outside the graph sharing this one's storage (``.data`` as in PyTorch: in-place
         updates of it, such as ``w.grad.data.zero_()``, update this tensor)."""
+        if varies_per_step(self):  # in a compiled step's trace: computed by the program, never one step's values
+            stopped = self._map("stop_gradient")
+            stopped.requires_grad = False
+            return stopped
         alias = Tensor(self.numpy(), self.shape, self.dtype)
         alias._base = self
         return alias
@@ -244,12 +252,8 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
 
     # ---------------------------------------------------------------- autograd
     def detach(self) -> Tensor:
-        """The value outside the graph; in a compiled step's trace, a tensor computed from the batch stays in the
-        program (its gradient stopped), since its value changes every step."""
-        if depends_on_batch(self):
-            stopped = self._map("stop_gradient")
-            stopped.requires_grad = False
-            return stopped
+        """The value outside the graph; in a compiled step's trace, a tensor computed from the batch, a parameter
+        or a buffer stays in the program (its gradient stopped), since its value changes every step."""
         return self.data
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:

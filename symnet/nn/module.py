@@ -18,7 +18,7 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import as_dtype, is_float
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, NotSupportedError, ShapeError
 from ..frontend.device import check_device, device, to_arguments
 from ..frontend.tensor import Tensor
 
@@ -48,12 +48,15 @@ _calls = threading.local()
 def buffer_updates() -> Iterator[list[tuple[Tensor, Tensor]]]:
     """Within it, ``update_buffer`` records (buffer, new value) pairs instead of applying them: how a compiled
     step traces running statistics as outputs of the step (per thread, like grad mode)."""
-    outer = getattr(_recording, "updates", None)
-    _recording.updates = updates = []
+    outer = getattr(_recording, "updates", None), getattr(_recording, "assigned", None)
+    _recording.updates, _recording.assigned = updates, assigned = [], {}
     try:
         yield updates
     finally:
-        _recording.updates = outer
+        for (module, name), original in assigned.items():  # the module holds its buffer again, not a traced value
+            module._buffers[name] = original
+            object.__setattr__(module, name, original)
+        _recording.updates, _recording.assigned = outer
 
 
 def update_buffer(buffer: Tensor, value: Tensor) -> None:
@@ -90,6 +93,7 @@ class Module:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
                                 "(symnet.Tensor or None expected)")
+            self._assigning_buffer(name, value)
             self._buffers[name] = value
             object.__setattr__(self, name, value)
             return
@@ -102,6 +106,19 @@ class Module:
         elif isinstance(value, Module):
             self._modules[name] = value
         object.__setattr__(self, name, value)
+
+    def _assigning_buffer(self, name: str, value: Tensor | None) -> None:
+        """While a compiled step is traced, ``self.<buffer> = value`` is the buffer's update (as ``update_buffer``):
+        the rest of the forward reads ``value``, and the module gets its buffer back when the trace ends."""
+        updates = getattr(_recording, "updates", None)
+        if updates is None:
+            return
+        original = _recording.assigned.setdefault((self, name), self._buffers[name])
+        if value is None or original is None or value.shape != original.shape:
+            raise NotSupportedError(f"compile: forward replaces buffer {name!r} of {type(self).__name__} by "
+                                    f"{'None' if value is None else f'a tensor of shape {list(value.shape)}'}; "
+                                    "a compiled step updates a buffer with values of its shape")
+        updates.append((original, value))
 
     def __getattr__(self, name: str):
         # only reached when normal lookup fails

@@ -133,7 +133,8 @@ class CompiledStep:
         X = Tensor(xv, xv.shape, xv.dtype, name="X")
         Y = None if yv is None else Tensor(yv, yv.shape, yv.dtype, name="Y")
         self.model.name_parameters()
-        with buffer_updates() as updates, batch_trace(X, *([Y] if Y is not None else [])):
+        state = [p for _, p in self.named] + list(self.model.buffers())
+        with buffer_updates() as updates, batch_trace(X, *([Y] if Y is not None else []), state=state):
             if Y is None:
                 loss = self.model(X)
             elif isinstance(self.loss_fn, Objective):
