@@ -356,3 +356,21 @@ def test_predict_on_an_empty_batch_first():
     x = np.random.default_rng(0).integers(0, 10, (7, 5))
     assert step.predict(x[:0]).shape == (0, 3)
     np.testing.assert_allclose(step.predict(x).numpy(), model(sn.tensor(x)).detach().numpy(), rtol=1e-6)
+
+
+def test_reading_a_varying_value_while_tracing_is_refused():
+    """item(), bool() and friends on what the steps change would be one step's value kept for all: refused."""
+    class Branching(sn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = sn.nn.Linear(2, 1)
+
+        def forward(self, x):
+            out = self.linear(x)
+            return out * 2 if out.sum() > 0 else out
+
+    model = Branching()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(sn.NotSupportedError, match="reads the value of a tensor"):
+        step.step(np.ones((2, 2), np.float32), np.zeros((2, 1), np.float32))
+    assert model(sn.ones(2, 2)).shape == (2, 1)  # eager: a Python condition is fine

@@ -24,6 +24,7 @@ from ..core.dtypes import is_float
 from ..core.scans import ExpScan, Order, Rank, Scan
 from ..errors import DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
+from .batch import varies_per_step
 from .dims import normalize_dim
 from .pointwise import _refuse_bool
 from .reductions import MaxResult
@@ -221,13 +222,13 @@ def _quantile_levels(x: Tensor, q, op: str) -> Tensor:
                              f"{q.dtype.name}")
         if q.dim() > 1:
             raise ShapeError(f"{op}() q must be a scalar or 1D tensor, got shape {q.shape}")
-        values = q.numpy()
+        values = None if varies_per_step(q) else q.numpy()  # a compiled step's q: no value to check yet
     elif isinstance(q, numbers.Real) and not isinstance(q, bool):
         values = np.asarray(q, x.dtype)
         q = x._leaf(values, x.dtype)
     else:
         raise TypeError(f"{op}(): q must be a float or a tensor, got {type(q).__name__}")
-    if not np.all((values >= 0) & (values <= 1)):
+    if values is not None and not np.all((values >= 0) & (values <= 1)):
         raise ValueError(f"{op}() q values must be in the range [0, 1]")
     return q
 

@@ -87,6 +87,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         return self._value
 
     def _realize(self) -> None:
+        _refuse_reading_what_varies(self)
         traced = trace([self])
         prog = forward_program(traced.specs, (len(traced.specs) - 1,))
         (self._value,) = prog.run_list(traced.leaf_values())
@@ -206,9 +207,11 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     def item(self) -> float | int | bool:
         if self.numel() != 1:
             raise ValueError(f"item(): only one-element tensors have an item, this one has shape {self.shape}")
+        _refuse_reading_what_varies(self)
         return self.numpy().reshape(()).item()
 
     def tolist(self):
+        _refuse_reading_what_varies(self)
         return self.numpy().tolist()
 
     def numel(self) -> int:
@@ -332,6 +335,17 @@ def _computed(shape: tuple, dtype: np.dtype, node: Node | None, requires_grad: b
     t.grad = t._name = t._base = t._view = t._hooks = None
     t._version, t._retains_grad = 0, False
     return t
+
+
+def _refuse_reading_what_varies(t: Tensor) -> None:
+    """A value the steps change, read while a compiled step is traced (``item()``, ``if t > 0:``, a lazily computed
+    value), would be kept as this one step's: refused, naming the way out."""
+    if varies_per_step(t):
+        raise NotSupportedError(
+            f"compile: the forward reads the value of a tensor of shape {list(t.shape)} computed from the batch, a "
+            "parameter or a buffer (item(), tolist(), bool(), float() or a Python condition on it) while the step "
+            "is traced: the compiled step would keep this one value. Keep it a tensor (where(), masked_fill, "
+            "clamp) or train eagerly")
 
 
 def holding(value: np.ndarray) -> Tensor:
