@@ -15,7 +15,7 @@ from ..core.dtypes import as_dtype, float_result, is_float, result_type
 from ..core.ops import Cast, Map, broadcast_shapes, scalar_operand
 from ..errors import DTypeError, NotSupportedError
 from .base import TensorBase
-from .batch import depends_on_batch
+from .batch import batch_ids, depends_on_batch
 from .device import CPU, check_device, to_arguments
 
 if TYPE_CHECKING:
@@ -492,13 +492,15 @@ class PointwiseMethods(TensorBase):
 
     def fmod(self, other):
         """C's fmod, a − trunc(a/b)·b with the sign of a, exactly: ``remainder`` (the sign of b) where a and b have
-        one sign, its mirror −remainder(−a, b) where not. Gradients 1 and −trunc(a/b), as PyTorch."""
+        one sign, its mirror −remainder(−a, b) where not. Gradients 1 and −trunc(a/b) of the exact quotient
+        (PyTorch truncates the rounded a/b, which is 1 larger where it rounds up to an integer)."""
         if _result_dtype((self, other)) == dtypes.bool_:
             raise DTypeError("fmod is not supported for bool tensors (as in PyTorch)")
         return where(self.signbit() == _signbit(other), self.remainder(other), -(-self).remainder(other))
 
     def heaviside(self, values):
-        """0 where self < 0, ``values`` where self == 0, 1 where self > 0 (NaN gives 0); no gradient, as PyTorch."""
+        """0 where self < 0, ``values`` where self == 0, 1 where self > 0 (NaN gives 0). ``values`` get no gradient:
+        PyTorch has none (its backward raises)."""
         _require_tensor("heaviside", values, "values")
         if values.dtype != self.dtype:
             raise DTypeError("heaviside is not yet implemented for tensors with different dtypes (as in PyTorch)")
@@ -574,9 +576,9 @@ class PointwiseMethods(TensorBase):
         dtype = _result_dtype((self, other))
         if not is_float(dtype):
             raise DTypeError(f"nextafter is not implemented for {dtype} tensors (as in PyTorch)")
-        if depends_on_batch(self) or depends_on_batch(other):
-            raise NotSupportedError("nextafter of a tensor computed from the batch: its value is computed now, "
-                                    "so a compiled step cannot hold it")
+        if batch_ids() and any(depends_on_batch(x) or x.requires_grad for x in (self, other)):
+            raise NotSupportedError("nextafter of the batch or of a parameter in a compiled step: its value is "
+                                    "computed now, so the step could not hold it")
         a, b = (x.to(dtype).numpy() for x in (self, other))
         return self._leaf(np.nextafter(a, b), dtype)
 
