@@ -99,6 +99,8 @@ def test_refusals_name_the_problem():
         f.addcdiv(i, i)
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
         sn.fmod(i, 0)
+    with pytest.raises(TypeError, match="expected a Tensor"):
+        sn.xlogy(2, 3)
 
 
 def test_nextafter_of_values_that_change_per_step_is_refused_in_a_compiled_step():

@@ -674,8 +674,8 @@ def xlogy(input, other) -> Tensor:  # noqa: A002 - torch.xlogy
     """x·log(y), and 0 where x = 0 unless y is NaN (so 0·log 0 = 0), as PyTorch; gradients log(y) (0 where x = 0
     and y ≤ 0) and x/y.
     Either may be a Python number; integers and bools give the default float dtype."""
+    like = _some_tensor("xlogy", input, other)
     dtype = float_result(_result_dtype((input, other)))
-    like = input if isinstance(input, TensorBase) else other
     x, y = (v.to(dtype) if isinstance(v, TensorBase) else like._leaf(np.asarray(v, dtype=dtype), dtype)
             for v in (input, other))
     zero = (x == 0).logical_and((y <= 0).logical_or(y == math.inf))  # where x·log(y) would be NaN
@@ -684,6 +684,7 @@ def xlogy(input, other) -> Tensor:  # noqa: A002 - torch.xlogy
 
 def float_power(input, exponent) -> Tensor:  # noqa: A002 - torch.float_power
     """``input ** exponent`` computed in float64, as PyTorch; either may be a Python number."""
+    _some_tensor("float_power", input, exponent)
     base, power = (v.to(dtypes.float64) if isinstance(v, TensorBase) else float(v) for v in (input, exponent))
     return pow(base, power)
 
@@ -693,6 +694,14 @@ def _require_tensor(fn: str, value, name: str = "other", position: int = 2) -> N
     if not isinstance(value, TensorBase):
         raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be Tensor, not "
                         f"{type(value).__name__}")
+
+
+def _some_tensor(fn: str, *operands) -> Tensor:
+    """The first tensor operand; PyTorch's refusal when all are Python numbers."""
+    for x in operands:
+        if isinstance(x, TensorBase):
+            return x
+    raise TypeError(f"{fn}(): expected a Tensor operand, got {', '.join(type(x).__name__ for x in operands)}")
 
 
 def _float_pair(fn: str, a: Tensor, b) -> tuple[Tensor, Tensor]:
