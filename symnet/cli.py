@@ -181,7 +181,7 @@ FUNCTIONS: dict[str, Function] = {
                     "sign", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh",
                     "atanh", "erf", "erfinv", "sigmoid", "relu", "floor", "ceil", "trunc", "round", "frac")},
     **{name: Function(("x", "y"), 2, _method(name), operands=2)
-       for name in ("maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder")},
+       for name in ("maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder", "atan2", "hypot")},
     **{name: Function(("x",), 1, _functional(name))
        for name in ("silu", "mish", "logsigmoid", "softsign", "tanhshrink", "hardsigmoid", "hardswish")},
     "logit": Function(("x", "eps"), 1, _method("logit")),

@@ -77,6 +77,7 @@ GOOD = [
     ("hardsigmoid(x) + hardswish(x) + hardtanh(x) + elu(x)", "x", None),
     ("prelu(x, 0.25) + threshold(x, 0, 0) + hardshrink(x) + softshrink(x)", "x", None),
     ("tan(x) + atan(x)", "x", 1 + F.tan(x) ** 2 + 1 / (1 + x**2)),
+    ("atan2(x, w) + hypot(x, w)", "x", None),
     ("sinh(x) + cosh(x)", "x", F.cosh(x) + F.sinh(x)),
     ("asin(x) + acos(x)", "x", 0),
     ("asinh(x) + acosh(x) + atanh(x)", "x",

@@ -91,6 +91,8 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "isinf": lambda x: F.eq(sp.Abs(x), sp.oo),
     "isfinite": lambda x: F.lt(sp.Abs(x), sp.oo),
     "stop_gradient": F.stop_gradient,
+    "atan2": lambda y, x: _atan2(y, x),
+    "hypot": lambda x, y, scale: _hypot(x, y, scale),
 }
 COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne", "isnan", "isinf", "isfinite")
 #: rows without a derivative to show: conditions, integer arithmetic, and ``rdiv`` (div's rule, rounded as
@@ -108,6 +110,36 @@ def _lerp(start: sp.Expr, end: sp.Expr, weight: sp.Expr) -> sp.Expr:
     return F.where(F.lt(sp.Abs(weight), sp.Rational(1, 2)), small, large)
 
 
+def _atan2(y: sp.Expr, x: sp.Expr) -> sp.Expr:
+    """The angle of (x, y) in (−π, π]: atan of the quotient no larger than 1 in size, atan(y/x) turned by ±π
+    where x < 0, or ±π/2 − atan(x/y), so each branch differentiates to PyTorch's x/(x² + y²) and −y/(x² + y²);
+    C's values (and gradient 0) where both are zero (by their signs) or both infinite."""
+    turn = F.where(F.lt(y, 0) + F.lt(1 / y, 0), -sp.pi, sp.pi)  # ±π by y's sign bit, −0.0's included
+    near = F.atan(F.kept(y / x))
+    flat = F.where(F.lt(x, 0), near + turn, near)  # not near + 0, which would turn −0.0 into +0.0
+    steep = turn / 2 - F.atan(F.kept(x / y))
+    zero = F.where(F.lt(1 / x, 0), turn, F.where(F.lt(1 / y, 0), F.negative_zero(), 0))
+    infinite = turn * F.where(F.lt(x, 0), sp.Rational(3, 4), sp.Rational(1, 4))
+    return F.where(F.eq(x, 0) * F.eq(y, 0), zero,
+                   F.where(F.eq(sp.Abs(x), sp.oo) * F.eq(sp.Abs(y), sp.oo), infinite,
+                           F.where(F.le(sp.Abs(y), sp.Abs(x)), flat, steep)))
+
+
+def _hypot(x: sp.Expr, y: sp.Expr, s: sp.Expr) -> sp.Expr:
+    """√(x² + y²), its squares kept inside the dtype's range: both operands scaled by the power of two s⁻² where
+    one is beyond s, by s² where both are below 1/s (the frontend picks s for the dtype; ``kept``, so SymPy
+    does not square the factor apart). ∞ where either is (even with NaN); the gradients x/hypot and y/hypot,
+    NaN at the origin as PyTorch's."""
+    def scaled(c):
+        return sp.sqrt(F.kept(x * c) ** 2 + F.kept(y * c) ** 2) / c
+
+    s = sp.Float(float(s)) if s.is_Number else s  # a power of two, exact as a float, printed short
+    large = F.gt(sp.Abs(x), s) + F.gt(sp.Abs(y), s)
+    small = F.lt(sp.Abs(x), 1 / s) * F.lt(sp.Abs(y), 1 / s)
+    return F.where(F.eq(sp.Abs(x), sp.oo) + F.eq(sp.Abs(y), sp.oo), sp.oo,
+                   F.where(large, scaled(s**-2), F.where(small, scaled(s**2), sp.sqrt(x**2 + y**2))))
+
+
 def derivative_rules() -> list[tuple[str, sp.Expr, list[sp.Expr]]]:
     """Every element function of the op table with its partial derivatives, as SymPy derives them from the
     named functions' rules: the table ``symnet rules`` prints."""
@@ -117,9 +149,9 @@ def derivative_rules() -> list[tuple[str, sp.Expr, list[sp.Expr]]]:
                 "clamp": (x, -one, one), "binary_cross_entropy": (x, y), "lerp": (x, y, c), "where": (c, x, y),
                 "nan_to_num": (x, sp.Integer(0), sp.Symbol("M"), -sp.Symbol("M")), "elu": (x, one, one, one),
                 "hardtanh": (x, -one, one), "threshold": (x, sp.Integer(0), sp.Integer(0)), "hardshrink": (x, half),
-                "softshrink": (x, half)}
+                "softshrink": (x, half), "hypot": (x, y, sp.Symbol("s"))}
     binary = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder",
-              "prelu")
+              "prelu", "atan2")
     rows = []
     for name, fn in ELEMENTWISE.items():
         if name in _NO_RULE:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,8 +13,9 @@ import numpy as np
 from ..core import dtypes
 from ..core.dtypes import as_dtype, float_result, is_float, result_type
 from ..core.ops import Cast, Map, broadcast_shapes, scalar_operand
-from ..errors import DTypeError
+from ..errors import DTypeError, NotSupportedError
 from .base import TensorBase
+from .batch import batch_ids, depends_on_batch
 from .device import CPU, check_device, to_arguments
 
 if TYPE_CHECKING:
@@ -30,9 +31,13 @@ FUNCTIONS = ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "r
              "isfinite", "nan_to_num", "lerp", "maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder", "add",
              "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg", "negative", "deg2rad",
              "rad2deg", "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
-             "bitwise_xor", "bitwise_not")
-#: this module's functions offered as ``symnet.<name>``
-PUBLIC = ("where", "pow")
+             "bitwise_xor", "bitwise_not",
+             "eq", "ne", "gt", "ge", "lt", "le", "greater", "greater_equal", "less", "less_equal", "not_equal",
+             "equal", "isclose", "allclose", "atan2", "arctan2", "hypot", "copysign", "fmod", "heaviside",
+             "logaddexp", "logaddexp2", "sinc", "ldexp", "clamp_min", "clamp_max", "nextafter", "addcmul", "addcdiv",
+             "isneginf", "isposinf", "isreal")
+#: this module's functions offered as ``symnet.<name>`` (a Python number may come first in xlogy and float_power)
+PUBLIC = ("where", "pow", "real", "xlogy", "float_power")
 
 
 class PointwiseMethods(TensorBase):
@@ -415,6 +420,168 @@ class PointwiseMethods(TensorBase):
 
     __hash__ = object.__hash__
 
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    # torch's long names of the comparisons
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def equal(self, other) -> bool:
+        """Whether both have the same shape and equal elements (after promotion; NaN equals nothing)."""
+        _require_tensor("equal", other)
+        return self.shape == other.shape and bool((self == other).all())
+
+    def isclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+        """``self == other`` or |self − other| ≤ atol + |rtol·other| with a finite difference (so infinities are
+        close only to themselves), as PyTorch computes it; both of one dtype."""
+        _require_tensor("isclose", other)
+        if self.dtype != other.dtype:
+            raise DTypeError(f"isclose: {self.dtype} did not match {other.dtype} (as in PyTorch)")
+        for name, value in (("rtol", rtol), ("atol", atol)):
+            if value < 0:
+                raise ValueError(f"isclose: {name} must be greater than or equal to zero, but got {value}")
+        close = self == other
+        if equal_nan and is_float(self.dtype):
+            close = close.logical_or(self.isnan().logical_and(other.isnan()))
+        if rtol == 0 and atol == 0:
+            return close
+        a, b = (x.to(dtypes.get_default_dtype()) if x.dtype == dtypes.bool_ else x for x in (self, other))
+        allowed = (b * float(rtol)).abs() + float(atol)
+        actual = (a - b).abs().to(allowed.dtype)
+        return close.logical_or(actual.isfinite().logical_and(actual <= allowed))
+
+    def allclose(self, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        """Whether ``isclose`` holds everywhere."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    # ---------------------------------------------------------------- binary and ternary math
+    def atan2(self, other):
+        """The angle of the point (other, self): atan of the quotient no larger than 1, turned by ±π/2 or ±π;
+        gradients other/(self² + other²) and −self/(self² + other²), 0 at the origin (as PyTorch)."""
+        _require_tensor("atan2", other)
+        return _elementwise("atan2", (self, other), "float")
+
+    arctan2 = atan2
+
+    def hypot(self, other):
+        """√(self² + other²), without overflow or underflow on the way; gradients self/hypot and other/hypot."""
+        x, y = _float_pair("hypot", self, other)
+        scale = 2.0 ** (np.finfo(x.dtype).maxexp // 2 - 12)  # whose square and its inverse's are far inside the range
+        return _elementwise("hypot", (x, y, scale), "promote")
+
+    def copysign(self, other):
+        """|self| with the sign bit of ``other`` (−0.0 included); gradient ±1 (0 where self is 0), none to other."""
+        magnitude = self.to(float_result(_result_dtype((self, other)))).abs()
+        return where(_signbit(other), -magnitude, magnitude) if isinstance(other, TensorBase) else \
+            (-magnitude if _signbit(other) else magnitude)
+
+    def fmod(self, other):
+        """C's fmod, a − trunc(a/b)·b with the sign of a, exactly: ``remainder`` (the sign of b) where a and b have
+        one sign, its mirror −remainder(−a, b) where not. Gradients 1 and −trunc(a/b) of the exact quotient
+        (PyTorch truncates the rounded a/b, which is 1 larger where it rounds up to an integer)."""
+        if _result_dtype((self, other)) == dtypes.bool_:
+            raise DTypeError("fmod is not supported for bool tensors (as in PyTorch)")
+        return where(self.signbit() == _signbit(other), self.remainder(other), -(-self).remainder(other))
+
+    def heaviside(self, values):
+        """0 where self < 0, ``values`` where self == 0, 1 where self > 0 (NaN gives 0). ``values`` get no gradient:
+        PyTorch has none (its backward raises)."""
+        _require_tensor("heaviside", values, "values")
+        if values.dtype != self.dtype:
+            raise DTypeError("heaviside is not yet implemented for tensors with different dtypes (as in PyTorch)")
+        values = values._map("stop_gradient")
+        return where(self == 0, values, (self > 0).to(self.dtype))
+
+    def logaddexp(self, other):
+        """log(eˣ + eʸ) as max(x, y) + log1p(e^−|x−y|): finite wherever the result is."""
+        return _log_add("logaddexp", self, other, lambda d: d.exp().log1p())
+
+    def logaddexp2(self, other):
+        """log₂(2ˣ + 2ʸ) as max(x, y) + log1p(2^−|x−y|)/ln 2."""
+        return _log_add("logaddexp2", self, other, lambda d: d.exp2().log1p() * (1 / math.log(2)))
+
+    def xlogy(self, other):
+        return xlogy(self, other)
+
+    def sinc(self):
+        """sin(πx)/(πx), and 1 where x² is 0 (its value there; gradient 0, as PyTorch's)."""
+        x = self.to(float_result(self.dtype))
+        product = x * math.pi
+        return where(x * x == 0, 1.0, product.sin() / product)
+
+    def float_power(self, exponent):
+        return float_power(self, exponent)
+
+    def ldexp(self, other):
+        """self·2^other, as PyTorch computes it."""
+        _require_tensor("ldexp", other)
+        return self * pow(2.0, other)
+
+    def clamp_min(self, min):  # noqa: A002 - PyTorch's name
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):  # noqa: A002 - PyTorch's name
+        return self.clamp(max=max)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        """self + value·tensor1·tensor2."""
+        _require_tensor("addcmul", tensor1, "tensor1", 2)
+        _require_tensor("addcmul", tensor2, "tensor2", 3)
+        return self + _coefficient(value, (self, tensor1, tensor2)) * tensor1 * tensor2
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        """self + value·tensor1/tensor2; integer tensor1 and tensor2 refused, as PyTorch."""
+        _require_tensor("addcdiv", tensor1, "tensor1", 2)
+        _require_tensor("addcdiv", tensor2, "tensor2", 3)
+        if not is_float(_result_dtype((tensor1, tensor2))):
+            raise DTypeError("Integer division with addcdiv is no longer supported (as in PyTorch); use "
+                             "addcmul(input, tensor1, 1 / tensor2) or true division")
+        return self + _coefficient(value, (self, tensor1, tensor2)) * tensor1 / tensor2
+
+    def isneginf(self):
+        return self == -math.inf if is_float(self.dtype) else self != self
+
+    def isposinf(self):
+        return self == math.inf if is_float(self.dtype) else self != self
+
+    def isreal(self):
+        """True everywhere: symnet's tensors are real."""
+        nan = self.isnan()
+        return nan == nan
+
+    @property
+    def real(self) -> Tensor:
+        """The tensor itself (its real part), as PyTorch's ``real`` of a real tensor."""
+        return self
+
+    def nextafter(self, other):
+        """The next float after self toward other. Computed from the values now (no gradient, as PyTorch), so a
+        compiled step cannot hold it."""
+        _require_tensor("nextafter", other)
+        dtype = _result_dtype((self, other))
+        if not is_float(dtype):
+            raise DTypeError(f"nextafter is not implemented for {dtype} tensors (as in PyTorch)")
+        if batch_ids() and any(depends_on_batch(x) or x.requires_grad for x in (self, other)):
+            raise NotSupportedError("nextafter of the batch or of a parameter in a compiled step: its value is "
+                                    "computed now, so the step could not hold it")
+        a, b = (x.to(dtype).numpy() for x in (self, other))
+        return self._leaf(np.nextafter(a, b), dtype)
+
     # ---------------------------------------------------------------- logic (bool tensors as 0/1 conditions)
     def logical_not(self):
         return self._map("eq", 0, result="bool")
@@ -498,6 +665,72 @@ def pow(input, exponent) -> Tensor:  # noqa: A001 - torch.pow
     return input ** exponent if isinstance(input, TensorBase) else exponent.__rpow__(input)
 
 
+def real(input: Tensor) -> Tensor:  # noqa: A002 - torch.real
+    """The real part: the tensor itself, as PyTorch returns a real tensor."""
+    return input.real
+
+
+def xlogy(input, other) -> Tensor:  # noqa: A002 - torch.xlogy
+    """x·log(y), and 0 where x = 0 unless y is NaN (so 0·log 0 = 0), as PyTorch; gradients log(y) (0 where x = 0
+    and y ≤ 0) and x/y.
+    Either may be a Python number; integers and bools give the default float dtype."""
+    like = _some_tensor("xlogy", input, other)
+    dtype = float_result(_result_dtype((input, other)))
+    x, y = (v.to(dtype) if isinstance(v, TensorBase) else like._leaf(np.asarray(v, dtype=dtype), dtype)
+            for v in (input, other))
+    zero = (x == 0).logical_and((y <= 0).logical_or(y == math.inf))  # where x·log(y) would be NaN
+    return where(zero, 0.0, x * y.log())
+
+
+def float_power(input, exponent) -> Tensor:  # noqa: A002 - torch.float_power
+    """``input ** exponent`` computed in float64, as PyTorch; either may be a Python number."""
+    _some_tensor("float_power", input, exponent)
+    base, power = (v.to(dtypes.float64) if isinstance(v, TensorBase) else float(v) for v in (input, exponent))
+    return pow(base, power)
+
+
+def _require_tensor(fn: str, value, name: str = "other", position: int = 2) -> None:
+    """PyTorch's refusal of a Python number where its signature takes a tensor."""
+    if not isinstance(value, TensorBase):
+        raise TypeError(f"{fn}(): argument '{name}' (position {position}) must be Tensor, not "
+                        f"{type(value).__name__}")
+
+
+def _some_tensor(fn: str, *operands) -> Tensor:
+    """The first tensor operand; PyTorch's refusal when all are Python numbers."""
+    for x in operands:
+        if isinstance(x, TensorBase):
+            return x
+    raise TypeError(f"{fn}(): expected a Tensor operand, got {', '.join(type(x).__name__ for x in operands)}")
+
+
+def _float_pair(fn: str, a: Tensor, b) -> tuple[Tensor, Tensor]:
+    """Two tensors in their promoted float dtype, for functions PyTorch has for floats only."""
+    _require_tensor(fn, b)
+    dtype = _result_dtype((a, b))
+    if not is_float(dtype):
+        raise DTypeError(f"{fn} is not implemented for {dtype} tensors (as in PyTorch)")
+    return a.to(dtype), b.to(dtype)
+
+
+def _signbit(value):
+    """The sign bit of a tensor (a bool tensor) or of a Python number (a bool), −0.0's included."""
+    return value.signbit() if isinstance(value, TensorBase) else math.copysign(1.0, value) < 0
+
+
+def _log_add(fn: str, a: Tensor, b, log1p_of_power: Callable[[Tensor], Tensor]) -> Tensor:
+    """max(x, y) + log1p(base^−|x−y|) (as ``log1p_of_power`` computes it): no overflow, and x itself where
+    x = y = ±∞ (whose difference is NaN)."""
+    x, y = _float_pair(fn, a, b)
+    finite = x.maximum(y) + log1p_of_power(-(x - y).abs())
+    return where(x.isinf().logical_and(x == y), x, finite)
+
+
+def _coefficient(value, operands: Sequence):
+    """addcmul's and addcdiv's ``value``, cast to an integer result's dtype as PyTorch casts it (0.5 → 0)."""
+    return value if is_float(_result_dtype(operands)) else int(value)
+
+
 def _scaled(other, alpha, like: Tensor):
     """``alpha·other`` for add/sub; an integer result refuses a float alpha, as PyTorch."""
     if alpha == 1:
@@ -539,8 +772,7 @@ def _division(fn: str, operands: Sequence) -> Tensor:
 
 
 def _extremum(fn: str, a: Tensor, b) -> Tensor:
-    if not isinstance(b, TensorBase):
-        raise TypeError(f"{fn}(): argument 'other' (position 2) must be Tensor, not {type(b).__name__}")
+    _require_tensor(fn, b)
     return _elementwise(fn, (a, b), "promote")
 
 
