@@ -30,9 +30,9 @@ FUNCTIONS = ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "r
              "isfinite", "nan_to_num", "lerp", "maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder", "add",
              "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide", "neg", "negative", "deg2rad",
              "rad2deg", "logical_not", "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
-             "bitwise_xor", "bitwise_not")
+             "bitwise_xor", "bitwise_not", "erfc", "lgamma", "digamma", "i0")
 #: this module's functions offered as ``symnet.<name>``
-PUBLIC = ("where", "pow")
+PUBLIC = ("where", "pow", "polygamma")
 
 
 class PointwiseMethods(TensorBase):
@@ -466,6 +466,27 @@ class PointwiseMethods(TensorBase):
     def bitwise_not(self):
         return ~self
 
+    # ---------------------------------------------------------------- special functions (core.functions' rows)
+    def erfc(self):
+        return self._map("erfc", result="float")
+
+    def lgamma(self):
+        return self._map("lgamma", result="float")
+
+    def digamma(self):
+        return self._map("digamma", result="float")
+
+    def polygamma(self, n: int):
+        """ψ⁽ⁿ⁾(x), the n-th derivative of digamma (``torch.polygamma(n, x)``; as a method, ``x.polygamma(n)``)."""
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise TypeError(f"polygamma(): argument 'n' must be int, not {type(n).__name__}")
+        if n < 0:
+            raise ValueError("polygamma(n, x) does not support negative n.")
+        return self._map("polygamma", int(n), result="float")
+
+    def i0(self):
+        return self._map("i0", result="float")
+
 
 _SCALARS = (bool, int, float, np.number)
 
@@ -626,3 +647,8 @@ def _as_tensor(value, like: Tensor) -> Tensor:
     if arr.dtype.kind == "f" and not is_float(like.dtype):
         dtype = dtypes.get_default_dtype()
     return like._leaf(arr.astype(dtype), dtype)
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002 - torch's name
+    """``torch.polygamma(n, input)``: the order first, as torch has it."""
+    return input.polygamma(n)
