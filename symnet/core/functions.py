@@ -1017,6 +1017,12 @@ class erfc(NamedFunction):
 # selects, then a fit or an asymptotic series. The NumPy reference evaluates the same rewrite; the kernels' accuracy
 # is measured against mpmath and PyTorch in tests/test_special.py. Poles and infinities give PyTorch's values.
 
+class as_float(kept):
+    """Its argument as a float: an integer read converted before a rewrite's floors and selects see it."""
+
+    value_kind = "float"
+
+
 class _Rewritten(NamedFunction):
     """A function computed by its rewrite (``rewrite(*args)``, a SymPy expression of the kernels)."""
 
@@ -1026,7 +1032,7 @@ class _Rewritten(NamedFunction):
 
     @classmethod
     def lower(cls, ops, *args):
-        return ops.value(cls.rewrite(*args))
+        return ops.value(cls.rewrite(*args[:-1], as_float(args[-1])))
 
     @classmethod
     def numpy(cls, *args):
@@ -1172,7 +1178,8 @@ def _psi_positive(n: int, y: sp.Expr) -> sp.Expr:
     z = sp.Symbol("z", positive=True)
     series = sp.log(z) - 1 / (2 * z) - sum(sp.bernoulli(2 * k) / (2 * k) * z ** (-2 * k)
                                            for k in range(1, _PSI_TERMS + 1))
-    return sign_factorial * recurrence + sp.diff(series, z, n).subs(z, kept(y + sum(steps)))
+    count = sum((where(step, 1, 0) for step in steps), sp.Integer(0))  # (NumPy's sum of bools would be an or)
+    return sign_factorial * recurrence + sp.diff(series, z, n).subs(z, kept(y + count))
 
 
 _BESSEL_SERIES, _BESSEL_ASYMPTOTIC, _BESSEL_SPLIT = 42, 22, 20
