@@ -252,7 +252,7 @@ def word_literal(value: int) -> str:
 #: mathlib's kernels that are one C library call: the function's name in double (float adds the suffix ``f``)
 LIBRARY = {"exp": "exp", "expm1": "expm1", "exp2": "exp2", "atan": "atan", "log": "log", "log1p": "log1p",
            "sin": "sin", "cos": "cos",
-           "tanh": "tanh", "erf": "erf", "floor": "floor", "ceil": "ceil", "trunc": "trunc",
+           "tanh": "tanh", "erf": "erf", "erfc": "erfc", "floor": "floor", "ceil": "ceil", "trunc": "trunc",
            "round": "rint"}  # rint: to nearest, ties to even, in C's default rounding mode
 
 #: mathlib's kernels with a formula of their own, in C ($T the float type, $f the C library's suffix, $L the

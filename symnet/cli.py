@@ -157,6 +157,13 @@ def _method(name: str) -> Callable:
     return lambda x, *numbers: getattr(x, name)(*numbers)
 
 
+def _order(n: float) -> int:
+    """A derivative's order typed as a number: a whole number ≥ 0, or the expression is refused."""
+    if not float(n).is_integer() or n < 0:
+        raise CLIError(f"polygamma: the order n must be a whole number ≥ 0, got {n}")
+    return int(n)
+
+
 def _functional(name: str, **fixed) -> Callable:
     """``symnet.nn.functional.<name>(x, *numbers, **fixed)``."""
     def build(x, *numbers):
@@ -179,7 +186,10 @@ FUNCTIONS: dict[str, Function] = {
     **{name: Function(("x",), 1, _method(name))
        for name in ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "abs",
                     "sign", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh",
-                    "atanh", "erf", "erfinv", "sigmoid", "relu", "floor", "ceil", "trunc", "round", "frac")},
+                    "atanh", "erf", "erfinv", "sigmoid", "relu", "floor", "ceil", "trunc", "round", "frac", "erfc",
+                    "lgamma", "digamma", "i0")},
+    "i1": Function(("x",), 1, lambda x: x._map("i1", result="float")),
+    "polygamma": Function(("x", "n"), 2, lambda x, n: x.polygamma(_order(n))),
     **{name: Function(("x", "y"), 2, _method(name), operands=2)
        for name in ("maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder", "atan2", "hypot")},
     **{name: Function(("x",), 1, _functional(name))

@@ -244,6 +244,8 @@ def _table():
         "acos": fn.acos(fn.clamp(x, -1, 1)), "sinh": fn.sinh(x * 9), "cosh": fn.cosh(x * 9),
         "asinh": fn.asinh(x * 1000), "acosh": fn.acosh(sp.Abs(x) + 1), "atanh": fn.atanh(fn.clamp(x, -1, 1)),
         "exp2": 2 ** (x * 9), "negative_zero": x * fn.negative_zero(),
+        "erfc": fn.erfc(x * 9), "lgamma": fn.lgamma(x * 9), "digamma": fn.polygamma(0, x * 9),
+        "polygamma": fn.polygamma(2, x * 3), "i0": fn.i0(x * 30), "i1": fn.i1(x * 30),
     }
     return rows
 

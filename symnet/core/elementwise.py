@@ -93,6 +93,12 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "stop_gradient": F.stop_gradient,
     "atan2": lambda y, x: _atan2(y, x),
     "hypot": lambda x, y, scale: _hypot(x, y, scale),
+    "erfc": F.erfc,
+    "lgamma": F.lgamma,
+    "digamma": lambda x: F.polygamma(0, x),
+    "polygamma": lambda x, n: F.polygamma(n, x),
+    "i0": F.i0,
+    "i1": F.i1,
 }
 COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne", "isnan", "isinf", "isfinite")
 #: rows without a derivative to show: conditions, integer arithmetic, and ``rdiv`` (div's rule, rounded as
@@ -149,7 +155,7 @@ def derivative_rules() -> list[tuple[str, sp.Expr, list[sp.Expr]]]:
                 "clamp": (x, -one, one), "binary_cross_entropy": (x, y), "lerp": (x, y, c), "where": (c, x, y),
                 "nan_to_num": (x, sp.Integer(0), sp.Symbol("M"), -sp.Symbol("M")), "elu": (x, one, one, one),
                 "hardtanh": (x, -one, one), "threshold": (x, sp.Integer(0), sp.Integer(0)), "hardshrink": (x, half),
-                "softshrink": (x, half), "hypot": (x, y, sp.Symbol("s"))}
+                "softshrink": (x, half), "hypot": (x, y, sp.Symbol("s")), "polygamma": (x, one)}
     binary = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder",
               "prelu", "atan2")
     rows = []

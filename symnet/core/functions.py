@@ -414,13 +414,19 @@ class stop_gradient(Identity):
 
 class kept(Identity):
     """The identity SymPy cannot see through: an operand whose cancellation (x − x, x·0, x/x, 0/x, exp(log x))
-    would change IEEE results where x is ±inf, NaN or 0. Printed as its argument, so formulas read as before."""
+    would change IEEE results where x is ±inf, NaN or 0. Printed as its argument (in parentheses when that is a
+    sum, product or power, which is one operand where it stands: kept(x/s)² is (x/s)², not x/s²)."""
 
     def _sympystr(self, printer):
-        return printer._print(self.args[0])
+        return self._grouped(printer, "({})")
 
     def _latex_body(self, printer):
-        return printer._print(self.args[0])
+        return self._grouped(printer, r"\left({}\right)")
+
+    def _grouped(self, printer, brackets: str) -> str:
+        arg = self.args[0]
+        text = printer._print(arg)
+        return brackets.format(text) if isinstance(arg, sp.Add | sp.Mul | sp.Pow) else text
 
     def fdiff(self, argindex=1):
         return sp.Integer(1)
@@ -995,6 +1001,239 @@ class erfinv(NamedFunction):
         return ops.call("erfinv", ops.value(y))
 
 
+class erfc(NamedFunction):
+    """erfc(x) = 1 − erf(x) = 2/√π·∫ₓ^∞ exp(−t²) dt, its own kernel: erfc(10) ≈ 2.09·10⁻⁴⁵, where 1 − erf is 0."""
+
+    latex_symbol = r"\operatorname{erfc}"
+
+    def fdiff(self, argindex=1):
+        return -2 / sp.sqrt(sp.pi) * sp.exp(-self.args[0] ** 2)
+
+    @staticmethod
+    def numpy(x):
+        return _erfc_numpy(x)
+
+    @classmethod
+    def lower(cls, ops, x):
+        return ops.call("erfc", ops.value(x))
+
+
+# ---------------------------------------------------------------- the gamma family and modified Bessel functions
+# Lowered by rewrites to the kernels (log, sin, cos, exp, rint), branch-free: recurrence steps taken or not by
+# selects, then a fit or an asymptotic series. The NumPy reference evaluates the same rewrite; the kernels' accuracy
+# is measured against mpmath and PyTorch in tests/test_special.py. Poles and infinities give PyTorch's values.
+
+class as_float(kept):
+    """Its argument as a float: an integer read converted before a rewrite's floors and selects see it."""
+
+    value_kind = "float"
+
+
+class _Rewritten(NamedFunction):
+    """A function computed by its rewrite (``rewrite(*args)``, a SymPy expression of the kernels)."""
+
+    @classmethod
+    def rewrite(cls, *args: sp.Expr) -> sp.Expr:
+        raise NotImplementedError
+
+    @classmethod
+    def lower(cls, ops, *args):
+        return ops.value(cls.rewrite(*args[:-1], as_float(args[-1])))
+
+    @classmethod
+    def numpy(cls, *args):
+        constants = tuple(int(a) for a in args[:-1])  # polygamma's order: a number, part of the formula
+        with np.errstate(all="ignore"):
+            return _lambdified(cls, constants)(np.asarray(args[-1]))
+
+
+_LAMBDIFIED: dict = {}
+
+
+def _lambdified(cls: type[_Rewritten], constants: tuple[int, ...]) -> Callable:
+    key = (cls, constants)
+    if key not in _LAMBDIFIED:
+        x = sp.Symbol("x", real=True)
+        _LAMBDIFIED[key] = sp.lambdify(x, cls.rewrite(*map(sp.Integer, constants), x),
+                                       modules=[NUMPY_IMPLEMENTATIONS, "numpy"])
+    return _LAMBDIFIED[key]
+
+
+def _polynomial(t: sp.Expr, coefficients) -> sp.Expr:
+    """Σ cₖ·tᵏ in Horner's form (lowest coefficient first), kept as written (SymPy would distribute a number)."""
+    acc = sp.Float(coefficients[-1])
+    for c in reversed(coefficients[:-1]):
+        acc = acc * t + sp.Float(c)
+    return acc
+
+
+def _is_pole(x: sp.Expr) -> sp.Expr:
+    """[x ≤ 0 and x an integer] (−∞ included)."""
+    return le(x, 0) * eq(x, round_down(x))
+
+
+def _sinc(r: sp.Expr) -> sp.Expr:
+    """sin(πr)/(πr) for |r| ≤ ½, by its Taylor series near 0 (where sin(πr) may be subnormal)."""
+    pr2 = (sp.pi * r) ** 2
+    return where(lt(sp.Abs(r), sp.Rational(1, 10000)), 1 - pr2 / 6 + pr2**2 / 120,
+                 sp.sin(sp.pi * r) / kept(sp.pi * r))
+
+
+def _pi_reduced(x: sp.Expr) -> sp.Expr:
+    """π·r for r = x − round(x), |r| ≤ ½ (exact): sin(πx) = ±sin(πr) and cot(πx) = cot(πr), without π·x's
+    rounding, which loses x's low digits."""
+    return sp.pi * kept(x - round_half_even(x))
+
+
+#: lgamma(2 + p)/(p·(p + 1)) on −1 ≤ p ≤ 1 (least squares on Chebyshev nodes, mpmath; relative error 2·10⁻¹⁶)
+LGAMMA_CORE = (
+    0.42278433509846713, -0.10031730167435422, 0.032965000621156974, -0.012384192193334375,
+    0.004998641164623283, -0.002108130835268435, 0.0009153769241238952, -0.00040570737581328186,
+    0.00018255261441838105, -8.309532779844489e-05, 3.81690832831345e-05, -1.7660513220920708e-05,
+    8.221205092155423e-06, -3.851745589307298e-06, 1.8114769634727658e-06, -8.415314379954077e-07,
+    3.95720794275161e-07, -2.1198058876068515e-07, 1.0444285443279689e-07, -1.8782633004145104e-08,
+    5.68873795385758e-09, -2.99246932704989e-08, 1.6327287432845006e-08, 7.63280367498139e-09,
+    -4.358862409072515e-09, -3.0588517405592795e-09, 1.5818126337371086e-09,
+)
+#: Stirling's series: B₂ₖ/(2k(2k − 1)) for k = 1…5, enough from x = 13 on (the next term is below 10⁻¹⁵)
+_STIRLING = [sp.bernoulli(2 * k) / (2 * k * (2 * k - 1)) for k in range(1, 6)]
+
+
+class lgamma(_Rewritten):
+    """log|Γ(x)|; +∞ at the poles (x = 0, −1, −2, …) and at ±∞, as PyTorch.
+
+    x > 0: from 13 on Stirling's series; below, log Γ(2 + p) = p(p + 1)·core(p) for p = x − 2 on [1, 3), x − 1
+    under 1 (less log x), frac(x) above 3 (plus the log of the recurrence's product (x − 1)…(x − k) of exact
+    factors). x < 0: the reflection log|Γ(x)| = log π − log|x| − log|sin πx| − log Γ(−x)."""
+
+    latex_symbol = r"\ln\Gamma"
+
+    def fdiff(self, argindex=1):
+        return polygamma(0, self.args[0])
+
+    @classmethod
+    def rewrite(cls, x):
+        y = sp.Abs(x)
+        shift = where(lt(y, 1), 1, where(lt(y, 3), 2, round_down(y)))
+        p = kept(y - shift)
+        core = p * kept(p + 1) * _polynomial(p, LGAMMA_CORE)
+        product = sp.Mul(*(where(ge(y, k + 2), kept(y - k), 1) for k in range(1, 11)))
+        small = core + where(lt(y, 1), -sp.log(y), sp.log(product))
+        t = 1 / y
+        series = t * _polynomial(t**2, _STIRLING)
+        large = kept(y - sp.Rational(1, 2)) * kept(sp.log(y) - 1) + (sp.log(2 * sp.pi) - 1) / 2 + series
+        positive = where(lt(y, 13), small, large)
+        r = kept(x - round_half_even(x))
+        reflected = -sp.log(y) - sp.log(sp.Abs(r)) - sp.log(_sinc(r)) - positive
+        return where(_is_pole(x), sp.oo, where(lt(x, 0), reflected, positive))
+
+
+#: the shifts of polygamma's recurrence: up to z ≥ 10 + 2n, where the asymptotic series (its first 8 Bernoulli
+#: terms) is exact to rounding
+_PSI_SHIFT, _PSI_TERMS = 10, 8
+
+
+class polygamma(_Rewritten):
+    """ψ⁽ⁿ⁾(x), the n-th derivative of digamma ψ = Γ′/Γ (n = 0: digamma); values at the poles as PyTorch's.
+
+    ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(z) − (−1)ⁿ·n!·Σₖ 1/(x + k)ⁿ⁺¹ over the k with x + k < Z (z = x + their count ≥ Z), and ψ⁽ⁿ⁾(z)
+    the n-th derivative of the asymptotic ψ(z) ~ log z − 1/(2z) − Σ B₂ₖ/(2k·z²ᵏ). x < 0: the reflection
+    ψ⁽ⁿ⁾(x) = (−1)ⁿ·ψ⁽ⁿ⁾(1 − x) − π·dⁿ/dxⁿ cot(πx), the cot's derivative a polynomial in cot(πr) (r = x − round x)."""
+
+    nargs = 2
+
+    def _sympystr(self, printer):
+        n, x = self.args
+        return f"ψ({printer._print(x)})" if n == 0 else f"ψ^({n})({printer._print(x)})"
+
+    def _latex_body(self, printer):
+        n, x = self.args
+        order = "" if n == 0 else f"^{{({n})}}"
+        return rf"\psi{order}\left({printer._print(x)}\right)"
+
+    def fdiff(self, argindex=2):
+        n, x = self.args
+        return polygamma(n + 1, x) if argindex == 2 else sp.Integer(0)
+
+    @classmethod
+    def rewrite(cls, n, x):
+        n = int(n)
+        positive = _psi_positive(n, where(lt(x, 0), kept(1 - x), x))
+        c = sp.Dummy("c")
+        cot_derivative = c
+        for _ in range(n):
+            cot_derivative = sp.expand(-(1 + c**2) * sp.diff(cot_derivative, c))
+        r = _pi_reduced(x)
+        cot = sp.cos(r) / sp.sin(r)
+        reflected = (-1) ** n * positive - sp.pi ** (n + 1) * cot_derivative.subs(c, cot)
+        value = where(lt(x, 0), reflected, positive)
+        if n == 0:  # PyTorch: ∓inf at ±0 (as -1/x gives), NaN at the negative poles
+            return where(lt(x, 0) * _is_pole(x), not_a_number(), value)
+        if n == 1:  # PyTorch's reflection π²/sin²(πx) unreduced: finite at the negative poles, +inf at 0
+            return where(_is_pole(x), sp.pi**2 / sp.sin(sp.pi * x) ** 2, value)
+        pole = sp.oo if n % 2 else -sp.oo  # PyTorch's Hurwitz ζ: ±inf at the poles (−∞ one), NaN at +∞
+        return where(eq(x, sp.oo), not_a_number(), where(_is_pole(x), pole, value))
+
+
+def _psi_positive(n: int, y: sp.Expr) -> sp.Expr:
+    """ψ⁽ⁿ⁾(y) for y ≥ 0 (−0 included): the recurrence up to Z, then the asymptotic series."""
+    bound = _PSI_SHIFT + 2 * n
+    sign_factorial = (-1) ** (n + 1) * math.factorial(n)
+    steps = [lt(y + k, bound) for k in range(bound)]
+    recurrence = sum((where(step, kept(y + k) ** -(n + 1), 0) for k, step in enumerate(steps)), sp.Integer(0))
+    z = sp.Symbol("z", positive=True)
+    series = sp.log(z) - 1 / (2 * z) - sum(sp.bernoulli(2 * k) / (2 * k) * z ** (-2 * k)
+                                           for k in range(1, _PSI_TERMS + 1))
+    count = sum((where(step, 1, 0) for step in steps), sp.Integer(0))  # (NumPy's sum of bools would be an or)
+    return sign_factorial * recurrence + sp.diff(series, z, n).subs(z, kept(y + count))
+
+
+_BESSEL_SERIES, _BESSEL_ASYMPTOTIC, _BESSEL_SPLIT = 42, 22, 20
+
+
+def _bessel_i(order: int, x: sp.Expr) -> sp.Expr:
+    """Iᵥ(|x|) for v = 0 or 1: below 20 its power series (|x|/2)ᵛ·Σ (x²/4)ᵏ/(k!·(k + v)!), all terms positive;
+    from 20 on Hankel's e^a/√(2πa)·Σ (−1)ᵏ·aₖ(v)/aᵏ (+inf where e^a overflows, as PyTorch's)."""
+    a = sp.Abs(x)
+    q = a**2 / 4
+    series = _polynomial(q, [1 / (math.factorial(k) * math.factorial(k + order)) for k in range(_BESSEL_SERIES)])
+    if order:
+        series = a / 2 * series
+    mu, terms, term = 4 * order**2, [], sp.Integer(1)
+    for k in range(_BESSEL_ASYMPTOTIC):
+        terms.append(float(term))
+        term = -term * (mu - (2 * k + 1) ** 2) / ((k + 1) * 8)
+    hankel = sp.exp(a) * kept(_polynomial(1 / a, terms) / sp.sqrt(2 * sp.pi * a))  # inf from e^a's overflow on
+    return where(eq(a, sp.oo), not_a_number(), where(lt(a, _BESSEL_SPLIT), series, hankel))
+
+
+class i0(_Rewritten):
+    """The modified Bessel function I₀(x) = Σ (x²/4)ᵏ/(k!)²; NaN at ±∞, as PyTorch."""
+
+    latex_symbol = r"I_0"
+
+    def fdiff(self, argindex=1):
+        return i1(self.args[0])
+
+    @classmethod
+    def rewrite(cls, x):
+        return _bessel_i(0, x)
+
+
+class i1(_Rewritten):
+    """I₁(x) = (x/2)·Σ (x²/4)ᵏ/(k!·(k + 1)!), odd; its derivative I₀(x) − I₁(x)/x is ½ at 0 (PyTorch's)."""
+
+    latex_symbol = r"I_1"
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return where(eq(x, 0), sp.Rational(1, 2), i0(x) - i1(x) / x)
+
+    @classmethod
+    def rewrite(cls, x):
+        return _odd(x, _bessel_i(1, x))
+
+
 class Rounding(NamedFunction):
     """A float rounded to an integral float (its kind kept: integers pass through); no gradient, as PyTorch's
     rounding functions."""
@@ -1155,7 +1394,7 @@ NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
     trunc, power, pow_log, int_power, divisor, kept, gt, ge, lt, le, ne, eq, precedes, equal_in_order, log1p,
     binary_cross_entropy, gelu, gelu_tanh, where, expm1, erfinv, round_down, round_up, round_toward_zero,
     round_half_even, nan_to_num, maximum, minimum, fmax, fmin, floor_divide, remainder, logit, not_a_number,
-    negative_zero, *ELEMENTARY,
+    negative_zero, *ELEMENTARY, erfc, lgamma, polygamma, i0, i1,
 )
 
 #: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.

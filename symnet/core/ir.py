@@ -266,7 +266,8 @@ class ScalarOps(Protocol):
         """A float rounded toward zero as an integer value (saturating at int64's range; NaN gives 0)."""
 
     def call(self, kernel: str, *values: Any) -> Any:
-        """A vectorizable kernel: exp, expm1, log, log1p, sin, cos, tanh, erf, sigmoid, softplus(x, β, threshold)."""
+        """A vectorizable kernel: exp, expm1, log, log1p, sin, cos, tanh, erf, erfc, sigmoid,
+        softplus(x, β, threshold)."""
 
     def power(self, base: sp.Expr, exponent: sp.Expr) -> Any: ...
 

@@ -35,9 +35,9 @@ FUNCTIONS = ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "r
              "eq", "ne", "gt", "ge", "lt", "le", "greater", "greater_equal", "less", "less_equal", "not_equal",
              "equal", "isclose", "allclose", "atan2", "arctan2", "hypot", "copysign", "fmod", "heaviside",
              "logaddexp", "logaddexp2", "sinc", "ldexp", "clamp_min", "clamp_max", "nextafter", "addcmul", "addcdiv",
-             "isneginf", "isposinf", "isreal")
+             "isneginf", "isposinf", "isreal", "erfc", "lgamma", "digamma", "i0")
 #: this module's functions offered as ``symnet.<name>`` (a Python number may come first in xlogy and float_power)
-PUBLIC = ("where", "pow", "real", "xlogy", "float_power")
+PUBLIC = ("where", "pow", "real", "xlogy", "float_power", "polygamma")
 
 
 class PointwiseMethods(TensorBase):
@@ -633,6 +633,27 @@ class PointwiseMethods(TensorBase):
     def bitwise_not(self):
         return ~self
 
+    # ---------------------------------------------------------------- special functions (core.functions' rows)
+    def erfc(self):
+        return self._map("erfc", result="float")
+
+    def lgamma(self):
+        return self._map("lgamma", result="float")
+
+    def digamma(self):
+        return self._map("digamma", result="float")
+
+    def polygamma(self, n: int):
+        """ψ⁽ⁿ⁾(x), the n-th derivative of digamma (``torch.polygamma(n, x)``; as a method, ``x.polygamma(n)``)."""
+        if isinstance(n, bool) or not isinstance(n, int | np.integer):
+            raise TypeError(f"polygamma(): argument 'n' must be int, not {type(n).__name__}")
+        if n < 0:
+            raise ValueError("polygamma(n, x) does not support negative n.")
+        return self._map("polygamma", int(n), result="float")
+
+    def i0(self):
+        return self._map("i0", result="float")
+
 
 _SCALARS = (bool, int, float, np.number)
 
@@ -858,3 +879,8 @@ def _as_tensor(value, like: Tensor) -> Tensor:
     if arr.dtype.kind == "f" and not is_float(like.dtype):
         dtype = dtypes.get_default_dtype()
     return like._leaf(arr.astype(dtype), dtype)
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002 - torch's name
+    """``torch.polygamma(n, input)``: the order first, as torch has it."""
+    return input.polygamma(n)
