@@ -254,7 +254,7 @@ class SurfaceMethods(TensorBase):
         if not isinstance(src, TensorBase) or src.shape != diagonal.shape:
             raise ShapeError(f"diagonal_scatter: expected src to have a size equal to the slice of self. src size = "
                              f"{list(getattr(src, 'shape', ()))}, slice size = {list(diagonal.shape)}")
-        diagonal.copy_(src)
+        diagonal.copy_(src.clone())  # a computed tensor: ``_write`` takes a leaf's values but drops its gradient
         return out
 
     def matrix_power(self, n: int) -> Tensor:
