@@ -181,3 +181,18 @@ def test_what_backward_saved_and_was_changed_in_place_is_refused_as_pytorch(case
             case()
     else:
         case()
+
+
+def test_copying_a_leaf_that_requires_grad_keeps_its_graph():
+    """``z.copy_(w)`` makes z a function of w, as in PyTorch (it stored w's values and dropped the gradient)."""
+    w = sn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    z = sn.zeros(3)
+    z.copy_(w)
+    assert z.requires_grad and not z.is_leaf
+    (z * z).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [2.0, 4.0, 6.0])
+    v = sn.tensor([1.0, 2.0], requires_grad=True)
+    computed = sn.zeros(3) * 1
+    computed[1:] = v
+    computed.sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), [1.0, 1.0])

@@ -163,6 +163,8 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             new = new.expand(self.shape)
         if new.dtype != self.dtype:
             new = new.to(self.dtype)
+        if new.node is None and new.requires_grad:  # a leaf that requires grad (copy_(w)): the write keeps its graph
+            new = new.clone()
         if new.node is None or (self.node is None and not new.requires_grad):
             value = new.numpy()
             self._store(value.copy() if new.node is None else value)  # never share a leaf's array
