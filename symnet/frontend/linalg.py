@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import string
+import warnings
 from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
@@ -153,6 +154,9 @@ class LinalgMethods(TensorBase):
         """The cross product of 3-vectors along ``dim``; without ``dim``, PyTorch's deprecated default: the first
         dim of size 3 of ``self`` (``symnet.linalg.cross`` defaults to the last)."""
         if dim is None:
+            warnings.warn("Using cross without specifying the dim arg is deprecated; pass dim or use "
+                          "symnet.linalg.cross (the default will change to agree with it, as in PyTorch)",
+                          UserWarning, stacklevel=2)
             dim = next((d for d, n in enumerate(self.shape) if n == 3), None)
             if dim is None:
                 raise ShapeError(f"cross: no dimension of size 3 in input of shape {self.shape}")
@@ -203,7 +207,7 @@ class LinalgMethods(TensorBase):
             raise DTypeError(f"renorm: expected a floating point tensor, got {self.dtype}")
         if self.dim() < 2:
             raise ShapeError(f"renorm: input needs at least 2 dimensions, got {self.dim()} dimensions")
-        if p <= 0:
+        if not p > 0:  # NaN too
             raise ValueError(f"renorm: non-positive-norm not supported, got p={p}")
         if maxnorm < 0:
             raise ValueError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
@@ -286,7 +290,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
     if x1.shape[-1] != x2.shape[-1]:
         raise ShapeError(f"cdist: X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: "
                          f"{x2.shape[-1]}")
-    if p < 0:
+    if not p >= 0:  # NaN too
         raise ValueError(f"cdist only supports non-negative p values, got {p}")
     return _p_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1, False, each_tie=True)
 
@@ -296,6 +300,8 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, di
     spacing ``dx`` (default 1), ``dx·(Σ y − (y[0] + y[−1]) / 2)``, as PyTorch computes each."""
     if x is not None and dx is not None:
         raise TypeError("trapezoid() received both x and dx; give one")
+    if not isinstance(y, TensorBase) or not isinstance(x, TensorBase | None):
+        raise TypeError("trapezoid(): y and x must be Tensors")
     if y.dim() == 0:
         raise ShapeError(f"trapezoid: dimension specified as {dim} but the tensor has no dimensions")
     d = normalize_dim(dim, y.dim(), "trapezoid")

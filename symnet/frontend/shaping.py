@@ -31,6 +31,7 @@ from ..core.ops import (
 from ..core.windows import Concat
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
+from .batch import depends_on_batch
 from .dims import distinct_dims, normalize_dim
 
 if TYPE_CHECKING:
@@ -221,10 +222,13 @@ class ShapeMethods(TensorBase):
             if how.dim() > 1:
                 raise ShapeError(f"tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
                                  f"one-dimensional tensor, but got a tensor with {how.dim()} dims")
+            if depends_on_batch(how):
+                raise ShapeError("tensor_split: indices or sections computed from the batch give data-dependent "
+                                 "shapes, which a compiled step cannot have; pass them as ints")
             how = how.item() if how.dim() == 0 else how.tolist()
         d = normalize_dim(dim, self.dim(), "tensor_split")
         n = self.shape[d]
-        if isinstance(how, int):
+        if isinstance(how, int | np.integer):
             if how <= 0:
                 raise ValueError(f"tensor_split: number of sections must be larger than 0, got {how}")
             size, extra = divmod(n, how)
