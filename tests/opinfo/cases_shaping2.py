@@ -125,7 +125,7 @@ CASES = [
     case("vander/zero-columns", lambda t, a: t.vander(a, 0), [arg(3)], grad=False),
     case("vander/2-d", lambda t, a: t.vander(a), [arg(2, 2)], grad=False),
     # ---------------------------------------------------------------- cross products
-    case("cross/default-dim", lambda t, a, b: t.cross(a, b), [arg(3, 4), arg(3, 4)], step=True, fd=False),
+    case("cross/default-dim", lambda t, a, b: t.cross(a, b), [arg(3, 4), arg(3, 4)], step=True, fd=False, both=True),
     case("cross/first-3-and-broadcast", lambda t, a, b, c, d: (a.cross(b), t.cross(c, d, dim=-1)),
          [arg(2, 3, 3), arg(2, 3, 3), arg(4, 3), arg(1, 3)], fd=False),
     case("cross/int", lambda t, a, b: a.cross(b), [arg(3, kind="int"), arg(3, kind="int")], fd=False),
@@ -137,7 +137,7 @@ CASES = [
     case("linalg.cross/length", lambda t, a, b: t.linalg.cross(a, b), [arg(3, 1), arg(1, 3)],
          grad=False),
     # ---------------------------------------------------------------- distances
-    case("dist/p2-broadcast", lambda t, a, b: t.dist(a, b), [arg(2, 3), arg(3)], step=True),
+    case("dist/p2-broadcast", lambda t, a, b: t.dist(a, b), [arg(2, 3), arg(3)], step=True, both=True),
     case("dist/p-half-inf-negative", lambda t, a, b: (a.dist(b, 0.5), a.dist(b, float("inf")), a.dist(b, -1)),
          [arg(4), arg(4)]),
     case("dist/p0", lambda t, a, b: a.dist(b, 0), [arg(4), arg(4)], grad=False),  # no torch backward
@@ -147,7 +147,7 @@ CASES = [
          [arg(6, kind="kinks"), arg(6, kind="kinks")], fd=False),
     case("dist/zero", lambda t, a: t.dist(a, a * 1), [arg(3)], fd=False),
     case("dist/int", lambda t, a, b: a.dist(b), [arg(3, kind="int"), arg(3, kind="int")], grad=False),
-    case("cdist/p2", lambda t, a, b: t.cdist(a, b), [arg(3, 2), arg(4, 2)]),
+    case("cdist/p2", lambda t, a, b: t.cdist(a, b), [arg(3, 2), arg(4, 2)], both=True),
     case("cdist/batch-broadcast", lambda t, a, b: t.cdist(a, b), [arg(2, 3, 2), arg(1, 4, 2)]),
     case("cdist/p3-half-inf-0", lambda t, a, b: (t.cdist(a, b, p=3), t.cdist(a, b, 0.5), t.cdist(a, b, float("inf")),
                                                  t.cdist(a, b, 0)), [arg(3, 2), arg(4, 2)]),
@@ -167,7 +167,7 @@ CASES = [
          grad=False),
     case("cdist/negative-p", lambda t, a, b: t.cdist(a, b, -1), [arg(2, 3), arg(2, 3)], grad=False),
     # ---------------------------------------------------------------- covariance
-    case("cov/rows", lambda t, a: t.cov(a), [arg(3, 5)]),
+    case("cov/rows", lambda t, a: t.cov(a), [arg(3, 5)], both=True),
     case("cov/1-d-and-int", lambda t, a, b: (a.cov(), b.cov()), [arg(5), arg(2, 4, kind="int")]),
     case("cov/fweights", lambda t, a, f: a.cov(fweights=f), [arg(2, 4), arg(4, kind="index", high=4)]),
     case("cov/aweights", lambda t, a, w: t.cov(a, aweights=w), [arg(2, 4), arg(4, kind="positive")], step=True),
@@ -182,7 +182,7 @@ CASES = [
          grad=False),
     case("cov/weights-count", lambda t, a: a.cov(fweights=t.tensor([1, 2])), [arg(2, 3)], grad=False),
     # ---------------------------------------------------------------- integration
-    case("trapezoid/dx", lambda t, a: t.trapezoid(a, dx=0.5), [arg(2, 5)], step=True, fd=False),
+    case("trapezoid/dx", lambda t, a: t.trapezoid(a, dx=0.5), [arg(2, 5)], step=True, fd=False, both=True),
     case("trapezoid/x", lambda t, a, x, b, z: (t.trapezoid(a, x, dim=0), t.trapezoid(b, z)),
          [arg(4, 2), arg(4), arg(2, 3, 4), arg(3, 4)], fd=False),
     case("trapezoid/int", lambda t, a, x, e: (t.trapezoid(a), t.trapezoid(a, x), t.trapezoid(e, dim=0)),
@@ -198,7 +198,7 @@ CASES = [
          [arg(3, 4), arg(2, 3, 2)]),
     # a row of norm exactly maxnorm is left as it is (and so is its gradient), a row above it scaled
     case("renorm/at-threshold", lambda t, a: t.cat([a, t.tensor([[3.0, 4.0], [6.0, 8.0]], dtype=a.dtype)])
-         .renorm(2, 0, 5.0), [arg(2, 2, kind="positive")], step=True),
+         .renorm(2, 0, 5.0), [arg(2, 2, kind="positive")], step=True, both=True),
     # kinks: 1-norms are counts, so rows of two nonzeros sit exactly at maxnorm 2; ∞-norms tie
     case("renorm/kinks-p1-threshold", lambda t, a: a.renorm(1, 0, 2.0), [arg(6, 4, kind="kinks")],
          fd=False),
