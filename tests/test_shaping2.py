@@ -56,6 +56,8 @@ def test_cross_without_dim_warns_as_pytorch_and_linalg_cross_defaults_to_last():
     (lambda x: x.reshape(1, 3).cov(aweights=sn.tensor([1.0, -2.0, 1.0])), ValueError),
     (lambda x: x.reshape(1, 3).renorm(math.nan, 0, 1.0), ValueError),
     (lambda x: sn.cdist(x.reshape(1, 3), x.reshape(1, 3), math.nan), ValueError),
+    (lambda x: sn.dist(x[:0], x[:0], -1), ValueError),
+    (lambda x: x.reshape(1, 3).cov(fweights=sn.tensor([0, 0, 0])), ValueError),
 ])
 def test_refusals(call, error):
     with pytest.raises(error):
@@ -72,6 +74,10 @@ def test_empty_tensors():
     assert sn.cdist(sn.zeros(0, 2), sn.ones(3, 2)).shape == (0, 3)
     assert sn.logspace(0, 1, 0).shape == (0,)
     assert sn.unravel_index(sn.tensor([0]), ()) == ()
+    assert sn.dist(sn.zeros(2, 0), sn.ones(0)).item() == 0.0
+    assert sn.cdist(sn.zeros(2, 0), sn.zeros(3, 0), math.inf).tolist() == [[0.0] * 3] * 2
+    assert sn.trapezoid(sn.zeros(2, 0, dtype=sn.bool)).tolist() == [False, False]  # before the bool refusal
+    assert sn.diff(sn.ones(3), 0, dim=4).tolist() == [1.0] * 3  # order 0: a copy, dim not read (as PyTorch)
 
 
 def test_integer_and_bool_results():

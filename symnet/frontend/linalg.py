@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..core import dtypes
 from ..core.contractions import Einsum
 from ..core.dtypes import is_float, result_type
@@ -170,7 +172,9 @@ class LinalgMethods(TensorBase):
         difference = self - other
         if not is_float(difference.dtype):
             raise DTypeError(f"dist: expected a floating point difference, got {difference.dtype}")
-        return _p_norm(difference.reshape(-1), p, 0, False, each_tie=False)
+        if difference.numel() == 0 and (p < 0 or p == math.inf):
+            raise ValueError(f"dist: cannot compute the {p} norm of an empty difference (no identity)")
+        return _p_norm(difference, p, None, False, each_tie=False)
 
     def cov(self, *, correction: int = 1, fweights: Tensor | None = None, aweights: Tensor | None = None) -> Tensor:
         """The covariance of the rows (variables) over the columns (observations), weighted:
@@ -188,6 +192,9 @@ class LinalgMethods(TensorBase):
             if weights is not None:
                 _check_weights(name, weights, n)
                 w = weights if w is None else w * weights
+        given = [t for t in (fweights, aweights) if t is not None]
+        if given and all(t.node is None for t in given) and np.prod([t.numpy() for t in given], axis=0).sum() == 0:
+            raise ValueError("cov(): weights sum to zero, can't be normalized")  # known now, as data
         total = w.sum() if w is not None else n
         mean = (x if w is None else x * w).sum(1) / total
         if w is None or correction == 0 or aweights is None:
@@ -261,6 +268,8 @@ def _p_norm(x: Tensor, p: float, dim, keepdim: bool, each_tie: bool) -> Tensor:
     (``|x|^p`` is taken only where x ≠ 0, so p < 1 gives no 0·∞); p = ∞ gives the gradient to every tie
     (``each_tie``, as cdist) or splits it among them (as norm); p = 0 counts the nonzero elements (gradient 0)."""
     if p == math.inf and each_tie:
+        if x.numel() == 0:  # the empty max is taken as 0, as cdist's
+            return x.abs().sum(dim, keepdim)
         magnitude = x.abs()
         largest = magnitude.amax(dim, keepdim=True)._map("stop_gradient")
         total = largest + where(magnitude == largest, magnitude - largest, 0.0).sum(dim, keepdim=True)
@@ -305,11 +314,11 @@ def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, di
     if y.dim() == 0:
         raise ShapeError(f"trapezoid: dimension specified as {dim} but the tensor has no dimensions")
     d = normalize_dim(dim, y.dim(), "trapezoid")
+    n = y.shape[d]
+    if n == 0:  # zeros of y's dtype, as PyTorch's, before any other check
+        return y.sum(d).to(y.dtype) * 0 if y.dtype != dtypes.bool_ else y.any(d) & False
     if y.dtype == dtypes.bool_ or getattr(x, "dtype", None) == dtypes.bool_:
         raise DTypeError("trapezoid: received a bool input, but bool is not supported")
-    n = y.shape[d]
-    if n == 0:
-        return y.sum(d).to(y.dtype) * 0
     if x is None:
         spacing = 1.0 if dx is None else float(dx.item() if isinstance(dx, TensorBase) else dx)
         return (y.sum(d) - (y.select(d, 0) + y.select(d, -1)) * 0.5) * spacing

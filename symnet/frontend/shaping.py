@@ -436,6 +436,8 @@ class ShapeMethods(TensorBase):
             raise ShapeError("diff expects input to be at least one-dimensional")
         if n < 0:
             raise ValueError(f"diff: order must be non-negative but got {n}")
+        if n == 0:  # PyTorch returns a copy before it reads dim, prepend or append
+            return self.clone()
         d = normalize_dim(dim, self.dim(), "diff")
         ends = [e for e in (prepend, append) if e is not None]
         if any(not isinstance(e, TensorBase) for e in ends):
