@@ -41,6 +41,7 @@ from .frontend.creation import (
     full,
     full_like,
     linspace,
+    logspace,
     manual_seed,
     normal,
     ones,
@@ -53,6 +54,9 @@ from .frontend.creation import (
     randn_like,
     randperm,
     tensor,
+    tril_indices,
+    triu_indices,
+    vander,
     zeros,
     zeros_like,
 )
@@ -101,6 +105,7 @@ __all__ = [
     "IndexRangeError", "GradError", *_FUNCTIONS,
     "empty", "empty_like", "full_like", "eye", "normal", "rand_like", "randn_like", "randint", "randint_like",
     "randperm", "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor",
+    "logspace", "tril_indices", "triu_indices", "vander",
 ]
 
 

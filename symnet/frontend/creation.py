@@ -6,8 +6,9 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import as_dtype
-from ..errors import DTypeError
+from ..errors import DTypeError, ShapeError
 from .device import accepts_device
+from .shaping import cat
 from .tensor import Tensor
 
 _rng = np.random.default_rng()
@@ -137,6 +138,69 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, nam
 def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False,
              name: str | None = None) -> Tensor:
     return tensor(np.linspace(start, end, steps), dtype=_float(dtype), requires_grad=requires_grad, name=name)
+
+
+@accepts_device
+def logspace(start, end, steps: int, base: float = 10.0, dtype=None, requires_grad: bool = False,
+             name: str | None = None) -> Tensor:
+    """``base ** e`` for ``steps`` exponents from ``start`` to ``end``, computed as PyTorch does: in the dtype
+    itself (integer dtypes: bounds and base truncated to integers, exponents in float64), the first half from
+    ``start`` upwards and the second from ``end`` downwards, so both ends are exact."""
+    dt = _float(dtype)
+    if dt == dtypes.bool_:
+        raise DTypeError("logspace: not implemented for bool")
+    if steps < 0:
+        raise ValueError(f"logspace: number of steps must be non-negative, got {steps}")
+    first, last, base = (np.array(v.item() if isinstance(v, Tensor) else v).astype(dt) for v in (start, end, base))
+    exact = np.float64 if dt.kind in "iu" else dt.type  # the type of the exponents
+    k = np.arange(steps).astype(exact)
+    if steps == 1:
+        exponents = first.astype(exact).reshape(1)
+    else:
+        step = exact(last - first) / exact(steps - 1)
+        upwards, downwards = first + step * k, last - step * (exact(steps - 1) - k)
+        exponents = np.where(np.arange(steps) < steps // 2, upwards, downwards).astype(exact)
+    values = np.power(base.astype(exact), exponents)
+    return tensor(values.astype(dt), dtype=dt, requires_grad=requires_grad, name=name)
+
+
+def _triangle_indices(row: int, col: int, offset: int, dtype, upper: bool, op: str) -> Tensor:
+    """The (2, n) int64 coordinates of a ``row × col`` matrix's lower (upper) triangle, row by row."""
+    if row < 0 or col < 0:
+        raise ValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
+    dt = as_dtype(dtype) if dtype is not None else dtypes.int64
+    if dt != dtypes.int64:
+        raise DTypeError(f"{op}: not implemented for {dt}; the indices are integers")
+    pick = np.triu_indices if upper else np.tril_indices
+    return tensor(np.stack(pick(row, offset, col)).astype(np.int64).reshape(2, -1), dtype=dt)
+
+
+@accepts_device
+def tril_indices(row: int, col: int, offset: int = 0, dtype=None) -> Tensor:
+    """The coordinates of the lower triangle (``tril(offset)``'s kept elements), row-major."""
+    return _triangle_indices(row, col, offset, dtype, False, "tril_indices")
+
+
+@accepts_device
+def triu_indices(row: int, col: int, offset: int = 0, dtype=None) -> Tensor:
+    """The coordinates of the upper triangle (``triu(offset)``'s kept elements), row-major."""
+    return _triangle_indices(row, col, offset, dtype, True, "triu_indices")
+
+
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803 - torch's name
+    """The Vandermonde matrix ``out[i, j] = x[i] ** (N − 1 − j)`` (``increasing``: ``x[i] ** j``), as running
+    products of x, so the gradient is exact at x = 0 too (bool and int x give int64)."""
+    if not isinstance(x, Tensor) or x.dim() != 1:
+        raise ShapeError("vander: x must be a one-dimensional tensor")
+    n = x.shape[0] if N is None else N
+    if n < 0:
+        raise ValueError(f"vander: N must be non-negative, got {n}")
+    x = x.long() if x.dtype == dtypes.bool_ else x
+    if n == 0:
+        return x.reshape(-1, 1).narrow(1, 0, 0).clone()
+    column = x.reshape(-1, 1)
+    powers = cat([ones(x.shape[0], 1, dtype=x.dtype), column.expand(x.shape[0], n - 1)], 1).cumprod(1)
+    return powers if increasing else powers.flip(1)
 
 
 @accepts_device

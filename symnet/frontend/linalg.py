@@ -1,21 +1,29 @@
 """Contractions as tensor methods: ``@`` with NumPy's rules for 1-d operands and broadcast batch dims, PyTorch's
 mm/bmm/mv/dot with their shape checks, the add-multiply family (addmm, addmv, addbmm, baddbmm), and ``einsum``,
-one index-notation row (``symnet.core.contractions``) that outer, inner, kron, tensordot and trace are made of."""
+one index-notation row (``symnet.core.contractions``) that outer, inner, kron, tensordot and trace are made of.
+Then small vector algebra composed of those and of reductions (cross, dist, cdist, cov, renorm, trapezoid), so
+autodiff derives their gradients."""
 
 from __future__ import annotations
 
+import math
 import string
+import warnings
 from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
+from ..core import dtypes
 from ..core.contractions import Einsum
-from ..core.dtypes import result_type
+from ..core.dtypes import is_float, result_type
 from ..core.ops import MatMul, broadcast_shapes
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
 from .dims import normalize_dim
-from .pointwise import _as_tensor
+from .pointwise import _as_tensor, where
+from .shaping import stack
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -23,9 +31,9 @@ if TYPE_CHECKING:
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch (not ``trace``: ``symnet.trace`` is the
 #: tracing stage; the matrix trace is the method ``t.trace()``)
 FUNCTIONS = ("matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "kron", "addmm", "addmv", "addbmm",
-             "baddbmm")
+             "baddbmm", "cross", "dist", "cov", "renorm")
 #: this module's functions offered as ``symnet.<name>``
-PUBLIC = ("einsum", "tensordot", "linalg")
+PUBLIC = ("einsum", "tensordot", "linalg", "cdist", "trapezoid", "trapz")
 
 
 def _same_dtype(op: str, *tensors: Tensor) -> None:
@@ -143,6 +151,192 @@ class LinalgMethods(TensorBase):
         return self._scaled_sum(einsum("bij,bjk->ik", batch1, batch2), beta, alpha, "addbmm")
 
 
+    # ---------------------------------------------------------------- vector algebra
+    def cross(self, other: Tensor, dim: int | None = None) -> Tensor:
+        """The cross product of 3-vectors along ``dim``; without ``dim``, PyTorch's deprecated default: the first
+        dim of size 3 of ``self`` (``symnet.linalg.cross`` defaults to the last)."""
+        if dim is None:
+            warnings.warn("Using cross without specifying the dim arg is deprecated; pass dim or use "
+                          "symnet.linalg.cross (the default will change to agree with it, as in PyTorch)",
+                          UserWarning, stacklevel=2)
+            dim = next((d for d, n in enumerate(self.shape) if n == 3), None)
+            if dim is None:
+                raise ShapeError(f"cross: no dimension of size 3 in input of shape {self.shape}")
+        return _cross(self, other, dim)
+
+    def dist(self, other: Tensor, p: float = 2) -> Tensor:
+        """‖self − other‖_p over all elements (broadcast), with the gradients of ``norm``: 0 at a zero difference,
+        the ±inf norms' split among ties."""
+        if not isinstance(other, TensorBase):
+            raise TypeError(f"dist(): argument 'other' must be Tensor, not {type(other).__name__}")
+        difference = self - other
+        if not is_float(difference.dtype):
+            raise DTypeError(f"dist: expected a floating point difference, got {difference.dtype}")
+        if difference.numel() == 0 and (p < 0 or p == math.inf):
+            raise ValueError(f"dist: cannot compute the {p} norm of an empty difference (no identity)")
+        return _p_norm(difference, p, None, False, each_tie=False)
+
+    def cov(self, *, correction: int = 1, fweights: Tensor | None = None, aweights: Tensor | None = None) -> Tensor:
+        """The covariance of the rows (variables) over the columns (observations), weighted:
+        ``Σ_j w_j (x_ij − μ_i)(x_kj − μ_k) / (Σ w − c·Σ w·a / Σ w)`` with ``w = fweights·aweights``, μ the weighted
+        means and ``c = correction`` (NumPy's formula; PyTorch's, the denominator clamped at 0)."""
+        if self.dim() > 2:
+            raise ShapeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                             f"{self.dim()} dimensions")
+        if self.dtype == dtypes.bool_:
+            raise DTypeError("cov(): bool dtype is not supported for input")
+        x = self.reshape(1, -1) if self.dim() < 2 else self
+        n = x.shape[1]
+        w = None
+        for name, weights in (("fweights", fweights), ("aweights", aweights)):
+            if weights is not None:
+                _check_weights(name, weights, n)
+                w = weights if w is None else w * weights
+        given = [t for t in (fweights, aweights) if t is not None]
+        if given and all(t.node is None for t in given) and np.prod([t.numpy() for t in given], axis=0).sum() == 0:
+            raise ValueError("cov(): weights sum to zero, can't be normalized")  # known now, as data
+        total = w.sum() if w is not None else n
+        mean = (x if w is None else x * w).sum(1) / total
+        if w is None or correction == 0 or aweights is None:
+            norm = total - correction
+        else:
+            norm = total - correction * (w * aweights).sum() / total
+        norm = norm.clamp(min=0) if isinstance(norm, TensorBase) else max(norm, 0)
+        centred = x - mean.unsqueeze(1)
+        product = centred @ (centred if w is None else centred * w).t()
+        return (product / norm).squeeze()
+
+    def renorm(self, p: float, dim: int, maxnorm: float) -> Tensor:
+        """Each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled to norm ``maxnorm``:
+        ``x · maxnorm / (‖x‖_p + 1e-7)`` there (PyTorch's ε), the slice as it is elsewhere (at the threshold too).
+        The gradient reaches through the norm, as PyTorch's."""
+        if not is_float(self.dtype):
+            raise DTypeError(f"renorm: expected a floating point tensor, got {self.dtype}")
+        if self.dim() < 2:
+            raise ShapeError(f"renorm: input needs at least 2 dimensions, got {self.dim()} dimensions")
+        if not p > 0:  # NaN too
+            raise ValueError(f"renorm: non-positive-norm not supported, got p={p}")
+        if maxnorm < 0:
+            raise ValueError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+        d = normalize_dim(dim, self.dim(), "renorm")
+        others = tuple(k for k in range(self.dim()) if k != d)
+        norm = _p_norm(self, p, others, True, each_tie=False)
+        factor = where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+        return self * factor
+
+
+def _cross(a: Tensor, b: Tensor, dim: int) -> Tensor:
+    """``(a₁b₂ − a₂b₁, a₂b₀ − a₀b₂, a₀b₁ − a₁b₀)`` along ``dim`` (other dims broadcast)."""
+    if not isinstance(b, TensorBase):
+        raise TypeError(f"cross(): argument 'other' must be Tensor, not {type(b).__name__}")
+    _same_dtype("cross", a, b)
+    if a.dtype == dtypes.bool_:
+        raise DTypeError("cross: not implemented for bool")
+    if a.dim() != b.dim():
+        raise ShapeError(f"linalg.cross: inputs must have the same number of dimensions, got shapes {a.shape} and "
+                         f"{b.shape}")
+    d = normalize_dim(dim, a.dim(), "cross")
+    if a.dim() == 0 or a.shape[d] != 3 or b.shape[d] != 3:
+        raise ShapeError(f"linalg.cross: inputs dimension {dim} must have length 3, got shapes {a.shape} and "
+                         f"{b.shape}")
+    broadcast_shapes("cross", a.shape, b.shape)
+    x, y = a.unbind(d), b.unbind(d)
+    return stack([x[(k + 1) % 3] * y[(k + 2) % 3] - x[(k + 2) % 3] * y[(k + 1) % 3] for k in range(3)], d)
+
+
+def _check_weights(name: str, weights: Tensor, n: int) -> None:
+    """cov's observation weights: one per observation, fweights integers, aweights floats, none negative (the
+    values are read when they are known, as data rather than a computed tensor)."""
+    if not isinstance(weights, TensorBase):
+        raise TypeError(f"cov(): {name} must be a Tensor, got {type(weights).__name__}")
+    if weights.dim() > 1:
+        raise ShapeError(f"cov(): expected {name} to have one or fewer dimensions but got {name} with "
+                         f"{weights.dim()} dimensions")
+    if weights.numel() != n:
+        raise ShapeError(f"cov(): expected {name} to have the same numel as there are observations in the input "
+                         f"but got {weights.numel()} != {n}")
+    integral = name == "fweights"
+    if (weights.dtype == dtypes.int64) != integral or weights.dtype == dtypes.bool_:
+        kind = "integral" if integral else "floating point"
+        raise DTypeError(f"cov(): expected {name} to have {kind} dtype but got {name} with {weights.dtype} dtype")
+    if weights.node is None and (weights.numpy() < 0).any():
+        raise ValueError(f"cov(): {name} cannot be negative")
+
+
+def _p_norm(x: Tensor, p: float, dim, keepdim: bool, each_tie: bool) -> Tensor:
+    """``(Σ |x|^p)^(1/p)`` over ``dim`` with PyTorch's subgradients: 0 where an element or the whole norm is 0
+    (``|x|^p`` is taken only where x ≠ 0, so p < 1 gives no 0·∞); p = ∞ gives the gradient to every tie
+    (``each_tie``, as cdist) or splits it among them (as norm); p = 0 counts the nonzero elements (gradient 0)."""
+    if p == math.inf and each_tie:
+        if x.numel() == 0:  # the empty max is taken as 0, as cdist's
+            return x.abs().sum(dim, keepdim)
+        magnitude = x.abs()
+        largest = magnitude.amax(dim, keepdim=True)._map("stop_gradient")
+        total = largest + where(magnitude == largest, magnitude - largest, 0.0).sum(dim, keepdim=True)
+        return total if keepdim else total.squeeze(dim)
+    if p < 0 or p in (1, 2, math.inf):
+        return x.norm(p, dim, keepdim)
+    nonzero = x != 0
+    powers = where(nonzero, where(nonzero, x.abs(), 1.0) ** float(p), 0.0).sum(dim, keepdim)
+    return powers if p == 0 else powers._root(p)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_for_euclid_dist_if_necessary"
+          ) -> Tensor:
+    """``out[..., i, j] = ‖x1[..., i, :] − x2[..., j, :]‖_p`` (batch dims broadcast), with PyTorch's gradients:
+    0 at a zero distance, at a zero coordinate difference, and the whole gradient to each tie of p = ∞. symnet
+    always takes the differences directly (PyTorch's matmul form for p = 2 and more than 25 rows loses digits to
+    cancellation), so ``compute_mode`` only has to be valid."""
+    modes = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
+    if compute_mode not in modes:
+        raise ValueError(f"cdist: {compute_mode} is not a valid value for compute_mode")
+    for name, x in (("X1", x1), ("X2", x2)):
+        if not isinstance(x, TensorBase) or x.dim() < 2:
+            raise ShapeError(f"cdist only supports at least 2D tensors, {name} got: {getattr(x, 'shape', x)}")
+        if not is_float(x.dtype):
+            raise DTypeError(f"cdist only supports floating-point dtypes, {name} got: {x.dtype}")
+    _same_dtype("cdist", x1, x2)
+    if x1.shape[-1] != x2.shape[-1]:
+        raise ShapeError(f"cdist: X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: "
+                         f"{x2.shape[-1]}")
+    if not p >= 0:  # NaN too
+        raise ValueError(f"cdist only supports non-negative p values, got {p}")
+    return _p_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1, False, each_tie=True)
+
+
+def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
+    """The trapezoidal rule along ``dim``: ``Σ_i (x[i+1] − x[i])·(y[i+1] + y[i]) / 2``, or with a constant
+    spacing ``dx`` (default 1), ``dx·(Σ y − (y[0] + y[−1]) / 2)``, as PyTorch computes each."""
+    if x is not None and dx is not None:
+        raise TypeError("trapezoid() received both x and dx; give one")
+    if not isinstance(y, TensorBase) or not isinstance(x, TensorBase | None):
+        raise TypeError("trapezoid(): y and x must be Tensors")
+    if y.dim() == 0:
+        raise ShapeError(f"trapezoid: dimension specified as {dim} but the tensor has no dimensions")
+    d = normalize_dim(dim, y.dim(), "trapezoid")
+    n = y.shape[d]
+    if n == 0:  # zeros of y's dtype, as PyTorch's, before any other check
+        return y.sum(d).to(y.dtype) * 0 if y.dtype != dtypes.bool_ else y.any(d) & False
+    if y.dtype == dtypes.bool_ or getattr(x, "dtype", None) == dtypes.bool_:
+        raise DTypeError("trapezoid: received a bool input, but bool is not supported")
+    if x is None:
+        spacing = 1.0 if dx is None else float(dx.item() if isinstance(dx, TensorBase) else dx)
+        return (y.sum(d) - (y.select(d, 0) + y.select(d, -1)) * 0.5) * spacing
+    if x.dim() == 1:
+        if x.shape[0] != n:
+            raise ShapeError("trapezoid: There must be one `x` value for each sample point")
+        x = x.reshape(tuple(n if k == d else 1 for k in range(y.dim())))
+    elif x.dim() < y.dim():
+        x = x.reshape((1,) * (y.dim() - x.dim()) + x.shape)
+    steps = x.narrow(d, 1, x.shape[d] - 1) - x.narrow(d, 0, x.shape[d] - 1)
+    return (steps * (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1))).sum(d) / 2.0
+
+
+def trapz(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
+    """``trapezoid``'s older name."""
+    return trapezoid(y, x, dx=dx, dim=dim)
+
+
 def _promoted(*tensors: Tensor) -> list[Tensor]:
     dtype = result_type([t.dtype for t in tensors if t.shape], [t.dtype for t in tensors if not t.shape], [])
     return [t.to(dtype) for t in tensors]
@@ -222,5 +416,10 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     return x.norm(ord, dim, keepdim, dtype)
 
 
+def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:  # noqa: A002 - torch's name
+    """``torch.linalg.cross``: the cross product along ``dim`` (the last by default)."""
+    return _cross(input, other, dim)
+
+
 #: ``symnet.linalg``, as ``torch.linalg``: what of it symnet offers
-linalg = SimpleNamespace(vector_norm=vector_norm)
+linalg = SimpleNamespace(vector_norm=vector_norm, cross=linalg_cross)

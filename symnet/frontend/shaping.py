@@ -5,6 +5,8 @@ general ones (``Index``, ``Slice``, ``Reshape``, ``Concat``, ``Gather``) — so 
 from __future__ import annotations
 
 import functools
+import itertools
+import math
 from collections.abc import Sequence
 from itertools import accumulate
 from typing import TYPE_CHECKING
@@ -29,6 +31,7 @@ from ..core.ops import (
 from ..core.windows import Concat
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
+from .batch import depends_on_batch
 from .dims import distinct_dims, normalize_dim
 
 if TYPE_CHECKING:
@@ -39,10 +42,11 @@ if TYPE_CHECKING:
 FUNCTIONS = ("reshape", "flatten", "transpose", "permute", "unsqueeze", "squeeze", "gather", "split", "chunk",
              "unbind", "narrow", "select", "broadcast_to", "tile", "repeat_interleave", "flip", "fliplr", "flipud",
              "roll", "clone", "movedim", "moveaxis", "swapaxes", "swapdims", "tril", "triu", "diag", "diagonal",
-             "diag_embed")
+             "diag_embed", "ravel", "unflatten", "tensor_split", "hsplit", "vsplit", "dsplit", "rot90", "diagflat",
+             "diff", "select_scatter", "slice_scatter")
 #: this module's functions offered as ``symnet.<name>``
-PUBLIC = ("cat", "stack", "hstack", "vstack", "dstack", "column_stack", "atleast_1d", "atleast_2d", "atleast_3d",
-          "broadcast_tensors")
+PUBLIC = ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack", "atleast_1d",
+          "atleast_2d", "atleast_3d", "broadcast_tensors", "cartesian_prod", "combinations", "unravel_index")
 
 
 def _varargs(args: tuple) -> tuple:
@@ -135,6 +139,18 @@ class ShapeMethods(TensorBase):
         spec = (None,) * a + (-1,) + tuple(self.shape[b + 1:])
         return self._reshaped(spec)
 
+    def ravel(self):
+        """The elements as one dim (a view: symnet's tensors are contiguous)."""
+        return self.reshape(-1)
+
+    def unflatten(self, dim: int, sizes):
+        """Dim ``dim`` split into ``sizes`` (one of them may be -1), the inverse of ``flatten``."""
+        d = self._axis(dim, "unflatten")
+        sizes = tuple(sizes)
+        if not sizes:
+            raise ShapeError("unflatten: sizes must be non-empty")
+        return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
+
     def unsqueeze(self, dim: int):
         """A view (basic indexing with None): in-place updates of either reach the other."""
         return self[(slice(None),) * normalize_dim(dim, self.dim() + 1, "unsqueeze") + (None,)]
@@ -186,6 +202,65 @@ class ShapeMethods(TensorBase):
                                  f"of dimension {d}")
         starts = [0, *accumulate(sizes)][:-1]
         return tuple(self.narrow(d, start, size) for start, size in zip(starts, sizes, strict=True))
+
+    def tensor_split(self, indices_or_sections=None, dim: int = 0, *, sections=None, indices=None,
+                     tensor_indices_or_sections=None) -> tuple:
+        """NumPy's ``array_split``: ``sections`` parts whose sizes differ by at most one (the first ones longer),
+        or the parts between the listed ``indices`` (as Python slices read them: negative ones count from the end,
+        a decreasing pair gives an empty part). An int64 tensor gives either (0-d: sections, 1-d: indices)."""
+        given = [a for a in (indices_or_sections, sections, indices, tensor_indices_or_sections) if a is not None]
+        if len(given) != 1:
+            raise TypeError("tensor_split() needs exactly one of indices_or_sections, sections, indices or "
+                            "tensor_indices_or_sections")
+        how = given[0]
+        if self.dim() == 0:
+            raise ShapeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+        if isinstance(how, TensorBase):
+            if how.dtype != dtypes.int64:
+                raise DTypeError(f"tensor_split expected tensor_indices_or_sections to have dtype of long, but got "
+                                 f"{how.dtype}")
+            if how.dim() > 1:
+                raise ShapeError(f"tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                                 f"one-dimensional tensor, but got a tensor with {how.dim()} dims")
+            if depends_on_batch(how):
+                raise ShapeError("tensor_split: indices or sections computed from the batch give data-dependent "
+                                 "shapes, which a compiled step cannot have; pass them as ints")
+            how = how.item() if how.dim() == 0 else how.tolist()
+        d = normalize_dim(dim, self.dim(), "tensor_split")
+        n = self.shape[d]
+        if isinstance(how, int | np.integer):
+            if how <= 0:
+                raise ValueError(f"tensor_split: number of sections must be larger than 0, got {how}")
+            size, extra = divmod(n, how)
+            how = list(accumulate(size + (k < extra) for k in range(how - 1)))
+        bounds = [0, *how, n]
+        parts = []
+        for a, b in itertools.pairwise(bounds):
+            start, stop, _ = slice(a, b).indices(n)
+            parts.append(self.narrow(d, start, max(stop - start, 0)))
+        return tuple(parts)
+
+    def _split_like_numpy(self, indices_or_sections, rank: int, dim: int, op: str) -> tuple:
+        """hsplit/vsplit/dsplit: ``tensor_split`` along ``dim`` of a tensor of at least ``rank`` dims, sections
+        that must divide the dim evenly."""
+        if self.dim() < rank:
+            raise ShapeError(f"torch.{op} requires a tensor with at least {rank} dimension, but got a tensor with "
+                             f"{self.dim()} dimensions!")
+        if isinstance(indices_or_sections, int):
+            n = self.shape[dim]
+            if indices_or_sections == 0 or n % indices_or_sections:
+                raise ShapeError(f"torch.{op} attempted to split along dimension {dim}, but the size of the dimension "
+                                 f"{n} is not divisible by the split_size {indices_or_sections}!")
+        return self.tensor_split(indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections) -> tuple:
+        return self._split_like_numpy(indices_or_sections, 1, 1 if self.dim() > 1 else 0, "hsplit")
+
+    def vsplit(self, indices_or_sections) -> tuple:
+        return self._split_like_numpy(indices_or_sections, 2, 0, "vsplit")
+
+    def dsplit(self, indices_or_sections) -> tuple:
+        return self._split_like_numpy(indices_or_sections, 3, 2, "dsplit")
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         """At most ``chunks`` parts of ``ceil(n / chunks)`` elements along ``dim`` (fewer when they run out)."""
@@ -290,6 +365,10 @@ class ShapeMethods(TensorBase):
             return self.diagonal(diagonal)
         raise ShapeError(f"diag: supports 1-d or 2-d tensors, got {self.dim()}-d")
 
+    def diagflat(self, offset: int = 0):
+        """The flattened tensor as the ``offset`` diagonal of a square matrix."""
+        return self.reshape(-1).diag(offset)
+
     def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1):
         a, b = (normalize_dim(x, self.dim() + 1, "diag_embed") for x in (dim1, dim2))
         if a == b or self.dim() == 0:
@@ -332,6 +411,81 @@ class ShapeMethods(TensorBase):
                 out = cat([out.narrow(d, n - s, s), out.narrow(d, 0, n - s)], d)
         return out if out is not self else self.clone()
 
+    def rot90(self, k: int = 1, dims: Sequence[int] = (0, 1)):
+        """Rotated by 90° ``k`` times from the first of ``dims`` towards the second: a flip and a transpose."""
+        dims = tuple(dims)
+        if len(dims) != 2:
+            raise ShapeError(f"rot90: expected total rotation dims == 2, but got dims = {len(dims)}")
+        if self.dim() < 2:
+            raise ShapeError(f"rot90: expected total dims >= 2, but got total dims = {self.dim()}")
+        a, b = (normalize_dim(d, self.dim(), "rot90") for d in dims)
+        if a == b:
+            raise ShapeError(f"rot90: expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = "
+                             f"{dims[1]}")
+        k %= 4
+        if k == 0:
+            return self.clone()
+        if k == 2:
+            return self.flip(a, b)
+        return self.flip(b if k == 1 else a).transpose(a, b)
+
+    def diff(self, n: int = 1, dim: int = -1, prepend: Tensor | None = None, append: Tensor | None = None):
+        """The ``n``-th forward difference along ``dim``: ``out[i] = x[i + 1] − x[i]`` applied n times (xor for
+        bool), after ``prepend`` and ``append`` are joined to the ends."""
+        if self.dim() == 0:
+            raise ShapeError("diff expects input to be at least one-dimensional")
+        if n < 0:
+            raise ValueError(f"diff: order must be non-negative but got {n}")
+        if n == 0:  # PyTorch returns a copy before it reads dim, prepend or append
+            return self.clone()
+        d = normalize_dim(dim, self.dim(), "diff")
+        ends = [e for e in (prepend, append) if e is not None]
+        if any(not isinstance(e, TensorBase) for e in ends):
+            raise TypeError("diff(): prepend and append must be Tensors")
+        if any(e.dim() != self.dim() for e in ends):
+            raise ShapeError("diff expects prepend or append to be the same dimension as input")
+        x = cat([e for e in (prepend, self, append) if e is not None], d) if ends else self
+        for _ in range(n):
+            length = max(x.shape[d] - 1, 0)
+            later, earlier = x.narrow(d, min(1, x.shape[d]), length), x.narrow(d, 0, length)
+            x = later.logical_xor(earlier) if x.dtype == dtypes.bool_ else later - earlier
+        return x
+
+    def _scattered(self, src: Tensor, dim: int, positions: range, op: str) -> Tensor:
+        """This tensor with ``src`` written at ``positions`` along ``dim`` (``src`` has the shape of that part;
+        its dtype is converted to ours): a scatter, so ``src`` gets the part's gradient and we get the rest."""
+        if not isinstance(src, TensorBase):
+            raise TypeError(f"{op}(): src must be a Tensor, got {type(src).__name__}")
+        part = self.shape[:dim] + (len(positions),) + self.shape[dim + 1:]
+        if src.shape != part:
+            raise ShapeError(f"{op}: expected src to have a size equal to the slice of self. src size = "
+                             f"{list(src.shape)}, slice size = {list(part)}")
+        if not positions:  # nothing written (a scatter of an empty index does not lower yet)
+            return self.clone()
+        src = src.to(self.dtype)
+        return self.scatter(dim, _positions(self, dim, np.asarray(positions), part), src)
+
+    def select_scatter(self, src: Tensor, dim: int, index: int):
+        """A copy with ``src`` in place of ``select(dim, index)``."""
+        d = self._axis(dim, "select_scatter")
+        n = self.shape[d]
+        if not -n <= index < n:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                             f"dimension {d}")
+        if isinstance(src, TensorBase) and src.shape != self.shape[:d] + self.shape[d + 1:]:
+            raise ShapeError(f"select_scatter: expected src to have a size equal to the slice of self. src size = "
+                             f"{list(src.shape)}, slice size = {list(self.shape[:d] + self.shape[d + 1:])}")
+        return self._scattered(src.unsqueeze(d) if isinstance(src, TensorBase) else src, d,
+                               range(index % n, index % n + 1), "select_scatter")
+
+    def slice_scatter(self, src: Tensor, dim: int = 0, start: int | None = None, end: int | None = None,
+                      step: int = 1):
+        """A copy with ``src`` in place of ``self[..., start:end:step]`` along ``dim``."""
+        if step <= 0:
+            raise ValueError("slice_scatter: slice step must be positive")
+        d = self._axis(dim, "slice_scatter")
+        return self._scattered(src, d, range(self.shape[d])[slice(start, end, step)], "slice_scatter")
+
     def gather(self, dim: int, index: Tensor):
         if not isinstance(index, TensorBase) or index.dtype != dtypes.int64:
             raise DTypeError(f"gather: index must be an int64 tensor, got {getattr(index, 'dtype', type(index))}")
@@ -340,11 +494,16 @@ class ShapeMethods(TensorBase):
         return self._apply(Gather(normalize_dim(dim, self.dim(), "gather")), [self, index], self.dtype)
 
 
+def _positions(like: Tensor, dim: int, positions: np.ndarray, shape: tuple) -> Tensor:
+    """A constant int64 index of ``shape`` holding ``positions`` along ``dim`` (a scatter's or gather's index)."""
+    index = np.broadcast_to(positions.reshape((-1,) + (1,) * (len(shape) - dim - 1)), shape)
+    return like._leaf(np.ascontiguousarray(index), dtypes.int64)
+
+
 def _gather_along(source: Tensor, dim: int, positions: np.ndarray) -> Tensor:
     """``source`` read at the constant ``positions`` along ``dim`` (a ``Gather`` with a constant index)."""
     shape = source.shape[:dim] + (len(positions),) + source.shape[dim + 1:]
-    index = np.broadcast_to(positions.reshape((-1,) + (1,) * (source.dim() - dim - 1)), shape)
-    return source.gather(dim, source._leaf(np.ascontiguousarray(index), dtypes.int64))
+    return source.gather(dim, _positions(source, dim, positions, shape))
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -363,6 +522,14 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     if len(tensors) == 1:
         return tensors[0]
     return tensors[0]._apply(Concat(dim), tensors, dtype)
+
+
+concat = cat
+
+
+def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """``torch.concatenate``: ``cat`` with NumPy's keyword ``axis`` (``dim`` also accepted)."""
+    return cat(tensors, axis if dim is None else dim)
 
 
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
@@ -420,6 +587,52 @@ def column_stack(tensors: Sequence[Tensor]) -> Tensor:
 def broadcast_tensors(*tensors: Tensor) -> tuple:
     shape = broadcast_shapes("broadcast_tensors", *(t.shape for t in tensors))
     return tuple(t.expand(shape) for t in tensors)
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """Rows of every combination of one element from each 1-d tensor (``itertools.product``), the last varying
+    fastest; one tensor is returned as it is."""
+    if not tensors:
+        raise ValueError("cartesian_prod: expects a non-empty sequence of tensors")
+    if any(not isinstance(t, TensorBase) or t.dim() != 1 for t in tensors):
+        raise ShapeError(f"cartesian_prod: expects 1-d tensors, got shapes {[getattr(t, 'shape', t) for t in tensors]}")
+    if any(t.dtype != tensors[0].dtype for t in tensors):
+        raise DTypeError("cartesian_prod: expects all tensors to have the same dtype")
+    if len(tensors) == 1:
+        return tensors[0]
+    grid = tuple(t.shape[0] for t in tensors)
+    columns = [t.reshape(tuple(-1 if p == k else 1 for p in range(len(grid)))).expand(grid).reshape(-1)
+               for k, t in enumerate(tensors)]
+    return stack(columns, 1)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:  # noqa: A002 - torch's name
+    """Rows of the length-``r`` combinations of a 1-d tensor's elements, in ``itertools.combinations`` order
+    (``with_replacement``: ``combinations_with_replacement``); r = 0 gives an empty 1-d tensor."""
+    if not isinstance(input, TensorBase) or input.dim() != 1:
+        raise ShapeError(f"combinations: expect a 1D vector, but got shape {list(getattr(input, 'shape', ()))}")
+    if r < 0:
+        raise ValueError(f"combinations: expect a non-negative number, but got {r}")
+    if r == 0:
+        return input.narrow(0, 0, 0).clone()
+    choose = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = np.array(list(choose(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    return input.index_select(0, input._leaf(rows.reshape(-1), dtypes.int64)).reshape(rows.shape)
+
+
+def unravel_index(indices: Tensor, shape) -> tuple:
+    """The coordinates of flat ``indices`` in a tensor of ``shape`` (C order): ``(i // stride_k) mod shape_k``,
+    floor division, so an index outside the range wraps around, as PyTorch's does."""
+    if not isinstance(indices, TensorBase) or indices.dtype != dtypes.int64:
+        raise TypeError(f"unravel_index: expected 'indices' to be integer dtype, but got "
+                        f"{getattr(indices, 'dtype', type(indices).__name__)}")
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"unravel_index: 'shape' cannot have negative values, but got {shape}")
+    if 0 in shape:
+        raise ZeroDivisionError(f"unravel_index: 'shape' {shape} has a zero size")
+    strides = [math.prod(shape[k + 1:]) for k in range(len(shape))]
+    return tuple((indices // stride) % size for stride, size in zip(strides, shape, strict=True))
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
