@@ -235,8 +235,10 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
             value = b.load(at(B, b.select(keep, offset, i64(0))), typ=T)
             b.store(b.select(keep, value, ir.Constant(T, 0.0)), at(packed, b.add(row, col)))
 
+    # one k-block at least: with K = 0 it stores the zeros of an empty sum (C is never left unwritten)
+    k_blocks_end = b.select(b.icmp_signed(">", K, i64(0)), K, i64(1))
     with span(b, i64(0), N, panel) as j0:
-        with span(b, i64(0), K, BLOCK_K) as k0:
+        with span(b, i64(0), k_blocks_end, BLOCK_K) as k0:
             rest = b.sub(K, k0)
             kc = b.select(b.icmp_signed("<", rest, i64(BLOCK_K)), rest, i64(BLOCK_K))
             with span(b, i64(0), kc) as kk:

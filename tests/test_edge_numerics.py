@@ -110,3 +110,27 @@ def test_filling_with_negative_zero_keeps_its_sign(backend):
         for t in [*filled, put]:
             np.testing.assert_array_equal(np.signbit(t.numpy()), [True, False, True])
         np.testing.assert_array_equal(filled[0].numpy(), [0.0, 2.0, 0.0])
+
+
+@pytest.mark.parametrize("dtype", [sn.float32, sn.float64])
+def test_a_contraction_over_an_empty_dimension_is_zeros(dtype):
+    """An empty sum is 0: the GEMM kernel stores zeros when K = 0 (it left C unwritten: garbage)."""
+    for m, n in ((2, 2), (3, 40), (17, 5)):
+        a, b = sn.ones(m, 0, dtype=dtype), sn.ones(0, n, dtype=dtype)
+        np.testing.assert_array_equal((a @ b).numpy(), np.zeros((m, n)))
+        np.testing.assert_array_equal(sn.einsum("ij,jk->ik", a, b).numpy(), np.zeros((m, n)))
+
+
+def test_reshaping_an_empty_tensor():
+    """No element is read, so no flat-position digits (they divided by 0)."""
+    assert sn.zeros(2, 0).reshape(-1).numpy().shape == (0,)
+    assert sn.zeros(2, 0, 3).flatten().shape == (0,) and sn.zeros(0, 4).reshape(2, 0, 2).numpy().shape == (2, 0, 2)
+    x = sn.zeros(2, 0, requires_grad=True)
+    x.reshape(-1).sum().backward()
+    assert x.grad.shape == (2, 0)
+
+
+def test_bool_matmul_is_refused_as_pytorch():
+    with pytest.raises(sn.DTypeError, match="bool"):
+        sn.tensor([[True]]) @ sn.tensor([[True]])
+    np.testing.assert_array_equal((sn.tensor([[1, 2]]) @ sn.tensor([[3], [4]])).numpy(), [[11]])

@@ -374,3 +374,19 @@ def test_reading_a_varying_value_while_tracing_is_refused():
     with pytest.raises(sn.NotSupportedError, match="reads the value of a tensor"):
         step.step(np.ones((2, 2), np.float32), np.zeros((2, 1), np.float32))
     assert model(sn.ones(2, 2)).shape == (2, 1)  # eager: a Python condition is fine
+
+
+def test_repeats_from_the_batch_are_refused_in_a_compiled_step():
+    class Repeating(sn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = sn.nn.Linear(2, 1)
+
+        def forward(self, x):
+            counts = (x[:, 0] > 0).long()
+            return self.linear(x).repeat_interleave(counts, dim=0).sum(0, keepdim=True)
+
+    model = Repeating()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(sn.ShapeError, match="data-dependent shape"):
+        step.step(np.ones((2, 2), np.float32), np.zeros((1, 1), np.float32))

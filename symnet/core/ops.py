@@ -293,6 +293,8 @@ def reshape_reads(src: Sequence[Dim], shape: Sequence[Dim], syms: Sequence[sp.Sy
     if len(non_unit_in) == len(non_unit_out) and all(map(same_dim, non_unit_in, non_unit_out)):
         kept = iter(s for s, d in zip(syms, shape, strict=True) if d != 1)
         return [sp.Integer(0) if d == 1 else next(kept) for d in src]
+    if any(d == 0 for d in (*src, *shape)):  # nothing is read: no element, no digits (and no division by 0)
+        return [sp.Integer(0) for _ in src]
     flat = sum((s * dims_numel(shape[p + 1:]) for p, s in enumerate(syms)), sp.Integer(0))
     idx = [sp.Mod(sp.floor(flat / dims_numel(src[p + 1:])), d) if p else sp.floor(flat / dims_numel(src[1:]))
            for p, d in enumerate(src)]

@@ -62,6 +62,9 @@ class LinalgMethods(TensorBase):
     def __matmul__(self, other):
         other = _as_tensor(other, self)
         _same_dtype("matmul", self, other)
+        if self.dtype == dtypes.bool_:
+            raise DTypeError("matmul: not implemented for bool tensors (as in PyTorch); convert them with .long() "
+                             "or .float()")
         return self._apply(MatMul(), [self, other], self.dtype)
 
     def __rmatmul__(self, other):

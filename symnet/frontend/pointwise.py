@@ -15,7 +15,7 @@ from ..core.dtypes import as_dtype, float_result, is_float, result_type
 from ..core.ops import Cast, Map, broadcast_shapes, scalar_operand
 from ..errors import DTypeError, NotSupportedError
 from .base import TensorBase
-from .batch import batch_ids, depends_on_batch
+from .batch import varies_per_step
 from .device import CPU, check_device, to_arguments
 
 if TYPE_CHECKING:
@@ -576,9 +576,9 @@ class PointwiseMethods(TensorBase):
         dtype = _result_dtype((self, other))
         if not is_float(dtype):
             raise DTypeError(f"nextafter is not implemented for {dtype} tensors (as in PyTorch)")
-        if batch_ids() and any(depends_on_batch(x) or x.requires_grad for x in (self, other)):
-            raise NotSupportedError("nextafter of the batch or of a parameter in a compiled step: its value is "
-                                    "computed now, so the step could not hold it")
+        if any(varies_per_step(x) for x in (self, other)):
+            raise NotSupportedError("nextafter of the batch, a parameter or a buffer in a compiled step: its value "
+                                    "is computed now, so the step could not hold it")
         a, b = (x.to(dtype).numpy() for x in (self, other))
         return self._leaf(np.nextafter(a, b), dtype)
 

@@ -31,7 +31,7 @@ from ..core.ops import (
 from ..core.windows import Concat
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
-from .batch import depends_on_batch
+from .batch import varies_per_step
 from .dims import distinct_dims, normalize_dim
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ class ShapeMethods(TensorBase):
             if how.dim() > 1:
                 raise ShapeError(f"tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
                                  f"one-dimensional tensor, but got a tensor with {how.dim()} dims")
-            if depends_on_batch(how):
+            if varies_per_step(how):
                 raise ShapeError("tensor_split: indices or sections computed from the batch give data-dependent "
                                  "shapes, which a compiled step cannot have; pass them as ints")
             how = how.item() if how.dim() == 0 else how.tolist()
@@ -340,6 +340,9 @@ class ShapeMethods(TensorBase):
         if isinstance(counts, TensorBase):
             if counts.dtype != dtypes.int64 or counts.dim() > 1:
                 raise DTypeError("repeat_interleave: repeats must be an int64 tensor of at most one dimension")
+            if varies_per_step(counts):
+                raise ShapeError("repeat_interleave: repeats computed from the batch, a parameter or a buffer give a "
+                                 "data-dependent shape, which a compiled step cannot have")
             counts = counts.numpy().reshape(-1)
             counts = counts.item() if counts.size == 1 else counts
         if np.any(np.asarray(counts) < 0):
