@@ -64,3 +64,19 @@ def test_median_and_cummax_named_tuples():
     x = sn.tensor([[3.0, 1.0, 3.0]])
     assert x.cummax(1).indices.tolist() == [[0, 0, 2]] and sn.cummin(x, 1).values.tolist() == [[3.0, 1.0, 1.0]]
     assert x.median(1).values.tolist() == [3.0] and x.mode(1).indices.tolist() == [2]
+
+
+@pytest.mark.parametrize("p", [0.5, 1.5, 3.0, -0.5, -1.0])
+def test_norm_gradient_at_a_zero_element_is_zero_as_pytorch(p):
+    """|x|^p is taken where x ≠ 0 only: p < 1 gave 0·∞ = NaN at a zero element (PyTorch: 0); for p < 0 a zero
+    element makes the norm 0 and every gradient 0."""
+    x = sn.tensor([0.0, 2.0, -3.0], dtype=sn.float64, requires_grad=True)
+    x.norm(p).backward()
+    if p > 0:
+        total = (2.0**p + 3.0**p) ** (1 / p)
+        expected = [0.0, 2.0 ** (p - 1) * total ** (1 - p), -(3.0 ** (p - 1)) * total ** (1 - p)]
+        np.testing.assert_allclose(x.norm(p).item(), total, rtol=1e-12)
+    else:
+        expected = [0.0, 0.0, 0.0]
+        assert x.norm(p).item() == 0.0
+    np.testing.assert_allclose(x.grad.numpy(), expected, rtol=1e-12, atol=0)

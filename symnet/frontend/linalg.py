@@ -277,11 +277,7 @@ def _p_norm(x: Tensor, p: float, dim, keepdim: bool, each_tie: bool) -> Tensor:
         largest = magnitude.amax(dim, keepdim=True)._map("stop_gradient")
         total = largest + where(magnitude == largest, magnitude - largest, 0.0).sum(dim, keepdim=True)
         return total if keepdim else total.squeeze(dim)
-    if p < 0 or p in (1, 2, math.inf):
-        return x.norm(p, dim, keepdim)
-    nonzero = x != 0
-    powers = where(nonzero, where(nonzero, x.abs(), 1.0) ** float(p), 0.0).sum(dim, keepdim)
-    return powers if p == 0 else powers._root(p)
+    return x.norm(p, dim, keepdim)
 
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_for_euclid_dist_if_necessary"

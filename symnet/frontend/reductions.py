@@ -178,7 +178,11 @@ class ReductionMethods(TensorBase):
             return (x != 0).to(x.dtype).sum(dim, keepdim)
         if p == 1:
             return x.abs().sum(dim, keepdim)
-        powers = x * x if p == 2 else x.abs() ** float(p)
+        if p == 2:
+            powers = x * x
+        else:  # |x|^p only where x ≠ 0, 0^p set (0, or ∞ for p < 0): PyTorch's zero subgradient there, not 0·∞
+            zero = x == 0
+            powers = (x.abs().masked_fill(zero, 1.0) ** float(p)).masked_fill(zero, 0.0 if p > 0 else math.inf)
         return powers.sum(dim, keepdim)._root(p)
 
     def logsumexp(self, dim, keepdim: bool = False):
