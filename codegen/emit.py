@@ -586,17 +586,22 @@ class KernelEmitter(Lowering):
         return self.intrinsic("llvm.fabs", x)
 
     def general_power(self, x: ir.Value, y: ir.Value) -> ir.Value:
-        """x^y as C's pow: e^(y·log|x|), negated for a negative base and an odd integer y, NaN for a negative
-        base and a non-integer y; x^0 = 1 and 1^y = 1 even for NaN."""
+        """x^y as C's pow: e^(y·log|x|), negated for a negative base (−0 included) and an odd integer y, NaN for
+        a finite negative base and a non-integer y; x^0 = 1, 1^y = 1 and (−1)^±∞ = 1, even for NaN."""
         A, b = self.arith, self.b
+        zero, inf = self.const(0.0), self.const(float("inf"))
         magnitude = self.call("exp", A.mul(y, self.call("log", A.abs(x))))
         whole = A.rint(y)
         integer = b.fcmp_ordered("==", whole, y)
         half = A.mul(y, self.const(0.5))
         odd = b.and_(integer, b.fcmp_unordered("!=", A.rint(half), half))
-        negative = b.select(integer, b.select(odd, A.neg(magnitude), magnitude), self.const(float("nan")))
-        result = b.select(b.fcmp_ordered("<", x, self.const(0.0)), negative, magnitude)
-        one = b.or_(b.fcmp_ordered("==", y, self.const(0.0)), b.fcmp_ordered("==", x, self.const(1.0)))
+        below = b.fcmp_ordered("<", x, zero)
+        sign_bit = b.or_(below, b.fcmp_ordered("<", A.div(self.const(1.0), x), zero))  # −0's too
+        signed = b.select(b.and_(odd, sign_bit), A.neg(magnitude), magnitude)
+        not_real = b.and_(b.and_(below, b.not_(integer)), b.fcmp_ordered("!=", x, A.neg(inf)))
+        result = b.select(not_real, self.const(float("nan")), signed)
+        minus_one_to_inf = b.and_(b.fcmp_ordered("==", x, self.const(-1.0)), b.fcmp_ordered("==", A.abs(y), inf))
+        one = b.or_(b.or_(b.fcmp_ordered("==", y, zero), b.fcmp_ordered("==", x, self.const(1.0))), minus_one_to_inf)
         return b.select(one, self.const(1.0), result)
 
     # ---------------------------------------------------------------- ScalarOps: what element functions lower to

@@ -134,3 +134,27 @@ def test_bool_matmul_is_refused_as_pytorch():
     with pytest.raises(sn.DTypeError, match="bool"):
         sn.tensor([[True]]) @ sn.tensor([[True]])
     np.testing.assert_array_equal((sn.tensor([[1, 2]]) @ sn.tensor([[3], [4]])).numpy(), [[11]])
+
+
+#: bases and exponents where C's pow (PyTorch's, NumPy's) takes a rule rather than e^(y·log|x|)
+POW_EDGES = [(-0.0, -1.0), (0.0, -1.0), (-0.0, -0.5), (-0.0, 3.0), (-1.0, np.inf), (-1.0, -np.inf),
+             (-np.inf, 0.5), (-np.inf, -0.5), (-np.inf, 3.0), (-np.inf, -3.0), (-2.0, 2.5), (np.nan, 0.0),
+             (1.0, np.nan), (0.5, -np.inf), (2.0, np.inf), (-0.5, np.inf)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_pow_of_tensors_follows_c_at_its_edges(dtype):
+    x, y = (np.array(v, dtype) for v in zip(*POW_EDGES, strict=True))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.power(x, y)
+    got = (sn.tensor(x) ** sn.tensor(y)).numpy()
+    np.testing.assert_array_equal(got, expected)
+    signed = ~np.isnan(expected)  # a NaN's sign bit is no part of the result
+    np.testing.assert_array_equal(np.signbit(got[signed]), np.signbit(expected[signed]))
+
+
+def test_the_exponent_gradient_of_zero_to_a_negative_power_is_minus_infinity_as_pytorch():
+    x = sn.tensor([0.0, 0.0, 2.0], dtype=sn.float64)
+    y = sn.tensor([-1.0, 2.0, 1.5], dtype=sn.float64, requires_grad=True)
+    (x ** y).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [-np.inf, 0.0, 2.0**1.5 * np.log(2.0)], rtol=1e-15)

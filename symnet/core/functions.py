@@ -547,7 +547,8 @@ class int_power(PowerForm):
 
 
 class pow_log(NamedFunction):
-    """x^y·log(x), and 0 where x = 0 (the limit for y > 0): ∂(x^y)/∂y without 0·(−∞)."""
+    """x^y·log(x), and 0 where x = 0 and y ≥ 0 (the limit for y > 0): ∂(x^y)/∂y without 0·(−∞), as PyTorch
+    (at x = 0 and y < 0 it is ∞·(−∞) = −∞)."""
 
     nargs = 2
 
@@ -562,13 +563,13 @@ class pow_log(NamedFunction):
     @staticmethod
     def numpy(x, y):
         with np.errstate(all="ignore"):
-            return np.where(np.equal(x, 0), 0.0, np.power(x, y) * np.log(np.where(np.equal(x, 0), 1.0, x)))
+            return np.where(np.equal(x, 0) & np.greater_equal(y, 0), 0.0, np.power(x, y) * np.log(x))
 
     @classmethod
     def lower(cls, ops, x, y):
-        zero = ops.compare("==", x, sp.Integer(0))
-        safe = ops.select(zero, ops.const(1.0), ops.value(x))
-        return ops.select(zero, ops.const(0.0), ops.mul(ops.power(x, y), ops.call("log", safe)))
+        product = ops.mul(ops.power(x, y), ops.call("log", ops.value(x)))
+        at_zero = ops.select(ops.compare(">=", y, sp.Integer(0)), ops.const(0.0), product)
+        return ops.select(ops.compare("==", x, sp.Integer(0)), at_zero, product)
 
 
 class Comparison(NamedFunction):
