@@ -158,3 +158,19 @@ def test_the_exponent_gradient_of_zero_to_a_negative_power_is_minus_infinity_as_
     y = sn.tensor([-1.0, 2.0, 1.5], dtype=sn.float64, requires_grad=True)
     (x ** y).sum().backward()
     np.testing.assert_allclose(y.grad.numpy(), [-np.inf, 0.0, 2.0**1.5 * np.log(2.0)], rtol=1e-15)
+
+
+@pytest.mark.parametrize("bound", ["min", "max"])
+def test_one_tensor_bound_takes_the_gradient_wherever_it_wins_as_pytorch(bound):
+    """clamp(min=t) is PyTorch's clamp_min rule: an infinite bound that wins gets the gradient (clamp's two-bound
+    rule gave it none); a NaN bound gives NaN and no gradient to either."""
+    x = sn.tensor([1.0, -2.0, 3.0, 0.5, 2.0], dtype=sn.float64, requires_grad=True)
+    t = sn.tensor([np.inf, 0.0, 3.0, np.nan, 1.0] if bound == "min" else [-np.inf, 0.0, 3.0, np.nan, 1.0],
+                  dtype=sn.float64, requires_grad=True)
+    (x.clamp(**{bound: t}) * sn.tensor([1.0, 2.0, 3.0, 4.0, 5.0], dtype=sn.float64)).sum().backward()
+    if bound == "min":
+        np.testing.assert_array_equal(x.grad.numpy(), [0, 0, 3, 0, 5])
+        np.testing.assert_array_equal(t.grad.numpy(), [1, 2, 0, 0, 0])
+    else:
+        np.testing.assert_array_equal(x.grad.numpy(), [0, 2, 3, 0, 0])
+        np.testing.assert_array_equal(t.grad.numpy(), [1, 0, 0, 0, 5])

@@ -809,6 +809,11 @@ def _tensor_clamp(x: Tensor, lo, hi) -> Tensor:
     else:
         info = np.iinfo(np.int64)
         unbounded = (int(info.min), int(info.max))
+    if is_float(dtype) and (lo is None) != (hi is None):  # one bound: PyTorch's clamp_min/clamp_max rule, where the
+        # bound takes the gradient wherever it wins (clamp's rule would give an infinite bound none)
+        bound = hi if lo is None else lo
+        clamped = where(x > bound if lo is None else x < bound, bound, x)
+        return where(bound.isnan(), math.nan, clamped).to(dtype)  # a NaN bound: NaN, and no gradient to either
     lo = unbounded[0] if lo is None else lo
     hi = unbounded[1] if hi is None else hi
     return _elementwise("clamp", (x, lo, hi), "promote")
