@@ -107,8 +107,8 @@ class _Grid:
             for p in order:
                 shape[self.axis[syms[p]]] = view.shape[order.index(p)]
             return view.reshape(shape)
-        if clamp and arr.size == 0:  # a guarded read of an empty tensor: its guard never holds
-            return np.zeros(self.shape, dtype=arr.dtype)
+        if (clamp and arr.size == 0) or 0 in self.shape:  # a guarded read of an empty tensor (its guard never
+            return np.zeros(self.shape, dtype=arr.dtype)  # holds), or a read over an empty grid: nothing is read
         idx = []
         for p, index in enumerate(indices):
             values = self.index[index] if index in self.index else self.index_values(index, clamp)
