@@ -24,6 +24,7 @@ from . import init
 from .dropout import dropout
 from .layers import Linear, linear
 from .module import Module, Parameter
+from .sliding import pad
 
 _NEG_INF = float("-inf")
 
@@ -135,6 +136,15 @@ def _pad_key(mask: Tensor | None) -> Tensor | None:
     return None if mask is None else cat([mask, zeros(*mask.shape[:-1], 1, dtype=mask.dtype)], -1)
 
 
+def _append_key(x: Tensor, row: Tensor | None = None) -> Tensor:
+    """(…, T, C) keys with one more, ``row`` (C features at the end of dim −2) or zeros: a zero pad plus ``row``
+    broadcast over the leading dims, so a compiled step's symbolic batch dim needs no concrete size."""
+    padded = pad(x, (0, 0, 0, 1))
+    if row is None:
+        return padded
+    return padded + cat([zeros(x.shape[-2], x.shape[-1], dtype=row.dtype), row], 0)
+
+
 def multi_head_attention_forward(
         query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check: int, num_heads: int,
         in_proj_weight: Tensor | None, in_proj_bias: Tensor | None, bias_k: Tensor | None, bias_v: Tensor | None,
@@ -154,7 +164,7 @@ def multi_head_attention_forward(
     if not batched:
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
         key_padding_mask = None if key_padding_mask is None else key_padding_mask.unsqueeze(0)
-    # batch first inside, so that no reshape crosses the batch dim (a compiled step's symbolic one)
+    # batch first inside, as a compiled step's symbolic batch dim is the first
     query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
     tgt_len, embed_dim, src_len = query.shape[1], query.shape[2], key.shape[1]
     key_padding_mask = _canonical_mask(key_padding_mask, "key_padding_mask", query.dtype)
@@ -196,13 +206,12 @@ def multi_head_attention_forward(
     if (bias_k is None) != (bias_v is None):
         raise ValueError("bias_k and bias_v must be given together")
     if bias_k is not None:
-        k = cat([k, bias_k.reshape(1, 1, embed_dim).expand(k.shape[0], 1, embed_dim)], 1)
-        v = cat([v, bias_v.reshape(1, 1, embed_dim).expand(v.shape[0], 1, embed_dim)], 1)
+        k, v = _append_key(k, bias_k.reshape(1, embed_dim)), _append_key(v, bias_v.reshape(1, embed_dim))
         attn_mask, key_padding_mask = _pad_key(attn_mask), _pad_key(key_padding_mask)
-    q, k, v = (x.unflatten(-1, (num_heads, head_dim)).transpose(1, 2) for x in (q, k, v))  # (N, H, ·, d)
+    # (N, T, E) → (N, H, T, d); reshapes keep the batch dim -1, a compiled step's symbolic one
+    q, k, v = (x.reshape(-1, x.shape[1], num_heads, head_dim).transpose(1, 2) for x in (q, k, v))
     if add_zero_attn:
-        k = cat([k, zeros(*k.shape[:2], 1, head_dim, dtype=k.dtype)], 2)
-        v = cat([v, zeros(*v.shape[:2], 1, head_dim, dtype=v.dtype)], 2)
+        k, v = _append_key(k), _append_key(v)
         attn_mask, key_padding_mask = _pad_key(attn_mask), _pad_key(key_padding_mask)
     src_len = k.shape[2]
     if key_padding_mask is not None:
@@ -217,7 +226,8 @@ def multi_head_attention_forward(
         out, attn = _attend(q, k, v, attn_mask, dropout_p, math.sqrt(1.0 / head_dim), safe=False)
     else:
         out, attn = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal), None
-    out = linear(out.transpose(1, 2).flatten(-2), out_proj_weight, out_proj_bias).transpose(0, 1)  # (L, N, E)
+    out = out.transpose(1, 2).reshape(-1, tgt_len, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias).transpose(0, 1)  # (L, N, E)
     if attn is not None and average_attn_weights:
         attn = attn.mean(1)
     if not batched:
