@@ -20,6 +20,7 @@ from ..frontend import creation
 from ..frontend.batch import depends_on_batch, is_batch_data
 from ..frontend.shaping import one_hot  # noqa: F401 - torch.nn.functional.one_hot
 from ..frontend.tensor import Tensor
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401 - … attention
 from .batchnorm import batch_norm  # noqa: F401 - torch.nn.functional's normalization
 from .distance import cosine_similarity, pairwise_distance  # noqa: F401 - … distances
 from .dropout import (  # noqa: F401 - … dropout
