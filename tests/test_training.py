@@ -390,3 +390,37 @@ def test_repeats_from_the_batch_are_refused_in_a_compiled_step():
     step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(sn.ShapeError, match="data-dependent shape"):
         step.step(np.ones((2, 2), np.float32), np.zeros((1, 1), np.float32))
+
+
+def test_the_view_by_batch_size_idiom_compiles_for_every_batch_size():
+    """``x.view(x.size(0), -1)`` (and nn.Unflatten, reshape by ``x.shape[0]``) keep the symbolic batch: one
+    program serves every batch size with the eager loop's numbers."""
+    class Flattening(sn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear, self.unflatten = sn.nn.Linear(12, 1).double(), sn.nn.Unflatten(1, (3, 4))
+
+        def forward(self, x):
+            x = self.unflatten(x.view(x.size(0), -1))
+            return self.linear(x.reshape(x.shape[0], 12))
+
+    rng = np.random.default_rng(0)
+    batches = [(rng.standard_normal((n, 3, 4)), rng.standard_normal((n, 1))) for n in (4, 5, 1)]
+
+    def losses(compiled):
+        sn.manual_seed(1)
+        model = Flattening()
+        opt = sn.optim.SGD(model.parameters(), lr=0.05)
+        if compiled:
+            step = sn.compile(model, sn.nn.MSELoss(), opt)
+            return [step.step(x, y) for x, y in batches]
+        out = []
+        for x, y in batches:
+            loss = sn.nn.MSELoss()(model(sn.tensor(x, dtype=sn.float64)), sn.tensor(y, dtype=sn.float64))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+        return out
+
+    np.testing.assert_allclose(losses(True), losses(False), rtol=1e-12)

@@ -31,7 +31,7 @@ from ..core.ops import (
 from ..core.windows import Concat
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
-from .batch import varies_per_step
+from .batch import depends_on_batch, varies_per_step
 from .dims import distinct_dims, normalize_dim
 
 if TYPE_CHECKING:
@@ -47,6 +47,18 @@ FUNCTIONS = ("reshape", "flatten", "transpose", "permute", "unsqueeze", "squeeze
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ("cat", "concat", "concatenate", "stack", "hstack", "vstack", "dstack", "column_stack", "atleast_1d",
           "atleast_2d", "atleast_3d", "broadcast_tensors", "cartesian_prod", "combinations", "unravel_index")
+
+
+def _batch_kept(spec: tuple, shape: tuple) -> tuple:
+    """In a compiled step's trace, a target size equal to the input's at the same leading position keeps that
+    dimension (None): ``x.view(x.size(0), -1)`` then keeps the symbolic batch, where its traced size would fix the
+    program to one batch size. The same shape for the trace, whatever the dimension is."""
+    kept = list(spec)
+    for p, (want, have) in enumerate(zip(spec, shape, strict=False)):
+        if want != have:
+            break
+        kept[p] = None
+    return tuple(kept)
 
 
 def _varargs(args: tuple) -> tuple:
@@ -76,6 +88,8 @@ class ShapeMethods(TensorBase):
         symbolic batch): in-place updates of either reach the other (symnet's tensors are contiguous, so every
         reshape is a view)."""
         Reshape(spec).shape([self.shape])
+        if spec and depends_on_batch(self):
+            spec = _batch_kept(spec, self.shape)
         return self._axes_view((("reshape", spec),))
 
     def _axes_view(self, items: tuple, shape: tuple | None = None) -> Tensor:
