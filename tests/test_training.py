@@ -263,6 +263,28 @@ def test_a_tensor_the_model_makes_is_a_constant_of_the_step():
     np.testing.assert_allclose(step.predict(x).numpy(), expected)
 
 
+def compiled_and_eager_losses(make_model, batches, lr: float) -> tuple[list[float], list[float]]:
+    """The losses of SGD steps over ``batches`` (float64 arrays) through ``sn.compile`` and in the eager loop, each
+    from the model ``make_model`` builds after seeding."""
+    def losses(compiled):
+        sn.manual_seed(0)
+        model = make_model()
+        opt = sn.optim.SGD(model.parameters(), lr=lr)
+        if compiled:
+            step = sn.compile(model, sn.nn.MSELoss(), opt)
+            return [step.step(x, y) for x, y in batches]
+        out = []
+        for x, y in batches:
+            loss = sn.nn.MSELoss()(model(sn.tensor(x, dtype=sn.float64)), sn.tensor(y, dtype=sn.float64))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            out.append(loss.item())
+        return out
+
+    return losses(True), losses(False)
+
+
 class _Detaching(sn.nn.Module):
     """A forward reading a parameter's or a buffer's value outside the graph, in each way PyTorch code does."""
 
@@ -286,26 +308,10 @@ class _Detaching(sn.nn.Module):
 def test_a_detached_parameter_or_buffer_is_computed_every_step_not_frozen(how):
     """detach()/.data of what the steps change stays in the compiled program (its gradient stopped): the compiled
     losses are the eager loop's, never those of the values at the trace."""
-    def losses(compiled):
-        sn.manual_seed(0)
-        model = _Detaching(how)
-        opt = sn.optim.SGD(model.parameters(), lr=0.1)
-        x, y = np.ones((4, 2)), np.zeros((4, 1))
-        if compiled:
-            step = sn.compile(model, sn.nn.MSELoss(), opt)
-            return [step.step(x, y) for _ in range(4)]
-        out = []
-        for _ in range(4):
-            loss = sn.nn.MSELoss()(model(sn.tensor(x, dtype=sn.float64)), sn.tensor(y, dtype=sn.float64))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            out.append(loss.item())
-        return out
-
-    eager = losses(False)
+    compiled, eager = compiled_and_eager_losses(lambda: _Detaching(how), [(np.ones((4, 2)), np.zeros((4, 1)))] * 4,
+                                                lr=0.1)
     assert len(set(eager)) == 4
-    np.testing.assert_allclose(losses(True), eager, rtol=1e-12)
+    np.testing.assert_allclose(compiled, eager, rtol=1e-12)
 
 
 def test_an_in_place_write_into_a_buffer_is_refused_in_a_compiled_step():
@@ -406,21 +412,4 @@ def test_the_view_by_batch_size_idiom_compiles_for_every_batch_size():
 
     rng = np.random.default_rng(0)
     batches = [(rng.standard_normal((n, 3, 4)), rng.standard_normal((n, 1))) for n in (4, 5, 1)]
-
-    def losses(compiled):
-        sn.manual_seed(1)
-        model = Flattening()
-        opt = sn.optim.SGD(model.parameters(), lr=0.05)
-        if compiled:
-            step = sn.compile(model, sn.nn.MSELoss(), opt)
-            return [step.step(x, y) for x, y in batches]
-        out = []
-        for x, y in batches:
-            loss = sn.nn.MSELoss()(model(sn.tensor(x, dtype=sn.float64)), sn.tensor(y, dtype=sn.float64))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            out.append(loss.item())
-        return out
-
-    np.testing.assert_allclose(losses(True), losses(False), rtol=1e-12)
+    np.testing.assert_allclose(*compiled_and_eager_losses(Flattening, batches, lr=0.05), rtol=1e-12)
