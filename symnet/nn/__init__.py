@@ -92,6 +92,7 @@ from .normalization import (
     RMSNorm,
 )
 from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding, EmbeddingBag
 from .transformer import TransformerEncoder, TransformerEncoderLayer
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
@@ -118,3 +119,4 @@ __all__ = [
     "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyLinear", "Fold", "Unfold",
     "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
 ]
+__all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
