@@ -344,7 +344,8 @@ def _implicit_gemm(d: Def, a, b, scale, guards, names, rows_of_one: bool) -> tup
     if min(n, depth) < 2:  # one row is fine: a convolution's input gradient with one input channel
         return None
     if address_coefficients(a.indices, names[a.name].shape) is None or \
-            address_coefficients(b.indices, names[b.name].shape) is None:
+            address_coefficients(b.indices, names[b.name].shape) is None or \
+            address_coefficients(d.out, d.shape) is None:  # C too: an inner symbolic extent has no fixed strides
         return None
     on_a, on_b = [], []
     for g in guards:

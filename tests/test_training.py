@@ -413,3 +413,19 @@ def test_the_view_by_batch_size_idiom_compiles_for_every_batch_size():
     rng = np.random.default_rng(0)
     batches = [(rng.standard_normal((n, 3, 4)), rng.standard_normal((n, 1))) for n in (4, 5, 1)]
     np.testing.assert_allclose(*compiled_and_eager_losses(Flattening, batches, lr=0.05), rtol=1e-12)
+
+
+def test_a_contraction_over_a_transposed_batch_compiles():
+    """A Linear over x.transpose(0, 1) has the symbolic batch as an inner extent: no fixed strides, so not the
+    implicit GEMM (its emitter crashed on the missing output strides)."""
+    class Transposed(sn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = sn.nn.Linear(2, 1).double()
+
+        def forward(self, x):
+            return self.linear(x.transpose(0, 1)).mean(0)
+
+    rng = np.random.default_rng(0)
+    batches = [(rng.standard_normal((n, 4, 2)), rng.standard_normal((n, 1))) for n in (3, 5)]
+    np.testing.assert_allclose(*compiled_and_eager_losses(Transposed, batches, lr=0.1), rtol=1e-12)

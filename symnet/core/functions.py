@@ -231,7 +231,7 @@ class between(NamedFunction):
 
     @staticmethod
     def numpy(x, lo, hi):
-        return ((x >= lo) & (x <= hi)).astype(np.result_type(x, np.float32))
+        return np.asarray((x >= lo) & (x <= hi)).astype(np.result_type(x, np.float32))  # constants give a bool
 
     @classmethod
     def predicate(cls, ops, x, lo, hi):
