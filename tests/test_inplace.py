@@ -196,3 +196,31 @@ def test_copying_a_leaf_that_requires_grad_keeps_its_graph():
     computed[1:] = v
     computed.sum().backward()
     np.testing.assert_array_equal(v.grad.numpy(), [1.0, 1.0])
+
+
+#: in-place forms and arguments: each must equal its out-of-place op written back (those are checked against
+#: PyTorch), keep the tensor's dtype, and count as a write
+NAME_ = {"tan": (), "floor": (), "round": (), "frac": (), "sgn": (), "rsqrt": (), "erfc": (), "lgamma": (),
+         "digamma": (), "i0": (), "sinc": (), "eq": ("other",), "lt": ("other",), "not_equal": ("other",),
+         "atan2": ("other",), "hypot": ("other",), "copysign": ("other",), "fmod": ("other",),
+         "xlogy": ("other",), "clamp_min": (0.25,), "clamp_max": (0.25,), "addcmul": ("other", "other"),
+         "addcdiv": ("other", "other"), "lerp": ("other", 0.5), "cumsum": (0,), "tril": (), "logical_not": (),
+         "nan_to_num": (), "float_power": (2.0,), "polygamma": (1,)}
+
+
+@pytest.mark.parametrize("name", sorted(NAME_))
+def test_every_in_place_form_is_its_op_written_back(name):
+    values, other = np.array([[0.5, 1.5], [2.0, 3.0]]), sn.tensor([[1.0, -2.0], [0.5, 4.0]], dtype=sn.float64)
+    args = [other if a == "other" else a for a in NAME_[name]]
+    x = sn.tensor(values, dtype=sn.float64)
+    expected = getattr(sn.tensor(values, dtype=sn.float64), name)(*args)
+    version = x._version
+    assert getattr(x, f"{name}_")(*args) is x and x.dtype == sn.float64 and x._version == version + 1
+    np.testing.assert_array_equal(x.numpy(), expected.to(sn.float64).numpy())
+
+
+def test_in_place_forms_refuse_what_pytorch_cannot_write_back():
+    with pytest.raises(sn.DTypeError):
+        sn.tensor([1, 2]).sqrt_()  # a float result into an integer tensor
+    with pytest.raises(sn.DTypeError, match="float64"):
+        sn.tensor([1.0, 2.0]).float_power_(2)  # float32 base: PyTorch's refusal

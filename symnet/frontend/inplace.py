@@ -35,10 +35,30 @@ _COMPUTE: dict[str, Callable] = {
     "fill": lambda self, value: value if isinstance(value, TensorBase) else
     self._leaf(np.full(self.shape, value, dtype=self.dtype), self.dtype),
     "zero": lambda self: self._leaf(np.zeros(self.shape, dtype=self.dtype), self.dtype),
+    "float_power": lambda self, exponent: _double_only(self).float_power(exponent),
 }
+
+
+def _double_only(self: Tensor) -> Tensor:
+    """``float_power_`` computes in float64 and writes back: PyTorch refuses a base of another dtype."""
+    if self.dtype != dtypes.float64:
+        raise DTypeError(f"float_power_: the base has dtype {self.dtype.name} but the operation's result requires "
+                         "dtype float64 (as in PyTorch)")
+    return self
 _METHODS = ("add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh",
             "erf", "sigmoid", "relu", "square", "clamp", "pow", "masked_fill", "index_fill", "index_add", "index_put",
-            "scatter", "scatter_add")
+            "scatter", "scatter_add",
+            # the rest of torch.Tensor's name_ forms whose result keeps the shape
+            "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "asin", "asinh", "atan",
+            "atanh", "cosh", "sinh", "tan", "exp2", "expm1", "log2", "log10", "rsqrt", "reciprocal", "erfinv",
+            "erfc", "lgamma", "digamma", "polygamma", "i0", "logit", "sgn", "sinc", "nan_to_num", "deg2rad",
+            "rad2deg", "ceil", "floor", "round", "trunc", "fix", "frac", "negative", "subtract", "multiply", "divide",
+            "true_divide", "floor_divide", "remainder", "fmod", "atan2", "arctan2", "hypot", "copysign", "heaviside",
+            "ldexp", "xlogy", "nextafter", "lerp", "clamp_min", "clamp_max", "addcmul", "addcdiv",
+            "addmm", "addmv", "addbmm", "baddbmm", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
+            "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
+            "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "cumsum", "cumprod", "tril", "triu",
+            "renorm")
 
 
 #: the in-place forms that convert any dtype into the tensor's (the others refuse what PyTorch cannot cast)
