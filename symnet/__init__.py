@@ -11,7 +11,7 @@ tensor([5.])
 x + 2*w + 1
 """
 
-from . import autograd, backend, data, func, nn, optim, utils
+from . import autograd, backend, data, func, nn, optim, special, utils
 from .backend import get_num_threads, set_num_threads
 from .checkpoint import load, save
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
@@ -97,7 +97,8 @@ __all__ = [
     "Tensor",
     "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
     "randn", "rand", "manual_seed", "trace", "Traced", "device", "DeviceError", "NotSupportedError", "no_grad",
-    "is_grad_enabled", "enable_grad", "set_grad_enabled", "grad", "hessian", "formulas", "func", "export", "sweep",
+    "is_grad_enabled", "enable_grad", "set_grad_enabled", "grad", "hessian", "formulas", "func", "special", "export",
+    "sweep",
     "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "autograd", "utils",
     "compile", "CompiledStep", "set_num_threads", "get_num_threads",
     "objective", "Objective", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",

@@ -20,7 +20,7 @@ from ..core.dtypes import as_dtype, is_float
 from ..core.ops import broadcast_shapes
 from ..errors import DimensionError, DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
-from .batch import depends_on_batch
+from .batch import depends_on_batch, varies_per_step
 from .device import check_device
 from .dims import normalize_dim
 from .inplace import _inplace_form
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
 FUNCTIONS: tuple[str, ...] = ("is_floating_point", "is_complex", "is_signed", "is_same_size", "is_nonzero",
                               "is_inference", "get_device", "absolute", "positive", "split_with_sizes",
-                              "masked_scatter", "diagonal_scatter", "matrix_power")
+                              "masked_scatter", "diagonal_scatter", "matrix_power", "mvlgamma")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC: tuple[str, ...] = ("bitwise_left_shift", "bitwise_right_shift")
 
@@ -256,6 +256,19 @@ class SurfaceMethods(TensorBase):
                              f"{list(getattr(src, 'shape', ()))}, slice size = {list(diagonal.shape)}")
         diagonal.copy_(src.clone())  # a computed tensor: ``_write`` takes a leaf's values but drops its gradient
         return out
+
+    def mvlgamma(self, p: int) -> Tensor:
+        """The log of the multivariate gamma function of dimension p: Σ_{j<p} lgamma(x − j/2) + p(p−1)/4·log π;
+        PyTorch requires every x > (p − 1)/2 (checked where the values are known: not in a compiled step)."""
+        if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 1:
+            raise ValueError(f"mvlgamma: p has to be greater than or equal to 1, got {p!r}")
+        x = self if is_float(self.dtype) else self.to(dtypes.get_default_dtype())
+        if not varies_per_step(x) and x.numel() and not (x.numpy() > (p - 1) / 2).all():
+            raise ValueError(f"mvlgamma: all elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+        total = x.lgamma()
+        for j in range(1, p):
+            total = total + (x - j / 2).lgamma()
+        return total + p * (p - 1) / 4 * math.log(math.pi)
 
     def matrix_power(self, n: int) -> Tensor:
         """Aⁿ of a (batch of) square matrices for n ≥ 0, by PyTorch's sequence of products (direct up to n = 3,
