@@ -119,3 +119,15 @@ def test_container_parameters_train_in_a_compiled_step():
     assert list(after) == ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "scale.0"]
     assert all(not np.array_equal(before[k], after[k]) for k in after)
     assert net.scale[0].name == "scale_0"  # the name formulas print for an unnamed list entry
+
+
+def test_module_list_repr_folds_runs_of_alike_children_as_pytorch():
+    layers = sn.nn.ModuleList([sn.nn.Linear(2, 2), sn.nn.Linear(2, 2), sn.nn.ReLU(), sn.nn.Linear(2, 2)])
+    assert repr(layers) == ("ModuleList(\n"
+                            "  (0-1): 2 x Linear(in_features=2, out_features=2, bias=True)\n"
+                            "  (2): ReLU()\n"
+                            "  (3): Linear(in_features=2, out_features=2, bias=True)\n"
+                            ")")
+    assert repr(sn.nn.ModuleList()) == "ModuleList()"
+    nested = repr(sn.nn.ModuleList([sn.nn.Sequential(sn.nn.Tanh())] * 3))
+    assert nested == "ModuleList(\n  (0-2): 3 x Sequential(\n    (0): Tanh()\n  )\n)"

@@ -165,6 +165,21 @@ class ModuleList(_Numbered):
         super().__init__()
         self.extend(modules or ())
 
+    def __repr__(self) -> str:
+        """PyTorch's layout, with a run of children that print alike folded into one line (``(0-5): 6 x …``)."""
+        runs: list[list] = []  # [first index, last index, text]
+        for k, m in enumerate(self):
+            text = repr(m)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = k
+            else:
+                runs.append([k, k, text])
+        if not runs:
+            return "ModuleList()"
+        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + text.replace("\n", "\n  ")
+                 for a, b, text in runs]
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
 
 class ParameterList(_Numbered):
     """A list of parameters, registered as ``0``, ``1``, …; plain tensors become Parameters, as in PyTorch."""
