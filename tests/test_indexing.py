@@ -81,3 +81,26 @@ def test_logical_operators_on_bool_tensors():
     assert sn.logical_or(sn.tensor([0.0, 2.0]), sn.tensor([0, 0])).tolist() == [False, True]
     with pytest.raises(sn.DTypeError, match="bitwise"):
         sn.tensor([1, 2]) & sn.tensor([3, 4])
+
+
+def test_index_copy_writes_source_slices_with_gradients_to_both():
+    x = np.arange(12.0).reshape(4, 3)
+    source = np.array([[10.0, 11, 12], [20, 21, 22]])
+    weights = sn.tensor(np.arange(12.0).reshape(4, 3), dtype=sn.float64)
+    a = sn.tensor(x, dtype=sn.float64, requires_grad=True)
+    s = sn.tensor(source, dtype=sn.float64, requires_grad=True)
+    out = a.index_copy(0, sn.tensor([3, 1]), s)
+    expected = x.copy()
+    expected[[3, 1]] = source
+    np.testing.assert_array_equal(out.numpy(), expected)
+    (out * weights).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), np.where(np.isin(np.arange(4), [3, 1])[:, None], 0.0,
+                                                           weights.numpy()))
+    np.testing.assert_array_equal(s.grad.numpy(), weights.numpy()[[3, 1]])
+    b = sn.tensor(x, dtype=sn.float64)
+    assert b.index_copy_(1, sn.tensor([2]), sn.ones(4, 1, dtype=sn.float64)) is b
+    np.testing.assert_array_equal(b.numpy()[:, 2], np.ones(4))
+    with pytest.raises(sn.DTypeError, match="same dtype"):
+        sn.index_copy(sn.tensor(x, dtype=sn.float64), 0, sn.tensor([3, 1]), sn.tensor(source, dtype=sn.float32))
+    with pytest.raises(sn.ShapeError, match="does not match"):
+        sn.tensor(x, dtype=sn.float64).index_copy(0, sn.tensor([3, 1]), sn.ones(3, 3, dtype=sn.float64))

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
-FUNCTIONS = ("index_select", "masked_select", "masked_fill", "index_fill", "index_add", "index_put", "scatter",
-             "scatter_add", "take", "take_along_dim")
+FUNCTIONS = ("index_select", "masked_select", "masked_fill", "index_fill", "index_add", "index_copy", "index_put",
+             "scatter", "scatter_add", "take", "take_along_dim")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ()
 
@@ -251,11 +251,24 @@ class IndexingMethods(TensorBase):
         return index_put(self, *self._along(dim, index, "index_fill"), value)
 
     def index_add(self, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
-        items, at, tensors = self._along(dim, index, "index_add", strict=True)
-        if source.shape != keyed_shape(items, at, self.shape, [t.shape for t in tensors]):
-            raise ShapeError(f"index_add(): source {list(source.shape)} does not match self {list(self.shape)} "
-                             f"with {tensors[0].numel()} entries along dim {dim}")
+        items, at, tensors = self._indexed_source(dim, index, source, "index_add")
         return index_put(self, items, at, tensors, source if alpha == 1 else source * alpha, accumulate=True)
+
+    def index_copy(self, dim: int, index: Tensor, source: Tensor) -> Tensor:
+        """``source``'s slices written at ``index`` along ``dim`` (with a repeated index PyTorch leaves unspecified
+        which slice wins); the gradient reaches ``source`` through the copies and ``self`` elsewhere."""
+        if not isinstance(source, TensorBase) or source.dtype != self.dtype:
+            raise DTypeError(f"index_copy(): self and source expected to have the same dtype, but got (self) "
+                             f"{self.dtype} and (source) {getattr(source, 'dtype', type(source).__name__)}")
+        return index_put(self, *self._indexed_source(dim, index, source, "index_copy"), source)
+
+    def _indexed_source(self, dim: int, index: Tensor, source: Tensor, op: str):
+        """The key of ``index`` along ``dim``, with ``source`` checked to have the shape it selects."""
+        items, at, tensors = self._along(dim, index, op, strict=True)
+        if source.shape != keyed_shape(items, at, self.shape, [t.shape for t in tensors]):
+            raise ShapeError(f"{op}(): source {list(source.shape)} does not match self {list(self.shape)} "
+                             f"with {tensors[0].numel()} entries along dim {dim}")
+        return items, at, tensors
 
     def masked_fill(self, mask: Tensor, value) -> Tensor:
         """``value`` where ``mask`` (broadcast to this shape) is True: no shape depends on the mask's values."""

@@ -46,8 +46,8 @@ def _double_only(self: Tensor) -> Tensor:
                          "dtype float64 (as in PyTorch)")
     return self
 _METHODS = ("add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh",
-            "erf", "sigmoid", "relu", "square", "clamp", "pow", "masked_fill", "index_fill", "index_add", "index_put",
-            "scatter", "scatter_add",
+            "erf", "sigmoid", "relu", "square", "clamp", "pow", "masked_fill", "index_fill", "index_add", "index_copy",
+            "index_put", "scatter", "scatter_add",
             # the rest of torch.Tensor's name_ forms whose result keeps the shape
             "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "asin", "asinh", "atan",
             "atanh", "cosh", "sinh", "tan", "exp2", "expm1", "log2", "log10", "rsqrt", "reciprocal", "erfinv",
