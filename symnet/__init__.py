@@ -27,6 +27,7 @@ from .frontend import reductions as _reductions
 from .frontend import shaping as _shaping
 from .frontend import surface as _surface
 from .frontend.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .frontend.base import method_as_function
 from .frontend.creation import (
     BoolTensor,
     DoubleTensor,
@@ -75,20 +76,11 @@ long = int64
 bool = bool_  # noqa: A001 - torch.bool
 
 
-def _function(method: str):
-    def fn(input: Tensor, *args, **kwargs):
-        return getattr(input, method)(*args, **kwargs)
-
-    fn.__name__ = fn.__qualname__ = method
-    fn.__doc__ = f"``symnet.{method}(t, ...)`` is ``t.{method}(...)``, as in torch."
-    return fn
-
-
 # the function form of tensor methods and the groups' own functions, as each method group lists them
 _FUNCTIONS = []
 for _group in (_pointwise, _reductions, _ordering, _counting, _shaping, _linalg, _indexing, _inplace, _surface):
     for _name in _group.FUNCTIONS:
-        globals()[_name] = _function(_name)
+        globals()[_name] = method_as_function(_name)
     for _name in _group.PUBLIC:
         globals()[_name] = getattr(_group, _name)
     _FUNCTIONS += [*_group.FUNCTIONS, *_group.PUBLIC]

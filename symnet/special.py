@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from .frontend.base import method_as_function
 from .frontend.pointwise import polygamma, where, xlogy
 from .frontend.tensor import Tensor
 
@@ -14,31 +15,24 @@ __all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1",
            "softmax", "xlog1py", "xlogy"]
 
 
-def _method(name: str, doc: str):
-    def fn(input: Tensor, *args, **kwargs) -> Tensor:  # noqa: A002 - torch's name
-        return getattr(input, name)(*args, **kwargs)
-
-    fn.__doc__ = doc
-    return fn
-
-
-digamma = psi = _method("digamma", "ψ(x) = d/dx log Γ(x).")
-gammaln = _method("lgamma", "log |Γ(x)|.")
-erf = _method("erf", "The error function.")
-erfc = _method("erfc", "1 − erf(x), accurate where erf(x) is near 1.")
-erfinv = _method("erfinv", "The inverse of erf.")
-exp2 = _method("exp2", "2ˣ.")
-expit = _method("sigmoid", "The logistic sigmoid 1/(1 + e⁻ˣ).")
-expm1 = _method("expm1", "eˣ − 1, accurate near 0.")
-i0 = _method("i0", "The modified Bessel function of the first kind, order 0.")
-log1p = _method("log1p", "log(1 + x), accurate near 0.")
-logit = _method("logit", "log(p/(1 − p)), with PyTorch's eps clamp.")
-round = _method("round", "Rounded half to even (decimals as torch.round).")  # noqa: A001 - torch's name
-sinc = _method("sinc", "sin(πx)/(πx), 1 at 0.")
-softmax = _method("softmax", "softmax along dim.")
-log_softmax = _method("log_softmax", "log softmax along dim.")
-logsumexp = _method("logsumexp", "log Σ exp along dim, max-shifted.")
-multigammaln = _method("mvlgamma", "The log of the multivariate gamma function of dimension p.")
+digamma = psi = method_as_function("digamma", doc="ψ(x) = d/dx log Γ(x).")
+gammaln = method_as_function("lgamma", "gammaln", doc="log |Γ(x)|.")
+erf = method_as_function("erf", doc="The error function.")
+erfc = method_as_function("erfc", doc="1 − erf(x), accurate where erf(x) is near 1.")
+erfinv = method_as_function("erfinv", doc="The inverse of erf.")
+exp2 = method_as_function("exp2", doc="2ˣ.")
+expit = method_as_function("sigmoid", "expit", doc="The logistic sigmoid 1/(1 + e⁻ˣ).")
+expm1 = method_as_function("expm1", doc="eˣ − 1, accurate near 0.")
+i0 = method_as_function("i0", doc="The modified Bessel function of the first kind, order 0.")
+log1p = method_as_function("log1p", doc="log(1 + x), accurate near 0.")
+logit = method_as_function("logit", doc="log(p/(1 − p)), with PyTorch's eps clamp.")
+round = method_as_function("round", doc="Rounded half to even (decimals as torch.round).")  # noqa: A001 - torch's name
+sinc = method_as_function("sinc", doc="sin(πx)/(πx), 1 at 0.")
+softmax = method_as_function("softmax", doc="softmax along dim.")
+log_softmax = method_as_function("log_softmax", doc="log softmax along dim.")
+logsumexp = method_as_function("logsumexp", doc="log Σ exp along dim, max-shifted.")
+multigammaln = method_as_function("mvlgamma", "multigammaln",
+                                  doc="The log of the multivariate gamma function of dimension p.")
 
 
 def i1(input: Tensor) -> Tensor:  # noqa: A002 - torch's name
