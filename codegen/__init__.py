@@ -8,9 +8,15 @@ repeat) → ``jit`` (O3, MCJIT) with ``cache`` (objects on disk); ``parts`` spli
 threads.
 """
 
-from .jit import host_fingerprint
-from .pool import get_num_threads, set_num_threads
-from .runtime import CompiledGraph
+from llvmlite.ir import values as _llvm_values
+
+# llvmlite fills the table that escapes metadata strings on first use, unlocked: a thread that starts using it
+# while another is filling it finds a character missing (KeyError). Fill it now, under the import lock.
+_llvm_values._escape_string(b"")
+
+from .jit import host_fingerprint  # noqa: E402
+from .pool import get_num_threads, set_num_threads  # noqa: E402
+from .runtime import CompiledGraph  # noqa: E402
 
 compile_graph = CompiledGraph
 

@@ -121,11 +121,24 @@ def test_two_processes_compiling_at_once_both_work(tmp_path):
         print(float(y.item()), float(x.grad.numpy().sum()))
     """)
     env = {**os.environ, "SYMNET_CACHE_DIR": str(tmp_path)}
-    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
-             for _ in range(2)]
-    outs = [p.communicate(timeout=120)[0] for p in procs]
-    assert all(p.returncode == 0 for p in procs)
-    assert outs[0] == outs[1] and outs[0].strip()
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
+    assert outs[0][0] == outs[1][0] and outs[0][0].strip()
+
+
+def test_llvmlite_string_escapes_are_ready_before_two_threads_emit_ir():
+    # llvmlite fills its escape table on first use, unlocked; the pool's IR is built on a thread of its own while
+    # the caller builds a graph's, so a half-filled table was a KeyError (seen in CI). Importing codegen fills it.
+    script = textwrap.dedent("""
+        import codegen
+        from llvmlite.ir import values
+        table = values._escape_string.__defaults__[0]
+        print(len(table), values._escape_string(b"sn_pool!") == "sn_pool!")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["256", "True"], out.stderr
 
 
 def test_user_can_see_every_stage_of_a_tensor_program():
