@@ -11,7 +11,11 @@ tensor([5.])
 x + 2*w + 1
 """
 
-from . import autograd, backend, data, func, nn, optim, special, utils
+__version__ = "0.1.0"
+
+import inspect
+
+from . import accelerator, autograd, backend, backends, cuda, data, func, nn, optim, special, utils
 from .backend import get_num_threads, set_num_threads
 from .checkpoint import load, save
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
@@ -62,6 +66,7 @@ from .frontend.creation import (
     zeros_like,
 )
 from .frontend.device import DeviceError, device
+from .frontend.outputs import with_out
 from .frontend.tensor import Tensor
 from .frontend.trace import Traced
 from .frontend.trace import trace as _trace_structure
@@ -77,12 +82,13 @@ bool = bool_  # noqa: A001 - torch.bool
 
 
 # the function form of tensor methods and the groups' own functions, as each method group lists them
-_FUNCTIONS = []
+_FUNCTIONS, _out_forms = [], {}
 for _group in (_pointwise, _reductions, _ordering, _counting, _shaping, _linalg, _indexing, _inplace, _surface):
     for _name in _group.FUNCTIONS:
-        globals()[_name] = method_as_function(_name)
+        globals()[_name] = with_out(method_as_function(_name))
     for _name in _group.PUBLIC:
-        globals()[_name] = getattr(_group, _name)
+        _public = getattr(_group, _name)  # an alias (concat, cat) stays the same function
+        globals()[_name] = _out_forms.setdefault(_public, with_out(_public)) if inspect.isfunction(_public) else _public
     _FUNCTIONS += [*_group.FUNCTIONS, *_group.PUBLIC]
 
 __all__ = [
@@ -91,7 +97,8 @@ __all__ = [
     "randn", "rand", "manual_seed", "trace", "Traced", "device", "DeviceError", "NotSupportedError", "no_grad",
     "is_grad_enabled", "enable_grad", "set_grad_enabled", "grad", "hessian", "formulas", "func", "special", "export",
     "sweep",
-    "Formulas", "show", "check_grads", "GradcheckReport", "backend", "nn", "optim", "data", "autograd", "utils",
+    "Formulas", "show", "check_grads", "GradcheckReport", "backend", "backends", "cuda", "accelerator",
+    "nn", "optim", "data", "autograd", "utils",
     "compile", "CompiledStep", "set_num_threads", "get_num_threads",
     "objective", "Objective", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DimensionError", "DTypeError",

@@ -1,0 +1,43 @@
+"""The device lines PyTorch programs begin with run unchanged: no CUDA, MPS or accelerator (symnet compiles for the
+host CPU), flags accepted, and what needs a CUDA device refused by name."""
+
+import importlib.metadata
+
+import pytest
+
+import symnet as sn
+import symnet.backends.cudnn as cudnn
+
+
+def test_the_tutorials_device_choice_picks_the_cpu():
+    device = sn.device("cuda" if sn.cuda.is_available() else "cpu")
+    assert device == sn.device("cpu")
+    chosen = sn.accelerator.current_accelerator().type if sn.accelerator.is_available() else "cpu"
+    assert chosen == "cpu"
+    mps = "mps" if sn.backends.mps.is_available() else "cpu"
+    assert sn.ones(2, device=mps).device == sn.device("cpu")
+    assert sn.ones(2).to(sn.accelerator.current_accelerator() or "cpu").device.type == "cpu"
+
+
+def test_cuda_answers_as_a_cpu_only_pytorch():
+    assert (sn.cuda.device_count(), sn.cuda.is_initialized(), sn.cuda.is_bf16_supported()) == (0, False, False)
+    assert sn.cuda.manual_seed(0) is None and sn.cuda.manual_seed_all(0) is None
+    assert sn.cuda.empty_cache() is None and sn.cuda.memory_allocated() == sn.cuda.max_memory_allocated() == 0
+    for needs_a_device in (sn.cuda.synchronize, sn.cuda.current_device, sn.cuda.get_device_name):
+        with pytest.raises(sn.DeviceError, match="no CUDA device"):
+            needs_a_device()
+    assert (sn.accelerator.device_count(), sn.accelerator.current_accelerator(check_available=True)) == (0, None)
+    with pytest.raises(sn.DeviceError, match="no accelerator"):
+        sn.accelerator.synchronize()
+
+
+def test_backend_flags_are_settable_and_report_nothing_built(monkeypatch):
+    monkeypatch.setattr(cudnn, "benchmark", True)
+    monkeypatch.setattr(sn.backends.cudnn, "deterministic", True)
+    assert sn.backends.cudnn.benchmark and cudnn.deterministic and not cudnn.is_available()
+    assert cudnn.version() is None and not sn.backends.mps.is_built() and not sn.backends.cuda.is_built()
+    monkeypatch.setattr(sn.backends.cuda.matmul, "allow_tf32", True)
+
+
+def test_version_is_the_installed_distributions():
+    assert sn.__version__ == importlib.metadata.version("symnet")
