@@ -67,6 +67,7 @@ from .frontend.creation import (
 )
 from .frontend.device import DeviceError, device
 from .frontend.outputs import with_out
+from .frontend.size import Size
 from .frontend.tensor import Tensor
 from .frontend.trace import Traced
 from .frontend.trace import trace as _trace_structure
@@ -92,7 +93,7 @@ for _group in (_pointwise, _reductions, _ordering, _counting, _shaping, _linalg,
     _FUNCTIONS += [*_group.FUNCTIONS, *_group.PUBLIC]
 
 __all__ = [
-    "Tensor",
+    "Tensor", "Size",
     "tensor", "from_numpy", "zeros", "ones", "zeros_like", "ones_like", "full", "arange", "linspace",
     "randn", "rand", "manual_seed", "trace", "Traced", "device", "DeviceError", "NotSupportedError", "no_grad",
     "is_grad_enabled", "enable_grad", "set_grad_enabled", "grad", "hessian", "formulas", "func", "special", "export",

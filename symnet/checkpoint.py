@@ -1,6 +1,7 @@
-"""Checkpoints: ``save``/``load`` of nested state (model and optimizer state dicts, numbers, strings) as
-``.npz`` — arrays as arrays, everything else as one JSON entry; never pickle. Writes are atomic (a temporary
-file in the same folder, then a rename), so a process killed mid-write leaves the previous file intact."""
+"""Checkpoints: ``save``/``load`` of nested state (model and optimizer state dicts, tensors, numbers, strings) as
+``.npz`` — arrays and tensors as arrays (tensors come back as tensors), everything else as one JSON entry; never
+pickle, so nothing read is run as code. Writes are atomic (a temporary file in the same folder, then a rename), so
+a process killed mid-write leaves the previous file intact."""
 
 from __future__ import annotations
 
@@ -12,19 +13,27 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import NotSupportedError
+from .frontend.creation import tensor
+from .frontend.tensor import Tensor
 from .nn.module import Module
 
 _JSON = "__json__"
+_TENSORS = "__tensors__"  # the keys whose arrays were tensors
+_MODULE = "__module__"  # the class of a Module saved whole (its state is what is stored)
 
 
-def _flatten(obj, prefix: str, arrays: dict, scalars: dict) -> None:
+def _flatten(obj, prefix: str, arrays: dict, scalars: dict, tensors: list) -> None:
     if isinstance(obj, Module):
         obj = obj.state_dict()
+    if isinstance(obj, Tensor):
+        tensors.append(prefix[:-1])
+        obj = obj.detach().numpy()
     if isinstance(obj, dict):
         for key, value in obj.items():
             if "/" in str(key):
                 raise ValueError(f"save: key {key!r} may not contain '/'")
-            _flatten(value, f"{prefix}{key}/", arrays, scalars)
+            _flatten(value, f"{prefix}{key}/", arrays, scalars, tensors)
     elif isinstance(obj, np.ndarray):
         if obj.dtype == object:
             raise TypeError(f"save: {prefix[:-1]} is an object array; only numeric arrays are saved")
@@ -37,11 +46,18 @@ def _flatten(obj, prefix: str, arrays: dict, scalars: dict) -> None:
         raise TypeError(f"save: cannot store {type(obj).__name__} at {prefix[:-1]!r} (no pickle)")
 
 
-def save(obj, path: str | Path) -> None:
-    """Write a state (a dict of state dicts, arrays and plain values, or a Module) to ``path`` atomically."""
+def save(obj, path: str | Path, pickle_module=None, pickle_protocol: int = 2) -> None:  # noqa: ARG001 - torch's
+    """Write a state (a tensor, a dict of state dicts, tensors, arrays and plain values, or a Module: its
+    state_dict) to ``path`` atomically."""
     arrays: dict[str, np.ndarray] = {}
     scalars: dict = {}
-    _flatten(obj, "", arrays, scalars)
+    tensors: list[str] = []
+    if isinstance(obj, Module):
+        scalars[_MODULE] = type(obj).__name__
+        obj = obj.state_dict()
+    _flatten(obj, "", arrays, scalars, tensors)
+    if tensors:
+        scalars[_TENSORS] = tensors
     path = Path(path)
     _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
@@ -76,13 +92,30 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def load(path: str | Path) -> dict:
-    """Read a checkpoint written by ``save`` back into nested dicts (``int`` keys restored where they were)."""
+def load(path: str | Path, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
+         mmap: bool | None = None, **pickle_load_args):  # noqa: ARG001 - torch's signature; the file holds data only
+    """Read what ``save`` wrote: nested dicts (``int`` keys restored where they were), tensors where tensors were
+    saved. A Module saved whole comes back as its state_dict with ``weights_only`` left out or True (PyTorch's
+    default); ``weights_only=False`` asks for the module object itself, which would mean running code from the
+    file: refused."""
     with np.load(Path(path), allow_pickle=False) as data:
         if _JSON not in data.files:
             raise ValueError(f"{path}: not a symnet checkpoint (no {_JSON} entry)")
         flat = {k: data[k] for k in data.files if k != _JSON}
         flat.update(json.loads(str(data[_JSON])))
+    module, tensors = flat.pop(_MODULE, None), flat.pop(_TENSORS, [])
+    if module is not None and weights_only is False:
+        raise NotSupportedError(f"load({str(path)!r}, weights_only=False): the file holds the state of a "
+                                f"{module}; symnet files hold data, never code, so the module object cannot be "
+                                f"rebuilt from it. Build the model and call model.load_state_dict(symnet.load(path))")
+    if not isinstance(tensors, list):
+        raise ValueError(f"{path}: its list of tensors is not a list")
+    for key in tensors:
+        if not isinstance(key, str) or not isinstance(flat.get(key), np.ndarray):
+            raise ValueError(f"{path}: entry {key!r} is listed as a tensor but holds no array")
+        flat[key] = tensor(flat[key])  # NumPy's dtype kept, an unsupported one refused by name
+    if "" in flat:  # one tensor or array saved alone
+        return flat[""]
     root: dict = {}
     for key, value in flat.items():
         node = root

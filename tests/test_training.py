@@ -1,5 +1,6 @@
 """symnet.nn modules, data loading, the compiled training step, checkpoints and schedules."""
 
+import json
 import os
 import signal
 import subprocess
@@ -429,3 +430,29 @@ def test_a_contraction_over_a_transposed_batch_compiles():
     rng = np.random.default_rng(0)
     batches = [(rng.standard_normal((n, 4, 2)), rng.standard_normal((n, 1))) for n in (3, 5)]
     np.testing.assert_allclose(*compiled_and_eager_losses(Transposed, batches, lr=0.1), rtol=1e-12)
+
+
+def test_save_and_load_as_pytorch_programs_write_them(tmp_path):
+    """torch.save(tensor), a checkpoint dict of tensors, torch.load(weights_only=True): tensors come back as
+    tensors of their dtype; a Module saved whole comes back as its state, and asking for the object is refused
+    (a symnet file holds no code)."""
+    sn.save(sn.tensor([1.5, 2.5], dtype=sn.float64), tmp_path / "t.pt")
+    alone = sn.load(tmp_path / "t.pt", map_location="cpu", weights_only=True)
+    assert isinstance(alone, sn.Tensor) and alone.dtype == sn.float64 and alone.tolist() == [1.5, 2.5]
+    sn.save({"epoch": 4, "ids": sn.tensor([3, 1]), "mask": sn.tensor([True, False]), "raw": np.ones(2)},
+            tmp_path / "d.pt")
+    loaded = sn.load(tmp_path / "d.pt")
+    assert loaded["epoch"] == 4 and loaded["ids"].dtype == sn.int64 and loaded["mask"].tolist() == [True, False]
+    assert isinstance(loaded["raw"], np.ndarray) and isinstance(loaded["ids"], sn.Tensor)
+    model = mlp()
+    sn.save(model, tmp_path / "model.pth")
+    again = mlp(seed=5)
+    again.load_state_dict(sn.load(tmp_path / "model.pth", weights_only=True))
+    for a, b in zip(again.parameters(), model.parameters(), strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(sn.NotSupportedError, match="holds the state of a Sequential.*never code"):
+        sn.load(tmp_path / "model.pth", weights_only=False)
+    for hostile in (5, ["missing"], [3]):
+        np.savez(tmp_path / "h.npz", __json__=np.array(json.dumps({"__tensors__": hostile})))
+        with pytest.raises(ValueError, match="tensor"):
+            sn.load(tmp_path / "h.npz")

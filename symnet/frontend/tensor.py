@@ -31,6 +31,7 @@ from .ordering import OrderingMethods
 from .pointwise import PointwiseMethods
 from .reductions import ReductionMethods
 from .shaping import ShapeMethods
+from .size import Size
 from .surface import SurfaceMethods
 from .tensor_str import format_values
 from .trace import Node, Writes, trace
@@ -224,8 +225,8 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
 
     ndim = property(dim)
 
-    def size(self, dim: int | None = None):
-        return self.shape if dim is None else self.shape[normalize_dim(dim, self.dim(), "size")]
+    def size(self, dim: int | None = None) -> Size | int:
+        return Size(self.shape) if dim is None else self.shape[normalize_dim(dim, self.dim(), "size")]
 
     def __len__(self) -> int:
         if not self.shape:

@@ -11,6 +11,7 @@ the arrays its leaves hold now.
 from __future__ import annotations
 
 import collections
+import re
 import threading
 import weakref
 from collections.abc import Sequence
@@ -127,6 +128,13 @@ class Node:
         key = (type(op), op, tuple(keys))
         self.key = KEYS.table.get(key) or KEYS.of(key)  # a structure seen before: found inline (the hot path)
         self.epoch, self.written = epoch, ()
+
+    def name(self) -> str:
+        """PyTorch's name for the backward of this op (``grad_fn.name()``): ``AddBackward0`` for ``add``."""
+        return "".join(part.capitalize() for part in re.split(r"[\W_]+", self.op.label) if part) + "Backward0"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
 
 
 @dataclass

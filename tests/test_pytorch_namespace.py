@@ -1,5 +1,6 @@
-"""The device lines PyTorch programs begin with run unchanged: no CUDA, MPS or accelerator (symnet compiles for the
-host CPU), flags accepted, and what needs a CUDA device refused by name."""
+"""What PyTorch programs print and begin with runs unchanged: the device lines (no CUDA, MPS or accelerator: symnet
+compiles for the host CPU; flags accepted; what needs a CUDA device refused by name), ``torch.Size`` and
+``grad_fn``'s names."""
 
 import importlib.metadata
 
@@ -41,3 +42,13 @@ def test_backend_flags_are_settable_and_report_nothing_built(monkeypatch):
 
 def test_version_is_the_installed_distributions():
     assert sn.__version__ == importlib.metadata.version("symnet")
+
+
+def test_size_prints_and_behaves_as_torch_size():
+    size = sn.ones(3, 784).size()
+    assert repr(size) == "symnet.Size([3, 784])" and size == (3, 784) and size.numel() == 2352
+    assert isinstance(size[1:], sn.Size) and size[0] == 3 and sn.Size([2, 3]) == sn.Size((2, 3))
+    with pytest.raises(TypeError):
+        sn.Size([1.5])
+    y = sn.ones(2, requires_grad=True)
+    assert repr((y + 1).grad_fn).startswith("<AddBackward0 object at 0x") and (y * y).grad_fn.name() == "MulBackward0"
