@@ -12,6 +12,9 @@ from .sampling import Generator, default_generator
 from .shaping import cat
 from .tensor import Tensor
 
+_rng = default_generator  # reseeded in place by manual_seed, never replaced
+
+
 def manual_seed(seed: int) -> Generator:
     """Seed symnet's random generator (randn, rand, initializers, shuffling, sampling) and return it."""
     return default_generator.manual_seed(seed)
@@ -202,12 +205,12 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
 
 @accepts_device
 def randn(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
-    return tensor(default_generator.standard_normal(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad, name=name)
+    return tensor(_rng.standard_normal(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
 @accepts_device
 def rand(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
-    return tensor(default_generator.random(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad, name=name)
+    return tensor(_rng.random(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
 def _float_like(input: Tensor, dtype, op: str):
@@ -235,7 +238,7 @@ def randint(low: int, high=None, size=None, dtype=None, requires_grad: bool = Fa
     if size is None or low >= high:
         raise ValueError(f"randint: expects a size and low < high, got low={low}, high={high}, size={size}")
     dt = as_dtype(dtype) if dtype is not None else dtypes.int64
-    return tensor(default_generator.integers(low, high, _shape((size,)) if isinstance(size, int) else tuple(size)), dtype=dt,
+    return tensor(_rng.integers(low, high, _shape((size,)) if isinstance(size, int) else tuple(size)), dtype=dt,
                   requires_grad=requires_grad)
 
 
@@ -246,7 +249,7 @@ def randint_like(input: Tensor, low: int, high: int | None = None, dtype=None) -
 
 @accepts_device
 def randperm(n: int, dtype=None) -> Tensor:
-    return tensor(default_generator.permutation(n), dtype=dtype if dtype is not None else dtypes.int64)
+    return tensor(_rng.permutation(n), dtype=dtype if dtype is not None else dtypes.int64)
 
 
 @accepts_device
@@ -260,7 +263,7 @@ def normal(mean=0.0, std=1.0, size=None, dtype=None, requires_grad: bool = False
         raise ValueError(f"normal: expects std >= 0.0, got {s.min()}")
     given = [v.dtype for v in (mean, std) if isinstance(v, Tensor)]
     dt = as_dtype(dtype) if dtype is not None else given[0] if given else dtypes.get_default_dtype()
-    return tensor(m + s * default_generator.standard_normal(shape), dtype=dt, requires_grad=requires_grad)
+    return tensor(m + s * _rng.standard_normal(shape), dtype=dt, requires_grad=requires_grad)
 
 
 def _legacy(dtype: np.dtype, name: str):
