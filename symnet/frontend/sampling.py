@@ -184,6 +184,13 @@ def _probabilities(p: TensorBase, op: str) -> np.ndarray:
     return values
 
 
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
 #: the range ``random_()`` draws from for each dtype: the integers a float stores exactly, int64's, bool's
 _RANDOM_RANGES = {dtypes.float32: (0, 2**24), dtypes.float64: (0, 2**53), dtypes.int64: (0, 2**63 - 1),
                   dtypes.bool_: (0, 1)}
@@ -263,7 +270,7 @@ class SamplingMethods(TensorBase):
         if kwargs:
             raise TypeError(f"uniform_() got unexpected keyword arguments {sorted(kwargs)}")
         _check(low <= high, f"uniform_ expects to return a [from, to) range, but found from={low} > to={high}")
-        _check(high - low <= np.finfo(self.dtype).max,
+        _check(high - low <= float(np.finfo(self.dtype).max),
                f"uniform_ expects to-from <= the largest {self.dtype}, but found to={high} and from={low}")
         return self._fill_with("uniform_", lambda rng: low + (high - low) * rng.random(self.shape, dtype=self.dtype),
                                generator)
@@ -278,7 +285,7 @@ class SamplingMethods(TensorBase):
         """Fill with 1 (probability p) or 0; ``p`` a number or a tensor broadcast to this one's shape."""
         if isinstance(p, TensorBase):
             chance = _probabilities(p, "bernoulli_")
-            if np.broadcast_shapes(chance.shape, self.shape) != self.shape:
+            if not _broadcasts_to(chance.shape, self.shape):
                 raise ShapeError(f"bernoulli_: p of shape {list(chance.shape)} does not broadcast to the tensor's "
                                  f"shape {list(self.shape)}")
         else:
@@ -320,6 +327,7 @@ class SamplingMethods(TensorBase):
     def bernoulli(self, p: float | None = None, *, generator=None) -> Tensor:
         """1 with probability ``self`` (each element in [0, 1]), else 0; ``p`` given: with probability p for
         every element. The result has this tensor's shape and float dtype, and no gradient."""
+        _refuse_traced("bernoulli")
         _floats_only(self, "bernoulli")
         return self._leaf(np.zeros(self.shape, dtype=self.dtype), self.dtype).bernoulli_(
             self if p is None else p, generator=generator)
