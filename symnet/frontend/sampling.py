@@ -53,7 +53,12 @@ class Generator(np.random.Generator):
     7
     """
 
-    def __init__(self, device: str = "cpu") -> None:
+    def __init__(self, device: str | np.random.BitGenerator = "cpu") -> None:
+        if isinstance(device, np.random.BitGenerator):  # NumPy's constructor protocol (``spawn`` calls it)
+            entropy = getattr(device.seed_seq, "entropy", None)
+            self._seed = int(entropy) % _SEEDS if isinstance(entropy, int) else 0
+            super().__init__(device)
+            return
         if str(device) != "cpu":
             raise NotSupportedError(f"Generator: device {device!r}; symnet runs on the cpu")
         self._seed = secrets.randbits(64)
