@@ -168,6 +168,13 @@ def test_a_generator_drives_loaders_and_initializers():
         orders.append([next(iter(loader))[0].tolist(), [s.indices for s in sn.data.random_split(data, [5, 5], g)],
                        sn.nn.init.normal_(sn.zeros(3), generator=g).tolist()])
     assert orders[0] == orders[1]
+    g = sn.Generator()
+    for make in (lambda: sn.randn(3, generator=g), lambda: sn.rand(3, generator=g), lambda: sn.randperm(5, generator=g),
+                 lambda: sn.randint(0, 9, (3,), generator=g), lambda: sn.normal(0.0, 1.0, (3,), generator=g)):
+        g.manual_seed(2)
+        first = make().tolist()
+        g.manual_seed(2)
+        assert make().tolist() == first
     child = sn.Generator().manual_seed(3).spawn(1)[0]  # NumPy's protocol, which loader workers use
     assert isinstance(child, sn.Generator) and child.random() != sn.Generator().manual_seed(3).random()
 

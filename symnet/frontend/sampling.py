@@ -142,7 +142,8 @@ def set_rng_state(new_state: Tensor) -> None:
     default_generator.set_state(new_state)
 
 
-def _generator(generator: np.random.Generator | None) -> np.random.Generator:
+def generator_or_default(generator: np.random.Generator | None) -> np.random.Generator:
+    """A ``generator=`` argument resolved: None is the default generator; anything but a generator is refused."""
     if generator is None:
         return default_generator
     if not isinstance(generator, np.random.Generator):
@@ -257,7 +258,7 @@ class SamplingMethods(TensorBase):
     def _fill_with(self, op: str, draw: Callable[[np.random.Generator], np.ndarray], generator) -> Tensor:
         """Write ``draw(rng)`` (of this tensor's shape) into this tensor, with in-place updates' rules."""
         _refuse_traced(op)
-        values = np.asarray(draw(_generator(generator))).astype(self.dtype).reshape(self.shape)
+        values = np.asarray(draw(generator_or_default(generator))).astype(self.dtype).reshape(self.shape)
         return self._write(self._leaf(values, self.dtype), op)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
@@ -358,7 +359,7 @@ class SamplingMethods(TensorBase):
                "multinomial: probability tensor contains either `inf`, `nan` or element < 0")
         _check(bool(np.all(rows.sum(axis=1, dtype=np.float64) > 0)),
                "multinomial: invalid multinomial distribution (sum of probabilities <= 0)")
-        picks = _multinomial(rows, int(num_samples), replacement, _generator(generator)).astype(np.int64)
+        picks = _multinomial(rows, int(num_samples), replacement, generator_or_default(generator)).astype(np.int64)
         return self._leaf(picks.reshape(*self.shape[:-1], int(num_samples)), dtypes.int64)
 
 
@@ -369,5 +370,5 @@ def poisson(input: Tensor, generator=None) -> Tensor:  # noqa: A002 - torch's na
     rates = input.numpy()
     _check(bool(np.all(rates >= 0)), "poisson: invalid Poisson rate, expected rate to be non-negative")
     _check(bool(np.all(rates < math.inf)), "poisson: invalid Poisson rate, expected a finite rate")
-    counts = _generator(generator).poisson(rates.astype(np.float64))
+    counts = generator_or_default(generator).poisson(rates.astype(np.float64))
     return input._leaf(np.asarray(counts).astype(input.dtype).reshape(input.shape), input.dtype)
