@@ -8,21 +8,19 @@ from ..core import dtypes
 from ..core.dtypes import as_dtype
 from ..errors import DTypeError, ShapeError
 from .device import accepts_device
+from .sampling import Generator, default_generator, generator_or_default
 from .shaping import cat
 from .tensor import Tensor
 
-_rng = np.random.default_rng()
+
+def manual_seed(seed: int) -> Generator:
+    """Seed symnet's random generator (randn, rand, initializers, shuffling, sampling) and return it."""
+    return default_generator.manual_seed(seed)
 
 
-def manual_seed(seed: int) -> None:
-    """Seed symnet's random generator (randn, rand, initializers, shuffling)."""
-    global _rng
-    _rng = np.random.default_rng(seed)
-
-
-def random_generator() -> np.random.Generator:
-    """The generator ``manual_seed`` seeds (initializers, ``randn``, shuffling)."""
-    return _rng
+def random_generator() -> Generator:
+    """The generator ``manual_seed`` seeds (initializers, ``randn``, shuffling): ``sampling.default_generator``."""
+    return default_generator
 
 
 def _infer_dtype(arr: np.ndarray, typed: bool = False):
@@ -204,13 +202,15 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
 
 
 @accepts_device
-def randn(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
-    return tensor(_rng.standard_normal(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad, name=name)
+def randn(*size, generator=None, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    values = generator_or_default(generator).standard_normal(_shape(size))
+    return tensor(values, dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
 @accepts_device
-def rand(*size, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
-    return tensor(_rng.random(_shape(size)), dtype=_float(dtype), requires_grad=requires_grad, name=name)
+def rand(*size, generator=None, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    values = generator_or_default(generator).random(_shape(size))
+    return tensor(values, dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
 def _float_like(input: Tensor, dtype, op: str):
@@ -231,15 +231,15 @@ def rand_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
 
 
 @accepts_device
-def randint(low: int, high=None, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def randint(low: int, high=None, size=None, *, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
     """Integers drawn uniformly from ``[low, high)``: ``randint(high, size)`` or ``randint(low, high, size)``."""
     if size is None:
         low, high, size = 0, low, high
     if size is None or low >= high:
         raise ValueError(f"randint: expects a size and low < high, got low={low}, high={high}, size={size}")
     dt = as_dtype(dtype) if dtype is not None else dtypes.int64
-    return tensor(_rng.integers(low, high, _shape((size,)) if isinstance(size, int) else tuple(size)), dtype=dt,
-                  requires_grad=requires_grad)
+    shape = _shape((size,)) if isinstance(size, int) else tuple(size)
+    return tensor(generator_or_default(generator).integers(low, high, shape), dtype=dt, requires_grad=requires_grad)
 
 
 @accepts_device
@@ -248,12 +248,12 @@ def randint_like(input: Tensor, low: int, high: int | None = None, dtype=None) -
 
 
 @accepts_device
-def randperm(n: int, dtype=None) -> Tensor:
-    return tensor(_rng.permutation(n), dtype=dtype if dtype is not None else dtypes.int64)
+def randperm(n: int, *, generator=None, dtype=None) -> Tensor:
+    return tensor(generator_or_default(generator).permutation(n), dtype=dtype if dtype is not None else dtypes.int64)
 
 
 @accepts_device
-def normal(mean=0.0, std=1.0, size=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
     """Draws of ``N(mean, std²)``: elementwise for tensor ``mean``/``std`` (broadcast), else of ``size``."""
     m, s = (np.asarray(v.numpy() if isinstance(v, Tensor) else v) for v in (mean, std))
     if size is None and not isinstance(mean, Tensor) and not isinstance(std, Tensor):
@@ -263,7 +263,7 @@ def normal(mean=0.0, std=1.0, size=None, dtype=None, requires_grad: bool = False
         raise ValueError(f"normal: expects std >= 0.0, got {s.min()}")
     given = [v.dtype for v in (mean, std) if isinstance(v, Tensor)]
     dt = as_dtype(dtype) if dtype is not None else given[0] if given else dtypes.get_default_dtype()
-    return tensor(m + s * _rng.standard_normal(shape), dtype=dt, requires_grad=requires_grad)
+    return tensor(m + s * generator_or_default(generator).standard_normal(shape), dtype=dt, requires_grad=requires_grad)
 
 
 def _legacy(dtype: np.dtype, name: str):

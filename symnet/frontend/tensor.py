@@ -30,6 +30,7 @@ from .linalg import LinalgMethods
 from .ordering import OrderingMethods
 from .pointwise import PointwiseMethods
 from .reductions import ReductionMethods
+from .sampling import SamplingMethods
 from .shaping import ShapeMethods
 from .size import Size
 from .surface import SurfaceMethods
@@ -38,7 +39,7 @@ from .trace import Node, Writes, trace
 
 
 class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethods, ShapeMethods, LinalgMethods,
-             IndexingMethods, InplaceMethods, SurfaceMethods):
+             IndexingMethods, InplaceMethods, SurfaceMethods, SamplingMethods):
     """A tensor: a value (computed lazily), a shape, a dtype, and the op that made it. Its methods are grouped
     by concept in the mixins (``pointwise``, ``reductions``, ``shaping``, ``linalg``, ``indexing``,
     ``inplace``); this class holds the value, the graph node and autograd."""
