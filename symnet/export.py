@@ -26,9 +26,9 @@ from . import pipeline
 from .core import ir, lazy
 from .errors import NotSupportedError
 from .frontend.batch import batch_trace
+from .frontend.creation import RandomKey
 from .frontend.tensor import Tensor
 from .frontend.trace import trace
-from .nn.dropout import RandomKey
 from .nn.module import Module, buffer_updates
 from .train import CompiledStep
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import symnet as sn
+from symnet.frontend.creation import _drawn_per_step
 
 N = 20000
 SIGMAS = 6
@@ -290,3 +291,60 @@ def test_a_compiled_step_refuses_to_freeze_a_draw(op, draw):
     with pytest.raises(sn.NotSupportedError, match=f"compile: {op} draws random numbers"):
         step.step(x, np.ones((4, 1)))
     assert model(sn.tensor(x)).shape == (4, 1)  # eagerly it samples
+
+
+# ---------------------------------------------------------------- noise drawn per step in a compiled step
+@pytest.mark.parametrize("law", ["normal", "uniform"])
+def test_per_step_noise_has_its_law_and_agrees_between_backends(law):
+    sn.manual_seed(3)
+    shape = sn.zeros(200, 100, dtype=sn.float64)
+    native = _drawn_per_step(shape, law, sn.float64)
+    draws = native.numpy()
+    with sn.backend.use("reference"):
+        np.testing.assert_allclose((native * 1.0).numpy(), draws, rtol=1e-15, atol=1e-15)  # the same key's draws
+    n = draws.size
+    if law == "normal":
+        assert abs(draws.mean()) < 6 / np.sqrt(n) and abs(draws.var() - 1) < 6 * np.sqrt(2 / n)
+        assert np.isfinite(draws).all() and abs(np.mean(draws**3)) < 6 * np.sqrt(15 / n)
+    else:
+        assert draws.min() >= 0 and draws.max() < 1 and abs(draws.mean() - 0.5) < 6 * np.sqrt(1 / 12 / n)
+
+
+class Reparameterized(sn.nn.Module):
+    """A VAE's reparameterization: mean + std · randn_like(std)."""
+
+    def __init__(self):
+        super().__init__()
+        self.mean, self.log_std = sn.nn.Linear(2, 2), sn.nn.Linear(2, 2)
+
+    def forward(self, x):
+        std = (0.5 * self.log_std(x)).exp()
+        return self.mean(x) + std * sn.randn_like(std) + 0.0 * sn.rand_like(std)
+
+
+def test_randn_like_in_a_compiled_forward_is_drawn_anew_each_step_and_reproducible():
+    x, y = np.ones((8, 2), np.float32), np.zeros((8, 2), np.float32)
+
+    def run():
+        sn.manual_seed(11)
+        model = Reparameterized()
+        step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.0))
+        return [step.step(x, y) for _ in range(5)]
+
+    losses = run()
+    assert len(set(losses)) == 5 and losses == run()
+
+
+def test_a_draw_of_a_fixed_size_in_a_compiled_forward_is_refused():
+    class Frozen(sn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = sn.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.linear(x) + sn.randn(2)
+
+    model = Frozen()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(sn.NotSupportedError, match=r"randn\(size\).*one draw kept for every step.*randn_like"):
+        step.step(np.ones((4, 2), np.float32), np.zeros((4, 2), np.float32))

@@ -6,7 +6,9 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import as_dtype
-from ..errors import DTypeError, ShapeError
+from ..core.random import BITS, Draw
+from ..errors import DTypeError, NotSupportedError, ShapeError
+from .batch import batch_ids, varies_per_step
 from .device import accepts_device
 from .sampling import Generator, default_generator, generator_or_default
 from .shaping import cat
@@ -203,12 +205,14 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
 
 @accepts_device
 def randn(*size, generator=None, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    _refuse_one_draw_for_every_step("randn")
     values = generator_or_default(generator).standard_normal(_shape(size))
     return tensor(values, dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
 @accepts_device
 def rand(*size, generator=None, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    _refuse_one_draw_for_every_step("rand")
     values = generator_or_default(generator).random(_shape(size))
     return tensor(values, dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
@@ -222,12 +226,45 @@ def _float_like(input: Tensor, dtype, op: str):
 
 @accepts_device
 def randn_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return randn(input.shape, dtype=_float_like(input, dtype, "randn_like"), requires_grad=requires_grad)
+    """Standard normal noise of ``input``'s shape; in a compiled step's forward, drawn anew every step."""
+    dtype = _float_like(input, dtype, "randn_like")
+    if varies_per_step(input):
+        return _drawn_per_step(input, "normal", dtype)
+    return randn(input.shape, dtype=dtype, requires_grad=requires_grad)
 
 
 @accepts_device
 def rand_like(input: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
-    return rand(input.shape, dtype=_float_like(input, dtype, "rand_like"), requires_grad=requires_grad)
+    """Uniform noise on [0, 1) of ``input``'s shape; in a compiled step's forward, drawn anew every step."""
+    dtype = _float_like(input, dtype, "rand_like")
+    if varies_per_step(input):
+        return _drawn_per_step(input, "uniform", dtype)
+    return rand(input.shape, dtype=dtype, requires_grad=requires_grad)
+
+
+class RandomKey(Tensor):
+    """The 0-d float64 key of one per-step draw (dropout's masks, ``randn_like`` in a compiled step): an integer
+    below 2⁵², to which the compiled step adds its step count, so each step draws anew while a seed reproduces
+    the whole run."""
+
+    __slots__ = ()
+
+    def __init__(self):
+        value = np.array(float(random_generator().integers(0, 2 ** (BITS - 1))), dtype=dtypes.float64)
+        super().__init__(value, (), dtypes.float64, name="key")
+
+
+def _drawn_per_step(input: Tensor, law: str, dtype: np.dtype) -> Tensor:
+    """Noise as an op of the traced program (``core.random.Draw``), so a compiled step draws it every step
+    rather than keeping the trace's one draw."""
+    return input._apply(Draw(law), [input.detach(), RandomKey()], dtype)
+
+
+def _refuse_one_draw_for_every_step(op: str) -> None:
+    if batch_ids():
+        raise NotSupportedError(
+            f"compile: {op}(size) in the forward of a compiled step would be one draw kept for every step; draw "
+            f"with {op}_like(t) of a tensor the forward computes (drawn anew each step), or train eagerly")
 
 
 @accepts_device

@@ -12,26 +12,14 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
-
 from ..core import dtypes
-from ..core.random import BITS, BernoulliMask
-from ..frontend.creation import random_generator
+from ..core.random import BernoulliMask
+from ..frontend.creation import RandomKey
 from ..frontend.tensor import Tensor
 from .module import Module
 
 #: SELU's α·λ pair fixes alpha dropout's affine correction (Klambauer et al., 2017), as PyTorch's
 _SELU_ALPHA = 1.7580993408473766
-
-
-class RandomKey(Tensor):
-    """The 0-d float64 key of one mask's draws (an integer below 2⁵²: a step count added to it stays exact)."""
-
-    __slots__ = ()
-
-    def __init__(self):
-        value = np.array(float(random_generator().integers(0, 2 ** (BITS - 1))), dtype=dtypes.float64)
-        super().__init__(value, (), dtypes.float64, name="key")
 
 
 def _check_p(p: float) -> None:

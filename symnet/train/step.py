@@ -23,9 +23,9 @@ from ..core.ir import Graph, Input, Repeat
 from ..data import DataLoader, SequentialSampler
 from ..errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError
 from ..frontend.batch import batch_trace, symbolic_specs
+from ..frontend.creation import RandomKey
 from ..frontend.tensor import Tensor
 from ..frontend.trace import Traced, Writes, trace
-from ..nn.dropout import RandomKey
 from ..nn.module import Module, buffer_updates
 from ..optim import lr_scheduler
 from ..optim.optimizer import Optimizer
