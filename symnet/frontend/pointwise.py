@@ -601,7 +601,8 @@ class PointwiseMethods(TensorBase):
             raise DTypeError("frexp() only supports floating-point dtypes (as torch.frexp)")
         finite = self.isfinite() & (self != 0)
         subnormal = self.abs() < float(np.finfo(self.dtype).tiny)  # lifted by 2⁶⁴ into the normal range for log2
-        magnitude = where(finite, (self * where(subnormal, 2.0 ** 64, 1.0)).abs(), 1.0)
+        lift = where(subnormal, 2.0 ** 32, 1.0)  # twice: the reference backend's where holds 2³² as an int64
+        magnitude = where(finite, (self * lift * lift).abs(), 1.0)
         exponent = where(finite, magnitude.log2().floor() + 1 - where(subnormal, 64.0, 0.0), 0.0).long()
         for _ in range(2):  # log2 may round across a power of two: one step back or forth each time
             size = _scaled_by_power_of_two(self, -exponent).abs()
