@@ -217,8 +217,8 @@ class LinalgMethods(TensorBase):
             raise ShapeError(f"corrcoef(): expected input to have two or fewer dimensions but got an input with "
                              f"{self.dim()} dimensions")
         c = self.cov()
-        if c.dim() == 0:
-            return c / c
+        if c.dim() == 0:  # PyTorch's c / c, which SymPy would fold to 1: 1, NaN where c is 0, inf or NaN
+            return where(c.isfinite() & (c != 0), c * 0 + 1, math.nan)
         stddev = c.diagonal().sqrt()
         return (c / stddev.reshape(-1, 1) / stddev.reshape(1, -1)).clamp(-1, 1)
 

@@ -760,7 +760,7 @@ def _integer_pair(fn: str, a: Tensor, b, compute: Callable) -> Tensor:
                                 "eagerly from the values now, so the step could not hold it")
     shape = broadcast_shapes(fn, a.shape, b.shape)
     values = compute(*(np.broadcast_to(x.to(dtype).numpy(), shape) for x in (a, b)))
-    return a._leaf(np.ascontiguousarray(values, dtype), dtype)
+    return a._leaf(np.array(values, dtype, order="C"), dtype)  # not ascontiguousarray: it makes 0-d 1-d
 
 
 def _require_tensor(fn: str, value, name: str = "other", position: int = 2) -> None:

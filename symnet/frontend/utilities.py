@@ -106,7 +106,7 @@ class finfo:  # noqa: N801 - torch's name
         info = np.finfo(dt)
         self.bits, self.eps, self.max, self.min = info.bits, float(info.eps), float(info.max), float(info.min)
         self.tiny = self.smallest_normal = float(info.smallest_normal)
-        self.resolution, self.dtype = float(info.resolution), dt.name
+        self.resolution, self.dtype = 10.0 ** -info.precision, dt.name
 
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
@@ -157,15 +157,17 @@ def as_tensor(data, dtype=None) -> Tensor:
 def asarray(obj, *, dtype=None, copy: bool | None = None, requires_grad: bool = False) -> Tensor:
     """``obj`` as a tensor (``torch.asarray``): ``copy=None`` shares a tensor's or NumPy array's memory when the
     dtype allows and copies otherwise, ``copy=True`` always copies, ``copy=False`` refuses to copy."""
-    want = as_dtype(dtype) if dtype is not None else None
+    want = as_dtype(dtype) if dtype is not None else None  # (never ``want or …``: a dtype's truth is False)
     if isinstance(obj, TensorBase):
-        if (want is None or want == obj.dtype) and not copy:
+        kept = want is None or want == obj.dtype
+        if kept and not copy:
             out = obj
         elif copy is False:
             raise ValueError(f"asarray: can't alias a tensor of dtype {obj.dtype.name} as {want.name} (copy=False)")
         else:
-            out = obj.to(want or obj.dtype) if copy is None else obj.to(want or obj.dtype).clone()
-    elif isinstance(obj, np.ndarray) and not copy and obj.dtype in dtypes.SUPPORTED and want in (None, obj.dtype):
+            out = obj.clone() if kept else obj.to(want)
+    elif not copy and isinstance(obj, np.ndarray) and obj.dtype in dtypes.SUPPORTED and \
+            (want is None or want == obj.dtype):  # (never ``want in (None, …)``: NumPy reads None as float64)
         out = Tensor(obj, obj.shape, obj.dtype)
     elif copy is False:
         raise ValueError(f"asarray: can't alias {type(obj).__name__} data without a copy (copy=False)")
