@@ -31,6 +31,7 @@ from .frontend import reductions as _reductions
 from .frontend import sampling as _sampling
 from .frontend import shaping as _shaping
 from .frontend import surface as _surface
+from .frontend import utilities as _utilities
 from .frontend.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .frontend.base import method_as_function
 from .frontend.creation import (
@@ -86,7 +87,7 @@ bool = bool_  # noqa: A001 - torch.bool
 # the function form of tensor methods and the groups' own functions, as each method group lists them
 _FUNCTIONS, _out_forms = [], {}
 for _group in (_pointwise, _reductions, _ordering, _counting, _shaping, _linalg, _indexing, _inplace, _surface,
-               _sampling):
+               _sampling, _utilities):
     for _name in _group.FUNCTIONS:
         globals()[_name] = with_out(method_as_function(_name))
     for _name in _group.PUBLIC:

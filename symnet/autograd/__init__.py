@@ -9,11 +9,16 @@ from collections.abc import Sequence
 
 from ..frontend.autograd import (
     backward,
+    detect_anomaly,
     directional_derivatives,
     enable_grad,
     grad,
+    inference_mode,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
+    set_detect_anomaly,
     set_grad_enabled,
 )
 from ..frontend.derivative_names import name_directional
@@ -50,5 +55,6 @@ def Variable(data: Tensor, requires_grad: bool = False, volatile: bool = False) 
     return leaf.requires_grad_(requires_grad) if requires_grad else leaf
 
 
-__all__ = ["Variable", "backward", "derivatives", "enable_grad", "functional", "grad", "is_grad_enabled", "no_grad",
-           "set_grad_enabled"]
+__all__ = ["Variable", "backward", "derivatives", "detect_anomaly", "enable_grad", "functional", "grad",
+           "inference_mode", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_grad_enabled", "no_grad",
+           "set_detect_anomaly", "set_grad_enabled"]

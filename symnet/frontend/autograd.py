@@ -53,6 +53,7 @@ class _Mode(threading.local):
     attribute read, not a failed lookup)."""
 
     enabled = True
+    inference = False
 
 
 grad_mode = _Mode()
@@ -96,6 +97,93 @@ class set_grad_enabled(_GradMode):
 
     def __enter__(self):
         pass
+
+
+class inference_mode(_GradMode):
+    """``torch.inference_mode``: grad mode off (on again with ``mode=False``) for a block or a decorated function,
+    also as a bare decorator. symnet keeps no view or version counters it could skip, so it is ``no_grad`` that
+    ``is_inference_mode_enabled`` reports; tensors made inside are ordinary tensors (PyTorch's inference tensors
+    refuse later use in autograd)."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)  # @inference_mode without parentheses
+
+    def __init__(self, mode: bool = True):
+        self.mode, self.enabled = mode, not mode
+
+    def __enter__(self):
+        self._prev_inference = grad_mode.inference
+        grad_mode.inference = self.mode
+        super().__enter__()
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        grad_mode.inference = self._prev_inference
+
+
+def is_inference_mode_enabled() -> bool:
+    return grad_mode.inference
+
+
+# ---------------------------------------------------------------- anomaly detection
+
+class _Anomaly:
+    """Anomaly mode, process-wide as PyTorch's: backward checks each gradient it hands out for NaN."""
+
+    enabled = False
+    check_nan = True
+
+
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
+    """Anomaly mode on or off (``torch.set_anomaly_enabled``). symnet derives a whole gradient program at once,
+    so it checks the gradients backward and grad hand out (never each intermediate, as PyTorch does) and
+    raises naming the tensor whose gradient holds NaN; there is no forward trace to print."""
+    _Anomaly.enabled, _Anomaly.check_nan = bool(enabled), bool(check_nan)
+
+
+def is_anomaly_enabled() -> bool:
+    return _Anomaly.enabled
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    return _Anomaly.check_nan
+
+
+class set_detect_anomaly(contextlib.ContextDecorator):
+    """Anomaly mode set at once (a call) or for a block (``with``), as ``torch.autograd.set_detect_anomaly``."""
+
+    def __init__(self, mode: bool, check_nan: bool = True):
+        self._prev = (_Anomaly.enabled, _Anomaly.check_nan)
+        set_anomaly_enabled(mode, check_nan)
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        set_anomaly_enabled(*self._prev)
+
+
+class detect_anomaly(contextlib.ContextDecorator):
+    """Anomaly mode on for a block or a decorated function (``torch.autograd.detect_anomaly``)."""
+
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self._prev = (_Anomaly.enabled, _Anomaly.check_nan)
+        set_anomaly_enabled(True, self.check_nan)
+
+    def __exit__(self, *exc):
+        set_anomaly_enabled(*self._prev)
+
+
+def _check_anomaly(t: Tensor, g: Tensor) -> None:
+    """In anomaly mode, a gradient holding NaN is an error naming the tensor it is for."""
+    if _Anomaly.enabled and _Anomaly.check_nan and g.dtype.kind == "f" and np.isnan(g.numpy()).any():
+        what = f"'{t.name}'" if t.name else f"of shape {list(t.shape)}"
+        raise GradError(f"anomaly detection: backward returned nan values in the gradient of the tensor {what}")
 
 
 # ---------------------------------------------------------------- hooks
@@ -161,6 +249,7 @@ def _tensor_module():
 def _accumulate(t: Tensor, g: Tensor, create_graph: bool, fresh: bool = False) -> None:
     """``t.grad += g`` as PyTorch accumulates: in place on values, out of place (a graph) with create_graph.
     ``fresh``: ``g`` is a new tensor of ``t``'s dtype on an array no one else holds, which ``t.grad`` may be."""
+    _check_anomaly(t, g)
     if create_graph or (t.grad is not None and t.grad.node is not None):
         t.grad = g if t.grad is None else t.grad + g
     elif t.grad is None:
@@ -307,6 +396,8 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor], 
                                 "graph. Set allow_unused=True if this is the desired behavior.")
             if materialize_grads:
                 g = _constant(np.zeros(t.shape, t.dtype))
+        else:
+            _check_anomaly(t, g)
         result.append(g)
     if create_graph and len(outputs) == 1 and _is_plain(seeds[0]):
         for t, g in zip(targets, result, strict=True):

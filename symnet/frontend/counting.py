@@ -8,6 +8,7 @@ Traced inside a compiled step (``sn.compile``) they would freeze one batch's ans
 from __future__ import annotations
 
 import numbers
+from collections import namedtuple
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,8 +23,10 @@ from .dims import normalize_dim
 if TYPE_CHECKING:
     from .tensor import Tensor
 
+HistogramResult = namedtuple("HistogramResult", ["hist", "bin_edges"])
+
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
-FUNCTIONS = ("histc", "bincount", "unique", "unique_consecutive", "nonzero", "argwhere")
+FUNCTIONS = ("histc", "histogram", "bincount", "unique", "unique_consecutive", "nonzero", "argwhere")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ()
 
@@ -63,6 +66,56 @@ class CountingMethods(TensorBase):
         pos = ((x - lo) * self.dtype.type(bins) / (hi - lo)).astype(np.int64)
         counts = np.bincount(np.minimum(pos, bins - 1), minlength=bins)
         return self._leaf(counts.astype(self.dtype), self.dtype)
+
+    def histogram(self, bins: int | Tensor = 100, *, range: tuple[float, float] | None = None,  # noqa: A002
+                  weight: Tensor | None = None, density: bool = False) -> HistogramResult:
+        """(hist, bin_edges): counts (or summed ``weight``) of the elements per bin, the last bin closed on the
+        right, elements outside the edges and NaN not counted. ``bins`` is a count of equal bins over ``range``
+        (the data's min and max; ±0.5 around a single value; [0, 1] for no data) or a 1-d tensor of increasing
+        edges. ``density``: hist / (Σ hist · bin width), a density that integrates to 1."""
+        if not is_float(self.dtype):
+            raise NotSupportedError(f'"histogram" not implemented for {self.dtype.name} tensors (as in PyTorch)')
+        x = self._eager("histogram").reshape(-1)
+        edges = self._bin_edges(x, bins, range)
+        if weight is not None:
+            if not isinstance(weight, TensorBase) or weight.shape != self.shape or weight.dtype != self.dtype:
+                raise ShapeError(f"histogram: weight must be a tensor of the input's shape {list(self.shape)} and "
+                                 f"dtype {self.dtype.name}, got {getattr(weight, 'shape', type(weight).__name__)}")
+            weight = weight._eager("histogram").reshape(-1)
+        inside = (x >= edges[0]) & (x <= edges[-1])
+        pos = np.minimum(np.searchsorted(edges, x[inside], side="right") - 1, len(edges) - 2)
+        hist = np.bincount(pos, None if weight is None else weight[inside], minlength=len(edges) - 1)
+        hist = hist.astype(self.dtype)
+        if density:
+            with np.errstate(divide="ignore", invalid="ignore"):  # no counts: NaN, as PyTorch's
+                hist = hist / hist.sum() / np.diff(edges)
+        return HistogramResult(self._leaf(hist.astype(self.dtype), self.dtype), self._leaf(edges, self.dtype))
+
+    def _bin_edges(self, x: np.ndarray, bins, range) -> np.ndarray:  # noqa: A002
+        """histogram's edges: given (1-d, increasing, of the input's dtype), or ``bins`` + 1 equally spaced."""
+        if isinstance(bins, TensorBase):
+            if range is not None:
+                raise TypeError("histogram(): range is for a count of bins, not with a tensor of bin edges")
+            if bins.dim() != 1 or bins.dtype != self.dtype or bins.numel() == 0:
+                raise ShapeError(f"histogram: bins must be a non-empty 1-d tensor of the input's dtype "
+                                 f"{self.dtype.name}, got shape {list(bins.shape)} and dtype {bins.dtype.name}")
+            edges = bins._eager("histogram")
+            if np.any(np.diff(edges) < 0) or np.isnan(edges).any():
+                raise ValueError("histogram: bin edges must increase monotonically")
+            return edges
+        if isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins <= 0:
+            raise ValueError(f"histogram(): bins must be > 0, but got {bins!r}")
+        if range is not None:
+            lo, hi = (float(v) for v in range)
+        else:
+            lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 1.0)
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            raise ValueError(f"histogram: range [{lo}, {hi}] is not finite")
+        if lo > hi:
+            raise ValueError(f"histogram: min should not exceed max, but got min {lo} max {hi}")
+        if lo == hi:
+            lo, hi = lo - 0.5, hi + 0.5
+        return np.linspace(lo, hi, bins + 1).astype(self.dtype)
 
     def bincount(self, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
         """How often each value 0, 1, …, max occurs in a 1-d non-negative integer tensor (at least ``minlength``

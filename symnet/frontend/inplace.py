@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 #: in-place methods also offered as ``symnet.<name>(tensor, …)``, as torch offers them
 FUNCTIONS = ("exp_", "log_", "log1p_", "sqrt_", "abs_", "sin_", "cos_", "tanh_", "erf_", "sigmoid_", "relu_",
-             "square_", "clamp_", "clip_", "index_put_", "neg_", "zero_", "fill_")
+             "square_", "clamp_", "clip_", "index_put_", "neg_", "zero_", "fill_", "gcd_", "lcm_")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ()
 
@@ -58,7 +58,7 @@ _METHODS = ("add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "a
             "addmm", "addmv", "addbmm", "baddbmm", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
             "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
             "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "cumsum", "cumprod", "tril", "triu",
-            "renorm")
+            "renorm", "gcd", "lcm")
 
 
 #: the in-place forms that convert any dtype into the tensor's (the others refuse what PyTorch cannot cast)

@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch (not ``trace``: ``symnet.trace`` is the
 #: tracing stage; the matrix trace is the method ``t.trace()``)
 FUNCTIONS = ("matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "kron", "addmm", "addmv", "addbmm",
-             "baddbmm", "cross", "dist", "cov", "renorm")
+             "baddbmm", "cross", "dist", "cov", "corrcoef", "renorm")
 #: this module's functions offered as ``symnet.<name>``
-PUBLIC = ("einsum", "tensordot", "linalg", "cdist", "trapezoid", "trapz")
+PUBLIC = ("einsum", "tensordot", "linalg", "cdist", "trapezoid", "trapz", "cumulative_trapezoid")
 
 
 def _same_dtype(op: str, *tensors: Tensor) -> None:
@@ -209,6 +209,19 @@ class LinalgMethods(TensorBase):
         product = centred @ (centred if w is None else centred * w).t()
         return (product / norm).squeeze()
 
+    def corrcoef(self) -> Tensor:
+        """Pearson's correlation of the rows (variables): ``cov(x)[i, j] / √(cov[i, i]·cov[j, j])``, divided by
+        each standard deviation in turn and clipped to [−1, 1] as PyTorch computes it (a single variable: c/c,
+        so 1, or NaN where its variance is 0, inf or NaN)."""
+        if self.dim() > 2:
+            raise ShapeError(f"corrcoef(): expected input to have two or fewer dimensions but got an input with "
+                             f"{self.dim()} dimensions")
+        c = self.cov()
+        if c.dim() == 0:  # PyTorch's c / c, which SymPy would fold to 1: 1, NaN where c is 0, inf or NaN
+            return where(c.isfinite() & (c != 0), c * 0 + 1, math.nan)
+        stddev = c.diagonal().sqrt()
+        return (c / stddev.reshape(-1, 1) / stddev.reshape(1, -1)).clamp(-1, 1)
+
     def renorm(self, p: float, dim: int, maxnorm: float) -> Tensor:
         """Each slice along ``dim`` whose p-norm exceeds ``maxnorm`` scaled to norm ``maxnorm``:
         ``x · maxnorm / (‖x‖_p + 1e-7)`` there (PyTorch's ε), the slice as it is elsewhere (at the threshold too).
@@ -306,29 +319,57 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
 def trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
     """The trapezoidal rule along ``dim``: ``Σ_i (x[i+1] − x[i])·(y[i+1] + y[i]) / 2``, or with a constant
     spacing ``dx`` (default 1), ``dx·(Σ y − (y[0] + y[−1]) / 2)``, as PyTorch computes each."""
-    if x is not None and dx is not None:
-        raise TypeError("trapezoid() received both x and dx; give one")
-    if not isinstance(y, TensorBase) or not isinstance(x, TensorBase | None):
-        raise TypeError("trapezoid(): y and x must be Tensors")
-    if y.dim() == 0:
-        raise ShapeError(f"trapezoid: dimension specified as {dim} but the tensor has no dimensions")
-    d = normalize_dim(dim, y.dim(), "trapezoid")
+    d = _integration_dim("trapezoid", y, x, dx, dim)
     n = y.shape[d]
     if n == 0:  # zeros of y's dtype, as PyTorch's, before any other check
         return y.sum(d).to(y.dtype) * 0 if y.dtype != dtypes.bool_ else y.any(d) & False
-    if y.dtype == dtypes.bool_ or getattr(x, "dtype", None) == dtypes.bool_:
-        raise DTypeError("trapezoid: received a bool input, but bool is not supported")
+    _refuse_bool_samples("trapezoid", y, x)
     if x is None:
         spacing = 1.0 if dx is None else float(dx.item() if isinstance(dx, TensorBase) else dx)
         return (y.sum(d) - (y.select(d, 0) + y.select(d, -1)) * 0.5) * spacing
+    return (_steps("trapezoid", y, x, d) * (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1))).sum(d) / 2.0
+
+
+def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:
+    """The running trapezoidal rule along ``dim`` (one element fewer than y):
+    ``out[k] = Σ_{i≤k} (x[i+1] − x[i])·(y[i] + y[i+1]) / 2``, or with a constant spacing ``dx`` (default 1)
+    ``Σ_{i≤k} dx/2·(y[i] + y[i+1])``, as PyTorch computes each."""
+    d = _integration_dim("cumulative_trapezoid", y, x, dx, dim)
+    _refuse_bool_samples("cumulative_trapezoid", y, x)
+    n = y.shape[d]
+    pairs = y.narrow(d, 0, max(n - 1, 0)) + y.narrow(d, min(1, n), max(n - 1, 0))
+    if x is None:
+        spacing = 1.0 if dx is None else float(dx.item() if isinstance(dx, TensorBase) else dx)
+        return (pairs * (spacing / 2.0)).cumsum(d)
+    return (_steps("cumulative_trapezoid", y, x, d) * pairs / 2.0).cumsum(d)
+
+
+def _integration_dim(op: str, y: Tensor, x: Tensor | None, dx, dim: int) -> int:
+    """The checks trapezoid and cumulative_trapezoid share: one of x and dx, tensors, y not 0-d; ``dim`` wrapped."""
+    if x is not None and dx is not None:
+        raise TypeError(f"{op}() received both x and dx; give one")
+    if not isinstance(y, TensorBase) or not isinstance(x, TensorBase | None):
+        raise TypeError(f"{op}(): y and x must be Tensors")
+    if y.dim() == 0:
+        raise ShapeError(f"{op}: dimension specified as {dim} but the tensor has no dimensions")
+    return normalize_dim(dim, y.dim(), op)
+
+
+def _refuse_bool_samples(op: str, y: Tensor, x: Tensor | None) -> None:
+    if y.dtype == dtypes.bool_ or getattr(x, "dtype", None) == dtypes.bool_:
+        raise DTypeError(f"{op}: received a bool input, but bool is not supported")
+
+
+def _steps(op: str, y: Tensor, x: Tensor, d: int) -> Tensor:
+    """x[i+1] − x[i] along ``d``, x a 1-d tensor of one position per sample or broadcast against y."""
+    n = y.shape[d]
     if x.dim() == 1:
         if x.shape[0] != n:
-            raise ShapeError("trapezoid: There must be one `x` value for each sample point")
+            raise ShapeError(f"{op}: There must be one `x` value for each sample point")
         x = x.reshape(tuple(n if k == d else 1 for k in range(y.dim())))
     elif x.dim() < y.dim():
         x = x.reshape((1,) * (y.dim() - x.dim()) + x.shape)
-    steps = x.narrow(d, 1, x.shape[d] - 1) - x.narrow(d, 0, x.shape[d] - 1)
-    return (steps * (y.narrow(d, 1, n - 1) + y.narrow(d, 0, n - 1))).sum(d) / 2.0
+    return x.narrow(d, 1, x.shape[d] - 1) - x.narrow(d, 0, x.shape[d] - 1)
 
 
 def trapz(y: Tensor, x: Tensor | None = None, *, dx: float | None = None, dim: int = -1) -> Tensor:

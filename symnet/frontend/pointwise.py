@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -35,7 +36,7 @@ FUNCTIONS = ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "r
              "eq", "ne", "gt", "ge", "lt", "le", "greater", "greater_equal", "less", "less_equal", "not_equal",
              "equal", "isclose", "allclose", "atan2", "arctan2", "hypot", "copysign", "fmod", "heaviside",
              "logaddexp", "logaddexp2", "sinc", "ldexp", "clamp_min", "clamp_max", "nextafter", "addcmul", "addcdiv",
-             "isneginf", "isposinf", "isreal", "erfc", "lgamma", "digamma", "i0")
+             "isneginf", "isposinf", "isreal", "erfc", "lgamma", "digamma", "i0", "gcd", "lcm", "frexp")
 #: this module's functions offered as ``symnet.<name>`` (a Python number may come first in xlogy and float_power)
 PUBLIC = ("where", "pow", "real", "xlogy", "float_power", "polygamma")
 
@@ -582,6 +583,32 @@ class PointwiseMethods(TensorBase):
         a, b = (x.to(dtype).numpy() for x in (self, other))
         return self._leaf(np.nextafter(a, b), dtype)
 
+    def gcd(self, other):
+        """The greatest common divisor of integers, ≥ 0 (gcd(0, 0) = 0), by Euclid's algorithm on the values now:
+        a loop per element that the lowering has no construct for, so a compiled step cannot hold it."""
+        return _integer_pair("gcd", self, other, np.gcd)
+
+    def lcm(self, other):
+        """The least common multiple of integers: |a / gcd(a, b) · b|, 0 where either is 0 (wrapping as int64)."""
+        return _integer_pair("lcm", self, other, np.lcm)
+
+    def frexp(self):
+        """(mantissa, exponent) with self = mantissa · 2^exponent and 0.5 ≤ |mantissa| < 1 (C's frexp: 0, ±inf and
+        NaN keep their value with exponent 0). The exponent is ⌊log₂|x|⌋ + 1, corrected by one where log₂ rounds
+        across a power of two; the mantissa is self scaled by 2^−exponent in two halves (no overflow for
+        subnormals), so its gradient is 2^−exponent, as PyTorch's. The exponent is int64 (PyTorch's int32)."""
+        if not is_float(self.dtype):
+            raise DTypeError("frexp() only supports floating-point dtypes (as torch.frexp)")
+        finite = self.isfinite() & (self != 0)
+        subnormal = self.abs() < float(np.finfo(self.dtype).tiny)  # lifted by 2⁶⁴ into the normal range for log2
+        lift = where(subnormal, 2.0 ** 32, 1.0)  # twice: the reference backend's where holds 2³² as an int64
+        magnitude = where(finite, (self * lift * lift).abs(), 1.0)
+        exponent = where(finite, magnitude.log2().floor() + 1 - where(subnormal, 64.0, 0.0), 0.0).long()
+        for _ in range(2):  # log2 may round across a power of two: one step back or forth each time
+            size = _scaled_by_power_of_two(self, -exponent).abs()
+            exponent = exponent + (finite & (size >= 1)).long() - (finite & (size < 0.5)).long()
+        return FrexpResult(_scaled_by_power_of_two(self, -exponent), exponent)
+
     # ---------------------------------------------------------------- logic (bool tensors as 0/1 conditions)
     def logical_not(self):
         return self._map("eq", 0, result="bool")
@@ -708,6 +735,32 @@ def float_power(input, exponent) -> Tensor:  # noqa: A002 - torch.float_power
     _some_tensor("float_power", input, exponent)
     base, power = (v.to(dtypes.float64) if isinstance(v, TensorBase) else float(v) for v in (input, exponent))
     return pow(base, power)
+
+
+FrexpResult = namedtuple("FrexpResult", ["mantissa", "exponent"])
+
+
+def _scaled_by_power_of_two(x: Tensor, exponent: Tensor) -> Tensor:
+    """x·2^exponent for an int64 exponent, as two factors of about 2^(exponent/2) each: a subnormal's 2^1074
+    or a huge value's 2^−1024 does not overflow to inf or 0 on the way."""
+    half = exponent.floor_divide(2)
+    return x * pow(2.0, half.to(x.dtype)) * pow(2.0, (exponent - half).to(x.dtype))
+
+
+def _integer_pair(fn: str, a: Tensor, b, compute: Callable) -> Tensor:
+    """An integer function of two tensors computed on their values now (broadcast; PyTorch's refusals of
+    numbers, floats and bools); refused in a compiled step's trace, where the values change every step."""
+    _require_tensor(fn, b)
+    dtype = _result_dtype((a, b))
+    if dtype != dtypes.int64:
+        raise NotSupportedError(f'"{fn}_cpu" not implemented for {dtype.name} tensors: {fn} takes integer tensors '
+                                "(as in PyTorch)")
+    if any(varies_per_step(x) for x in (a, b)):
+        raise NotSupportedError(f"{fn} of the batch, a parameter or a buffer in a compiled step: it is computed "
+                                "eagerly from the values now, so the step could not hold it")
+    shape = broadcast_shapes(fn, a.shape, b.shape)
+    values = compute(*(np.broadcast_to(x.to(dtype).numpy(), shape) for x in (a, b)))
+    return a._leaf(np.array(values, dtype, order="C"), dtype)  # not ascontiguousarray: it makes 0-d 1-d
 
 
 def _require_tensor(fn: str, value, name: str = "other", position: int = 2) -> None:

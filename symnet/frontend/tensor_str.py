@@ -5,10 +5,37 @@ per tensor, summarized beyond 1000 elements — so a ported script prints the nu
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
-PRECISION, THRESHOLD, EDGE_ITEMS, LINE_WIDTH = 4, 1000, 3, 80
+#: ``torch.set_printoptions``' profiles; the options in force start as the default one
+PROFILES = {"default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+            "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+            "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80}}
+OPTIONS: dict = {**PROFILES["default"], "sci_mode": None}
+
+
+def set_printoptions(precision: int | None = None, threshold: float | None = None, edgeitems: int | None = None,
+                     linewidth: int | None = None, profile: str | None = None, sci_mode: bool | None = None) -> None:
+    """How tensors print, as ``torch.set_printoptions``: a ``profile`` ("default", "short", "full") first, then
+    each option given; ``sci_mode`` True or False forces scientific or fixed notation, None (as every call
+    without it) lets the values choose.
+
+    >>> set_printoptions(precision=2); tensor([1.2345]); set_printoptions(profile="default")  # doctest: +SKIP
+    tensor([1.23])
+    """
+    if profile is not None:
+        if profile not in PROFILES:
+            raise ValueError(f"set_printoptions: profile must be one of {sorted(PROFILES)}, got {profile!r}")
+        OPTIONS.update(PROFILES[profile])
+    given = {"precision": precision, "threshold": threshold, "edgeitems": edgeitems, "linewidth": linewidth}
+    for name, value in given.items():
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(f"set_printoptions: {name} must be a non-negative number, got {value!r}")
+            OPTIONS[name] = value
+    OPTIONS["sci_mode"] = sci_mode
 
 
 def _float_format(values: np.ndarray):
@@ -16,28 +43,31 @@ def _float_format(values: np.ndarray):
     finite = values[np.isfinite(values)]
     magnitudes = np.abs(finite[finite != 0]).astype(np.float64)
     whole = bool(np.all(finite == np.ceil(finite)))
-    sci = False
+    sci, precision = False, OPTIONS["precision"]
     if magnitudes.size:
         low, high = magnitudes.min(), magnitudes.max()
         sci = high / low > 1000 or high > 1e8 or (not whole and low < 1e-4)
+    if OPTIONS["sci_mode"] is not None:
+        sci = bool(OPTIONS["sci_mode"])
 
     def text(v: float) -> str:
         if sci:
-            return f"{v:.{PRECISION}e}"
+            return f"{v:.{precision}e}"
         if whole:
             return f"{v:.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
-        return f"{v:.{PRECISION}f}"
+        return f"{v:.{precision}f}"
 
-    shown = values if values.size <= THRESHOLD else _edges(values)
+    shown = values if values.size <= OPTIONS["threshold"] else _edges(values)
     width = max((len(text(float(v))) for v in shown.flat), default=1)
     return lambda v: text(float(v)).rjust(width)
 
 
 def _edges(values: np.ndarray) -> np.ndarray:
     """The elements a summarized print shows (the first and last ``EDGE_ITEMS`` along every dimension)."""
+    edge = int(OPTIONS["edgeitems"])
     for axis, n in enumerate(values.shape):
-        if n > 2 * EDGE_ITEMS:
-            keep = np.r_[0:EDGE_ITEMS, n - EDGE_ITEMS:n]
+        if n > 2 * edge:
+            keep = np.r_[0:edge, n - edge:n]
             values = np.take(values, keep, axis=axis)
     return values
 
@@ -48,5 +78,7 @@ def format_values(values: np.ndarray) -> str:
         formatter = {"float_kind": _float_format(values)}
     else:
         formatter = None
-    return np.array2string(values, separator=", ", prefix="tensor(", formatter=formatter, threshold=THRESHOLD,
-                           edgeitems=EDGE_ITEMS, max_line_width=LINE_WIDTH)
+    threshold = OPTIONS["threshold"]
+    return np.array2string(values, separator=", ", prefix="tensor(", formatter=formatter,
+                           threshold=sys.maxsize if threshold == math.inf else int(threshold),
+                           edgeitems=int(OPTIONS["edgeitems"]), max_line_width=int(OPTIONS["linewidth"]))
