@@ -66,6 +66,7 @@ from .frontend.tensor import Tensor
 from .frontend.trace import Traced
 from .frontend.trace import trace as _trace_structure
 from .gradcheck import GradcheckReport, check_grads
+from .nn import toplevel as _toplevel
 from .printing import Formulas, formulas, grad, hessian, show
 from .sweep import sweep
 from .train import CompiledStep, Objective, compile, objective
@@ -84,6 +85,8 @@ for _group in (_pointwise, _reductions, _ordering, _counting, _shaping, _linalg,
     for _name in _group.PUBLIC:
         globals()[_name] = getattr(_group, _name)
     _FUNCTIONS += [*_group.FUNCTIONS, *_group.PUBLIC]
+globals().update(_toplevel.FUNCTIONS)  # torch's top-level forms of torch.nn.functional's functions
+_FUNCTIONS += list(_toplevel.FUNCTIONS)
 
 __all__ = [
     "Tensor",

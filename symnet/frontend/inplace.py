@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 
 #: in-place methods also offered as ``symnet.<name>(tensor, …)``, as torch offers them
 FUNCTIONS = ("exp_", "log_", "log1p_", "sqrt_", "abs_", "sin_", "cos_", "tanh_", "erf_", "sigmoid_", "relu_",
-             "square_", "clamp_", "clip_", "index_put_", "neg_", "zero_", "fill_")
+             "square_", "clamp_", "clip_", "index_put_", "neg_", "zero_", "fill_",
+             "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_",
+             "atan_", "atanh_", "ceil_", "clamp_max_", "clamp_min_", "cosh_", "deg2rad_", "erfc_", "exp2_", "expm1_",
+             "fix_", "floor_", "frac_", "i0_", "ldexp_", "log10_", "log2_", "logit_", "nan_to_num_", "negative_",
+             "rad2deg_", "reciprocal_", "round_", "rsqrt_", "sinc_", "sinh_", "tan_", "trunc_", "xlogy_", "addmv_")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ()
 
@@ -58,7 +62,7 @@ _METHODS = ("add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "a
             "addmm", "addmv", "addbmm", "baddbmm", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
             "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
             "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "cumsum", "cumprod", "tril", "triu",
-            "renorm")
+            "renorm", "mvlgamma")
 
 
 #: the in-place forms that convert any dtype into the tensor's (the others refuse what PyTorch cannot cast)
