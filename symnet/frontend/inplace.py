@@ -40,6 +40,7 @@ _COMPUTE: dict[str, Callable] = {
     self._leaf(np.full(self.shape, value, dtype=self.dtype), self.dtype),
     "zero": lambda self: self._leaf(np.zeros(self.shape, dtype=self.dtype), self.dtype),
     "float_power": lambda self, exponent: _double_only(self).float_power(exponent),
+    "fill_diagonal": lambda self, fill_value, wrap=False: self._diagonal_filled(fill_value, wrap),
 }
 
 
@@ -51,7 +52,7 @@ def _double_only(self: Tensor) -> Tensor:
     return self
 _METHODS = ("add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh",
             "erf", "sigmoid", "relu", "square", "clamp", "pow", "masked_fill", "index_fill", "index_add", "index_copy",
-            "index_put", "scatter", "scatter_add",
+            "index_put", "scatter", "scatter_add", "scatter_reduce", "index_reduce", "put",
             # the rest of torch.Tensor's name_ forms whose result keeps the shape
             "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "asin", "asinh", "atan",
             "atanh", "cosh", "sinh", "tan", "exp2", "expm1", "log2", "log10", "rsqrt", "reciprocal", "erfinv",
