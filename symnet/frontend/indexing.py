@@ -387,6 +387,7 @@ class IndexingMethods(TensorBase):
         if index.numel() != source.numel():
             raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                              f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+        _check_range(index, self.numel(), 0)
         flat = self.reshape(-1)
         items, at, tensors = parse_key((index.reshape(-1),), flat)
         return index_put(flat, items, at, tensors, source.reshape(-1), accumulate).reshape(self.shape)
