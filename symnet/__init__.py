@@ -74,6 +74,7 @@ from .frontend.tensor import Tensor
 from .frontend.trace import Traced
 from .frontend.trace import trace as _trace_structure
 from .gradcheck import GradcheckReport, check_grads
+from .nn import toplevel as _toplevel
 from .printing import Formulas, formulas, grad, hessian, show
 from .sweep import sweep
 from .train import CompiledStep, Objective, compile, objective
@@ -94,6 +95,8 @@ for _group in (_pointwise, _reductions, _ordering, _counting, _shaping, _linalg,
         _public = getattr(_group, _name)  # an alias (concat, cat) stays the same function
         globals()[_name] = _out_forms.setdefault(_public, with_out(_public)) if inspect.isfunction(_public) else _public
     _FUNCTIONS += [*_group.FUNCTIONS, *_group.PUBLIC]
+globals().update(_toplevel.FUNCTIONS)  # torch's top-level forms of torch.nn.functional's functions
+_FUNCTIONS += list(_toplevel.FUNCTIONS)
 
 __all__ = [
     "Tensor", "Size",

@@ -9,6 +9,7 @@ realized and read as the integer positions of its ``True`` entries.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,15 +21,22 @@ from ..errors import DTypeError, ShapeError
 from .base import TensorBase
 from .batch import varies_per_step
 from .dims import normalize_dim
+from .shaping import cat
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
 FUNCTIONS = ("index_select", "masked_select", "masked_fill", "index_fill", "index_add", "index_copy", "index_put",
-             "scatter", "scatter_add", "take", "take_along_dim")
+             "scatter", "scatter_add", "take", "take_along_dim", "scatter_reduce", "index_reduce", "put")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ()
+
+#: the reductions of ``scatter_reduce`` (torch also reads "max"/"min" as amax/amin) and ``index_reduce``
+_SCATTER_REDUCTIONS = {"sum": "sum", "prod": "prod", "mean": "mean", "amax": "amax", "amin": "amin", "max": "amax",
+                       "min": "amin"}
+_INDEX_REDUCTIONS = ("prod", "mean", "amax", "amin")
+
 
 def _mask_positions(mask: Tensor) -> list[np.ndarray]:
     if varies_per_step(mask):
@@ -339,3 +347,101 @@ class IndexingMethods(TensorBase):
 
     def scatter_add(self, dim: int, index: Tensor, src: Tensor) -> Tensor:
         return self.scatter(dim, index, src, reduce="add")
+
+    def scatter_reduce(self, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True) -> Tensor:
+        """``src[i]`` reduced into ``self[..., index[i], ...]`` along ``dim`` by ``reduce`` (sum, prod, mean, amax,
+        amin), with the value already there when ``include_self``; positions nothing is scattered to keep theirs.
+
+        As a dense reduction: out[.., p, ..] = reduce_j {src[.., j, ..] : index[.., j, ..] = p} (∪ self), a mask of
+        index.numel()·size(dim) entries, so the gradient is derived: prod's exact at zeros, amax/amin's split evenly
+        among ties (self included), and a mean integer result floored, as PyTorch's."""
+        _check_reduction("scatter_reduce", reduce, _SCATTER_REDUCTIONS, self, src)
+        if not self.dim() and isinstance(index, TensorBase) and not index.dim() and not src.dim():  # one element
+            normalize_dim(dim, 0, "scatter_reduce")
+            return self.reshape(1).scatter_reduce(0, index.reshape(1), src.reshape(1), reduce,
+                                                  include_self=include_self).reshape(())
+        dim, _ = self._scatter_key(dim, index, "scatter_reduce")
+        if src.dim() != index.dim() or any(i > s for i, s in zip(index.shape, src.shape, strict=True)):
+            raise ShapeError(f"scatter_reduce(): Expected index {list(index.shape)} to be smaller than src "
+                             f"{list(src.shape)}")
+        return _scatter_reduced(self, dim, index, src[tuple(slice(0, n) for n in index.shape)],
+                                _SCATTER_REDUCTIONS[reduce], include_self)
+
+    def index_reduce(self, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                     include_self: bool = True) -> Tensor:
+        """``source``'s slices reduced into ``self``'s slices ``index`` along ``dim`` (prod, mean, amax, amin):
+        ``scatter_reduce`` with ``index`` spread over the slices."""
+        _check_reduction("index_reduce", reduce, _INDEX_REDUCTIONS, self, source)
+        self._indexed_source(dim, index, source, "index_reduce")
+        dim = normalize_dim(dim, self.dim(), "index_reduce")
+        spread = index.reshape((1,) * dim + (-1,) + (1,) * (self.dim() - dim - 1)).expand(source.shape)
+        return _scatter_reduced(self, dim, spread, source, reduce, include_self)
+
+    def put(self, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+        """``self`` with ``source``'s entries at the flat positions ``index`` (negative ones wrap; added with
+        ``accumulate``, duplicates adding up), as if ``self`` were 1-D."""
+        index = _int64_index(index, "put")
+        if not isinstance(source, TensorBase) or source.dtype != self.dtype:
+            raise DTypeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
+                             f"{self.dtype} and source.dtype = {getattr(source, 'dtype', type(source).__name__)}")
+        if index.numel() != source.numel():
+            raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                             f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+        _check_range(index, self.numel(), 0)
+        flat = self.reshape(-1)
+        items, at, tensors = parse_key((index.reshape(-1),), flat)
+        return index_put(flat, items, at, tensors, source.reshape(-1), accumulate).reshape(self.shape)
+
+    def _diagonal_filled(self, fill_value, wrap: bool = False) -> Tensor:
+        """``self`` with ``fill_value`` on its main diagonal (every dim the same length beyond 2-D); a tall matrix
+        with ``wrap`` starts the diagonal again every columns + 1 rows, as NumPy's fill_diagonal."""
+        if self.dim() < 2:
+            raise ShapeError("fill_diagonal_: dimensions must larger than 1")
+        if self.dim() > 2 and len(set(self.shape)) > 1:
+            raise ShapeError("fill_diagonal_: all dimensions of input must be of equal length")
+        step = sum(int(np.prod(self.shape[d + 1:])) for d in range(self.dim()))
+        stop = self.numel() if wrap and self.dim() == 2 else min(self.shape) * step
+        positions = self._leaf(np.arange(0, stop, step, dtype=np.int64), dtypes.int64)
+        flat = self.reshape(-1)
+        return index_put(flat, *parse_key((positions,), flat), fill_value).reshape(self.shape)
+
+
+def _check_reduction(op: str, reduce: str, allowed, self: Tensor, src) -> None:
+    """PyTorch's refusals of a reduction it does not offer and of a source of another dtype."""
+    if reduce not in allowed:
+        raise ValueError(f"{op}(): reduce argument must be one of {', '.join(allowed)}, got {reduce!r}")
+    if not isinstance(src, TensorBase) or src.dtype != self.dtype:
+        raise DTypeError(f"{op}(): Expected self.dtype to be equal to src.dtype, got {self.dtype} and "
+                         f"{getattr(src, 'dtype', type(src).__name__)}")
+
+
+def _scatter_reduced(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, include_self: bool) -> Tensor:
+    """``scatter_reduce`` of ``src`` (index's shape) into the block of ``self`` that ``index`` spans."""
+    n = self.shape[dim]
+    block = self[tuple(slice(0, k) if d != dim else slice(None) for d, k in enumerate(index.shape))]
+    hits = index.unsqueeze(-1) == _arange(self, n)  # [.., j, .., p]: src[.., j, ..] goes to position p
+    count = hits.long().sum(dim).movedim(-1, dim)
+    extreme = reduce in ("amax", "amin")
+    if extreme:
+        info = np.finfo(self.dtype) if dtypes.is_float(self.dtype) else np.iinfo(self.dtype)
+        identity = (-math.inf if dtypes.is_float(self.dtype) else int(info.min)) if reduce == "amax" else \
+            (math.inf if dtypes.is_float(self.dtype) else int(info.max))
+    else:
+        identity = 1 if reduce == "prod" else 0
+    entries = src.unsqueeze(-1).where(hits, identity)
+    mine = block.movedim(dim, -1).unsqueeze(dim)  # self as one more entry along dim
+    if include_self:
+        entries = cat([mine, entries], dim)
+        count = count + 1
+    elif extreme:  # PyTorch's gradient counts self among the ties it splits over (and then drops self's share)
+        best = getattr(entries, reduce)(dim, keepdim=True)._map("stop_gradient")
+        entries = cat([mine._map("stop_gradient").where(mine == best, identity), entries], dim)
+    reduced = getattr(entries, "sum" if reduce == "mean" else reduce)(dim).movedim(-1, dim)
+    if reduce == "mean":
+        divisor = count.clamp_min(1)
+        reduced = reduced / divisor if dtypes.is_float(self.dtype) else reduced.floor_divide(divisor)
+    out = reduced.where(count > 0, block)
+    if out.shape != self.shape:
+        items, at, tensors = parse_key(tuple(slice(0, k) for k in out.shape), self)
+        out = index_put(self, items, at, tensors, out)
+    return out

@@ -22,7 +22,11 @@ if TYPE_CHECKING:
 
 #: in-place methods also offered as ``symnet.<name>(tensor, …)``, as torch offers them
 FUNCTIONS = ("exp_", "log_", "log1p_", "sqrt_", "abs_", "sin_", "cos_", "tanh_", "erf_", "sigmoid_", "relu_",
-             "square_", "clamp_", "clip_", "index_put_", "neg_", "zero_", "fill_", "gcd_", "lcm_")
+             "square_", "clamp_", "clip_", "index_put_", "neg_", "zero_", "fill_", "gcd_", "lcm_",
+             "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_", "asin_", "asinh_",
+             "atan_", "atanh_", "ceil_", "clamp_max_", "clamp_min_", "cosh_", "deg2rad_", "erfc_", "exp2_", "expm1_",
+             "fix_", "floor_", "frac_", "i0_", "ldexp_", "log10_", "log2_", "logit_", "nan_to_num_", "negative_",
+             "rad2deg_", "reciprocal_", "round_", "rsqrt_", "sinc_", "sinh_", "tan_", "trunc_", "xlogy_", "addmv_")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ()
 
@@ -36,6 +40,7 @@ _COMPUTE: dict[str, Callable] = {
     self._leaf(np.full(self.shape, value, dtype=self.dtype), self.dtype),
     "zero": lambda self: self._leaf(np.zeros(self.shape, dtype=self.dtype), self.dtype),
     "float_power": lambda self, exponent: _double_only(self).float_power(exponent),
+    "fill_diagonal": lambda self, fill_value, wrap=False: self._diagonal_filled(fill_value, wrap),
 }
 
 
@@ -47,7 +52,7 @@ def _double_only(self: Tensor) -> Tensor:
     return self
 _METHODS = ("add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "abs", "sign", "sin", "cos", "tanh",
             "erf", "sigmoid", "relu", "square", "clamp", "pow", "masked_fill", "index_fill", "index_add", "index_copy",
-            "index_put", "scatter", "scatter_add",
+            "index_put", "scatter", "scatter_add", "scatter_reduce", "index_reduce", "put",
             # the rest of torch.Tensor's name_ forms whose result keeps the shape
             "acos", "acosh", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "asin", "asinh", "atan",
             "atanh", "cosh", "sinh", "tan", "exp2", "expm1", "log2", "log10", "rsqrt", "reciprocal", "erfinv",
@@ -58,7 +63,7 @@ _METHODS = ("add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "a
             "addmm", "addmv", "addbmm", "baddbmm", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
             "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
             "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "cumsum", "cumprod", "tril", "triu",
-            "renorm", "gcd", "lcm")
+            "renorm", "gcd", "lcm", "mvlgamma")
 
 
 #: the in-place forms that convert any dtype into the tensor's (the others refuse what PyTorch cannot cast)

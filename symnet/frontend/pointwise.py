@@ -14,7 +14,7 @@ import numpy as np
 from ..core import dtypes
 from ..core.dtypes import as_dtype, float_result, is_float, result_type
 from ..core.ops import Cast, Map, broadcast_shapes, scalar_operand
-from ..errors import DTypeError, NotSupportedError
+from ..errors import DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
 from .batch import varies_per_step
 from .device import CPU, check_device, to_arguments
@@ -36,7 +36,8 @@ FUNCTIONS = ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "r
              "eq", "ne", "gt", "ge", "lt", "le", "greater", "greater_equal", "less", "less_equal", "not_equal",
              "equal", "isclose", "allclose", "atan2", "arctan2", "hypot", "copysign", "fmod", "heaviside",
              "logaddexp", "logaddexp2", "sinc", "ldexp", "clamp_min", "clamp_max", "nextafter", "addcmul", "addcdiv",
-             "isneginf", "isposinf", "isreal", "erfc", "lgamma", "digamma", "i0", "gcd", "lcm", "frexp")
+             "isneginf", "isposinf", "isreal", "erfc", "lgamma", "digamma", "i0", "gcd", "lcm", "frexp", "hardshrink",
+             "prelu")
 #: this module's functions offered as ``symnet.<name>`` (a Python number may come first in xlogy and float_power)
 PUBLIC = ("where", "pow", "real", "xlogy", "float_power", "polygamma")
 
@@ -332,6 +333,28 @@ class PointwiseMethods(TensorBase):
 
     def leaky_relu(self, negative_slope: float = 0.01):
         return self._map("leaky_relu", float(negative_slope), result="float")
+
+    def hardshrink(self, lambd: float = 0.5):
+        """0 on [−λ, λ], x outside (float tensors only, as PyTorch's kernel)."""
+        _refuse_integral("hardshrink", self)
+        return self._map("hardshrink", lambd, result="float")
+
+    def prelu(self, weight: Tensor):
+        """x for x > 0, else weight·x, with one weight per channel (dim 1; dim 0 of a 1-d input) or one for all."""
+        _refuse_integral("prelu", self)
+        if not isinstance(weight, TensorBase) or weight.dtype != self.dtype:
+            raise DTypeError(f"prelu: Type promoting not supported. Got {self.dtype} and "
+                             f"{getattr(weight, 'dtype', type(weight).__name__)}")
+        if weight.numel() != 1:
+            channels = self.shape[1] if self.dim() > 1 else self.shape[0] if self.dim() else 1
+            if weight.dim() != 1 or weight.numel() != channels:
+                raise ShapeError(f"prelu: mismatch of parameter numbers and input channel size: {weight.numel()} "
+                                 f"weights for {channels} channels")
+            if self.dim() > 1:
+                weight = weight.reshape(channels, *([1] * (self.dim() - 2)))
+        elif self.dim():
+            weight = weight.reshape(*([1] * self.dim()))
+        return self._map("prelu", weight, result="float")
 
     def softplus(self, beta: float = 1.0, threshold: float = 20.0):
         return self._map("softplus", beta, threshold, result="float")
@@ -690,6 +713,12 @@ def _truth(x):
     if isinstance(x, TensorBase):
         return x if x.dtype == dtypes.bool_ else x._map("ne", 0, result="bool")
     return bool(x)
+
+
+def _refuse_integral(op: str, x: Tensor) -> None:
+    """PyTorch's activation kernels exist for float dtypes only."""
+    if not is_float(x.dtype):
+        raise DTypeError(f'"{op}" is not implemented for {x.dtype} tensors (as in PyTorch)')
 
 
 def _refuse_bool(op: str, *operands) -> None:

@@ -20,7 +20,7 @@ from ..core.dtypes import as_dtype, is_float
 from ..core.ops import broadcast_shapes
 from ..errors import DimensionError, DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
-from .batch import depends_on_batch, varies_per_step
+from .batch import depends_on_batch
 from .device import check_device
 from .dims import normalize_dim
 from .inplace import _inplace_form
@@ -258,13 +258,11 @@ class SurfaceMethods(TensorBase):
         return out
 
     def mvlgamma(self, p: int) -> Tensor:
-        """The log of the multivariate gamma function of dimension p: Σ_{j<p} lgamma(x − j/2) + p(p−1)/4·log π;
-        PyTorch requires every x > (p − 1)/2 (checked where the values are known: not in a compiled step)."""
+        """The log of the multivariate gamma function of dimension p: Σ_{j<p} lgamma(x − j/2) + p(p−1)/4·log π
+        (PyTorch 2.13 checks no domain: x ≤ (p − 1)/2 gives lgamma's values, ∞ at its poles)."""
         if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 1:
             raise ValueError(f"mvlgamma: p has to be greater than or equal to 1, got {p!r}")
         x = self if is_float(self.dtype) else self.to(dtypes.get_default_dtype())
-        if not varies_per_step(x) and x.numel() and not (x.numpy() > (p - 1) / 2).all():
-            raise ValueError(f"mvlgamma: all elements must be greater than (p-1)/2 = {(p - 1) / 2}")
         total = x.lgamma()
         for j in range(1, p):
             total = total + (x - j / 2).lgamma()

@@ -188,8 +188,8 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
 
 
 def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
-    """0 on [−λ, λ], x outside."""
-    return _activation(input, "hardshrink", lambd)
+    """0 on [−λ, λ], x outside (``Tensor.hardshrink``)."""
+    return input.hardshrink(lambd)
 
 
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
@@ -200,19 +200,8 @@ def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
-    """x for x > 0, else weight·x, with one weight per channel (dim 1) or one for all."""
-    if input.dtype != weight.dtype:
-        raise DTypeError(f"prelu: Type promoting not supported. Got {input.dtype} and {weight.dtype}")
-    if weight.numel() != 1:
-        channels = input.shape[1] if input.dim() > 1 else input.shape[0] if input.dim() else 1
-        if weight.dim() != 1 or weight.numel() != channels:
-            raise ShapeError(f"prelu: mismatch of parameter numbers and input channel size: {weight.numel()} "
-                             f"weights for {channels} channels")
-        if input.dim() > 1:
-            weight = weight.reshape(channels, *([1] * (input.dim() - 2)))
-    elif input.dim():
-        weight = weight.reshape(*([1] * input.dim()))
-    return input._map("prelu", weight, result="float")
+    """x for x > 0, else weight·x, one weight per channel or one for all (``Tensor.prelu``)."""
+    return input.prelu(weight)
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
