@@ -28,7 +28,7 @@ def _flatten(obj, prefix: str, arrays: dict, scalars: dict, tensors: list) -> No
         obj = obj.state_dict()
     if isinstance(obj, Tensor):
         tensors.append(prefix[:-1])
-        obj = obj.detach().numpy()
+        obj = obj.detach()._array()
     if isinstance(obj, dict):
         for key, value in obj.items():
             if "/" in str(key):

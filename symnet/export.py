@@ -120,7 +120,7 @@ def _compiled_step(step: CompiledStep, x, y) -> tuple:
     (CompiledStep has no public door to these yet: the lead's ``CompiledStep.native_program`` should be it.)"""
     xb, yb = step._batch(x, "x"), step._batch(y, "y")
     step._use_step(xb, yb)
-    return step._step, step._inputs(0, xb.numpy(), yb.numpy())
+    return step._step, step._inputs(0, xb._array(), yb._array())
 
 
 def step_program(step: CompiledStep, x, y, name: str, batch: int | None = None) -> native.Program:

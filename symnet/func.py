@@ -294,7 +294,7 @@ def vmap(func: Callable, in_dims: int | None | tuple = 0, out_dims: int | tuple 
 def _sample(batch: Tensor) -> Tensor:
     """A per-sample stand-in for a batch (its first row's values), requiring grad where it can, so transforms
     inside ``vmap`` keep their graph back to it."""
-    value = np.array(batch.numpy()[0]) if batch.shape[0] else np.zeros(batch.shape[1:], batch.dtype)
+    value = np.array(batch._array()[0]) if batch.shape[0] else np.zeros(batch.shape[1:], batch.dtype)
     sample = Tensor(value, value.shape, batch.dtype)
     return sample.requires_grad_(True) if is_float(batch.dtype) else sample
 

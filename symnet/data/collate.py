@@ -38,7 +38,7 @@ def _collate_tensors(batch, *, collate_fn_map=None) -> Tensor:
                                f"entry 0 and {list(t.shape)} at entry {k}")
     if any(t.requires_grad for t in batch) or any(t.dtype != batch[0].dtype for t in batch):
         return stack(batch)  # in the graph, or promoted as torch.stack promotes
-    value = np.stack([t.numpy() for t in batch])
+    value = np.stack([t._array() for t in batch])
     return Tensor(value, value.shape, batch[0].dtype)
 
 

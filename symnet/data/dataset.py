@@ -63,7 +63,7 @@ class TensorDataset(Dataset):
 def _take(t: Tensor, index) -> Tensor:
     if t.requires_grad:  # a row of a tensor that needs gradients stays in its graph
         return t[index]
-    value = np.array(t.numpy()[index])  # a copy, 0-d for an integer index
+    value = np.array(t._array()[index])  # a copy, 0-d for an integer index
     return Tensor(value, value.shape, t.dtype)
 
 

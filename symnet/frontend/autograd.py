@@ -181,7 +181,7 @@ class detect_anomaly(contextlib.ContextDecorator):
 
 def _check_anomaly(t: Tensor, g: Tensor) -> None:
     """In anomaly mode, a gradient holding NaN is an error naming the tensor it is for."""
-    if _Anomaly.enabled and _Anomaly.check_nan and g.dtype.kind == "f" and np.isnan(g.numpy()).any():
+    if _Anomaly.enabled and _Anomaly.check_nan and g.dtype.kind == "f" and np.isnan(g._array()).any():
         what = f"'{t.name}'" if t.name else f"of shape {list(t.shape)}"
         raise GradError(f"anomaly detection: backward returned nan values in the gradient of the tensor {what}")
 
@@ -253,9 +253,9 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, fresh: bool = False) -
     if create_graph or (t.grad is not None and t.grad.node is not None):
         t.grad = g if t.grad is None else t.grad + g
     elif t.grad is None:
-        t.grad = g if fresh and g.dtype == t.dtype else _constant(np.array(g.numpy(), dtype=t.dtype))
+        t.grad = g if fresh and g.dtype == t.dtype else _constant(np.array(g._array(), dtype=t.dtype))
     else:
-        t.grad._value = t.grad.numpy() + g.numpy()
+        t.grad._value = t.grad._array() + g._array()
         Writes.happened()  # a graph that read the old gradient must not read this one
 
 
@@ -301,7 +301,7 @@ def gradients(output: Tensor, gradient: np.ndarray | None = None) -> tuple[np.nd
         seed = np.ones(output.shape, output.dtype) if gradient is None else np.asarray(gradient, output.dtype)
         if seed.shape != output.shape:
             raise ShapeError(f"backward(): gradient has shape {seed.shape}, the output {output.shape}")
-        return output.numpy(), [output], [seed]
+        return output._array(), [output], [seed]
     # a graph no write happened during reads its leaves' arrays as they are now: its plan serves it
     unwritten = gradient is None and output.node.epoch == Writes.count
     plan = _PLANS.get(output.node.key) if unwritten else None
@@ -342,7 +342,7 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors=None, retain_graph
             t._sync()
     if len(outputs) == 1 and not create_graph and inputs is None and not _WATCHED:
         (output,), (seed,) = outputs, seeds
-        output._value, leaves, grads = gradients(output, seed.numpy() if hasattr(seed, "numpy") else seed)
+        output._value, leaves, grads = gradients(output, seed._array() if hasattr(seed, "_array") else seed)
         for leaf, g in zip(leaves, grads, strict=True):
             if leaf._hooks:
                 _accumulate(leaf, _fire(leaf, _constant(g)), False)
@@ -557,7 +557,7 @@ def _realize(der: Derived, traced: Traced, seeds: list[Tensor | None], replay: b
     ``create_graph``; in reverse mode, hooks fire on the way)."""
     in_trace = bool(batch_ids())
     if not replay and not in_trace:
-        extra = {name: s.numpy() for name, s in zip(der.seeds, seeds, strict=True) if name is not None}
+        extra = {name: s._array() for name, s in zip(der.seeds, seeds, strict=True) if name is not None}
         return [_constant(v) for v in der.program.run_list(traced.leaf_values(), extra)]
     results = _replay(der, traced, seeds, create_graph, accumulate, hooked)
     if create_graph:
@@ -620,7 +620,7 @@ def assemble(parts: Sequence[Tensor], dim: int, shape: tuple, dtype: np.dtype, c
         return _constant(np.zeros(shape, dtype))
     if create_graph:
         return stack(parts, dim).reshape(shape)
-    return _constant(np.stack([p.numpy() for p in parts], axis=dim).reshape(shape))
+    return _constant(np.stack([p._array() for p in parts], axis=dim).reshape(shape))
 
 
 def detached(tensors: Sequence[Tensor]) -> list[Tensor]:

@@ -39,7 +39,7 @@ class CountingMethods(TensorBase):
         if batch_ids():
             raise NotSupportedError(f"{op}: its result's shape depends on the data, so it runs eagerly only and "
                                     "cannot be traced into a compiled step (sn.compile)")
-        return self.numpy()
+        return self._array()
 
     def _int_leaf(self, values: np.ndarray) -> Tensor:
         return self._leaf(np.ascontiguousarray(values, np.int64), dtypes.int64)

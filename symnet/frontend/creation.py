@@ -13,6 +13,7 @@ from .device import accepts_device
 from .sampling import Generator, default_generator, generator_or_default
 from .shaping import cat
 from .tensor import Tensor
+from .trace import Shared
 
 
 def manual_seed(seed: int) -> Generator:
@@ -46,7 +47,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = Non
     """
     typed = isinstance(data, Tensor | np.ndarray | np.generic)
     if isinstance(data, Tensor):
-        data = data.numpy()
+        data = data._array()
     arr = np.array(data)
     dt = as_dtype(dtype) if dtype is not None else _infer_dtype(arr, typed)
     t = Tensor(arr.astype(dt), arr.shape, dt, requires_grad=requires_grad)
@@ -60,6 +61,7 @@ def from_numpy(array: np.ndarray) -> Tensor:
     dt = as_dtype(array.dtype)
     if dt != array.dtype:
         raise DTypeError(f"from_numpy: dtype {array.dtype} is not supported; use float32, float64, int64 or bool")
+    Shared.share(array)  # the tensor's in-place ops write into it, as PyTorch's do
     return Tensor(array, array.shape, dt)
 
 
@@ -292,7 +294,7 @@ def randperm(n: int, *, generator=None, dtype=None) -> Tensor:
 @accepts_device
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
     """Draws of ``N(mean, std²)``: elementwise for tensor ``mean``/``std`` (broadcast), else of ``size``."""
-    m, s = (np.asarray(v.numpy() if isinstance(v, Tensor) else v) for v in (mean, std))
+    m, s = (np.asarray(v._array() if isinstance(v, Tensor) else v) for v in (mean, std))
     if size is None and not isinstance(mean, Tensor) and not isinstance(std, Tensor):
         raise ValueError("normal: give a size, or mean or std as a tensor")
     shape = np.broadcast_shapes(m.shape, s.shape) if size is None else (size,) if isinstance(size, int) else tuple(size)

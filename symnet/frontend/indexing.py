@@ -43,7 +43,7 @@ def _mask_positions(mask: Tensor) -> list[np.ndarray]:
         raise ShapeError("a boolean mask computed from the batch, a parameter or a buffer gives a data-dependent "
                          "shape that changes with every step, which a compiled step cannot have; use masked_fill or "
                          "multiply by the mask instead")
-    return list(np.nonzero(mask.numpy()))
+    return list(np.nonzero(mask._array()))
 
 
 def _as_index(k, like: Tensor):
@@ -70,7 +70,7 @@ def _check_range(index: Tensor, n: int, dim: int, strict: bool = False, op: str 
     """PyTorch's error at the call for an index tensor whose values are known (others: at run time); ``strict``
     refuses negative entries too."""
     if index.node is None and index.numel():
-        values = index.numpy()
+        values = index._array()
         bad = values[(values < (0 if strict else -n)) | (values >= n)]
         if bad.size:
             raise IndexError("index out of range in self" if op == "index_select" else  # PyTorch's words for it
@@ -205,7 +205,7 @@ def _last_writes(t: Tensor, items: tuple, tensors: list) -> Tensor | None:
 
 
 def _distinct(tensors: list, sizes: list[int]) -> bool:
-    positions = np.broadcast_arrays(*(np.asarray(i.numpy()) % n for i, n in zip(tensors, sizes, strict=True)))
+    positions = np.broadcast_arrays(*(np.asarray(i._array()) % n for i, n in zip(tensors, sizes, strict=True)))
     flat = np.ravel_multi_index([p.ravel() for p in positions], sizes) if positions[0].size else np.zeros(0)
     return len(np.unique(flat)) == len(flat)
 

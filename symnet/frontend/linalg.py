@@ -196,7 +196,7 @@ class LinalgMethods(TensorBase):
                 _check_weights(name, weights, n)
                 w = weights if w is None else w * weights
         given = [t for t in (fweights, aweights) if t is not None]
-        if given and all(t.node is None for t in given) and np.prod([t.numpy() for t in given], axis=0).sum() == 0:
+        if given and all(t.node is None for t in given) and np.prod([t._array() for t in given], axis=0).sum() == 0:
             raise ValueError("cov(): weights sum to zero, can't be normalized")  # known now, as data
         total = w.sum() if w is not None else n
         mean = (x if w is None else x * w).sum(1) / total
@@ -275,7 +275,7 @@ def _check_weights(name: str, weights: Tensor, n: int) -> None:
     if (weights.dtype == dtypes.int64) != integral or weights.dtype == dtypes.bool_:
         kind = "integral" if integral else "floating point"
         raise DTypeError(f"cov(): expected {name} to have {kind} dtype but got {name} with {weights.dtype} dtype")
-    if weights.node is None and (weights.numpy() < 0).any():
+    if weights.node is None and (weights._array() < 0).any():
         raise ValueError(f"cov(): {name} cannot be negative")
 
 

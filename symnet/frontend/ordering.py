@@ -222,7 +222,7 @@ def _quantile_levels(x: Tensor, q, op: str) -> Tensor:
                              f"{q.dtype.name}")
         if q.dim() > 1:
             raise ShapeError(f"{op}() q must be a scalar or 1D tensor, got shape {q.shape}")
-        values = None if varies_per_step(q) else q.numpy()  # a compiled step's q: no value to check yet
+        values = None if varies_per_step(q) else q._array()  # a compiled step's q: no value to check yet
     elif isinstance(q, numbers.Real) and not isinstance(q, bool):
         values = np.asarray(q, x.dtype)
         q = x._leaf(values, x.dtype)

@@ -67,6 +67,6 @@ def written_into(out, result, name: str):
                       "deprecated, and in a future PyTorch release outputs will not be resized unless they have "
                       "zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero "
                       "elements with t.resize_(0).", UserWarning, stacklevel=3)
-    out.set_(np.array(result.numpy(), dtype=out.dtype))
+    out.set_(np.array(result._array(), dtype=out.dtype))
     out._version += 1
     return out

@@ -603,7 +603,7 @@ class PointwiseMethods(TensorBase):
         if any(varies_per_step(x) for x in (self, other)):
             raise NotSupportedError("nextafter of the batch, a parameter or a buffer in a compiled step: its value "
                                     "is computed now, so the step could not hold it")
-        a, b = (x.to(dtype).numpy() for x in (self, other))
+        a, b = (x.to(dtype)._array() for x in (self, other))
         return self._leaf(np.nextafter(a, b), dtype)
 
     def gcd(self, other):
@@ -788,7 +788,7 @@ def _integer_pair(fn: str, a: Tensor, b, compute: Callable) -> Tensor:
         raise NotSupportedError(f"{fn} of the batch, a parameter or a buffer in a compiled step: it is computed "
                                 "eagerly from the values now, so the step could not hold it")
     shape = broadcast_shapes(fn, a.shape, b.shape)
-    values = compute(*(np.broadcast_to(x.to(dtype).numpy(), shape) for x in (a, b)))
+    values = compute(*(np.broadcast_to(x.to(dtype)._array(), shape) for x in (a, b)))
     return a._leaf(np.array(values, dtype, order="C"), dtype)  # not ascontiguousarray: it makes 0-d 1-d
 
 
@@ -869,7 +869,7 @@ def _division(fn: str, operands: Sequence) -> Tensor:
         return _elementwise("div", operands, "float").trunc() if fn == "trunc" else \
             _elementwise(fn, operands, "promote")
     divisor = operands[1]
-    if (divisor.node is None and not divisor.numpy().all()) if isinstance(divisor, TensorBase) else divisor == 0:
+    if (divisor.node is None and not divisor._array().all()) if isinstance(divisor, TensorBase) else divisor == 0:
         raise RuntimeError(f"ZeroDivisionError: integer {fn} by zero (as PyTorch's error)")
     return _elementwise("div_trunc_int" if fn == "trunc" else f"{fn}_int", operands, "promote")
 

@@ -103,7 +103,7 @@ class Generator(np.random.Generator):
         if new_state.dtype != dtypes.int64:
             raise DTypeError(f"set_state: the RNG state must be a tensor of byte values (int64), got "
                              f"{new_state.dtype}")
-        values = new_state.numpy()
+        values = new_state._array()
         if values.shape != (STATE_BYTES,):
             raise ShapeError(f"set_state: expected an RNG state of shape [{STATE_BYTES}], got {list(values.shape)}")
         if values.min() < 0 or values.max() > 255:
@@ -185,7 +185,7 @@ def _probabilities(p: TensorBase, op: str) -> np.ndarray:
     """The values of a probability tensor: float, each in [0, 1]."""
     if not dtypes.is_float(p.dtype):
         raise DTypeError(f"{op}: the probabilities must be floats, got {p.dtype}")
-    values = p.numpy()
+    values = p._array()
     _check(bool(np.all((values >= 0) & (values <= 1))), f"{op}: expects every probability p in [0, 1]")
     return values
 
@@ -354,7 +354,7 @@ class SamplingMethods(TensorBase):
         _check(replacement or num_samples <= categories,
                f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples without replacement "
                f"({num_samples} > {categories})")
-        rows = self.numpy().reshape(-1, categories)
+        rows = self._array().reshape(-1, categories)
         _check(bool(np.all(np.isfinite(rows) & (rows >= 0))),
                "multinomial: probability tensor contains either `inf`, `nan` or element < 0")
         _check(bool(np.all(rows.sum(axis=1, dtype=np.float64) > 0)),
@@ -367,7 +367,7 @@ def poisson(input: Tensor, generator=None) -> Tensor:  # noqa: A002 - torch's na
     """Draws of Poisson(rate) for each rate in ``input`` (float, each ≥ 0 and finite), in its dtype."""
     _refuse_traced("poisson")
     _floats_only(input, "poisson")
-    rates = input.numpy()
+    rates = input._array()
     _check(bool(np.all(rates >= 0)), "poisson: invalid Poisson rate, expected rate to be non-negative")
     _check(bool(np.all(rates < math.inf)), "poisson: invalid Poisson rate, expected a finite rate")
     counts = generator_or_default(generator).poisson(rates.astype(np.float64))

@@ -357,7 +357,7 @@ class ShapeMethods(TensorBase):
             if varies_per_step(counts):
                 raise ShapeError("repeat_interleave: repeats computed from the batch, a parameter or a buffer give a "
                                  "data-dependent shape, which a compiled step cannot have")
-            counts = counts.numpy().reshape(-1)
+            counts = counts._array().reshape(-1)
             counts = counts.item() if counts.size == 1 else counts
         if np.any(np.asarray(counts) < 0):
             raise ShapeError("repeat_interleave: repeats can not be negative")
@@ -658,7 +658,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     ``num_classes`` -1 the largest value fixes it, so the values are read now; a leaf's values are checked."""
     if not isinstance(tensor, TensorBase) or tensor.dtype != dtypes.int64:
         raise DTypeError("one_hot is only applicable to index tensor of type int64")
-    values = tensor.numpy() if num_classes == -1 or tensor.node is None else None
+    values = tensor._array() if num_classes == -1 or tensor.node is None else None
     if values is not None and values.size:
         if values.min() < 0:
             raise ValueError("one_hot: class values must be non-negative")

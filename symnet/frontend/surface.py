@@ -77,7 +77,7 @@ class SurfaceMethods(TensorBase):
         if n != 1:
             raise ShapeError("is_nonzero: Boolean value of Tensor with " + ("no values" if n == 0 else
                              "more than one value") + " is ambiguous")
-        return bool(self.numpy().reshape(()) != 0)
+        return bool(self._array().reshape(()) != 0)
 
     @property
     def is_cpu(self) -> bool:
@@ -152,7 +152,7 @@ class SurfaceMethods(TensorBase):
         """A leaf holding a copy of ``data``, of this tensor's dtype unless ``dtype`` is given (so float data
         into an integer tensor's ``new_tensor`` is truncated, as in PyTorch)."""
         if isinstance(data, TensorBase):
-            data = data.numpy()
+            data = data._array()
         return self._new_leaf(np.array(data), dtype, device, requires_grad)
 
     def new_full(self, size: Sequence[int], fill_value, dtype=None, device=None,
@@ -239,7 +239,7 @@ class SurfaceMethods(TensorBase):
         if mask.node is None or source.numel() == 0:  # the count is known (else the gather's range check)
             if depends_on_batch(mask):
                 raise NotSupportedError("masked_scatter from an empty source with a mask computed from the batch")
-            if int(np.broadcast_to(mask.numpy(), shape).sum()) > source.numel():
+            if int(np.broadcast_to(mask._array(), shape).sum()) > source.numel():
                 raise ShapeError("masked_scatter: Number of elements of source < number of ones in mask")
         mask, base = mask.expand(shape), self.expand(shape)
         if source.numel() == 0:

@@ -1,7 +1,7 @@
 """``symnet.Tensor``: PyTorch-shaped tensors that record a cheap graph and compute values on demand.
 
 An op on tensors makes a small node (``trace.Node``: a typed op and its inputs) — no SymPy at trace time.
-Values are computed when looked at (``repr``, ``.numpy()``, ``.item()``) or by ``backward()``, by running the
+Values are computed when looked at (``repr``, ``._array()``, ``.item()``) or by ``backward()``, by running the
 program the pipeline derives for the graph's structure, so a loop that rebuilds the same graph derives it once.
 """
 
@@ -35,7 +35,7 @@ from .shaping import ShapeMethods
 from .size import Size
 from .surface import SurfaceMethods
 from .tensor_str import format_values
-from .trace import Node, Writes, trace
+from .trace import Node, Shared, Writes, trace
 
 
 class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethods, ShapeMethods, LinalgMethods,
@@ -81,7 +81,21 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         self._name = value
 
     def numpy(self) -> np.ndarray:
-        """The value as a NumPy array (shared with the tensor, as in PyTorch)."""
+        """The value as a NumPy array (a leaf's shares its memory, as in PyTorch: in-place ops write into it)."""
+        value = self._array()
+        if self.node is None and self._view is None and not Shared.holds(value):
+            # ops made before now read the old array (and keep it: it is never written in place); this tensor
+            # and the tensors it aliases (.data, detach()) take a copy that user code and in-place ops share
+            fresh = value.copy()
+            t = self
+            while t is not None and t._value is value:
+                t._value, t = fresh, t._base
+            Shared.share(fresh)
+            value = fresh
+        return value
+
+    def _array(self) -> np.ndarray:
+        """The value, for symnet's own reading: no user code holds it, so it is not shared."""
         if self._view is not None:
             self._sync()
         if self._value is None:
@@ -99,7 +113,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         how optimizers and loaders replace a parameter's array. Tensors made from the old values keep them."""
         if self.node is not None:
             raise GradError("set_() is for leaf tensors; this one was computed by an op")
-        value = np.asarray(source.numpy() if isinstance(source, Tensor) else source)
+        value = np.asarray(source._array() if isinstance(source, Tensor) else source)
         if value.dtype != self.dtype:
             value = value.astype(self.dtype)
         self._store(value)
@@ -112,7 +126,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         holds it), else a copy the tensor takes first, so that what was made from the old values keeps them."""
         if self._view is not None or sys.getrefcount(self._value) > 2 or self._value.base is not None \
                 or not self._value.flags.c_contiguous:
-            self.set_(np.array(self.numpy(), order="C", copy=True))
+            self.set_(np.array(self._array(), order="C", copy=True))
         return self._value
 
     def _store(self, value: np.ndarray) -> None:
@@ -168,8 +182,11 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         if new.node is None and new.requires_grad:  # a leaf that requires grad (copy_(w)): the write keeps its graph
             new = new.clone()
         if new.node is None or (self.node is None and not new.requires_grad):
-            value = new.numpy()
-            self._store(value.copy() if new.node is None else value)  # never share a leaf's array
+            value = new._value if new.node is None and new._view is None and new._value is not None else new._array()
+            if self.node is None and self._writes_in_place(value):
+                self._value[...] = value  # into the memory user code shares (PyTorch's storage)
+            else:
+                self._store(value.copy() if new.node is None else value)  # never share a leaf's array
             self.node, self.requires_grad = None, self.requires_grad and self.node is None
         else:
             new.node.written = tuple(k for k, u in enumerate(new.node.inputs) if u is self)
@@ -181,6 +198,13 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             base._write(index_put(base, *self._view[0], [], self), op)
             self._view = (self._view[0], base._version)
         return self
+
+    def _writes_in_place(self, value: np.ndarray) -> bool:
+        """Whether an update of this leaf to ``value`` goes into its array: when user code shares the array
+        (``Shared``) and it can take the values (same shape, writable; an alias from ``.data`` shares its base's)."""
+        array, base = self._value, self._base
+        return (self._view is None and (base is None or base._value is array) and array.shape == value.shape
+                and array.flags.writeable and Shared.before_writing(array))
 
     def _bases(self):
         """This tensor and the tensors it is a view of."""
@@ -197,13 +221,13 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             stopped = self._map("stop_gradient")
             stopped.requires_grad = False
             return stopped
-        alias = Tensor(self.numpy(), self.shape, self.dtype)
+        alias = Tensor(self._array(), self.shape, self.dtype)
         alias._base = self
         return alias
 
     @data.setter
     def data(self, other) -> None:
-        value = np.asarray(other.numpy() if isinstance(other, Tensor) else other)
+        value = np.asarray(other._array() if isinstance(other, Tensor) else other)
         self._value, self.node = value.astype(self.dtype), None
         self.shape = value.shape
         Writes.happened()
@@ -212,11 +236,11 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         if self.numel() != 1:
             raise ValueError(f"item(): only one-element tensors have an item, this one has shape {self.shape}")
         _refuse_reading_what_varies(self)
-        return self.numpy().reshape(()).item()
+        return self._array().reshape(()).item()
 
     def tolist(self):
         _refuse_reading_what_varies(self)
-        return self.numpy().tolist()
+        return self._array().tolist()
 
     def numel(self) -> int:
         return math.prod(self.shape)
@@ -235,10 +259,10 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         return self.shape[0]
 
     def __array__(self, dtype=None, copy=None):
-        return self.numpy() if dtype is None else self.numpy().astype(dtype)
+        return self.numpy() if dtype is None else self._array().astype(dtype)
 
     def __repr__(self) -> str:
-        body = format_values(self.numpy())
+        body = format_values(self._array())
         extras = []
         if self.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
             extras.append(f"dtype=symnet.{self.dtype.name}")
@@ -364,4 +388,4 @@ def _legacy_value(args: tuple) -> np.ndarray:
     if len(args) > 1:
         raise TypeError(f"Tensor(): expected data or sizes, got {len(args)} arguments")
     data = args[0] if args else []
-    return np.array(data.numpy() if isinstance(data, Tensor) else data, dtype=dtypes.get_default_dtype())
+    return np.array(data._array() if isinstance(data, Tensor) else data, dtype=dtypes.get_default_dtype())

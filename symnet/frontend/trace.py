@@ -99,6 +99,53 @@ class Writes:
         cls.count += 1
 
 
+class Shared:
+    """The leaf arrays user code also holds (``numpy()``, ``from_numpy``, ``np.asarray(t)``), by id, each with the
+    nodes made reading it (weakly). An in-place op writes into such an array, as PyTorch writes into the storage
+    the user shares; the nodes made before the write get a copy of the old values first, so a lazily computed
+    tensor still sees the values it was made from. Arrays no user code holds are never written in place: an
+    in-place op gives their tensor a new array, and this registry costs nothing."""
+
+    readers: dict[int, list] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def share(cls, array: np.ndarray) -> None:
+        with cls._lock:
+            if id(array) not in cls.readers:
+                cls.readers[id(array)] = []
+                weakref.finalize(array, cls.readers.pop, id(array), None)
+
+    @classmethod
+    def holds(cls, array: np.ndarray) -> bool:
+        return id(array) in cls.readers
+
+    @classmethod
+    def read_by(cls, array: np.ndarray, node: Node) -> None:
+        readers = cls.readers.get(id(array))
+        if readers is not None:
+            with cls._lock:
+                if len(readers) > 64:  # drop the dead now and then: a loop reads one array once per step
+                    readers[:] = [r for r in readers if r() is not None]
+                readers.append(weakref.ref(node))
+
+    @classmethod
+    def before_writing(cls, array: np.ndarray) -> bool:
+        """Whether ``array`` is shared; if so, the live nodes that read it now read a copy of its values."""
+        readers = cls.readers.get(id(array))
+        if readers is None:
+            return False
+        old = None
+        with cls._lock:
+            for ref in readers:
+                node = ref()
+                if node is not None and any(s is array for s in node.sources):
+                    old = array.copy() if old is None else old
+                    node.sources = tuple(old if s is array else s for s in node.sources)
+            readers.clear()
+        return True
+
+
 class Node:
     """An op, its inputs, what each input was at creation (``sources``: a leaf's value array, else its node; in-place
     updates give a leaf a new array and a computed tensor a new node, so a lazily computed tensor still sees
@@ -106,7 +153,7 @@ class Node:
     oldest node of its graph was made, and ``written``: the inputs an in-place op wrote this node's result into
     (its backward keeps their original values, as PyTorch's does)."""
 
-    __slots__ = ("op", "inputs", "sources", "key", "epoch", "written")
+    __slots__ = ("op", "inputs", "sources", "key", "epoch", "written", "__weakref__")
 
     def __init__(self, op: Op, inputs: tuple[Tensor, ...]):
         self.op, self.inputs = op, inputs
@@ -116,6 +163,8 @@ class Node:
             node = t.node
             if node is None:
                 sources.append(t._value)  # a leaf always holds its array (frontend-internal: the hot path)
+                if Shared.readers:
+                    Shared.read_by(t._value, self)
                 # a leaf keyed before (KEYS.leaf's key, looked up inline: the hot path of every op)
                 known = None if KEYS.dead else KEYS.table.get((id(t), t.shape, t.dtype, t.requires_grad, t._name))
                 keys.append(known or KEYS.leaf(t))

@@ -436,7 +436,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
         raise DTypeError(f"binary_cross_entropy: Found dtype {_TORCH_NAMES.get(target.dtype, target.dtype)} but "
                          f"expected {_TORCH_NAMES.get(input.dtype, input.dtype)} (input and target dtypes differ)")
     if not depends_on_batch(input):  # a compiled step's batch: no value yet
-        values = input.numpy()
+        values = input._array()
         if not ((values >= 0) & (values <= 1)).all():
             raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
     loss = input._map("binary_cross_entropy", target, result="float")
@@ -497,7 +497,7 @@ def _out_of_range(target: Tensor, classes: int, allowed: int) -> int | None:
     is checked by its gather when the step runs."""
     if target.node is not None or not target.numel():
         return None
-    labels = target.numpy()
+    labels = target._array()
     bad = labels[((labels < 0) | (labels >= classes)) & (labels != allowed)]
     return int(bad.flat[0]) if bad.size else None
 
@@ -528,7 +528,7 @@ class _Labels(NamedTuple):
 
     @classmethod
     def of(cls, input: Tensor, target: Tensor, weight: Tensor | None, ignore_index: int) -> _Labels:
-        if target.node is None and not is_batch_data(target) and not (target.numpy() == ignore_index).any():
+        if target.node is None and not is_batch_data(target) and not (target._array() == ignore_index).any():
             return cls(None, target, None if weight is None else weight.take(target))
         kept = target != ignore_index
         safe = target.where(kept, 0)
@@ -651,7 +651,7 @@ def _gaussian_var(input: Tensor, var: Tensor | float) -> Tensor:
         if var < 0:
             raise ValueError("var has negative entry/entries")
         return creation.full_like(input, float(var))
-    if var.node is None and var.numel() and (var.numpy() < 0).any():
+    if var.node is None and var.numel() and (var._array() < 0).any():
         raise ValueError("var has negative entry/entries")
     if var.shape == input.shape:
         return var

@@ -29,7 +29,7 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad: bool = True, name: str | None = None):
-        value = np.array(data.numpy() if isinstance(data, Tensor) else data)
+        value = np.array(data._array() if isinstance(data, Tensor) else data)
         if value.dtype.kind != "f":
             value = value.astype(dtypes.get_default_dtype())
         super().__init__(value, value.shape, as_dtype(value.dtype), requires_grad=requires_grad, name=name)
@@ -66,7 +66,7 @@ def update_buffer(buffer: Tensor, value: Tensor) -> None:
     if updates is not None:
         updates.append((buffer, value))
     else:
-        buffer.set_(value.detach().numpy())
+        buffer.set_(value.detach()._array())
 
 
 class IncompatibleKeys(NamedTuple):
@@ -315,7 +315,7 @@ class Module:
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
         """Parameter and persistent buffer values by PyTorch's dotted keys (``0.weight``, ``1.running_mean``,
         ``1.num_batches_tracked``), as copies."""
-        return OrderedDict((name, t.numpy().copy()) for name, t in self._state())
+        return OrderedDict((name, t._array().copy()) for name, t in self._state())
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values in (NumPy arrays, symnet or CPU torch tensors), checking names, shapes and kinds first:
@@ -330,7 +330,7 @@ class Module:
             if name not in state_dict:
                 continue
             value = state_dict[name]
-            value = np.asarray(value.numpy() if isinstance(value, Tensor) else value)
+            value = np.asarray(value._array() if isinstance(value, Tensor) else value)
             if value.shape != t.shape:
                 raise ShapeError(f"load_state_dict: {name} has shape {value.shape} in the state, {t.shape} here")
             if is_float(t.dtype) != (value.dtype.kind == "f") or value.dtype.kind not in "fiub":
@@ -365,12 +365,12 @@ class Module:
             raise DTypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={dtype}")
         for p in self.parameters():
             p.dtype = dtype
-            p.set_(p.numpy())
+            p.set_(p._array())
             p.grad = None
         for b in self.buffers():
             if is_float(b.dtype):
                 b.dtype = dtype
-                b.set_(b.numpy())
+                b.set_(b._array())
         return self
 
     def cpu(self) -> Module:

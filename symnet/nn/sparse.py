@@ -25,7 +25,7 @@ def _check_indices(input: Tensor, rows: int, op: str) -> None:
     if not isinstance(input, Tensor) or input.dtype != dtypes.int64:
         raise DTypeError(f"{op}: expected indices of dtype int64, got {getattr(input, 'dtype', type(input))}")
     if input.is_leaf and input.numel():
-        values = input.numpy()
+        values = input._array()
         bad = values[(values < 0) | (values >= rows)]
         if bad.size:
             raise IndexRangeError(f"{op}: index {bad.flat[0]} is out of range for a table of {rows} rows")
@@ -47,9 +47,9 @@ def _check_weight(weight: Tensor, op: str) -> None:
 def _renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
     """Rows of ``weight`` that ``input`` looks up and whose ``norm_type``-norm exceeds ``max_norm`` scaled
     in place to ``max_norm/(norm + 1e-7)``, outside the graph, as PyTorch's ``embedding_renorm_`` does."""
-    rows = np.unique(input.numpy())
+    rows = np.unique(input._array())
     with no_grad():
-        values = weight.numpy().copy()
+        values = weight._array().copy()
         norms = np.linalg.norm(values[rows], ord=norm_type, axis=1)
         scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
         values[rows] *= scale[:, None].astype(values.dtype)
@@ -92,7 +92,7 @@ def _bag_layout(input: Tensor, offsets: Tensor, include_last_offset: bool) -> tu
     mask of real entries; offsets are read when the call is traced."""
     if not isinstance(offsets, Tensor) or offsets.dim() != 1 or offsets.dtype != dtypes.int64:
         raise ValueError("embedding_bag: offsets has to be a 1D int64 Tensor")
-    starts, length = offsets.numpy(), input.shape[0]
+    starts, length = offsets._array(), input.shape[0]
     if starts.size and starts[0] != 0:
         raise ValueError(f"embedding_bag: offsets[0] has to be 0, i.e., the first sequence in the mini-batch has "
                          f"to start from position 0. However, got {starts[0]}")
@@ -195,7 +195,7 @@ class _Table(Module):
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            values = self.weight.numpy().copy()
+            values = self.weight._array().copy()
             values[self.padding_idx] = 0
             self.weight.set_(values)
 

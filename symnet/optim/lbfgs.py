@@ -254,14 +254,14 @@ class LBFGS(Optimizer):
     # ---------------------------------------------------------------- flat views of the parameters
     def _gather_flat_grad(self) -> np.ndarray:
         return np.concatenate([np.zeros(x.numel(), self._dtype) if x.grad is None else
-                               x.grad.numpy().reshape(-1).astype(self._dtype, copy=False) for x in self._params])
+                               x.grad._array().reshape(-1).astype(self._dtype, copy=False) for x in self._params])
 
     def _add_grad(self, step_size, update: np.ndarray) -> None:
         """p ← p + t·d for every parameter's slice of d, in the flat dtype (PyTorch's ``add_(alpha=t)``)."""
         offset = 0
         for x in self._params:
             piece = update[offset:offset + x.numel()].reshape(x.shape)
-            x.set_((x.numpy() + step_size * piece).astype(x.dtype, copy=False))
+            x.set_((x._array() + step_size * piece).astype(x.dtype, copy=False))
             offset += x.numel()
 
     def _directional_evaluate(self, closure: Callable, x: list[np.ndarray], step_size, direction: np.ndarray):
@@ -347,7 +347,7 @@ class LBFGS(Optimizer):
             if line_search_fn is not None:
                 if line_search_fn != "strong_wolfe":
                     raise RuntimeError("only 'strong_wolfe' is supported")
-                x_init = [x.numpy().copy() for x in self._params]
+                x_init = [x._array().copy() for x in self._params]
 
                 def obj_func(step_size, direction, x_init=x_init):
                     return self._directional_evaluate(closure, x_init, step_size, direction)

@@ -403,7 +403,7 @@ class Optimizer(abc.ABC):
         program = self._step_program(live, counts)
         inputs = []
         for (_, q), state, (reads, _) in zip(live, states, program.states, strict=True):
-            inputs += [q.numpy(), q.grad.numpy(), *[state[s] for s in reads]]
+            inputs += [q._array(), q.grad._array(), *[state[s] for s in reads]]
         groups = self.param_groups
         for a, value in zip(program.scalars, [*[groups[k]["lr"] for k in program.groups], *[s + 1 for s in steps]],
                             strict=True):

@@ -169,7 +169,7 @@ class CompiledStep:
         return _Traced(graph, handles, keep, constants,
                        [(buffers[id(t)], handles[id(t)]) for t in leaves if id(t) in buffers],
                        [(b, name) for b, name in zip(rec.updated, graph.outputs[1:], strict=True)],
-                       [(handles[id(t)], float(t.numpy())) for t in leaves if isinstance(t, RandomKey)],
+                       [(handles[id(t)], float(t._array())) for t in leaves if isinstance(t, RandomKey)],
                        [prog.names[p] for p in traced.leaves])
 
     def _trained(self, handles: dict) -> list[Tensor]:
@@ -293,7 +293,7 @@ class CompiledStep:
         return _Slots([(named[k], at, states, tuple(written)) for k, at, states, written in layout["params"]],
                       [(group, at) for group, at in layout["lrs"]], layout["t"], layout["x"], layout["y"],
                       tuple(bound), [(buffers[b], at) for b, at in layout["buffers"]],
-                      [buffers[b] for b in layout["written"]], [(at, float(k.numpy())) for at, k in keys])
+                      [buffers[b] for b in layout["written"]], [(at, float(k._array())) for at, k in keys])
 
     def _step_key(self, rec: _Recording) -> str | None:
         """The durable key of the step this trace compiles to, or None when it has none (the reference backend,
@@ -345,7 +345,7 @@ class CompiledStep:
             if done is None:
                 done = state["step"]
             state["step"] += advance
-            values[at] = p._private_value() if in_place else p.numpy()
+            values[at] = p._private_value() if in_place else p._array()
             for s, k in states.items():
                 values[k] = state[s]
         groups = opt.param_groups
@@ -354,7 +354,7 @@ class CompiledStep:
         values[slots.t] = np.array(done + 1, dtype=float64)
         values[slots.x], values[slots.y] = x, y
         for b, k in slots.buffers:
-            values[k] = b._private_value() if in_place else b.numpy()
+            values[k] = b._private_value() if in_place else b._array()
         if in_place:
             Writes.happened()  # the arrays change under any plan that reads them
         for k, base in slots.keys:
@@ -417,12 +417,12 @@ class CompiledStep:
         def closure() -> Tensor:
             values: list = [None] * count
             for t, k in bound:
-                values[k] = t.numpy()
+                values[k] = t._array()
             for k, value in fixed:
                 values[k] = value
             for k, batch in ((at_x, x), (at_y, y)):
                 if k is not None:
-                    values[k] = batch.numpy()
+                    values[k] = batch._array()
             loss, *grads = program.call(values)
             for p, g in zip(params, grads, strict=True):
                 p.grad = Tensor(g, g.shape, p.dtype)
@@ -459,7 +459,7 @@ class CompiledStep:
         """``_batch``'s array, without the tensor."""
         if isinstance(data, Tensor):
             self._refuse_other_float(data, what)
-            return data.numpy()
+            return data._array()
         dtype = self._model_dtype
         arr = np.asarray(data)
         if arr.dtype.kind == "f":
@@ -504,7 +504,7 @@ class CompiledStep:
         for epoch in range(epochs):
             epoch_losses = []
             for batch, (x, y) in enumerate(loader):
-                xa = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
+                xa = x._array() if isinstance(x, Tensor) else np.asarray(x)
                 if xa.dtype.kind == "f" and not np.isfinite(xa).all():
                     raise ValueError(f"fit: batch {batch} of epoch {epoch} holds NaN or infinite inputs")
                 epoch_losses.append(self.step(x, y))
@@ -601,12 +601,12 @@ class CompiledStep:
         executable, tensors, fixed, keys, at_x, count = self._predicts[mode]
         values: list = [None] * count
         for t, k in tensors:
-            values[k] = t.numpy()
+            values[k] = t._array()
         for k, value in fixed:
             values[k] = value
         for k in keys:
-            values[k] = RandomKey().numpy()
-        values[at_x] = x.numpy()
+            values[k] = RandomKey()._array()
+        values[at_x] = x._array()
         (out,) = executable.call(values)
         return Tensor(out, out.shape, out.dtype)
 
@@ -627,7 +627,7 @@ class CompiledStep:
         (which reads the model itself) run eagerly."""
         if not isinstance(self.loss_fn, Objective):
             return float(self.loss_fn(self.predict(x), y).item())
-        x = Tensor(x.numpy(), x.shape, x.dtype, requires_grad=x.dtype.kind == "f")
+        x = Tensor(x._array(), x.shape, x.dtype, requires_grad=x.dtype.kind == "f")
         return float(self.loss_fn(self.model, x, y).item())
 
     def accuracy(self, loader: Iterable) -> float:
@@ -636,8 +636,8 @@ class CompiledStep:
         s.accuracy(val)})``)."""
         right, count = 0, 0
         for x, y in [loader] if isinstance(loader, tuple) else loader:
-            out = self.predict(x).numpy()
-            labels = y.numpy() if isinstance(y, Tensor) else np.asarray(y)
+            out = self.predict(x)._array()
+            labels = y._array() if isinstance(y, Tensor) else np.asarray(y)
             if out.ndim != 2 or labels.shape != out.shape[:1]:
                 raise ShapeError(f"accuracy: needs outputs (batch, classes) and labels (batch,), got {out.shape} "
                                  f"and {labels.shape}")
@@ -747,7 +747,7 @@ class _Rows:
             sizes = [len(x) for x, _ in loader]
             if not (0 < sizes[-1] <= sizes[0] and all(n == sizes[0] for n in sizes[:-1])):
                 return None
-            x, y = (np.concatenate([b.numpy() if isinstance(b, Tensor) else np.asarray(b) for b in part])
+            x, y = (np.concatenate([b._array() if isinstance(b, Tensor) else np.asarray(b) for b in part])
                     for part in zip(*loader, strict=True))
             return _Rows(x, y, sizes[0], len(loader), None)
         if isinstance(loader, DataLoader) and loader.fast_path() and len(loader.dataset.tensors) == 2:

@@ -20,7 +20,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     """Copy consecutive slices of ``vec`` into the parameters' values (each keeps its shape and dtype)."""
     if not isinstance(vec, Tensor):
         raise TypeError(f"expected symnet.Tensor, but got: {type(vec).__name__}")
-    values, start = vec.numpy(), 0
+    values, start = vec._array(), 0
     for p in parameters:
         n = p.numel()
         chunk = values[start:start + n]

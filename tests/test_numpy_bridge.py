@@ -1,0 +1,83 @@
+"""The NumPy bridge as PyTorch's tensor tutorial shows it: a tensor and the array from ``numpy()`` or
+``from_numpy`` share memory both ways, in-place ops write into it, and a tensor computed before a write keeps the
+values it was made from (symnet computes lazily: it must not read the write)."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import symnet as sn
+
+
+def test_the_tutorials_bridge_both_ways():
+    t = sn.ones(5)
+    n = t.numpy()
+    t.add_(1)
+    assert n.tolist() == [2.0] * 5 and t.tolist() == [2.0] * 5
+    n = np.ones(5)
+    t = sn.from_numpy(n)
+    np.add(n, 1, out=n)
+    assert t.tolist() == [2.0] * 5
+    t.mul_(3)
+    assert n.tolist() == [6.0] * 5 and np.asarray(t) is n
+
+
+def test_tensors_computed_before_a_write_keep_their_values():
+    t = sn.ones(3)
+    before_sharing = t * 2
+    n = np.asarray(t)
+    after_sharing = t + 10
+    t.add_(1)
+    n += 100  # user code writes the shared memory directly: later ops see it, earlier ones do not
+    assert before_sharing.tolist() == [2.0] * 3 and after_sharing.tolist() == [11.0] * 3
+    assert t.tolist() == [102.0] * 3 and (t * 1).tolist() == [102.0] * 3
+
+
+def test_detach_and_data_share_the_parameters_memory_and_updates_reach_it():
+    w = sn.ones(3, requires_grad=True)
+    snapshot = w.detach().numpy()
+    (w * w).sum().backward()
+    with sn.no_grad():
+        w -= 0.25 * w.grad
+    assert snapshot.tolist() == [0.5] * 3
+    w.data.mul_(2)
+    assert snapshot.tolist() == [1.0] * 3 and w.tolist() == [1.0] * 3
+
+
+def test_a_saved_tensor_written_through_shared_memory_is_still_refused_in_backward():
+    w = sn.ones(3, requires_grad=True)
+    y = (w * w).sum()
+    w.detach().numpy()
+    with sn.no_grad():
+        w.mul_(2)
+    with pytest.raises(sn.GradError, match="modified by an inplace operation"):
+        y.backward()
+
+
+def test_writes_of_an_unshared_tensor_leave_old_arrays_alone():
+    t = sn.ones(3)
+    old = t._array()  # symnet's own reading shares nothing
+    t.add_(1)
+    assert old.tolist() == [1.0] * 3 and t.tolist() == [2.0] * 3
+
+
+def test_two_threads_writing_shared_tensors_while_others_read_them():
+    errors = []
+
+    def work(seed):
+        try:
+            t = sn.from_numpy(np.full(64, float(seed)))
+            for k in range(200):
+                y = t * 1.0
+                t.add_(1.0)
+                assert y.tolist()[0] == seed + k and t.numpy()[0] == seed + k + 1
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in (0, 1000)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
