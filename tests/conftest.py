@@ -30,3 +30,10 @@ def _private_object_cache(tmp_path_factory):
         os.environ.pop("SYMNET_CACHE_DIR", None)
     else:
         os.environ["SYMNET_CACHE_DIR"] = previous
+
+
+@pytest.fixture
+def reference():
+    """The NumPy reference backend: the same graphs, without a native compile per case."""
+    with sn.backend.use("reference"):
+        yield

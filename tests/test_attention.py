@@ -9,39 +9,27 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import symnet as sn
-from symnet import backend
 from symnet.errors import DTypeError, NotSupportedError, ShapeError
 from tests.fixtures import attention_configs as cfg
+from tests.stored_fixtures import DTYPES, Stored, eager_mse_losses
 
 F = sn.nn.functional
-FIXTURES = np.load(Path(__file__).parent / "fixtures" / "attention.npz")
-TOLERANCE = {"float64": 1e-9, "float32": 1e-4}
-DTYPES = {"float64": sn.float64, "float32": sn.float32}
+FIXTURES = Stored("attention")
+close, mask, state, check_run = FIXTURES.close, FIXTURES.mask, FIXTURES.state, FIXTURES.check_run
+
+
+def sgd_batches(dtype: str) -> list:
+    return FIXTURES.sgd_batches(dtype, cfg.SGD_STEPS)
 FLOAT32_MODULES = ("mha", "mha_bias_kv_zero_attn", "layer_masks_no_bias")
 MODULE_CASES = [(case, "float64") for case in cfg.MODULES] + [(case, "float32") for case in FLOAT32_MODULES]
 
 
-@pytest.fixture
-def reference():
-    """The NumPy reference backend: the same graphs, without a native compile per case."""
-    with backend.use("reference"):
-        yield
 
-
-def close(actual, key: str, dtype: str) -> None:
-    tol = TOLERANCE[dtype]
-    np.testing.assert_allclose(np.asarray(actual), FIXTURES[key], rtol=tol, atol=tol, err_msg=key)
-
-
-def mask(kind: str, dtype: str) -> sn.Tensor:
-    value = FIXTURES[f"mask/{kind}"]
-    return sn.tensor(value) if value.dtype == bool else sn.tensor(value, dtype=DTYPES[dtype])
 
 
 def weighted_sum(results, prefix: str) -> sn.Tensor:
@@ -51,9 +39,6 @@ def weighted_sum(results, prefix: str) -> sn.Tensor:
         return total
     return total + (weights * sn.tensor(FIXTURES[f"{prefix}/w_weights"], dtype=out.dtype)).sum()
 
-
-def state(prefix: str) -> dict[str, np.ndarray]:
-    return {k[len(prefix):]: FIXTURES[k] for k in FIXTURES.files if k.startswith(prefix)}
 
 
 # ------------------------------------------------------------------------------ scaled_dot_product_attention
@@ -137,36 +122,17 @@ def test_attention_weights_of_a_sample_that_takes_no_key_are_nan_as_pytorchs():
 
 
 # ------------------------------------------------------------------------------ training, eagerly and compiled
-def sgd_batches(dtype: str):
-    x, y = FIXTURES["sgd/x"].astype(dtype), FIXTURES["sgd/y"].astype(dtype)
-    for step in range(cfg.SGD_STEPS):
-        rows = slice(step * 4 % 8, step * 4 % 8 + 4)
-        yield x[rows], y[rows]
-
-
 def sgd_model(dtype: str) -> tuple[sn.nn.Module, sn.optim.SGD]:
     model = cfg.sgd_model(sn.nn).to(DTYPES[dtype])
     model.load_state_dict(state(f"{dtype}/sgd/initial/"))
     return model, sn.optim.SGD(model.parameters(), lr=cfg.SGD_LR, momentum=cfg.SGD_MOMENTUM)
 
 
-def check_run(model: sn.nn.Module, losses: list[float], dtype: str) -> None:
-    close(losses, f"{dtype}/sgd/losses", dtype)
-    for key, value in model.state_dict().items():
-        close(value, f"{dtype}/sgd/final/{key}", dtype)
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.usefixtures("reference")
 def test_sgd_run_matches_pytorch_eagerly(dtype):
     model, opt = sgd_model(dtype)
-    losses = []
-    for x, y in sgd_batches(dtype):
-        opt.zero_grad()
-        loss = F.mse_loss(model(sn.tensor(x)), sn.tensor(y))
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = eager_mse_losses(model, opt, sgd_batches(dtype))
     check_run(model, losses, dtype)
 
 

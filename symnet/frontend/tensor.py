@@ -1,7 +1,7 @@
 """``symnet.Tensor``: PyTorch-shaped tensors that record a cheap graph and compute values on demand.
 
 An op on tensors makes a small node (``trace.Node``: a typed op and its inputs) — no SymPy at trace time.
-Values are computed when looked at (``repr``, ``._array()``, ``.item()``) or by ``backward()``, by running the
+Values are computed when looked at (``repr``, ``.numpy()``, ``.item()``) or by ``backward()``, by running the
 program the pipeline derives for the graph's structure, so a loop that rebuilds the same graph derives it once.
 """
 

@@ -94,7 +94,14 @@ from .normalization import (
 from .pixelshuffle import ChannelShuffle, PixelShuffle, PixelUnshuffle
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .sparse import Embedding, EmbeddingBag
-from .transformer import TransformerEncoder, TransformerEncoderLayer
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from .unpooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -120,3 +127,5 @@ __all__ = [
     "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
 ]
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+__all__ += ["TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
+__all__ += ["MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]

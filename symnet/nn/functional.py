@@ -74,6 +74,7 @@ from .sliding import (  # noqa: F401 - torch.nn.functional's convolution, poolin
     unfold,
 )
 from .sparse import embedding, embedding_bag  # noqa: F401 - … embeddings
+from .unpooling import max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401 - … max unpooling
 from .upsampling import interpolate  # noqa: F401 - … and resampling
 
 #: SELU's α and scale (Klambauer et al. 2017), as PyTorch rounds them
