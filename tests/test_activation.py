@@ -30,11 +30,18 @@ def test_prelu_weight_is_a_named_parameter():
     np.testing.assert_array_equal(m.weight.numpy(), np.full(4, 0.1, dtype=np.float32))
 
 
-def test_rrelu_training_mode_is_refused_clearly():
-    x = sn.tensor([-1.0, 1.0])
-    with pytest.raises(sn.errors.NotSupportedError, match="random slope"):
-        A.RReLU()(x)
-    np.testing.assert_allclose(A.RReLU(0.1, 0.3).eval()(x).numpy(), [-0.2, 1.0])
+def test_rrelu_in_training_draws_a_slope_per_element_whose_gradient_is_the_slope():
+    sn.manual_seed(2)
+    x = sn.tensor(np.concatenate([-np.linspace(0.5, 2.0, 20000), [0.0, 1.0, 3.0]]), requires_grad=True)
+    y = A.RReLU(0.1, 0.3)(x)
+    y.sum().backward()
+    slopes = (y.numpy() / x.numpy())[:20000]
+    assert 0.1 <= slopes.min() and slopes.max() <= 0.3 and len(np.unique(slopes)) > 19000
+    assert abs(slopes.mean() - 0.2) < 6 * 0.2 / np.sqrt(12 * 20000)  # U(0.1, 0.3): σ = 0.2/√12
+    np.testing.assert_allclose(x.grad.numpy()[:20000], slopes, rtol=1e-6)
+    np.testing.assert_array_equal(y.numpy()[20000:], [0.0, 1.0, 3.0])
+    np.testing.assert_array_equal(x.grad.numpy()[20000:], [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(A.RReLU(0.1, 0.3).eval()(sn.tensor([-1.0, 1.0])).numpy(), [-0.2, 1.0])
 
 
 def test_inplace_writes_back():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import symnet as sn
-from symnet.errors import GradError, NotSupportedError
+from symnet.errors import GradError
 
 F = sn.nn.functional
 FIXTURES = np.load(Path(__file__).parent / "fixtures" / "nn_extra.npz")
@@ -153,9 +153,33 @@ def test_inplace_activation_on_a_computed_tensor_keeps_the_gradient():
     np.testing.assert_allclose(x.grad.numpy(), [0.3, 3.0, 3.0])
 
 
-def test_rrelu_inplace_in_training_is_refused_until_random_slopes_exist():
-    with pytest.raises(NotSupportedError):
-        F.rrelu_(sn.randn(3), training=True)
+def test_rrelu_inplace_in_training_writes_its_random_slopes_back():
+    x = sn.tensor([-1.0, -2.0, 3.0])
+    assert F.rrelu_(x, 0.25, 0.5, training=True) is x
+    assert x.numpy()[2] == 3.0
+    assert ((x.numpy()[:2] / [-1.0, -2.0] >= 0.25) & (x.numpy()[:2] / [-1.0, -2.0] <= 0.5)).all()
+
+
+class _Noisy(sn.nn.Module):
+    """A linear layer, then gumbel_softmax or rrelu: their noise must be drawn anew at every compiled step."""
+
+    def __init__(self, noise):
+        super().__init__()
+        self.linear, self.noise = sn.nn.Linear(3, 4), noise
+
+    def forward(self, x):
+        return self.noise(self.linear(x))
+
+
+@pytest.mark.parametrize("noise", [lambda h: F.gumbel_softmax(h, tau=0.5), lambda h: F.rrelu(h - 5.0, training=True)],
+                         ids=["gumbel_softmax", "rrelu"])
+def test_noise_in_a_compiled_forward_is_drawn_anew_each_step(noise):
+    sn.manual_seed(4)
+    model = _Noisy(noise).double()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.0))
+    x, y = np.ones((6, 3)), np.zeros((6, 4))
+    losses = [step.step(x, y) for _ in range(4)]
+    assert len(set(losses)) == 4
 
 
 # ------------------------------------------------------------------------------ gumbel_softmax

@@ -207,12 +207,15 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
           inplace: bool = False) -> Tensor:
-    """In evaluation, leaky_relu with the mean slope (lower + upper)/2; random slopes (training) are not
-    supported yet."""
-    if training:
-        raise NotSupportedError("rrelu in training mode draws a random slope per element, which symnet does "
-                                "not support yet; call it with training=False (or the module in eval())")
-    return leaky_relu(input, (lower + upper) / 2, inplace)
+    """x where x ≥ 0, else a·x: in training a slope a ~ U(lower, upper) per element (``rand_like``: drawn anew every
+    step in a compiled step; its gradient is a, as PyTorch's), in evaluation the mean slope (lower + upper)/2."""
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    if not dtypes.is_float(input.dtype):
+        raise DTypeError(f"rrelu: expected a floating point input, got {input.dtype}")
+    slope = lower + (upper - lower) * creation.rand_like(input)
+    out = input.where(input >= 0, input * slope)
+    return input.copy_(out) if inplace and input.node is None else out
 
 
 def _inplace_form(function: Callable[..., Tensor]) -> Callable[..., Tensor]:
@@ -272,17 +275,15 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
 
 def gumbel_softmax(logits: Tensor, tau: float = 1.0, hard: bool = False, eps: float = 1e-10,
                    dim: int = -1) -> Tensor:
-    """softmax((logits + g)/τ) along ``dim``, g ~ Gumbel(0, 1) from symnet's generator (``sn.manual_seed``);
-    ``hard``: the argmax's one-hot forward with the soft sample's gradient (straight through,
-    y_hard − y_soft.detach() + y_soft). The noise is drawn when the call runs, so a compiled step binds one
-    draw for all its steps (a per-step draw needs a uniform op row beside ``core.random.BernoulliMask``)."""
+    """softmax((logits + g)/τ) along ``dim``, g = −log(−log(1 − u)) ~ Gumbel(0, 1) from u = ``rand_like`` (symnet's
+    generator eagerly; drawn anew every step in a compiled step); ``hard``: the argmax's one-hot forward with the
+    soft sample's gradient (straight through, y_hard − y_soft.detach() + y_soft)."""
     if eps != 1e-10:
         warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
     if not dtypes.is_float(logits.dtype):
         raise DTypeError(f"Exponential distribution is a continuous probability distribution. dtype must be a "
                          f"floating point but you specified {logits.dtype}")
-    exponential = creation.random_generator().standard_exponential(logits.shape)
-    gumbels = creation.tensor(-np.log(exponential), dtype=logits.dtype)
+    gumbels = -(-(1.0 - creation.rand_like(logits)).log()).log()
     y_soft = ((logits + gumbels) / tau).softmax(dim)
     if not hard:
         return y_soft

@@ -110,12 +110,12 @@ def threshold(input: Tensor, threshold: float, value: float) -> Tensor:  # noqa:
 
 
 def rrelu(input: Tensor, lower: float = 1 / 8, upper: float = 1 / 3, training: bool = False,  # noqa: A002
-          generator=None) -> Tensor:  # noqa: ARG001 - used only by training mode, which F refuses
+          generator=None) -> Tensor:  # noqa: ARG001 - the slopes come from symnet's generator
     return F.rrelu(input, lower, upper, training)
 
 
 def rrelu_(input: Tensor, lower: float = 1 / 8, upper: float = 1 / 3, training: bool = False,  # noqa: A002
-           generator=None) -> Tensor:  # noqa: ARG001 - used only by training mode, which F refuses
+           generator=None) -> Tensor:  # noqa: ARG001 - the slopes come from symnet's generator
     return F.rrelu_(input, lower, upper, training)
 
 
