@@ -15,9 +15,12 @@ __version__ = "0.1.0"
 
 import inspect
 
+import numpy as _np
+
 from . import accelerator, autograd, backend, backends, cuda, data, func, nn, optim, special, utils
 from .backend import get_num_threads, set_num_threads
 from .checkpoint import load, save
+from .core import dtypes as _dtypes
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
 from .errors import DimensionError, DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError, SymnetError
 from .export import export
@@ -83,6 +86,10 @@ float = float32  # noqa: A001 - torch.float
 double = float64
 long = int64
 bool = bool_  # noqa: A001 - torch.bool
+# PyTorch's other dtypes, named so code comparing with them runs; asking for one is a DTypeError naming it
+int32, int16, int8, uint8, float16, complex64, complex128 = map(_np.dtype, _dtypes.UNSTORED)
+int, short, half, cfloat, cdouble = int32, int16, float16, complex64, complex128  # noqa: A001 - torch's aliases
+bfloat16 = _dtypes.bfloat16
 
 
 # the function form of tensor methods and the groups' own functions, as each method group lists them

@@ -52,3 +52,17 @@ def test_size_prints_and_behaves_as_torch_size():
         sn.Size([1.5])
     y = sn.ones(2, requires_grad=True)
     assert repr((y + 1).grad_fn).startswith("<AddBackward0 object at 0x") and (y * y).grad_fn.name() == "MulBackward0"
+
+
+def test_pytorchs_other_dtypes_are_named_and_asking_for_one_is_refused_by_name():
+    assert (sn.int, sn.short, sn.half, sn.cfloat) == (sn.int32, sn.int16, sn.float16, sn.complex64)
+    assert sn.ones(2).dtype != sn.int32 and repr(sn.bfloat16) == "symnet.bfloat16"
+    for dtype in (sn.int32, sn.uint8, sn.int8, sn.float16, sn.bfloat16, sn.complex128):
+        with pytest.raises(sn.DTypeError, match="is not supported"):
+            sn.zeros(2, dtype=dtype)
+    with pytest.raises(sn.DTypeError, match="stores integers as int64"):
+        sn.tensor([1, 2]).to(sn.int32)
+    import numpy as np
+
+    assert sn.tensor(np.array([1, 2], np.int32)).dtype == sn.int64  # NumPy data widens: every value kept
+    assert (sn.tensor([1, 2]) + np.array([1, 2], np.uint8)).dtype == sn.int64

@@ -31,17 +31,41 @@ def set_default_dtype(dtype) -> None:
     _default_float = dtype
 
 
+#: PyTorch's dtypes symnet has no storage for, by name: they exist so code naming them runs until it asks for one
+UNSTORED = ("int32", "int16", "int8", "uint8", "float16", "complex64", "complex128")
+
+
+class Unstored:
+    """A PyTorch dtype NumPy has no type for (``bfloat16``): it can be named and compared, never stored."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"symnet.{self.name}"
+
+
+bfloat16 = Unstored("bfloat16")
+
+
 def as_dtype(dtype) -> np.dtype:
-    """Normalize a user dtype (numpy dtype, type or name) to one symnet supports."""
+    """The dtype a user asks for (a numpy dtype, type or name, or symnet's), which must be one symnet stores:
+    float32, float64, int64 or bool — any other is refused by name, as ``.int()`` is."""
+    if isinstance(dtype, Unstored):
+        raise DTypeError(f"dtype {dtype.name} is not supported; use float32, float64, int64 or bool")
     try:
         dt = np.dtype(dtype)
     except TypeError as exc:
         raise DTypeError(f"unknown dtype {dtype!r}") from exc
-    if dt.kind in "iu":
-        dt = int64
     if dt not in SUPPORTED:
-        raise DTypeError(f"dtype {dt} is not supported; use float32, float64, int64 or bool")
+        stored = " (symnet stores integers as int64: use symnet.long)" if dt.kind in "iu" else ""
+        raise DTypeError(f"dtype {dt} is not supported; use float32, float64, int64 or bool{stored}")
     return dt
+
+
+def of_data(dtype: np.dtype) -> np.dtype:
+    """The dtype symnet keeps NumPy data of ``dtype`` in: integers of any width as int64 (every value kept)."""
+    return int64 if np.dtype(dtype).kind in "iu" else as_dtype(dtype)
 
 
 def is_float(dtype: np.dtype) -> bool:

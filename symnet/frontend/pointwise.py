@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core import dtypes
-from ..core.dtypes import as_dtype, float_result, is_float, result_type
+from ..core.dtypes import as_dtype, float_result, is_float, of_data, result_type
 from ..core.ops import Cast, Map, broadcast_shapes, scalar_operand
 from ..errors import DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
@@ -962,7 +962,7 @@ def _as_tensor(value, like: Tensor) -> Tensor:
     if isinstance(value, TensorBase):
         return value
     arr = np.asarray(value)
-    dtype = like.dtype if arr.dtype.kind == "f" and is_float(like.dtype) else as_dtype(arr.dtype)
+    dtype = like.dtype if arr.dtype.kind == "f" and is_float(like.dtype) else of_data(arr.dtype)
     if arr.dtype.kind == "f" and not is_float(like.dtype):
         dtype = dtypes.get_default_dtype()
     return like._leaf(arr.astype(dtype), dtype)

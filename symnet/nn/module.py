@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core import dtypes
-from ..core.dtypes import as_dtype, is_float
+from ..core.dtypes import as_dtype, is_float, of_data
 from ..errors import DTypeError, NotSupportedError, ShapeError
 from ..frontend.device import check_device, device, to_arguments
 from ..frontend.tensor import Tensor
@@ -32,7 +32,7 @@ class Parameter(Tensor):
         value = np.array(data._array() if isinstance(data, Tensor) else data)
         if value.dtype.kind != "f":
             value = value.astype(dtypes.get_default_dtype())
-        super().__init__(value, value.shape, as_dtype(value.dtype), requires_grad=requires_grad, name=name)
+        super().__init__(value, value.shape, of_data(value.dtype), requires_grad=requires_grad, name=name)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
