@@ -167,7 +167,7 @@ class InplaceMethods(TensorBase):
                                     "a view only within its elements and when it reads its base's storage in order "
                                     "(a reshape or leading indices); resize the base, or a clone() of the view")
         pending = layout.storage_steps(self._layouts)
-        storage = layout.on_array(np.empty(self.shape, np.bool_), pending).shape
+        storage = layout.apply(np.empty(self.shape, np.bool_), pending).shape
         return self._relayout(layout.resizing(self.shape, storage, pending, size), "resize_")
 
     def resize_as_(self, other: Tensor, memory_format=None) -> Tensor:

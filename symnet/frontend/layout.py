@@ -86,29 +86,19 @@ def _redo(pending: tuple[Step, ...], shape: tuple):
         yield ("permute", tuple(int(i) for i in np.argsort(arg))) if kind == "permute" else ("reshape", before)
 
 
-def on_array(value: np.ndarray, steps: tuple[Step, ...]) -> np.ndarray:
-    """The steps applied to an array: views of it except where numpy must copy (and for "pad")."""
+def apply(value: np.ndarray | Tensor, steps: tuple[Step, ...]) -> np.ndarray | Tensor:
+    """The steps applied to an array (views of it where numpy can make them) or a tensor (a chain of views of it
+    by its view methods); "pad" joins zeros."""
+    array = isinstance(value, np.ndarray)
     for kind, arg in steps:
         if kind == "permute":
-            value = value.transpose(arg)
+            value = value.transpose(arg) if array else value.permute(arg)
         elif kind == "reshape":
             value = value.reshape(arg)
         elif kind == "prefix":
             value = value[:arg]
-        else:
+        elif array:
             value = np.concatenate([value, np.zeros(arg - value.size, dtype=value.dtype)])
-    return value
-
-
-def on_tensor(t: Tensor, steps: tuple[Step, ...]) -> Tensor:
-    """The steps applied to a tensor by its view methods (a chain of views of ``t``; "pad" joins zeros)."""
-    for kind, arg in steps:
-        if kind == "permute":
-            t = t.permute(arg)
-        elif kind == "reshape":
-            t = t.reshape(arg)
-        elif kind == "prefix":
-            t = t[:arg]
         else:
-            t = cat([t, t.new_zeros((arg - t.numel(),))])
-    return t
+            value = cat([value, value.new_zeros((arg - value.numel(),))])
+    return value

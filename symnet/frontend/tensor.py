@@ -173,7 +173,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
                                     "what it reads. Take the view again after the resize_")
         old = base
         for change in reversed(changes):
-            old = layout.on_tensor(old, change.inverse)
+            old = layout.apply(old, change.inverse)
         t = old
         while t is not base:  # read again on first use, in the grad mode of that use
             t._view, t = (t._view[0], -1), t._base
@@ -206,14 +206,14 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
                 inner = _computed(self.shape, self.dtype, self.node, self.requires_grad, self._value)
                 inner._base, inner._view, inner._made_at, inner._version = (self._base, self._view, self._made_at,
                                                                              self._version)
-                out = layout.on_tensor(inner, change.forward)
+                out = layout.apply(inner, change.forward)
                 self._base, self._view, self._made_at = out._base, out._view, out._made_at
                 self.node, self._value, self.requires_grad = out.node, out._value, out.requires_grad
             elif self.node is None:
                 self._value = self._relaid_array(change, op)
                 out = self._value
             else:
-                out = layout.on_tensor(self, change.forward)
+                out = layout.apply(self, change.forward)
                 t = out
                 while t is not None and t is not self:  # the nodes read self's old node: no views of it are kept
                     t._view, t._base, t = None, None, t._base
@@ -229,7 +229,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         """A leaf's array in its new layout: a view of the old one where numpy can make one. An array user code
         shares with NumPy stays shared (and the nodes that read it keep what they read), as PyTorch's storage."""
         value = self._value
-        new = layout.on_array(value, change.forward)
+        new = layout.apply(value, change.forward)
         if Shared.holds(value):
             if not np.may_share_memory(new, value):
                 raise RuntimeError(f"{op}: Trying to resize storage that is not resizable (the tensor shares the "
