@@ -43,13 +43,15 @@ def test_a_leaf_changes_shape_as_pytorchs(shape, method, args):
     assert s._version == t._version
 
 
-@pytest.mark.parametrize("chain", [("t_",), ("t_", "unsqueeze_"), ("transpose_", "squeeze_")])
+@pytest.mark.parametrize("chain", [
+    (("squeeze_", ()), ("t_", ())), (("squeeze_", ()), ("t_", ()), ("unsqueeze_", (0,))),
+    (("transpose_", (1, 2)), ("squeeze_", (0,))),
+])
 def test_resize_after_a_permutation_reads_the_storage_in_order(chain):
     s, t = _pair((1, 2, 3))
     for x in (s, t):
-        for method in chain:
-            {"t_": lambda: x.squeeze_().t_(), "unsqueeze_": lambda: x.unsqueeze_(0),
-             "transpose_": lambda: x.transpose_(1, 2), "squeeze_": lambda: x.squeeze_(0)}[method]()
+        for method, args in chain:
+            getattr(x, method)(*args)
         x.resize_(4)
     _same(s, t)
 
@@ -159,12 +161,13 @@ def test_the_numpy_bridge_keeps_sharing_after_a_shape_change():
 def test_refusals_as_pytorchs():
     for lib, Err in ((sn, sn.GradError), (torch, RuntimeError)):
         w = lib.ones(1, 3, requires_grad=True)
-        for call in (lambda: w.squeeze_(), lambda: w.t_(), lambda: w.unsqueeze_(0), lambda: w[0].unsqueeze_(0)):
+        for x, method, args in ((w, "squeeze_", ()), (w, "t_", ()), (w, "unsqueeze_", (0,)),
+                                (w[0], "unsqueeze_", (0,))):
             with pytest.raises(Err, match="leaf Variable that requires grad"):
-                call()
-        for call in (lambda: w.resize_(3), lambda: (w * 2).resize_(3)):
+                getattr(x, method)(*args)
+        for x in (w, w * 2):
             with pytest.raises(Err, match="cannot resize variables that require grad"):
-                call()
+                x.resize_(3)
         with lib.no_grad():
             w.squeeze_()
         assert tuple(w.shape) == (3,) and w.requires_grad and w.is_leaf and w._version == 1
