@@ -19,7 +19,7 @@ from ..core.indexing import Index
 from ..core.ops import Op, broadcast_shapes
 from ..errors import DTypeError, GradError, NotSupportedError, ShapeError
 from ..pipeline import forward_program
-from . import autograd
+from . import autograd, layout
 from .autograd import grad_mode
 from .batch import is_step_state, varies_per_step
 from .counting import CountingMethods
@@ -49,9 +49,10 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     #: this one is a view of, ``_view`` that view's key and the ``_version`` of the base it shows (None: not a
     #: view), ``_version`` how many in-place updates this tensor has had (``torch.Tensor._version``).
     #: ``_hooks`` are the gradient hooks (``register_hook``), ``_retains_grad`` says whether ``retain_grad()`` was
-    #: called on this computed tensor.
+    #: called on this computed tensor. ``_layouts`` are the in-place shape changes it had (``layout.Relayout``s),
+    #: ``_made_at`` how many its base had when this view or ``.data`` alias was made.
     __slots__ = ("node", "_value", "shape", "dtype", "requires_grad", "grad", "_name", "_base", "_view", "_version",
-                 "_hooks", "_retains_grad", "__weakref__")
+                 "_hooks", "_retains_grad", "_layouts", "_made_at", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, *args, node: Node | None = None, requires_grad: bool = False, name: str | None = None):
@@ -67,6 +68,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         self._value, self.shape, self.dtype, self.node = value, tuple(shape), dtype, node
         self.requires_grad, self.grad, self._name, self._base = requires_grad, None, name, None
         self._view, self._version, self._hooks, self._retains_grad = None, 0, None, False
+        self._layouts, self._made_at = (), 0
 
     # ---------------------------------------------------------------- values
     @property
@@ -135,16 +137,22 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         self._value, self.shape = value, value.shape
         base = self._base
         if base is not None and self._view is None and base.node is None and base.dtype == value.dtype:
+            if self._layouts or len(base._layouts) != self._made_at:
+                raise NotSupportedError("an update of a .data or detach() alias after it or its tensor changed shape "
+                                        "in place (squeeze_, t_, resize_, …): symnet cannot write it back through "
+                                        "the two layouts; clone() the alias or update the tensor itself")
             base._value, base.shape = value, value.shape
 
     # ---------------------------------------------------------------- views and in-place updates
     def _view_of(self, view: Tensor, key: tuple) -> Tensor:
         """Mark ``view`` (``self[key]`` by basic indexing) as a view: in-place updates of either reach the other."""
-        view._base, view._view = self, (key, self._version)
+        view._base, view._view, view._made_at = self, (key, self._version), len(self._layouts)
         return view
 
     def _sync(self) -> None:
         """A view whose base was updated in place since shows the base's new values (read through its key)."""
+        if len(self._base._layouts) != self._made_at:
+            self._follow_layouts()
         base, (key, seen) = self._base, self._view
         if base._view is not None:
             base._sync()
@@ -153,12 +161,27 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             self.node, self._value, self.requires_grad = fresh.node, fresh._value, fresh.requires_grad
             self._view, self._version = (key, base._version), self._version + 1
 
-    def _write(self, new: Tensor, op: str) -> Tensor:
-        """The in-place update ``self ← new`` with PyTorch's rules, functionalized: a leaf that does not need a
-        graph gets the new array, otherwise the tensor's node becomes ``new``'s (so later ops and ``backward``
-        see the new value and gradients flow through both); a view writes through to its base."""
-        if self._view is not None:
-            self._sync()
+    def _follow_layouts(self) -> None:
+        """A view made before its base changed shape in place reads the same storage, as PyTorch's: it becomes a
+        view of the base's old layout, rebuilt from the new one by the inverse changes (a chain of views). Refused
+        when a ``resize_`` to fewer elements dropped what it may read."""
+        base = self._base
+        changes = base._layouts[self._made_at:]
+        if any(c.inverse is None for c in changes):
+            raise NotSupportedError(f"a view of shape {list(self.shape)} was made before its base was resized in "
+                                    f"place to fewer elements (resize_ to {list(base.shape)}): symnet no longer holds "
+                                    "what it reads. Take the view again after the resize_")
+        old = base
+        for change in reversed(changes):
+            old = layout.apply(old, change.inverse)
+        t = old
+        while t is not base:  # read again on first use, in the grad mode of that use
+            t._view, t = (t._view[0], -1), t._base
+        self._base, self._view, self._made_at = old, (self._view[0], -1), 0
+
+    def _refuse_in_place(self, op: str) -> None:
+        """PyTorch's refusal of an in-place change of a leaf that requires grad (or of a view of one) outside
+        ``no_grad``, and symnet's of a write into a parameter or buffer while a compiled step is traced."""
         if self.node is None and self._view is None and is_step_state(self):
             raise NotSupportedError(f"compile: {op} writes into a parameter or buffer while the step is traced; a "
                                     "compiled step would keep the value of the trace. Assign the new value instead "
@@ -169,6 +192,59 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
                 what = "a leaf Variable" if leaf is self else "a view of a leaf Variable"
                 raise GradError(f"{op}: {what} that requires grad is being used in an in-place operation "
                                 "(wrap the update in `with symnet.no_grad():`)")
+
+    def _relayout(self, change: layout.Relayout | None, op: str) -> Tensor:
+        """The in-place shape change ``change`` (None: the same layout), with PyTorch's rules: a leaf's array is
+        viewed in the new shape (so an array shared with NumPy stays shared), a computed tensor's node becomes the
+        shape op's (gradients flow through it), a view becomes a view of its old self; views made before read
+        through the change (``_follow_layouts``)."""
+        if self._view is not None:
+            self._sync()
+        self._refuse_in_place(op)
+        if change is not None:
+            if self._view is not None:
+                inner = _computed(self.shape, self.dtype, self.node, self.requires_grad, self._value)
+                inner._base, inner._view, inner._made_at, inner._version = (self._base, self._view, self._made_at,
+                                                                             self._version)
+                out = layout.apply(inner, change.forward)
+                self._base, self._view, self._made_at = out._base, out._view, out._made_at
+                self.node, self._value, self.requires_grad = out.node, out._value, out.requires_grad
+            elif self.node is None:
+                self._value = self._relaid_array(change, op)
+                out = self._value
+            else:
+                out = layout.apply(self, change.forward)
+                t = out
+                while t is not None and t is not self:  # the nodes read self's old node: no views of it are kept
+                    t._view, t._base, t = None, None, t._base
+                self.node, self._value, self.requires_grad = out.node, out._value, out.requires_grad
+                if out.node is None:  # made under no_grad: computed at once
+                    self._value = out._array()
+            self.shape, self._layouts = tuple(out.shape), (*self._layouts, change)
+        self._version += 1
+        Writes.happened()
+        return self
+
+    def _relaid_array(self, change: layout.Relayout, op: str) -> np.ndarray:
+        """A leaf's array in its new layout: a view of the old one where numpy can make one. An array user code
+        shares with NumPy stays shared (and the nodes that read it keep what they read), as PyTorch's storage."""
+        value = self._value
+        new = layout.apply(value, change.forward)
+        if Shared.holds(value):
+            if not np.may_share_memory(new, value):
+                raise RuntimeError(f"{op}: Trying to resize storage that is not resizable (the tensor shares the "
+                                   "memory of a NumPy array, which cannot grow or be laid out anew)")
+            Shared.before_writing(value)
+            Shared.share(new, like=value)
+        return new
+
+    def _write(self, new: Tensor, op: str) -> Tensor:
+        """The in-place update ``self ← new`` with PyTorch's rules, functionalized: a leaf that does not need a
+        graph gets the new array, otherwise the tensor's node becomes ``new``'s (so later ops and ``backward``
+        see the new value and gradients flow through both); a view writes through to its base."""
+        if self._view is not None:
+            self._sync()
+        self._refuse_in_place(op)
         if not is_float(self.dtype) and is_float(new.dtype):
             raise DTypeError(f"{op}: result type {new.dtype.name} can't be cast to the desired output type "
                              f"{self.dtype.name}")
@@ -222,7 +298,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             stopped.requires_grad = False
             return stopped
         alias = Tensor(self._array(), self.shape, self.dtype)
-        alias._base = self
+        alias._base, alias._made_at = self, len(self._layouts)
         return alias
 
     @data.setter
@@ -286,6 +362,19 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         """The value outside the graph; in a compiled step's trace, a tensor computed from the batch, a parameter
         or a buffer stays in the program (its gradient stopped), since its value changes every step."""
         return self.data
+
+    def detach_(self) -> Tensor:
+        """Detach in place: the tensor keeps its value and leaves the graph, a leaf that does not require grad
+        (``torch.Tensor.detach_``; its ``_version`` is unchanged). PyTorch refuses it on a view."""
+        if self._view is not None:
+            raise GradError("Can't detach views in-place. Use detach() instead.")
+        if varies_per_step(self):
+            self.node = self._map("stop_gradient").node
+        elif self.node is not None:
+            self._value, self.node = self._array(), None
+        self.requires_grad, self._hooks, self._retains_grad = False, None, False
+        Writes.happened()
+        return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if self.node is not None:
@@ -361,7 +450,7 @@ def _computed(shape: tuple, dtype: np.dtype, node: Node | None, requires_grad: b
     t = object.__new__(Tensor)
     t._value, t.shape, t.dtype, t.node, t.requires_grad = value, tuple(shape), dtype, node, requires_grad
     t.grad = t._name = t._base = t._view = t._hooks = None
-    t._version, t._retains_grad = 0, False
+    t._version, t._retains_grad, t._layouts, t._made_at = 0, False, (), 0
     return t
 
 

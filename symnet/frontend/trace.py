@@ -107,14 +107,31 @@ class Shared:
     in-place op gives their tensor a new array, and this registry costs nothing."""
 
     readers: dict[int, list] = {}
+    #: per shared array made from another one's memory (an in-place shape change), the ids of all such arrays
+    family: dict[int, list[int]] = {}
     _lock = threading.Lock()
 
     @classmethod
-    def share(cls, array: np.ndarray) -> None:
+    def share(cls, array: np.ndarray, like: np.ndarray | None = None) -> None:
+        """Register ``array`` as held by user code; ``like``: a shared array it is a view of (``squeeze_`` of a
+        tensor from ``from_numpy`` keeps sharing), so a write into either first protects the readers of both."""
         with cls._lock:
             if id(array) not in cls.readers:
                 cls.readers[id(array)] = []
-                weakref.finalize(array, cls.readers.pop, id(array), None)
+                weakref.finalize(array, cls._forget, id(array))
+            if like is not None:
+                family = cls.family.setdefault(id(like), [id(like)])
+                if id(array) not in family:
+                    family.append(id(array))
+                cls.family[id(array)] = family
+
+    @classmethod
+    def _forget(cls, key: int) -> None:
+        with cls._lock:
+            cls.readers.pop(key, None)
+            family = cls.family.pop(key, None)
+            if family is not None:
+                family.remove(key)
 
     @classmethod
     def holds(cls, array: np.ndarray) -> bool:
@@ -131,18 +148,20 @@ class Shared:
 
     @classmethod
     def before_writing(cls, array: np.ndarray) -> bool:
-        """Whether ``array`` is shared; if so, the live nodes that read it now read a copy of its values."""
-        readers = cls.readers.get(id(array))
-        if readers is None:
+        """Whether ``array`` is shared; if so, the live nodes that read it (or an array of its family) now read a
+        copy of its values."""
+        if id(array) not in cls.readers:
             return False
-        old = None
         with cls._lock:
-            for ref in readers:
-                node = ref()
-                if node is not None and any(s is array for s in node.sources):
-                    old = array.copy() if old is None else old
-                    node.sources = tuple(old if s is array else s for s in node.sources)
-            readers.clear()
+            for key in cls.family.get(id(array), (id(array),)):
+                old = None
+                for ref in cls.readers.get(key, ()):
+                    node = ref()
+                    if node is not None and any(id(s) == key for s in node.sources):
+                        if old is None:
+                            old = next(s for s in node.sources if id(s) == key).copy()
+                        node.sources = tuple(old if id(s) == key else s for s in node.sources)
+                cls.readers.get(key, []).clear()
         return True
 
 
@@ -234,7 +253,9 @@ def trace(outputs: Sequence[Tensor]) -> Traced:
             continue
         if not isinstance(node, Node):
             # a leaf since updated in place by an op on tensors that require grad was a leaf that did not
-            specs.append(_new(LeafSpec, (t.shape, t.dtype, t.requires_grad and t.node is None, t.name)))
+            # (and one changed in shape in place since is read in the shape of the array the graph read)
+            shape = node.shape if t._layouts else t.shape
+            specs.append(_new(LeafSpec, (shape, t.dtype, t.requires_grad and t.node is None, t.name)))
         elif expanded:
             specs.append(_new(OpSpec, (type(node.op), node.op, t.dtype,
                                        tuple([position[id(i), id(n)] for i, n in

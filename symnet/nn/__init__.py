@@ -78,7 +78,7 @@ from .loss import (
     TripletMarginLoss,
     TripletMarginWithDistanceLoss,
 )
-from .module import Module, Parameter
+from .module import Buffer, Module, Parameter
 from .normalization import (
     GroupNorm,
     InstanceNorm1d,
@@ -105,8 +105,8 @@ from .unpooling import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
-    "functional", "init", "utils", "Module", "Parameter", "Linear", "Bilinear", "Flatten", "Unflatten", "Identity",
-    "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", *_activations,
+    "functional", "init", "utils", "Module", "Parameter", "Buffer", "Linear", "Bilinear", "Flatten", "Unflatten",
+    "Identity", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict", *_activations,
     "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
     "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LocalResponseNorm", "RMSNorm",
     "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d",

@@ -38,6 +38,20 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class Buffer(Tensor):
+    """A tensor that, assigned as a module attribute, registers itself as a buffer (``torch.nn.Buffer``):
+    ``self.running = Buffer(t, persistent=False)`` is ``self.register_buffer("running", t, persistent=False)``.
+    It holds ``data``'s values without its graph (``data.detach()``, keeping ``requires_grad``)."""
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data: Tensor | None = None, *, persistent: bool = True):
+        if data is None:
+            data = Tensor(np.zeros(0, dtypes.get_default_dtype()), (0,), dtypes.get_default_dtype())
+        super().__init__(data.detach()._array(), data.shape, data.dtype, requires_grad=data.requires_grad)
+        self.persistent = persistent
+
+
 # ---------------------------------------------------------------- buffer updates made in forward
 _recording = threading.local()
 #: how deep in module calls this thread is (the outermost call names parameters)
@@ -92,10 +106,17 @@ class Module:
         if name in self._buffers and not isinstance(value, (Parameter, Module)):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
-                                "(symnet.Tensor or None expected)")
+                                "(symnet.nn.Buffer, symnet.Tensor or None expected)")
             self._assigning_buffer(name, value)
             self._buffers[name] = value
+            if isinstance(value, Buffer):
+                self._persistent(name, value.persistent)
             object.__setattr__(self, name, value)
+            return
+        if isinstance(value, Buffer):
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
+            self.register_buffer(name, value, value.persistent)
             return
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
@@ -169,11 +190,14 @@ class Module:
         if name in self._parameters or name in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
         self._buffers[name] = tensor
+        self._persistent(name, persistent)
+        object.__setattr__(self, name, tensor)
+
+    def _persistent(self, name: str, persistent: bool) -> None:
         if persistent:
             self._non_persistent_buffers_set.discard(name)
         else:
             self._non_persistent_buffers_set.add(name)
-        object.__setattr__(self, name, tensor)
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         self._check_new_name(name, "parameter")
