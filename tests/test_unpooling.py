@@ -1,7 +1,7 @@
 """Max unpooling against PyTorch (tests/fixtures/unpooling.npz, written by tests/fixtures/make_unpooling_fixtures.py
 over tests/fixtures/unpooling_configs.py): ``max_unpool1d/2d/3d`` outputs and gradients from PyTorch's indices,
 then chained after symnet's own ``max_pool`` (its indices must be PyTorch's), repeated indices whose gradients
-gather, an SGD run eagerly (a compiled step refuses it: scatter needs a concrete batch), repr and the
+gather, an SGD run eagerly and in a compiled step (its scatter keyed by the symbolic batch), repr and the
 refusals."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 import symnet as sn
 from symnet import backend
-from symnet.errors import DTypeError, IndexRangeError, NotSupportedError, ShapeError
+from symnet.errors import DTypeError, IndexRangeError, ShapeError
 from tests.fixtures import unpooling_configs as cfg
 from tests.stored_fixtures import DTYPES, Stored, eager_mse_losses
 
@@ -65,11 +65,11 @@ def test_sgd_run_matches_pytorch_eagerly():
     check_run(model, losses, "float32")
 
 
-def test_a_compiled_step_refuses_max_unpool_until_scatter_takes_a_symbolic_batch():
+def test_sgd_run_matches_pytorch_in_a_compiled_step():
     model, opt = sgd_model("float64")
     step = sn.compile(model, sn.nn.MSELoss(), opt)
-    with pytest.raises(NotSupportedError, match="max_unpool2d inside a compiled step"):
-        step.step(*sgd_batches("float64")[0])
+    losses = [float(step.step(x, y)) for x, y in sgd_batches("float64")]
+    check_run(model, losses, "float64")
 
 
 # ------------------------------------------------------------------------------ construction and refusals

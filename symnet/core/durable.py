@@ -47,6 +47,8 @@ def _write(value, out) -> None:
         out(repr(value))
     elif kind is int:
         out(f"i{value}")
+    elif isinstance(value, int):  # a marked int equal to its value (a compiled step's batch size)
+        out(f"i{int(value)}")
     elif kind is str:
         out(repr(value))
     elif kind is float:

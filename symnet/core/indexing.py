@@ -2,8 +2,9 @@
 
 A key is normalized by the frontend into items, one per key position: ``("index", i)`` (a fixed position),
 ``("all",)``, ``("range", start, step, length)``, ``("new",)`` (an axis of size 1), ``("tensor", k)`` (the
-k-th index tensor, int64) and ``("iota", p, n, rank)`` (an index tensor holding ``arange(n)`` along dim ``p``
-of ``rank``: how ``scatter`` names the positions it keeps). A view that moves dimensions (``permute``,
+k-th index tensor, int64) and ``("iota", p, rank)`` (an index tensor holding ``arange`` along dim ``p`` of
+``rank``, as long as the index tensors are there: how ``scatter`` names the positions it keeps, which may be the
+symbolic batch's). A view that moves dimensions (``permute``,
 ``diagonal``) is a key of ``("axis", q, start, step, length)`` items: the dimension is read at
 ``start + step·i`` for the q-th output dimension ``i``, of size ``length`` (None: the dimension's own size,
 which may be the symbolic batch; two items may share q); a ``reshape`` view is the one item
@@ -33,13 +34,8 @@ from .ops import Lowered, Reshape, broadcast_index, broadcast_shapes, constant, 
 F = lazy.module("symnet.core.functions")  # SymPy's element functions: imported when first used
 
 
-def _iotas(items: tuple) -> list[tuple]:
-    return [tuple(n if q == p else 1 for q in range(rank)) for kind, p, n, rank in
-            (i for i in items if i[0] == "iota")]
-
-
 def _block(items: tuple, shapes: Sequence[tuple]) -> tuple:
-    shapes = [*shapes, *_iotas(items)]
+    """The index tensors' broadcast block (an iota spans the block's extent: it adds no dimension of its own)."""
     return broadcast_shapes("index", *shapes) if shapes else ()
 
 
@@ -90,7 +86,7 @@ def keyed_reads(items: tuple, at: int, src: Sequence, indices: Sequence[Tensor],
         elif kind == "axis":
             reads.append(item[2] + item[3] * outer[item[1]])
         elif kind == "iota":
-            reads.append(block_syms[len(block) - item[3] + item[1]])
+            reads.append(block_syms[len(block) - item[2] + item[1]])
         else:
             t = indices[item[1]]
             entry = access(t.name, broadcast_index(t.shape, block, block_syms))

@@ -261,7 +261,7 @@ class Reshape(NamedTuple):
     def shape(self, shapes: Sequence[tuple]) -> tuple:
         (shape,) = shapes
         spec = tuple(shape[p] if d is None else d for p, d in enumerate(self.spec))
-        if all(type(d) is int for d in (*shape, *spec)):  # a concrete trace: integers (no SymPy)
+        if all(isinstance(d, int) for d in (*shape, *spec)):  # a concrete trace: integers (no SymPy)
             total, known = math.prod(shape), math.prod(d for d in spec if d != -1)
             target = tuple(total // known if d == -1 and known else d for d in spec)
             if math.prod(target) != total or min(target, default=0) < 0:
@@ -390,23 +390,25 @@ class Op(Protocol):
 
 class Expand(NamedTuple):
     """The input broadcast to ``size`` (``expand``, ``broadcast_to``): a read with index 0 on the broadcast
-    dimensions, so the adjoint sums over them."""
+    dimensions, so the adjoint sums over them. With a second input, ``size`` is a ``fill`` template over its
+    shape (None: its leading dimension, a compiled step's batch), whose values are never read."""
 
     size: tuple
 
     label = "expand"
 
     def shape(self, shapes: Sequence[tuple]) -> tuple:
-        (shape,) = shapes
-        lead = len(self.size) - len(shape)
-        if lead < 0 or any(d != 1 and not same_dim(d, s) for d, s in zip(shape, self.size[lead:], strict=True)):
-            raise ShapeError(f"expand: shape {fmt_shape(shape)} cannot be expanded to {fmt_shape(self.size)} (only "
+        shape = shapes[0]
+        size = self.size if len(shapes) == 1 else tuple(shapes[1][0] if d is None else d for d in self.size)
+        lead = len(size) - len(shape)
+        if lead < 0 or any(d != 1 and not same_dim(d, s) for d, s in zip(shape, size[lead:], strict=True)):
+            raise ShapeError(f"expand: shape {fmt_shape(shape)} cannot be expanded to {fmt_shape(size)} (only "
                              f"dimensions of size 1 are)")
-        return tuple(self.size)
+        return tuple(size)
 
     def define(self, ins: Sequence[Tensor]) -> Lowered:
-        (src,) = ins
-        shape = self.shape([src.shape])
+        src = ins[0]
+        shape = self.shape([t.shape for t in ins])
         return elementwise(shape, lambda syms: access(src.name, broadcast_index(src.shape, shape, syms)))
 
 

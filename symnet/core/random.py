@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from . import lazy
+from .fill import templated
 from .ir import Tensor, access, fresh_indices
 from .lazy import sympy as sp
 from .ops import Lowered
@@ -62,25 +63,28 @@ class BernoulliMask(NamedTuple):
 
 
 class Draw(NamedTuple):
-    """Fresh noise over the first input's shape, drawn per step from the 0-d key (the second input), as
+    """Fresh noise over the first input's shape (or ``fill.templated(template, …)`` of it: ``randn(x.size(0), 3)``
+    in a compiled step), drawn per step from the 0-d key (the second input), as
     ``rand_like`` (``law="uniform"``: u = random_bits(key, i)/2⁵³ on [0, 1)) or ``randn_like`` (``law="normal"``:
     Box–Muller, √(−2·log(1 − u₁))·cos(2π·u₂) from the draws at 2i and 2i + 1; 1 − u₁ > 0, so always finite).
     The first input's values are never read: the noise has no gradient."""
 
     law: str
+    template: tuple | None = None
 
     @property
     def label(self) -> str:
         return "rand" if self.law == "uniform" else "randn"
 
     def shape(self, shapes: Sequence[tuple]) -> tuple:
-        return tuple(shapes[0])
+        return templated(self.template, shapes[0])
 
     def define(self, ins: Sequence[Tensor]) -> Lowered:
         x, key = ins
-        syms = fresh_indices(x.shape)
+        shape = self.shape([x.shape])
+        syms = fresh_indices(shape)
         flat = sp.Integer(0)
-        for s, d in zip(syms, x.shape, strict=True):
+        for s, d in zip(syms, shape, strict=True):
             flat = flat * d + s
         k, scale = access(key.name, ()), sp.Rational(1, 2**BITS)
         if self.law == "uniform":
@@ -88,4 +92,4 @@ class Draw(NamedTuple):
         else:
             u1, u2 = bits.random_bits(k, 2 * flat) * scale, bits.random_bits(k, 2 * flat + 1) * scale
             body = sp.sqrt(-2 * sp.log(1 - u1)) * sp.cos(2 * sp.pi * u2)
-        return Lowered(tuple(x.shape), tuple(zip(syms, x.shape, strict=True)), syms, body)
+        return Lowered(shape, tuple(zip(syms, shape, strict=True)), syms, body)

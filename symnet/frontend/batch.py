@@ -3,6 +3,11 @@ is symbolic (``BATCH``) in the step's program, so one program serves every batch
 
 Inside ``batch_trace(X, Y)`` a derivative taken in the trace (``autograd.grad`` inside an objective) is derived
 over the same symbolic batch, and the tensors it makes keep the traced batch's concrete size.
+
+There the batch tensors' leading dimension is a ``BatchSize``: an int that says it is the batch's, which
+``x.size(0)`` and ``x.shape[0]`` return and shape rules pass on, so a tensor made with it (``zeros(layers,
+x.size(0), hidden)``) is built from the batch (``batch_template``) and has the symbolic batch dimension too.
+Arithmetic on it gives a plain int: a size computed from the batch size is not tied to it.
 """
 
 from __future__ import annotations
@@ -12,8 +17,13 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..core import ir
+from ..core.fill import Fill
 from ..core.lazy import sympy as sp
+from ..core.ops import scalar_operand
+from ..errors import NotSupportedError
 from ..pipeline import LeafSpec
 
 if TYPE_CHECKING:
@@ -21,25 +31,87 @@ if TYPE_CHECKING:
     from .trace import Traced
 
 _batch = threading.local()
+#: traces under way in any thread: while none is, each question below costs one read (the hot path of eager ops)
+_tracing = 0
+_counting = threading.Lock()
+_NONE: frozenset[int] = frozenset()
 
 
 @contextlib.contextmanager
 def batch_trace(*data: Tensor, state: Iterable[Tensor] = ()):
     """Within it, ``data`` are the batch tensors of the compiled step being traced, and ``state`` the tensors
     whose values the steps change (the model's parameters and buffers)."""
-    outer = getattr(_batch, "data", None), getattr(_batch, "size", None), getattr(_batch, "state", None)
+    outer = (getattr(_batch, "data", None), getattr(_batch, "size", None), getattr(_batch, "state", None),
+             getattr(_batch, "source", None))
+    global _tracing
+    with _counting:
+        _tracing += 1
     _batch.data = {id(t) for t in data}
-    _batch.size = next((t.shape[0] for t in data if t.shape), None)
+    _batch.source = next((t for t in data if t.shape), None)
+    _batch.size = None if _batch.source is None else int(_batch.source.shape[0])
     _batch.state = {id(t) for t in state}
+    shapes = [(t, t.shape) for t in data if t.shape]
+    for t, shape in shapes:
+        t.shape = (BatchSize(shape[0]), *shape[1:])
     try:
         yield
     finally:
-        _batch.data, _batch.size, _batch.state = outer
+        for t, shape in shapes:
+            t.shape = shape
+        _batch.data, _batch.size, _batch.state, _batch.source = outer
+        with _counting:
+            _tracing -= 1
+
+
+class BatchSize(int):
+    """The batch size of the compiled step being traced, as the batch tensors' leading dimension: equal to the
+    traced size (``BatchSize(4) == 4``), but marked as the batch's, so a size holding it is tied to the batch."""
+
+    __slots__ = ()
+
+
+def batch_template(shape: tuple) -> tuple | None:
+    """``shape`` as a ``core.fill`` template over the batch (None where it holds the trace's ``BatchSize``), or
+    None when no dimension is the batch's or no trace is under way."""
+    if not _tracing or not getattr(_batch, "data", None):
+        return None
+    size = _batch.size
+    template = tuple(None if type(d) is BatchSize and d == size else d for d in shape)
+    return template if None in template else None
+
+
+def batch_source() -> Tensor:
+    """The batch tensor whose leading dimension ``batch_template``'s Nones stand for (inside a trace only)."""
+    return _batch.source
+
+
+def batch_filled(shape: tuple, value, dtype: np.dtype, requires_grad: bool, op: str) -> Tensor | None:
+    """``full(shape, value)`` built from the batch when ``shape`` holds the trace's batch size (``core.fill``), so
+    its dimension is the program's symbolic batch; None otherwise (the caller makes a constant)."""
+    template = batch_template(shape)
+    return None if template is None else filled(batch_source(), template, value, dtype, requires_grad, op)
+
+
+def filled(like: Tensor, template: tuple | None, value, dtype: np.dtype, requires_grad: bool, op: str) -> Tensor:
+    """``value`` (cast to ``dtype``) over ``fill.templated(template, like.shape)``, as an op of the traced program
+    that reads only ``like``'s shape: no value of it, no gradient."""
+    if requires_grad:
+        raise NotSupportedError(f"compile: {op}(..., requires_grad=True) sized by the batch in a compiled step's "
+                                "forward is a new leaf every step, which no optimizer holds; train eagerly")
+    out = like._apply(Fill(scalar_operand(np.asarray(value).astype(dtype).item()), template), [like], dtype)
+    out.requires_grad = False
+    return out
+
+
+def in_batch_trace() -> bool:
+    """Whether a compiled step's trace is under way here (shapes may hold a ``BatchSize``: a cache of shapes
+    keyed by equality would hand back one whose batch size is unmarked)."""
+    return _tracing > 0 and bool(getattr(_batch, "data", None))
 
 
 def batch_ids() -> set[int]:
     """The ids of the batch tensors of the trace under way (empty outside one)."""
-    return getattr(_batch, "data", None) or set()
+    return (getattr(_batch, "data", None) or _NONE) if _tracing else _NONE
 
 
 def is_batch_data(t: Tensor) -> bool:

@@ -8,7 +8,7 @@ from ..core import dtypes
 from ..core.dtypes import as_dtype
 from ..core.random import BITS, Draw
 from ..errors import DTypeError, NotSupportedError, ShapeError
-from .batch import batch_ids, varies_per_step
+from .batch import batch_filled, batch_ids, batch_source, batch_template, filled, varies_per_step
 from .device import accepts_device
 from .sampling import Generator, default_generator, generator_or_default
 from .shaping import cat
@@ -75,8 +75,13 @@ def _float(dtype):
 
 @accepts_device
 def full(size, fill_value, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
+    """A tensor of ``size`` filled with ``fill_value``; in a compiled step's forward, a size holding the batch
+    size (``x.size(0)``) is the batch's there, whatever its size at each step."""
     shape = _shape((size,)) if isinstance(size, int) else tuple(size)
     dt = as_dtype(dtype) if dtype is not None else _infer_dtype(np.asarray(fill_value))
+    made = batch_filled(shape, fill_value, dt, requires_grad, "full")
+    if made is not None:
+        return made
     return tensor(np.full(shape, fill_value, dtype=dt), requires_grad=requires_grad, dtype=dt, name=name)
 
 
@@ -98,8 +103,11 @@ def empty(*size, dtype=None, requires_grad: bool = False, name: str | None = Non
 
 @accepts_device
 def full_like(input: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ``input``'s shape (and dtype, unless given) filled with ``fill_value``."""
+    """A tensor of ``input``'s shape (and dtype, unless given) filled with ``fill_value``; in a compiled step's
+    forward, shaped by ``input`` at every step when ``input`` changes per step (a symbolic batch dimension)."""
     dt = as_dtype(dtype) if dtype is not None else input.dtype
+    if varies_per_step(input):
+        return filled(input, None, fill_value, dt, requires_grad, "full_like")
     return full(input.shape, fill_value, dtype=dt, requires_grad=requires_grad)
 
 
@@ -207,14 +215,21 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
 
 @accepts_device
 def randn(*size, generator=None, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
-    _refuse_one_draw_for_every_step("randn")
+    """Standard normal draws of ``size``; in a compiled step's forward, a size holding the batch size is drawn
+    anew every step (``core.random.Draw``)."""
+    drawn = _drawn_for_batch(_shape(size), "normal", dtype, requires_grad, "randn")
+    if drawn is not None:
+        return drawn
     values = generator_or_default(generator).standard_normal(_shape(size))
     return tensor(values, dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
 @accepts_device
 def rand(*size, generator=None, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
-    _refuse_one_draw_for_every_step("rand")
+    """Uniform draws on [0, 1) of ``size``; in a compiled step's forward, as ``randn``."""
+    drawn = _drawn_for_batch(_shape(size), "uniform", dtype, requires_grad, "rand")
+    if drawn is not None:
+        return drawn
     values = generator_or_default(generator).random(_shape(size))
     return tensor(values, dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
@@ -256,17 +271,30 @@ class RandomKey(Tensor):
         super().__init__(value, (), dtypes.float64, name="key")
 
 
-def _drawn_per_step(input: Tensor, law: str, dtype: np.dtype) -> Tensor:
-    """Noise as an op of the traced program (``core.random.Draw``), so a compiled step draws it every step
-    rather than keeping the trace's one draw."""
-    return input._apply(Draw(law), [input.detach(), RandomKey()], dtype)
+def _drawn_per_step(input: Tensor, law: str, dtype: np.dtype, template: tuple | None = None) -> Tensor:
+    """Noise as an op of the traced program (``core.random.Draw``, over ``input``'s shape or ``template`` of it),
+    so a compiled step draws it every step rather than keeping the trace's one draw."""
+    return input._apply(Draw(law, template), [input.detach(), RandomKey()], dtype)
 
 
-def _refuse_one_draw_for_every_step(op: str) -> None:
-    if batch_ids():
+def _drawn_for_batch(shape: tuple, law: str, dtype, requires_grad: bool, op: str) -> Tensor | None:
+    """``randn``/``rand`` of ``shape`` in a compiled step's forward: drawn per step when the shape holds the batch
+    size, refused otherwise (one draw would be kept for every step); None outside a trace."""
+    if not batch_ids():
+        return None
+    template = batch_template(shape)
+    if template is None:
         raise NotSupportedError(
             f"compile: {op}(size) in the forward of a compiled step would be one draw kept for every step; draw "
-            f"with {op}_like(t) of a tensor the forward computes (drawn anew each step), or train eagerly")
+            f"with {op}_like(t) of a tensor the forward computes (drawn anew each step), give a size holding the "
+            f"batch size (x.size(0)), or train eagerly")
+    if requires_grad:
+        raise NotSupportedError(f"compile: {op}(..., requires_grad=True) in a compiled step's forward is a new leaf "
+                                "every step, which no optimizer holds; train eagerly")
+    dt = _float(dtype)
+    if not dtypes.is_float(dt):
+        raise DTypeError(f"{op}: random floats need a float dtype, got {dt}")
+    return _drawn_per_step(batch_source(), law, dt, template)
 
 
 @accepts_device

@@ -186,22 +186,30 @@ def _last_writes(t: Tensor, items: tuple, tensors: list) -> Tensor | None:
     """Which entries of the key's index block write a position no later entry writes (bool, the block's
     shape); None when the index tensors are known to hold no duplicate destination."""
     sizes = [t.shape[d] for d, item in enumerate(i for i in items if i[0] != "new") if item[0] == "tensor"]
-    iotas = [(p, n, rank) for kind, *rest in items if kind == "iota" for p, n, rank in [rest]]
-    if not tensors or (not iotas and all(i.node is None for i in tensors) and _distinct(tensors, sizes)):
+    if any(i[0] == "iota" for i in items):
+        return _last_along(tensors[0], next(p for p, i in enumerate(items) if i[0] == "tensor"))
+    if not tensors or (all(i.node is None for i in tensors) and _distinct(tensors, sizes)):
         return None
-    block = broadcast_shapes("index", *(i.shape for i in tensors), *(tuple(n if q == p else 1 for q in range(r))
-                                                                     for p, n, r in iotas))
+    block = broadcast_shapes("index", *(i.shape for i in tensors))
     destination = None
     for index, n in zip(tensors, sizes, strict=True):  # a position's number, mixed radix over the key
         wrapped = index + (index < 0).long() * n
         destination = wrapped if destination is None else destination * n + wrapped
-    for p, n, rank in iotas:
-        coordinate = _arange(t, n).reshape(tuple(n if q == p else 1 for q in range(rank)))
-        destination = destination * n + coordinate
     flat = destination.expand(block).reshape(-1)
     order = _arange(t, flat.shape[0])
     later = (flat.unsqueeze(1) == flat.unsqueeze(0)) & (order.unsqueeze(1) < order.unsqueeze(0))
     return (~later.any(1)).reshape(block)
+
+
+def _last_along(index: Tensor, dim: int) -> Tensor:
+    """``scatter``'s last writes: entries along ``dim`` whose position no later entry of the same line names
+    (lines differ in their other coordinates, so they never share a position; a symbolic batch stays one):
+    last[…, j, …] = ¬∃k > j: index[…, k, …] = index[…, j, …]."""
+    n = index.shape[dim]
+    same = index.unsqueeze(dim + 1) == index.unsqueeze(dim)  # [..., j, k, ...]
+    order = _arange(index, n)
+    later = (order.unsqueeze(1) < order.unsqueeze(0)).reshape((1,) * dim + (n, n) + (1,) * (index.dim() - dim - 1))
+    return ~(same & later).any(dim + 1)
 
 
 def _distinct(tensors: list, sizes: list[int]) -> bool:
@@ -327,8 +335,7 @@ class IndexingMethods(TensorBase):
                              f"{list(self.shape)} apart from dimension {dim}")
         _check_range(index, self.shape[dim], dim, strict=True)
         rank = index.dim()
-        return dim, tuple(("tensor", 0, "strict") if p == dim else ("iota", p, n, rank)
-                          for p, n in enumerate(index.shape))
+        return dim, tuple(("tensor", 0, "strict") if p == dim else ("iota", p, rank) for p in range(rank))
 
     def scatter(self, dim: int, index: Tensor, src=None, value=None, *, reduce: str | None = None) -> Tensor:
         """``self[..., index[i], ...] = src[i]`` along ``dim`` at every position ``i`` of ``index``

@@ -16,7 +16,7 @@ from ..core.dtypes import as_dtype, float_result, is_float, of_data, result_type
 from ..core.ops import Cast, Map, broadcast_shapes, scalar_operand
 from ..errors import DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
-from .batch import varies_per_step
+from .batch import in_batch_trace, varies_per_step
 from .device import CPU, check_device, to_arguments
 
 if TYPE_CHECKING:
@@ -911,9 +911,14 @@ def _result_dtype(operands: Sequence) -> np.dtype:
     return result_type([t.dtype for t in tensors if t.shape], [t.dtype for t in tensors if not t.shape], scalars)
 
 
-@functools.lru_cache(maxsize=1024)
 def _broadcast(fn: str, a: tuple, b: tuple) -> tuple:
-    """Two shapes broadcast (remembered: a bias added in every step has the same two shapes each time)."""
+    """Two shapes broadcast (remembered: a bias added in every step has the same two shapes each time; not in a
+    compiled step's trace, where a shape's batch size is marked)."""
+    return broadcast_shapes(fn, a, b) if in_batch_trace() else _broadcast_remembered(fn, a, b)
+
+
+@functools.lru_cache(maxsize=1024)
+def _broadcast_remembered(fn: str, a: tuple, b: tuple) -> tuple:
     return broadcast_shapes(fn, a, b)
 
 

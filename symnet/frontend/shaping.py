@@ -31,7 +31,7 @@ from ..core.ops import (
 from ..core.windows import Concat
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
-from .batch import depends_on_batch, varies_per_step
+from .batch import BatchSize, batch_source, batch_template, depends_on_batch, in_batch_trace, varies_per_step
 from .dims import distinct_dims, normalize_dim
 
 if TYPE_CHECKING:
@@ -58,6 +58,8 @@ def _batch_kept(spec: tuple, shape: tuple) -> tuple:
         if want != have:
             break
         kept[p] = None
+    if spec[0] == -1 and type(shape[0]) is BatchSize and math.prod(d for d in spec[1:]) == math.prod(shape[1:]):
+        kept[0] = None  # -1 infers exactly the batch: x.reshape(-1, c, n) of x (B, c·n)
     return tuple(kept)
 
 
@@ -315,6 +317,9 @@ class ShapeMethods(TensorBase):
         if any(s == -1 for s in sizes[:lead]) or any(not isinstance(s, int) or s < -1 for s in sizes):
             raise ShapeError(f"expand: invalid sizes {sizes} (-1 only keeps an existing dimension)")
         size = tuple(self.shape[p - lead] if s == -1 else s for p, s in enumerate(sizes))
+        template = batch_template(size)  # a compiled step's batch size: the program's symbolic batch there
+        if template is not None:
+            return self._apply(Expand(template), [self, batch_source()], self.dtype, size)
         return self._apply(Expand(size), [self], self.dtype)
 
     def broadcast_to(self, size):
@@ -672,10 +677,19 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return identity.index_select(0, tensor.reshape(-1)).reshape(*tensor.shape, num_classes)
 
 
-@functools.lru_cache(maxsize=1024)
 def _permutation_key(dims: tuple, shape: tuple) -> tuple[tuple, tuple]:
     """The "axis" items of ``permute(dims)`` on a tensor of ``shape`` and the result's shape (checked, and
-    remembered: a transposed weight is the same permutation in every step)."""
+    remembered: a transposed weight is the same permutation in every step; not in a compiled step's trace,
+    where a shape's batch size is marked)."""
+    return _permuted(dims, shape) if in_batch_trace() else _permuted_remembered(dims, shape)
+
+
+@functools.lru_cache(maxsize=1024)
+def _permuted_remembered(dims: tuple, shape: tuple) -> tuple[tuple, tuple]:
+    return _permuted(dims, shape)
+
+
+def _permuted(dims: tuple, shape: tuple) -> tuple[tuple, tuple]:
     perm = tuple(normalize_dim(d, len(shape), "permute") for d in dims)
     if sorted(perm) != list(range(len(shape))):
         raise ShapeError(f"permute: {dims} is not a permutation of the {len(shape)} dims of {shape}")

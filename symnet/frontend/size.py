@@ -7,6 +7,8 @@ import math
 import operator
 from collections.abc import Iterable
 
+from .batch import BatchSize
+
 
 class Size(tuple):
     """A tuple of ints (``Size([2, 3]) == (2, 3)``); slices stay sizes."""
@@ -14,7 +16,8 @@ class Size(tuple):
     __slots__ = ()
 
     def __new__(cls, sizes: Iterable[int] = ()) -> Size:
-        return super().__new__(cls, [operator.index(s) for s in sizes])
+        # a compiled step's batch size stays marked (``batch.BatchSize``); operator.index would unmark it
+        return super().__new__(cls, [s if type(s) is BatchSize else operator.index(s) for s in sizes])
 
     def __repr__(self) -> str:
         return f"symnet.Size({list(self)})"

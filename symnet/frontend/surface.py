@@ -20,7 +20,7 @@ from ..core.dtypes import as_dtype, is_float
 from ..core.ops import broadcast_shapes
 from ..errors import DimensionError, DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
-from .batch import depends_on_batch
+from .batch import batch_filled, depends_on_batch
 from .device import check_device
 from .dims import normalize_dim
 from .inplace import _inplace_form
@@ -157,9 +157,17 @@ class SurfaceMethods(TensorBase):
 
     def new_full(self, size: Sequence[int], fill_value, dtype=None, device=None,
                  requires_grad: bool = False) -> Tensor:
+        """``fill_value`` over ``size`` in this tensor's dtype (unless given); in a compiled step's forward, a size
+        holding the batch size (``x.size(0)``) is the batch's there, whatever its size at each step."""
         if isinstance(size, int):
             raise TypeError("new_full(): argument 'size' (position 1) must be tuple of ints, not int")
-        return self._new_leaf(np.full(_sizes(size, "new_full"), fill_value), dtype, device, requires_grad)
+        shape = _sizes(size, "new_full")
+        made = batch_filled(shape, fill_value, self.dtype if dtype is None else as_dtype(dtype), requires_grad,
+                            "new_full")
+        if made is not None:
+            check_device(device)
+            return made
+        return self._new_leaf(np.full(shape, fill_value), dtype, device, requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
         return self.new_full(_varargs(size), 0, dtype, device, requires_grad)

@@ -15,8 +15,7 @@ import math
 from collections.abc import Sequence
 
 from ..core.dtypes import int64
-from ..errors import DTypeError, IndexRangeError, NotSupportedError, ShapeError
-from ..frontend.batch import depends_on_batch
+from ..errors import DTypeError, IndexRangeError, ShapeError
 from ..frontend.tensor import Tensor
 from .module import Module
 from .sliding import ntuple, pad
@@ -60,9 +59,6 @@ def max_unpooling(n: int, input: Tensor, indices: Tensor, kernel_size, stride=No
     if indices.shape != input.shape:
         raise ShapeError(f"Expected shape of indices to be same as that of the input tensor ({input.shape}) but got "
                          f"indices tensor with shape: {indices.shape}")
-    if depends_on_batch(input) or depends_on_batch(indices):  # scatter keys its positions by concrete sizes
-        raise NotSupportedError(f"{op} inside a compiled step (sn.compile) is not supported yet: its scatter needs "
-                                f"the batch size; train it eagerly")
     size = _output_size(n, input, kernel, stride, padding, output_size)
     plane = math.prod(size)
     if indices.node is None and indices.numel():  # known now: PyTorch's check; others are checked at run time

@@ -1,0 +1,154 @@
+"""Tensors a compiled step's forward makes with the batch size (``zeros(layers, x.size(0), hidden)``,
+``zeros_like(h)``, ``x.new_zeros(x.size(0), k)``, max unpooling's scatter) take the symbolic batch: a step
+compiled on a batch of 4 trains the short last batch of 3 too, exactly as the same loop run eagerly (float64).
+A size the trace cannot tie to the batch keeps its traced value, as before."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import symnet as sn
+from symnet.errors import NotSupportedError, ShapeError
+from symnet.frontend.batch import BatchSize
+
+F = sn.nn.functional
+
+
+class LSTMNet(sn.nn.Module):
+    """The tutorials' LSTM: explicit zero initial states sized by the batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.num_layers, self.hidden_size = 2, 4
+        self.lstm = sn.nn.LSTM(3, 4, num_layers=2, batch_first=True)
+        self.fc = sn.nn.Linear(4, 2)
+
+    def forward(self, x):
+        h0 = sn.zeros(self.num_layers, x.size(0), self.hidden_size, dtype=x.dtype)
+        c0 = x.new_zeros(self.num_layers, x.shape[0], self.hidden_size)
+        out, _ = self.lstm(x, (h0, c0))
+        return self.fc(out[:, -1, :])
+
+
+class FilledMLP(sn.nn.Module):
+    """Constants shaped like computed tensors or sized by the batch, in every constructor's form."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = sn.nn.Linear(3, 5), sn.nn.Linear(5 + 6, 2)
+
+    def forward(self, x):
+        h = self.fc1(x)
+        h = F.relu(h) * sn.ones_like(h) + sn.zeros_like(h) + sn.full_like(h, 0.5) + sn.empty_like(h) * 0
+        extra = sn.cat([x.new_zeros(x.size(0), 2) + 1, x.new_ones((x.size(0), 1)), x.new_full((x.size(-2), 1), 2.0),
+                        sn.zeros(x.size()[0], 1), sn.full((x.shape[0], 1), -1.5)], 1)
+        noise = sn.randn(x.size(0), 2) * 0 + sn.rand(x.size(0), 2) * 0  # drawn per step; exactly 0 here
+        return self.fc2(sn.cat([h, extra], 1)) + noise
+
+
+class PoolAutoencoder(sn.nn.Module):
+    """Max pooling with indices, then unpooling (a scatter over the batch) and a decoder."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc, self.dec = sn.nn.Conv2d(1, 2, 3, padding=1), sn.nn.Conv2d(2, 1, 3, padding=1)
+        self.pool, self.unpool = sn.nn.MaxPool2d(2, return_indices=True), sn.nn.MaxUnpool2d(2)
+
+    def forward(self, x):
+        h, where = self.pool(F.relu(self.enc(x)))
+        return self.dec(self.unpool(h, where))
+
+
+def _data(model: str) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    if model == "lstm":
+        return rng.standard_normal((11, 3, 3)), rng.standard_normal((11, 2))
+    if model == "mlp":
+        return rng.standard_normal((11, 3)), rng.standard_normal((11, 2))
+    x = rng.standard_normal((11, 1, 4, 4))
+    return x, x
+
+
+MODELS = {"lstm": LSTMNet, "mlp": FilledMLP, "autoencoder": PoolAutoencoder}
+
+
+def _trained(name: str, compiled: bool) -> tuple[list[float], dict]:
+    """Three SGD steps over batches of 4, 4 and 3 (a DataLoader without drop_last): losses and final state."""
+    sn.manual_seed(0)
+    model = MODELS[name]().double()
+    opt = sn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x, y = _data(name)
+    loader = sn.data.DataLoader(sn.data.TensorDataset(sn.tensor(x), sn.tensor(y)), batch_size=4)
+    losses = []
+    step = sn.compile(model, sn.nn.MSELoss(), opt) if compiled else None
+    for xb, yb in loader:
+        if compiled:
+            losses.append(float(step.step(xb, yb)))
+        else:
+            opt.zero_grad()
+            loss = F.mse_loss(model(xb), yb)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    return losses, {k: np.array(v) for k, v in model.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_a_compiled_step_trains_the_short_last_batch_as_the_eager_loop(name):
+    eager_losses, eager_state = _trained(name, compiled=False)
+    losses, state = _trained(name, compiled=True)
+    assert len(losses) == 3
+    np.testing.assert_allclose(losses, eager_losses, rtol=1e-10)
+    for key, value in eager_state.items():
+        np.testing.assert_allclose(state[key], value, rtol=1e-10, atol=1e-14, err_msg=key)
+
+
+class Head(sn.nn.Module):
+    """``Linear(3, 2)``, then ``extra(x, out)``: the forward the edge cases vary."""
+
+    def __init__(self, extra):
+        super().__init__()
+        self.fc, self.extra = sn.nn.Linear(3, 2), extra
+
+    def forward(self, x):
+        return self.extra(x, self.fc(x))
+
+
+def _first_step(extra) -> None:
+    """One compiled SGD step of ``Head(extra)`` on a batch of 4."""
+    model = Head(extra).double()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    x, y = (sn.tensor(a[:4]) for a in _data("mlp"))
+    step.step(x, y)
+
+
+def test_a_size_not_tied_to_the_batch_stays_the_traced_constant():
+    four = 4  # the traced batch has 4 rows too, but this 4 is not its size
+    with pytest.raises(ShapeError, match=r"add: shapes \(N, 2\) and \(4, 2\) cannot be broadcast"):
+        _first_step(lambda x, out: out + sn.zeros(four, 2))
+    with pytest.raises(ShapeError, match=r"add: shapes \(N, 2\) and \(4, 2\) cannot be broadcast"):
+        _first_step(lambda x, out: out + sn.zeros(x.size(0) + 0, 2))  # arithmetic unmarks it
+
+
+def test_the_batch_size_is_marked_only_inside_the_trace():
+    seen = []
+
+    def spy(x, out):
+        seen.extend([x.size(0), x.shape[0], x.size()[0], out.shape[0], out.T.shape[1], x.size(0) + 0])
+        return out
+
+    _first_step(spy)
+    assert [type(d) for d in seen] == [BatchSize] * 5 + [int] and seen == [4] * 6
+    seen.clear()
+    x = sn.tensor(_data("mlp")[0][:4])
+    spy(x, Head(spy).double()(x))  # eagerly: plain ints, and the constructors make constants
+    assert all(type(d) is int for d in seen) and sn.zeros(x.size(0), 2).node is None
+    assert all(type(d) is int for d in x.shape)
+
+
+def test_requires_grad_on_a_batch_sized_constant_is_refused_in_a_compiled_step():
+    with pytest.raises(NotSupportedError, match="requires_grad=True"):
+        _first_step(lambda x, out: out + sn.zeros(x.size(0), 2, requires_grad=True))
+    with pytest.raises(NotSupportedError, match="randn.*one draw kept for every step"):
+        _first_step(lambda x, out: out + sn.randn(4, 2))
