@@ -81,3 +81,20 @@ def test_two_threads_writing_shared_tensors_while_others_read_them():
     for th in threads:
         th.join()
     assert not errors
+
+
+def test_a_shared_array_freed_while_the_registry_is_locked_does_not_deadlock():
+    """A finalizer can run inside a garbage collection that an allocation under the registry's lock starts (seen
+    in CI: a worker hung in ``Shared.share``): it must not take the lock."""
+    from symnet.frontend.trace import Shared
+
+    def free_inside_the_lock():
+        array = sn.ones(3).numpy()  # shared; this name holds its last reference
+        with Shared._lock:
+            del array  # its finalizer runs here
+
+    worker = threading.Thread(target=free_inside_the_lock, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive()
+    assert sn.from_numpy(np.ones(2)).numpy().tolist() == [1.0, 1.0]  # the registry still works

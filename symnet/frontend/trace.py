@@ -109,6 +109,10 @@ class Shared:
     readers: dict[int, list] = {}
     #: per shared array made from another one's memory (an in-place shape change), the ids of all such arrays
     family: dict[int, list[int]] = {}
+    #: ids of shared arrays since freed: their finalizers only note them here (a finalizer can run inside a
+    #: garbage collection that an allocation under the lock started, so it must not take the lock); entries are
+    #: dropped the next time the lock is taken, and a stale one meanwhile only makes an array count as shared
+    dead: collections.deque = collections.deque()
     _lock = threading.Lock()
 
     @classmethod
@@ -116,9 +120,10 @@ class Shared:
         """Register ``array`` as held by user code; ``like``: a shared array it is a view of (``squeeze_`` of a
         tensor from ``from_numpy`` keeps sharing), so a write into either first protects the readers of both."""
         with cls._lock:
+            cls._drop_dead()
             if id(array) not in cls.readers:
                 cls.readers[id(array)] = []
-                weakref.finalize(array, cls._forget, id(array))
+                weakref.finalize(array, cls.dead.append, id(array))
             if like is not None:
                 family = cls.family.setdefault(id(like), [id(like)])
                 if id(array) not in family:
@@ -126,11 +131,13 @@ class Shared:
                 cls.family[id(array)] = family
 
     @classmethod
-    def _forget(cls, key: int) -> None:
-        with cls._lock:
+    def _drop_dead(cls) -> None:
+        """Forget the arrays freed since (the caller holds the lock)."""
+        while cls.dead:
+            key = cls.dead.popleft()
             cls.readers.pop(key, None)
             family = cls.family.pop(key, None)
-            if family is not None:
+            if family is not None and key in family:
                 family.remove(key)
 
     @classmethod
@@ -153,7 +160,8 @@ class Shared:
         if id(array) not in cls.readers:
             return False
         with cls._lock:
-            for key in cls.family.get(id(array), (id(array),)):
+            cls._drop_dead()
+            for key in list(cls.family.get(id(array), (id(array),))):
                 old = None
                 for ref in cls.readers.get(key, ()):
                     node = ref()
