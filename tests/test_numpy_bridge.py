@@ -98,3 +98,26 @@ def test_a_shared_array_freed_while_the_registry_is_locked_does_not_deadlock():
     worker.join(timeout=20)
     assert not worker.is_alive()
     assert sn.from_numpy(np.ones(2)).numpy().tolist() == [1.0, 1.0]  # the registry still works
+
+
+def test_an_array_taking_a_freed_shared_arrays_id_is_not_shared():
+    """A freed shared array's finalizer only notes its id; a new array can take that id before the entry goes
+    (seen in CI: ``y = w * 2`` then ``w -= 0.5`` changed ``y``, and a snapshot missed an update)."""
+    from symnet.frontend.trace import Shared
+
+    def leaf_with_a_stale_entry() -> sn.Tensor:
+        w = sn.tensor([1.0], requires_grad=True)
+        Shared.readers[id(w._value)] = []  # what a freed shared array of the same id leaves behind
+        Shared.dead.append(id(w._value))
+        return w
+
+    w = leaf_with_a_stale_entry()
+    y = w * 2
+    with sn.no_grad():
+        w -= 0.5
+    assert y.item() == 2.0 and (w * 2).item() == 1.0
+    w = leaf_with_a_stale_entry()
+    snapshot = w.detach().numpy()
+    with sn.no_grad():
+        w.mul_(4)
+    assert snapshot.tolist() == [4.0] and w.tolist() == [4.0]

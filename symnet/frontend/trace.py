@@ -110,8 +110,8 @@ class Shared:
     #: per shared array made from another one's memory (an in-place shape change), the ids of all such arrays
     family: dict[int, list[int]] = {}
     #: ids of shared arrays since freed: their finalizers only note them here (a finalizer can run inside a
-    #: garbage collection that an allocation under the lock started, so it must not take the lock); entries are
-    #: dropped the next time the lock is taken, and a stale one meanwhile only makes an array count as shared
+    #: garbage collection that an allocation under the lock started, so it must not take the lock). Every lookup
+    #: drops them first: a new array can take a freed one's id, and must not count as shared by its entry
     dead: collections.deque = collections.deque()
     _lock = threading.Lock()
 
@@ -141,11 +141,21 @@ class Shared:
                 family.remove(key)
 
     @classmethod
+    def _forget_freed(cls) -> None:
+        """Drop the entries of arrays freed since (before any lookup by id: the finalizer runs as the array is
+        freed, so an array made later never meets its predecessor's entry)."""
+        if cls.dead:
+            with cls._lock:
+                cls._drop_dead()
+
+    @classmethod
     def holds(cls, array: np.ndarray) -> bool:
+        cls._forget_freed()
         return id(array) in cls.readers
 
     @classmethod
     def read_by(cls, array: np.ndarray, node: Node) -> None:
+        cls._forget_freed()
         readers = cls.readers.get(id(array))
         if readers is not None:
             with cls._lock:
@@ -161,6 +171,8 @@ class Shared:
             return False
         with cls._lock:
             cls._drop_dead()
+            if id(array) not in cls.readers:  # the entry was a freed array's whose id this one took
+                return False
             for key in list(cls.family.get(id(array), (id(array),))):
                 old = None
                 for ref in cls.readers.get(key, ()):
