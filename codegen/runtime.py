@@ -411,6 +411,13 @@ class CompiledGraph:
         plan = self.interface.repeat
         if plan is None:
             raise RuntimeError("repeat: this graph was compiled without a Repeat")
+        local = self._workspaces
+        last, local.last_repeat = getattr(local, "last_repeat", None), None
+        bound = last.bound(inputs, local) if index is None and last is not None else None
+        if bound is not None:
+            records = self._run_repeat(last.words, bound, last.sizes, last.shapes, steps, series, given=inputs)
+            local.last_repeat = last
+            return records
         given = inputs
         inputs = list(inputs)
         sources_given, period = [], 1
@@ -434,7 +441,6 @@ class CompiledGraph:
                     raise IndexRangeError(f"repeat: row indices must lie in [0, {len(src)})")
                 inputs[k] = np.empty((rows, *src.shape[1:]), src.dtype)
                 sources_given.append(src)
-        series_given = series_arrays(plan.series, series, steps)
         for k, (_, dtype) in zip(self._serial, plan.series, strict=True):
             inputs[k] = np.zeros((), dtype)  # the driver writes it: never the caller's
         sizes = self._exact_sizes(inputs)
@@ -449,8 +455,18 @@ class CompiledGraph:
         n = self._buffers
         for k, arr in enumerate(sources_given):
             words[n + k] = data_address(arr)
-        n += len(plan.gathers)
-        for k, arr in enumerate(series_given):
+        records = self._run_repeat(words, inputs, sizes, shapes, steps, series, given, index, starts, period)
+        if index is None and all(inputs[k] is given[k] for k in range(len(inputs)) if k not in self._serial):
+            local.last_repeat = _LastRepeat(inputs, self._serial, sizes, words, shapes, local.block)
+        return records
+
+    def _run_repeat(self, words, inputs: list, sizes: tuple, shapes: list, steps: int, series, given: list,
+                    index: np.ndarray | None = None, starts: np.ndarray | None = None, period: int = 1) -> np.ndarray:
+        """The native repeat on a block whose input (and source) slots are written: the series and records are
+        placed, the driver runs, and fed-back inputs that had to be converted are copied back to the given ones."""
+        plan = self.interface.repeat
+        n = self._buffers + len(plan.gathers)
+        for k, arr in enumerate(series_arrays(plan.series, series, steps)):
             words[n + k] = data_address(arr)
         records = np.empty((steps, len(plan.records)), dtype=np.float64)
         at = ctypes.addressof(words)
@@ -553,6 +569,51 @@ class CompiledGraph:
         if stage == "asm":
             return jit.emit_assembly(jit.optimize(self.llvm_ir()))
         raise ValueError(f"show: stage must be sympy, loops, llvm, llvm-opt or asm, got {stage!r}")
+
+
+class _LastRepeat:
+    """A thread's last in-place repeat of a graph, for a training loop that calls it again on the same arrays
+    (``fit`` once more): its block still holds their addresses, so an input costs an identity check instead of
+    validation. Arrays are held weakly (a parameter's array stays private to its tensor: ``Tensor._private_value``
+    counts references); 0-d inputs (a learning rate, a step count: new arrays every call) by value, in arrays of
+    its own that the block points to (a fed-back one is copied back to the caller's, as a converted input is);
+    the serial inputs are its own."""
+
+    __slots__ = ("refs", "own", "layouts", "sizes", "words", "shapes", "workspace")
+
+    def __init__(self, inputs: list[np.ndarray], serial: list[int], sizes: tuple, words, shapes: list,
+                 workspace: np.ndarray):
+        #: per input: the array the block points to when it is this object's (a serial input, or a 0-d one's
+        #: copy), else None and a weak reference to the caller's
+        self.own = [a if k in serial else a.copy() if a.ndim == 0 else None for k, a in enumerate(inputs)]
+        self.refs = [None if own is not None else weakref.ref(a) for a, own in zip(inputs, self.own, strict=True)]
+        self.layouts = [None if k in serial else (a.shape, a.dtype) for k, a in enumerate(inputs)]
+        for k, own in enumerate(self.own):
+            if own is not None:
+                words[k] = data_address(own)
+        self.sizes, self.words, self.shapes = sizes, words, shapes
+        self.workspace = workspace  # what the block's definition addresses point into, alive while it is
+
+    def bound(self, inputs: list, local) -> list[np.ndarray] | None:
+        """The arrays the block holds when ``inputs`` are the ones bound, alive (so the same objects) in the same
+        shape, dtype and layout (an array's shape, dtype and strides can be assigned in place), with the 0-d
+        values written into their copies, and the block is still this thread's (a call may have replaced the
+        workspace); else None."""
+        if len(inputs) != len(self.refs) or local.blocks.get((self.sizes, True), (None,))[0] is not self.words:
+            return None
+        bound = list(self.own)
+        for k, (ref, a, layout) in enumerate(zip(self.refs, inputs, self.layouts, strict=True)):
+            if layout is None:  # serial: the given array (if any) is not read
+                continue
+            if type(a) is not np.ndarray or a.shape != layout[0] or a.dtype != layout[1]:
+                return None
+            if ref is None:
+                bound[k][()] = a
+            elif ref() is not a or not a.flags.c_contiguous:
+                return None
+            else:
+                bound[k] = a
+        return bound
 
 
 class Bound:
