@@ -9,6 +9,8 @@ import pytest
 
 import symnet as sn
 
+from .threads import in_threads
+
 
 def test_the_tutorials_bridge_both_ways():
     t = sn.ones(5)
@@ -63,24 +65,14 @@ def test_writes_of_an_unshared_tensor_leave_old_arrays_alone():
 
 
 def test_two_threads_writing_shared_tensors_while_others_read_them():
-    errors = []
-
     def work(seed):
-        try:
-            t = sn.from_numpy(np.full(64, float(seed)))
-            for k in range(200):
-                y = t * 1.0
-                t.add_(1.0)
-                assert y.tolist()[0] == seed + k and t.numpy()[0] == seed + k + 1
-        except Exception as exc:  # reported below
-            errors.append(exc)
+        t = sn.from_numpy(np.full(64, float(seed)))
+        for k in range(200):
+            y = t * 1.0
+            t.add_(1.0)
+            assert y.tolist()[0] == seed + k and t.numpy()[0] == seed + k + 1
 
-    threads = [threading.Thread(target=work, args=(s,)) for s in (0, 1000)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not errors
+    in_threads(work, (0, 1000))
 
 
 def test_a_shared_array_freed_while_the_registry_is_locked_does_not_deadlock():

@@ -2,14 +2,13 @@
 give what a first call gives, follow every array it updates, and notice whatever changed in between — another
 array, one freed, a dtype or shape assigned in place, another call's workspace, another thread."""
 
-import threading
-
 import numpy as np
 import pytest
 
 from codegen import compile_graph
 from symnet.errors import DTypeError, ShapeError
 
+from ..threads import in_threads
 from .test_interface import scaled
 
 RATES = np.array([0.1, 0.2, 0.3, 0.4])
@@ -93,24 +92,10 @@ def test_a_non_contiguous_input_is_copied_every_call_and_still_fed_back(compiled
 
 
 def test_two_threads_repeating_on_their_own_arrays(compiled):
-    expected = {}
-    for seed in (1, 2):
-        inputs = fresh(seed=seed)
-        expected[seed] = [compiled.repeat(inputs, 4, series=[RATES]) for _ in range(200)]
-    got, errors = {}, []
-
     def work(seed):
-        try:
-            inputs = fresh(seed=seed)
-            got[seed] = [compiled.repeat(inputs, 4, series=[RATES]) for _ in range(200)]
-        except BaseException as exc:
-            errors.append(exc)
+        inputs = fresh(seed=seed)
+        return np.array([compiled.repeat(inputs, 4, series=[RATES]) for _ in range(200)])
 
-    threads = [threading.Thread(target=work, args=(seed,)) for seed in (1, 2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    for seed in (1, 2):
-        np.testing.assert_array_equal(np.array(got[seed]), np.array(expected[seed]))
+    expected = [work(seed) for seed in (1, 2)]
+    for alone, together in zip(expected, in_threads(work, (1, 2)), strict=True):
+        np.testing.assert_array_equal(together, alone)

@@ -15,6 +15,8 @@ from symnet import trace
 from symnet.core.ir import BATCH
 from symnet.pipeline import gradient_program
 
+from ..threads import in_threads
+
 
 def mlp_graph():
     X = sn.tensor(np.ones((4, 3), dtype=np.float32), name="X")
@@ -240,24 +242,16 @@ def test_fixed_shapes_take_lists_subclasses_and_strided_arrays_through_the_full_
 
 def test_fixed_shapes_give_each_thread_its_own_block(fixed):
     """Two threads calling at once (ctypes releases the GIL) each write only their own argument block."""
-    import threading
 
     weights = [np.full((3, 3), w, np.float32) for w in (0.1, -0.7)]
     expected = [fixed.call(_ordered(fixed, {**good_inputs(), "W": w})) for w in weights]
-    failures = []
 
     def run(k):
         for _ in range(300):
             got = fixed.call(_ordered(fixed, {**good_inputs(), "W": weights[k]}))
-            if not all(np.array_equal(a, b) for a, b in zip(got, expected[k], strict=True)):
-                failures.append(k)
+            assert all(np.array_equal(a, b) for a, b in zip(got, expected[k], strict=True)), k
 
-    threads = [threading.Thread(target=run, args=(k,)) for k in (0, 1)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    assert not failures
+    in_threads(run, (0, 1))
     first = fixed.call(_ordered(fixed, good_inputs()))
     kept = [a.copy() for a in first]
     fixed.call(_ordered(fixed, {**good_inputs(), "W": weights[1]}))
