@@ -113,3 +113,44 @@ def test_an_array_taking_a_freed_shared_arrays_id_is_not_shared():
     with sn.no_grad():
         w.mul_(4)
     assert snapshot.tolist() == [4.0] and w.tolist() == [4.0]
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "LBFGS"])
+def test_an_optimizer_step_reaches_the_parameters_shared_array(optimizer):
+    """PyTorch's optimizers update a parameter's storage in place, so an array taken before (``detach().numpy()``)
+    shows the new values; a tensor computed before keeps the old ones."""
+    model = sn.nn.Linear(3, 2)
+    opt = getattr(sn.optim, optimizer)(model.parameters(), lr=0.1)
+    held = model.weight.detach().numpy()
+    x, y = sn.ones(4, 3), sn.zeros(4, 2)
+
+    def closure():
+        opt.zero_grad()
+        loss = sn.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        return loss
+
+    for _ in range(2):
+        old, lazy = held.copy(), model.weight * 1.0
+        opt.step(closure)
+        assert not np.array_equal(held, old)
+        np.testing.assert_array_equal(held, model.weight.tolist())
+        np.testing.assert_array_equal(lazy.numpy(), old)
+
+
+def test_a_compiled_step_init_and_load_reach_shared_arrays():
+    model = sn.nn.Sequential(sn.nn.Linear(3, 4), sn.nn.BatchNorm1d(4), sn.nn.Linear(4, 2))
+    weight, mean = model[0].weight.detach().numpy(), model[1].running_mean.numpy()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32)
+    step.step(x, np.zeros((8, 2), np.float32))
+    np.testing.assert_array_equal(weight, model[0].weight.tolist())
+    assert mean.any() and np.array_equal(mean, model[1].running_mean.tolist())  # a buffer the step updated
+    model(sn.tensor(x))  # an eager forward in training mode updates the running statistics too
+    np.testing.assert_array_equal(mean, model[1].running_mean.tolist())
+    sn.nn.init.zeros_(model[0].weight)
+    assert not weight.any()
+    state = {k: np.full(v.shape, 0.5, np.float32) for k, v in model.state_dict().items()
+             if k != "1.num_batches_tracked"}
+    model.load_state_dict(state, strict=False)
+    assert (weight == 0.5).all() and (mean == 0.5).all()

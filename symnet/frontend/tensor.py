@@ -122,10 +122,25 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         Writes.happened()
         return self
 
+    def _update(self, value: np.ndarray) -> None:
+        """New values for this leaf from an optimizer, an initializer, a load or a buffer update, as PyTorch writes
+        them into the parameter's storage: into its array when user code shares it (``numpy()``, ``from_numpy``:
+        the user sees them; tensors computed before keep the old values), else ``value`` (of the leaf's dtype, in
+        memory no one else writes) becomes its array."""
+        if id(self._value) in Shared.readers and self._writes_in_place(value):
+            self._value[...] = value
+        else:
+            self._store(value)
+        Writes.happened()
+
     def _private_value(self) -> np.ndarray:
         """This leaf's array for a native loop to update in place: the array itself when nothing else can see it
         (it owns its memory, is C-contiguous, and only this tensor refers to it: no view, graph, alias or variable
-        holds it), else a copy the tensor takes first, so that what was made from the old values keeps them."""
+        holds it) or when user code shares it (as PyTorch updates the storage: tensors computed before get the old
+        values first), else a copy the tensor takes first, so that what was made from the old values keeps them."""
+        value = self._value
+        if id(value) in Shared.readers and value.flags.c_contiguous and self._writes_in_place(value):
+            return value
         if self._view is not None or sys.getrefcount(self._value) > 2 or self._value.base is not None \
                 or not self._value.flags.c_contiguous:
             self.set_(np.array(self._array(), order="C", copy=True))

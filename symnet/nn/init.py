@@ -22,7 +22,8 @@ LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_tran
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    return tensor.set_(np.asarray(values, dtype=tensor.dtype).reshape(tensor.shape))
+    tensor._update(np.array(values, dtype=tensor.dtype).reshape(tensor.shape))
+    return tensor
 
 
 def _rng(generator: np.random.Generator | None) -> np.random.Generator:

@@ -80,7 +80,7 @@ def update_buffer(buffer: Tensor, value: Tensor) -> None:
     if updates is not None:
         updates.append((buffer, value))
     else:
-        buffer.set_(value.detach()._array())
+        buffer._update(np.asarray(value.detach()._array(), dtype=buffer.dtype))
 
 
 class IncompatibleKeys(NamedTuple):
@@ -362,7 +362,7 @@ class Module:
                 raise DTypeError(f"load_state_dict: {name} has dtype {value.dtype}, expected {kind} dtype")
             updates.append((t, value))
         for t, value in updates:
-            t.set_(value.astype(t.dtype, copy=True))
+            t._update(value.astype(t.dtype, copy=True))
         return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- modes

@@ -261,7 +261,7 @@ class LBFGS(Optimizer):
         offset = 0
         for x in self._params:
             piece = update[offset:offset + x.numel()].reshape(x.shape)
-            x.set_((x._array() + step_size * piece).astype(x.dtype, copy=False))
+            x._update(np.asarray(x._array() + step_size * piece, dtype=x.dtype))  # an array for a 0-d parameter too
             offset += x.numel()
 
     def _directional_evaluate(self, closure: Callable, x: list[np.ndarray], step_size, direction: np.ndarray):
@@ -269,7 +269,7 @@ class LBFGS(Optimizer):
         loss = float(closure())
         flat_grad = self._gather_flat_grad()
         for param, value in zip(self._params, x, strict=True):
-            param.set_(value)
+            param._update(np.array(value, dtype=param.dtype))
         return loss, flat_grad
 
     # ---------------------------------------------------------------- PyTorch's API

@@ -29,7 +29,6 @@ from ..core.ir import Def, Graph, Input, access, fresh_indices
 from ..core.lazy import sympy as sp
 from ..frontend.autograd import enable_grad
 from ..frontend.tensor import Tensor
-from ..frontend.trace import Writes
 from ..pipeline import compile_graph, compiled_from_cache
 
 #: what an optimizer takes as ``params``: tensors (or (name, tensor) pairs), or dicts of parameter groups
@@ -410,11 +409,10 @@ class Optimizer(abc.ABC):
             a[()] = value
         new = iter(program.executable.call(inputs + program.scalars))
         for (_, q), state, (_, writes) in zip(live, states, program.states, strict=True):
-            q._store(next(new))  # set_'s store: the program's outputs are new arrays of the parameter's dtype
+            q._update(next(new))  # the program's outputs are new arrays of the parameter's dtype
             for s in writes:
                 state[s] = next(new)
             state["step"] += 1
-        Writes.happened()
         return loss
 
     def state_dict(self) -> dict:

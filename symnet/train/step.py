@@ -381,12 +381,12 @@ class CompiledStep:
         new = iter(updated)
         state = self.optimizer.state
         for p, _, _, written in self._slots.params:
-            p.set_(next(new))
+            p._update(next(new))
             own = state[id(p)]
             for s in written:
                 own[s] = next(new)
         for b in self._slots.written:
-            b.set_(next(new))
+            b._update(next(new))
         loss = float(loss)
         self.history.append(loss)
         return loss
