@@ -138,9 +138,9 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         (it owns its memory, is C-contiguous, and only this tensor refers to it: no view, graph, alias or variable
         holds it) or when user code shares it (as PyTorch updates the storage: tensors computed before get the old
         values first), else a copy the tensor takes first, so that what was made from the old values keeps them."""
-        value = self._value
-        if id(value) in Shared.readers and value.flags.c_contiguous and self._writes_in_place(value):
-            return value
+        if id(self._value) in Shared.readers and self._value.flags.c_contiguous \
+                and self._writes_in_place(self._value):  # (no local name for it: it would count as a reference)
+            return self._value
         if self._view is not None or sys.getrefcount(self._value) > 2 or self._value.base is not None \
                 or not self._value.flags.c_contiguous:
             self.set_(np.array(self._array(), order="C", copy=True))
