@@ -30,7 +30,7 @@ def locate_leaves(output: Tensor, inputs: Sequence[Tensor], op: str) -> tuple[Tr
     position = {id(t): p for p, t in enumerate(traced.tensors)}
     wrt = []
     for t in inputs:
-        if id(t) not in position or not t.is_leaf:
+        if id(t) not in position or t.node is not None:
             raise GradError(f"{op}: {t.name or 'the tensor'} of shape {t.shape} is not a leaf of this graph")
         wrt.append(position[id(t)])
     return traced, tuple(wrt)

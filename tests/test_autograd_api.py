@@ -181,6 +181,42 @@ def test_requires_grad_and_grad_fn_follow_pytorch():
     np.testing.assert_array_equal(constant.numpy(), c.numpy())
 
 
+
+def test_a_tensor_computed_without_grad_is_a_leaf_whose_flag_can_be_set():
+    """PyTorch's "What is torch.nn really?" starts ``weights = torch.randn(784, 10) / math.sqrt(784)`` then
+    ``weights.requires_grad_()``; ``x = ones(3) * 2; x.requires_grad = True`` must give x a gradient, not None."""
+    weights = sn.randn(4, 3) / 2.0
+    assert weights.is_leaf and weights.grad_fn is None
+    values = weights.numpy().copy()
+    weights.requires_grad_()
+    assert weights.is_leaf and weights.requires_grad
+    (sn.ones(2, 4) @ weights).sum().backward()
+    np.testing.assert_array_equal(weights.grad.numpy(), np.full((4, 3), 2.0, np.float32))
+    np.testing.assert_array_equal(weights.numpy(), values)
+    x = sn.ones(3) * 2
+    x.requires_grad = True
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [4.0, 4.0, 4.0]
+    row = sn.zeros(2, 3)[0]  # a view of a tensor without grad: a leaf too
+    row.requires_grad_()
+    (row * 3).sum().backward()
+    assert row.grad.tolist() == [3.0, 3.0, 3.0] and row.is_leaf
+
+
+def test_a_computed_tensor_that_requires_grad_keeps_requiring_it():
+    y = sn.ones(2, requires_grad=True) * 2
+    assert not y.is_leaf and y.requires_grad_() is y and y.requires_grad
+    for clear in (lambda: y.requires_grad_(False), lambda: setattr(y, "requires_grad", False)):
+        with pytest.raises(sn.GradError, match="only change requires_grad flags of leaf variables"):
+            clear()
+    with pytest.raises(sn.DTypeError, match="floating point"):
+        sn.ones(2, dtype=sn.int64).requires_grad = True
+    y.detach().requires_grad = False  # a detached tensor is a leaf
+    assert repr(y) == "tensor([2., 2.], grad_fn=<MulBackward0>)"  # PyTorch's: the op, not the flag
+    assert repr(-y.sum()) == "tensor(-4., grad_fn=<NegBackward0>)"
+    assert repr(sn.ones(1).requires_grad_()) == "tensor([1.], requires_grad=True)"
+
+
 def test_grad_mode_switches():
     x = sn.tensor([1.0], requires_grad=True)
     with sn.no_grad():

@@ -104,3 +104,14 @@ def test_index_copy_writes_source_slices_with_gradients_to_both():
         sn.index_copy(sn.tensor(x, dtype=sn.float64), 0, sn.tensor([3, 1]), sn.tensor(source, dtype=sn.float32))
     with pytest.raises(sn.ShapeError, match="does not match"):
         sn.tensor(x, dtype=sn.float64).index_copy(0, sn.tensor([3, 1]), sn.ones(3, 3, dtype=sn.float64))
+
+
+def test_a_range_indexes_as_a_list_of_positions():
+    """``input[range(n), target]``: the negative log-likelihood of PyTorch's "What is torch.nn really?"."""
+    x = sn.arange(12.0, requires_grad=True)
+    logp = x.reshape(3, 4)
+    picked = logp[range(3), sn.tensor([0, 1, 2])]
+    assert picked.tolist() == [0.0, 5.0, 10.0] and logp[range(1, 3)].shape == (2, 4)
+    assert logp[range(0), []].shape == (0,)
+    (-picked.mean()).backward()
+    np.testing.assert_array_equal(x.grad.numpy().reshape(3, 4), -np.eye(3, 4, dtype=np.float32) / np.float32(3))

@@ -70,7 +70,7 @@ def test_new_constructors_take_the_dtype_and_keywords():
     source = sn.tensor([1.0, 2.0], requires_grad=True)
     copy = x.new_tensor(source)
     assert copy.tolist() == [1.0, 2.0] and not copy.requires_grad and copy.dtype == sn.float64
-    with pytest.raises(sn.DTypeError, match="only float tensors"):
+    with pytest.raises(sn.DTypeError, match="floating point"):
         i.new_ones(2, requires_grad=True)
     with pytest.raises(TypeError, match="tuple of ints"):
         x.new_full(2, 1.0)

@@ -39,7 +39,7 @@ def symbolic_program(X, Y, params):
     )
     prog = lower(specs, (len(specs) - 1,))
     forward = simplify.simplify(prog.graph)
-    wrt = [prog.names[p] for p, t in enumerate(nodes) if t.requires_grad and t.is_leaf]
+    wrt = [prog.names[p] for p, t in enumerate(nodes) if t.requires_grad and t.node is None]
     grad, _ = autodiff.gradient(forward, prog.names[-1], wrt)
     grad.outputs = [prog.names[-1], *grad.outputs]
     return simplify.simplify(grad), prog, nodes
@@ -51,7 +51,7 @@ def test_symbolic_batch_matches_concrete(batch, rng):
     graph, prog, nodes = symbolic_program(X0, Y0, params)
     assert any(d.shape and d.shape[0] == BATCH for d in graph.defs)
     X, Y, _ = make(rng, batch)
-    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t.is_leaf}
+    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t.node is None}
     arrays[prog.names[_position(nodes, X0)]] = X.numpy()
     arrays[prog.names[_position(nodes, Y0)]] = Y.numpy()
     result = evaluate(graph, arrays)
@@ -66,7 +66,7 @@ def test_symbolic_batch_matches_concrete(batch, rng):
 def test_batch_sizes_must_agree(rng):
     X0, Y0, params = make(rng, 4)
     graph, prog, nodes = symbolic_program(X0, Y0, params)
-    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t.is_leaf}
+    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t.node is None}
     arrays[prog.names[_position(nodes, Y0)]] = np.zeros(3, dtype=np.int64)
     with pytest.raises(sn.ShapeError, match="N is 4 elsewhere but 3 here"):
         evaluate(graph, arrays)

@@ -291,7 +291,7 @@ def gradients(output: Tensor, gradient: np.ndarray | None = None) -> tuple[np.nd
     """d(output)/d(leaf) for every leaf that requires grad: the output's value, the leaves and the gradients.
 
     ``gradient`` is the cotangent for outputs of more than one element."""
-    if not output.requires_grad:
+    if not output._requires_grad:
         raise GradError("backward(): this tensor does not require grad and has no grad_fn "
                         "(no input of its graph was created with requires_grad=True)")
     if gradient is None and output.shape and math.prod(output.shape) != 1:
@@ -312,7 +312,7 @@ def gradients(output: Tensor, gradient: np.ndarray | None = None) -> tuple[np.nd
     else:
         traced = trace([output])
         refuse_modified_saved([output], traced)
-        wrt = tuple(p for p, t in enumerate(traced.tensors) if t.node is None and t.requires_grad)
+        wrt = tuple(p for p, t in enumerate(traced.tensors) if t.node is None and t._requires_grad)
         values = traced.leaf_values()
         program = gradient_program(traced.specs, len(traced.specs) - 1, wrt, seeded=gradient is not None)
         leaves = [traced.tensors[p] for p in wrt]
@@ -352,7 +352,7 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors=None, retain_graph
     seeds = _seeds(outputs, seeds, "backward")
     if inputs is None:
         traced = trace(outputs)
-        targets = [t for p, t in enumerate(traced.tensors) if t.node is None and t.requires_grad
+        targets = [t for p, t in enumerate(traced.tensors) if t.node is None and t._requires_grad
                    and traced.states[p] is t._value]
     else:
         targets = _sequence(inputs)
@@ -428,7 +428,7 @@ def _check_inputs(targets: list[Tensor]) -> None:
     for t in targets:
         if not hasattr(t, "node"):
             raise TypeError(f"grad: inputs must be tensors, got {type(t).__name__}")
-        if not t.requires_grad:
+        if not t._requires_grad:
             raise GradError("One of the differentiated Tensors does not require grad")
 
 
@@ -439,7 +439,7 @@ def _seeds(outputs: list[Tensor], seeds: list, op: str) -> list[Tensor | None]:
                         "there must be one per output")
     result = []
     for k, (out, seed) in enumerate(zip(outputs, seeds, strict=True)):
-        if not out.requires_grad:
+        if not out._requires_grad:
             raise GradError(f"element {k} of tensors does not require grad and does not have a grad_fn")
         if seed is None:
             if out.numel() != 1:
@@ -589,7 +589,7 @@ def _replay(der: Derived, traced: Traced, seeds: list[Tensor | None], create_gra
             continue
         reads = read_names(d, names)
         ins = tuple(env[r] for r in reads)
-        requires_grad = create_graph and is_float(d.dtype) and any(t.requires_grad for t in ins)
+        requires_grad = create_graph and is_float(d.dtype) and any(t._requires_grad for t in ins)
         t = Tensor(None, concrete(d.shape), d.dtype, node=Node(Replayed(d, reads), ins), requires_grad=requires_grad)
         owner = watched.get(d.name)
         if owner is not None:
@@ -609,7 +609,7 @@ def _read(traced: Traced, p: int) -> Tensor:
     from .tensor import Tensor
 
     if isinstance(state, Node):
-        return Tensor(None, t.shape, t.dtype, node=state, requires_grad=t.requires_grad)
+        return Tensor(None, t.shape, t.dtype, node=state, requires_grad=t._requires_grad)
     return Tensor(state, state.shape, state.dtype)
 
 

@@ -99,7 +99,7 @@ def filled(like: Tensor, template: tuple | None, value, dtype: np.dtype, require
         raise NotSupportedError(f"compile: {op}(..., requires_grad=True) sized by the batch in a compiled step's "
                                 "forward is a new leaf every step, which no optimizer holds; train eagerly")
     out = like._apply(Fill(scalar_operand(np.asarray(value).astype(dtype).item()), template), [like], dtype)
-    out.requires_grad = False
+    out._requires_grad = False
     return out
 
 

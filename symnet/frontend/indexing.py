@@ -54,7 +54,7 @@ def _as_index(k, like: Tensor):
         raise IndexError("a Python bool as an index is not supported; use a boolean tensor")
     if isinstance(k, (int, np.integer)):
         return int(k)
-    if isinstance(k, (list, tuple, np.ndarray)):
+    if isinstance(k, (list, tuple, range, np.ndarray)):  # x[range(n), target]: the tutorials' NLL
         arr = np.asarray(k)
         if arr.size == 0:
             arr = arr.astype(np.int64)

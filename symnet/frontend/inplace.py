@@ -158,7 +158,7 @@ class InplaceMethods(TensorBase):
             raise NotSupportedError(f"resize_: memory_format={memory_format} (symnet's tensors are contiguous)")
         if any(not isinstance(n, int) or n < 0 for n in size):
             raise ShapeError(f"resize_: sizes must be non-negative integers, got {list(size)}")
-        if self.requires_grad:
+        if self._requires_grad:
             raise GradError("cannot resize variables that require grad")
         if size == self.shape:
             return self

@@ -43,7 +43,7 @@ def _refuse_autograd(name: str, out, args: tuple, kwargs: dict) -> None:
     if not grad_mode.enabled:
         return
     given = [*args, *kwargs.values(), *(out if isinstance(out, tuple | list) else (out,))]
-    if any(isinstance(t, TensorBase) and t.requires_grad for t in given):
+    if any(isinstance(t, TensorBase) and t._requires_grad for t in given):
         raise GradError(f"{name}(): functions with out=... arguments don't support automatic differentiation, but "
                         "one of the arguments requires grad.")
 

@@ -62,12 +62,12 @@ def refuse_modified_saved(outputs: Sequence[Tensor], traced: Traced | None = Non
         return
     traced = traced or trace(outputs)
     for t, state in zip(traced.tensors, traced.states, strict=True):
-        if not isinstance(state, Node) or not any(u.requires_grad for u in state.inputs):
+        if not isinstance(state, Node) or not any(u._requires_grad for u in state.inputs):
             continue
         op = state.op
         if isinstance(op, Map) and op.fn in RESULT_SAVERS and _state(t) is not state:
             _raise(t, f"output 0 of {op.fn}")
-        needs = tuple(bool(u.requires_grad) for u in state.inputs)
+        needs = tuple(bool(u._requires_grad) for u in state.inputs)
         shapes = tuple(tuple(u.shape) for u in state.inputs)
         for k in saved_inputs(op, shapes, tuple(u.dtype for u in state.inputs), needs):
             if k not in state.written and _state(state.inputs[k]) is not state.sources[k]:

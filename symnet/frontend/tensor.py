@@ -51,7 +51,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     #: ``_hooks`` are the gradient hooks (``register_hook``), ``_retains_grad`` says whether ``retain_grad()`` was
     #: called on this computed tensor. ``_layouts`` are the in-place shape changes it had (``layout.Relayout``s),
     #: ``_made_at`` how many its base had when this view or ``.data`` alias was made.
-    __slots__ = ("node", "_value", "shape", "dtype", "requires_grad", "grad", "_name", "_base", "_view", "_version",
+    __slots__ = ("node", "_value", "shape", "dtype", "_requires_grad", "grad", "_name", "_base", "_view", "_version",
                  "_hooks", "_retains_grad", "_layouts", "_made_at", "__weakref__")
     __array_priority__ = 1000
 
@@ -64,9 +64,9 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             value = _legacy_value(args)
             shape, dtype = value.shape, value.dtype
         if requires_grad and not is_float(dtype):
-            raise DTypeError(f"only float tensors can require gradients, got dtype {dtype}")
+            raise DTypeError(f"Only Tensors of floating point and complex dtype can require gradients (got {dtype})")
         self._value, self.shape, self.dtype, self.node = value, tuple(shape), dtype, node
-        self.requires_grad, self.grad, self._name, self._base = requires_grad, None, name, None
+        self._requires_grad, self.grad, self._name, self._base = requires_grad, None, name, None
         self._view, self._version, self._hooks, self._retains_grad = None, 0, None, False
         self._layouts, self._made_at = (), 0
 
@@ -173,7 +173,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             base._sync()
         if base._version != seen:
             fresh = base._apply(Index(*key), [base], base.dtype)
-            self.node, self._value, self.requires_grad = fresh.node, fresh._value, fresh.requires_grad
+            self.node, self._value, self._requires_grad = fresh.node, fresh._value, fresh._requires_grad
             self._view, self._version = (key, base._version), self._version + 1
 
     def _follow_layouts(self) -> None:
@@ -202,7 +202,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
                                     "compiled step would keep the value of the trace. Assign the new value instead "
                                     "(self.buf = self.buf * 0.9 + x.mean()): the step then updates the buffer")
         if grad_mode.enabled:
-            leaf = next((t for t in self._bases() if t.node is None and t.requires_grad), None)
+            leaf = next((t for t in self._bases() if t.node is None and t._requires_grad), None)
             if leaf is not None:
                 what = "a leaf Variable" if leaf is self else "a view of a leaf Variable"
                 raise GradError(f"{op}: {what} that requires grad is being used in an in-place operation "
@@ -218,12 +218,12 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         self._refuse_in_place(op)
         if change is not None:
             if self._view is not None:
-                inner = _computed(self.shape, self.dtype, self.node, self.requires_grad, self._value)
+                inner = _computed(self.shape, self.dtype, self.node, self._requires_grad, self._value)
                 inner._base, inner._view, inner._made_at, inner._version = (self._base, self._view, self._made_at,
                                                                              self._version)
                 out = layout.apply(inner, change.forward)
                 self._base, self._view, self._made_at = out._base, out._view, out._made_at
-                self.node, self._value, self.requires_grad = out.node, out._value, out.requires_grad
+                self.node, self._value, self._requires_grad = out.node, out._value, out._requires_grad
             elif self.node is None:
                 self._value = self._relaid_array(change, op)
                 out = self._value
@@ -232,7 +232,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
                 t = out
                 while t is not None and t is not self:  # the nodes read self's old node: no views of it are kept
                     t._view, t._base, t = None, None, t._base
-                self.node, self._value, self.requires_grad = out.node, out._value, out.requires_grad
+                self.node, self._value, self._requires_grad = out.node, out._value, out._requires_grad
                 if out.node is None:  # made under no_grad: computed at once
                     self._value = out._array()
             self.shape, self._layouts = tuple(out.shape), (*self._layouts, change)
@@ -270,18 +270,18 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             new = new.expand(self.shape)
         if new.dtype != self.dtype:
             new = new.to(self.dtype)
-        if new.node is None and new.requires_grad:  # a leaf that requires grad (copy_(w)): the write keeps its graph
+        if new.node is None and new._requires_grad:  # a leaf that requires grad (copy_(w)): the write keeps its graph
             new = new.clone()
-        if new.node is None or (self.node is None and not new.requires_grad):
+        if new.node is None or (self.node is None and not new._requires_grad):
             value = new._value if new.node is None and new._view is None and new._value is not None else new._array()
             if self.node is None and self._writes_in_place(value):
                 self._value[...] = value  # into the memory user code shares (PyTorch's storage)
             else:
                 self._store(value.copy() if new.node is None else value)  # never share a leaf's array
-            self.node, self.requires_grad = None, self.requires_grad and self.node is None
+            self.node, self._requires_grad = None, self._requires_grad and self.node is None
         else:
             new.node.written = tuple(k for k, u in enumerate(new.node.inputs) if u is self)
-            self.node, self._value, self.requires_grad = new.node, None, new.requires_grad
+            self.node, self._value, self._requires_grad = new.node, None, new._requires_grad
         self._version += 1
         Writes.happened()
         if self._view is not None:
@@ -310,7 +310,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         updates of it, such as ``w.grad.data.zero_()``, update this tensor)."""
         if varies_per_step(self):  # in a compiled step's trace: computed by the program, never one step's values
             stopped = self._map("stop_gradient")
-            stopped.requires_grad = False
+            stopped._requires_grad = False
             return stopped
         alias = Tensor(self._array(), self.shape, self.dtype)
         alias._base, alias._made_at = self, len(self._layouts)
@@ -357,8 +357,8 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         extras = []
         if self.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
             extras.append(f"dtype=symnet.{self.dtype.name}")
-        if self.requires_grad:
-            extras.append("requires_grad=True")
+        if self._requires_grad:  # PyTorch's: the op that made it, or the flag of a leaf
+            extras.append(f"grad_fn=<{self.node.name()}>" if self.node is not None else "requires_grad=True")
         if self._name:
             extras.append(f"name={self._name!r}")
         return "tensor(" + ", ".join([body, *extras]) + ")"
@@ -387,26 +387,44 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             self.node = self._map("stop_gradient").node
         elif self.node is not None:
             self._value, self.node = self._array(), None
-        self.requires_grad, self._hooks, self._retains_grad = False, None, False
+        self._requires_grad, self._hooks, self._retains_grad = False, None, False
         Writes.happened()
         return self
 
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad: bool) -> None:
+        self.requires_grad_(requires_grad)
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if self.node is not None:
-            raise GradError("requires_grad_() is for leaf tensors; this one was computed by an op")
+        """PyTorch's rules: a leaf's flag changes (a tensor computed without grad is a leaf, ``randn(3) * 0.1``:
+        its value is computed now and it starts a graph of its own); a tensor computed from ones that require grad
+        keeps requiring it."""
+        if self._requires_grad and self.node is not None:
+            if not requires_grad:
+                raise GradError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                                "computed variable in a subgraph that doesn't require differentiation use "
+                                "var_no_grad = var.detach().")
+            return self
         if requires_grad and not is_float(self.dtype):
-            raise DTypeError(f"only float tensors can require gradients, got dtype {self.dtype}")
-        self.requires_grad = requires_grad
+            raise DTypeError(f"only Tensors of floating point dtype can require gradients, got dtype {self.dtype}")
+        if requires_grad and self.node is not None:  # its values now, as a leaf of its own (a view's too)
+            self._value, self.node, self._view, self._base = self._array(), None, None, None
+        self._requires_grad = bool(requires_grad)
         return self
 
     @property
     def is_leaf(self) -> bool:
-        return self.node is None
+        """PyTorch's: made by the user, or not requiring grad (whatever computed it)."""
+        return self.node is None or not self._requires_grad
 
     @property
     def grad_fn(self) -> Node | None:
         """The op that made this tensor when it requires grad, else None (leaves, and tensors made without grad)."""
-        return self.node if self.requires_grad else None
+        return self.node if self._requires_grad else None
 
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
                  inputs: Sequence[Tensor] | Tensor | None = None) -> None:
@@ -417,7 +435,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     def register_hook(self, hook) -> autograd.RemovableHandle:
         """Call ``hook(grad)`` with this tensor's gradient whenever one is computed; a tensor it returns replaces
         the gradient (for a computed tensor, also the one passed on towards the leaves)."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise GradError("cannot register a hook on a tensor that doesn't require gradient")
         if self._hooks is None:
             self._hooks = []
@@ -428,7 +446,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
 
     def retain_grad(self) -> None:
         """Keep this computed tensor's gradient in ``.grad`` when ``backward`` runs (leaves always keep theirs)."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise GradError("can't retain_grad on Tensor that has requires_grad=False")
         if self.node is not None:
             self._retains_grad = True
@@ -450,7 +468,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         for t in inputs:
             if t._view is not None:
                 t._sync()
-            wants_grad = wants_grad or t.requires_grad
+            wants_grad = wants_grad or t._requires_grad
         enabled = grad_mode.enabled
         out = _computed(shape, dtype, Node(op, tuple(inputs)), enabled and wants_grad and dtype.kind == "f")
         if not enabled:
@@ -463,7 +481,7 @@ def _computed(shape: tuple, dtype: np.dtype, node: Node | None, requires_grad: b
               value: np.ndarray | None = None) -> Tensor:
     """An op's result, made without ``__init__``'s argument parsing (the hot path of every op)."""
     t = object.__new__(Tensor)
-    t._value, t.shape, t.dtype, t.node, t.requires_grad = value, tuple(shape), dtype, node, requires_grad
+    t._value, t.shape, t.dtype, t.node, t._requires_grad = value, tuple(shape), dtype, node, requires_grad
     t.grad = t._name = t._base = t._view = t._hooks = None
     t._version, t._retains_grad, t._layouts, t._made_at = 0, False, (), 0
     return t

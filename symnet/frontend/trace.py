@@ -63,7 +63,7 @@ class StructureKeys:
     def leaf(self, t: Tensor) -> int:
         if self.dead:
             self._drop_dead()
-        key = (id(t), t.shape, t.dtype, t.requires_grad, t._name)
+        key = (id(t), t.shape, t.dtype, t._requires_grad, t._name)
         found = self.table.get(key)
         if found is None:
             found = self.of(key)
@@ -205,7 +205,7 @@ class Node:
                 if Shared.readers:
                     Shared.read_by(t._value, self)
                 # a leaf keyed before (KEYS.leaf's key, looked up inline: the hot path of every op)
-                known = None if KEYS.dead else KEYS.table.get((id(t), t.shape, t.dtype, t.requires_grad, t._name))
+                known = None if KEYS.dead else KEYS.table.get((id(t), t.shape, t.dtype, t._requires_grad, t._name))
                 keys.append(known or KEYS.leaf(t))
             else:
                 if node.epoch < epoch:
@@ -275,7 +275,7 @@ def trace(outputs: Sequence[Tensor]) -> Traced:
             # a leaf since updated in place by an op on tensors that require grad was a leaf that did not
             # (and one changed in shape in place since is read in the shape of the array the graph read)
             shape = node.shape if t._layouts else t.shape
-            specs.append(_new(LeafSpec, (shape, t.dtype, t.requires_grad and t.node is None, t.name)))
+            specs.append(_new(LeafSpec, (shape, t.dtype, t._requires_grad and t.node is None, t.name)))
         elif expanded:
             specs.append(_new(OpSpec, (type(node.op), node.op, t.dtype,
                                        tuple([position[id(i), id(n)] for i, n in

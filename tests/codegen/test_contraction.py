@@ -54,11 +54,11 @@ def test_sibling_reductions_fuse_into_one_pass(rng):
     loss = ((a + b * x + c * x**2 - x.sin()) ** 2).sum()
     traced = trace([loss])
     specs, nodes = traced.specs, traced.tensors
-    wrt = tuple(p for p, t in enumerate(nodes) if t.is_leaf and t.requires_grad)
+    wrt = tuple(p for p, t in enumerate(nodes) if t.node is None and t.requires_grad)
     graph = gradient_program(specs, len(specs) - 1, wrt, seeded=False).graph
     kernels = lower_graph(graph)
     assert len(kernels) == 1 and isinstance(kernels[0].body[0], MultiReduce)
-    arrays = {t.name: n.numpy() for t, n in zip(graph.inputs, [n for n in nodes if n.is_leaf], strict=True)}
+    arrays = {t.name: n.numpy() for t, n in zip(graph.inputs, [n for n in nodes if n.node is None], strict=True)}
     native, reference = compile_graph(graph)(arrays), evaluate(graph, arrays)
     for name in graph.outputs:
         np.testing.assert_allclose(native[name], reference[name], rtol=1e-12)

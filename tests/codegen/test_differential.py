@@ -21,9 +21,9 @@ def programs(fn, inputs):
         y = (y * np.linspace(0.5, 1.5, y.numel()).reshape(y.shape).astype(y.dtype)).sum()
     traced = trace([y])
     specs, nodes = traced.specs, traced.tensors
-    wrt = tuple(p for p, t in enumerate(nodes) if t.is_leaf and t.requires_grad)
+    wrt = tuple(p for p, t in enumerate(nodes) if t.node is None and t.requires_grad)
     prog = gradient_program(specs, len(specs) - 1, wrt, seeded=False)
-    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t.is_leaf}
+    arrays = {prog.names[p]: t.numpy() for p, t in enumerate(nodes) if t.node is None}
     return prog.graph, arrays
 
 

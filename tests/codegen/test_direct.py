@@ -40,9 +40,9 @@ def conv_graph(rng, dtype, case):
     G = sn.tensor(rng.standard_normal(tuple(out.shape)), dtype=dtype, name="G")
     traced = trace([(out * G).sum()])
     specs, nodes = traced.specs, traced.tensors
-    wrt = tuple(p for p, t in enumerate(nodes) if t.is_leaf and t.requires_grad)
+    wrt = tuple(p for p, t in enumerate(nodes) if t.node is None and t.requires_grad)
     program = pipeline.gradient_program(specs, len(specs) - 1, wrt, seeded=False)
-    leaves = {program.names[p]: t.numpy() for p, t in enumerate(nodes) if t.is_leaf}
+    leaves = {program.names[p]: t.numpy() for p, t in enumerate(nodes) if t.node is None}
     return program.graph, {t.name: leaves[t.name] for t in program.graph.inputs}
 
 

@@ -66,13 +66,13 @@ def test_a_pooled_convolutions_bias_gradient_sums_its_output_gradient(rng):
     loss = sn.nn.functional.max_pool2d(sn.nn.functional.relu(conv(X)), 2).sum()
     traced = trace([loss])
     specs, nodes = traced.specs, traced.tensors
-    wrt = tuple(p for p, t in enumerate(nodes) if t.is_leaf and t.requires_grad)
+    wrt = tuple(p for p, t in enumerate(nodes) if t.node is None and t.requires_grad)
     program = pipeline.gradient_program(specs, len(specs) - 1, wrt, seeded=False)
     graph = program.graph
     bias = next(d for d in graph.defs if d.combine == "sum" and len(d.shape) == 1 and d.shape[0] == 4)
     reads = kernel(lower_graph(graph), bias.name).reads
     assert len(reads) == 1 and any(d.name == reads[0] and d.combine == "assign" for d in graph.defs)
-    leaves = {program.names[p]: t.numpy() for p, t in enumerate(nodes) if t.is_leaf}
+    leaves = {program.names[p]: t.numpy() for p, t in enumerate(nodes) if t.node is None}
     arrays = {t.name: leaves[t.name] for t in graph.inputs}
     got, expected = compile_graph(graph)(arrays), evaluate(graph, arrays)
     for name in graph.outputs:
