@@ -1,6 +1,7 @@
-"""PyTorch's "Learning PyTorch with Examples" programs (tests/tutorials), run after replacing ``torch`` by
-``symnet`` in their text and nothing else, from PyTorch's initial values (the random draws replayed): every
-printed loss and the fitted polynomial match PyTorch's run (tests/tutorials/make_fixtures.py)."""
+"""PyTorch's "Learning PyTorch with Examples" programs and "What is torch.nn really?" (on synthetic images), in
+tests/tutorials, run after replacing ``torch`` by ``symnet`` in their text and nothing else, from PyTorch's initial
+values (the random draws replayed): every printed loss and the result line match PyTorch's run
+(tests/tutorials/make_fixtures.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Run a tutorial program (a file beside this one, written against ``torch``) with torch or, after replacing
 ``torch`` by ``symnet`` in its text and nothing else, with symnet — with the same random draws: the torch run
-records each ``randn`` result and each ``Linear``'s initial parameters; the symnet run replays them."""
+records each ``randn`` result and each ``Linear``'s and ``Conv2d``'s initial parameters; the symnet run replays them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).parent
-PROGRAMS = ("tensor", "autograd", "nn", "optim", "custom_module", "dynamic_net")
+PROGRAMS = ("tensor", "autograd", "nn", "optim", "custom_module", "dynamic_net", "nn_really")
 
 
 def source(program: str, library: str) -> str:
@@ -60,7 +60,7 @@ def run(program: str, library: str, draws: list[np.ndarray] | None = None) -> tu
     out = io.StringIO()
     random.seed(0)
     with _patched(lib, "randn", randn), _patched(lib.nn.Linear, "reset_parameters", reset), \
-            contextlib.redirect_stdout(out):
+            _patched(lib.nn.Conv2d, "reset_parameters", reset), contextlib.redirect_stdout(out):
         exec(compile(source(program, library), f"{program}.py", "exec"), {"__name__": "__main__"})  # noqa: S102
     return out.getvalue(), recorded
 
