@@ -115,3 +115,17 @@ def test_a_range_indexes_as_a_list_of_positions():
     assert logp[range(0), []].shape == (0,)
     (-picked.mean()).backward()
     np.testing.assert_array_equal(x.grad.numpy().reshape(3, 4), -np.eye(3, 4, dtype=np.float32) / np.float32(3))
+
+
+def test_a_zero_d_index_of_a_vector_is_one_position():
+    """PyTorch's Transforms tutorial one-hot: ``zeros(10).scatter_(0, tensor(y), value=1)``; gather gives 0-d."""
+    assert sn.zeros(4).scatter_(0, sn.tensor(2), value=1).tolist() == [0.0, 0.0, 1.0, 0.0]
+    assert sn.zeros(4).scatter_add(0, sn.tensor(1), sn.tensor(5.0)).tolist() == [0.0, 5.0, 0.0, 0.0]
+    assert sn.zeros(4).scatter_reduce(0, sn.tensor(3), sn.tensor(2.0), "sum").tolist() == [0.0, 0.0, 0.0, 2.0]
+    x = sn.arange(4.0, requires_grad=True)
+    picked = x.gather(0, sn.tensor(2))
+    assert picked.shape == () and picked.item() == 2.0
+    picked.backward()
+    assert x.grad.tolist() == [0.0, 0.0, 1.0, 0.0]
+    with pytest.raises(sn.ShapeError, match="same number of dimensions"):
+        sn.zeros(2, 3).scatter(0, sn.tensor(1), 1.0)  # as PyTorch: only a vector reads it so

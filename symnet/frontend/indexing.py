@@ -66,6 +66,15 @@ def _as_index(k, like: Tensor):
                      f"got {type(k).__name__}")
 
 
+def _one_position(self: Tensor, index, src):
+    """PyTorch reads a 0-d index of a 1-d tensor (and a 0-d source) as one position: the Transforms tutorial's
+    one-hot ``zeros(10).scatter_(0, tensor(y), value=1)``."""
+    if self.dim() == 1 and isinstance(index, TensorBase) and not index.dim():
+        index = index.reshape(1)
+        if isinstance(src, TensorBase) and not src.dim():
+            src = src.reshape(1)
+    return index, src
+
 def _check_range(index: Tensor, n: int, dim: int, strict: bool = False, op: str = "") -> None:
     """PyTorch's error at the call for an index tensor whose values are known (others: at run time); ``strict``
     refuses negative entries too."""
@@ -344,6 +353,7 @@ class IndexingMethods(TensorBase):
             raise TypeError("scatter() needs exactly one of src and value")
         if reduce not in (None, "add"):
             raise NotImplementedError(f"scatter(reduce={reduce!r}) is not supported (only 'add')")
+        index, src = _one_position(self, index, src)
         dim, items = self._scatter_key(dim, index, "scatter")
         if isinstance(src, TensorBase):
             if src.dim() != index.dim() or any(i > s for i, s in zip(index.shape, src.shape, strict=True)):
@@ -367,6 +377,7 @@ class IndexingMethods(TensorBase):
             normalize_dim(dim, 0, "scatter_reduce")
             return self.reshape(1).scatter_reduce(0, index.reshape(1), src.reshape(1), reduce,
                                                   include_self=include_self).reshape(())
+        index, src = _one_position(self, index, src)
         dim, _ = self._scatter_key(dim, index, "scatter_reduce")
         if src.dim() != index.dim() or any(i > s for i, s in zip(index.shape, src.shape, strict=True)):
             raise ShapeError(f"scatter_reduce(): Expected index {list(index.shape)} to be smaller than src "

@@ -513,6 +513,8 @@ class ShapeMethods(TensorBase):
             raise DTypeError(f"gather: index must be an int64 tensor, got {getattr(index, 'dtype', type(index))}")
         if not self.shape:  # as a 1-element tensor, shaped like the index
             return self.reshape(1).gather(normalize_dim(dim, 1, "gather"), index.reshape(-1)).reshape(index.shape)
+        if not index.shape and self.dim() == 1:  # PyTorch reads a 0-d index as one position; the result is 0-d
+            return self.gather(dim, index.reshape(1)).reshape(())
         return self._apply(Gather(normalize_dim(dim, self.dim(), "gather")), [self, index], self.dtype)
 
 
