@@ -217,6 +217,19 @@ def test_a_computed_tensor_that_requires_grad_keeps_requiring_it():
     assert repr(sn.ones(1).requires_grad_()) == "tensor([1.], requires_grad=True)"
 
 
+
+def test_grad_fn_next_functions_walk_back_to_the_leaves():
+    """The 60-minute blitz prints ``loss.grad_fn.next_functions[0][0]``: PyTorch's walk back through the graph."""
+    a, c = sn.ones(2, requires_grad=True), sn.ones(2)
+    y = (a * c + c).sum()
+    (add, index), = y.grad_fn.next_functions
+    assert index == 0 and add.name() == "AddBackward0"
+    (mul, _), (none, _) = add.next_functions
+    assert mul.name() == "MulBackward0" and none is None
+    (accumulate, _), (constant, _) = mul.next_functions
+    assert accumulate.variable is a and accumulate.next_functions == () and constant is None
+    assert repr(accumulate).startswith("<AccumulateGrad object at")
+
 def test_grad_mode_switches():
     x = sn.tensor([1.0], requires_grad=True)
     with sn.no_grad():

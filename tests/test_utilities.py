@@ -75,7 +75,7 @@ def test_print_options():
         sn.set_printoptions(profile="default", sci_mode=False)
         assert repr(sn.tensor([1e-5, 1.0])) == "tensor([0.0000, 1.0000])"
         sn.set_printoptions(profile="short")
-        assert repr(sn.arange(2000.0)).startswith("tensor([0.00e+00, 1.00e+00, ...,")
+        assert repr(sn.arange(2000.0)).startswith("tensor([0.00e+00, 1.00e+00,  ...,")
         sn.set_printoptions(threshold=5, edgeitems=1, profile="default")
         assert "..." in repr(sn.arange(10))
         sn.set_printoptions(profile="full")
@@ -85,6 +85,32 @@ def test_print_options():
     finally:
         sn.set_printoptions(profile="default")
     assert repr(sn.tensor([1.23456])) == "tensor([1.2346])"
+
+
+#: PyTorch 2.13's repr of each (as printed by it): the mode and width follow the nonzero finite elements shown
+PRINTED = [
+    (np.array([np.nan, np.inf, -np.inf, 1.5], np.float32), "tensor([   nan,    inf,   -inf, 1.5000])"),
+    (np.array([-np.inf, 1.0], np.float32), "tensor([-inf, 1.])"),
+    (np.array([-0.0, 0.0], np.float32), "tensor([-0., 0.])"),
+    (np.array([1e9, 1.0], np.float32), "tensor([1.0000e+09, 1.0000e+00])"),
+    (np.array([True, True]), "tensor([True, True])"),
+    (np.array([True, False]), "tensor([ True, False])"),
+    (np.zeros((0, 3), np.float32), "tensor([], size=(0, 3))"),
+    (np.zeros((2, 0), np.int64), "tensor([], size=(2, 0), dtype=symnet.int64)"),
+    (np.zeros(0, bool), "tensor([], dtype=symnet.bool)"),
+    (np.arange(2000), "tensor([   0,    1,    2,  ..., 1997, 1998, 1999])"),
+    (np.ones(2000, bool), "tensor([True, True, True,  ..., True, True, True])"),
+    (np.r_[np.full(3, 1.5), np.full(1995, 1e-6), np.full(3, 2.5)].astype(np.float32),  # the hidden ones count not
+     "tensor([1.5000, 1.5000, 1.5000,  ..., 2.5000, 2.5000, 2.5000])"),
+    (np.ones((40, 40), np.float32), "tensor([[1., 1., 1.,  ..., 1., 1., 1.],\n        [1., 1., 1.,  ..., 1., 1., 1.],\n"
+     "        [1., 1., 1.,  ..., 1., 1., 1.],\n        ...,\n        [1., 1., 1.,  ..., 1., 1., 1.],\n"
+     "        [1., 1., 1.,  ..., 1., 1., 1.],\n        [1., 1., 1.,  ..., 1., 1., 1.]])"),
+]
+
+
+@pytest.mark.parametrize(("values", "printed"), PRINTED)
+def test_repr_is_pytorchs(values, printed):
+    assert repr(sn.tensor(values)) == printed
 
 
 def test_inference_mode_as_torch():

@@ -354,8 +354,9 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
 
     def __repr__(self) -> str:
         body = format_values(self._array())
-        extras = []
-        if self.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
+        extras = [] if self.numel() or len(self.shape) == 1 else [f"size={tuple(self.shape)}"]  # tensor([], ...)
+        implied = [dtypes.get_default_dtype(), *((dtypes.int64, dtypes.bool_) if self.numel() else ())]
+        if self.dtype not in implied:  # as PyTorch: what the values show is not said again (an empty one shows none)
             extras.append(f"dtype=symnet.{self.dtype.name}")
         if self._requires_grad:  # PyTorch's: the op that made it, or the flag of a leaf
             extras.append(f"grad_fn=<{self.node.name()}>" if self.node is not None else "requires_grad=True")

@@ -39,10 +39,12 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
 
 
 def _float_format(values: np.ndarray):
-    """The formatter of one float tensor's elements: all share one mode and one width."""
-    finite = values[np.isfinite(values)]
-    magnitudes = np.abs(finite[finite != 0]).astype(np.float64)
-    whole = bool(np.all(finite == np.ceil(finite)))
+    """The formatter of one float tensor's elements, as PyTorch's ``_Formatter``: from the elements shown, the
+    nonzero finite ones decide one mode (whole, fixed or scientific) and one width."""
+    shown = values if values.size <= OPTIONS["threshold"] else _edges(values)
+    decisive = shown[np.isfinite(shown) & (shown != 0)].astype(np.float64)
+    magnitudes = np.abs(decisive)
+    whole = bool(np.all(decisive == np.ceil(decisive)))
     sci, precision = False, OPTIONS["precision"]
     if magnitudes.size:
         low, high = magnitudes.min(), magnitudes.max()
@@ -57,8 +59,7 @@ def _float_format(values: np.ndarray):
             return f"{v:.0f}" + ("" if math.isinf(v) or math.isnan(v) else ".")
         return f"{v:.{precision}f}"
 
-    shown = values if values.size <= OPTIONS["threshold"] else _edges(values)
-    width = max((len(text(float(v))) for v in shown.flat), default=1)
+    width = max((len(text(float(v))) for v in decisive), default=1)
     return lambda v: text(float(v)).rjust(width)
 
 
@@ -76,9 +77,14 @@ def format_values(values: np.ndarray) -> str:
     """The body of ``repr(tensor)``: the elements, bracketed and wrapped as PyTorch does."""
     if values.dtype.kind == "f":
         formatter = {"float_kind": _float_format(values)}
+    elif values.dtype.kind == "b":  # as wide as the widest shown: NumPy pads True for a False it may not show
+        shown = values if values.size <= OPTIONS["threshold"] else _edges(values)
+        width = 4 if shown.all() else 5
+        formatter = {"bool": lambda v: str(bool(v)).rjust(width)}
     else:
         formatter = None
     threshold = OPTIONS["threshold"]
-    return np.array2string(values, separator=", ", prefix="tensor(", formatter=formatter,
+    text = np.array2string(values, separator=", ", prefix="tensor(", formatter=formatter,
                            threshold=sys.maxsize if threshold == math.inf else int(threshold),
                            edgeitems=int(OPTIONS["edgeitems"]), max_line_width=int(OPTIONS["linewidth"]))
+    return text.replace(", ..., ", ",  ..., ")  # PyTorch's row summary: the ellipsis padded as an element

@@ -224,6 +224,34 @@ class Node:
     def __repr__(self) -> str:
         return f"<{self.name()} object at {id(self):#x}>"
 
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's walk back from ``grad_fn``: per input, the node that made it (as it was when this one was made)
+        or, for a leaf that requires grad, its ``AccumulateGrad``; ``None`` for an input without grad; each with
+        the output index 0."""
+        steps = []
+        for t, source in zip(self.inputs, self.sources, strict=True):
+            if not t._requires_grad:
+                steps.append((None, 0))
+            else:
+                steps.append((source if isinstance(source, Node) else AccumulateGrad(t), 0))
+        return tuple(steps)
+
+
+class AccumulateGrad:
+    """Where a walk back from ``grad_fn`` reaches a leaf that requires grad (``variable``), as in PyTorch."""
+
+    next_functions = ()
+
+    def __init__(self, variable: Tensor):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
 
 @dataclass
 class Traced:
