@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import importlib.metadata
 import importlib.util
 import math
 import operator
@@ -391,10 +390,9 @@ def grad_command(expression: str, wrt: Sequence[str], latex: bool) -> str:
 
 
 def version() -> str:
-    try:
-        return importlib.metadata.version("symnet")
-    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed)"
+    from . import __version__  # the package's own (pyproject reads it): no package metadata to import
+
+    return __version__
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,16 +13,15 @@ documented binary file (``weights="file"``) so the code can be shipped once and 
 
 from __future__ import annotations
 
-import argparse
-import importlib.metadata
 import importlib.util
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import pipeline
+from . import __version__, pipeline
 from .core import ir, lazy
 from .errors import NotSupportedError
 from .frontend.batch import batch_trace
@@ -31,6 +30,9 @@ from .frontend.tensor import Tensor
 from .frontend.trace import trace
 from .nn.module import Module, buffer_updates
 from .train import CompiledStep
+
+if TYPE_CHECKING:
+    import argparse  # the CLI's (cli.py imports it): not for a program that only exports
 
 # the exporters (SymPy's printers, LLVM's emission): imported when something is exported
 native = lazy.module("codegen.export")
@@ -57,13 +59,6 @@ class ExportReport:
         rows = [f"{self.name} for {self.target} (cpu {self.cpu}):"]
         rows += [f"  {kind:8s} {size:9,d} B  {self.paths[kind]}" for kind, size in self.sizes.items()]
         return "\n".join(rows)
-
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("symnet")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def forward_program(model: Module, input_shape: tuple[int, ...], name: str, batch: int | None = None,
@@ -202,9 +197,9 @@ def export(model: Module | CompiledStep, path: str | Path, input_shape: tuple[in
         elif kind == "shared":
             native.link_shared(obj, out, machine)
         else:
-            native.write_atomically(out, c_printer.c_source(program, embed, _version(), header.name).encode())
+            native.write_atomically(out, c_printer.c_source(program, embed, __version__, header.name).encode())
         report.paths[kind] = out
-    native.write_atomically(header, native.c_header(program, embed, machine, _version()).encode())
+    native.write_atomically(header, native.c_header(program, embed, machine, __version__).encode())
     report.paths["header"] = header
     if not embed:
         weights_path = path.with_name(path.name + (".state" if training is not None else ".weights"))

@@ -15,7 +15,9 @@ from symnet.core import lazy
 #: modules only deriving, printing or compiling needs
 HEAVY = ("sympy", "mpmath", "symnet.core.functions", "symnet.core.autodiff", "symnet.core.simplify",
          "symnet.core.affine", "symnet.core.elementwise", "codegen.emit", "codegen.loops",
-         "codegen.lowering", "codegen.c_source", "codegen.export", "symnet.optim.lbfgs")
+         "codegen.lowering", "codegen.c_source", "codegen.export", "symnet.optim.lbfgs",
+         # and what only worker processes, the command line or package metadata need
+         "multiprocessing", "symnet.data.pool", "argparse", "importlib.metadata")
 
 
 def loaded_after(script: str, env: dict | None = None) -> set[str]:

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -14,7 +13,6 @@ import numpy as np
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset, TensorDataset
 from .fetch import make_fetcher
-from .pool import WorkerPool
 from .sampler import (
     BatchSampler,
     CallableSampler,
@@ -96,7 +94,7 @@ class DataLoader:
         self.collate_fn = collate_fn if collate_fn is not None else (
             default_collate if batch_sampler is not None else default_convert)
         self.persistent_workers = persistent_workers
-        self._pool: WorkerPool | None = None
+        self._pool = None  # persistent workers' WorkerPool, once started
         self._initialized = True
         _check_worker_number(num_workers)
 
@@ -117,6 +115,8 @@ class DataLoader:
             return self._in_process()
         if self.prefetch_factor <= 0:
             raise AssertionError("prefetch_factor must be greater than 0 for MultiProcessingDataLoaderIter")
+        from .pool import WorkerPool  # worker processes (and multiprocessing) only when asked for
+
         if not self.persistent_workers:
             return WorkerPool(self, draw_from(self._generator))
         if self._pool is None or self._pool.closed:
@@ -202,6 +202,7 @@ def _context(context, num_workers: int):
     if num_workers == 0:
         raise ValueError(f"multiprocessing_context can only be used with multi-process loading (num_workers > 0), "
                          f"but got num_workers={num_workers}")
+    import multiprocessing  # here: a process that loads in-process never pays for it
     if isinstance(context, str):
         methods = multiprocessing.get_all_start_methods()
         if context not in methods:
