@@ -11,8 +11,6 @@ tensor([5.])
 x + 2*w + 1
 """
 
-__version__ = "0.1.0"
-
 import inspect
 
 import numpy as _np
@@ -81,6 +79,7 @@ from .nn import toplevel as _toplevel
 from .printing import Formulas, formulas, grad, hessian, show
 from .sweep import sweep
 from .train import CompiledStep, Objective, compile, objective
+from .version import __version__ as __version__  # the package's version, re-exported
 
 float = float32  # noqa: A001 - torch.float
 double = float64

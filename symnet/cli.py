@@ -390,7 +390,7 @@ def grad_command(expression: str, wrt: Sequence[str], latex: bool) -> str:
 
 
 def version() -> str:
-    from . import __version__  # the package's own (pyproject reads it): no package metadata to import
+    from .version import __version__
 
     return __version__
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import __version__, pipeline
+from . import pipeline
 from .core import ir, lazy
 from .errors import NotSupportedError
 from .frontend.batch import batch_trace
@@ -30,6 +30,7 @@ from .frontend.tensor import Tensor
 from .frontend.trace import trace
 from .nn.module import Module, buffer_updates
 from .train import CompiledStep
+from .version import __version__
 
 if TYPE_CHECKING:
     import argparse  # the CLI's (cli.py imports it): not for a program that only exports

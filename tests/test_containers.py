@@ -112,7 +112,7 @@ def test_container_parameters_train_in_a_compiled_step():
             return self.layers[1](self.layers[0](x).tanh()) * self.scale[0]
 
     net = Net()
-    before = {k: v.copy() for k, v in net.state_dict().items()}
+    before = {k: v.clone() for k, v in net.state_dict().items()}
     step = sn.compile(net, sn.nn.MSELoss(), sn.optim.SGD(net.parameters(), lr=0.1))
     step.step(np.ones((3, 2), np.float32), np.zeros((3, 1), np.float32))
     after = net.state_dict()

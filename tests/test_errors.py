@@ -89,7 +89,7 @@ def _fit_with_a_bad_label_in_the_middle(batch_size):
     labels[7] = 5                                        # out of range: sample 7, in the middle of the data
     sn.manual_seed(0)
     model = sn.nn.Sequential(sn.nn.Linear(3, 4), sn.nn.ReLU(), sn.nn.Linear(4, 2))
-    start = {k: v.copy() for k, v in model.state_dict().items()}
+    start = {k: v.clone() for k, v in model.state_dict().items()}
     opt = sn.optim.Adam(model.parameters(), lr=0.1)
     step = sn.compile(model, sn.nn.CrossEntropyLoss(), opt)
     loader = sn.data.DataLoader(sn.data.TensorDataset(sn.tensor(x), sn.tensor(labels)), batch_size=batch_size)
@@ -119,7 +119,7 @@ def test_state_after_a_failing_fit_is_that_of_the_last_completed_step(batch_size
 def test_a_failing_step_changes_nothing():
     x, labels, model, start, opt, step, _ = _fit_with_a_bad_label_in_the_middle(4)
     step.step(x[:4], labels[:4])
-    before = {k: v.copy() for k, v in model.state_dict().items()}
+    before = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.raises(sn.IndexRangeError):
         step.step(x[4:8], labels[4:8])
     assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())

@@ -78,7 +78,7 @@ def test_train_eval_switching_compiles_a_program_per_mode():
     out = step.predict(x).numpy()
     assert np.array_equal(out, step.predict(x).numpy())  # no dropout
     np.testing.assert_allclose(out, model(sn.tensor(x, dtype=sn.float64)).numpy(), rtol=1e-12, atol=1e-12)
-    stats = {k: v.copy() for k, v in model.state_dict().items() if "running" in k}
+    stats = {k: v.clone() for k, v in model.state_dict().items() if "running" in k}
     step.step(x, y)  # training in eval mode: running statistics used and left alone, as PyTorch
     assert all(np.array_equal(v, model.state_dict()[k]) for k, v in stats.items())
     assert bn.num_batches_tracked.item() == 3

@@ -336,10 +336,11 @@ class Module:
                 if b is not None and name not in module._non_persistent_buffers_set:
                     yield dot + name, b
 
-    def state_dict(self) -> OrderedDict[str, np.ndarray]:
+    def state_dict(self) -> OrderedDict[str, Tensor]:
         """Parameter and persistent buffer values by PyTorch's dotted keys (``0.weight``, ``1.running_mean``,
-        ``1.num_batches_tracked``), as copies."""
-        return OrderedDict((name, t._array().copy()) for name, t in self._state())
+        ``1.num_batches_tracked``), as tensors without grad, as PyTorch's (``.size()``, ``.numpy()``; NumPy reads
+        them as arrays). They are copies: training on does not change a state taken before."""
+        return OrderedDict((name, Tensor(t._array().copy(), t.shape, t.dtype)) for name, t in self._state())
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values in (NumPy arrays, symnet or CPU torch tensors), checking names, shapes and kinds first:
