@@ -15,7 +15,7 @@ import inspect
 
 import numpy as _np
 
-from . import accelerator, autograd, backend, backends, cuda, data, func, nn, optim, special, utils
+from . import accelerator, autograd, backend, backends, cuda, data, func, nn, optim, special, testing, utils
 from .backend import get_num_threads, set_num_threads
 from .checkpoint import load, save
 from .core import dtypes as _dtypes
@@ -68,7 +68,7 @@ from .frontend.creation import (
     zeros,
     zeros_like,
 )
-from .frontend.device import DeviceError, device
+from .frontend.device import DeviceError, device, get_default_device, set_default_device
 from .frontend.outputs import with_out
 from .frontend.size import Size
 from .frontend.tensor import Tensor
@@ -82,6 +82,7 @@ from .train import CompiledStep, Objective, compile, objective
 from .version import __version__ as __version__  # the package's version, re-exported
 
 float = float32  # noqa: A001 - torch.float
+dtype = _np.dtype  # torch.dtype: what the dtypes are (isinstance(x, symnet.dtype))
 double = float64
 long = int64
 bool = bool_  # noqa: A001 - torch.bool
@@ -111,7 +112,7 @@ __all__ = [
     "is_grad_enabled", "enable_grad", "set_grad_enabled", "grad", "hessian", "formulas", "func", "special", "export",
     "sweep",
     "Formulas", "show", "check_grads", "GradcheckReport", "backend", "backends", "cuda", "accelerator",
-    "nn", "optim", "data", "autograd", "utils",
+    "nn", "optim", "data", "autograd", "utils", "testing", "set_default_device", "get_default_device", "dtype",
     "compile", "CompiledStep", "set_num_threads", "get_num_threads",
     "objective", "Objective", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DimensionError", "DTypeError",

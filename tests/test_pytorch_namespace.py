@@ -66,3 +66,60 @@ def test_pytorchs_other_dtypes_are_named_and_asking_for_one_is_refused_by_name()
 
     assert sn.tensor(np.array([1, 2], np.int32)).dtype == sn.int64  # NumPy data widens: every value kept
     assert (sn.tensor([1, 2]) + np.array([1, 2], np.uint8)).dtype == sn.int64
+
+
+def test_the_default_device_is_the_cpu_and_only_the_cpu():
+    """``torch.set_default_device`` / ``with torch.device(...)`` from PyTorch's device recipe; dtypes are
+    ``symnet.dtype`` instances."""
+    sn.set_default_device("cpu")
+    sn.set_default_device(None)
+    assert sn.get_default_device() == sn.device("cpu")
+    with sn.device("cpu") as where:
+        assert where.type == "cpu" and sn.nn.Linear(2, 2).weight.device == sn.device("cpu")
+    for refuse in (lambda: sn.set_default_device("cuda"), lambda: sn.device("cuda:0").__enter__()):
+        with pytest.raises(sn.DeviceError, match="CPU only"):
+            refuse()
+    assert isinstance(sn.float32, sn.dtype) and isinstance(sn.ones(1).dtype, sn.dtype)
+
+
+#: PyTorch 2.13's messages for the same comparisons (``torch`` renamed)
+MISMATCHES = [
+    (sn.tensor([1.0, 2.0, 3.0]), sn.tensor([1.0, 2.1, 3.0]), {}, AssertionError,
+     "Tensor-likes are not close!\n\nMismatched elements: 1 / 3 (33.3%)\nGreatest absolute difference: "
+     "0.09999990463256836 at index (1,) (up to 1e-05 allowed)\nGreatest relative difference: 0.04761900380253792 at "
+     "index (1,) (up to 1.3e-06 allowed)"),
+    (1.0, 1.1, {}, AssertionError, "Scalars are not close!\n\nExpected 1.1 but got 1.0.\nAbsolute difference: "
+     "0.10000000000000009 (up to 1e-07 allowed)\nRelative difference: 0.09090909090909098 (up to 1e-07 allowed)"),
+    (sn.tensor([1.0, 2.0]), sn.tensor([1.0, 2.0], dtype=sn.float64), {}, AssertionError,
+     "The values for attribute 'dtype' do not match: symnet.float32 != symnet.float64."),
+    (sn.tensor([1.0, 2.0]), sn.tensor([1.0, 2.0, 3.0]), {}, AssertionError,
+     "The values for attribute 'shape' do not match: symnet.Size([2]) != symnet.Size([3])."),
+    (sn.tensor([1.0]), 1.0, {}, TypeError, "No comparison pair was able to handle inputs of type"),
+    ([1.0, 2.0], [1.0, 2.5], {}, AssertionError, "Scalars are not close!\n\nExpected 2.5 but got 2.0.\nAbsolute "
+     "difference: 0.5 (up to 1e-07 allowed)\nRelative difference: 0.2 (up to 1e-07 allowed)\n\nThe failure occurred "
+     "for item [1]"),
+    (sn.tensor([1, 2]), sn.tensor([1, 3]), {}, AssertionError, "Tensor-likes are not equal!\n\nMismatched elements: "
+     "1 / 2 (50.0%)\nGreatest absolute difference: 1 at index (1,)\n"),
+    ({"a": sn.tensor(1.0)}, {"a": sn.tensor(2.0)}, {}, AssertionError, "Scalars are not close!\n\nExpected 2.0 but "
+     "got 1.0.\nAbsolute difference: 1.0 (up to 1e-05 allowed)\nRelative difference: 0.5 (up to 1.3e-06 allowed)"
+     "\n\nThe failure occurred for item ['a']"),
+    (sn.tensor([1.0]), sn.tensor([1.0]), {"rtol": 0.1}, ValueError,
+     "Both 'rtol' and 'atol' must be either specified or omitted, but got no atol."),
+]
+
+
+@pytest.mark.parametrize(("actual", "expected", "options", "error", "message"), MISMATCHES)
+def test_assert_close_says_what_pytorchs_says(actual, expected, options, error, message):
+    with pytest.raises(error) as raised:
+        sn.testing.assert_close(actual, expected, **options)
+    assert str(raised.value).startswith(message)
+
+
+def test_assert_close_passes_within_the_dtypes_tolerance():
+    sn.testing.assert_close(sn.tensor([1.0, 2.0]), sn.tensor([1.0, 2.0 + 1e-6]))  # float32: atol 1e-5
+    sn.testing.assert_close(sn.tensor([float("nan"), 1.0]), sn.tensor([float("nan"), 1.0]), equal_nan=True)
+    sn.testing.assert_close({"w": [sn.ones(2), 3]}, {"w": [sn.ones(2), 3]})
+    sn.testing.assert_close(sn.tensor([1.0]), sn.tensor([1.5]), rtol=0.0, atol=0.5)
+    sn.testing.assert_close(sn.ones(2), sn.ones(2, dtype=sn.float64), check_dtype=False)
+    with pytest.raises(AssertionError, match="^custom$"):
+        sn.testing.assert_close(1, 2, msg="custom")

@@ -54,8 +54,25 @@ class device:  # noqa: N801 - torch.device
     def __hash__(self) -> int:
         return hash((self.type, self.index))
 
+    def __enter__(self) -> device:
+        """``with torch.device("cpu"):`` (the default device for the block): the CPU only, where symnet always is."""
+        check_device(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
 
 CPU = device("cpu")
+
+
+def set_default_device(where: str | device | None) -> None:
+    """``torch.set_default_device``: the CPU (or None, PyTorch's reset) is accepted, any other device refused."""
+    check_device(where)
+
+
+def get_default_device() -> device:
+    return CPU
 
 
 def check_device(where: str | device | None) -> device:
