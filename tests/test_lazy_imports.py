@@ -17,7 +17,8 @@ HEAVY = ("sympy", "mpmath", "symnet.core.functions", "symnet.core.autodiff", "sy
          "symnet.core.affine", "symnet.core.elementwise", "codegen.emit", "codegen.loops",
          "codegen.lowering", "codegen.c_source", "codegen.export", "symnet.optim.lbfgs",
          # and what only worker processes, the command line or package metadata need
-         "multiprocessing", "symnet.data.pool", "argparse", "importlib.metadata")
+         "multiprocessing", "symnet.data.pool", "argparse", "importlib.metadata",
+         "tqdm")  # a compile's bar, on a terminal only
 
 
 def loaded_after(script: str, env: dict | None = None) -> set[str]:
@@ -45,7 +46,8 @@ def test_a_step_from_the_disk_cache_loads_none_of_it(tmp_path):
         print(step.step(x, y))
     """)
     env = {**os.environ, "SYMNET_CACHE_DIR": str(tmp_path)}
-    assert "sympy" in loaded_after(script, env)  # the first process derives
+    first = loaded_after(script, env)
+    assert "sympy" in first and "tqdm" not in first  # the first process derives (no bar: not on a terminal)
     assert loaded_after(script, env) == set()  # the next finds the step
 
 

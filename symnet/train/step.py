@@ -9,6 +9,7 @@ as the driver's repeat (parameters and optimizer state bound by their inputs' ha
 from __future__ import annotations
 
 import math
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -757,12 +758,23 @@ class _Rows:
         return None
 
 
+class _NoBar:
+    """The compile bar where none is shown (a pipe, a log): tqdm is not imported for it."""
+
+    def update(self, n: int = 1) -> None: ...
+
+    def set_postfix_str(self, text: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
 def _compile_progress():
     """Trace, derive, compile: a bar on a terminal (none in a pipe or a log) while the step is built."""
+    if sys.stderr is None or not sys.stderr.isatty():
+        return _NoBar()
     from tqdm import tqdm
 
-    return tqdm(total=3, desc="compiling the step", unit="stage", leave=False, disable=None,
-                postfix="trace and derive")
+    return tqdm(total=3, desc="compiling the step", unit="stage", leave=False, postfix="trace and derive")
 
 
 def compile(model: Module, loss_fn: Callable, optimizer: Optimizer, *,  # noqa: A001 - torch.compile
