@@ -254,9 +254,6 @@ class CompiledGraph:
         self._recipes = [(dtype, t.shape if all(type(d) is int for d in t.shape) else None,
                           tuple(d if type(d) is int else ~self.dims.index(d) for d in t.shape))
                          for dtype, t in zip(dtypes, self._inputs, strict=True)] if self._simple else None
-        # a graph of fixed shapes (backward's, an optimizer's): per input its dtype and shape, compared whole
-        self._fixed = list(zip(dtypes, self._input_shapes, strict=True)) \
-            if not self.dims and all(type(d) is int for s in self._input_shapes for d in s) else None
         self._output_shapes = [_shape_function(d.shape, self.dims, symbols) for d in self._defs]
         self._layouts: dict[tuple, tuple] = {}
         # Per-call argument blocks (the function runs in several threads at once: ctypes releases the GIL).
@@ -534,12 +531,6 @@ class CompiledGraph:
     def _exact_sizes(self, inputs: list) -> tuple[int, ...] | None:
         """The dimension sizes when every input is a contiguous array of its dtype whose shape fits (the fast path,
         no dictionaries), else None: the full validation decides."""
-        if self._fixed is not None:
-            for a, (dtype, shape) in zip(inputs, self._fixed, strict=True):
-                if type(a) is not np.ndarray or a.dtype is not dtype and a.dtype != dtype or a.shape != shape \
-                        or not a.flags.c_contiguous:
-                    return None
-            return ()
         if self._recipes is None:
             return None
         sizes = [-1] * len(self.dims)

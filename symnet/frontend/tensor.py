@@ -127,7 +127,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         them into the parameter's storage: into its array when user code shares it (``numpy()``, ``from_numpy``:
         the user sees them; tensors computed before keep the old values), else ``value`` (of the leaf's dtype, in
         memory no one else writes) becomes its array."""
-        if id(self._value) in Shared.readers and self._writes_in_place(value):
+        if self._writes_in_place(value):
             self._value[...] = value
         else:
             self._store(value)
@@ -138,8 +138,8 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         (it owns its memory, is C-contiguous, and only this tensor refers to it: no view, graph, alias or variable
         holds it) or when user code shares it (as PyTorch updates the storage: tensors computed before get the old
         values first), else a copy the tensor takes first, so that what was made from the old values keeps them."""
-        if id(self._value) in Shared.readers and self._value.flags.c_contiguous \
-                and self._writes_in_place(self._value):  # (no local name for it: it would count as a reference)
+        # (no local name for the array here: it would count as one more reference)
+        if self._value.flags.c_contiguous and self._writes_in_place(self._value):
             return self._value
         if self._view is not None or sys.getrefcount(self._value) > 2 or self._value.base is not None \
                 or not self._value.flags.c_contiguous:
@@ -294,8 +294,8 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         """Whether an update of this leaf to ``value`` goes into its array: when user code shares the array
         (``Shared``) and it can take the values (same shape, writable; an alias from ``.data`` shares its base's)."""
         array, base = self._value, self._base
-        return (self._view is None and (base is None or base._value is array) and array.shape == value.shape
-                and array.flags.writeable and Shared.before_writing(array))
+        return (id(array) in Shared.readers and self._view is None and (base is None or base._value is array)
+                and array.shape == value.shape and array.flags.writeable and Shared.before_writing(array))
 
     def _bases(self):
         """This tensor and the tensors it is a view of."""

@@ -41,7 +41,7 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
 def _float_format(values: np.ndarray):
     """The formatter of one float tensor's elements, as PyTorch's ``_Formatter``: from the elements shown, the
     nonzero finite ones decide one mode (whole, fixed or scientific) and one width."""
-    shown = values if values.size <= OPTIONS["threshold"] else _edges(values)
+    shown = _shown(values)
     decisive = shown[np.isfinite(shown) & (shown != 0)].astype(np.float64)
     magnitudes = np.abs(decisive)
     whole = bool(np.all(decisive == np.ceil(decisive)))
@@ -63,6 +63,11 @@ def _float_format(values: np.ndarray):
     return lambda v: text(float(v)).rjust(width)
 
 
+def _shown(values: np.ndarray) -> np.ndarray:
+    """The elements a print shows: all of them, or a summary's edges beyond the threshold."""
+    return values if values.size <= OPTIONS["threshold"] else _edges(values)
+
+
 def _edges(values: np.ndarray) -> np.ndarray:
     """The elements a summarized print shows (the first and last ``EDGE_ITEMS`` along every dimension)."""
     edge = int(OPTIONS["edgeitems"])
@@ -78,8 +83,7 @@ def format_values(values: np.ndarray) -> str:
     if values.dtype.kind == "f":
         formatter = {"float_kind": _float_format(values)}
     elif values.dtype.kind == "b":  # as wide as the widest shown: NumPy pads True for a False it may not show
-        shown = values if values.size <= OPTIONS["threshold"] else _edges(values)
-        width = 4 if shown.all() else 5
+        width = 4 if _shown(values).all() else 5
         formatter = {"bool": lambda v: str(bool(v)).rjust(width)}
     else:
         formatter = None
