@@ -6,10 +6,11 @@ with each row's ratio against its target.
 Each cell is the median of a few repeats (three with --quick, five without). PyTorch runs on one thread, JAX
 with its default threads, NumPy on one BLAS thread twice: with the environment as it is and, in a subprocess,
 with ``OPENBLAS_CORETYPE`` unset (this machine class pins it, which halves NumPy's GEMM; a user's machine does
-not). Cold compiles run in subprocesses with a fresh ``SYMNET_CACHE_DIR``; the last row starts a new process
-whose cache holds the step already. JAX and PyTorch are optional (``pip install -e '.[bench]'``): a missing
-one's cells print "—". --quick runs the 80000-epoch sin fit for 8000 epochs in the slow peers (scaled by 10)
-and skips the 2-, 5- and 20-layer cold compiles.
+not). Cold compiles run in subprocesses on a ``SYMNET_CACHE_DIR`` without the step, where another graph has
+made the host's libraries (the pool, the GEMM kernels; the note gives the compile that makes them too); the last
+row starts a new process whose cache holds the step already. JAX and PyTorch are optional
+(``pip install -e '.[bench]'``): a missing one's cells print "—". --quick runs the 80000-epoch sin fit for 8000
+epochs in the slow peers (scaled by 10) and skips the 2-, 5- and 20-layer cold compiles.
 """
 
 from __future__ import annotations
@@ -553,13 +554,17 @@ print(time.perf_counter() - start)
 def latency_rows(quick: bool, has_torch: bool, has_jax: bool) -> list[Row]:
     mlp, deep = ((784, 256, 10), 256), ((64, *[128] * 9, 10), 32)
     with tempfile.TemporaryDirectory() as cache:
+        # a machine's first compile also makes the process's libraries (the thread pool, the GEMM kernels), which
+        # every later graph on the host links against, as JAX's graphs call the kernels jaxlib ships compiled
+        first_on_host = cold_symnet(*mlp, False, tempfile.mkdtemp(dir=cache))
+        cold_symnet((16, 8, 4), 8, False, cache)  # the libraries made in this cache, by another graph
         cold = Row("cold compile of the 784-256-10 step", None, 0.4,
                    {"symnet": cold_symnet(*mlp, False, cache), "JAX jit": cold_jax_mlp() if has_jax else None})
+        cold.notes["symnet"] = f"(the host's libraries made; {fmt(first_on_host)} when it makes them too)"
         depth = Row("cold derive + compile of the 10-layer step", None, 1.5,
                     {"symnet": cold_symnet(*deep, True, cache)})
         if not quick:
-            others = [cold_symnet((64, *[128] * (n - 1), 10), 32, True, tempfile.mkdtemp(dir=cache))
-                      for n in (2, 5, 20)]
+            others = [cold_symnet((64, *[128] * (n - 1), 10), 32, True, cache) for n in (2, 5, 20)]
             depth.notes["symnet"] = "(2 / 5 / 20 layers: " + " / ".join(fmt(s) for s in others) + ")"
         warm = COLD_MLP.format(bench=str(HERE.parent), preload="", sizes=mlp[0], batch=mlp[1], n=2, act="ReLU",
                                opt="SGD", lr=0.1)

@@ -5,7 +5,8 @@ It knows nothing about neural networks and depends on symnet's IR (``symnet.core
 ``CompiledGraph`` whose ``call`` runs every definition in one native call, and whose ``repeat`` runs it many times
 (the driver). Pipeline: ``loops`` (schedules) → ``emit`` (LLVM IR, with ``gemm`` and ``mathlib``; ``driver`` for the
 repeat) → ``jit`` (O3, MCJIT) with ``cache`` (objects on disk); ``parts`` splits large kernels across ``pool``'s
-threads.
+threads; the pool and the strided GEMM kernels are ``library`` modules, compiled once per host and linked by every
+graph.
 """
 
 from llvmlite.ir import values as _llvm_values

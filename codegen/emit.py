@@ -23,7 +23,7 @@ from . import mathlib, parts
 from .direct import direct_function, direct_shape, sliding_function, sliding_shape
 from .dots import dot_function, dot_shape
 from .driver import emit_repeat
-from .gemm import Tabled, gemm_function, tile_shape
+from .gemm import Tabled, gemm_function, shared_gemm, tile_shape
 from .interface import ENTRY, IndexCheck
 from .irloops import F32, F64, I1, I8, I32, I64, PTR, STORAGE, span
 from .jit import vector_bits
@@ -57,7 +57,10 @@ class KernelEmitter(Lowering):
             self.fn.attributes.add("optsize")
         self.cold = cold  # compiled small too, unless it reassociates (its vectorization would set the sum's order)
         self.reassociates = False
-        self.micro_kernels: set[str] = set()  # the names of the GEMM micro-kernels it calls
+        self.micro_kernels: set[str] = set()  # the names of the GEMM micro-kernels it defines and calls
+        #: ``parallel``: the module is linked against the process's libraries (``codegen.library``), whose names
+        #: this kernel calls into go in ``libraries``; else it is self-contained (an export)
+        self.linked, self.libraries = parallel, set()
         for arg in self.fn.args[:len(self.buffers)]:
             arg.add_attribute("noalias")
             arg.add_attribute("nonnull")
@@ -195,7 +198,12 @@ class KernelEmitter(Lowering):
         if c.strided:
             (i,), (j,), (k,) = c.i, c.j, c.k
             pointers[1:] = [self.at_fixed_indices(c.a), self.at_fixed_indices(c.b)]
-            fn = self.micro_kernel(lanes, rows, vectors)
+            if self.linked:  # the process's GEMM library's
+                fn, library = shared_gemm(self.module, self.float, rows, vectors)
+                library.prefetch()  # made on another core while this module is emitted
+                self.libraries.add(library.name)
+            else:
+                fn = self.micro_kernel(lanes, rows, vectors)
             extents = [self.int_value(sp.sympify(d.extents[s])) for s in (i, j, k)]
             strides = [self.stride_of(c.a, i), self.stride_of(c.a, k), self.stride_of(c.b, k),
                        self.stride_of(c.b, j), self.strides[d.name][list(d.out).index(i)]]
@@ -695,12 +703,15 @@ class Module(NamedTuple):
     checks: list[IndexCheck]
     dims: list[sp.Symbol]
     spans: list[tuple[int, int]]
+    #: the names of the libraries (``codegen.library``) whose functions it calls, beside the pool's
+    libraries: list[str]
 
 
 def emit_module(graph: Graph, kernels: list[Kernel], name: str, repeat: Repeat | None = None,
                 parallel: bool = False) -> Module:
     """The graph as one LLVM module: a function per kernel and the entry calling them in order. ``parallel``:
-    large kernels split across the pool's threads (``codegen.parts``); without, the module is self-contained."""
+    the module links against the process's libraries (``codegen.library``: the pool, across whose threads large
+    kernels split (``codegen.parts``), and the strided GEMM kernels); without, it is self-contained (an export)."""
     if parallel:
         POOL.prefetch()  # its object, made while this emits: the module links against it
     module = ir.Module(name=name)
@@ -710,11 +721,12 @@ def emit_module(graph: Graph, kernels: list[Kernel], name: str, repeat: Repeat |
     dims = dims_of(graph)
     checks: list[IndexCheck] = []
     functions = []
-    hot_helpers, cold_helpers = set(), set()
+    hot_helpers, cold_helpers, libraries = set(), set(), set()
     for kernel, cold in zip(kernels, cold_kernels(kernels), strict=True):
         emitter = KernelEmitter(module, tensors, dims, kernel, checks, parallel, cold)
         functions.append((emitter.emit(), emitter.buffers))
         (cold_helpers if cold else hot_helpers).update(emitter.micro_kernels)
+        libraries |= emitter.libraries
     for name in cold_helpers - hot_helpers:
         module.globals[name].attributes.add("optsize")
     entry = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR]), ENTRY)
@@ -738,4 +750,4 @@ def emit_module(graph: Graph, kernels: list[Kernel], name: str, repeat: Repeat |
             touched.setdefault(n, []).append(k)
     whole = (0, max(len(functions) - 1, 0))
     spans = [(min(touched[d.name]), max(touched[d.name])) if d.name in touched else whole for d in graph.defs]
-    return Module(str(module), checks, dims, spans)
+    return Module(str(module), checks, dims, spans, sorted(libraries))

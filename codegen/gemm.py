@@ -1,5 +1,8 @@
 """The contraction micro-kernel: ``C[i, j] (=|+=) scale · Σ_k A(i, k) · B(k, j)``.
 
+The strided kernels of the host's tile shapes are a ``library`` per precision, which every compiled graph calls
+(``shared_gemm``); the tabled ones, and every kernel of an export, are defined in the graph's own module.
+
 One function per precision, tile shape and addressing, called by every contraction kernel. B is packed per
 (column panel, k-block) into a contiguous buffer of two-vector rows (any addressing in, unit stride out,
 zero-padded past N); tiles of ``rows`` × two vectors accumulate in registers with FMA over the k-block and are
@@ -17,10 +20,14 @@ Two addressings share the kernel:
 
 from __future__ import annotations
 
+import functools
+
 from llvmlite import ir
 
 from . import mathlib
 from .irloops import I1, span
+from .jit import vector_bits
+from .library import Library
 
 I32, I64 = ir.IntType(32), ir.IntType(64)
 PTR = ir.PointerType()
@@ -116,16 +123,60 @@ class Tabled:
         return self.entry(self.cj, j) if self.scatter else j
 
 
+def _name(T: ir.Type, rows: int, vectors: int, addressing: Strided | Tabled) -> str:
+    return f"sn_gemm_{_precision(T)}_{rows}x{vectors}_{addressing.tag}"
+
+
+def _precision(T: ir.Type) -> str:
+    return "f32" if isinstance(T, ir.FloatType) else "f64"
+
+
+def _type(T: ir.Type, addressing: Strided | Tabled) -> ir.FunctionType:
+    return ir.FunctionType(ir.VoidType(), [PTR, PTR, PTR, I64, I64, I64, *addressing.arguments(), T, I1])
+
+
+def shared_gemm(module: ir.Module, T: ir.Type, rows: int, vectors: int) -> tuple[ir.Function, Library]:
+    """The strided micro-kernel of the process's GEMM library, declared in ``module`` (a graph linked against the
+    libraries: the kernel is optimized once per host, not in every graph), and the library."""
+    name = _name(T, rows, vectors, Strided())
+    fn = module.globals.get(name) or ir.Function(module, _type(T, Strided()), name)
+    return fn, LIBRARIES[_precision(T)]
+
+
+def _library_variants(precision: str) -> list[tuple[ir.Type, int, int, int]]:
+    """(T, lanes, rows, vectors) of the strided tiles this host's graphs call: wide outputs and outputs no wider
+    than one vector (``tile_shape``)."""
+    T = ir.FloatType() if precision == "f32" else ir.DoubleType()
+    lanes = vector_bits() // (32 if precision == "f32" else 64)
+    shapes = {tile_shape(vector_bits(), lanes, None), tile_shape(vector_bits(), lanes, lanes)}
+    return [(T, lanes, rows, vectors) for rows, vectors in sorted(shapes)]
+
+
+def _library_ir(precision: str) -> str:
+    module = ir.Module(name=f"sn_gemm_{precision}")
+    for T, lanes, rows, vectors in _library_variants(precision):
+        gemm_function(module, T, lanes, rows, vectors).linkage = "external"
+    return str(module)
+
+
+def _library_names(precision: str) -> list[str]:
+    return [_name(T, rows, vectors, Strided()) for T, _, rows, vectors in _library_variants(precision)]
+
+
+#: per precision, the strided micro-kernels every graph of this process calls (``shared_gemm``)
+LIBRARIES = {p: Library(f"gemm_{p}", functools.partial(_library_ir, p), functools.partial(_library_names, p))
+             for p in ("f32", "f64")}
+
+
 def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors: int = 2,
                   addressing: Strided | Tabled | None = None) -> ir.Function:
     """``(C, A, B, M, N, K, *addressing, scale, accumulate)``: C = scale·A·B, or C += scale·A·B when
     ``accumulate`` is set."""
     addressing = addressing or Strided()
-    name = f"sn_gemm_{'f32' if isinstance(T, ir.FloatType) else 'f64'}_{rows}x{vectors}_{addressing.tag}"
+    name = _name(T, rows, vectors, addressing)
     if name in module.globals:
         return module.globals[name]
-    args = [PTR, PTR, PTR, I64, I64, I64, *addressing.arguments(), T, I1]
-    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), args), name)
+    fn = ir.Function(module, _type(T, addressing), name)
     fn.linkage = "internal"
     fn.attributes.add("noinline")
     for a in fn.args[:3]:

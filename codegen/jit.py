@@ -85,6 +85,14 @@ def _compiled_part(ir_text: str) -> tuple[llvm.ModuleRef, bytes]:
     return module, _emit(tm, module)
 
 
+def compile_alone(ir_text: str) -> bytes:
+    """The object of a module optimized and emitted on the calling thread, with a target machine of its own and
+    without llvmlite's lock: it runs beside another thread's compile (a library made while a graph compiles)."""
+    module, obj = _compiled_part(ir_text)
+    module.close()
+    return obj
+
+
 def run_o3(module: llvm.ModuleRef, tm: llvm.TargetMachine, own_machine: bool = False) -> None:
     """LLVM's O3 pipeline on ``module`` for ``tm`` (the host's, or an export's target), its pass manager freed.
     ``own_machine``: no other thread uses ``tm`` (nor ``module``'s context), so the run need not hold llvmlite's

@@ -12,25 +12,23 @@ machine two threads would otherwise be slower than one.
 
 Workers are Python threads parked in native code (``sn_worker``, called through ctypes, which releases the GIL):
 they spin on the generation word for about a millisecond after their last job, then poll it between naps that
-grow to 4 ms, so an idle pool costs no core. The pool is one small module compiled once per process;
-``sn_fork`` is registered as a symbol, so every compiled graph (fresh or from the disk cache) links against it.
+grow to 4 ms, so an idle pool costs no core. The pool is one small ``library``: ``sn_fork`` is registered
+as a symbol, so every compiled graph (fresh or from the disk cache) links against it.
 Exports never reference it.
 """
 
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
 import threading
-from concurrent.futures import Future
-from pathlib import Path
 
 from llvmlite import binding as llvm
 from llvmlite import ir
 
-from . import cache, jit
+from . import jit
 from .irloops import I64, PTR
+from .library import Library
 
 FORK = "sn_fork"
 WORKER = "sn_worker"
@@ -222,17 +220,6 @@ def _module(triple: str) -> str:
     return str(module)
 
 
-def _object() -> bytes:
-    """The pool's object: from the disk cache (keyed by this file and the host), or compiled and stored."""
-    k = cache.key("pool", hashlib.sha256(Path(__file__).read_bytes()).hexdigest(), jit.host_fingerprint())
-    entry = cache.load(k)
-    if entry is not None:
-        return entry[0]
-    obj = jit.emit_object(jit.optimize(_module(llvm.get_process_triple())))
-    cache.store(k, obj, {})
-    return obj
-
-
 class Callee:
     """A function's address as a callee (a job's, by default): llvmlite reads a call's function type off the
     callee, and an opaque pointer carries none."""
@@ -249,40 +236,26 @@ class Pool:
 
     def __init__(self):
         self._lock = threading.Lock()
+        self.library = Library("pool", lambda: _module(llvm.get_process_triple()), lambda: [FORK])
         self._engine: jit.Engine | None = None
         self._workers: list[threading.Thread] = []
         self._pid = os.getpid()
         self.threads = _default_threads()
         self._grain, self._backoff = GRAIN, BACKOFF
-        self._object: Future | None = None  # the pool's object being made on a thread (``prefetch``)
         os.register_at_fork(after_in_child=self._forked)
 
     def prefetch(self) -> None:
         """Start making the pool's object on a thread of its own, to overlap the caller's work (a graph's IR
-        emission, one core busy): on a fresh cache it is ~40 ms of LLVM that ``ensure`` would otherwise wait for.
-        """
-        with self._lock:
-            if self._engine is not None or self._object is not None:
-                return
-            self._object = made = Future()
-
-        def make():
-            try:
-                made.set_result(_object())
-            except BaseException as error:  # ensure raises it
-                made.set_exception(error)
-
-        threading.Thread(target=make, name="symnet-pool-compile", daemon=True).start()
+        emission): on a fresh cache it is ~40 ms of LLVM that ``ensure`` would otherwise wait for."""
+        self.library.prefetch()
 
     def ensure(self) -> None:
-        """Compile the pool and register ``sn_fork`` (before any graph links against it), start the workers."""
+        """Load the pool (registering ``sn_fork`` before any graph links against it), start the workers."""
         if self._engine is not None and self._pid == os.getpid() and len(self._workers) == self.threads - 1:
             return
+        engine = self.library.ensure()
         with self._lock:
             if self._engine is None:
-                made, self._object = self._object, None
-                engine = jit.Engine(made.result() if made is not None else _object())
-                llvm.add_symbol(FORK, engine.address(FORK))
                 self._words = (ctypes.c_int64 * WORDS).from_address(engine.address("sn_pool_words"))
                 self._work = ctypes.CFUNCTYPE(None)(engine.address(WORKER))
                 self._stop = ctypes.CFUNCTYPE(None)(engine.address(STOP))
@@ -345,9 +318,8 @@ class Pool:
         self._words[WORKERS] = len(self._workers)
 
     def _forked(self) -> None:
-        """In a child process the workers (and a ``prefetch`` thread) are gone: forks go alone until ``ensure``
-        starts new ones."""
-        self._workers, self._object = [], None
+        """In a child process the workers are gone: forks go alone until ``ensure`` starts new ones."""
+        self._workers = []
         if self._engine is not None:
             self._words[WORKERS] = self._words[BUSY] = 0
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +20,9 @@ from symnet.core.lazy import sympy as sp
 from symnet.errors import DTypeError, IndexRangeError, ShapeError
 
 from . import cache, jit
+from .gemm import LIBRARIES as GEMM_LIBRARIES
 from .interface import ENTRY, REPEAT, IndexCheck, Interface, RepeatInterface, Slot
+from .library import source_fingerprint
 from .pool import POOL
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
@@ -62,15 +62,6 @@ def _data_address_reader():
 
 
 data_address = _data_address_reader()
-
-
-@functools.lru_cache(maxsize=1)
-def _source_fingerprint() -> str:
-    """Compiled objects depend on the emitter: any change to codegen's source invalidates the cache."""
-    h = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 def _shape_function(shape: tuple, dims: tuple[str, ...], symbols: list[sp.Symbol] | None):
@@ -176,13 +167,26 @@ def _padded(graph: Graph, repeat: Repeat | None) -> Graph:
                              frozenset(d.name for d in repeat.record))
 
 
-def _cached(key: str, interface: Interface) -> tuple[bytes, list[IndexCheck], list[tuple[int, int]]] | None:
-    """The object, index checks and kernel spans of the cache entry ``key``, when it is usable for ``interface``."""
+#: the libraries a graph's object may link against, besides the pool, by name
+LINKABLE = {library.name: library for library in GEMM_LIBRARIES.values()}
+
+
+def _libraries_from(meta: dict) -> list[str] | None:
+    """The libraries a cache entry's object links against: names of this process's libraries (None: unusable)."""
+    names = meta.get("libraries")
+    if not (isinstance(names, list) and all(isinstance(n, str) and n in LINKABLE for n in names)):
+        return None
+    return names
+
+
+def _cached(key: str, interface: Interface) -> tuple[bytes, list[IndexCheck], list[tuple[int, int]], list[str]] | None:
+    """The object, index checks, kernel spans and libraries of the cache entry ``key``, when it is usable for
+    ``interface``."""
     entry = cache.load(key)
     if entry is None:
         return None
-    checks, spans = _checks_from(entry[1], interface), _spans_from(entry[1], interface)
-    return None if checks is None or spans is None else (entry[0], checks, spans)
+    found = _checks_from(entry[1], interface), _spans_from(entry[1], interface), _libraries_from(entry[1])
+    return None if None in found else (entry[0], *found)
 
 
 class CompiledGraph:
@@ -199,18 +203,18 @@ class CompiledGraph:
         interface = interface_of(graph, repeat)
         #: the object's cache key: what a cache entry of a whole step names to find it again
         self.key = cache.key(graph_fingerprint(graph), repeat_fingerprint(repeat), jit.host_fingerprint(),
-                             _source_fingerprint())
+                             source_fingerprint())
         found = _cached(self.key, interface) if use_cache else None
         self.cache_hit = found is not None
         if found is not None:
-            obj, self.checks, self.spans = found
+            obj, self.checks, self.spans, self.libraries = found
         else:
             obj = jit.emit_object(jit.optimize(self.llvm_ir()))
             if use_cache:
                 cache.store(self.key, obj, {
                     "checks": [{"definition": c.definition, "tensor": c.tensor, "position": c.position,
                                 "index": c.index, "kind": c.kind} for c in self.checks],
-                    "spans": [list(s) for s in self.spans],
+                    "spans": [list(s) for s in self.spans], "libraries": self.libraries,
                     "interface": interface.to_json() if interface.plain else None})
             self._ir = None  # ~10 KB a graph, kept by every cached program otherwise; show() emits it again
         self._load(interface, obj, dims_of(graph))
@@ -228,7 +232,7 @@ class CompiledGraph:
         self = cls.__new__(cls)
         self._graph = self._plan = self._ir = None
         self._source, self.key, self.cache_hit = source, key, True
-        obj, self.checks, self.spans = found
+        obj, self.checks, self.spans, self.libraries = found
         self._load(interface, obj, None)
         return self
 
@@ -237,6 +241,8 @@ class CompiledGraph:
         are ints, dimension names or, for computed extents, small compiled functions of the graph's
         ``symbols``)."""
         POOL.ensure()  # registers the pool's sn_fork, which the object links against
+        for name in self.libraries:
+            LINKABLE[name].ensure()
         self._engine = jit.Engine(obj)
         # The native code lives as long as this object and no longer: only it holds the function pointers below,
         # so once it is unreachable (its cache entries evicted or cleared) no call can be running them.
@@ -303,7 +309,8 @@ class CompiledGraph:
             from .merge import merge_identical_functions
 
             module = emit_module(self.graph, self.kernels, "symnet", self.plan, parallel=True)
-            self._ir, self.checks, self.spans = merge_identical_functions(module.ir), module.checks, module.spans
+            self._ir = merge_identical_functions(module.ir)
+            self.checks, self.spans, self.libraries = module.checks, module.spans, module.libraries
         return self._ir
 
     def _layout(self, sizes: tuple) -> tuple:

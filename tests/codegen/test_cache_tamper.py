@@ -71,6 +71,18 @@ def test_payloads_in_every_text_field_are_never_run(folder, tmp_path):
     assert np.array_equal(run(graph(2.0)), expected) and not marker.exists()
 
 
+def test_an_entry_links_only_against_this_process_s_libraries(folder, tmp_path):
+    marker = tmp_path / "pwned"
+    expected = run(graph(2.0))
+    (entry,) = entries(folder)
+    for bad in (["evil"], "gemm_f32", [PAYLOAD.format(marker=marker)], None, [["gemm_f32"]], {"gemm_f32": 1}):
+        rewrite(entry, lambda meta, bad=bad: {**meta, "libraries": bad})
+        again = compile_graph(graph(2.0))
+        assert not again.cache_hit, bad  # a miss: compiled again (and the entry rewritten)
+        assert np.array_equal(again({"X": np.arange(4.0), "I": np.array([3, 2, 1, 0])})["Y"], expected)
+    assert compile_graph(graph(2.0)).cache_hit and not marker.exists()
+
+
 def test_swapped_entries_are_never_used_for_another_graph(folder):
     a, b = run(graph(2.0)), run(graph(3.0))
     first, second = entries(folder)

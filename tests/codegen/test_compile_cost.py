@@ -38,15 +38,16 @@ def attributes(ir_text: str) -> dict[str, str]:
 
 
 def test_small_share_kernels_are_compiled_for_size_and_the_large_ones_are_not():
-    attrs = attributes(compile_graph(wide_then_narrow(), use_cache=False).llvm_ir())
+    ir_text = compile_graph(wide_then_narrow(), use_cache=False).llvm_ir()
+    attrs = attributes(ir_text)
     kernels = {name: a for name, a in attrs.items() if name.startswith("k_")}
     cold = {name for name, a in kernels.items() if "optsize" in a}
     # the 128→2 product, its weight's gradient and 2·(out − 1): 1/64 of the first product's work or less; the
     # input's gradient through it (4096×128 from a product over 2) writes as much as the activation: hot
     assert cold == {"k_matmul2", "k_dV", "k_dmatmul2"}
     assert "k_sum1" in kernels  # the loss: as small, but a float sum whose order its vectorization sets
-    assert "optsize" in attrs["sn_gemm_f32_16x1_s"]  # called by cold kernels only
-    assert "optsize" not in attrs["sn_gemm_f32_8x2_s"]
+    for name in ("sn_gemm_f32_16x1_s", "sn_gemm_f32_8x2_s"):  # the GEMM library's: declared, optimized once
+        assert name not in attrs and re.search(rf'^declare .*@"?{name}"?\(', ir_text, re.M)
     assert "minsize" in attrs["sn_entry"] and "optsize" in attrs["sn_entry"]
 
 
@@ -137,11 +138,12 @@ def test_a_new_process_makes_the_pool_while_its_first_graph_emits(tmp_path):
 import threading
 import numpy as np
 from codegen import pool
-made, original = [], pool._object
+made, library = [], pool.POOL.library
+original = library._object
 def counted():
     made.append(threading.current_thread().name)
     return original()
-pool._object = counted
+library._object = counted
 import symnet as sn
 assert (sn.tensor(np.ones(100)) * 2 + 1).numpy().tolist() == [3.0] * 100
 print(made)
@@ -150,3 +152,41 @@ print(made)
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["['symnet-pool-compile']"]  # once, on the prefetch thread
+
+
+LIBRARY_SCRIPT = """
+import threading
+import numpy as np
+from codegen import gemm, jit
+made, library = [], gemm.LIBRARIES["f32"]
+original = library._object
+def counted():
+    made.append(threading.current_thread().name)
+    return original()
+library._object = counted
+optimized, compile_alone = [], jit.compile_alone
+jit.compile_alone = lambda text: optimized.append(text) or compile_alone(text)
+import symnet as sn
+rng = np.random.default_rng(0)
+a = rng.standard_normal((70, 50)).astype(np.float32)
+b = rng.standard_normal((50, 30)).astype(np.float32)
+c = rng.standard_normal((30, 9)).astype(np.float32)
+first = (sn.tensor(a) @ sn.tensor(b)).numpy()  # one graph, then another with both tile shapes
+second = ((sn.tensor(a) @ sn.tensor(b)).tanh() @ sn.tensor(c)).numpy()
+assert np.allclose(first, a @ b, rtol=1e-5, atol=1e-5)
+assert np.allclose(second, np.tanh(a @ b) @ c, rtol=1e-5, atol=1e-5)
+print(made, sum("sn_gemm_f32" in text for text in optimized))
+"""
+
+
+def test_graphs_link_against_the_gemm_library_made_once_per_host(tmp_path):
+    """Every graph calls the strided GEMM kernels of one library, made on its own thread while the first graph
+    emits and kept in the cache: a second process loads it and compiles no GEMM at all."""
+    env = {**os.environ, "SYMNET_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", LIBRARY_SCRIPT], env=env, capture_output=True, text=True,
+                           check=False) for _ in range(2)]
+    for done in runs:
+        assert done.returncode == 0, done.stderr
+    assert runs[0].stdout.split("] ") == ["['symnet-gemm_f32-compile'", "1\n"]  # the library, once, on its thread
+    # the graphs found in the cache: the library loaded with them, read from the cache too (no LLVM at all)
+    assert runs[1].stdout.split("] ") == ["['MainThread'", "0\n"]
