@@ -190,3 +190,34 @@ def test_graphs_link_against_the_gemm_library_made_once_per_host(tmp_path):
     assert runs[0].stdout.split("] ") == ["['symnet-gemm_f32-compile'", "1\n"]  # the library, once, on its thread
     # the graphs found in the cache: the library loaded with them, read from the cache too (no LLVM at all)
     assert runs[1].stdout.split("] ") == ["['MainThread'", "0\n"]
+
+
+CONCURRENT_SCRIPT = """
+import numpy as np
+from codegen import gemm
+made = []
+for library in gemm.LIBRARIES.values():
+    def counted(original=library._object, name=library.name):
+        made.append(name)
+        return original()
+    library._object = counted
+import symnet as sn
+from tests.threads import in_threads
+def product(case):
+    dtype, m = case
+    rng = np.random.default_rng(m)
+    a, b = rng.standard_normal((m, 40)).astype(dtype), rng.standard_normal((40, 50)).astype(dtype)
+    got = (sn.tensor(a) @ sn.tensor(b)).numpy()
+    return bool(got.dtype == dtype and np.allclose(got, a @ b, rtol=1e-4, atol=1e-4))
+print(in_threads(product, [(np.float32, 30), (np.float64, 31), (np.float32, 32), (np.float64, 33)]), sorted(made))
+"""
+
+
+def test_threads_compiling_at_once_share_each_library(tmp_path):
+    """Four threads of a new process compile matrix products of both precisions at once, on a fresh cache: each
+    library is made and loaded once, every product is right."""
+    done = subprocess.run([sys.executable, "-c", CONCURRENT_SCRIPT], capture_output=True, text=True, check=False,
+                          env={**os.environ, "SYMNET_CACHE_DIR": str(tmp_path)},
+                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[True,", "True,", "True,", "True]", "['gemm_f32',", "'gemm_f64']"]
