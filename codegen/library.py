@@ -76,7 +76,13 @@ class Library:
             return self._engine
         with self._lock:
             made = self._made
-        obj = made.result() if made is not None else self._object()
+        try:
+            obj = made.result() if made is not None else self._object()
+        except BaseException:
+            with self._lock:
+                if self._made is made:  # a failed make is not kept: the next use tries again
+                    self._made = None
+            raise
         with self._lock:
             if self._engine is None:
                 engine = jit.Engine(obj)

@@ -4,6 +4,7 @@ The numbers are the same either way."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from llvmlite import binding as llvm
 
 import symnet as sn
-from codegen import compile_graph, emit, jit, pool
+from codegen import compile_graph, emit, jit, library, pool
 from symnet import trace
 from symnet.pipeline import gradient_program
 
@@ -221,3 +222,24 @@ def test_threads_compiling_at_once_share_each_library(tmp_path):
                           cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["[True,", "True,", "True,", "True]", "['gemm_f32',", "'gemm_f64']"]
+
+
+def test_a_library_whose_make_failed_is_made_again_on_next_use(tmp_path, monkeypatch):
+    """A failure (here the first source; in practice an LLVM error or a full disk) is raised to the graph that
+    needed the library, and not kept: the next use makes it again, and its functions answer."""
+    monkeypatch.setenv("SYMNET_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def source() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("the first make fails")
+        return 'define i64 @"sn_test_answer"() {\n  ret i64 42\n}\n'
+
+    answer = library.Library("test_answer", source, lambda: ["sn_test_answer"])
+    answer.prefetch()
+    with pytest.raises(RuntimeError, match="first make fails"):
+        answer.ensure()
+    engine = answer.ensure()
+    assert ctypes.CFUNCTYPE(ctypes.c_int64)(engine.address("sn_test_answer"))() == 42
+    assert answer.ensure() is engine and len(calls) == 2
