@@ -31,3 +31,8 @@ class LoweringError(SymnetError):
 
 class NotSupportedError(SymnetError, NotImplementedError):
     """A PyTorch feature symnet does not offer yet (RReLU's random slopes in training)."""
+
+
+class LinAlgError(SymnetError, RuntimeError):
+    """``torch.linalg.LinAlgError`` (a singular matrix): never raised, since symnet has no matrix factorizations,
+    but offered as ``symnet.linalg.LinAlgError`` so translated ``except`` clauses stay valid."""

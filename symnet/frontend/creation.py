@@ -10,8 +10,8 @@ from ..core.random import BITS, Draw
 from ..errors import DTypeError, NotSupportedError, ShapeError
 from .batch import batch_filled, batch_ids, batch_source, batch_template, filled, varies_per_step
 from .device import accepts_device
+from .linalg import increasing_powers
 from .sampling import Generator, default_generator, generator_or_default
-from .shaping import cat
 from .tensor import Tensor
 from .trace import Shared
 
@@ -208,8 +208,7 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
     x = x.long() if x.dtype == dtypes.bool_ else x
     if n == 0:
         return x.reshape(-1, 1).narrow(1, 0, 0).clone()
-    column = x.reshape(-1, 1)
-    powers = cat([ones(x.shape[0], 1, dtype=x.dtype), column.expand(x.shape[0], n - 1)], 1).cumprod(1)
+    powers = increasing_powers(x, n)
     return powers if increasing else powers.flip(1)
 
 

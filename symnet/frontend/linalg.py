@@ -2,14 +2,17 @@
 mm/bmm/mv/dot with their shape checks, the add-multiply family (addmm, addmv, addbmm, baddbmm), and ``einsum``,
 one index-notation row (``symnet.core.contractions``) that outer, inner, kron, tensordot and trace are made of.
 Then small vector algebra composed of those and of reductions (cross, dist, cdist, cov, renorm, trapezoid), so
-autodiff derives their gradients."""
+autodiff derives their gradients, and ``symnet.linalg``: what of ``torch.linalg`` these compose (products, norms,
+Vandermonde matrices); what needs a matrix factorization refuses by name."""
 
 from __future__ import annotations
 
 import math
+import numbers
 import string
 import warnings
 from collections.abc import Sequence
+from itertools import pairwise
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -17,21 +20,38 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.contractions import Einsum
-from ..core.dtypes import is_float, result_type
+from ..core.dtypes import as_dtype, is_float, result_type
 from ..core.ops import MatMul, broadcast_shapes
-from ..errors import DTypeError, ShapeError
-from .base import TensorBase
+from ..errors import DimensionError, DTypeError, LinAlgError, NotSupportedError, ShapeError
+from .base import TensorBase, method_as_function
+from .batch import filled
 from .dims import normalize_dim
+from .outputs import with_out
 from .pointwise import _as_tensor, where
-from .shaping import stack
+from .shaping import cat, stack
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
+#: what needs a matrix factorization (LU, QR, SVD, an eigen-decomposition): torch.linalg's functions
+#: (``linalg.<name>``) and torch's functions that are Tensor methods too. symnet offers each name, which refuses.
+FACTORIZING = (
+    "linalg.det", "linalg.slogdet", "linalg.inv", "linalg.inv_ex", "linalg.solve", "linalg.solve_ex",
+    "linalg.solve_triangular", "linalg.cholesky", "linalg.cholesky_ex", "linalg.qr", "linalg.svd", "linalg.svdvals",
+    "linalg.eig", "linalg.eigvals", "linalg.eigh", "linalg.eigvalsh", "linalg.lstsq", "linalg.pinv",
+    "linalg.matrix_rank", "linalg.cond", "linalg.matrix_exp", "linalg.lu", "linalg.lu_factor", "linalg.lu_factor_ex",
+    "linalg.lu_solve", "linalg.ldl_factor", "linalg.ldl_factor_ex", "linalg.ldl_solve", "linalg.householder_product",
+    "linalg.tensorinv", "linalg.tensorsolve",
+    "inverse", "det", "logdet", "slogdet", "pinverse", "svd", "qr", "cholesky", "cholesky_solve", "cholesky_inverse",
+    "lu", "lu_solve", "lstsq", "triangular_solve", "matrix_exp", "geqrf", "orgqr", "ormqr",
+)
+_REFUSED_METHODS = tuple(name for name in FACTORIZING if not name.startswith("linalg."))
+_NO_FACTORIZATIONS = "symnet has no matrix factorizations (LU, QR, SVD, eigen-decompositions) yet"
+
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch (not ``trace``: ``symnet.trace`` is the
 #: tracing stage; the matrix trace is the method ``t.trace()``)
 FUNCTIONS = ("matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "kron", "addmm", "addmv", "addbmm",
-             "baddbmm", "cross", "dist", "cov", "corrcoef", "renorm")
+             "baddbmm", "cross", "dist", "cov", "corrcoef", "renorm", *_REFUSED_METHODS)
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ("einsum", "tensordot", "linalg", "cdist", "trapezoid", "trapz", "cumulative_trapezoid")
 
@@ -239,6 +259,21 @@ class LinalgMethods(TensorBase):
         norm = _p_norm(self, p, others, True, each_tie=False)
         factor = where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
         return self * factor
+
+
+def _refusal(name: str):
+    """torch's ``name``, which needs a matrix factorization: a callable that refuses, naming it (rather than an
+    AttributeError, or a wrong number)."""
+    def refuse(*args, **kwargs):
+        raise NotSupportedError(f"{name}() needs a matrix factorization, and {_NO_FACTORIZATIONS}")
+
+    refuse.__name__ = refuse.__qualname__ = name.removeprefix("linalg.")
+    refuse.__doc__ = f"``torch.{name}`` needs a matrix factorization: refused, {_NO_FACTORIZATIONS}."
+    return refuse
+
+
+for _name in _REFUSED_METHODS:
+    setattr(LinalgMethods, _name, _refusal(_name))
 
 
 def _cross(a: Tensor, b: Tensor, dim: int) -> Tensor:
@@ -451,9 +486,179 @@ def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
     return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
 
 
+def increasing_powers(x: Tensor, n: int) -> Tensor:
+    """x⁰, x¹, …, x^(n−1) of each element on a new last dim (n ≥ 1), as running products of x, so the gradient is
+    exact at x = 0 too."""
+    column = x.unsqueeze(-1)
+    ones = filled(column, None, 1, x.dtype, False, "vander")  # of column's shape in a compiled step's too
+    return cat([ones, column.expand(*x.shape, n - 1)], -1).cumprod(-1)
+
+
+def _norm_input(op: str, x: Tensor, dtype) -> Tensor:
+    """x checked as PyTorch's norms check it (a floating input, a floating ``dtype`` that does not narrow it), cast
+    to ``dtype``."""
+    if not is_float(x.dtype):
+        raise DTypeError(f"{op}: Expected a floating point or complex tensor as input. Got {x.dtype}")
+    if dtype is None:
+        return x
+    dtype = as_dtype(dtype)
+    if not is_float(dtype):
+        raise DTypeError(f"{op}: dtype should be floating point or complex, but got {dtype}")
+    if dtype.itemsize < x.dtype.itemsize:
+        raise DTypeError(f"{op}: the dtype of the input ({x.dtype}) should be convertible without narrowing to the "
+                         f"specified dtype ({dtype})")
+    return x.to(dtype)
+
+
 def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
     """``torch.linalg.vector_norm``: the ``ord``-norm of x flattened over ``dim`` (all dims by default)."""
-    return x.norm(ord, dim, keepdim, dtype)
+    if isinstance(ord, str):
+        raise TypeError(f"linalg.vector_norm(): argument 'ord' must be a number, not str ({ord!r})")
+    return _norm_input("linalg.vector_norm", x, dtype).norm(ord, dim, keepdim)
+
+
+#: the matrix norms that are functions of the singular values, refused for want of an SVD
+_SINGULAR_VALUE_ORDERS = {2: "the largest singular value", -2: "the smallest singular value",
+                          "nuc": "the sum of the singular values"}
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
+    """``torch.linalg.matrix_norm`` over the dims ``dim`` (rows, columns): 'fro' √Σ a², 1 and −1 the largest and
+    smallest Σ|a| of a column, inf and −inf of a row (the largest of none: 0). Orders 2, −2 and 'nuc' are
+    functions of the singular values, which symnet cannot compute yet: refused.
+
+    >>> import symnet as sn
+    >>> sn.linalg.matrix_norm(sn.tensor([[1.0, -2.0], [3.0, 4.0]]), 1)
+    tensor(6.)
+    """
+    if isinstance(ord, str):
+        known = ord in ("fro", "nuc")
+    elif isinstance(ord, numbers.Real):
+        known = abs(ord) in (1, 2, math.inf)
+    else:
+        raise TypeError(f"linalg.matrix_norm(): argument 'ord' must be a number or a str, not {type(ord).__name__}")
+    if not known:
+        raise ValueError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if A.dim() < 2:
+        raise ShapeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    x = _norm_input("linalg.matrix_norm", A, dtype)
+    if not isinstance(dim, Sequence):
+        raise TypeError(f"linalg.matrix_norm(): argument 'dim' must be a tuple of two ints, not {type(dim).__name__}")
+    if len(dim) != 2:
+        raise ShapeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {tuple(dim)}")
+    rows, cols = (normalize_dim(d, A.dim(), "linalg.matrix_norm") for d in dim)
+    if rows == cols:
+        raise ShapeError(f"linalg.matrix_norm: dims must be different. Got ({rows}, {cols})")
+    if ord in _SINGULAR_VALUE_ORDERS:
+        raise NotSupportedError(f"linalg.matrix_norm: ord={ord!r} is {_SINGULAR_VALUE_ORDERS[ord]}, which needs an "
+                                f"SVD, and {_NO_FACTORIZATIONS}")
+    if ord == "fro":
+        return x.norm(2, (rows, cols), keepdim)
+    summed, compared = (rows, cols) if abs(ord) == 1 else (cols, rows)
+    sums = x.abs().sum(summed, keepdim=True)
+    if sums.shape[compared] == 0:  # no column (row) sums: PyTorch's largest of them is 0, and it has no smallest
+        if ord < 0:
+            raise DimensionError(f"linalg.matrix_norm: the {ord} norm of a matrix with no "
+                                 f"{'columns' if abs(ord) == 1 else 'rows'} is the smallest of nothing")
+        out = sums.sum(compared, keepdim=True)
+    else:
+        out = sums.amax(compared, keepdim=True) if ord > 0 else sums.amin(compared, keepdim=True)
+    return out if keepdim else out.squeeze((rows, cols))
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
+    """``torch.linalg.norm``: a matrix norm (``matrix_norm``) for a string ``ord``, over a 2-tuple ``dim``, or of a
+    2-d A when ``ord`` is given without ``dim``; else a vector norm (``vector_norm``), by default the 2-norm of all
+    of A."""
+    dims = (dim,) if isinstance(dim, int) else dim
+    if dims is not None and len(dims) not in (1, 2):
+        raise ShapeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dims)}")
+    if dims is None and ord is not None and A.dim() not in (1, 2):
+        raise ShapeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
+                         f"{A.dim()}D.")
+    matrix = len(dims) == 2 if dims is not None else A.dim() == 2
+    if isinstance(ord, str) or (ord is not None and matrix):
+        return matrix_norm(A, ord, (0, 1) if dims is None else dims, keepdim, dtype=dtype)
+    return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+
+
+def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
+    """``torch.linalg.vecdot``: Σ x·y over ``dim`` of the two broadcast together (real tensors: no conjugate); of
+    two vectors, PyTorch's ``dot``, which reads no ``dim``."""
+    for t in (x, y):
+        if not isinstance(t, TensorBase):
+            raise TypeError(f"linalg.vecdot(): arguments must be Tensors, not {type(t).__name__}")
+        if not is_float(t.dtype):
+            raise DTypeError(f"linalg.vecdot: Expected a floating point or complex tensor as input. Got {t.dtype}")
+    _same_dtype("linalg.vecdot", x, y)
+    if x.dim() == 1 and y.dim() == 1:
+        return x.dot(y)
+    return (x * y).sum(dim)
+
+
+def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
+    """``torch.linalg.multi_dot``: the product of a chain of matrices (the first may be 1-d, a row; the last, a
+    column), multiplied in the order of fewest scalar products.
+
+    >>> import symnet as sn
+    >>> sn.linalg.multi_dot([sn.ones(3), sn.ones(3, 4), sn.ones(4)])
+    tensor(12.)
+    """
+    if not isinstance(tensors, list | tuple) or not all(isinstance(t, TensorBase) for t in tensors):
+        raise TypeError(f"linalg.multi_dot(): argument 'tensors' must be a list or tuple of Tensors, not "
+                        f"{type(tensors).__name__}")
+    if len(tensors) < 2:
+        raise ValueError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for n, t in enumerate(tensors):
+        ranks = (1, 2) if n in (0, len(tensors) - 1) else (2,)
+        if t.dim() not in ranks:
+            raise ShapeError(f"multi_dot(): tensor {n} must be {' or '.join(f'{r}D' for r in ranks)} but got "
+                             f"{t.dim()}D")
+    _same_dtype("multi_dot", *tensors)
+    row, column = tensors[0].dim() == 1, tensors[-1].dim() == 1
+    matrices = [tensors[0].unsqueeze(0) if row else tensors[0], *tensors[1:-1],
+                tensors[-1].unsqueeze(1) if column else tensors[-1]]
+    for n, (a, b) in enumerate(pairwise(matrices)):
+        if a.shape[1] != b.shape[0]:
+            raise ShapeError(f"multi_dot(): tensors {n} and {n + 1} with shapes {tensors[n].shape} and "
+                             f"{tensors[n + 1].shape} cannot be multiplied")
+    product = _chain_product(matrices)
+    return product.reshape(product.shape[row:2 - column])  # without the dims the vectors were given
+
+
+def _chain_product(matrices: list[Tensor]) -> Tensor:
+    """The product of matrices whose sizes chain, each sub-chain split where the fewest scalar multiplications
+    follow (the textbook dynamic program; ties split leftmost, as PyTorch's for three)."""
+    sizes = [m.shape[0] for m in matrices] + [matrices[-1].shape[1]]
+    best: dict[tuple[int, int], tuple[int, int]] = {}  # (first, last) → (cost, the last matrix of the left part)
+    for length in range(len(matrices)):
+        for i in range(len(matrices) - length):
+            j = i + length
+            best[i, j] = (0, i) if i == j else min(
+                (best[i, k][0] + best[k + 1, j][0] + sizes[i] * sizes[k + 1] * sizes[j + 1], k) for k in range(i, j))
+
+    def product(i: int, j: int) -> Tensor:
+        k = best[i, j][1]
+        return matrices[i] if i == j else product(i, k) @ product(k + 1, j)
+
+    return product(0, len(matrices) - 1)
+
+
+def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803 - torch's name
+    """``torch.linalg.vander``: x⁰ … x^(N−1) of each element on a new last dim, N by default x's last size (a 0-d
+    x is one element). Increasing powers, unlike ``symnet.vander``'s default."""
+    if x.dtype == dtypes.bool_:
+        raise DTypeError("linalg.vander supports floating point, complex, and integer tensors, but got bool")
+    x = x.reshape(1) if x.dim() == 0 else x
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        raise ValueError(f"linalg.vander: N must be greater than 1, got {n}")
+    return increasing_powers(x, n)
+
+
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """``torch.linalg.diagonal``: ``A.diagonal`` with the last two dims as the matrix's by default."""
+    return A.diagonal(offset, dim1, dim2)
 
 
 def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:  # noqa: A002 - torch's name
@@ -461,5 +666,12 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:  # n
     return _cross(input, other, dim)
 
 
-#: ``symnet.linalg``, as ``torch.linalg``: what of it symnet offers
-linalg = SimpleNamespace(vector_norm=vector_norm, cross=linalg_cross)
+_OFFERED = {"matmul": method_as_function("matmul"), "matrix_power": method_as_function("matrix_power"),
+            "vector_norm": vector_norm, "matrix_norm": matrix_norm, "norm": norm, "vecdot": vecdot,
+            "multi_dot": multi_dot, "vander": vander, "diagonal": diagonal, "cross": linalg_cross}
+#: ``symnet.linalg``, as ``torch.linalg``: what symnet computes (with PyTorch's ``out=``) and, refusing by name,
+#: what needs a matrix factorization
+linalg = SimpleNamespace(LinAlgError=LinAlgError,
+                         **{name: with_out(fn, f"linalg.{name}") for name, fn in _OFFERED.items()},
+                         **{name.removeprefix("linalg."): _refusal(name) for name in FACTORIZING
+                            if name.startswith("linalg.")})
