@@ -164,3 +164,26 @@ def test_derivatives_along_directions_of_any_dtype(direction, dtype):
     first, second = sn.autograd.derivatives((x ** 3).sum(1), x, sn.tensor(direction), order=2)
     assert first.dtype == second.dtype == dtype
     np.testing.assert_allclose([first.item(), second.item()], [0.75, 3.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("reads", ["x", "nothing"])
+def test_an_objective_that_reads_no_target_trains_as_eagerly(reads):
+    """The step takes x and y whatever the loss reads (y unread: an autoencoder's or a regularizer's loss): one
+    step, a fit over the whole data in place and a fit over gathered batches, each equal to the eager run."""
+    def loss(model, x, y):
+        return (model(x) ** 2).mean() if reads == "x" else (model[0].weight ** 2).sum()
+
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((6, 2)), np.zeros((6, 1))
+    compiled_model, eager_model = mlp(3), mlp(3)
+    step = sn.compile(compiled_model, sn.objective(loss), sn.optim.SGD(compiled_model.parameters(), lr=0.1))
+    got = [step.step(x, y), *step.fit((x, y), epochs=2), *step.fit([(x[:3], y[:3]), (x[3:], y[3:])], epochs=1)]
+    opt = sn.optim.SGD(eager_model.parameters(), lr=0.1)
+    want = []
+    for xb in (x, x, x, x[:3], x[3:]):
+        opt.zero_grad()
+        value = loss(eager_model, sn.tensor(xb), None)
+        value.backward()
+        opt.step()
+        want.append(value.item())
+    np.testing.assert_allclose(got, want, rtol=1e-12)

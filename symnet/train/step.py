@@ -162,6 +162,9 @@ class CompiledStep:
         leaves = [traced.tensors[p] for p in traced.leaves]
         handles = {id(traced.tensors[p]): by_name[prog.names[p]] for p in traced.leaves}
         handles["X"], handles["Y"] = handles.get(id(X)), handles.get(id(Y))
+        for name, t in (("X", X), ("Y", Y)):
+            if handles[name] is None and t is not None:  # a loss that never reads it: the step takes it all the same
+                handles[name] = Input(name, (ir.BATCH, *t.shape[1:]) if t.shape else (), t.dtype)
         buffers = {id(b): b for b in self.model.buffers()}
         bound = {id(p) for _, p in self.named} | {id(X), id(Y)} | set(buffers)
         constants = {handles[id(t)].name: value for t, value in zip(leaves, traced.leaf_values(), strict=True)
@@ -249,6 +252,9 @@ class CompiledStep:
         extended = pipeline.extend(grad, [*lrs.values(), t, *(i for u in updates for i in u.state_inputs.values())],
                                    [*clip_defs, *(d for u in updates for d in u.defs)], outputs)
         graph = pipeline.simplify(extended, keep)
+        unread = [handles[n] for n in ("X", "Y") if n not in {i.name for i in graph.inputs}]
+        if unread:  # one calling convention (and the driver's gathers) for every loss
+            graph = Graph([*graph.inputs, *unread], graph.defs, graph.outputs)
         if stages is not None:
             stages.update(1)
             stages.set_postfix_str("native code (LLVM)")
