@@ -16,6 +16,7 @@ import inspect
 import numpy as _np
 
 from . import accelerator, autograd, backend, backends, cuda, data, func, nn, optim, special, testing, utils
+from . import distributions as distributions  # torch.distributions, as sn.distributions
 from .backend import get_num_threads, set_num_threads
 from .checkpoint import load, save
 from .core import dtypes as _dtypes

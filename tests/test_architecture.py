@@ -20,7 +20,7 @@ LAYERS = [
     ("frontend", ["symnet.frontend"]),
     ("library", ["symnet.nn", "symnet.optim", "symnet.data", "symnet.printing", "symnet.gradcheck",
                  "symnet.checkpoint", "symnet.autograd", "symnet.func", "symnet.utils", "symnet.cuda",
-                 "symnet.accelerator", "symnet.backends"]),
+                 "symnet.accelerator", "symnet.backends", "symnet.distributions"]),
     ("train", ["symnet.train"]),
     ("entry", ["symnet.cli", "symnet.__main__", "symnet"]),
 ]
