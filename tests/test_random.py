@@ -348,3 +348,38 @@ def test_a_draw_of_a_fixed_size_in_a_compiled_forward_is_refused():
     step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
     with pytest.raises(sn.NotSupportedError, match=r"randn\(size\).*one draw kept for every step.*randn_like"):
         step.step(np.ones((4, 2), np.float32), np.zeros((4, 2), np.float32))
+
+
+class _TopDraws(np.random.Generator):
+    """A generator whose uniform draws are all the largest float64 below 1, which float32 rounds to 1.0."""
+
+    def random(self, size=None, dtype=np.float64, out=None):
+        return np.full(size, np.nextafter(1.0, 0.0), dtype)
+
+
+@pytest.mark.parametrize("dtype", [sn.float32, sn.float64])
+def test_uniform_draws_stay_below_one_in_every_dtype(dtype):
+    drawn = sn.rand(5, dtype=dtype, generator=_TopDraws(np.random.PCG64(0))).numpy()
+    assert drawn.dtype == dtype and (drawn < 1).all() and (drawn == np.nextafter(dtype.type(1), dtype.type(0))).all()
+
+
+@pytest.mark.parametrize("law", ["uniform", "normal"])
+def test_a_per_step_draw_stays_below_one_in_float32(law):
+    """The compiled draw of the largest 53 bits, as float32 rounds it (to 2⁵³): the uniform stays under 1 and the
+    normal's log(1 − u₁) finite. Exact arithmetic on the definition, with the bits as float32 holds them."""
+    from symnet.core.ir import Input
+    from symnet.core.lazy import sympy as sp
+    from symnet.core.random import Draw
+    from symnet.core.random_bits import random_bits
+
+    x, key = Input("x", (3,), np.dtype(np.float32)), Input("key", (), np.dtype(np.float64))
+    body = Draw(law, None, "float32").define([x, key]).body
+    value = body.replace(lambda e: isinstance(e, random_bits), lambda e: sp.Integer(int(np.float32(2**53 - 1))))
+    assert value.is_finite and (value < 1 if law == "uniform" else value.is_real)
+
+
+@pytest.mark.parametrize("draw", [sn.rand, sn.randn])
+@pytest.mark.parametrize("dtype", [sn.int64, sn.bool_])
+def test_random_floats_of_an_integer_or_bool_dtype_are_refused(draw, dtype):
+    with pytest.raises(sn.DTypeError, match="random floats need a float dtype"):
+        draw(3, dtype=dtype)

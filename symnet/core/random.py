@@ -66,11 +66,15 @@ class Draw(NamedTuple):
     """Fresh noise over the first input's shape (or ``fill.templated(template, …)`` of it: ``randn(x.size(0), 3)``
     in a compiled step), drawn per step from the 0-d key (the second input), as
     ``rand_like`` (``law="uniform"``: u = random_bits(key, i)/2⁵³ on [0, 1)) or ``randn_like`` (``law="normal"``:
-    Box–Muller, √(−2·log(1 − u₁))·cos(2π·u₂) from the draws at 2i and 2i + 1; 1 − u₁ > 0, so always finite).
+    Box–Muller, √(−2·log(1 − u₁))·cos(2π·u₂) from the draws at 2i and 2i + 1; 1 − u₁ > 0 in the result's
+    precision too, so always finite).
     The first input's values are never read: the noise has no gradient."""
 
     law: str
     template: tuple | None = None
+    #: the result's dtype name: a uniform draw is kept at or below the largest value under 1 it holds (53 bits
+    #: rounded to float32 can be 1.0, and then log(1 − u₁) is −∞), as PyTorch's [0, 1)
+    precision: str = "float64"
 
     @property
     def label(self) -> str:
@@ -86,10 +90,14 @@ class Draw(NamedTuple):
         flat = sp.Integer(0)
         for s, d in zip(syms, shape, strict=True):
             flat = flat * d + s
-        k, scale = access(key.name, ()), sp.Rational(1, 2**BITS)
+        k = access(key.name, ())
+        below_one = 1 - sp.Rational(1, 2 ** (24 if self.precision == "float32" else BITS))
+
+        def uniform(i: sp.Expr) -> sp.Expr:
+            return sp.Min(bits.random_bits(k, i) * sp.Rational(1, 2**BITS), below_one)
+
         if self.law == "uniform":
-            body = bits.random_bits(k, flat) * scale
+            body = uniform(flat)
         else:
-            u1, u2 = bits.random_bits(k, 2 * flat) * scale, bits.random_bits(k, 2 * flat + 1) * scale
-            body = sp.sqrt(-2 * sp.log(1 - u1)) * sp.cos(2 * sp.pi * u2)
+            body = sp.sqrt(-2 * sp.log(1 - uniform(2 * flat))) * sp.cos(2 * sp.pi * uniform(2 * flat + 1))
         return Lowered(shape, tuple(zip(syms, shape, strict=True)), syms, body)

@@ -219,8 +219,9 @@ def randn(*size, generator=None, dtype=None, requires_grad: bool = False, name: 
     drawn = _drawn_for_batch(_shape(size), "normal", dtype, requires_grad, "randn")
     if drawn is not None:
         return drawn
+    dt = _random_float(dtype, "randn")
     values = generator_or_default(generator).standard_normal(_shape(size))
-    return tensor(values, dtype=_float(dtype), requires_grad=requires_grad, name=name)
+    return tensor(values, dtype=dt, requires_grad=requires_grad, name=name)
 
 
 @accepts_device
@@ -229,15 +230,24 @@ def rand(*size, generator=None, dtype=None, requires_grad: bool = False, name: s
     drawn = _drawn_for_batch(_shape(size), "uniform", dtype, requires_grad, "rand")
     if drawn is not None:
         return drawn
-    values = generator_or_default(generator).random(_shape(size))
-    return tensor(values, dtype=_float(dtype), requires_grad=requires_grad, name=name)
+    dt = _random_float(dtype, "rand")
+    # a float64 draw rounded to float32 can be 1.0: kept below it, in PyTorch's [0, 1)
+    values = np.minimum(generator_or_default(generator).random(_shape(size)).astype(dt),
+                        np.nextafter(dt.type(1), dt.type(0)))
+    return tensor(values, dtype=dt, requires_grad=requires_grad, name=name)
 
 
-def _float_like(input: Tensor, dtype, op: str):
-    dt = as_dtype(dtype) if dtype is not None else input.dtype
+def _random_float(dtype, op: str) -> np.dtype:
+    """The dtype of a random float draw (the default dtype for None): a float dtype, else refused (PyTorch's
+    kernels are not implemented for integers and bools)."""
+    dt = _float(dtype)
     if not dtypes.is_float(dt):
         raise DTypeError(f"{op}: random floats need a float dtype, got {dt}")
     return dt
+
+
+def _float_like(input: Tensor, dtype, op: str) -> np.dtype:
+    return _random_float(input.dtype if dtype is None else dtype, op)
 
 
 @accepts_device
@@ -273,7 +283,7 @@ class RandomKey(Tensor):
 def _drawn_per_step(input: Tensor, law: str, dtype: np.dtype, template: tuple | None = None) -> Tensor:
     """Noise as an op of the traced program (``core.random.Draw``, over ``input``'s shape or ``template`` of it),
     so a compiled step draws it every step rather than keeping the trace's one draw."""
-    return input._apply(Draw(law, template), [input.detach(), RandomKey()], dtype)
+    return input._apply(Draw(law, template, np.dtype(dtype).name), [input.detach(), RandomKey()], dtype)
 
 
 def _drawn_for_batch(shape: tuple, law: str, dtype, requires_grad: bool, op: str) -> Tensor | None:
@@ -290,10 +300,7 @@ def _drawn_for_batch(shape: tuple, law: str, dtype, requires_grad: bool, op: str
     if requires_grad:
         raise NotSupportedError(f"compile: {op}(..., requires_grad=True) in a compiled step's forward is a new leaf "
                                 "every step, which no optimizer holds; train eagerly")
-    dt = _float(dtype)
-    if not dtypes.is_float(dt):
-        raise DTypeError(f"{op}: random floats need a float dtype, got {dt}")
-    return _drawn_per_step(batch_source(), law, dt, template)
+    return _drawn_per_step(batch_source(), law, _random_float(dtype, op), template)
 
 
 @accepts_device
