@@ -154,3 +154,34 @@ def test_a_compiled_step_init_and_load_reach_shared_arrays():
              if k != "1.num_batches_tracked"}
     model.load_state_dict(state, strict=False)
     assert (weight == 0.5).all() and (mean == 0.5).all()
+
+
+@pytest.mark.parametrize("how", ["eager", "step", "fit"])
+def test_a_state_dict_shares_memory_with_the_model_as_pytorchs(how):
+    """A state taken before training follows the parameters and buffers (PyTorch's state_dict shares storage;
+    ``copy.deepcopy`` keeps one), writing into it writes the parameter, and a tensor computed before keeps its
+    values. PyTorch 2.13 prints the same for the eager case."""
+    import copy
+
+    sn.manual_seed(0)
+    model = sn.nn.Sequential(sn.nn.Linear(2, 3), sn.nn.BatchNorm1d(3), sn.nn.Linear(3, 1))
+    optimizer = sn.optim.SGD(model.parameters(), lr=0.1)
+    state, kept = model.state_dict(), copy.deepcopy(model.state_dict())
+    weight = model[0].weight
+    before, doubled = weight.detach().numpy().copy(), weight * 2
+    x, y = np.linspace(-1, 1, 8, dtype=np.float32).reshape(4, 2), np.ones((4, 1), np.float32)
+    if how == "eager":
+        sn.nn.functional.mse_loss(model(sn.tensor(x)), sn.tensor(y)).backward()
+        optimizer.step()
+    else:
+        step = sn.compile(model, sn.nn.MSELoss(), optimizer)
+        step.step(x, y) if how == "step" else step.fit((x, y), epochs=2)
+    assert not np.array_equal(weight.detach().numpy(), before)
+    for name, tensor in model.state_dict().items():
+        np.testing.assert_array_equal(state[name].numpy(), tensor.numpy(), err_msg=name)
+    assert state["1.num_batches_tracked"].item() > 0 and kept["1.num_batches_tracked"].item() == 0
+    np.testing.assert_array_equal(kept["0.weight"].numpy(), before)
+    np.testing.assert_array_equal(doubled.numpy(), before * 2)
+    with sn.no_grad():
+        state["2.bias"].copy_(sn.tensor([5.0]))
+    assert model[2].bias.tolist() == [5.0] and not state["2.bias"].requires_grad

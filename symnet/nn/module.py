@@ -338,9 +338,14 @@ class Module:
 
     def state_dict(self) -> OrderedDict[str, Tensor]:
         """Parameter and persistent buffer values by PyTorch's dotted keys (``0.weight``, ``1.running_mean``,
-        ``1.num_batches_tracked``), as tensors without grad, as PyTorch's (``.size()``, ``.numpy()``; NumPy reads
-        them as arrays). They are copies: training on does not change a state taken before."""
-        return OrderedDict((name, Tensor(t._array().copy(), t.shape, t.dtype)) for name, t in self._state())
+        ``1.num_batches_tracked``), as tensors without grad sharing their memory, as PyTorch's: training on
+        changes a state taken before (``copy.deepcopy`` keeps one), and writing into it (``copy_``) writes the
+        parameter. Tensors computed before such a write keep the values they were computed from."""
+        state = OrderedDict()
+        for name, t in self._state():
+            t.numpy()  # its memory becomes shared, as the NumPy bridge shares it: updates write into it in place
+            state[name] = t.detach()
+        return state
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
         """Copy values in (NumPy arrays, symnet or CPU torch tensors), checking names, shapes and kinds first:
