@@ -383,3 +383,21 @@ def test_a_per_step_draw_stays_below_one_in_float32(law):
 def test_random_floats_of_an_integer_or_bool_dtype_are_refused(draw, dtype):
     with pytest.raises(sn.DTypeError, match="random floats need a float dtype"):
         draw(3, dtype=dtype)
+
+
+@pytest.mark.parametrize("draw", [
+    lambda p, q: sn.bernoulli(p), lambda p, q: p.bernoulli(), lambda p, q: sn.poisson(q * 4),
+    lambda p, q: sn.normal(p, q), lambda p, q: sn.normal(p.reshape(3, 1), 1.0),
+], ids=["bernoulli", "Tensor.bernoulli", "poisson", "normal", "normal-broadcast"])
+def test_draws_from_tensors_that_require_grad_have_pytorchs_zero_gradient(draw):
+    """PyTorch 2.13: the draws require grad and backward gives zeros (not an error); under no_grad, no grad."""
+    p = sn.full((3,), 0.5, dtype=sn.float64, requires_grad=True)
+    q = sn.full((3,), 0.75, dtype=sn.float64, requires_grad=True)
+    out = draw(p, q)
+    assert out.requires_grad and out.dtype == sn.float64
+    (out * 3).sum().backward()
+    for t in (p, q):
+        assert t.grad is None or (t.grad.numpy() == 0).all()
+    assert p.grad is not None or q.grad is not None
+    with sn.no_grad():
+        assert not draw(p, q).requires_grad

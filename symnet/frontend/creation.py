@@ -11,7 +11,7 @@ from ..errors import DTypeError, NotSupportedError, ShapeError
 from .batch import batch_filled, batch_ids, batch_source, batch_template, filled, varies_per_step
 from .device import accepts_device
 from .linalg import increasing_powers
-from .sampling import Generator, default_generator, generator_or_default
+from .sampling import Generator, default_generator, generator_or_default, with_zero_gradient
 from .tensor import Tensor
 from .trace import Shared
 
@@ -336,7 +336,9 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
         raise ValueError(f"normal: expects std >= 0.0, got {s.min()}")
     given = [v.dtype for v in (mean, std) if isinstance(v, Tensor)]
     dt = as_dtype(dtype) if dtype is not None else given[0] if given else dtypes.get_default_dtype()
-    return tensor(m + s * generator_or_default(generator).standard_normal(shape), dtype=dt, requires_grad=requires_grad)
+    drawn = tensor(m + s * generator_or_default(generator).standard_normal(shape), dtype=dt,
+                   requires_grad=requires_grad)
+    return with_zero_gradient(drawn, mean, std) if size is None else drawn
 
 
 def _legacy(dtype: np.dtype, name: str):

@@ -332,11 +332,12 @@ class SamplingMethods(TensorBase):
 
     def bernoulli(self, p: float | None = None, *, generator=None) -> Tensor:
         """1 with probability ``self`` (each element in [0, 1]), else 0; ``p`` given: with probability p for
-        every element. The result has this tensor's shape and float dtype, and no gradient."""
+        every element. The result has this tensor's shape and float dtype, and a zero gradient (PyTorch's)."""
         _refuse_traced("bernoulli")
         _floats_only(self, "bernoulli")
-        return self._leaf(np.zeros(self.shape, dtype=self.dtype), self.dtype).bernoulli_(
+        drawn = self._leaf(np.zeros(self.shape, dtype=self.dtype), self.dtype).bernoulli_(
             self if p is None else p, generator=generator)
+        return with_zero_gradient(drawn, self)
 
     def multinomial(self, num_samples: int, replacement: bool = False, *, generator=None) -> Tensor:
         """``num_samples`` category indices (int64) drawn from each row of non-negative weights (1-d: one row),
@@ -371,4 +372,16 @@ def poisson(input: Tensor, generator=None) -> Tensor:  # noqa: A002 - torch's na
     _check(bool(np.all(rates >= 0)), "poisson: invalid Poisson rate, expected rate to be non-negative")
     _check(bool(np.all(rates < math.inf)), "poisson: invalid Poisson rate, expected a finite rate")
     counts = generator_or_default(generator).poisson(rates.astype(np.float64))
-    return input._leaf(np.asarray(counts).astype(input.dtype).reshape(input.shape), input.dtype)
+    return with_zero_gradient(input._leaf(np.asarray(counts).astype(input.dtype).reshape(input.shape), input.dtype),
+                              input)
+
+
+def with_zero_gradient(drawn: Tensor, *sources) -> Tensor:
+    """``drawn`` as a function of the tensors it was drawn from whose derivative is zero, as PyTorch's draws are
+    (``bernoulli``, ``poisson``, ``normal(mean, std)``): it requires grad when a source does, and backward gives
+    zeros rather than an error. ``where`` on a false mask: the draws exactly, whatever a source holds."""
+    for source in sources:
+        if isinstance(source, TensorBase) and source.requires_grad:
+            never = drawn._leaf(np.zeros(drawn.shape, dtype=bool), dtypes.bool_)
+            drawn = source.where(never, drawn)
+    return drawn
