@@ -24,7 +24,6 @@ import functools
 
 from llvmlite import ir
 
-from . import mathlib
 from .irloops import I1, span
 from .jit import vector_bits
 from .library import Library
@@ -172,6 +171,8 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
                   addressing: Strided | Tabled | None = None) -> ir.Function:
     """``(C, A, B, M, N, K, *addressing, scale, accumulate)``: C = scale·A·B, or C += scale·A·B when
     ``accumulate`` is set."""
+    from . import mathlib  # only to emit: a process that loads its graphs from the cache never imports it
+
     addressing = addressing or Strided()
     name = _name(T, rows, vectors, addressing)
     if name in module.globals:

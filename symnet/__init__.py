@@ -16,7 +16,6 @@ import inspect
 import numpy as _np
 
 from . import accelerator, autograd, backend, backends, cuda, data, func, nn, optim, special, testing, utils
-from . import distributions as distributions  # torch.distributions, as sn.distributions
 from .backend import get_num_threads, set_num_threads
 from .checkpoint import load, save
 from .core import dtypes as _dtypes
@@ -130,3 +129,13 @@ def trace(outputs):
     if isinstance(outputs, Tensor):
         return outputs.trace()
     return _trace_structure(outputs)
+
+
+def __getattr__(name: str):
+    """``symnet.distributions``, imported on first use: ``import symnet`` does not pay for what a program may not
+    use (a new process's first step from the disk cache is a measured target)."""
+    if name == "distributions":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -15,7 +15,8 @@ from symnet.core import lazy
 #: modules only deriving, printing or compiling needs
 HEAVY = ("sympy", "mpmath", "symnet.core.functions", "symnet.core.autodiff", "symnet.core.simplify",
          "symnet.core.affine", "symnet.core.elementwise", "codegen.emit", "codegen.loops",
-         "codegen.lowering", "codegen.c_source", "codegen.export", "symnet.optim.lbfgs",
+         "codegen.lowering", "codegen.mathlib", "codegen.c_source", "codegen.export", "symnet.optim.lbfgs",
+         "symnet.distributions",
          # and what only worker processes, the command line or package metadata need
          "multiprocessing", "symnet.data.pool", "argparse", "importlib.metadata",
          "tqdm")  # a compile's bar, on a terminal only
@@ -55,6 +56,7 @@ def test_deriving_printing_and_the_eager_api_still_load_what_they_need():
     assert "sympy" in loaded_after("import symnet as sn; x = sn.tensor([1.0], requires_grad=True); "
                                    "print(sn.grad((x * x).sum(), x))")
     assert "symnet.optim.lbfgs" in loaded_after("import symnet as sn; sn.optim.LBFGS")
+    assert "symnet.distributions" in loaded_after("import symnet as sn; sn.distributions.Normal")
     from symnet.optim import LBFGS
 
     assert LBFGS is sn.optim.LBFGS
