@@ -17,7 +17,6 @@ import functools
 import re
 import struct
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import llvmlite
 from llvmlite import binding as llvm
@@ -64,6 +63,8 @@ def optimize(ir_text: str) -> llvm.ModuleRef | Parts:
     texts = partition(ir_text, _threads()) if len(ir_text) >= SPLIT_CHARS else [ir_text]
     if len(texts) == 1:
         return _optimized(ir_text, target_machine(), own_machine=False)
+    from concurrent.futures import ThreadPoolExecutor  # (with logging) only a large module's compile needs it
+
     with ThreadPoolExecutor(len(texts)) as threads:
         done = list(threads.map(_compiled_part, texts))
     return Parts([module for module, _ in done], [obj for _, obj in done])

@@ -16,12 +16,15 @@ import hashlib
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llvmlite import binding as llvm
 
 from . import cache, jit
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,6 +62,8 @@ class Library:
         with self._lock:
             if self._engine is not None or self._made is not None:
                 return
+            from concurrent.futures import Future  # a process that finds its libraries made never loads it
+
             self._made = made = Future()
 
         def make():

@@ -15,7 +15,6 @@ training loop that rebuilds the same graph derives it once (``Program`` cache).
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import threading
 import time
@@ -50,16 +49,21 @@ rewrite = lazy.module("symnet.core.simplify")
 checks = lazy.module("symnet.core.verify")
 
 STAGES = ("trace", "lower", "simplify", "differentiate", "extend", "compile")
-_log = logging.getLogger("symnet.pipeline")
 _TIMES: dict[str, list[float]] = {s: [0, 0.0] for s in STAGES}
 _COMPILING = threading.RLock()
 
 
 def _shown() -> set[str]:
-    shown = {s.strip() for s in os.environ.get("SYMNET_SHOW", "").split(",") if s.strip()}
-    if shown and not logging.getLogger().handlers:
+    return {s.strip() for s in os.environ.get("SYMNET_SHOW", "").split(",") if s.strip()}
+
+
+def _log(text: str, *args) -> None:
+    """Log a stage ``SYMNET_SHOW`` names (logging is imported then: ``import symnet`` does not load it)."""
+    import logging
+
+    if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    return shown
+    logging.getLogger("symnet.pipeline").info(text, *args)
 
 
 def stage(name: str, show: Callable | None = None, graph_of: Callable | None = None):
@@ -77,7 +81,7 @@ def stage(name: str, show: Callable | None = None, graph_of: Callable | None = N
             record[0] += 1
             record[1] += time.perf_counter() - start
             if show is not None and name in _shown():
-                _log.info("%s:\n%s", name, show(result))
+                _log("%s:\n%s", name, show(result))
             return result
 
         return run
@@ -309,7 +313,7 @@ def compile_graph(graph: Graph, repeat: Repeat | None = None) -> backend.Executa
     stages)."""
     executable = backend.compile(checks.verify(graph, "compile"), repeat)
     for shown in _shown() & {"sympy", "loops", "llvm", "llvm-opt", "asm"}:
-        _log.info("%s of %s:\n%s", shown, ", ".join(graph.outputs), executable.show(shown))
+        _log("%s of %s:\n%s", shown, ", ".join(graph.outputs), executable.show(shown))
     return executable
 
 

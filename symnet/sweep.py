@@ -29,7 +29,6 @@ import itertools
 import json
 import os
 import re
-import socket
 import time
 import traceback
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
@@ -109,9 +108,15 @@ class Trial:
     fingerprint: str = ""
 
 
+def _host() -> str:
+    import socket  # a sweep's alone: ``import symnet`` does not load it (about 4 ms)
+
+    return socket.gethostname()
+
+
 def _storage() -> tuple[str, str]:
     """Where this process keeps compiled objects: its machine and cache folder."""
-    return socket.gethostname(), os.path.abspath(cache.cache_dir())
+    return _host(), os.path.abspath(cache.cache_dir())
 
 
 def _entries() -> dict[str, tuple[int, int]]:
@@ -152,7 +157,7 @@ def run_trial(train: Callable[[dict], Mapping], config: Config, seed: int, index
     """Seed, run ``train(config)`` and record it; any exception becomes the trial's error, never the sweep's.
     With ``ship``, the cache entries the trial used come back with it (for the other machines of a cluster)."""
     trial = Trial(index=index, config=dict(config), seed=seed, storage=_storage(),
-                  worker=f"{socket.gethostname()}:{os.getpid()}")
+                  worker=f"{_host()}:{os.getpid()}")
     before, compiles = _entries(), pipeline.timings()["compile"][0]
     began_ns, began = time.time_ns(), time.perf_counter()
     try:

@@ -18,7 +18,8 @@ HEAVY = ("sympy", "mpmath", "symnet.core.functions", "symnet.core.autodiff", "sy
          "codegen.lowering", "codegen.mathlib", "codegen.c_source", "codegen.export", "symnet.optim.lbfgs",
          "symnet.distributions",
          # and what only worker processes, the command line or package metadata need
-         "multiprocessing", "symnet.data.pool", "argparse", "importlib.metadata",
+         "multiprocessing", "symnet.data.pool", "argparse", "importlib.metadata", "socket", "logging",
+         "concurrent.futures",
          "tqdm")  # a compile's bar, on a terminal only
 
 
