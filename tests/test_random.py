@@ -388,7 +388,8 @@ def test_random_floats_of_an_integer_or_bool_dtype_are_refused(draw, dtype):
 @pytest.mark.parametrize("draw", [
     lambda p, q: sn.bernoulli(p), lambda p, q: p.bernoulli(), lambda p, q: sn.poisson(q * 4),
     lambda p, q: sn.normal(p, q), lambda p, q: sn.normal(p.reshape(3, 1), 1.0),
-], ids=["bernoulli", "Tensor.bernoulli", "poisson", "normal", "normal-broadcast"])
+    lambda p, q: sn.normal(p, q.float()),
+], ids=["bernoulli", "Tensor.bernoulli", "poisson", "normal", "normal-broadcast", "normal-float32-std"])
 def test_draws_from_tensors_that_require_grad_have_pytorchs_zero_gradient(draw):
     """PyTorch 2.13: the draws require grad and backward gives zeros (not an error); under no_grad, no grad."""
     p = sn.full((3,), 0.5, dtype=sn.float64, requires_grad=True)
@@ -401,3 +402,13 @@ def test_draws_from_tensors_that_require_grad_have_pytorchs_zero_gradient(draw):
     assert p.grad is not None or q.grad is not None
     with sn.no_grad():
         assert not draw(p, q).requires_grad
+
+
+def test_normal_keeps_its_means_dtype_when_the_gradient_is_attached():
+    """PyTorch 2.13: normal(float32 mean, float64 std) is float32, and each gradient is zero in its own dtype."""
+    mean = sn.zeros(3, dtype=sn.float32, requires_grad=True)
+    std = sn.ones(3, dtype=sn.float64, requires_grad=True)
+    out = sn.normal(mean, std)
+    out.sum().backward()
+    assert out.dtype == sn.float32 and mean.grad.dtype == sn.float32 and std.grad.dtype == sn.float64
+    assert not mean.grad.numpy().any() and not std.grad.numpy().any()

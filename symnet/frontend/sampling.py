@@ -380,8 +380,10 @@ def with_zero_gradient(drawn: Tensor, *sources) -> Tensor:
     """``drawn`` as a function of the tensors it was drawn from whose derivative is zero, as PyTorch's draws are
     (``bernoulli``, ``poisson``, ``normal(mean, std)``): it requires grad when a source does, and backward gives
     zeros rather than an error. ``where`` on a false mask: the draws exactly, whatever a source holds."""
-    for source in sources:
-        if isinstance(source, TensorBase) and source.requires_grad:
-            never = drawn._leaf(np.zeros(drawn.shape, dtype=bool), dtypes.bool_)
-            drawn = source.where(never, drawn)
+    wanting = [s for s in sources if isinstance(s, TensorBase) and s.requires_grad]
+    if not wanting:
+        return drawn
+    never = drawn._leaf(np.zeros(drawn.shape, dtype=bool), dtypes.bool_)
+    for source in wanting:  # in the draws' dtype: a source of another (normal's std) does not promote them
+        drawn = source.to(drawn.dtype).where(never, drawn)
     return drawn
