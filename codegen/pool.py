@@ -14,7 +14,8 @@ Workers are Python threads parked in native code (``sn_worker``, called through 
 they spin on the generation word for about a millisecond after their last job, then poll it between naps that
 grow to 4 ms, so an idle pool costs no core. The pool is one small ``library``: ``sn_fork`` is registered
 as a symbol, so every compiled graph (fresh or from the disk cache) links against it.
-Exports never reference it.
+Exports never reference it. The library also holds ``marshal``'s function, which every call of a compiled graph
+uses: a process loads one object for both.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import threading
 from llvmlite import binding as llvm
 from llvmlite import ir
 
-from . import jit
+from . import jit, marshal
 from .irloops import I64, PTR
 from .library import Library
 
@@ -217,6 +218,7 @@ def _module(triple: str) -> str:
     store(b, b.and_(b.add(load(b, GENERATION), i64(1)), i64(0xFFFFFFFF)), GENERATION, "seq_cst")
     store(b, 0, BUSY)
     b.ret_void()
+    marshal.define(module)
     return str(module)
 
 
@@ -238,6 +240,8 @@ class Pool:
         self._lock = threading.Lock()
         self.library = Library("pool", lambda: _module(llvm.get_process_triple()), lambda: [FORK])
         self._engine: jit.Engine | None = None
+        #: ``sn_marshal`` as a Python callable, once loaded (None: loaded, but this process's layouts differ)
+        self.marshal = None
         self._workers: list[threading.Thread] = []
         self._pid = os.getpid()
         self.threads = _default_threads()
@@ -259,6 +263,7 @@ class Pool:
                 self._words = (ctypes.c_int64 * WORDS).from_address(engine.address("sn_pool_words"))
                 self._work = ctypes.CFUNCTYPE(None)(engine.address(WORKER))
                 self._stop = ctypes.CFUNCTYPE(None)(engine.address(STOP))
+                self.marshal = marshal.load(engine.address(marshal.MARSHAL))
                 self._engine = engine  # never closed: workers run its code for the life of the process
                 self._words[GRAIN_WORD], self._words[BACKOFF_WORD] = self._grain, self._backoff
             self._pid = os.getpid()

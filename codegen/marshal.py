@@ -1,0 +1,168 @@
+"""Handing a call's arrays to native code in one native step: ``sn_marshal`` checks each input array against the
+graph's recipe (exactly an ndarray, of its dtype, C-contiguous, of its shape) and writes the data addresses of the
+inputs and of the fresh output arrays into the call's argument block.
+
+In Python the same work costs about 0.5 µs an array (an attribute read, a type check and a ctypes address read
+each), most of a small call's fixed cost; natively it is a few nanoseconds. It reads CPython's and NumPy's object
+layouts (the object header, a tuple's or list's items, ``PyArrayObject``'s fields), so ``load`` probes it on known
+arrays first and answers None where the layout differs (another interpreter, a free-threaded build): the caller
+then keeps the Python path. It runs with the GIL held (``ctypes.PYFUNCTYPE``), so no thread changes the objects
+it reads; any mismatch answers 1 and the caller's full validation decides, with its own error messages.
+
+The function lives in the pool's library (one object per process holds both).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+
+import numpy as np
+from llvmlite import ir
+
+from .irloops import I32, I64, PTR, span
+
+MARSHAL = "sn_marshal"
+
+# CPython's 64-bit layout: the object header, then a tuple's items or a list's item pointer after the size;
+# NumPy's PyArrayObject fields after the header
+HEADER = 16
+TYPE, SIZE, ITEMS = 8, HEADER, HEADER + 8
+DATA, NDIM, DIMENSIONS, DESCR, FLAGS = HEADER, HEADER + 8, HEADER + 16, HEADER + 40, HEADER + 48
+C_CONTIGUOUS = 0x1
+#: the recipe's header: the list, tuple and ndarray type objects, the inputs' count, the word index of the block's
+#: sizes, the outputs' count; then each output's slot, then per input its dtype object, ndim and axes
+LIST_T, TUPLE_T, ARRAY_T, N_INPUTS, SIZES_AT, N_OUTPUTS = range(6)
+FIRST_SLOT = 6
+
+
+def _interface_address(arr: np.ndarray) -> int:
+    return arr.__array_interface__["data"][0]
+
+
+def _data_address_reader():
+    """The fastest correct way to read an array's data address: NumPy's ``PyArray_DATA`` field, the first after
+    the object header (≈0.15 µs against ≈1.3 µs for ``__array_interface__``), when a probe confirms where it is;
+    otherwise the array interface."""
+    offset = object.__basicsize__
+    probe = np.empty(3)
+    if ctypes.c_void_p.from_address(id(probe) + offset).value != _interface_address(probe):
+        return _interface_address
+    read = ctypes.c_void_p.from_address
+    return lambda arr: read(id(arr) + offset).value
+
+
+data_address = _data_address_reader()
+_TYPE = ctypes.PYFUNCTYPE(ctypes.c_int64, ctypes.py_object, ctypes.py_object, ctypes.c_void_p, ctypes.c_void_p)
+
+
+def define(module: ir.Module) -> None:
+    """Add ``i64 sn_marshal(inputs, outputs, recipe, words)`` to ``module``: 0 when every input fits its recipe
+    (every symbolic axis equal to the block's size for it) and the addresses are written; else 1, nothing
+    promised about the block's input and output slots."""
+    fn = ir.Function(module, ir.FunctionType(I64, [PTR, PTR, PTR, PTR]), MARSHAL)
+    inputs, outputs, recipe, words = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    fail = fn.append_basic_block("fail")
+
+    def i64(v: int) -> ir.Constant:
+        return ir.Constant(I64, v)
+
+    def word(base: ir.Value, index) -> ir.Value:
+        return b.gep(base, [index if isinstance(index, ir.Value) else i64(index)], source_etype=I64)
+
+    def get(base: ir.Value, index) -> ir.Value:
+        return b.load(word(base, index), typ=I64)
+
+    def field(obj: ir.Value, offset: int, typ=I64) -> ir.Value:
+        return b.load(b.gep(obj, [i64(offset)], source_etype=ir.IntType(8)), typ=typ)
+
+    def require(condition: ir.Value) -> None:
+        ok = fn.append_basic_block("ok")
+        b.cbranch(condition, ok, fail)
+        b.position_at_end(ok)
+
+    def items_of(sequence: ir.Value, count: ir.Value) -> ir.Value:
+        """The item pointers of a tuple or list of ``count`` items (else to ``fail``)."""
+        kind = b.ptrtoint(field(sequence, TYPE, PTR), I64)
+        is_tuple = b.icmp_unsigned("==", kind, get(recipe, TUPLE_T))
+        require(b.or_(is_tuple, b.icmp_unsigned("==", kind, get(recipe, LIST_T))))
+        require(b.icmp_signed("==", field(sequence, SIZE), count))
+        inline = b.gep(sequence, [i64(ITEMS)], source_etype=ir.IntType(8))
+        return b.select(is_tuple, inline, field(sequence, ITEMS, PTR))
+
+    array_t = get(recipe, ARRAY_T)
+    n_inputs, n_outputs = get(recipe, N_INPUTS), get(recipe, N_OUTPUTS)
+    sizes = word(words, get(recipe, SIZES_AT))
+    items = items_of(inputs, n_inputs)
+    cursor = b.alloca(I64)
+    b.store(b.add(n_outputs, i64(FIRST_SLOT)), cursor)
+    with span(b, i64(0), n_inputs) as k:
+        a = b.load(word(items, k), typ=PTR)
+        require(b.icmp_unsigned("==", b.ptrtoint(field(a, TYPE, PTR), I64), array_t))
+        at = b.load(cursor, typ=I64)
+        require(b.icmp_unsigned("==", b.ptrtoint(field(a, DESCR, PTR), I64), get(recipe, at)))
+        require(b.icmp_unsigned("!=", b.and_(field(a, FLAGS, I32), ir.Constant(I32, C_CONTIGUOUS)),
+                                ir.Constant(I32, 0)))
+        ndim = b.sext(field(a, NDIM, I32), I64)
+        require(b.icmp_signed("==", ndim, get(recipe, b.add(at, i64(1)))))
+        dims = field(a, DIMENSIONS, PTR)
+        axes = b.add(at, i64(2))
+        with span(b, i64(0), ndim) as j:
+            want = get(recipe, b.add(axes, j))
+            fixed = b.icmp_signed(">=", want, i64(0))
+            # want = ~d: the block's size of dim d (a fixed axis reads the first size, always in the block)
+            symbolic = get(sizes, b.select(fixed, i64(0), b.sub(i64(-1), want)))
+            expected = b.select(fixed, want, symbolic)
+            require(b.icmp_signed("==", get(dims, j), expected))
+        b.store(b.ptrtoint(field(a, DATA, PTR), I64), word(words, k))
+        b.store(b.add(axes, ndim), cursor)
+    fresh = items_of(outputs, n_outputs)
+    with span(b, i64(0), n_outputs) as m:
+        out = b.load(word(fresh, m), typ=PTR)
+        require(b.icmp_unsigned("==", b.ptrtoint(field(out, TYPE, PTR), I64), array_t))
+        slot = get(recipe, b.add(m, i64(FIRST_SLOT)))
+        b.store(b.ptrtoint(field(out, DATA, PTR), I64), word(words, slot))
+    b.ret(i64(0))
+    b.position_at_end(fail)
+    b.ret(i64(1))
+
+
+def recipe(inputs: Sequence[tuple[np.dtype, tuple[int, ...]]], sizes_at: int, output_slots: Sequence[int]
+           ) -> np.ndarray:
+    """The recipe of a graph: per input its dtype (NumPy's own object, compared by identity) and axes (a fixed
+    extent, or ``~d`` for dimension d), the word index of the block's sizes and each output's slot."""
+    words = [id(list), id(tuple), id(np.ndarray), len(inputs), sizes_at, len(output_slots), *output_slots]
+    for dtype, axes in inputs:
+        words += [id(dtype), len(axes), *axes]
+    return np.array(words, dtype=np.int64)
+
+
+def load(address: int):
+    """The marshal function at ``address`` when it reads this process's layouts right (probed on known arrays),
+    else None."""
+    marshal = _TYPE(address)
+    return marshal if _probe(marshal) else None
+
+
+def _probe(marshal) -> bool:
+    """Whether ``marshal`` accepts exactly what the Python path accepts, on a few arrays it must and must not."""
+    f32, f64 = np.dtype(np.float32), np.dtype(np.float64)
+    plan = recipe([(f32, (2, ~0)), (f64, ())], 5, [2])
+    words = (ctypes.c_int64 * 8)()
+    words[5] = 3
+    a, b, out = np.arange(6, dtype=np.float32).reshape(2, 3), np.zeros((), np.float64), np.empty(4, np.int64)
+
+    def run(inputs, outputs=(out,), size: int = 3) -> int:
+        words[5] = size
+        return marshal(inputs, outputs, data_address(plan), ctypes.addressof(words))
+
+    if run([a, b]) != 0 or list(words[:3]) != [data_address(a), data_address(b), data_address(out)]:
+        return False
+    words[0] = 0
+    if run((a, b), [out]) != 0 or words[0] != data_address(a):
+        return False
+    refused = [run([a.T.copy().T, b]), run([a.astype(f64), b]), run([a, b], size=4), run([a]), run([a, b, b]),
+               run([np.ma.masked_array(a), b]), run([a, b.reshape(1)]), run([a, None]), run({0: a, 1: b}),
+               run([a, b], [[out]])]
+    return all(r == 1 for r in refused)

@@ -1,0 +1,154 @@
+"""The native marshal (``codegen/marshal.py``): a call's checks and addresses in one native step. It accepts exactly
+what the Python path accepts, answers every mismatch with the Python path's own error, keeps each thread's block
+and a regrown workspace apart, and gives the Python path's numbers."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+
+import numpy as np
+import pytest
+
+from codegen import marshal
+from codegen.pool import POOL
+from codegen.runtime import CompiledGraph, data_address
+from tests.codegen.test_runtime import BAD, good_inputs, mlp_graph
+
+
+def ordered(graph: CompiledGraph, arrays: dict) -> list:
+    return [arrays[t.name] for t in graph.interface.inputs]
+
+
+@pytest.fixture(scope="module")
+def both():
+    """The MLP graph with the native marshal, and the same graph on the Python path alone."""
+    POOL.ensure()
+    native = CompiledGraph(mlp_graph())
+    saved, POOL.marshal = POOL.marshal, None
+    try:
+        python = CompiledGraph(mlp_graph())
+    finally:
+        POOL.marshal = saved
+    return native, python
+
+
+def test_this_process_uses_the_native_marshal(both):
+    native, python = both
+    assert POOL.marshal is not None and native._marshal is not None and python._marshal is None
+
+
+def test_after_the_first_call_the_python_checks_are_skipped(both, monkeypatch):
+    native, _ = both
+    inputs = ordered(native, good_inputs())
+    native.call(inputs)
+    monkeypatch.setattr(CompiledGraph, "_exact_sizes", lambda *a: pytest.fail("the Python path ran"))
+    for _ in range(3):
+        native.call(inputs)
+        native.call(tuple(inputs))
+
+
+@pytest.mark.parametrize("name", [b[0] for b in BAD])
+def test_a_bad_input_after_good_calls_is_the_python_paths_error(both, name):
+    native, python = both
+    _, bad, error, message = next(b for b in BAD if b[0] == name)
+    for graph in both:
+        graph.call(ordered(graph, good_inputs()))  # the fast path is primed
+        with pytest.raises(error, match=message):
+            graph(good_inputs() | bad)
+
+
+def test_every_input_shape_and_layout_gives_the_python_paths_numbers(both):
+    native, python = both
+    rng = np.random.default_rng(0)
+    for batch in [4, 4, 7, 1, 300, 4, 0, 7, 2000, 3, 3]:  # 300 and 2000 regrow the workspace
+        arrays = good_inputs(batch)
+        arrays["X"] = rng.standard_normal((batch, 3)).astype(np.float32)
+        inputs = ordered(native, arrays)
+        if batch == 7:  # a non-contiguous X of the same values
+            k = [t.name for t in native.interface.inputs].index("X")
+            inputs[k] = np.asfortranarray(inputs[k])
+        for a, b in zip(native.call(inputs), python.call(ordered(python, arrays)), strict=True):
+            assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def test_threads_calling_with_their_own_batch_sizes_keep_their_blocks_apart(both):
+    native, python = both
+    expected = {batch: python.call(ordered(python, good_inputs(batch))) for batch in (3, 5, 64)}
+    failures = []
+
+    def work(batch: int) -> None:
+        inputs = ordered(native, good_inputs(batch))
+        for _ in range(300):
+            got = native.call(inputs)
+            if not all(np.array_equal(a, b) for a, b in zip(got, expected[batch], strict=True)):
+                failures.append(batch)
+                return
+
+    threads = [threading.Thread(target=work, args=(batch,)) for batch in (3, 5, 64, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+
+def _accepts(inputs, want: list[tuple[np.dtype, tuple[int, ...]]], sizes: list[int]) -> bool:
+    """The Python oracle: a list or tuple of exactly ndarrays of these dtypes, C-contiguous, of these axes (``~d``:
+    the size of dimension d)."""
+    if type(inputs) not in (list, tuple) or len(inputs) != len(want):
+        return False
+    for a, (dtype, axes) in zip(inputs, want, strict=True):
+        if type(a) is not np.ndarray or a.dtype is not dtype or not a.flags.c_contiguous or a.ndim != len(axes):
+            return False
+        if any(got != (n if n >= 0 else sizes[~n]) for got, n in zip(a.shape, axes, strict=True)):
+            return False
+    return True
+
+
+def test_the_marshal_agrees_with_the_python_oracle_on_random_arrays():
+    POOL.ensure()
+    rng = np.random.default_rng(1)
+    dtypes = [np.dtype(t) for t in (np.float32, np.float64, np.int64, np.bool_)] + [np.dtype(">f4")]
+    accepted = refused = 0
+    for _ in range(3000):
+        sizes = [int(n) for n in rng.integers(0, 4, 2)]
+        want = []
+        for _ in range(int(rng.integers(0, 4))):
+            axes = tuple(int(n) if rng.random() < 0.5 else ~int(rng.integers(0, 2)) for n in rng.integers(0, 4, int(
+                rng.integers(0, 4))))
+            want.append((dtypes[int(rng.integers(0, 4))], axes))
+        inputs = []
+        for dtype, axes in want:  # mostly fitting arrays; now and then one off in a single respect
+            shape = tuple(n if n >= 0 else sizes[~n] for n in axes)
+            change = rng.integers(0, 12)
+            if change == 0:
+                shape = (*shape, 1)
+            elif change == 1 and shape:
+                shape = (shape[0] + 1, *shape[1:])
+            a = np.zeros(shape, dtypes[int(rng.integers(0, 5))] if change == 2 else dtype)
+            if change == 3 and a.ndim >= 2 and a.shape[0] > 1 and a.shape[1] > 1:
+                a = np.asfortranarray(a)
+            elif change == 4:
+                a = np.ma.masked_array(a)
+            elif change == 5:
+                a = None
+            inputs.append(a)
+        if rng.random() < 0.5:
+            inputs = tuple(inputs)
+        if rng.random() < 0.05:
+            inputs = inputs[:-1] if inputs else [np.zeros(1)]
+        out = np.empty(2)
+        words = (ctypes.c_int64 * 8)()
+        words[:3] = [-1, -1, -1]
+        words[6:8] = sizes
+        plan = marshal.recipe(want, 6, [5])
+        status = POOL.marshal(inputs, [out], data_address(plan), ctypes.addressof(words))
+        expected = _accepts(inputs, want, sizes)
+        assert status == (0 if expected else 1), (want, sizes, inputs)
+        if expected:
+            accepted += 1
+            assert list(words[:len(inputs)]) == [data_address(a) for a in inputs] and words[5] == data_address(out)
+        else:
+            refused += 1
+    assert accepted > 1000 and refused > 500
