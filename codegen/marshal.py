@@ -59,7 +59,7 @@ _TYPE = ctypes.PYFUNCTYPE(ctypes.c_int64, ctypes.py_object, ctypes.py_object, ct
 def define(module: ir.Module) -> None:
     """Add ``i64 sn_marshal(inputs, outputs, recipe, words)`` to ``module``: 0 when every input fits its recipe
     (every symbolic axis equal to the block's size for it) and the addresses are written; else 1, nothing
-    promised about the block's input and output slots."""
+    promised about the block's input and output slots (a skipped input's slot is never written)."""
     fn = ir.Function(module, ir.FunctionType(I64, [PTR, PTR, PTR, PTR]), MARSHAL)
     inputs, outputs, recipe, words = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -98,14 +98,21 @@ def define(module: ir.Module) -> None:
     cursor = b.alloca(I64)
     b.store(b.add(n_outputs, i64(FIRST_SLOT)), cursor)
     with span(b, i64(0), n_inputs) as k:
+        at = b.load(cursor, typ=I64)
+        wanted = get(recipe, b.add(at, i64(1)))
+        check, skip, done = (fn.append_basic_block(name) for name in ("check", "skip", "next"))
+        b.cbranch(b.icmp_signed("<", wanted, i64(0)), skip, check)
+        b.position_at_end(skip)  # an input the block holds its own array for: not read
+        b.store(b.add(at, i64(2)), cursor)
+        b.branch(done)
+        b.position_at_end(check)
         a = b.load(word(items, k), typ=PTR)
         require(b.icmp_unsigned("==", b.ptrtoint(field(a, TYPE, PTR), I64), array_t))
-        at = b.load(cursor, typ=I64)
         require(b.icmp_unsigned("==", b.ptrtoint(field(a, DESCR, PTR), I64), get(recipe, at)))
         require(b.icmp_unsigned("!=", b.and_(field(a, FLAGS, I32), ir.Constant(I32, C_CONTIGUOUS)),
                                 ir.Constant(I32, 0)))
         ndim = b.sext(field(a, NDIM, I32), I64)
-        require(b.icmp_signed("==", ndim, get(recipe, b.add(at, i64(1)))))
+        require(b.icmp_signed("==", ndim, wanted))
         dims = field(a, DIMENSIONS, PTR)
         axes = b.add(at, i64(2))
         with span(b, i64(0), ndim) as j:
@@ -117,6 +124,8 @@ def define(module: ir.Module) -> None:
             require(b.icmp_signed("==", get(dims, j), expected))
         b.store(b.ptrtoint(field(a, DATA, PTR), I64), word(words, k))
         b.store(b.add(axes, ndim), cursor)
+        b.branch(done)
+        b.position_at_end(done)
     fresh = items_of(outputs, n_outputs)
     with span(b, i64(0), n_outputs) as m:
         out = b.load(word(fresh, m), typ=PTR)
@@ -128,13 +137,14 @@ def define(module: ir.Module) -> None:
     b.ret(i64(1))
 
 
-def recipe(inputs: Sequence[tuple[np.dtype, tuple[int, ...]]], sizes_at: int, output_slots: Sequence[int]
+def recipe(inputs: Sequence[tuple[np.dtype, tuple[int, ...]] | None], sizes_at: int, output_slots: Sequence[int]
            ) -> np.ndarray:
     """The recipe of a graph: per input its dtype (NumPy's own object, compared by identity) and axes (a fixed
-    extent, or ``~d`` for dimension d), the word index of the block's sizes and each output's slot."""
+    extent, or ``~d`` for dimension d), or None for an input the block holds its own array for (not read); the
+    word index of the block's sizes and each output's slot."""
     words = [id(list), id(tuple), id(np.ndarray), len(inputs), sizes_at, len(output_slots), *output_slots]
-    for dtype, axes in inputs:
-        words += [id(dtype), len(axes), *axes]
+    for given in inputs:
+        words += [0, -1] if given is None else [id(given[0]), len(given[1]), *given[1]]
     return np.array(words, dtype=np.int64)
 
 
@@ -158,6 +168,10 @@ def _probe(marshal) -> bool:
         return marshal(inputs, outputs, data_address(plan), ctypes.addressof(words))
 
     if run([a, b]) != 0 or list(words[:3]) != [data_address(a), data_address(b), data_address(out)]:
+        return False
+    skipping = recipe([None, (f64, ())], 5, [])
+    words[0] = -1
+    if marshal([None, b], (), data_address(skipping), ctypes.addressof(words)) != 0 or words[0] != -1:
         return False
     words[0] = 0
     if run((a, b), [out]) != 0 or words[0] != data_address(a):

@@ -274,6 +274,11 @@ class CompiledGraph:
             # buffer addresses, one source per gathered input, one array per series; then dims and error words
             self._repeat_words = self._buffers + len(plan.gathers) + len(plan.series)
             self._repeat_block = ctypes.c_int64 * (self._repeat_words + len(self.dims) + 2)
+            if self._marshal is not None:  # the serial inputs' arrays are the block's own
+                self._repeat_recipe = marshal.recipe(
+                    [None if k in self._serial else (dtype, axes) for k, (dtype, _, axes) in enumerate(self._recipes)],
+                    self._repeat_words, [])
+                self._repeat_recipe_at = data_address(self._repeat_recipe)
 
     @property
     def graph(self) -> Graph:
@@ -332,7 +337,7 @@ class CompiledGraph:
             base = data_address(local.block)
             local.size, local.base = total, base + -base % 64
             local.blocks = {}  # their definitions' addresses were in the old workspace
-            local.last_call = None
+            local.last_call = local.last_repeat = None
         return local.base
 
     def _block(self, sizes: tuple[int, ...], repeat: bool = False) -> tuple[ctypes.Array, list[tuple]]:
@@ -397,7 +402,7 @@ class CompiledGraph:
         if check.kind == "divisor":
             exc = RuntimeError(f"ZeroDivisionError: {check.definition}: the integer divisor {check.index} is 0")
         else:
-            shape = ([t.shape for t in inputs] + shapes)[self._names().index(check.tensor)]
+            shape = ([np.shape(t) for t in inputs] + shapes)[self._names().index(check.tensor)]
             exc = IndexRangeError(f"{check.definition}: index {check.index} of {check.tensor} takes the value "
                                   f"{int(error[0])}, outside [0, {shape[check.position]}) "
                                   f"(dim {check.position} of shape {shape})")
@@ -416,12 +421,13 @@ class CompiledGraph:
         if plan is None:
             raise RuntimeError("repeat: this graph was compiled without a Repeat")
         local = self._workspaces
-        last, local.last_repeat = getattr(local, "last_repeat", None), None
-        bound = last.bound(inputs, local) if index is None and last is not None else None
-        if bound is not None:
-            records = self._run_repeat(last.words, bound, last.sizes, last.shapes, steps, series, given=inputs)
-            local.last_repeat = last
-            return records
+        last = getattr(local, "last_repeat", None) if index is None else None
+        if last is not None:  # the block of this thread's last in-place repeat, when the inputs fit it
+            words, sizes, shapes, at = last
+            if not self._marshal(inputs, (), self._repeat_recipe_at, at):
+                return self._run_repeat(words, inputs, sizes, shapes, steps, series, inputs)
+        # the block's serial inputs are replaced below: until it is remembered again, no fast path may use it
+        local.last_repeat = None
         given = inputs
         inputs = list(inputs)
         sources_given, period = [], 1
@@ -460,8 +466,10 @@ class CompiledGraph:
         for k, arr in enumerate(sources_given):
             words[n + k] = data_address(arr)
         records = self._run_repeat(words, inputs, sizes, shapes, steps, series, given, index, starts, period)
-        if index is None and all(inputs[k] is given[k] for k in range(len(inputs)) if k not in self._serial):
-            local.last_repeat = _LastRepeat(inputs, self._serial, sizes, words, shapes, local.block)
+        if index is None and self._marshal is not None:
+            # the block holds its serial inputs' arrays: they live as long as it is remembered
+            local.last_repeat = words, sizes, shapes, ctypes.addressof(words)
+            local.serial = [inputs[k] for k in self._serial]
         return records
 
     def _run_repeat(self, words, inputs: list, sizes: tuple, shapes: list, steps: int, series, given: list,
@@ -585,51 +593,6 @@ class CompiledGraph:
         if stage == "asm":
             return jit.emit_assembly(jit.optimize(self.llvm_ir()))
         raise ValueError(f"show: stage must be sympy, loops, llvm, llvm-opt or asm, got {stage!r}")
-
-
-class _LastRepeat:
-    """A thread's last in-place repeat of a graph, for a training loop that calls it again on the same arrays
-    (``fit`` once more): its block still holds their addresses, so an input costs an identity check instead of
-    validation. Arrays are held weakly (a parameter's array stays private to its tensor: ``Tensor._private_value``
-    counts references); 0-d inputs (a learning rate, a step count: new arrays every call) by value, in arrays of
-    its own that the block points to (a fed-back one is copied back to the caller's, as a converted input is);
-    the serial inputs are its own."""
-
-    __slots__ = ("refs", "own", "layouts", "sizes", "words", "shapes", "workspace")
-
-    def __init__(self, inputs: list[np.ndarray], serial: list[int], sizes: tuple, words, shapes: list,
-                 workspace: np.ndarray):
-        #: per input: the array the block points to when it is this object's (a serial input, or a 0-d one's
-        #: copy), else None and a weak reference to the caller's
-        self.own = [a if k in serial else a.copy() if a.ndim == 0 else None for k, a in enumerate(inputs)]
-        self.refs = [None if own is not None else weakref.ref(a) for a, own in zip(inputs, self.own, strict=True)]
-        self.layouts = [None if k in serial else (a.shape, a.dtype) for k, a in enumerate(inputs)]
-        for k, own in enumerate(self.own):
-            if own is not None:
-                words[k] = data_address(own)
-        self.sizes, self.words, self.shapes = sizes, words, shapes
-        self.workspace = workspace  # what the block's definition addresses point into, alive while it is
-
-    def bound(self, inputs: list, local) -> list[np.ndarray] | None:
-        """The arrays the block holds when ``inputs`` are the ones bound, alive (so the same objects) in the same
-        shape, dtype and layout (an array's shape, dtype and strides can be assigned in place), with the 0-d
-        values written into their copies, and the block is still this thread's (a call may have replaced the
-        workspace); else None."""
-        if len(inputs) != len(self.refs) or local.blocks.get((self.sizes, True), (None,))[0] is not self.words:
-            return None
-        bound = list(self.own)
-        for k, (ref, a, layout) in enumerate(zip(self.refs, inputs, self.layouts, strict=True)):
-            if layout is None:  # serial: the given array (if any) is not read
-                continue
-            if type(a) is not np.ndarray or a.shape != layout[0] or a.dtype != layout[1]:
-                return None
-            if ref is None:
-                bound[k][()] = a
-            elif ref() is not a or not a.flags.c_contiguous:
-                return None
-            else:
-                bound[k] = a
-        return bound
 
 
 class Bound:

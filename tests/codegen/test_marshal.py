@@ -152,3 +152,49 @@ def test_the_marshal_agrees_with_the_python_oracle_on_random_arrays():
         else:
             refused += 1
     assert accepted > 1000 and refused > 500
+
+
+def _fit_sequence() -> tuple[list[float], list[np.ndarray]]:
+    """In-place fits, a shuffled fit whose gathered batch has the same sizes (the same block, its serial inputs
+    replaced), a fit with a learning-rate series, and another in-place fit."""
+    import symnet as sn
+
+    sn.manual_seed(0)
+    model = sn.nn.Sequential(sn.nn.Linear(3, 4), sn.nn.Tanh(), sn.nn.Linear(4, 2))
+    opt = sn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    step = sn.compile(model, sn.nn.MSELoss(), opt)
+    x = np.linspace(-1, 1, 24, dtype=np.float32).reshape(8, 3)
+    y = np.stack([x.sum(1), x[:, 0] * x[:, 1]], 1)
+    losses = list(step.fit((x, y), epochs=3, progress=False))
+    loader = sn.data.DataLoader(sn.data.TensorDataset(sn.tensor(x), sn.tensor(y)), batch_size=8, shuffle=True)
+    losses += step.fit(loader, epochs=2, progress=False)
+    losses += step.fit((x, y), epochs=3, progress=False, scheduler=sn.optim.lr_scheduler.StepLR(opt, 1, 0.5))
+    losses += step.fit((x, y), epochs=2, progress=False)
+    return losses, [p.detach().numpy().copy() for p in model.parameters()]
+
+
+def test_fits_through_the_native_repeat_path_give_the_python_paths_numbers(monkeypatch):
+    from symnet.core import cache
+
+    native = _fit_sequence()
+    cache.clear_all()  # the next graphs are loaded anew: with the Python path
+    monkeypatch.setattr(POOL, "marshal", None)
+    python = _fit_sequence()
+    cache.clear_all()
+    assert native[0] == python[0]
+    for a, b in zip(native[1], python[1], strict=True):
+        assert np.array_equal(a, b)
+
+
+def test_a_second_in_place_fit_skips_the_python_checks(monkeypatch):
+    import symnet as sn
+
+    model = sn.nn.Linear(2, 1)
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.Adam(model.parameters(), lr=0.01))
+    x, y = np.ones((5, 2), np.float32), np.zeros((5, 1), np.float32)
+    step.fit((x, y), epochs=2, progress=False)
+    monkeypatch.setattr(CompiledGraph, "_validated", lambda *a: pytest.fail("the Python path ran"))
+    monkeypatch.setattr(CompiledGraph, "_exact_sizes", lambda *a: pytest.fail("the Python path ran"))
+    before = len(step.history)
+    step.fit((x.copy(), y.copy()), epochs=3, progress=False)  # other arrays of the same sizes: no identity needed
+    assert len(step.history) == before + 3
