@@ -55,7 +55,7 @@ class Row:
         if ours is None or base is None:
             return "—"
         if self.peer is None:
-            return f"{ours:.2f} s, target ≤ {self.factor} s {'✓' if ours <= self.factor else '✗'}"
+            return f"{fmt(ours)}, target ≤ {fmt(self.factor)} {'✓' if ours <= self.factor else '✗'}"
         ratio = ours / base
         return f"{ratio:.2f}× {self.peer.split()[0]}, target ≤ {self.factor} {'✓' if ratio <= self.factor else '✗'}"
 
@@ -127,6 +127,10 @@ def symnet_cells(quick: bool, repeats: int) -> dict[str, float]:
             opt.step()
 
     cells["linear loop"] = measure(loop, repeats)
+    # the loop's optimizer.step() program, called alone: two parameters, their gradients, lr and t in; two out
+    program = opt._last_program[1]
+    inputs = [a for p in model.parameters() for a in (p._array(), p.grad._array())] + program.scalars
+    cells["call"] = measure(lambda: program.executable.call(inputs), repeats, 20000)
 
     xs_, ys_, coefficients = sin_data()
     poly = Polynomial(coefficients)
@@ -279,6 +283,9 @@ def jax_cells(jax, quick: bool, repeats: int) -> dict[str, float]:
         return jax.block_until_ready(loss)
 
     cells["linear loop"] = measure(step_loop, repeats)
+    update = jax.jit(lambda w, gw, b, gb, lr, t: (w - lr * gw, b - lr * gb))
+    args = [jnp.asarray(a) for a in (w0, w0, b0, b0, np.float64(0.01), np.float64(1))]
+    cells["call"] = measure(lambda: jax.block_until_ready(update(*args)), repeats, 20000)
 
     xs, ys, coefficients = sin_data()
     epochs = SIN_EPOCHS // 10 if quick else SIN_EPOCHS
@@ -494,13 +501,14 @@ def numpy_without_pin(quick: bool, repeats: int) -> dict[str, float] | None:
 
 # ---------------------------------------------------------------- compile latency and a new process
 
+#: the data are mlp_data's (made here: importing this module would count its own imports in a start's time)
 COLD_MLP = """
 import sys, time
 import numpy as np
-sys.path.insert(0, {bench!r})
-from seed_workloads import mlp_data
 import symnet as sn
-{preload}x, y, weights = mlp_data({sizes}, {batch})
+{preload}rng = np.random.default_rng(0)
+x = rng.standard_normal(({batch}, {sizes}[0])).astype(np.float32)
+y = rng.integers(0, {sizes}[-1], {batch})
 start = time.perf_counter()
 layers = []
 for k in range({n}):
@@ -520,7 +528,7 @@ PRELOAD = "import symnet.core.autodiff, symnet.core.simplify, codegen.emit\n"
 def cold_symnet(sizes: tuple[int, ...], batch: int, adam: bool, cache: str) -> float | None:
     """Seconds from building the model to the end of its first compiled step, in a new process on ``cache``
     (a fresh folder: the whole trace, derivation and compile)."""
-    script = COLD_MLP.format(bench=str(HERE.parent), preload=PRELOAD, sizes=sizes, batch=batch, n=len(sizes) - 1,
+    script = COLD_MLP.format(preload=PRELOAD, sizes=sizes, batch=batch, n=len(sizes) - 1,
                              act="Tanh" if adam else "ReLU", opt="Adam" if adam else "SGD", lr=1e-3 if adam else 0.1)
     done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "SYMNET_CACHE_DIR": cache},
                           capture_output=True, text=True, check=False)
@@ -566,7 +574,7 @@ def latency_rows(quick: bool, has_torch: bool, has_jax: bool) -> list[Row]:
         if not quick:
             others = [cold_symnet((64, *[128] * (n - 1), 10), 32, True, cache) for n in (2, 5, 20)]
             depth.notes["symnet"] = "(2 / 5 / 20 layers: " + " / ".join(fmt(s) for s in others) + ")"
-        warm = COLD_MLP.format(bench=str(HERE.parent), preload="", sizes=mlp[0], batch=mlp[1], n=2, act="ReLU",
+        warm = COLD_MLP.format(preload="", sizes=mlp[0], batch=mlp[1], n=2, act="ReLU",
                                opt="SGD", lr=0.1)
         # bytecode compiled, as pip install and any first import do (this machine sets PYTHONDONTWRITEBYTECODE,
         # which would otherwise make every start compile every module of symnet again)
@@ -593,6 +601,7 @@ STEP_ROWS = [
     ("seed", "(x+w)(w+1) + backward, per call", "JAX jit", 0.5),
     ("linear fit", "linear regression, 100 epochs, whole run, fit", "JAX jit", 1.0),
     ("linear loop", "same, PyTorch-style loop (forward, zero_grad, backward, step)", "PyTorch eager", 0.2),
+    ("call", "a compiled call's fixed cost (the loop's SGD update: 6 inputs, 2 outputs)", None, 3e-6),
     ("sin", "sin polynomial fit, 80000 epochs", "JAX jit", 0.1),
     ("five", "five optimizers, batch 15, 5 epochs", "JAX jit", 0.7),
     ("mlp", "784-256-10 MLP, batch 256, SGD, one step", "JAX jit", 0.75),
