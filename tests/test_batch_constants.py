@@ -64,13 +64,26 @@ def _data(model: str) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(7)
     if model == "lstm":
         return rng.standard_normal((11, 3, 3)), rng.standard_normal((11, 2))
-    if model == "mlp":
+    if model in ("mlp", "per_row"):
         return rng.standard_normal((11, 3)), rng.standard_normal((11, 2))
     x = rng.standard_normal((11, 1, 4, 4))
     return x, x
 
 
-MODELS = {"lstm": LSTMNet, "mlp": FilledMLP, "autoencoder": PoolAutoencoder}
+class PerRowMLP(sn.nn.Module):
+    """The batch size as an operand (``out / x.size(0)``, ``x.shape[0] * out``): each step's own, not the traced
+    batch's."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = sn.nn.Linear(3, 2)
+
+    def forward(self, x):
+        out = self.fc(x)
+        return out / x.size(0) * 4 + (x.shape[0] - out) * 0.25 + out.size(0)
+
+
+MODELS = {"lstm": LSTMNet, "mlp": FilledMLP, "autoencoder": PoolAutoencoder, "per_row": PerRowMLP}
 
 
 def _trained(name: str, compiled: bool) -> tuple[list[float], dict]:
@@ -152,3 +165,50 @@ def test_requires_grad_on_a_batch_sized_constant_is_refused_in_a_compiled_step()
         _first_step(lambda x, out: out + sn.zeros(x.size(0), 2, requires_grad=True))
     with pytest.raises(NotSupportedError, match="randn.*one draw kept for every step"):
         _first_step(lambda x, out: out + sn.randn(4, 2))
+
+
+def _mean_by_hand(pred, target):
+    return ((pred - target) ** 2).sum() / target.size(0)
+
+
+@pytest.mark.parametrize("how", ["step", "fit"])
+def test_a_loss_divided_by_the_batch_size_divides_each_batch_by_its_own(how):
+    """``loss.sum() / y.size(0)`` in a compiled step: the short last batch of 3 is divided by 3, not by the 4 the
+    step was traced on (it used to be: silently 3/4 of PyTorch's loss and gradient)."""
+    x, y = _data("mlp")
+    results = []
+    for compiled in (False, True):
+        sn.manual_seed(0)
+        model = sn.nn.Linear(3, 2).double()
+        opt = sn.optim.SGD(model.parameters(), lr=0.1)
+        loader = sn.data.DataLoader(sn.data.TensorDataset(sn.tensor(x), sn.tensor(y)), batch_size=4)
+        if not compiled:
+            losses = []
+            for xb, yb in loader:
+                opt.zero_grad()
+                loss = _mean_by_hand(model(xb), yb)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+        else:
+            step = sn.compile(model, _mean_by_hand, opt)
+            losses = [step.step(xb, yb) for xb, yb in loader] if how == "step" else list(
+                step.fit(loader, epochs=1, progress=False))
+        results.append((losses, model.weight.numpy().copy()))
+    (eager, w_eager), (ours, w_ours) = results
+    assert len(ours) == 3
+    np.testing.assert_allclose(ours, eager, rtol=1e-12)
+    np.testing.assert_allclose(w_ours, w_eager, rtol=1e-12)
+
+
+def test_the_batch_size_as_an_operand_promotes_as_a_python_int():
+    seen = {}
+
+    def spy(x, out):
+        seen["float"] = (out / x.size(0)).dtype, (out.float() * x.shape[0]).dtype
+        seen["int"] = (x.long() // x.size(0)).dtype, ((x > 0) + x.size(0)).dtype, (x.long() / x.size(0)).dtype
+        return out
+
+    _first_step(spy)
+    assert seen["float"] == (sn.float64, sn.float32)
+    assert seen["int"] == (sn.int64, sn.int64, sn.float32)

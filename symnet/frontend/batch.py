@@ -92,6 +92,16 @@ def batch_filled(shape: tuple, value, dtype: np.dtype, requires_grad: bool, op: 
     return None if template is None else filled(batch_source(), template, value, dtype, requires_grad, op)
 
 
+def batch_size_operand(value) -> Tensor | None:
+    """``value`` as a tensor holding the batch size when it is the trace's ``BatchSize`` (``x.size(0)``,
+    ``x.shape[0]``) taken as an operand (``loss.sum() / x.size(0)``): a 0-d int64 tensor the program computes from
+    the batch (the count of its rows), so every step divides by its own batch's size, the short last one too;
+    None for anything else. (A 0-d int64 tensor promotes as the Python int would.)"""
+    if type(value) is not BatchSize or not in_batch_trace() or value != _batch.size:
+        return None
+    return filled(batch_source(), (None,), 1, np.dtype(np.int64), False, "batch size").sum()
+
+
 def filled(like: Tensor, template: tuple | None, value, dtype: np.dtype, requires_grad: bool, op: str) -> Tensor:
     """``value`` (cast to ``dtype``) over ``fill.templated(template, like.shape)``, as an op of the traced program
     that reads only ``like``'s shape: no value of it, no gradient."""

@@ -16,7 +16,7 @@ from ..core.dtypes import as_dtype, float_result, is_float, of_data, result_type
 from ..core.ops import Cast, Map, broadcast_shapes, scalar_operand
 from ..errors import DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
-from .batch import in_batch_trace, varies_per_step
+from .batch import batch_size_operand, in_batch_trace, varies_per_step
 from .device import CPU, check_device, to_arguments
 
 if TYPE_CHECKING:
@@ -945,7 +945,12 @@ def _elementwise(fn: str, operands: Sequence, result: str) -> Tensor:
             slots.append(("t", len(tensors)))
             tensors.append(x)
         elif isinstance(x, _SCALARS):
-            slots.append(("c", scalar_operand(x.item() if isinstance(x, np.generic) else x)))
+            size = batch_size_operand(x)  # the batch's size read in a compiled step's trace: each step's own
+            if size is None:
+                slots.append(("c", scalar_operand(x.item() if isinstance(x, np.generic) else x)))
+            else:
+                slots.append(("t", len(tensors)))
+                tensors.append(size)
         else:
             slots.append(("t", len(tensors)))
             tensors.append(_as_tensor(x, like))
