@@ -71,8 +71,8 @@ def _data(model: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 class PerRowMLP(sn.nn.Module):
-    """The batch size as an operand (``out / x.size(0)``, ``x.shape[0] * out``): each step's own, not the traced
-    batch's."""
+    """The batch size as an operand (``out / x.size(0)``, ``x.shape[0] * out``), a clamp bound and a fill value:
+    each step's own, not the traced batch's."""
 
     def __init__(self):
         super().__init__()
@@ -80,7 +80,9 @@ class PerRowMLP(sn.nn.Module):
 
     def forward(self, x):
         out = self.fc(x)
-        return out / x.size(0) * 4 + (x.shape[0] - out) * 0.25 + out.size(0)
+        bounded = (out * 10).clamp(max=x.size(0)) + (out * 10).clamp(-1.5, x.shape[0])
+        return out / x.size(0) * 4 + (x.shape[0] - out) * 0.25 + out.size(0) + bounded + out.masked_fill(
+            out > 0, x.size(0))
 
 
 MODELS = {"lstm": LSTMNet, "mlp": FilledMLP, "autoencoder": PoolAutoencoder, "per_row": PerRowMLP}

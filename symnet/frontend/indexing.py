@@ -19,7 +19,7 @@ from ..core.indexing import Index, Scatter, Where, keyed_shape
 from ..core.ops import broadcast_shapes, scalar_operand
 from ..errors import DTypeError, ShapeError
 from .base import TensorBase
-from .batch import varies_per_step
+from .batch import batch_size_operand, varies_per_step
 from .dims import normalize_dim
 from .shaping import cat
 
@@ -301,7 +301,8 @@ class IndexingMethods(TensorBase):
             raise DTypeError("masked_fill only supports boolean masks")
         if broadcast_shapes("masked_fill", mask.shape, self.shape) != self.shape:
             raise ShapeError(f"masked_fill: mask {list(mask.shape)} cannot be broadcast to {list(self.shape)}")
-        value = _value_like(value, self, "masked_fill")
+        size = batch_size_operand(value)  # the batch's size read in a compiled step's trace: each step's own
+        value = _value_like(value if size is None else size, self, "masked_fill")
         if isinstance(value, TensorBase):
             if value.dim():
                 raise ShapeError("masked_fill only supports a 0-dimensional value tensor")
