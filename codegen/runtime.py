@@ -423,7 +423,7 @@ class CompiledGraph:
         local = self._workspaces
         last = getattr(local, "last_repeat", None) if index is None else None
         if last is not None:  # the block of this thread's last in-place repeat, when the inputs fit it
-            words, sizes, shapes, at = last
+            words, sizes, shapes, at, _ = last
             if not self._marshal(inputs, (), self._repeat_recipe_at, at):
                 return self._run_repeat(words, inputs, sizes, shapes, steps, series, inputs)
         # the block's serial inputs are replaced below: until it is remembered again, no fast path may use it
@@ -467,9 +467,8 @@ class CompiledGraph:
             words[n + k] = data_address(arr)
         records = self._run_repeat(words, inputs, sizes, shapes, steps, series, given, index, starts, period)
         if index is None and self._marshal is not None:
-            # the block holds its serial inputs' arrays: they live as long as it is remembered
-            local.last_repeat = words, sizes, shapes, ctypes.addressof(words)
-            local.serial = [inputs[k] for k in self._serial]
+            # with the serial inputs' arrays the block points to: they live as long as it is remembered
+            local.last_repeat = words, sizes, shapes, ctypes.addressof(words), [inputs[k] for k in self._serial]
         return records
 
     def _run_repeat(self, words, inputs: list, sizes: tuple, shapes: list, steps: int, series, given: list,

@@ -363,9 +363,10 @@ class PointwiseMethods(TensorBase):
         if min is None and max is None:
             raise ValueError("clamp: at least one of min and max must be given")
         sizes = [batch_size_operand(b) for b in (min, max)]
-        if any(s is not None for s in sizes):  # the batch's size in a compiled step's trace: each step's own
-            min, max = (s if s is not None else b if b is None else _as_tensor(b, s_other)
-                        for s, b, s_other in zip(sizes, (min, max), sizes[::-1], strict=True))
+        size = next((s for s in sizes if s is not None), None)
+        if size is not None:  # the batch's size in a compiled step's trace: each step's own; bounds do not mix
+            min, max = (s if s is not None else b if b is None else _as_tensor(b, size)
+                        for s, b in zip(sizes, (min, max), strict=True))
         if any(isinstance(b, TensorBase) for b in (min, max)):
             return _tensor_clamp(self, min, max)
         if self.dtype == dtypes.bool_ and any(isinstance(b, bool) for b in (min, max)):

@@ -10,9 +10,11 @@ import threading
 import numpy as np
 import pytest
 
+import symnet as sn
 from codegen import marshal
 from codegen.pool import POOL
 from codegen.runtime import CompiledGraph, data_address
+from symnet.core import cache
 from tests.codegen.test_runtime import BAD, good_inputs, mlp_graph
 
 
@@ -157,8 +159,6 @@ def test_the_marshal_agrees_with_the_python_oracle_on_random_arrays():
 def _fit_sequence() -> tuple[list[float], list[np.ndarray]]:
     """In-place fits, a shuffled fit whose gathered batch has the same sizes (the same block, its serial inputs
     replaced), a fit with a learning-rate series, and another in-place fit."""
-    import symnet as sn
-
     sn.manual_seed(0)
     model = sn.nn.Sequential(sn.nn.Linear(3, 4), sn.nn.Tanh(), sn.nn.Linear(4, 2))
     opt = sn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -174,8 +174,6 @@ def _fit_sequence() -> tuple[list[float], list[np.ndarray]]:
 
 
 def test_fits_through_the_native_repeat_path_give_the_python_paths_numbers(monkeypatch):
-    from symnet.core import cache
-
     native = _fit_sequence()
     cache.clear_all()  # the next graphs are loaded anew: with the Python path
     monkeypatch.setattr(POOL, "marshal", None)
@@ -187,8 +185,6 @@ def test_fits_through_the_native_repeat_path_give_the_python_paths_numbers(monke
 
 
 def test_a_second_in_place_fit_skips_the_python_checks(monkeypatch):
-    import symnet as sn
-
     model = sn.nn.Linear(2, 1)
     step = sn.compile(model, sn.nn.MSELoss(), sn.optim.Adam(model.parameters(), lr=0.01))
     x, y = np.ones((5, 2), np.float32), np.zeros((5, 1), np.float32)
