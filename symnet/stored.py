@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-from pathlib import Path
+import os
 
 from codegen import cache
 
@@ -24,13 +24,17 @@ VERSION = 1
 def source_fingerprint() -> str:
     """What is derived depends on all of symnet's and codegen's code: any change to a file is another key. A file
     is known by its path, size and modification time in nanoseconds (an edit or a checkout changes them; reading
-    every file would cost a warm start several milliseconds)."""
+    every file would cost a warm start several milliseconds, and so would ``Path.rglob``'s objects)."""
     h = hashlib.sha256()
-    codegen_root = Path(importlib.util.find_spec("codegen").origin).parent
-    for root in (Path(__file__).resolve().parent, codegen_root):
-        for path in sorted(root.rglob("*.py")):
-            info = path.stat()
-            h.update(f"{path.relative_to(root.parent)}|{info.st_size}|{info.st_mtime_ns}\n".encode())
+    codegen_root = os.path.dirname(importlib.util.find_spec("codegen").origin)
+    for root in (os.path.dirname(os.path.abspath(__file__)), codegen_root):
+        parent = os.path.dirname(root)
+        for folder, subfolders, files in os.walk(root):
+            subfolders[:] = sorted(d for d in subfolders if d != "__pycache__")
+            for name in sorted(f for f in files if f.endswith(".py")):
+                path = os.path.join(folder, name)
+                info = os.stat(path)
+                h.update(f"{os.path.relpath(path, parent)}|{info.st_size}|{info.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
 
