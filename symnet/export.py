@@ -24,10 +24,11 @@ import numpy as np
 from . import pipeline
 from .core import ir, lazy
 from .errors import NotSupportedError
-from .frontend.batch import batch_trace
+from .frontend.batch import batch_trace, same_structure
 from .frontend.creation import RandomKey
+from .frontend.sampling import get_rng_state, set_rng_state
 from .frontend.tensor import Tensor
-from .frontend.trace import trace
+from .frontend.trace import Traced, trace
 from .nn.module import Module, buffer_updates
 from .train import CompiledStep
 from .version import __version__
@@ -75,14 +76,11 @@ def forward_program(model: Module, input_shape: tuple[int, ...], name: str, batc
     sample = tuple(int(d) for d in input_shape)
     if any(d < 0 for d in sample):
         raise ValueError(f"export: input_shape {input_shape} has a negative size")
-    shape = (batch or 2, *sample)
-    x = Tensor(np.zeros(shape, dtype), shape, dtype, name="X")
-    model.name_parameters()
-    with buffer_updates(), batch_trace(x, state=[*model.parameters(), *model.buffers()]):
-        out = model(x)
-    if not isinstance(out, Tensor):
-        raise NotSupportedError(f"export: the model returns {type(out).__name__}; one output tensor is exported")
-    traced = trace([out])
+    x, out, traced = _traced_forward(model, (batch or 2, *sample), dtype)
+    if batch is None and not _one_program(model, x, traced, dtype):
+        raise NotSupportedError("export: the model's forward takes the batch size as a number (len(x), "
+                                "2 * x.size(0), a fill value, a loop over the rows), so one program cannot serve "
+                                "every batch size; export with a fixed batch=…")
     leaves = [traced.tensors[p] for p in traced.leaves]
     if any(isinstance(t, RandomKey) for t in leaves):
         raise NotSupportedError("export: the model draws random numbers (dropout in training mode); call "
@@ -111,11 +109,40 @@ def forward_program(model: Module, input_shape: tuple[int, ...], name: str, batc
                           tuple(weights), values, batch)
 
 
+def _traced_forward(model: Module, shape: tuple[int, ...], dtype: np.dtype) -> tuple[Tensor, Tensor, Traced]:
+    """The model's forward traced on zeros of ``shape`` (the batch first): the input, the output and the trace."""
+    x = Tensor(np.zeros(shape, dtype), shape, dtype, name="X")
+    model.name_parameters()
+    with buffer_updates(), batch_trace(x, state=[*model.parameters(), *model.buffers()]):
+        out = model(x)
+    if not isinstance(out, Tensor):
+        raise NotSupportedError(f"export: the model returns {type(out).__name__}; one output tensor is exported")
+    return x, out, trace([out])
+
+
+def _one_program(model: Module, x: Tensor, traced: Traced, dtype: np.dtype) -> bool:
+    """Whether the forward traced on ``x`` makes the same program on a batch one row longer
+    (``frontend.batch.same_structure``); a forward that fails there does not."""
+    state = get_rng_state()
+    try:
+        longer, _, other = _traced_forward(model, (x.shape[0] + 1, *x.shape[1:]), dtype)
+    except Exception:  # noqa: BLE001 - any failure on another size ties the program to this one
+        return False
+    finally:
+        set_rng_state(state)
+    return same_structure(traced, {id(x)}, other, {id(longer)})
+
+
 def _compiled_step(step: CompiledStep, x, y) -> tuple:
-    """The step's executable (its graph and plan) for this batch's shapes and its inputs before the next step.
-    (CompiledStep has no public door to these yet: the lead's ``CompiledStep.native_program`` should be it.)"""
+    """The step's executable (its graph and plan) for this batch's shapes and its inputs before the next step;
+    refused when the step serves one batch size (its forward takes the size as a number), as an exported step
+    takes any. (CompiledStep has no public door to these yet: the lead's ``CompiledStep.native_program`` should
+    be it.)"""
     xb, yb = step._batch(x, "x"), step._batch(y, "y")
-    step._use_step(xb, yb)
+    if step._use_step(xb, yb):
+        raise NotSupportedError("export: the step's forward takes the batch size as a number (len(x), "
+                                "2 * x.size(0), a fill value, a loop over the rows): its program serves one batch "
+                                "size, and an exported step takes any")
     return step._step, step._inputs(0, xb._array(), yb._array())
 
 

@@ -1,7 +1,8 @@
 """Tensors a compiled step's forward makes with the batch size (``zeros(layers, x.size(0), hidden)``,
 ``zeros_like(h)``, ``x.new_zeros(x.size(0), k)``, max unpooling's scatter) take the symbolic batch: a step
 compiled on a batch of 4 trains the short last batch of 3 too, exactly as the same loop run eagerly (float64).
-A size the trace cannot tie to the batch keeps its traced value, as before."""
+A forward that takes the batch size as a Python number (``len(x)``, ``2 * x.size(0)``) gets a step for each
+batch size: the short last batch is its own, never the traced batch's numbers."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import numpy as np
 import pytest
 
 import symnet as sn
+from codegen.pool import POOL
+from symnet import pipeline
 from symnet.errors import NotSupportedError, ShapeError
 from symnet.frontend.batch import BatchSize
 
@@ -138,12 +141,22 @@ def _first_step(extra) -> None:
     step.step(x, y)
 
 
-def test_a_size_not_tied_to_the_batch_stays_the_traced_constant():
-    four = 4  # the traced batch has 4 rows too, but this 4 is not its size
-    with pytest.raises(ShapeError, match=r"add: shapes \(N, 2\) and \(4, 2\) cannot be broadcast"):
-        _first_step(lambda x, out: out + sn.zeros(four, 2))
-    with pytest.raises(ShapeError, match=r"add: shapes \(N, 2\) and \(4, 2\) cannot be broadcast"):
-        _first_step(lambda x, out: out + sn.zeros(x.size(0) + 0, 2))  # arithmetic unmarks it
+def test_a_size_not_tied_to_the_batch_holds_the_step_to_each_batch_size():
+    """A size the trace cannot tie to the batch (a literal 4, arithmetic on ``x.size(0)``) makes a step for each
+    batch size, as PyTorch runs it: ``zeros(4, 2)`` added to the output works at 4 rows and is PyTorch's
+    broadcast error at 3; ``zeros(x.size(0) + 0, 2)`` works at both."""
+    four = 4
+    x, y = _data("mlp")
+    for extra, short_batch_runs in ((lambda x, out: out + sn.zeros(four, 2), False),
+                                    (lambda x, out: out + sn.zeros(x.size(0) + 0, 2), True)):
+        model = Head(extra).double()
+        step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+        assert np.isfinite(step.step(x[:4], y[:4]))
+        if short_batch_runs:
+            assert np.isfinite(step.step(x[:3], y[:3]))
+        else:
+            with pytest.raises(ShapeError, match=r"add: shapes \(3, 2\) and \(4, 2\) cannot be broadcast"):
+                step.step(x[:3], y[:3])
 
 
 def test_the_batch_size_is_marked_only_inside_the_trace():
@@ -153,8 +166,8 @@ def test_the_batch_size_is_marked_only_inside_the_trace():
         seen.extend([x.size(0), x.shape[0], x.size()[0], out.shape[0], out.T.shape[1], x.size(0) + 0])
         return out
 
-    _first_step(spy)
-    assert [type(d) for d in seen] == [BatchSize] * 5 + [int] and seen == [4] * 6
+    _first_step(spy)  # traced on the batch of 4, then on one row more (``_holds_batch_size``)
+    assert [type(d) for d in seen] == ([BatchSize] * 5 + [int]) * 2 and seen == [4] * 6 + [5] * 6
     seen.clear()
     x = sn.tensor(_data("mlp")[0][:4])
     spy(x, Head(spy).double()(x))  # eagerly: plain ints, and the constructors make constants
@@ -214,3 +227,94 @@ def test_the_batch_size_as_an_operand_promotes_as_a_python_int():
     _first_step(spy)
     assert seen["float"] == (sn.float64, sn.float32)
     assert seen["int"] == (sn.int64, sn.int64, sn.float32)
+
+
+#: forwards that take the batch size as a Python number: each batch's step must see its own
+BY_NUMBER = {
+    "len": lambda x, out: out * len(x) / 4,
+    "arithmetic": lambda x, out: out * (2 * x.size(0)) / 8 + x.shape[0] / 4,
+    "fill": lambda x, out: out + sn.full((1,), float(x.size(0)), dtype=x.dtype) / 10,
+    "rows": lambda x, out: sn.stack([out[i] * (i + 1) for i in range(len(x))]) / 4,  # a Python loop over rows
+    "tensor": lambda x, out: out * sn.tensor(len(out), dtype=x.dtype),
+}
+
+
+def _by_number(extra, how: str) -> tuple[list[float], np.ndarray, int]:
+    """SGD over batches of 4, 4 and 3 of ``Head(extra)``: eagerly, by compiled steps or by ``fit``: the losses,
+    the final weight and how many steps were derived."""
+    x, y = _data("mlp")
+    sn.manual_seed(0)
+    model = Head(extra).double()
+    opt = sn.optim.SGD(model.parameters(), lr=0.1)
+    loader = sn.data.DataLoader(sn.data.TensorDataset(sn.tensor(x), sn.tensor(y)), batch_size=4)
+    derived = pipeline.timings()["differentiate"][0]
+    if how == "eager":
+        losses = []
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = F.mse_loss(model(xb), yb)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+    else:
+        step = sn.compile(model, sn.nn.MSELoss(), opt)
+        losses = [step.step(xb, yb) for xb, yb in loader] if how == "step" else list(
+            step.fit(loader, epochs=1, progress=False))
+    return losses, model.fc.weight.numpy().copy(), pipeline.timings()["differentiate"][0] - derived
+
+
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch):
+    """A disk cache of the test's own: every step is derived here (``_by_number`` counts them)."""
+    POOL.ensure()  # the pool's own object is cached where it was first made
+    monkeypatch.setenv("SYMNET_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("how", ["step", "fit"])
+@pytest.mark.parametrize("form", BY_NUMBER)
+def test_a_forward_that_takes_the_batch_size_as_a_number_gets_a_step_per_batch_size(form, how, fresh_cache):
+    """The step traced on 4 rows held 4 where the forward said ``len(x)``: the short last batch of 3 got it,
+    silently. Now each batch size has its own step (derived twice here: 4 rows, then 3)."""
+    eager, w_eager, _ = _by_number(BY_NUMBER[form], "eager")
+    ours, w_ours, derived = _by_number(BY_NUMBER[form], how)
+    assert len(ours) == 3 and derived == 2
+    np.testing.assert_allclose(ours, eager, rtol=1e-12)
+    np.testing.assert_allclose(w_ours, w_eager, rtol=1e-12)
+
+
+def test_a_forward_that_only_reads_shapes_has_one_step_for_every_batch_size(fresh_cache):
+    ours, _, derived = _by_number(lambda x, out: out / x.size(0) + out.new_zeros(x.size(0), 2), "step")
+    assert len(ours) == 3 and derived == 1
+
+
+def test_predict_is_made_for_each_batch_size_when_the_forward_takes_it_as_a_number():
+    model = Head(BY_NUMBER["len"]).double()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    x = sn.tensor(_data("mlp")[0])
+    for rows in (4, 3, 4, 1):
+        np.testing.assert_allclose(step.predict(x[:rows]).numpy(), model(x[:rows]).detach().numpy(), rtol=1e-14)
+
+
+def test_tracing_again_on_another_batch_size_leaves_the_generator_where_it_was():
+    """The second trace draws the dropout keys again: the user's generator must not see it."""
+    model = sn.nn.Sequential(sn.nn.Linear(3, 4), sn.nn.Dropout(0.5), sn.nn.Linear(4, 2)).double()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    x, y = _data("mlp")
+    sn.manual_seed(3)
+    rec = step._record(x[:4], y[:4])
+    before = sn.get_rng_state()
+    assert not step._holds_batch_size(rec, x[:4], y[:4])
+    np.testing.assert_array_equal(sn.get_rng_state().numpy(), before.numpy())
+
+
+def test_a_forward_that_fails_on_another_batch_size_is_held_to_its_own():
+    """``x.view(4, -1)`` runs on a batch of 4 only: the step for 4 rows, and PyTorch's error at another size."""
+    def fixed(x, out):
+        return out.view(4, -1) * 1.0
+
+    model = Head(fixed).double()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    x, y = _data("mlp")
+    assert np.isfinite(step.step(x[:4], y[:4]))
+    with pytest.raises(ShapeError, match=r"reshape: shape \(4, -1\) is invalid for input of shape \(3, 2\)"):
+        step.step(x[:3], y[:3])

@@ -470,3 +470,25 @@ def test_training_export_needs_a_compiled_step(tmp_path):
         export(mlp(), tmp_path / "net", training=(np.zeros((2, 64), np.float32), np.zeros(2, np.int64)))
     with pytest.raises(TypeError, match="input_shape"):
         export(mlp(), tmp_path / "net")
+
+
+class ScaledByBatch(sn.nn.Module):
+    """A forward that takes the batch size as a Python number: one program cannot serve every batch size."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = sn.nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x) * len(x)
+
+
+def test_a_forward_that_takes_the_batch_size_as_a_number_exports_with_a_fixed_batch(tmp_path, rng):
+    model = ScaledByBatch()
+    with pytest.raises(sn.NotSupportedError, match="takes the batch size as a number.*fixed batch="):
+        export(model, tmp_path / "any", (4,))
+    export(model, tmp_path / "three", (4,), batch=3, formats=("object",))
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    x, y = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((3, 2)).astype(np.float32)
+    with pytest.raises(sn.NotSupportedError, match="serves one batch size, and an exported step takes any"):
+        export(step, tmp_path / "step", training=(x, y))

@@ -158,14 +158,33 @@ def _reaches(t: Tensor, ids: set[int]) -> bool:
     return False
 
 
-def symbolic_specs(traced: Traced, data: set[int] | None = None) -> tuple:
+def symbolic_specs(traced: Traced, data: set[int] | None = None, mark: object = None) -> tuple:
     """The traced structure with the first dimension of each batch tensor (``data``'s ids, by default the trace
-    under way's) ``BATCH``; unchanged without a batch."""
+    under way's) ``BATCH`` (or ``mark``: comparing two structures needs no SymPy); unchanged without a batch."""
     data = batch_ids() if data is None else data
     if not data:
         return traced.specs
-    return tuple(s._replace(shape=(ir.BATCH, *s.shape[1:])) if isinstance(s, LeafSpec) and id(t) in data and s.shape
+    mark = ir.BATCH if mark is None else mark
+    return tuple(s._replace(shape=(mark, *s.shape[1:])) if isinstance(s, LeafSpec) and id(t) in data and s.shape
                  else s for s, t in zip(traced.specs, traced.tensors, strict=True))
+
+
+def same_structure(a: Traced, a_data: set[int], b: Traced, b_data: set[int]) -> bool:
+    """Whether two traces of one forward on batches (``a_data``, ``b_data``: the batch tensors' ids) of different
+    sizes are one program: the same structure with the batch dimension symbolic, and equal constants (the batch
+    and the random keys, drawn per trace, aside). They differ where the forward took the batch size as a number
+    (``len(x)``, ``2 * x.size(0)``, a fill value, a loop over the rows)."""
+    from .creation import RandomKey  # (creation imports this module)
+
+    if symbolic_specs(a, a_data, "N") != symbolic_specs(b, b_data, "N"):
+        return False
+    for ta, tb, va, vb in zip((a.tensors[p] for p in a.leaves), (b.tensors[p] for p in b.leaves),
+                              a.leaf_values(), b.leaf_values(), strict=True):
+        if id(ta) in a_data or id(tb) in b_data or isinstance(ta, RandomKey):
+            continue
+        if va.dtype != vb.dtype or not np.array_equal(va, vb, equal_nan=va.dtype.kind in "fc"):
+            return False
+    return True
 
 
 def concrete(shape: tuple) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,8 +23,9 @@ from ..core.dtypes import float64, get_default_dtype, int64
 from ..core.ir import Graph, Input, Repeat
 from ..data import DataLoader, SequentialSampler
 from ..errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError
-from ..frontend.batch import batch_trace, symbolic_specs
+from ..frontend.batch import batch_trace, same_structure, symbolic_specs
 from ..frontend.creation import RandomKey
+from ..frontend.sampling import get_rng_state, set_rng_state
 from ..frontend.tensor import Tensor
 from ..frontend.trace import Traced, Writes, trace
 from ..nn.module import Module, buffer_updates
@@ -90,6 +91,21 @@ class _Recording:
     X: Tensor
     Y: Tensor | None
     updated: list[Tensor]
+    #: the program is made for this batch size alone (``_holds_batch_size``): its batch dimension is not symbolic
+    sized: bool = False
+
+
+def _rows(x) -> int | None:
+    """The row count of a batch (None for a 0-d one)."""
+    shape = np.shape(x) if not isinstance(x, Tensor) else x.shape
+    return int(shape[0]) if shape else None
+
+
+def _same_program(a: _Recording, b: _Recording) -> bool:
+    """Whether two recordings of one forward on batches of different sizes make the same program: the same
+    roots, buffer updates, structure and constants (``same_structure``)."""
+    return a.roots == b.roots and len(a.updated) == len(b.updated) and same_structure(
+        a.traced, {id(a.X), id(a.Y)}, b.traced, {id(b.X), id(b.Y)})
 
 
 class CompiledStep:
@@ -118,6 +134,9 @@ class CompiledStep:
         #: program from its closure: one per mode, with the positions of the parameters, the batch and constants
         self._needs_closure = bool(getattr(optimizer, "needs_closure", False))
         self._gradient_programs: dict[tuple[bool, ...], tuple] = {}
+        #: the programs (kind and key: "step", "predict" or "closure") whose forward holds the batch size as a
+        #: number (``_holds_batch_size``): kept per batch size, under their key and the batch's row count
+        self._sized: set[tuple[str, tuple]] = set()
 
     # ---------------------------------------------------------------- building
     def _mode(self) -> tuple[bool, ...]:
@@ -149,14 +168,48 @@ class CompiledStep:
             traced = trace(roots)
         return _Recording(traced, tuple(traced.position(r) for r in roots), X, Y, [b for b, _ in updates])
 
-    def _trace(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray | None) -> _Traced:
+    def _trace(self, kind: str, key: tuple, x: Tensor | np.ndarray, y: Tensor | np.ndarray | None) -> _Traced:
         """The forward graph (outputs: the root, then each updated buffer's new value) lowered and simplified; its
-        leaves are constants, buffers or random keys."""
-        return self._lower(self._record(x, y))
+        leaves are constants, buffers or random keys. (The program of ``kind`` and ``key``: ``_sized_record``.)"""
+        return self._lower(self._sized_record(kind, key, x, y))
+
+    def _sized_record(self, kind: str, key: tuple, x, y) -> _Recording:
+        """``_record``, noting whether the program of ``kind`` and ``key`` holds the batch size as a number."""
+        rec = self._record(x, y)
+        if (kind, key) not in self._sized and self._holds_batch_size(rec, x, y):
+            self._sized.add((kind, key))
+        return replace(rec, sized=True) if (kind, key) in self._sized else rec
+
+    def _holds_batch_size(self, rec: _Recording, x, y) -> bool:
+        """Whether the forward recorded in ``rec`` took the batch's size as a Python number (``len(x)``,
+        ``2 * x.size(0)``, a fill value, a loop over the rows): traced again on a batch one row longer, its
+        structure or its constants differ. Such a program would give a batch of another size (the short last one)
+        the traced batch's numbers, so it is made for each batch size, as PyTorch's eager numbers need. A forward
+        that fails on the longer batch is held to its size too (the other size's own trace raises the error)."""
+        xa, ya = np.asarray(x), None if y is None else np.asarray(y)
+        if not xa.ndim:
+            return False
+        rows = len(xa)
+
+        def longer(a):  # the first row again (values never shape a trace: reading them is refused)
+            return a if a is None or not a.ndim or len(a) != rows else np.concatenate([a, a[:1]])
+
+        state = get_rng_state()  # the other trace draws random keys too: the user's generator must not move
+        try:
+            other = self._record(longer(xa), longer(ya))
+        except Exception:  # noqa: BLE001 - any failure on another size ties the program to this one
+            return True
+        finally:
+            set_rng_state(state)
+        return not _same_program(rec, other)
+
+    def _sized_key(self, kind: str, key: tuple, rows: int | None) -> tuple:
+        """The key a program of ``kind`` is kept under: ``key``, with the batch's row count when it holds it."""
+        return (key, rows) if (kind, key) in self._sized else key
 
     def _lower(self, rec: _Recording) -> _Traced:
         traced, X, Y = rec.traced, rec.X, rec.Y
-        prog = pipeline.lower(symbolic_specs(traced, {id(X), id(Y)}), rec.roots)
+        prog = pipeline.lower(traced.specs if rec.sized else symbolic_specs(traced, {id(X), id(Y)}), rec.roots)
         keep = frozenset(p.name for _, p in self.named) | {"X", "Y"}
         by_name = {t.name: t for t in prog.graph.inputs}
         leaves = [traced.tensors[p] for p in traced.leaves]
@@ -164,7 +217,8 @@ class CompiledStep:
         handles["X"], handles["Y"] = handles.get(id(X)), handles.get(id(Y))
         for name, t in (("X", X), ("Y", Y)):
             if handles[name] is None and t is not None:  # a loss that never reads it: the step takes it all the same
-                handles[name] = Input(name, (ir.BATCH, *t.shape[1:]) if t.shape else (), t.dtype)
+                handles[name] = Input(name, ((t.shape[0] if rec.sized else ir.BATCH), *t.shape[1:]) if t.shape
+                                      else (), t.dtype)
         buffers = {id(b): b for b in self.model.buffers()}
         bound = {id(p) for _, p in self.named} | {id(X), id(Y)} | set(buffers)
         constants = {handles[id(t)].name: value for t, value in zip(leaves, traced.leaf_values(), strict=True)
@@ -198,7 +252,8 @@ class CompiledStep:
     def _build_step(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray) -> None:
         """The step for the current mode and hyperparameters: found on disk by the structure traced (no
         derivation, no LLVM), else derived and compiled (``_derive``) and noted on disk for the next process."""
-        rec = self._record(x, y)
+        mode = self._mode(), self._hyperparameters()
+        rec = self._sized_record("step", mode, x, y)
         key = self._step_key(rec)
         found = self._cached_step(key, rec) if key is not None else None
         if found is None:
@@ -209,7 +264,7 @@ class CompiledStep:
             found = executable, self._bind_layout(layout, rec)
             stages.update(1)
             stages.close()
-        self._steps[self._mode(), self._hyperparameters()] = found
+        self._steps[self._sized_key("step", mode, _rows(x))] = found
 
     def _cached_step(self, key: str, rec: _Recording) -> tuple[backend.Executable, _Slots] | None:
         """The step stored under ``key`` by an earlier process, bound to this trace; None if there is none usable."""
@@ -266,7 +321,8 @@ class CompiledStep:
         inputs_of = {id(b): i for b, i in traced.buffers}
         feedback += [(final[name], inputs_of[id(b)]) for b, name in traced.updates]
         repeat = Repeat(tuple(feedback), counters=(t, *(k for k, _ in traced.keys)), record=(final[root],),
-                        gathers=(handles["X"], handles["Y"]), rows=ir.BATCH, series=tuple(lrs.values()))
+                        gathers=(handles["X"], handles["Y"]), rows=None if rec.sized else ir.BATCH,
+                        series=tuple(lrs.values()))
         position = {inp.name: k for k, inp in enumerate(graph.inputs)}
         index = {id(p): k for k, (_, p) in enumerate(self.named)}
         buffer_index = {id(b): k for k, b in enumerate(self.model.buffers())}
@@ -317,7 +373,7 @@ class CompiledStep:
             structure = durable.digest(
                 traced.specs, rec.roots, roles, [index[id(b)] for b in rec.updated],
                 [self._group.get(id(p)) for _, p in self.named], self.optimizer.rule_identity(), self.clipping,
-                self._mode(), get_default_dtype(), backend.host_fingerprint())
+                self._mode(), get_default_dtype(), backend.host_fingerprint(), rec.sized)
         except durable.NotDurable:
             return None
         return step_cache.key(structure)
@@ -326,16 +382,19 @@ class CompiledStep:
         return {"leaves": len(rec.traced.leaves), "params": len(self.named),
                 "groups": len(self.optimizer.param_groups), "buffers": len(list(self.model.buffers()))}
 
-    def _use_step(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray, batch: int | None = None) -> None:
+    def _use_step(self, x: Tensor | np.ndarray, y: Tensor | np.ndarray, batch: int | None = None) -> bool:
         """The step compiled for the model's current mode (train or eval) and the optimizer's hyperparameters
         (built on first use, on the first ``batch`` rows: a changed momentum is a new program; learning rates are
-        inputs)."""
+        inputs), and for the batch's size when its forward holds that (``_holds_batch_size``): returns whether it
+        does."""
         mode = self._mode(), self._hyperparameters()
-        if mode not in self._steps:
+        rows = _rows(x) if batch is None else batch
+        if self._sized_key("step", mode, rows) not in self._steps:
             if batch is not None:
                 x, y = x[:batch], y[:batch]
             self._build_step(x, y)
-        self._step, self._slots = self._steps[mode]
+        self._step, self._slots = self._steps[self._sized_key("step", mode, rows)]
+        return ("step", mode) in self._sized
 
     # ---------------------------------------------------------------- training
     def _inputs(self, advance: int, x: np.ndarray, y: np.ndarray, in_place: bool = False) -> list[np.ndarray]:
@@ -402,8 +461,8 @@ class CompiledStep:
         """``optimizer.step(closure)`` where the closure is one native call giving the loss and every gradient (as
         PyTorch's closure: zero the gradients, forward, backward)."""
         mode = self._mode()
-        if mode not in self._gradient_programs:
-            traced = self._trace(x, y)
+        if self._sized_key("closure", mode, _rows(x)) not in self._gradient_programs:
+            traced = self._trace("closure", mode, x, y)
             if traced.updates or traced.keys:
                 raise NotSupportedError(f"compile: {type(self.optimizer).__name__} evaluates the loss several times "
                                         "per step, and this model updates buffers or draws random masks in its "
@@ -417,9 +476,11 @@ class CompiledStep:
                      if traced.handles.get(id(p)) is not None and traced.handles[id(p)].name in position]
             bound += [(b, position[i.name]) for b, i in traced.buffers if i.name in position]
             fixed = [(position[n], v) for n, v in traced.constants.items() if n in position]
-            self._gradient_programs[mode] = (pipeline.compile_graph(graph), params, bound, fixed,
-                                             position.get("X"), position.get("Y"), len(graph.inputs))
-        program, params, bound, fixed, at_x, at_y, count = self._gradient_programs[mode]
+            self._gradient_programs[self._sized_key("closure", mode, _rows(x))] = (
+                pipeline.compile_graph(graph), params, bound, fixed, position.get("X"), position.get("Y"),
+                len(graph.inputs))
+        program, params, bound, fixed, at_x, at_y, count = self._gradient_programs[
+            self._sized_key("closure", mode, _rows(x))]
 
         def closure() -> Tensor:
             values: list = [None] * count
@@ -497,9 +558,7 @@ class CompiledStep:
         pace = self._seconds_per_step * steps if self._seconds_per_step is not None and steps else None
         watch = Watch(self, epochs, steps, progress, callbacks, metrics, pace)
         try:
-            if rows is not None:
-                self._fit_native(rows, epochs, watch, schedule)
-            else:
+            if rows is None or not self._fit_native(rows, epochs, watch, schedule):
                 self._fit_steps(loader, epochs, watch, schedule)
         finally:
             history = watch.close()
@@ -522,19 +581,22 @@ class CompiledStep:
             schedule.after_epoch(epoch_losses)
             watch.epoch_done(epoch_losses)
 
-    def _fit_native(self, rows: _Rows, epochs: int, watch: Watch, schedule: _Schedule) -> None:
+    def _fit_native(self, rows: _Rows, epochs: int, watch: Watch, schedule: _Schedule) -> bool:
         """Epochs as the driver's repeat: as many per call as the watch allows (all of them, unless callbacks,
         metrics, a plateau scheduler or a moving bar need to see epochs end); full batches in a fixed order read
-        the data in place, anything else gathers rows by the schedule; the learning rates are series."""
+        the data in place, anything else gathers rows by the schedule; the learning rates are series. False
+        (nothing done) when a short last batch needs a step of its own size: the caller steps batch by batch."""
         xa, ya = self._batch_array(rows.x, "x"), self._batch_array(rows.y, "y")
         if xa.dtype.kind == "f" and not np.isfinite(xa).all():
             bad = int(np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)).all(axis=1))[0, 0])
             raise ValueError(f"fit: sample {bad} of the data holds NaN or infinite inputs")
         batch, samples, steps = min(rows.batch, len(xa)), len(xa), rows.steps
         if steps == 0:  # drop_last with fewer samples than a batch: PyTorch's loop does nothing
-            return
-        self._use_step(xa, ya, batch)
+            return True
+        sized = self._use_step(xa, ya, batch)
         used = min(steps * batch, samples)  # all the samples, or only the full batches (drop_last)
+        if sized and used % batch:
+            return False
         fixed = rows.order is None
         in_place = fixed and batch >= samples
         epoch, warned = 0, False
@@ -569,6 +631,7 @@ class CompiledStep:
                 schedule.after_epoch(losses.tolist())
             watch.epochs_done(losses.reshape(count, steps), seconds)
             epoch += count
+        return True
 
     @staticmethod
     def _warn_if_diverging(losses: np.ndarray, offset: int, epoch: int, steps_per_epoch: int) -> bool:
@@ -591,21 +654,23 @@ class CompiledStep:
         running statistics and no dropout. It never updates buffers; in train mode each call draws new masks."""
         x = self._batch(x, "x")
         mode = self._mode()
-        if mode not in self._predicts:
+        key = self._sized_key("predict", mode, _rows(x))
+        if key not in self._predicts:
             if x.shape and x.shape[0] == 0:  # traced on one row: a batch of 0 would read as a fixed size
                 row = np.zeros((1, *x.shape[1:]), x.dtype)
-                traced = self._trace(Tensor(row, row.shape, x.dtype), None)
+                traced = self._trace("predict", mode, Tensor(row, row.shape, x.dtype), None)
             else:
-                traced = self._trace(x, None)
+                traced = self._trace("predict", mode, x, None)
+            key = self._sized_key("predict", mode, _rows(x))
             forward = Graph(traced.graph.inputs, traced.graph.defs, traced.graph.outputs[:1]).prune()
             position = {inp.name: k for k, inp in enumerate(forward.inputs)}
             handles = traced.handles
             tensors = [(p, position[handles[id(p)].name]) for _, p in self.named if handles.get(id(p))]
             tensors += [(b, position[i.name]) for b, i in traced.buffers]
             fixed = [(position[n], v) for n, v in traced.constants.items() if n in position]
-            self._predicts[mode] = (pipeline.compile_graph(forward), tensors, fixed,
-                                    [position[k.name] for k, _ in traced.keys], position["X"], len(forward.inputs))
-        executable, tensors, fixed, keys, at_x, count = self._predicts[mode]
+            self._predicts[key] = (pipeline.compile_graph(forward), tensors, fixed,
+                                   [position[k.name] for k, _ in traced.keys], position["X"], len(forward.inputs))
+        executable, tensors, fixed, keys, at_x, count = self._predicts[key]
         values: list = [None] * count
         for t, k in tensors:
             values[k] = t._array()
