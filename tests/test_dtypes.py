@@ -134,3 +134,46 @@ def test_numpy_batches_take_the_models_dtype_in_step_fit_and_predict():
 
     as64, as32 = trained(lambda a: a), trained(lambda a: a.astype(np.float32))
     assert as64[0] == as32[0] and np.array_equal(as64[1], as32[1]) and as64[1].dtype == np.float32
+
+
+#: chains whose first op rounds in one float precision before the second reads it in the other, as PyTorch
+#: computes them (NumPy gives the same rounding op by op): fused into one definition, the first op would be
+#: computed in the reader's precision
+ROUNDED_FIRST = {
+    "float32 scaled, read by float64": (lambda a32, b64: b64 + a32 / 10, lambda a32, b64: b64 + a32 / np.float32(10)),
+    "float32 product, read by float64": (lambda a32, b64: b64 * (a32 * 3),
+                                         lambda a32, b64: b64 * (a32 * np.float32(3))),
+    "float32 negated, read by float64": (lambda a32, b64: b64 - (-a32), lambda a32, b64: b64 - (-a32)),
+    "float64 scaled, read by float32": (lambda a32, b64: a32 + (b64 * 0.1).float(),
+                                        lambda a32, b64: a32 + (b64 * 0.1).astype(np.float32)),
+    "float32 constant, read by float64": (lambda a32, b64: b64 + sn.full((3,), 0.1) * 1,
+                                          lambda a32, b64: b64 + np.full(3, 0.1, np.float32)),
+}
+
+
+@pytest.mark.parametrize("chain", ROUNDED_FIRST)
+def test_a_value_rounded_in_one_precision_is_read_rounded_by_the_other(chain):
+    ours, numpy = ROUNDED_FIRST[chain]
+    a32, b64 = np.array([3.0, 0.7, -1.3], np.float32), np.array([1.0, 2.0, 1e-3])
+    expected = numpy(a32, b64)
+    result = ours(sn.tensor(a32), sn.tensor(b64))
+    assert result.dtype == expected.dtype
+    np.testing.assert_array_equal(result.numpy(), expected)
+
+
+def test_a_float32_fill_sized_by_the_batch_is_rounded_before_a_float64_step_reads_it():
+    model = sn.nn.Linear(3, 2).double()
+
+    class Shifted(sn.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, x):
+            return self.inner(x) + sn.full((x.size(0), 2), 0.1)  # float32 (the default dtype), a Fill definition
+
+    net = Shifted()
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    step = sn.compile(net, sn.nn.MSELoss(), sn.optim.SGD(net.parameters(), lr=0.1))
+    expected = model(sn.tensor(x)).detach().numpy() + np.float32(0.1)  # 0.1 in double is 1.5e-9 away
+    np.testing.assert_allclose(step.predict(x).numpy(), expected, rtol=1e-12)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from . import functions as F
 from .ir import Def, Graph, access, is_tensor_symbol, tensor_base
 from .lazy import sympy as sp
@@ -79,18 +81,39 @@ def stabilize(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
-def _is_cheap(d: Def, dtypes: dict) -> bool:
-    """A constant, or a copy, transpose, broadcast or scaling of one plain tensor read of the same dtype."""
+def _is_cheap(d: Def, dtypes: dict, readers: list[tuple[Def, tuple]]) -> bool:
+    """A constant, or a copy, transpose, broadcast or scaling of one plain tensor read of the same dtype — whose
+    readers compute in its dtype, unless substituting it is exact in any precision (a copy, a negation, a
+    constant its dtype holds exactly): ``c·x`` of float32 read by a float64 definition must be rounded to float32
+    first, as PyTorch computes it (substituted, the product would be computed in double)."""
     if not d.is_elementwise:
         return False
-    _, rest = d.body.as_coeff_Mul()
+    coefficient, rest = d.body.as_coeff_Mul()
     if isinstance(rest, F.stop_gradient):
         rest = rest.args[0]
+    alike = all(reader.dtype == d.dtype for reader, _ in readers)
     if isinstance(rest, sp.Indexed) or is_tensor_symbol(rest):
         # a gather (reshape's floor/mod, a label) stays materialized: inlined, it would hide a contraction
         plain = not isinstance(rest, sp.Indexed) or all(i.is_Symbol or i.is_Integer for i in rest.indices)
-        return plain and dtypes[str(rest.base.label) if isinstance(rest, sp.Indexed) else rest.name] == d.dtype
-    return not (rest.atoms(sp.Indexed) or any(is_tensor_symbol(s) for s in rest.free_symbols))
+        same = dtypes[str(rest.base.label) if isinstance(rest, sp.Indexed) else rest.name] == d.dtype
+        return plain and same and (alike or abs(coefficient) == 1)
+    if rest.atoms(sp.Indexed) or any(is_tensor_symbol(s) for s in rest.free_symbols):
+        return False
+    return alike or _held_exactly(d.body, d.dtype)
+
+
+def _held_exactly(value: sp.Expr, dtype: np.dtype) -> bool:
+    """Whether a constant body is a number ``dtype`` holds exactly (0, 1, 0.5, a small integer; not 0.1 in
+    float32), so computing it in another precision gives the same value."""
+    if not value.is_number or dtype.kind not in "biuf":
+        return False
+    if dtype.kind != "f":
+        return True
+    try:
+        as_float = float(value)
+    except TypeError:  # a complex number
+        return False
+    return float(np.asarray(as_float, dtype)) == as_float
 
 
 def _substitute(expr: sp.Expr, d: Def) -> sp.Expr:
@@ -212,7 +235,7 @@ def inline(graph: Graph, keep: frozenset[str] = frozenset()) -> Graph:
             d = replace(d, body=_substitute(d.body, c), out=tuple(_substitute(sp.sympify(o), c) for o in d.out))
         if d.name in indices and not _reads_data(d.body):
             result.append(d)
-        elif d.name not in keep and (_is_cheap(d, dtypes) or _fusible(d, reads.get(d.name, []))):
+        elif d.name not in keep and (_is_cheap(d, dtypes, readers := reads.get(d.name, [])) or _fusible(d, readers)):
             fused[d.name] = d
         else:
             result.append(d)
