@@ -387,11 +387,18 @@ def _is_power_of_two(c: sp.Rational) -> bool:
 
 
 def power_of_two_factor(e: sp.Expr) -> tuple[float, sp.Expr]:
-    """``e`` as 2ᵏ·rest when its numeric factor is one (a sum of ``rest`` times it is exact, zero's sign
-    included; a negative factor would turn a sum's +0 into −0), else (1, e)."""
+    """``e`` as 2ᵏ·rest when its numeric factor is one, or every term of a sum has one (``2a + 2bx − 2y`` is
+    2·(a + bx − y): scaling by 2ᵏ commutes with each rounding, short of overflow), else (1, e). A sum of ``rest``
+    times it is exact, zero's sign included (a negative factor would turn a sum's +0 into −0)."""
     c, rest = e.as_coeff_Mul()
     if _is_power_of_two(c):
         return float(c), rest
+    if isinstance(e, sp.Add):
+        terms = [t.as_coeff_Mul() for t in e.args]
+        if all(c.is_Integer and c != 0 for c, _ in terms):
+            common = min((abs(int(c)) & -abs(int(c))) for c, _ in terms)  # the lowest power of two dividing each
+            if common > 1:
+                return float(common), sp.Add(*[(c / common) * t for c, t in terms])
     return 1.0, e
 
 

@@ -67,3 +67,12 @@ def test_zero_keeps_its_sign_as_pytorch_sums_it():
         t = sn.tensor(values, dtype=sn.float64)
         for total in ((-2 * t).sum(), (2 * t).sum(), (-t).sum()):
             assert np.signbit(total.item()) == np.signbit(0.0)
+
+
+def test_a_sum_whose_terms_share_a_power_of_two_adds_the_terms_without_it():
+    """Σ (2tu + 2t − 4v) accumulates tu + t − 2v and doubles once: the arithmetic of Σ (tu + t − 2v) and one
+    doubling (each term scaled by 2 in the loop was a multiply, or a multiply-add where an add would do)."""
+    t, u, v = (sn.tensor(np.random.default_rng(k).standard_normal(513)) for k in range(3))
+    doubled, plain = (2 * t * u + 2 * t - 4 * v).sum(), (t * u + t - 2 * v).sum()
+    assert arithmetic(sn.show(doubled, "llvm", wrt=[])) <= arithmetic(sn.show(plain, "llvm", wrt=[])) + 1
+    assert doubled.item() == 2 * plain.item()
