@@ -336,3 +336,41 @@ def test_fixtures_are_what_pytorch_computes_now():
         assert (error <= bound(expected, TOLERANCE["float64"])[:horizon]).all(), case
         for counter in ("func_evals", "n_iter"):
             np.testing.assert_array_equal(record[counter][:horizon], FIXTURES[f"{key}/{counter}"][:horizon])
+
+
+class _MeanByLen(sn.nn.Module):
+    """A forward that divides by ``len(x)``: a Python number the traced batch would keep."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = sn.nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.fc(x) * 4 / len(x)
+
+
+def test_a_compiled_lbfgs_closure_is_made_for_each_batch_size_when_the_forward_takes_it():
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((7, 3)), rng.standard_normal((7, 2))
+    results = []
+    for compiled in (False, True):
+        sn.manual_seed(2)
+        model = _MeanByLen().double()
+        opt = LBFGS(model.parameters(), lr=0.5, max_iter=3)
+        batches = [(x[:4], y[:4]), (x[4:], y[4:]), (x[:4], y[:4])]
+        if compiled:
+            step = sn.compile(model, sn.nn.MSELoss(), opt)
+            losses = [step.step(xb, yb) for xb, yb in batches]
+        else:
+            losses = []
+            for xb, yb in batches:
+                def closure(xb=xb, yb=yb, opt=opt, model=model):
+                    opt.zero_grad()
+                    loss = sn.nn.functional.mse_loss(model(sn.tensor(xb)), sn.tensor(yb))
+                    loss.backward()
+                    return loss
+                losses.append(opt.step(closure).item())
+        results.append((np.array(losses), model.fc.weight.numpy().copy()))
+    (eager, w_eager), (native, w_native) = results
+    np.testing.assert_allclose(native, eager, rtol=1e-9)
+    np.testing.assert_allclose(w_native, w_eager, rtol=1e-8)
