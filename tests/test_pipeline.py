@@ -10,6 +10,7 @@ import pytest
 import sympy as sp
 
 import symnet as sn
+from codegen.pool import POOL
 from symnet import backend, pipeline
 from symnet.core.ir import BATCH, Def, Graph, Input, Repeat, access, fresh_indices
 from symnet.errors import ShapeError
@@ -20,7 +21,9 @@ def counts() -> dict[str, int]:
 
 
 @pytest.mark.parametrize("feature", ["backward", "grad", "formulas", "hessian", "compile"])
-def test_every_feature_goes_through_the_stages(feature):
+def test_every_feature_goes_through_the_stages(feature, tmp_path, monkeypatch):
+    POOL.ensure()  # the pool's own object is cached where it was first made
+    monkeypatch.setenv("SYMNET_CACHE_DIR", str(tmp_path))  # no step another test compiled is found on disk
     pipeline.cache_clear()
     before = counts()
     w = sn.tensor([0.5, -1.0], requires_grad=True, name="w")

@@ -50,9 +50,10 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     #: view), ``_version`` how many in-place updates this tensor has had (``torch.Tensor._version``).
     #: ``_hooks`` are the gradient hooks (``register_hook``), ``_retains_grad`` says whether ``retain_grad()`` was
     #: called on this computed tensor. ``_layouts`` are the in-place shape changes it had (``layout.Relayout``s),
-    #: ``_made_at`` how many its base had when this view or ``.data`` alias was made.
+    #: ``_made_at`` how many its base had when this view or ``.data`` alias was made. ``_exposure``, set on a
+    #: ``state_dict()`` tensor only, is a view ``numpy()`` handed out: the array stays shared while it lives.
     __slots__ = ("node", "_value", "shape", "dtype", "_requires_grad", "grad", "_name", "_base", "_view", "_version",
-                 "_hooks", "_retains_grad", "_layouts", "_made_at", "__weakref__")
+                 "_hooks", "_retains_grad", "_layouts", "_made_at", "_exposure", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, *args, node: Node | None = None, requires_grad: bool = False, name: str | None = None):
@@ -83,18 +84,20 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         self._name = value
 
     def numpy(self) -> np.ndarray:
-        """The value as a NumPy array (a leaf's shares its memory, as in PyTorch: in-place ops write into it)."""
+        """The value as a NumPy array (a leaf's shares its memory, as in PyTorch: in-place ops write into it while
+        user code holds it)."""
         value = self._array()
-        if self.node is None and self._view is None and not Shared.holds(value):
+        if self.node is not None or self._view is not None:
+            return value
+        if not Shared.holds(value):
             # ops made before now read the old array (and keep it: it is never written in place); this tensor
             # and the tensors it aliases (.data, detach()) take a copy that user code and in-place ops share
             fresh = value.copy()
             t = self
             while t is not None and t._value is value:
                 t._value, t = fresh, t._base
-            Shared.share(fresh)
             value = fresh
-        return value
+        return Shared.expose(value)
 
     def _array(self) -> np.ndarray:
         """The value, for symnet's own reading: no user code holds it, so it is not shared."""

@@ -99,14 +99,30 @@ class Writes:
         cls.count += 1
 
 
+class _Exposed:
+    """The owner of the views ``numpy()`` hands out of one array: every view user code makes of them keeps it
+    alive (NumPy's bases stop at an object that is not an array), so its death says user code holds none."""
+
+    __slots__ = ("__array_interface__", "array", "__weakref__")
+
+    def __init__(self, array: np.ndarray):
+        self.array, self.__array_interface__ = array, array.__array_interface__
+
+
 class Shared:
     """The leaf arrays user code also holds (``numpy()``, ``from_numpy``, ``np.asarray(t)``), by id, each with the
     nodes made reading it (weakly). An in-place op writes into such an array, as PyTorch writes into the storage
     the user shares; the nodes made before the write get a copy of the old values first, so a lazily computed
     tensor still sees the values it was made from. Arrays no user code holds are never written in place: an
-    in-place op gives their tensor a new array, and this registry costs nothing."""
+    in-place op gives their tensor a new array, and this registry costs nothing. An array user code got from
+    ``numpy()`` alone is shared while it holds a view of it (``expose``): a ``state_dict()`` taken once for a
+    checkpoint does not make every later update a copy."""
 
     readers: dict[int, list] = {}
+    #: per array shared through ``expose`` alone, how many owners of views user code may hold are alive
+    exposed: dict[int, int] = {}
+    #: ids of exposed arrays one of whose owners was freed (noted by finalizers, as ``dead``)
+    released: collections.deque = collections.deque()
     #: per shared array made from another one's memory (an in-place shape change), the ids of all such arrays
     family: dict[int, list[int]] = {}
     #: ids of shared arrays since freed: their finalizers only note them here (a finalizer can run inside a
@@ -121,8 +137,9 @@ class Shared:
         tensor from ``from_numpy`` keeps sharing), so a write into either first protects the readers of both."""
         with cls._lock:
             cls._drop_dead()
-            if id(array) not in cls.readers:
-                cls.readers[id(array)] = []
+            if id(array) not in cls.readers or id(array) in cls.exposed:
+                cls.readers.setdefault(id(array), [])
+                cls.exposed.pop(id(array), None)  # shared for good
                 weakref.finalize(array, cls.dead.append, id(array))
             if like is not None:
                 family = cls.family.setdefault(id(like), [id(like)])
@@ -131,10 +148,35 @@ class Shared:
                 cls.family[id(array)] = family
 
     @classmethod
+    def expose(cls, array: np.ndarray) -> np.ndarray:
+        """``array`` as ``numpy()`` hands it to user code: a view whose owner lives as long as any view made of
+        it. An array registered by ``share`` stays shared for good; one only exposed is shared until user code
+        holds no view of it (an array shared for good is handed out as it is)."""
+        owner = _Exposed(array)
+        with cls._lock:
+            cls._drop_dead()
+            if id(array) in cls.readers and id(array) not in cls.exposed:
+                return array
+            if id(array) not in cls.readers:
+                cls.readers[id(array)], cls.exposed[id(array)] = [], 0
+            cls.exposed[id(array)] += 1
+            weakref.finalize(owner, cls.released.append, id(array))
+        return np.asarray(owner)
+
+    @classmethod
     def _drop_dead(cls) -> None:
-        """Forget the arrays freed since (the caller holds the lock)."""
+        """Forget the arrays freed since, and those user code no longer holds a view of (the caller holds the
+        lock)."""
+        while cls.released:
+            key = cls.released.popleft()
+            count = cls.exposed.get(key, 0)
+            if count > 1:
+                cls.exposed[key] = count - 1
+            elif count == 1:
+                cls.dead.append(key)
         while cls.dead:
             key = cls.dead.popleft()
+            cls.exposed.pop(key, None)
             cls.readers.pop(key, None)
             family = cls.family.pop(key, None)
             if family is not None and key in family:
@@ -143,8 +185,8 @@ class Shared:
     @classmethod
     def _forget_freed(cls) -> None:
         """Drop the entries of arrays freed since (before any lookup by id: the finalizer runs as the array is
-        freed, so an array made later never meets its predecessor's entry)."""
-        if cls.dead:
+        freed, so an array made later never meets its predecessor's entry) or no longer held."""
+        if cls.dead or cls.released:
             with cls._lock:
                 cls._drop_dead()
 

@@ -343,8 +343,9 @@ class Module:
         parameter. Tensors computed before such a write keep the values they were computed from."""
         state = OrderedDict()
         for name, t in self._state():
-            t.numpy()  # its memory becomes shared, as the NumPy bridge shares it: updates write into it in place
-            state[name] = t.detach()
+            exposed = t.numpy()  # its memory is shared, as the NumPy bridge shares it: updates write into it in place
+            state[name] = alias = t.detach()
+            alias._exposure = exposed  # ... while the state's tensor lives (a checkpoint taken once costs nothing)
         return state
 
     def load_state_dict(self, state_dict: dict, strict: bool = True) -> IncompatibleKeys:
