@@ -103,40 +103,48 @@ FIVE = [("SGD", dict(lr=0.01)), ("SGD", dict(lr=0.01, momentum=0.6)), ("Adagrad"
 
 # ---------------------------------------------------------------- symnet
 
-def symnet_cells(quick: bool, repeats: int) -> dict[str, float]:
-    cells = {}
+def symnet_cells(quick: bool, repeats: int, runs: dict | None = None) -> dict[str, float]:
+    """symnet's cells; ``runs`` collects each row's workload (its function and its calls per sample) for
+    ``where_time_goes``."""
+    cells, runs = {}, {} if runs is None else runs
+
+    def timed(key: str, fn: Callable, number: int = 1) -> float:
+        """``fn`` measured, and kept to run again (so it binds what it uses: later rows reuse the names)."""
+        runs[key] = fn, number
+        return measure(fn, repeats, number)
+
     w, xs = sn.tensor([1.0], requires_grad=True), sn.tensor([2.0], requires_grad=True)
-    cells["seed"] = measure(lambda: ((xs + w) * (w + 1)).backward(), repeats, 2000)
+    cells["seed"] = timed("seed", lambda: ((xs + w) * (w + 1)).backward(), 2000)
 
     x, y, w0, b0 = linear_data()
     model = sn.nn.Linear(1, 1)
     model.load_state_dict({"weight": w0, "bias": b0})
     step = sn.compile(model, sn.nn.MSELoss(reduction="sum"), sn.optim.SGD(model.parameters(), lr=0.01))
-    cells["linear fit"] = measure(lambda: step.fit((x, y), epochs=100, progress=False), repeats, 20)
+    cells["linear fit"] = timed("linear fit", lambda step=step: step.fit((x, y), epochs=100, progress=False), 20)
 
     model = sn.nn.Linear(1, 1)
     model.load_state_dict({"weight": w0, "bias": b0})
     criterion, opt = sn.nn.MSELoss(reduction="sum"), sn.optim.SGD(model.parameters(), lr=0.01)
     tx, ty = sn.tensor(x), sn.tensor(y)
 
-    def loop():
+    def loop(model=model, criterion=criterion, opt=opt):
         for _ in range(100):
             loss = criterion(model(tx), ty)
             opt.zero_grad()
             loss.backward()
             opt.step()
 
-    cells["linear loop"] = measure(loop, repeats)
+    cells["linear loop"] = timed("linear loop", loop)
     # the loop's optimizer.step() program, called alone: two parameters, their gradients, lr and t in; two out
     program = opt._last_program[1]
     inputs = [a for p in model.parameters() for a in (p._array(), p.grad._array())] + program.scalars
-    cells["call"] = measure(lambda: program.executable.call(inputs), repeats, 20000)
+    cells["call"] = timed("call", lambda inputs=inputs: program.executable.call(inputs), 20000)
 
     xs_, ys_, coefficients = sin_data()
     poly = Polynomial(coefficients)
     step = sn.compile(poly, lambda pred, target: ((pred - target) ** 2).sum(),
                       sn.optim.SGD(poly.parameters(), lr=0.55e-7))
-    cells["sin"] = measure(lambda: step.fit((xs_, ys_), epochs=SIN_EPOCHS, progress=False), repeats)
+    cells["sin"] = timed("sin", lambda step=step: step.fit((xs_, ys_), epochs=SIN_EPOCHS, progress=False))
 
     sn.manual_seed(10)
     inputs = sn.linspace(-1, 1, 500).unsqueeze(1)
@@ -145,7 +153,7 @@ def symnet_cells(quick: bool, repeats: int) -> dict[str, float]:
     for name, kwargs in FIVE:
         net = sn.nn.Sequential(sn.nn.Linear(1, 10), sn.nn.ReLU(), sn.nn.Linear(10, 1))
         steps.append(sn.compile(net, sn.nn.MSELoss(), getattr(sn.optim, name)(net.parameters(), **kwargs)))
-    cells["five"] = measure(lambda: [s.fit(loader, epochs=5, progress=False) for s in steps], repeats)
+    cells["five"] = timed("five", lambda: [s.fit(loader, epochs=5, progress=False) for s in steps])
 
     for key, sizes, batch, adam in mlp_rows():
         xb, yb, weights = mlp_data(sizes, batch)
@@ -156,7 +164,7 @@ def symnet_cells(quick: bool, repeats: int) -> dict[str, float]:
         net.load_state_dict(dict(zip(net.state_dict(), weights, strict=True)))
         opt = sn.optim.Adam(net.parameters(), lr=1e-3) if adam else sn.optim.SGD(net.parameters(), lr=0.1)
         step = sn.compile(net, sn.nn.CrossEntropyLoss(), opt)
-        cells[key] = measure(lambda step=step, xb=xb, yb=yb: step.step(xb, yb), repeats, 10 if batch > 64 else 50)
+        cells[key] = timed(key, lambda step=step, xb=xb, yb=yb: step.step(xb, yb), 10 if batch > 64 else 50)
     return cells
 
 
@@ -595,6 +603,56 @@ def latency_rows(quick: bool, has_torch: bool, has_jax: bool) -> list[Row]:
     return [cold, depth, first]
 
 
+# ---------------------------------------------------------------- where symnet's time goes
+
+def where_time_goes(runs: dict[str, tuple[Callable, int]], cells: dict[str, float]) -> list[str]:
+    """A profile-backed line per symnet row: the share of its time in the compiled code itself (every compiled
+    graph's entry and driver, timed around each call while the row's workload runs again), the rest Python and
+    glue, and the three functions of that rest cProfile finds the most time in (by own time)."""
+    import cProfile
+    import gc
+    import pstats
+
+    from codegen.runtime import CompiledGraph
+
+    native = [0.0]
+
+    def timing(function):
+        def timed_call(*args):
+            start = time.perf_counter()
+            try:
+                return function(*args)
+            finally:
+                native[0] += time.perf_counter() - start
+        return timed_call
+
+    graphs = [(g, g._fn, g._repeat_fn) for g in gc.get_objects()
+              if isinstance(g, CompiledGraph) and getattr(g, "_fn", None) is not None]
+    lines = []
+    try:
+        for g, fn, repeat_fn in graphs:
+            g._fn = timing(fn)
+            if repeat_fn is not None:
+                g._repeat_fn = timing(repeat_fn)
+        for key, (fn, number) in runs.items():
+            native[0] = 0.0
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            share = min(native[0] / (time.perf_counter() - start), 1.0)
+            profile = cProfile.Profile()
+            profile.runcall(lambda fn=fn, number=number: [fn() for _ in range(number)])
+            own = sorted(pstats.Stats(profile).stats.items(), key=lambda item: -item[1][2])
+            top = [name if path == "~" else f"{Path(path).stem}.{name}" for (path, _, name), _ in own
+                   if path != __file__ and not name.startswith("<")][:3]
+            lines.append(f"  {key:12s} native {fmt(cells[key] * share)} ({share:.0%}), Python and glue "
+                         f"{fmt(cells[key] * (1 - share))}: most in {', '.join(top)}")
+    finally:
+        for g, fn, repeat_fn in graphs:
+            g._fn, g._repeat_fn = fn, repeat_fn
+    return lines
+
+
 # ---------------------------------------------------------------- the table
 
 STEP_ROWS = [
@@ -619,7 +677,8 @@ def main() -> None:
         return
     repeats = 3 if quick else 5
     torch, jax = torch_or_none(), jax_or_none(x64=True)  # the sin fit is float64
-    columns = {"symnet": symnet_cells(quick, repeats), "NumPy": numpy_cells(quick, repeats),
+    runs: dict[str, tuple[Callable, int]] = {}
+    columns = {"symnet": symnet_cells(quick, repeats, runs), "NumPy": numpy_cells(quick, repeats),
                "NumPy, no pin": numpy_without_pin(quick, repeats) or {},
                "PyTorch eager": torch_cells(torch, quick, repeats) if torch is not None else {},
                "JAX jit": jax_cells(jax, quick, repeats) if jax is not None else {}}
@@ -635,6 +694,8 @@ def main() -> None:
     rows += latency_rows(quick, torch is not None, jax is not None)
     table("Seed workloads (issue 14): medians of " f"{repeats} runs", ["workload", *COLUMNS, "against the target"],
           [[r.name, *(fmt(r.cells.get(c), r.notes.get(c, "")) for c in COLUMNS), r.verdict()] for r in rows])
+    print("\nWhere symnet's time goes (the compiled code timed around each call; the rest by cProfile):")
+    print("\n".join(where_time_goes(runs, columns["symnet"])))
     pinned = os.environ.get("OPENBLAS_CORETYPE")
     print(f"\nOPENBLAS_CORETYPE={pinned}" if pinned else "\nOPENBLAS_CORETYPE is not set here: both NumPy columns "
           "run with the same BLAS kernels")
