@@ -11,6 +11,7 @@ printed for people to read).
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -221,6 +222,9 @@ class Lowering(StatementWalker):
                 # 2a + 2b·x − 2y as 2·(a + b·x − y) when the kernel has the bracket already (a gradient's residual,
                 # shared with the loss); only then, as contracting into FMAs rounds the two forms differently
                 return self.mul(self.const(float(content)), self.float_value(primitive))
+            nested = horner_form(e, self.is_data)
+            if nested is not None:
+                return self.float_value(nested)
             v = self.float_value(e.args[0])
             for a in e.args[1:]:
                 v = self.add(v, self.float_value(a))
@@ -238,12 +242,28 @@ class Lowering(StatementWalker):
             return self.named_function(e)  # the IR's named functions carry their own lowering
         raise self.no_lowering(e)
 
+    def is_data(self, e: sp.Expr) -> bool:
+        """A read of a tensor sized by the batch or of 64 elements or more: arithmetic on it runs per element of
+        data, where rewriting it (``horner_form``, a chain of powers) pays. A handful of parameters keep the
+        operations as derived, whose rounding PyTorch's trajectories are checked against."""
+        if not _is_read(e):
+            return False
+        shape = self.tensors[str(e.base.label) if isinstance(e, sp.Indexed) else e.name].shape
+        size = sp.Mul(*shape)
+        return not size.is_Integer or int(size) >= 64
+
     def named_function(self, e: sp.Function) -> Value:
         return type(e).lower(self, *e.args)
 
     def float_product(self, e: sp.Mul) -> Value:
         """A numerator multiplied left to right, then divided by each denominator (x/3 is a division, as
-        PyTorch's: x·0.333… rounds twice)."""
+        PyTorch's: x·0.333… rounds twice); s·vᵏ as (s·vᵏ⁻¹)·v when the kernel has s·vᵏ⁻¹ already (a polynomial
+        fit's gradients r·x, r·x², … as a chain of multiplies, with no power of x)."""
+        for f in e.args:
+            if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp >= 2 and self.is_data(f.base):
+                lower = ("f", e / f.base, self.clamping)
+                if lower in self.memo:
+                    return self.mul(self.memo[lower], self.float_value(f.base))
         num, den = [], []
         for a in e.args:
             if isinstance(a, sp.Pow) and a.exp.is_Integer and a.exp < 0:
@@ -379,6 +399,46 @@ class Lowering(StatementWalker):
         if isinstance(e, sp.Indexed) or is_tensor_symbol(e):
             return self.to_word(self.truncate(self.read(e)[0]))  # in the read's own precision, not the definition's
         return self.to_word(self.truncate(self.float_value(e)))
+
+
+def _is_read(e: sp.Expr) -> bool:
+    return isinstance(e, sp.Indexed) or is_tensor_symbol(e)
+
+
+def horner_form(e: sp.Add, eligible: Callable[[sp.Expr], bool] = _is_read) -> sp.Expr | None:
+    """``e`` as a polynomial of degree ≥ 2 in one tensor read v (``eligible``), nested by Horner's rule
+    (c₀ + v·(c₁ + v·(c₂ + …)), each cₖ free of v): as many multiply-adds as the degree and no power of v, which a sum
+    of cₖ·vᵏ needs; None when ``e`` is not one, has one term in v only (a² + b²), or is so sparse that powers by
+    squaring cost less (a + v⁵)."""
+    reads = {f.base for t in e.args for f in sp.Mul.make_args(t)
+             if isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp >= 2 and eligible(f.base)}
+    for v in sorted(reads, key=sp.default_sort_key):  # in one order in every process: the same code
+        terms: dict[int, list[sp.Expr]] = {}
+        for t in e.args:
+            degree, rest = 0, []
+            for f in sp.Mul.make_args(t):
+                if f == v:
+                    degree += 1
+                elif isinstance(f, sp.Pow) and f.base == v and f.exp.is_Integer and f.exp > 0:
+                    degree += int(f.exp)
+                elif f.has(v):
+                    break
+                else:
+                    rest.append(f)
+            else:
+                terms.setdefault(degree, []).append(sp.Mul(*rest))
+                continue
+            break
+        else:
+            powers = [d for d in terms if d > 0]
+            if len(powers) < max(2, max(terms) - 1):
+                continue
+            nested = sp.Add(*terms.get(max(terms), []))
+            for degree in range(max(terms) - 1, -1, -1):
+                step = v if nested == 1 else sp.Mul(v, nested, evaluate=False)
+                nested = sp.Add(*terms.get(degree, []), step, evaluate=False)
+            return nested
+    return None
 
 
 def _is_power_of_two(c: sp.Rational) -> bool:
