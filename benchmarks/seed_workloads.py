@@ -626,8 +626,9 @@ def where_time_goes(runs: dict[str, tuple[Callable, int]], cells: dict[str, floa
                 native[0] += time.perf_counter() - start
         return timed_call
 
+    # (by type: isinstance would read __class__ of every object, lazy modules' deprecated ones too)
     graphs = [(g, g._fn, g._repeat_fn) for g in gc.get_objects()
-              if isinstance(g, CompiledGraph) and getattr(g, "_fn", None) is not None]
+              if type(g) is CompiledGraph and getattr(g, "_fn", None) is not None]
     lines = []
     try:
         for g, fn, repeat_fn in graphs:
