@@ -152,11 +152,11 @@ class Shared:
         """``array`` as ``numpy()`` hands it to user code: a view whose owner lives as long as any view made of
         it. An array registered by ``share`` stays shared for good; one only exposed is shared until user code
         holds no view of it (an array shared for good is handed out as it is)."""
-        owner = _Exposed(array)
         with cls._lock:
             cls._drop_dead()
             if id(array) in cls.readers and id(array) not in cls.exposed:
                 return array
+            owner = _Exposed(array)
             if id(array) not in cls.readers:
                 cls.readers[id(array)], cls.exposed[id(array)] = [], 0
             cls.exposed[id(array)] += 1

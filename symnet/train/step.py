@@ -389,11 +389,13 @@ class CompiledStep:
         does."""
         mode = self._mode(), self._hyperparameters()
         rows = _rows(x) if batch is None else batch
-        if self._sized_key("step", mode, rows) not in self._steps:
+        key = self._sized_key("step", mode, rows)
+        if key not in self._steps:
             if batch is not None:
                 x, y = x[:batch], y[:batch]
             self._build_step(x, y)
-        self._step, self._slots = self._steps[self._sized_key("step", mode, rows)]
+            key = self._sized_key("step", mode, rows)  # the build may have found the forward holds the size
+        self._step, self._slots = self._steps[key]
         return ("step", mode) in self._sized
 
     # ---------------------------------------------------------------- training
@@ -461,8 +463,10 @@ class CompiledStep:
         """``optimizer.step(closure)`` where the closure is one native call giving the loss and every gradient (as
         PyTorch's closure: zero the gradients, forward, backward)."""
         mode = self._mode()
-        if self._sized_key("closure", mode, _rows(x)) not in self._gradient_programs:
+        key = self._sized_key("closure", mode, _rows(x))
+        if key not in self._gradient_programs:
             traced = self._trace("closure", mode, x, y)
+            key = self._sized_key("closure", mode, _rows(x))
             if traced.updates or traced.keys:
                 raise NotSupportedError(f"compile: {type(self.optimizer).__name__} evaluates the loss several times "
                                         "per step, and this model updates buffers or draws random masks in its "
@@ -476,11 +480,9 @@ class CompiledStep:
                      if traced.handles.get(id(p)) is not None and traced.handles[id(p)].name in position]
             bound += [(b, position[i.name]) for b, i in traced.buffers if i.name in position]
             fixed = [(position[n], v) for n, v in traced.constants.items() if n in position]
-            self._gradient_programs[self._sized_key("closure", mode, _rows(x))] = (
-                pipeline.compile_graph(graph), params, bound, fixed, position.get("X"), position.get("Y"),
-                len(graph.inputs))
-        program, params, bound, fixed, at_x, at_y, count = self._gradient_programs[
-            self._sized_key("closure", mode, _rows(x))]
+            self._gradient_programs[key] = (pipeline.compile_graph(graph), params, bound, fixed, position.get("X"),
+                                            position.get("Y"), len(graph.inputs))
+        program, params, bound, fixed, at_x, at_y, count = self._gradient_programs[key]
 
         def closure() -> Tensor:
             values: list = [None] * count
