@@ -52,8 +52,10 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     #: called on this computed tensor. ``_layouts`` are the in-place shape changes it had (``layout.Relayout``s),
     #: ``_made_at`` how many its base had when this view or ``.data`` alias was made. ``_exposure``, set on a
     #: ``state_dict()`` tensor only, is a view ``numpy()`` handed out: the array stays shared while it lives.
+    #: ``_storage``, set once a ``.data`` or ``detach()`` alias is made, stands for PyTorch's storage: a tensor and
+    #: its aliases hold the same one until ``.data = …`` gives the tensor another.
     __slots__ = ("node", "_value", "shape", "dtype", "_requires_grad", "grad", "_name", "_base", "_view", "_version",
-                 "_hooks", "_retains_grad", "_layouts", "_made_at", "_exposure", "__weakref__")
+                 "_hooks", "_retains_grad", "_layouts", "_made_at", "_exposure", "_storage", "__weakref__")
     __array_priority__ = 1000
 
     def __init__(self, *args, node: Node | None = None, requires_grad: bool = False, name: str | None = None):
@@ -101,8 +103,11 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
 
     def _array(self) -> np.ndarray:
         """The value, for symnet's own reading: no user code holds it, so it is not shared."""
-        if self._view is not None:
-            self._sync()
+        if self._base is not None:
+            if self._view is not None:
+                self._sync()
+            else:
+                self._follow_base()
         if self._value is None:
             self._realize()
         return self._value
@@ -134,6 +139,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             self._value[...] = value
         else:
             self._store(value)
+        self._version += 1  # views show the new values (PyTorch's optimizers write in place, counting the write)
         Writes.happened()
 
     def _private_value(self) -> np.ndarray:
@@ -154,12 +160,45 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         into the old one, so lazily computed tensors keep the values they were made from)."""
         self._value, self.shape = value, value.shape
         base = self._base
-        if base is not None and self._view is None and base.node is None and base.dtype == value.dtype:
+        if base is None or self._view is not None:
+            return
+        if base.node is None and base.dtype == value.dtype and getattr(self, "_storage", None) is getattr(
+                base, "_storage", None):
             if self._layouts or len(base._layouts) != self._made_at:
                 raise NotSupportedError("an update of a .data or detach() alias after it or its tensor changed shape "
                                         "in place (squeeze_, t_, resize_, …): symnet cannot write it back through "
                                         "the two layouts; clone() the alias or update the tensor itself")
             base._value, base.shape = value, value.shape
+        else:  # the alias of a computed tensor (or of another storage now) keeps its own values from here on
+            self._base = None
+
+    def _follow_base(self) -> None:
+        """A ``.data`` or ``detach()`` alias shows its tensor's values now, as PyTorch's share the storage: an
+        in-place update or an optimizer's step of the tensor gives it a new array (tensors made from the old values
+        keep them), which the alias takes when read, through the shape changes either had in place since (the same
+        storage laid out differently). One whose tensor has another storage (``.data = …``) or dtype since keeps
+        its own values from then on."""
+        base = self._base
+        if self.node is not None:  # written by an op on tensors that require grad: its own graph now
+            return
+        if getattr(base, "_storage", None) is not self._storage or base.dtype != self.dtype:
+            self._base = None
+            return
+        value = base._array()
+        if self._layouts or len(base._layouts) != self._made_at:
+            changes = base._layouts[self._made_at:]
+            if any(c.inverse is None for c in changes):
+                if self._value is not None and np.may_share_memory(value, self._value):
+                    return  # resized to fewer elements and not updated since: its own array is that storage
+                raise NotSupportedError(f"a .data or detach() alias of shape {list(self.shape)} was made before its "
+                                        f"tensor was resized in place to fewer elements (resize_ to "
+                                        f"{list(base.shape)}): symnet no longer holds what it reads. Take it again")
+            for change in reversed(changes):
+                value = layout.apply(value, change.inverse)
+            for change in self._layouts:
+                value = layout.apply(value, change.forward)
+        if value is not self._value:
+            self._value = value
 
     # ---------------------------------------------------------------- views and in-place updates
     def _view_of(self, view: Tensor, key: tuple) -> Tensor:
@@ -276,7 +315,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         if new.node is None and new._requires_grad:  # a leaf that requires grad (copy_(w)): the write keeps its graph
             new = new.clone()
         if new.node is None or (self.node is None and not new._requires_grad):
-            value = new._value if new.node is None and new._view is None and new._value is not None else new._array()
+            value = new._value if new.node is None and new._base is None and new._value is not None else new._array()
             if self.node is None and self._writes_in_place(value):
                 self._value[...] = value  # into the memory user code shares (PyTorch's storage)
             else:
@@ -285,6 +324,8 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         else:
             new.node.written = tuple(k for k, u in enumerate(new.node.inputs) if u is self)
             self.node, self._value, self._requires_grad = new.node, None, new._requires_grad
+            if self._view is None:  # an alias computed by ops on tensors that require grad: a graph of its own
+                self._base = None
         self._version += 1
         Writes.happened()
         if self._view is not None:
@@ -315,14 +356,26 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             stopped = self._map("stop_gradient")
             stopped._requires_grad = False
             return stopped
-        alias = Tensor(self._array(), self.shape, self.dtype)
-        alias._base, alias._made_at = self, len(self._layouts)
+        base = self
+        if self._base is not None and self._view is None:  # an alias's alias shares the first tensor's storage
+            self._follow_base()
+            if self._base is not None:
+                base = self._base
+        alias = Tensor(base._array(), base.shape, base.dtype)
+        try:
+            alias._storage = base._storage
+        except AttributeError:
+            alias._storage = base._storage = object()
+        alias._base, alias._made_at = base, len(base._layouts)
         return alias
 
     @data.setter
     def data(self, other) -> None:
         value = np.asarray(other._array() if isinstance(other, Tensor) else other)
         self._value, self.node = value.astype(self.dtype), None
+        if self._base is not None and self._view is None:  # an alias given a storage of its own
+            self._base = None
+        self._storage = object()  # aliases made before keep the old storage, as PyTorch's
         self.shape = value.shape
         Writes.happened()
 

@@ -243,6 +243,8 @@ class Node:
         for t in inputs:
             node = t.node
             if node is None:
+                if t._base is not None:  # a view or alias shows its base's values now
+                    t._array()
                 sources.append(t._value)  # a leaf always holds its array (frontend-internal: the hot path)
                 if Shared.readers:
                     Shared.read_by(t._value, self)
