@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import symnet as sn
+from tests.scenarios import scenario_tests
 
 
 def in_place_update_of_the_tensor(lib):
@@ -171,26 +172,7 @@ PYTORCH = {
 }
 
 
-def _same(got, want):
-    if isinstance(want, (list, tuple)) and want and isinstance(want[0], str | list | tuple):
-        assert len(got) == len(want)
-        for g, w in zip(got, want, strict=True):
-            _same(g, w)
-    elif isinstance(want, str):
-        assert got == want
-    else:
-        np.testing.assert_allclose(np.array(got, dtype=float), np.array(want, dtype=float), rtol=1e-6)
-
-
-@pytest.mark.parametrize("scenario", list(PYTORCH), ids=lambda f: f.__name__)
-def test_an_alias_shares_the_storage_as_pytorchs(scenario):
-    _same(scenario(sn), PYTORCH[scenario])
-
-
-@pytest.mark.parametrize("scenario", list(PYTORCH), ids=lambda f: f.__name__)
-def test_the_stored_values_are_pytorchs(scenario):
-    torch = pytest.importorskip("torch")
-    _same(scenario(torch), PYTORCH[scenario])
+test_symnet_gives_pytorchs_values, test_the_stored_values_are_pytorchs = scenario_tests(PYTORCH, rtol=1e-6)
 
 
 def test_an_alias_of_a_tensor_resized_to_fewer_elements_and_updated_is_refused_not_stale():

@@ -23,7 +23,8 @@ from ..frontend.autograd import (
 )
 from ..frontend.derivative_names import name_directional
 from ..frontend.tensor import Tensor
-from . import functional
+from . import function, functional
+from .function import Function, FunctionCtx, once_differentiable
 
 
 def derivatives(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -55,6 +56,6 @@ def Variable(data: Tensor, requires_grad: bool = False, volatile: bool = False) 
     return leaf.requires_grad_(requires_grad) if requires_grad else leaf
 
 
-__all__ = ["Variable", "backward", "derivatives", "detect_anomaly", "enable_grad", "functional", "grad",
-           "inference_mode", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_grad_enabled", "no_grad",
-           "set_detect_anomaly", "set_grad_enabled"]
+__all__ = ["Function", "FunctionCtx", "Variable", "backward", "derivatives", "detect_anomaly", "enable_grad",
+           "function", "functional", "grad", "inference_mode", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
+           "is_grad_enabled", "no_grad", "once_differentiable", "set_detect_anomaly", "set_grad_enabled"]

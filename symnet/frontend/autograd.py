@@ -39,6 +39,7 @@ from ..pipeline import (
     vjp_graph,
     vmap_graph,
 )
+from . import custom_functions  # (it reads this module's functions when called: a cycle, resolved by then)
 from .batch import batch_ids, concrete, symbolic_specs
 from .derivative_names import name_derivative
 from .saved import refuse_modified_saved
@@ -340,6 +341,16 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors=None, retain_graph
     for t in outputs:
         if t._view is not None:
             t._sync()
+    if custom_functions.any_outputs() and custom_functions.reached(trace(outputs)):
+        targets = None
+        if inputs is not None:
+            targets = _sequence(inputs)
+            _check_inputs(targets)
+        found = custom_functions.derive(outputs, _seeds(outputs, seeds, "backward"), targets, create_graph, True)
+        for t, g in zip(*found, strict=True):
+            if g is not None:
+                _accumulate(t, g, create_graph)
+        return
     if len(outputs) == 1 and not create_graph and inputs is None and not _WATCHED:
         (output,), (seed,) = outputs, seeds
         output._value, leaves, grads = gradients(output, seed._array() if hasattr(seed, "_array") else seed)
@@ -469,11 +480,22 @@ def _positions(traced: Traced, tensors: list[Tensor]) -> list[int | None]:
 def _derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: list[Tensor], create_graph: bool,
             accumulate: bool = False) -> list[Tensor | None]:
     """The vector-Jacobian product by each target (None where no output depends on it): values, or with
-    ``create_graph`` tensors with a graph; hooks fire and (when ``accumulate``) retained gradients are kept."""
+    ``create_graph`` tensors with a graph; hooks fire and (when ``accumulate``) retained gradients are kept.
+    Through a custom autograd.Function's backward when the graph reads one's output."""
     for t in targets:
         if t._view is not None:
             t._sync()
     traced = trace(outputs)
+    if custom_functions.reached(traced):
+        return custom_functions.derive(outputs, seeds, targets, create_graph, accumulate)[1]
+    return _derive_plain(outputs, seeds, targets, create_graph, accumulate, traced)
+
+
+def _derive_plain(outputs: list[Tensor], seeds: list[Tensor | None], targets: list[Tensor], create_graph: bool,
+                  accumulate: bool, traced: Traced, fire_leaves: bool = True) -> list[Tensor | None]:
+    """``_derive`` by one derived program (``traced`` holds no Function's output, or its cotangent is wanted
+    as a target's); ``fire_leaves``: a leaf target's hooks see its gradient (else the caller fires them once on
+    a sum)."""
     refuse_modified_saved(outputs, traced)
     at = _positions(traced, targets)
     wrt = tuple(sorted({p for p in at if p is not None}))
@@ -485,7 +507,7 @@ def _derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: list[Ten
     result = []
     for t, p in zip(targets, at, strict=True):
         g, used = found.get(p, (None, False))
-        result.append(_fire(t, g) if used and t.node is None and t._hooks else g if used else None)
+        result.append(_fire(t, g) if fire_leaves and used and t.node is None and t._hooks else g if used else None)
     return result
 
 
@@ -496,6 +518,7 @@ def jvp(outputs: Sequence[Tensor], inputs: Sequence[Tensor], tangents: Sequence[
     the inputs). With ``create_graph`` the results are tensors with a graph."""
     outputs, inputs = list(outputs), list(inputs)
     traced = trace(outputs)
+    custom_functions.refuse(traced, "forward-mode differentiation (jvp)")
     at = _positions(traced, inputs)
     directions: dict[int, Tensor] = {}
     for p, t, v in zip(at, inputs, tangents, strict=True):
@@ -521,6 +544,7 @@ def directional_derivatives(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
 
     outputs, inputs = list(outputs), list(inputs)
     traced = trace(outputs)
+    custom_functions.refuse(traced, "Taylor-mode differentiation")
     at = _positions(traced, inputs)
     seeds: dict[int, Tensor] = {}
     for p, t, v in zip(at, inputs, directions, strict=True):
@@ -545,6 +569,7 @@ def batched(outputs: Sequence[Tensor], samples: Sequence[Tensor], batches: Seque
     outputs = list(outputs)
     size = batches[0].shape[0]
     traced = trace(outputs)
+    custom_functions.refuse(traced, "vmap")
     found = [(p, v) for p, v in zip(_positions(traced, list(samples)), batches, strict=True) if p is not None]
     der = vmap_graph(traced.specs, tuple(_positions(traced, outputs)), tuple(p for p, _ in found), size)
     results = _replay(der, traced, [v for _, v in found], True, False, hooked=False)

@@ -19,7 +19,7 @@ from ..core.indexing import Index
 from ..core.ops import Op, broadcast_shapes
 from ..errors import DTypeError, GradError, NotSupportedError, ShapeError
 from ..pipeline import forward_program
-from . import autograd, layout
+from . import autograd, custom_functions, layout
 from .autograd import grad_mode
 from .batch import is_step_state, varies_per_step
 from .counting import CountingMethods
@@ -239,6 +239,10 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     def _refuse_in_place(self, op: str) -> None:
         """PyTorch's refusal of an in-place change of a leaf that requires grad (or of a view of one) outside
         ``no_grad``, and symnet's of a write into a parameter or buffer while a compiled step is traced."""
+        if self.node is None and custom_functions.output_of(self) is not None and self._requires_grad:
+            raise NotSupportedError(f"{op}: an in-place change of an output of the custom autograd.Function "
+                                    f"{custom_functions.output_of(self)[0].function.__name__} is not supported "
+                                    "(its backward would not see it); use an out-of-place op (y = y + 1)")
         if self.node is None and self._view is None and is_step_state(self):
             raise NotSupportedError(f"compile: {op} writes into a parameter or buffer while the step is traced; a "
                                     "compiled step would keep the value of the trace. Assign the new value instead "
@@ -475,13 +479,22 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
 
     @property
     def is_leaf(self) -> bool:
-        """PyTorch's: made by the user, or not requiring grad (whatever computed it)."""
-        return self.node is None or not self._requires_grad
+        """PyTorch's: made by the user, or not requiring grad (whatever computed it); not an output of a custom
+        autograd.Function."""
+        if not self._requires_grad:
+            return True
+        return self.node is None and custom_functions.output_of(self) is None
 
     @property
-    def grad_fn(self) -> Node | None:
-        """The op that made this tensor when it requires grad, else None (leaves, and tensors made without grad)."""
-        return self.node if self._requires_grad else None
+    def grad_fn(self) -> Node | custom_functions.BackwardNode | None:
+        """The op that made this tensor when it requires grad, else None (leaves, and tensors made without grad);
+        for an output of a custom autograd.Function, its backward."""
+        if not self._requires_grad:
+            return None
+        if self.node is None:
+            found = custom_functions.output_of(self)
+            return None if found is None else custom_functions.BackwardNode(found[0])
+        return self.node
 
     def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False,
                  inputs: Sequence[Tensor] | Tensor | None = None) -> None:

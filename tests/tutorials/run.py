@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).parent
-PROGRAMS = ("tensor", "autograd", "nn", "optim", "custom_module", "dynamic_net", "nn_really")
+PROGRAMS = ("tensor", "autograd", "nn", "optim", "custom_module", "dynamic_net", "nn_really", "custom_function")
 
 
 def source(program: str, library: str) -> str:
