@@ -79,10 +79,13 @@ from .frontend.trace import trace as _trace_structure
 from .gradcheck import GradcheckReport, check_grads
 from .nn import toplevel as _toplevel
 from .printing import Formulas, formulas, grad, hessian, show
+from .settings import *  # noqa: F403 - torch's process-wide switches
+from .settings import __all__ as _settings_all
 from .sweep import sweep
 from .train import CompiledStep, Objective, compile, objective
 from .version import __version__ as __version__  # the package's version, re-exported
 
+vmap = func.vmap  # torch.vmap is torch.func.vmap
 float = float32  # noqa: A001 - torch.float
 dtype = _np.dtype  # torch.dtype: what the dtypes are (isinstance(x, symnet.dtype))
 double = float64
@@ -121,7 +124,7 @@ __all__ = [
     "IndexRangeError", "GradError", *_FUNCTIONS,
     "empty", "empty_like", "full_like", "eye", "normal", "rand_like", "randn_like", "randint", "randint_like",
     "randperm", "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor",
-    "logspace", "tril_indices", "triu_indices", "vander",
+    "logspace", "tril_indices", "triu_indices", "vander", "vmap", *_settings_all,
 ]
 
 

@@ -82,10 +82,10 @@ _METHODS = ("add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "a
             "rad2deg", "ceil", "floor", "round", "trunc", "fix", "frac", "negative", "subtract", "multiply", "divide",
             "true_divide", "floor_divide", "remainder", "fmod", "atan2", "arctan2", "hypot", "copysign", "heaviside",
             "ldexp", "xlogy", "nextafter", "lerp", "clamp_min", "clamp_max", "addcmul", "addcdiv",
-            "addmm", "addmv", "addbmm", "baddbmm", "eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal",
-            "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
-            "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "cumsum", "cumprod", "tril", "triu",
-            "renorm", "gcd", "lcm", "mvlgamma")
+            "addmm", "addmv", "addr", "addbmm", "baddbmm", "eq", "ne", "lt", "le", "gt", "ge", "greater",
+            "greater_equal", "less", "less_equal", "not_equal", "logical_and", "logical_or", "logical_xor",
+            "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "cumsum", "cumprod", "tril",
+            "triu", "renorm", "gcd", "lcm", "mvlgamma")
 
 
 #: the in-place forms that convert any dtype into the tensor's (the others refuse what PyTorch cannot cast)

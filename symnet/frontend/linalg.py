@@ -50,8 +50,8 @@ _NO_FACTORIZATIONS = "symnet has no matrix factorizations (LU, QR, SVD, eigen-de
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch (not ``trace``: ``symnet.trace`` is the
 #: tracing stage; the matrix trace is the method ``t.trace()``)
-FUNCTIONS = ("matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "kron", "addmm", "addmv", "addbmm",
-             "baddbmm", "cross", "dist", "cov", "corrcoef", "renorm", *_REFUSED_METHODS)
+FUNCTIONS = ("matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "kron", "addmm", "addmv", "addr",
+             "addbmm", "baddbmm", "cross", "dist", "cov", "corrcoef", "renorm", *_REFUSED_METHODS)
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ("einsum", "tensordot", "linalg", "cdist", "trapezoid", "trapz", "cumulative_trapezoid")
 
@@ -162,6 +162,10 @@ class LinalgMethods(TensorBase):
     def addmv(self, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
         _same_dtype("addmv", self, mat, vec)
         return self._scaled_sum(mat.mv(vec), beta, alpha, "addmv")
+
+    def addr(self, vec1: Tensor, vec2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """β·self + α·(vec1 ⊗ vec2), dtypes promoting as PyTorch's (unlike ``addmv``'s)."""
+        return self._scaled_sum(vec1.outer(vec2), beta, alpha, "addr")
 
     def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
         _same_dtype("baddbmm", self, batch1, batch2)

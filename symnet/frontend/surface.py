@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
 FUNCTIONS: tuple[str, ...] = ("is_floating_point", "is_complex", "is_signed", "is_same_size", "is_nonzero",
                               "is_inference", "get_device", "absolute", "positive", "split_with_sizes",
-                              "masked_scatter", "diagonal_scatter", "matrix_power", "mvlgamma")
+                              "masked_scatter", "diagonal_scatter", "matrix_power", "mvlgamma", "conj",
+                              "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "narrow_copy",
+                              "unsafe_chunk", "unsafe_split", "unsafe_split_with_sizes")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC: tuple[str, ...] = ("bitwise_left_shift", "bitwise_right_shift")
 
@@ -78,6 +80,24 @@ class SurfaceMethods(TensorBase):
             raise ShapeError("is_nonzero: Boolean value of Tensor with " + ("no values" if n == 0 else
                              "more than one value") + " is ambiguous")
         return bool(self._array().reshape(()) != 0)
+
+    def is_conj(self) -> bool:
+        """False: symnet has no complex dtype, so nothing is a lazily conjugated view."""
+        return False
+
+    def is_neg(self) -> bool:
+        """False: nothing is a lazily negated view."""
+        return False
+
+    def conj(self) -> Tensor:
+        """This tensor itself (real: its conjugate is itself, as PyTorch returns for a real tensor)."""
+        return self
+
+    conj_physical = resolve_conj = resolve_neg = conj
+
+    def data_ptr(self) -> int:
+        """The address of the first element of the tensor's array (its values computed first)."""
+        return int(self._array().__array_interface__["data"][0])
 
     @property
     def is_cpu(self) -> bool:
@@ -209,6 +229,19 @@ class SurfaceMethods(TensorBase):
             raise ShapeError(f"sum_to_size: size {list(size)} is not expandable to size {list(self.shape)}")
         dims = (*range(lead), *(lead + k for k, s in enumerate(size) if s == 1 != self.shape[lead + k]))
         return self.sum(dims, keepdim=True).reshape(size) if dims else self
+
+    def narrow_copy(self, dim: int, start: int, length: int) -> Tensor:
+        return self.narrow(dim, start, length).clone()
+
+    def unsafe_chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """``chunk`` (PyTorch's unsafe form skips a check of in-place use that symnet does not need)."""
+        return self.chunk(chunks, dim)
+
+    def unsafe_split(self, split_size, dim: int = 0) -> tuple:
+        return self.split(split_size, dim)
+
+    def unsafe_split_with_sizes(self, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+        return self.split_with_sizes(split_sizes, dim)
 
     def split_with_sizes(self, split_sizes: Sequence[int], dim: int = 0) -> tuple:
         if isinstance(split_sizes, int):
