@@ -31,6 +31,7 @@ from .dropout import (  # noqa: F401 - … dropout
     dropout3d,
     feature_alpha_dropout,
 )
+from .grid_sampling import affine_grid, grid_sample  # noqa: F401 - … spatial transformers' sampling
 from .layers import bilinear, linear  # noqa: F401 - … linear maps
 from .normalization import (  # noqa: F401 - … normalization
     group_norm,
