@@ -39,7 +39,7 @@ from ..pipeline import (
     vjp_graph,
     vmap_graph,
 )
-from . import custom_functions  # (it reads this module's functions when called: a cycle, resolved by then)
+from . import custom_functions
 from .batch import batch_ids, concrete, symbolic_specs
 from .derivative_names import name_derivative
 from .saved import refuse_modified_saved

@@ -23,7 +23,6 @@ import numpy as np
 
 from ..core.dtypes import is_float
 from ..errors import NotSupportedError
-from . import autograd
 from .trace import Traced, trace
 
 if TYPE_CHECKING:
@@ -57,6 +56,7 @@ class Record:
         """The user's backward on the outputs' cotangents (zeros for unused outputs unless the ctx says not to
         materialize them): each input that requires grad with its gradient, checked and cast as PyTorch's
         ``validate_outputs``."""
+        from . import autograd  # (autograd reads this module: imported when a backward runs)
         from .tensor import Tensor
 
         grads = []
@@ -156,6 +156,8 @@ def derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: Sequence[
            create_graph: bool, accumulate: bool) -> tuple[list[Tensor], list[Tensor | None]]:
     """The vector-Jacobian product of ``outputs`` through Functions' backwards, by each target (``None``: every
     leaf that requires grad, found on the way): the targets and their gradients (None where unused)."""
+    from . import autograd
+
     every_leaf = targets is None
     wanted_ids = set() if every_leaf else {id(t) for t in targets}
     found: dict[int, list] = {}  # id(target) → [target, gradient]
@@ -220,8 +222,9 @@ def derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: Sequence[
 
 
 def _plus(a: Tensor, b: Tensor, create_graph: bool) -> Tensor:
-    return a + b if create_graph or a.node is not None or b.node is not None else autograd._constant(
-        a._array() + b._array())
+    from .autograd import _constant
+
+    return a + b if create_graph or a.node is not None or b.node is not None else _constant(a._array() + b._array())
 
 
 # ---------------------------------------------------------------- the user's side
@@ -280,6 +283,7 @@ def _as_returned(record: Record, t):
 def apply(function: type, args: tuple, kwargs: dict, forward: Callable, setup_context: Callable | None):
     """``function.apply(*args)``: the forward run without grad; when an input requires grad (and grad mode is
     on), its floating outputs become tensors that remember this call."""
+    from . import autograd
     from .batch import batch_ids
     from .tensor import Tensor
 
