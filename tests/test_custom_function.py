@@ -243,8 +243,10 @@ def test_the_backward_is_the_users_not_the_derived_one():
             return g * 7
 
     x = sn.tensor([0.1, 0.2], dtype=sn.float64, requires_grad=True)
-    Wrong.apply(x).sum().backward()
-    assert x.grad.tolist() == [7.0, 7.0]
+    y = Wrong.apply(x)
+    y.retain_grad()
+    (y * 2).sum().backward()
+    assert x.grad.tolist() == [14.0, 14.0] and y.grad.tolist() == [2.0, 2.0] and y.retains_grad
     y = Wrong.apply(sn.tensor([0.3]))  # no input requires grad: a plain result
     assert not y.requires_grad and y.grad_fn is None and y.is_leaf
 

@@ -200,6 +200,19 @@ class RemovableHandle:
             self._hooks.remove(self._hook)
 
 
+#: leaves with hooks to call once their ``.grad`` is accumulated: id → (the leaf, weakly; its hooks)
+_POST_ACCUMULATE: dict[int, tuple[weakref.ref, list]] = {}
+
+
+def post_accumulate_hooks(t: Tensor) -> list:
+    """The list of ``t``'s post-accumulate-grad hooks (``register_post_accumulate_grad_hook``), made on first use."""
+    key = id(t)
+    entry = _POST_ACCUMULATE.get(key)
+    if entry is None or entry[0]() is not t:
+        entry = _POST_ACCUMULATE[key] = (weakref.ref(t, lambda _, drop=_POST_ACCUMULATE.pop: drop(key, None)), [])
+    return entry[1]
+
+
 #: computed tensors with a hook or ``retain_grad``: while there are any, backward takes the replaying path
 _WATCHED: dict[int, weakref.ref] = {}
 
@@ -258,6 +271,11 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, fresh: bool = False) -
     else:
         t.grad._value = t.grad._array() + g._array()
         Writes.happened()  # a graph that read the old gradient must not read this one
+    if _POST_ACCUMULATE:
+        entry = _POST_ACCUMULATE.get(id(t))
+        if entry is not None and entry[0]() is t:
+            for hook in list(entry[1]):
+                hook(t)
 
 
 # ---------------------------------------------------------------- backward's bound plans

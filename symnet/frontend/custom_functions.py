@@ -123,7 +123,7 @@ def _expands_to(shape: tuple, target: tuple) -> bool:
 
 def register(output: Tensor, record: Record, k: int) -> None:
     key = id(output)
-    record.outputs[k] = weakref.ref(output, lambda _: _OUTPUTS.pop(key, None))
+    record.outputs[k] = weakref.ref(output, lambda _, drop=_OUTPUTS.pop: drop(key, None))  # (also at exit)
     _OUTPUTS[key] = (record.outputs[k], record, k)
 
 
@@ -203,6 +203,8 @@ def derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: Sequence[
             y = record.output(k)
             if y is not None and y._hooks:
                 cotangents[k] = autograd._fire(y, g)
+            if y is not None and accumulate and y._retains_grad:
+                autograd._accumulate(y, cotangents[k], create_graph)
         computed: dict[int, list] = {}
         for x, g in record.backward(cotangents, create_graph):
             if x.node is None:

@@ -521,6 +521,19 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         if self.node is not None:
             self._retains_grad = True
             autograd.watch(self)
+        elif custom_functions.output_of(self) is not None:  # a custom Function's output: kept on its way back
+            self._retains_grad = True
+
+    def register_post_accumulate_grad_hook(self, hook) -> autograd.RemovableHandle:
+        """Call ``hook(tensor)`` after each ``backward`` has accumulated this leaf's ``.grad`` (how an optimizer's
+        step is fused into the backward pass)."""
+        if not self._requires_grad:
+            raise GradError("cannot register a hook on a tensor that doesn't require gradient")
+        if not self.is_leaf:
+            raise GradError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        hooks = autograd.post_accumulate_hooks(self)
+        hooks.append(hook)
+        return autograd.RemovableHandle(hooks, hook)
 
     @property
     def retains_grad(self) -> bool:
