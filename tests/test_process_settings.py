@@ -1,10 +1,11 @@
 """The process-wide switches PyTorch scripts set (deterministic algorithms, float32 matmul precision, inter-op
 threads, flush denormal, warn always), ``torch.typename``, ``torch.vmap``, and the small Tensor methods every real
 tensor answers trivially (``conj``, ``resolve_neg``, ``is_conj``, ``narrow_copy``, the ``unsafe_`` splits,
-``addr``) — each scenario on symnet against the values PyTorch 2.13 gave."""
+``addr``), and the legacy ``Tensor.new`` — each scenario on symnet against the values PyTorch 2.13 gave."""
 
 import warnings
 
+import numpy as np
 import pytest
 
 import symnet as sn
@@ -107,3 +108,25 @@ def test_interop_threads_are_recorded(threads):
         assert sn.get_num_interop_threads() == threads
     finally:
         sn.set_num_interop_threads(before)
+
+
+def legacy_new(lib):
+    x, whole = lib.ones(2), lib.ones(2, dtype=lib.long)
+    out = [(tuple(x.new().shape), str(x.new().dtype).split(".")[-1]), tuple(x.new(2, 3).shape), x.new([1, 2]).tolist(),
+           tuple(x.new((2,)).shape), tuple(whole.new(lib.Size([2, 2])).shape)]
+    out += [(str(r.dtype).split(".")[-1], r.tolist()) for r in (whole.new([1.5]), whole.new(np.array([1.0, 2.0])))]
+    out += [_error(lambda: whole.new(2.5)).split(":")[0], _error(lambda: whole.new(lib.tensor([1.0]))).split(":")[0]]
+    t = lib.tensor([1.0, 2.0])
+    alias = x.new(t)
+    t.mul_(3)
+    return [*out, alias is t, alias.tolist()]
+
+
+PYTORCH_NEW = {legacy_new: [((0,), "float32"), (2, 3), [1.0, 2.0], (1,), (2, 2), ("int64", [1]), ("int64", [1, 2]),
+                            "TypeError", "TypeError", False, [3.0, 6.0]]}
+
+test_new_gives_pytorchs_values, test_the_stored_new_values_are_pytorchs = scenario_tests(PYTORCH_NEW, rtol=0)
+
+
+def test_new_of_a_shape_holds_zeros():
+    assert sn.ones(2).new(2, 3).tolist() == [[0.0] * 3] * 2  # PyTorch leaves the memory unset

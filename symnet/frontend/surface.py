@@ -175,6 +175,25 @@ class SurfaceMethods(TensorBase):
             data = data._array()
         return self._new_leaf(np.array(data), dtype, device, requires_grad)
 
+    def new(self, *args, device=None) -> Tensor:
+        """PyTorch's legacy constructor, in this tensor's dtype: ``new()`` is empty, ``new(2, 3)`` or
+        ``new(torch.Size)`` a tensor of that shape (zeros, where PyTorch leaves memory unset), ``new(data)`` the
+        data (a list or an array) converted, ``new(tensor)`` an alias of that tensor's storage when it has this
+        dtype."""
+        from .size import Size
+
+        if len(args) == 1 and isinstance(args[0], TensorBase):
+            if args[0].dtype != self.dtype:
+                raise TypeError(f"new(): expected a tensor of dtype {self.dtype}, got {args[0].dtype}")
+            check_device(device)
+            return args[0].detach()
+        if len(args) == 1 and not isinstance(args[0], Size) and isinstance(args[0], list | tuple | np.ndarray):
+            return self.new_tensor(args[0], device=device)
+        sizes = tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size) else args
+        if not all(isinstance(n, int | np.integer) and not isinstance(n, bool) for n in sizes):
+            raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__})")
+        return self._new_leaf(np.zeros(sizes if sizes else (0,)), None, device, False)
+
     def new_full(self, size: Sequence[int], fill_value, dtype=None, device=None,
                  requires_grad: bool = False) -> Tensor:
         """``fill_value`` over ``size`` in this tensor's dtype (unless given); in a compiled step's forward, a size
