@@ -372,3 +372,23 @@ def test_two_threads_differentiate_through_their_own_functions():
     for k in (1, 2):
         x = np.array([0.1 * k, 0.2]) * k
         np.testing.assert_allclose(results[k], k * 1.5 * (5 * x**2 - 1), rtol=1e-12)
+
+
+def test_an_input_changed_in_place_after_the_call():
+    """Saved and then changed in place: PyTorch's refusal. Not saved: the gradient flows into the graph the input
+    had at the call (7 = 2 through the Function + 5 through the later in-place multiply), as PyTorch's."""
+    f = _functions(sn)
+    w = sn.tensor([1.0, 2.0], requires_grad=True)
+    h = w * 1
+    y = f["Cube"].apply(h)
+    with sn.no_grad():
+        h.add_(1)
+    with pytest.raises(sn.GradError, match="modified by an inplace operation.*saved tensor 0 of CubeBackward"):
+        y.sum().backward()
+    h = w * 1
+    y = f["StraightThroughRound"].apply(h * 2)
+    h2 = h * 1
+    twice = f["Reverse"].apply(h2, -2.0)
+    h2.mul_(5)
+    (y.sum() + twice.sum() + h2.sum()).backward()
+    assert w.grad.tolist() == [9.0, 9.0]

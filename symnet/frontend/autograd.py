@@ -42,7 +42,7 @@ from ..pipeline import (
 from . import custom_functions
 from .batch import batch_ids, concrete, symbolic_specs
 from .derivative_names import name_derivative
-from .saved import refuse_modified_saved
+from .saved import refuse_modified_saved, state_of
 from .shaping import stack
 from .trace import Node, Traced, Writes, trace
 
@@ -483,16 +483,12 @@ def _seeds(outputs: list[Tensor], seeds: list, op: str) -> list[Tensor | None]:
     return result
 
 
-def _state(t: Tensor):
-    return t._value if t.node is None else t.node
-
-
 def _positions(traced: Traced, tensors: list[Tensor]) -> list[int | None]:
     """Where each tensor, in the state it has now, is in the trace (None: not in it)."""
     where: dict[tuple[int, int], int] = {}
     for p, (t, s) in enumerate(zip(traced.tensors, traced.states, strict=True)):
         where.setdefault((id(t), id(s)), p)
-    return [where.get((id(t), id(_state(t)))) for t in tensors]
+    return [where.get((id(t), id(state_of(t)))) for t in tensors]
 
 
 def _derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: list[Tensor], create_graph: bool,
@@ -647,7 +643,7 @@ def _read(traced: Traced, p: int) -> Tensor:
     """The tensor at trace position ``p`` as the graph read it: itself, or (updated in place since) a tensor
     holding the state it had then."""
     t, state = traced.tensors[p], traced.states[p]
-    if state is _state(t):
+    if state is state_of(t):
         return t
     from .tensor import Tensor
 

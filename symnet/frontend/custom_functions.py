@@ -23,6 +23,7 @@ import numpy as np
 
 from ..core.dtypes import is_float
 from ..errors import NotSupportedError
+from .saved import raise_modified, state_of
 from .trace import Traced, trace
 
 if TYPE_CHECKING:
@@ -37,16 +38,31 @@ class Record:
     """One call of a Function: what its backward needs (the class, ``ctx``, the inputs) and its outputs (weakly:
     a record is kept by its outputs, never the other way round)."""
 
-    __slots__ = ("function", "ctx", "inputs", "outputs", "metas", "sequence")
+    __slots__ = ("function", "ctx", "inputs", "states", "outputs", "metas", "sequence")
 
     def __init__(self, function: type, ctx, inputs: tuple, metas: list):
         self.function, self.ctx, self.inputs, self.metas = function, ctx, inputs, metas
+        #: what each tensor input was at the call: its gradient flows into that, whatever happens to it later
+        self.states = tuple(state_of(a) if hasattr(a, "node") else None for a in inputs)
         self.outputs: list[weakref.ref | None] = [None] * len(metas)
         self.sequence = next(_SEQUENCE)
 
     @property
     def name(self) -> str:
         return f"{self.function.__name__}Backward"
+
+    def _inputs_as_called(self) -> list:
+        """The inputs, a computed one changed in place since the call as a tensor of the node it had then (PyTorch's
+        edge points to the old graph too)."""
+        from .tensor import Tensor
+
+        found = []
+        for x, state in zip(self.inputs, self.states, strict=True):
+            if isinstance(x, Tensor) and x.node is not None and state is not x.node and state is not None \
+                    and not isinstance(state, np.ndarray):
+                x = Tensor(None, x.shape, x.dtype, node=state, requires_grad=x._requires_grad)
+            found.append(x)
+        return found
 
     def output(self, k: int) -> Tensor | None:
         ref = self.outputs[k]
@@ -75,7 +91,7 @@ class Record:
             raise RuntimeError(f"function {self.name} returned an incorrect number of gradients (expected {n}, "
                                f"got {len(result)})")
         pairs = []
-        for i, (x, g) in enumerate(zip(self.inputs, result, strict=True)):
+        for i, (x, g) in enumerate(zip(self._inputs_as_called(), result, strict=True)):
             if g is None:
                 continue
             if not isinstance(x, Tensor):
@@ -239,6 +255,7 @@ class FunctionCtx:
     def __init__(self, needs_input_grad: tuple[bool, ...]):
         self.needs_input_grad = needs_input_grad
         self.to_save: tuple = ()
+        self._saved_states: tuple = ()
         self._materialize_grads = True
         self._non_differentiable: set[int] = set()
         self._record: Record | None = None
@@ -251,6 +268,7 @@ class FunctionCtx:
                 raise TypeError(f"save_for_backward can only save variables, but argument {tensors.index(t)} is "
                                 f"of type {type(t).__name__}")
         self.to_save = tensors
+        self._saved_states = tuple(None if t is None else state_of(t) for t in tensors)
 
     def save_for_forward(self, *tensors) -> None:
         self.saved_for_forward = tensors
@@ -261,6 +279,9 @@ class FunctionCtx:
         record = self._record
         if record is None:
             return tuple(self.to_save)
+        for k, (t, state) in enumerate(zip(self.to_save, self._saved_states, strict=True)):
+            if t is not None and state_of(t) is not state:
+                raise_modified(t, f"saved tensor {k} of {record.name}")
         return tuple(_as_returned(record, t) for t in self.to_save)
 
     def mark_non_differentiable(self, *tensors) -> None:

@@ -50,7 +50,8 @@ def saved_inputs(op, shapes: tuple, dtypes: tuple, needs: tuple[bool, ...]) -> f
     return frozenset(saved)
 
 
-def _state(t):
+def state_of(t):
+    """What a tensor is now: a leaf's array, a computed tensor's node (an in-place change gives it another)."""
     return t._value if t.node is None else t.node
 
 
@@ -65,16 +66,17 @@ def refuse_modified_saved(outputs: Sequence[Tensor], traced: Traced | None = Non
         if not isinstance(state, Node) or not any(u._requires_grad for u in state.inputs):
             continue
         op = state.op
-        if isinstance(op, Map) and op.fn in RESULT_SAVERS and _state(t) is not state:
-            _raise(t, f"output 0 of {op.fn}")
+        if isinstance(op, Map) and op.fn in RESULT_SAVERS and state_of(t) is not state:
+            raise_modified(t, f"output 0 of {op.fn}")
         needs = tuple(bool(u._requires_grad) for u in state.inputs)
         shapes = tuple(tuple(u.shape) for u in state.inputs)
         for k in saved_inputs(op, shapes, tuple(u.dtype for u in state.inputs), needs):
-            if k not in state.written and _state(state.inputs[k]) is not state.sources[k]:
-                _raise(state.inputs[k], f"input {k} of {getattr(op, 'label', type(op).__name__)}")
+            if k not in state.written and state_of(state.inputs[k]) is not state.sources[k]:
+                raise_modified(state.inputs[k], f"input {k} of {getattr(op, 'label', type(op).__name__)}")
 
 
-def _raise(t, what: str) -> None:
+def raise_modified(t, what: str) -> None:
+    """PyTorch's refusal of a backward that would read ``t`` (``what`` saved it) after an in-place change."""
     raise GradError(f"one of the variables needed for gradient computation has been modified by an inplace "
                     f"operation: a tensor of shape {list(t.shape)}, {what}, was changed in place after that op "
                     "saved it for backward; compute it again, or use an out-of-place op (y = y + 1)")
