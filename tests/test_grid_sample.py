@@ -11,28 +11,30 @@ import pytest
 
 import symnet as sn
 import symnet.nn.functional as F
-from tests.fixtures.make_grid_sample_fixtures import MODES, PADDINGS, SIZE
+from tests.fixtures.make_grid_sample_fixtures import MODES, PADDINGS, SHAPES
 from tests.stored_fixtures import Stored
 
 STORED = Stored("grid_sample")
 #: every case with SYMNET_DEEP=1; in CI every padding, both modes, both align_corners and both dtypes at least once
-#: (a case compiles its own gradient program: ~3 s)
+#: in 2-D, two cases in 3-D (a case compiles its own gradient program: 3–10 s)
 DEEP = bool(os.environ.get("SYMNET_DEEP"))
-CI = {("float64", "bilinear", p, False) for p in PADDINGS} | {("float64", "nearest", "reflection", True),
-                                                              ("float32", "bilinear", "zeros", True)}
-CASES = [(d, m, p, a) for d in ("float64", "float32") for m in MODES for p in PADDINGS for a in (True, False)
-         if DEEP or (d, m, p, a) in CI]
+CI = {("2d", "float64", "bilinear", p, False) for p in PADDINGS} | {
+    ("2d", "float64", "nearest", "reflection", True), ("2d", "float32", "bilinear", "zeros", True),
+    ("3d", "float64", "bilinear", "reflection", False), ("3d", "float32", "nearest", "zeros", True)}
+CASES = [(n, d, m, p, a) for n in SHAPES for d in ("float64", "float32") for m in MODES for p in PADDINGS
+         for a in (True, False) if DEEP or (n, d, m, p, a) in CI]
 
 
-@pytest.mark.parametrize(("dtype", "mode", "padding", "align"), CASES)
-def test_values_and_gradients_are_pytorchs(dtype, mode, padding, align):
-    x, g, th = (sn.tensor(STORED[k].astype(dtype), requires_grad=True) for k in ("image", "grid", "theta"))
-    grid = F.affine_grid(th, SIZE, align_corners=align)
+@pytest.mark.parametrize(("dims", "dtype", "mode", "padding", "align"), CASES)
+def test_values_and_gradients_are_pytorchs(dims, dtype, mode, padding, align):
+    x, g, th = (sn.tensor(STORED[f"{dims}/{k}"].astype(dtype), requires_grad=True) for k in ("image", "grid", "theta"))
+    image, samples, size = SHAPES[dims]
+    grid = F.affine_grid(th, size, align_corners=align)
     out = F.grid_sample(x, g, mode=mode, padding_mode=padding, align_corners=align)
     affine = F.grid_sample(x, grid, mode=mode, padding_mode=padding, align_corners=align)
-    ((out * sn.tensor(STORED["weights"].astype(dtype))).sum() + (affine**2).sum()).backward()
-    assert out.dtype == x.dtype and tuple(out.shape) == (2, 3, 4, 7) and tuple(affine.shape) == SIZE
-    key = f"{dtype}/{mode}/{padding}/{align}"
+    ((out * sn.tensor(STORED[f"{dims}/weights"].astype(dtype))).sum() + (affine**2).sum()).backward()
+    assert out.dtype == x.dtype and tuple(out.shape) == image[:2] + samples and tuple(affine.shape) == size
+    key = f"{dims}/{dtype}/{mode}/{padding}/{align}"
     for name, value in (("out", out), ("affine_out", affine), ("affine_grid", grid), ("grad/image", x.grad),
                         ("grad/grid", g.grad), ("grad/theta", th.grad)):
         STORED.close(value.detach().numpy(), f"{key}/{name}", dtype)
@@ -116,8 +118,10 @@ def test_pytorchs_refusals_and_warning():
         F.grid_sample(x, g, mode="cubic", align_corners=False)
     with pytest.raises(ValueError, match="expected padding_mode"):
         F.grid_sample(x, g, padding_mode="wrap", align_corners=False)
-    with pytest.raises(sn.NotSupportedError, match="volumetric"):
-        F.grid_sample(sn.ones(1, 1, 2, 2, 2), sn.zeros(1, 1, 1, 1, 3), align_corners=False)
+    with pytest.raises(sn.ShapeError, match="same number of dimensions"):
+        F.grid_sample(sn.ones(1, 1, 2, 2, 2), sn.zeros(1, 1, 1, 2), align_corners=False)
+    with pytest.raises(sn.ShapeError, match="size 3 in last dimension"):
+        F.grid_sample(sn.ones(1, 1, 2, 2, 2), sn.zeros(1, 1, 1, 1, 2), align_corners=False)
     with pytest.raises(sn.DTypeError, match="same floating dtype"):
         F.grid_sample(x, g.double(), align_corners=False)
     with pytest.raises(sn.ShapeError, match="Nx2x3"):

@@ -1,11 +1,13 @@
-"""``affine_grid`` and ``grid_sample`` (a spatial transformer's two halves), in 2-D, composed of symnet's ops with
-PyTorch's formulas: the grid is ``base · θᵀ`` over PyTorch's normalized pixel centres, and a sample is the
-bilinear mix of the four pixels around its source point (each read by a gather, outside the image a zero), or the
-nearest pixel. Gradients reach the image (the gathers' adjoints) and the grid (through the bilinear weights), and
-the ops work inside a compiled step."""
+"""``affine_grid`` and ``grid_sample`` (a spatial transformer's two halves), in 2-D and 3-D, composed of symnet's
+ops with PyTorch's formulas: the grid is ``base · θᵀ`` over PyTorch's normalized pixel centres, and a sample is the
+(bi/tri)linear mix of the 2ⁿ pixels around its source point (each read by a gather, outside the image a zero), or
+the nearest pixel. Gradients reach the image (the gathers' adjoints) and the grid (through the weights), and the
+ops work inside a compiled step."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -29,12 +31,6 @@ def _align_corners(align_corners: bool | None) -> bool:
     return bool(align_corners)
 
 
-def _spatial_only(what: str, rank: int) -> None:
-    if rank == 5:
-        raise NotSupportedError(f"{what}: volumetric (5-D) sampling is not supported yet; symnet samples 4-D "
-                                "(N, C, H, W) images")
-
-
 def _positions(n: int, like: Tensor, align_corners: bool) -> Tensor:
     """PyTorch's normalized coordinates of n pixel centres (or corners, ``align_corners``)."""
     if n <= 1:
@@ -45,25 +41,30 @@ def _positions(n: int, like: Tensor, align_corners: bool) -> Tensor:
 
 def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None = None) -> Tensor:
     """The sampling grid (N, H, W, 2) of the affine maps ``theta`` (N, 2, 3) for an output of ``size`` (N, C, H,
-    W): each output pixel's normalized (x, y) mapped by θ."""
+    W) — or (N, D, H, W, 3) of θ (N, 3, 4) for (N, C, D, H, W): each output pixel's normalized (x, y[, z]) mapped
+    by θ."""
     align = _align_corners(align_corners)
     size = [int(s) for s in size]
-    _spatial_only("affine_grid", len(size))
     if not is_float(theta.dtype):
         raise DTypeError(f"Expected theta to have floating point type, but got {theta.dtype}")
-    if len(size) != 4:
+    if len(size) not in (4, 5):
         raise NotSupportedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
                                 f"respectively. Got size {size}.")
-    n, _, h, w = size
-    if theta.dim() != 3 or tuple(theta.shape[1:]) != (2, 3) or theta.shape[0] != n:
-        raise ShapeError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {size}. Got "
+    n, spatial = size[0], size[2:]
+    d = len(spatial)
+    if theta.dim() != 3 or tuple(theta.shape[1:]) != (d, d + 1) or theta.shape[0] != n:
+        raise ShapeError(f"Expected a batch of {d}D affine matrices of shape Nx{d}x{d + 1} for size {size}. Got "
                          f"{list(theta.shape)}.")
     if min(size) <= 0:
         raise ValueError(f"Expected non-zero, positive output size. Got {size}")
-    xs = _positions(w, theta, align).reshape(1, w).expand(h, w)
-    ys = _positions(h, theta, align).reshape(h, 1).expand(h, w)
-    base = stack([xs, ys, ones(h, w, dtype=theta.dtype)], dim=-1).reshape(1, h * w, 3).expand(n, h * w, 3)
-    return base.bmm(theta.transpose(1, 2)).reshape(n, h, w, 2)
+    axes = []  # x runs along the last spatial dim, y the one before, z the first
+    for k, extent in enumerate(reversed(spatial)):
+        view = [1] * d
+        view[d - 1 - k] = extent
+        axes.append(_positions(extent, theta, align).reshape(*view).expand(*spatial))
+    points = math.prod(spatial)
+    base = stack([*axes, ones(*spatial, dtype=theta.dtype)], dim=-1).reshape(1, points, d + 1)
+    return base.expand(n, points, d + 1).bmm(theta.transpose(1, 2)).reshape(n, *spatial, d)
 
 
 def _reflected(coordinate: Tensor, twice_low: int, twice_high: int) -> Tensor:
@@ -90,7 +91,8 @@ def _source(coordinate: Tensor, size: int, padding_mode: str, align: bool) -> Te
 def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: bool | None = None) -> Tensor:
     """``input`` (N, C, H, W) sampled at ``grid`` (N, Hₒ, Wₒ, 2; x then y, normalized to [-1, 1]): an (N, C, Hₒ,
-    Wₒ) image, as ``torch.nn.functional.grid_sample``."""
+    Wₒ) image, as ``torch.nn.functional.grid_sample`` — or a volume (N, C, D, H, W) at (N, Dₒ, Hₒ, Wₒ, 3), where
+    ``bilinear`` is trilinear."""
     align = _align_corners(align_corners)
     if mode not in MODES:
         if mode == "bicubic":
@@ -100,36 +102,44 @@ def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear", padding_mod
     if padding_mode not in PADDING:
         raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
                          f"'reflection', but got: '{padding_mode}'")
-    _spatial_only("grid_sample", input.dim())
-    if input.dim() != 4 or grid.dim() != 4:
-        raise ShapeError(f"grid_sampler(): expected 4D input and grid with same number of dimensions, but got "
-                         f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}")
+    if input.dim() not in (4, 5) or grid.dim() != input.dim():
+        raise ShapeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but "
+                         f"got input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}")
     if input.dtype != grid.dtype or not is_float(input.dtype):
         raise DTypeError(f"grid_sampler(): expected input and grid to have the same floating dtype, but input has "
                          f"{input.dtype} and grid has {grid.dtype}")
-    n, c, h, w = input.shape
-    if grid.shape[0] != n or grid.shape[3] != 2:
-        raise ShapeError(f"grid_sampler(): expected grid to have size 2 in last dimension and the input's batch "
+    n, c, *extents = input.shape
+    d = len(extents)
+    if grid.shape[0] != n or grid.shape[-1] != d:
+        raise ShapeError(f"grid_sampler(): expected grid to have size {d} in last dimension and the input's batch "
                          f"size, but got grid with sizes {list(grid.shape)} for input {list(input.shape)}")
-    out_h, out_w = grid.shape[1], grid.shape[2]
-    x = _source(grid[..., 0], w, padding_mode, align)
-    y = _source(grid[..., 1], h, padding_mode, align)
-    flat = input.reshape(n, c, h * w)
+    out = tuple(grid.shape[1:-1])
+    points = math.prod(out)
+    # per spatial dim (the input's order: z, y, x), its position in pixels; the grid lists x first
+    positions = [_source(grid[..., d - 1 - k], extent, padding_mode, align) for k, extent in enumerate(extents)]
+    flat = input.reshape(n, c, math.prod(extents))
 
-    def pixels(column: Tensor, row: Tensor) -> Tensor:
-        """The pixels at integer positions (N, Hₒ, Wₒ) for every channel; zero outside the image."""
-        inside = ((column >= 0) & (column < w) & (row >= 0) & (row < h)).unsqueeze(1)
-        at = (row.clamp(0, h - 1) * w + column.clamp(0, w - 1)).reshape(n, 1, out_h * out_w)
-        values = flat.gather(2, at.expand(n, c, out_h * out_w)).reshape(n, c, out_h, out_w)
-        return where(inside, values, values.new_zeros(()))
+    def pixels(at: list[Tensor]) -> Tensor:
+        """The pixels at integer positions (one (N, *out) tensor per dim) for every channel; zero outside."""
+        inside, index = None, None
+        for k, (i, extent) in enumerate(zip(at, extents, strict=True)):
+            within = (i >= 0) & (i < extent)
+            inside = within if inside is None else inside & within
+            index = i.clamp(0, extent - 1) if k == 0 else index * extent + i.clamp(0, extent - 1)
+        values = flat.gather(2, index.reshape(n, 1, points).expand(n, c, points)).reshape(n, c, *out)
+        return where(inside.unsqueeze(1), values, values.new_zeros(()))
 
     # far outside, any corner is outside: the positions are bounded first so an integer holds them
+    bounded = [p.clamp(-2, extent + 1) for p, extent in zip(positions, extents, strict=True)]
     if mode == "nearest":
-        return pixels(x.clamp(-2, w + 1).round().long(), y.clamp(-2, h + 1).round().long())
-    left, top = x.clamp(-2, w + 1).floor(), y.clamp(-2, h + 1).floor()
-    column, row = left.long(), top.long()
-    east, south = x - left, y - top
-    west, north = left + 1 - x, top + 1 - y
-    return (pixels(column, row) * (west * north).unsqueeze(1) + pixels(column + 1, row) * (east * north).unsqueeze(1)
-            + pixels(column, row + 1) * (west * south).unsqueeze(1)
-            + pixels(column + 1, row + 1) * (east * south).unsqueeze(1))
+        return pixels([b.round().long() for b in bounded])
+    lows = [b.floor() for b in bounded]
+    weights = [(low + 1 - p, p - low) for p, low in zip(positions, lows, strict=True)]  # (toward low, toward high)
+    total = None
+    for corner in itertools.product((0, 1), repeat=d):
+        weight = None
+        for k in reversed(range(d)):  # x's weight first, as PyTorch multiplies them
+            weight = weights[k][corner[k]] if weight is None else weight * weights[k][corner[k]]
+        term = pixels([low.long() + step for low, step in zip(lows, corner, strict=True)]) * weight.unsqueeze(1)
+        total = term if total is None else total + term
+    return total
