@@ -70,7 +70,8 @@ from .frontend.creation import (
     zeros,
     zeros_like,
 )
-from .frontend.device import DeviceError, device, get_default_device, set_default_device
+from .frontend.device import DeviceError, device, get_default_device, set_default_device, sparse_coo, strided
+from .frontend.device import Layout as layout
 from .frontend.outputs import with_out
 from .frontend.size import Size
 from .frontend.tensor import Tensor
@@ -124,7 +125,7 @@ __all__ = [
     "IndexRangeError", "GradError", *_FUNCTIONS,
     "empty", "empty_like", "full_like", "eye", "normal", "rand_like", "randn_like", "randint", "randint_like",
     "randperm", "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor",
-    "logspace", "tril_indices", "triu_indices", "vander", "vmap", *_settings_all,
+    "logspace", "tril_indices", "triu_indices", "vander", "vmap", "layout", "strided", "sparse_coo", *_settings_all,
 ]
 
 

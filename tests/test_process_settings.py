@@ -1,7 +1,8 @@
 """The process-wide switches PyTorch scripts set (deterministic algorithms, float32 matmul precision, inter-op
-threads, flush denormal, warn always), ``torch.typename``, ``torch.vmap``, and the small Tensor methods every real
+threads, flush denormal, warn always), ``torch.typename``, ``torch.vmap``, the small Tensor methods every real
 tensor answers trivially (``conj``, ``resolve_neg``, ``is_conj``, ``narrow_copy``, the ``unsafe_`` splits,
-``addr``), and the legacy ``Tensor.new`` — each scenario on symnet against the values PyTorch 2.13 gave."""
+``addr``), the legacy ``Tensor.new``, ``apply_``/``map_``/``map2_``, layouts and pinned memory — each scenario
+on symnet against the values PyTorch 2.13 gave."""
 
 import warnings
 
@@ -130,3 +131,35 @@ test_new_gives_pytorchs_values, test_the_stored_new_values_are_pytorchs = scenar
 
 def test_new_of_a_shape_holds_zeros():
     assert sn.ones(2).new(2, 3).tolist() == [[0.0] * 3] * 2  # PyTorch leaves the memory unset
+
+
+def python_maps_and_layouts(lib):
+    x = lib.tensor([1.0, 2.0, 3.0])
+    out = [x.clone().apply_(lambda v: v * 2 + 1).tolist()]
+    y = x.clone()
+    out += [y.map_(lib.tensor([10.0, 20.0, 30.0]), lambda a, b: a + b) is y, y.tolist()]
+    out.append(lib.tensor([1.0, 2.0]).map2_(lib.tensor([1.0, 1.0]), lib.tensor([2.0, 3.0]),
+                                             lambda a, b, c: a * b + c).tolist())
+    out += [lib.tensor([1, 2]).apply_(lambda v: v * 1.7).tolist(), lib.tensor([]).apply_(lambda v: v).tolist(),
+            lib.tensor([[1.0], [2.0]]).map_(lib.tensor([5.0]), lambda a, b: a * b).tolist()]
+    v = lib.tensor([1.0, 2.0, 3.0])
+    v[1:].apply_(lambda a: -a)  # through a view, into its base
+    out.append(v.tolist())
+    out += [_error(lambda: lib.tensor([1.0], requires_grad=True).apply_(abs)), _error(x.pin_memory),
+            _error(lambda: lib.zeros(2, pin_memory=True))]
+    return [*out, x.is_pinned(), x.layout == lib.strided, lib.zeros(2, layout=lib.strided).tolist()]
+
+
+PYTORCH_MAPS = {python_maps_and_layouts: [
+    [3.0, 5.0, 7.0], True, [11.0, 22.0, 33.0], [3.0, 5.0], [1, 3], [], [[5.0], [10.0]], [1.0, -2.0, -3.0],
+    "RuntimeError: Can't call apply_() on Variable that requires grad. Use var.detach().apply_() instead.",
+    "RuntimeError: Cannot access accelerator device when none is available.",
+    "RuntimeError: pin_memory=True requires a CUDA or other accelerator backend; no pinned memory allocator is "
+    "available on this system.", False, True, [0.0, 0.0]]}
+
+test_maps_give_pytorchs_values, test_the_stored_map_values_are_pytorchs = scenario_tests(PYTORCH_MAPS, rtol=0)
+
+
+def test_a_sparse_layout_is_refused_by_name():
+    with pytest.raises(sn.NotSupportedError, match="sparse layouts are not supported"):
+        sn.zeros(2, layout=sn.sparse_coo)

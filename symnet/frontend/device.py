@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable
 
 from ..core.dtypes import as_dtype
-from ..errors import DTypeError, SymnetError
+from ..errors import DTypeError, NotSupportedError, SymnetError
 from .base import TensorBase
 
 
@@ -88,12 +88,33 @@ def check_device(where: str | device | None) -> device:
     return found
 
 
+class Layout:
+    """``torch.layout``: symnet's tensors are dense and row-major (``strided``); ``sparse_coo`` is named so code
+    comparing with it runs, and asking for it is refused."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"symnet.{self.name}"
+
+
+strided, sparse_coo = Layout("strided"), Layout("sparse_coo")
+
+
 def accepts_device(constructor: Callable) -> Callable:
-    """Let a tensor constructor take PyTorch's ``device=`` (which must name the CPU)."""
+    """Let a tensor constructor take PyTorch's ``device=`` (which must name the CPU), ``layout=`` (strided) and
+    ``pin_memory=`` (False: pinned memory needs an accelerator, as PyTorch says on a machine without one)."""
 
     @functools.wraps(constructor)
-    def construct(*args, device=None, **kwargs):
+    def construct(*args, device=None, layout=None, pin_memory=False, **kwargs):
         check_device(device)
+        if layout is not None and layout is not strided:
+            raise NotSupportedError(f"layout={layout!r}: symnet's tensors are dense (symnet.strided); sparse "
+                                    "layouts are not supported")
+        if pin_memory:
+            raise RuntimeError("pin_memory=True requires a CUDA or other accelerator backend; no pinned memory "
+                               "allocator is available on this system.")
         return constructor(*args, **kwargs)
 
     return construct

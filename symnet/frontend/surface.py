@@ -21,7 +21,7 @@ from ..core.ops import broadcast_shapes
 from ..errors import DimensionError, DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
 from .batch import batch_filled, depends_on_batch
-from .device import check_device
+from .device import Layout, check_device, strided
 from .dims import normalize_dim
 from .inplace import _inplace_form
 from .pointwise import _refuse_bool, _result_dtype, where
@@ -80,6 +80,39 @@ class SurfaceMethods(TensorBase):
             raise ShapeError("is_nonzero: Boolean value of Tensor with " + ("no values" if n == 0 else
                              "more than one value") + " is ambiguous")
         return bool(self._array().reshape(()) != 0)
+
+    @property
+    def layout(self) -> Layout:
+        """``symnet.strided``: every tensor is dense and row-major."""
+        return strided
+
+    def is_pinned(self) -> bool:
+        """False: pinned memory needs an accelerator."""
+        return False
+
+    def pin_memory(self, device=None) -> Tensor:  # noqa: ARG002 - torch's signature
+        raise RuntimeError("Cannot access accelerator device when none is available.")
+
+    def apply_(self, callable) -> Tensor:  # noqa: A002 - torch's argument name
+        """``callable`` on every element as a Python number, the results written back in this tensor's dtype (one
+        Python call per element, as PyTorch's CPU-only ``apply_``)."""
+        return self._python_map("apply_", callable)
+
+    def map_(self, tensor: Tensor, callable) -> Tensor:  # noqa: A002 - torch's argument name
+        """``callable(self[i], tensor[i])`` for every element (``tensor`` broadcast to this shape), written back."""
+        return self._python_map("map_", callable, tensor)
+
+    def map2_(self, x: Tensor, y: Tensor, callable) -> Tensor:  # noqa: A002 - torch's argument name
+        return self._python_map("map2_", callable, x, y)
+
+    def _python_map(self, op: str, fn, *others: Tensor) -> Tensor:
+        if self._requires_grad:
+            raise RuntimeError(f"Can't call {op}() on Variable that requires grad. Use var.detach().{op}() instead.")
+        columns = [self._array().ravel().tolist()]
+        columns += [np.broadcast_to(o._array(), self.shape).ravel().tolist() for o in others]
+        values = np.array([fn(*items) for items in zip(*columns, strict=True)], dtype=np.float64 if
+                          is_float(self.dtype) else object).reshape(self.shape)
+        return self._write(self._leaf(values.astype(self.dtype), self.dtype), op)
 
     def is_conj(self) -> bool:
         """False: symnet has no complex dtype, so nothing is a lazily conjugated view."""
