@@ -24,7 +24,7 @@ import numpy as np
 from ..core.dtypes import is_float
 from ..errors import NotSupportedError
 from .saved import raise_modified, state_of
-from .trace import Traced, trace
+from .trace import Node, Traced, trace
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -58,8 +58,7 @@ class Record:
 
         found = []
         for x, state in zip(self.inputs, self.states, strict=True):
-            if isinstance(x, Tensor) and x.node is not None and state is not x.node and state is not None \
-                    and not isinstance(state, np.ndarray):
+            if isinstance(state, Node) and x.node is not None and state is not x.node:
                 x = Tensor(None, x.shape, x.dtype, node=state, requires_grad=x._requires_grad)
             found.append(x)
         return found
@@ -176,7 +175,8 @@ def derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: Sequence[
 
     every_leaf = targets is None
     wanted_ids = set() if every_leaf else {id(t) for t in targets}
-    found: dict[int, list] = {}  # id(target) → [target, gradient]
+    found: dict[int, Tensor] = {}  # id(target) → the target (its gradient in ``sums``)
+    sums: dict[int, Tensor] = {}
     pending: dict[int, dict[int, Tensor]] = {}  # a record's sequence → its outputs' cotangents
     records: dict[int, Record] = {}
 
@@ -190,10 +190,8 @@ def derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: Sequence[
             records[record.sequence] = record
             add(pending.setdefault(record.sequence, {}), k, g)
         if id(t) in wanted_ids or (every_leaf and entry is None and t.node is None):
-            if id(t) in found:
-                found[id(t)][1] = _plus(found[id(t)][1], g, create_graph)
-            else:
-                found[id(t)] = [t, g]
+            found[id(t)] = t
+            add(sums, id(t), g)
 
     def stage(outs: list[Tensor], stage_seeds: list[Tensor | None]) -> None:
         traced = trace(outs)
@@ -221,20 +219,20 @@ def derive(outputs: list[Tensor], seeds: list[Tensor | None], targets: Sequence[
                 cotangents[k] = autograd._fire(y, g)
             if y is not None and accumulate and y._retains_grad:
                 autograd._accumulate(y, cotangents[k], create_graph)
-        computed: dict[int, list] = {}
+        computed: dict[int, Tensor] = {}  # the computed inputs, their gradients summed in ``seeds_of``
+        seeds_of: dict[int, Tensor] = {}
         for x, g in record.backward(cotangents, create_graph):
             if x.node is None:
                 collect(x, g)
-            elif id(x) in computed:
-                computed[id(x)][1] = _plus(computed[id(x)][1], g, create_graph)
             else:
-                computed[id(x)] = [x, g]
+                computed[id(x)] = x
+                add(seeds_of, id(x), g)
         if computed:
-            stage([x for x, _ in computed.values()], [g for _, g in computed.values()])
-    order = [entry[0] for entry in found.values()] if every_leaf else list(targets)
+            stage(list(computed.values()), [seeds_of[key] for key in computed])
+    order = list(found.values()) if every_leaf else list(targets)
     grads = []
     for t in order:
-        g = found[id(t)][1] if id(t) in found else None
+        g = sums.get(id(t))
         grads.append(autograd._fire(t, g) if g is not None and t.node is None and t._hooks else g)
     return order, grads
 

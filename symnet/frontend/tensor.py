@@ -146,7 +146,9 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         """This leaf's array for a native loop to update in place: the array itself when nothing else can see it
         (it owns its memory, is C-contiguous, and only this tensor refers to it: no view, graph, alias or variable
         holds it) or when user code shares it (as PyTorch updates the storage: tensors computed before get the old
-        values first), else a copy the tensor takes first, so that what was made from the old values keeps them."""
+        values first), else a copy the tensor takes first, so that what was made from the old values keeps them.
+        The update counts in ``_version``: views read the tensor again."""
+        self._version += 1
         # (no local name for the array here: it would count as one more reference)
         if self._value.flags.c_contiguous and self._writes_in_place(self._value):
             return self._value
@@ -197,8 +199,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
                 value = layout.apply(value, change.inverse)
             for change in self._layouts:
                 value = layout.apply(value, change.forward)
-        if value is not self._value:
-            self._value = value
+        self._value = value
 
     # ---------------------------------------------------------------- views and in-place updates
     def _view_of(self, view: Tensor, key: tuple) -> Tensor:
@@ -239,9 +240,9 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     def _refuse_in_place(self, op: str) -> None:
         """PyTorch's refusal of an in-place change of a leaf that requires grad (or of a view of one) outside
         ``no_grad``, and symnet's of a write into a parameter or buffer while a compiled step is traced."""
-        if self.node is None and custom_functions.output_of(self) is not None and self._requires_grad:
+        if self.node is None and self._requires_grad and (made := custom_functions.output_of(self)) is not None:
             raise NotSupportedError(f"{op}: an in-place change of an output of the custom autograd.Function "
-                                    f"{custom_functions.output_of(self)[0].function.__name__} is not supported "
+                                    f"{made[0].function.__name__} is not supported "
                                     "(its backward would not see it); use an out-of-place op (y = y + 1)")
         if self.node is None and self._view is None and is_step_state(self):
             raise NotSupportedError(f"compile: {op} writes into a parameter or buffer while the step is traced; a "

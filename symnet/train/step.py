@@ -413,11 +413,7 @@ class CompiledStep:
             if done is None:
                 done = state["step"]
             state["step"] += advance
-            if in_place:
-                values[at] = p._private_value()
-                p._version += 1  # views read it again
-            else:
-                values[at] = p._array()
+            values[at] = p._private_value() if in_place else p._array()
             for s, k in states.items():
                 values[k] = state[s]
         groups = opt.param_groups
@@ -426,11 +422,7 @@ class CompiledStep:
         values[slots.t] = np.array(done + 1, dtype=float64)
         values[slots.x], values[slots.y] = x, y
         for b, k in slots.buffers:
-            if in_place:
-                values[k] = b._private_value()
-                b._version += 1
-            else:
-                values[k] = b._array()
+            values[k] = b._private_value() if in_place else b._array()
         if in_place:
             Writes.happened()  # the arrays change under any plan that reads them
         for k, base in slots.keys:
