@@ -12,6 +12,7 @@ import functools
 import threading
 import weakref
 from collections.abc import Callable, Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,6 +34,19 @@ _REPEAT_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p
 
 #: the starts a repeat without gathering passes (read, never used)
 _NO_STARTS = (ctypes.c_int64 * 2)()
+
+
+class _LastRepeat(NamedTuple):
+    """A thread's last repeat, for the next to reuse: its block and the arrays of the slots the marshal skips
+    (``own``: the serial inputs', and gathering, the gathered inputs' buffers), and for a gathering repeat the
+    rows a step gathers and the sources' row shapes (None: the inputs were read in place)."""
+
+    words: ctypes.Array
+    sizes: tuple
+    shapes: list
+    at: int
+    own: dict[int, np.ndarray]
+    gathered: tuple | None
 
 
 def _place_buffers(words, inputs: list[np.ndarray], base: int, offsets: list[int]) -> int:
@@ -279,6 +293,10 @@ class CompiledGraph:
                     [None if k in self._serial else (dtype, axes) for k, (dtype, _, axes) in enumerate(self._recipes)],
                     self._repeat_words, [])
                 self._repeat_recipe_at = data_address(self._repeat_recipe)
+                self._gather_recipe = marshal.recipe(  # a gathering repeat's gathered inputs are the block's too
+                    [None if k in self._serial or k in self._gathered else (dtype, axes)
+                     for k, (dtype, _, axes) in enumerate(self._recipes)], self._repeat_words, [])
+                self._gather_recipe_at = data_address(self._gather_recipe)
 
     @property
     def graph(self) -> Graph:
@@ -421,36 +439,29 @@ class CompiledGraph:
         if plan is None:
             raise RuntimeError("repeat: this graph was compiled without a Repeat")
         local = self._workspaces
-        last = getattr(local, "last_repeat", None) if index is None else None
-        if last is not None:  # the block of this thread's last in-place repeat, when the inputs fit it
-            words, sizes, shapes, at, _ = last
-            if not self._marshal(inputs, (), self._repeat_recipe_at, at):
-                return self._run_repeat(words, inputs, sizes, shapes, steps, series, inputs)
-        # the block's serial inputs are replaced below: until it is remembered again, no fast path may use it
+        last = getattr(local, "last_repeat", None)
+        sources_given, period, gathered = [], 1, None
+        if index is not None:
+            index, starts, period, rows, sources_given = self._gathering(sources, index, starts)
+            gathered = rows, [src.shape[1:] for src in sources_given]
+        # the block of this thread's last repeat of the same kind (and, gathering, the same rows), when the inputs fit
+        # it: the gathered and serial slots still point to its own arrays
+        if last is not None and last.gathered == gathered and self._marshal is not None and not self._marshal(
+                inputs, (), self._repeat_recipe_at if gathered is None else self._gather_recipe_at, last.at):
+            inputs = list(inputs)
+            for k, arr in last.own.items():
+                inputs[k] = arr
+            for k, arr in enumerate(sources_given):
+                last.words[self._buffers + k] = data_address(arr)
+            return self._run_repeat(last.words, inputs, last.sizes, last.shapes, steps, series, inputs, index, starts,
+                                    period)
+        # the block's own slots are replaced below: until it is remembered again, no fast path may use it
         local.last_repeat = None
         given = inputs
         inputs = list(inputs)
-        sources_given, period = [], 1
-        if index is not None:
-            if len(sources) != len(plan.gathers):
-                raise ShapeError(f"repeat: {len(plan.gathers)} sources expected, got {len(sources)}")
-            index = np.ascontiguousarray(index, dtype=np.int64)
-            starts = np.ascontiguousarray(starts, dtype=np.int64)
-            period = len(starts) - 1
-            counts = starts[1:] - starts[:-1]
-            if period < 1 or starts[0] < 0 or starts[-1] > len(index) or (counts < 0).any():
-                raise IndexRangeError(f"repeat: starts must rise within the {len(index)} row indices")
-            rows = int(counts.max(initial=0))
-            low, high = (int(index.min()), int(index.max())) if index.size else (0, -1)
-            for k, src in zip(self._gathered, sources, strict=True):
-                t = self._inputs[k]
-                src = np.ascontiguousarray(src)
-                if src.dtype != t.dtype:
-                    raise DTypeError(f"input {t.name}: expected dtype {t.dtype}, got {src.dtype}")
-                if low < 0 or high >= len(src):
-                    raise IndexRangeError(f"repeat: row indices must lie in [0, {len(src)})")
-                inputs[k] = np.empty((rows, *src.shape[1:]), src.dtype)
-                sources_given.append(src)
+        if gathered is not None:
+            for k, src in zip(self._gathered, sources_given, strict=True):
+                inputs[k] = np.empty((gathered[0], *src.shape[1:]), src.dtype)
         for k, (_, dtype) in zip(self._serial, plan.series, strict=True):
             inputs[k] = np.zeros((), dtype)  # the driver writes it: never the caller's
         sizes = self._exact_sizes(inputs)
@@ -466,10 +477,34 @@ class CompiledGraph:
         for k, arr in enumerate(sources_given):
             words[n + k] = data_address(arr)
         records = self._run_repeat(words, inputs, sizes, shapes, steps, series, given, index, starts, period)
-        if index is None and self._marshal is not None:
-            # with the serial inputs' arrays the block points to: they live as long as it is remembered
-            local.last_repeat = words, sizes, shapes, ctypes.addressof(words), [inputs[k] for k in self._serial]
+        if self._marshal is not None:  # with the arrays of the slots the marshal skips: they live with the block
+            own = {k: inputs[k] for k in (self._serial if gathered is None else self._serial + self._gathered)}
+            local.last_repeat = _LastRepeat(words, sizes, shapes, ctypes.addressof(words), own, gathered)
         return records
+
+    def _gathering(self, sources, index, starts) -> tuple[np.ndarray, np.ndarray, int, int, list[np.ndarray]]:
+        """A gathering repeat's schedule and sources, checked (the driver reads rows by these indices unchecked):
+        the index and starts as contiguous int64, the period, the most rows a step gathers, the sources."""
+        plan = self.interface.repeat
+        if len(sources) != len(plan.gathers):
+            raise ShapeError(f"repeat: {len(plan.gathers)} sources expected, got {len(sources)}")
+        index = np.ascontiguousarray(index, dtype=np.int64)
+        starts = np.ascontiguousarray(starts, dtype=np.int64)
+        period = len(starts) - 1
+        if period < 1 or starts[0] < 0 or starts[-1] > len(index) or (starts[1:] < starts[:-1]).any():
+            raise IndexRangeError(f"repeat: starts must rise within the {len(index)} row indices")
+        rows = int((starts[1:] - starts[:-1]).max())
+        low, high = (int(index.min()), int(index.max())) if index.size else (0, -1)
+        checked = []
+        for k, src in zip(self._gathered, sources, strict=True):
+            t = self._inputs[k]
+            src = np.ascontiguousarray(src)
+            if src.dtype != t.dtype:
+                raise DTypeError(f"input {t.name}: expected dtype {t.dtype}, got {src.dtype}")
+            if low < 0 or high >= len(src):
+                raise IndexRangeError(f"repeat: row indices must lie in [0, {len(src)})")
+            checked.append(src)
+        return index, starts, period, rows, checked
 
     def _run_repeat(self, words, inputs: list, sizes: tuple, shapes: list, steps: int, series, given: list,
                     index: np.ndarray | None = None, starts: np.ndarray | None = None, period: int = 1) -> np.ndarray:

@@ -83,6 +83,9 @@ class RandomSampler(Sampler):
 
     def indices(self) -> np.ndarray:
         """One epoch's indices as one array, drawn as iterating draws them."""
+        n = len(self.data_source)
+        if not self.replacement and self._num_samples in (None, n):  # one permutation (a fit's every epoch)
+            return draw_from(self.generator).permutation(n)
         return np.concatenate(list(self._draws())).astype(np.int64, copy=False)
 
     def _draws(self) -> Iterator[np.ndarray]:

@@ -9,15 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 
-def batch_starts(samples: int, batch: int) -> np.ndarray:
-    """Where each batch of one epoch starts in its permutation, and the end: ``[0, b, 2b, …, samples]``."""
-    return np.append(np.arange(0, samples, batch, dtype=np.int64), np.int64(samples))
-
-
 def epochs_schedule(orders: list[np.ndarray], batch: int) -> tuple[np.ndarray, np.ndarray]:
     """``index`` and ``starts`` for one epoch per order, one after another (a single order repeats)."""
-    samples = len(orders[0])
-    one = batch_starts(samples, batch)
-    index = np.concatenate(orders).astype(np.int64, copy=False)
-    starts = np.concatenate([one[:-1] + e * samples for e in range(len(orders))] + [[len(orders) * samples]])
-    return np.ascontiguousarray(index), starts.astype(np.int64)
+    samples, epochs = len(orders[0]), len(orders)
+    index = orders[0] if epochs == 1 else np.concatenate(orders)
+    starts = np.empty(epochs * -(-samples // batch) + 1, dtype=np.int64)
+    starts[:-1] = (np.arange(0, samples, batch, dtype=np.int64) + samples * np.arange(epochs)[:, None]).ravel()
+    starts[-1] = epochs * samples
+    return np.ascontiguousarray(index, dtype=np.int64), starts

@@ -1,4 +1,5 @@
-"""A repeat called again on the arrays of the thread's last one (``fit`` once more) skips their validation: it must
+"""A repeat called again on the arrays of the thread's last one (``fit`` once more), or gathering again rows as many as
+its last one did (a shuffled ``fit`` once more), skips their validation: it must
 give what a first call gives, follow every array it updates, and notice whatever changed in between — another
 array, one freed, a dtype or shape assigned in place, another call's workspace, another thread."""
 
@@ -6,7 +7,7 @@ import numpy as np
 import pytest
 
 from codegen import compile_graph
-from symnet.errors import DTypeError, ShapeError
+from symnet.errors import DTypeError, IndexRangeError, ShapeError
 
 from ..threads import in_threads
 from .test_interface import scaled
@@ -99,3 +100,52 @@ def test_two_threads_repeating_on_their_own_arrays(compiled):
     expected = [work(seed) for seed in (1, 2)]
     for alone, together in zip(expected, in_threads(work, (1, 2)), strict=True):
         np.testing.assert_array_equal(together, alone)
+
+
+def gathering(compiled, sources: list, order: np.ndarray, starts: np.ndarray, w: np.ndarray | None = None):
+    """A gathering repeat of the rows of ``sources`` by ``order``: its records and the weights after it."""
+    state = [None, np.ones(3) if w is None else w, np.zeros(()), None]
+    records = compiled.repeat(state, 4, sources, order, starts, series=[RATES])
+    return records, state[1]
+
+
+def alone(sources: list, order: np.ndarray, starts: np.ndarray):
+    """The same on a graph compiled afresh (no block of an earlier call to reuse)."""
+    graph, repeat = scaled()
+    return gathering(compile_graph(graph, repeat=repeat, use_cache=False), sources, order, starts)
+
+
+def test_gathering_again_follows_new_sources_orders_and_row_counts(compiled):
+    rng = np.random.default_rng(3)
+    calls = [(rng.standard_normal((8, 3)), rng.permutation(8), np.array([0, 3, 6, 8])) for _ in range(3)]
+    calls.append((rng.standard_normal((12, 3)), rng.permutation(12)[:8], np.array([0, 4, 8])))  # 4 rows a step
+    calls.append((rng.standard_normal((8, 3)), rng.permutation(8), np.array([0, 3, 6, 8])))  # 3 again
+    for rows, order, starts in calls:
+        expected = alone([rows], order, starts)
+        for got, want in zip(gathering(compiled, [rows], order, starts), expected, strict=True):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_gathering_again_checks_every_index_and_source(compiled):
+    rows, starts = np.ones((8, 3)), np.array([0, 3, 6, 8])
+    gathering(compiled, [rows], np.arange(8), starts)
+    with pytest.raises(IndexRangeError, match=r"\[0, 8\)"):
+        gathering(compiled, [rows], np.array([0, 1, 2, 3, 4, 5, 6, 8]), starts)
+    with pytest.raises(DTypeError, match="X"):
+        gathering(compiled, [rows.astype(np.float32)], np.arange(8), starts)
+    with pytest.raises(IndexRangeError, match="starts must rise"):
+        gathering(compiled, [rows], np.arange(8), np.array([0, 6, 3, 8]))
+    gathering(compiled, [rows], np.arange(8), starts)
+    with pytest.raises(ShapeError, match="w"):  # an input the marshal checks: the fast path declines it
+        gathering(compiled, [rows], np.arange(8), starts, w=np.ones(4))
+
+
+def test_gathering_and_in_place_repeats_in_turn(compiled):
+    inputs = fresh()
+    rows, order, starts = np.arange(24.0).reshape(8, 3), np.arange(8)[::-1].copy(), np.array([0, 3, 6, 8])
+    for _ in range(2):
+        expected, w, _ = first_call(compiled, inputs)
+        np.testing.assert_array_equal(compiled.repeat(inputs, 4, series=[RATES]), expected)
+        np.testing.assert_array_equal(inputs[1], w)
+        for got, want in zip(gathering(compiled, [rows], order, starts), alone([rows], order, starts), strict=True):
+            np.testing.assert_array_equal(got, want)
