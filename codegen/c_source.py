@@ -39,11 +39,12 @@ from .lowering import PRIMITIVES as PRIMITIVES  # the functions both backends lo
 from .lowering import Accumulator, Lowering
 
 # C's operator precedences, loosest last
-PRIMARY, UNARY, MUL, ADD, SHIFT, RELATION, EQUALITY, XOR, AND, OR, TERNARY = 16, 15, 13, 12, 11, 10, 9, 7, 5, 4, 3
+PRIMARY, UNARY, MUL, ADD, SHIFT, RELATION, EQUALITY = 16, 15, 13, 12, 11, 10, 9
+BIT_AND, XOR, BIT_OR, AND, OR, TERNARY = 8, 7, 6, 5, 4, 3
 BINARY = {"*": MUL, "/": MUL, "%": MUL, "+": ADD, "-": ADD, ">>": SHIFT, "<": RELATION, "<=": RELATION, ">": RELATION,
-          ">=": RELATION, "==": EQUALITY, "!=": EQUALITY, "^": XOR, "&&": AND, "||": OR}
+          ">=": RELATION, "==": EQUALITY, "!=": EQUALITY, "&": BIT_AND, "^": XOR, "|": BIT_OR, "&&": AND, "||": OR}
 #: operators whose operands are bracketed unless primary (GCC's -Wparentheses, and easier to read)
-BRACKETED = {">>", "==", "!=", "^", "&&", "||"}
+BRACKETED = {">>", "==", "!=", "&", "^", "|", "&&", "||"}
 FLOAT_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 INT, WORD, CONDITION = "int64_t", "uint64_t", "int"
 #: the entry point's parameters, named as the header names them, and the error slot of the kernels that check

@@ -643,7 +643,8 @@ class KernelEmitter(Lowering):
     def bits(self, op: str, a: ir.Value, b: ir.Value | int) -> ir.Value:
         if isinstance(b, int):
             b = ir.Constant(I64, b - (1 << 64) if b >= 1 << 63 else b)
-        return {"+": self.b.add, "*": self.b.mul, "^": self.b.xor, ">>": self.b.lshr}[op](a, b)
+        return {"+": self.b.add, "*": self.b.mul, "^": self.b.xor, "&": self.b.and_, "|": self.b.or_,
+                ">>": self.b.lshr}[op](a, b)
 
     def to_float(self, condition: ir.Value) -> ir.Value:
         return self.b.uitofp(condition, self.float)

@@ -103,7 +103,7 @@ _FUNCTIONS, _out_forms = [], {}
 for _group in (_pointwise, _reductions, _ordering, _counting, _shaping, _linalg, _indexing, _inplace, _surface,
                _sampling, _utilities):
     for _name in _group.FUNCTIONS:
-        globals()[_name] = with_out(method_as_function(_name))
+        globals()[_name] = with_out(method_as_function(_name, number_first=_pointwise.NUMBER_FIRST.get(_name)))
     for _name in _group.PUBLIC:
         _public = getattr(_group, _name)  # an alias (concat, cat) stays the same function
         globals()[_name] = _out_forms.setdefault(_public, with_out(_public)) if inspect.isfunction(_public) else _public

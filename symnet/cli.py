@@ -186,7 +186,7 @@ FUNCTIONS: dict[str, Function] = {
        for name in ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "abs",
                     "sign", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh",
                     "atanh", "erf", "erfinv", "sigmoid", "relu", "floor", "ceil", "trunc", "round", "frac", "erfc",
-                    "lgamma", "digamma", "i0")},
+                    "lgamma", "digamma", "i0", "angle")},
     "i1": Function(("x",), 1, lambda x: x._map("i1", result="float")),
     "polygamma": Function(("x", "n"), 2, lambda x, n: x.polygamma(_order(n))),
     **{name: Function(("x", "y"), 2, _method(name), operands=2)

@@ -5,24 +5,39 @@ class SymnetError(Exception):
     """Base class of every error symnet raises on purpose."""
 
 
-class ShapeError(SymnetError, ValueError):
-    """Operand shapes that do not fit the op (matmul of (3, 1) and (2, 1), broadcasting 3 with 4, ...)."""
+class ShapeError(SymnetError, ValueError, RuntimeError):
+    """Operand shapes that do not fit the op (matmul of (3, 1) and (2, 1), broadcasting 3 with 4, ...): a
+    ValueError, and the RuntimeError PyTorch raises for them."""
+
+
+class ArgumentError(SymnetError, ValueError, RuntimeError):
+    """An argument an op cannot take (a negative size, zero chunks, a probability outside [0, 1], ``item()`` of
+    several elements): a ValueError, and the RuntimeError PyTorch raises for most."""
 
 
 class DimensionError(ShapeError, IndexError):
     """A dim outside a tensor's dims: a ShapeError, and the IndexError PyTorch raises ("Dimension out of range")."""
 
 
-class DTypeError(SymnetError, TypeError):
-    """An operand of the wrong dtype (float labels for cross entropy, gradients of integer tensors, ...)."""
+class DTypeError(SymnetError, TypeError, RuntimeError):
+    """An operand of the wrong dtype (float labels for cross entropy, gradients of integer tensors, ...): a
+    TypeError, and the RuntimeError PyTorch raises for most ("not implemented for 'Bool'", a float alpha)."""
 
 
-class IndexRangeError(SymnetError, IndexError):
-    """A data-dependent index (a class label, a gather index) outside the tensor it selects from."""
+class IndexRangeError(SymnetError, IndexError, RuntimeError):
+    """A data-dependent index (a class label, a gather index) outside the tensor it selects from: an IndexError,
+    and the RuntimeError PyTorch raises for a gather's or scatter's."""
 
 
 class GradError(SymnetError, RuntimeError):
     """backward() or grad() asked for something that has no gradient."""
+
+
+class StateDictError(SymnetError, RuntimeError, KeyError):
+    """A state dict whose keys are not the module's: PyTorch's RuntimeError, and a KeyError (symnet's earlier
+    class for it)."""
+
+    __str__ = RuntimeError.__str__  # the message as written, not quoted as a KeyError's
 
 
 class LoweringError(SymnetError):

@@ -59,6 +59,7 @@ GOOD = [
     ("clamp(x, 0)", "x", F.between(x, 0, sp.oo)),
     ("stop_gradient(x)*x", "x", F.stop_gradient(x)),
     ("sign(x)*x", "x", F.sign(x)),
+    ("angle(x) + x", "x", 1),
     ("binary_cross_entropy(x, 0.25)", "x", (x - sp.Rational(1, 4)) / sp.Max(x * (1 - x), BCE_EPSILON)),
     ("binary_cross_entropy(x, y)", "y", F.log1p(-x) - sp.log(x)),
     ("exp(-(x - 1)**2 / 2) * pow(w, 2)", "w", 2 * w * sp.exp(-(x - 1) ** 2 / 2)),

@@ -58,6 +58,11 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "floor_divide_int": lambda a, b: sp.floor(a / F.divisor(b)),
     "remainder_int": lambda a, b: sp.Mod(a, F.divisor(b)),
     "div_trunc_int": lambda a, b: F.sign(a) * F.sign(b) * sp.floor(sp.Abs(a) / sp.Abs(F.divisor(b))),
+    # bit operations of int64 values (bool tensors take the logical rows)
+    "bitwise_and_int": F.bit_and,
+    "bitwise_or_int": F.bit_or,
+    "bitwise_xor_int": F.bit_xor,
+    "bitwise_not_int": lambda a: F.bit_xor(a, -1),
     "sigmoid": F.sigmoid,
     "logit": F.logit,
     "relu": F.relu,
@@ -91,6 +96,8 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "isinf": lambda x: F.eq(sp.Abs(x), sp.oo),
     "isfinite": lambda x: F.lt(sp.Abs(x), sp.oo),
     "stop_gradient": F.stop_gradient,
+    # a real number's argument: constant pieces, so its derivative is 0 (PyTorch's for real tensors)
+    "angle": lambda x: F.where(F.lt(x, 0), sp.pi, F.where(F.ne(x, x), sp.nan, 0)),
     "atan2": lambda y, x: _atan2(y, x),
     "hypot": lambda x, y, scale: _hypot(x, y, scale),
     "erfc": F.erfc,
@@ -103,7 +110,8 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
 COMPARISONS = ("gt", "ge", "lt", "le", "eq", "ne", "isnan", "isinf", "isfinite")
 #: rows without a derivative to show: conditions, integer arithmetic, and ``rdiv`` (div's rule, rounded as
 #: PyTorch rounds a number over a tensor)
-_NO_RULE = (*COMPARISONS, "floor_divide_int", "remainder_int", "div_trunc_int", "pow_int", "rdiv")
+_NO_RULE = (*COMPARISONS, "floor_divide_int", "remainder_int", "div_trunc_int", "pow_int", "rdiv", "bitwise_and_int",
+            "bitwise_or_int", "bitwise_xor_int", "bitwise_not_int")
 
 
 def _lerp(start: sp.Expr, end: sp.Expr, weight: sp.Expr) -> sp.Expr:

@@ -546,6 +546,45 @@ class int_power(PowerForm):
         return result
 
 
+class bitwise(NamedFunction):
+    """A bit operation of int64 values (two's complement, as PyTorch's ``&``, ``|``, ``^``; ``~x`` is x ^ −1):
+    integer valued, no derivative. Each subclass names its operator."""
+
+    value_kind = "integer"
+    nargs = 2
+    op = ""
+    precedence = 0  # SymPy's printer parenthesizes it inside anything
+
+    def fdiff(self, argindex=1):
+        return sp.Integer(0)
+
+    def _sympystr(self, printer):
+        return f" {self.op} ".join(printer.parenthesize(a, 60) for a in self.args)
+
+    def _latex_body(self, printer):
+        symbol = {"&": r"\mathbin{\&}", "|": r"\mathbin{|}", "^": r"\oplus"}[self.op]
+        return f" {symbol} ".join(printer._print(a) for a in self.args)
+
+    @classmethod
+    def lower(cls, ops, x, y):
+        return ops.bits(cls.op, ops.word(x), ops.word(y))
+
+
+class bit_and(bitwise):
+    op = "&"
+    numpy = staticmethod(lambda x, y: np.bitwise_and(np.asarray(x, np.int64), np.asarray(y, np.int64)))
+
+
+class bit_or(bitwise):
+    op = "|"
+    numpy = staticmethod(lambda x, y: np.bitwise_or(np.asarray(x, np.int64), np.asarray(y, np.int64)))
+
+
+class bit_xor(bitwise):
+    op = "^"
+    numpy = staticmethod(lambda x, y: np.bitwise_xor(np.asarray(x, np.int64), np.asarray(y, np.int64)))
+
+
 class pow_log(NamedFunction):
     """x^y·log(x), and 0 where x = 0 and y ≥ 0 (the limit for y > 0): ∂(x^y)/∂y without 0·(−∞), as PyTorch
     (at x = 0 and y < 0 it is ∞·(−∞) = −∞)."""
@@ -1392,10 +1431,10 @@ class logit(NamedFunction):
 
 NAMED_FUNCTIONS: tuple[type[NamedFunction], ...] = (
     sigmoid, softplus, softplus_slope, step, relu, leaky_relu, clamp, between, divides, guarded, sign, stop_gradient,
-    trunc, power, pow_log, int_power, divisor, kept, gt, ge, lt, le, ne, eq, precedes, equal_in_order, log1p,
-    binary_cross_entropy, gelu, gelu_tanh, where, expm1, erfinv, round_down, round_up, round_toward_zero,
-    round_half_even, nan_to_num, maximum, minimum, fmax, fmin, floor_divide, remainder, logit, not_a_number,
-    negative_zero, *ELEMENTARY, erfc, lgamma, polygamma, i0, i1,
+    trunc, power, pow_log, int_power, bit_and, bit_or, bit_xor, divisor, kept, gt, ge, lt, le, ne, eq, precedes,
+    equal_in_order, log1p, binary_cross_entropy, gelu, gelu_tanh, where, expm1, erfinv, round_down, round_up,
+    round_toward_zero, round_half_even, nan_to_num, maximum, minimum, fmax, fmin, floor_divide, remainder, logit,
+    not_a_number, negative_zero, *ELEMENTARY, erfc, lgamma, polygamma, i0, i1,
 )
 
 #: What the NumPy reference evaluator calls for each named function, and for SymPy's functions NumPy lacks.

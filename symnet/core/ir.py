@@ -280,8 +280,8 @@ class ScalarOps(Protocol):
         in its own dtype (a float64 counter stays exact) — the inputs of counter-based random numbers."""
 
     def bits(self, op: str, a: Any, b: Any) -> Any:
-        """Wrapping 64-bit arithmetic on words: ``+``, ``*``, ``^`` and ``>>`` (logical); ``b`` may be a Python
-        int in [0, 2⁶⁴), a constant."""
+        """Wrapping 64-bit arithmetic on words: ``+``, ``*``, ``^``, ``&``, ``|`` and ``>>`` (logical); ``b`` may
+        be a Python int in [0, 2⁶⁴), a constant."""
 
     def nonzero(self, e: sp.Expr) -> Any:
         """An integer divisor, reported by the kernel where it is 0 (PyTorch's ZeroDivisionError)."""

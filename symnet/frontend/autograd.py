@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core.cache import BoundedCache
 from ..core.dtypes import is_float
-from ..errors import GradError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, GradError, NotSupportedError, ShapeError
 from ..pipeline import (
     Derived,
     Replayed,
@@ -412,7 +412,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor], 
     if allow_unused is None:
         allow_unused = materialize_grads
     elif materialize_grads and not allow_unused:
-        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, "
+        raise ArgumentError("Expected allow_unused to be True or not passed when materialize_grads=True, "
                          "but got: allow_unused=False.")
     outputs, targets = _sequence(outputs), _sequence(inputs)
     seeds = _seeds(outputs, _cotangents(grad_outputs, len(outputs)), "grad")
@@ -553,7 +553,7 @@ def directional_derivatives(outputs: Sequence[Tensor], inputs: Sequence[Tensor],
     the program grows with the order instead of doubling per nested ``grad``. With ``create_graph`` the results
     are tensors with a graph (a training objective can read them)."""
     if not (isinstance(order, int) and order >= 1):
-        raise ValueError(f"directional_derivatives: order must be a positive int, got {order!r}")
+        raise ArgumentError(f"directional_derivatives: order must be a positive int, got {order!r}")
     from .tensor import Tensor
 
     outputs, inputs = list(outputs), list(inputs)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import is_float
-from ..errors import DTypeError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
 from .batch import batch_ids
 from .dims import normalize_dim
@@ -51,15 +51,15 @@ class CountingMethods(TensorBase):
         if not is_float(self.dtype):
             raise DTypeError(f"histc: not implemented for {self.dtype.name} tensors (as in PyTorch)")
         if isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins <= 0:
-            raise ValueError(f"histc: bins must be > 0, got {bins!r}")
+            raise ArgumentError(f"histc: bins must be > 0, got {bins!r}")
         x = self._eager("histc").reshape(-1)
         lo, hi = self.dtype.type(min), self.dtype.type(max)
         if lo > hi:
-            raise ValueError(f"histc: max must be larger than min, got min={min} and max={max}")
+            raise ArgumentError(f"histc: max must be larger than min, got min={min} and max={max}")
         if lo == hi and x.size:
             lo, hi = x.min(), x.max()
         if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ValueError(f"histc: range of [{lo}, {hi}] is not finite")
+            raise ArgumentError(f"histc: range of [{lo}, {hi}] is not finite")
         if lo == hi:
             lo, hi = lo - 1, hi + 1
         x = x[(x >= lo) & (x <= hi)]
@@ -101,18 +101,18 @@ class CountingMethods(TensorBase):
                                  f"{self.dtype.name}, got shape {list(bins.shape)} and dtype {bins.dtype.name}")
             edges = bins._eager("histogram")
             if np.any(np.diff(edges) < 0) or np.isnan(edges).any():
-                raise ValueError("histogram: bin edges must increase monotonically")
+                raise ArgumentError("histogram: bin edges must increase monotonically")
             return edges
         if isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins <= 0:
-            raise ValueError(f"histogram(): bins must be > 0, but got {bins!r}")
+            raise ArgumentError(f"histogram(): bins must be > 0, but got {bins!r}")
         if range is not None:
             lo, hi = (float(v) for v in range)
         else:
             lo, hi = (float(x.min()), float(x.max())) if x.size else (0.0, 1.0)
         if not (np.isfinite(lo) and np.isfinite(hi)):
-            raise ValueError(f"histogram: range [{lo}, {hi}] is not finite")
+            raise ArgumentError(f"histogram: range [{lo}, {hi}] is not finite")
         if lo > hi:
-            raise ValueError(f"histogram: min should not exceed max, but got min {lo} max {hi}")
+            raise ArgumentError(f"histogram: min should not exceed max, but got min {lo} max {hi}")
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
         return np.linspace(lo, hi, bins + 1).astype(self.dtype)
@@ -126,10 +126,10 @@ class CountingMethods(TensorBase):
         if self.dim() != 1:
             raise ShapeError(f"bincount: input must be 1-d, got shape {self.shape}")
         if isinstance(minlength, bool) or not isinstance(minlength, numbers.Integral) or minlength < 0:
-            raise ValueError(f"bincount: minlength should be >= 0, got {minlength!r}")
+            raise ArgumentError(f"bincount: minlength should be >= 0, got {minlength!r}")
         x = self._eager("bincount")
         if x.size and x.min() < 0:
-            raise ValueError("bincount: input should contain only non-negative ints")
+            raise ArgumentError("bincount: input should contain only non-negative ints")
         if weights is None:
             return self._int_leaf(np.bincount(x, minlength=minlength))
         if not isinstance(weights, TensorBase) or weights.shape != self.shape:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import as_dtype
 from ..core.random import BITS, Draw
-from ..errors import DTypeError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from .batch import batch_filled, batch_ids, batch_source, batch_template, filled, varies_per_step
 from .device import accepts_device
 from .linalg import increasing_powers
@@ -66,7 +68,12 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def _shape(size) -> tuple[int, ...]:
-    return tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else tuple(size)
+    """A size given as ints or as one sequence of them; a negative one is PyTorch's error."""
+    shape = tuple(size[0]) if len(size) == 1 and not isinstance(size[0], int) else tuple(size)
+    negative = [n for n in shape if isinstance(n, int) and n < 0]
+    if negative:
+        raise ShapeError(f"Trying to create tensor with negative dimension {negative[0]}: {list(shape)}")
+    return shape
 
 
 def _float(dtype):
@@ -77,7 +84,7 @@ def _float(dtype):
 def full(size, fill_value, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``; in a compiled step's forward, a size holding the batch
     size (``x.size(0)``) is the batch's there, whatever its size at each step."""
-    shape = _shape((size,)) if isinstance(size, int) else tuple(size)
+    shape = _shape((size,))
     dt = as_dtype(dtype) if dtype is not None else _infer_dtype(np.asarray(fill_value))
     made = batch_filled(shape, fill_value, dt, requires_grad, "full")
     if made is not None:
@@ -127,7 +134,8 @@ empty_like = zeros_like
 @accepts_device
 def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
     """The ``n × m`` identity (m defaults to n)."""
-    return tensor(np.eye(n, n if m is None else m), dtype=_float(dtype), requires_grad=requires_grad)
+    n, m = _shape((n, n if m is None else m))
+    return tensor(np.eye(n, m), dtype=_float(dtype), requires_grad=requires_grad)
 
 
 @accepts_device
@@ -136,8 +144,14 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, nam
     (``ceil((end − start) / step)`` values, each ``start + i·step``, as PyTorch computes them)."""
     if end is None:
         start, end = 0, start
+    bounds = [float(v._array() if isinstance(v, Tensor) else v) for v in (start, end, step)]
+    if not all(map(math.isfinite, bounds)):
+        raise ShapeError(f"arange: unsupported range: {bounds[0]} -> {bounds[1]} (step {bounds[2]})")
     if step == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise ShapeError("arange: step must be nonzero")
+    if (bounds[1] - bounds[0]) * bounds[2] < 0:
+        raise ShapeError(f"arange: upper bound {bounds[1]} and lower bound {bounds[0]} inconsistent with step sign "
+                         f"{bounds[2]} (as PyTorch's)")
     values = np.arange(start, end, step)
     if dtype is None:
         dtype = dtypes.int64 if values.dtype.kind in "iu" else dtypes.get_default_dtype()
@@ -147,6 +161,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, nam
 @accepts_device
 def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False,
              name: str | None = None) -> Tensor:
+    if steps < 0:
+        raise ShapeError(f"linspace: number of steps must be non-negative, got {steps}")
     return tensor(np.linspace(start, end, steps), dtype=_float(dtype), requires_grad=requires_grad, name=name)
 
 
@@ -160,7 +176,7 @@ def logspace(start, end, steps: int, base: float = 10.0, dtype=None, requires_gr
     if dt == dtypes.bool_:
         raise DTypeError("logspace: not implemented for bool")
     if steps < 0:
-        raise ValueError(f"logspace: number of steps must be non-negative, got {steps}")
+        raise ArgumentError(f"logspace: number of steps must be non-negative, got {steps}")
     first, last, base = (np.array(v.item() if isinstance(v, Tensor) else v).astype(dt) for v in (start, end, base))
     exact = np.float64 if dt.kind in "iu" else dt.type  # the type of the exponents
     k = np.arange(steps).astype(exact)
@@ -177,7 +193,7 @@ def logspace(start, end, steps: int, base: float = 10.0, dtype=None, requires_gr
 def _triangle_indices(row: int, col: int, offset: int, dtype, upper: bool, op: str) -> Tensor:
     """The (2, n) int64 coordinates of a ``row × col`` matrix's lower (upper) triangle, row by row."""
     if row < 0 or col < 0:
-        raise ValueError(f"{op}: row and col must be non-negative, got {row} and {col}")
+        raise ArgumentError(f"{op}: row and col must be non-negative, got {row} and {col}")
     dt = as_dtype(dtype) if dtype is not None else dtypes.int64
     if dt != dtypes.int64:
         raise DTypeError(f"{op}: not implemented for {dt}; the indices are integers")
@@ -204,7 +220,7 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
         raise ShapeError("vander: x must be a one-dimensional tensor")
     n = x.shape[0] if N is None else N
     if n < 0:
-        raise ValueError(f"vander: N must be non-negative, got {n}")
+        raise ArgumentError(f"vander: N must be non-negative, got {n}")
     x = x.long() if x.dtype == dtypes.bool_ else x
     if n == 0:
         return x.reshape(-1, 1).narrow(1, 0, 0).clone()
@@ -309,9 +325,9 @@ def randint(low: int, high=None, size=None, *, generator=None, dtype=None, requi
     if size is None:
         low, high, size = 0, low, high
     if size is None or low >= high:
-        raise ValueError(f"randint: expects a size and low < high, got low={low}, high={high}, size={size}")
+        raise ArgumentError(f"randint: expects a size and low < high, got low={low}, high={high}, size={size}")
     dt = as_dtype(dtype) if dtype is not None else dtypes.int64
-    shape = _shape((size,)) if isinstance(size, int) else tuple(size)
+    shape = _shape((size,))
     return tensor(generator_or_default(generator).integers(low, high, shape), dtype=dt, requires_grad=requires_grad)
 
 
@@ -322,6 +338,8 @@ def randint_like(input: Tensor, low: int, high: int | None = None, dtype=None) -
 
 @accepts_device
 def randperm(n: int, *, generator=None, dtype=None) -> Tensor:
+    if n < 0:
+        raise ShapeError(f"randperm: n must be non-negative, got {n}")
     return tensor(generator_or_default(generator).permutation(n), dtype=dtype if dtype is not None else dtypes.int64)
 
 
@@ -330,10 +348,10 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
     """Draws of ``N(mean, std²)``: elementwise for tensor ``mean``/``std`` (broadcast), else of ``size``."""
     m, s = (np.asarray(v._array() if isinstance(v, Tensor) else v) for v in (mean, std))
     if size is None and not isinstance(mean, Tensor) and not isinstance(std, Tensor):
-        raise ValueError("normal: give a size, or mean or std as a tensor")
+        raise ArgumentError("normal: give a size, or mean or std as a tensor")
     shape = np.broadcast_shapes(m.shape, s.shape) if size is None else (size,) if isinstance(size, int) else tuple(size)
     if np.any(s < 0):
-        raise ValueError(f"normal: expects std >= 0.0, got {s.min()}")
+        raise ArgumentError(f"normal: expects std >= 0.0, got {s.min()}")
     given = [v.dtype for v in (mean, std) if isinstance(v, Tensor)]
     dt = as_dtype(dtype) if dtype is not None else given[0] if given else dtypes.get_default_dtype()
     drawn = tensor(m + s * generator_or_default(generator).standard_normal(shape), dtype=dt,

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Callable
 
 from ..core.dtypes import as_dtype
-from ..errors import DTypeError, NotSupportedError, SymnetError
+from ..errors import ArgumentError, DTypeError, NotSupportedError, SymnetError
 from .base import TensorBase
 
 
@@ -32,14 +32,14 @@ class device:  # noqa: N801 - torch.device
         name, _, number = type.partition(":")
         if number:
             if index is not None:
-                raise ValueError(f"device(): type {type!r} already has an index, got index={index} too")
+                raise ArgumentError(f"device(): type {type!r} already has an index, got index={index} too")
             if not number.isdigit():
-                raise ValueError(f"Invalid device string: {type!r}")
+                raise ArgumentError(f"Invalid device string: {type!r}")
             index = int(number)
         if not name.isidentifier():
-            raise ValueError(f"Invalid device string: {type!r}")
+            raise ArgumentError(f"Invalid device string: {type!r}")
         if index is not None and index < 0:
-            raise ValueError(f"Device index must not be negative, got {index}")
+            raise ArgumentError(f"Device index must not be negative, got {index}")
         self.type, self.index = name, index
 
     def __repr__(self) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 from ..core import dtypes
 from ..core.indexing import Index, Scatter, Where, keyed_shape
 from ..core.ops import broadcast_shapes, scalar_operand
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
 from .base import TensorBase
 from .batch import batch_size_operand, varies_per_step
 from .dims import normalize_dim
@@ -82,8 +82,8 @@ def _check_range(index: Tensor, n: int, dim: int, strict: bool = False, op: str 
         values = index._array()
         bad = values[(values < (0 if strict else -n)) | (values >= n)]
         if bad.size:
-            raise IndexError("index out of range in self" if op == "index_select" else  # PyTorch's words for it
-                             f"index {bad.flat[0]} is out of bounds for dimension {dim} with size {n}")
+            raise IndexRangeError("index out of range in self" if op == "index_select" else  # PyTorch's words
+                                  f"index {bad.flat[0]} is out of bounds for dimension {dim} with size {n}")
 
 
 def parse_key(key, t: Tensor) -> tuple[tuple, int, list]:
@@ -114,7 +114,7 @@ def parse_key(key, t: Tensor) -> tuple[tuple, int, list]:
         elif isinstance(k, slice):
             start, stop, step = k.indices(n)
             if step <= 0:
-                raise ValueError("step must be greater than zero")
+                raise ArgumentError("step must be greater than zero")
             length = max(0, -(-(stop - start) // step))
             items.append(("all",) if (start, step, stop) == (0, 1, n) else ("range", start, step, length))
         elif k.dtype == dtypes.bool_:
@@ -428,7 +428,7 @@ class IndexingMethods(TensorBase):
 def _check_reduction(op: str, reduce: str, allowed, self: Tensor, src) -> None:
     """PyTorch's refusals of a reduction it does not offer and of a source of another dtype."""
     if reduce not in allowed:
-        raise ValueError(f"{op}(): reduce argument must be one of {', '.join(allowed)}, got {reduce!r}")
+        raise ArgumentError(f"{op}(): reduce argument must be one of {', '.join(allowed)}, got {reduce!r}")
     if not isinstance(src, TensorBase) or src.dtype != self.dtype:
         raise DTypeError(f"{op}(): Expected self.dtype to be equal to src.dtype, got {self.dtype} and "
                          f"{getattr(src, 'dtype', type(src).__name__)}")

@@ -22,7 +22,7 @@ from ..core import dtypes
 from ..core.contractions import Einsum
 from ..core.dtypes import as_dtype, is_float, result_type
 from ..core.ops import MatMul, broadcast_shapes
-from ..errors import DimensionError, DTypeError, LinAlgError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, DimensionError, DTypeError, LinAlgError, NotSupportedError, ShapeError
 from .base import TensorBase, method_as_function
 from .batch import filled
 from .dims import normalize_dim
@@ -200,7 +200,7 @@ class LinalgMethods(TensorBase):
         if not is_float(difference.dtype):
             raise DTypeError(f"dist: expected a floating point difference, got {difference.dtype}")
         if difference.numel() == 0 and (p < 0 or p == math.inf):
-            raise ValueError(f"dist: cannot compute the {p} norm of an empty difference (no identity)")
+            raise ArgumentError(f"dist: cannot compute the {p} norm of an empty difference (no identity)")
         return _p_norm(difference, p, None, False, each_tie=False)
 
     def cov(self, *, correction: int = 1, fweights: Tensor | None = None, aweights: Tensor | None = None) -> Tensor:
@@ -221,7 +221,7 @@ class LinalgMethods(TensorBase):
                 w = weights if w is None else w * weights
         given = [t for t in (fweights, aweights) if t is not None]
         if given and all(t.node is None for t in given) and np.prod([t._array() for t in given], axis=0).sum() == 0:
-            raise ValueError("cov(): weights sum to zero, can't be normalized")  # known now, as data
+            raise ArgumentError("cov(): weights sum to zero, can't be normalized")  # known now, as data
         total = w.sum() if w is not None else n
         mean = (x if w is None else x * w).sum(1) / total
         if w is None or correction == 0 or aweights is None:
@@ -255,9 +255,9 @@ class LinalgMethods(TensorBase):
         if self.dim() < 2:
             raise ShapeError(f"renorm: input needs at least 2 dimensions, got {self.dim()} dimensions")
         if not p > 0:  # NaN too
-            raise ValueError(f"renorm: non-positive-norm not supported, got p={p}")
+            raise ArgumentError(f"renorm: non-positive-norm not supported, got p={p}")
         if maxnorm < 0:
-            raise ValueError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
+            raise ArgumentError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm}")
         d = normalize_dim(dim, self.dim(), "renorm")
         others = tuple(k for k in range(self.dim()) if k != d)
         norm = _p_norm(self, p, others, True, each_tie=False)
@@ -315,7 +315,7 @@ def _check_weights(name: str, weights: Tensor, n: int) -> None:
         kind = "integral" if integral else "floating point"
         raise DTypeError(f"cov(): expected {name} to have {kind} dtype but got {name} with {weights.dtype} dtype")
     if weights.node is None and (weights._array() < 0).any():
-        raise ValueError(f"cov(): {name} cannot be negative")
+        raise ArgumentError(f"cov(): {name} cannot be negative")
 
 
 def _p_norm(x: Tensor, p: float, dim, keepdim: bool, each_tie: bool) -> Tensor:
@@ -340,7 +340,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
     cancellation), so ``compute_mode`` only has to be valid."""
     modes = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist", "donot_use_mm_for_euclid_dist")
     if compute_mode not in modes:
-        raise ValueError(f"cdist: {compute_mode} is not a valid value for compute_mode")
+        raise ArgumentError(f"cdist: {compute_mode} is not a valid value for compute_mode")
     for name, x in (("X1", x1), ("X2", x2)):
         if not isinstance(x, TensorBase) or x.dim() < 2:
             raise ShapeError(f"cdist only supports at least 2D tensors, {name} got: {getattr(x, 'shape', x)}")
@@ -351,7 +351,7 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0, compute_mode: str = "use_mm_fo
         raise ShapeError(f"cdist: X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: "
                          f"{x2.shape[-1]}")
     if not p >= 0:  # NaN too
-        raise ValueError(f"cdist only supports non-negative p values, got {p}")
+        raise ArgumentError(f"cdist only supports non-negative p values, got {p}")
     return _p_norm(x1.unsqueeze(-2) - x2.unsqueeze(-3), p, -1, False, each_tie=True)
 
 
@@ -432,7 +432,7 @@ def einsum(equation: str, *operands: Tensor) -> Tensor:
     if len(operands) == 1 and isinstance(operands[0], list | tuple):
         operands = tuple(operands[0])
     if not operands:
-        raise ValueError("einsum(): must provide at least one operand")
+        raise ArgumentError("einsum(): must provide at least one operand")
     _same_dtype("einsum", *operands)
     terms, output = _parse(equation.replace(" ", ""), [t.dim() for t in operands])
     return operands[0]._apply(Einsum(terms, output), list(operands), operands[0].dtype)
@@ -444,10 +444,10 @@ def _parse(equation: str, ranks: list[int]) -> tuple[tuple[str, ...], str]:
     lhs, arrow, rhs = equation.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(ranks):
-        raise ValueError(f"einsum(): {len(terms)} subscripts in the equation but {len(ranks)} operands")
+        raise ArgumentError(f"einsum(): {len(terms)} subscripts in the equation but {len(ranks)} operands")
     used = set(equation) - set(".,->")
     if not used <= set(string.ascii_letters):
-        raise ValueError(f"einsum(): subscripts must be letters in [a-zA-Z], got {equation!r}")
+        raise ArgumentError(f"einsum(): subscripts must be letters in [a-zA-Z], got {equation!r}")
     spare = [c for c in string.ascii_letters if c not in used]
     widths = [rank - len(term.replace("...", "")) if "..." in term else 0 for term, rank in zip(terms, ranks,
                                                                                                   strict=True)]
@@ -461,7 +461,7 @@ def _parse(equation: str, ranks: list[int]) -> tuple[tuple[str, ...], str]:
     if arrow:
         output = rhs.replace("...", "".join(ellipsis))
         if len(set(output)) != len(output) or not set(output) <= set("".join(expanded)):
-            raise ValueError(f"einsum(): output subscripts {rhs!r} must be distinct and appear in the inputs")
+            raise ArgumentError(f"einsum(): output subscripts {rhs!r} must be distinct and appear in the inputs")
     else:
         counts = "".join(t.replace("...", "") for t in terms)
         output = "".join(ellipsis) + "".join(sorted(c for c in set(counts) if counts.count(c) == 1))
@@ -542,7 +542,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     else:
         raise TypeError(f"linalg.matrix_norm(): argument 'ord' must be a number or a str, not {type(ord).__name__}")
     if not known:
-        raise ValueError(f"linalg.matrix_norm: Order {ord} not supported.")
+        raise ArgumentError(f"linalg.matrix_norm: Order {ord} not supported.")
     if A.dim() < 2:
         raise ShapeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
     x = _norm_input("linalg.matrix_norm", A, dtype)
@@ -612,7 +612,7 @@ def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
         raise TypeError(f"linalg.multi_dot(): argument 'tensors' must be a list or tuple of Tensors, not "
                         f"{type(tensors).__name__}")
     if len(tensors) < 2:
-        raise ValueError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+        raise ArgumentError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
     for n, t in enumerate(tensors):
         ranks = (1, 2) if n in (0, len(tensors) - 1) else (2,)
         if t.dim() not in ranks:
@@ -656,7 +656,7 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803 - torch'
     x = x.reshape(1) if x.dim() == 0 else x
     n = x.shape[-1] if N is None else N
     if n <= 1:
-        raise ValueError(f"linalg.vander: N must be greater than 1, got {n}")
+        raise ArgumentError(f"linalg.vander: N must be greater than 1, got {n}")
     return increasing_powers(x, n)
 
 

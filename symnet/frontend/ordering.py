@@ -22,7 +22,7 @@ import numpy as np
 from ..core import dtypes
 from ..core.dtypes import is_float
 from ..core.scans import ExpScan, Order, Rank, Scan
-from ..errors import DTypeError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
 from .batch import varies_per_step
 from .dims import normalize_dim
@@ -111,8 +111,9 @@ class OrderingMethods(TensorBase):
         skip_nan = op == "nanmedian" and is_float(self.dtype)
         if dim is None:
             flat = self.reshape(-1)
-            if flat.numel() == 0:
-                return self._leaf(np.array(np.nan, self.dtype), self.dtype)
+            if flat.numel() == 0:  # NaN, or for integers NaN cast as PyTorch's kernel casts it: the least int64
+                empty = np.nan if is_float(self.dtype) else np.iinfo(np.int64).min
+                return self._leaf(np.array(empty, self.dtype), self.dtype)
             return flat._full_median(skip_nan)
         if not self.shape:
             normalize_dim(dim, 0, op)
@@ -183,7 +184,7 @@ class OrderingMethods(TensorBase):
         if not is_float(self.dtype):
             raise DTypeError(f"{op}() input tensor must be either float or double dtype, got {self.dtype.name}")
         if interpolation not in INTERPOLATIONS:
-            raise ValueError(f"{op}() interpolation must be one of {', '.join(INTERPOLATIONS)}, got "
+            raise ArgumentError(f"{op}() interpolation must be one of {', '.join(INTERPOLATIONS)}, got "
                              f"{interpolation!r}")
         qs = _quantile_levels(self, q, op)
         if self.numel() == 0:
@@ -229,7 +230,7 @@ def _quantile_levels(x: Tensor, q, op: str) -> Tensor:
     else:
         raise TypeError(f"{op}(): q must be a float or a tensor, got {type(q).__name__}")
     if values is not None and not np.all((values >= 0) & (values <= 1)):
-        raise ValueError(f"{op}() q values must be in the range [0, 1]")
+        raise ArgumentError(f"{op}() q values must be in the range [0, 1]")
     return q
 
 
@@ -240,9 +241,10 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False, rig
     ``sorted_sequence`` to keep them sorted: Σ_k ¬[s_k ≥ v] (``right``/side='right': Σ_k ¬[s_k > v])."""
     if side is not None:
         if side not in ("left", "right"):
-            raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+            raise ArgumentError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
         if right and side == "left":
-            raise ValueError("searchsorted: side and right can't be set to opposites, got side='left' and right=True")
+            raise ArgumentError("searchsorted: side and right can't be set to opposites, got side='left' and "
+                                "right=True")
         right = side == "right"
     if out_int32:
         raise NotSupportedError("searchsorted(out_int32=True): symnet has no int32 dtype; use the int64 result")

@@ -14,7 +14,7 @@ import numpy as np
 from ..core import dtypes
 from ..core.dtypes import as_dtype, float_result, is_float, of_data, result_type
 from ..core.ops import Cast, Map, broadcast_shapes, scalar_operand
-from ..errors import DTypeError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
 from .batch import batch_size_operand, in_batch_trace, varies_per_step
 from .device import CPU, check_device, to_arguments
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
 FUNCTIONS = ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "abs", "sign",
-             "sgn", "signbit",
+             "sgn", "signbit", "angle",
              "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh", "atanh", "arcsin",
              "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "erf", "erfinv", "sigmoid", "logit", "relu",
              "softplus", "clamp", "clip", "square", "floor", "ceil", "trunc", "fix", "round", "frac", "isnan", "isinf",
@@ -119,14 +119,7 @@ class PointwiseMethods(TensorBase):
 
     def div(self, other, *, rounding_mode: str | None = None):
         """``self / other``, or its quotient rounded toward zero (``"trunc"``) or down (``"floor"``)."""
-        if rounding_mode is None:
-            return self / other
-        if rounding_mode == "floor":
-            return self.floor_divide(other)
-        if rounding_mode == "trunc":
-            return _division("trunc", (self, other))
-        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
-                         f"{rounding_mode!r}")
+        return _divided(self, other, rounding_mode)
 
     divide = div
 
@@ -270,6 +263,11 @@ class PointwiseMethods(TensorBase):
             return self != self
         return (self < 0).logical_or(self.reciprocal() < 0) if is_float(self.dtype) else self < 0
 
+    def angle(self):
+        """The argument of a real number: π below 0, 0 at or above it (−0.0 too), NaN for NaN; a float, with no
+        gradient (as PyTorch's for real tensors)."""
+        return self._map("angle", result="float")
+
     def exp(self):
         return self._map("exp", result="float")
 
@@ -361,7 +359,7 @@ class PointwiseMethods(TensorBase):
 
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
         if min is None and max is None:
-            raise ValueError("clamp: at least one of min and max must be given")
+            raise ArgumentError("clamp: at least one of min and max must be given")
         sizes = [batch_size_operand(b) for b in (min, max)]
         size = next((s for s in sizes if s is not None), None)
         if size is not None:  # the batch's size in a compiled step's trace: each step's own; bounds do not mix
@@ -483,7 +481,7 @@ class PointwiseMethods(TensorBase):
             raise DTypeError(f"isclose: {self.dtype} did not match {other.dtype} (as in PyTorch)")
         for name, value in (("rtol", rtol), ("atol", atol)):
             if value < 0:
-                raise ValueError(f"isclose: {name} must be greater than or equal to zero, but got {value}")
+                raise ArgumentError(f"isclose: {name} must be greater than or equal to zero, but got {value}")
         close = self == other
         if equal_nan and is_float(self.dtype):
             close = close.logical_or(self.isnan().logical_and(other.isnan()))
@@ -523,9 +521,11 @@ class PointwiseMethods(TensorBase):
         """C's fmod, a − trunc(a/b)·b with the sign of a, exactly: ``remainder`` (the sign of b) where a and b have
         one sign, its mirror −remainder(−a, b) where not. Gradients 1 and −trunc(a/b) of the exact quotient
         (PyTorch truncates the rounded a/b, which is 1 larger where it rounds up to an integer)."""
-        if _result_dtype((self, other)) == dtypes.bool_:
+        dtype = _result_dtype((self, other))
+        if dtype == dtypes.bool_:
             raise DTypeError("fmod is not supported for bool tensors (as in PyTorch)")
-        return where(self.signbit() == _signbit(other), self.remainder(other), -(-self).remainder(other))
+        a = self.to(dtype) if self.dtype == dtypes.bool_ else self  # a bool dividend is negated below
+        return where(a.signbit() == _signbit(other), a.remainder(other), -(-a).remainder(other))
 
     def heaviside(self, values):
         """0 where self < 0, ``values`` where self == 0, 1 where self > 0 (NaN gives 0). ``values`` get no gradient:
@@ -642,25 +642,38 @@ class PointwiseMethods(TensorBase):
         return self._map("eq", 0, result="bool")
 
     def logical_and(self, other):
+        _require_tensor("logical_and", other)
         return _elementwise("mul", (_truth(self), _truth(other)), "bool")
 
     def logical_or(self, other):
-        return _truth(self).logical_not().logical_and(_elementwise("eq", (_truth(other), 0), "bool")).logical_not()
+        _require_tensor("logical_or", other)
+        return _truth(self).logical_not().logical_and(_truth(other).logical_not()).logical_not()
 
     def logical_xor(self, other):
+        _require_tensor("logical_xor", other)
         return _elementwise("ne", (_truth(self), _truth(other)), "bool")
 
     def _bitwise(self, op: str, other=None):
-        """``&``, ``|``, ``^`` and ``~`` of bool tensors (the logical ops); on integers PyTorch's bit operations,
-        which symnet does not have yet."""
+        """``&``, ``|``, ``^`` and ``~``: the logical ops on bools, PyTorch's two's-complement bit operations on
+        int64 (a bool operand as 0 or 1); floats refused, as PyTorch refuses them."""
         operands = [self] if other is None else [self, other]
-        if any((isinstance(x, TensorBase) and x.dtype != dtypes.bool_) or
-               (not isinstance(x, TensorBase) and not isinstance(x, bool)) for x in operands):
-            kinds = ", ".join(str(getattr(x, "dtype", type(x).__name__)) for x in operands)
-            raise DTypeError(f"{op} is supported for bool tensors (got {kinds}); bitwise operations on integers "
-                             "are not supported yet")
-        return {"bitwise_and": self.logical_and, "bitwise_or": self.logical_or,
-                "bitwise_xor": self.logical_xor}[op](other) if other is not None else self.logical_not()
+        for x in operands:
+            if not isinstance(x, TensorBase | int | np.integer | np.bool_) or isinstance(x, TensorBase) and is_float(
+                    x.dtype):
+                kind = x.dtype if isinstance(x, TensorBase) else type(x).__name__
+                raise DTypeError(f'"{op}_cpu" not implemented for {kind} (as in PyTorch): bit operations take '
+                                 "integer and bool tensors")
+        if all(x.dtype == dtypes.bool_ if isinstance(x, TensorBase) else isinstance(x, bool | np.bool_)
+               for x in operands):
+            if other is None:
+                return self.logical_not()
+            if not isinstance(other, TensorBase):  # a Python bool: PyTorch's logical functions take tensors only
+                other = self._leaf(np.array(other), dtypes.bool_)
+            return {"bitwise_and": self.logical_and, "bitwise_or": self.logical_or,
+                    "bitwise_xor": self.logical_xor}[op](other)
+        words = [x.long() if isinstance(x, TensorBase) and x.dtype == dtypes.bool_ else
+                 x if isinstance(x, TensorBase) else int(x) for x in operands]
+        return _elementwise(f"{op}_int", words, "promote")
 
     def __and__(self, other):
         return self._bitwise("bitwise_and", other)
@@ -703,7 +716,7 @@ class PointwiseMethods(TensorBase):
         if isinstance(n, bool) or not isinstance(n, int | np.integer):
             raise TypeError(f"polygamma(): argument 'n' must be int, not {type(n).__name__}")
         if n < 0:
-            raise ValueError("polygamma(n, x) does not support negative n.")
+            raise ArgumentError("polygamma(n, x) does not support negative n.")
         return self._map("polygamma", int(n), result="float")
 
     def i0(self):
@@ -733,9 +746,14 @@ def _refuse_bool(op: str, *operands) -> None:
                          ".float() first")
 
 
-def where(condition: Tensor, input, other) -> Tensor:
+def where(condition: Tensor, input=None, other=None) -> Tensor:  # noqa: A002 - torch's name
     """``input`` where ``condition`` (a bool tensor) holds, else ``other``; either may be a Python number. The
-    gradient reaches each branch only where it is taken, and a branch not taken never shows (not even NaN)."""
+    gradient reaches each branch only where it is taken, and a branch not taken never shows (not even NaN).
+    ``where(condition)`` alone is ``condition.nonzero(as_tuple=True)``, as in PyTorch."""
+    if input is None and other is None and isinstance(condition, TensorBase):
+        return condition.nonzero(as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where() takes a condition alone, or a condition, input and other")
     if not isinstance(condition, TensorBase) or condition.dtype != dtypes.bool_:
         raise DTypeError(f"where expected condition to be a boolean tensor, but got "
                          f"{getattr(condition, 'dtype', type(condition).__name__)}")
@@ -839,6 +857,39 @@ def _coefficient(value, operands: Sequence):
     return value if is_float(_result_dtype(operands)) else int(value)
 
 
+def _divided(a, b, rounding_mode: str | None) -> Tensor:
+    """``a / b`` (exactly, not as a reciprocal times a number), or rounded toward zero or down."""
+    if rounding_mode is None:
+        return _elementwise("div", (a, b), "float")
+    if rounding_mode in ("floor", "trunc"):
+        return _division("floor_divide" if rounding_mode == "floor" else "trunc", (a, b))
+    raise ArgumentError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                        f"{rounding_mode!r}")
+
+
+def _sub_from(number, other: Tensor, *, alpha=1) -> Tensor:
+    return _scaled(other, alpha, other).__rsub__(number)
+
+
+def _divided_into(number, other: Tensor, *, rounding_mode: str | None = None) -> Tensor:
+    return _divided(number, other, rounding_mode)
+
+
+#: the functions PyTorch also takes with a Python number first (``torch.add(2, t)``), as that number's op on the
+#: tensor (the others refuse one: ``torch.maximum(2, t)`` is a TypeError)
+NUMBER_FIRST: dict[str, Callable] = {
+    "add": lambda number, other, *, alpha=1: _elementwise("add", (number, _scaled(other, alpha, other)), "promote"),
+    **dict.fromkeys(("sub", "subtract"), _sub_from),
+    **dict.fromkeys(("mul", "multiply"), lambda number, other: _elementwise("mul", (number, other), "promote")),
+    **dict.fromkeys(("div", "divide", "true_divide"), _divided_into),
+    "floor_divide": lambda number, other: _division("floor_divide", (number, other)),
+    "remainder": lambda number, other: _division("remainder", (number, other)),
+    "bitwise_and": lambda number, other: other & number,  # commutative
+    "bitwise_or": lambda number, other: other | number,
+    "bitwise_xor": lambda number, other: other ^ number,
+}
+
+
 def _scaled(other, alpha, like: Tensor):
     """``alpha·other`` for add/sub; an integer result refuses a float alpha, as PyTorch."""
     if alpha == 1:
@@ -874,7 +925,9 @@ def _division(fn: str, operands: Sequence) -> Tensor:
         return _elementwise("div", operands, "float").trunc() if fn == "trunc" else \
             _elementwise(fn, operands, "promote")
     divisor = operands[1]
-    if (divisor.node is None and not divisor._array().all()) if isinstance(divisor, TensorBase) else divisor == 0:
+    empty = any(0 in x.shape for x in operands if isinstance(x, TensorBase))  # nothing divided: no error
+    if not empty and ((divisor.node is None and not divisor._array().all()) if isinstance(divisor, TensorBase)
+                      else divisor == 0):
         raise RuntimeError(f"ZeroDivisionError: integer {fn} by zero (as PyTorch's error)")
     return _elementwise("div_trunc_int" if fn == "trunc" else f"{fn}_int", operands, "promote")
 

@@ -14,7 +14,7 @@ from ..core import dtypes
 from ..core.dtypes import as_dtype, float_result, is_float
 from ..core.ops import Reduce, Slice
 from ..core.scans import CorrectedMean, Order, Rank, Root, Scan
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from .base import TensorBase
 from .dims import distinct_dims, normalize_dim
 from .pointwise import _refuse_bool
@@ -53,22 +53,30 @@ class ReductionMethods(TensorBase):
                              f"{self.shape})")
         return self._apply(Reduce(combine, dims, keepdim, mean, ties), [self], dtype)
 
-    def sum(self, dim=None, keepdim: bool = False):
-        dtype = self.dtype if is_float(self.dtype) else dtypes.int64
-        return self._reduce("sum", dim, keepdim, dtype)
+    def sum(self, dim=None, keepdim: bool = False, *, dtype=None):
+        """Σ over ``dim`` (all elements by default); ``dtype``: the input cast to it first, as in PyTorch."""
+        if dtype is not None:
+            return self.to(as_dtype(dtype)).sum(dim, keepdim)
+        return self._reduce("sum", dim, keepdim, self.dtype if is_float(self.dtype) else dtypes.int64)
 
-    def mean(self, dim=None, keepdim: bool = False):
+    def mean(self, dim=None, keepdim: bool = False, *, dtype=None):
+        if dtype is not None:
+            return self.to(as_dtype(dtype)).mean(dim, keepdim)
         _refuse_integral(self, "mean")
         if self.shape and not math.prod(self.shape[d] for d in self._dims(dim, "mean")):
             return self.to(float_result(self.dtype)).sum(dim, keepdim) * math.nan  # 0/0, as PyTorch's NaN
         return self._reduce("sum", dim, keepdim, float_result(self.dtype), mean=True)
 
-    def nansum(self, dim=None, keepdim: bool = False):
+    def nansum(self, dim=None, keepdim: bool = False, *, dtype=None):
         """The sum with NaN counted as zero (``torch.nansum``)."""
+        if dtype is not None:
+            return self.to(as_dtype(dtype)).nansum(dim, keepdim)
         return (self.masked_fill(self.isnan(), 0) if is_float(self.dtype) else self).sum(dim, keepdim)
 
-    def nanmean(self, dim=None, keepdim: bool = False):
+    def nanmean(self, dim=None, keepdim: bool = False, *, dtype=None):
         """The mean of the elements that are not NaN (NaN where all are), as ``torch.nanmean``."""
+        if dtype is not None:
+            return self.to(as_dtype(dtype)).nanmean(dim, keepdim)
         _refuse_integral(self, "nanmean")
         return self.nansum(dim, keepdim) / self.isnan().logical_not().sum(dim, keepdim)
 
@@ -169,7 +177,7 @@ class ReductionMethods(TensorBase):
         if p == "fro":
             p = 2
         if isinstance(p, str) or not isinstance(p, int | float):
-            raise ValueError(f"norm: p={p!r} is not supported (a number, inf, -inf or 'fro')")
+            raise ArgumentError(f"norm: p={p!r} is not supported (a number, inf, -inf or 'fro')")
         if p == math.inf:
             return x.abs().amax(dim, keepdim)
         if p == -math.inf:
@@ -200,14 +208,18 @@ class ReductionMethods(TensorBase):
         """x − max(x) along dim, the max a stop-gradient: exact in floating point, so softmax stays accurate."""
         return self - self.amax(dim, keepdim=True)._map("stop_gradient")
 
-    def softmax(self, dim: int):
+    def softmax(self, dim: int, dtype=None):
+        if dtype is not None:
+            return self.to(as_dtype(dtype)).softmax(dim)
         _refuse_integral(self, "softmax")
         if self.shape and self.shape[normalize_dim(dim, self.dim(), "softmax")] == 0:
             return self.clone()  # nothing to normalize
         e = self._shifted(dim).exp()
         return e / e.sum(dim, keepdim=True)
 
-    def log_softmax(self, dim: int):
+    def log_softmax(self, dim: int, dtype=None):
+        if dtype is not None:
+            return self.to(as_dtype(dtype)).log_softmax(dim)
         _refuse_integral(self, "log_softmax")
         shifted = self._shifted(dim)
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
@@ -237,9 +249,9 @@ class ReductionMethods(TensorBase):
         return SortResult(self.gather(d, indices), indices)
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
+        d = normalize_dim(dim, self.dim(), "argsort")  # a 0-d tensor's dim is -1 or 0, as PyTorch's
         if not self.shape:
             return self._leaf(np.zeros((), np.int64), dtypes.int64)
-        d = normalize_dim(dim, self.dim(), "argsort")
         rank = self._apply(Rank(d, bool(descending)), [self], dtypes.int64)
         return rank._apply(Order(d), [rank], dtypes.int64)
 

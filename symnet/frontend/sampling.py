@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..core import dtypes
-from ..errors import DTypeError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
 from .batch import batch_ids
 
@@ -73,7 +73,7 @@ class Generator(np.random.Generator):
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
             raise TypeError(f"manual_seed expected an int seed, got {type(seed).__name__}")
         if not -(2**63) <= int(seed) < _SEEDS:
-            raise ValueError(f"manual_seed: seed {seed} is out of range [-2**63, 2**64)")
+            raise ArgumentError(f"manual_seed: seed {seed} is out of range [-2**63, 2**64)")
         self._seed = int(seed) % _SEEDS
         self.bit_generator.state = np.random.PCG64(self._seed).state
         return self
@@ -107,11 +107,11 @@ class Generator(np.random.Generator):
         if values.shape != (STATE_BYTES,):
             raise ShapeError(f"set_state: expected an RNG state of shape [{STATE_BYTES}], got {list(values.shape)}")
         if values.min() < 0 or values.max() > 255:
-            raise ValueError("set_state: an RNG state holds byte values in [0, 255]")
+            raise ArgumentError("set_state: an RNG state holds byte values in [0, 255]")
         raw = values.astype(np.uint8).tobytes()
         inc, has_uint32 = int.from_bytes(raw[_WORD:2 * _WORD], "little"), raw[-1]
         if inc % 2 == 0 or has_uint32 > 1:
-            raise ValueError("set_state: not an RNG state get_state returned (its increment must be odd)")
+            raise ArgumentError("set_state: not an RNG state get_state returned (its increment must be odd)")
         self.bit_generator.state = {
             "bit_generator": "PCG64", "has_uint32": has_uint32, "uinteger": int.from_bytes(raw[2 * _WORD:-1], "little"),
             "state": {"state": int.from_bytes(raw[:_WORD], "little"), "inc": inc}}
@@ -170,7 +170,7 @@ def _floats_only(t: TensorBase, op: str, law: str | None = None) -> None:
 
 def _check(ok: bool, message: str) -> None:
     if not ok:  # written as ``ok`` so that a NaN parameter fails every check
-        raise ValueError(message)
+        raise ArgumentError(message)
 
 
 def _number(value, op: str, name: str) -> float:
@@ -217,7 +217,7 @@ def _random_bounds(dtype: np.dtype, args: tuple, kwargs: dict) -> tuple[int, int
         if v is not None and (isinstance(v, bool) or not isinstance(v, int | np.integer)):
             raise TypeError(f"random_: {name} must be an int, got {type(v).__name__}")
         if v is not None and not -(2**63) <= v < 2**63:
-            raise ValueError(f"random_: {name}={v} is out of int64's range")
+            raise ArgumentError(f"random_: {name}={v} is out of int64's range")
     top = _RANDOM_RANGES[dtype][1]
     if high is None:
         _check(low <= top, f"random_ expects 'from' to be at most {top} for {dtype}, but got from={low}")

@@ -29,7 +29,7 @@ from ..core.ops import (
     diagonal_length,
 )
 from ..core.windows import Concat
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from .base import TensorBase
 from .batch import BatchSize, batch_source, batch_template, depends_on_batch, in_batch_trace, varies_per_step
 from .dims import distinct_dims, normalize_dim
@@ -246,7 +246,7 @@ class ShapeMethods(TensorBase):
         n = self.shape[d]
         if isinstance(how, int | np.integer):
             if how <= 0:
-                raise ValueError(f"tensor_split: number of sections must be larger than 0, got {how}")
+                raise ArgumentError(f"tensor_split: number of sections must be larger than 0, got {how}")
             size, extra = divmod(n, how)
             how = list(accumulate(size + (k < extra) for k in range(how - 1)))
         bounds = [0, *how, n]
@@ -281,7 +281,7 @@ class ShapeMethods(TensorBase):
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         """At most ``chunks`` parts of ``ceil(n / chunks)`` elements along ``dim`` (fewer when they run out)."""
         if chunks <= 0:
-            raise ValueError(f"chunk: expects `chunks` to be greater than 0, got {chunks}")
+            raise ArgumentError(f"chunk: expects `chunks` to be greater than 0, got {chunks}")
         d = self._axis(dim, "chunk")
         n = self.shape[d]
         return self.split(-(-n // chunks), d) if n else self.split([0] * chunks, d)
@@ -400,6 +400,8 @@ class ShapeMethods(TensorBase):
     # ---------------------------------------------------------------- the same elements elsewhere
     def flip(self, *dims):
         """Reversed along ``dims``: ``out[i] = x[n − 1 − i]``, a slice of step −1."""
+        if not dims:
+            raise TypeError('flip() missing 1 required positional arguments: "dims"')
         dims = distinct_dims(_varargs(dims), self.dim(), "flip") if self.dim() else ()
         return self._slice({d: ("range", self.shape[d] - 1, -1, self.shape[d]) for d in dims if self.shape[d] > 1})
 
@@ -457,7 +459,7 @@ class ShapeMethods(TensorBase):
         if self.dim() == 0:
             raise ShapeError("diff expects input to be at least one-dimensional")
         if n < 0:
-            raise ValueError(f"diff: order must be non-negative but got {n}")
+            raise ArgumentError(f"diff: order must be non-negative but got {n}")
         if n == 0:  # PyTorch returns a copy before it reads dim, prepend or append
             return self.clone()
         d = normalize_dim(dim, self.dim(), "diff")
@@ -504,7 +506,7 @@ class ShapeMethods(TensorBase):
                       step: int = 1):
         """A copy with ``src`` in place of ``self[..., start:end:step]`` along ``dim``."""
         if step <= 0:
-            raise ValueError("slice_scatter: slice step must be positive")
+            raise ArgumentError("slice_scatter: slice step must be positive")
         d = self._axis(dim, "slice_scatter")
         return self._scattered(src, d, range(self.shape[d])[slice(start, end, step)], "slice_scatter")
 
@@ -534,7 +536,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Tensors joined along ``dim`` (``torch.cat``): same shapes elsewhere, dtypes promoted."""
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("cat: expected a non-empty sequence of tensors")
+        raise ArgumentError("cat: expected a non-empty sequence of tensors")
     if not all(isinstance(t, TensorBase) for t in tensors):
         raise TypeError("cat: expected a sequence of Tensors")
     rank = tensors[0].dim()
@@ -560,7 +562,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Tensors of one shape stacked along a new dimension ``dim`` (``torch.stack``)."""
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("stack: expected a non-empty sequence of tensors")
+        raise ArgumentError("stack: expected a non-empty sequence of tensors")
     if any(t.shape != tensors[0].shape for t in tensors):
         raise ShapeError(f"stack: expects each tensor to be equal size, got {[t.shape for t in tensors]}")
     dim = normalize_dim(dim, tensors[0].dim() + 1, "stack")
@@ -617,7 +619,7 @@ def cartesian_prod(*tensors: Tensor) -> Tensor:
     """Rows of every combination of one element from each 1-d tensor (``itertools.product``), the last varying
     fastest; one tensor is returned as it is."""
     if not tensors:
-        raise ValueError("cartesian_prod: expects a non-empty sequence of tensors")
+        raise ArgumentError("cartesian_prod: expects a non-empty sequence of tensors")
     if any(not isinstance(t, TensorBase) or t.dim() != 1 for t in tensors):
         raise ShapeError(f"cartesian_prod: expects 1-d tensors, got shapes {[getattr(t, 'shape', t) for t in tensors]}")
     if any(t.dtype != tensors[0].dtype for t in tensors):
@@ -636,7 +638,7 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     if not isinstance(input, TensorBase) or input.dim() != 1:
         raise ShapeError(f"combinations: expect a 1D vector, but got shape {list(getattr(input, 'shape', ()))}")
     if r < 0:
-        raise ValueError(f"combinations: expect a non-negative number, but got {r}")
+        raise ArgumentError(f"combinations: expect a non-negative number, but got {r}")
     if r == 0:
         return input.narrow(0, 0, 0).clone()
     choose = itertools.combinations_with_replacement if with_replacement else itertools.combinations
@@ -652,7 +654,7 @@ def unravel_index(indices: Tensor, shape) -> tuple:
                         f"{getattr(indices, 'dtype', type(indices).__name__)}")
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if any(s < 0 for s in shape):
-        raise ValueError(f"unravel_index: 'shape' cannot have negative values, but got {shape}")
+        raise ArgumentError(f"unravel_index: 'shape' cannot have negative values, but got {shape}")
     if 0 in shape:
         raise ZeroDivisionError(f"unravel_index: 'shape' {shape} has a zero size")
     strides = [math.prod(shape[k + 1:]) for k in range(len(shape))]
@@ -668,12 +670,12 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     values = tensor._array() if num_classes == -1 or tensor.node is None else None
     if values is not None and values.size:
         if values.min() < 0:
-            raise ValueError("one_hot: class values must be non-negative")
+            raise ArgumentError("one_hot: class values must be non-negative")
         if num_classes != -1 and values.max() >= num_classes:
-            raise ValueError(f"one_hot: class values must be smaller than num_classes ({num_classes})")
+            raise ArgumentError(f"one_hot: class values must be smaller than num_classes ({num_classes})")
     if num_classes == -1:
         if values.size == 0:
-            raise ValueError("one_hot: can not infer the total number of classes from an empty tensor")
+            raise ArgumentError("one_hot: can not infer the total number of classes from an empty tensor")
         num_classes = int(values.max()) + 1
     identity = tensor._leaf(np.eye(num_classes, dtype=np.int64), dtypes.int64)
     return identity.index_select(0, tensor.reshape(-1)).reshape(*tensor.shape, num_classes)

@@ -18,7 +18,7 @@ import numpy as np
 from ..core import dtypes
 from ..core.dtypes import as_dtype, is_float
 from ..core.ops import broadcast_shapes
-from ..errors import DimensionError, DTypeError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, DimensionError, DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
 from .batch import batch_filled, depends_on_batch
 from .device import Layout, check_device, strided
@@ -354,7 +354,7 @@ class SurfaceMethods(TensorBase):
         """The log of the multivariate gamma function of dimension p: Σ_{j<p} lgamma(x − j/2) + p(p−1)/4·log π
         (PyTorch 2.13 checks no domain: x ≤ (p − 1)/2 gives lgamma's values, ∞ at its poles)."""
         if isinstance(p, bool) or not isinstance(p, int | np.integer) or p < 1:
-            raise ValueError(f"mvlgamma: p has to be greater than or equal to 1, got {p!r}")
+            raise ArgumentError(f"mvlgamma: p has to be greater than or equal to 1, got {p!r}")
         x = self if is_float(self.dtype) else self.to(dtypes.get_default_dtype())
         total = x.lgamma()
         for j in range(1, p):

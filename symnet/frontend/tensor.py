@@ -17,7 +17,7 @@ from ..core import dtypes
 from ..core.dtypes import is_float
 from ..core.indexing import Index
 from ..core.ops import Op, broadcast_shapes
-from ..errors import DTypeError, GradError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, DTypeError, GradError, NotSupportedError, ShapeError
 from ..pipeline import forward_program
 from . import autograd, custom_functions, layout
 from .autograd import grad_mode
@@ -82,7 +82,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     @name.setter
     def name(self, value: str) -> None:
         if not isinstance(value, str) or not value.isidentifier():
-            raise ValueError(f"a tensor name must be an identifier, got {value!r}")
+            raise ArgumentError(f"a tensor name must be an identifier, got {value!r}")
         self._name = value
 
     def numpy(self) -> np.ndarray:
@@ -386,7 +386,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
 
     def item(self) -> float | int | bool:
         if self.numel() != 1:
-            raise ValueError(f"item(): only one-element tensors have an item, this one has shape {self.shape}")
+            raise ArgumentError(f"item(): only one-element tensors have an item, this one has shape {self.shape}")
         _refuse_reading_what_varies(self)
         return self._array().reshape(()).item()
 

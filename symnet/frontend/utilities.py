@@ -17,7 +17,7 @@ import numpy as np
 from ..core import dtypes
 from ..core.dtypes import as_dtype, is_float
 from ..core.ops import broadcast_shapes as _broadcast
-from ..errors import DTypeError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from .autograd import (  # noqa: F401 - offered as symnet.<name> (PUBLIC)
     inference_mode,
     is_anomaly_enabled,
@@ -163,14 +163,14 @@ def asarray(obj, *, dtype=None, copy: bool | None = None, requires_grad: bool = 
         if kept and not copy:
             out = obj
         elif copy is False:
-            raise ValueError(f"asarray: can't alias a tensor of dtype {obj.dtype.name} as {want.name} (copy=False)")
+            raise ArgumentError(f"asarray: can't alias a tensor of dtype {obj.dtype.name} as {want.name} (copy=False)")
         else:
             out = obj.clone() if kept else obj.to(want)
     elif not copy and isinstance(obj, np.ndarray) and obj.dtype in dtypes.SUPPORTED and \
             (want is None or want == obj.dtype):  # (never ``want in (None, …)``: NumPy reads None as float64)
         out = Tensor(obj, obj.shape, obj.dtype)
     elif copy is False:
-        raise ValueError(f"asarray: can't alias {type(obj).__name__} data without a copy (copy=False)")
+        raise ArgumentError(f"asarray: can't alias {type(obj).__name__} data without a copy (copy=False)")
     else:
         out = tensor(obj, dtype=want)
     if requires_grad:
@@ -196,13 +196,13 @@ def meshgrid(*tensors: Tensor, indexing: str | None = None) -> tuple[Tensor, ...
     if len(tensors) == 1 and isinstance(tensors[0], list | tuple):
         tensors = tuple(tensors[0])
     if not tensors:
-        raise ValueError("meshgrid expects a non-empty list of tensors")
+        raise ArgumentError("meshgrid expects a non-empty list of tensors")
     if indexing is None:
         warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
                       UserWarning, stacklevel=2)
         indexing = "ij"
     if indexing not in ("ij", "xy"):
-        raise ValueError(f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+        raise ArgumentError(f'meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
     for t in tensors:
         _require_tensor("meshgrid", t)
         if t.dim() > 1:
@@ -260,7 +260,7 @@ def _window(op: str, window_length: int, periodic: bool, dtype, values) -> Tenso
     """A window of ``window_length`` points from ``values(n, N)`` at n = 0…N−1 (as float64, then the dtype);
     periodic: the symmetric window of N + 1 points without its last (for spectral analysis)."""
     if isinstance(window_length, bool) or not isinstance(window_length, numbers.Integral) or window_length < 0:
-        raise ValueError(f"{op} requires non-negative window_length, got window_length={window_length!r}")
+        raise ArgumentError(f"{op} requires non-negative window_length, got window_length={window_length!r}")
     dt = as_dtype(dtype) if dtype is not None else dtypes.get_default_dtype()
     if not is_float(dt):
         raise DTypeError(f"{op} expects floating point dtypes, got {dt.name}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from ..errors import ArgumentError
 from ..frontend.creation import zeros
 from ..frontend.tensor import Tensor
 from . import init
@@ -28,13 +29,13 @@ class _ConvNd(Module):
         super().__init__()
         n, kind = self.n, type(self).__name__
         if groups < 1 or in_channels % groups:
-            raise ValueError(f"{kind}: in_channels ({in_channels}) must be divisible by groups ({groups})")
+            raise ArgumentError(f"{kind}: in_channels ({in_channels}) must be divisible by groups ({groups})")
         if out_channels % groups:
-            raise ValueError(f"{kind}: out_channels ({out_channels}) must be divisible by groups ({groups})")
+            raise ArgumentError(f"{kind}: out_channels ({out_channels}) must be divisible by groups ({groups})")
         if padding_mode not in PADDING_MODES:
-            raise ValueError(f"{kind}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+            raise ArgumentError(f"{kind}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
         if self.transposed and padding_mode != "zeros":
-            raise ValueError(f"{kind}: only 'zeros' padding mode is supported")
+            raise ArgumentError(f"{kind}: only 'zeros' padding mode is supported")
         _check_device(device)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = S.ntuple(kernel_size, n, f"{kind} kernel_size")
@@ -84,7 +85,7 @@ class _ConvNd(Module):
 
 def _check_device(device) -> None:
     if device not in (None, "cpu") and str(device) != "cpu":
-        raise ValueError(f"symnet runs on the CPU; device {device!r} is not available")
+        raise ArgumentError(f"symnet runs on the CPU; device {device!r} is not available")
 
 
 class _ConvTransposeNd(_ConvNd):
@@ -112,7 +113,7 @@ class _ConvTransposeNd(_ConvNd):
             smallest = ((input.shape[input.dim() - n + p] - 1) * self.stride[p] - 2 * self.padding[p]
                         + self.dilation[p] * (self.kernel_size[p] - 1) + 1)
             if not smallest <= want < smallest + self.stride[p]:
-                raise ValueError(f"{type(self).__name__}: requested output size {tuple(size)} is not reachable: "
+                raise ArgumentError(f"{type(self).__name__}: requested output size {tuple(size)} is not reachable: "
                                  f"dim {p} must lie in [{smallest}, {smallest + self.stride[p] - 1}]")
             extra.append(want - smallest)
         return tuple(extra)
@@ -186,7 +187,7 @@ class LazyModule(Module):
 class _LazyConv(LazyModule):
     def in_size(self, input: Tensor) -> int:
         if input.dim() not in (self.becomes.n + 1, self.becomes.n + 2):
-            raise ValueError(f"{type(self).__name__}: expected a {self.becomes.n + 1}-d or {self.becomes.n + 2}-d "
+            raise ArgumentError(f"{type(self).__name__}: expected a {self.becomes.n + 1}-d or {self.becomes.n + 2}-d "
                              f"input, got shape {input.shape}")
         return input.shape[0] if input.dim() == self.becomes.n + 1 else input.shape[1]
 
@@ -220,7 +221,7 @@ class LazyLinear(LazyModule):
 
     def in_size(self, input: Tensor) -> int:
         if input.dim() == 0:
-            raise ValueError("LazyLinear: the input needs at least one dimension")
+            raise ArgumentError("LazyLinear: the input needs at least one dimension")
         return input.shape[-1]
 
 
@@ -368,13 +369,13 @@ class _PadNd(Module):
         if isinstance(padding, int):
             padding = (padding,) * (2 * self.n)
         if len(padding) != 2 * self.n or not all(isinstance(p, int) for p in padding):
-            raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple of {2 * self.n} ints, got "
+            raise ArgumentError(f"{type(self).__name__}: padding must be an int or a tuple of {2 * self.n} ints, got "
                              f"{padding!r}")
         self.padding, self.value = tuple(padding), value
 
     def forward(self, input: Tensor) -> Tensor:
         if input.dim() not in (self.n + 1, self.n + 2):
-            raise ValueError(f"{type(self).__name__}: expected a {self.n + 1}-d or {self.n + 2}-d input, got shape "
+            raise ArgumentError(f"{type(self).__name__}: expected a {self.n + 1}-d or {self.n + 2}-d input, got shape "
                              f"{input.shape}")
         return S.pad(input, self.padding, self.mode, self.value if self.mode == "constant" else None)
 

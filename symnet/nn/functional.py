@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core import dtypes
-from ..errors import DTypeError, IndexRangeError, NotSupportedError, ShapeError
+from ..errors import ArgumentError, DTypeError, IndexRangeError, NotSupportedError, ShapeError
 from ..frontend import creation
 from ..frontend.batch import depends_on_batch, is_batch_data
 from ..frontend.shaping import one_hot  # noqa: F401 - torch.nn.functional.one_hot
@@ -117,7 +117,7 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """x·Φ(x) (``approximate='none'``, through erf) or its tanh form (``approximate='tanh'``), as in PyTorch."""
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return _activation(input, "gelu" if approximate == "none" else "gelu_tanh")
 
 
@@ -134,14 +134,14 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """x for x > 0, else α·(e^(x/α) − 1)."""
     if alpha == 0:
-        raise ValueError("ZeroDivisionError in celu: alpha cannot be 0")
+        raise ArgumentError("ZeroDivisionError in celu: alpha cannot be 0")
     return _activation(input, "elu", alpha, 1, 1 / alpha, inplace=inplace)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """x clamped to [min_val, max_val]; the gradient is 0 at both ends (unlike clamp's)."""
     if min_val > max_val:
-        raise ValueError("min_val cannot be greater than max_val")
+        raise ArgumentError("min_val cannot be greater than max_val")
     return _activation(input, "hardtanh", min_val, max_val, inplace=inplace, integers=True)
 
 
@@ -197,7 +197,7 @@ def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
 def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
     """0 on [−λ, λ], x ∓ λ outside."""
     if lambd < 0:
-        raise ValueError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+        raise ArgumentError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
     return _activation(input, "softshrink", lambd)
 
 
@@ -240,17 +240,17 @@ relu_, elu_, celu_, selu_, hardtanh_, leaky_relu_, threshold_, rrelu_ = map(
     _inplace_form, (relu, elu, celu, selu, hardtanh, leaky_relu, threshold, rrelu))
 
 
-def softmax(input: Tensor, dim: int | None = None) -> Tensor:
-    return input.softmax(_softmax_dim(input, dim, "softmax"))
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    return input.softmax(_softmax_dim(input, dim, "softmax"), dtype)
 
 
-def log_softmax(input: Tensor, dim: int | None = None) -> Tensor:
-    return input.log_softmax(_softmax_dim(input, dim, "log_softmax"))
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    return input.log_softmax(_softmax_dim(input, dim, "log_softmax"), dtype)
 
 
-def softmin(input: Tensor, dim: int | None = None) -> Tensor:
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmax(−x)."""
-    return (-input).softmax(_softmax_dim(input, dim, "softmin"))
+    return (-input).softmax(_softmax_dim(input, dim, "softmin"), dtype)
 
 
 def _softmax_dim(input: Tensor, dim: int | None, op: str) -> int:
@@ -300,7 +300,7 @@ def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     if not dtypes.is_float(input.dtype):
         raise DTypeError("pdist only supports floating-point dtypes")
     if p < 0:
-        raise ValueError("pdist only supports non-negative p values")
+        raise ArgumentError("pdist only supports non-negative p values")
     first, second = np.triu_indices(input.shape[0], 1)
     return pairwise_distance(input[creation.tensor(first)], input[creation.tensor(second)], p, eps=0.0)
 
@@ -345,7 +345,7 @@ def _legacy_reduction(size_average: bool | None, reduce: bool | None, reduction:
 
 def _check_reduction(reduction: str, allowed: tuple[str, ...] = ("none", "mean", "sum")) -> None:
     if reduction not in allowed:
-        raise ValueError(f"{reduction} is not a valid value for reduction: reduction must be "
+        raise ArgumentError(f"{reduction} is not a valid value for reduction: reduction must be "
                          f"{', '.join(repr(r) for r in allowed)}")
 
 
@@ -410,7 +410,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _same_shape(input, target, "smooth_l1_loss")
     if beta < 0:
-        raise ValueError("smooth_l1_loss does not support negative values for beta.")
+        raise ArgumentError("smooth_l1_loss does not support negative values for beta.")
     return _reduce(_smooth_l1(input, target, beta), reduction)
 
 
@@ -420,7 +420,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     _same_shape(input, target, "huber_loss")
     _element_weight(input, weight, "huber_loss")
     if delta <= 0:
-        raise ValueError("huber_loss does not support non-positive values for delta.")
+        raise ArgumentError("huber_loss does not support non-positive values for delta.")
     loss = _smooth_l1(input, target, delta) * delta
     return _reduce(loss if weight is None else loss * weight, reduction)  # a plain mean, as PyTorch's
 
@@ -438,10 +438,11 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if input.dtype != target.dtype:
         raise DTypeError(f"binary_cross_entropy: Found dtype {_TORCH_NAMES.get(target.dtype, target.dtype)} but "
                          f"expected {_TORCH_NAMES.get(input.dtype, input.dtype)} (input and target dtypes differ)")
-    if not depends_on_batch(input):  # a compiled step's batch: no value yet
-        values = input._array()
-        if not ((values >= 0) & (values <= 1)).all():
-            raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 and 1")
+    for name, t in (("input", input), ("target", target)):
+        if not depends_on_batch(t):  # a compiled step's batch: no value yet
+            values = t._array()
+            if not ((values >= 0) & (values <= 1)).all():
+                raise RuntimeError(f"binary_cross_entropy: all elements of {name} should be between 0 and 1")
     loss = input._map("binary_cross_entropy", target, result="float")
     return _reduce(loss if weight is None else loss * weight, reduction)
 
@@ -583,7 +584,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, s
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        raise ArgumentError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     _class_weight(input, weight, "cross_entropy")
     if not dtypes.is_float(input.dtype):
         raise NotSupportedError(f'cross_entropy: "log_softmax" not implemented for {input.dtype} input')
@@ -652,10 +653,10 @@ def _gaussian_var(input: Tensor, var: Tensor | float) -> Tensor:
     or the same rank with exactly one dim of size 1 where the input's differs."""
     if isinstance(var, int | float):
         if var < 0:
-            raise ValueError("var has negative entry/entries")
+            raise ArgumentError("var has negative entry/entries")
         return creation.full_like(input, float(var))
     if var.node is None and var.numel() and (var._array() < 0).any():
-        raise ValueError("var has negative entry/entries")
+        raise ArgumentError("var has negative entry/entries")
     if var.shape == input.shape:
         return var
     if input.shape[:-1] == var.shape:
@@ -732,7 +733,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if p not in (1, 2):
-        raise ValueError("only p == 1 and p == 2 supported")
+        raise ArgumentError("only p == 1 and p == 2 supported")
     _check_multi_target(input, target, "multi_margin_loss")
     vector = input.reshape(1) if input.dim() == 0 else input
     dim = vector.dim() - 1
@@ -832,7 +833,7 @@ def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative
     """triplet_margin_loss with any distance (pairwise_distance by default)."""
     _check_reduction(reduction)
     if margin <= 0:
-        raise ValueError(f"triplet_margin_with_distance_loss: margin must be greater than 0, got {margin}")
+        raise ArgumentError(f"triplet_margin_with_distance_loss: margin must be greater than 0, got {margin}")
     _check_triplet(anchor, positive, negative)
     distance = pairwise_distance if distance_function is None else distance_function
     swapped = distance(positive, negative) if swap else None

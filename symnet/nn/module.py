@@ -18,7 +18,7 @@ import numpy as np
 
 from ..core import dtypes
 from ..core.dtypes import as_dtype, is_float, of_data
-from ..errors import DTypeError, NotSupportedError, ShapeError
+from ..errors import DTypeError, NotSupportedError, ShapeError, StateDictError
 from ..frontend.device import check_device, device, to_arguments
 from ..frontend.tensor import Tensor
 
@@ -118,6 +118,13 @@ class Module:
             self._modules.pop(name, None)
             self.register_buffer(name, value, value.persistent)
             return
+        # a plain value where a parameter or submodule is would drop it from training silently: PyTorch's refusal
+        if name in self._parameters and value is not None and not isinstance(value, Parameter):
+            raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' (symnet.nn.Parameter or "
+                            "None expected)")
+        if name in self._modules and value is not None and not isinstance(value, Module):
+            raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' (symnet.nn.Module or "
+                            "None expected)")
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         self._buffers.pop(name, None)
@@ -355,7 +362,8 @@ class Module:
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+            raise StateDictError(f"Error(s) in loading state_dict for {type(self).__name__}: missing keys {missing}, "
+                                 f"unexpected keys {unexpected}")
         updates = []
         for name, t in own.items():
             if name not in state_dict:

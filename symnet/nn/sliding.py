@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from ..core.dtypes import int64, is_float
 from ..core.windows import AdaptiveIndex, AdaptivePool, Conv, ConvTranspose, Fold, Pad, Pool, Unfold, WindowIndex
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..frontend.shaping import cat
 from ..frontend.tensor import Tensor
 
@@ -24,7 +24,7 @@ def ntuple(value, n: int, name: str) -> tuple[int, ...]:
         return tuple(value)
     if isinstance(value, Sequence) and len(value) == 1 and isinstance(value[0], int):
         return (value[0],) * n
-    raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
+    raise ArgumentError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
 
 
 def _batched(input: Tensor, n: int, op: str) -> tuple[Tensor, bool]:
@@ -68,20 +68,20 @@ def conv_padding(padding, kernel: tuple[int, ...], stride: tuple[int, ...], dila
         if padding == "valid":
             return ((0, 0),) * n
         if padding != "same":
-            raise ValueError(f"{op}: padding must be 'valid', 'same', an int or a tuple, got {padding!r}")
+            raise ArgumentError(f"{op}: padding must be 'valid', 'same', an int or a tuple, got {padding!r}")
         if any(s != 1 for s in stride):
-            raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+            raise ArgumentError(f"{op}: padding='same' is not supported for strided convolutions")
         totals = [d * (k - 1) for k, d in zip(kernel, dilation, strict=True)]
         return tuple((t // 2, t - t // 2) for t in totals)
     pads = ntuple(padding, n, f"{op} padding")
     if any(p < 0 for p in pads):
-        raise ValueError(f"{op}: negative padding {pads}")
+        raise ArgumentError(f"{op}: negative padding {pads}")
     return tuple((p, p) for p in pads)
 
 
 def _groups(groups: int, channels: int, out_channels: int, op: str, weight_shape: tuple) -> None:
     if not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+        raise ArgumentError(f"{op}: groups must be a positive int, got {groups!r}")
     if channels % groups or out_channels % groups:
         raise ShapeError(f"{op}: groups={groups} must divide both the input channels ({channels}) and the output "
                          f"channels ({out_channels}) of the weight of shape {weight_shape}")
@@ -96,7 +96,7 @@ def _operands(n: int, op: str, input: Tensor, weight: Tensor, bias: Tensor | Non
         raise ShapeError(f"{op}: weight of shape {weight.shape} must have {n + 2} dims")
     stride, dilation = ntuple(stride, n, f"{op} stride"), ntuple(dilation, n, f"{op} dilation")
     if any(s < 1 for s in stride) or any(d < 1 for d in dilation):
-        raise ValueError(f"{op}: stride {stride} and dilation {dilation} must be positive")
+        raise ArgumentError(f"{op}: stride {stride} and dilation {dilation} must be positive")
     return x, unbatched, stride, dilation
 
 
@@ -158,7 +158,7 @@ def transposed_convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor |
     x, unbatched, stride, dilation = _operands(n, op, input, weight, bias, stride, dilation)
     padding, extra = ntuple(padding, n, f"{op} padding"), ntuple(output_padding, n, f"{op} output_padding")
     if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation, strict=True)):
-        raise ValueError(f"{op}: output_padding {extra} must be smaller than either stride {stride} or dilation "
+        raise ArgumentError(f"{op}: output_padding {extra} must be smaller than either stride {stride} or dilation "
                          f"{dilation}")
     in_channels, per_out = weight.shape[:2]
     if x.shape[1] != in_channels:
@@ -191,13 +191,13 @@ def pool_geometry(sizes: Sequence[int], kernel, stride, padding, dilation, ceil_
     stride = kernel if stride is None or stride == [] or stride == () else ntuple(stride, n, f"{op} stride")
     padding, dilation = ntuple(padding, n, f"{op} padding"), ntuple(dilation, n, f"{op} dilation")
     if any(v < 1 for v in (*kernel, *stride, *dilation)) or any(p < 0 for p in padding):
-        raise ValueError(f"{op}: kernel {kernel}, stride {stride} and dilation {dilation} must be positive, "
+        raise ArgumentError(f"{op}: kernel {kernel}, stride {stride} and dilation {dilation} must be positive, "
                          f"padding {padding} non-negative")
     pads, out = [], []
     for size, k, s, p, d in zip(sizes, kernel, stride, padding, dilation, strict=True):
         limit = (d * (k - 1) + 1) // 2 if pad_limit == "dilated" else k // 2
         if p > limit:
-            raise ValueError(f"{op}: padding {p} should be at most half of the kernel size {k}")
+            raise ArgumentError(f"{op}: padding {p} should be at most half of the kernel size {k}")
         span = d * (k - 1) + 1
         room = size + 2 * p - span
         count = (-(-room // s) if ceil_mode else room // s) + 1
@@ -251,7 +251,7 @@ def avg_pooling(n: int, input: Tensor, kernel_size, stride=None, padding=0, ceil
                                                       pad_limit="kernel")
     if divisor_override is not None:
         if not isinstance(divisor_override, int) or divisor_override == 0:
-            raise ValueError(f"{op}: divisor_override must be a non-zero int, got {divisor_override!r}")
+            raise ArgumentError(f"{op}: divisor_override must be a non-zero int, got {divisor_override!r}")
         divisor = divisor_override
     else:
         divisor = tuple((p, size, bool(count_include_pad)) for (p, _), size in zip(pads, x.shape[2:], strict=True))
@@ -300,10 +300,10 @@ def _adaptive_size(output_size, sizes: Sequence[int], op: str) -> tuple[int, ...
     if isinstance(output_size, int) or output_size is None:
         output_size = (output_size,) * n
     if len(output_size) != n:
-        raise ValueError(f"{op}: output_size must be an int or a tuple of {n}, got {output_size!r}")
+        raise ArgumentError(f"{op}: output_size must be an int or a tuple of {n}, got {output_size!r}")
     out = tuple(size if o is None else o for o, size in zip(output_size, sizes, strict=True))
     if any(not isinstance(o, int) or o < 0 for o in out):
-        raise ValueError(f"{op}: output_size must hold non-negative ints, got {output_size!r}")
+        raise ArgumentError(f"{op}: output_size must hold non-negative ints, got {output_size!r}")
     return out
 
 
@@ -380,16 +380,16 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     """``pad`` lists (before, after) from the last dimension backwards, as in PyTorch; negative values crop
     (constant mode). Modes: constant, reflect, replicate, circular."""
     if not isinstance(pad, Sequence) or len(pad) % 2 or not all(isinstance(p, int) for p in pad):
-        raise ValueError(f"pad: padding must be a sequence of an even number of ints, got {pad!r}")
+        raise ArgumentError(f"pad: padding must be a sequence of an even number of ints, got {pad!r}")
     if len(pad) // 2 > input.dim():
         raise ShapeError(f"pad: {len(pad) // 2} padded dims for an input of shape {input.shape}")
     if mode not in ("constant", "reflect", "replicate", "circular"):
-        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+        raise ArgumentError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     if mode != "constant":
         if value not in (None, 0):
-            raise ValueError(f"pad: padding mode {mode!r} doesn't take in value argument")
+            raise ArgumentError(f"pad: padding mode {mode!r} doesn't take in value argument")
         if any(p < 0 for p in pad) and mode != "circular":
-            raise ValueError(f"pad: negative padding {tuple(pad)} needs mode 'constant' or 'circular'")
+            raise ArgumentError(f"pad: negative padding {tuple(pad)} needs mode 'constant' or 'circular'")
     pairs = [(pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)][::-1]
     fill = 0.0 if value is None else value
     return _pad_op(input, pairs, mode, fill)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import dtypes
-from ..errors import DTypeError, IndexRangeError, ShapeError
+from ..errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
 from ..frontend.autograd import no_grad
 from ..frontend.creation import tensor, zeros
 from ..frontend.tensor import Tensor
@@ -35,7 +35,7 @@ def _padding_idx(padding_idx: int | None, rows: int) -> int | None:
     if padding_idx is None:
         return None
     if not -rows <= padding_idx < rows:
-        raise ValueError(f"padding_idx ({padding_idx}) must be within num_embeddings ({rows})")
+        raise ArgumentError(f"padding_idx ({padding_idx}) must be within num_embeddings ({rows})")
     return padding_idx % rows
 
 
@@ -91,16 +91,16 @@ def _bag_layout(input: Tensor, offsets: Tensor, include_last_offset: bool) -> tu
     """A 1-D input cut into bags at ``offsets`` as a (bags, longest) table of positions in ``input``, and its
     mask of real entries; offsets are read when the call is traced."""
     if not isinstance(offsets, Tensor) or offsets.dim() != 1 or offsets.dtype != dtypes.int64:
-        raise ValueError("embedding_bag: offsets has to be a 1D int64 Tensor")
+        raise ArgumentError("embedding_bag: offsets has to be a 1D int64 Tensor")
     starts, length = offsets._array(), input.shape[0]
     if starts.size and starts[0] != 0:
-        raise ValueError(f"embedding_bag: offsets[0] has to be 0, i.e., the first sequence in the mini-batch has "
+        raise ArgumentError(f"embedding_bag: offsets[0] has to be 0, i.e., the first sequence in the mini-batch has "
                          f"to start from position 0. However, got {starts[0]}")
     ends = np.append(starts[1:], length)
     if include_last_offset:
         starts, ends = starts[:-1], starts[1:]
     if np.any(ends < starts) or (ends.size and ends.max() > length):
-        raise ValueError(f"embedding_bag: offsets {starts.tolist()} must be non-decreasing and within the "
+        raise ArgumentError(f"embedding_bag: offsets {starts.tolist()} must be non-decreasing and within the "
                          f"input's length {length}")
     longest = int((ends - starts).max(initial=0))
     span = np.arange(longest)
@@ -116,12 +116,12 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     ``input`` starting at ``offsets``. ``padding_idx`` entries are left out (an empty bag gives zeros);
     ``per_sample_weights`` (mode ``'sum'``) scale each entry."""
     if mode not in MODES:
-        raise ValueError("embedding_bag: mode has to be one of sum, mean or max")
+        raise ArgumentError("embedding_bag: mode has to be one of sum, mean or max")
     _check_weight(weight, "embedding_bag")
     _check_indices(input, weight.shape[0], "embedding_bag")
     padding_idx = _padding_idx(padding_idx, weight.shape[0])
     if per_sample_weights is not None and per_sample_weights.shape != input.shape:
-        raise ValueError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then it "
+        raise ArgumentError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then it "
                          f"must have the same shape as the input ({input.shape})")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
@@ -130,12 +130,12 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
         raise NotImplementedError("embedding_bag: scale_grad_by_freq=True is not supported yet")
     if input.dim() == 2:
         if offsets is not None:
-            raise ValueError("embedding_bag: if input is 2D, then offsets has to be None, as input is treated is a "
+            raise ArgumentError("embedding_bag: if input is 2D, then offsets has to be None, as input is treated is a "
                              "mini-batch of fixed length sequences")
         indices, keep = input, None
     elif input.dim() == 1:
         if offsets is None:
-            raise ValueError("embedding_bag: offsets has to be a 1D Tensor but got None")
+            raise ArgumentError("embedding_bag: offsets has to be a 1D Tensor but got None")
         positions, valid = _bag_layout(input, offsets, include_last_offset)
         if not input.numel() or not valid.size:
             return zeros(valid.shape[0], weight.shape[1], dtype=weight.dtype)
@@ -144,7 +144,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
             per_sample_weights = per_sample_weights.gather(0, positions.reshape(-1)).reshape(positions.shape)
         keep = tensor(valid, dtype=weight.dtype)
     else:
-        raise ValueError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of dimension "
+        raise ArgumentError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of dimension "
                          f"{input.dim()}")
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
@@ -241,7 +241,7 @@ class EmbeddingBag(_Table):
                  _weight: Tensor | None = None, include_last_offset: bool = False, padding_idx: int | None = None,
                  device=None, dtype=None, _freeze: bool = False):
         if mode not in MODES:
-            raise ValueError("mode has to be one of sum, mean or max")
+            raise ArgumentError("mode has to be one of sum, mean or max")
         super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type, scale_grad_by_freq,
                          sparse, _weight, _freeze, dtype)
         self.mode, self.include_last_offset = mode, include_last_offset
