@@ -79,8 +79,9 @@ def test_logical_operators_on_bool_tensors():
     assert (a ^ b).tolist() == [False, True, True, False]
     assert (~a).tolist() == [False, True, False, True]
     assert sn.logical_or(sn.tensor([0.0, 2.0]), sn.tensor([0, 0])).tolist() == [False, True]
+    assert (sn.tensor([1, 2]) & sn.tensor([3, 4])).tolist() == [1, 0]  # int64: bits (tests/test_bitwise.py)
     with pytest.raises(sn.DTypeError, match="bitwise"):
-        sn.tensor([1, 2]) & sn.tensor([3, 4])
+        sn.tensor([1.0, 2.0]) & sn.tensor([3, 4])
 
 
 def test_index_copy_writes_source_slices_with_gradients_to_both():

@@ -22,6 +22,7 @@ from .base import TensorBase
 from .batch import batch_size_operand, varies_per_step
 from .dims import normalize_dim
 from .shaping import cat
+from .trace import shown
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -237,9 +238,24 @@ def _int64_index(index, op: str) -> Tensor:
     return index
 
 
+def _index_name(self, key) -> str | None:
+    """PyTorch's grad_fn name for ``self[key]``: its last basic step — ``SelectBackward0`` for an int,
+    ``SliceBackward0`` for a slice, ``UnsqueezeBackward0`` for None; an index tensor keeps ``IndexBackward0``."""
+    for k in reversed(key if isinstance(key, tuple) else (key,)):
+        if k is None:
+            return "UnsqueezeBackward0"
+        if isinstance(k, slice):
+            if k != slice(None):
+                return "SliceBackward0"
+        elif k is not Ellipsis:
+            return "SelectBackward0" if isinstance(k, int | np.integer) and not isinstance(k, bool) else None
+    return "SliceBackward0"  # x[:] and x[...]: the whole tensor, a view
+
+
 class IndexingMethods(TensorBase):
     __slots__ = ()
 
+    @shown(_index_name)
     def __getitem__(self, key) -> Tensor:
         items, at, tensors = parse_key(key, self)
         out = self._apply(Index(items, at), [self, *tensors], self.dtype)
@@ -268,6 +284,7 @@ class IndexingMethods(TensorBase):
             _check_range(index, self.shape[dim], dim, strict=True, op=op)
         return tuple((*i, "strict") if i[0] == "tensor" else i for i in items), at, tensors
 
+    @shown("IndexSelectBackward0")
     def index_select(self, dim: int, index: Tensor) -> Tensor:
         items, at, tensors = self._along(dim, index, "index_select", strict=True)
         return self._apply(Index(items, at), [self, *tensors], self.dtype)
@@ -295,6 +312,7 @@ class IndexingMethods(TensorBase):
                              f"with {tensors[0].numel()} entries along dim {dim}")
         return items, at, tensors
 
+    @shown("MaskedFillBackward0")
     def masked_fill(self, mask: Tensor, value) -> Tensor:
         """``value`` where ``mask`` (broadcast to this shape) is True: no shape depends on the mask's values."""
         if not isinstance(mask, TensorBase) or mask.dtype != dtypes.bool_:

@@ -29,6 +29,7 @@ from .dims import normalize_dim
 from .outputs import with_out
 from .pointwise import _as_tensor, where
 from .shaping import cat, stack
+from .trace import shown
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -76,9 +77,17 @@ def _batches(op: str, a: Tensor, b: Tensor) -> None:
         raise ShapeError(f"{op}: batch sizes differ: {a.shape} and {b.shape}")
 
 
+def _product_name(self, other) -> str | None:
+    """PyTorch's grad_fn name for ``self @ other`` of two matrices, a matrix and a vector or two vectors; None for
+    batched products (PyTorch's name depends on how it reshapes them)."""
+    ranks = (self.dim(), getattr(other, "ndim", None))
+    return {(2, 2): "MmBackward0", (2, 1): "MvBackward0", (1, 1): "DotBackward0"}.get(ranks)
+
+
 class LinalgMethods(TensorBase):
     __slots__ = ()
 
+    @shown(_product_name)
     def __matmul__(self, other):
         other = _as_tensor(other, self)
         _same_dtype("matmul", self, other)
@@ -97,6 +106,7 @@ class LinalgMethods(TensorBase):
         _ranks("mm", (2, 2), self, mat2)
         return self @ mat2
 
+    @shown("BmmBackward0")
     def bmm(self, mat2: Tensor) -> Tensor:
         """Batched matmul without broadcasting: both operands (b, n, m) and (b, m, p)."""
         _batches("bmm", self, mat2)

@@ -18,6 +18,7 @@ from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from .base import TensorBase
 from .batch import batch_size_operand, in_batch_trace, varies_per_step
 from .device import CPU, check_device, to_arguments
+from .trace import shown
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -58,6 +59,7 @@ class PointwiseMethods(TensorBase):
         _refuse_bool("subtraction", self, other)
         return self._map("sub", other)
 
+    @shown(lambda self, other: None if isinstance(other, TensorBase) else "RsubBackward1")
     def __rsub__(self, other):
         _refuse_bool("subtraction", self, other)
         return _elementwise("sub", (other, self), "promote")
@@ -71,6 +73,7 @@ class PointwiseMethods(TensorBase):
     def __truediv__(self, other):
         return self._map("div", other, result="float")
 
+    @shown(lambda self, other: None if isinstance(other, TensorBase) else "MulBackward0")
     def __rtruediv__(self, other):
         if isinstance(other, _SCALARS):  # PyTorch's own: self.reciprocal() * other, rounded twice
             return _elementwise("rdiv", (self, other), "float")
@@ -79,6 +82,7 @@ class PointwiseMethods(TensorBase):
     def __pow__(self, other):
         return _power(self, other)
 
+    @shown(lambda self, other: None if isinstance(other, TensorBase) else "PowBackward2")
     def __rpow__(self, other):
         return _power(other, self)
 
@@ -357,6 +361,8 @@ class PointwiseMethods(TensorBase):
     def softplus(self, beta: float = 1.0, threshold: float = 20.0):
         return self._map("softplus", beta, threshold, result="float")
 
+    @shown(lambda self, min=None, max=None: "ClampBackward0" if isinstance(min, TensorBase) or isinstance(
+        max, TensorBase) else "ClampBackward1")
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
         if min is None and max is None:
             raise ArgumentError("clamp: at least one of min and max must be given")
@@ -395,6 +401,7 @@ class PointwiseMethods(TensorBase):
     def bool(self):
         return self.to(dtypes.bool_)
 
+    @shown("ToCopyBackward0")
     def to(self, *args, **kwargs) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` or keywords, as in PyTorch (the
         device must be the CPU): a cast where the dtype changes, the tensor itself otherwise."""

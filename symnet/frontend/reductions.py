@@ -18,6 +18,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 from .base import TensorBase
 from .dims import distinct_dims, normalize_dim
 from .pointwise import _refuse_bool
+from .trace import shown
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -33,6 +34,15 @@ FUNCTIONS = ("sum", "mean", "max", "min", "amax", "amin", "aminmax", "argmax", "
              "argsort", "msort", "topk", "nansum", "nanmean")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ("var_mean", "std_mean")
+
+
+def _extreme_name(kind: str):
+    """``max``'s or ``min``'s grad_fn name, as PyTorch's: over all elements ``MaxBackward1``, along a dim
+    ``MaxBackward0``; of two tensors (None) the elementwise op's own."""
+    def name(self, dim=None, keepdim: bool = False, *, other=None) -> str | None:
+        return None if other is not None or isinstance(dim, TensorBase) else f"{kind}Backward{int(dim is None)}"
+
+    return name
 
 
 class ReductionMethods(TensorBase):
@@ -53,12 +63,14 @@ class ReductionMethods(TensorBase):
                              f"{self.shape})")
         return self._apply(Reduce(combine, dims, keepdim, mean, ties), [self], dtype)
 
+    @shown(lambda self, dim=None, *_, **__: "SumBackward0" if dim is None else "SumBackward1")
     def sum(self, dim=None, keepdim: bool = False, *, dtype=None):
         """Σ over ``dim`` (all elements by default); ``dtype``: the input cast to it first, as in PyTorch."""
         if dtype is not None:
             return self.to(as_dtype(dtype)).sum(dim, keepdim)
         return self._reduce("sum", dim, keepdim, self.dtype if is_float(self.dtype) else dtypes.int64)
 
+    @shown(lambda self, dim=None, *_, **__: "MeanBackward0" if dim is None else "MeanBackward1")
     def mean(self, dim=None, keepdim: bool = False, *, dtype=None):
         if dtype is not None:
             return self.to(as_dtype(dtype)).mean(dim, keepdim)
@@ -94,6 +106,7 @@ class ReductionMethods(TensorBase):
             return self.to(as_dtype(dtype))
         return self if is_float(self.dtype) else self.to(dtypes.int64)
 
+    @shown(_extreme_name("Max"))
     def max(self, dim=None, keepdim: bool = False, *, other=None):
         """Full ``max()`` splits the gradient among ties; ``max(dim)`` returns (values, indices) and sends it
         to the first maximal element, as PyTorch does; ``max(other)`` with a tensor is ``maximum``."""
@@ -104,6 +117,7 @@ class ReductionMethods(TensorBase):
         return MaxResult(self._reduce("max", dim, keepdim, self.dtype, ties="first"),
                          self._reduce("argmax", dim, keepdim, dtypes.int64))
 
+    @shown(_extreme_name("Min"))
     def min(self, dim=None, keepdim: bool = False, *, other=None):
         if other is not None or isinstance(dim, TensorBase):
             return self.minimum(dim if other is None else other)
@@ -114,9 +128,11 @@ class ReductionMethods(TensorBase):
         """The order turned around (−x; for bools ¬x): the min is the max of it, turned back."""
         return self.logical_not() if self.dtype == dtypes.bool_ else -self
 
+    @shown("AmaxBackward0")
     def amax(self, dim=None, keepdim: bool = False):
         return self._reduce("max", dim, keepdim, self.dtype, ties="even")
 
+    @shown("AminBackward0")
     def amin(self, dim=None, keepdim: bool = False):
         return self._reversed().amax(dim, keepdim)._reversed()
 
@@ -141,6 +157,7 @@ class ReductionMethods(TensorBase):
         return (self != 0).sum(dim, keepdim) > 0
 
     # ---------------------------------------------------------------- moments and norms
+    @shown("VarBackward0")
     def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
         """Σ (x − mean)² / max(0, n − correction); ``correction`` defaults to 1 (``unbiased=False``: 0). With
         n ≤ correction the result is inf (or NaN for a constant input), as PyTorch's."""
@@ -161,6 +178,7 @@ class ReductionMethods(TensorBase):
             return squares.sum(dims, keepdim) / self._leaf(np.zeros((), self.dtype), self.dtype)
         return squares._apply(CorrectedMean(dims, keepdim, c), [squares], squares.dtype)
 
+    @shown("StdBackward0")
     def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Tensor:
         """√var, with gradient 0 where the variance is 0 (as PyTorch's)."""
         return self.var(dim, unbiased, keepdim, correction=correction)._root(2)
@@ -168,6 +186,7 @@ class ReductionMethods(TensorBase):
     def _root(self, p: float) -> Tensor:
         return self._apply(Root(p), [self], self.dtype)
 
+    @shown("LinalgVectorNormBackward0")
     def norm(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
         """The p-norm over ``dim`` (all elements by default): p = 'fro', inf, -inf, 0 or any number. Subgradients
         at zero are 0, as PyTorch's; the ±inf norms split the gradient among ties."""
@@ -193,6 +212,7 @@ class ReductionMethods(TensorBase):
             powers = (x.abs().masked_fill(zero, 1.0) ** float(p)).masked_fill(zero, 0.0 if p > 0 else math.inf)
         return powers.sum(dim, keepdim)._root(p)
 
+    @shown("LogsumexpBackward0")
     def logsumexp(self, dim, keepdim: bool = False):
         """m + log Σ exp(x − m) with m = max(x) a stop-gradient: the gradient comes out as an exact softmax. An
         infinite m shifts by 0 (PyTorch's rule: Σ over [inf, inf] is inf, not inf − inf); over nothing, −inf."""
@@ -208,6 +228,7 @@ class ReductionMethods(TensorBase):
         """x − max(x) along dim, the max a stop-gradient: exact in floating point, so softmax stays accurate."""
         return self - self.amax(dim, keepdim=True)._map("stop_gradient")
 
+    @shown("SoftmaxBackward0")
     def softmax(self, dim: int, dtype=None):
         if dtype is not None:
             return self.to(as_dtype(dtype)).softmax(dim)
@@ -217,6 +238,7 @@ class ReductionMethods(TensorBase):
         e = self._shifted(dim).exp()
         return e / e.sum(dim, keepdim=True)
 
+    @shown("LogSoftmaxBackward0")
     def log_softmax(self, dim: int, dtype=None):
         if dtype is not None:
             return self.to(as_dtype(dtype)).log_softmax(dim)
@@ -239,6 +261,7 @@ class ReductionMethods(TensorBase):
         """Y[i] = Π_{k ≤ i} X[k] along ``dim``; the gradient is exact where some X[k] are zero."""
         return self._scan("prod", dim, dtype)
 
+    @shown("SortBackward0")
     def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
         """Values and indices, equal elements in their original order (PyTorch's CPU sort is stable too)."""
         normalize_dim(dim, self.dim(), "sort")
@@ -258,6 +281,7 @@ class ReductionMethods(TensorBase):
     def msort(self) -> Tensor:
         return self.sort(0).values
 
+    @shown("TopkBackward0")
     def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
         """The k largest (smallest) along ``dim``, in order; among equal elements the first ones (PyTorch leaves
         the order of ties unspecified)."""

@@ -33,6 +33,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 from .base import TensorBase
 from .batch import BatchSize, batch_source, batch_template, depends_on_batch, in_batch_trace, varies_per_step
 from .dims import distinct_dims, normalize_dim
+from .trace import shown
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -82,6 +83,7 @@ class ShapeMethods(TensorBase):
         return self._apply(Slice(tuple(items.get(d, ("all",)) for d in range(self.dim()))), [self], self.dtype)
 
     # ---------------------------------------------------------------- views of the same elements
+    @shown("PermuteBackward0")
     def permute(self, *dims):
         return self._axes_view(*_permutation_key(_varargs(dims), self.shape))
 
@@ -99,6 +101,7 @@ class ShapeMethods(TensorBase):
         updates of either reach the other, as PyTorch's views."""
         return self._view_of(self._apply(Index(items), [self], self.dtype, shape), (items, 0))
 
+    @shown("TransposeBackward0")
     def transpose(self, dim0: int, dim1: int):
         perm = list(range(self.dim()))
         a, b = (normalize_dim(d, self.dim(), "transpose") for d in (dim0, dim1))
@@ -122,15 +125,18 @@ class ShapeMethods(TensorBase):
 
     moveaxis = movedim
 
+    @shown("TBackward0")
     def t(self):
         if self.dim() > 2:
             raise ShapeError(f"t(): expects a tensor of at most 2 dims, got shape {self.shape}")
         return self if self.dim() < 2 else self.transpose(0, 1)
 
     @property
+    @shown("PermuteBackward0")
     def T(self):
         return self._axes_view(*_permutation_key(tuple(range(self.dim() - 1, -1, -1)), self.shape))
 
+    @shown("ViewBackward0")
     def reshape(self, *shape):
         shape = _varargs(shape)
         if sum(d == -1 for d in shape) > 1 or any(not isinstance(d, int) or d < -1 for d in shape):
@@ -144,6 +150,7 @@ class ShapeMethods(TensorBase):
 
     view_as = reshape_as
 
+    @shown("ViewBackward0")
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         if self.dim() == 0:
             return self.reshape(1)
@@ -167,10 +174,12 @@ class ShapeMethods(TensorBase):
             raise ShapeError("unflatten: sizes must be non-empty")
         return self.reshape(self.shape[:d] + sizes + self.shape[d + 1:])
 
+    @shown("UnsqueezeBackward0")
     def unsqueeze(self, dim: int):
         """A view (basic indexing with None): in-place updates of either reach the other."""
         return self[(slice(None),) * normalize_dim(dim, self.dim() + 1, "unsqueeze") + (None,)]
 
+    @shown(lambda self, dim=None: "SqueezeBackward0" if dim is None else "SqueezeBackward1")
     def squeeze(self, dim=None):
         """A view (basic indexing with 0 at the dims of size 1 dropped)."""
         dims = {d for d in self._dims(dim, "squeeze") if self.shape[d] == 1}
@@ -184,6 +193,7 @@ class ShapeMethods(TensorBase):
         return self
 
     # ---------------------------------------------------------------- parts
+    @shown("SliceBackward0")
     def narrow(self, dim: int, start: int, length: int):
         d = self._axis(dim, "narrow")
         n = self.shape[d]
@@ -201,6 +211,7 @@ class ShapeMethods(TensorBase):
             raise IndexError(f"select: index {index} is out of range for dimension {d} of size {n}")
         return self[(slice(None),) * d + (index % n,)]  # a view, as PyTorch's (so unbind's)
 
+    @shown("SplitBackward0")
     def split(self, split_size_or_sections, dim: int = 0) -> tuple:
         """Consecutive parts along ``dim``: of ``split_size`` each (the last may be shorter) or of the listed
         sizes."""
@@ -278,6 +289,7 @@ class ShapeMethods(TensorBase):
     def dsplit(self, indices_or_sections) -> tuple:
         return self._split_like_numpy(indices_or_sections, 3, 2, "dsplit")
 
+    @shown("SplitBackward0")
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         """At most ``chunks`` parts of ``ceil(n / chunks)`` elements along ``dim`` (fewer when they run out)."""
         if chunks <= 0:
@@ -286,6 +298,7 @@ class ShapeMethods(TensorBase):
         n = self.shape[d]
         return self.split(-(-n // chunks), d) if n else self.split([0] * chunks, d)
 
+    @shown("UnbindBackward0")
     def unbind(self, dim: int = 0) -> tuple:
         d = self._axis(dim, "unbind")
         return tuple(self.select(d, k) for k in range(self.shape[d]))
@@ -398,6 +411,7 @@ class ShapeMethods(TensorBase):
         return self._apply(DiagEmbed(offset, a, b), [self], self.dtype)
 
     # ---------------------------------------------------------------- the same elements elsewhere
+    @shown("FlipBackward0")
     def flip(self, *dims):
         """Reversed along ``dims``: ``out[i] = x[n − 1 − i]``, a slice of step −1."""
         if not dims:
@@ -415,6 +429,7 @@ class ShapeMethods(TensorBase):
             raise ShapeError("flipud: input must be >= 1-d")
         return self.flip(0)
 
+    @shown("RollBackward0")
     def roll(self, shifts, dims=None):
         """Elements shifted cyclically: ``out[i] = x[(i − s) mod n]``, as the two slices ``x[n−s:]``, ``x[:n−s]``
         joined. Without ``dims`` the flattened tensor rolls and keeps its shape."""
@@ -558,6 +573,7 @@ def concatenate(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = N
     return cat(tensors, axis if dim is None else dim)
 
 
+@shown("StackBackward0")
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Tensors of one shape stacked along a new dimension ``dim`` (``torch.stack``)."""
     tensors = list(tensors)

@@ -11,10 +11,11 @@ the arrays its leaves hold now.
 from __future__ import annotations
 
 import collections
+import functools
 import re
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ import numpy as np
 from ..core.cache import on_clear
 from ..core.ops import Op
 from ..pipeline import LeafSpec, OpSpec, Spec, stage
+from .base import TensorBase
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -234,7 +236,9 @@ class Node:
     oldest node of its graph was made, and ``written``: the inputs an in-place op wrote this node's result into
     (its backward keeps their original values, as PyTorch's does)."""
 
-    __slots__ = ("op", "inputs", "sources", "key", "epoch", "written", "__weakref__")
+    #: ``shown`` (set by ``show_as`` only; unset on most nodes): PyTorch's name for the op a frontend function
+    #: composed this node's result with, and that op's arguments
+    __slots__ = ("op", "inputs", "sources", "key", "epoch", "written", "shown", "__weakref__")
 
     def __init__(self, op: Op, inputs: tuple[Tensor, ...]):
         self.op, self.inputs = op, inputs
@@ -262,7 +266,11 @@ class Node:
         self.epoch, self.written = epoch, ()
 
     def name(self) -> str:
-        """PyTorch's name for the backward of this op (``grad_fn.name()``): ``AddBackward0`` for ``add``."""
+        """PyTorch's name for the backward of this op (``grad_fn.name()``): ``AddBackward0`` for ``add``, or the
+        name a frontend function showed its result under (``MseLossBackward0``)."""
+        shown = getattr(self, "shown", None)
+        if shown is not None:
+            return shown[0]
         return "".join(part.capitalize() for part in re.split(r"[\W_]+", self.op.label) if part) + "Backward0"
 
     def __repr__(self) -> str:
@@ -273,13 +281,53 @@ class Node:
         """PyTorch's walk back from ``grad_fn``: per input, the node that made it (as it was when this one was made)
         or, for a leaf that requires grad, its ``AccumulateGrad``; ``None`` for an input without grad; each with
         the output index 0."""
+        shown = getattr(self, "shown", None)
+        if shown is None:
+            inputs, sources = self.inputs, self.sources
+        else:  # the composite op's tensor inputs, as they are now
+            inputs = [x for arg in shown[1] for x in (arg if isinstance(arg, list | tuple) else (arg,))
+                      if isinstance(x, TensorBase)]
+            sources = [x._value if x.node is None else x.node for x in inputs]
         steps = []
-        for t, source in zip(self.inputs, self.sources, strict=True):
+        for t, source in zip(inputs, sources, strict=True):
             if not t._requires_grad:
                 steps.append((None, 0))
             else:
                 steps.append((source if isinstance(source, Node) else AccumulateGrad(t), 0))
         return tuple(steps)
+
+
+def show_as(out, name: str | None, *inputs):
+    """``out`` (a tensor, or each of a tuple or list of them) with its ``grad_fn`` shown as PyTorch's for the op a
+    frontend function composed of several (``MseLossBackward0``), that op's tensor inputs (given, or in lists) its
+    ``next_functions``; the nodes inside stay what derivation uses. None: as it is. Returns ``out``."""
+    if name is not None:
+        for t in out if isinstance(out, tuple | list) else (out,):
+            node = getattr(t, "node", None)
+            if node is not None and t._requires_grad:  # else no grad_fn to show: the hot path of inference
+                for x in inputs:
+                    if x is t:  # the op gave back an input: its grad_fn is that input's
+                        return out
+                node.shown = (name, inputs)
+    return out
+
+
+def shown(name: str | Callable[..., str | None]) -> Callable:
+    """A frontend op whose result PyTorch's ``grad_fn`` names ``name`` (or ``name(*args, **kwargs)``, which
+    depends on the call: ``MeanBackward1`` with a dim; None keeps the name of the op inside); its tensor
+    arguments are the inputs ``next_functions`` shows."""
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def op(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            first = out[0] if isinstance(out, tuple | list) and out else out
+            if not getattr(first, "_requires_grad", False):
+                return out
+            return show_as(out, name if isinstance(name, str) else name(*args, **kwargs), *args, *kwargs.values())
+
+        return op
+
+    return decorate
 
 
 class AccumulateGrad:

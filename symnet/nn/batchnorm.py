@@ -15,6 +15,7 @@ from ..errors import ShapeError
 from ..frontend.creation import ones, tensor, zeros
 from ..frontend.device import check_device
 from ..frontend.tensor import Tensor
+from ..frontend.trace import shown
 from .conv import LazyModule
 from .module import Module, Parameter, update_buffer
 
@@ -25,6 +26,7 @@ def _count(input: Tensor, dims: tuple[int, ...]) -> Tensor:
     return (input * 0.0 + 1.0).sum(dims)
 
 
+@shown("NativeBatchNormBackward0")
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
                bias: Tensor | None = None, training: bool = False, momentum: float | Tensor = 0.1,
                eps: float = 1e-5) -> Tensor:

@@ -20,6 +20,7 @@ from ..frontend import creation
 from ..frontend.batch import depends_on_batch, is_batch_data
 from ..frontend.shaping import one_hot  # noqa: F401 - torch.nn.functional.one_hot
 from ..frontend.tensor import Tensor
+from ..frontend.trace import shown
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401 - … attention
 from .batchnorm import batch_norm  # noqa: F401 - torch.nn.functional's normalization
 from .distance import cosine_similarity, pairwise_distance  # noqa: F401 - … distances
@@ -375,6 +376,7 @@ def _element_weight(input: Tensor, weight: Tensor | None, op: str) -> None:
         raise ShapeError(f"{op}: Weights and input must have the same size.")
 
 
+@shown("MseLossBackward0")
 def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """(input − target)², averaged (or summed) over all elements; with ``weight``, Σ w·d² / Σ w."""
@@ -404,6 +406,7 @@ def _smooth_l1(input: Tensor, target: Tensor, beta: float) -> Tensor:
     return 0.5 * m * m / beta + (d - m)
 
 
+@shown("SmoothL1LossBackward0")
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """Quadratic below |d| = β, linear above (l1_loss for β = 0)."""
@@ -414,6 +417,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: bool | None = No
     return _reduce(_smooth_l1(input, target, beta), reduction)
 
 
+@shown("HuberLossBackward0")
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """0.5·d² where |d| < δ, else δ·(|d| − 0.5·δ): δ·smooth_l1 with β = δ."""
@@ -425,6 +429,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _reduce(loss if weight is None else loss * weight, reduction)  # a plain mean, as PyTorch's
 
 
+@shown("BinaryCrossEntropyBackward0")
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average: bool | None = None, reduce: bool | None = None,
                          reduction: str = "mean") -> Tensor:
@@ -447,6 +452,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
+@shown("BinaryCrossEntropyWithLogitsBackward0")
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                      size_average: bool | None = None, reduce: bool | None = None,
                                      reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
@@ -560,6 +566,7 @@ def _nll(logp: Tensor, labels: _Labels, reduction: str) -> Tensor:
     return labels.reduce(picked if labels.weight is None else picked * labels.weight, reduction)
 
 
+@shown("NllLossBackward0")
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
              ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """−weight[t]·input[b, t, …] for t = target[b, …]: the loss on log-probabilities."""
@@ -575,6 +582,12 @@ def _along_classes(weight: Tensor, input: Tensor) -> Tensor:
     return weight.reshape(-1, *(1,) * (input.dim() - _class_dim(input) - 1))
 
 
+def _cross_entropy_name(input: Tensor, target: Tensor, *args, **kwargs) -> str | None:
+    """Cross entropy of class indices is PyTorch's ``nll_loss`` of a log-softmax; of probabilities, a composite."""
+    return None if dtypes.is_float(target.dtype) else "NllLossBackward0"
+
+
+@shown(_cross_entropy_name)
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
                   ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:

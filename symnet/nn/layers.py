@@ -10,6 +10,7 @@ from ..errors import ShapeError
 from ..frontend.creation import zeros
 from ..frontend.dims import normalize_dim
 from ..frontend.tensor import Tensor
+from ..frontend.trace import show_as
 from . import init
 from .module import Module, Parameter
 
@@ -38,9 +39,13 @@ class Linear(Module):
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """``input @ weight.T + bias`` (``torch.nn.functional.linear``): ``Z[b, j] = Σ_k X[b, k]·W[j, k] + B[j]``."""
+    """``input @ weight.T + bias`` (``torch.nn.functional.linear``): ``Z[b, j] = Σ_k X[b, k]·W[j, k] + B[j]``.
+    On a batch of rows its ``grad_fn`` is PyTorch's ``addmm`` (``mm`` without a bias), whose inputs come bias
+    first."""
     out = input @ weight.T
-    return out if bias is None else out + bias
+    if bias is None:
+        return show_as(out, "MmBackward0" if input.dim() == 2 else None, input, weight)
+    return show_as(out + bias, "AddmmBackward0" if input.dim() == 2 else None, bias, input, weight)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -17,6 +17,7 @@ from ..core.dtypes import is_float
 from ..errors import DTypeError, ShapeError
 from ..frontend.creation import ones, zeros
 from ..frontend.tensor import Tensor
+from ..frontend.trace import shown
 from . import sliding
 from .batchnorm import LazyNorm, NormBase
 from .distance import abs_power
@@ -61,6 +62,7 @@ def _channel_view(param: Tensor | None, input: Tensor) -> Tensor | None:
     return None if param is None else param.reshape(-1, *(1,) * (input.dim() - 2))
 
 
+@shown("NativeLayerNormBackward0")
 def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Standardize over the last ``len(normalized_shape)`` dims, then scale by ``weight`` and shift by ``bias``."""
@@ -78,6 +80,7 @@ def rms_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | No
     return _affine(input * ((input * input).mean(dims, keepdim=True) + eps) ** -0.5, weight, None)
 
 
+@shown("NativeGroupNormBackward0")
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """(N, C, *) in ``num_groups`` groups of C/num_groups channels, each standardized over its channels and

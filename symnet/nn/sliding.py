@@ -14,6 +14,7 @@ from ..core.windows import AdaptiveIndex, AdaptivePool, Conv, ConvTranspose, Fol
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..frontend.shaping import cat
 from ..frontend.tensor import Tensor
+from ..frontend.trace import shown
 
 
 def ntuple(value, n: int, name: str) -> tuple[int, ...]:
@@ -138,16 +139,19 @@ def convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor | None = Non
     return _unbatch(_with_bias(out, bias, n, op), unbatched)
 
 
+@shown("ConvolutionBackward0")
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     return convolution(1, input, weight, bias, stride, padding, dilation, groups)
 
 
+@shown("ConvolutionBackward0")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """``out[b,o,y,x] = Σ_{c,i,j} W[o,c,i,j]·X[b,c,s·y+d·i−p, s·x+d·j−p] + bias[o]`` (a cross-correlation, as in
     PyTorch); its input gradient is derived as the correlation with the flipped kernel."""
     return convolution(2, input, weight, bias, stride, padding, dilation, groups)
 
 
+@shown("ConvolutionBackward0")
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     return convolution(3, input, weight, bias, stride, padding, dilation, groups)
 
@@ -232,12 +236,14 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return max_pooling(1, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+@shown("MaxPool2DWithIndicesBackward0")
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """The maximum of each window; the gradient goes to the first maximal element in the window's row-major
     order, as in PyTorch."""
     return max_pooling(2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
 
+@shown("MaxPool3DWithIndicesBackward0")
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     return max_pooling(3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
 
@@ -263,11 +269,13 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     return avg_pooling(1, input, kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
+@shown("AvgPool2DBackward0")
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None) -> Tensor:
     return avg_pooling(2, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
 
+@shown("AvgPool3DBackward0")
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None) -> Tensor:
     return avg_pooling(3, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
@@ -376,6 +384,7 @@ max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices, adapt
 
 
 # ---------------------------------------------------------------- padding, unfold, fold
+@shown(lambda input, pad, mode="constant", value=None: "ConstantPadNdBackward0" if mode == "constant" else None)
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None) -> Tensor:
     """``pad`` lists (before, after) from the last dimension backwards, as in PyTorch; negative values crop
     (constant mode). Modes: constant, reflect, replicate, circular."""

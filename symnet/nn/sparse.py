@@ -15,6 +15,7 @@ from ..errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
 from ..frontend.autograd import no_grad
 from ..frontend.creation import tensor, zeros
 from ..frontend.tensor import Tensor
+from ..frontend.trace import shown
 from . import init
 from .module import Module, Parameter
 
@@ -67,6 +68,7 @@ def _gather_rows(weight: Tensor, indices: Tensor) -> Tensor:
     return rows.reshape(*lead, *indices.shape[1:], width)
 
 
+@shown("EmbeddingBackward0")
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
               norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of ``weight`` picked by the int64 ``input`` (any shape): out shape (*input.shape, D).
