@@ -262,7 +262,7 @@ def test_module_traversal_apply_and_attributes():
         _ = model[0].foo
     model.requires_grad_(False)
     assert not any(p.requires_grad for p in model.parameters())
-    assert "BatchNorm1d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)" in repr(model)
+    assert "BatchNorm1d(8, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)" in repr(model)
     assert repr(Dropout2d(0.2)) == "Dropout2d(p=0.2, inplace=False)"
     with pytest.raises(ValueError, match="boolean"):
         model.train("yes")

@@ -69,7 +69,7 @@ class _ConvNd(Module):
     def extra_repr(self) -> str:
         text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         if self.padding != (0,) * self.n:
-            text += f", padding={self.padding!r}" if isinstance(self.padding, str) else f", padding={self.padding}"
+            text += f", padding={self.padding}"  # a string unquoted, as PyTorch prints padding=same
         if self.dilation != (1,) * self.n:
             text += f", dilation={self.dilation}"
         if self.output_padding != (0,) * self.n:
@@ -362,7 +362,7 @@ class AdaptiveMaxPool3d(AdaptiveMaxPool1d):
 
 # ---------------------------------------------------------------- padding
 class _PadNd(Module):
-    n, mode = 0, "constant"
+    n, mode, takes_value = 0, "constant", False
 
     def __init__(self, padding, value: float = 0.0):
         super().__init__()
@@ -379,13 +379,13 @@ class _PadNd(Module):
                              f"{input.shape}")
         return S.pad(input, self.padding, self.mode, self.value if self.mode == "constant" else None)
 
-    def extra_repr(self) -> str:
-        return f"{self.padding}" + (f", value={self.value}" if self.mode == "constant" else "")
+    def extra_repr(self) -> str:  # PyTorch's: ConstantPad names its two options, the others show the padding alone
+        return f"padding={self.padding}, value={self.value}" if self.takes_value else f"{self.padding}"
 
 
 def _pad_class(name: str, n: int, mode: str, takes_value: bool = False) -> type[_PadNd]:
     """A padding module: ``ConstantPad`` takes a fill value; the others take the padding alone."""
-    namespace = {"n": n, "mode": mode, "__module__": __name__}
+    namespace = {"n": n, "mode": mode, "takes_value": takes_value, "__module__": __name__}
     if not takes_value:
         namespace["__init__"] = lambda self, padding: _PadNd.__init__(self, padding)
     return type(name, (_PadNd,), namespace)

@@ -13,12 +13,11 @@ from .module import Module
 
 
 class _Loss(Module):
+    """A loss module: its options are attributes, and it prints as ``MSELoss()`` whatever they are, as PyTorch's."""
+
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
         self.reduction = _legacy_reduction(size_average, reduce, reduction)
-
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""
 
 
 class _WeightedLoss(_Loss):
