@@ -1,9 +1,10 @@
 """Edges an op-by-op probe against PyTorch found: a Python number before a tensor (``torch.add(2, t)``), a number
 or anything else where a function takes tensors only, bool operands of fmod and of ``|``, an integer division of
 an empty tensor, the median of an empty integer tensor, a 0-d tensor's dims, ``angle``, the ``dtype`` of sums,
-means and softmax, ``where`` with a condition alone; and bad arguments refused with PyTorch's error class (a
-RuntimeError where PyTorch raises one; symnet's errors are ValueErrors and TypeErrors too), never a number.
-Each scenario runs on symnet and on PyTorch (where installed) against PyTorch's stored values."""
+means and softmax, ``where`` with a condition alone, ``type(symnet.FloatTensor)``; and bad arguments refused with
+PyTorch's error class (a RuntimeError where PyTorch raises one; symnet's errors are ValueErrors and TypeErrors
+too), never a number. Each scenario runs on symnet and on PyTorch (where installed) against PyTorch's stored
+values."""
 
 from __future__ import annotations
 
@@ -145,6 +146,12 @@ def module_assignments(lib):
     return [*refused, sorted(name for name, _ in m.named_parameters()), result(m(lib.ones(1, 2)).detach())]
 
 
+def legacy_types(lib):
+    t = lib.tensor([1, 2])
+    return [result(t.type(lib.FloatTensor)), result(t.type("torch.DoubleTensor")),
+            result(lib.tensor([1.5, -2.5]).type(lib.LongTensor)), t.type(lib.float64).type()[-12:]]
+
+
 PI = 3.141592653589793
 NAN = float("nan")
 PYTORCH = {
@@ -184,6 +191,7 @@ PYTORCH = {
     bad_arguments_are_runtime_errors: ["raises RuntimeError"] * 12,
     module_assignments: ["raises TypeError"] * 2 + ["raises RuntimeError"] * 2 + [["weight"], ["float32", [[2.0,
                                                                                                           2.0]]]],
+    legacy_types: [["float32", [1.0, 2.0]], ["float64", [1.0, 2.0]], ["int64", [1, -2]], "DoubleTensor"],
     where_with_a_condition_alone: [[["int64", [0, 1]], ["int64", [1, 0]]], [["int64", [0, 1]], ["int64", [1, 0]]],
                                    [["int64", [0]]], ["float32", [[-1.0, 2.0], [3.0, -1.0]]]],
 }

@@ -413,7 +413,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor], 
         allow_unused = materialize_grads
     elif materialize_grads and not allow_unused:
         raise ArgumentError("Expected allow_unused to be True or not passed when materialize_grads=True, "
-                         "but got: allow_unused=False.")
+                            "but got: allow_unused=False.")
     outputs, targets = _sequence(outputs), _sequence(inputs)
     seeds = _seeds(outputs, _cotangents(grad_outputs, len(outputs)), "grad")
     _check_inputs(targets)

@@ -368,6 +368,7 @@ def _legacy(dtype: np.dtype, name: str):
         return tensor(args[0] if args else [], dtype=dtype)
 
     constructor.__name__ = constructor.__qualname__ = name
+    constructor.dtype = dtype  # what ``x.type(symnet.FloatTensor)`` converts to
     constructor.__doc__ = (f"``torch.{name}`` of old tutorials: ``{name}(data)`` is ``tensor(data, dtype={dtype})``, "
                            f"``{name}(2, 3)`` a zero tensor of that size.")
     return constructor

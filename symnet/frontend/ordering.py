@@ -185,7 +185,7 @@ class OrderingMethods(TensorBase):
             raise DTypeError(f"{op}() input tensor must be either float or double dtype, got {self.dtype.name}")
         if interpolation not in INTERPOLATIONS:
             raise ArgumentError(f"{op}() interpolation must be one of {', '.join(INTERPOLATIONS)}, got "
-                             f"{interpolation!r}")
+                                f"{interpolation!r}")
         qs = _quantile_levels(self, q, op)
         if self.numel() == 0:
             raise ShapeError(f"{op}() input tensor must be non-empty")

@@ -412,11 +412,17 @@ class PointwiseMethods(TensorBase):
 
     def type(self, dtype=None):
         """The legacy type name without an argument (``symnet.FloatTensor``, as PyTorch's ``torch.FloatTensor``);
-        a cast with one."""
+        a cast with one: a dtype, a legacy type (``symnet.FloatTensor``) or its name (``"torch.FloatTensor"``)."""
         if dtype is None:
-            return "symnet." + {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}[
-                self.dtype.name] + "Tensor"
-        return self.to(dtype)
+            return "symnet." + _LEGACY_TYPES[self.dtype.name] + "Tensor"
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            kind = dtype.rpartition(".")[2][:-len("Tensor")]
+            names = {v: k for k, v in _LEGACY_TYPES.items()} | {"Int": "int64"}
+            if kind not in names:
+                raise DTypeError(f"type(): {dtype!r} is not a tensor type symnet stores (its dtypes are float32, "
+                                 "float64, int64 and bool)")
+            dtype = names[kind]
+        return self.to(getattr(dtype, "dtype", dtype))
 
     def cpu(self) -> Tensor:
         return self
@@ -731,6 +737,10 @@ class PointwiseMethods(TensorBase):
 
 
 _SCALARS = (bool, int, float, np.number)
+
+
+#: the legacy tensor types' names by dtype (``torch.FloatTensor``)
+_LEGACY_TYPES = {"float32": "Float", "float64": "Double", "int64": "Long", "bool": "Bool"}
 
 
 def _truth(x):

@@ -114,7 +114,7 @@ class _ConvTransposeNd(_ConvNd):
                         + self.dilation[p] * (self.kernel_size[p] - 1) + 1)
             if not smallest <= want < smallest + self.stride[p]:
                 raise ArgumentError(f"{type(self).__name__}: requested output size {tuple(size)} is not reachable: "
-                                 f"dim {p} must lie in [{smallest}, {smallest + self.stride[p] - 1}]")
+                                    f"dim {p} must lie in [{smallest}, {smallest + self.stride[p] - 1}]")
             extra.append(want - smallest)
         return tuple(extra)
 
@@ -188,7 +188,7 @@ class _LazyConv(LazyModule):
     def in_size(self, input: Tensor) -> int:
         if input.dim() not in (self.becomes.n + 1, self.becomes.n + 2):
             raise ArgumentError(f"{type(self).__name__}: expected a {self.becomes.n + 1}-d or {self.becomes.n + 2}-d "
-                             f"input, got shape {input.shape}")
+                                f"input, got shape {input.shape}")
         return input.shape[0] if input.dim() == self.becomes.n + 1 else input.shape[1]
 
 
@@ -370,13 +370,13 @@ class _PadNd(Module):
             padding = (padding,) * (2 * self.n)
         if len(padding) != 2 * self.n or not all(isinstance(p, int) for p in padding):
             raise ArgumentError(f"{type(self).__name__}: padding must be an int or a tuple of {2 * self.n} ints, got "
-                             f"{padding!r}")
+                                f"{padding!r}")
         self.padding, self.value = tuple(padding), value
 
     def forward(self, input: Tensor) -> Tensor:
         if input.dim() not in (self.n + 1, self.n + 2):
             raise ArgumentError(f"{type(self).__name__}: expected a {self.n + 1}-d or {self.n + 2}-d input, got shape "
-                             f"{input.shape}")
+                                f"{input.shape}")
         return S.pad(input, self.padding, self.mode, self.value if self.mode == "constant" else None)
 
     def extra_repr(self) -> str:  # PyTorch's: ConstantPad names its two options, the others show the padding alone

@@ -347,7 +347,7 @@ def _legacy_reduction(size_average: bool | None, reduce: bool | None, reduction:
 def _check_reduction(reduction: str, allowed: tuple[str, ...] = ("none", "mean", "sum")) -> None:
     if reduction not in allowed:
         raise ArgumentError(f"{reduction} is not a valid value for reduction: reduction must be "
-                         f"{', '.join(repr(r) for r in allowed)}")
+                            f"{', '.join(repr(r) for r in allowed)}")
 
 
 def _reduce(loss: Tensor, reduction: str, weight: Tensor | None = None) -> Tensor:

@@ -163,7 +163,7 @@ def transposed_convolution(n: int, input: Tensor, weight: Tensor, bias: Tensor |
     padding, extra = ntuple(padding, n, f"{op} padding"), ntuple(output_padding, n, f"{op} output_padding")
     if any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation, strict=True)):
         raise ArgumentError(f"{op}: output_padding {extra} must be smaller than either stride {stride} or dilation "
-                         f"{dilation}")
+                            f"{dilation}")
     in_channels, per_out = weight.shape[:2]
     if x.shape[1] != in_channels:
         raise ShapeError(f"{op}: input of shape {input.shape} has {x.shape[1]} channels, but the weight of shape "
@@ -196,7 +196,7 @@ def pool_geometry(sizes: Sequence[int], kernel, stride, padding, dilation, ceil_
     padding, dilation = ntuple(padding, n, f"{op} padding"), ntuple(dilation, n, f"{op} dilation")
     if any(v < 1 for v in (*kernel, *stride, *dilation)) or any(p < 0 for p in padding):
         raise ArgumentError(f"{op}: kernel {kernel}, stride {stride} and dilation {dilation} must be positive, "
-                         f"padding {padding} non-negative")
+                            f"padding {padding} non-negative")
     pads, out = [], []
     for size, k, s, p, d in zip(sizes, kernel, stride, padding, dilation, strict=True):
         limit = (d * (k - 1) + 1) // 2 if pad_limit == "dilated" else k // 2

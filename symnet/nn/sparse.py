@@ -97,13 +97,13 @@ def _bag_layout(input: Tensor, offsets: Tensor, include_last_offset: bool) -> tu
     starts, length = offsets._array(), input.shape[0]
     if starts.size and starts[0] != 0:
         raise ArgumentError(f"embedding_bag: offsets[0] has to be 0, i.e., the first sequence in the mini-batch has "
-                         f"to start from position 0. However, got {starts[0]}")
+                            f"to start from position 0. However, got {starts[0]}")
     ends = np.append(starts[1:], length)
     if include_last_offset:
         starts, ends = starts[:-1], starts[1:]
     if np.any(ends < starts) or (ends.size and ends.max() > length):
         raise ArgumentError(f"embedding_bag: offsets {starts.tolist()} must be non-decreasing and within the "
-                         f"input's length {length}")
+                            f"input's length {length}")
     longest = int((ends - starts).max(initial=0))
     span = np.arange(longest)
     valid = span < (ends - starts)[:, None]
@@ -124,7 +124,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     padding_idx = _padding_idx(padding_idx, weight.shape[0])
     if per_sample_weights is not None and per_sample_weights.shape != input.shape:
         raise ArgumentError(f"embedding_bag: If per_sample_weights ({per_sample_weights.shape}) is not None, then it "
-                         f"must have the same shape as the input ({input.shape})")
+                            f"must have the same shape as the input ({input.shape})")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
                                   f"supported for mode='sum' (got mode='{mode}').")
@@ -133,7 +133,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
     if input.dim() == 2:
         if offsets is not None:
             raise ArgumentError("embedding_bag: if input is 2D, then offsets has to be None, as input is treated is a "
-                             "mini-batch of fixed length sequences")
+                                "mini-batch of fixed length sequences")
         indices, keep = input, None
     elif input.dim() == 1:
         if offsets is None:
@@ -147,7 +147,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None, 
         keep = tensor(valid, dtype=weight.dtype)
     else:
         raise ArgumentError(f"embedding_bag: input has to be 1D or 2D Tensor, but got Tensor of dimension "
-                         f"{input.dim()}")
+                            f"{input.dim()}")
     if max_norm is not None:
         _renorm_(weight, input, max_norm, norm_type)
     if padding_idx is not None:
