@@ -90,5 +90,8 @@ def format_values(values: np.ndarray) -> str:
     threshold = OPTIONS["threshold"]
     text = np.array2string(values, separator=", ", prefix="tensor(", formatter=formatter,
                            threshold=sys.maxsize if threshold == math.inf else int(threshold),
-                           edgeitems=int(OPTIONS["edgeitems"]), max_line_width=int(OPTIONS["linewidth"]))
+                           edgeitems=int(OPTIONS["edgeitems"]),
+                           # PyTorch fits elements of width + 2 in linewidth − indent; NumPy counts the line's trailing
+                           # comma against its limit: one more column wraps the two alike
+                           max_line_width=int(OPTIONS["linewidth"]) + 1)
     return text.replace(", ..., ", ",  ..., ")  # PyTorch's row summary: the ellipsis padded as an element
