@@ -1,10 +1,10 @@
 """Edges an op-by-op probe against PyTorch found: a Python number before a tensor (``torch.add(2, t)``), a number
 or anything else where a function takes tensors only, bool operands of fmod and of ``|``, an integer division of
 an empty tensor, the median of an empty integer tensor, a 0-d tensor's dims, ``angle``, the ``dtype`` of sums,
-means and softmax, ``where`` with a condition alone, ``type(symnet.FloatTensor)``; and bad arguments refused with
-PyTorch's error class (a RuntimeError where PyTorch raises one; symnet's errors are ValueErrors and TypeErrors
-too), never a number. Each scenario runs on symnet and on PyTorch (where installed) against PyTorch's stored
-values."""
+means and softmax, ``where`` with a condition alone, ``type(symnet.FloatTensor)``, ``f"{loss:.4f}"``; and bad
+arguments refused with PyTorch's error class (a RuntimeError where PyTorch raises one; symnet's errors are
+ValueErrors and TypeErrors too), never a number. Each scenario runs on symnet and on PyTorch (where installed)
+against PyTorch's stored values."""
 
 from __future__ import annotations
 
@@ -152,6 +152,15 @@ def legacy_types(lib):
             result(lib.tensor([1.5, -2.5]).type(lib.LongTensor)), t.type(lib.float64).type()[-12:]]
 
 
+def python_protocols(lib):
+    """A 0-d tensor in an f-string (``f"{loss:.4f}"``), an integer tensor as an index or a range."""
+    loss, k = lib.tensor(1.23456), lib.tensor(2)
+    return [f"{loss:.4f}", f"{loss:>9.2e}", f"{k:03d}", f"{k}", f"{lib.tensor([1.0, 2.0])}", [10, 20, 30][k],
+            list(range(lib.tensor(3))), [1, 2, 3, 4][lib.tensor(1):k], raised(lambda: f"{lib.tensor([1.5]):.2f}",
+                                                                             TypeError),
+            raised(lambda: [1, 2][lib.tensor(1.0)], TypeError)]
+
+
 PI = 3.141592653589793
 NAN = float("nan")
 PYTORCH = {
@@ -192,6 +201,8 @@ PYTORCH = {
     module_assignments: ["raises TypeError"] * 2 + ["raises RuntimeError"] * 2 + [["weight"], ["float32", [[2.0,
                                                                                                           2.0]]]],
     legacy_types: [["float32", [1.0, 2.0]], ["float64", [1.0, 2.0]], ["int64", [1, -2]], "DoubleTensor"],
+    python_protocols: ["1.2346", " 1.23e+00", "002", "2", "tensor([1., 2.])", 30, [0, 1, 2], [2], "raises TypeError",
+                       "raises TypeError"],
     where_with_a_condition_alone: [[["int64", [0, 1]], ["int64", [1, 0]]], [["int64", [0, 1]], ["int64", [1, 0]]],
                                    [["int64", [0]]], ["float32", [[-1.0, 2.0], [3.0, -1.0]]]],
 }

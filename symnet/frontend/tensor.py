@@ -434,6 +434,19 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     def __int__(self) -> int:
         return int(self.item())
 
+    def __index__(self) -> int:
+        """An integer tensor of one element where Python wants an index (``xs[t]``, ``range(t)``), as PyTorch's."""
+        if self.dtype.kind not in "iub" or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``), as PyTorch's; any other as ``str`` (a format
+        spec is then Python's TypeError)."""
+        if not self.shape:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     # ---------------------------------------------------------------- autograd
     def detach(self) -> Tensor:
         """The value outside the graph; in a compiled step's trace, a tensor computed from the batch, a parameter
