@@ -9,7 +9,9 @@ import contextlib
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -46,9 +48,9 @@ def _flatten(obj, prefix: str, arrays: dict, scalars: dict, tensors: list) -> No
         raise TypeError(f"save: cannot store {type(obj).__name__} at {prefix[:-1]!r} (no pickle)")
 
 
-def save(obj, path: str | Path, pickle_module=None, pickle_protocol: int = 2) -> None:  # noqa: ARG001 - torch's
+def save(obj, path: str | Path | BinaryIO, pickle_module=None, pickle_protocol: int = 2) -> None:  # noqa: ARG001
     """Write a state (a tensor, a dict of state dicts, tensors, arrays and plain values, or a Module: its
-    state_dict) to ``path`` atomically."""
+    state_dict) to ``path`` atomically, or into a binary file object (``io.BytesIO``), as PyTorch's."""
     arrays: dict[str, np.ndarray] = {}
     scalars: dict = {}
     tensors: list[str] = []
@@ -58,6 +60,9 @@ def save(obj, path: str | Path, pickle_module=None, pickle_protocol: int = 2) ->
     _flatten(obj, "", arrays, scalars, tensors)
     if tensors:
         scalars[_TENSORS] = tensors
+    if hasattr(path, "write"):  # a file object: the caller's to keep whole
+        np.savez(path, **arrays, **{_JSON: np.array(json.dumps(scalars))})
+        return
     path = Path(path)
     _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
@@ -92,13 +97,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def load(path: str | Path, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
+def load(path: str | Path | BinaryIO, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
          mmap: bool | None = None, **pickle_load_args):  # noqa: ARG001 - torch's signature; the file holds data only
     """Read what ``save`` wrote: nested dicts (``int`` keys restored where they were), tensors where tensors were
     saved. A Module saved whole comes back as its state_dict with ``weights_only`` left out or True (PyTorch's
     default); ``weights_only=False`` asks for the module object itself, which would mean running code from the
     file: refused."""
-    with np.load(Path(path), allow_pickle=False) as data:
+    try:
+        data = np.load(path if hasattr(path, "read") else Path(path), allow_pickle=False)
+    except (ValueError, EOFError, zipfile.BadZipFile) as exc:  # NumPy's words would suggest unpickling it
+        raise ValueError(f"{path}: not a symnet checkpoint (an .npz archive of arrays, without pickles)") from exc
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path}: not a symnet checkpoint (one array, not an .npz archive)")
+    with data:
         if _JSON not in data.files:
             raise ValueError(f"{path}: not a symnet checkpoint (no {_JSON} entry)")
         flat = {k: data[k] for k in data.files if k != _JSON}

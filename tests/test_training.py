@@ -1,7 +1,9 @@
 """symnet.nn modules, data loading, the compiled training step, checkpoints and schedules."""
 
+import io
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -456,3 +458,21 @@ def test_save_and_load_as_pytorch_programs_write_them(tmp_path):
         np.savez(tmp_path / "h.npz", __json__=np.array(json.dumps({"__tensors__": hostile})))
         with pytest.raises(ValueError, match="tensor"):
             sn.load(tmp_path / "h.npz")
+
+
+def test_save_and_load_through_file_objects_and_refuse_what_is_not_a_checkpoint(tmp_path):
+    """torch.save(state, io.BytesIO()) as PyTorch's; a pickle, a bare .npy, garbage or nothing is refused as not a
+    checkpoint (NumPy's own words would suggest unpickling it); a notebook shows PyTorch's load_state_dict answer."""
+    model, buffer = mlp(), io.BytesIO()
+    sn.save({"model": model.state_dict(), "step": 3}, buffer)
+    buffer.seek(0)
+    loaded = sn.load(buffer, weights_only=True)
+    again = mlp(seed=5)
+    assert repr(again.load_state_dict(loaded["model"])) == "<All keys matched successfully>"
+    assert loaded["step"] == 3 and all(np.array_equal(a.numpy(), b.numpy())
+                                       for a, b in zip(again.parameters(), model.parameters(), strict=True))
+    assert str(again.load_state_dict({}, strict=False)).startswith("IncompatibleKeys(missing_keys=['0.weight'")
+    np.save(tmp_path / "one.npy", np.ones(2))
+    for source in (io.BytesIO(pickle.dumps({"a": 1})), io.BytesIO(b"garbage"), io.BytesIO(b""), tmp_path / "one.npy"):
+        with pytest.raises(ValueError, match="not a symnet checkpoint"):
+            sn.load(source)
