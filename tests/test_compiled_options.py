@@ -279,3 +279,29 @@ def test_a_list_of_batches_runs_natively_and_equals_the_step_loop(sizes, monkeyp
     model, _, _ = problem()
     step = sn.compile(model, sn.nn.MSELoss(), sn.optim.Adam(model.parameters(), lr=0.05))
     assert len(step.fit([(x[:3], y[:3]), (x[3:], y[3:])], epochs=1, progress=False)) == 2
+
+
+def test_torch_compile_forms_give_back_the_model_or_function():
+    """``torch.compile(model)``, ``torch.compile(fn)``, ``@torch.compile`` and ``@torch.compile(mode=...)`` (PyTorch
+    2's tutorials) run as written: symnet's eager code is compiled native code already, so they are the model or
+    function itself, with the same numbers; a step needs both a loss and an optimizer."""
+    model = sn.nn.Linear(2, 1)
+    assert sn.compile(model) is model and sn.compile(model, mode="max-autotune", fullgraph=True) is model
+
+    def f(x):
+        return x.sin() + 1
+
+    @sn.compile
+    def g(x):
+        return x * 2
+
+    @sn.compile(mode="reduce-overhead", dynamic=False)
+    def h(x):
+        return x * 3
+
+    x = sn.tensor([0.5, 1.5])
+    assert sn.compile(f)(x).tolist() == f(x).tolist() and g(x).tolist() == [1.0, 3.0] and h(x).tolist() == [1.5, 4.5]
+    with pytest.raises(TypeError, match="loss function and an optimizer"):
+        sn.compile(model, sn.nn.MSELoss())
+    with pytest.raises(TypeError, match="a Module or a function"):
+        sn.compile(3)

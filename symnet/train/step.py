@@ -850,14 +850,29 @@ def _compile_progress():
     return tqdm(total=3, desc="compiling the step", unit="stage", leave=False, postfix="trace and derive")
 
 
-def compile(model: Module, loss_fn: Callable, optimizer: Optimizer, *,  # noqa: A001 - torch.compile
-            clip_grad_norm: float | None = None, norm_type: float = 2.0,
-            clip_grad_value: float | None = None) -> CompiledStep:
+def compile(model: Module | Callable | None = None, loss_fn: Callable | None = None,  # noqa: A001 - torch.compile
+            optimizer: Optimizer | None = None, *, clip_grad_norm: float | None = None, norm_type: float = 2.0,
+            clip_grad_value: float | None = None, fullgraph: bool = False, dynamic: bool | None = None,
+            backend: str | Callable = "inductor", mode: str | None = None, options: dict | None = None,
+            disable: bool = False):
     """Compile a model, a loss and an optimizer into one native training step; ``clip_grad_norm`` (with
     ``norm_type``) or ``clip_grad_value`` clip the gradients inside it, as ``nn.utils.clip_grad_norm_`` /
     ``clip_grad_value_`` between ``backward()`` and ``step()``.
 
+    Without a loss and an optimizer it is ``torch.compile``: ``compile(model)``, ``compile(fn)``, ``@compile`` and
+    ``@compile(mode=...)`` give back the model or function itself — symnet runs eager code as compiled native code
+    already (each graph once per structure); PyTorch's options are accepted and change nothing.
+
     >>> step = sn.compile(model, sn.nn.MSELoss(), sn.optim.Adam(model.parameters(), lr=0.01))  # doctest: +SKIP
     >>> history = step.fit(loader, epochs=5)                                                      # doctest: +SKIP
     """
+    if loss_fn is None and optimizer is None:
+        if model is None:  # @compile(mode=...): the decorator
+            return compile
+        if not callable(model):
+            raise TypeError(f"compile: expected a Module or a function, got {type(model).__name__}")
+        return model
+    if loss_fn is None or optimizer is None:
+        raise TypeError("compile: a training step takes a loss function and an optimizer (compile(model, loss_fn, "
+                        "optimizer)); a model or function alone is torch.compile's form")
     return CompiledStep(model, loss_fn, optimizer, Clipping(clip_grad_norm, float(norm_type), clip_grad_value))
