@@ -19,6 +19,7 @@ import numpy as np
 from ..core import dtypes
 from ..core.dtypes import as_dtype, is_float, of_data
 from ..errors import DTypeError, NotSupportedError, ShapeError, StateDictError
+from ..frontend.autograd import RemovableHandle
 from ..frontend.device import check_device, device, to_arguments
 from ..frontend.tensor import Tensor
 
@@ -97,6 +98,31 @@ class IncompatibleKeys(NamedTuple):
     __str__ = __repr__
 
 
+class _Hook:
+    """A forward (pre-)hook and how PyTorch calls it."""
+
+    def __init__(self, fn: Callable, with_kwargs: bool, always_call: bool):
+        self.fn, self.with_kwargs, self.always_call = fn, with_kwargs, always_call
+
+    def __call__(self, module: Module, args: tuple, kwargs: dict, *output):
+        return self.fn(module, args, kwargs, *output) if self.with_kwargs else self.fn(module, args, *output)
+
+
+def _run_pre_hooks(module: Module, hooks: list[_Hook], args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    for hook in list(hooks):
+        changed = hook(module, args, kwargs)
+        if changed is None:
+            continue
+        if hook.with_kwargs:
+            if not (isinstance(changed, tuple) and len(changed) == 2):
+                raise RuntimeError(f"forward pre-hook must return None or a tuple of (new_args, new_kwargs), but got "
+                                   f"{changed}.")
+            args, kwargs = changed
+        else:
+            args = changed if isinstance(changed, tuple) else (changed,)
+    return args, kwargs
+
+
 class Module:
     """Base class of layers and models: assign Parameters and Modules as attributes, define ``forward``."""
 
@@ -172,7 +198,19 @@ class Module:
         depth = getattr(_calls, "depth", 0)
         _calls.depth = depth + 1
         try:
-            out = self.forward(*args, **kwargs)
+            pre, post = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
+            try:
+                if pre:
+                    args, kwargs = _run_pre_hooks(self, pre, args, kwargs)
+                out = self.forward(*args, **kwargs)
+            except BaseException:
+                for hook in post or ():
+                    if hook.always_call:
+                        hook(self, args, kwargs, None)
+                raise
+            for hook in list(post or ()):
+                changed = hook(self, args, kwargs, out)
+                out = out if changed is None else changed
         finally:
             _calls.depth = depth
         if depth == 0 and not self.__dict__.get("_named"):
@@ -181,6 +219,32 @@ class Module:
             self.name_parameters()
             object.__setattr__(self, "_named", True)
         return out
+
+    # ---------------------------------------------------------------- hooks
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """``hook(module, args)`` before every forward (``hook(module, args, kwargs)`` with ``with_kwargs``): a
+        value it returns replaces the arguments (a non-tuple is the one argument; with ``with_kwargs``, an
+        ``(args, kwargs)`` pair), as PyTorch's."""
+        return self._add_hook("_forward_pre_hooks", _Hook(hook, with_kwargs, False), prepend)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """``hook(module, args, output)`` after every forward (``hook(module, args, kwargs, output)`` with
+        ``with_kwargs``): a value it returns replaces the output; ``always_call`` also calls it (with output None)
+        when forward raises. The features a hook keeps are the tensors forward made, as in PyTorch."""
+        return self._add_hook("_forward_hooks", _Hook(hook, with_kwargs, always_call), prepend)
+
+    def _add_hook(self, kind: str, hook: _Hook, prepend: bool) -> RemovableHandle:
+        hooks = self.__dict__.setdefault(kind, [])
+        hooks.insert(0, hook) if prepend else hooks.append(hook)
+        return RemovableHandle(hooks, hook)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False):
+        raise NotSupportedError("register_full_backward_hook: module backward hooks are not supported; register a "
+                                "hook on the output tensor (output.register_hook) or on the parameters instead")
+
+    register_backward_hook = register_full_backward_pre_hook = register_full_backward_hook
 
     # ---------------------------------------------------------------- registration
     def _check_new_name(self, name, kind: str) -> None:

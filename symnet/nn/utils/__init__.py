@@ -1,7 +1,9 @@
-"""``symnet.nn.utils``, as ``torch.nn.utils``: gradient clipping, and a model's parameters as one flat vector."""
+"""``symnet.nn.utils``, as ``torch.nn.utils``: gradient clipping, a model's parameters as one flat vector, and the
+padding of variable-length sequences (``rnn``)."""
 
+from . import rnn
 from .clip_grad import clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
-           "parameters_to_vector", "vector_to_parameters"]
+           "parameters_to_vector", "rnn", "vector_to_parameters"]

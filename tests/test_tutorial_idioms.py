@@ -1,0 +1,119 @@
+"""Idioms of PyTorch's tutorials that were missing or wrong: forward hooks that keep a layer's features or change
+its input and output, ``pad_sequence``, activation checkpointing, and ``torch.autograd.functional`` called under
+``no_grad`` (its products were zeros: PyTorch takes them in grad mode whatever the caller's). Each scenario runs
+on symnet and on PyTorch (where installed) against PyTorch's stored values."""
+
+from __future__ import annotations
+
+import pytest
+
+from .scenarios import scenario_tests
+from .test_op_edges import result
+
+
+def forward_hooks(lib):
+    lib.manual_seed(0)
+    net = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.ReLU(), lib.nn.Linear(4, 2))
+    with lib.no_grad():
+        for k, p in enumerate(net.parameters()):
+            p.fill_(0.1 * (k + 1))
+    features = {}
+    handles = [net[1].register_forward_hook(lambda m, args, out: features.__setitem__("relu", out.detach())),
+               net[0].register_forward_pre_hook(lambda m, args: (args[0] * 2,)),
+               net[2].register_forward_hook(lambda m, args, out: out + 100),
+               net[2].register_forward_hook(lambda m, args, kwargs, out: out * 0 + len(kwargs), with_kwargs=True,
+                                            prepend=True)]
+    x = lib.ones(1, 3, requires_grad=True)
+    hooked = net(x)
+    hooked.sum().backward()
+    for handle in handles:
+        handle.remove()
+    return [result(hooked.detach()), result(features["relu"]), result(x.grad), result(net(lib.ones(1, 3)).detach())]
+
+
+def hooks_when_forward_fails(lib):
+    calls = []
+
+    def refuse(module, args):
+        raise ValueError("refused")
+
+    first = lib.nn.Linear(1, 1)
+    first.register_forward_pre_hook(refuse)
+    first.register_forward_hook(lambda m, args, out: calls.append(out), always_call=True)
+    first.register_forward_hook(lambda m, args, out: calls.append("not always"))
+    with pytest.raises(ValueError, match="refused"):
+        first(lib.ones(1, 1))
+    kwargs_hook = lib.nn.Linear(1, 1)
+    kwargs_hook.register_forward_pre_hook(lambda m, args, kwargs: ((args[0] * 0,), kwargs), with_kwargs=True)
+    return [calls, result(kwargs_hook(lib.ones(1, 1)).detach() - kwargs_hook.bias.detach())]
+
+
+def padded_sequences(lib):
+    pad_sequence = lib.nn.utils.rnn.pad_sequence
+    a, b = lib.ones(2, 3, requires_grad=True), lib.full((4, 3), 2.0)
+    padded = pad_sequence([a, b])
+    (padded * lib.arange(4.0).reshape(4, 1, 1)).sum().backward()
+    return [list(padded.shape), result(pad_sequence([a, b], batch_first=True, padding_value=-1.0)[0].detach()),
+            result(pad_sequence([a.detach(), b], batch_first=True, padding_side="left")[0]), result(a.grad),
+            result(pad_sequence([lib.tensor([1, 2]), lib.tensor([3])])),
+            raised_error(lambda: pad_sequence([lib.ones(2, 3), lib.ones(2, 4)])),
+            raised_error(lambda: pad_sequence([]))]
+
+
+def raised_error(call) -> str:
+    try:
+        call()
+    except RuntimeError:
+        return "RuntimeError"
+    return "returned"
+
+
+def checkpointed(lib):
+    from importlib import import_module
+
+    checkpoint = import_module(f"{lib.__name__}.utils.checkpoint")
+    x = lib.tensor([0.5, 1.5], requires_grad=True)
+    y = checkpoint.checkpoint(lambda t, scale: (t * scale).sin(), x, 3.0, use_reentrant=False)
+    y.sum().backward()
+    net = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.Tanh(), lib.nn.Linear(2, 1))
+    with lib.no_grad():
+        for p in net.parameters():
+            p.fill_(0.5)
+    z = checkpoint.checkpoint_sequential(net, 2, lib.ones(1, 2), use_reentrant=False)
+    return [result(y.detach()), result(x.grad), result(z.detach())]
+
+
+def functional_under_no_grad(lib):
+    functional = lib.autograd.functional
+    x = lib.tensor([1.0, 2.0], dtype=lib.float64)
+
+    def cube(t):
+        return t ** 3
+
+    def total(t):
+        return (t ** 3).sum()
+
+    with lib.no_grad():
+        return [result(functional.hessian(total, x)), result(functional.jacobian(cube, x)),
+                result(functional.vjp(cube, x, lib.ones(2, dtype=lib.float64))[1]),
+                result(functional.jvp(cube, x, lib.ones(2, dtype=lib.float64))[1]),
+                result(functional.hvp(total, x, lib.ones(2, dtype=lib.float64))[1]),
+                result(functional.vhp(total, x, lib.ones(2, dtype=lib.float64))[1]), lib.is_grad_enabled()]
+
+
+PYTORCH = {
+    forward_hooks: [["float32", [[100.0, 100.0]]], ["float32", [[0.800000011920929] * 4]], ["float32", [[0.0] * 3]],
+                    ["float32", [[1.0, 1.0]]]],
+    hooks_when_forward_fails: [[None], ["float32", [[0.0]]]],
+    padded_sequences: [[4, 2, 3], ["float32", [[1.0] * 3, [1.0] * 3, [-1.0] * 3, [-1.0] * 3]],
+                       ["float32", [[0.0] * 3, [0.0] * 3, [1.0] * 3, [1.0] * 3]],
+                       ["float32", [[0.0] * 3, [1.0] * 3]], ["int64", [[1, 3], [2, 0]]], "RuntimeError",
+                       "RuntimeError"],
+    checkpointed: [["float32", [0.9974949955940247, -0.9775301218032837]],
+                   ["float32", [0.21221159398555756, -0.6323873996734619]], ["float32", [[1.4051482677459717]]]],
+    functional_under_no_grad: [["float64", [[6.0, 0.0], [0.0, 12.0]]], ["float64", [[3.0, 0.0], [0.0, 12.0]]],
+                               ["float64", [3.0, 12.0]], ["float64", [3.0, 12.0]], ["float64", [6.0, 12.0]],
+                               ["float64", [6.0, 12.0]], False],
+}
+
+test_symnet_gives_pytorchs_values, test_the_stored_values_are_pytorchs = scenario_tests(PYTORCH, rtol=1e-6)
