@@ -1,7 +1,8 @@
 """Idioms of PyTorch's tutorials that were missing or wrong: forward hooks that keep a layer's features or change
-its input and output, ``pad_sequence``, activation checkpointing, and ``torch.autograd.functional`` called under
-``no_grad`` (its products were zeros: PyTorch takes them in grad mode whatever the caller's). Each scenario runs
-on symnet and on PyTorch (where installed) against PyTorch's stored values."""
+its input and output, ``pad_sequence``, activation checkpointing, ``gradcheck`` (the custom-Function tutorial's
+check), and ``torch.autograd.functional`` called under ``no_grad`` (its products were zeros: PyTorch takes them
+in grad mode whatever the caller's). Each scenario runs on symnet and on PyTorch (where installed) against
+PyTorch's stored values."""
 
 from __future__ import annotations
 
@@ -101,6 +102,41 @@ def functional_under_no_grad(lib):
                 result(functional.vhp(total, x, lib.ones(2, dtype=lib.float64))[1]), lib.is_grad_enabled()]
 
 
+def gradchecks(lib):
+    """The custom-Function tutorial's ``gradcheck(linear, input, eps=1e-6, atol=1e-4)``, a second-order check, and a
+    Function whose backward is wrong (found, as a GradcheckError that is a RuntimeError, or False)."""
+    class Linear(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, input, weight):
+            ctx.save_for_backward(input, weight)
+            return input.mm(weight.t())
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            input, weight = ctx.saved_tensors
+            return grad_output.mm(weight), grad_output.t().mm(input)
+
+    class HalfSquare(lib.autograd.Function):  # x² with the derivative of x²/2
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (x,) = ctx.saved_tensors
+            return grad_output * x
+
+    lib.manual_seed(0)
+    pair = (lib.randn(4, 3, dtype=lib.float64, requires_grad=True), lib.randn(5, 3, dtype=lib.float64,
+                                                                              requires_grad=True))
+    x = lib.tensor([0.5, -1.5], dtype=lib.float64, requires_grad=True)
+    return [lib.autograd.gradcheck(Linear.apply, pair, eps=1e-6, atol=1e-4),
+            lib.autograd.gradgradcheck(lambda t: (t ** 3).sin(), (x,)),
+            lib.autograd.gradcheck(HalfSquare.apply, (x,), raise_exception=False),
+            raised_error(lambda: lib.autograd.gradcheck(HalfSquare.apply, (x,)))]
+
+
 PYTORCH = {
     forward_hooks: [["float32", [[100.0, 100.0]]], ["float32", [[0.800000011920929] * 4]], ["float32", [[0.0] * 3]],
                     ["float32", [[1.0, 1.0]]]],
@@ -111,6 +147,7 @@ PYTORCH = {
                        "RuntimeError"],
     checkpointed: [["float32", [0.9974949955940247, -0.9775301218032837]],
                    ["float32", [0.21221159398555756, -0.6323873996734619]], ["float32", [[1.4051482677459717]]]],
+    gradchecks: [True, True, False, "RuntimeError"],
     functional_under_no_grad: [["float64", [[6.0, 0.0], [0.0, 12.0]]], ["float64", [[3.0, 0.0], [0.0, 12.0]]],
                                ["float64", [3.0, 12.0]], ["float64", [3.0, 12.0]], ["float64", [6.0, 12.0]],
                                ["float64", [6.0, 12.0]], False],

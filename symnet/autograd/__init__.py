@@ -25,6 +25,7 @@ from ..frontend.derivative_names import name_directional
 from ..frontend.tensor import Tensor
 from . import function, functional
 from .function import Function, FunctionCtx, once_differentiable
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 
 def derivatives(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -56,6 +57,7 @@ def Variable(data: Tensor, requires_grad: bool = False, volatile: bool = False) 
     return leaf.requires_grad_(requires_grad) if requires_grad else leaf
 
 
-__all__ = ["Function", "FunctionCtx", "Variable", "backward", "derivatives", "detect_anomaly", "enable_grad",
-           "function", "functional", "grad", "inference_mode", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
-           "is_grad_enabled", "no_grad", "once_differentiable", "set_detect_anomaly", "set_grad_enabled"]
+__all__ = ["Function", "FunctionCtx", "GradcheckError", "Variable", "backward", "derivatives", "detect_anomaly",
+           "enable_grad", "function", "functional", "grad", "gradcheck", "gradgradcheck", "inference_mode",
+           "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_grad_enabled", "no_grad", "once_differentiable",
+           "set_detect_anomaly", "set_grad_enabled"]
