@@ -17,7 +17,8 @@ import inspect
 
 import numpy as _np
 
-from . import accelerator, autograd, backend, backends, cuda, data, func, nn, optim, special, testing, utils
+from . import accelerator, amp, autograd, backend, backends, cuda, data, func, nn, optim, special, testing, utils
+from .amp import autocast
 from .backend import get_num_threads, set_num_threads
 from .checkpoint import load, save
 from .core import dtypes as _dtypes
@@ -117,7 +118,8 @@ __all__ = [
     "randn", "rand", "manual_seed", "trace", "Traced", "device", "DeviceError", "NotSupportedError", "no_grad",
     "is_grad_enabled", "enable_grad", "set_grad_enabled", "grad", "hessian", "formulas", "func", "special", "export",
     "sweep",
-    "Formulas", "show", "check_grads", "GradcheckReport", "backend", "backends", "cuda", "accelerator",
+    "Formulas", "show", "check_grads", "GradcheckReport", "backend", "backends", "cuda", "accelerator", "amp",
+    "autocast",
     "nn", "optim", "data", "autograd", "utils", "testing", "set_default_device", "get_default_device", "dtype",
     "compile", "CompiledStep", "set_num_threads", "get_num_threads",
     "objective", "Objective", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",

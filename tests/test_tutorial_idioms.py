@@ -1,8 +1,8 @@
 """Idioms of PyTorch's tutorials that were missing or wrong: forward hooks that keep a layer's features or change
 its input and output, ``pad_sequence``, activation checkpointing, ``gradcheck`` (the custom-Function tutorial's
-check), and ``torch.autograd.functional`` called under ``no_grad`` (its products were zeros: PyTorch takes them
-in grad mode whatever the caller's). Each scenario runs on symnet and on PyTorch (where installed) against
-PyTorch's stored values."""
+check), ``GradScaler`` and ``autocast``, and ``torch.autograd.functional`` called under ``no_grad`` (its products
+were zeros: PyTorch takes them in grad mode whatever the caller's). Each scenario runs on symnet and on PyTorch
+(where installed) against PyTorch's stored values."""
 
 from __future__ import annotations
 
@@ -137,6 +137,31 @@ def gradchecks(lib):
             raised_error(lambda: lib.autograd.gradcheck(HalfSquare.apply, (x,)))]
 
 
+def scaled_steps(lib):
+    """The mixed-precision tutorial's loop with a GradScaler: scaled loss, unscaled step, a step with an infinite
+    loss skipped and the scale backed off, grown after ``growth_interval`` clean steps; autocast off or to float32
+    (PyTorch's warning) changes nothing."""
+    model = lib.nn.Linear(3, 1)
+    with lib.no_grad():
+        model.weight.copy_(lib.tensor([[0.1, -0.2, 0.3]]))
+        model.bias.fill_(0.05)
+    opt = lib.optim.SGD(model.parameters(), lr=0.1)
+    scaler = lib.amp.GradScaler("cpu", init_scale=1024.0, growth_interval=2)
+    x, y = lib.tensor([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]]), lib.tensor([[1.0], [0.0]])
+    trail = []
+    for k in range(5):
+        opt.zero_grad()
+        with lib.autocast("cpu", enabled=False):
+            loss = ((model(x) - y) ** 2).mean()
+        scaler.scale(loss * float("inf") if k == 2 else loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        trail.append([scaler.get_scale(), *model.weight.detach().reshape(-1).tolist()])
+    with pytest.warns(UserWarning, match="Disabling autocast"), lib.autocast("cpu", dtype=lib.float32):
+        pass
+    return [trail, scaler.state_dict()["_growth_tracker"]]
+
+
 PYTORCH = {
     forward_hooks: [["float32", [[100.0, 100.0]]], ["float32", [[0.800000011920929] * 4]], ["float32", [[0.0] * 3]],
                     ["float32", [[1.0, 1.0]]]],
@@ -148,6 +173,11 @@ PYTORCH = {
     checkpointed: [["float32", [0.9974949955940247, -0.9775301218032837]],
                    ["float32", [0.21221159398555756, -0.6323873996734619]], ["float32", [[1.4051482677459717]]]],
     gradchecks: [True, True, False, "RuntimeError"],
+    scaled_steps: [[[1024.0, 0.08999999612569809, -0.040000010281801224, 0.22499999403953552],
+                    [2048.0, 0.09549999982118607, 0.07699999958276749, 0.21500001847743988],
+                    [1024.0, 0.09549999982118607, 0.07699999958276749, 0.21500001847743988],
+                    [1024.0, 0.08991249650716782, 0.14077500998973846, 0.179500013589859],
+                    [2048.0, 0.09330592304468155, 0.19013310968875885, 0.17903748154640198]], 0],
     functional_under_no_grad: [["float64", [[6.0, 0.0], [0.0, 12.0]]], ["float64", [[3.0, 0.0], [0.0, 12.0]]],
                                ["float64", [3.0, 12.0]], ["float64", [3.0, 12.0]], ["float64", [6.0, 12.0]],
                                ["float64", [6.0, 12.0]], False],
