@@ -1,6 +1,8 @@
 """The compiled step's training options against the eager PyTorch-style loop they stand for: learning-rate
 schedulers followed inside the native loop, parameter groups, gradient clipping, and the refusals."""
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -305,3 +307,22 @@ def test_torch_compile_forms_give_back_the_model_or_function():
         sn.compile(model, sn.nn.MSELoss())
     with pytest.raises(TypeError, match="a Module or a function"):
         sn.compile(3)
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode"])
+def test_a_step_first_called_under_no_grad_trains_as_outside(mode):
+    """The step derives its own gradients: traced under no_grad (an evaluation loop's habit) it recorded values
+    instead of formulas and refused with a misleading error; it now traces in grad mode whatever the caller's."""
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32)
+    y = x.sum(1, keepdims=True)
+
+    def train(context):
+        sn.manual_seed(0)
+        model = sn.nn.Linear(3, 1)
+        step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+        with context():
+            prediction = step.predict(x[:2]).tolist()
+            losses = [step.step(x, y) for _ in range(3)] + list(step.fit((x, y), epochs=2, progress=False))
+        return prediction, losses, model.weight.detach().tolist(), sn.is_grad_enabled()
+
+    assert train(getattr(sn, mode)) == train(contextlib.nullcontext)

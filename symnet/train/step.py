@@ -23,6 +23,7 @@ from ..core.dtypes import float64, get_default_dtype, int64
 from ..core.ir import Graph, Input, Repeat
 from ..data import DataLoader, SequentialSampler
 from ..errors import DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError
+from ..frontend.autograd import enable_grad
 from ..frontend.batch import batch_trace, same_structure, symbolic_specs
 from ..frontend.creation import RandomKey
 from ..frontend.sampling import get_rng_state, set_rng_state
@@ -154,7 +155,9 @@ class CompiledStep:
         Y = None if yv is None else Tensor(yv, yv.shape, yv.dtype, name="Y")
         self.model.name_parameters()
         state = [p for _, p in self.named] + list(self.model.buffers())
-        with buffer_updates() as updates, batch_trace(X, *([Y] if Y is not None else []), state=state):
+        # in grad mode whatever the caller's: the step derives its own gradients (under no_grad the trace would
+        # compute values where it records formulas)
+        with enable_grad(), buffer_updates() as updates, batch_trace(X, *([Y] if Y is not None else []), state=state):
             if Y is None:
                 loss = self.model(X)
             elif isinstance(self.loss_fn, Objective):
