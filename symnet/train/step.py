@@ -138,6 +138,8 @@ class CompiledStep:
         #: the programs (kind and key: "step", "predict" or "closure") whose forward holds the batch size as a
         #: number (``_holds_batch_size``): kept per batch size, under their key and the batch's row count
         self._sized: set[tuple[str, tuple]] = set()
+        #: whether the model's forward hooks were warned about (they run while the step is traced, not per step)
+        self._hooks_warned = False
 
     # ---------------------------------------------------------------- building
     def _mode(self) -> tuple[bool, ...]:
@@ -154,6 +156,14 @@ class CompiledStep:
         X = Tensor(xv, xv.shape, xv.dtype, name="X")
         Y = None if yv is None else Tensor(yv, yv.shape, yv.dtype, name="Y")
         self.model.name_parameters()
+        hooked = [name or type(self.model).__name__ for name, m in self.model.named_modules()
+                  if m.__dict__.get("_forward_hooks") or m.__dict__.get("_forward_pre_hooks")]
+        if hooked and not self._hooks_warned:
+            self._hooks_warned = True  # once per step: it may trace more than one batch size
+            warnings.warn(f"compile: the forward hooks of {', '.join(hooked)} run while the step is traced: what they "
+                          "change is compiled into every step, but what they record (a feature, a print) happens "
+                          "once, not at each step — call the model eagerly to run them every time", UserWarning,
+                          stacklevel=4)
         state = [p for _, p in self.named] + list(self.model.buffers())
         # in grad mode whatever the caller's: the step derives its own gradients (under no_grad the trace would
         # compute values where it records formulas)
