@@ -490,10 +490,10 @@ class CompiledGraph:
             raise ShapeError(f"repeat: {len(plan.gathers)} sources expected, got {len(sources)}")
         index = np.ascontiguousarray(index, dtype=np.int64)
         starts = np.ascontiguousarray(starts, dtype=np.int64)
-        period = len(starts) - 1
-        if period < 1 or starts[0] < 0 or starts[-1] > len(index) or (starts[1:] < starts[:-1]).any():
+        period, counts = len(starts) - 1, np.diff(starts)
+        if period < 1 or starts[0] < 0 or starts[-1] > len(index) or (counts < 0).any():
             raise IndexRangeError(f"repeat: starts must rise within the {len(index)} row indices")
-        rows = int((starts[1:] - starts[:-1]).max())
+        rows = int(counts.max())
         low, high = (int(index.min()), int(index.max())) if index.size else (0, -1)
         checked = []
         for k, src in zip(self._gathered, sources, strict=True):
