@@ -268,17 +268,18 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
             old = b.call(masked_load, [ptr, ir.Constant(I32, 4), mask, ir.Constant(vec, [0.0] * lanes)])
             b.call(masked_store, [b.select(first, v, mathlib.fast(b.fadd(old, v))), ptr, ir.Constant(I32, 4), mask])
 
+    def pack_contiguous_row(start, row, j0):
+        """A row of B's panel whose columns are contiguous from ``start``: masked vector loads (zero past N)."""
+        for h in range(vectors):
+            mask = column_mask(b.add(j0, i64(h * lanes)))
+            value = b.call(masked_load, [at(B, b.add(start, i64(h * lanes))), ir.Constant(I32, 4), mask,
+                                         ir.Constant(vec, [0.0] * lanes)])
+            slot = at(packed, b.add(row, i64(h * lanes)))  # as an untyped pointer, to store a vector
+            b.store(value, b.inttoptr(b.ptrtoint(slot, I64), PTR), align=4)
+
     def pack_row(k, row, j0):
-        """Row k of B's panel at j0 into the packed buffer (zero past N and where a guard fails)."""
-        if addressing.b_rows:  # contiguous in j (bj[j] = j): masked vector loads
-            start = b.add(addressing.entry(addressing.bk, k), j0)
-            for h in range(vectors):
-                mask = column_mask(b.add(j0, i64(h * lanes)))
-                value = b.call(masked_load, [at(B, b.add(start, i64(h * lanes))), ir.Constant(I32, 4), mask,
-                                             ir.Constant(vec, [0.0] * lanes)])
-                slot = at(packed, b.add(row, i64(h * lanes)))  # as an untyped pointer, to store a vector
-                b.store(value, b.inttoptr(b.ptrtoint(slot, I64), PTR), align=4)
-            return
+        """Row k of B's panel at j0 into the packed buffer, element by element (zero past N and where a guard
+        fails)."""
         with span(b, i64(0), i64(panel)) as col:
             j = b.add(j0, col)
             inside = b.icmp_signed("<", j, N)
@@ -287,14 +288,32 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
             value = b.load(at(B, b.select(keep, offset, i64(0))), typ=T)
             b.store(b.select(keep, value, ir.Constant(T, 0.0)), at(packed, b.add(row, col)))
 
+    def pack_panel(k0, kc, j0):
+        """Rows k0 … k0 + kc of B's panel at j0. Rows contiguous in j (a table's ``b_rows``, or a strided B whose
+        column stride is 1: a matmul's row-major B, the gradients' activations) take vector loads; others (a
+        transposed B) go element by element."""
+        def rows(pack):
+            with span(b, i64(0), kc) as kk:
+                pack(b.add(k0, kk), b.mul(kk, i64(panel)), j0)
+
+        if addressing.b_rows:
+            rows(lambda k, row, j0: pack_contiguous_row(b.add(addressing.entry(addressing.bk, k), j0), row, j0))
+        elif addressing.scatter or isinstance(addressing, Tabled):
+            rows(pack_row)
+        else:
+            with b.if_else(b.icmp_signed("==", addressing.sBj, i64(1))) as (contiguous, strided):
+                with contiguous:
+                    rows(lambda k, row, j0: pack_contiguous_row(b.add(b.mul(k, addressing.sBk), j0), row, j0))
+                with strided:
+                    rows(pack_row)
+
     # one k-block at least: with K = 0 it stores the zeros of an empty sum (C is never left unwritten)
     k_blocks_end = b.select(b.icmp_signed(">", K, i64(0)), K, i64(1))
     with span(b, i64(0), N, panel) as j0:
         with span(b, i64(0), k_blocks_end, BLOCK_K) as k0:
             rest = b.sub(K, k0)
             kc = b.select(b.icmp_signed("<", rest, i64(BLOCK_K)), rest, i64(BLOCK_K))
-            with span(b, i64(0), kc) as kk:
-                pack_row(b.add(k0, kk), b.mul(kk, i64(panel)), j0)
+            pack_panel(k0, kc, j0)
             first = b.and_(b.icmp_signed("==", k0, i64(0)), b.not_(accumulate))
             with span(b, i64(0), M, rows) as i0:
                 tile(i0, k0, kc, j0, first)
