@@ -223,10 +223,12 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
     def at(base, offset):
         return b.gep(base, [offset], source_etype=T)
 
-    def tile(i0, k0, kc, j0, first):
-        """One tile of ``rows`` rows; rows past M (the last tile's) are read as row M − 1 and never stored."""
-        row_of = [b.select(b.icmp_signed(">", b.add(i0, i64(r)), last_row), last_row, b.add(i0, i64(r)))
-                  for r in range(rows)]
+    def tile(i0, k0, kc, j0, first, rows=rows, clamped=True):
+        """One tile of ``rows`` rows; a ``clamped`` tile's rows past M (the last tile's) are read as row M − 1 and
+        never stored."""
+        row_of = [b.add(i0, i64(r)) for r in range(rows)]
+        if clamped:
+            row_of = [b.select(b.icmp_signed(">", i, last_row), last_row, i) for i in row_of]
         a_rows = [addressing.a_row(i) for i in row_of]
         for r in range(rows):
             for h in range(vectors):
@@ -307,6 +309,25 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
                 with strided:
                     rows(pack_row)
 
+    def row_tiles(k0, kc, j0, first):
+        """The tiles down M. A strided A takes whole tiles, then the last M mod ``rows`` rows in tiles of halving
+        heights (5 rows as 4 + 1): none computes a row it drops (a clamped tile of 8 for M = 10's last 2 rows
+        did 16 rows' work — a 10-class layer's weight gradient). An implicit GEMM, compiled with its graph,
+        keeps one tile body: its last tile is clamped."""
+        if not isinstance(addressing, Strided):
+            with span(b, i64(0), M, rows) as i0:
+                tile(i0, k0, kc, j0, first)
+            return
+        whole = b.mul(b.sdiv(M, i64(rows)), i64(rows))
+        with span(b, i64(0), whole, rows) as i0:
+            tile(i0, k0, kc, j0, first, clamped=False)
+        rest, i0 = b.sub(M, whole), whole
+        for height in (1 << e for e in reversed(range((rows - 1).bit_length()))):  # the powers of 2 below rows
+            taken = b.and_(rest, i64(height))
+            with b.if_then(b.icmp_signed("!=", taken, i64(0))):
+                tile(i0, k0, kc, j0, first, height, clamped=False)
+            i0 = b.add(i0, taken)
+
     # one k-block at least: with K = 0 it stores the zeros of an empty sum (C is never left unwritten)
     k_blocks_end = b.select(b.icmp_signed(">", K, i64(0)), K, i64(1))
     with span(b, i64(0), N, panel) as j0:
@@ -315,7 +336,6 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
             kc = b.select(b.icmp_signed("<", rest, i64(BLOCK_K)), rest, i64(BLOCK_K))
             pack_panel(k0, kc, j0)
             first = b.and_(b.icmp_signed("==", k0, i64(0)), b.not_(accumulate))
-            with span(b, i64(0), M, rows) as i0:
-                tile(i0, k0, kc, j0, first)
+            row_tiles(k0, kc, j0, first)
     b.ret_void()
     return fn
