@@ -15,6 +15,7 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
+    "squared_difference": lambda a, b: (a - b) ** 2,  # MSE's element: one op where d = a − b, d·d are two
     "div": lambda a, b: a * sp.oo if b.is_zero else a / b,  # x/0 as IEEE has it: ±inf, NaN at 0 (SymPy: zoo)
     # a number over a tensor as PyTorch's __rtruediv__ computes it: the reciprocal, rounded, times the number
     "rdiv": lambda x, c: c * F.kept(1 / x),
@@ -164,8 +165,8 @@ def derivative_rules() -> list[tuple[str, sp.Expr, list[sp.Expr]]]:
                 "nan_to_num": (x, sp.Integer(0), sp.Symbol("M"), -sp.Symbol("M")), "elu": (x, one, one, one),
                 "hardtanh": (x, -one, one), "threshold": (x, sp.Integer(0), sp.Integer(0)), "hardshrink": (x, half),
                 "softshrink": (x, half), "hypot": (x, y, sp.Symbol("s")), "polygamma": (x, one)}
-    binary = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "fmax", "fmin", "floor_divide", "remainder",
-              "prelu", "atan2")
+    binary = ("add", "sub", "mul", "squared_difference", "div", "pow", "maximum", "minimum", "fmax", "fmin",
+              "floor_divide", "remainder", "prelu", "atan2")
     rows = []
     for name, fn in ELEMENTWISE.items():
         if name in _NO_RULE:

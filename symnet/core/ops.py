@@ -212,12 +212,17 @@ class Reduce(NamedTuple):
 
 
 class MatMul(NamedTuple):
-    """``a @ b`` with NumPy's rules for 1-d operands and broadcast batch dimensions."""
+    """``a @ b`` with NumPy's rules for 1-d operands and broadcast batch dimensions; ``b_transposed``: ``a @ bᵀ`` of
+    a matrix ``b`` (a Linear layer's ``x @ Wᵀ`` as one op, the weight read in place of a transposed view of it)."""
+
+    b_transposed: bool = False
 
     label = "matmul"
 
     def shape(self, shapes: Sequence[tuple]) -> tuple:
         a, b = shapes
+        if self.b_transposed:
+            b = tuple(reversed(b))
         if not a or not b:
             raise ShapeError(f"matmul: both operands need at least one dimension, got {fmt_shape(a)} and "
                              f"{fmt_shape(b)}")
@@ -246,6 +251,8 @@ class MatMul(NamedTuple):
         b_idx.append(k)
         if len(b.shape) > 1:
             b_idx.append(rest.pop(0))
+        if self.b_transposed:
+            b_idx.reverse()
         domain = (*zip(out, shape, strict=True), (k, a.shape[-1]))
         return Lowered(shape, domain, out, access(a.name, a_idx) * access(b.name, b_idx), "sum")
 

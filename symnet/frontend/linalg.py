@@ -89,12 +89,16 @@ class LinalgMethods(TensorBase):
 
     @shown(_product_name)
     def __matmul__(self, other):
-        other = _as_tensor(other, self)
+        return self._matmul(_as_tensor(other, self))
+
+    def _matmul(self, other: Tensor, other_transposed: bool = False) -> Tensor:
+        """``self @ other`` (``self @ otherᵀ`` of a matrix ``other`` when ``other_transposed``: one op where
+        ``self @ other.T`` is two)."""
         _same_dtype("matmul", self, other)
         if self.dtype == dtypes.bool_:
             raise DTypeError("matmul: not implemented for bool tensors (as in PyTorch); convert them with .long() "
                              "or .float()")
-        return self._apply(MatMul(), [self, other], self.dtype)
+        return self._apply(MatMul(other_transposed), [self, other], self.dtype)
 
     def __rmatmul__(self, other):
         return _as_tensor(other, self).__matmul__(self)

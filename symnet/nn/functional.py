@@ -383,6 +383,9 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, re
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _same_shape(input, target, "mse_loss")
     _element_weight(input, weight, "mse_loss")
+    if isinstance(input, Tensor) and isinstance(target, Tensor) and input.dtype == target.dtype and \
+            dtypes.is_float(input.dtype):
+        return _reduce(input._map("squared_difference", target), reduction, weight)
     diff = input - target
     return _reduce(diff * diff, reduction, weight)
 

@@ -42,7 +42,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias`` (``torch.nn.functional.linear``): ``Z[b, j] = Σ_k X[b, k]·W[j, k] + B[j]``.
     On a batch of rows its ``grad_fn`` is PyTorch's ``addmm`` (``mm`` without a bias), whose inputs come bias
     first."""
-    out = input @ weight.T
+    if isinstance(input, Tensor) and isinstance(weight, Tensor) and weight.dim() == 2:
+        out = input._matmul(weight, other_transposed=True)  # one op, as PyTorch's addmm: no transposed view
+    else:
+        out = input @ weight.T
     if bias is None:
         return show_as(out, "MmBackward0" if input.dim() == 2 else None, input, weight)
     return show_as(out + bias, "AddmmBackward0" if input.dim() == 2 else None, bias, input, weight)
