@@ -182,6 +182,7 @@ FUNCTIONS: dict[str, Function] = {
     "div": Function(("x", "y"), 2, operator.truediv, arithmetic=True),
     "pow": Function(("x", "y"), 2, operator.pow, arithmetic=True),
     "neg": Function(("x",), 1, operator.neg, arithmetic=True),
+    "squared_difference": Function(("x", "y"), 2, lambda x, y: x._map("squared_difference", y), operands=2),
     **{name: Function(("x",), 1, _method(name))
        for name in ("exp", "expm1", "exp2", "log", "log1p", "log2", "log10", "sqrt", "rsqrt", "reciprocal", "abs",
                     "sign", "sin", "cos", "tan", "tanh", "sinh", "cosh", "asin", "acos", "atan", "asinh", "acosh",

@@ -63,6 +63,7 @@ GOOD = [
     ("binary_cross_entropy(x, 0.25)", "x", (x - sp.Rational(1, 4)) / sp.Max(x * (1 - x), BCE_EPSILON)),
     ("binary_cross_entropy(x, y)", "y", F.log1p(-x) - sp.log(x)),
     ("exp(-(x - 1)**2 / 2) * pow(w, 2)", "w", 2 * w * sp.exp(-(x - 1) ** 2 / 2)),
+    ("squared_difference(x, w)", "w", 2 * (w - x)),
     ("expm1(x) + exp2(x) + log2(x)", "x", sp.exp(x) + sp.log(2) * 2**x + 1 / (x * sp.log(2))),
     ("rsqrt(x) + reciprocal(x)", "x", -1 / (2 * x ** sp.Rational(3, 2)) - 1 / x**2),
     ("erfinv(x)", "x", sp.sqrt(sp.pi) * sp.exp(F.erfinv(x) ** 2) / 2),
