@@ -57,6 +57,10 @@ FUNCTIONS = ("matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger"
 PUBLIC = ("einsum", "tensordot", "linalg", "cdist", "trapezoid", "trapz", "cumulative_trapezoid")
 
 
+#: the two matmul ops (``MatMul(b_transposed)``), made once: every product of a training loop uses one
+_MATMULS = (MatMul(False), MatMul(True))
+
+
 def _same_dtype(op: str, *tensors: Tensor) -> None:
     """PyTorch's refusal: no silent promotion in a contraction."""
     if any(t.dtype != tensors[0].dtype for t in tensors):
@@ -94,11 +98,12 @@ class LinalgMethods(TensorBase):
     def _matmul(self, other: Tensor, other_transposed: bool = False) -> Tensor:
         """``self @ other`` (``self @ otherᵀ`` of a matrix ``other`` when ``other_transposed``: one op where
         ``self @ other.T`` is two)."""
-        _same_dtype("matmul", self, other)
+        if self.dtype != other.dtype:
+            _same_dtype("matmul", self, other)
         if self.dtype == dtypes.bool_:
             raise DTypeError("matmul: not implemented for bool tensors (as in PyTorch); convert them with .long() "
                              "or .float()")
-        return self._apply(MatMul(other_transposed), [self, other], self.dtype)
+        return self._apply(_MATMULS[other_transposed], [self, other], self.dtype)
 
     def __rmatmul__(self, other):
         return _as_tensor(other, self).__matmul__(self)

@@ -397,17 +397,25 @@ class Optimizer(abc.ABC):
                     states.append(known.get(id(q)) or self.param_state(q))
         if not live:
             return loss
-        steps = sorted({s["step"] for s in states})
-        counts = (0,) * len(states) if len(steps) == 1 else tuple(steps.index(s["step"]) for s in states)
+        first = states[0]["step"]
+        if all(s["step"] == first for s in states):  # the usual step: one count for all
+            steps, counts = (first,), (0,) * len(states)
+        else:
+            steps = sorted({s["step"] for s in states})
+            counts = tuple(steps.index(s["step"]) for s in states)
         program = self._step_program(live, counts)
         inputs = []
         for (_, q), state, (reads, _) in zip(live, states, program.states, strict=True):
-            inputs += [q._array(), q.grad._array(), *[state[s] for s in reads]]
-        groups = self.param_groups
-        for a, value in zip(program.scalars, [*[groups[k]["lr"] for k in program.groups], *[s + 1 for s in steps]],
-                            strict=True):
-            a[()] = value
-        new = iter(program.executable.call(inputs + program.scalars))
+            inputs.append(q._array())
+            inputs.append(q.grad._array())
+            if reads:
+                inputs.extend([state[s] for s in reads])
+        groups, scalars, n = self.param_groups, program.scalars, len(program.groups)
+        for a, k in zip(scalars[:n], program.groups, strict=True):
+            a[()] = groups[k]["lr"]
+        for a, s in zip(scalars[n:], steps, strict=True):
+            a[()] = s + 1
+        new = iter(program.executable.call(inputs + scalars))
         for (_, q), state, (_, writes) in zip(live, states, program.states, strict=True):
             q._update(next(new))  # the program's outputs are new arrays of the parameter's dtype
             for s in writes:
