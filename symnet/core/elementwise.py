@@ -15,7 +15,9 @@ ELEMENTWISE: dict[str, Callable[..., sp.Expr]] = {
     "add": lambda a, b: a + b,
     "sub": lambda a, b: a - b,
     "mul": lambda a, b: a * b,
-    "squared_difference": lambda a, b: (a - b) ** 2,  # MSE's element: one op where d = a − b, d·d are two
+    # MSE's element: one op where d = a − b, d·d are two; the difference kept whole (its derivative 2·(a − b), not
+    # SymPy's distributed 2·a − 2·b, which rounds twice)
+    "squared_difference": lambda a, b: F.kept(a - b) ** 2,
     "div": lambda a, b: a * sp.oo if b.is_zero else a / b,  # x/0 as IEEE has it: ±inf, NaN at 0 (SymPy: zoo)
     # a number over a tensor as PyTorch's __rtruediv__ computes it: the reciprocal, rounded, times the number
     "rdiv": lambda x, c: c * F.kept(1 / x),
