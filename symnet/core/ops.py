@@ -7,7 +7,6 @@ functions (``symnet.core.functions``) and the index algebra of ``symnet.core.aut
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -221,7 +220,20 @@ class MatMul(NamedTuple):
     label = "matmul"
 
     def shape(self, shapes: Sequence[tuple]) -> tuple:
-        return _matmul_shape(self.b_transposed, *shapes)
+        a, b = shapes
+        if self.b_transposed:
+            b = tuple(reversed(b))
+        if not a or not b:
+            raise ShapeError(f"matmul: both operands need at least one dimension, got {fmt_shape(a)} and "
+                             f"{fmt_shape(b)}")
+        k_a, k_b = a[-1], (b[0] if len(b) == 1 else b[-2])
+        if not same_dim(k_a, k_b):
+            raise ShapeError(
+                f"matmul: shapes {fmt_shape(a)} and {fmt_shape(b)} are not aligned: "
+                f"{k_a} (last dim of the first) != {k_b} ({'dim 0' if len(b) == 1 else 'dim -2'} of the second)"
+            )
+        batch = broadcast_shapes("matmul", a[:-2], b[:-2])
+        return batch + ((a[-2],) if len(a) > 1 else ()) + ((b[-1],) if len(b) > 1 else ())
 
     def define(self, ins: Sequence[Tensor]) -> Lowered:
         a, b = ins
@@ -243,24 +255,6 @@ class MatMul(NamedTuple):
             b_idx.reverse()
         domain = (*zip(out, shape, strict=True), (k, a.shape[-1]))
         return Lowered(shape, domain, out, access(a.name, a_idx) * access(b.name, b_idx), "sum")
-
-
-@functools.lru_cache(maxsize=1024)
-def _matmul_shape(b_transposed: bool, a: tuple, b: tuple) -> tuple:
-    """``MatMul``'s shape rule (remembered: a training loop multiplies the same shapes every step)."""
-    if b_transposed:
-        b = tuple(reversed(b))
-    if not a or not b:
-        raise ShapeError(f"matmul: both operands need at least one dimension, got {fmt_shape(a)} and "
-                         f"{fmt_shape(b)}")
-    k_a, k_b = a[-1], (b[0] if len(b) == 1 else b[-2])
-    if not same_dim(k_a, k_b):
-        raise ShapeError(
-            f"matmul: shapes {fmt_shape(a)} and {fmt_shape(b)} are not aligned: "
-            f"{k_a} (last dim of the first) != {k_b} ({'dim 0' if len(b) == 1 else 'dim -2'} of the second)"
-        )
-    batch = broadcast_shapes("matmul", a[:-2], b[:-2])
-    return batch + ((a[-2],) if len(a) > 1 else ()) + ((b[-1],) if len(b) > 1 else ())
 
 
 class Reshape(NamedTuple):

@@ -7,6 +7,7 @@ Vandermonde matrices); what needs a matrix factorization refuses by name."""
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import string
@@ -24,7 +25,7 @@ from ..core.dtypes import as_dtype, is_float, result_type
 from ..core.ops import MatMul, broadcast_shapes
 from ..errors import ArgumentError, DimensionError, DTypeError, LinAlgError, NotSupportedError, ShapeError
 from .base import TensorBase, method_as_function
-from .batch import filled
+from .batch import filled, in_batch_trace
 from .dims import normalize_dim
 from .outputs import with_out
 from .pointwise import _as_tensor, where
@@ -59,6 +60,12 @@ PUBLIC = ("einsum", "tensordot", "linalg", "cdist", "trapezoid", "trapz", "cumul
 
 #: the two matmul ops (``MatMul(b_transposed)``), made once: every product of a training loop uses one
 _MATMULS = (MatMul(False), MatMul(True))
+
+
+@functools.lru_cache(maxsize=1024)
+def _product_shape(op: MatMul, a: tuple, b: tuple) -> tuple:
+    """A product's shape (remembered: a training loop multiplies the same shapes every step)."""
+    return op.shape([a, b])
 
 
 def _same_dtype(op: str, *tensors: Tensor) -> None:
@@ -103,7 +110,10 @@ class LinalgMethods(TensorBase):
         if self.dtype == dtypes.bool_:
             raise DTypeError("matmul: not implemented for bool tensors (as in PyTorch); convert them with .long() "
                              "or .float()")
-        return self._apply(_MATMULS[other_transposed], [self, other], self.dtype)
+        op = _MATMULS[other_transposed]
+        # the shape remembered, except in a compiled step's trace, where a shape's batch size is marked
+        shape = None if in_batch_trace() else _product_shape(op, self.shape, other.shape)
+        return self._apply(op, [self, other], self.dtype, shape)
 
     def __rmatmul__(self, other):
         return _as_tensor(other, self).__matmul__(self)

@@ -97,9 +97,12 @@ def elements(names: str) -> tuple[sp.Symbol, ...]:
     return tuple(map(element, names.split()))
 
 
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
 def scalar_dtype() -> np.dtype:
     """PyTorch's dtype of 0-d optimizer state (``_get_scalar_dtype``): float64 only under a float64 default."""
-    return np.dtype(np.float64) if get_default_dtype() == np.float64 else np.dtype(np.float32)
+    return _FLOAT64 if get_default_dtype() == _FLOAT64 else _FLOAT32
 
 
 def _hoist_scalars(expr: sp.Expr, current: dict, name: str, defs: list[Def], scalars: set[sp.Symbol]) -> sp.Expr:
