@@ -1,6 +1,7 @@
 """Ops a layer or a loss records as one where its formula has several: ``F.linear`` of a matrix weight is one
 matmul reading the weight transposed (``MatMul(b_transposed=True)``: no transposed view of the weight first), and
-``mse_loss`` of two float tensors of one dtype is one element op (``squared_difference``) before its reduction.
+``mse_loss`` of two float tensors of one dtype is one op (a sum or mean of the element function
+``squared_difference``; that element op alone with ``reduction="none"``).
 Each must give what the composition gives — values, gradients (against float64 central differences too), errors,
 ``grad_fn`` names — on every shape a layer takes, and record fewer ops (the point: a training loop's Python)."""
 
@@ -89,7 +90,7 @@ def test_mse_loss_equals_the_mean_square_of_the_difference(reduction, dtype, rng
     d = a - b
     composed = {"mean": (d * d).mean(), "sum": (d * d).sum(), "none": d * d}[reduction]
     np.testing.assert_array_equal(fused.detach().numpy(), composed.detach().numpy())
-    assert _ops(fused) == _ops(composed) - 1
+    assert _ops(fused) == 1 < _ops(composed)  # the subtraction, the product (and the reduction) as one op
     if reduction != "none":
         assert fused.grad_fn.name() == "MseLossBackward0"
         for g, w in zip(sn.autograd.grad(fused, [a, b]), sn.autograd.grad(composed, [a, b]), strict=True):
@@ -115,3 +116,14 @@ def test_mse_loss_of_other_dtypes_keeps_the_composed_path():
     with pytest.raises(DTypeError, match="mean"):
         F.mse_loss(sn.tensor([1, 2]), sn.tensor([1, 3]))
     assert F.mse_loss(sn.tensor([1, 2]), sn.tensor([1, 4]), reduction="sum").item() == 4
+
+
+def test_mse_loss_of_empty_and_0d_tensors_as_pytorch():
+    empty = sn.zeros(0, 2)
+    assert np.isnan(F.mse_loss(empty, empty).item())  # PyTorch's mean of nothing
+    assert F.mse_loss(empty, empty, reduction="sum").item() == 0
+    a = sn.tensor(2.0, requires_grad=True)
+    loss = F.mse_loss(a, sn.tensor(0.5))
+    assert loss.shape == () and loss.item() == 2.25
+    loss.backward()
+    assert a.grad.item() == 3.0

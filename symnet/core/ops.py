@@ -181,28 +181,33 @@ class Cast(NamedTuple):
 
 class Reduce(NamedTuple):
     """``combine`` (sum, max, argmax) over ``dims``; ``mean`` divides by their size; ``ties`` is the max's
-    gradient rule (see ``ir.Def``)."""
+    gradient rule (see ``ir.Def``); ``fn``: the reduced value is that element function of the inputs (of one
+    shape) rather than the one input's value — a loss's Σ (x − y)² as one op."""
 
     combine: str
     dims: tuple[int, ...]
     keepdim: bool
     mean: bool = False
     ties: str = "first"
+    fn: str | None = None
 
     @property
     def label(self) -> str:
         return self.combine
 
     def shape(self, shapes: Sequence[tuple]) -> tuple:
-        (shape,) = shapes
+        shape = shapes[0]
         if self.keepdim:
             return tuple(1 if p in self.dims else d for p, d in enumerate(shape))
         return tuple(d for p, d in enumerate(shape) if p not in self.dims)
 
     def define(self, ins: Sequence[Tensor]) -> Lowered:
-        (src,) = ins
+        src = ins[0]
         syms = fresh_indices(src.shape)
-        body = access(src.name, syms)
+        if self.fn is None:
+            body = access(src.name, syms)
+        else:
+            body = apply_row(self.fn, [access(t.name, syms) for t in ins])
         if self.mean:
             body = body / dims_numel([src.shape[p] for p in self.dims])
         out = tuple(sp.Integer(0) if p in self.dims else s for p, s in enumerate(syms)

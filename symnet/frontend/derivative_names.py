@@ -56,8 +56,8 @@ REGISTERED: dict[str, Derivative] = {}
 def _summed(t):
     """``u`` for ``u.sum()``, else ``t``."""
     op = getattr(t.node, "op", None)
-    if type(op).__name__ == "Reduce" and op.combine == "sum" and not op.mean and len(op.dims) == len(
-            t.node.inputs[0].shape):
+    if type(op).__name__ == "Reduce" and op.combine == "sum" and not op.mean and op.fn is None and len(
+            op.dims) == len(t.node.inputs[0].shape):
         return t.node.inputs[0]
     return t
 

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..core import dtypes
+from ..core.ops import Reduce
 from ..errors import ArgumentError, DTypeError, IndexRangeError, NotSupportedError, ShapeError
 from ..frontend import creation
 from ..frontend.batch import depends_on_batch, is_batch_data
@@ -385,6 +386,9 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, re
     _element_weight(input, weight, "mse_loss")
     if isinstance(input, Tensor) and isinstance(target, Tensor) and input.dtype == target.dtype and \
             dtypes.is_float(input.dtype):
+        if reduction in ("mean", "sum") and weight is None and input.numel():  # one op, as PyTorch's
+            return input._apply(Reduce("sum", tuple(range(input.dim())), False, reduction == "mean",
+                                       fn="squared_difference"), [input, target], input.dtype)
         return _reduce(input._map("squared_difference", target), reduction, weight)
     diff = input - target
     return _reduce(diff * diff, reduction, weight)
