@@ -377,6 +377,12 @@ def _element_weight(input: Tensor, weight: Tensor | None, op: str) -> None:
         raise ShapeError(f"{op}: Weights and input must have the same size.")
 
 
+@functools.lru_cache(maxsize=64)
+def _mean_square(rank: int, mean: bool) -> Reduce:
+    """The op of Σ (x − y)² (or its mean) over every dimension of inputs of this rank (made once per rank)."""
+    return Reduce("sum", tuple(range(rank)), False, mean, fn="squared_difference")
+
+
 @shown("MseLossBackward0")
 def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, reduce: bool | None = None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
@@ -387,8 +393,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: bool | None = None, re
     if isinstance(input, Tensor) and isinstance(target, Tensor) and input.dtype == target.dtype and \
             dtypes.is_float(input.dtype):
         if reduction in ("mean", "sum") and weight is None and input.numel():  # one op, as PyTorch's
-            return input._apply(Reduce("sum", tuple(range(input.dim())), False, reduction == "mean",
-                                       fn="squared_difference"), [input, target], input.dtype)
+            return input._apply(_mean_square(input.dim(), reduction == "mean"), [input, target], input.dtype)
         return _reduce(input._map("squared_difference", target), reduction, weight)
     diff = input - target
     return _reduce(diff * diff, reduction, weight)

@@ -14,6 +14,7 @@ constants, except ``lr`` and ``t``, which are inputs, so a schedule never recomp
 from __future__ import annotations
 
 import abc
+import ctypes
 import operator
 import warnings
 from collections.abc import Callable, Iterable
@@ -71,8 +72,17 @@ class _StepProgram:
     states: list[tuple[tuple[str, ...], tuple[str, ...]]]
     groups: list[int]
     #: the 0-d inputs after the parameters' (a learning rate per group, then the step counts), reused by every
-    #: call: the runtime knows their addresses
+    #: call (the runtime knows their addresses): views of ``cells``, which a step writes (a ctypes store is a
+    #: tenth of a NumPy 0-d assignment's cost)
     scalars: list[np.ndarray]
+    cells: ctypes.Array
+
+
+def _scalar_inputs(n: int) -> tuple[list[np.ndarray], ctypes.Array]:
+    """``n`` float64 0-d arrays over one block of doubles, and the block."""
+    cells = (ctypes.c_double * n)()
+    values = np.frombuffer(cells, dtype=np.float64)
+    return [values[k:k + 1].reshape(()) for k in range(n)], cells
 
 
 def _stored_states(payload: dict, n: int) -> list[tuple[tuple[str, ...], tuple[str, ...]]] | None:
@@ -283,7 +293,7 @@ class Optimizer(abc.ABC):
         hyperparameters and which of them share a step count (``counts``: the index of each one's count among
         the distinct counts). Inputs: per parameter its array, gradient and states, then a learning rate per
         group and a step count per distinct count; outputs: per parameter its new array and new states."""
-        groups = sorted({k for k, _ in live})
+        groups = [0] if len(self.param_groups) == 1 else sorted({k for k, _ in live})
         key = (backend.name(), scalar_dtype(), counts, tuple([(k, q.shape, q.dtype) for k, q in live]),
                tuple([self.rule_key(self.param_groups[k]) for k in groups]))
         last = self._last_program
@@ -304,7 +314,7 @@ class Optimizer(abc.ABC):
             return Graph([*inputs, *lrs.values(), *ts], defs, outputs), written
 
         def build():
-            scalars = [np.zeros((), np.float64) for _ in range(len(groups) + max(counts) + 1)]
+            scalars, cells = _scalar_inputs(len(groups) + max(counts) + 1)
             stored_key = self._durable_key(live, counts)
             found = stored.load("program", stored_key) if stored_key is not None else None
             if found is not None:
@@ -312,11 +322,11 @@ class Optimizer(abc.ABC):
                 written = _stored_states(found[1], len(live))
                 inputs = None if written is None else sum(2 + len(reads) for reads, _ in written) + len(scalars)
                 if executable is not None and len(executable.interface.inputs) == inputs:
-                    return _StepProgram(executable, written, groups, scalars)
+                    return _StepProgram(executable, written, groups, scalars, cells)
             graph, written = derive()
             executable = compile_graph(graph)
             stored.note("program", stored_key, executable, {"states": [[list(r), list(w)] for r, w in written]})
-            return _StepProgram(executable, written, groups, scalars)
+            return _StepProgram(executable, written, groups, scalars, cells)
 
         program = self._programs.get_or_build(key, build)
         self._last_program = key, program
@@ -413,12 +423,12 @@ class Optimizer(abc.ABC):
             inputs.append(q.grad._array())
             if reads:
                 inputs.extend([state[s] for s in reads])
-        groups, scalars, n = self.param_groups, program.scalars, len(program.groups)
-        for a, k in zip(scalars[:n], program.groups, strict=True):
-            a[()] = groups[k]["lr"]
-        for a, s in zip(scalars[n:], steps, strict=True):
-            a[()] = s + 1
-        new = iter(program.executable.call(inputs + scalars))
+        groups, cells, n = self.param_groups, program.cells, len(program.groups)
+        for at, k in enumerate(program.groups):
+            cells[at] = groups[k]["lr"]
+        for at, s in enumerate(steps, n):
+            cells[at] = s + 1
+        new = iter(program.executable.call(inputs + program.scalars))
         for (_, q), state, (_, writes) in zip(live, states, program.states, strict=True):
             q._update(next(new))  # the program's outputs are new arrays of the parameter's dtype
             for s in writes:
