@@ -400,21 +400,22 @@ class Optimizer(abc.ABC):
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        live, states = [], []
+        live, states, steps = [], [], set()
         known = self.state
         for k, group in enumerate(self.param_groups):
             self._check_step_options(group)
             for q in group["params"]:
                 if q.grad is not None:
                     live.append((k, q))
-                    states.append(known.get(id(q)) or self.param_state(q))
+                    state = known.get(id(q)) or self.param_state(q)
+                    states.append(state)
+                    steps.add(state["step"])
         if not live:
             return loss
-        first = states[0]["step"]
-        if all(s["step"] == first for s in states):  # the usual step: one count for all
-            steps, counts = (first,), (0,) * len(states)
+        if len(steps) == 1:  # the usual step: one count for all
+            counts = (0,) * len(states)
         else:
-            steps = sorted({s["step"] for s in states})
+            steps = sorted(steps)
             counts = tuple(steps.index(s["step"]) for s in states)
         program = self._step_program(live, counts)
         inputs = []
