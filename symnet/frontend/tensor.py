@@ -135,7 +135,9 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         them into the parameter's storage: into its array when user code shares it (``numpy()``, ``from_numpy``:
         the user sees them; tensors computed before keep the old values), else ``value`` (of the leaf's dtype, in
         memory no one else writes) becomes its array."""
-        if self._writes_in_place(value):
+        if self._base is None and id(self._value) not in Shared.readers:  # the usual leaf: nothing else sees it
+            self._value, self.shape = value, value.shape
+        elif self._writes_in_place(value):
             self._value[...] = value
         else:
             self._store(value)
