@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import symnet as sn
+from codegen.gemm import LIBRARIES as GEMM_LIBRARIES
 from codegen.pool import POOL
 from symnet.sweep import grid, install_entries, run_trial, sweep, sweep_command, trial_seed
 
@@ -58,10 +59,18 @@ def client():
             yield c
 
 
-def use_cache(folder: str) -> None:
-    """In a worker: its next compile reads and writes in ``folder``. Its pool's object is made first (cached where
-    the worker began), so the folder holds only what trials compile, whichever trial ran first."""
+def shared_libraries_made() -> None:
+    """The process's shared native libraries (the pool, the GEMM kernels) loaded, made where the process began if
+    they were not cached there: a trial compiles and writes only its own structures from then on."""
     POOL.ensure()
+    for library in GEMM_LIBRARIES.values():
+        library.ensure()
+
+
+def use_cache(folder: str) -> None:
+    """In a worker: its next compile reads and writes in ``folder``. Its shared libraries are made first (cached
+    where the worker began), so the folder holds only what trials compile, whichever trial ran first."""
+    shared_libraries_made()
     os.environ["SYMNET_CACHE_DIR"] = folder
 
 
@@ -69,7 +78,7 @@ def use_cache(folder: str) -> None:
 def cache_dirs(client, tmp_path, monkeypatch):
     """A fresh object cache for this process and for each worker (one folder shared, like one machine)."""
     folder = tmp_path / "cache"
-    POOL.ensure()  # in this process too, before the folder is ours
+    shared_libraries_made()  # in this process too, before the folder is ours
     monkeypatch.setenv("SYMNET_CACHE_DIR", str(folder))
     client.run(use_cache, str(folder))
     return folder
