@@ -251,6 +251,45 @@ def test_grad_mode_switches():
         assert recorded()
 
 
+def test_decorated_grad_modes_restore_the_callers_mode_when_nested_and_on_two_threads():
+    """Each call of a decorated function is a block of its own (one shared instance restored the wrong mode after
+    a nested call); ``set_grad_enabled`` as a decorator leaves the mode alone until the function runs, as PyTorch's."""
+    import threading
+
+    @sn.enable_grad()
+    def nested(n):
+        return nested(n - 1) if n else sn.is_grad_enabled()
+
+    with sn.no_grad():
+        assert nested(3)
+        assert not sn.is_grad_enabled()
+
+    @sn.set_grad_enabled(False)
+    def off():
+        return sn.is_grad_enabled()
+
+    assert sn.is_grad_enabled() and not off() and sn.is_grad_enabled()
+
+    @sn.no_grad()
+    def slow(barrier):
+        barrier.wait()
+        return sn.is_grad_enabled()
+
+    barrier, after = threading.Barrier(2), []
+
+    def run(mode):
+        with sn.set_grad_enabled(mode):
+            assert not slow(barrier)
+            after.append(sn.is_grad_enabled() == mode)
+
+    threads = [threading.Thread(target=run, args=(mode,)) for mode in (True, False)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert after == [True, True]
+
+
 def test_hooks_can_be_removed_and_may_return_nothing():
     x = sn.tensor([1.0, 2.0], requires_grad=True)
     seen = []

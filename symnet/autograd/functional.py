@@ -15,7 +15,6 @@ tensor([[ 6.,  0.],
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -26,17 +25,6 @@ from ..frontend.autograd import jvp as forward
 from ..frontend.tensor import Tensor
 
 Inputs = Tensor | Sequence[Tensor]
-
-
-def _in_grad_mode(fn: Callable) -> Callable:
-    """As PyTorch's: the derivatives are taken in grad mode whatever the caller's (under ``no_grad`` the function's
-    outputs would have no graph, and every product would come out 0)."""
-    @functools.wraps(fn)
-    def run(*args, **kwargs):
-        with enable_grad():
-            return fn(*args, **kwargs)
-
-    return run
 
 
 def _as_tuple(x, arg: str, fn: str) -> tuple[bool, tuple[Tensor, ...]]:
@@ -98,7 +86,7 @@ def _call(func: Callable, inputs: tuple[Tensor, ...], fn: str) -> tuple[bool, tu
     return _as_tuple(func(*inputs), "outputs of the user-provided function", fn)
 
 
-@_in_grad_mode
+@enable_grad()  # as PyTorch's: in grad mode whatever the caller's (under no_grad every product is 0)
 def vjp(func: Callable, inputs: Inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), vᵀ·J)``: the vector-Jacobian product (``torch.autograd.functional.vjp``)."""
     in_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
@@ -108,7 +96,7 @@ def vjp(func: Callable, inputs: Inputs, v=None, create_graph: bool = False, stri
     return _untuple(out_tuple, _finish(outputs, create_graph)), _untuple(in_tuple, _finish(products, create_graph))
 
 
-@_in_grad_mode
+@enable_grad()
 def jvp(func: Callable, inputs: Inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), J·v)``: the Jacobian-vector product, derived in forward mode
     (``torch.autograd.functional.jvp``, which takes the derivative of a vector-Jacobian product: same numbers)."""
@@ -125,7 +113,7 @@ def jvp(func: Callable, inputs: Inputs, v=None, create_graph: bool = False, stri
     return _untuple(out_tuple, _finish(outputs, create_graph)), _untuple(out_tuple, _finish(products, create_graph))
 
 
-@_in_grad_mode
+@enable_grad()
 def jacobian(func: Callable, inputs: Inputs, create_graph: bool = False, strict: bool = False,
              vectorize: bool = False, strategy: str = "reverse-mode"):
     """∂output/∂input of shape ``output.shape + input.shape``, nested as the outputs and inputs are
@@ -159,7 +147,7 @@ def _one_element(func: Callable, fn: str) -> Callable:
     return scalar
 
 
-@_in_grad_mode
+@enable_grad()
 def hessian(func: Callable, inputs: Inputs, create_graph: bool = False, strict: bool = False,
             vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode"):
     """∂²func/∂input_i∂input_j for a function with one element, blocks of shape ``input_i.shape +
@@ -174,7 +162,7 @@ def hessian(func: Callable, inputs: Inputs, create_graph: bool = False, strict: 
     return blocks if in_tuple else blocks[0][0]
 
 
-@_in_grad_mode
+@enable_grad()
 def vhp(func: Callable, inputs: Inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), vᵀ·H)`` for a function with one element (``torch.autograd.functional.vhp``)."""
     in_tuple, inputs = _as_tuple(inputs, "inputs", "vhp")
@@ -188,7 +176,7 @@ def vhp(func: Callable, inputs: Inputs, v=None, create_graph: bool = False, stri
     return _finish((output,), create_graph)[0], _untuple(in_tuple, _finish(products, create_graph))
 
 
-@_in_grad_mode
+@enable_grad()
 def hvp(func: Callable, inputs: Inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), H·v)`` for a function with one element (``torch.autograd.functional.hvp``); the Hessian
     of a twice differentiable function is symmetric, so this is ``vhp``'s product."""

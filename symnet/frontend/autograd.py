@@ -76,6 +76,13 @@ class _GradMode(contextlib.ContextDecorator):
     def __exit__(self, *exc):
         grad_mode.enabled = self._prev
 
+    def _recreate_cm(self) -> _GradMode:
+        """A block of its own for each call of a decorated function: on the one decorating instance, a nested or
+        concurrent call would overwrite ``_prev`` and the outer call would restore the wrong mode."""
+        fresh = _GradMode()
+        fresh.enabled = self.enabled
+        return fresh
+
 
 class no_grad(_GradMode):
     """Within it, ops compute values at once and record nothing (for hand-written parameter updates)."""
@@ -95,6 +102,11 @@ class set_grad_enabled(_GradMode):
     def __init__(self, mode: bool):
         self.enabled, self._prev = bool(mode), is_grad_enabled()
         grad_mode.enabled = self.enabled
+
+    def __call__(self, fn: Callable) -> Callable:
+        """As a decorator (PyTorch's too): the mode set by the constructor is undone; each call sets it."""
+        grad_mode.enabled = self._prev
+        return super().__call__(fn)
 
     def __enter__(self):
         pass
