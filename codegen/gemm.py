@@ -294,20 +294,20 @@ def gemm_function(module: ir.Module, T: ir.Type, lanes: int, rows: int, vectors:
         """Rows k0 … k0 + kc of B's panel at j0. Rows contiguous in j (a table's ``b_rows``, or a strided B whose
         column stride is 1: a matmul's row-major B, the gradients' activations) take vector loads; others (a
         transposed B) go element by element."""
-        def rows(pack):
+        def each_row(pack):
             with span(b, i64(0), kc) as kk:
                 pack(b.add(k0, kk), b.mul(kk, i64(panel)), j0)
 
         if addressing.b_rows:
-            rows(lambda k, row, j0: pack_contiguous_row(b.add(addressing.entry(addressing.bk, k), j0), row, j0))
-        elif addressing.scatter or isinstance(addressing, Tabled):
-            rows(pack_row)
+            each_row(lambda k, row, j0: pack_contiguous_row(b.add(addressing.entry(addressing.bk, k), j0), row, j0))
+        elif isinstance(addressing, Tabled):
+            each_row(pack_row)
         else:
             with b.if_else(b.icmp_signed("==", addressing.sBj, i64(1))) as (contiguous, strided):
                 with contiguous:
-                    rows(lambda k, row, j0: pack_contiguous_row(b.add(b.mul(k, addressing.sBk), j0), row, j0))
+                    each_row(lambda k, row, j0: pack_contiguous_row(b.add(b.mul(k, addressing.sBk), j0), row, j0))
                 with strided:
-                    rows(pack_row)
+                    each_row(pack_row)
 
     def row_tiles(k0, kc, j0, first):
         """The tiles down M. A strided A takes whole tiles, then the last M mod ``rows`` rows in tiles of halving

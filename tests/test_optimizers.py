@@ -358,30 +358,25 @@ def test_fixtures_are_what_pytorch_computes_now():
         assert_recomputed(FIXTURES[key], value, key)
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam"])
-def test_a_learning_rate_of_any_number_type_steps_as_its_float(name):
-    """The step writes each group's lr into its program's 0-d input: a tensor, a NumPy scalar or an int lr (PyTorch
-    takes them all) gives the float's trajectory, and a changed lr takes effect at the next step."""
-    results = []
-    for lr in (0.25, sn.tensor(0.25), np.float32(0.25), np.float64(0.25), 1):
-        w = sn.tensor([1.0, -2.0, 3.0], dtype=sn.float64, requires_grad=True)
-        opt = getattr(sn.optim, name)([w], lr=lr)
-        for step in range(3):
-            if step == 2:
-                opt.param_groups[0]["lr"] = 0.5
-            opt.zero_grad()
-            (w * w * w).sum().backward()
-            opt.step()
-        results.append(w.detach().numpy().copy())
-    for got in results[1:4]:
-        np.testing.assert_array_equal(got, results[0])
-    assert not np.array_equal(results[4], results[0])  # lr = 1 is another trajectory, not a stale value
+def _three_steps(name: str, lr) -> np.ndarray:
+    """``w`` after three steps on Σw³ at ``lr``, the third with the group's lr set to 0.5."""
     w = sn.tensor([1.0, -2.0, 3.0], dtype=sn.float64, requires_grad=True)
-    opt = getattr(sn.optim, name)([w], lr=1.0)
+    opt = getattr(sn.optim, name)([w], lr=lr)
     for step in range(3):
         if step == 2:
             opt.param_groups[0]["lr"] = 0.5
         opt.zero_grad()
         (w * w * w).sum().backward()
         opt.step()
-    np.testing.assert_array_equal(results[4], w.detach().numpy())
+    return w.detach().numpy().copy()
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_a_learning_rate_of_any_number_type_steps_as_its_float(name):
+    """The step writes each group's lr into its program's 0-d input: a tensor, a NumPy scalar or an int lr (PyTorch
+    takes them all) gives the float's trajectory, and a changed lr takes effect at the next step."""
+    results = [_three_steps(name, lr) for lr in (0.25, sn.tensor(0.25), np.float32(0.25), np.float64(0.25), 1)]
+    for got in results[1:4]:
+        np.testing.assert_array_equal(got, results[0])
+    assert not np.array_equal(results[4], results[0])  # lr = 1 is another trajectory, not a stale value
+    np.testing.assert_array_equal(results[4], _three_steps(name, 1.0))

@@ -366,11 +366,8 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors=None, retain_graph
     """Accumulate the gradients of ``tensors`` (weighted by ``grad_tensors``) into the ``.grad`` of every leaf
     that requires grad, or of ``inputs`` (``torch.autograd.backward``). Graphs are never freed here, so
     ``retain_graph`` changes nothing: a graph can be differentiated again without it."""
-    if grad_tensors is None and hasattr(tensors, "node"):  # loss.backward(): one tensor, its implicit seed
-        outputs, seeds = [tensors], [None]
-    else:
-        outputs = _sequence(tensors)
-        seeds = _cotangents(grad_tensors, len(outputs))
+    outputs = _sequence(tensors)
+    seeds = _cotangents(grad_tensors, len(outputs))
     for t in outputs:
         if t._view is not None:
             t._sync()
@@ -387,12 +384,11 @@ def backward(tensors: Tensor | Sequence[Tensor], grad_tensors=None, retain_graph
     if len(outputs) == 1 and not create_graph and inputs is None and not _WATCHED:
         (output,), (seed,) = outputs, seeds
         output._value, leaves, grads = gradients(output, seed._array() if hasattr(seed, "_array") else seed)
-        holding = _tensor_module().holding
         for leaf, g in zip(leaves, grads, strict=True):
             if leaf._hooks:
-                _accumulate(leaf, _fire(leaf, holding(g)), False)
+                _accumulate(leaf, _fire(leaf, _constant(g)), False)
             else:  # the program's output array is new: the gradient takes it
-                _accumulate(leaf, holding(g), False, fresh=True)
+                _accumulate(leaf, _constant(g), False, fresh=True)
         return
     seeds = _seeds(outputs, seeds, "backward")
     if inputs is None:
