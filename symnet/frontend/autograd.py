@@ -16,6 +16,7 @@ tensors of the same graph, differentiable again to any order.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import math
 import threading
@@ -79,9 +80,7 @@ class _GradMode(contextlib.ContextDecorator):
     def _recreate_cm(self) -> _GradMode:
         """A block of its own for each call of a decorated function: on the one decorating instance, a nested or
         concurrent call would overwrite ``_prev`` and the outer call would restore the wrong mode."""
-        fresh = _GradMode()
-        fresh.enabled = self.enabled
-        return fresh
+        return copy.copy(self)
 
 
 class no_grad(_GradMode):
@@ -107,6 +106,9 @@ class set_grad_enabled(_GradMode):
         """As a decorator (PyTorch's too): the mode set by the constructor is undone; each call sets it."""
         grad_mode.enabled = self._prev
         return super().__call__(fn)
+
+    def _recreate_cm(self) -> _GradMode:
+        return enable_grad() if self.enabled else no_grad()  # a call sets the mode on entry, as a block would
 
     def __enter__(self):
         pass
