@@ -15,6 +15,17 @@ PTR = ir.PointerType()
 STORAGE = {np.dtype(np.float32): F32, np.dtype(np.float64): F64, np.dtype(np.int64): I64, np.dtype(np.bool_): I8}
 
 
+class Callee:
+    """A function's address as a callee: llvmlite reads a call's function type off the callee, and an opaque
+    pointer carries none."""
+
+    def __init__(self, pointer: ir.Value, function_type: ir.FunctionType):
+        self.pointer, self.type, self.function_type = pointer, pointer.type, function_type
+
+    def get_reference(self) -> str:
+        return self.pointer.get_reference()
+
+
 @contextlib.contextmanager
 def span(b: ir.IRBuilder, start: ir.Value, stop: ir.Value, step: int = 1):
     """``for v in range(start, stop, step)`` over i64 values; yields the induction variable."""

@@ -1,13 +1,15 @@
 """Handing a call's arrays to native code in one native step: ``sn_marshal`` checks each input array against the
 graph's recipe (exactly an ndarray, of its dtype, C-contiguous, of its shape) and writes the data addresses of the
-inputs and of the fresh output arrays into the call's argument block.
+inputs and of the fresh output arrays into the call's argument block; given the graph's entry, it runs it too
+(one transition from Python instead of two: for a small graph, the marshal's cost is most of the call's).
 
 In Python the same work costs about 0.5 µs an array (an attribute read, a type check and a ctypes address read
 each), most of a small call's fixed cost; natively it is a few nanoseconds. It reads CPython's and NumPy's object
 layouts (the object header, a tuple's or list's items, ``PyArrayObject``'s fields), so ``load`` probes it on known
 arrays first and answers None where the layout differs (another interpreter, a free-threaded build): the caller
 then keeps the Python path. It runs with the GIL held (``ctypes.PYFUNCTYPE``), so no thread changes the objects
-it reads; any mismatch answers 1 and the caller's full validation decides, with its own error messages.
+it reads — and the entry it runs, which therefore holds the GIL: only small graphs are run so; any mismatch
+answers -1 and the caller's full validation decides, with its own error messages.
 
 The function lives in the pool's library (one object per process holds both).
 """
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 from llvmlite import ir
 
-from .irloops import I32, I64, PTR, span
+from .irloops import I32, I64, PTR, Callee, span
 
 MARSHAL = "sn_marshal"
 
@@ -30,10 +32,14 @@ HEADER = 16
 TYPE, SIZE, ITEMS = 8, HEADER, HEADER + 8
 DATA, NDIM, DIMENSIONS, DESCR, FLAGS = HEADER, HEADER + 8, HEADER + 16, HEADER + 40, HEADER + 48
 C_CONTIGUOUS = 0x1
-#: the recipe's header: the list, tuple and ndarray type objects, the inputs' count, the word index of the block's
-#: sizes, the outputs' count; then each output's slot, then per input its dtype object, ndim and axes
-LIST_T, TUPLE_T, ARRAY_T, N_INPUTS, SIZES_AT, N_OUTPUTS = range(6)
-FIRST_SLOT = 6
+#: the recipe's header: the list, tuple and ndarray type objects, the inputs' count, the word indices of the block's
+#: sizes and of its error words, the outputs' count; then each output's slot, then per input its dtype object, ndim
+#: and axes
+LIST_T, TUPLE_T, ARRAY_T, N_INPUTS, SIZES_AT, ERRORS_AT, N_OUTPUTS = range(7)
+FIRST_SLOT = 7
+MISMATCH = -1
+#: a compiled graph's entry, ``i32 entry(buffers, dims, error)``: what the marshal runs
+ENTRY_TYPE = ir.FunctionType(I32, [PTR, PTR, PTR])
 
 
 def _interface_address(arr: np.ndarray) -> int:
@@ -53,15 +59,17 @@ def _data_address_reader():
 
 
 data_address = _data_address_reader()
-_TYPE = ctypes.PYFUNCTYPE(ctypes.c_int64, ctypes.py_object, ctypes.py_object, ctypes.c_void_p, ctypes.c_void_p)
+_TYPE = ctypes.PYFUNCTYPE(ctypes.c_int64, ctypes.py_object, ctypes.py_object, ctypes.c_void_p, ctypes.c_void_p,
+                         ctypes.c_void_p)
 
 
 def define(module: ir.Module) -> None:
-    """Add ``i64 sn_marshal(inputs, outputs, recipe, words)`` to ``module``: 0 when every input fits its recipe
-    (every symbolic axis equal to the block's size for it) and the addresses are written; else 1, nothing
-    promised about the block's input and output slots (a skipped input's slot is never written)."""
-    fn = ir.Function(module, ir.FunctionType(I64, [PTR, PTR, PTR, PTR]), MARSHAL)
-    inputs, outputs, recipe, words = fn.args
+    """Add ``i64 sn_marshal(inputs, outputs, recipe, words, entry)`` to ``module``: when every input fits its
+    recipe (every symbolic axis equal to the block's size for it) the addresses are written and, given an ``entry``
+    (else null), it runs on the block: answers its status, else 0; ``MISMATCH`` otherwise, nothing promised about
+    the block's input and output slots (a skipped input's slot is never written)."""
+    fn = ir.Function(module, ir.FunctionType(I64, [PTR, PTR, PTR, PTR, PTR]), MARSHAL)
+    inputs, outputs, recipe, words, entry = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     fail = fn.append_basic_block("fail")
 
@@ -132,17 +140,24 @@ def define(module: ir.Module) -> None:
         require(b.icmp_unsigned("==", b.ptrtoint(field(out, TYPE, PTR), I64), array_t))
         slot = get(recipe, b.add(m, i64(FIRST_SLOT)))
         b.store(b.ptrtoint(field(out, DATA, PTR), I64), word(words, slot))
+    run, done = fn.append_basic_block("run"), fn.append_basic_block("done")
+    b.cbranch(b.icmp_unsigned("==", b.ptrtoint(entry, I64), i64(0)), done, run)
+    b.position_at_end(done)
     b.ret(i64(0))
+    b.position_at_end(run)
+    status = b.call(Callee(entry, ENTRY_TYPE), [words, sizes, word(words, get(recipe, ERRORS_AT))])
+    b.ret(b.sext(status, I64))
     b.position_at_end(fail)
-    b.ret(i64(1))
+    b.ret(i64(MISMATCH))
 
 
-def recipe(inputs: Sequence[tuple[np.dtype, tuple[int, ...]] | None], sizes_at: int, output_slots: Sequence[int]
-           ) -> np.ndarray:
+def recipe(inputs: Sequence[tuple[np.dtype, tuple[int, ...]] | None], sizes_at: int, errors_at: int,
+           output_slots: Sequence[int]) -> np.ndarray:
     """The recipe of a graph: per input its dtype (NumPy's own object, compared by identity) and axes (a fixed
     extent, or ``~d`` for dimension d), or None for an input the block holds its own array for (not read); the
-    word index of the block's sizes and each output's slot."""
-    words = [id(list), id(tuple), id(np.ndarray), len(inputs), sizes_at, len(output_slots), *output_slots]
+    word indices of the block's sizes and error words, and each output's slot."""
+    words = [id(list), id(tuple), id(np.ndarray), len(inputs), sizes_at, errors_at, len(output_slots),
+             *output_slots]
     for given in inputs:
         words += [0, -1] if given is None else [id(given[0]), len(given[1]), *given[1]]
     return np.array(words, dtype=np.int64)
@@ -163,20 +178,20 @@ class _Subclass(np.ndarray):
 def _probe(marshal) -> bool:
     """Whether ``marshal`` accepts exactly what the Python path accepts, on a few arrays it must and must not."""
     f32, f64 = np.dtype(np.float32), np.dtype(np.float64)
-    plan = recipe([(f32, (2, ~0)), (f64, ())], 5, [2])
+    plan = recipe([(f32, (2, ~0)), (f64, ())], 5, 6, [2])
     words = (ctypes.c_int64 * 8)()
     words[5] = 3
     a, b, out = np.arange(6, dtype=np.float32).reshape(2, 3), np.zeros((), np.float64), np.empty(4, np.int64)
 
     def run(inputs, outputs=(out,), size: int = 3) -> int:
         words[5] = size
-        return marshal(inputs, outputs, data_address(plan), ctypes.addressof(words))
+        return marshal(inputs, outputs, data_address(plan), ctypes.addressof(words), None)
 
     if run([a, b]) != 0 or list(words[:3]) != [data_address(a), data_address(b), data_address(out)]:
         return False
-    skipping = recipe([None, (f64, ())], 5, [])
+    skipping = recipe([None, (f64, ())], 5, 6, [])
     words[0] = -1
-    if marshal([None, b], (), data_address(skipping), ctypes.addressof(words)) != 0 or words[0] != -1:
+    if marshal([None, b], (), data_address(skipping), ctypes.addressof(words), None) != 0 or words[0] != -1:
         return False
     words[0] = 0
     if run((a, b), [out]) != 0 or words[0] != data_address(a):
@@ -184,4 +199,4 @@ def _probe(marshal) -> bool:
     refused = [run([a.T.copy().T, b]), run([a.astype(f64), b]), run([a, b], size=4), run([a]), run([a, b, b]),
                run([a.view(_Subclass), b]), run([a, b.reshape(1)]), run([a, None]), run({0: a, 1: b}),
                run([a, b], [[out]])]
-    return all(r == 1 for r in refused)
+    return all(r == MISMATCH for r in refused)

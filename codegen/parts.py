@@ -24,9 +24,9 @@ from llvmlite import ir
 from symnet.core.lazy import sympy as sp
 from symnet.errors import LoweringError
 
-from .irloops import I32, I64, PTR
+from .irloops import I32, I64, PTR, Callee
 from .loops import Contraction, Kernel, Loop, MultiReduce, Reduce, Store
-from .pool import FORK, Callee
+from .pool import FORK
 
 ITERATION = 32  # units of work of one innermost iteration; a contraction's multiply-add (vectorized FMA) is 1
 JOB = ir.FunctionType(I32, [PTR, I64, I64])

@@ -28,7 +28,7 @@ from llvmlite import binding as llvm
 from llvmlite import ir
 
 from . import jit, marshal
-from .irloops import I64, PTR
+from .irloops import I64, PTR, Callee
 from .library import Library
 
 FORK = "sn_fork"
@@ -105,7 +105,7 @@ def _module(triple: str) -> str:
     run = claim.append_basic_block("run")
     b.cbranch(took, run, again)
     b.position_at_end(run)
-    b.call(Callee(job), [context, part, parts])
+    b.call(Callee(job, _JOB), [context, part, parts])
     b.atomic_rmw("add", word(b, DONE), i64(1), "release")
     b.branch(again)
     b.position_at_end(done)
@@ -160,7 +160,7 @@ def _module(triple: str) -> str:
     wanted = b.sdiv(work, load(b, GRAIN_WORD, "monotonic"))
     b.cbranch(b.and_(b.icmp_signed(">", wanted, i64(1)), b.icmp_signed(">", workers, i64(0))), check, alone)
     b.position_at_end(alone)
-    b.call(Callee(job), [context, i64(0), i64(1)])
+    b.call(Callee(job, _JOB), [context, i64(0), i64(1)])
     b.ret_void()
 
     b.position_at_end(check)
@@ -220,17 +220,6 @@ def _module(triple: str) -> str:
     b.ret_void()
     marshal.define(module)
     return str(module)
-
-
-class Callee:
-    """A function's address as a callee (a job's, by default): llvmlite reads a call's function type off the
-    callee, and an opaque pointer carries none."""
-
-    def __init__(self, pointer: ir.Value, function_type: ir.FunctionType = _JOB):
-        self.pointer, self.type, self.function_type = pointer, pointer.type, function_type
-
-    def get_reference(self) -> str:
-        return self.pointer.get_reference()
 
 
 class Pool:

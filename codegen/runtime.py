@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import math
 import threading
 import weakref
 from collections.abc import Callable, Mapping
@@ -79,6 +80,19 @@ def _extent(d):
     """An extent as the interface holds it: an int, a dimension's name, or (computed) the expression."""
     d = sp.sympify(d)
     return int(d) if d.is_Integer else d.name if isinstance(d, sp.Symbol) else d
+
+
+#: the most elements a graph's inputs and definitions may hold together for a call to run it inside the marshal
+SMALL_GRAPH = 1024
+
+
+def _small(interface: Interface) -> bool:
+    """Whether every call of the graph is microseconds of work (fixed extents, at most ``SMALL_GRAPH`` elements in
+    all): then it runs holding the GIL, which costs other threads less than releasing and taking it again."""
+    slots = (*interface.inputs, *interface.defs)
+    if not all(type(d) is int for _, _, shape in slots for d in shape):
+        return False
+    return sum(math.prod(shape) for _, _, shape in slots) <= SMALL_GRAPH
 
 
 def interface_of(graph: Graph, repeat: Repeat | None) -> Interface:
@@ -273,13 +287,15 @@ class CompiledGraph:
         # the native marshal's recipe (the fast path of ``call``: checks and addresses in one native step)
         self._marshal = POOL.marshal if self._recipes is not None else None
         if self._marshal is not None:
+            n = self._buffers
             self._marshal_recipe = marshal.recipe(
                 [(dtype, axes) for dtype, _, axes in self._recipes],
-                self._buffers, [slot for slot, _ in self._output_slots])
+                n, n + len(self.dims), [slot for slot, _ in self._output_slots])
             self._marshal_at = data_address(self._marshal_recipe)
             self._allocated = [(k, self._defs[k].dtype) for k in self._returned]
-            n = self._buffers
             self._sizes_offset, self._errors_offset = 8 * n, 8 * (n + len(self.dims))
+            # a small graph runs inside the marshal's native step, holding the GIL for its few microseconds
+            self._run_held = self._engine.address(ENTRY) if _small(interface) else None
         if plan is not None:  # positions of the inputs a repeat gathers, takes as series, updates
             self._kept |= {*plan.feedback, *plan.records}
             self._gathered = [self._position[name] for name in plan.gathers]
@@ -291,11 +307,12 @@ class CompiledGraph:
             if self._marshal is not None:  # the serial inputs' arrays are the block's own
                 self._repeat_recipe = marshal.recipe(
                     [None if k in self._serial else (dtype, axes) for k, (dtype, _, axes) in enumerate(self._recipes)],
-                    self._repeat_words, [])
+                    self._repeat_words, self._repeat_words + len(self.dims), [])
                 self._repeat_recipe_at = data_address(self._repeat_recipe)
                 self._gather_recipe = marshal.recipe(  # a gathering repeat's gathered inputs are the block's too
                     [None if k in self._serial or k in self._gathered else (dtype, axes)
-                     for k, (dtype, _, axes) in enumerate(self._recipes)], self._repeat_words, [])
+                     for k, (dtype, _, axes) in enumerate(self._recipes)], self._repeat_words,
+                    self._repeat_words + len(self.dims), [])
                 self._gather_recipe_at = data_address(self._gather_recipe)
 
     @property
@@ -446,8 +463,9 @@ class CompiledGraph:
             gathered = rows, [src.shape[1:] for src in sources_given]
         # the block of this thread's last repeat of the same kind (and, gathering, the same rows), when the inputs fit
         # it: the gathered and serial slots still point to its own arrays
-        if last is not None and last.gathered == gathered and self._marshal is not None and not self._marshal(
-                inputs, (), self._repeat_recipe_at if gathered is None else self._gather_recipe_at, last.at):
+        if last is not None and last.gathered == gathered and self._marshal is not None and self._marshal(
+                inputs, (), self._repeat_recipe_at if gathered is None else self._gather_recipe_at, last.at,
+                None) == 0:
             inputs = list(inputs)
             for k, arr in last.own.items():
                 inputs[k] = arr
@@ -543,8 +561,10 @@ class CompiledGraph:
         if last is not None:
             words, shapes, at = last
             outputs = [np.empty(shapes[k], dtype) for k, dtype in self._allocated]
-            if not self._marshal(inputs, outputs, self._marshal_at, at):
-                status = self._fn(at, at + self._sizes_offset, at + self._errors_offset)
+            status = self._marshal(inputs, outputs, self._marshal_at, at, self._run_held)
+            if status != marshal.MISMATCH:
+                if self._run_held is None:  # the marshal only placed the arrays: the graph runs without the GIL
+                    status = self._fn(at, at + self._sizes_offset, at + self._errors_offset)
                 if status:
                     self._raise_index_error(status, words[self._buffers + len(self.dims):], inputs, shapes)
                 return outputs

@@ -195,29 +195,38 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} defines no forward()")
 
     def __call__(self, *args, **kwargs):
+        own = self.__dict__
         depth = getattr(_calls, "depth", 0)
         _calls.depth = depth + 1
         try:
-            pre, post = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
-            try:
-                if pre:
-                    args, kwargs = _run_pre_hooks(self, pre, args, kwargs)
+            if own.get("_forward_pre_hooks") or own.get("_forward_hooks"):
+                out = self._hooked_forward(args, kwargs)
+            else:
                 out = self.forward(*args, **kwargs)
-            except BaseException:
-                for hook in post or ():
-                    if hook.always_call:
-                        hook(self, args, kwargs, None)
-                raise
-            for hook in list(post or ()):
-                changed = hook(self, args, kwargs, out)
-                out = out if changed is None else changed
         finally:
             _calls.depth = depth
-        if depth == 0 and not self.__dict__.get("_named"):
+        if depth == 0 and not own.get("_named"):
             # the first outermost call names the parameters (lazy ones made by it too) by their paths, as the
             # compiled step prints them, so that sn.formulas of what it returns shows W0, b_fc1 rather than letters
             self.name_parameters()
             object.__setattr__(self, "_named", True)
+        return out
+
+    def _hooked_forward(self, args: tuple, kwargs: dict):
+        """``forward`` between its pre-hooks and hooks, as PyTorch's ``_call_impl`` runs them."""
+        pre, post = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
+        try:
+            if pre:
+                args, kwargs = _run_pre_hooks(self, pre, args, kwargs)
+            out = self.forward(*args, **kwargs)
+        except BaseException:
+            for hook in post or ():
+                if hook.always_call:
+                    hook(self, args, kwargs, None)
+            raise
+        for hook in list(post or ()):
+            changed = hook(self, args, kwargs, out)
+            out = out if changed is None else changed
         return out
 
     # ---------------------------------------------------------------- hooks

@@ -356,10 +356,12 @@ class Optimizer(abc.ABC):
     def rule_key(self, group: dict) -> tuple[str, ...]:
         """What a group's compiled rule depends on: its hyperparameters except the ``lr`` input (a scheduler's
         own entries, such as OneCycleLR's ``max_lr``, are not the rule's), as text. Remembered while the group
-        holds the same objects: a scheduler that cycles a momentum sets a new float."""
+        holds the same objects: a scheduler that cycles a momentum sets a new float. Options a CPU step refuses
+        are refused here, when they change."""
         values = tuple(map(group.get, self._options))
         known = self._rule_keys.get(id(group))
         if known is None or not all(map(operator.is_, known[0], values)):
+            self._check_step_options(group)
             if len(self._rule_keys) > 64:
                 self._rule_keys.clear()
             known = self._rule_keys[id(group)] = (values, tuple(map(repr, values)))
@@ -403,7 +405,6 @@ class Optimizer(abc.ABC):
         live, states, steps = [], [], set()
         known = self.state
         for k, group in enumerate(self.param_groups):
-            self._check_step_options(group)
             for q in group["params"]:
                 if q.grad is not None:
                     live.append((k, q))

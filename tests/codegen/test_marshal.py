@@ -5,17 +5,19 @@ and a regrown workspace apart, and gives the Python path's numbers."""
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import threading
 
 import numpy as np
 import pytest
 
 import symnet as sn
-from codegen import marshal
+from codegen import marshal, runtime
+from codegen.interface import Slot
 from codegen.pool import POOL
 from codegen.runtime import CompiledGraph, data_address
 from symnet.core import cache
-from tests.codegen.test_runtime import BAD, good_inputs, mlp_graph
+from tests.codegen.test_runtime import BAD, fixed_graph, good_inputs, mlp_graph
 
 
 def ordered(graph: CompiledGraph, arrays: dict) -> list:
@@ -141,13 +143,13 @@ def test_the_marshal_agrees_with_the_python_oracle_on_random_arrays():
         if rng.random() < 0.05:
             inputs = inputs[:-1] if inputs else [np.zeros(1)]
         out = np.empty(2)
-        words = (ctypes.c_int64 * 8)()
+        words = (ctypes.c_int64 * 10)()
         words[:3] = [-1, -1, -1]
         words[6:8] = sizes
-        plan = marshal.recipe(want, 6, [5])
-        status = POOL.marshal(inputs, [out], data_address(plan), ctypes.addressof(words))
+        plan = marshal.recipe(want, 6, 8, [5])
+        status = POOL.marshal(inputs, [out], data_address(plan), ctypes.addressof(words), None)
         expected = _accepts(inputs, want, sizes)
-        assert status == (0 if expected else 1), (want, sizes, inputs)
+        assert status == (0 if expected else marshal.MISMATCH), (want, sizes, inputs)
         if expected:
             accepted += 1
             assert list(words[:len(inputs)]) == [data_address(a) for a in inputs] and words[5] == data_address(out)
@@ -194,3 +196,66 @@ def test_a_second_in_place_fit_skips_the_python_checks(monkeypatch):
     before = len(step.history)
     step.fit((x.copy(), y.copy()), epochs=3, progress=False)  # other arrays of the same sizes: no identity needed
     assert len(step.history) == before + 3
+
+
+# ---------------------------------------------------------------- a small graph runs inside the marshal
+
+@pytest.fixture(scope="module")
+def small():
+    """The step with every shape fixed (a few dozen elements: the marshal runs it), and the same graph on the Python
+    path alone."""
+    POOL.ensure()
+    native = CompiledGraph(fixed_graph())
+    saved, POOL.marshal = POOL.marshal, None
+    try:
+        python = CompiledGraph(fixed_graph())
+    finally:
+        POOL.marshal = saved
+    return native, python
+
+
+def test_only_a_small_graph_of_fixed_shapes_runs_inside_the_marshal(both, small):
+    assert small[0]._run_held is not None
+    assert both[0]._run_held is None  # a symbolic batch: any size may come
+    interface = small[0].interface
+    assert runtime._small(interface)
+    big = Slot("big", np.dtype(np.float32), (runtime.SMALL_GRAPH,))
+    assert not runtime._small(dataclasses.replace(interface, inputs=(*interface.inputs, big)))
+
+
+def test_a_small_graph_gives_the_python_paths_numbers_and_errors(small, monkeypatch):
+    native, python = small
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        arrays = good_inputs() | {"X": rng.standard_normal((4, 3)).astype(np.float32),
+                                  "W": rng.standard_normal((3, 3)).astype(np.float32)}
+        if native._workspaces.__dict__.get("last_call") is not None:  # primed: only the marshal may run it
+            monkeypatch.setattr(native, "_fn", lambda *a: pytest.fail("the graph ran outside the marshal"))
+        got, expected = native.call(ordered(native, arrays)), python.call(ordered(python, arrays))
+        for a, b in zip(got, expected, strict=True):
+            assert np.array_equal(a, b)
+    for change in ([0, 1, 3, 0], [0, -1, 2, 0]):  # the graph's own index check, reported from inside the marshal
+        with pytest.raises(sn.IndexRangeError, match=f"takes the value {min(change) if -1 in change else 3}"):
+            native.call(ordered(native, good_inputs() | {"Y": np.array(change)}))
+    native.call(ordered(native, good_inputs()))  # and the next call is fine
+
+
+def test_threads_running_a_small_graph_inside_the_marshal_keep_their_blocks_apart(small):
+    native, python = small
+    weights = [np.full((3, 3), w, np.float32) for w in (0.1, -0.7, 2.5)]
+    expected = [python.call(ordered(python, good_inputs() | {"W": w})) for w in weights]
+    failures = []
+
+    def work(k: int) -> None:
+        inputs = ordered(native, good_inputs() | {"W": weights[k]})
+        for _ in range(300):
+            if not all(np.array_equal(a, b) for a, b in zip(native.call(inputs), expected[k], strict=True)):
+                failures.append(k)
+                return
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in (0, 1, 2, 0)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []

@@ -200,15 +200,19 @@ def test_a_larger_batch_grows_the_workspace_and_gives_the_same_numbers(compiled)
 
 # ---------------------------------------------------------------- fixed shapes, and the per-thread argument blocks
 
-@pytest.fixture(scope="module")
-def fixed():
+def fixed_graph():
     """The same step with every shape fixed."""
     X = sn.tensor(np.ones((4, 3), dtype=np.float32), name="X")
     Y = sn.tensor([0, 1, 2, 1], name="Y")
     W = sn.tensor(np.full((3, 3), 0.1, dtype=np.float32), requires_grad=True, name="W")
     traced = trace([F.cross_entropy(X @ W.T, Y)])
     position = next(p for p, t in enumerate(traced.tensors) if t is W)
-    compiled = compile_graph(gradient_program(traced.specs, len(traced.specs) - 1, (position,), seeded=False).graph)
+    return gradient_program(traced.specs, len(traced.specs) - 1, (position,), seeded=False).graph
+
+
+@pytest.fixture(scope="module")
+def fixed():
+    compiled = compile_graph(fixed_graph())
     assert not compiled.dims
     return compiled
 
