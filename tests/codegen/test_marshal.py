@@ -18,6 +18,7 @@ from codegen.pool import POOL
 from codegen.runtime import CompiledGraph, data_address
 from symnet.core import cache
 from tests.codegen.test_runtime import BAD, fixed_graph, good_inputs, mlp_graph
+from tests.threads import in_threads
 
 
 def ordered(graph: CompiledGraph, arrays: dict) -> list:
@@ -244,18 +245,10 @@ def test_threads_running_a_small_graph_inside_the_marshal_keep_their_blocks_apar
     native, python = small
     weights = [np.full((3, 3), w, np.float32) for w in (0.1, -0.7, 2.5)]
     expected = [python.call(ordered(python, good_inputs() | {"W": w})) for w in weights]
-    failures = []
 
-    def work(k: int) -> None:
+    def work(k: int) -> bool:
         inputs = ordered(native, good_inputs() | {"W": weights[k]})
-        for _ in range(300):
-            if not all(np.array_equal(a, b) for a, b in zip(native.call(inputs), expected[k], strict=True)):
-                failures.append(k)
-                return
+        return all(all(np.array_equal(a, b) for a, b in zip(native.call(inputs), expected[k], strict=True))
+                   for _ in range(300))
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in (0, 1, 2, 0)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert failures == []
+    assert all(in_threads(work, (0, 1, 2, 0)))
