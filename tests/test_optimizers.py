@@ -358,10 +358,13 @@ def test_fixtures_are_what_pytorch_computes_now():
         assert_recomputed(FIXTURES[key], value, key)
 
 
-def _three_steps(name: str, lr) -> np.ndarray:
-    """``w`` after three steps on Σw³ at ``lr``, the third with the group's lr set to 0.5."""
+def _three_steps(name: str, lr, dropped: str | None = None) -> np.ndarray:
+    """``w`` after three steps on Σw³ at ``lr``, the third with the group's lr set to 0.5 (``dropped``: an option
+    deleted from the group first)."""
     w = sn.tensor([1.0, -2.0, 3.0], dtype=sn.float64, requires_grad=True)
     opt = getattr(sn.optim, name)([w], lr=lr)
+    if dropped is not None:
+        del opt.param_groups[0][dropped]
     for step in range(3):
         if step == 2:
             opt.param_groups[0]["lr"] = 0.5
@@ -380,3 +383,8 @@ def test_a_learning_rate_of_any_number_type_steps_as_its_float(name):
         np.testing.assert_array_equal(got, results[0])
     assert not np.array_equal(results[4], results[0])  # lr = 1 is another trajectory, not a stale value
     np.testing.assert_array_equal(results[4], _three_steps(name, 1.0))
+
+
+def test_an_option_the_rule_does_not_read_may_be_deleted_from_a_group():
+    """The program's key reads every option of a group at once; one deleted counts as None, as before."""
+    np.testing.assert_array_equal(_three_steps("SGD", 0.25, dropped="foreach"), _three_steps("SGD", 0.25))

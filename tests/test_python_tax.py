@@ -240,6 +240,16 @@ def test_a_non_finite_loss_is_reported_at_its_step():
     assert re.search(rf"at step {first} \(epoch {first - 1}\)", message), message
 
 
+def test_losses_each_finite_whose_sum_overflows_pass_without_a_warning():
+    model = sn.nn.Linear(2, 1).double()
+    model.load_state_dict({"weight": np.zeros((1, 2)), "bias": np.zeros(1)})
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # neither "diverging" nor NumPy's overflow in a reduction
+        losses = step.fit((np.zeros((1, 2)), np.full((1, 1), 1e154)), epochs=3, progress=False)
+    assert losses == [1e308] * 3
+
+
 def test_fit_updates_the_parameters_arrays_in_place_and_lazy_tensors_keep_the_old_values():
     """``fit`` writes a parameter's array in place (no copy of the weights per call); an array user code holds
     (``numpy()``, a view of it) sees the update, as PyTorch's storage does, while a lazily computed tensor made

@@ -166,6 +166,8 @@ class Optimizer(abc.ABC):
         self._programs = BoundedCache(f"{type(self).__name__} step programs", limit=32)
         self._last_program: tuple[tuple, _StepProgram] | None = None  # the last step's, found without the lock
         self._options = sorted(set(defaults) - {"lr"})
+        #: a group's values of ``_options`` as a tuple in one call, for two or more (the defaults fill every group)
+        self._option_values = operator.itemgetter(*self._options) if len(self._options) > 1 else None
         self._rule_keys: dict[int, tuple[tuple, tuple[str, ...]]] = {}
         groups = list(params)
         if not groups:
@@ -358,7 +360,11 @@ class Optimizer(abc.ABC):
         own entries, such as OneCycleLR's ``max_lr``, are not the rule's), as text. Remembered while the group
         holds the same objects: a scheduler that cycles a momentum sets a new float. Options a CPU step refuses
         are refused here, when they change."""
-        values = tuple(map(group.get, self._options))
+        getter = self._option_values
+        try:
+            values = getter(group) if getter is not None else tuple(map(group.get, self._options))
+        except KeyError:  # an option deleted from the group: the rule reads None, as group.get gives
+            values = tuple(map(group.get, self._options))
         known = self._rule_keys.get(id(group))
         if known is None or not all(map(operator.is_, known[0], values)):
             self._check_step_options(group)

@@ -8,12 +8,14 @@ as the driver's repeat (parameters and optimizer state bound by their inputs' ha
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -100,6 +102,18 @@ def _rows(x) -> int | None:
     """The row count of a batch (None for a 0-d one)."""
     shape = np.shape(x) if not isinstance(x, Tensor) else x.shape
     return int(shape[0]) if shape else None
+
+
+def _constant_series(total: int, lr) -> np.ndarray:
+    """A learning rate held for ``total`` steps (a float's series is shared by fit calls of that length and rate)."""
+    return _shared_series(total, lr) if type(lr) is float else np.full(total, lr, dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=8)
+def _shared_series(total: int, lr: float) -> np.ndarray:
+    series = np.full(total, lr, dtype=np.float64)
+    series.flags.writeable = False  # the driver only reads it
+    return series
 
 
 def _same_program(a: _Recording, b: _Recording) -> bool:
@@ -652,8 +666,8 @@ class CompiledStep:
     def _warn_if_diverging(losses: np.ndarray, offset: int, epoch: int, steps_per_epoch: int) -> bool:
         """Warn at the first of ``losses`` (from step ``offset + 1``, epoch ``epoch`` on) that is NaN or infinite;
         True if there was one."""
-        if np.isfinite(np.add.reduce(losses)):  # a NaN or an infinity anywhere makes the sum one
-            return False
+        if math.isfinite(sum(losses.tolist())):  # a NaN or an infinity anywhere makes the sum one (Python's own
+            return False                            # sum: an overflow gives no NumPy warning)
         finite = np.isfinite(losses)
         if finite.all():  # the sum overflowed
             return False
@@ -790,7 +804,7 @@ class _Schedule:
         self._saved = (self.scheduler.state_dict(), [g["lr"] for g in groups]) \
             if self.scheduler is not None and not self.plateau else None
         if self._saved is None:  # constant learning rates
-            return [np.full(total, groups[k]["lr"], dtype=np.float64) for k, _ in lrs]
+            return [_constant_series(total, groups[k]["lr"]) for k, _ in lrs]
         values = np.empty((total, len(lrs)), dtype=np.float64)
         for s in range(total):
             values[s] = [groups[k]["lr"] for k, _ in lrs]
@@ -811,8 +825,7 @@ class _Schedule:
                 self._advance()
 
 
-@dataclass(frozen=True)
-class _Rows:
+class _Rows(NamedTuple):
     """What the native loop reads: all the inputs and targets, the batch size, the steps of an epoch, and how an
     epoch orders the samples (None: in order, every epoch alike)."""
 
