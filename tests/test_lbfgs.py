@@ -3,7 +3,9 @@
 search, float64 and float32; the compiled two-loop recursion against a NumPy transcription of PyTorch's; the
 stopping rules, state_dict, the printed formulas and the errors."""
 
+import copy
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -226,6 +228,23 @@ def test_state_dict_round_trip_continues_the_same_trajectory(dtype, through_file
     for k in straight:
         np.testing.assert_array_equal(resumed[k], straight[k], k)
     np.testing.assert_array_equal(flat(again), flat(params))
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_a_copy_mid_training_continues_as_the_original(how):
+    """``copy.deepcopy`` or a pickle of the parameters and the optimizer: the copy's global state is under its own
+    first parameter, and it continues as the original does."""
+    params = [sn.tensor([-1.5, 2.0], dtype="float64", requires_grad=True)]
+    optimizer = LBFGS(params, line_search_fn="strong_wolfe", history_size=4, max_iter=3)
+    trajectory(optimizer, params, lambda: rosenbrock(params[0][0], params[0][1]), 3)
+    pair = (params, optimizer)
+    copied, copy_optimizer = copy.deepcopy(pair) if how == "deepcopy" else pickle.loads(pickle.dumps(pair))
+    assert copy_optimizer.param_groups[0]["params"][0] is copied[0]
+    resumed = trajectory(copy_optimizer, copied, lambda: rosenbrock(copied[0][0], copied[0][1]), 4)
+    straight = trajectory(optimizer, params, lambda: rosenbrock(params[0][0], params[0][1]), 4)
+    for k in straight:
+        np.testing.assert_array_equal(resumed[k], straight[k], k)
+    np.testing.assert_array_equal(flat(copied), flat(params))
 
 
 def test_load_state_dict_rejects_another_optimizer():

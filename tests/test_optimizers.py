@@ -8,8 +8,10 @@ sign decisions, ε inside the square roots) also in float32, and the compiled st
 optimizer; ``SYMNET_DEEP=1`` runs every case in both dtypes, eager and compiled, and every group and round-trip
 case."""
 
+import copy
 import json
 import os
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -192,6 +194,29 @@ def test_state_dict_round_trip_mid_training_continues_identically(case, tmp_path
     rest = train(model, optimizer, x, y, loss_of(case), STEPS - STEPS // 2, None if halve_at is None else 0)
     assert first + rest == straight
     check(case, "float64", first + rest, model, optimizer)
+
+
+#: a case of every optimizer class, and one with groups
+COPIED = sorted({name: case for case, (name, _) in reversed(CASES.items())}.values()) + ["nadam_groups"]
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+@pytest.mark.parametrize("case", COPIED)
+def test_a_copy_mid_training_continues_as_the_original(case, how):
+    """``copy.deepcopy`` or a pickle of the model and its optimizer (PyTorch allows both) holds the state by the
+    copy's own parameters: it continues as the original does, and stepping one leaves the other alone."""
+    model, optimizer, x, y = setup(case, "float64")
+    train(model, optimizer, x, y, loss_of(case), 5)
+    pair = (model, optimizer)
+    copy_model, copy_optimizer = copy.deepcopy(pair) if how == "deepcopy" else pickle.loads(pickle.dumps(pair))
+    assert copy_optimizer.params[0] is next(copy_model.parameters())
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    copied_losses = train(copy_model, copy_optimizer, x, y, loss_of(case), 5)
+    for p, kept in zip(model.parameters(), before, strict=True):  # the original did not move
+        np.testing.assert_array_equal(p.detach().numpy(), kept)
+    assert train(model, optimizer, x, y, loss_of(case), 5) == copied_losses
+    for p, q in zip(model.parameters(), copy_model.parameters(), strict=True):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy())
 
 
 def test_load_state_dict_refuses_another_optimizer_or_shape_and_changes_nothing():

@@ -227,6 +227,10 @@ class LBFGS(Optimizer):
         #: the flat vectors' dtype: the parameters' promoted one, as ``torch.cat`` of their gradients
         self._dtype = np.result_type(*(x.dtype for x in self._params))
 
+    def __setstate__(self, kept: dict) -> None:
+        super().__setstate__(kept)
+        self._key = id(self._params[0])  # a copy's first parameter
+
     # ---------------------------------------------------------------- the rule, printed
     def rule(self, group: dict | None = None) -> list[tuple[sp.Symbol, sp.Expr]]:
         """The elementwise part: the move along the direction (d and t come from the recursion and the search)."""

@@ -175,6 +175,22 @@ class Optimizer(abc.ABC):
         for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
             self.add_param_group(group)
 
+    # ---------------------------------------------------------------- copies and pickles
+    def __getstate__(self) -> dict:
+        """What ``copy.deepcopy`` and pickle keep (as PyTorch's optimizers allow both): the groups and the state,
+        the state by each parameter's position, since a copy's parameters are other tensors; the compiled
+        programs and the caches are this process's, made again on use."""
+        kept = {k: v for k, v in self.__dict__.items() if k not in ("_programs", "_last_program", "_rule_keys")}
+        kept["state"] = [self.state.get(id(q)) for q in self.params]
+        return kept
+
+    def __setstate__(self, kept: dict) -> None:
+        by_position = kept.pop("state")
+        self.__dict__.update(kept)
+        self._programs = BoundedCache(f"{type(self).__name__} step programs", limit=32)
+        self._last_program, self._rule_keys = None, {}
+        self.state = {id(q): state for q, state in zip(self.params, by_position, strict=True) if state is not None}
+
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyperparameters (the defaults fill the rest), as PyTorch."""
         if not isinstance(param_group, dict):
