@@ -297,12 +297,16 @@ class Node:
         return tuple(steps)
 
 
+#: what a frontend function returns several tensors in
+_SEQUENCES = (tuple, list)
+
+
 def show_as(out, name: str | None, *inputs):
     """``out`` (a tensor, or each of a tuple or list of them) with its ``grad_fn`` shown as PyTorch's for the op a
     frontend function composed of several (``MseLossBackward0``), that op's tensor inputs (given, or in lists) its
     ``next_functions``; the nodes inside stay what derivation uses. None: as it is. Returns ``out``."""
     if name is not None:
-        for t in out if isinstance(out, tuple | list) else (out,):
+        for t in out if isinstance(out, _SEQUENCES) else (out,):
             node = getattr(t, "node", None)
             if node is not None and t._requires_grad:  # else no grad_fn to show: the hot path of inference
                 for x in inputs:
@@ -320,10 +324,10 @@ def shown(name: str | Callable[..., str | None]) -> Callable:
         @functools.wraps(fn)
         def op(*args, **kwargs):
             out = fn(*args, **kwargs)
-            first = out[0] if isinstance(out, tuple | list) and out else out
+            first = out[0] if isinstance(out, _SEQUENCES) and out else out
             if not getattr(first, "_requires_grad", False):
                 return out
-            return show_as(out, name if isinstance(name, str) else name(*args, **kwargs), *args, *kwargs.values())
+            return show_as(out, name if type(name) is str else name(*args, **kwargs), *args, *kwargs.values())
 
         return op
 
