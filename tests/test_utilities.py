@@ -131,6 +131,56 @@ def test_repr_is_pytorchs(values, printed):
     assert repr(sn.tensor(values)) == printed
 
 
+#: PyTorch 2.13's repr under other print options: rows of as many elements as fit the line width after the
+#: indent (a summary's ellipsis one of them), suffixes on lines of their own past it, no edge items: the size said
+PRINTED_WITH_OPTIONS = [
+    ({"linewidth": 50}, np.arange(2000, dtype=np.float32).reshape(40, 50),
+     "tensor([[0.0000e+00, 1.0000e+00, 2.0000e+00,\n          ..., 4.7000e+01, 4.8000e+01,\n         4.9000e+01],\n"
+     "        [5.0000e+01, 5.1000e+01, 5.2000e+01,\n          ..., 9.7000e+01, 9.8000e+01,\n         9.9000e+01],\n"
+     "        [1.0000e+02, 1.0100e+02, 1.0200e+02,\n          ..., 1.4700e+02, 1.4800e+02,\n         1.4900e+02],\n"
+     "        ...,\n"
+     "        [1.8500e+03, 1.8510e+03, 1.8520e+03,\n          ..., 1.8970e+03, 1.8980e+03,\n         1.8990e+03],\n"
+     "        [1.9000e+03, 1.9010e+03, 1.9020e+03,\n          ..., 1.9470e+03, 1.9480e+03,\n         1.9490e+03],\n"
+     "        [1.9500e+03, 1.9510e+03, 1.9520e+03,\n          ..., 1.9970e+03, 1.9980e+03,\n         1.9990e+03]])"),
+    ({"linewidth": 50, "precision": 2, "threshold": 10}, np.arange(24, dtype=np.float32).reshape(2, 12) * 1000.5,
+     "tensor([[    0.00,  1000.50,  2001.00,  ...,\n          9004.50, 10005.00, 11005.50],\n"
+     "        [12006.00, 13006.50, 14007.00,  ...,\n         21010.50, 22011.00, 23011.50]])"),
+    ({"linewidth": 40, "precision": 2, "threshold": 10}, np.arange(24, dtype=np.float32).reshape(2, 12) * 1000.5,
+     "tensor([[    0.00,  1000.50,  2001.00,\n          ...,  9004.50, 10005.00,\n         11005.50],\n"
+     "        [12006.00, 13006.50, 14007.00,\n          ..., 21010.50, 22011.00,\n         23011.50]])"),
+    ({"linewidth": 30}, np.arange(12).reshape(2, 6) * 1001,
+     "tensor([[    0,  1001,  2002,\n          3003,  4004,  5005],\n        [ 6006,  7007,  8008,\n"
+     "          9009, 10010, 11011]])"),
+    ({"edgeitems": 0}, np.array([1e-8, 1.0, 1e8], np.float32),
+     "tensor([1.0000e-08, 1.0000e+00, 1.0000e+08], size=(3,))"),
+    ({"edgeitems": 0, "threshold": 5}, np.arange(60.0, dtype=np.float32).reshape(3, 4, 5),
+     "tensor([...], size=(3, 4, 5))"),
+    ({"edgeitems": 1, "threshold": 5, "linewidth": 40}, np.arange(60.0, dtype=np.float32).reshape(3, 4, 5) / 7,
+     "tensor([[[0.0000,  ..., 0.5714],\n         ...,\n         [2.1429,  ..., 2.7143]],\n\n        ...,\n\n"
+     "        [[5.7143,  ..., 6.2857],\n         ...,\n         [7.8571,  ..., 8.4286]]])"),
+    ({"edgeitems": 2, "threshold": 10, "linewidth": 30}, np.arange(40) % 3 == 0,
+     "tensor([ True, False,  ...,\n        False,  True])"),
+]
+
+
+@pytest.mark.parametrize(("options", "values", "printed"), PRINTED_WITH_OPTIONS)
+def test_repr_under_print_options_is_pytorchs(options, values, printed):
+    try:
+        sn.set_printoptions(**options)
+        assert repr(sn.tensor(values)) == printed
+    finally:
+        sn.set_printoptions(profile="default")
+
+
+def test_suffixes_past_the_line_width_go_on_lines_of_their_own():
+    try:
+        sn.set_printoptions(linewidth=40)  # PyTorch 2.13's, with its module's name
+        assert repr(sn.tensor([1.5, 2.0], dtype=sn.float64, requires_grad=True)) == \
+            "tensor([1.5000, 2.0000],\n       dtype=symnet.float64,\n       requires_grad=True)"
+    finally:
+        sn.set_printoptions(profile="default")
+
+
 def test_inference_mode_as_torch():
     with sn.inference_mode():
         assert not sn.is_grad_enabled() and sn.is_inference_mode_enabled()

@@ -19,7 +19,7 @@ from ..core.indexing import Index
 from ..core.ops import Op, broadcast_shapes
 from ..errors import ArgumentError, DTypeError, GradError, NotSupportedError, ShapeError
 from ..pipeline import forward_program
-from . import autograd, custom_functions, layout
+from . import autograd, custom_functions, layout, tensor_str
 from .autograd import grad_mode
 from .batch import is_step_state, varies_per_step
 from .counting import CountingMethods
@@ -34,7 +34,7 @@ from .sampling import SamplingMethods
 from .shaping import ShapeMethods
 from .size import Size
 from .surface import SurfaceMethods
-from .tensor_str import format_values
+from .tensor_str import format_values, with_suffixes
 from .trace import Node, Shared, Writes, trace
 
 
@@ -417,7 +417,9 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
 
     def __repr__(self) -> str:
         body = format_values(self._array())
-        extras = [] if self.numel() or len(self.shape) == 1 else [f"size={tuple(self.shape)}"]  # tensor([], ...)
+        # an empty tensor's shape is said (but a 1-d one's), and any tensor's when no edge items show its rows
+        shown = len(self.shape) == 1 if not self.numel() else tensor_str.OPTIONS["edgeitems"] != 0
+        extras = [] if shown else [f"size={tuple(self.shape)}"]
         implied = [dtypes.get_default_dtype(), *((dtypes.int64, dtypes.bool_) if self.numel() else ())]
         if self.dtype not in implied:  # as PyTorch: what the values show is not said again (an empty one shows none)
             extras.append(f"dtype=symnet.{self.dtype.name}")
@@ -425,7 +427,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             extras.append(f"grad_fn=<{self.node.name()}>" if self.node is not None else "requires_grad=True")
         if self._name:
             extras.append(f"name={self._name!r}")
-        return "tensor(" + ", ".join([body, *extras]) + ")"
+        return with_suffixes(body, extras)
 
     def __bool__(self) -> bool:
         return bool(self.item())

@@ -5,7 +5,7 @@ per tensor, summarized beyond 1000 elements — so a ported script prints the nu
 from __future__ import annotations
 
 import math
-import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -38,9 +38,9 @@ def set_printoptions(precision: int | None = None, threshold: float | None = Non
     OPTIONS["sci_mode"] = sci_mode
 
 
-def _float_format(values: np.ndarray):
-    """The formatter of one float tensor's elements, as PyTorch's ``_Formatter``: from the elements shown, the
-    nonzero finite ones decide one mode (whole, fixed or scientific) and one width."""
+def _float_format(values: np.ndarray) -> tuple[Callable[[float], str], int]:
+    """The formatter of one float tensor's elements and its width, as PyTorch's ``_Formatter``: from the elements
+    shown, the nonzero finite ones decide one mode (whole, fixed or scientific) and one width."""
     shown = _shown(values)
     decisive = shown[np.isfinite(shown) & (shown != 0)].astype(np.float64)
     magnitudes = np.abs(decisive)
@@ -60,38 +60,81 @@ def _float_format(values: np.ndarray):
         return f"{v:.{precision}f}"
 
     width = max((len(text(float(v))) for v in decisive), default=1)
-    return lambda v: text(float(v)).rjust(width)
+    return (lambda v: text(float(v)).rjust(width)), width
+
+
+def _formatter(values: np.ndarray) -> tuple[Callable, int]:
+    """Each element's text (padded to one width) and that width: floats by ``_float_format``, integers and bools
+    as Python writes them."""
+    if values.dtype.kind == "f":
+        return _float_format(values)
+    width = max((len(str(v)) for v in _shown(values).ravel().tolist()), default=1)
+    return (lambda v: str(v).rjust(width)), width
 
 
 def _shown(values: np.ndarray) -> np.ndarray:
-    """The elements a print shows: all of them, or a summary's edges beyond the threshold."""
-    return values if values.size <= OPTIONS["threshold"] else _edges(values)
+    """The elements the formatter sees: all of them, or a summary's beyond the threshold."""
+    return values if values.size <= OPTIONS["threshold"] else _summarized(values)
 
 
-def _edges(values: np.ndarray) -> np.ndarray:
-    """The elements a summarized print shows (the first and last ``EDGE_ITEMS`` along every dimension)."""
-    edge = int(OPTIONS["edgeitems"])
-    for axis, n in enumerate(values.shape):
-        if n > 2 * edge:
-            keep = np.r_[0:edge, n - edge:n]
-            values = np.take(values, keep, axis=axis)
-    return values
+def _summarized(values: np.ndarray) -> np.ndarray:
+    """The first and last ``edgeitems`` along every dimension, as PyTorch's ``get_summarized_data`` (where a row's
+    last zero items, ``row[-0:]``, are the whole row, and more dimensions with no edge items are none)."""
+    if values.ndim == 0:
+        return values
+    edge, n = int(OPTIONS["edgeitems"]), len(values)
+    if values.ndim == 1:
+        return np.concatenate((values[:edge], values[-edge:])) if n > 2 * edge else values
+    if not edge:
+        return values[(slice(0, 0),) * values.ndim]
+    rows = (*range(edge), *range(n - edge, n)) if n > 2 * edge else range(n)
+    return np.stack([_summarized(values[k]) for k in rows])
+
+
+#: ``repr``'s opening, whose width indents the rows under the first
+PREFIX = "tensor("
 
 
 def format_values(values: np.ndarray) -> str:
-    """The body of ``repr(tensor)``: the elements, bracketed and wrapped as PyTorch does."""
-    if values.dtype.kind == "f":
-        formatter = {"float_kind": _float_format(values)}
-    elif values.dtype.kind == "b":  # as wide as the widest shown: NumPy pads True for a False it may not show
-        width = 4 if _shown(values).all() else 5
-        formatter = {"bool": lambda v: str(bool(v)).rjust(width)}
-    else:
-        formatter = None
-    threshold = OPTIONS["threshold"]
-    text = np.array2string(values, separator=", ", prefix="tensor(", formatter=formatter,
-                           threshold=sys.maxsize if threshold == math.inf else int(threshold),
-                           edgeitems=int(OPTIONS["edgeitems"]),
-                           # PyTorch fits elements of width + 2 in linewidth − indent; NumPy counts the line's trailing
-                           # comma against its limit: one more column wraps the two alike
-                           max_line_width=int(OPTIONS["linewidth"]) + 1)
-    return text.replace(", ..., ", ",  ..., ")  # PyTorch's row summary: the ellipsis padded as an element
+    """The body of ``repr(tensor)``: the elements bracketed and wrapped by ``torch/_tensor_str.py``'s rules (rows
+    of as many elements of the formatter's width + 2 as fit the line width after the indent, a summary's
+    ellipsis one of them)."""
+    if values.size == 0:
+        return "[]"
+    text, width = _formatter(values)
+    return _nested(values, len(PREFIX), values.size > OPTIONS["threshold"], text, width)
+
+
+def _nested(values: np.ndarray, indent: int, summarize: bool, text: Callable, width: int) -> str:
+    if values.ndim == 0:
+        return text(values.item())
+    edge = int(OPTIONS["edgeitems"])
+    if values.ndim == 1:
+        if summarize and not edge:
+            items = ["..."]
+        elif summarize and len(values) > 2 * edge:
+            items = [*map(text, values[:edge].tolist()), " ...", *map(text, values[len(values) - edge:].tolist())]
+        else:
+            items = list(map(text, values.tolist()))
+        per_line = max(1, math.floor((OPTIONS["linewidth"] - indent) / (width + 2)))
+        lines = [", ".join(items[k:k + per_line]) for k in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    n = len(values)
+    rows = range(n) if not (summarize and n > 2 * edge) else [*range(edge), None, *range(n - edge, n)]
+    parts = ["..." if k is None else _nested(values[k], indent + 1, summarize, text, width) for k in rows]
+    return "[" + ("," + "\n" * (values.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
+
+
+def with_suffixes(body: str, suffixes: list[str]) -> str:
+    """``tensor(body, suffix, …)``: each suffix after a comma, or on a line of its own (indented under the
+    body) where it would pass the line width, as PyTorch's ``_add_suffixes``."""
+    text, indent = PREFIX + body, len(PREFIX)
+    parts, last_line = [text], len(text) - text.rfind("\n") + 1
+    for suffix in suffixes:
+        if last_line + len(suffix) + 2 > OPTIONS["linewidth"]:
+            parts.append(",\n" + " " * indent + suffix)
+            last_line = indent + len(suffix)
+        else:
+            parts.append(", " + suffix)
+            last_line += len(suffix) + 2
+    return "".join(parts) + ")"
