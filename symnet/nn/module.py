@@ -22,6 +22,7 @@ from ..errors import DTypeError, NotSupportedError, ShapeError, StateDictError
 from ..frontend.autograd import RemovableHandle
 from ..frontend.device import check_device, device, to_arguments
 from ..frontend.tensor import Tensor
+from .backward_hooks import BackwardHooks
 
 
 class Parameter(Tensor):
@@ -199,10 +200,7 @@ class Module:
         depth = getattr(_calls, "depth", 0)
         _calls.depth = depth + 1
         try:
-            if own.get("_forward_pre_hooks") or own.get("_forward_hooks"):
-                out = self._hooked_forward(args, kwargs)
-            else:
-                out = self.forward(*args, **kwargs)
+            out = self._hooked_forward(args, kwargs) if own.get("_hooked") else self.forward(*args, **kwargs)
         finally:
             _calls.depth = depth
         if depth == 0 and not own.get("_named"):
@@ -213,11 +211,17 @@ class Module:
         return out
 
     def _hooked_forward(self, args: tuple, kwargs: dict):
-        """``forward`` between its pre-hooks and hooks, as PyTorch's ``_call_impl`` runs them."""
-        pre, post = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
+        """``forward`` between its pre-hooks and hooks, its input and output set up for its backward hooks, as
+        PyTorch's ``_call_impl`` runs them."""
+        own = self.__dict__
+        pre, post = own.get("_forward_pre_hooks"), own.get("_forward_hooks")
+        backward, backward_pre = own.get("_backward_hooks"), own.get("_backward_pre_hooks")
+        hooks = BackwardHooks(self, backward or (), backward_pre or ()) if backward or backward_pre else None
         try:
             if pre:
                 args, kwargs = _run_pre_hooks(self, pre, args, kwargs)
+            if hooks is not None:
+                args = hooks.inputs(args)
             out = self.forward(*args, **kwargs)
         except BaseException:
             for hook in post or ():
@@ -227,7 +231,7 @@ class Module:
         for hook in list(post or ()):
             changed = hook(self, args, kwargs, out)
             out = out if changed is None else changed
-        return out
+        return out if hooks is None else hooks.output(out)
 
     # ---------------------------------------------------------------- hooks
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
@@ -244,16 +248,26 @@ class Module:
         when forward raises. The features a hook keeps are the tensors forward made, as in PyTorch."""
         return self._add_hook("_forward_hooks", _Hook(hook, with_kwargs, always_call), prepend)
 
-    def _add_hook(self, kind: str, hook: _Hook, prepend: bool) -> RemovableHandle:
+    def _add_hook(self, kind: str, hook: Callable, prepend: bool) -> RemovableHandle:
         hooks = self.__dict__.setdefault(kind, [])
         hooks.insert(0, hook) if prepend else hooks.append(hook)
+        self.__dict__["_hooked"] = True  # calls take the hooked path from now on (an empty list of hooks is harmless)
         return RemovableHandle(hooks, hook)
 
-    def register_full_backward_hook(self, hook: Callable, prepend: bool = False):
-        raise NotSupportedError("register_full_backward_hook: module backward hooks are not supported; register a "
-                                "hook on the output tensor (output.register_hook) or on the parameters instead")
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` once the gradients by the module's positional inputs are
+        computed (None for an argument without one); a tuple it returns replaces ``grad_input``. Eager backward
+        only (see ``backward_hooks``)."""
+        return self._add_hook("_backward_hooks", hook, prepend)
 
-    register_backward_hook = register_full_backward_pre_hook = register_full_backward_hook
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """``hook(module, grad_output)`` once the gradient by the module's output is computed, before the
+        module's own backward; a tuple it returns replaces ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_backward_hook(self, hook: Callable):
+        raise NotSupportedError("register_backward_hook: PyTorch deprecates it (its grad_input is the last op's, not "
+                                "the module's); use register_full_backward_hook")
 
     # ---------------------------------------------------------------- registration
     def _check_new_name(self, name, kind: str) -> None:

@@ -170,6 +170,12 @@ class CompiledStep:
         X = Tensor(xv, xv.shape, xv.dtype, name="X")
         Y = None if yv is None else Tensor(yv, yv.shape, yv.dtype, name="Y")
         self.model.name_parameters()
+        backward = [name or type(self.model).__name__ for name, m in self.model.named_modules()
+                    if m.__dict__.get("_backward_hooks") or m.__dict__.get("_backward_pre_hooks")]
+        if backward:
+            raise NotSupportedError(f"compile: {', '.join(backward)} has backward hooks, which a compiled step does "
+                                    "not run (its gradients never leave native code); train eagerly "
+                                    "(loss.backward()) to run them, or remove them")
         hooked = [name or type(self.model).__name__ for name, m in self.model.named_modules()
                   if m.__dict__.get("_forward_hooks") or m.__dict__.get("_forward_pre_hooks")]
         if hooked and not self._hooks_warned:
