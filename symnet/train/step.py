@@ -105,8 +105,9 @@ def _rows(x) -> int | None:
 
 
 def _constant_series(total: int, lr) -> np.ndarray:
-    """A learning rate held for ``total`` steps (a float's series is shared by fit calls of that length and rate)."""
-    return _shared_series(total, lr) if type(lr) is float else np.full(total, lr, dtype=np.float64)
+    """A learning rate held for ``total`` steps (a nonzero float's series is shared by fit calls of that length and
+    rate: a cache would take 0.0 and -0.0 for one)."""
+    return _shared_series(total, lr) if type(lr) is float and lr else np.full(total, lr, dtype=np.float64)
 
 
 @functools.lru_cache(maxsize=8)
@@ -672,8 +673,9 @@ class CompiledStep:
     def _warn_if_diverging(losses: np.ndarray, offset: int, epoch: int, steps_per_epoch: int) -> bool:
         """Warn at the first of ``losses`` (from step ``offset + 1``, epoch ``epoch`` on) that is NaN or infinite;
         True if there was one."""
-        if math.isfinite(sum(losses.tolist())):  # a NaN or an infinity anywhere makes the sum one (Python's own
-            return False                            # sum: an overflow gives no NumPy warning)
+        # a NaN or an infinity anywhere makes the sum one (Python's own sum: an overflow warns of nothing)
+        if math.isfinite(sum(losses.tolist())):
+            return False
         finite = np.isfinite(losses)
         if finite.all():  # the sum overflowed
             return False
