@@ -174,11 +174,12 @@ class ModuleList(_Numbered):
                 runs[-1][1] = k
             else:
                 runs.append([k, k, text])
+        name = type(self).__name__
         if not runs:
-            return "ModuleList()"
+            return f"{name}()"
         lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + text.replace("\n", "\n  ")
                  for a, b, text in runs]
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+        return f"{name}(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ParameterList(_Numbered):

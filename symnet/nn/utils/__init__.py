@@ -1,9 +1,12 @@
-"""``symnet.nn.utils``, as ``torch.nn.utils``: gradient clipping, a model's parameters as one flat vector, and the
-padding of variable-length sequences (``rnn``)."""
+"""``symnet.nn.utils``, as ``torch.nn.utils``: gradient clipping, a model's parameters as one flat vector, the
+padding of variable-length sequences (``rnn``), parametrizations (``parametrize``, ``parametrizations``) and the
+older weight normalization."""
 
-from . import rnn
+from . import parametrizations, parametrize, rnn
 from .clip_grad import clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm",
-           "parameters_to_vector", "rnn", "vector_to_parameters"]
+           "parameters_to_vector", "parametrizations", "parametrize", "remove_weight_norm", "rnn",
+           "vector_to_parameters", "weight_norm"]
