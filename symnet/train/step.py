@@ -673,11 +673,8 @@ class CompiledStep:
     def _warn_if_diverging(losses: np.ndarray, offset: int, epoch: int, steps_per_epoch: int) -> bool:
         """Warn at the first of ``losses`` (from step ``offset + 1``, epoch ``epoch`` on) that is NaN or infinite;
         True if there was one."""
-        # a NaN or an infinity anywhere makes the sum one (Python's own sum: an overflow warns of nothing)
-        if math.isfinite(sum(losses.tolist())):
-            return False
-        finite = np.isfinite(losses)
-        if finite.all():  # the sum overflowed
+        finite = np.isfinite(losses)  # (not a sum's: finite losses may overflow it, and NumPy warns of that)
+        if finite.all():
             return False
         k = int(np.argmin(finite))
         warnings.warn(f"fit: the loss became {losses[k]} at step {offset + k + 1} (epoch "
