@@ -607,8 +607,9 @@ def latency_rows(quick: bool, has_torch: bool, has_jax: bool) -> list[Row]:
 
 def where_time_goes(runs: dict[str, tuple[Callable, int]], cells: dict[str, float]) -> list[str]:
     """A profile-backed line per symnet row: the share of its time in the compiled code itself (every compiled
-    graph's entry and driver, timed around each call while the row's workload runs again), the rest Python and
-    glue, and the three functions of that rest cProfile finds the most time in (by own time)."""
+    graph's entry and driver, timed around each call while the row's workload runs again; a small graph's run
+    inside the native marshal, its checks included), the rest Python and glue, and the three functions of that
+    rest cProfile finds the most time in (by own time)."""
     import cProfile
     import gc
     import pstats
@@ -617,8 +618,10 @@ def where_time_goes(runs: dict[str, tuple[Callable, int]], cells: dict[str, floa
 
     native = [0.0]
 
-    def timing(function):
+    def timing(function, runs_graph=lambda args: True):
         def timed_call(*args):
+            if not runs_graph(args):
+                return function(*args)
             start = time.perf_counter()
             try:
                 return function(*args)
@@ -627,14 +630,16 @@ def where_time_goes(runs: dict[str, tuple[Callable, int]], cells: dict[str, floa
         return timed_call
 
     # (by type: isinstance would read __class__ of every object, lazy modules' deprecated ones too)
-    graphs = [(g, g._fn, g._repeat_fn) for g in gc.get_objects()
+    graphs = [(g, g._fn, g._repeat_fn, g._marshal) for g in gc.get_objects()
               if type(g) is CompiledGraph and getattr(g, "_fn", None) is not None]
     lines = []
     try:
-        for g, fn, repeat_fn in graphs:
+        for g, fn, repeat_fn, marshal in graphs:
             g._fn = timing(fn)
             if repeat_fn is not None:
                 g._repeat_fn = timing(repeat_fn)
+            if marshal is not None and g._run_held is not None:  # the marshal runs the graph when given its entry
+                g._marshal = timing(marshal, lambda args: args[4] is not None)
         for key, (fn, number) in runs.items():
             native[0] = 0.0
             start = time.perf_counter()
@@ -649,8 +654,8 @@ def where_time_goes(runs: dict[str, tuple[Callable, int]], cells: dict[str, floa
             lines.append(f"  {key:12s} native {fmt(cells[key] * share)} ({share:.0%}), Python and glue "
                          f"{fmt(cells[key] * (1 - share))}: most in {', '.join(top)}")
     finally:
-        for g, fn, repeat_fn in graphs:
-            g._fn, g._repeat_fn = fn, repeat_fn
+        for g, fn, repeat_fn, marshal in graphs:
+            g._fn, g._repeat_fn, g._marshal = fn, repeat_fn, marshal
     return lines
 
 
