@@ -98,6 +98,36 @@ def test_buffers_are_bound_each_step_not_baked_at_trace():
     np.testing.assert_allclose(step.predict(x).numpy(), before - np.array([1.0, -1.0]) / np.sqrt(1 + 1e-5))
 
 
+class _LastMean(sn.nn.Module):
+    """Keeps the last batch's mean in a buffer it never reads: the step still needs the buffer as an input to
+    feed its new value back into (it raised a KeyError building the step)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = sn.nn.Linear(3, 1)
+        self.register_buffer("last_mean", sn.zeros(3))
+
+    def forward(self, x):
+        sn.nn.module.update_buffer(self.last_mean, x.mean(0))
+        return self.linear(x)
+
+
+@pytest.mark.parametrize("assign", [False, True])
+def test_a_buffer_written_but_never_read_is_updated_by_step_fit_and_left_by_predict(assign, monkeypatch):
+    if assign:  # ``self.last_mean = value`` is the same update inside a compiled step
+        monkeypatch.setattr(_LastMean, "forward", lambda self, x: (setattr(self, "last_mean", x.mean(0)),
+                                                                     self.linear(x))[1])
+    model = _LastMean()
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=0.1))
+    x, y = np.arange(12, dtype=np.float32).reshape(4, 3), np.zeros((4, 1), np.float32)
+    step.step(x, y)
+    np.testing.assert_array_equal(model.last_mean.numpy(), x.mean(0))
+    step.fit((x * 2, y), epochs=2, progress=False)
+    np.testing.assert_array_equal(model.last_mean.numpy(), 2 * x.mean(0))
+    assert step.predict(x).shape == (4, 1)
+    np.testing.assert_array_equal(model.last_mean.numpy(), 2 * x.mean(0))  # predict updates no buffer
+
+
 # ------------------------------------------------------------------------------ dropout
 def dropout_model(p: float = 0.5) -> sn.nn.Module:
     return sn.nn.Sequential(sn.nn.Linear(4, 16), sn.nn.ReLU(), Dropout(p), sn.nn.Linear(16, 1)).double()

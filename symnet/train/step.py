@@ -258,8 +258,13 @@ class CompiledStep:
         constants = {handles[id(t)].name: value for t, value in zip(leaves, traced.leaf_values(), strict=True)
                      if id(t) not in bound and not isinstance(t, RandomKey)}
         graph = pipeline.simplify(prog.graph, keep)
-        return _Traced(graph, handles, keep, constants,
-                       [(buffers[id(t)], handles[id(t)]) for t in leaves if id(t) in buffers],
+        read = [(buffers[id(t)], handles[id(t)]) for t in leaves if id(t) in buffers]
+        known = {id(b) for b, _ in read}
+        for b in rec.updated:  # a buffer the forward writes without reading still needs an input to feed back into
+            if id(b) not in known:
+                known.add(id(b))
+                read.append((b, Input(f"written_buffer{len(read)}", tuple(b.shape), b.dtype)))
+        return _Traced(graph, handles, keep, constants, read,
                        [(b, name) for b, name in zip(rec.updated, graph.outputs[1:], strict=True)],
                        [(handles[id(t)], float(t._array())) for t in leaves if isinstance(t, RandomKey)],
                        [prog.names[p] for p in traced.leaves])
@@ -341,8 +346,9 @@ class CompiledStep:
         extended = pipeline.extend(grad, [*lrs.values(), t, *(i for u in updates for i in u.state_inputs.values())],
                                    [*clip_defs, *(d for u in updates for d in u.defs)], outputs)
         graph = pipeline.simplify(extended, keep)
-        unread = [handles[n] for n in ("X", "Y") if n not in {i.name for i in graph.inputs}]
-        if unread:  # one calling convention (and the driver's gathers) for every loss
+        present = {i.name for i in graph.inputs}
+        unread = [h for h in (handles["X"], handles["Y"], *(i for _, i in traced.buffers)) if h.name not in present]
+        if unread:  # one calling convention (and the driver's gathers) for every loss, a feedback slot per buffer
             graph = Graph([*graph.inputs, *unread], graph.defs, graph.outputs)
         if stages is not None:
             stages.update(1)
@@ -700,7 +706,7 @@ class CompiledStep:
             position = {inp.name: k for k, inp in enumerate(forward.inputs)}
             handles = traced.handles
             tensors = [(p, position[handles[id(p)].name]) for _, p in self.named if handles.get(id(p))]
-            tensors += [(b, position[i.name]) for b, i in traced.buffers]
+            tensors += [(b, position[i.name]) for b, i in traced.buffers if i.name in position]
             fixed = [(position[n], v) for n, v in traced.constants.items() if n in position]
             self._predicts[key] = (pipeline.compile_graph(forward), tensors, fixed,
                                    [position[k.name] for k, _ in traced.keys], position["X"], len(forward.inputs))
