@@ -20,11 +20,11 @@ TORCH_LINALG = (
     "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
     "tensorsolve", "vander", "vecdot", "vector_norm",
 )
-COMPUTED = {"cross", "diagonal", "matmul", "matrix_norm", "matrix_power", "multi_dot", "norm", "vander", "vecdot",
-            "vector_norm"}
+COMPUTED = {"cross", "diagonal", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "multi_dot", "norm", "vander",
+            "vecdot", "vector_norm"}
 #: torch's functions that are Tensor methods too and need a matrix factorization
 FACTORIZING_METHODS = ("inverse", "det", "logdet", "slogdet", "pinverse", "svd", "qr", "cholesky", "cholesky_solve",
-                       "cholesky_inverse", "lu", "lu_solve", "lstsq", "triangular_solve", "matrix_exp", "geqrf",
+                       "cholesky_inverse", "lu", "lu_solve", "lstsq", "triangular_solve", "geqrf",
                        "orgqr", "ormqr")
 NO_FACTORIZATIONS = r"symnet has no matrix factorizations \(LU, QR, SVD, eigen-decompositions\) yet"
 A = sn.tensor([[2.0, 1.0], [1.0, 3.0]], dtype=sn.float64)
@@ -100,3 +100,66 @@ def test_the_functions_take_pytorchs_out_argument():
     out = sn.zeros((), dtype=sn.float64)
     assert sn.linalg.matrix_norm(A, math.inf, out=out) is out
     assert out.item() == 4.0
+
+
+#: (the matrix, the weights of the gradient's loss Σ w·e^A): e^A and the gradient as PyTorch 2.13 gave them
+MATRIX_EXP = {
+    "rotation": ([[0.0, 1.0], [-1.0, 0.0]], [[1.0, 2.0], [3.0, 4.0]]),
+    "large norm": ([[1.5, -4.0, 2.0], [3.0, 0.5, -1.0], [-2.0, 1.0, 2.5]], [[1.0, 0.0, -1.0], [0.5, 2.0, 1.0],
+                                                                          [0.0, -1.0, 1.0]]),
+    "small": ([[0.01, 0.02], [-0.03, 0.005]], [[1.0, 1.0], [1.0, 1.0]]),
+}
+MATRIX_EXP_PYTORCH = {
+    'rotation':
+        ([[0.54030230586814, 0.8414709848078963], [-0.8414709848078963, 0.54030230586814]],
+         [[-0.33218620494544343, -0.2701511529340697], [4.477506076973551, 2.1922267494782455]]),
+    'large norm':
+        ([[-2.4495130429820318, 5.392921589182768, 2.3979667378350205],
+          [-2.063524929276807, 0.31383611332099715, 3.8954441635088948],
+          [1.5643657873855161, 4.02922088693218, 3.843897858361885]],
+         [[-1.2797032566465238, -2.8958769229907233, 5.949155472539633],
+          [8.448624641375021, 0.5408235398652117, 2.7458109002406923],
+          [0.24892550694312654, 4.123652746118767, -0.8025691670935529]]),
+    'small':
+        ([[1.0097476715398241, 0.020148569901235047], [-0.030222854851852565, 1.0047105290645153]],
+         [[1.0047063312883, 0.9772560136593601], [1.0275434827161378, 0.9996775843826229]]),
+}
+
+
+#: e^A to double precision (mpmath, 40 digits): PyTorch's own e^A of the small matrix is 9e-12 away from it
+MATRIX_EXP_EXACT = {
+    'rotation':
+        [[0.5403023058681398, 0.8414709848078965], [-0.8414709848078965, 0.5403023058681398]],
+    'large norm':
+        [[-2.449513042982029, 5.392921589182769, 2.3979667378350222],
+         [-2.063524929276807, 0.3138361133209982, 3.895444163508895],
+         [1.5643657873855161, 4.0292208869321815, 3.8438978583618884]],
+    'small':
+        [[1.0097476715486622, 0.020148569901868533], [-0.030222854852802798, 1.004710529073195]],
+}
+
+
+@pytest.mark.parametrize("case", sorted(MATRIX_EXP))
+def test_matrix_exp_and_its_gradient_are_pytorchs(case):
+    """By scaling and squaring on matrix products: e^A to double precision, and PyTorch's e^A and gradient within
+    PyTorch's own error (its polynomials differ)."""
+    a, w = MATRIX_EXP[case]
+    x = sn.tensor(a, dtype=sn.float64, requires_grad=True)
+    e = sn.linalg.matrix_exp(x)
+    (e * sn.tensor(w, dtype=sn.float64)).sum().backward()
+    want_e, want_grad = MATRIX_EXP_PYTORCH[case]
+    np.testing.assert_allclose(e.detach().numpy(), MATRIX_EXP_EXACT[case], rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(e.detach().numpy(), want_e, rtol=1e-10)
+    np.testing.assert_allclose(x.grad.numpy(), want_grad, rtol=1e-10)
+    np.testing.assert_array_equal(sn.matrix_exp(x.detach()).numpy(), x.detach().matrix_exp().numpy())
+
+
+def test_matrix_exp_edges():
+    np.testing.assert_array_equal(sn.linalg.matrix_exp(sn.zeros(2, 3, 3)).numpy(),
+                                  np.broadcast_to(np.eye(3), (2, 3, 3)))
+    assert sn.linalg.matrix_exp(sn.zeros(0, 2, 2)).shape == (0, 2, 2)
+    assert np.isnan(sn.linalg.matrix_exp(sn.tensor([[float("nan")]])).item())
+    with pytest.raises(sn.ShapeError, match="square matrices"):
+        sn.linalg.matrix_exp(sn.ones(2, 3))
+    with pytest.raises(sn.DTypeError, match="floating point"):
+        sn.linalg.matrix_exp(sn.ones(2, 2, dtype=sn.int64))

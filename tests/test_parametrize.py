@@ -296,3 +296,26 @@ def test_copies_state_dicts_and_the_cache():
 def test_the_parametrization_symnet_lacks_is_a_clear_error():
     with pytest.raises(sn.NotSupportedError, match="orthogonal"):
         sn.nn.utils.parametrizations.orthogonal(sn.nn.Linear(2, 2))
+
+
+class _Skew(sn.nn.Module):
+    def forward(self, X):
+        A = X.triu(1)
+        return A - A.transpose(-1, -2)
+
+
+class _Exp(sn.nn.Module):
+    def forward(self, X):
+        return sn.matrix_exp(X)
+
+
+def test_pytorchs_tutorial_orthogonal_weight_by_matrix_exp_eagerly_and_refused_compiled():
+    """PyTorch's parametrizations tutorial: a skew-symmetric weight through matrix_exp is orthogonal."""
+    layer = sn.nn.Linear(3, 3)
+    sn.nn.utils.parametrize.register_parametrization(layer, "weight", _Skew())
+    sn.nn.utils.parametrize.register_parametrization(layer, "weight", _Exp())
+    w = layer.weight.detach().numpy()
+    np.testing.assert_allclose(w.T @ w, np.eye(3), atol=1e-6)
+    step = sn.compile(layer, sn.nn.MSELoss(), sn.optim.SGD(layer.parameters(), lr=0.1))
+    with pytest.raises(sn.NotSupportedError, match="matrix_exp's number of squarings"):
+        step.step(np.ones((2, 3), np.float32), np.zeros((2, 3), np.float32))

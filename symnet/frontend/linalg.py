@@ -25,7 +25,7 @@ from ..core.dtypes import as_dtype, is_float, result_type
 from ..core.ops import MatMul, broadcast_shapes
 from ..errors import ArgumentError, DimensionError, DTypeError, LinAlgError, NotSupportedError, ShapeError
 from .base import TensorBase, method_as_function
-from .batch import filled, in_batch_trace
+from .batch import filled, in_batch_trace, varies_per_step
 from .dims import normalize_dim
 from .outputs import with_out
 from .pointwise import _as_tensor, where
@@ -41,11 +41,11 @@ FACTORIZING = (
     "linalg.det", "linalg.slogdet", "linalg.inv", "linalg.inv_ex", "linalg.solve", "linalg.solve_ex",
     "linalg.solve_triangular", "linalg.cholesky", "linalg.cholesky_ex", "linalg.qr", "linalg.svd", "linalg.svdvals",
     "linalg.eig", "linalg.eigvals", "linalg.eigh", "linalg.eigvalsh", "linalg.lstsq", "linalg.pinv",
-    "linalg.matrix_rank", "linalg.cond", "linalg.matrix_exp", "linalg.lu", "linalg.lu_factor", "linalg.lu_factor_ex",
+    "linalg.matrix_rank", "linalg.cond", "linalg.lu", "linalg.lu_factor", "linalg.lu_factor_ex",
     "linalg.lu_solve", "linalg.ldl_factor", "linalg.ldl_factor_ex", "linalg.ldl_solve", "linalg.householder_product",
     "linalg.tensorinv", "linalg.tensorsolve",
     "inverse", "det", "logdet", "slogdet", "pinverse", "svd", "qr", "cholesky", "cholesky_solve", "cholesky_inverse",
-    "lu", "lu_solve", "lstsq", "triangular_solve", "matrix_exp", "geqrf", "orgqr", "ormqr",
+    "lu", "lu_solve", "lstsq", "triangular_solve", "geqrf", "orgqr", "ormqr",
 )
 _REFUSED_METHODS = tuple(name for name in FACTORIZING if not name.startswith("linalg."))
 _NO_FACTORIZATIONS = "symnet has no matrix factorizations (LU, QR, SVD, eigen-decompositions) yet"
@@ -53,7 +53,10 @@ _NO_FACTORIZATIONS = "symnet has no matrix factorizations (LU, QR, SVD, eigen-de
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch (not ``trace``: ``symnet.trace`` is the
 #: tracing stage; the matrix trace is the method ``t.trace()``)
 FUNCTIONS = ("matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "kron", "addmm", "addmv", "addr",
-             "addbmm", "baddbmm", "cross", "dist", "cov", "corrcoef", "renorm", *_REFUSED_METHODS)
+             "addbmm", "baddbmm", "cross", "dist", "cov", "corrcoef", "renorm", "matrix_exp", *_REFUSED_METHODS)
+#: the degree of ``matrix_exp``'s Taylor polynomial, on a matrix scaled to an ∞-norm of at most 1/2 (the first term
+#: left out is then below 1/2¹⁹/19! ≈ 1.6e-23 of the result)
+EXP_DEGREE = 18
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ("einsum", "tensordot", "linalg", "cdist", "trapezoid", "trapz", "cumulative_trapezoid")
 
@@ -97,6 +100,34 @@ def _product_name(self, other) -> str | None:
 
 class LinalgMethods(TensorBase):
     __slots__ = ()
+
+    def matrix_exp(self) -> Tensor:
+        """e^A of the last two dimensions (``torch.linalg.matrix_exp``), by scaling and squaring: A/2ˢ, with s the
+        fewest halvings that bring its ∞-norm to 1/2 or less, through the Taylor polynomial of degree
+        ``EXP_DEGREE`` (Horner's scheme), squared s times. Matrix products only, so its gradient is autograd's;
+        s reads the matrix's values, so a compiled step refuses it on a matrix that changes per step."""
+        if self.dim() < 2 or self.shape[-1] != self.shape[-2]:
+            raise ShapeError(f"linalg.matrix_exp: A must be batches of square matrices, but got shape "
+                             f"{list(self.shape)}")
+        if not is_float(self.dtype):
+            raise DTypeError(f"linalg.matrix_exp: expected a floating point tensor, got {self.dtype}")
+        n = self.shape[-1]
+        eye = self._leaf(np.ascontiguousarray(np.broadcast_to(np.eye(n, dtype=self.dtype), self.shape)), self.dtype)
+        if self.numel() == 0:
+            return self.clone()
+        if in_batch_trace() and varies_per_step(self):
+            raise NotSupportedError("compile: matrix_exp's number of squarings depends on the values of a matrix "
+                                    "that changes with every step (computed from the batch, a parameter or a "
+                                    "buffer): train eagerly")
+        norm = float(self.detach().abs().sum(-1).amax())
+        squarings = max(0, math.ceil(math.log2(norm * 2))) if math.isfinite(norm) and norm > 0.5 else 0
+        scaled = self / 2.0**squarings  # exact
+        result = eye
+        for k in range(EXP_DEGREE, 0, -1):
+            result = eye + (scaled @ result) / k
+        for _ in range(squarings):
+            result = result @ result
+        return result
 
     @shown(_product_name)
     def __matmul__(self, other):
@@ -700,6 +731,7 @@ def linalg_cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:  # n
 
 
 _OFFERED = {"matmul": method_as_function("matmul"), "matrix_power": method_as_function("matrix_power"),
+            "matrix_exp": method_as_function("matrix_exp"),
             "vector_norm": vector_norm, "matrix_norm": matrix_norm, "norm": norm, "vecdot": vecdot,
             "multi_dot": multi_dot, "vander": vander, "diagonal": diagonal, "cross": linalg_cross}
 #: ``symnet.linalg``, as ``torch.linalg``: what symnet computes (with PyTorch's ``out=``) and, refusing by name,

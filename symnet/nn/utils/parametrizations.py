@@ -109,5 +109,6 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
 
 def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None = None, *,
                use_trivialization: bool = True) -> Module:
-    raise NotSupportedError("parametrizations.orthogonal is not supported (it needs matrix_exp or Householder "
-                            "products); register a parametrization of your own with parametrize")
+    raise NotSupportedError("parametrizations.orthogonal is not supported (its Cayley and Householder maps need "
+                            "factorizations); register a skew-symmetric parametrization followed by one of "
+                            "matrix_exp with parametrize")
