@@ -85,6 +85,23 @@ def chained_parametrizations_and_several_originals(lib):
     return seen + [m.weight.tolist(), n.weight.tolist(), sorted(k for k, _ in n.named_parameters())]
 
 
+def a_right_inverse_that_reshapes_the_original(lib):
+    """The original may take another shape (the parametrized tensor keeps the weight's): checked against the
+    weight's shape, not the original's."""
+    class Flat(lib.nn.Module):
+        def forward(self, x):
+            return x.reshape(2, 3)
+
+        def right_inverse(self, w):
+            return w.reshape(6)
+
+    m = _linear(lib, 3, 2)
+    lib.nn.utils.parametrize.register_parametrization(m, "weight", Flat())
+    (m(lib.tensor(X)) ** 2).sum().backward()
+    original = m.parametrizations.weight.original
+    return list(original.shape), m.weight.tolist(), original.grad.tolist()
+
+
 def weight_norm_by_dimension(lib):
     seen = []
     for dim in (0, 1, None):
@@ -186,6 +203,12 @@ PYTORCH = {
           [-0.81827712059021, -0.7727645039558411, 0.40484991669654846],
           [0.9893582463264465, 0.12445442378520966, -0.9227754473686218]],
          ['bias', 'weight']],
+    a_right_inverse_that_reshapes_the_original:
+        ([6],
+         [[0.19866932928562164, 0.9974949955940247, 0.33498814702033997],
+          [-0.81827712059021, -0.7727645039558411, 0.40484991669654846]],
+         [4.457138538360596, 13.764549255371094, 23.07196044921875, -4.781702041625977, -3.355431079864502,
+          -1.9291601181030273]),
     weight_norm_by_dimension:
         [[('bias', [2]), ('parametrizations.weight.original0', [2, 1]), ('parametrizations.weight.original1', [2, 3])],
          [[0.19866932928562164, 0.9974949955940247, 0.33498814702033997],

@@ -51,6 +51,7 @@ class ParametrizationList(ModuleList):
             raise ValueError("ParametrizationList requires one or more modules.")
         super().__init__(modules)
         self.unsafe = unsafe
+        unparametrized = original.dtype, tuple(original.shape)  # what the parametrized tensor must keep
         with no_grad():
             new = original
             for module in reversed(list(self)):
@@ -71,7 +72,7 @@ class ParametrizationList(ModuleList):
                     if isinstance(original, Parameter) else Buffer(value.detach())
                 _register(self, f"original{k}", kept)
         if not unsafe:
-            _unchanged(self.forward(), original)
+            _unchanged(self.forward(), *unparametrized)
 
     def originals(self) -> list[Tensor]:
         return [self.original] if self.is_tensor else [getattr(self, f"original{k}") for k in range(self.ntensors)]
@@ -96,7 +97,7 @@ class ParametrizationList(ModuleList):
                                  f"Got a sequence of length {len(values)}")
             for original, new in zip(self.originals(), values, strict=True):
                 if not self.unsafe:
-                    _unchanged(new, original)
+                    _unchanged(new, original.dtype, tuple(original.shape))
                 original.set_(new.detach())
 
 
@@ -108,7 +109,7 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
     if is_parametrized(module, tensor_name):
         if not unsafe:
             current = getattr(module, tensor_name)
-            _unchanged(parametrization(current), current)
+            _unchanged(parametrization(current), current.dtype, tuple(current.shape))
         module.parametrizations[tensor_name].append(parametrization)
         module.parametrizations[tensor_name].unsafe |= unsafe
         return module
@@ -237,13 +238,12 @@ def _right_inverse(module: Module, value):
         return value
 
 
-def _unchanged(new, original: Tensor) -> None:
-    """PyTorch's check of a registration (without ``unsafe``): the parametrized tensor has the original's dtype
-    and shape."""
+def _unchanged(new, dtype, shape: tuple) -> None:
+    """PyTorch's check of a registration (without ``unsafe``): the parametrized tensor has the unparametrized one's
+    dtype and shape."""
     if not isinstance(new, Tensor):
         raise ValueError(f"A parametrization must return a tensor. Got {type(new).__name__}.")
-    for what, before, after in (("dtype", original.dtype, new.dtype),
-                                ("shape", tuple(original.shape), tuple(new.shape))):
+    for what, before, after in (("dtype", dtype, new.dtype), ("shape", shape, tuple(new.shape))):
         if before != after:
             raise ValueError(f"Registering a parametrization may not change the {what} of the tensor, unless `unsafe` "
                              f"flag is enabled.\nunparametrized {what}: {before}\nparametrized {what}: {after}")
