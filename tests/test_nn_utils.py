@@ -175,3 +175,21 @@ def test_vector_to_parameters_errors_and_extra_length():
     np.testing.assert_array_equal(y.numpy(), [6.0, 7.0])
     with pytest.raises(ValueError, match="non-empty"):
         utils.parameters_to_vector([])
+
+
+def test_skip_init_makes_the_module_and_refuses_as_pytorch():
+    """PyTorch leaves the parameters uninitialized; symnet's are initialized, one of the values that may come."""
+    m = sn.nn.utils.skip_init(sn.nn.Linear, 4, 2, bias=False)
+    assert isinstance(m, sn.nn.Linear) and m.weight.shape == (2, 4) and m.bias is None
+    with pytest.raises(RuntimeError, match="Expected a Module"):
+        sn.nn.utils.skip_init(int)
+    with pytest.raises(RuntimeError, match="must support a 'device' arg"):
+        sn.nn.utils.skip_init(sn.nn.ReLU)
+
+
+def test_stateless_functional_call_is_func_functional_call_with_pytorchs_deprecation():
+    linear = sn.nn.Linear(2, 1)
+    weights = {"weight": sn.ones(1, 2), "bias": sn.zeros(1)}
+    with pytest.warns(FutureWarning, match="Please use `torch.func.functional_call`"):
+        out = sn.nn.utils.stateless.functional_call(linear, weights, sn.ones(3, 2))
+    np.testing.assert_array_equal(out.numpy(), sn.func.functional_call(linear, weights, (sn.ones(3, 2),)).numpy())

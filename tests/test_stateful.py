@@ -310,9 +310,13 @@ def test_devices():
     assert model.to(device=device("cpu"), dtype=sn.float64)[0].weight.dtype == sn.float64
     assert str(device("cuda", 1)) == "cuda:1" and device("cpu") == check_device(None)
     for bad in (lambda: model.cuda(), lambda: model.to("cuda:0"), lambda: check_device("mps"),
-                lambda: BatchNorm1d(3, device="cuda")):
+                lambda: BatchNorm1d(3, device="cuda"), lambda: sn.nn.Linear(2, 3, device="cuda:0"),
+                lambda: sn.nn.PReLU(device="cuda"), lambda: sn.nn.Conv2d(1, 2, 3, device="mps")):
         with pytest.raises(DeviceError, match="CPU"):
             bad()
+    # the layers every factory-kwargs call reaches take the CPU by name or object, as PyTorch's
+    assert sn.nn.Linear(2, 3, device="cpu").weight.shape == (3, 2)
+    assert sn.nn.PReLU(device=device("cpu"), dtype=sn.float64).weight.dtype == sn.float64
 
 
 @pytest.mark.parametrize("make, message", [

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..frontend.creation import full
+from ..frontend.device import check_device
 from ..frontend.tensor import Tensor
 from . import functional as F
 from .module import Module, Parameter
@@ -230,8 +231,9 @@ class Softshrink(Hardshrink):
 class PReLU(Module):
     """leaky_relu with a learned slope ``weight``: one for all channels, or one per channel (dim 1)."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
         super().__init__()
+        check_device(device)
         self.num_parameters, self.init = num_parameters, init
         self.weight = Parameter(full((num_parameters,), init, dtype=dtype))
 

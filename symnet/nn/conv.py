@@ -7,6 +7,7 @@ import math
 
 from ..errors import ArgumentError
 from ..frontend.creation import zeros
+from ..frontend.device import check_device
 from ..frontend.tensor import Tensor
 from . import init
 from . import sliding as S
@@ -36,7 +37,7 @@ class _ConvNd(Module):
             raise ArgumentError(f"{kind}: padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
         if self.transposed and padding_mode != "zeros":
             raise ArgumentError(f"{kind}: only 'zeros' padding mode is supported")
-        _check_device(device)
+        check_device(device)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = S.ntuple(kernel_size, n, f"{kind} kernel_size")
         self.stride, self.dilation = S.ntuple(stride, n, f"{kind} stride"), S.ntuple(dilation, n, f"{kind} dilation")
@@ -81,11 +82,6 @@ class _ConvNd(Module):
         if self.padding_mode != "zeros":
             text += f", padding_mode={self.padding_mode}"
         return text
-
-
-def _check_device(device) -> None:
-    if device not in (None, "cpu") and str(device) != "cpu":
-        raise ArgumentError(f"symnet runs on the CPU; device {device!r} is not available")
 
 
 class _ConvTransposeNd(_ConvNd):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from ..errors import ShapeError
 from ..frontend.creation import zeros
+from ..frontend.device import check_device
 from ..frontend.dims import normalize_dim
 from ..frontend.tensor import Tensor
 from ..frontend.trace import show_as
@@ -18,8 +19,9 @@ from .module import Module, Parameter
 class Linear(Module):
     """y = x·Wᵀ + b; W and b drawn from U(−1/√in, 1/√in), PyTorch's default (kaiming_uniform, a = √5)."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
+        check_device(device)
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(zeros(out_features, in_features, dtype=dtype))
         self.bias = Parameter(zeros(out_features, dtype=dtype)) if bias else None
