@@ -154,6 +154,17 @@ def test_matrix_exp_and_its_gradient_are_pytorchs(case):
     np.testing.assert_array_equal(sn.matrix_exp(x.detach()).numpy(), x.detach().matrix_exp().numpy())
 
 
+@pytest.mark.parametrize("case", sorted(MATRIX_EXP))
+def test_a_float32_matrix_exp_is_the_exact_one_rounded(case):
+    """Computed in float64 and rounded once (float32 squarings were ~2 ulps off, PyTorch's ~1)."""
+    a = sn.tensor(MATRIX_EXP[case][0], dtype=sn.float32)
+    e = sn.linalg.matrix_exp(a)
+    exact = np.array(MATRIX_EXP_EXACT[case])
+    assert e.dtype == sn.float32
+    np.testing.assert_allclose(e.numpy(), exact, rtol=0, atol=1.5e-7 * np.abs(exact).max())
+    assert sn.linalg.matrix_exp(sn.tensor([[2.0]])).item() == float(np.float32(np.exp(2.0)))
+
+
 def test_matrix_exp_edges():
     np.testing.assert_array_equal(sn.linalg.matrix_exp(sn.zeros(2, 3, 3)).numpy(),
                                   np.broadcast_to(np.eye(3), (2, 3, 3)))

@@ -104,17 +104,20 @@ class LinalgMethods(TensorBase):
     def matrix_exp(self) -> Tensor:
         """e^A of the last two dimensions (``torch.linalg.matrix_exp``), by scaling and squaring: A/2ˢ, with s the
         fewest halvings that bring its ∞-norm to 1/2 or less, through the Taylor polynomial of degree
-        ``EXP_DEGREE`` (Horner's scheme), squared s times. Matrix products only, so its gradient is autograd's;
-        s reads the matrix's values, so a compiled step refuses it on a matrix that changes per step."""
+        ``EXP_DEGREE`` (Horner's scheme), squared s times — in float64 for a float32 matrix, rounded once at the
+        end (float32 squarings lost ~2 ulps). Matrix products only, so its gradient is autograd's; s reads the
+        matrix's values, so a compiled step refuses it on a matrix that changes per step."""
         if self.dim() < 2 or self.shape[-1] != self.shape[-2]:
             raise ShapeError(f"linalg.matrix_exp: A must be batches of square matrices, but got shape "
                              f"{list(self.shape)}")
         if not is_float(self.dtype):
             raise DTypeError(f"linalg.matrix_exp: expected a floating point tensor, got {self.dtype}")
-        n = self.shape[-1]
-        eye = self._leaf(np.ascontiguousarray(np.broadcast_to(np.eye(n, dtype=self.dtype), self.shape)), self.dtype)
         if self.numel() == 0:
             return self.clone()
+        if self.dtype == dtypes.float32:
+            return self.to(dtypes.float64).matrix_exp().to(dtypes.float32)
+        n = self.shape[-1]
+        eye = self._leaf(np.ascontiguousarray(np.broadcast_to(np.eye(n, dtype=self.dtype), self.shape)), self.dtype)
         if in_batch_trace() and varies_per_step(self):
             raise NotSupportedError("compile: matrix_exp's number of squarings depends on the values of a matrix "
                                     "that changes with every step (computed from the batch, a parameter or a "
