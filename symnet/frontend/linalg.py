@@ -116,12 +116,12 @@ class LinalgMethods(TensorBase):
             return self.clone()
         if self.dtype == dtypes.float32:
             return self.to(dtypes.float64).matrix_exp().to(dtypes.float32)
-        n = self.shape[-1]
-        eye = self._leaf(np.ascontiguousarray(np.broadcast_to(np.eye(n, dtype=self.dtype), self.shape)), self.dtype)
         if in_batch_trace() and varies_per_step(self):
             raise NotSupportedError("compile: matrix_exp's number of squarings depends on the values of a matrix "
                                     "that changes with every step (computed from the batch, a parameter or a "
                                     "buffer): train eagerly")
+        n = self.shape[-1]
+        eye = self._leaf(np.ascontiguousarray(np.broadcast_to(np.eye(n, dtype=self.dtype), self.shape)), self.dtype)
         norm = float(self.detach().abs().sum(-1).amax())
         squarings = max(0, math.ceil(math.log2(norm * 2))) if math.isfinite(norm) and norm > 0.5 else 0
         scaled = self / 2.0**squarings  # exact

@@ -25,17 +25,22 @@ def ordered(graph: CompiledGraph, arrays: dict) -> list:
     return [arrays[t.name] for t in graph.interface.inputs]
 
 
-@pytest.fixture(scope="module")
-def both():
-    """The MLP graph with the native marshal, and the same graph on the Python path alone."""
+def native_and_python(make_graph) -> tuple[CompiledGraph, CompiledGraph]:
+    """The graph with the native marshal, and the same graph on the Python path alone."""
     POOL.ensure()
-    native = CompiledGraph(mlp_graph())
+    native = CompiledGraph(make_graph())
     saved, POOL.marshal = POOL.marshal, None
     try:
-        python = CompiledGraph(mlp_graph())
+        python = CompiledGraph(make_graph())
     finally:
         POOL.marshal = saved
     return native, python
+
+
+@pytest.fixture(scope="module")
+def both():
+    """The MLP graph, natively and on the Python path."""
+    return native_and_python(mlp_graph)
 
 
 def test_this_process_uses_the_native_marshal(both):
@@ -203,16 +208,9 @@ def test_a_second_in_place_fit_skips_the_python_checks(monkeypatch):
 
 @pytest.fixture(scope="module")
 def small():
-    """The step with every shape fixed (a few dozen elements: the marshal runs it), and the same graph on the Python
-    path alone."""
-    POOL.ensure()
-    native = CompiledGraph(fixed_graph())
-    saved, POOL.marshal = POOL.marshal, None
-    try:
-        python = CompiledGraph(fixed_graph())
-    finally:
-        POOL.marshal = saved
-    return native, python
+    """The step with every shape fixed (a few dozen elements: the marshal runs it), natively and on the Python
+    path."""
+    return native_and_python(fixed_graph)
 
 
 def test_only_a_small_graph_of_fixed_shapes_runs_inside_the_marshal(both, small):

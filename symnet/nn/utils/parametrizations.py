@@ -18,8 +18,7 @@ def norm_except_dim(v: Tensor, dim: int) -> Tensor:
     with pow 2)."""
     if dim == -1:
         return v.norm(2)
-    others = [d for d in range(v.dim()) if d != dim % max(v.dim(), 1)]
-    return (v * v).sum(others, keepdim=True).sqrt()
+    return v.norm(2, [d for d in range(v.dim()) if d != dim % max(v.dim(), 1)], keepdim=True)
 
 
 def weight_norm_of(v: Tensor, g: Tensor, dim: int) -> Tensor:

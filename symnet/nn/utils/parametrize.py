@@ -68,9 +68,7 @@ class ParametrizationList(ModuleList):
                                  f"Got {type(new).__name__}")
             self.is_tensor, self.ntensors = False, len(new)
             for k, value in enumerate(new):
-                kept = Parameter(value.detach(), requires_grad=original.requires_grad) \
-                    if isinstance(original, Parameter) else Buffer(value.detach())
-                _register(self, f"original{k}", kept)
+                _register(self, f"original{k}", _same_kind(original, value))
         if not unsafe:
             _unchanged(self.forward(), *unparametrized)
 
@@ -150,8 +148,7 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
             with no_grad():
                 value = getattr(module, tensor_name)
                 if value.dtype != original.dtype or value.shape != original.shape:
-                    original = type(original)(value.detach(), requires_grad=original.requires_grad) \
-                        if isinstance(original, Parameter) else Buffer(value.detach())
+                    original = _same_kind(original, value)
                 else:
                     original.set_(value.detach())
     else:
@@ -159,10 +156,7 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
             raise ValueError("Cannot leave unparametrized (`leave_parametrized=False`) a tensor that is "
                              "parametrized in terms of a sequence of tensors.")
         with no_grad():
-            value = getattr(module, tensor_name).detach()
-        first = parametrizations.original0
-        original = Parameter(value, requires_grad=first.requires_grad) if isinstance(first, Parameter) \
-            else Buffer(value)
+            original = _same_kind(parametrizations.original0, getattr(module, tensor_name))
     delattr(type(module), tensor_name)
     del module.parametrizations[tensor_name]
     _register(module, tensor_name, original)
@@ -220,6 +214,13 @@ def _writer(tensor_name: str):
         self.parametrizations[tensor_name].right_inverse(value)
 
     return write
+
+
+def _same_kind(original: Tensor, value: Tensor) -> Tensor:
+    """``value``'s values as what ``original`` is: a Parameter (requiring grad as it does) or a buffer."""
+    if isinstance(original, Parameter):
+        return Parameter(value.detach(), requires_grad=original.requires_grad)
+    return Buffer(value.detach())
 
 
 def _register(owner: Module, name: str, tensor: Tensor) -> None:

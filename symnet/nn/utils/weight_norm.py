@@ -47,11 +47,10 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
         raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
     fn = WeightNorm(name, dim)
     weight = getattr(module, name)
-    del module._parameters[name]
+    delattr(module, name)
     with no_grad():
         module.register_parameter(name + "_g", Parameter(norm_except_dim(weight, fn.dim).detach()))
         module.register_parameter(name + "_v", Parameter(weight.detach()))
-    object.__delattr__(module, name)
     setattr(module, name, fn.compute_weight(module))
     module.register_forward_pre_hook(fn)
     return module
