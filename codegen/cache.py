@@ -10,7 +10,9 @@ miss: the caller recompiles and overwrites it). Only regular files are read, wit
 up to a size bound (a symlink to a FIFO or to /dev/zero is a miss, not a hang). A cache folder owned by
 someone else, or writable by group or others, is not used at all (one warning; programs compile in memory);
 folders are created 0700. The cache is capped (``SYMNET_CACHE_MAX_MB``, default 256): past the cap, the least
-recently used entries go.
+recently used entries go, down to ``LOW_WATER`` of it. A process measures a folder once, at its first store
+there, and then counts what it writes (another process's writes are seen at its next measure): scanning the
+folder at every store cost ~5 µs an entry, 40 ms a compile once the cache held 8000 entries.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from pathlib import Path
 
 MAGIC = b"SNOBJ3\n"
 MAX_ENTRY = 64 << 20  # bytes: no compiled graph comes near; anything larger is not ours
+LOW_WATER = 0.9  # an eviction leaves the cache at this share of its cap, so the next stores need no measure
 _warned: set[str] = set()
 _lock = threading.Lock()
+_usage: dict[str, int] = {}  # per folder: its bytes at this process's last measure, plus what it stored since
 
 
 def cache_dir() -> Path:
@@ -153,11 +157,17 @@ def store(k: str, obj: bytes, meta: dict, kind: str = "o") -> None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         return
-    evict(directory)
+    with _lock:
+        counted = _usage.get(str(directory))
+        if counted is not None:
+            counted = _usage[str(directory)] = counted + len(MAGIC) + 32 + len(body)
+    if counted is None or counted > capacity():
+        evict(directory)
 
 
 def evict(directory: Path | None = None) -> None:
-    """Remove least recently used entries until the cache fits its cap."""
+    """Measure the folder; if it is past its cap, remove the least recently used entries down to ``LOW_WATER``
+    of the cap."""
     directory = directory or cache_dir()
     with _lock:
         entries = []
@@ -167,9 +177,11 @@ def evict(directory: Path | None = None) -> None:
                     info = entry.stat(follow_symlinks=False)
                     entries.append((info.st_mtime, info.st_size, entry.path))
         total, cap = sum(size for _, size, _ in entries), capacity()
-        for _, size, path in sorted(entries):
-            if total <= cap:
-                break
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-                total -= size
+        if total > cap:
+            for _, size, path in sorted(entries):
+                if total <= cap * LOW_WATER:
+                    break
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                    total -= size
+        _usage[str(directory)] = total

@@ -146,6 +146,25 @@ def test_the_cache_keeps_under_its_cap_evicting_the_least_recently_used(folder, 
     assert compile_graph(graph(6.0)).cache_hit and not compile_graph(graph(1.0)).cache_hit
 
 
+def test_a_store_counts_its_bytes_instead_of_measuring_the_folder(folder, monkeypatch):
+    """The folder is measured at a process's first store there and when the count passes the cap: a large
+    cache is not scanned at every compile. Another process's entries count from the next measure."""
+    scans, measure = [], cache.evict
+    monkeypatch.setattr(cache, "evict", lambda directory: scans.append(directory) or measure(directory))
+    for scale in (1.0, 2.0, 3.0, 4.0):
+        run(graph(scale))
+    assert len(scans) == 1 and len(entries(folder)) == 4
+    size = max(e.stat().st_size for e in entries(folder))
+    (folder / f"{'0' * 64}.o").write_bytes(b"x" * 3 * size)  # another process's entry, older than ours
+    os.utime(folder / f"{'0' * 64}.o", (1, 1))
+    monkeypatch.setenv("SYMNET_CACHE_MAX_MB", str(5.5 * size / (1 << 20)))
+    run(graph(5.0))  # counted: within the cap
+    assert len(scans) == 1
+    run(graph(6.0))  # past it: measured, and the least recent evicted to 9/10 of the cap (5.5 · 0.9 < 6 · size)
+    assert len(scans) == 2 and len(entries(folder)) == 5 and not (folder / f"{'0' * 64}.o").exists()
+    assert cache._usage[str(folder)] == sum(e.stat().st_size for e in entries(folder)) <= 5.5 * size * 0.9
+
+
 def test_a_tampered_cache_in_another_process_runs_no_code(folder, tmp_path):
     """End to end through the user API: a poisoned folder, then a fresh process computing with it."""
     marker = tmp_path / "pwned"
