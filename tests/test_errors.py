@@ -116,6 +116,17 @@ def test_state_after_a_failing_fit_is_that_of_the_last_completed_step(batch_size
         np.testing.assert_array_equal(p.numpy(), q.numpy())
 
 
+def test_a_failing_one_batch_fit_changes_nothing():
+    """One (x, y) batch, nothing watched: fit's short path, whose first step fails on the bad label."""
+    x, labels, model, start, opt, step, _ = _fit_with_a_bad_label_in_the_middle(4)
+    step.step(x[:4], labels[:4])  # built on good labels
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(sn.IndexRangeError, match="fit: step 2 .*state after step 1"):
+        step.fit((x, labels), epochs=3, progress=False)
+    assert len(step.history) == 1 and all(opt.param_state(p)["step"] == 1 for p in model.parameters())
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+
+
 def test_a_failing_step_changes_nothing():
     x, labels, model, start, opt, step, _ = _fit_with_a_bad_label_in_the_middle(4)
     step.step(x[:4], labels[:4])

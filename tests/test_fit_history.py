@@ -94,6 +94,46 @@ def test_divergence_warns_once_per_fit():
     assert not np.isfinite(history[-1]) and len(diverging) == 1
 
 
+def one_batch_fit(progress=False, **kwargs):
+    """A linear regression fitted on one (x, y) batch; its History, step and model."""
+    x = np.linspace(-1, 1, 7, dtype=np.float32)[:, None]
+    sn.manual_seed(0)
+    model = sn.nn.Linear(1, 1)
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.Adam(model.parameters(), lr=0.1))
+    return step.fit((x, 3 * x + 1), epochs=50, progress=progress, **kwargs), step, model
+
+
+def test_one_batch_with_nothing_to_watch_is_one_native_call_with_the_observed_fits_numbers(monkeypatch):
+    watched, watched_step, watched_model = one_batch_fit(callbacks=[lambda *a: None])  # an epoch a call
+    monkeypatch.setattr(sn.train.step, "Watch", None)  # the short path makes no watch, schedule loop or rows
+    history, step, model = one_batch_fit()
+    assert list(history) == list(watched) and history.epoch_loss == watched.epoch_loss == list(history)
+    assert len(history.epoch_seconds) == 50 and step.history.tolist() == watched_step.history.tolist()
+    for a, b in zip(model.parameters(), watched_model.parameters(), strict=True):
+        assert np.array_equal(a.numpy(), b.numpy())
+    assert step.optimizer.state[id(model.weight)]["step"] == 50
+    again = step.fit((np.zeros((3, 1), np.float32), np.zeros((3, 1), np.float32)), epochs=2)  # pace known: short
+    assert len(again) == 2 and step.optimizer.state[id(model.weight)]["step"] == 52
+    with pytest.raises(ValueError, match="sample 1 of the data holds NaN"):
+        step.fit((np.array([[0.0], [np.nan]], np.float32), np.zeros((2, 1), np.float32)), progress=False)
+    monkeypatch.undo()  # an empty batch takes the general path, which does nothing for it
+    assert len(step.fit((np.zeros((0, 1), np.float32), np.zeros((0, 1), np.float32)), progress=False)) == 0
+
+
+def test_the_short_path_warns_of_divergence_once_naming_the_step():
+    x = np.linspace(-1, 1, 32, dtype=np.float32)[:, None]
+    sn.manual_seed(0)
+    model = sn.nn.Linear(1, 1)
+    step = sn.compile(model, sn.nn.MSELoss(), sn.optim.SGD(model.parameters(), lr=1e3))
+    step.fit((x, x), epochs=1, progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = step.fit((x, 1e3 * x), epochs=300, progress=False)
+    diverging = [str(w.message) for w in caught if "diverging" in str(w.message)]
+    first = next(k for k, loss in enumerate(history) if not np.isfinite(loss))
+    assert len(diverging) == 1 and f"at step {first + 2} " in diverging[0]  # after the first fit's one step
+
+
 def test_history_plot_is_labelled():
     step, loader, val = classifier()
     history = step.fit(loader, epochs=3, progress=False, metrics={"val_acc": lambda s: s.accuracy(val)})

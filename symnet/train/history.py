@@ -30,7 +30,7 @@ class LossHistory:
 
     def extend(self, losses) -> None:
         self._flush()
-        chunk = np.array(losses, dtype=np.float64).ravel()
+        chunk = np.array(losses, dtype=np.float64).ravel()  # a copy: the caller's array may change
         if chunk.size:
             self._chunks.append(chunk)
             self._length += chunk.size
@@ -91,9 +91,9 @@ class History(list):
         for name, value in metrics.items():
             self.metrics.setdefault(name, []).append(float(value))
 
-    def add_epochs(self, losses: np.ndarray, seconds: float) -> None:
-        """Several epochs at once (a row of ``losses`` each, ``seconds`` each), with no metrics."""
-        flat = losses.ravel().tolist()
+    def add_epochs(self, losses: np.ndarray, seconds: float, flat: list[float]) -> None:
+        """Several epochs at once (a row of ``losses`` each, ``flat`` the same as a list; ``seconds`` each), with no
+        metrics."""
         self.extend(flat)
         if losses.shape[1] == 1:  # one step per epoch: its loss is the epoch's mean
             self.epoch_loss.extend(flat)

@@ -71,13 +71,15 @@ class Watch:
             shown.update((k, f"{v[-1]:.4g}") for k, v in self.history.metrics.items())
             self.bar.set_postfix(shown, refresh=False)
 
-    def epochs_done(self, losses: np.ndarray, seconds: float) -> None:
-        """Several epochs finished in one native call: ``losses`` has a row per epoch; ``seconds`` each."""
+    def epochs_done(self, losses: np.ndarray, seconds: float, flat: list[float]) -> None:
+        """Several epochs finished in one native call: ``losses`` has a row per epoch, ``flat`` is them as a list;
+        ``seconds`` each."""
         if self.needs_every_epoch or self.undecided:
-            for row in losses:
-                self.epoch_done(row.tolist(), seconds)
+            steps = losses.shape[1]
+            for k in range(len(losses)):
+                self.epoch_done(flat[k * steps:(k + 1) * steps], seconds)
             return
-        self.history.add_epochs(losses, seconds)
+        self.history.add_epochs(losses, seconds, flat)
         self.epoch += len(losses)
         self.last = time.perf_counter()
         if self.bar is not None:

@@ -40,7 +40,7 @@ from . import step_cache
 from .clipping import Clipping
 from .history import History, LossHistory
 from .objective import Objective
-from .progress import Watch
+from .progress import BAR_AFTER_SECONDS, Watch
 from .schedule import epochs_schedule
 
 
@@ -594,6 +594,12 @@ class CompiledStep:
         """
         if self._needs_closure and isinstance(loader, tuple):
             loader = [loader]  # one batch, stepped by the optimizer's closure
+        if type(loader) is tuple and not (callbacks or metrics) and scheduler is None is scheduler_interval and (
+                progress is False or progress is None and self._seconds_per_step is not None
+                and self._seconds_per_step * epochs <= BAR_AFTER_SECONDS):
+            history = self._fit_batch(loader, epochs)
+            if history is not None:
+                return history
         rows = None if self._needs_closure else _Rows.of(loader)
         schedule = _Schedule(self, scheduler, scheduler_interval)
         steps = rows.steps if rows is not None else len(loader) if hasattr(loader, "__len__") else None
@@ -618,20 +624,69 @@ class CompiledStep:
                 epoch_losses.append(self.step(x, y))
                 watch.step_done()
                 schedule.after_step()
-            warned = warned or self._warn_if_diverging(np.array(epoch_losses), len(self.history) - len(epoch_losses),
-                                                       epoch, len(epoch_losses))
+            warned = warned or self._warn_if_diverging(epoch_losses, len(self.history) - len(epoch_losses), epoch,
+                                                       len(epoch_losses))
             schedule.after_epoch(epoch_losses)
             watch.epoch_done(epoch_losses)
+
+    def _fit_batch(self, loader: tuple, epochs: int) -> History | None:
+        """``fit``'s common case: one (x, y) batch and nothing to see between epochs (no callbacks, metrics,
+        scheduler or bar), so all epochs are one native call without the epoch loop's machinery (a fifth of a
+        short fit's time). None (nothing done) for an empty batch."""
+        xa, ya = self._fit_arrays(*loader)
+        if not len(xa):
+            return None
+        self._use_step(xa, ya, len(xa))
+        history = History()
+        self._native_epochs(epochs, 1, xa, ya, None, _Schedule(self, None, None), history.add_epochs, 0)
+        return history
+
+    def _fit_arrays(self, x, y) -> tuple[np.ndarray, np.ndarray]:
+        """All of fit's inputs and targets as arrays; NaN or infinite inputs are an error naming the sample."""
+        xa, ya = self._batch_array(x, "x"), self._batch_array(y, "y")
+        if xa.dtype.kind == "f" and not np.isfinite(xa).all():
+            bad = int(np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)).all(axis=1))[0, 0])
+            raise ValueError(f"fit: sample {bad} of the data holds NaN or infinite inputs")
+        return xa, ya
+
+    def _native_epochs(self, count: int, steps: int, xa: np.ndarray | None, ya: np.ndarray | None,
+                       gather: tuple | None, schedule: _Schedule, report: Callable, epoch: int,
+                       warned: bool = False) -> bool:
+        """``count`` epochs of ``steps`` in one native call of the driver's repeat, on the data in place or on
+        rows gathered by ``gather`` (sources, index and starts); ``report(losses, seconds, flat)`` gets them.
+        On an index error the step, its counts, the schedule and the history are as after the last step that
+        completed, and the error names it. The first NaN or infinite loss is warned of, unless ``warned`` already:
+        returns whether one has been."""
+        began = time.perf_counter()
+        inputs = self._inputs(count * steps, xa, ya, in_place=True)
+        series = schedule.series(count * steps, steps, self._slots.lrs)
+        try:
+            records = self._step.repeat(inputs, count * steps, *(gather or ()), series=series)
+        except IndexRangeError as exc:  # the state of the last completed step: parameters, counts, history
+            self._count_steps(exc.completed - count * steps)
+            schedule.rewind(exc.completed, steps)
+            self.history.extend(exc.records[:, 0])
+            failed = len(self.history) + 1
+            raise IndexRangeError(f"fit: step {failed} (epoch {(failed - 1) // steps}, batch "
+                                  f"{(failed - 1) % steps}): {exc}; the model and optimizer hold the state "
+                                  f"after step {failed - 1}") from exc
+        seconds = (time.perf_counter() - began) / count
+        self._seconds_per_step = seconds / steps
+        losses = records[:, 0]
+        flat = losses.tolist()
+        warned = warned or self._warn_if_diverging(flat, len(self.history), epoch, steps)
+        self.history.extend(losses)
+        if schedule.per_epoch_call:  # one epoch per call
+            schedule.after_epoch(flat)
+        report(losses.reshape(count, steps), seconds, flat)
+        return warned
 
     def _fit_native(self, rows: _Rows, epochs: int, watch: Watch, schedule: _Schedule) -> bool:
         """Epochs as the driver's repeat: as many per call as the watch allows (all of them, unless callbacks,
         metrics, a plateau scheduler or a moving bar need to see epochs end); full batches in a fixed order read
         the data in place, anything else gathers rows by the schedule; the learning rates are series. False
         (nothing done) when a short last batch needs a step of its own size: the caller steps batch by batch."""
-        xa, ya = self._batch_array(rows.x, "x"), self._batch_array(rows.y, "y")
-        if xa.dtype.kind == "f" and not np.isfinite(xa).all():
-            bad = int(np.argwhere(~np.isfinite(xa.reshape(len(xa), -1)).all(axis=1))[0, 0])
-            raise ValueError(f"fit: sample {bad} of the data holds NaN or infinite inputs")
+        xa, ya = self._fit_arrays(rows.x, rows.y)
         batch, samples, steps = min(rows.batch, len(xa)), len(xa), rows.steps
         if steps == 0:  # drop_last with fewer samples than a batch: PyTorch's loop does nothing
             return True
@@ -644,45 +699,24 @@ class CompiledStep:
         epoch, warned = 0, False
         while epoch < epochs:
             count = 1 if schedule.per_epoch_call else watch.chunk()
-            began = time.perf_counter()
-            inputs = self._inputs(count * steps, xa if in_place else None, ya if in_place else None, in_place=True)
-            series = schedule.series(count * steps, steps, self._slots.lrs)
-            try:
-                if in_place:
-                    records = self._step.repeat(inputs, count * steps, series=series)
-                else:
-                    # a fixed order is one period of the schedule, reused by every epoch; shuffling draws one per
-                    # epoch
-                    orders = [np.arange(used)] if fixed else [rows.order()[:used] for _ in range(count)]
-                    index, starts = epochs_schedule(orders, batch)
-                    records = self._step.repeat(inputs, count * steps, (xa, ya), index, starts, series=series)
-            except IndexRangeError as exc:  # the state of the last completed step: parameters, counts, history
-                self._count_steps(exc.completed - count * steps)
-                schedule.rewind(exc.completed, steps)
-                self.history.extend(exc.records[:, 0])
-                failed = len(self.history) + 1
-                raise IndexRangeError(f"fit: step {failed} (epoch {(failed - 1) // steps}, batch "
-                                      f"{(failed - 1) % steps}): {exc}; the model and optimizer hold the state "
-                                      f"after step {failed - 1}") from exc
-            seconds = (time.perf_counter() - began) / count
-            self._seconds_per_step = seconds / steps
-            losses = records[:, 0]
-            warned = warned or self._warn_if_diverging(losses, len(self.history), epoch, steps)
-            self.history.extend(losses)
-            if schedule.per_epoch_call:  # one epoch per call
-                schedule.after_epoch(losses.tolist())
-            watch.epochs_done(losses.reshape(count, steps), seconds)
+            gather = None
+            if not in_place:  # a fixed order is one period of the schedule, reused by every epoch; shuffling draws one
+                orders = [np.arange(used)] if fixed else [rows.order()[:used] for _ in range(count)]
+                gather = ((xa, ya), *epochs_schedule(orders, batch))
+            warned = self._native_epochs(count, steps, xa if in_place else None, ya if in_place else None, gather,
+                                         schedule, watch.epochs_done, epoch, warned)
             epoch += count
         return True
 
     @staticmethod
-    def _warn_if_diverging(losses: np.ndarray, offset: int, epoch: int, steps_per_epoch: int) -> bool:
+    def _warn_if_diverging(losses: list[float], offset: int, epoch: int, steps_per_epoch: int) -> bool:
         """Warn at the first of ``losses`` (from step ``offset + 1``, epoch ``epoch`` on) that is NaN or infinite;
         True if there was one."""
-        finite = np.isfinite(losses)  # (not a sum's: finite losses may overflow it, and NumPy warns of that)
-        if finite.all():
+        # a Python sum is finite when every loss is (not conversely: finite losses may overflow it); unlike NumPy's,
+        # it neither warns of an overflow nor costs a microsecond of dispatch on a short fit
+        if math.isfinite(sum(losses)) or all(map(math.isfinite, losses)):
             return False
-        k = int(np.argmin(finite))
+        k = next(k for k, loss in enumerate(losses) if not math.isfinite(loss))
         warnings.warn(f"fit: the loss became {losses[k]} at step {offset + k + 1} (epoch "
                       f"{epoch + k // max(steps_per_epoch, 1)}): training is diverging; lower the learning rate",
                       RuntimeWarning, stacklevel=4)
