@@ -36,6 +36,23 @@ def test_equal_and_allclose_are_python_bools():
     assert a.allclose(a + 1e-3) is False
 
 
+def test_ldexp_scales_as_c_in_the_promoted_float_dtype():
+    """An integer exponent scales without 2^other overflowing (as PyTorch's, which calls C's ldexp); a float one
+    is self·2^other, overflow and gradients included; the dtype is result_type's, made float (PyTorch 2.13's
+    values, read off it)."""
+    big = sn.ldexp(sn.tensor([1e-30, 1e30, 3.0]), sn.tensor([200, -200, -149]))
+    np.testing.assert_array_equal(big.numpy(), np.float32([1.606938e30, 6.2230154e-31, 4e-45]))
+    assert math.isinf(sn.ldexp(sn.tensor([1e-30]), sn.tensor([200.5])).item())
+    assert sn.ldexp(sn.tensor(2.0, dtype=sn.float64), sn.tensor([1, 2, 3])).dtype == sn.float64
+    assert sn.ldexp(sn.tensor([1, 2]), sn.tensor([1, -1])).dtype == sn.float32
+    np.testing.assert_array_equal(sn.ldexp(sn.tensor([1, 2]), sn.tensor([1, -1])).numpy(), [2.0, 1.0])
+    x, e = sn.tensor([1.5], requires_grad=True), sn.tensor([2.0], requires_grad=True)
+    sn.ldexp(x, e).backward()
+    assert x.grad.item() == 4.0 and e.grad.item() == pytest.approx(6 * math.log(2))
+    with pytest.raises(sn.DTypeError, match="ldexp"):
+        sn.ldexp(sn.tensor([1.0]), sn.tensor([True]))
+
+
 def _signed(values) -> list[tuple[float, bool]]:
     return [(float(v), bool(np.signbit(v))) for v in np.asarray(values)]
 

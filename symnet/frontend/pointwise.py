@@ -570,9 +570,18 @@ class PointwiseMethods(TensorBase):
         return float_power(self, exponent)
 
     def ldexp(self, other):
-        """self·2^other, as PyTorch computes it."""
+        """self·2^other, as PyTorch computes it: in the float dtype of ``torch.result_type(self, other)``; an
+        integer exponent scales in two halves, as C's ldexp, so a result in range is not lost to 2^other
+        overflowing or vanishing (ldexp(1e-30, 200) is 1.6e30 in float32, not inf); a float one is self·2^other."""
         _require_tensor("ldexp", other)
-        return self * pow(2.0, other)
+        if other.dtype == dtypes.bool_:
+            raise DTypeError('ldexp: "ldexp_cpu_exp" is not implemented for bool exponents (as in PyTorch)')
+        dtype = float_result(_result_dtype((self, other)))
+        x = self.to(dtype)
+        if is_float(other.dtype):
+            return x * pow(2.0, other.to(dtype))
+        half = other // 2
+        return x * pow(2.0, half.to(dtype)) * pow(2.0, (other - half).to(dtype))
 
     def clamp_min(self, min):  # noqa: A002 - PyTorch's name
         return self.clamp(min=min)
