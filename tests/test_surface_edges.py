@@ -427,6 +427,16 @@ def test_var_of_empty():
 
 def test_softmax_over_empty_dim():
     assert sn.zeros(3, 0).softmax(1).shape == (3, 0)
+    x = sn.zeros(0, 3, requires_grad=True)
+    for out in (x.log_softmax(0), sn.nn.functional.log_softmax(x, dim=0), x.softmax(-2)):
+        assert out.shape == (0, 3)
+    x.log_softmax(0).sum().backward()
+    assert x.grad.shape == (0, 3)
+
+
+def test_trace_of_a_bool_matrix_is_refused_as_pytorch_refuses_it():
+    with pytest.raises(sn.DTypeError, match="trace"):
+        sn.tensor([[True, False], [False, True]]).trace()
 
 
 def test_logsumexp_over_empty_dim():

@@ -204,6 +204,8 @@ class LinalgMethods(TensorBase):
         """Σ_i a[i, i] over the leading square block, as PyTorch's (int64 for integer tensors)."""
         if self.dim() != 2:
             raise ShapeError(f"trace: expected a matrix, got shape {self.shape}")
+        if self.dtype == dtypes.bool_:
+            raise DTypeError('"trace" is not implemented for bool tensors (as in PyTorch)')
         n = min(self.shape)
         square = self._narrow(0, 0, n)._narrow(1, 0, n)
         return einsum("ii->", square if square.dtype.kind == "f" else square.long())

@@ -224,6 +224,10 @@ class ReductionMethods(TensorBase):
         total = (x - shift).exp().sum(dim, keepdim=True).log() + shift
         return total if keepdim else total.squeeze(dim)
 
+    def _empty_along(self, dim: int, op: str) -> bool:
+        """Whether ``dim`` (checked) has no elements: softmax's normalization has nothing to do then."""
+        return bool(self.shape) and self.shape[normalize_dim(dim, self.dim(), op)] == 0
+
     def _shifted(self, dim: int) -> Tensor:
         """x − max(x) along dim, the max a stop-gradient: exact in floating point, so softmax stays accurate."""
         return self - self.amax(dim, keepdim=True)._map("stop_gradient")
@@ -233,7 +237,7 @@ class ReductionMethods(TensorBase):
         if dtype is not None:
             return self.to(as_dtype(dtype)).softmax(dim)
         _refuse_integral(self, "softmax")
-        if self.shape and self.shape[normalize_dim(dim, self.dim(), "softmax")] == 0:
+        if self._empty_along(dim, "softmax"):
             return self.clone()  # nothing to normalize
         e = self._shifted(dim).exp()
         return e / e.sum(dim, keepdim=True)
@@ -243,6 +247,8 @@ class ReductionMethods(TensorBase):
         if dtype is not None:
             return self.to(as_dtype(dtype)).log_softmax(dim)
         _refuse_integral(self, "log_softmax")
+        if self._empty_along(dim, "log_softmax"):
+            return self.clone()
         shifted = self._shifted(dim)
         return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
