@@ -434,6 +434,23 @@ def test_softmax_over_empty_dim():
     assert x.grad.shape == (0, 3)
 
 
+def test_flatten_of_empty_tensors_is_the_product_of_its_dims():
+    """PyTorch's flatten multiplies the dims (a reshape to -1 would be ambiguous with a zero among the others)."""
+    assert sn.zeros(0, 2, 3).flatten(1).shape == (0, 6) and sn.nn.Flatten()(sn.zeros(0, 2, 3)).shape == (0, 6)
+    assert sn.zeros(2, 3, 0).flatten(0, 1).shape == (6, 0) and sn.zeros(0, 3).flatten().shape == (0,)
+
+
+def test_attention_over_an_empty_sequence_or_batch():
+    sn.manual_seed(0)
+    layer = sn.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0)
+    for shape in ((0, 3, 4), (3, 0, 4)):  # (sequence, batch, features)
+        x = sn.zeros(shape, requires_grad=True)
+        out = layer(x)
+        assert out.shape == shape
+        out.sum().backward()
+        assert x.grad.shape == shape
+
+
 def test_trace_of_a_bool_matrix_is_refused_as_pytorch_refuses_it():
     with pytest.raises(sn.DTypeError, match="trace"):
         sn.tensor([[True, False], [False, True]]).trace()

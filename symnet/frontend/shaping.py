@@ -159,8 +159,11 @@ class ShapeMethods(TensorBase):
             raise ShapeError("flatten() has invalid args: start_dim cannot come after end_dim")
         if a == b:
             return self
-        spec = (None,) * a + (-1,) + tuple(self.shape[b + 1:])
-        return self._reshaped(spec)
+        merged = self.shape[a:b + 1]
+        # their product, as PyTorch's (a -1 is ambiguous when a later dim is 0); -1 when the batch is among them, so
+        # a compiled step's program keeps it symbolic
+        size = -1 if any(type(d) is BatchSize for d in merged) else math.prod(merged)
+        return self._reshaped((None,) * a + (size,) + tuple(self.shape[b + 1:]))
 
     def ravel(self):
         """The elements as one dim (a view: symnet's tensors are contiguous)."""

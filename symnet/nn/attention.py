@@ -208,8 +208,9 @@ def multi_head_attention_forward(
     if bias_k is not None:
         k, v = _append_key(k, bias_k.reshape(1, embed_dim)), _append_key(v, bias_v.reshape(1, embed_dim))
         attn_mask, key_padding_mask = _pad_key(attn_mask), _pad_key(key_padding_mask)
-    # (N, T, E) → (N, H, T, d); reshapes keep the batch dim -1, a compiled step's symbolic one
-    q, k, v = (x.reshape(-1, x.shape[1], num_heads, head_dim).transpose(1, 2) for x in (q, k, v))
+    # (N, T, E) → (N, H, T, d); a reshape keeps a compiled step's symbolic batch N (given as its own size), and
+    # is not ambiguous for an empty sequence (as -1 would be)
+    q, k, v = (x.reshape(x.shape[0], x.shape[1], num_heads, head_dim).transpose(1, 2) for x in (q, k, v))
     if add_zero_attn:
         k, v = _append_key(k), _append_key(v)
         attn_mask, key_padding_mask = _pad_key(attn_mask), _pad_key(key_padding_mask)
@@ -226,7 +227,7 @@ def multi_head_attention_forward(
         out, attn = _attend(q, k, v, attn_mask, dropout_p, math.sqrt(1.0 / head_dim), safe=False)
     else:
         out, attn = scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, is_causal), None
-    out = out.transpose(1, 2).reshape(-1, tgt_len, embed_dim)
+    out = out.transpose(1, 2).reshape(out.shape[0], tgt_len, embed_dim)
     out = linear(out, out_proj_weight, out_proj_bias).transpose(0, 1)  # (L, N, E)
     if attn is not None and average_attn_weights:
         attn = attn.mean(1)
