@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,38 @@ import symnet as sn
 
 def f64(values) -> sn.Tensor:
     return sn.tensor(np.asarray(values, dtype=np.float64), requires_grad=True)
+
+
+STORED = np.load(Path(__file__).parent / "fixtures" / "opinfo_shaping2.npz")
+LINSPACES = {"seed": lambda: sn.linspace(-math.pi, math.pi, 2000), "downwards": lambda: sn.linspace(1, 0, 4),
+             "float64-near-tie": lambda: sn.linspace(1e5, 1e-30, 7, dtype=sn.float64),
+             "int64-truncated-bounds": lambda: sn.linspace(-3.3, 7.7, 7, dtype=sn.int64)}
+
+
+@pytest.mark.parametrize("name", list(LINSPACES))
+def test_linspace_is_pytorchs_bit_for_bit(name):
+    """PyTorch's linspace rounds each value once (its compiled loop's fused multiply-adds, up from start in the
+    first half, down from end in the second): the seed's sin-fit data included, and a value a hair above a
+    rounding tie (a multiply and an add, rounding twice, gave 50000.0 where PyTorch has 50000.00000000001)."""
+    got, expected = LINSPACES[name]().numpy(), STORED[f"linspace/{name}/float64/out/0"]
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_linspace_rounds_once_against_exact_arithmetic():
+    """The fused rounding itself, against rational arithmetic: every value of ranges that stress it."""
+    from fractions import Fraction
+
+    for start, end, steps, dtype in ((0.1, 7.7, 33, np.float32), (-1e5, 3e-7, 17, np.float64),
+                                     (1e5, 1e-30, 7, np.float64), (-5.0, 5.0, 200, np.float32)):
+        got = sn.linspace(start, end, steps, dtype=sn.float32 if dtype == np.float32 else sn.float64).numpy()
+        first, last = dtype(start), dtype(end)
+        step = dtype(last - first) / dtype(steps - 1)
+        for k, value in enumerate(got):
+            exact = Fraction(float(first)) + Fraction(float(step)) * k if k < steps // 2 else \
+                Fraction(float(last)) - Fraction(float(step)) * (steps - 1 - k)
+            below, above = np.nextafter(value, dtype(-np.inf)), np.nextafter(value, dtype(np.inf))
+            assert abs(Fraction(float(value)) - exact) <= min(abs(Fraction(float(below)) - exact),
+                                                              abs(Fraction(float(above)) - exact)), (k, value)
 
 
 def test_vander_gradient_is_exact_at_zero():

@@ -161,9 +161,60 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, nam
 @accepts_device
 def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bool = False,
              name: str | None = None) -> Tensor:
+    """``steps`` values from ``start`` to ``end``, bit for bit as PyTorch computes them (``_halves`` with fused
+    multiply-adds; integer dtypes from the bounds truncated to integers, in float64, then truncated)."""
     if steps < 0:
         raise ShapeError(f"linspace: number of steps must be non-negative, got {steps}")
-    return tensor(np.linspace(start, end, steps), dtype=_float(dtype), requires_grad=requires_grad, name=name)
+    dt = _float(dtype)
+    if dt == dtypes.bool_:
+        raise DTypeError("linspace: not implemented for bool")
+    exact = dt.type if dt.kind == "f" else np.float64
+    first, last = (exact(np.array(v.item() if isinstance(v, Tensor) else v).astype(dt)) for v in (start, end))
+    with np.errstate(all="ignore"):  # an infinite step (a range past the dtype's) gives inf and NaN, as PyTorch's
+        values = _halves(first, last, steps, exact, fused=True)
+    return tensor(values.astype(dt), dtype=dt, requires_grad=requires_grad, name=name)
+
+
+def _fused_multiply_add(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """a·b + c rounded once, in the arrays' float type (Boldo and Melquiond's emulation: the exact product and
+    sum's remainders added rounded to odd, then one rounding to nearest). float32: the product is exact in float64,
+    the sum rounded to odd there, which float32's rounding then rounds correctly. float64: the product split
+    exactly in two (Dekker), the sum too (Knuth's two-sum)."""
+    if a.dtype == np.float32:
+        return _sum_to_odd(a.astype(np.float64) * b.astype(np.float64), c.astype(np.float64)).astype(np.float32)
+    split = 134217729.0  # 2^27 + 1: halves of 26 bits
+    p = a * b
+    ah, bh = a * split - (a * split - a), b * split - (b * split - b)
+    product_rest = ((ah * bh - p) + ah * (b - bh) + (a - ah) * bh) + (a - ah) * (b - bh)
+    s = p + c
+    t = s - p
+    return s + _sum_to_odd((p - (s - t)) + (c - t), product_rest)
+
+
+def _sum_to_odd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x + y rounded to odd: when the sum is inexact, the neighbour of the two around it whose last bit is 1 (a
+    later rounding to fewer bits, or of a sum with it, is then as if from the exact value)."""
+    s = x + y
+    t = s - x
+    lost = (x - (s - t)) + (y - t)
+    inexact_even = (lost != 0) & (s.view(np.int64) & 1 == 0)
+    return np.where(inexact_even, np.nextafter(s, np.where(lost > 0, np.inf, -np.inf)), s)
+
+
+def _halves(first, last, steps: int, exact: type, fused: bool = False) -> np.ndarray:
+    """``steps`` evenly spaced values from ``first`` to ``last`` in the float type ``exact``, as PyTorch computes
+    them: the step (last − first)/(steps − 1) in that type, the first half first + step·k upwards and the second
+    last − step·(steps − 1 − k) downwards, so both ends are exact; ``fused``: each one rounding (PyTorch's
+    compiled linspace loop contracts them into fused multiply-adds; its logspace's exponents are not)."""
+    if steps == 1:
+        return np.array([first], dtype=exact)
+    k = np.arange(steps).astype(exact)
+    step = exact(last - first) / exact(steps - 1) if steps else exact(0)
+    up, down = np.arange(steps) < steps // 2, exact(steps - 1) - k
+    if fused:
+        return np.where(up, _fused_multiply_add(np.full(steps, step), k, np.full(steps, first)),
+                        _fused_multiply_add(np.full(steps, -step), down, np.full(steps, last)))
+    return np.where(up, first + step * k, last - step * down).astype(exact)
 
 
 @accepts_device
@@ -179,13 +230,7 @@ def logspace(start, end, steps: int, base: float = 10.0, dtype=None, requires_gr
         raise ArgumentError(f"logspace: number of steps must be non-negative, got {steps}")
     first, last, base = (np.array(v.item() if isinstance(v, Tensor) else v).astype(dt) for v in (start, end, base))
     exact = np.float64 if dt.kind in "iu" else dt.type  # the type of the exponents
-    k = np.arange(steps).astype(exact)
-    if steps == 1:
-        exponents = first.astype(exact).reshape(1)
-    else:
-        step = exact(last - first) / exact(steps - 1)
-        upwards, downwards = first + step * k, last - step * (exact(steps - 1) - k)
-        exponents = np.where(np.arange(steps) < steps // 2, upwards, downwards).astype(exact)
+    exponents = _halves(first.astype(exact), last.astype(exact), steps, exact)
     values = np.power(base.astype(exact), exponents)
     return tensor(values.astype(dt), dtype=dt, requires_grad=requires_grad, name=name)
 

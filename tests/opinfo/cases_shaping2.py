@@ -98,6 +98,13 @@ CASES = [
     case("unravel_index/negative-shape", lambda t, a: t.unravel_index(a, (2, -3)), [arg(2, kind="int")],
          grad=False),
     # ---------------------------------------------------------------- creation
+    # linspace bit for bit (test_shaping2): PyTorch's loop rounds each value once (fused multiply-adds)
+    case("linspace/seed", lambda t: t.linspace(-3.141592653589793, 3.141592653589793, 2000), [], grad=False),
+    case("linspace/downwards", lambda t: t.linspace(1, 0, 4), [], grad=False),
+    case("linspace/float64-near-tie", lambda t: t.linspace(1e5, 1e-30, 7, dtype=t.float64), [], grad=False),
+    case("linspace/int64-truncated-bounds", lambda t: t.linspace(-3.3, 7.7, 7, dtype=t.int64), [], grad=False),
+    case("linspace/one-and-none", lambda t: (t.linspace(2, 3, 1), t.linspace(2, 3, 0)), [], grad=False),
+    case("linspace/bool", lambda t: t.linspace(0, 1, 3, dtype=t.bool), [], grad=False),
     case("logspace/float64", lambda t: t.logspace(-1.3, 2.7, 13, dtype=t.float64), [], grad=False),
     # PyTorch's float32 pow is not the C library's: within 2 ulp
     case("logspace/float32-base", lambda t: t.logspace(0.1, 5.3, 8, base=2.5, dtype=t.float32), [],
