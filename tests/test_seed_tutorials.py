@@ -403,7 +403,10 @@ xyplot(x, x.grad, 'grad of tanh')
 
 def test_003_activations_and_their_gradients():
     _, names = run(ACTIVATION_PLOTS)
-    x = (-8.0 + 0.1 * np.arange(160)).astype(np.float32).astype(np.float64)  # PyTorch's float32 grid, exact math
+    # the program's grid, PyTorch's float32 one bit for bit (test_shaping2: its x[80] is 4.4e-16, not 0), in
+    # exact math
+    x = names["x"].detach().numpy().astype(np.float64)
+    assert x[80] == np.float32(4.440892e-16)
     np.testing.assert_array_equal(names["relu_grad"], (x > 0).astype(np.float32))
     s = 1 / (1 + np.exp(-x))
     np.testing.assert_allclose(names["sigmoid_grad"], s * (1 - s), rtol=1e-5, atol=1e-6)  # 1 − σ cancels

@@ -33,6 +33,31 @@ def test_linspace_is_pytorchs_bit_for_bit(name):
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
 
 
+ARANGES = {"tenths": lambda: sn.arange(0, 7.7, 0.1),
+           "float64": lambda: sn.arange(-math.pi, 100.5, 0.7, dtype=sn.float64)}
+#: PyTorch 2.13's long ranges on two threads (their SHA-256): two chunks, each with its own vectors and tail
+LONG_ARANGES = {(0, 1000.5, 0.01, sn.float32): "781e40735b223193c5d99a0da77a909c46e9ef65d66d242f493247b6488196a4",
+                (-math.pi, 400.0, 0.01, sn.float64): "0af98cb8036914ada8689faf8a01d914fccf249e91b19b54ef9fcf41744519e4"}
+
+
+@pytest.mark.parametrize("name", list(ARANGES))
+def test_arange_is_pytorchs_bit_for_bit(name):
+    got, expected = ARANGES[name]().numpy(), STORED[f"arange/{name}/float64/out/0"]
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+
+
+def test_long_aranges_are_pytorchs_on_as_many_threads():
+    import hashlib
+
+    before = sn.get_num_threads()
+    sn.set_num_threads(2)
+    try:
+        for (start, end, step, dtype), digest in LONG_ARANGES.items():
+            assert hashlib.sha256(sn.arange(start, end, step, dtype=dtype).numpy().tobytes()).hexdigest() == digest
+    finally:
+        sn.set_num_threads(before)
+
+
 def test_linspace_rounds_once_against_exact_arithmetic():
     """The fused rounding itself, against rational arithmetic: every value of ranges that stress it."""
     from fractions import Fraction

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..backend import get_num_threads
 from ..core import dtypes
 from ..core.dtypes import as_dtype
 from ..core.random import BITS, Draw
@@ -141,7 +142,7 @@ def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -
 @accepts_device
 def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, name: str | None = None) -> Tensor:
     """``start, start + step, …`` below ``end``: int64 when every bound is an int, else the default float dtype
-    (``ceil((end − start) / step)`` values, each ``start + i·step``, as PyTorch computes them)."""
+    (``ceil((end − start) / step)`` values; floats bit for bit as PyTorch computes them, ``_arange_floats``)."""
     if end is None:
         start, end = 0, start
     bounds = [float(v._array() if isinstance(v, Tensor) else v) for v in (start, end, step)]
@@ -152,10 +153,41 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, nam
     if (bounds[1] - bounds[0]) * bounds[2] < 0:
         raise ShapeError(f"arange: upper bound {bounds[1]} and lower bound {bounds[0]} inconsistent with step sign "
                          f"{bounds[2]} (as PyTorch's)")
-    values = np.arange(start, end, step)
-    if dtype is None:
-        dtype = dtypes.int64 if values.dtype.kind in "iu" else dtypes.get_default_dtype()
+    values = np.arange(start, end, step)  # its length, and the values of integer bounds
+    dtype = as_dtype(dtype) if dtype is not None else \
+        dtypes.int64 if values.dtype.kind in "iu" else dtypes.get_default_dtype()
+    if dtype == dtypes.bool_:
+        raise DTypeError("arange: not implemented for bool (as in PyTorch)")
+    if dtype.kind in "iu" and values.dtype.kind == "f":  # an integer range from the bounds truncated, as PyTorch's
+        if not int(bounds[2]):
+            raise ShapeError(f"arange: step must be nonzero (the int64 range truncates {bounds[2]} to 0)")
+        values = np.arange(*map(int, bounds))
+    if dtype.kind == "f" and len(values):
+        values = _arange_floats(bounds[0], bounds[2], len(values), dtype.type)
     return tensor(values, dtype=dtype, requires_grad=requires_grad, name=name)
+
+
+def _arange_floats(start: float, step: float, n: int, exact: type) -> np.ndarray:
+    """PyTorch's float arange, bit for bit: computed in float64 and rounded to the dtype, the range split among
+    the threads in chunks (of at least 32768 values: at most one per thread), each chunk filled two 256-bit
+    vectors at a time — a vector's first value start + step·i, the others that value (in the dtype) + step·j —
+    and its tail value by value, start + step·i; each a fused multiply-add (PyTorch's compiled loop contracts
+    them). The threads are symnet's (``set_num_threads``), which default to PyTorch's: the cores."""
+    lanes = 32 // np.dtype(exact).itemsize
+    threads = min(get_num_threads(), -(-n // 32768))
+    chunk = -(-n // threads)
+    i = np.arange(n)
+    offset = i % chunk
+    first = i - offset  # the chunk's
+    vectorized = offset < (np.minimum(chunk, n - first) // (2 * lanes)) * (2 * lanes)
+    values = np.empty(n)
+    tail = np.flatnonzero(~vectorized)
+    values[tail] = _step_multiple(step, tail, start)
+    firsts = np.flatnonzero(vectorized & (offset % lanes == 0))  # each vector's first position
+    vector_first = _step_multiple(step, firsts, start).astype(exact).astype(np.float64)
+    lane = np.arange(lanes, dtype=np.float64)
+    values[firsts[:, None] + np.arange(lanes)] = _step_multiple(step, lane, vector_first[:, None])
+    return values.astype(exact)
 
 
 @accepts_device
@@ -175,30 +207,34 @@ def linspace(start: float, end: float, steps: int, dtype=None, requires_grad: bo
     return tensor(values.astype(dt), dtype=dt, requires_grad=requires_grad, name=name)
 
 
-def _fused_multiply_add(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """a·b + c rounded once, in the arrays' float type (Boldo and Melquiond's emulation: the exact product and
-    sum's remainders added rounded to odd, then one rounding to nearest). float32: the product is exact in float64,
-    the sum rounded to odd there, which float32's rounding then rounds correctly. float64: the product split
-    exactly in two (Dekker), the sum too (Knuth's two-sum)."""
-    if a.dtype == np.float32:
-        return _sum_to_odd(a.astype(np.float64) * b.astype(np.float64), c.astype(np.float64)).astype(np.float32)
-    split = 134217729.0  # 2^27 + 1: halves of 26 bits
-    p = a * b
-    ah, bh = a * split - (a * split - a), b * split - (b * split - b)
-    product_rest = ((ah * bh - p) + ah * (b - bh) + (a - ah) * bh) + (a - ah) * (b - bh)
-    s = p + c
-    t = s - p
-    return s + _sum_to_odd((p - (s - t)) + (c - t), product_rest)
+def _step_multiple(step: float, k: np.ndarray, base) -> np.ndarray:
+    """base + step·k in float64 rounded once (a fused multiply-add), for integers |k| < 2²⁶ (Boldo and
+    Melquiond's emulation: step split in halves of 26 bits, so both partial products are exact; their sum and the
+    addition of base as exact pairs (Fast2Sum, Knuth's two-sum); the remainders added rounded to odd, then one
+    rounding to nearest)."""
+    k = np.asarray(k, dtype=np.float64)
+    if k.size and np.abs(k).max() >= 2.0 ** 26:
+        raise NotSupportedError("linspace/arange: more than 2^26 values")
+    high = step * 134217729.0  # 2^27 + 1
+    high -= high - step
+    ph, pl = high * k, (step - high) * k
+    uh = ph + pl
+    ul = pl - (uh - ph)
+    th = base + uh
+    t = th - uh
+    return th + _sum_to_odd((uh - (th - t)) + (base - t), ul)
 
 
 def _sum_to_odd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """x + y rounded to odd: when the sum is inexact, the neighbour of the two around it whose last bit is 1 (a
-    later rounding to fewer bits, or of a sum with it, is then as if from the exact value)."""
+    later rounding to nearest, of it or of a sum with it, is then as if from the exact value)."""
     s = x + y
     t = s - x
     lost = (x - (s - t)) + (y - t)
-    inexact_even = (lost != 0) & (s.view(np.int64) & 1 == 0)
-    return np.where(inexact_even, np.nextafter(s, np.where(lost > 0, np.inf, -np.inf)), s)
+    flat, lost = s.reshape(-1), lost.reshape(-1)  # (views: s is a new array)
+    fix = np.flatnonzero((lost != 0) & (flat.view(np.int64) & 1 == 0))
+    flat[fix] = np.nextafter(flat[fix], np.where(lost[fix] > 0, np.inf, -np.inf))
+    return s
 
 
 def _halves(first, last, steps: int, exact: type, fused: bool = False) -> np.ndarray:
@@ -211,9 +247,10 @@ def _halves(first, last, steps: int, exact: type, fused: bool = False) -> np.nda
     k = np.arange(steps).astype(exact)
     step = exact(last - first) / exact(steps - 1) if steps else exact(0)
     up, down = np.arange(steps) < steps // 2, exact(steps - 1) - k
-    if fused:
-        return np.where(up, _fused_multiply_add(np.full(steps, step), k, np.full(steps, first)),
-                        _fused_multiply_add(np.full(steps, -step), down, np.full(steps, last)))
+    if fused:  # in float32 the product is exact in float64: one sum rounded to odd there, then to float32
+        fma = (lambda a, b, c: _sum_to_odd(np.float64(a) * b, np.full(steps, np.float64(c))).astype(np.float32)) \
+            if exact is np.float32 else _step_multiple
+        return np.where(up, fma(step, k, first), fma(-step, down, last)).astype(exact)
     return np.where(up, first + step * k, last - step * down).astype(exact)
 
 

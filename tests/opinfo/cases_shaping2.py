@@ -105,6 +105,13 @@ CASES = [
     case("linspace/int64-truncated-bounds", lambda t: t.linspace(-3.3, 7.7, 7, dtype=t.int64), [], grad=False),
     case("linspace/one-and-none", lambda t: (t.linspace(2, 3, 1), t.linspace(2, 3, 0)), [], grad=False),
     case("linspace/bool", lambda t: t.linspace(0, 1, 3, dtype=t.bool), [], grad=False),
+    # arange bit for bit too (test_shaping2): vectors of fused multiply-adds and a tail value by value
+    case("arange/tenths", lambda t: t.arange(0, 7.7, 0.1), [], grad=False),
+    case("arange/float64", lambda t: t.arange(-3.141592653589793, 100.5, 0.7, dtype=t.float64), [], grad=False),
+    case("arange/int64-truncated-bounds", lambda t: (t.arange(0.5, 5.9, 1, dtype=t.int64),
+                                                     t.arange(2.9, -3.5, -1.5, dtype=t.int64)), [], grad=False),
+    case("arange/int64-zero-step", lambda t: t.arange(0, 5, 0.5, dtype=t.int64), [], grad=False),
+    case("arange/bool", lambda t: t.arange(0, 3, dtype=t.bool), [], grad=False),
     case("logspace/float64", lambda t: t.logspace(-1.3, 2.7, 13, dtype=t.float64), [], grad=False),
     # PyTorch's float32 pow is not the C library's: within 2 ulp
     case("logspace/float32-base", lambda t: t.logspace(0.1, 5.3, 8, base=2.5, dtype=t.float32), [],
