@@ -58,6 +58,16 @@ def test_long_aranges_are_pytorchs_on_as_many_threads():
         sn.set_num_threads(before)
 
 
+def test_linspace_at_the_ends_of_float64():
+    """A step past the split's range is scaled by a power of two (exact); an infinite one gives PyTorch's NaN and
+    infinities (read off PyTorch 2.13)."""
+    assert sn.linspace(0, 1.7e308, 7, dtype=sn.float64).numpy().tolist() == [
+        0.0, 2.8333333333333334e307, 5.666666666666667e307, 8.5e307, 1.1333333333333332e308, 1.4166666666666665e308,
+        1.7e308]
+    np.testing.assert_array_equal(sn.linspace(-1e308, 1e308, 5, dtype=sn.float64).numpy(),
+                                  [math.nan, math.inf, -math.inf, -math.inf, math.nan])
+
+
 def test_linspace_rounds_once_against_exact_arithmetic():
     """The fused rounding itself, against rational arithmetic: every value of ranges that stress it."""
     from fractions import Fraction

@@ -215,6 +215,9 @@ def _step_multiple(step: float, k: np.ndarray, base) -> np.ndarray:
     k = np.asarray(k, dtype=np.float64)
     if k.size and np.abs(k).max() >= 2.0 ** 26:
         raise NotSupportedError("linspace/arange: more than 2^26 values")
+    if abs(step) >= 2.0 ** 996:  # its split would overflow: scaled by 2^-128 (exact), and back; base alone at k = 0
+        scaled = _step_multiple(step * 2.0 ** -128, k, np.multiply(base, 2.0 ** -128))
+        return np.where(k == 0, base, scaled * 2.0 ** 128)
     high = step * 134217729.0  # 2^27 + 1
     high -= high - step
     ph, pl = high * k, (step - high) * k
@@ -247,7 +250,7 @@ def _halves(first, last, steps: int, exact: type, fused: bool = False) -> np.nda
     k = np.arange(steps).astype(exact)
     step = exact(last - first) / exact(steps - 1) if steps else exact(0)
     up, down = np.arange(steps) < steps // 2, exact(steps - 1) - k
-    if fused:  # in float32 the product is exact in float64: one sum rounded to odd there, then to float32
+    if fused and np.isfinite(step):  # float32: the product is exact in float64, one sum rounded to odd there
         fma = (lambda a, b, c: _sum_to_odd(np.float64(a) * b, np.full(steps, np.float64(c))).astype(np.float32)) \
             if exact is np.float32 else _step_multiple
         return np.where(up, fma(step, k, first), fma(-step, down, last)).astype(exact)
