@@ -551,6 +551,12 @@ ERRORS = {
     "circular_padding_over_dim": (
         lambda m: m.F.pad(m.ones(1, 3, 5, 7), (8, 0, 0, 0), mode="circular"), sn.ShapeError,
         [r"\(1, 3, 5, 7\)", r"\(8, 0\)", "dimension 7"]),
+    "reflect_padding_of_too_few_dims": (
+        lambda m: m.F.pad(m.ones(1, 3, 5, 7), (1, 2), mode="reflect"), NotImplementedError,
+        ["padding size 2", "4D input", "reflect"]),
+    "circular_padding_of_too_many_dims": (
+        lambda m: m.F.pad(m.ones(5, 7), (1, 1, 1, 1), mode="circular"), NotImplementedError,
+        ["padding size 4", "2D input", "circular"]),
     "fold_wrong_block_count": (
         lambda m: m.F.fold(m.ones(1, 12, 10), (5, 7), 2), sn.ShapeError,
         [r"\(1, 12, 10\)", "24 blocks", r"\(5, 7\)"]),
@@ -588,7 +594,7 @@ PYTORCH_ACCEPTS = {"int_input_to_max_pool", "int_input_to_avg_pool"}
 def test_pytorch_rejects_the_same_call(name):
     """Every other error case is an error in PyTorch too (its exception types differ: RuntimeError mostly)."""
     torch = pytest.importorskip("torch")
-    with pytest.raises((RuntimeError, ValueError, TypeError, IndexError)):
+    with pytest.raises((RuntimeError, ValueError, TypeError, IndexError, NotImplementedError)):
         ERRORS[name][0](_lib(torch))
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from ..core.dtypes import int64, is_float
 from ..core.windows import AdaptiveIndex, AdaptivePool, Conv, ConvTranspose, Fold, Pad, Pool, Unfold, WindowIndex
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from ..frontend.shaping import cat
 from ..frontend.tensor import Tensor
 from ..frontend.trace import shown
@@ -399,6 +399,10 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             raise ArgumentError(f"pad: padding mode {mode!r} doesn't take in value argument")
         if any(p < 0 for p in pad) and mode != "circular":
             raise ArgumentError(f"pad: negative padding {tuple(pad)} needs mode 'constant' or 'circular'")
+        if len(pad) // 2 > 3 or input.dim() not in (len(pad) // 2 + 1, len(pad) // 2 + 2):
+            raise NotSupportedError(f"pad: padding size {len(pad)} is not supported for {input.dim()}D input tensors "
+                                    f"in mode {mode!r} (as in PyTorch: n padded dims need an (n+1)- or (n+2)-d "
+                                    "input, n ≤ 3)")
     pairs = [(pad[2 * k], pad[2 * k + 1]) for k in range(len(pad) // 2)][::-1]
     fill = 0.0 if value is None else value
     return _pad_op(input, pairs, mode, fill)
