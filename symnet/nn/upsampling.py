@@ -1,7 +1,8 @@
 """Resizing as in ``torch.nn.functional.interpolate`` and the ``Upsample`` modules.
 
-Nearest and (bi/tri)linear interpolation are separable: along each spatial dim the output is
-``out[…, o] = Σ_i x[…, i]·M[o, i]`` with a fixed matrix M of at most two non-zeros per row, computed when the
+Nearest, (bi/tri)linear and bicubic interpolation are separable: along each spatial dim the output is
+``out[…, o] = Σ_i x[…, i]·M[o, i]`` with a fixed matrix M of at most two (bicubic: four) non-zeros per row,
+computed when the
 call is traced with PyTorch's source-index rules (in the input's dtype, so the weights are PyTorch's to the
 bit). A contraction with a constant keeps the formula readable, its gradient is derived (``dx = dout·M``),
 and it serves any batch size.
@@ -21,9 +22,10 @@ from ..frontend.tensor import Tensor
 from . import sliding
 from .module import Module
 
-#: the linear modes and the number of spatial dims each one takes
-LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3}
-MODES = ("nearest", "nearest-exact", "area", *LINEAR)
+#: the interpolating modes and the number of spatial dims each one takes
+INTERPOLATING = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+MODES = ("nearest", "nearest-exact", "area", *INTERPOLATING)
+CUBIC_A = -0.75  # PyTorch's cubic convolution coefficient
 
 
 def _output_size(input: Tensor, size, scale_factor, recompute_scale_factor) -> tuple[list[int], list]:
@@ -63,12 +65,32 @@ def _matrix(mode: str, n_in: int, n_out: int, scale: float | None, align_corners
         source = step * out.astype(dtype)
     else:
         step = dt(1.0 / scale) if scale else dt(n_in) / dt(n_out)
-        source = np.maximum(step * (out.astype(dtype) + dt(0.5)) - dt(0.5), dt(0))
+        source = step * (out.astype(dtype) + dt(0.5)) - dt(0.5)
+        if mode != "bicubic":  # PyTorch clamps a linear source index at 0, not a cubic one
+            source = np.maximum(source, dt(0))
     first = np.minimum(np.floor(source).astype(np.int64), n_in - 1)
     weight = np.clip(source - first.astype(dtype), 0, 1).astype(dtype)
+    if mode == "bicubic":  # four taps about the source, the outer ones clamped to the edge
+        for tap, w in enumerate(_cubic_weights(weight, dt)):
+            np.add.at(matrix, (out, np.clip(first + tap - 1, 0, n_in - 1)), w)
+        return matrix
     np.add.at(matrix, (out, first), 1 - weight)
     np.add.at(matrix, (out, first + (first < n_in - 1)), weight)
     return matrix
+
+
+def _cubic_weights(t: np.ndarray, dt: type) -> list[np.ndarray]:
+    """The weights of the four taps at offsets −1, 0, 1, 2 from the source's floor, at fraction ``t``: Keys' cubic
+    convolution with a = −0.75, in PyTorch's order of operations."""
+    a = dt(CUBIC_A)
+
+    def near(x):  # |x| ≤ 1
+        return ((a + dt(2)) * x - (a + dt(3))) * x * x + dt(1)
+
+    def far(x):  # 1 < |x| < 2
+        return ((a * x - dt(5) * a) * x + dt(8) * a) * x - dt(4) * a
+
+    return [far(t + dt(1)), near(t), near(dt(1) - t), far(dt(2) - t)]
 
 
 def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
@@ -76,17 +98,18 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
     """Resize the spatial dims of (N, C, *spatial) to ``size`` or by ``scale_factor``. Modes: nearest,
-    nearest-exact, area, and linear/bilinear/trilinear for 1/2/3 spatial dims (``align_corners``: the corner
-    pixels' centres are aligned instead of their edges)."""
+    nearest-exact, area, and linear/bilinear(bicubic)/trilinear for 1/2/3 spatial dims (``align_corners``: the
+    corner pixels' centres are aligned instead of their edges)."""
     n = input.dim() - 2
     if not 1 <= n <= 3:
         raise ShapeError(f"interpolate: only 3D, 4D and 5D input tensors are supported (got {input.dim()}D) "
                          f"for the modes: {' | '.join(MODES)}")
     if mode not in MODES:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported; use one of {', '.join(MODES)}")
-    if mode in LINEAR and LINEAR[mode] != n:
-        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {LINEAR[mode] + 2}D input")
-    if mode not in LINEAR and align_corners is not None:
+    if mode in INTERPOLATING and INTERPOLATING[mode] != n:
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {INTERPOLATING[mode] + 2}D "
+                                  "input")
+    if mode not in INTERPOLATING and align_corners is not None:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
     if antialias:

@@ -173,6 +173,13 @@ CASES = [
     Case("interpolate/trilinear", lambda t, x: interpolate(t, x, scale_factor=1.5, mode="trilinear"),
          [arg(1, 1, 2, 3, 2)]),
     Case("interpolate/area", lambda t, x: interpolate(t, x, size=(2, 3), mode="area"), [arg(1, 2, 5, 6)]),
+    # bicubic: four taps a dim, the outer ones clamped at the edges, the source index not clamped at 0
+    Case("interpolate/bicubic-up", lambda t, x: interpolate(t, x, scale_factor=2, mode="bicubic"), [arg(2, 1, 3, 4)]),
+    Case("interpolate/bicubic-down", lambda t, x: interpolate(t, x, scale_factor=(0.6, 1.7), mode="bicubic"),
+         [arg(1, 2, 6, 3)]),
+    Case("interpolate/bicubic-corners", lambda t, x: interpolate(t, x, size=(5, 2), mode="bicubic",
+                                                                 align_corners=True), [arg(1, 1, 3, 4)]),
+    Refused("interpolate/bicubic-needs-4d", lambda t, x: interpolate(t, x, size=3, mode="bicubic"), [arg(1, 1, 2)]),
     Refused("interpolate/linear-needs-3d", lambda t, x: interpolate(t, x, size=3, mode="linear"), [arg(1, 1, 2, 2)]),
     Refused("interpolate/nearest-align-corners", lambda t, x: interpolate(t, x, size=3, align_corners=True),
          [arg(1, 1, 2)]),
