@@ -228,6 +228,12 @@ def _step_multiple(step: float, k: np.ndarray, base) -> np.ndarray:
     return th + _sum_to_odd((uh - (th - t)) + (base - t), ul)
 
 
+def _fused_float32(step: np.float32, k: np.ndarray, base: np.float32) -> np.ndarray:
+    """base + step·k in float32 rounded once: the product is exact in float64, the sum rounded to odd there, then
+    rounded to float32 (correctly, 29 bits further)."""
+    return _sum_to_odd(np.float64(step) * k, np.float64(base)).astype(np.float32)
+
+
 def _sum_to_odd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """x + y rounded to odd: when the sum is inexact, the neighbour of the two around it whose last bit is 1 (a
     later rounding to nearest, of it or of a sum with it, is then as if from the exact value)."""
@@ -250,9 +256,8 @@ def _halves(first, last, steps: int, exact: type, fused: bool = False) -> np.nda
     k = np.arange(steps).astype(exact)
     step = exact(last - first) / exact(steps - 1) if steps else exact(0)
     up, down = np.arange(steps) < steps // 2, exact(steps - 1) - k
-    if fused and np.isfinite(step):  # float32: the product is exact in float64, one sum rounded to odd there
-        fma = (lambda a, b, c: _sum_to_odd(np.float64(a) * b, np.full(steps, np.float64(c))).astype(np.float32)) \
-            if exact is np.float32 else _step_multiple
+    if fused and np.isfinite(step):
+        fma = _fused_float32 if exact is np.float32 else _step_multiple
         return np.where(up, fma(step, k, first), fma(-step, down, last)).astype(exact)
     return np.where(up, first + step * k, last - step * down).astype(exact)
 

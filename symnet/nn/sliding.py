@@ -399,7 +399,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             raise ArgumentError(f"pad: padding mode {mode!r} doesn't take in value argument")
         if any(p < 0 for p in pad) and mode != "circular":
             raise ArgumentError(f"pad: negative padding {tuple(pad)} needs mode 'constant' or 'circular'")
-        if len(pad) // 2 > 3 or input.dim() not in (len(pad) // 2 + 1, len(pad) // 2 + 2):
+        padded = len(pad) // 2
+        if padded > 3 or input.dim() not in (padded + 1, padded + 2):
             raise NotSupportedError(f"pad: padding size {len(pad)} is not supported for {input.dim()}D input tensors "
                                     f"in mode {mode!r} (as in PyTorch: n padded dims need an (n+1)- or (n+2)-d "
                                     "input, n ≤ 3)")

@@ -2,10 +2,9 @@
 
 Nearest, (bi/tri)linear and bicubic interpolation are separable: along each spatial dim the output is
 ``out[…, o] = Σ_i x[…, i]·M[o, i]`` with a fixed matrix M of at most two (bicubic: four) non-zeros per row,
-computed when the
-call is traced with PyTorch's source-index rules (in the input's dtype, so the weights are PyTorch's to the
-bit). A contraction with a constant keeps the formula readable, its gradient is derived (``dx = dout·M``),
-and it serves any batch size.
+computed when the call is traced with PyTorch's source-index rules (in the input's dtype, so the weights are
+PyTorch's to the bit). A contraction with a constant keeps the formula readable, its gradient is derived
+(``dx = dout·M``), and it serves any batch size.
 """
 
 from __future__ import annotations

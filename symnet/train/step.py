@@ -594,9 +594,10 @@ class CompiledStep:
         """
         if self._needs_closure and isinstance(loader, tuple):
             loader = [loader]  # one batch, stepped by the optimizer's closure
-        if type(loader) is tuple and not (callbacks or metrics) and scheduler is None is scheduler_interval and (
-                progress is False or progress is None and self._seconds_per_step is not None
-                and self._seconds_per_step * epochs <= BAR_AFTER_SECONDS):
+        quick = progress is False or progress is None and self._seconds_per_step is not None \
+            and self._seconds_per_step * epochs <= BAR_AFTER_SECONDS  # no bar
+        if type(loader) is tuple and not (callbacks or metrics) and scheduler is None and scheduler_interval is None \
+                and quick:
             history = self._fit_batch(loader, epochs)
             if history is not None:
                 return history
@@ -714,9 +715,11 @@ class CompiledStep:
         True if there was one."""
         # a Python sum is finite when every loss is (not conversely: finite losses may overflow it); unlike NumPy's,
         # it neither warns of an overflow nor costs a microsecond of dispatch on a short fit
-        if math.isfinite(sum(losses)) or all(map(math.isfinite, losses)):
+        if math.isfinite(sum(losses)):
             return False
-        k = next(k for k, loss in enumerate(losses) if not math.isfinite(loss))
+        k = next((k for k, loss in enumerate(losses) if not math.isfinite(loss)), None)
+        if k is None:
+            return False
         warnings.warn(f"fit: the loss became {losses[k]} at step {offset + k + 1} (epoch "
                       f"{epoch + k // max(steps_per_epoch, 1)}): training is diverging; lower the learning rate",
                       RuntimeWarning, stacklevel=4)
