@@ -35,6 +35,33 @@ def _close(actual, key: str, dtype: str) -> None:
 
 # ---------------------------------------------------------------- parity with PyTorch
 
+def test_assigning_a_gradient_of_another_shape_or_dtype_is_refused_as_pytorch_refuses_it():
+    """PyTorch checks ``.grad = g`` when it is assigned; an optimizer would otherwise meet the wrong shape later."""
+    x = sn.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ShapeError, match=r"gradient of size '\[3\]' to a tensor of size '\[2\]'"):
+        x.grad = sn.tensor([1.0, 1.0, 1.0])
+    with pytest.raises(TypeError, match="gradient with dtype 'float64' to a tensor with dtype 'float32'"):
+        x.grad = sn.tensor([1.0, 1.0], dtype=sn.float64)
+    with pytest.raises(TypeError, match="Tensor or None"):
+        x.grad = np.ones(2, np.float32)
+    assert x.grad is None
+    x.grad = sn.tensor([1.0, 1.0])
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
+    x.grad = None
+    assert x.grad is None
+
+
+def test_iterating_a_0d_tensor_is_an_error_and_a_tensor_iterates_its_rows():
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(sn.tensor(1.0))
+    rows = list(sn.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    assert [r.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0]]
+    assert list(sn.zeros(0, 3)) == []
+    a, b = sn.tensor([5, 6])
+    assert (a.item(), b.item()) == (5, 6)
+
+
 @pytest.mark.parametrize("dtype", cases.DTYPES)
 @pytest.mark.parametrize("case", sorted(cases.CASES))
 def test_matches_pytorch(case: str, dtype: str):

@@ -21,6 +21,20 @@ def test_nested_state_dict_keys_are_pytorchs():
                                         "2.a.weight", "2.a.bias", "2.b.weight", "2.b.bias"]
 
 
+def test_a_module_held_twice_is_in_the_state_under_both_names_as_pytorchs():
+    """PyTorch's state_dict recurses without removing duplicates (named_parameters removes them): a layer reused
+    in a Sequential is saved, and loaded, under each of its names."""
+    shared = Linear(2, 2)
+    model = Sequential(shared, ReLU(), shared)
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias"]
+    state = {k: np.full(v.shape, 3.0, np.float32) for k, v in model.state_dict().items()}
+    assert model.load_state_dict(state) == ([], [])
+    assert (shared.weight.numpy() == 3.0).all()
+    with pytest.raises(KeyError, match="missing keys.*2.weight"):
+        model.load_state_dict({"0.weight": state["0.weight"], "0.bias": state["0.bias"]})
+
+
 def test_parameter_containers_keys_and_wrapping():
     owner = sn.nn.Module()
     owner.pl = ParameterList([sn.nn.Parameter(sn.zeros(2)), sn.ones(3)])

@@ -54,7 +54,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
     #: ``state_dict()`` tensor only, is a view ``numpy()`` handed out: the array stays shared while it lives.
     #: ``_storage``, set once a ``.data`` or ``detach()`` alias is made, stands for PyTorch's storage: a tensor and
     #: its aliases hold the same one until ``.data = …`` gives the tensor another.
-    __slots__ = ("node", "_value", "shape", "dtype", "_requires_grad", "grad", "_name", "_base", "_view", "_version",
+    __slots__ = ("node", "_value", "shape", "dtype", "_requires_grad", "_grad", "_name", "_base", "_view", "_version",
                  "_hooks", "_retains_grad", "_layouts", "_made_at", "_exposure", "_storage", "__weakref__")
     __array_priority__ = 1000
 
@@ -69,7 +69,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         if requires_grad and not is_float(dtype):
             raise DTypeError(f"Only Tensors of floating point and complex dtype can require gradients (got {dtype})")
         self._value, self.shape, self.dtype, self.node = value, tuple(shape), dtype, node
-        self._requires_grad, self.grad, self._name, self._base = requires_grad, None, name, None
+        self._requires_grad, self._grad, self._name, self._base = requires_grad, None, name, None
         self._view, self._version, self._hooks, self._retains_grad = None, 0, None, False
         self._layouts, self._made_at = (), 0
 
@@ -84,6 +84,27 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         if not isinstance(value, str) or not value.isidentifier():
             raise ArgumentError(f"a tensor name must be an identifier, got {value!r}")
         self._name = value
+
+    @property
+    def grad(self) -> Tensor | None:
+        """The accumulated gradient (None until a backward reaches this tensor)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        """As PyTorch's: a gradient of the tensor's own shape and dtype, or None; anything else is refused, not
+        kept for an optimizer to meet later."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise DTypeError(f"assigned grad expected to be a Tensor or None but got {type(value).__name__}")
+            if value.shape != self.shape:
+                raise ShapeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
+                                 f"'{list(self.shape)}'. Please ensure that the gradient and the tensor are the same "
+                                 "size")
+            if value.dtype != self.dtype:
+                raise DTypeError(f"attempting to assign a gradient with dtype '{value.dtype}' to a tensor with dtype "
+                                 f"'{self.dtype}'. Please ensure that the gradient and the tensor have the same dtype")
+        self._grad = value
 
     def numpy(self) -> np.ndarray:
         """The value as a NumPy array (a leaf's shares its memory, as in PyTorch: in-place ops write into it while
@@ -412,6 +433,13 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
             raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
+    def __iter__(self):
+        """The rows, as PyTorch's iteration (``unbind(0)``); a 0-d tensor has none to give: an error, as PyTorch's
+        (the item protocol alone would give an empty list)."""
+        if not self.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[k] for k in range(len(self)))
+
     def __array__(self, dtype=None, copy=None):
         return self.numpy() if dtype is None else self._array().astype(dtype)
 
@@ -583,7 +611,7 @@ def _computed(shape: tuple, dtype: np.dtype, node: Node | None, requires_grad: b
     """An op's result, made without ``__init__``'s argument parsing (the hot path of every op)."""
     t = object.__new__(Tensor)
     t._value, t.shape, t.dtype, t.node, t._requires_grad = value, tuple(shape), dtype, node, requires_grad
-    t.grad = t._name = t._base = t._view = t._hooks = None
+    t._grad = t._name = t._base = t._view = t._hooks = None
     t._version, t._retains_grad, t._layouts, t._made_at = 0, False, (), 0
     return t
 

@@ -427,8 +427,9 @@ class Module:
 
     # ---------------------------------------------------------------- state
     def _state(self) -> Iterator[tuple[str, Tensor]]:
-        """Parameters and persistent buffers, module by module (PyTorch's ``state_dict`` order)."""
-        for prefix, module in self.named_modules():
+        """Parameters and persistent buffers, module by module (PyTorch's ``state_dict`` order: a module held
+        under two names is listed under both, as PyTorch's state_dict recurses without removing duplicates)."""
+        for prefix, module in self.named_modules(remove_duplicate=False):
             dot = prefix + ("." if prefix else "")
             for name, p in module._parameters.items():
                 if p is not None:
