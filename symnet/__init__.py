@@ -32,6 +32,7 @@ from .frontend import linalg as _linalg
 from .frontend import ordering as _ordering
 from .frontend import pointwise as _pointwise
 from .frontend import reductions as _reductions
+from .frontend import return_types
 from .frontend import sampling as _sampling
 from .frontend import shaping as _shaping
 from .frontend import surface as _surface
@@ -121,7 +122,7 @@ __all__ = [
     "Formulas", "show", "check_grads", "GradcheckReport", "backend", "backends", "cuda", "accelerator", "amp",
     "autocast",
     "nn", "optim", "data", "autograd", "utils", "testing", "set_default_device", "get_default_device", "dtype",
-    "compile", "CompiledStep", "set_num_threads", "get_num_threads",
+    "compile", "CompiledStep", "set_num_threads", "get_num_threads", "return_types",
     "objective", "Objective", "save", "load", "float32", "float64", "int64", "bool_", "float", "double", "long",
     "bool", "get_default_dtype", "set_default_dtype", "SymnetError", "ShapeError", "DimensionError", "DTypeError",
     "IndexRangeError", "GradError", *_FUNCTIONS,

@@ -1,8 +1,9 @@
 """Idioms of PyTorch's tutorials that were missing or wrong: forward hooks that keep a layer's features or change
 its input and output, ``pad_sequence``, activation checkpointing, ``gradcheck`` (the custom-Function tutorial's
-check), ``GradScaler`` and ``autocast``, and ``torch.autograd.functional`` called under ``no_grad`` (its products
-were zeros: PyTorch takes them in grad mode whatever the caller's). Each scenario runs on symnet and on PyTorch
-(where installed) against PyTorch's stored values."""
+check), ``GradScaler`` and ``autocast``, ``torch.autograd.functional`` called under ``no_grad`` (its products
+were zeros: PyTorch takes them in grad mode whatever the caller's), a result grown by ``cat`` from
+``torch.tensor([])``, PyTorch's refusals of a wrong ``.grad``, a shared layer's state and printed return types.
+Each scenario runs on symnet and on PyTorch (where installed) against PyTorch's stored values."""
 
 from __future__ import annotations
 
@@ -162,6 +163,57 @@ def scaled_steps(lib):
     return [trail, scaler.state_dict()["_growth_tracker"]]
 
 
+def raised(call, kind: type) -> str:
+    """``kind``'s name if ``call`` raises one (symnet's errors derive from the builtin ones PyTorch raises)."""
+    try:
+        call()
+    except kind:
+        return kind.__name__
+    return "returned"
+
+
+def grown_by_cat(lib):
+    """The loop that grows a result from ``torch.tensor([])``: PyTorch's cat skips 1-d empty tensors of another
+    rank, after counting their dtype (an int64 empty start and float64 rows give float64)."""
+    out = lib.tensor([])
+    for k in range(3):
+        out = lib.cat([out, lib.full((1, 2), float(k))])
+    mixed = lib.cat([lib.tensor([], dtype=lib.int64), lib.ones(1, 2, dtype=lib.float64)])
+    return [result(out), result(mixed), list(lib.cat([lib.ones(2, 2), lib.tensor([])], dim=1).shape),
+            list(lib.cat([lib.tensor([]), lib.tensor([])]).shape),
+            raised(lambda: lib.cat([lib.zeros(0, 3), lib.ones(2, 2)]), RuntimeError)]
+
+
+def api_refusals(lib):
+    """What PyTorch refuses where an answer would be wrong later: a gradient of another shape or dtype assigned,
+    iterating a 0-d tensor, an integer beyond int64."""
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+
+    def assign(value):
+        x.grad = value
+
+    return [raised(lambda: assign(lib.ones(3)), RuntimeError), raised(lambda: assign(lib.ones(2, dtype=lib.float64)),
+                                                                       RuntimeError),
+            x.grad is None, raised(lambda: list(lib.tensor(1.0)), TypeError),
+            [r.tolist() for r in lib.tensor([[1, 2], [3, 4]])], raised(lambda: lib.tensor([2 ** 63]), ValueError),
+            raised(lambda: lib.tensor(2 ** 63), ValueError)]
+
+
+def shared_layer_state(lib):
+    """A layer used twice is saved under both of its names (named_parameters lists it once)."""
+    shared = lib.nn.Linear(2, 2)
+    model = lib.nn.Sequential(shared, lib.nn.ReLU(), shared)
+    return [list(model.state_dict()), [name for name, _ in model.named_parameters()]]
+
+
+def printed_return_types(lib):
+    """max(dim), sort, topk and the other (values, indices) results print as ``torch.return_types.<op>``."""
+    x = lib.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    shown = [x.max(1), x.min(0), x.sort(1), x.topk(2), x.median(1), x.kthvalue(2, 1), x.mode(1), x.cummax(1),
+             x.aminmax()]
+    return [repr(r).replace(lib.__name__ + ".", "") for r in shown] + [type(x.max(0)).__name__]
+
+
 PYTORCH = {
     forward_hooks: [["float32", [[100.0, 100.0]]], ["float32", [[0.800000011920929] * 4]], ["float32", [[0.0] * 3]],
                     ["float32", [[1.0, 1.0]]]],
@@ -178,6 +230,22 @@ PYTORCH = {
                     [1024.0, 0.09549999982118607, 0.07699999958276749, 0.21500001847743988],
                     [1024.0, 0.08991249650716782, 0.14077500998973846, 0.179500013589859],
                     [2048.0, 0.09330592304468155, 0.19013310968875885, 0.17903748154640198]], 0],
+    grown_by_cat: [["float32", [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]], ["float64", [[1.0, 1.0]]], [2, 2], [0],
+                   "RuntimeError"],
+    api_refusals: ["RuntimeError", "RuntimeError", True, "TypeError", [[1, 2], [3, 4]], "ValueError", "ValueError"],
+    shared_layer_state: [["0.weight", "0.bias", "2.weight", "2.bias"], ["0.weight", "0.bias"]],
+    printed_return_types: [
+        "return_types.max(\nvalues=tensor([5., 7.]),\nindices=tensor([1, 0]))",
+        "return_types.min(\nvalues=tensor([1., 0., 2.]),\nindices=tensor([0, 1, 0]))",
+        "return_types.sort(\nvalues=tensor([[1., 2., 5.],\n        [0., 3., 7.]]),\nindices=tensor([[0, 2, 1],\n"
+        "        [1, 2, 0]]))",
+        "return_types.topk(\nvalues=tensor([[5., 2.],\n        [7., 3.]]),\nindices=tensor([[1, 2],\n        [0, 2]]))",
+        "return_types.median(\nvalues=tensor([2., 3.]),\nindices=tensor([2, 2]))",
+        "return_types.kthvalue(\nvalues=tensor([2., 3.]),\nindices=tensor([2, 2]))",
+        "return_types.mode(\nvalues=tensor([1., 0.]),\nindices=tensor([0, 1]))",
+        "return_types.cummax(\nvalues=tensor([[1., 5., 5.],\n        [7., 7., 7.]]),\nindices=tensor([[0, 1, 1],\n"
+        "        [0, 0, 0]]))",
+        "return_types.aminmax(\nmin=tensor(0.),\nmax=tensor(7.))", "max"],
     functional_under_no_grad: [["float64", [[6.0, 0.0], [0.0, 12.0]]], ["float64", [[3.0, 0.0], [0.0, 12.0]]],
                                ["float64", [3.0, 12.0]], ["float64", [3.0, 12.0]], ["float64", [6.0, 12.0]],
                                ["float64", [6.0, 12.0]], False],

@@ -8,7 +8,6 @@ Traced inside a compiled step (``sn.compile``) they would freeze one batch's ans
 from __future__ import annotations
 
 import numbers
-from collections import namedtuple
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -16,14 +15,13 @@ import numpy as np
 from ..core import dtypes
 from ..core.dtypes import is_float
 from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
+from . import return_types
 from .base import TensorBase
 from .batch import batch_ids
 from .dims import normalize_dim
 
 if TYPE_CHECKING:
     from .tensor import Tensor
-
-HistogramResult = namedtuple("HistogramResult", ["hist", "bin_edges"])
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
 FUNCTIONS = ("histc", "histogram", "bincount", "unique", "unique_consecutive", "nonzero", "argwhere")
@@ -68,7 +66,7 @@ class CountingMethods(TensorBase):
         return self._leaf(counts.astype(self.dtype), self.dtype)
 
     def histogram(self, bins: int | Tensor = 100, *, range: tuple[float, float] | None = None,  # noqa: A002
-                  weight: Tensor | None = None, density: bool = False) -> HistogramResult:
+                  weight: Tensor | None = None, density: bool = False) -> return_types.histogram:
         """(hist, bin_edges): counts (or summed ``weight``) of the elements per bin, the last bin closed on the
         right, elements outside the edges and NaN not counted. ``bins`` is a count of equal bins over ``range``
         (the data's min and max; ±0.5 around a single value; [0, 1] for no data) or a 1-d tensor of increasing
@@ -89,7 +87,7 @@ class CountingMethods(TensorBase):
         if density:
             with np.errstate(divide="ignore", invalid="ignore"):  # no counts: NaN, as PyTorch's
                 hist = hist / hist.sum() / np.diff(edges)
-        return HistogramResult(self._leaf(hist.astype(self.dtype), self.dtype), self._leaf(edges, self.dtype))
+        return return_types.histogram(self._leaf(hist.astype(self.dtype), self.dtype), self._leaf(edges, self.dtype))
 
     def _bin_edges(self, x: np.ndarray, bins, range) -> np.ndarray:  # noqa: A002
         """histogram's edges: given (1-d, increasing, of the input's dtype), or ``bins`` + 1 equally spaced."""

@@ -37,7 +37,12 @@ def _infer_dtype(arr: np.ndarray, typed: bool = False):
     if arr.dtype.kind == "b":
         return dtypes.bool_
     if arr.dtype.kind in "iu":
+        if arr.dtype == np.uint64 and arr.size and arr.max() > np.iinfo(np.int64).max:  # would wrap negative
+            raise ArgumentError(f"tensor: the integer {arr.max()} is outside int64's range (Overflow when unpacking "
+                                "long long)")
         return dtypes.int64
+    if arr.dtype == object and any(type(v) is int for v in arr.flat):
+        raise ArgumentError("tensor: an integer is outside int64's range (Overflow when unpacking long long)")
     raise DTypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
 
 

@@ -23,11 +23,11 @@ from ..core import dtypes
 from ..core.dtypes import is_float
 from ..core.scans import ExpScan, Order, Rank, Scan
 from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
+from . import return_types
 from .base import TensorBase
 from .batch import varies_per_step
 from .dims import normalize_dim
 from .pointwise import _refuse_bool
-from .reductions import MaxResult
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -45,24 +45,24 @@ class OrderingMethods(TensorBase):
     __slots__ = ()
 
     # ---------------------------------------------------------------- running extremes
-    def cummax(self, dim: int) -> MaxResult:
+    def cummax(self, dim: int) -> return_types.cummax:
         """Running maximum along ``dim`` and where it is: among equal maxima the last one, NaN the largest (its
         last occurrence), as PyTorch's; the gradient goes to that index."""
         return self._running_best(self, dim, "cummax")
 
-    def cummin(self, dim: int) -> MaxResult:
+    def cummin(self, dim: int) -> return_types.cummin:
         """Running minimum along ``dim``: the running best of the order turned around (NaN still wins)."""
         return self._running_best(self._reversed(), dim, "cummin")
 
-    def _running_best(self, key: Tensor, dim: int, op: str) -> MaxResult:
+    def _running_best(self, key: Tensor, dim: int, op: str) -> tuple[Tensor, Tensor]:
         """self at the position of the largest ``key`` (stable rank: later ties rank higher) over k ≤ i."""
         d = normalize_dim(dim, self.dim(), op)
         if not self.shape or self.numel() == 0:
-            return MaxResult(self.clone(), self._leaf(np.zeros(self.shape, np.int64), dtypes.int64))
+            return return_types.BY_OP[op](self.clone(), self._leaf(np.zeros(self.shape, np.int64), dtypes.int64))
         rank = key._apply(Rank(d, False), [key], dtypes.int64)
         best = rank._apply(Scan("max", d), [rank], dtypes.int64)
         indices = rank._apply(Order(d), [rank], dtypes.int64).gather(d, best)
-        return MaxResult(self.gather(d, indices), indices)
+        return return_types.BY_OP[op](self.gather(d, indices), indices)
 
     def logcumsumexp(self, dim: int) -> Tensor:
         """log Σ_{k ≤ i} exp(x_k) = m_i + log Σ_{k ≤ i} exp(x_k − m_i), m_i the running max (a stop-gradient, 0
@@ -79,10 +79,10 @@ class OrderingMethods(TensorBase):
         return self._apply(ExpScan(d), [self, shift], self.dtype).log() + shift
 
     # ---------------------------------------------------------------- order statistics
-    def _sorted_at(self, d: int, at: Tensor, keepdim: bool) -> MaxResult:
+    def _sorted_at(self, d: int, at: Tensor, keepdim: bool, op: str) -> tuple[Tensor, Tensor]:
         """Values and indices of the stable sort along ``d`` at the positions ``at`` (int64, size 1 along d)."""
         picked = [t.gather(d, at) for t in self.sort(d)]
-        return MaxResult(*(t if keepdim else t.squeeze(d) for t in picked))
+        return return_types.BY_OP[op](*(t if keepdim else t.squeeze(d) for t in picked))
 
     def _order_dim(self, dim: int, op: str) -> tuple[int, int]:
         """The normalized dim and its size (a 0-d tensor is one element), refusing an empty one."""
@@ -95,7 +95,7 @@ class OrderingMethods(TensorBase):
     def _as_1d(self, op, *args, **kwargs):
         """A 0-d tensor's order statistic: that of its one-element 1-d copy, squeezed back."""
         result = getattr(self.reshape(1), op)(*args, **kwargs)
-        return MaxResult(*(t.reshape(()) for t in result))
+        return type(result)(*(t.reshape(()) for t in result))
 
     def median(self, dim: int | None = None, keepdim: bool = False):
         """The lower median (the ⌊(n−1)/2⌋-th smallest); with ``dim``, values and indices; NaN if any is NaN
@@ -126,7 +126,7 @@ class OrderingMethods(TensorBase):
             at = ((size - nans - 1) // 2).clamp(min=0) if skip_nan else (size - nans).where(nans > 0, (size - 1) // 2)
         shape = list(self.shape)
         shape[d] = 1
-        return self._sorted_at(d, at.expand(shape), keepdim)
+        return self._sorted_at(d, at.expand(shape), keepdim, op)
 
     def _full_median(self, skip_nan: bool) -> Tensor:
         """The lower median m of a 1-d tensor as the largest element ≤ m: as a max, its gradient is split among
@@ -143,7 +143,7 @@ class OrderingMethods(TensorBase):
         found = self.masked_fill(drop, lowest).amax()
         return found.where(valid.squeeze(0) > 0, m) if skip_nan else found
 
-    def mode(self, dim: int = -1, keepdim: bool = False) -> MaxResult:
+    def mode(self, dim: int = -1, keepdim: bool = False) -> return_types.mode:
         """The most frequent value along ``dim`` (the smallest of equally frequent ones; NaN never equals NaN)
         and the last index where it occurs, as PyTorch's."""
         if not self.shape:
@@ -154,10 +154,10 @@ class OrderingMethods(TensorBase):
         counts = (values.unsqueeze(d + 1) == values.unsqueeze(d)).sum(d + 1)
         first = counts.argmax(d, keepdim=True)
         indices = order.gather(d, first + counts.gather(d, first) - 1)
-        result = MaxResult(self.gather(d, indices), indices)
-        return result if keepdim else MaxResult(*(t.squeeze(d) for t in result))
+        result = return_types.mode(self.gather(d, indices), indices)
+        return result if keepdim else return_types.mode(*(t.squeeze(d) for t in result))
 
-    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> MaxResult:
+    def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> return_types.kthvalue:
         """The k-th smallest along ``dim`` and its index (among equal elements PyTorch leaves which one open;
         this is the stable sort's)."""
         _refuse_bool("kthvalue", self)
@@ -169,7 +169,8 @@ class OrderingMethods(TensorBase):
             raise ShapeError(f"kthvalue: selected number k={k!r} out of range for dimension {dim} of size {size}")
         shape = list(self.shape)
         shape[d] = 1
-        return self._sorted_at(d, self._leaf(np.full(shape, int(k) - 1, np.int64), dtypes.int64), keepdim)
+        return self._sorted_at(d, self._leaf(np.full(shape, int(k) - 1, np.int64), dtypes.int64), keepdim,
+                               "kthvalue")
 
     def quantile(self, q, dim: int | None = None, keepdim: bool = False, *, interpolation: str = "linear"):
         """The q-quantiles along ``dim`` (all elements by default) between the sorted values around q·(n − 1);

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections import namedtuple
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -15,6 +14,7 @@ from ..core import dtypes
 from ..core.dtypes import as_dtype, float_result, is_float, of_data, result_type
 from ..core.ops import Cast, Map, broadcast_shapes, scalar_operand
 from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
+from . import return_types
 from .base import TensorBase
 from .batch import batch_size_operand, in_batch_trace, varies_per_step
 from .device import CPU, check_device, to_arguments
@@ -657,7 +657,7 @@ class PointwiseMethods(TensorBase):
         for _ in range(2):  # log2 may round across a power of two: one step back or forth each time
             size = _scaled_by_power_of_two(self, -exponent).abs()
             exponent = exponent + (finite & (size >= 1)).long() - (finite & (size < 0.5)).long()
-        return FrexpResult(_scaled_by_power_of_two(self, -exponent), exponent)
+        return return_types.frexp(_scaled_by_power_of_two(self, -exponent), exponent)
 
     # ---------------------------------------------------------------- logic (bool tensors as 0/1 conditions)
     def logical_not(self):
@@ -814,8 +814,6 @@ def float_power(input, exponent) -> Tensor:  # noqa: A002 - torch.float_power
     base, power = (v.to(dtypes.float64) if isinstance(v, TensorBase) else float(v) for v in (input, exponent))
     return pow(base, power)
 
-
-FrexpResult = namedtuple("FrexpResult", ["mantissa", "exponent"])
 
 
 def _scaled_by_power_of_two(x: Tensor, exponent: Tensor) -> Tensor:

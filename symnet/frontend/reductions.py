@@ -5,7 +5,6 @@ softmax with their stop-gradient max shift, each a ``Reduce`` of the op table; s
 from __future__ import annotations
 
 import math
-from collections import namedtuple
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -15,6 +14,7 @@ from ..core.dtypes import as_dtype, float_result, is_float
 from ..core.ops import Reduce, Slice
 from ..core.scans import CorrectedMean, Order, Rank, Root, Scan
 from ..errors import ArgumentError, DTypeError, ShapeError
+from . import return_types
 from .base import TensorBase
 from .dims import distinct_dims, normalize_dim
 from .pointwise import _refuse_bool
@@ -23,9 +23,6 @@ from .trace import shown
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-MaxResult = namedtuple("MaxResult", ["values", "indices"])
-SortResult = namedtuple("SortResult", ["values", "indices"])
-AminmaxResult = namedtuple("AminmaxResult", ["min", "max"])
 
 
 #: methods also offered as ``symnet.<name>(tensor, …)``, as in torch
@@ -114,15 +111,15 @@ class ReductionMethods(TensorBase):
             return self.maximum(dim if other is None else other)
         if dim is None:
             return self._reduce("max", None, False, self.dtype, ties="even")
-        return MaxResult(self._reduce("max", dim, keepdim, self.dtype, ties="first"),
-                         self._reduce("argmax", dim, keepdim, dtypes.int64))
+        return return_types.max(self._reduce("max", dim, keepdim, self.dtype, ties="first"),
+                                self._reduce("argmax", dim, keepdim, dtypes.int64))
 
     @shown(_extreme_name("Min"))
     def min(self, dim=None, keepdim: bool = False, *, other=None):
         if other is not None or isinstance(dim, TensorBase):
             return self.minimum(dim if other is None else other)
         result = self._reversed().max(dim, keepdim)
-        return result._reversed() if dim is None else MaxResult(result.values._reversed(), result.indices)
+        return result._reversed() if dim is None else return_types.min(result.values._reversed(), result.indices)
 
     def _reversed(self) -> Tensor:
         """The order turned around (−x; for bools ¬x): the min is the max of it, turned back."""
@@ -137,7 +134,7 @@ class ReductionMethods(TensorBase):
         return self._reversed().amax(dim, keepdim)._reversed()
 
     def aminmax(self, *, dim: int | None = None, keepdim: bool = False):
-        return AminmaxResult(self.amin(dim, keepdim), self.amax(dim, keepdim))
+        return return_types.aminmax(self.amin(dim, keepdim), self.amax(dim, keepdim))
 
     def argmax(self, dim=None, keepdim: bool = False):
         _refuse_bool("argmax", self)
@@ -268,14 +265,14 @@ class ReductionMethods(TensorBase):
         return self._scan("prod", dim, dtype)
 
     @shown("SortBackward0")
-    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> SortResult:
+    def sort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> return_types.sort:
         """Values and indices, equal elements in their original order (PyTorch's CPU sort is stable too)."""
         normalize_dim(dim, self.dim(), "sort")
         if not self.shape:
-            return SortResult(self.reshape(()), self._leaf(np.zeros((), np.int64), dtypes.int64))
+            return return_types.sort(self.reshape(()), self._leaf(np.zeros((), np.int64), dtypes.int64))
         d = normalize_dim(dim, self.dim(), "sort")
         indices = self.argsort(d, descending)
-        return SortResult(self.gather(d, indices), indices)
+        return return_types.sort(self.gather(d, indices), indices)
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Tensor:
         d = normalize_dim(dim, self.dim(), "argsort")  # a 0-d tensor's dim is -1 or 0, as PyTorch's
@@ -288,7 +285,7 @@ class ReductionMethods(TensorBase):
         return self.sort(0).values
 
     @shown("TopkBackward0")
-    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> SortResult:  # noqa: A002
+    def topk(self, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> return_types.topk:  # noqa: A002
         """The k largest (smallest) along ``dim``, in order; among equal elements the first ones (PyTorch leaves
         the order of ties unspecified)."""
         _refuse_bool("topk", self)
@@ -297,7 +294,7 @@ class ReductionMethods(TensorBase):
         if not 0 <= k <= size:
             raise ShapeError(f"topk: k={k} is out of range for dimension {dim} of size {size}")
         values, indices = self.sort(d, descending=largest)
-        return SortResult(values._narrow(d, 0, k), indices._narrow(d, 0, k))
+        return return_types.topk(values._narrow(d, 0, k), indices._narrow(d, 0, k))
 
     def _narrow(self, dim: int, start: int, length: int | None) -> Tensor:
         """``length`` elements from ``start`` along ``dim``; ``length`` None selects one and drops the dim."""

@@ -557,11 +557,14 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise ArgumentError("cat: expected a non-empty sequence of tensors")
     if not all(isinstance(t, TensorBase) for t in tensors):
         raise TypeError("cat: expected a sequence of Tensors")
+    dtype = result_type([t.dtype for t in tensors], [], [])
+    # PyTorch skips 1-d empty tensors of any other rank (``out = torch.tensor([])`` then ``cat([out, x])`` in a
+    # loop), after they count in the dtype
+    tensors = [t for t in tensors if t.shape != (0,)] or tensors
     rank = tensors[0].dim()
     if rank == 0:
         raise ShapeError("cat: zero-dimensional tensors cannot be concatenated")
     dim = normalize_dim(dim, rank, "cat")
-    dtype = result_type([t.dtype for t in tensors], [], [])
     tensors = [t.to(dtype) for t in tensors]
     if len(tensors) == 1:
         return tensors[0]
