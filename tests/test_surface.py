@@ -15,7 +15,7 @@ def test_predicates_and_sizes():
     x = sn.zeros(2, 3)
     assert x.is_floating_point() and sn.is_floating_point(x) and not sn.tensor([1]).is_floating_point()
     assert not x.is_complex() and x.is_signed() and sn.tensor([1]).is_signed() and not sn.tensor(True).is_signed()
-    assert x.is_contiguous() and x.t().is_contiguous() and x.is_cpu and not x.is_inference()
+    assert x.is_contiguous() and not x.t().is_contiguous() and x.is_cpu and not x.is_inference()
     assert x.get_device() == sn.get_device(x) == -1
     assert x.is_same_size(sn.ones(2, 3)) and not sn.is_same_size(x, x.t())
     assert (x.nelement(), x.ndimension(), x.element_size(), x.itemsize, x.nbytes) == (6, 2, 4, 4, 24)
@@ -26,12 +26,50 @@ def test_predicates_and_sizes():
         x.is_contiguous(memory_format="channels_last")
 
 
-def test_strides_are_the_contiguous_ones():
+def test_strides_and_offsets_are_pytorchs():
+    """A tensor of its own is contiguous; a view's layout is its base's read through the view (values checked
+    against PyTorch 2.13)."""
     assert sn.zeros(2, 3, 4).stride() == (12, 4, 1)
-    assert sn.zeros(2, 3).t().stride() == (2, 1)  # symnet's transpose is contiguous (PyTorch's view: (1, 3))
     assert sn.zeros(2, 0, 3).stride() == (3, 3, 1)  # an empty dim counts as 1, as in PyTorch
     assert sn.zeros(2, 3).stride(-2) == 3 and sn.zeros(2, 3).stride(dim=1) == 1
-    assert sn.tensor(1.0).stride() == () and sn.zeros(2, 3)[:, 1:].storage_offset() == 0
+    assert sn.tensor(1.0).stride() == ()
+    x = sn.arange(6.0).reshape(2, 3)
+    views = {"t": x.t(), "columns": x[:, 1:], "row": x[1], "new middle": x[:, None], "new first": x[None],
+             "new last": x[..., None], "stepped": x[::2, ::2], "unsqueeze": x.unsqueeze(1),
+             "reshaped transpose": x.t().reshape(3, 2, 1), "diagonal": x.diagonal(),
+             "permuted and unsqueezed": x.permute(1, 0).unsqueeze(0), "narrow": x.narrow(1, 1, 2)}
+    pytorch = {"t": ((1, 3), 0), "columns": ((3, 1), 1), "row": ((1,), 3), "new middle": ((3, 3, 1), 0),
+               "new first": ((6, 3, 1), 0), "new last": ((3, 1, 1), 0), "stepped": ((6, 2), 0),
+               "unsqueeze": ((3, 3, 1), 0), "reshaped transpose": ((1, 3, 3), 0), "diagonal": ((4,), 0),
+               "permuted and unsqueezed": ((3, 1, 3), 0), "narrow": ((3, 1), 1)}
+    assert {name: (v.stride(), v.storage_offset()) for name, v in views.items()} == pytorch
+    assert [name for name, v in views.items() if not v.is_contiguous()] == [
+        "t", "columns", "stepped", "reshaped transpose", "diagonal", "permuted and unsqueezed", "narrow"]
+
+
+def test_reshape_of_a_layout_that_cannot_be_viewed_is_a_copy_and_view_refuses_it():
+    """PyTorch's reshape, flatten and contiguous copy a tensor whose layout no view can give the new shape: writes
+    into the copy do not reach the base (they did: every symnet reshape was a view)."""
+    x = sn.arange(6.0).reshape(2, 3)
+    x.t().reshape(-1)[0] = 100
+    x.t().flatten()[1] = 50
+    x[:, 1:].reshape(-1)[0] = -1
+    x.t().contiguous()[0, 0] = -7
+    x[:, 1:].ravel()[1] = -3
+    assert x.tolist() == [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+    x[1].reshape(3)[2] = 99  # a row is contiguous: a view
+    x.t().reshape(3, 2, 1)[0, 1, 0] = 33  # unit dims added to a transpose: a view
+    x.t().contiguous().t()[0, 0] = 0  # no view of x any more
+    assert x.tolist() == [[0.0, 1.0, 2.0], [33.0, 4.0, 99.0]]
+    with pytest.raises(RuntimeError, match="view size is not compatible with input tensor's size and stride"):
+        x.t().view(-1)
+    assert x.transpose(0, 1).view(3, 2).shape == (3, 2)  # the same shape views any layout
+    assert sn.zeros(4, 1, 3).transpose(0, 1).view(12).shape == (12,)  # moving a unit dim keeps it contiguous
+    y = sn.arange(6.0, requires_grad=True)
+    z = y.reshape(2, 3).t().reshape(-1)
+    (z * sn.arange(6.0)).sum().backward()
+    assert y.grad.tolist() == [0.0, 2.0, 4.0, 1.0, 3.0, 5.0]
+    assert str(z.grad_fn.name()) == "UnsafeViewBackward0"
     with pytest.raises(IndexError):
         sn.tensor(1.0).stride(0)
     with pytest.raises(IndexError):

@@ -29,7 +29,8 @@ from ..core.ops import (
     diagonal_length,
 )
 from ..core.windows import Concat
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
+from . import strides
 from .base import TensorBase
 from .batch import BatchSize, batch_source, batch_template, depends_on_batch, in_batch_trace, varies_per_step
 from .dims import distinct_dims, normalize_dim
@@ -64,6 +65,32 @@ def _batch_kept(spec: tuple, shape: tuple) -> tuple:
     return tuple(kept)
 
 
+def _checked_sizes(shape: tuple, op: str) -> tuple:
+    shape = _varargs(shape)
+    if sum(d == -1 for d in shape) > 1 or any(not isinstance(d, int) or d < -1 for d in shape):
+        raise ShapeError(f"{op}: invalid shape {shape}")
+    return shape
+
+
+def _resolved(t: Tensor, shape: tuple) -> tuple:
+    """The shape ``reshape(*shape)`` gives ``t`` (for naming its grad_fn; an invalid one is refused by the op)."""
+    try:
+        return Reshape(_varargs(shape)).shape([t.shape])
+    except (ShapeError, TypeError):
+        return t.shape
+
+
+def _flattened(shape: tuple, start_dim: int, end_dim: int) -> tuple:
+    """The shape ``flatten(start_dim, end_dim)`` gives (the shape itself where the dims are not valid)."""
+    if not shape:
+        return (1,)
+    try:
+        a, b = (normalize_dim(d, len(shape), "flatten") for d in (start_dim, end_dim))
+    except IndexError:
+        return shape
+    return (*shape[:a], math.prod(shape[a:b + 1]), *shape[b + 1:]) if a <= b else shape
+
+
 def _varargs(args: tuple) -> tuple:
     """``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch reads sizes, dims and repeats."""
     return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else tuple(args)
@@ -87,14 +114,20 @@ class ShapeMethods(TensorBase):
     def permute(self, *dims):
         return self._axes_view(*_permutation_key(_varargs(dims), self.shape))
 
-    def _reshaped(self, spec: tuple) -> Tensor:
-        """A view in another shape (``Reshape``'s rule reads ``spec``, now to check it and again against a
-        symbolic batch): in-place updates of either reach the other (symnet's tensors are contiguous, so every
-        reshape is a view)."""
-        Reshape(spec).shape([self.shape])
+    def _reshaped(self, spec: tuple, op: str = "reshape") -> Tensor:
+        """The tensor in another shape (``Reshape``'s rule reads ``spec``, now to check it and again against a
+        symbolic batch): a view, in-place updates of either reaching the other, where PyTorch's layout of the
+        tensor allows one (``strides``); else, as PyTorch's, a copy for ``reshape`` and an error for ``view``."""
+        target = Reshape(spec).shape([self.shape])
         if spec and depends_on_batch(self):
             spec = _batch_kept(spec, self.shape)
-        return self._axes_view((("reshape", spec),))
+        items = (("reshape", spec),)
+        if strides.viewable_as(self, target):
+            return self._axes_view(items)
+        if op == "view":
+            raise ShapeError("view size is not compatible with input tensor's size and stride (at least one "
+                             "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return self._apply(Index(items), [self], self.dtype)
 
     def _axes_view(self, items: tuple, shape: tuple | None = None) -> Tensor:
         """A view through a key of ``core.indexing``'s "axis" or "reshape" items (its ``shape`` when known): in-place
@@ -136,21 +169,26 @@ class ShapeMethods(TensorBase):
     def T(self):
         return self._axes_view(*_permutation_key(tuple(range(self.dim() - 1, -1, -1)), self.shape))
 
-    @shown("ViewBackward0")
+    @shown(lambda self, *shape: "ViewBackward0" if strides.viewable_as(self, _resolved(self, shape)) else
+           "UnsafeViewBackward0")
     def reshape(self, *shape):
-        shape = _varargs(shape)
-        if sum(d == -1 for d in shape) > 1 or any(not isinstance(d, int) or d < -1 for d in shape):
-            raise ShapeError(f"reshape: invalid shape {shape}")
-        return self._reshaped(tuple(shape))
+        return self._reshaped(_checked_sizes(shape, "reshape"))
 
-    view = reshape
+    @shown("ViewBackward0")
+    def view(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], int | Sequence):  # view(dtype): the bits reinterpreted
+            raise NotSupportedError(f"view({shape[0]}): reinterpreting a tensor's bits as another dtype is not "
+                                    "supported; use .to(dtype) to convert the values")
+        return self._reshaped(_checked_sizes(shape, "view"), "view")
 
     def reshape_as(self, other: Tensor):
         return self.reshape(other.shape)
 
-    view_as = reshape_as
+    def view_as(self, other: Tensor):
+        return self.view(other.shape)
 
-    @shown("ViewBackward0")
+    @shown(lambda self, start_dim=0, end_dim=-1: "ViewBackward0" if strides.viewable_as(
+        self, _flattened(self.shape, start_dim, end_dim)) else "UnsafeViewBackward0")
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         if self.dim() == 0:
             return self.reshape(1)
@@ -166,7 +204,7 @@ class ShapeMethods(TensorBase):
         return self._reshaped((None,) * a + (size,) + tuple(self.shape[b + 1:]))
 
     def ravel(self):
-        """The elements as one dim (a view: symnet's tensors are contiguous)."""
+        """The elements as one dim: a view where the layout allows one, else a copy (``contiguous().view(-1)``)."""
         return self.reshape(-1)
 
     def unflatten(self, dim: int, sizes):
@@ -190,10 +228,6 @@ class ShapeMethods(TensorBase):
 
     def clone(self):
         return self._apply(Clone(), [self], self.dtype)
-
-    def contiguous(self):
-        """The tensor itself: symnet's tensors are always contiguous."""
-        return self
 
     # ---------------------------------------------------------------- parts
     @shown("SliceBackward0")

@@ -19,6 +19,7 @@ from ..core import dtypes
 from ..core.dtypes import as_dtype, is_float
 from ..core.ops import broadcast_shapes
 from ..errors import ArgumentError, DimensionError, DTypeError, NotSupportedError, ShapeError
+from . import strides
 from .base import TensorBase
 from .batch import batch_filled, depends_on_batch
 from .device import Layout, check_device, strided
@@ -63,10 +64,16 @@ class SurfaceMethods(TensorBase):
         return self.dtype != dtypes.bool_
 
     def is_contiguous(self, memory_format=None) -> bool:
-        """True: symnet's tensors are contiguous row-major arrays (``memory_format`` other than the default is
-        not supported)."""
+        """Whether PyTorch's layout of the tensor is row-major (a transposed or strided view's is not;
+        ``memory_format`` other than the default is not supported)."""
         _default_memory_format("is_contiguous", memory_format)
-        return True
+        known = strides.layout(self)
+        return known is None or strides.is_contiguous(self.shape, known[0])
+
+    def contiguous(self, memory_format=None) -> Tensor:
+        """The tensor itself where PyTorch's layout of it is contiguous, else a copy, as PyTorch's."""
+        _default_memory_format("contiguous", memory_format)
+        return self if self.is_contiguous() else self.clone()
 
     def is_same_size(self, other: Tensor) -> bool:
         if not isinstance(other, TensorBase):
@@ -163,18 +170,20 @@ class SurfaceMethods(TensorBase):
         return self.numel() * self.dtype.itemsize
 
     def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """The contiguous strides, in elements: ``stride[k] = Π_{j>k} max(size[j], 1)`` (PyTorch counts an empty
-        dim as 1)."""
-        strides = tuple(math.prod(max(s, 1) for s in self.shape[k + 1:]) for k in range(self.dim()))
+        """PyTorch's strides of the tensor, in elements (``strides``: a view's follow from its base's; anything
+        else is contiguous, an empty dim counted as 1)."""
+        known = strides.layout(self)
+        steps = known[0] if known is not None else strides.contiguous_strides(self.shape)
         if dim is None:
-            return strides
+            return steps
         if not self.shape:
             raise DimensionError(f"stride: dimension specified as {dim} but the tensor has no dimensions")
-        return strides[normalize_dim(dim, self.dim(), "stride")]
+        return steps[normalize_dim(dim, self.dim(), "stride")]
 
     def storage_offset(self) -> int:
-        """0: every symnet tensor starts its own storage."""
-        return 0
+        """Where a view starts in its base's storage, in elements (0 for a tensor with storage of its own)."""
+        known = strides.layout(self)
+        return known[1] if known is not None else 0
 
     @property
     def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
