@@ -338,18 +338,13 @@ static $T sn_remainder$f($T x, $T y) {
 }
 """,
     "to_int64": """\
-/* toward zero as an integer, saturating at int64's range, NaN giving 0 (PyTorch's .long()) */
+/* toward zero as an integer; NaN and values outside int64's range give INT64_MIN, as PyTorch's .long() on x86
+   (its conversion instruction's "integer indefinite"; C leaves them undefined) */
 static int64_t sn_to_int64$f($T x) {
-    if (isnan(x)) {
-        return 0;
+    if (x >= -9223372036854775808.0$L && x < 9223372036854775808.0$L) {
+        return (int64_t)x;
     }
-    if (x >= 9223372036854775808.0$L) {
-        return INT64_MAX;
-    }
-    if (x < -9223372036854775808.0$L) {
-        return INT64_MIN;
-    }
-    return (int64_t)x;
+    return INT64_MIN;
 }
 """,
 }

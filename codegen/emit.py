@@ -650,10 +650,14 @@ class KernelEmitter(Lowering):
         return self.b.uitofp(condition, self.float)
 
     def truncate(self, value: ir.Value) -> ir.Value:
-        """Toward zero, saturating (``llvm.fptosi.sat``: defined for NaN and out-of-range values)."""
+        """Toward zero; NaN and values outside int64's range give INT64_MIN, as PyTorch's conversion on x86 (its
+        "integer indefinite"). ``llvm.fptosi.sat`` is defined everywhere, so the unselected lane is no poison."""
         name = f"llvm.fptosi.sat.i64.{'f32' if value.type == F32 else 'f64'}"
         fn = self.module.globals.get(name) or ir.Function(self.module, ir.FunctionType(I64, [value.type]), name)
-        return self.b.call(fn, [value])
+        bound = ir.Constant(value.type, 2.0**63)
+        inside = self.b.and_(self.b.fcmp_ordered(">=", value, ir.Constant(value.type, -(2.0**63))),
+                             self.b.fcmp_ordered("<", value, bound))
+        return self.b.select(inside, self.b.call(fn, [value]), ir.Constant(I64, -(1 << 63)))
 
     def call(self, kernel: str, *args: ir.Value) -> ir.Value:
         """A mathlib kernel in the definition's precision (sin and cos: in double, rounded once)."""

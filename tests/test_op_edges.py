@@ -1,10 +1,10 @@
 """Edges an op-by-op probe against PyTorch found: a Python number before a tensor (``torch.add(2, t)``), a number
 or anything else where a function takes tensors only, bool operands of fmod and of ``|``, an integer division of
 an empty tensor, the median of an empty integer tensor, a 0-d tensor's dims, ``angle``, the ``dtype`` of sums,
-means and softmax, ``where`` with a condition alone, ``type(symnet.FloatTensor)``, ``f"{loss:.4f}"``; and bad
-arguments refused with PyTorch's error class (a RuntimeError where PyTorch raises one; symnet's errors are
-ValueErrors and TypeErrors too), never a number. Each scenario runs on symnet and on PyTorch (where installed)
-against PyTorch's stored values."""
+means and softmax, ``where`` with a condition alone, ``type(symnet.FloatTensor)``, ``f"{loss:.4f}"``, floats
+beyond int64 converted; and bad arguments refused with PyTorch's error class (a RuntimeError where PyTorch raises
+one; symnet's errors are ValueErrors and TypeErrors too), never a number. Each scenario runs on symnet and on
+PyTorch (where installed) against PyTorch's stored values."""
 
 from __future__ import annotations
 
@@ -163,6 +163,16 @@ def python_protocols(lib):
 
 PI = 3.141592653589793
 NAN = float("nan")
+def out_of_range_conversions_and_zero_strides(lib):
+    """A float outside int64 (NaN, ±inf, 1e20) converts to int64's least value, as x86's conversion gives; a
+    pooling layer's stride 0 is refused (None means the kernel size, 0 does not)."""
+    values = [float("inf"), float("-inf"), float("nan"), 1e20, -1e20, 2.5]
+    return [result(lib.tensor(values).long()), result(lib.tensor(values, dtype=lib.float64).long()),
+            raised(lambda: lib.nn.MaxPool2d(2, stride=0)(lib.ones(1, 1, 4, 4)), RuntimeError),
+            raised(lambda: lib.nn.AvgPool1d(2, stride=0)(lib.ones(1, 1, 4)), RuntimeError),
+            list(lib.nn.MaxPool1d(2, stride=None)(lib.ones(1, 1, 4)).shape)]
+
+
 PYTORCH = {
     add_number_first: [["int64", [3, 4]], ["float32", [3.5, 4.5]], ["bool", [True, True]], ["int64", [5, 8]],
                        ["float64", [1.6, -1.9]], "raises RuntimeError"],
@@ -203,6 +213,8 @@ PYTORCH = {
     legacy_types: [["float32", [1.0, 2.0]], ["float64", [1.0, 2.0]], ["int64", [1, -2]], "DoubleTensor"],
     python_protocols: ["1.2346", " 1.23e+00", "002", "2", "tensor([1., 2.])", 30, [0, 1, 2], [2], "raises TypeError",
                        "raises TypeError"],
+    out_of_range_conversions_and_zero_strides: [["int64", [-9223372036854775808] * 5 + [2]]] * 2 + [
+        "raises RuntimeError"] * 2 + [[1, 1, 2]],
     where_with_a_condition_alone: [[["int64", [0, 1]], ["int64", [1, 0]]], [["int64", [0, 1]], ["int64", [1, 0]]],
                                    [["int64", [0]]], ["float32", [[-1.0, 2.0], [3.0, -1.0]]]],
 }

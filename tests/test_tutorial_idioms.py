@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from .scenarios import scenario_tests
-from .test_op_edges import result
+from .test_op_edges import raised, result
 
 
 def forward_hooks(lib):
@@ -163,15 +163,6 @@ def scaled_steps(lib):
     return [trail, scaler.state_dict()["_growth_tracker"]]
 
 
-def raised(call, kind: type) -> str:
-    """``kind``'s name if ``call`` raises one (symnet's errors derive from the builtin ones PyTorch raises)."""
-    try:
-        call()
-    except kind:
-        return kind.__name__
-    return "returned"
-
-
 def grown_by_cat(lib):
     """The loop that grows a result from ``torch.tensor([])``: PyTorch's cat skips 1-d empty tensors of another
     rank, after counting their dtype (an int64 empty start and float64 rows give float64)."""
@@ -231,8 +222,9 @@ PYTORCH = {
                     [1024.0, 0.08991249650716782, 0.14077500998973846, 0.179500013589859],
                     [2048.0, 0.09330592304468155, 0.19013310968875885, 0.17903748154640198]], 0],
     grown_by_cat: [["float32", [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]]], ["float64", [[1.0, 1.0]]], [2, 2], [0],
-                   "RuntimeError"],
-    api_refusals: ["RuntimeError", "RuntimeError", True, "TypeError", [[1, 2], [3, 4]], "ValueError", "ValueError"],
+                   "raises RuntimeError"],
+    api_refusals: ["raises RuntimeError", "raises RuntimeError", True, "raises TypeError", [[1, 2], [3, 4]],
+                   "raises ValueError", "raises ValueError"],
     shared_layer_state: [["0.weight", "0.bias", "2.weight", "2.bias"], ["0.weight", "0.bias"]],
     printed_return_types: [
         "return_types.max(\nvalues=tensor([5., 7.]),\nindices=tensor([1, 0]))",

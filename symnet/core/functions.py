@@ -433,8 +433,8 @@ class kept(Identity):
 
 
 class trunc(NamedFunction):
-    """A float rounded toward zero, as an integer: the conversion ``.long()`` makes (PyTorch's C cast;
-    saturating where the float is out of int64's range)."""
+    """A float rounded toward zero, as an integer: the conversion ``.long()`` makes (PyTorch's C cast; NaN and
+    values outside int64's range give its least value, as x86's conversion does)."""
 
     value_kind = "integer"
 
@@ -447,9 +447,8 @@ class trunc(NamedFunction):
     @staticmethod
     def numpy(x):
         x = np.asarray(x, dtype=np.float64)
-        inside = np.where(np.isnan(x) | (np.abs(x) >= 2.0**63), 0.0, x)
-        info = np.iinfo(np.int64)
-        return np.where(x >= 2.0**63, info.max, np.where(x < -(2.0**63), info.min, np.trunc(inside).astype(np.int64)))
+        inside = (x >= -(2.0**63)) & (x < 2.0**63)  # NaN is not
+        return np.where(inside, np.trunc(np.where(inside, x, 0.0)).astype(np.int64), np.iinfo(np.int64).min)
 
     @classmethod
     def lower(cls, ops, x):

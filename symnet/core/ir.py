@@ -263,7 +263,7 @@ class ScalarOps(Protocol):
     def to_float(self, condition: Any) -> Any: ...
 
     def truncate(self, value: Any) -> Any:
-        """A float rounded toward zero as an integer value (saturating at int64's range; NaN gives 0)."""
+        """A float rounded toward zero as an integer value (NaN and values outside int64's range: its least)."""
 
     def call(self, kernel: str, *values: Any) -> Any:
         """A vectorizable kernel: exp, expm1, log, log1p, sin, cos, tanh, erf, erfc, sigmoid,
