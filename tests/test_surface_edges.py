@@ -737,7 +737,9 @@ VIEW_WRITES = {
     "squeeze": (lambda y: y.unsqueeze(0).squeeze(0)[1].fill_(0.0), [[1.0, 2.0], [0.0, 0.0]]),
     "flatten": (lambda y: y.flatten()[1:3].fill_(0.0), [[1.0, 0.0], [0.0, 4.0]]),
     "diagonal_offset": (lambda y: y.diagonal(1).fill_(9.0), [[1.0, 9.0], [3.0, 4.0]]),
-    "view_of_view": (lambda y: y.t().reshape(4)[1].fill_(0.0), [[1.0, 2.0], [0.0, 4.0]]),
+    "view_of_view": (lambda y: y.t().reshape(2, 1, 2)[1, 0, 0].fill_(0.0), [[1.0, 0.0], [3.0, 4.0]]),
+    "unsqueezed_transpose": (lambda y: y.t().unsqueeze(0)[0, 1, 0].fill_(0.0), [[1.0, 0.0], [3.0, 4.0]]),
+    "reshape_copies_a_transpose": (lambda y: y.t().reshape(4)[1].fill_(0.0), [[1.0, 2.0], [3.0, 4.0]]),
 }
 
 
