@@ -15,14 +15,14 @@ from typing import BinaryIO
 
 import numpy as np
 
-from .errors import NotSupportedError
+from . import whole_module
 from .frontend.creation import tensor
 from .frontend.tensor import Tensor
 from .nn.module import Module
 
 _JSON = "__json__"
 _TENSORS = "__tensors__"  # the keys whose arrays were tensors
-_MODULE = "__module__"  # the class of a Module saved whole (its state is what is stored)
+_MODULE = "__module__"  # a Module saved whole: its structure as data (``whole_module``), beside its state
 
 
 def _flatten(obj, prefix: str, arrays: dict, scalars: dict, tensors: list) -> None:
@@ -55,8 +55,9 @@ def save(obj, path: str | Path | BinaryIO, pickle_module=None, pickle_protocol: 
     scalars: dict = {}
     tensors: list[str] = []
     if isinstance(obj, Module):
-        scalars[_MODULE] = type(obj).__name__
-        obj = obj.state_dict()
+        state = obj.state_dict()
+        scalars[_MODULE], arrays = whole_module.describe(obj, {id(t._base): k for k, t in state.items()})
+        obj = state
     _flatten(obj, "", arrays, scalars, tensors)
     if tensors:
         scalars[_TENSORS] = tensors
@@ -101,8 +102,8 @@ def load(path: str | Path | BinaryIO, map_location=None, pickle_module=None, *, 
          mmap: bool | None = None, **pickle_load_args):  # noqa: ARG001 - torch's signature; the file holds data only
     """Read what ``save`` wrote: nested dicts (``int`` keys restored where they were), tensors where tensors were
     saved. A Module saved whole comes back as its state_dict with ``weights_only`` left out or True (PyTorch's
-    default); ``weights_only=False`` asks for the module object itself, which would mean running code from the
-    file: refused."""
+    default), and as the module object with ``weights_only=False``: rebuilt from data by ``whole_module`` (its
+    class must be one the program defines; nothing in the file is run)."""
     try:
         data = np.load(path if hasattr(path, "read") else Path(path), allow_pickle=False)
     except (ValueError, EOFError, zipfile.BadZipFile) as exc:  # NumPy's words would suggest unpickling it
@@ -115,16 +116,15 @@ def load(path: str | Path | BinaryIO, map_location=None, pickle_module=None, *, 
         flat = {k: data[k] for k in data.files if k != _JSON}
         flat.update(json.loads(str(data[_JSON])))
     module, tensors = flat.pop(_MODULE, None), flat.pop(_TENSORS, [])
-    if module is not None and weights_only is False:
-        raise NotSupportedError(f"load({str(path)!r}, weights_only=False): the file holds the state of a "
-                                f"{module}; symnet files hold data, never code, so the module object cannot be "
-                                f"rebuilt from it. Build the model and call model.load_state_dict(symnet.load(path))")
+    extra = {k: flat.pop(k) for k in [k for k in flat if k.startswith(whole_module.EXTRA + "/")]}
     if not isinstance(tensors, list):
         raise ValueError(f"{path}: its list of tensors is not a list")
     for key in tensors:
         if not isinstance(key, str) or not isinstance(flat.get(key), np.ndarray):
             raise ValueError(f"{path}: entry {key!r} is listed as a tensor but holds no array")
         flat[key] = tensor(flat[key])  # NumPy's dtype kept, an unsupported one refused by name
+    if module is not None and weights_only is False:  # the module object, rebuilt from data
+        return whole_module.rebuild(module, {**flat, **extra}, repr(str(path)))
     if "" in flat:  # one tensor or array saved alone
         return flat[""]
     root: dict = {}

@@ -436,8 +436,8 @@ def test_a_contraction_over_a_transposed_batch_compiles():
 
 def test_save_and_load_as_pytorch_programs_write_them(tmp_path):
     """torch.save(tensor), a checkpoint dict of tensors, torch.load(weights_only=True): tensors come back as
-    tensors of their dtype; a Module saved whole comes back as its state, and asking for the object is refused
-    (a symnet file holds no code)."""
+    tensors of their dtype; a Module saved whole comes back as its state, or with weights_only=False as the
+    object."""
     sn.save(sn.tensor([1.5, 2.5], dtype=sn.float64), tmp_path / "t.pt")
     alone = sn.load(tmp_path / "t.pt", map_location="cpu", weights_only=True)
     assert isinstance(alone, sn.Tensor) and alone.dtype == sn.float64 and alone.tolist() == [1.5, 2.5]
@@ -452,12 +452,97 @@ def test_save_and_load_as_pytorch_programs_write_them(tmp_path):
     again.load_state_dict(sn.load(tmp_path / "model.pth", weights_only=True))
     for a, b in zip(again.parameters(), model.parameters(), strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    with pytest.raises(sn.NotSupportedError, match="holds the state of a Sequential.*never code"):
-        sn.load(tmp_path / "model.pth", weights_only=False)
+    whole = sn.load(tmp_path / "model.pth", weights_only=False)  # the object, rebuilt from data
+    assert type(whole) is sn.nn.Sequential and repr(whole) == repr(model)
+    np.testing.assert_array_equal(whole(sn.ones(2, 3)).detach().numpy(), model(sn.ones(2, 3)).detach().numpy())
     for hostile in (5, ["missing"], [3]):
         np.savez(tmp_path / "h.npz", __json__=np.array(json.dumps({"__tensors__": hostile})))
         with pytest.raises(ValueError, match="tensor"):
             sn.load(tmp_path / "h.npz")
+
+
+class Tied(sn.nn.Module):
+    """A model of the tutorials' kind: its own class, a shared block, tied weights, plain and tensor attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = sn.nn.Embedding(5, 3)
+        self.block = sn.nn.Linear(3, 3)
+        self.blocks = sn.nn.ModuleList([self.block, sn.nn.ReLU(), self.block])
+        self.head = sn.nn.Linear(3, 5, bias=False)
+        self.head.weight = self.embed.weight  # tied
+        self.register_buffer("scale", sn.tensor([2.0]), persistent=False)
+        self.settings = {"kernel": (3, 3), "names": ["a", "b"], "dtype": sn.float64, "act": sn.nn.functional.gelu}
+
+    def forward(self, ids):
+        x = self.embed(ids)
+        for layer in self.blocks:
+            x = layer(x)
+        return self.settings["act"](self.head(x)) * self.scale
+
+
+def test_a_module_saved_whole_comes_back_as_the_object_without_running_code_from_the_file(tmp_path):
+    """torch.save(model) then torch.load(path, weights_only=False), as PyTorch's save-and-load tutorial: the object
+    rebuilt from data — its class looked up in the program, its attributes, shared modules and tied weights kept,
+    non-persistent buffers too — trains on; weights_only=True still gives the state dict."""
+    sn.manual_seed(0)
+    model = Tied()
+    model.eval()
+    ids = sn.tensor([[0, 4, 2]])
+    sn.save(model, tmp_path / "model.pth")
+    again = sn.load(tmp_path / "model.pth", weights_only=False)
+    assert type(again) is Tied and not again.training and repr(again) == repr(model)
+    np.testing.assert_array_equal(again(ids).detach().numpy(), model(ids).detach().numpy())
+    assert again.head.weight is again.embed.weight and again.blocks[0] is again.blocks[2] is again.block
+    assert again.settings == model.settings and again.scale.tolist() == [2.0]
+    assert "scale" not in again.state_dict() and list(again.state_dict()) == list(model.state_dict())
+    assert isinstance(again.head.weight, sn.nn.Parameter) and again.head.weight.requires_grad
+    optimizer = sn.optim.SGD(again.parameters(), lr=0.1)
+    again.train()
+    again(ids).sum().backward()
+    optimizer.step()
+    assert not np.array_equal(again.embed.weight.detach().numpy(), model.embed.weight.detach().numpy())
+    assert list(sn.load(tmp_path / "model.pth")) == list(model.state_dict())
+
+
+def test_a_module_file_is_data_a_hostile_one_is_refused_by_name(tmp_path):
+    """What a rebuild may make is a Module class the program already has, with plain data: a class it has not
+    imported, a non-Module (eval, os.system), a function outside symnet, a dunder member, a lambda attribute and
+    malformed entries are refused; nothing is imported or called."""
+    model = mlp()
+    model.hook = lambda x: x
+    sn.save(model, tmp_path / "lambda.pth")
+    with pytest.raises(sn.NotSupportedError, match=r"Sequential.hook was a function.*never code"):
+        sn.load(tmp_path / "lambda.pth", weights_only=False)
+    sn.save(mlp(), tmp_path / "model.pth")
+    with np.load(tmp_path / "model.pth") as data:
+        arrays = {k: data[k] for k in data.files}
+    plain = json.loads(str(arrays["__json__"]))
+
+    def altered(change) -> str:
+        scalars = json.loads(json.dumps(plain))
+        change(scalars["__module__"])
+        np.savez(tmp_path / "hostile.npz", **{**arrays, "__json__": np.array(json.dumps(scalars))})
+        return tmp_path / "hostile.npz"
+
+    for module, qualname in (("os", "system"), ("builtins", "eval"), ("not_imported_anywhere", "Net"),
+                             ("symnet.nn", "Parameter"), ("symnet.nn", "Linear.__class__")):
+        path = altered(lambda d, m=module, q=qualname: d["modules"][0].__setitem__("class", [m, q]))
+        with pytest.raises(sn.NotSupportedError, match="not a Module this program defines"):
+            sn.load(path, weights_only=False)
+    for attributes, error in (({"__class__": None}, ValueError), ({"act": {"function": ["os", "system"]}}, ValueError),
+                              ({"act": {"function": ["symnet.nn.functional", "__builtins__"]}}, ValueError),
+                              ({"x": {"tensor": 99}}, ValueError), ({"x": {"dtype": "complex64"}}, TypeError),
+                              ({"x": {"tuple": [1], "list": [2]}}, ValueError)):
+        path = altered(lambda d, a=attributes: d["modules"][0]["attributes"].update(a))
+        with pytest.raises(error):
+            sn.load(path, weights_only=False)
+    for change in (lambda d: d["modules"][0]["children"].update({"0": 7}), lambda d: d["modules"].clear(),
+                   lambda d: d["tensors"][0].update({"key": "missing"}), lambda d: d.update({"modules": "x"}),
+                   lambda d: d["modules"][1]["parameters"].update({"weight": 30}),
+                   lambda d: d["modules"][1]["parameters"].update({"weight": True})):
+        with pytest.raises((ValueError, sn.NotSupportedError)):
+            sn.load(altered(change), weights_only=False)
 
 
 def test_save_and_load_through_file_objects_and_refuse_what_is_not_a_checkpoint(tmp_path):
