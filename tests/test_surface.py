@@ -223,3 +223,13 @@ def test_split_with_sizes_function_form():
     assert [p.tolist() for p in parts] == [[0, 1], [2, 3, 4]]
     with pytest.raises(sn.ShapeError):
         sn.arange(5.0).split_with_sizes([2, 2])
+
+
+def test_view_and_reshape_take_numpy_integers_and_view_refuses_a_dtype_by_name():
+    x = sn.zeros(6)
+    assert x.view(np.int64(6)).shape == (6,) and x.reshape(np.int64(2), 3).shape == (2, 3)
+    assert x.view(sn.Size([3, 2])).shape == (3, 2)
+    with pytest.raises(sn.NotSupportedError, match="reinterpreting a tensor's bits"):
+        x.view(sn.float64)
+    with pytest.raises(sn.ShapeError, match="invalid shape"):
+        x.reshape(2.0, 3)

@@ -66,8 +66,11 @@ def _batch_kept(spec: tuple, shape: tuple) -> tuple:
 
 
 def _checked_sizes(shape: tuple, op: str) -> tuple:
+    """The sizes of a reshape or view as ints (NumPy's integers too, as PyTorch takes them); at most one -1."""
     shape = _varargs(shape)
-    if sum(d == -1 for d in shape) > 1 or any(not isinstance(d, int) or d < -1 for d in shape):
+    if all(isinstance(d, int | np.integer) and not isinstance(d, bool | np.bool_) for d in shape):
+        shape = tuple(int(d) for d in shape)
+    if sum(d == -1 for d in shape) > 1 or any(type(d) is not int or d < -1 for d in shape):
         raise ShapeError(f"{op}: invalid shape {shape}")
     return shape
 
@@ -93,7 +96,7 @@ def _flattened(shape: tuple, start_dim: int, end_dim: int) -> tuple:
 
 def _varargs(args: tuple) -> tuple:
     """``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch reads sizes, dims and repeats."""
-    return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else tuple(args)
+    return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int | np.integer) else tuple(args)
 
 
 class ShapeMethods(TensorBase):
@@ -176,7 +179,7 @@ class ShapeMethods(TensorBase):
 
     @shown("ViewBackward0")
     def view(self, *shape):
-        if len(shape) == 1 and not isinstance(shape[0], int | Sequence):  # view(dtype): the bits reinterpreted
+        if len(shape) == 1 and isinstance(shape[0], np.dtype | type):  # view(dtype): the bits reinterpreted
             raise NotSupportedError(f"view({shape[0]}): reinterpreting a tensor's bits as another dtype is not "
                                     "supported; use .to(dtype) to convert the values")
         return self._reshaped(_checked_sizes(shape, "view"), "view")
