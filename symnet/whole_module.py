@@ -59,7 +59,7 @@ def describe(module: Module, state_keys: dict[int, str]) -> tuple[dict, dict[str
         registered = {*m._parameters, *m._buffers, *m._modules}
         entry.update({
             "class": [kind.__module__, kind.__qualname__],
-            "attributes": {name: _encoded(value, tensor_index) for name, value in vars(m).items()
+            "attributes": {name: _encoded(value, tensor_index, node) for name, value in vars(m).items()
                            if name not in _REGISTRIES and name not in registered and not name.startswith("_forward")
                            and not name.startswith("_backward")},
             "parameters": {name: tensor_index(p, True) for name, p in m._parameters.items()},
@@ -73,17 +73,21 @@ def describe(module: Module, state_keys: dict[int, str]) -> tuple[dict, dict[str
     return {"modules": modules, "tensors": tensors}, extra
 
 
-def _encoded(value, tensor_index):
-    """An attribute as JSON data: plain values as they are, tuples, lists, dicts, dtypes, tensors (by their index)
-    and symnet's functions tagged; anything else recorded by its type, to be named if the object is asked for."""
+def _encoded(value, tensor_index, module_index):
+    """An attribute as JSON data: plain values as they are, tuples, lists, dicts, dtypes, tensors and modules (by
+    their index) and symnet's functions tagged; anything else recorded by its type, to be named if the object is
+    asked for."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, tuple | list):
-        return {"tuple" if isinstance(value, tuple) else "list": [_encoded(v, tensor_index) for v in value]}
+        return {"tuple" if isinstance(value, tuple) else "list": [_encoded(v, tensor_index, module_index)
+                                                                  for v in value]}
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {"dict": {k: _encoded(v, tensor_index) for k, v in value.items()}}
+        return {"dict": {k: _encoded(v, tensor_index, module_index) for k, v in value.items()}}
     if isinstance(value, Tensor):
         return {"tensor": tensor_index(value, isinstance(value, Parameter))}
+    if isinstance(value, Module):  # held outside the registries (a plain list of layers): kept, not registered
+        return {"module": module_index(value)}
     if isinstance(value, np.dtype):
         return {"dtype": value.name}
     if isinstance(value, types.FunctionType | types.BuiltinFunctionType) and _symnet_function(
@@ -163,7 +167,7 @@ def _fill(module: Module, entry: dict, built: list[Module], tensors: list[Tensor
         raise ValueError(f"{where}: a module entry of {type(module).__name__} is malformed")
     for name, value in attributes.items():
         object.__setattr__(module, _name(name, where),
-                           _decoded(value, f"{type(module).__name__}.{name}", tensors, where))
+                           _decoded(value, f"{type(module).__name__}.{name}", (tensors, built), where))
     for registry, members, pool in (("_parameters", parameters, tensors), ("_buffers", buffers, tensors),
                                     ("_modules", children, built)):
         for name, k in members.items():
@@ -185,18 +189,20 @@ def _name(name, where: str) -> str:
     return name
 
 
-def _decoded(value, what: str, tensors: list[Tensor], where: str):
+def _decoded(value, what: str, pools: tuple[list[Tensor], list[Module]], where: str):
+    """An attribute from its JSON data; ``pools``: the rebuilt tensors and modules its indices refer to."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, dict) and len(value) == 1:
         (tag, body), = value.items()
         if tag in ("tuple", "list") and isinstance(body, list):
-            items = [_decoded(v, what, tensors, where) for v in body]
+            items = [_decoded(v, what, pools, where) for v in body]
             return tuple(items) if tag == "tuple" else items
         if tag == "dict" and isinstance(body, dict):
-            return {k: _decoded(v, what, tensors, where) for k, v in body.items()}
-        if tag == "tensor" and type(body) is int and 0 <= body < len(tensors):
-            return tensors[body]
+            return {k: _decoded(v, what, pools, where) for k, v in body.items()}
+        for kind, pool in zip(("tensor", "module"), pools, strict=True):
+            if tag == kind and type(body) is int and 0 <= body < len(pool):
+                return pool[body]
         if tag == "dtype" and isinstance(body, str):
             return as_dtype(body)
         if tag == "function" and isinstance(body, list) and len(body) == 2:

@@ -473,6 +473,7 @@ class Tied(sn.nn.Module):
         self.head.weight = self.embed.weight  # tied
         self.register_buffer("scale", sn.tensor([2.0]), persistent=False)
         self.settings = {"kernel": (3, 3), "names": ["a", "b"], "dtype": sn.float64, "act": sn.nn.functional.gelu}
+        self.unregistered = [sn.nn.Linear(3, 1), self.block]  # a plain list: PyTorch pickles it, not registered
 
     def forward(self, ids):
         x = self.embed(ids)
@@ -495,6 +496,8 @@ def test_a_module_saved_whole_comes_back_as_the_object_without_running_code_from
     np.testing.assert_array_equal(again(ids).detach().numpy(), model(ids).detach().numpy())
     assert again.head.weight is again.embed.weight and again.blocks[0] is again.blocks[2] is again.block
     assert again.settings == model.settings and again.scale.tolist() == [2.0]
+    assert again.unregistered[1] is again.block and np.array_equal(again.unregistered[0].weight.detach().numpy(),
+                                                                    model.unregistered[0].weight.detach().numpy())
     assert "scale" not in again.state_dict() and list(again.state_dict()) == list(model.state_dict())
     assert isinstance(again.head.weight, sn.nn.Parameter) and again.head.weight.requires_grad
     optimizer = sn.optim.SGD(again.parameters(), lr=0.1)
