@@ -19,8 +19,8 @@ LAYERS = [
     ("backend", ["codegen", "symnet.backend", "symnet.stored", "symnet.pipeline"]),
     ("frontend", ["symnet.frontend"]),
     ("library", ["symnet.nn", "symnet.optim", "symnet.data", "symnet.printing", "symnet.gradcheck",
-                 "symnet.checkpoint", "symnet.autograd", "symnet.func", "symnet.utils", "symnet.cuda",
-                 "symnet.accelerator", "symnet.backends", "symnet.distributions"]),
+                 "symnet.checkpoint", "symnet.whole_module", "symnet.autograd", "symnet.func", "symnet.utils",
+                 "symnet.cuda", "symnet.accelerator", "symnet.backends", "symnet.distributions"]),
     ("train", ["symnet.train"]),
     ("entry", ["symnet.cli", "symnet.__main__", "symnet"]),
 ]
