@@ -278,12 +278,13 @@ def _accumulate(t: Tensor, g: Tensor, create_graph: bool, fresh: bool = False) -
     """``t.grad += g`` as PyTorch accumulates: in place on values, out of place (a graph) with create_graph.
     ``fresh``: ``g`` is a new tensor of ``t``'s dtype on an array no one else holds, which ``t.grad`` may be."""
     _check_anomaly(t, g)
-    if create_graph or (t.grad is not None and t.grad.node is not None):
-        t.grad = g if t.grad is None else t.grad + g
-    elif t.grad is None:
-        t.grad = g if fresh and g.dtype == t.dtype else _constant(np.array(g._array(), dtype=t.dtype))
+    old = t._grad  # the slot: what backward accumulates has the leaf's shape, unlike what a user may assign
+    if create_graph or (old is not None and old.node is not None):
+        t._grad = g if old is None else old + g
+    elif old is None:
+        t._grad = g if fresh and g.dtype == t.dtype else _constant(np.array(g._array(), dtype=t.dtype))
     else:
-        t.grad._value = t.grad._array() + g._array()
+        old._value = old._array() + g._array()
         Writes.happened()  # a graph that read the old gradient must not read this one
     if _POST_ACCUMULATE:
         entry = _POST_ACCUMULATE.get(id(t))
