@@ -125,7 +125,32 @@ def rebuild(description, arrays: dict, where: str) -> Module:
     built = [_empty(entry, where) for entry in entries]
     for module, entry in zip(built, entries, strict=True):
         _fill(module, entry, built, tensors, where)
+    _refuse_cycles(built, where)
+    try:
+        repr(built[0])  # every module's extra_repr reads its class's attributes: one the file lacks is named now
+    except (AttributeError, RecursionError) as exc:
+        raise ValueError(f"{where}: the module the file describes is incomplete or malformed ({exc})") from None
     return built[0]
+
+
+def _refuse_cycles(built: list[Module], where: str) -> None:
+    """A module among its own descendants (only a hostile file makes one: PyTorch's recursions over children, and
+    symnet's, would never end) is refused."""
+    done: set[int] = set()
+    for root in built:
+        path, stack = set(), [(root, iter(root._modules.values()))]
+        path.add(id(root))
+        while stack:
+            child = next((c for c in stack[-1][1] if c is not None), None)
+            if child is None:
+                module, _ = stack.pop()
+                path.discard(id(module))
+                done.add(id(module))
+            elif id(child) in path:
+                raise ValueError(f"{where}: the module tree has a cycle through {type(child).__name__}")
+            elif id(child) not in done:
+                path.add(id(child))
+                stack.append((child, iter(child._modules.values())))
 
 
 def _tensor(entry, arrays: dict, where: str) -> Tensor:
@@ -165,7 +190,10 @@ def _fill(module: Module, entry: dict, built: list[Module], tensors: list[Tensor
     if not (isinstance(attributes, dict) and isinstance(parameters, dict) and isinstance(buffers, dict)
             and isinstance(children, dict) and isinstance(transient, list)):
         raise ValueError(f"{where}: a module entry of {type(module).__name__} is malformed")
+    members = {*parameters, *buffers, *children}
     for name, value in attributes.items():
+        if name in _REGISTRIES or name in members:  # a hostile file's registry replaced by data, or a member twice
+            raise ValueError(f"{where}: {type(module).__name__}.{name} may not be a plain attribute")
         object.__setattr__(module, _name(name, where),
                            _decoded(value, f"{type(module).__name__}.{name}", (tensors, built), where))
     for registry, members, pool in (("_parameters", parameters, tensors), ("_buffers", buffers, tensors),

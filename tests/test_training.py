@@ -543,7 +543,10 @@ def test_a_module_file_is_data_a_hostile_one_is_refused_by_name(tmp_path):
     for change in (lambda d: d["modules"][0]["children"].update({"0": 7}), lambda d: d["modules"].clear(),
                    lambda d: d["tensors"][0].update({"key": "missing"}), lambda d: d.update({"modules": "x"}),
                    lambda d: d["modules"][1]["parameters"].update({"weight": 30}),
-                   lambda d: d["modules"][1]["parameters"].update({"weight": True})):
+                   lambda d: d["modules"][1]["parameters"].update({"weight": True}),
+                   lambda d: d["modules"][1]["children"].update({"loop": 0}),  # a cycle: recursions would not end
+                   lambda d: d["modules"][0]["attributes"].update({"_modules": {"dict": {"x": {"module": 0}}}}),
+                   lambda d: d["modules"][1]["attributes"].pop("in_features")):  # what its class reads
         with pytest.raises((ValueError, sn.NotSupportedError)):
             sn.load(altered(change), weights_only=False)
 
