@@ -192,7 +192,7 @@ def _fill(module: Module, entry: dict, built: list[Module], tensors: list[Tensor
         raise ValueError(f"{where}: a module entry of {type(module).__name__} is malformed")
     members = {*parameters, *buffers, *children}
     for name, value in attributes.items():
-        if name in _REGISTRIES or name in members:  # a hostile file's registry replaced by data, or a member twice
+        if name in members:  # a member twice: as a parameter, buffer or child and as a plain attribute
             raise ValueError(f"{where}: {type(module).__name__}.{name} may not be a plain attribute")
         object.__setattr__(module, _name(name, where),
                            _decoded(value, f"{type(module).__name__}.{name}", (tensors, built), where))
@@ -211,8 +211,8 @@ def _fill(module: Module, entry: dict, built: list[Module], tensors: list[Tensor
 
 def _name(name, where: str) -> str:
     """A member's name: a string without dots (a ModuleDict's keys need not be identifiers), never a dunder (a
-    hostile file's ``__class__`` or ``__dict__``)."""
-    if not (isinstance(name, str) and name and "." not in name and not name.startswith("__")):
+    hostile file's ``__class__`` or ``__dict__``) nor a registry's (its ``_modules`` replaced by data)."""
+    if not (isinstance(name, str) and name and "." not in name and not name.startswith("__")) or name in _REGISTRIES:
         raise ValueError(f"{where}: {name!r:.40} is not a member name")
     return name
 
