@@ -63,6 +63,8 @@ class Lowering(StatementWalker):
         self.float_dtype = arithmetic_precision(d.dtype, [(tensors[n].dtype, tensors[n].shape) for n in kernel.reads])
         self.memo: dict[tuple, Value] = {}
         self.clamping = False  # inside a guard: reads are clamped into their tensors
+        #: each loop variable's extent: a variable may index a smaller tensor where a guard holds (a cat's part)
+        self.extents = {s: sp.sympify(n) for s, n in d.domain}
 
     # ---------------------------------------------------------------- memory
     @contextlib.contextmanager
@@ -77,15 +79,25 @@ class Lowering(StatementWalker):
             self.clamping = outer
 
     def index(self, name: str, pos: int, i: sp.Expr) -> Value:
-        """One index of a read or write: a data-dependent one checked against its dimension, a computed one
-        clamped into it inside a guard."""
+        """One index of a read or write: a data-dependent one checked against its dimension; inside a guard, a
+        computed one clamped into it, and a loop variable too unless its extent fits (``cat``'s part i < n of a
+        loop over n + m reads its tensor of n only where the guard holds: unclamped, the other lanes read past
+        its end, and a read through the value found there reported a bad index no result used)."""
         i = sp.sympify(i)
         value = self.int_value(i)
         if i.atoms(sp.Indexed) or is_tensor_symbol(i):
             return self.bounds_check(name, pos, i, value)
-        if self.clamping and not (i.is_Integer or i in self.env):
-            return self.clamp(value, sp.sympify(self.tensors[name].shape[pos]))
+        dim = sp.sympify(self.tensors[name].shape[pos])
+        if self.clamping and not i.is_Integer and not self._fits(i, dim):
+            return self.clamp(value, dim)
         return value
+
+    def _fits(self, i: sp.Expr, dim: sp.Expr) -> bool:
+        """Whether ``i`` is a loop variable whose every value indexes a dim of ``dim``."""
+        extent = self.extents.get(i)
+        if extent is None:
+            return False
+        return extent == dim or bool(extent.is_Integer and dim.is_Integer and extent <= dim)
 
     def read(self, e: sp.Expr) -> tuple[Value, np.dtype]:
         name = str(e.base.label) if isinstance(e, sp.Indexed) else e.name

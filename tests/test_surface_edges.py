@@ -1019,3 +1019,14 @@ def test_two_threads_on_new_ops_and_compiled_predict():
             print(work.__name__, "ok")
     """, timeout=300)
     assert out.split() == ["eager", "ok", "compiled", "ok"]
+
+
+def test_a_gather_through_a_cat_of_a_gather_reads_only_inside_each_part():
+    """cat([A[B], filler])[W] with W choosing the filler: the loop over the cat's rows read B past its end on the
+    filler's rows (a guard's loop variable was never clamped), and a read of A through the value found there
+    reported a bad index that no result used. (pad_packed_sequence pads so.)"""
+    flat = sn.tensor(np.arange(60.0).reshape(20, 3))
+    rows = flat.index_select(0, sn.tensor(np.arange(12) + 5))
+    joined = sn.cat([rows, sn.full((1, 3), -1.0, dtype=sn.float64)])
+    picked = joined.index_select(0, sn.tensor([12, 0, 12, 3, 12, 12, 11]))
+    assert picked[:, 0].tolist() == [-1.0, 15.0, -1.0, 24.0, -1.0, -1.0, 48.0]
