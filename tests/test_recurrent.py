@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import symnet as sn
-from symnet.errors import DTypeError, NotSupportedError, ShapeError
+from symnet.errors import DTypeError, ShapeError
 from tests.fixtures.recurrent_configs import BATCH, CASES, EVAL, FLOAT32, HIDDEN, INPUT, LR, MOMENTUM, STEPS
 
 nn = sn.nn
@@ -203,12 +203,12 @@ def test_repr_is_pytorchs(make, text):
 
 
 # ------------------------------------------------------------------------------ refusals
-class Packed:  # what a PackedSequence would be: not a Tensor
+class NotASequence:  # neither a Tensor nor a PackedSequence
     pass
 
 
 REFUSALS = [
-    (lambda: nn.LSTM(3, 4)(Packed()), NotSupportedError, "PackedSequence"),
+    (lambda: nn.LSTM(3, 4)(NotASequence()), TypeError, "expected a Tensor or a PackedSequence"),
     (lambda: nn.GRU(3, 4)(sn.randn(2, 3, 4, 3)), ShapeError, "Expected input to be 2D or 3D, got 4D"),
     (lambda: nn.RNN(3, 4)(sn.randn(5, 2, 4)), ShapeError, "Expected 3, got 4"),
     (lambda: nn.RNN(3, 4)(sn.randn(0, 2, 3)), ShapeError, "sequence length to be larger than 0"),

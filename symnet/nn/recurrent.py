@@ -15,8 +15,10 @@ import numbers
 import warnings
 from collections.abc import Callable, Sequence
 
-from ..errors import DTypeError, NotSupportedError, ShapeError
-from ..frontend.creation import zeros
+import numpy as np
+
+from ..errors import DTypeError, ShapeError
+from ..frontend.creation import tensor, zeros
 from ..frontend.device import check_device
 from ..frontend.shaping import cat, stack
 from ..frontend.tensor import Tensor
@@ -24,6 +26,7 @@ from . import init
 from .dropout import dropout
 from .layers import linear
 from .module import Module, Parameter
+from .utils.rnn import PackedSequence, packed_like, pad_packed_sequence
 
 #: a cell's state: (h,) for RNN and GRU, (h, c) for LSTM
 State = tuple[Tensor, ...]
@@ -278,8 +281,8 @@ class RNNBase(Module):
 
     def _check_input(self, input: Tensor) -> None:
         if not isinstance(input, Tensor):
-            raise NotSupportedError(f"{self._name}: input of type {type(input).__name__}; symnet's recurrent "
-                                    "layers take a padded Tensor (PackedSequence is not supported)")
+            raise TypeError(f"{self._name}: input of type {type(input).__name__}; expected a Tensor or a "
+                            "PackedSequence")
         if input.dim() not in (2, 3):
             raise ShapeError(f"{self._name}: Expected input to be 2D or 3D, got {input.dim()}D tensor instead")
         if input.dtype != self.weight_ih_l0.dtype:
@@ -309,24 +312,33 @@ class RNNBase(Module):
             per_state.append(h.unbind(0))
         return list(zip(*per_state, strict=True))
 
-    def _run(self, input: Tensor, hx: Sequence[Tensor] | None) -> tuple[Tensor, tuple[Tensor, ...]]:
+    def _run(self, input: Tensor | PackedSequence, hx: Sequence[Tensor] | None
+             ) -> tuple[Tensor | PackedSequence, tuple[Tensor, ...]]:
         """The output sequence (of the last layer, both directions concatenated) and each state's final
         values, stacked (layers·directions first). Unbatched input runs as is: every step's tensors are then
-        vectors, the shapes PyTorch returns."""
+        vectors, the shapes PyTorch returns. A PackedSequence runs as its padded batch, each sequence's state
+        held after its last step (the reverse direction starts from each one's last step), and its output is
+        packed alike; the states are in the batch's own order, as PyTorch's."""
+        packed = input if isinstance(input, PackedSequence) else None
+        if packed is not None:
+            input, lengths = pad_packed_sequence(packed)
         self._check_input(input)
         if hx is not None and (not isinstance(hx, Sequence) or len(hx) != self._states
                                or not all(isinstance(h, Tensor) for h in hx)):
             raise TypeError(f"{self._name}: hx must be "
                             f"{'a tuple (h_0, c_0)' if self._states == 2 else 'a Tensor'}, got {type(hx).__name__}")
-        batched = input.dim() == 3
-        if input.shape[1 if batched and self.batch_first else 0] == 0:
+        batched, batch_first = input.dim() == 3, self.batch_first and packed is None
+        if input.shape[1 if batched and batch_first else 0] == 0:
             raise ShapeError(f"Expected sequence length to be larger than 0 in RNN (input of shape "
                              f"{list(input.shape)})")
-        batch = input.shape[0 if self.batch_first else 1] if batched else 1
+        batch = input.shape[0 if batch_first else 1] if batched else 1
         states = self._initial_states(hx, batched, batch)
+        # a packed batch's valid steps: (B, 1) per step, broadcast over the state's features
+        valid = None if packed is None else tensor(np.arange(input.shape[0])[:, None, None] <
+                                                   lengths.numpy()[None, :, None]).unbind(0)
         # the layers run batch first: a compiled step's symbolic batch is then the leading dim of every matmul
         # (the usual (N, L, H_in) data made sequence-first by a transpose comes back to its own layout)
-        swap = batched and not self.batch_first
+        swap = batched and not batch_first
         layer_input = input.transpose(0, 1) if swap else input
         time = 1 if batched else 0
         finals: list[tuple[Tensor, ...]] = []
@@ -339,13 +351,17 @@ class RNNBase(Module):
                 steps = linear(layer_input, weights[0], weights[2]).unbind(time)
                 state = states[layer * self._directions + direction]
                 hs = []
-                for gi in reversed(steps) if direction else steps:
-                    state = self._step(gi, state, weights)
+                for t in range(len(steps) - 1, -1, -1) if direction else range(len(steps)):
+                    new = self._step(steps[t], state, weights)
+                    state = new if valid is None else tuple(n.where(valid[t], s) for n, s in zip(new, state,
+                                                                                                   strict=True))
                     hs.append(state[0])
                 finals.append(state)
                 outputs.append(stack(hs[::-1] if direction else hs, time))
             layer_input = outputs[0] if len(outputs) == 1 else cat(outputs, -1)
         output = layer_input.transpose(0, 1) if swap else layer_input
+        if packed is not None:
+            output = packed_like(output, packed)
         return output, tuple(stack(list(s), 0) for s in zip(*finals, strict=True))
 
 
