@@ -129,6 +129,16 @@ GRADCHECKS = {
                          + D.Bernoulli(logits=logits).entropy(), [_real(3)]),
     "categorical_probs": (lambda p: D.Categorical(probs=p).log_prob(sn.tensor([0, 2]))
                           + D.Categorical(probs=p).entropy(), [_pos(2, 3)]),
+    "cauchy": (lambda loc, scale, v: D.Cauchy(loc, scale).log_prob(v) + D.Cauchy(loc, scale).cdf(v)
+               + D.Cauchy(loc, scale).entropy(), [_real(3), _pos(3), _real(2, 3)]),
+    "gumbel": (lambda loc, scale, v: D.Gumbel(loc, scale).log_prob(v) + D.Gumbel(loc, scale).cdf(v),
+               [_real(3), _pos(3), _real(3)]),
+    "half_normal": (lambda scale, v: D.HalfNormal(scale).log_prob(v) + D.HalfNormal(scale).cdf(v),
+                    [_pos(3), _pos(3)]),
+    "log_normal": (lambda loc, scale, v: D.LogNormal(loc, scale).log_prob(v) + D.LogNormal(loc, scale).cdf(v),
+                   [_real(3), _pos(3), _pos(3)]),
+    "geometric_logits": (lambda logits: D.Geometric(logits=logits).log_prob(logits.new_tensor([0.0, 2.0, 5.0]))
+                         + D.Geometric(logits=logits).entropy(), [_real(3)]),
     "kl_normal": (lambda m1, s1, m2, s2: D.kl_divergence(D.Normal(m1, s1), D.Normal(m2, s2)),
                   [_real(3), _pos(3), _real(3) + 1, _pos(3) + 0.1]),
     "kl_categorical": (lambda a, b: D.kl_divergence(D.Categorical(logits=a), D.Categorical(logits=b)),
@@ -146,7 +156,7 @@ def test_gradients_agree_with_finite_differences(name):
 
 
 # ---------------------------------------------------------------- sampling
-@pytest.mark.parametrize("law", ["Normal", "Laplace", "Uniform", "Exponential"])
+@pytest.mark.parametrize("law", ["Normal", "Laplace", "Uniform", "Exponential", "Cauchy", "Gumbel"])
 def test_rsample_is_the_parameters_map_of_parameter_free_noise(law):
     """d rsample/d loc = 1 and d rsample/d scale = ε = (z − loc)/scale; for Uniform d/d low = 1 − u, d/d high = u;
     for Exponential d/d rate = −z/rate."""
@@ -188,6 +198,11 @@ SAMPLED = {
     "Categorical": (lambda: D.Categorical(probs=sn.tensor(PROBS)), sn.int64, _categorical_frequencies),
     "OneHotCategorical": (lambda: D.OneHotCategorical(probs=sn.tensor(PROBS)), sn.float32, None),
     "Independent": (lambda: D.Independent(D.Normal(sn.zeros(2, 3), sn.ones(2, 3)), 2), sn.float32, None),
+    "Gumbel": (lambda: D.Gumbel(sn.tensor([0.5, -1.0]), sn.tensor([1.0, 0.3])), sn.float32, None),
+    "HalfNormal": (lambda: D.HalfNormal(sn.tensor([1.0, 0.3], dtype=sn.float64)), sn.float64, None),
+    "LogNormal": (lambda: D.LogNormal(sn.tensor([0.5, -1.0]), sn.tensor([0.3, 0.5])), sn.float32, None),
+    "Chi2": (lambda: D.Chi2(sn.tensor([1.5, 6.0])), sn.float32, None),
+    "Geometric": (lambda: D.Geometric(probs=sn.tensor([0.2, 0.7])), sn.float32, None),
 }
 
 
@@ -207,6 +222,21 @@ def test_samples_have_the_shape_dtype_support_and_moments_of_the_law(law):
     mean, var = dist.mean.numpy().astype(np.float64), dist.variance.numpy().astype(np.float64)
     assert np.all(np.abs(values.mean(0) - mean) < 6 * np.sqrt(var / n) + 1e-12)
     np.testing.assert_allclose(values.var(0), var, rtol=0.1)
+
+
+def test_cauchy_samples_have_its_median_and_quartiles():
+    """A Cauchy law has no mean: its draws are checked by their median (loc) and quartiles (loc ± scale)."""
+    sn.manual_seed(2)
+    draws = D.Cauchy(sn.tensor([0.5, -2.0], dtype=sn.float64), sn.tensor([1.0, 3.0], dtype=sn.float64)).sample(
+        (40000,)).numpy()
+    quartiles = np.quantile(draws, [0.25, 0.5, 0.75], axis=0)
+    np.testing.assert_allclose(quartiles, [[-0.5, -5.0], [0.5, -2.0], [1.5, 1.0]], atol=0.08)
+
+
+def test_a_geometric_law_needs_a_possible_success():
+    with pytest.raises(ValueError, match="probs of Geometric to be positive"):
+        D.Geometric(probs=sn.tensor([0.0, 0.5]))
+    assert D.Geometric(probs=sn.tensor([0.0, 0.5]), validate_args=False).mean.tolist()[1] == 1.0
 
 
 def test_a_sample_carries_no_gradient_and_rsample_follows_no_grad():

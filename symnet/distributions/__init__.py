@@ -10,11 +10,12 @@ tensor([0.9319])
 """
 
 from . import constraints
-from .continuous import Beta, Exponential, Gamma, Laplace, Normal, Uniform
-from .discrete import Bernoulli, Categorical, OneHotCategorical, Poisson
+from .continuous import Beta, Cauchy, Chi2, Exponential, Gamma, Gumbel, HalfNormal, Laplace, LogNormal, Normal, Uniform
+from .discrete import Bernoulli, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 
-__all__ = ["Bernoulli", "Beta", "Categorical", "Distribution", "Exponential", "Gamma", "Independent", "Laplace",
-           "Normal", "OneHotCategorical", "Poisson", "Uniform", "constraints", "kl_divergence", "register_kl"]
+__all__ = ["Bernoulli", "Beta", "Categorical", "Cauchy", "Chi2", "Distribution", "Exponential", "Gamma", "Geometric",
+           "Gumbel", "HalfNormal", "Independent", "Laplace", "LogNormal", "Normal", "OneHotCategorical", "Poisson",
+           "Uniform", "constraints", "kl_divergence", "register_kl"]

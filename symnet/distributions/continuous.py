@@ -1,5 +1,6 @@
 """Continuous laws on the real line: ``Normal``, ``Uniform``, ``Exponential``, ``Laplace``, ``Gamma``, ``Beta``,
-each with PyTorch's formulas (so float64 agrees with it to rounding) and PyTorch's constraints.
+``Cauchy``, ``Gumbel``, ``HalfNormal``, ``LogNormal``, ``Chi2``, each with PyTorch's formulas (so float64 agrees
+with it to rounding) and PyTorch's constraints.
 
 The reparameterized samplers are location–scale maps of ``randn_like``/``rand_like`` noise, so gradients flow to
 the parameters and a compiled step draws anew at every step. Gamma and Beta are sampled eagerly from the
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 
 from ..errors import NotSupportedError
 from ..frontend.batch import in_batch_trace
-from ..frontend.creation import tensor, zeros_like
+from ..frontend.creation import full_like, tensor, zeros_like
 from ..frontend.pointwise import xlogy
 from ..frontend.sampling import generator_or_default
 from ..frontend.tensor import Tensor
@@ -21,7 +22,11 @@ from ..frontend.utilities import finfo
 from . import constraints
 from .distribution import Distribution, batch_shape_of, broadcast_all
 
-__all__ = ["Beta", "Exponential", "Gamma", "Laplace", "Normal", "Uniform"]
+__all__ = ["Beta", "Cauchy", "Chi2", "Exponential", "Gamma", "Gumbel", "HalfNormal", "Laplace", "LogNormal", "Normal",
+           "Uniform"]
+
+#: the Euler–Mascheroni constant (the Gumbel law's mean offset)
+_EULER_GAMMA = 0.57721566490153286060
 
 
 def _unit_noise_below_one(u: Tensor) -> Tensor:
@@ -317,3 +322,173 @@ class Beta(_EagerlySampled):
         total = a + b
         return (a.lgamma() + b.lgamma() - total.lgamma() - (2 - total) * total.digamma()
                 - ((a - 1) * a.digamma() + (b - 1) * b.digamma()))
+
+
+class Cauchy(_LocationScale):
+    """Cauchy(loc, scale): density 1/(π·scale·(1 + ((x − loc)/scale)²)); no mean (NaN) and infinite variance, as
+    PyTorch says."""
+
+    @property
+    def mean(self) -> Tensor:
+        return full_like(self.loc.expand(self._extended_shape()), math.nan)
+
+    @property
+    def variance(self) -> Tensor:
+        return full_like(self.loc.expand(self._extended_shape()), math.inf)
+
+    @property
+    def stddev(self) -> Tensor:
+        return self.variance.sqrt()
+
+    def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        u = self._noise("uniform", sample_shape, self.loc, self.scale)
+        return self.loc + self.scale * (math.pi * (u - 0.5)).tan()
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return -math.log(math.pi) - self.scale.log() - (((value - self.loc) / self.scale) ** 2).log1p()
+
+    def cdf(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return ((value - self.loc) / self.scale).atan() / math.pi + 0.5
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return (math.pi * (value - 0.5)).tan() * self.scale + self.loc
+
+    def entropy(self) -> Tensor:
+        return math.log(4 * math.pi) + self.scale.log()
+
+
+class Gumbel(_LocationScale):
+    """Gumbel(loc, scale): density e^(−(z + e^(−z)))/scale with z = (x − loc)/scale."""
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc + self.scale * _EULER_GAMMA
+
+    @property
+    def stddev(self) -> Tensor:
+        return (math.pi / math.sqrt(6)) * self.scale
+
+    @property
+    def variance(self) -> Tensor:
+        return self.stddev.pow(2)
+
+    def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        u = self._noise("uniform", sample_shape, self.loc, self.scale)
+        u = u.clamp(min=finfo(u.dtype).tiny, max=1 - finfo(u.dtype).eps)  # PyTorch's Uniform(tiny, 1 − eps)
+        return self.loc - self.scale * (-u.log()).log()
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        y = (self.loc - value) / self.scale
+        return (y - y.exp()) - self.scale.log()
+
+    def cdf(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return (-(-(value - self.loc) / self.scale).exp()).exp()
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return self.loc - self.scale * (-value.log()).log()
+
+    def entropy(self) -> Tensor:
+        return self.scale.log() + (1 + _EULER_GAMMA)
+
+
+class HalfNormal(Distribution):
+    """|N(0, scale²)|: twice the normal density on x ≥ 0 (−inf below)."""
+
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, scale: Tensor | float, validate_args: bool | None = None) -> None:
+        (self.scale,) = broadcast_all(scale)
+        self._normal = Normal(0.0 * self.scale, self.scale, validate_args=False)
+        super().__init__(batch_shape_of(self.scale, scale), validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.scale * math.sqrt(2 / math.pi)
+
+    @property
+    def mode(self) -> Tensor:
+        return zeros_like(self.scale)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.scale.pow(2) * (1 - 2 / math.pi)
+
+    def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        return self._normal.rsample(sample_shape).abs()
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return (self._normal.log_prob(value) + math.log(2)).where(value >= 0, -math.inf)
+
+    def cdf(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return 2 * self._normal.cdf(value) - 1
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return self._normal.icdf((value + 1) / 2)
+
+    def entropy(self) -> Tensor:
+        return self._normal.entropy() - math.log(2)
+
+
+class LogNormal(Distribution):
+    """exp(N(loc, scale²)): the normal density of log x over x, on x > 0."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, loc: Tensor | float, scale: Tensor | float, validate_args: bool | None = None) -> None:
+        self.loc, self.scale = broadcast_all(loc, scale)
+        self._normal = Normal(self.loc, self.scale, validate_args=False)
+        super().__init__(batch_shape_of(self.loc, loc, scale), validate_args=validate_args)
+
+    @property
+    def mean(self) -> Tensor:
+        return (self.loc + self.scale.pow(2) / 2).exp()
+
+    @property
+    def mode(self) -> Tensor:
+        return (self.loc - self.scale.square()).exp()
+
+    @property
+    def variance(self) -> Tensor:
+        square = self.scale.pow(2)
+        return square.expm1() * (2 * self.loc + square).exp()
+
+    def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        return self._normal.rsample(sample_shape).exp()
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        x = value.log()
+        return self._normal.log_prob(x) - x
+
+    def cdf(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        return self._normal.cdf(value.log())
+
+    def icdf(self, value: Tensor) -> Tensor:
+        return self._normal.icdf(value).exp()
+
+    def entropy(self) -> Tensor:
+        return self._normal.entropy() + self.loc
+
+
+class Chi2(Gamma):
+    """χ²(df): Gamma(df/2, 1/2)."""
+
+    arg_constraints = {"df": constraints.positive}
+
+    def __init__(self, df: Tensor | float, validate_args: bool | None = None) -> None:
+        super().__init__(0.5 * df, 0.5, validate_args=validate_args)
+
+    @property
+    def df(self) -> Tensor:
+        return self.concentration * 2

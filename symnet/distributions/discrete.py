@@ -1,4 +1,5 @@
-"""Discrete laws: ``Bernoulli``, ``Categorical``, ``OneHotCategorical``, ``Poisson``, with PyTorch's formulas.
+"""Discrete laws: ``Bernoulli``, ``Categorical``, ``OneHotCategorical``, ``Poisson``, ``Geometric``, with PyTorch's
+formulas.
 
 Bernoulli and Categorical take probabilities or logits; the other is derived on first read, as PyTorch derives
 it: logits from clamped probabilities, probabilities by sigmoid/softmax. Scores from logits are stable for any
@@ -21,7 +22,7 @@ from ..nn.functional import binary_cross_entropy_with_logits
 from . import constraints
 from .distribution import Distribution, batch_shape_of, broadcast_all
 
-__all__ = ["Bernoulli", "Categorical", "OneHotCategorical", "Poisson"]
+__all__ = ["Bernoulli", "Categorical", "Geometric", "OneHotCategorical", "Poisson"]
 
 
 def _clamp_probs(probs: Tensor) -> Tensor:
@@ -36,16 +37,11 @@ def _one_of(probs, logits) -> tuple[str, Tensor | float]:
     return ("probs", probs) if probs is not None else ("logits", logits)
 
 
-class Bernoulli(Distribution):
-    """1 with probability ``probs`` (or sigmoid(``logits``)), else 0.
-
-    >>> import symnet as sn
-    >>> sn.distributions.Bernoulli(logits=sn.tensor([0.0])).entropy()
-    tensor([0.6931])
-    """
+class _SuccessProbability(Distribution):
+    """A law of trials that succeed with probability ``probs`` (or sigmoid(``logits``)): the parameter given, the
+    other derived on first read."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
-    support = constraints.boolean
 
     def __init__(self, probs: Tensor | float | None = None, logits: Tensor | float | None = None,
                  validate_args: bool | None = None) -> None:
@@ -66,6 +62,17 @@ class Bernoulli(Distribution):
     @property
     def param_shape(self) -> tuple[int, ...]:
         return getattr(self, self._given).shape
+
+
+class Bernoulli(_SuccessProbability):
+    """1 with probability ``probs`` (or sigmoid(``logits``)), else 0.
+
+    >>> import symnet as sn
+    >>> sn.distributions.Bernoulli(logits=sn.tensor([0.0])).entropy()
+    tensor([0.6931])
+    """
+
+    support = constraints.boolean
 
     @property
     def mean(self) -> Tensor:
@@ -238,3 +245,44 @@ class Poisson(Distribution):
     def log_prob(self, value: Tensor) -> Tensor:
         rate, value = broadcast_all(self.rate, self._checked(value))
         return value.xlogy(rate) - rate - (value + 1).lgamma()
+
+
+class Geometric(_SuccessProbability):
+    """The number of failures before the first success of trials with success probability ``probs`` (or
+    sigmoid(``logits``)): P(k) = (1 − p)^k·p."""
+
+    support = constraints.nonnegative_integer
+
+    def __init__(self, probs: Tensor | float | None = None, logits: Tensor | float | None = None,
+                 validate_args: bool | None = None) -> None:
+        super().__init__(probs, logits, validate_args)
+        if self._validate_args and self._given == "probs" and not bool((self.probs > 0).all()):
+            raise ValueError(f"Expected parameter probs of Geometric to be positive (a success has to be "
+                             f"possible), but found {self.probs}")
+
+    @property
+    def mean(self) -> Tensor:
+        return 1.0 / self.probs - 1.0
+
+    @property
+    def mode(self) -> Tensor:
+        return 0.0 * self.probs
+
+    @property
+    def variance(self) -> Tensor:
+        return (1.0 / self.probs - 1.0) / self.probs
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        """⌊log u / log(1 − p)⌋ for uniform noise u in (tiny, 1), as PyTorch draws it."""
+        with no_grad():
+            u = self._noise("uniform", sample_shape, self.probs).clamp(min=finfo(self.probs.dtype).tiny)
+            return (u.log() / (-self.probs).log1p()).floor()
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value, probs = broadcast_all(self._checked(value), self.probs)
+        # a certain success at k = 0 scores 0, not 0·log(0) = NaN (PyTorch's special case)
+        probs = probs.where(~((probs == 1) & (value == 0)), 0.0)
+        return value * (-probs).log1p() + self.probs.log()
+
+    def entropy(self) -> Tensor:
+        return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none") / self.probs
