@@ -24,6 +24,7 @@ from .checkpoint import load, save
 from .core import dtypes as _dtypes
 from .core.dtypes import bool_, float32, float64, get_default_dtype, int64, set_default_dtype
 from .errors import DimensionError, DTypeError, GradError, IndexRangeError, NotSupportedError, ShapeError, SymnetError
+from .errors import no_attribute as _no_attribute
 from .export import export
 from .frontend import counting as _counting
 from .frontend import indexing as _indexing
@@ -153,4 +154,4 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise _no_attribute(__name__, name)

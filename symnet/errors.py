@@ -51,3 +51,27 @@ class NotSupportedError(SymnetError, NotImplementedError):
 class LinAlgError(SymnetError, RuntimeError):
     """``torch.linalg.LinAlgError`` (a singular matrix): never raised, since symnet has no matrix factorizations,
     but offered as ``symnet.linalg.LinAlgError`` so translated ``except`` clauses stay valid."""
+
+
+#: PyTorch names symnet does not offer yet, by the symnet module that would hold them (the README lists them)
+NOT_YET = {
+    "symnet": ("fft", "jit", "onnx", "quantization", "ao", "sparse", "export_for_training"),
+    "symnet.nn": ("CTCLoss", "AdaptiveLogSoftmaxWithLoss", "FractionalMaxPool2d", "FractionalMaxPool3d",
+                  "SyncBatchNorm", "DataParallel", "CrossMapLRN2d", "UninitializedParameter", "UninitializedBuffer",
+                  "LinearCrossEntropyLoss"),
+    "symnet.optim": ("SparseAdam", "Adafactor", "Muon"),
+    "symnet.distributions": ("StudentT", "Binomial", "Multinomial", "Dirichlet", "MultivariateNormal",
+                             "LowRankMultivariateNormal", "VonMises", "Weibull", "Pareto", "HalfCauchy", "Kumaraswamy",
+                             "ContinuousBernoulli", "FisherSnedecor", "NegativeBinomial", "LogisticNormal",
+                             "RelaxedBernoulli", "RelaxedOneHotCategorical", "TransformedDistribution",
+                             "MixtureSameFamily", "Wishart", "LKJCholesky", "InverseGamma", "GeneralizedPareto"),
+}
+
+
+def no_attribute(module: str, name: str) -> AttributeError:
+    """A module's AttributeError for ``name``, saying so when it is a PyTorch name symnet does not offer yet (an
+    AttributeError still, so ``hasattr`` and ``getattr(…, default)`` keep working)."""
+    if name in NOT_YET.get(module, ()):
+        return AttributeError(f"module {module!r} has no attribute {name!r}: PyTorch's {name} is not supported by "
+                              f"symnet yet (the README lists what is not)")
+    return AttributeError(f"module {module!r} has no attribute {name!r}")

@@ -2,6 +2,7 @@
 compiles for the host CPU; flags accepted; what needs a CUDA device refused by name), ``torch.Size`` and
 ``grad_fn``'s names."""
 
+import importlib
 import importlib.metadata
 
 import pytest
@@ -123,3 +124,16 @@ def test_assert_close_passes_within_the_dtypes_tolerance():
     sn.testing.assert_close(sn.ones(2), sn.ones(2, dtype=sn.float64), check_dtype=False)
     with pytest.raises(AssertionError, match="^custom$"):
         sn.testing.assert_close(1, 2, msg="custom")
+
+
+@pytest.mark.parametrize("module,name", [("symnet", "fft"), ("symnet.nn", "CTCLoss"), ("symnet.optim", "SparseAdam"),
+                                         ("symnet.distributions", "StudentT")])
+def test_a_pytorch_name_symnet_lacks_is_an_attribute_error_that_says_so(module, name):
+    """``nn.CTCLoss`` and the like: an AttributeError (``hasattr`` stays False) naming PyTorch's feature as not
+    supported yet, not the bare one a typo gets."""
+    namespace = importlib.import_module(module)
+    with pytest.raises(AttributeError, match=f"PyTorch's {name} is not supported by symnet yet"):
+        getattr(namespace, name)
+    assert not hasattr(namespace, name)
+    with pytest.raises(AttributeError, match=r"no attribute 'Typo'$"):
+        namespace.Typo  # noqa: B018 - the lookup is the test

@@ -9,6 +9,7 @@ and reparameterized samples are tensor ops, so their gradients are derived and t
 tensor([0.9319])
 """
 
+from ..errors import no_attribute
 from . import constraints
 from .continuous import Beta, Cauchy, Chi2, Exponential, Gamma, Gumbel, HalfNormal, Laplace, LogNormal, Normal, Uniform
 from .discrete import Bernoulli, Categorical, Geometric, OneHotCategorical, Poisson
@@ -19,3 +20,7 @@ from .kl import kl_divergence, register_kl
 __all__ = ["Bernoulli", "Beta", "Categorical", "Cauchy", "Chi2", "Distribution", "Exponential", "Gamma", "Geometric",
            "Gumbel", "HalfNormal", "Independent", "Laplace", "LogNormal", "Normal", "OneHotCategorical", "Poisson",
            "Uniform", "constraints", "kl_divergence", "register_kl"]
+
+
+def __getattr__(name: str):
+    raise no_attribute(__name__, name)

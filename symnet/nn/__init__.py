@@ -1,5 +1,6 @@
 """Neural-network building blocks, named as in ``torch.nn``; ``functional`` mirrors ``torch.nn.functional``."""
 
+from ..errors import no_attribute
 from . import functional, init, utils
 from .activation import *  # noqa: F403 - every activation module, as activation.__all__ lists them
 from .activation import __all__ as _activations
@@ -129,3 +130,7 @@ __all__ = [
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 __all__ += ["TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
 __all__ += ["MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
+
+
+def __getattr__(name: str):
+    raise no_attribute(__name__, name)

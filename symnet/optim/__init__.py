@@ -1,5 +1,6 @@
 """Optimizers and learning-rate schedules, named and defaulted as in ``torch.optim``."""
 
+from ..errors import no_attribute
 from . import lr_scheduler
 from .optimizer import Optimizer
 from .rules import ASGD, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RAdam, RMSprop, Rprop
@@ -14,4 +15,4 @@ def __getattr__(name: str):
         from .lbfgs import LBFGS
 
         return LBFGS
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    raise no_attribute(__name__, name)
