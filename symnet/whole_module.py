@@ -24,6 +24,8 @@ from .nn.module import Module, Parameter
 
 #: the registries Module.__init__ makes: rebuilt from the description, not stored as attributes
 _REGISTRIES = ("_parameters", "_buffers", "_non_persistent_buffers_set", "_modules")
+#: the NumPy kinds an attribute's array or scalar may have: bool, integers, floats (never objects)
+_NUMERIC = "biuf"
 #: where the arrays of tensors the state dict does not hold (non-persistent buffers) are stored
 EXTRA = "__module_tensors__"
 
@@ -90,6 +92,9 @@ def _encoded(value, tensor_index, module_index):
         return {"module": module_index(value)}
     if isinstance(value, np.dtype):
         return {"dtype": value.name}
+    if isinstance(value, np.ndarray | np.generic) and value.dtype.kind in _NUMERIC:  # a constant kept beside
+        return {"numpy": [value.dtype.name, list(np.shape(value)), np.ravel(value).tolist(),
+                          isinstance(value, np.generic)]}
     if isinstance(value, types.FunctionType | types.BuiltinFunctionType) and _symnet_function(
             value.__module__, value.__name__) is value:
         return {"function": [value.__module__, value.__name__]}
@@ -231,6 +236,8 @@ def _decoded(value, what: str, pools: tuple[list[Tensor], list[Module]], where: 
         for kind, pool in zip(("tensor", "module"), pools, strict=True):
             if tag == kind and type(body) is int and 0 <= body < len(pool):
                 return pool[body]
+        if tag == "numpy":
+            return _numpy_value(body, what, where)
         if tag == "dtype" and isinstance(body, str):
             return as_dtype(body)
         if tag == "function" and isinstance(body, list) and len(body) == 2:
@@ -242,3 +249,20 @@ def _decoded(value, what: str, pools: tuple[list[Tensor], list[Module]], where: 
                                     "does not hold (data only, never code); build the model and call "
                                     "model.load_state_dict(symnet.load(path))")
     raise ValueError(f"{where}: the attribute {what} is malformed")
+
+
+def _numpy_value(body, what: str, where: str):
+    """A NumPy array or scalar attribute from its dtype name, shape, values and scalar flag, checked."""
+    if not (isinstance(body, list) and len(body) == 4 and isinstance(body[0], str) and isinstance(body[1], list)
+            and all(type(n) is int and n >= 0 for n in body[1]) and isinstance(body[2], list)
+            and isinstance(body[3], bool)):
+        raise ValueError(f"{where}: the attribute {what} is malformed")
+    try:
+        dtype = np.dtype(body[0])
+    except TypeError:
+        raise ValueError(f"{where}: the attribute {what} names no NumPy dtype") from None
+    if dtype.kind not in _NUMERIC or int(np.prod(body[1])) != len(body[2]) or \
+            not all(isinstance(v, bool | int | float) for v in body[2]):
+        raise ValueError(f"{where}: the attribute {what} is malformed")
+    values = np.array(body[2], dtype=dtype).reshape(body[1])
+    return values[()] if body[3] else values

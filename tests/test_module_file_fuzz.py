@@ -21,7 +21,9 @@ FILES = 3000 if os.environ.get("SYMNET_DEEP") == "1" else 300
 #: what a mutation puts in place of a value: every JSON kind, the tags the format uses, names it refuses
 REPLACEMENTS = [None, 0, -1, 1, 99, 1e308, float("nan"), "", "x", "__class__", "0.weight", [], {}, [0], ["a", "b"],
                 {"tuple": 5}, {"module": 0}, {"tensor": 0}, {"function": ["symnet", "tensor"]}, {"dtype": "float32"},
-                True, [[[[]]]], {"a": {"b": {}}}, {"unsupported": "function"}, ["symnet.nn", "Linear"]]
+                True, [[[[]]]], {"a": {"b": {}}}, {"unsupported": "function"}, ["symnet.nn", "Linear"],
+                {"numpy": ["float32", [2], [1.0, 2.0], False]}, {"numpy": ["object", [1], [0], True]},
+                {"numpy": ["int64", [-1], [], False]}]
 
 
 class Net(sn.nn.Module):

@@ -474,6 +474,7 @@ class Tied(sn.nn.Module):
         self.register_buffer("scale", sn.tensor([2.0]), persistent=False)
         self.settings = {"kernel": (3, 3), "names": ["a", "b"], "dtype": sn.float64, "act": sn.nn.functional.gelu}
         self.unregistered = [sn.nn.Linear(3, 1), self.block]  # a plain list: PyTorch pickles it, not registered
+        self.constants = (np.array([[0.5, 0.25]], np.float32), np.int64(3))  # NumPy data kept as it is
 
     def forward(self, ids):
         x = self.embed(ids)
@@ -496,6 +497,8 @@ def test_a_module_saved_whole_comes_back_as_the_object_without_running_code_from
     np.testing.assert_array_equal(again(ids).detach().numpy(), model(ids).detach().numpy())
     assert again.head.weight is again.embed.weight and again.blocks[0] is again.blocks[2] is again.block
     assert again.settings == model.settings and again.scale.tolist() == [2.0]
+    assert again.constants[0].dtype == np.float32 and again.constants[0].tolist() == [[0.5, 0.25]]
+    assert type(again.constants[1]) is np.int64 and again.constants[1] == 3
     assert again.unregistered[1] is again.block and np.array_equal(again.unregistered[0].weight.detach().numpy(),
                                                                     model.unregistered[0].weight.detach().numpy())
     assert "scale" not in again.state_dict() and list(again.state_dict()) == list(model.state_dict())
@@ -536,7 +539,9 @@ def test_a_module_file_is_data_a_hostile_one_is_refused_by_name(tmp_path):
     for attributes, error in (({"__class__": None}, ValueError), ({"act": {"function": ["os", "system"]}}, ValueError),
                               ({"act": {"function": ["symnet.nn.functional", "__builtins__"]}}, ValueError),
                               ({"x": {"tensor": 99}}, ValueError), ({"x": {"dtype": "complex64"}}, TypeError),
-                              ({"x": {"tuple": [1], "list": [2]}}, ValueError)):
+                              ({"x": {"tuple": [1], "list": [2]}}, ValueError),
+                              ({"x": {"numpy": ["object", [1], [1], False]}}, ValueError),
+                              ({"x": {"numpy": ["float32", [2], [1.0], False]}}, ValueError)):
         path = altered(lambda d, a=attributes: d["modules"][0]["attributes"].update(a))
         with pytest.raises(error):
             sn.load(path, weights_only=False)
