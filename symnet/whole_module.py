@@ -201,9 +201,9 @@ def _fill(module: Module, entry: dict, built: list[Module], tensors: list[Tensor
             raise ValueError(f"{where}: {type(module).__name__}.{name} may not be a plain attribute")
         object.__setattr__(module, _name(name, where),
                            _decoded(value, f"{type(module).__name__}.{name}", (tensors, built), where))
-    for registry, members, pool in (("_parameters", parameters, tensors), ("_buffers", buffers, tensors),
-                                    ("_modules", children, built)):
-        for name, k in members.items():
+    for registry, listed, pool in (("_parameters", parameters, tensors), ("_buffers", buffers, tensors),
+                                   ("_modules", children, built)):
+        for name, k in listed.items():
             if k is not None and not (type(k) is int and 0 <= k < len(pool)):
                 raise ValueError(f"{where}: {type(module).__name__}.{name} refers to no stored object")
             value = None if k is None else pool[k]

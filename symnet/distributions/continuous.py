@@ -404,7 +404,7 @@ class HalfNormal(Distribution):
 
     def __init__(self, scale: Tensor | float, validate_args: bool | None = None) -> None:
         (self.scale,) = broadcast_all(scale)
-        self._normal = Normal(0.0 * self.scale, self.scale, validate_args=False)
+        self._normal = Normal(zeros_like(self.scale), self.scale, validate_args=False)
         super().__init__(batch_shape_of(self.scale, scale), validate_args=validate_args)
 
     @property

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from functools import cached_property
 
 from ..frontend.autograd import no_grad
-from ..frontend.creation import full
+from ..frontend.creation import full, zeros_like
 from ..frontend.sampling import poisson
 from ..frontend.shaping import broadcast_tensors, one_hot
 from ..frontend.tensor import Tensor
@@ -266,7 +266,7 @@ class Geometric(_SuccessProbability):
 
     @property
     def mode(self) -> Tensor:
-        return 0.0 * self.probs
+        return zeros_like(self.probs)
 
     @property
     def variance(self) -> Tensor:

@@ -34,7 +34,7 @@ from . import strides
 from .base import TensorBase
 from .batch import BatchSize, batch_source, batch_template, depends_on_batch, in_batch_trace, varies_per_step
 from .dims import distinct_dims, normalize_dim
-from .trace import shown
+from .trace import show_as, shown
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -75,25 +75,6 @@ def _checked_sizes(shape: tuple, op: str) -> tuple:
     return shape
 
 
-def _resolved(t: Tensor, shape: tuple) -> tuple:
-    """The shape ``reshape(*shape)`` gives ``t`` (for naming its grad_fn; an invalid one is refused by the op)."""
-    try:
-        return Reshape(_varargs(shape)).shape([t.shape])
-    except (ShapeError, TypeError):
-        return t.shape
-
-
-def _flattened(shape: tuple, start_dim: int, end_dim: int) -> tuple:
-    """The shape ``flatten(start_dim, end_dim)`` gives (the shape itself where the dims are not valid)."""
-    if not shape:
-        return (1,)
-    try:
-        a, b = (normalize_dim(d, len(shape), "flatten") for d in (start_dim, end_dim))
-    except IndexError:
-        return shape
-    return (*shape[:a], math.prod(shape[a:b + 1]), *shape[b + 1:]) if a <= b else shape
-
-
 def _varargs(args: tuple) -> tuple:
     """``f(2, 3)`` and ``f((2, 3))`` alike, as PyTorch reads sizes, dims and repeats."""
     return tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int | np.integer) else tuple(args)
@@ -120,17 +101,18 @@ class ShapeMethods(TensorBase):
     def _reshaped(self, spec: tuple, op: str = "reshape") -> Tensor:
         """The tensor in another shape (``Reshape``'s rule reads ``spec``, now to check it and again against a
         symbolic batch): a view, in-place updates of either reaching the other, where PyTorch's layout of the
-        tensor allows one (``strides``); else, as PyTorch's, a copy for ``reshape`` and an error for ``view``."""
+        tensor allows one (``strides``); else, as PyTorch's, a copy for ``reshape`` and an error for ``view``. Its
+        grad_fn is PyTorch's for each: ``ViewBackward0``, ``UnsafeViewBackward0``."""
         target = Reshape(spec).shape([self.shape])
         if spec and depends_on_batch(self):
             spec = _batch_kept(spec, self.shape)
         items = (("reshape", spec),)
         if strides.viewable_as(self, target):
-            return self._axes_view(items)
+            return show_as(self._axes_view(items), "ViewBackward0", self)
         if op == "view":
             raise ShapeError("view size is not compatible with input tensor's size and stride (at least one "
                              "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
-        return self._apply(Index(items), [self], self.dtype)
+        return show_as(self._apply(Index(items), [self], self.dtype), "UnsafeViewBackward0", self)
 
     def _axes_view(self, items: tuple, shape: tuple | None = None) -> Tensor:
         """A view through a key of ``core.indexing``'s "axis" or "reshape" items (its ``shape`` when known): in-place
@@ -172,12 +154,9 @@ class ShapeMethods(TensorBase):
     def T(self):
         return self._axes_view(*_permutation_key(tuple(range(self.dim() - 1, -1, -1)), self.shape))
 
-    @shown(lambda self, *shape: "ViewBackward0" if strides.viewable_as(self, _resolved(self, shape)) else
-           "UnsafeViewBackward0")
     def reshape(self, *shape):
         return self._reshaped(_checked_sizes(shape, "reshape"))
 
-    @shown("ViewBackward0")
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], np.dtype | type):  # view(dtype): the bits reinterpreted
             raise NotSupportedError(f"view({shape[0]}): reinterpreting a tensor's bits as another dtype is not "
@@ -190,8 +169,6 @@ class ShapeMethods(TensorBase):
     def view_as(self, other: Tensor):
         return self.view(other.shape)
 
-    @shown(lambda self, start_dim=0, end_dim=-1: "ViewBackward0" if strides.viewable_as(
-        self, _flattened(self.shape, start_dim, end_dim)) else "UnsafeViewBackward0")
     def flatten(self, start_dim: int = 0, end_dim: int = -1):
         if self.dim() == 0:
             return self.reshape(1)

@@ -98,6 +98,14 @@ def _rows(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.nonzero(valid)
 
 
+def _packed_data(padded: Tensor, lengths: np.ndarray) -> tuple[Tensor, np.ndarray]:
+    """The valid rows of a padded (T, B, *) batch whose sequences have ``lengths`` (decreasing), step by step, and
+    each row's step."""
+    steps, sequences = _rows(lengths)
+    flat = padded.reshape(padded.shape[0] * padded.shape[1], *padded.shape[2:])
+    return flat.index_select(0, tensor(steps * padded.shape[1] + sequences)), steps
+
+
 def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,  # noqa: A002 - PyTorch's name
                          enforce_sorted: bool = True) -> PackedSequence:
     """The valid steps of a padded batch ((T, B, *), or (B, T, *) with ``batch_first``) given each sequence's
@@ -118,11 +126,8 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,  # n
         order = np.argsort(-values, kind="stable")
         sorted_indices, unsorted_indices = tensor(order), tensor(np.argsort(order, kind="stable"))
         values, input = values[order], input.index_select(1, sorted_indices)
-    steps, sequences = _rows(values)
-    flat = input.reshape(input.shape[0] * input.shape[1], *input.shape[2:])
-    data = flat.index_select(0, tensor(steps * input.shape[1] + sequences))
-    batch_sizes = tensor((np.arange(int(values[0]))[:, None] < values[None, :]).sum(1))
-    return PackedSequence(data, batch_sizes, sorted_indices, unsorted_indices)
+    data, steps = _packed_data(input, values)
+    return PackedSequence(data, tensor(np.bincount(steps)), sorted_indices, unsorted_indices)
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, padding_value: float = 0.0,
@@ -157,9 +162,7 @@ def packed_like(padded: Tensor, like: PackedSequence) -> PackedSequence:
     recurrent layer returns a packed input's output)."""
     if like.sorted_indices is not None:
         padded = padded.index_select(1, like.sorted_indices)
-    steps, sequences = _rows(like.lengths())
-    flat = padded.reshape(padded.shape[0] * padded.shape[1], *padded.shape[2:])
-    return like._replace(data=flat.index_select(0, tensor(steps * padded.shape[1] + sequences)))
+    return like._replace(data=_packed_data(padded, like.lengths())[0])
 
 
 def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> PackedSequence:
