@@ -638,7 +638,7 @@ def where_time_goes(runs: dict[str, tuple[Callable, int]], cells: dict[str, floa
             g._fn = timing(fn)
             if repeat_fn is not None:
                 g._repeat_fn = timing(repeat_fn)
-            if marshal is not None and g._run_held is not None:  # the marshal runs the graph when given its entry
+            if marshal is not None:  # the marshal runs the graph (or a bound fit's repeat) when given its entry
                 g._marshal = timing(marshal, lambda args: args[4] is not None)
         for key, (fn, number) in runs.items():
             native[0] = 0.0

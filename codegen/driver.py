@@ -9,6 +9,11 @@ array; then it calls the kernels, writes the recorded 0-d definitions
 to ``records[s, :]`` (as doubles), copies feedback definitions into their inputs and adds one to each
 counter. Rows are checked against the sources by the runtime before the call. ``error`` holds two i64: the
 value a kernel's index check reports, and the iteration it failed in (the number of iterations completed).
+
+``i32 sn_repeat_block(ptr buffers, ptr dims, ptr error)`` is the same run with the other arguments read from the
+words after the error words (``interface.STEPS`` …): the entry's signature, so a call passes three pointers (a
+marshal runs it in its own native step); after a complete run it writes the first step whose loss (the first
+record) is NaN or infinite, so a caller learns it without reading the records in Python.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from llvmlite import ir
 from symnet.core.ir import Graph, Repeat
 from symnet.core.lazy import sympy as sp
 
-from .interface import REPEAT
+from .interface import FIRST_NONFINITE, INDEX, PERIOD, RECORDS, REPEAT, REPEAT_BLOCK, STARTS, STEPS
 from .irloops import F32, F64, I1, I8, I32, I64, PTR, STORAGE, span
 from .parts import call, int_of
 
@@ -59,12 +64,17 @@ def emit_repeat(module: ir.Module, graph: Graph, kernels: list, dims: list[sp.Sy
     def load_i64(array, position):
         return b.load(b.gep(array, [position], source_etype=I64), typ=I64)
 
+    if repeat.gathers:  # the step's place in the period: counted, not a division per step
+        gather = b.icmp_unsigned("!=", b.ptrtoint(index, I64), i64(0))
+        cycle, counted = b.select(gather, period, i64(1)), b.alloca(I64)
+        b.store(i64(0), counted)
     with span(b, i64(0), steps) as step:
         b.store(step, b.gep(error_slot, [i64(1)], source_etype=I64))  # iterations completed, if one fails
         dim_values = [b.load(b.gep(dim_array, [i64(k)], source_etype=I64), typ=I64) for k in range(len(dims))]
         if repeat.gathers:
-            gather = b.icmp_unsigned("!=", b.ptrtoint(index, I64), i64(0))
-            phase = b.srem(step, b.select(gather, period, i64(1)))
+            phase = b.load(counted, typ=I64)
+            following = b.add(phase, i64(1))
+            b.store(b.select(b.icmp_signed("==", following, cycle), i64(0), following), counted)
             first = b.select(gather, load_i64(starts, phase), i64(0))
             rows = b.select(gather, b.sub(load_i64(starts, b.add(phase, i64(1))), first), i64(0))
             if repeat.rows is not None:
@@ -102,4 +112,32 @@ def emit_repeat(module: ir.Module, graph: Graph, kernels: list, dims: list[sp.Sy
             counter_type = STORAGE[tensors[counter.name].dtype]
             at = buffer(slot[counter.name])
             b.store(b.fadd(b.load(at, typ=counter_type), ir.Constant(counter_type, 1.0)), at)
+    b.ret(ir.Constant(I32, 0))
+    _emit_repeat_block(module, fn, len(repeat.record))
+
+
+def _emit_repeat_block(module: ir.Module, repeat_fn: ir.Function, records_per_step: int) -> None:
+    """``sn_repeat_block``: ``repeat_fn`` with its arguments from the block, then the scan of the first records."""
+    fn = ir.Function(module, ir.FunctionType(I32, [PTR, PTR, PTR]), REPEAT_BLOCK)
+    fn.attributes.add("minsize")
+    fn.attributes.add("optsize")
+    bufs, dim_array, error = fn.args
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+
+    def word(k: int):
+        return b.gep(error, [ir.Constant(I64, k)], source_etype=I64)
+
+    steps, period = b.load(word(STEPS), typ=I64), b.load(word(PERIOD), typ=I64)
+    index, starts, records = (b.load(word(k), typ=PTR) for k in (INDEX, STARTS, RECORDS))
+    status = b.call(repeat_fn, [bufs, dim_array, error, steps, index, starts, period, records])
+    with b.if_then(b.icmp_signed("!=", status, ir.Constant(I32, 0)), likely=False):
+        b.ret(status)
+    b.store(ir.Constant(I64, -1), word(FIRST_NONFINITE))
+    if records_per_step:
+        with span(b, ir.Constant(I64, 0), steps) as step:
+            at = b.mul(step, ir.Constant(I64, records_per_step))
+            loss = b.load(b.gep(records, [at], source_etype=F64), typ=F64)
+            with b.if_then(b.fcmp_unordered("uno", b.fsub(loss, loss), loss), likely=False):
+                b.store(step, word(FIRST_NONFINITE))
+                b.ret(ir.Constant(I32, 0))
     b.ret(ir.Constant(I32, 0))

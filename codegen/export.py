@@ -44,7 +44,7 @@ from symnet.core.ir import Def, Graph, Repeat, dims_of
 from symnet.core.lazy import sympy as sp
 
 from .emit import emit_module
-from .interface import ENTRY, REPEAT
+from .interface import ENTRY, REPEAT, REPEAT_BLOCK
 from .irloops import I8, I32, I64, PTR, STORAGE
 from .jit import run_o3
 from .loops import lower_graph, pad_guarded_reads
@@ -356,7 +356,7 @@ def optimize(texts: Sequence[str], target: Machine) -> llvm.ModuleRef:
         m.data_layout = str(target.tm.target_data)
     for other in others:
         module.link_in(other)
-    for name in (ENTRY, REPEAT):
+    for name in (ENTRY, REPEAT, REPEAT_BLOCK):
         with contextlib.suppress(NameError):
             module.get_function(name).linkage = "internal"
     module.verify()

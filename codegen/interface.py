@@ -14,8 +14,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-#: the object's entry points: one run of the graph, and the driver's repeat of it
-ENTRY, REPEAT = "sn_entry", "sn_repeat"
+#: the object's entry points: one run of the graph, the driver's repeat of it, and the repeat with its arguments in
+#: the block (the entry's three pointers: a marshal can run it)
+ENTRY, REPEAT, REPEAT_BLOCK = "sn_entry", "sn_repeat", "sn_repeat_block"
+#: ``sn_repeat_block``'s words after the two error words: the repeat's other arguments, then the first step whose
+#: first record is NaN or infinite (-1: none), written after a complete run
+STEPS, INDEX, STARTS, PERIOD, RECORDS, FIRST_NONFINITE = range(2, 8)
 
 #: the dtypes a compiled graph's tensors may have, by their NumPy type string
 DTYPES = {np.dtype(t).str: np.dtype(t) for t in (np.float32, np.float64, np.int32, np.int64, np.bool_, np.uint8,

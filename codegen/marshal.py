@@ -1,6 +1,7 @@
 """Handing a call's arrays to native code in one native step: ``sn_marshal`` checks each input array against the
-graph's recipe (exactly an ndarray, of its dtype, C-contiguous, of its shape) and writes the data addresses of the
-inputs and of the fresh output arrays into the call's argument block; given the graph's entry, it runs it too
+graph's recipe (exactly an ndarray, of its dtype, C-contiguous, of its shape, and where the recipe asks, holding no
+NaN or infinity) and writes the data addresses of the inputs and of the fresh output arrays into the call's argument
+block; given the graph's entry, it runs it too
 (one transition from Python instead of two: for a small graph, the marshal's cost is most of the call's).
 
 In Python the same work costs about 0.5 µs an array (an attribute read, a type check and a ctypes address read
@@ -17,7 +18,7 @@ The function lives in the pool's library (one object per process holds both).
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 from llvmlite import ir
@@ -33,11 +34,13 @@ TYPE, SIZE, ITEMS = 8, HEADER, HEADER + 8
 DATA, NDIM, DIMENSIONS, DESCR, FLAGS = HEADER, HEADER + 8, HEADER + 16, HEADER + 40, HEADER + 48
 C_CONTIGUOUS = 0x1
 #: the recipe's header: the list, tuple and ndarray type objects, the inputs' count, the word indices of the block's
-#: sizes and of its error words, the outputs' count; then each output's slot, then per input its dtype object, ndim
-#: and axes
+#: sizes and of its error words, the outputs' count; then each output's slot, then per input its dtype object, ndim,
+#: the item size of a float input that must be finite (else 0) and axes
 LIST_T, TUPLE_T, ARRAY_T, N_INPUTS, SIZES_AT, ERRORS_AT, N_OUTPUTS = range(7)
 FIRST_SLOT = 7
 MISMATCH = -1
+#: every input fits, but one the recipe asks to be finite holds a NaN or an infinity (nothing is run)
+NONFINITE = -2
 #: a compiled graph's entry, ``i32 entry(buffers, dims, error)``: what the marshal runs
 ENTRY_TYPE = ir.FunctionType(I32, [PTR, PTR, PTR])
 
@@ -66,12 +69,13 @@ _TYPE = ctypes.PYFUNCTYPE(ctypes.c_int64, ctypes.py_object, ctypes.py_object, ct
 def define(module: ir.Module) -> None:
     """Add ``i64 sn_marshal(inputs, outputs, recipe, words, entry)`` to ``module``: when every input fits its
     recipe (every symbolic axis equal to the block's size for it) the addresses are written and, given an ``entry``
-    (else null), it runs on the block: answers its status, else 0; ``MISMATCH`` otherwise, nothing promised about
-    the block's input and output slots (a skipped input's slot is never written)."""
+    (else null), it runs on the block: answers its status, else 0; ``MISMATCH`` otherwise, or ``NONFINITE`` when
+    an input the recipe asks to be finite is not; nothing promised then about the block's input and output slots
+    (a skipped input's slot is never written)."""
     fn = ir.Function(module, ir.FunctionType(I64, [PTR, PTR, PTR, PTR, PTR]), MARSHAL)
     inputs, outputs, recipe, words, entry = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    fail = fn.append_basic_block("fail")
+    fail, nonfinite = fn.append_basic_block("fail"), fn.append_basic_block("nonfinite")
 
     def i64(v: int) -> ir.Constant:
         return ir.Constant(I64, v)
@@ -90,6 +94,17 @@ def define(module: ir.Module) -> None:
         b.cbranch(condition, ok, fail)
         b.position_at_end(ok)
 
+    def require_finite(data: ir.Value, n: ir.Value, typ: ir.Type) -> None:
+        """Every one of the ``n`` floats at ``data`` finite (else to ``nonfinite``): v - v is 0 for them and NaN
+        for a NaN or an infinity; an and over the elements, no early exit, so the loop vectorizes."""
+        b.store(ir.Constant(ir.IntType(1), 1), finite)
+        with span(b, i64(0), n) as e:
+            v = b.load(b.gep(data, [e], source_etype=typ), typ=typ)
+            b.store(b.and_(b.load(finite, typ=ir.IntType(1)), b.fcmp_ordered("ord", b.fsub(v, v), v)), finite)
+        ok = fn.append_basic_block("finite")
+        b.cbranch(b.load(finite, typ=ir.IntType(1)), ok, nonfinite)
+        b.position_at_end(ok)
+
     def items_of(sequence: ir.Value, count: ir.Value) -> ir.Value:
         """The item pointers of a tuple or list of ``count`` items (else to ``fail``)."""
         kind = b.ptrtoint(field(sequence, TYPE, PTR), I64)
@@ -103,7 +118,7 @@ def define(module: ir.Module) -> None:
     n_inputs, n_outputs = get(recipe, N_INPUTS), get(recipe, N_OUTPUTS)
     sizes = word(words, get(recipe, SIZES_AT))
     items = items_of(inputs, n_inputs)
-    cursor = b.alloca(I64)
+    cursor, count, finite = b.alloca(I64), b.alloca(I64), b.alloca(ir.IntType(1))
     b.store(b.add(n_outputs, i64(FIRST_SLOT)), cursor)
     with span(b, i64(0), n_inputs) as k:
         at = b.load(cursor, typ=I64)
@@ -122,7 +137,8 @@ def define(module: ir.Module) -> None:
         ndim = b.sext(field(a, NDIM, I32), I64)
         require(b.icmp_signed("==", ndim, wanted))
         dims = field(a, DIMENSIONS, PTR)
-        axes = b.add(at, i64(2))
+        axes = b.add(at, i64(3))
+        b.store(i64(1), count)
         with span(b, i64(0), ndim) as j:
             want = get(recipe, b.add(axes, j))
             fixed = b.icmp_signed(">=", want, i64(0))
@@ -130,7 +146,13 @@ def define(module: ir.Module) -> None:
             symbolic = get(sizes, b.select(fixed, i64(0), b.sub(i64(-1), want)))
             expected = b.select(fixed, want, symbolic)
             require(b.icmp_signed("==", get(dims, j), expected))
-        b.store(b.ptrtoint(field(a, DATA, PTR), I64), word(words, k))
+            b.store(b.mul(b.load(count, typ=I64), expected), count)
+        data = field(a, DATA, PTR)
+        itemsize = get(recipe, b.add(at, i64(2)))
+        for size, typ in ((4, ir.FloatType()), (8, ir.DoubleType())):
+            with b.if_then(b.icmp_signed("==", itemsize, i64(size))):
+                require_finite(data, b.load(count, typ=I64), typ)
+        b.store(b.ptrtoint(data, I64), word(words, k))
         b.store(b.add(axes, ndim), cursor)
         b.branch(done)
         b.position_at_end(done)
@@ -149,17 +171,26 @@ def define(module: ir.Module) -> None:
     b.ret(b.sext(status, I64))
     b.position_at_end(fail)
     b.ret(i64(MISMATCH))
+    b.position_at_end(nonfinite)
+    b.ret(i64(NONFINITE))
 
 
 def recipe(inputs: Sequence[tuple[np.dtype, tuple[int, ...]] | None], sizes_at: int, errors_at: int,
-           output_slots: Sequence[int]) -> np.ndarray:
+           output_slots: Sequence[int], finite: Collection[int] = ()) -> np.ndarray:
     """The recipe of a graph: per input its dtype (NumPy's own object, compared by identity) and axes (a fixed
     extent, or ``~d`` for dimension d), or None for an input the block holds its own array for (not read); the
-    word indices of the block's sizes and error words, and each output's slot."""
+    word indices of the block's sizes and error words, and each output's slot. The inputs at the positions in
+    ``finite`` (float32 or float64) must hold no NaN or infinity."""
     words = [id(list), id(tuple), id(np.ndarray), len(inputs), sizes_at, errors_at, len(output_slots),
              *output_slots]
-    for given in inputs:
-        words += [0, -1] if given is None else [id(given[0]), len(given[1]), *given[1]]
+    for k, given in enumerate(inputs):
+        if given is None:
+            words += [0, -1]
+            continue
+        dtype, axes = given
+        if k in finite and dtype not in (np.float32, np.float64):
+            raise TypeError(f"marshal: only float32 and float64 inputs are checked for finiteness, not {dtype}")
+        words += [id(dtype), len(axes), dtype.itemsize if k in finite else 0, *axes]
     return np.array(words, dtype=np.int64)
 
 
@@ -195,6 +226,17 @@ def _probe(marshal) -> bool:
         return False
     words[0] = 0
     if run((a, b), [out]) != 0 or words[0] != data_address(a):
+        return False
+    checked = recipe([(f32, (2, ~0)), (f64, ())], 5, 6, [], finite=(0, 1))
+    words[5] = 3
+    b[()] = 1.0
+    fine = marshal([a, b], (), data_address(checked), ctypes.addressof(words), None)
+    a[1, 2], b[()] = np.inf, 0.0
+    infinite = marshal([a, b], (), data_address(checked), ctypes.addressof(words), None)
+    a[1, 2], b[()] = 5.0, np.nan
+    nan = marshal([a, b], (), data_address(checked), ctypes.addressof(words), None)
+    b[()] = 0.0
+    if (fine, infinite, nan) != (0, NONFINITE, NONFINITE):
         return False
     refused = [run([a.T.copy().T, b]), run([a.astype(f64), b]), run([a, b], size=4), run([a]), run([a, b, b]),
                run([a.view(_Subclass), b]), run([a, b.reshape(1)]), run([a, None]), run({0: a, 1: b}),

@@ -51,8 +51,9 @@ def split_kind(kernel: Kernel) -> str | None:
     top = kernel.body[0]
     if isinstance(top, Contraction):
         return "contraction"
-    if isinstance(top, Loop) and all(index is not None and top.var in index for index in _writes(top.body)):
-        return "loop"
+    if isinstance(top, Loop) and sp.sympify(top.extent) != 1 and \
+            all(index is not None and top.var in index for index in _writes(top.body)):
+        return "loop"  # (a loop of one iteration has one part: called directly, it skips the pool's call)
     return None
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import ctypes
 import functools
 import math
+import operator
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -23,14 +24,25 @@ from symnet.errors import DTypeError, IndexRangeError, ShapeError
 
 from . import cache, jit, marshal
 from .gemm import LIBRARIES as GEMM_LIBRARIES
-from .interface import ENTRY, REPEAT, IndexCheck, Interface, RepeatInterface, Slot
+from .interface import (
+    ENTRY,
+    FIRST_NONFINITE,
+    INDEX,
+    PERIOD,
+    RECORDS,
+    REPEAT_BLOCK,
+    STARTS,
+    STEPS,
+    IndexCheck,
+    Interface,
+    RepeatInterface,
+    Slot,
+)
 from .library import source_fingerprint
 from .marshal import data_address
 from .pool import POOL
 
 _ENTRY_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
-_REPEAT_TYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
-                                ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p)
 
 
 #: the starts a repeat without gathering passes (read, never used)
@@ -261,7 +273,8 @@ class CompiledGraph:
         weakref.finalize(self, self._engine.close).atexit = False  # at exit the process goes, code and all
         plan, self.interface = interface.repeat, interface
         self._fn = _ENTRY_TYPE(self._engine.address(ENTRY))
-        self._repeat_fn = _REPEAT_TYPE(self._engine.address(REPEAT)) if plan is not None else None
+        self._repeat_at = self._engine.address(REPEAT_BLOCK) if plan is not None else None
+        self._repeat_fn = _ENTRY_TYPE(self._repeat_at) if plan is not None else None
         self.dims = interface.dims
         self._inputs, self._defs = list(interface.inputs), list(interface.defs)
         self._input_shapes = [t.shape for t in self._inputs]
@@ -301,9 +314,10 @@ class CompiledGraph:
             self._gathered = [self._position[name] for name in plan.gathers]
             self._serial = [self._position[name] for name, _ in plan.series]
             self._fed_back = [self._position[name] for name in plan.fed_back]
-            # buffer addresses, one source per gathered input, one array per series; then dims and error words
+            # buffer addresses, one source per gathered input, one array per series; then dims, the error words and
+            # sn_repeat_block's words
             self._repeat_words = self._buffers + len(plan.gathers) + len(plan.series)
-            self._repeat_block = ctypes.c_int64 * (self._repeat_words + len(self.dims) + 2)
+            self._repeat_block = ctypes.c_int64 * (self._repeat_words + len(self.dims) + FIRST_NONFINITE + 1)
             if self._marshal is not None:  # the serial inputs' arrays are the block's own
                 self._repeat_recipe = marshal.recipe(
                     [None if k in self._serial else (dtype, axes) for k, (dtype, _, axes) in enumerate(self._recipes)],
@@ -533,17 +547,18 @@ class CompiledGraph:
         for k, arr in enumerate(series_arrays(plan.series, series, steps)):
             words[n + k] = data_address(arr)
         records = np.empty((steps, len(plan.records)), dtype=np.float64)
-        at = ctypes.addressof(words)
-        dim_values, errors = at + 8 * self._repeat_words, at + 8 * (self._repeat_words + len(sizes))
+        errors = self._repeat_words + len(sizes)
         # a null index means no gathering; starts is read either way, so it must be valid
-        status = self._repeat_fn(at, dim_values, errors, steps, None if index is None else data_address(index),
-                                 ctypes.addressof(_NO_STARTS) if index is None else data_address(starts), period,
-                                 data_address(records))
+        words[errors + STEPS], words[errors + PERIOD], words[errors + RECORDS] = steps, period, data_address(records)
+        words[errors + INDEX] = 0 if index is None else data_address(index)
+        words[errors + STARTS] = ctypes.addressof(_NO_STARTS) if index is None else data_address(starts)
+        at = ctypes.addressof(words)
+        status = self._repeat_fn(at, at + 8 * self._repeat_words, at + 8 * errors)
         for k in self._fed_back:
             if given[k] is not None and inputs[k] is not given[k]:
                 np.copyto(given[k], inputs[k])
         if status:  # the feedback targets hold the state after the completed iterations
-            self._raise_index_error(status, words[self._repeat_words + len(sizes):], inputs, shapes, records)
+            self._raise_index_error(status, words[errors:], inputs, shapes, records)
         return records
 
     def __call__(self, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -603,6 +618,17 @@ class CompiledGraph:
     def bind(self, inputs: list[np.ndarray]) -> Bound:
         """The inputs bound once, for calls that change few of them (a training loop): see ``Bound``."""
         return Bound(self, inputs)
+
+    @property
+    def binds_repeat(self) -> bool:
+        """Whether ``bind_repeat`` can bind this graph's repeat: it has one, and the native marshal checks its
+        inputs."""
+        return self.interface.repeat is not None and self._marshal is not None
+
+    def bind_repeat(self, inputs: list[np.ndarray], finite: Collection[int] = ()) -> BoundRepeat:
+        """A repeat's block bound to the shapes of ``inputs``, for repeats on arrays of those shapes: see
+        ``BoundRepeat``."""
+        return BoundRepeat(self, inputs, finite)
 
     def _exact_sizes(self, inputs: list) -> tuple[int, ...] | None:
         """The dimension sizes when every input is a contiguous array of its dtype whose shape fits (the fast path,
@@ -701,3 +727,73 @@ class Bound:
         if status:
             self._graph._raise_index_error(status, self._words[self._error:], self._inputs, self._shapes)
         return self.outputs
+
+
+class BoundRepeat:
+    """A repeat's argument block built once, for a run of repeats on arrays of the same shapes (``fit`` called
+    again on its data), read in place (nothing gathered). Each is one native step: it checks every input as the
+    marshal does (and that the inputs at the positions in ``finite`` hold no NaN or infinity), writes their
+    addresses and, asked to hold the GIL, runs the repeat as well. Its workspace is its own, so no other call moves
+    it; one thread at a time.
+
+    >>> bound = compiled.bind_repeat(inputs, finite=[3])           # doctest: +SKIP
+    >>> records = bound.run(inputs, 100, [rates], hold=True)       # doctest: +SKIP
+    """
+
+    def __init__(self, graph: CompiledGraph, inputs: list[np.ndarray], finite: Collection[int] = ()):
+        plan = graph.interface.repeat
+        if not graph.binds_repeat:
+            raise ValueError("bind_repeat: only a repeat of plain shapes, with the native marshal, binds")
+        serial = set(graph._serial)
+        # the series inputs' arrays are the block's own: the driver writes them
+        own = [np.zeros((), dtype) if k in serial else arr
+               for k, (arr, (dtype, _, _)) in enumerate(zip(inputs, graph._recipes, strict=True))]
+        own, sizes = graph._checked(own)
+        total, offsets, self._shapes = graph._layout(sizes)
+        self._workspace = np.empty(total + 64, dtype=np.uint8)
+        base = data_address(self._workspace)
+        self._own = [own[k] for k in serial]  # held: their addresses are in the block
+        words = self._words = graph._repeat_block()
+        _place_buffers(words, own, base + -base % 64, offsets)
+        for k, size in enumerate(sizes):
+            words[graph._repeat_words + k] = size
+        self._errors = errors = graph._repeat_words + len(sizes)
+        words[errors + STARTS], words[errors + INDEX], words[errors + PERIOD] = ctypes.addressof(_NO_STARTS), 0, 1
+        self._recipe = marshal.recipe([None if k in serial else (dtype, axes)
+                                       for k, (dtype, _, axes) in enumerate(graph._recipes)],
+                                      graph._repeat_words, errors, [], finite)
+        self._recipe_at, self._at = data_address(self._recipe), ctypes.addressof(words)
+        self._graph, self._plan = graph, plan
+        #: after a run: the first step whose loss (first record) is NaN or infinite, or -1
+        self.first_nonfinite = -1
+        self._series: list[np.ndarray] = []
+        self._checked_series: list[np.ndarray] = []
+        self._series_steps = -1
+
+    def run(self, inputs: list, steps: int, series: Sequence[np.ndarray], hold: bool) -> np.ndarray | None:
+        """``steps`` iterations on ``inputs`` (a list; the series inputs' entries are not read), series input k
+        taking element s of ``series[k]`` at step s: returns the records, one row per step; None, with nothing
+        run, when an input does not fit the block or one checked is not finite (the caller's full path decides
+        and words its error). ``hold``: the repeat runs inside the marshal's step, holding the GIL (for a run of
+        microseconds: it costs other threads less than releasing and taking it)."""
+        graph, words, errors, at = self._graph, self._words, self._errors, self._at
+        if steps > self._series_steps or len(series) != len(self._series) \
+                or not all(map(operator.is_, series, self._series)):
+            n = graph._buffers + len(self._plan.gathers)  # the series' slots, after the unused sources'
+            checked = series_arrays(self._plan.series, series, steps)
+            for k, arr in enumerate(checked):
+                words[n + k] = data_address(arr)
+            # the arrays given, and those checked (held: their addresses are in the block), for the next run
+            self._series, self._checked_series = list(series), checked
+            self._series_steps = min(map(len, checked), default=steps)
+        records = np.empty((steps, len(self._plan.records)), dtype=np.float64)
+        words[errors + STEPS], words[errors + RECORDS] = steps, data_address(records)
+        status = graph._marshal(inputs, (), self._recipe_at, at, graph._repeat_at if hold else None)
+        if status == marshal.MISMATCH or status == marshal.NONFINITE:
+            return None
+        if not hold:
+            status = graph._repeat_fn(at, at + 8 * graph._repeat_words, at + 8 * errors)
+        if status:  # the fed-back inputs hold the state after the completed iterations
+            graph._raise_index_error(status, words[errors:], inputs, self._shapes, records)
+        self.first_nonfinite = words[errors + FIRST_NONFINITE]
+        return records

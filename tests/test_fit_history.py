@@ -91,7 +91,7 @@ def test_divergence_warns_once_per_fit():
         warnings.simplefilter("always")
         history = step.fit((x, 1e3 * x), epochs=300, callbacks=[lambda *a: None])
     diverging = [w for w in caught if "diverging" in str(w.message)]
-    assert not np.isfinite(history[-1]) and len(diverging) == 1
+    assert not np.isfinite(history[-1]) and len(diverging) == 1 and diverging[0].filename == __file__
 
 
 def one_batch_fit(progress=False, **kwargs):
@@ -132,6 +132,7 @@ def test_the_short_path_warns_of_divergence_once_naming_the_step():
     diverging = [str(w.message) for w in caught if "diverging" in str(w.message)]
     first = next(k for k, loss in enumerate(history) if not np.isfinite(loss))
     assert len(diverging) == 1 and f"at step {first + 2} " in diverging[0]  # after the first fit's one step
+    assert caught[0].filename == __file__  # the warning points at the user's fit
 
 
 def test_history_plot_is_labelled():

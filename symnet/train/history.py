@@ -35,6 +35,15 @@ class LossHistory:
             self._chunks.append(chunk)
             self._length += chunk.size
 
+    def take(self, losses: np.ndarray) -> None:
+        """Append a float64 array of losses that nothing else will write (a fresh array of records): kept
+        without a copy."""
+        if self._pending:
+            self._flush()
+        if losses.size:
+            self._chunks.append(losses)
+            self._length += losses.size
+
     def _flush(self) -> None:
         if self._pending:
             self._chunks.append(np.array(self._pending, dtype=np.float64))
@@ -69,11 +78,13 @@ class History(list):
     return value as a list still works; ``losses`` gives them as NumPy), and per epoch the mean loss, the
     metrics asked for and the wall time. ``plot()`` draws them."""
 
-    def __init__(self, losses=()):
+    __slots__ = ("epoch_loss", "metrics", "epoch_seconds")
+
+    def __init__(self, losses=(), epoch_loss: list[float] | None = None, epoch_seconds: list[float] | None = None):
         super().__init__(losses)
-        self.epoch_loss: list[float] = []
+        self.epoch_loss: list[float] = [] if epoch_loss is None else epoch_loss
         self.metrics: dict[str, list[float]] = {}
-        self.epoch_seconds: list[float] = []
+        self.epoch_seconds: list[float] = [] if epoch_seconds is None else epoch_seconds
 
     @property
     def losses(self) -> np.ndarray:

@@ -8,7 +8,6 @@ as the driver's repeat (parameters and optimizer state bound by their inputs' ha
 
 from __future__ import annotations
 
-import functools
 import math
 import sys
 import time
@@ -37,11 +36,12 @@ from ..optim.optimizer import Optimizer
 from ..pipeline import Program
 from ..printing import Formulas, StepFormulas
 from . import step_cache
+from .bound_fit import Bindings
 from .clipping import Clipping
 from .history import History, LossHistory
 from .objective import Objective
 from .progress import BAR_AFTER_SECONDS, Watch
-from .schedule import epochs_schedule
+from .schedule import constant_series, epochs_schedule
 
 
 @dataclass(frozen=True)
@@ -104,19 +104,6 @@ def _rows(x) -> int | None:
     return int(shape[0]) if shape else None
 
 
-def _constant_series(total: int, lr) -> np.ndarray:
-    """A learning rate held for ``total`` steps (a nonzero float's series is shared by fit calls of that length and
-    rate: a cache would take 0.0 and -0.0 for one)."""
-    return _shared_series(total, lr) if type(lr) is float and lr else np.full(total, lr, dtype=np.float64)
-
-
-@functools.lru_cache(maxsize=8)
-def _shared_series(total: int, lr: float) -> np.ndarray:
-    series = np.full(total, lr, dtype=np.float64)
-    series.flags.writeable = False  # the driver only reads it
-    return series
-
-
 def _same_program(a: _Recording, b: _Recording) -> bool:
     """Whether two recordings of one forward on batches of different sizes make the same program: the same
     roots, buffer updates, structure and constants (``same_structure``)."""
@@ -155,6 +142,8 @@ class CompiledStep:
         self._sized: set[tuple[str, tuple]] = set()
         #: whether the model's forward hooks were warned about (they run while the step is traced, not per step)
         self._hooks_warned = False
+        #: per thread, a one-batch fit's arguments bound for the next fits on the same batch
+        self._bound = Bindings()
 
     # ---------------------------------------------------------------- building
     def _mode(self) -> tuple[bool, ...]:
@@ -441,24 +430,26 @@ class CompiledStep:
     # ---------------------------------------------------------------- training
     def _inputs(self, advance: int, x: np.ndarray, y: np.ndarray, in_place: bool = False) -> list[np.ndarray]:
         """The step's inputs: parameters, optimizer state, lr, the step count t of the next step, and the
-        batch; counts ``advance`` steps in the optimizer's state. ``in_place``: the driver will update the
+        batch; counts ``advance`` steps in the optimizer's state. ``in_place``: for a repeat, which updates the
         parameter and buffer arrays in place, so one that anything else can see is first replaced by a copy (tensors
-        made earlier keep their values).
+        made earlier keep their values), and takes the learning rates as series (their inputs are left unset).
         A random key is its value at the trace plus the count of steps done, so every step draws new masks."""
         slots, opt = self._slots, self.optimizer
         values = list(slots.bound)
+        state = opt.state
         done = None
         for p, at, states, _ in slots.params:
-            state = opt.param_state(p)
+            own = state.get(id(p)) or opt.param_state(p)
             if done is None:
-                done = state["step"]
-            state["step"] += advance
+                done = own["step"]
+            own["step"] += advance
             values[at] = p._private_value() if in_place else p._array()
             for s, k in states.items():
-                values[k] = state[s]
-        groups = opt.param_groups
-        for group, k in slots.lrs:
-            values[k] = np.array(groups[group]["lr"], dtype=float64)
+                values[k] = own[s]
+        if not in_place:
+            groups = opt.param_groups
+            for group, k in slots.lrs:
+                values[k] = np.array(groups[group]["lr"], dtype=float64)
         values[slots.t] = np.array(done + 1, dtype=float64)
         values[slots.x], values[slots.y] = x, y
         for b, k in slots.buffers:
@@ -626,7 +617,7 @@ class CompiledStep:
                 watch.step_done()
                 schedule.after_step()
             warned = warned or self._warn_if_diverging(epoch_losses, len(self.history) - len(epoch_losses), epoch,
-                                                       len(epoch_losses))
+                                                       len(epoch_losses), depth=2)
             schedule.after_epoch(epoch_losses)
             watch.epoch_done(epoch_losses)
 
@@ -634,12 +625,18 @@ class CompiledStep:
         """``fit``'s common case: one (x, y) batch and nothing to see between epochs (no callbacks, metrics,
         scheduler or bar), so all epochs are one native call without the epoch loop's machinery (a fifth of a
         short fit's time). None (nothing done) for an empty batch."""
+        bound = getattr(self._bound, "fit", None)
+        if bound is not None and len(loader) == 2 and epochs > 0:
+            history = bound.fit(*loader, epochs)
+            if history is not None:
+                return history
         xa, ya = self._fit_arrays(*loader)
         if not len(xa):
             return None
         self._use_step(xa, ya, len(xa))
         history = History()
         self._native_epochs(epochs, 1, xa, ya, None, _Schedule(self, None, None), history.add_epochs, 0)
+        self._bound.after_general_fit(self, *loader, xa, ya)
         return history
 
     def _fit_arrays(self, x, y) -> tuple[np.ndarray, np.ndarray]:
@@ -663,14 +660,8 @@ class CompiledStep:
         series = schedule.series(count * steps, steps, self._slots.lrs)
         try:
             records = self._step.repeat(inputs, count * steps, *(gather or ()), series=series)
-        except IndexRangeError as exc:  # the state of the last completed step: parameters, counts, history
-            self._count_steps(exc.completed - count * steps)
-            schedule.rewind(exc.completed, steps)
-            self.history.extend(exc.records[:, 0])
-            failed = len(self.history) + 1
-            raise IndexRangeError(f"fit: step {failed} (epoch {(failed - 1) // steps}, batch "
-                                  f"{(failed - 1) % steps}): {exc}; the model and optimizer hold the state "
-                                  f"after step {failed - 1}") from exc
+        except IndexRangeError as exc:
+            raise self._stopped(exc, count * steps, steps, schedule) from exc
         seconds = (time.perf_counter() - began) / count
         self._seconds_per_step = seconds / steps
         losses = records[:, 0]
@@ -681,6 +672,18 @@ class CompiledStep:
             schedule.after_epoch(flat)
         report(losses.reshape(count, steps), seconds, flat)
         return warned
+
+    def _stopped(self, exc: IndexRangeError, total: int, steps: int, schedule: _Schedule | None) -> IndexRangeError:
+        """A repeat of ``total`` steps (``steps`` an epoch) failed an index check: the parameters hold the state of
+        the last completed step; the counts, the schedule and the history are set back to it, and the error to
+        raise names the step."""
+        self._count_steps(exc.completed - total)
+        if schedule is not None:
+            schedule.rewind(exc.completed, steps)
+        self.history.extend(exc.records[:, 0])
+        failed = len(self.history) + 1
+        return IndexRangeError(f"fit: step {failed} (epoch {(failed - 1) // steps}, batch {(failed - 1) % steps}): "
+                               f"{exc}; the model and optimizer hold the state after step {failed - 1}")
 
     def _fit_native(self, rows: _Rows, epochs: int, watch: Watch, schedule: _Schedule) -> bool:
         """Epochs as the driver's repeat: as many per call as the watch allows (all of them, unless callbacks,
@@ -710,9 +713,10 @@ class CompiledStep:
         return True
 
     @staticmethod
-    def _warn_if_diverging(losses: list[float], offset: int, epoch: int, steps_per_epoch: int) -> bool:
-        """Warn at the first of ``losses`` (from step ``offset + 1``, epoch ``epoch`` on) that is NaN or infinite;
-        True if there was one."""
+    def _warn_if_diverging(losses: list[float], offset: int, epoch: int, steps_per_epoch: int,
+                           depth: int = 3) -> bool:
+        """Warn at the first of ``losses`` (from step ``offset + 1``, epoch ``epoch`` on) that is NaN or infinite,
+        pointing at the user's ``fit`` call, ``depth`` frames above this one's caller; True if there was one."""
         # a Python sum is finite when every loss is (not conversely: finite losses may overflow it); unlike NumPy's,
         # it neither warns of an overflow nor costs a microsecond of dispatch on a short fit
         if math.isfinite(sum(losses)):
@@ -722,7 +726,7 @@ class CompiledStep:
             return False
         warnings.warn(f"fit: the loss became {losses[k]} at step {offset + k + 1} (epoch "
                       f"{epoch + k // max(steps_per_epoch, 1)}): training is diverging; lower the learning rate",
-                      RuntimeWarning, stacklevel=4)
+                      RuntimeWarning, stacklevel=depth + 2)
         return True
 
     # ---------------------------------------------------------------- inference
@@ -852,7 +856,7 @@ class _Schedule:
         self._saved = (self.scheduler.state_dict(), [g["lr"] for g in groups]) \
             if self.scheduler is not None and not self.plateau else None
         if self._saved is None:  # constant learning rates
-            return [_constant_series(total, groups[k]["lr"]) for k, _ in lrs]
+            return [constant_series(total, groups[k]["lr"]) for k, _ in lrs]
         values = np.empty((total, len(lrs)), dtype=np.float64)
         for s in range(total):
             values[s] = [groups[k]["lr"] for k, _ in lrs]

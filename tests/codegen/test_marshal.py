@@ -164,6 +164,49 @@ def test_the_marshal_agrees_with_the_python_oracle_on_random_arrays():
     assert accepted > 1000 and refused > 500
 
 
+def _verdict(inputs: list, want: list, sizes: list[int], finite: set[int]) -> int:
+    """The Python oracle of a recipe with finiteness checks: input by input, the first that does not fit is a
+    mismatch, and one asked to be finite holding a NaN or an infinity is ``NONFINITE``."""
+    for k, (a, (dtype, axes)) in enumerate(zip(inputs, want, strict=True)):
+        if not _accepts([a], [(dtype, axes)], sizes):
+            return marshal.MISMATCH
+        if k in finite and not np.isfinite(a).all():
+            return marshal.NONFINITE
+    return 0
+
+
+def test_inputs_asked_to_be_finite_are_checked_natively():
+    """Float32 and float64 inputs of every size (the vectorized loop and its remainder), a NaN, +inf or -inf at
+    any position, checked or not; a mismatch before a non-finite input is still a mismatch."""
+    POOL.ensure()
+    rng = np.random.default_rng(2)
+    seen = {0: 0, marshal.MISMATCH: 0, marshal.NONFINITE: 0}
+    for _ in range(2000):
+        sizes = [int(n) for n in rng.integers(0, 40, 2)]
+        want, inputs = [], []
+        for _ in range(int(rng.integers(1, 4))):
+            dtype = np.dtype(np.float32 if rng.random() < 0.5 else np.float64)
+            axes = (~int(rng.integers(0, 2)), int(rng.integers(1, 4)))
+            want.append((dtype, axes))
+            a = rng.standard_normal((sizes[~axes[0]], axes[1])).astype(dtype)
+            if a.size and rng.random() < 0.4:
+                a.flat[int(rng.integers(0, a.size))] = rng.choice([np.nan, np.inf, -np.inf])
+            if rng.random() < 0.05:
+                a = a.astype(np.float64 if dtype == np.float32 else np.float32)
+            inputs.append(a)
+        finite = {k for k in range(len(want)) if rng.random() < 0.7}
+        plan = marshal.recipe(want, 6, 8, [], finite)
+        words = (ctypes.c_int64 * 10)()
+        words[6:8] = sizes
+        status = POOL.marshal(inputs, (), data_address(plan), ctypes.addressof(words), None)
+        expected = _verdict(inputs, want, sizes, finite)
+        assert status == expected, (want, sizes, finite, inputs)
+        seen[status] += 1
+    assert min(seen.values()) > 100
+    with pytest.raises(TypeError, match="float32 and float64"):
+        marshal.recipe([(np.dtype(np.int64), (3,))], 1, 2, [], finite={0})
+
+
 def _fit_sequence() -> tuple[list[float], list[np.ndarray]]:
     """In-place fits, a shuffled fit whose gathered batch has the same sizes (the same block, its serial inputs
     replaced), a fit with a learning-rate series, and another in-place fit."""

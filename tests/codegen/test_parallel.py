@@ -213,6 +213,25 @@ def test_small_kernels_stay_whole_and_exports_never_fork():
         assert_bitwise([list(one.values()), list(two.values())])
 
 
+def test_a_loop_of_one_iteration_is_called_directly_whatever_the_grain(every_kernel_split):
+    """A one-element weight's update has one part: the pool's call would be the whole cost of it (in a short fit's
+    repeat, a third of each step)."""
+    from symnet.frontend.trace import trace
+    from symnet.pipeline import lower
+
+    def graph(*outputs):
+        traced = trace(list(outputs))
+        return lower(traced.specs, [traced.position(t) for t in outputs]).graph
+
+    w = sn.tensor(np.ones((1, 1), np.float32), name="w")
+    v = sn.tensor(np.ones((5, 1), np.float32), name="v")
+    assert [split_kind(k) for k in lower_graph(graph(w * 2 + 1, v * 2 + 1))] == [None, "loop"]
+    before = pool.POOL.forks
+    compiled = compile_graph(graph(w * 2 + 1))
+    out = compiled({t.name: np.full((1, 1), 3, np.float32) for t in compiled.graph.inputs})
+    assert pool.POOL.forks == before and list(out.values())[0].tolist() == [[7.0]]
+
+
 def test_a_bad_label_mid_fit_stops_at_the_same_step_on_any_thread_count():
     """An index error in a split kernel inside the native repeat loop: the same step fails, the same state stays."""
     rng = np.random.default_rng(6)
