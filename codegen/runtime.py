@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import functools
 import math
-import operator
 import threading
 import weakref
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -766,25 +765,25 @@ class BoundRepeat:
         self._graph, self._plan = graph, plan
         #: after a run: the first step whose loss (first record) is NaN or infinite, or -1
         self.first_nonfinite = -1
-        self._series: list[np.ndarray] = []
+        self._series: Sequence[np.ndarray] | None = None
         self._checked_series: list[np.ndarray] = []
         self._series_steps = -1
 
     def run(self, inputs: list, steps: int, series: Sequence[np.ndarray], hold: bool) -> np.ndarray | None:
         """``steps`` iterations on ``inputs`` (a list; the series inputs' entries are not read), series input k
-        taking element s of ``series[k]`` at step s: returns the records, one row per step; None, with nothing
+        taking element s of ``series[k]`` at step s (a sequence of arrays no one changes: passing the same sequence
+        again skips its checks): returns the records, one row per step; None, with nothing
         run, when an input does not fit the block or one checked is not finite (the caller's full path decides
         and words its error). ``hold``: the repeat runs inside the marshal's step, holding the GIL (for a run of
         microseconds: it costs other threads less than releasing and taking it)."""
         graph, words, errors, at = self._graph, self._words, self._errors, self._at
-        if steps > self._series_steps or len(series) != len(self._series) \
-                or not all(map(operator.is_, series, self._series)):
+        if series is not self._series or steps > self._series_steps:  # (the same sequence: checked last run)
             n = graph._buffers + len(self._plan.gathers)  # the series' slots, after the unused sources'
             checked = series_arrays(self._plan.series, series, steps)
             for k, arr in enumerate(checked):
                 words[n + k] = data_address(arr)
-            # the arrays given, and those checked (held: their addresses are in the block), for the next run
-            self._series, self._checked_series = list(series), checked
+            # the sequence given, and the arrays checked (held: their addresses are in the block), for the next run
+            self._series, self._checked_series = series, checked
             self._series_steps = min(map(len, checked), default=steps)
         records = np.empty((steps, len(self._plan.records)), dtype=np.float64)
         words[errors + STEPS], words[errors + RECORDS] = steps, data_address(records)

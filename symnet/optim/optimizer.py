@@ -376,11 +376,7 @@ class Optimizer(abc.ABC):
         own entries, such as OneCycleLR's ``max_lr``, are not the rule's), as text. Remembered while the group
         holds the same objects: a scheduler that cycles a momentum sets a new float. Options a CPU step refuses
         are refused here, when they change."""
-        getter = self._option_values
-        try:
-            values = getter(group) if getter is not None else tuple(map(group.get, self._options))
-        except KeyError:  # an option deleted from the group: the rule reads None, as group.get gives
-            values = tuple(map(group.get, self._options))
+        values = self.option_values(group)
         known = self._rule_keys.get(id(group))
         if known is None or not all(map(operator.is_, known[0], values)):
             self._check_step_options(group)
@@ -388,6 +384,14 @@ class Optimizer(abc.ABC):
                 self._rule_keys.clear()
             known = self._rule_keys[id(group)] = (values, tuple(map(repr, values)))
         return known[1]
+
+    def option_values(self, group: dict) -> tuple:
+        """The group's hyperparameters but ``lr``, in ``rule_key``'s order (objects, compared by identity)."""
+        getter = self._option_values
+        try:
+            return getter(group) if getter is not None else tuple(map(group.get, self._options))
+        except KeyError:  # an option deleted from the group: the rule reads None, as group.get gives
+            return tuple(map(group.get, self._options))
 
     def _check_step_options(self, group: dict) -> None:
         """The options PyTorch's constructor accepts but whose step fails on a CPU leaf parameter fail here too."""

@@ -11,6 +11,7 @@ and the general path takes the call (and words its error).
 
 from __future__ import annotations
 
+import operator
 import threading
 import time
 import weakref
@@ -38,7 +39,15 @@ class BoundFit:
     def __init__(self, step: CompiledStep, x, y, xa: np.ndarray, ya: np.ndarray):
         self.step, self.x, self.y = step, weakref.ref(x), weakref.ref(y)
         self.program, self.slots = step._step, step._slots
-        self.mode, self.hyperparameters = step._mode(), step._hyperparameters()
+        self.mode = step._mode()
+        optimizer = step.optimizer
+        #: each parameter group and its hyperparameters when bound (the program's rules read them)
+        self.options = [(group, optimizer.option_values(group)) for group in optimizer.param_groups]
+        #: the last call's epochs and learning rates (Python floats, compared by value; else None), and the rates'
+        #: series
+        self.lr_groups = [g for g, _ in self.slots.lrs]
+        self.rates: list | None = None
+        self.series: tuple[np.ndarray, ...] = ()
         inputs = step._inputs(0, xa, ya)
         finite = (self.slots.x,) if xa.dtype.kind == "f" else ()
         self.repeat = self.program.bind_repeat(inputs, finite)
@@ -53,19 +62,21 @@ class BoundFit:
         """``epochs`` epochs on the bound batch, as ``CompiledStep.fit`` runs them; None, nothing done, when the
         call is not the bound one's."""
         step = self.step
-        if x is not self.x() or y is not self.y() or step._mode() != self.mode \
-                or step._hyperparameters() != self.hyperparameters:
+        if x is not self.x() or y is not self.y() or step._mode() != self.mode or not self._same_options():
             return None
         xa = x._array() if type(x) is not np.ndarray else x
         ya = y._array() if type(y) is not np.ndarray else y
         step._step, step._slots = self.program, self.slots
         groups = step.optimizer.param_groups
-        series = [constant_series(epochs, groups[g]["lr"]) for g, _ in self.slots.lrs]
+        rates = [epochs] + [groups[g]["lr"] for g in self.lr_groups]
+        if rates != self.rates:
+            self.series = tuple(constant_series(epochs, lr) for lr in rates[1:])  # (a new one: checked on its run)
+            self.rates = rates if all(type(lr) is float for lr in rates[1:]) else None  # a tensor may change
         hold = step._seconds_per_step is not None and step._seconds_per_step * epochs <= HOLD_SECONDS
         began = time.perf_counter()
         inputs = step._inputs(epochs, xa, ya, in_place=True)
         try:
-            records = self.repeat.run(inputs, epochs, series, hold)
+            records = self.repeat.run(inputs, epochs, self.series, hold)
         except IndexRangeError as exc:
             raise step._stopped(exc, epochs, 1, None) from exc
         if records is None:  # x not finite, or an array not as bound: the general path decides
@@ -77,7 +88,18 @@ class BoundFit:
         if self.repeat.first_nonfinite >= 0:
             step._warn_if_diverging(flat, len(step.history), 0, 1)
         step.history.take(records[:, 0])
-        return History(flat, flat[:], [seconds] * epochs)  # one step an epoch: its loss is the epoch's mean
+        return History(flat, flat, [seconds] * epochs)  # (its list is a copy) one step an epoch: the epoch's mean
+
+    def _same_options(self) -> bool:
+        """The optimizer's groups are the bound ones, each holding the same hyperparameter objects."""
+        optimizer = self.step.optimizer
+        groups = optimizer.param_groups
+        if len(groups) != len(self.options):
+            return False
+        for (group, values), now in zip(self.options, groups):  # noqa: B905 - lengths compared above
+            if group is not now or not all(map(operator.is_, optimizer.option_values(now), values)):
+                return False
+        return True
 
 
 class Bindings(threading.local):

@@ -147,7 +147,7 @@ class CompiledStep:
 
     # ---------------------------------------------------------------- building
     def _mode(self) -> tuple[bool, ...]:
-        return tuple(m.training for m in self._modules)
+        return tuple([m.training for m in self._modules])
 
     def _hyperparameters(self) -> tuple:
         """What the update rules bake in: every group's hyperparameters but its learning rate."""
@@ -444,8 +444,9 @@ class CompiledStep:
                 done = own["step"]
             own["step"] += advance
             values[at] = p._private_value() if in_place else p._array()
-            for s, k in states.items():
-                values[k] = own[s]
+            if states:
+                for s, k in states.items():
+                    values[k] = own[s]
         if not in_place:
             groups = opt.param_groups
             for group, k in slots.lrs:
@@ -455,7 +456,7 @@ class CompiledStep:
         for b, k in slots.buffers:
             values[k] = b._private_value() if in_place else b._array()
         if in_place:
-            Writes.happened()  # the arrays change under any plan that reads them
+            Writes.count += 1  # (Writes.happened, inline) the arrays change under any plan that reads them
         for k, base in slots.keys:
             values[k] = np.array(base + done, dtype=float64)
         return values
