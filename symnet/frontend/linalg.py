@@ -1,7 +1,7 @@
 """Contractions as tensor methods: ``@`` with NumPy's rules for 1-d operands and broadcast batch dims, PyTorch's
 mm/bmm/mv/dot with their shape checks, the add-multiply family (addmm, addmv, addbmm, baddbmm), and ``einsum``,
 one index-notation row (``symnet.core.contractions``) that outer, inner, kron, tensordot and trace are made of.
-Then small vector algebra composed of those and of reductions (cross, dist, cdist, cov, renorm, trapezoid), so
+Then small vector algebra composed of those and of reductions (cross, dist, cdist, cov, renorm, trapezoid, gradient), so
 autodiff derives their gradients, and ``symnet.linalg``: what of ``torch.linalg`` these compose (products, norms,
 Vandermonde matrices); what needs a matrix factorization refuses by name."""
 
@@ -58,7 +58,8 @@ FUNCTIONS = ("matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger"
 #: left out is then below 1/2¹⁹/19! ≈ 1.6e-23 of the result)
 EXP_DEGREE = 18
 #: this module's functions offered as ``symnet.<name>``
-PUBLIC = ("einsum", "tensordot", "linalg", "cdist", "trapezoid", "trapz", "cumulative_trapezoid")
+PUBLIC = ("einsum", "tensordot", "linalg", "cdist", "trapezoid", "trapz", "cumulative_trapezoid", "gradient",
+          "chain_matmul")
 
 
 #: the two matmul ops (``MatMul(b_transposed)``), made once: every product of a training loop uses one
@@ -446,6 +447,112 @@ def cumulative_trapezoid(y: Tensor, x: Tensor | None = None, *, dx: float | None
         spacing = 1.0 if dx is None else float(dx.item() if isinstance(dx, TensorBase) else dx)
         return (pairs * (spacing / 2.0)).cumsum(d)
     return (_steps("cumulative_trapezoid", y, x, d) * pairs / 2.0).cumsum(d)
+
+
+def gradient(input: Tensor, *, spacing=1, dim: int | Sequence[int] | None = None,  # noqa: A002 - torch's name
+             edge_order: int = 1) -> tuple[Tensor, ...]:
+    """``torch.gradient``: the derivative of samples along each of ``dims`` (all by default), one tensor per dim.
+    Inside, the second-order central difference; at each end a one-sided difference of order ``edge_order``. The
+    samples are ``spacing`` apart (a number, or one per dim), or at the coordinates of a 1-d tensor per dim, as
+    PyTorch (and NumPy) computes each: composed of slices, so its gradient is derived."""
+    if edge_order not in (1, 2):
+        raise ArgumentError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    if not isinstance(input, TensorBase):
+        raise TypeError(f"gradient(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if input.dim() == 0:
+        return ()
+    dims = tuple(range(input.dim())) if dim is None else _distinct_dims(dim, input.dim())
+    steps = _spacings(spacing, dims, input, dim is None)
+    if any(input.shape[d] < edge_order + 1 for d in dims):
+        raise ArgumentError("torch.gradient expected each dimension size to be at least edge_order+1")
+    return tuple(_derivative_along(input, d, step, edge_order) for d, step in zip(dims, steps, strict=True))
+
+
+def _distinct_dims(dim, rank: int) -> tuple[int, ...]:
+    dims = tuple(normalize_dim(d, rank, "gradient") for d in ((dim,) if isinstance(dim, int) else dim))
+    repeated = [d for d in dims if dims.count(d) > 1]
+    if repeated:
+        raise ArgumentError(f"dim {repeated[0]} appears multiple times in the list of dims")
+    return dims
+
+
+def _spacings(spacing, dims: tuple[int, ...], input: Tensor, every_dim: bool) -> list:
+    """One spacing per dim: a number (or 0-d tensor, read as one) or a 1-d tensor of coordinates as long as the
+    dim."""
+    if isinstance(spacing, numbers.Number) or isinstance(spacing, TensorBase) and spacing.dim() == 0:
+        return [spacing] * len(dims)
+    if isinstance(spacing, TensorBase) or not isinstance(spacing, list | tuple):
+        raise TypeError(f"gradient(): spacing must be a number, or a list or tuple of numbers or of 1-d tensors, "
+                        f"not {type(spacing).__name__}")
+    if len(spacing) != len(dims):
+        if every_dim:
+            raise ArgumentError(f"torch.gradient expected spacing to be unspecified, a scalar, or a list of length "
+                                f"equal to 'self.dim() = {input.dim()}', since dim argument was not given, but got a "
+                                f"list of length {len(spacing)}")
+        raise ArgumentError(f"torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
+                            f"arguments to have the same length, but got a spacing argument of length "
+                            f"{len(spacing)} and a dim argument of length {len(dims)}.")
+    kinds = {isinstance(s, TensorBase) for s in spacing}
+    if len(kinds) > 1 or not all(isinstance(s, TensorBase | numbers.Number) for s in spacing):
+        raise TypeError("gradient(): spacing must hold numbers only or 1-d tensors only")
+    for s, d in zip(spacing, dims, strict=True):
+        if isinstance(s, TensorBase) and s.dim() != 1:
+            raise ArgumentError(f"torch.gradient expected each element of spacing to have one dimension, but got an "
+                                f"element with {s.dim()} dimensions!")
+        if isinstance(s, TensorBase) and len(s) != input.shape[d]:
+            raise ShapeError(f"gradient(): {len(s)} coordinates for dim {d} of size {input.shape[d]}")
+    return list(spacing)
+
+
+def _derivative_along(f: Tensor, d: int, step, edge_order: int) -> Tensor:
+    """One dim's differences: with a uniform ``step``, ``(f[i+1] − f[i−1]) / step / 2`` inside and
+    ``(f[1] − f[0]) / step`` (order 1) or ``(−1.5 f[0] + 2 f[1] − 0.5 f[2]) / step`` (order 2) at the start; with
+    coordinates, the weights of the quadratic through three neighbours, spaced h₁ then h₂."""
+    n = f.shape[d]
+
+    def part(start: int, stop: int | None = None) -> Tensor:  # f[start:stop] along d
+        start, stop = start + n * (start < 0), n if stop is None else stop + n * (stop < 0)
+        return f.narrow(d, start, stop - start)
+
+    if not isinstance(step, TensorBase) or step.dim() == 0:
+        center = (part(2) - part(0, -2)) / step
+        if edge_order == 1:
+            first, last = (part(1, 2) - part(0, 1)) / step, (part(-1) - part(-2, -1)) / step
+        else:
+            first = (-1.5 * part(0, 1) + 2 * part(1, 2) - 0.5 * part(2, 3)) / step
+            last = (0.5 * part(-3, -2) - 2 * part(-2, -1) + 1.5 * part(-1)) / step
+        return cat([first, center / 2, last], d)
+    h = step.diff()
+    along = [1] * f.dim()
+    along[d] = n - 2
+
+    def weight(w: Tensor) -> Tensor:  # a weight per interior sample, broadcast along d
+        return w.reshape(along)
+
+    h1, h2 = h[:-1], h[1:]
+    center = weight(-h2 / (h1 * (h1 + h2))) * part(0, -2) + weight((h2 - h1) / (h1 * h2)) * part(1, -1) \
+        + weight(h1 / (h2 * (h1 + h2))) * part(2)
+    if edge_order == 1:
+        first, last = (part(1, 2) - part(0, 1)) / h[0], (part(-1) - part(-2, -1)) / h[-1]
+    else:
+        a, b = h[0], h[1]
+        first = -(2.0 * a + b) / (a * (a + b)) * part(0, 1) + (a + b) / (a * b) * part(1, 2) \
+            - a / (b * (a + b)) * part(2, 3)
+        a, b = h[-1], h[-2]
+        last = a / (b * (a + b)) * part(-3, -2) - (a + b) / (a * b) * part(-2, -1) \
+            + (2 * a + b) / (a * (a + b)) * part(-1)
+    return cat([first, center, last], d)
+
+
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """``torch.chain_matmul`` (deprecated there for ``linalg.multi_dot``): the product of 2-d matrices, one alone
+    returned as it is."""
+    if not matrices:
+        raise ArgumentError("chain_matmul(): Expected one or more matrices")
+    for m in matrices:
+        if not isinstance(m, TensorBase) or m.dim() != 2:
+            raise ShapeError(f"Tensor dimension is {getattr(m, 'ndim', '?')}, expected 2 instead.")
+    return matrices[0] if len(matrices) == 1 else multi_dot(list(matrices))
 
 
 def _integration_dim(op: str, y: Tensor, x: Tensor | None, dx, dim: int) -> int:

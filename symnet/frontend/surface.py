@@ -195,6 +195,10 @@ class SurfaceMethods(TensorBase):
         """The conjugate transpose of a batch of matrices: ``mT`` for real tensors."""
         return self._matrix_transpose("mH", batched=True)
 
+    def adjoint(self) -> Tensor:
+        """The conjugate transpose of a batch of matrices (``mH``, as a method)."""
+        return self._matrix_transpose("adjoint()", batched=True)
+
     @property
     def H(self) -> Tensor:  # noqa: N802 - PyTorch's name
         """The conjugate transpose of a matrix: ``t()`` for real tensors, refused for other ranks but 0 (which

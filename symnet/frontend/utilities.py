@@ -33,7 +33,7 @@ from .tensor import Tensor
 from .tensor_str import set_printoptions  # noqa: F401 - offered as symnet.set_printoptions (PUBLIC)
 
 #: tensor methods also offered as ``symnet.<name>(tensor, …)``, as in torch
-FUNCTIONS = ("t", "detach")
+FUNCTIONS = ("t", "detach", "detach_", "adjoint")
 #: this module's functions offered as ``symnet.<name>``
 PUBLIC = ("is_tensor", "is_storage", "numel", "as_tensor", "asarray", "scalar_tensor", "broadcast_shapes",
           "promote_types", "result_type", "can_cast", "finfo", "iinfo", "set_printoptions", "inference_mode",
