@@ -5,6 +5,7 @@ the parameters, the batch itself — it gives the general path's numbers, errors
 from __future__ import annotations
 
 import gc
+import os
 import warnings
 
 import numpy as np
@@ -29,6 +30,10 @@ def bound_calls(monkeypatch):
 
     monkeypatch.setattr(runtime.BoundRepeat, "run", counted)
     return count
+
+
+#: random sequences of fits in the fuzz below: a few in CI, many with SYMNET_DEEP=1
+SEQUENCES = 250 if os.environ.get("SYMNET_DEEP") == "1" else 8
 
 
 def never_bind(monkeypatch):
@@ -227,3 +232,72 @@ def test_threads_fitting_one_step_on_one_batch_bind_apart():
     (a, first), (b, second) = in_threads(work, range(2))
     assert a is not None and b is not None and a is not b
     assert np.isfinite(first + second).all() and opt.state[id(model[0].weight)]["step"] == 240
+
+
+def _random_fits(seed: int) -> list:
+    """Fits of a random small model, loss, optimizer and batch (arrays or tensors, float32 or float64), with a
+    random change before each: the data scaled in place, a learning rate, a momentum, the training flags, the
+    parameters; a NaN input or an out-of-range label met and undone. Every result, error and warning, and the
+    final state."""
+    rng = np.random.default_rng(seed)
+    dtype = (np.float32, np.float64)[seed % 2]
+    sn.manual_seed(seed)
+    classify = bool(rng.random() < 0.4)
+    features, outputs = int(rng.integers(1, 4)), int(rng.integers(1, 4)) + classify
+    layers = [sn.nn.Linear(features, 5), sn.nn.Tanh()]
+    layers += [sn.nn.Dropout(0.2)] if rng.random() < 0.3 else []
+    layers += [sn.nn.BatchNorm1d(5)] if rng.random() < 0.3 else []
+    model = sn.nn.Sequential(*layers, sn.nn.Linear(5, outputs))
+    model = model.double() if dtype == np.float64 else model
+    kind = str(rng.choice(["SGD", "Adam", "RMSprop", "Adagrad", "AdamW"]))
+    options = {"lr": float(rng.choice([0.01, 0.05]))} | ({"momentum": 0.5} if kind == "SGD" else {})
+    opt = getattr(sn.optim, kind)(model.parameters(), **options)
+    step = sn.compile(model, sn.nn.CrossEntropyLoss() if classify else sn.nn.MSELoss(), opt)
+    n = int(rng.integers(2, 9))
+    x = rng.standard_normal((n, features)).astype(dtype)
+    y = rng.integers(0, outputs, n) if classify else rng.standard_normal((n, outputs)).astype(dtype)
+    arrays = rng.random() < 0.7
+    if not arrays:
+        x, y = sn.tensor(x), sn.tensor(y)
+    seen = []
+    for _ in range(12):
+        change = int(rng.integers(0, 8))
+        if change == 0:
+            x *= 0.9  # in place, for an array as for a tensor
+        elif change == 1:
+            opt.param_groups[0]["lr"] = float(rng.choice([0.01, 0.02, 0.05]))
+        elif change == 2:
+            model.train(bool(rng.random() < 0.5))
+        elif change == 3 and kind == "SGD":
+            opt.param_groups[0]["momentum"] = float(rng.choice([0.0, 0.3, 0.9]))
+        elif change == 4:
+            model.load_state_dict({name: v * 0.9 if v.is_floating_point() else v
+                                   for name, v in model.state_dict().items()})
+        elif change == 5 and arrays:
+            x[0, 0] = np.nan
+            seen.append(_outcome(step, x, y, 2))
+            x[0, 0] = 0.5
+        elif change == 6 and arrays and classify:
+            y[-1] = outputs
+            seen.append(_outcome(step, x, y, 3))
+            y[-1] = 0
+        seen.append(_outcome(step, x, y, int(rng.integers(1, 5))))
+    counts = sorted(state["step"] for state in opt.state.values())
+    return [*seen, [p.detach().numpy().tolist() for p in model.parameters()], step.history.tolist(), counts]
+
+
+def _outcome(step, x, y, epochs: int):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            history = step.fit((x, y), epochs=epochs, progress=False)
+        except (ValueError, sn.IndexRangeError) as error:
+            return type(error).__name__, str(error)
+    return list(history), history.epoch_loss, [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("seed", range(SEQUENCES))
+def test_random_fit_sequences_give_the_same_results_bound_and_not(seed, monkeypatch):
+    bound = _random_fits(seed)
+    never_bind(monkeypatch)
+    assert repr(bound) == repr(_random_fits(seed))  # (repr: NaN losses compare equal)

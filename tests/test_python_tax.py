@@ -143,7 +143,7 @@ def test_one_program_equals_one_program_per_parameter(name, options):
     for single in singles:
         merged.update(single.state)
     for q, mine in zip(alone, together, strict=True):
-        theirs, ours = merged[id(q)], opt.state[id(mine)]
+        theirs, ours = merged[q], opt.state[mine]
         assert theirs.keys() == ours.keys() and theirs["step"] == ours["step"]
         for key in theirs:
             np.testing.assert_array_equal(ours[key], theirs[key])

@@ -288,7 +288,7 @@ class LBFGS(Optimizer):
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         line_search_fn, history_size = group["line_search_fn"], group["history_size"]
 
-        state = self.state.setdefault(self._key, {})
+        state = self._states.setdefault(self._key, {})
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
 
@@ -388,7 +388,7 @@ class LBFGS(Optimizer):
         ``old_stps``: m × n arrays, ``ro``: m values; PyTorch keeps lists) so that ``sn.save`` stores them. A
         copy: later steps do not change it."""
         packed = super().state_dict()
-        state = copy.deepcopy(self.state.get(self._key, {}))
+        state = copy.deepcopy(self._states.get(self._key, {}))
         if "old_dirs" in state:
             n = sum(x.numel() for x in self._params)
             for k in ("old_dirs", "old_stps"):
@@ -421,6 +421,6 @@ class LBFGS(Optimizer):
             if isinstance(saved.get(k), (float, np.floating, np.ndarray)):
                 saved[k] = scalar(saved[k])
         super().load_state_dict({"state": {}, "param_groups": state_dict["param_groups"]})
-        self.state.clear()
+        self._states.clear()
         if saved:
-            self.state[self._key] = saved
+            self._states[self._key] = saved

@@ -17,7 +17,7 @@ import abc
 import ctypes
 import operator
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +28,7 @@ from ..core.cache import BoundedCache
 from ..core.dtypes import get_default_dtype
 from ..core.ir import Def, Graph, Input, access, fresh_indices
 from ..core.lazy import sympy as sp
+from ..errors import NotSupportedError
 from ..frontend.autograd import enable_grad
 from ..frontend.tensor import Tensor
 from ..pipeline import compile_graph, compiled_from_cache
@@ -50,6 +51,11 @@ class State:
     element: str
     init: float = 0.0
     scalar: bool = False
+
+
+def _initial(spec: State, q: Tensor) -> np.ndarray:
+    """A state's initial array for parameter ``q``."""
+    return np.array(spec.init, scalar_dtype()) if spec.scalar else np.full(q.shape, spec.init, q.dtype)
 
 
 @dataclass(frozen=True)
@@ -161,7 +167,8 @@ class Optimizer(abc.ABC):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             f"but got {type(params).__name__}")
         self.defaults = defaults
-        self.state: dict[int, dict[str, np.ndarray | int]] = {}
+        #: each parameter's state by the parameter's id (``state`` shows it keyed by the tensors, as PyTorch's)
+        self._states: dict[int, dict[str, np.ndarray | int]] = {}
         self.param_groups: list[dict] = []
         self._programs = BoundedCache(f"{type(self).__name__} step programs", limit=32)
         self._last_program: tuple[tuple, _StepProgram] | None = None  # the last step's, found without the lock
@@ -181,15 +188,15 @@ class Optimizer(abc.ABC):
         the state by each parameter's position, since a copy's parameters are other tensors; the compiled
         programs and the caches are this process's, made again on use."""
         kept = {k: v for k, v in self.__dict__.items() if k not in ("_programs", "_last_program", "_rule_keys")}
-        kept["state"] = [self.state.get(id(q)) for q in self.params]
+        kept["_states"] = [self._states.get(id(q)) for q in self.params]
         return kept
 
     def __setstate__(self, kept: dict) -> None:
-        by_position = kept.pop("state")
+        by_position = kept.pop("_states")
         self.__dict__.update(kept)
         self._programs = BoundedCache(f"{type(self).__name__} step programs", limit=32)
         self._last_program, self._rule_keys = None, {}
-        self.state = {id(q): state for q, state in zip(self.params, by_position, strict=True) if state is not None}
+        self._states = {id(q): state for q, state in zip(self.params, by_position, strict=True) if state is not None}
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyperparameters (the defaults fill the rest), as PyTorch."""
@@ -380,6 +387,7 @@ class Optimizer(abc.ABC):
         known = self._rule_keys.get(id(group))
         if known is None or not all(map(operator.is_, known[0], values)):
             self._check_step_options(group)
+            self._start_states(group)
             if len(self._rule_keys) > 64:
                 self._rule_keys.clear()
             known = self._rule_keys[id(group)] = (values, tuple(map(repr, values)))
@@ -403,15 +411,40 @@ class Optimizer(abc.ABC):
                                "(differentiable=True: PyTorch's step fails so for leaf parameters; symnet does not "
                                "differentiate through an optimizer step)")
 
+    def _start_states(self, group: dict) -> None:
+        """A changed rule that keeps a state its parameters' states lack (a momentum turned on after some steps)
+        starts it where PyTorch's would give the same numbers (``starts_late``), else refuses the change."""
+        for name, spec in self.states(group).items():
+            for q in group["params"]:
+                own = self._states.get(id(q))
+                if own is None or name in own:
+                    continue
+                if own.get("step", 0) and not self.starts_late(group, name):
+                    raise NotSupportedError(f"{type(self).__name__}: the options changed after step {own['step']} "
+                                            f"to a rule that keeps {name!r}, which PyTorch creates at the first "
+                                            f"step only (its step fails with KeyError: {name!r})")
+                own[name] = _initial(spec, q)
+
+    def starts_late(self, group: dict, name: str) -> bool:
+        """Whether the state ``name`` of ``group``'s rule may begin after the first step, at its initial value."""
+        return False
+
     # ---------------------------------------------------------------- PyTorch's API
     def param_state(self, q: Tensor) -> dict:
         """``q``'s state (its step count and arrays), created with the initial values of its group's rule."""
-        if id(q) not in self.state:
-            states = self.states(self.group_of(q))
-            self.state[id(q)] = {"step": 0, **{
-                s: np.array(spec.init, scalar_dtype()) if spec.scalar else np.full(q.shape, spec.init, q.dtype)
-                for s, spec in states.items()}}
-        return self.state[id(q)]
+        own = self._states.setdefault(id(q), {})
+        if "step" not in own:  # new, or only looked at through ``state`` (PyTorch's defaultdict gives {})
+            own.update({"step": 0, **{s: _initial(spec, q) for s, spec in self.states(self.group_of(q)).items()}})
+        return own
+
+    @property
+    def state(self) -> ParameterStates:
+        """Each parameter's state (its step count and arrays) keyed by the parameter, as PyTorch's."""
+        return ParameterStates(self)
+
+    @state.setter
+    def state(self, states) -> None:
+        self._states = {id(k) if isinstance(k, Tensor) else k: v for k, v in dict(states).items()}
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for q in self.params:
@@ -429,7 +462,7 @@ class Optimizer(abc.ABC):
             with enable_grad():
                 loss = closure()
         live, states, steps = [], [], set()
-        known = self.state
+        known = self._states
         for k, group in enumerate(self.param_groups):
             for q in group["params"]:
                 if q.grad is not None:
@@ -473,8 +506,8 @@ class Optimizer(abc.ABC):
             packed = {k: v for k, v in group.items() if k != "params"}
             packed["params"] = [index.setdefault(id(q), len(index)) for q in group["params"]]
             groups.append(packed)
-        state = {k: {name: (np.array(v) if isinstance(v, np.ndarray) else v) for name, v in self.state[i].items()}
-                 for i, k in index.items() if i in self.state}
+        state = {k: {name: (np.array(v) if isinstance(v, np.ndarray) else v) for name, v in self._states[i].items()}
+                 for i, k in index.items() if i in self._states}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -496,9 +529,9 @@ class Optimizer(abc.ABC):
         for group, saved_group in zip(groups, saved, strict=True):
             specs = self.states(group)
             for q, k in zip(group["params"], saved_group["params"], strict=True):
-                if k in saved_state:
+                if saved_state.get(k):  # (PyTorch keeps the empty dict of a parameter only looked at)
                     state[id(q)] = self._loaded_state(saved_state[k], specs, q, k)
-        self.param_groups, self.state = groups, state
+        self.param_groups, self._states = groups, state
 
     @staticmethod
     def _loaded_state(saved: dict, specs: dict[str, State], q: Tensor, k: int) -> dict:
@@ -521,3 +554,39 @@ class Optimizer(abc.ABC):
             lines.append(f"Parameter Group {k}")
             lines += [f"    {key}: {group[key]}" for key in sorted(group) if key != "params"]
         return "\n".join(lines) + "\n)"
+
+
+class ParameterStates(MutableMapping):
+    """``optimizer.state`` as PyTorch shows it: each parameter's state dict keyed by the parameter tensor (reading
+    one not stepped yet gives, and keeps, an empty dict, as PyTorch's defaultdict does); iterating gives the
+    parameters. symnet keeps the dicts by the parameters' ids, which are accepted as keys too."""
+
+    __slots__ = ("_optimizer",)
+
+    def __init__(self, optimizer: Optimizer):
+        self._optimizer = optimizer
+
+    def __getitem__(self, key) -> dict:
+        states = self._optimizer._states
+        if isinstance(key, Tensor):
+            return states.setdefault(id(key), {})
+        return states[key]
+
+    def __setitem__(self, key, value: dict) -> None:
+        self._optimizer._states[id(key) if isinstance(key, Tensor) else key] = value
+
+    def __delitem__(self, key) -> None:
+        del self._optimizer._states[id(key) if isinstance(key, Tensor) else key]
+
+    def __contains__(self, key) -> bool:
+        return (id(key) if isinstance(key, Tensor) else key) in self._optimizer._states
+
+    def __iter__(self) -> Iterator:
+        tensors = {id(q): q for q in self._optimizer.params}
+        return iter([tensors.get(k, k) for k in self._optimizer._states])
+
+    def __len__(self) -> int:
+        return len(self._optimizer._states)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))

@@ -80,6 +80,11 @@ class SGD(Optimizer):
     def states(self, group: dict) -> dict[str, State]:
         return {"momentum_buffer": State("buf")} if group["momentum"] else {}
 
+    def starts_late(self, group: dict, name: str) -> bool:
+        """A momentum turned on after some steps: PyTorch's buffer starts as the gradient, which a zero buffer
+        gives without dampening (the rule's first-step case reads t == 1 only)."""
+        return name == "momentum_buffer" and group["dampening"] == 0
+
     def rule(self, group: dict) -> Rule:
         p, g, lr, t, buf = elements("p g lr t buf")
         steps = _gradient(group)

@@ -436,7 +436,7 @@ class CompiledStep:
         A random key is its value at the trace plus the count of steps done, so every step draws new masks."""
         slots, opt = self._slots, self.optimizer
         values = list(slots.bound)
-        state = opt.state
+        state = opt._states
         done = None
         for p, at, states, _ in slots.params:
             own = state.get(id(p)) or opt.param_state(p)
@@ -479,7 +479,7 @@ class CompiledStep:
             self._count_steps(-1)
             raise
         new = iter(updated)
-        state = self.optimizer.state
+        state = self.optimizer._states
         for p, _, _, written in self._slots.params:
             p._update(next(new))
             own = state[id(p)]
