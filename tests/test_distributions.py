@@ -19,7 +19,7 @@ STORED = np.load(Path(__file__).parent / "fixtures" / "distributions.npz")
 TOL = {"float64": 1e-10, "float32": 1e-5}
 #: laws whose float64 gradients read trigamma, where PyTorch's CPU kernel is off by ~1e-9 (symnet's agrees with
 #: mpmath to 2e-16; the finite-difference checks below hold symnet to it)
-TRIGAMMA = {"Gamma", "Beta"}
+TRIGAMMA = {"Gamma", "Beta", "StudentT", "InverseGamma"}
 DTYPES = {"float64": sn.float64, "float32": sn.float32}
 
 
@@ -139,6 +139,20 @@ GRADCHECKS = {
                    [_real(3), _pos(3), _pos(3)]),
     "geometric_logits": (lambda logits: D.Geometric(logits=logits).log_prob(logits.new_tensor([0.0, 2.0, 5.0]))
                          + D.Geometric(logits=logits).entropy(), [_real(3)]),
+    "student_t": (lambda df, loc, scale, v: D.StudentT(df, loc, scale).log_prob(v)
+                  + D.StudentT(df, loc, scale).entropy(), [_pos(3), _real(3), _pos(3), _real(2, 3)]),
+    "weibull": (lambda scale, k, v: D.Weibull(scale, k).log_prob(v) + D.Weibull(scale, k).cdf(v)
+                + D.Weibull(scale, k).entropy(), [_pos(3), _pos(3), _pos(2, 3)]),
+    "pareto": (lambda scale, alpha, v: D.Pareto(scale, alpha).log_prob(v) + D.Pareto(scale, alpha).cdf(v)
+               + D.Pareto(scale, alpha).entropy(), [_pos(3) / 4, _pos(3), _pos(2, 3) + 1]),
+    "half_cauchy": (lambda scale, v: D.HalfCauchy(scale).log_prob(v) + D.HalfCauchy(scale).cdf(v),
+                    [_pos(3), _pos(3)]),
+    "inverse_gamma": (lambda c, r, v: D.InverseGamma(c, r).log_prob(v) + D.InverseGamma(c, r).entropy(),
+                      [_pos(3), _pos(3), _pos(3)]),
+    "kumaraswamy": (lambda a, b, v: D.Kumaraswamy(a, b).log_prob(v) + D.Kumaraswamy(a, b).cdf(v)
+                    + D.Kumaraswamy(a, b).entropy(), [_pos(3), _pos(3), np.array([0.2, 0.5, 0.7])]),
+    "binomial_logits": (lambda logits: D.Binomial(6, logits=logits).log_prob(logits.new_tensor([0.0, 2.0, 6.0]))
+                        + D.Binomial(6, logits=logits).entropy(), [_real(3)]),
     "kl_normal": (lambda m1, s1, m2, s2: D.kl_divergence(D.Normal(m1, s1), D.Normal(m2, s2)),
                   [_real(3), _pos(3), _real(3) + 1, _pos(3) + 0.1]),
     "kl_categorical": (lambda a, b: D.kl_divergence(D.Categorical(logits=a), D.Categorical(logits=b)),
@@ -180,6 +194,24 @@ def test_rsample_is_the_parameters_map_of_parameter_free_noise(law):
     np.testing.assert_allclose(db.numpy(), expected_b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("law", ["Weibull", "Pareto", "HalfCauchy", "Kumaraswamy"])
+def test_rsample_is_the_inverse_cdf_of_parameter_free_noise(law):
+    """F(z(θ); θ) is the noise, whatever θ: so dz/dθ = −(∂F/∂θ)/f(z), computed here from the law's own cdf and
+    density (both held to PyTorch's by the fixtures)."""
+    sn.manual_seed(0)
+    params = [sn.tensor(v, dtype=sn.float64, requires_grad=True) for v in ([0.5, 1.0, 2.0], [1.5, 2.0, 3.0])]
+    dist = getattr(D, law)(*params[:1]) if law == "HalfCauchy" else getattr(D, law)(*params)
+    z = dist.rsample((4,))
+    assert dist.has_rsample and z.requires_grad and z.shape == (4, 3)
+    w = sn.tensor(np.arange(1.0, 13.0).reshape(4, 3), dtype=sn.float64)
+    drawn = z.detach()
+    implicit = -(w * dist.cdf(drawn) / dist.log_prob(drawn).exp().detach()).sum()
+    for got, expected in zip(sn.autograd.grad((z * w).sum(), params, allow_unused=True, materialize_grads=True),
+                             sn.autograd.grad(implicit, params, allow_unused=True, materialize_grads=True),
+                             strict=True):
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-9, atol=1e-12)
+
+
 def _categorical_frequencies(draws: np.ndarray) -> np.ndarray:
     return np.stack([(draws == k).mean(0) for k in range(3)], -1)
 
@@ -203,6 +235,14 @@ SAMPLED = {
     "LogNormal": (lambda: D.LogNormal(sn.tensor([0.5, -1.0]), sn.tensor([0.3, 0.5])), sn.float32, None),
     "Chi2": (lambda: D.Chi2(sn.tensor([1.5, 6.0])), sn.float32, None),
     "Geometric": (lambda: D.Geometric(probs=sn.tensor([0.2, 0.7])), sn.float32, None),
+    "StudentT": (lambda: D.StudentT(sn.tensor([6.0, 10.0]), sn.tensor([0.5, -1.0]), sn.tensor([1.0, 2.0])),
+                 sn.float32, None),
+    "Weibull": (lambda: D.Weibull(sn.tensor([1.0, 2.0], dtype=sn.float64), sn.tensor([0.8, 3.0], dtype=sn.float64)),
+                sn.float64, None),
+    "Pareto": (lambda: D.Pareto(sn.tensor([1.0, 0.5]), sn.tensor([8.0, 10.0])), sn.float32, None),
+    "InverseGamma": (lambda: D.InverseGamma(sn.tensor([6.0, 9.0]), sn.tensor([1.0, 2.0])), sn.float32, None),
+    "Kumaraswamy": (lambda: D.Kumaraswamy(sn.tensor([0.5, 3.0]), sn.tensor([2.0, 1.5])), sn.float32, None),
+    "Binomial": (lambda: D.Binomial(sn.tensor([5.0, 20.0]), probs=sn.tensor([0.3, 0.8])), sn.float32, None),
 }
 
 
@@ -233,6 +273,17 @@ def test_cauchy_samples_have_its_median_and_quartiles():
     np.testing.assert_allclose(quartiles, [[-0.5, -5.0], [0.5, -2.0], [1.5, 1.0]], atol=0.08)
 
 
+def test_half_cauchy_samples_have_its_quartiles():
+    """Nor has a half-Cauchy law a finite mean: its draws' quartiles are its icdf at 1/4, 1/2 (the scale), 3/4."""
+    sn.manual_seed(3)
+    dist = D.HalfCauchy(sn.tensor([1.0, 3.0], dtype=sn.float64))
+    draws = dist.sample((40000,))
+    assert bool(dist.support.check(draws).all()) and not draws.requires_grad
+    expected = np.stack([dist.icdf(sn.full((2,), q, dtype=sn.float64)).numpy() for q in (0.25, 0.5, 0.75)])
+    np.testing.assert_allclose(expected[1], [1.0, 3.0], rtol=1e-12)
+    np.testing.assert_allclose(np.quantile(draws.numpy(), [0.25, 0.5, 0.75], axis=0), expected, rtol=0.04)
+
+
 def test_a_geometric_law_needs_a_possible_success():
     with pytest.raises(ValueError, match="probs of Geometric to be positive"):
         D.Geometric(probs=sn.tensor([0.0, 0.5]))
@@ -248,8 +299,8 @@ def test_a_sample_carries_no_gradient_and_rsample_follows_no_grad():
     assert dist.sample().shape == (2,) and D.Normal(0.0, 1.0).sample().shape == ()
 
 
-def test_gamma_and_beta_refuse_a_reparameterized_sample():
-    for dist in (D.Gamma(2.0, 1.0), D.Beta(2.0, 3.0)):
+def test_laws_sampled_from_a_gamma_draw_refuse_a_reparameterized_sample():
+    for dist in (D.Gamma(2.0, 1.0), D.Beta(2.0, 3.0), D.StudentT(3.0), D.InverseGamma(2.0, 1.0)):
         assert not dist.has_rsample
         with pytest.raises(sn.NotSupportedError, match="no reparameterized"):
             dist.rsample()
@@ -281,7 +332,9 @@ def test_python_numbers_take_the_default_dtype_and_tensors_keep_theirs():
 def test_expand_gives_the_same_law_over_a_larger_batch():
     dists = [D.Normal(sn.tensor([0.0, 1.0]), 2.0), D.Categorical(logits=sn.tensor([[0.0, 1.0, 2.0]])),
              D.Bernoulli(probs=sn.tensor([0.2, 0.7])), D.OneHotCategorical(probs=sn.tensor([0.5, 0.5])),
-             D.Independent(D.Normal(sn.zeros(2), 1.0), 1)]
+             D.Independent(D.Normal(sn.zeros(2), 1.0), 1), D.HalfCauchy(sn.tensor([1.0, 2.0])),
+             D.HalfNormal(sn.tensor([1.0, 2.0])), D.Binomial(5, probs=sn.tensor([0.2, 0.7])),
+             D.StudentT(sn.tensor([3.0, 5.0])), D.Weibull(sn.tensor([1.0, 2.0]), 1.5)]
     for dist in dists:
         batch = (4, *([2] if dist.batch_shape and dist.batch_shape[-1] == 2 else dist.batch_shape))
         wide = dist.expand(batch)
@@ -345,6 +398,19 @@ ERRORS = {
     "unbroadcastable value": (lambda: D.Normal(sn.zeros(3), 1.0).log_prob(sn.zeros(2)), "not broadcastable"),
     "wrong event shape": (lambda: D.Independent(D.Normal(sn.zeros(3), 1.0), 1).log_prob(sn.zeros(2)), "event_shape"),
     "not a number": (lambda: D.Normal("0", 1.0), "must all be instances of Number"),
+    "zero StudentT df": (lambda: D.StudentT(sn.tensor([0.0, 1.0])), "Expected parameter df"),
+    "negative Weibull concentration": (lambda: D.Weibull(1.0, -1.0), "Expected parameter concentration"),
+    "zero Pareto alpha": (lambda: D.Pareto(1.0, 0.0), "Expected parameter alpha"),
+    "Pareto value below the scale": (lambda: D.Pareto(2.0, 1.0).log_prob(sn.tensor([1.0])), "GreaterThanEq"),
+    "negative HalfCauchy scale": (lambda: D.HalfCauchy(-1.0), "Expected parameter scale"),
+    "negative HalfCauchy value": (lambda: D.HalfCauchy(1.0).cdf(sn.tensor([-1.0])), "within the support"),
+    "zero InverseGamma rate": (lambda: D.InverseGamma(1.0, 0.0), "Expected parameter rate"),
+    "negative Kumaraswamy concentration1": (lambda: D.Kumaraswamy(-1.0, 1.0), "Expected parameter concentration1"),
+    "Kumaraswamy value above 1": (lambda: D.Kumaraswamy(2.0, 2.0).log_prob(sn.tensor([1.5])), "Interval"),
+    "fractional total_count": (lambda: D.Binomial(2.5, probs=0.5), "Expected parameter total_count"),
+    "Binomial probs above 1": (lambda: D.Binomial(3, probs=sn.tensor([1.5])), "Expected parameter probs"),
+    "Binomial without probs": (lambda: D.Binomial(3), "Either `probs` or `logits`"),
+    "more successes than trials": (lambda: D.Binomial(3, probs=0.5).log_prob(sn.tensor([4.0])), "IntegerInterval"),
 }
 
 

@@ -11,15 +11,34 @@ tensor([0.9319])
 
 from ..errors import no_attribute
 from . import constraints
-from .continuous import Beta, Cauchy, Chi2, Exponential, Gamma, Gumbel, HalfNormal, Laplace, LogNormal, Normal, Uniform
-from .discrete import Bernoulli, Categorical, Geometric, OneHotCategorical, Poisson
+from .continuous import (
+    Beta,
+    Cauchy,
+    Chi2,
+    Exponential,
+    Gamma,
+    Gumbel,
+    HalfCauchy,
+    HalfNormal,
+    InverseGamma,
+    Kumaraswamy,
+    Laplace,
+    LogNormal,
+    Normal,
+    Pareto,
+    StudentT,
+    Uniform,
+    Weibull,
+)
+from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 
-__all__ = ["Bernoulli", "Beta", "Categorical", "Cauchy", "Chi2", "Distribution", "Exponential", "Gamma", "Geometric",
-           "Gumbel", "HalfNormal", "Independent", "Laplace", "LogNormal", "Normal", "OneHotCategorical", "Poisson",
-           "Uniform", "constraints", "kl_divergence", "register_kl"]
+__all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2", "Distribution", "Exponential", "Gamma",
+           "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent", "InverseGamma", "Kumaraswamy", "Laplace",
+           "LogNormal", "Normal", "OneHotCategorical", "Pareto", "Poisson", "StudentT", "Uniform", "Weibull",
+           "constraints", "kl_divergence", "register_kl"]
 
 
 def __getattr__(name: str):

@@ -1,9 +1,10 @@
-"""Discrete laws: ``Bernoulli``, ``Categorical``, ``OneHotCategorical``, ``Poisson``, ``Geometric``, with PyTorch's
-formulas.
+"""Discrete laws: ``Bernoulli``, ``Binomial``, ``Categorical``, ``OneHotCategorical``, ``Poisson``, ``Geometric``,
+with PyTorch's formulas.
 
-Bernoulli and Categorical take probabilities or logits; the other is derived on first read, as PyTorch derives
-it: logits from clamped probabilities, probabilities by sigmoid/softmax. Scores from logits are stable for any
-finite logit (``log_prob`` is −binary_cross_entropy_with_logits, categorical logits are log-softmax normalized).
+Bernoulli, Binomial, Geometric and Categorical take probabilities or logits; the other is derived on first read, as
+PyTorch derives it: logits from clamped probabilities, probabilities by sigmoid/softmax. Scores from logits are
+stable for any finite logit (``log_prob`` is −binary_cross_entropy_with_logits, categorical logits are log-softmax
+normalized).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import math
 from collections.abc import Sequence
 from functools import cached_property
 
+import numpy as np
+
 from ..frontend.autograd import no_grad
-from ..frontend.creation import full, zeros_like
+from ..frontend.creation import arange, full, zeros_like
 from ..frontend.sampling import poisson
 from ..frontend.shaping import broadcast_tensors, one_hot
 from ..frontend.tensor import Tensor
@@ -22,7 +25,7 @@ from ..nn.functional import binary_cross_entropy_with_logits
 from . import constraints
 from .distribution import Distribution, batch_shape_of, broadcast_all
 
-__all__ = ["Bernoulli", "Categorical", "Geometric", "OneHotCategorical", "Poisson"]
+__all__ = ["Bernoulli", "Binomial", "Categorical", "Geometric", "OneHotCategorical", "Poisson"]
 
 
 def _clamp_probs(probs: Tensor) -> Tensor:
@@ -45,10 +48,16 @@ class _SuccessProbability(Distribution):
 
     def __init__(self, probs: Tensor | float | None = None, logits: Tensor | float | None = None,
                  validate_args: bool | None = None) -> None:
+        (param,) = self._keep_given(probs, logits)
+        super().__init__(param.shape, validate_args=validate_args)
+
+    def _keep_given(self, probs, logits, *others: Tensor | float) -> tuple[Tensor, ...]:
+        """Keeps whichever of ``probs``/``logits`` is given (the other is derived on first read), broadcast with
+        ``others``; returns it, then the others."""
         self._given, given = _one_of(probs, logits)
-        (param,) = broadcast_all(given)
+        *others, param = broadcast_all(*others, given)
         self.__dict__[self._given] = param
-        super().__init__(batch_shape_of(param, given), validate_args=validate_args)
+        return param, *others
 
     @cached_property
     def logits(self) -> Tensor:
@@ -97,6 +106,72 @@ class Bernoulli(_SuccessProbability):
 
     def entropy(self) -> Tensor:
         return binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none")
+
+
+class Binomial(_SuccessProbability):
+    """The number of successes in ``total_count`` trials that each succeed with probability ``probs`` (or
+    sigmoid(``logits``)): P(k) = C(n, k)·p^k·(1 − p)^(n−k) on k = 0 … n.
+
+    >>> import symnet as sn
+    >>> sn.distributions.Binomial(4, probs=sn.tensor([0.5])).log_prob(sn.tensor([2.0])).exp()
+    tensor([0.3750])
+    """
+
+    arg_constraints = {"total_count": constraints.nonnegative_integer, "probs": constraints.unit_interval,
+                       "logits": constraints.real}
+    has_enumerate_support = True
+
+    def __init__(self, total_count: Tensor | int = 1, probs: Tensor | float | None = None,
+                 logits: Tensor | float | None = None, validate_args: bool | None = None) -> None:
+        param, total_count = self._keep_given(probs, logits, total_count)
+        self.total_count = total_count.type_as(param)
+        Distribution.__init__(self, param.shape, validate_args=validate_args)
+
+    @property
+    def support(self) -> constraints.Constraint:
+        return constraints.integer_interval(0, self.total_count)
+
+    @property
+    def mean(self) -> Tensor:
+        return self.total_count * self.probs
+
+    @property
+    def mode(self) -> Tensor:
+        return ((self.total_count + 1) * self.probs).floor().clamp(max=self.total_count)
+
+    @property
+    def variance(self) -> Tensor:
+        return self.total_count * self.probs * (1 - self.probs)
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        """Counts (in the parameters' float dtype) of NumPy's binomial sampler: eagerly only."""
+        return self._drawn(lambda rng, n, p: rng.binomial(n.astype(np.int64), p), self.total_count, self.probs,
+                           sample_shape=sample_shape)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        value = self._checked(value)
+        n, logits = self.total_count, self.logits
+        log_choose = (n + 1).lgamma() - (value + 1).lgamma() - (n - value + 1).lgamma()
+        # n·log(1 + e^logits), with no threshold shortcut, as PyTorch's normalizer
+        return log_choose + value * logits - n * logits.softplus(threshold=math.inf)
+
+    def entropy(self) -> Tensor:
+        """−Σₖ P(k)·log P(k) over k = 0 … n, as PyTorch: only for one total_count across the batch."""
+        self._homogeneous_total_count("entropy")
+        log_pmf = self.log_prob(self.enumerate_support(expand=False))
+        return -(log_pmf.exp() * log_pmf).sum(0)
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """The values 0 … n along a new first dim (of size 1 per batch dim unless ``expand``)."""
+        n = self._homogeneous_total_count("enumerate_support")
+        values = arange(n + 1, dtype=self.probs.dtype).reshape(-1, *[1] * len(self.batch_shape))
+        return values.expand(-1, *self.batch_shape) if expand else values
+
+    def _homogeneous_total_count(self, method: str) -> int:
+        n = int(self.total_count.max().item())
+        if self.total_count.min().item() != n:
+            raise NotImplementedError(f"Inhomogeneous total count not supported by `{method}`.")
+        return n
 
 
 class Categorical(Distribution):

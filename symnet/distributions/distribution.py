@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from functools import cached_property
 
 from ..core.dtypes import get_default_dtype
+from ..errors import NotSupportedError
 from ..frontend.autograd import no_grad
-from ..frontend.batch import varies_per_step
+from ..frontend.batch import in_batch_trace, varies_per_step
 from ..frontend.creation import rand_like, randn_like, tensor
+from ..frontend.sampling import generator_or_default
 from ..frontend.shaping import broadcast_tensors
 from ..frontend.size import Size
 from ..frontend.tensor import Tensor
@@ -181,6 +183,17 @@ class Distribution:
         draws it anew at each step when any parameter changes per step (its values are never read)."""
         like = functools.reduce(operator.add, params).expand(self._extended_shape(sample_shape))
         return (randn_like if law == "normal" else rand_like)(like, dtype=params[0].dtype)
+
+    def _drawn(self, draw, *params: Tensor, sample_shape: Sequence[int]) -> Tensor:
+        """``draw(rng, *params)`` of NumPy's sampler on the default generator, the parameters expanded to a sample's
+        shape: eagerly and without gradient (a compiled step would reuse one draw, so its trace refuses)."""
+        if in_batch_trace():
+            raise NotSupportedError(f"compile: {type(self).__name__}.sample draws random numbers while the step is "
+                                    "traced; the compiled step would reuse this one draw at every step. Draw outside "
+                                    "the model (pass the sample in as data), or train eagerly")
+        shape = self._extended_shape(sample_shape)
+        values = draw(generator_or_default(None), *(p.detach().expand(shape).numpy() for p in params))
+        return tensor(values, dtype=params[0].dtype)
 
     def _validate_sample(self, value: Tensor) -> None:
         """PyTorch's checks of a value to score: a tensor, its event shape, broadcastable, within the support."""
