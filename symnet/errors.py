@@ -56,15 +56,14 @@ class LinAlgError(SymnetError, RuntimeError):
 #: PyTorch names symnet does not offer yet, by the symnet module that would hold them (the README lists them)
 NOT_YET = {
     "symnet": ("fft", "jit", "onnx", "quantization", "ao", "sparse", "export_for_training"),
-    "symnet.nn": ("CTCLoss", "AdaptiveLogSoftmaxWithLoss", "FractionalMaxPool2d", "FractionalMaxPool3d",
+    "symnet.nn": ("AdaptiveLogSoftmaxWithLoss", "FractionalMaxPool2d", "FractionalMaxPool3d",
                   "SyncBatchNorm", "DataParallel", "CrossMapLRN2d", "UninitializedParameter", "UninitializedBuffer",
                   "LinearCrossEntropyLoss"),
     "symnet.optim": ("SparseAdam", "Adafactor", "Muon"),
-    "symnet.distributions": ("StudentT", "Binomial", "Multinomial", "Dirichlet", "MultivariateNormal",
-                             "LowRankMultivariateNormal", "VonMises", "Weibull", "Pareto", "HalfCauchy", "Kumaraswamy",
+    "symnet.distributions": ("Multinomial", "Dirichlet", "MultivariateNormal", "LowRankMultivariateNormal", "VonMises",
                              "ContinuousBernoulli", "FisherSnedecor", "NegativeBinomial", "LogisticNormal",
                              "RelaxedBernoulli", "RelaxedOneHotCategorical", "TransformedDistribution",
-                             "MixtureSameFamily", "Wishart", "LKJCholesky", "InverseGamma", "GeneralizedPareto"),
+                             "MixtureSameFamily", "Wishart", "LKJCholesky", "GeneralizedPareto"),
 }
 
 

@@ -82,7 +82,7 @@ def test_the_fixture_table_is_stored():
                 assert f"{name}/{dtype}/{reduction}/value" in STORED.files, (name, dtype, reduction)
     covered = {(case.loss.lower().replace("_", ""), r) for case in CASES.values() for r in case.reductions}
     for loss in sn.nn.__all__:
-        if loss.endswith("Loss"):
+        if loss.endswith("Loss") and loss != "CTCLoss":  # (its values are stored in tests/test_ctc_loss.py)
             assert all((loss.lower(), r) in covered for r in ("none", "mean", "sum")), loss
 
 

@@ -54,9 +54,11 @@ from .conv import (
     ZeroPad2d,
     ZeroPad3d,
 )
+from .ctc import CTCLoss
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d, FeatureAlphaDropout
 from .layers import Bilinear, Flatten, Identity, Linear, Unflatten
+from .legacy import NLLLoss2d
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -130,6 +132,7 @@ __all__ = [
 __all__ += ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 __all__ += ["TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
 __all__ += ["MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
+__all__ += ["CTCLoss", "NLLLoss2d"]
 
 
 def __getattr__(name: str):

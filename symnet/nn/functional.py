@@ -24,6 +24,7 @@ from ..frontend.tensor import Tensor
 from ..frontend.trace import shown
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401 - … attention
 from .batchnorm import batch_norm  # noqa: F401 - torch.nn.functional's normalization
+from .ctc import ctc_loss  # noqa: F401 - … connectionist temporal classification loss
 from .distance import cosine_similarity, pairwise_distance  # noqa: F401 - … distances
 from .dropout import (  # noqa: F401 - … dropout
     alpha_dropout,
