@@ -9,6 +9,7 @@ checked through a log_softmax, where the two agree, and that extra term on its o
 
 from __future__ import annotations
 
+import os
 import warnings
 from math import inf, nan
 
@@ -250,7 +251,13 @@ def close(actual: np.ndarray, expected: np.ndarray, rtol: float, what: str) -> N
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale, err_msg=what)
 
 
-@pytest.mark.parametrize(("name", "dtype", "reduction"), list(EXPECTED), ids=["-".join(k) for k in EXPECTED])
+#: every stored case with SYMNET_DEEP=1 (each run derives its own unrolled recursion); in CI every case's per-sample
+#: losses in float64, the reductions of two cases, and float32 (native code) for the padded targets
+RUNS = [k for k in EXPECTED if os.environ.get("SYMNET_DEEP") == "1" or k[0] == "padded"
+        or k[1] == "float64" and (k[2] == "none" or k[0] == "impossible_zero_infinity")]
+
+
+@pytest.mark.parametrize(("name", "dtype", "reduction"), RUNS, ids=["-".join(k) for k in RUNS])
 def test_matches_pytorch(name, dtype, reduction):
     """float64 on the reference backend (the derivation is what is checked), float32 in native code."""
     x, args, kwargs = inputs(name, dtype)
