@@ -111,8 +111,9 @@ def test_the_state_survives_copies_pickles_and_state_dicts():
     opt = sn.optim.Adam(model.parameters(), lr=0.1)
     _steps(sn, model, opt, x, y, 2)
     opt.state[sn.nn.Parameter(sn.zeros(1))]  # an empty entry, as PyTorch's defaultdict keeps
+    assert opt.state is opt.state
     for other in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
-        assert [s["step"] for s in other._states.values()] == [2, 2]
+        assert [s["step"] for s in other._states.values()] == [2, 2] and other.state._optimizer is other
     saved = opt.state_dict()
     fresh = sn.optim.Adam(model.parameters(), lr=0.1)
     fresh.load_state_dict(saved)

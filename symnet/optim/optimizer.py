@@ -187,7 +187,8 @@ class Optimizer(abc.ABC):
         """What ``copy.deepcopy`` and pickle keep (as PyTorch's optimizers allow both): the groups and the state,
         the state by each parameter's position, since a copy's parameters are other tensors; the compiled
         programs and the caches are this process's, made again on use."""
-        kept = {k: v for k, v in self.__dict__.items() if k not in ("_programs", "_last_program", "_rule_keys")}
+        kept = {k: v for k, v in self.__dict__.items()
+                if k not in ("_programs", "_last_program", "_rule_keys", "_state_view")}
         kept["_states"] = [self._states.get(id(q)) for q in self.params]
         return kept
 
@@ -439,8 +440,12 @@ class Optimizer(abc.ABC):
 
     @property
     def state(self) -> ParameterStates:
-        """Each parameter's state (its step count and arrays) keyed by the parameter, as PyTorch's."""
-        return ParameterStates(self)
+        """Each parameter's state (its step count and arrays) keyed by the parameter, as PyTorch's (one object
+        for the optimizer's life, as PyTorch's dict)."""
+        view = self.__dict__.get("_state_view")
+        if view is None:
+            view = self._state_view = ParameterStates(self)
+        return view
 
     @state.setter
     def state(self, states) -> None:
