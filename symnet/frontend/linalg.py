@@ -26,7 +26,7 @@ from ..core.ops import MatMul, broadcast_shapes
 from ..errors import ArgumentError, DimensionError, DTypeError, LinAlgError, NotSupportedError, ShapeError
 from .base import TensorBase, method_as_function
 from .batch import filled, in_batch_trace, varies_per_step
-from .dims import normalize_dim
+from .dims import distinct_dims, normalize_dim
 from .outputs import with_out
 from .pointwise import _as_tensor, where
 from .shaping import cat, stack
@@ -461,19 +461,11 @@ def gradient(input: Tensor, *, spacing=1, dim: int | Sequence[int] | None = None
         raise TypeError(f"gradient(): argument 'input' must be Tensor, not {type(input).__name__}")
     if input.dim() == 0:
         return ()
-    dims = tuple(range(input.dim())) if dim is None else _distinct_dims(dim, input.dim())
+    dims = tuple(range(input.dim())) if dim is None else distinct_dims(dim, input.dim(), "gradient")
     steps = _spacings(spacing, dims, input, dim is None)
     if any(input.shape[d] < edge_order + 1 for d in dims):
         raise ArgumentError("torch.gradient expected each dimension size to be at least edge_order+1")
     return tuple(_derivative_along(input, d, step, edge_order) for d, step in zip(dims, steps, strict=True))
-
-
-def _distinct_dims(dim, rank: int) -> tuple[int, ...]:
-    dims = tuple(normalize_dim(d, rank, "gradient") for d in ((dim,) if isinstance(dim, int) else dim))
-    repeated = [d for d in dims if dims.count(d) > 1]
-    if repeated:
-        raise ArgumentError(f"dim {repeated[0]} appears multiple times in the list of dims")
-    return dims
 
 
 def _spacings(spacing, dims: tuple[int, ...], input: Tensor, every_dim: bool) -> list:

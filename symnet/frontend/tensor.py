@@ -173,10 +173,7 @@ class Tensor(PointwiseMethods, ReductionMethods, OrderingMethods, CountingMethod
         The update counts in ``_version``: views read the tensor again."""
         self._version += 1
         # (no local name for the array here: it would count as one more reference)
-        if self._view is None and self._value.base is None and sys.getrefcount(self._value) <= 2 \
-                and id(self._value) not in Shared.readers and self._value.flags.c_contiguous:
-            return self._value  # the usual leaf, first: only it holds its array
-        if self._value.flags.c_contiguous and self._writes_in_place(self._value):
+        if self._writes_in_place(self._value) and self._value.flags.c_contiguous:  # (usually False at once)
             return self._value
         if self._view is not None or sys.getrefcount(self._value) > 2 or self._value.base is not None \
                 or not self._value.flags.c_contiguous:

@@ -449,7 +449,7 @@ class Optimizer(abc.ABC):
 
     @state.setter
     def state(self, states) -> None:
-        self._states = {id(k) if isinstance(k, Tensor) else k: v for k, v in dict(states).items()}
+        self._states = {ParameterStates._id(k): v for k, v in dict(states).items()}
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         for q in self.params:
@@ -571,6 +571,10 @@ class ParameterStates(MutableMapping):
     def __init__(self, optimizer: Optimizer):
         self._optimizer = optimizer
 
+    @staticmethod
+    def _id(key) -> int:
+        return id(key) if isinstance(key, Tensor) else key
+
     def __getitem__(self, key) -> dict:
         states = self._optimizer._states
         if isinstance(key, Tensor):
@@ -578,13 +582,13 @@ class ParameterStates(MutableMapping):
         return states[key]
 
     def __setitem__(self, key, value: dict) -> None:
-        self._optimizer._states[id(key) if isinstance(key, Tensor) else key] = value
+        self._optimizer._states[self._id(key)] = value
 
     def __delitem__(self, key) -> None:
-        del self._optimizer._states[id(key) if isinstance(key, Tensor) else key]
+        del self._optimizer._states[self._id(key)]
 
     def __contains__(self, key) -> bool:
-        return (id(key) if isinstance(key, Tensor) else key) in self._optimizer._states
+        return self._id(key) in self._optimizer._states
 
     def __iter__(self) -> Iterator:
         tensors = {id(q): q for q in self._optimizer.params}

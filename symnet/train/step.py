@@ -456,7 +456,7 @@ class CompiledStep:
         for b, k in slots.buffers:
             values[k] = b._private_value() if in_place else b._array()
         if in_place:
-            Writes.count += 1  # (Writes.happened, inline) the arrays change under any plan that reads them
+            Writes.happened()  # the arrays change under any plan that reads them
         for k, base in slots.keys:
             values[k] = np.array(base + done, dtype=float64)
         return values
@@ -626,7 +626,7 @@ class CompiledStep:
         """``fit``'s common case: one (x, y) batch and nothing to see between epochs (no callbacks, metrics,
         scheduler or bar), so all epochs are one native call without the epoch loop's machinery (a fifth of a
         short fit's time). None (nothing done) for an empty batch."""
-        bound = getattr(self._bound, "fit", None)
+        bound = self._bound.fit
         if bound is not None and len(loader) == 2 and epochs > 0:
             history = bound.fit(*loader, epochs)
             if history is not None:
